@@ -1,0 +1,24 @@
+//! The pure core: token format, hashing, masking, validation, policy and the verify verdict.
+//!
+//! Plain Rust with no I/O: no clock (callers pass [`Timestamp`]s), no RNG of its own (callers
+//! pass a [`RandomSource`]), and no worker, wasm-bindgen, js-sys or web-sys import, so it is
+//! unit-tested natively and shared verbatim by the Worker and the browser module.
+
+pub mod model;
+pub mod policy;
+pub mod random;
+pub mod time;
+pub mod token;
+pub mod validate;
+pub mod verify;
+
+#[cfg(test)]
+mod validate_tests;
+
+pub use model::{
+    derive_status, effective_role, Action, AuditEvent, Kind, Member, MemberStatus, Notification, Org, Policy, Role,
+    State, Status, TargetType, Token, VerifyEntry,
+};
+pub use random::{RandomError, RandomSource};
+pub use time::Timestamp;
+pub use verify::{verdict, Code};

@@ -1,0 +1,497 @@
+//! The records keyward keeps, and the values derived from them.
+//!
+//! These are the stored shapes (JSON in KV). The HTTP views are built from them in `service`.
+
+use serde::{Deserialize, Serialize};
+
+use super::random::{push_base62, RandomError, RandomSource};
+use super::time::Timestamp;
+use super::token::mask_parts;
+
+/// Length of the random part of an id.
+pub const ID_RANDOM_LEN: usize = 20;
+
+/// A new opaque id: `prefix` (e.g. `tok_`) followed by 20 base62 characters.
+///
+/// # Errors
+/// [`RandomError`] when the random source fails.
+pub fn new_id(prefix: &str, rng: &dyn RandomSource) -> Result<String, RandomError> {
+    let mut s = String::with_capacity(prefix.len() + ID_RANDOM_LEN);
+    s.push_str(prefix);
+    push_base62(rng, ID_RANDOM_LEN, &mut s)?;
+    Ok(s)
+}
+
+/// Whether `s` looks like an id with this prefix (cheap guard before any storage read).
+#[must_use]
+pub fn is_id(prefix: &str, s: &str) -> bool {
+    s.strip_prefix(prefix)
+        .is_some_and(|rest| rest.len() == ID_RANDOM_LEN && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// What a member or a token may do. `Developer < Admin`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Own personal tokens only.
+    Developer,
+    /// Everything in the org.
+    Admin,
+}
+
+impl Role {
+    /// The wire name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Developer => "developer",
+            Self::Admin => "admin",
+        }
+    }
+
+    /// Parse the wire name.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "developer" => Some(Self::Developer),
+            "admin" => Some(Self::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// Who owns a token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// Owned by one member; dies with the member's account.
+    Personal,
+    /// Owned by the org; survives its creator.
+    Org,
+}
+
+impl Kind {
+    /// The wire name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Personal => "personal",
+            Self::Org => "org",
+        }
+    }
+
+    /// Parse the wire name.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "personal" => Some(Self::Personal),
+            "org" => Some(Self::Org),
+            _ => None,
+        }
+    }
+}
+
+/// The stored lifecycle state of a token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Verifies (if unexpired and its owner is active).
+    Active,
+    /// Temporarily off; `enable` brings it back.
+    Disabled,
+    /// Off until re-approved (possible while unexpired).
+    Revoked,
+}
+
+/// The status shown to people, derived from state, expiry and owner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Usable.
+    Active,
+    /// Disabled by someone.
+    Disabled,
+    /// Revoked by someone.
+    Revoked,
+    /// Past `expires_at`.
+    Expired,
+    /// A personal token whose owner is deactivated.
+    OwnerDeactivated,
+}
+
+impl Status {
+    /// The wire name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Disabled => "disabled",
+            Self::Revoked => "revoked",
+            Self::Expired => "expired",
+            Self::OwnerDeactivated => "owner_deactivated",
+        }
+    }
+
+    /// Parse the wire name.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Active, Self::Disabled, Self::Revoked, Self::Expired, Self::OwnerDeactivated]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+/// Whether a member may act.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberStatus {
+    /// Can sign in; their personal tokens verify.
+    Active,
+    /// Their personal tokens fail with `OWNER_DEACTIVATED`.
+    Deactivated,
+}
+
+/// Per-org rules for tokens.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    /// Personal tokens one member may hold (every token that exists counts until deleted).
+    pub max_personal_tokens: u32,
+    /// Lifetime when a create names none.
+    pub default_ttl_days: u32,
+    /// Longest lifetime a create may ask for.
+    pub max_ttl_days: u32,
+    /// Whether org tokens may be created with `never_expires`.
+    pub allow_non_expiring_org_tokens: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self { max_personal_tokens: 10, default_ttl_days: 30, max_ttl_days: 365, allow_non_expiring_org_tokens: false }
+    }
+}
+
+/// An organisation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Org {
+    /// `org_…`
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// The scopes tokens of this org may carry.
+    pub modules: Vec<String>,
+    /// Token rules.
+    pub policy: Policy,
+    /// When it was created.
+    pub created_at: Timestamp,
+}
+
+/// A person in an org.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// `mem_…`
+    pub id: String,
+    /// The org.
+    pub org_id: String,
+    /// Unique in the org, compared case-insensitively; stored as given.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Their role.
+    pub role: Role,
+    /// Active or deactivated.
+    pub status: MemberStatus,
+    /// When they were added.
+    pub created_at: Timestamp,
+}
+
+impl Member {
+    /// Whether the member is active.
+    #[must_use]
+    pub fn is_active(&self) -> bool {
+        self.status == MemberStatus::Active
+    }
+}
+
+/// A token record. The secret itself is never kept: only its hash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Token {
+    /// `tok_…`
+    pub id: String,
+    /// The org.
+    pub org_id: String,
+    /// Personal or org.
+    pub kind: Kind,
+    /// Owner of a personal token.
+    pub owner_member_id: Option<String>,
+    /// The member who created it.
+    pub created_by: String,
+    /// The token that made the create call; `None` for the operator.
+    pub created_with: Option<String>,
+    /// Short name.
+    pub label: String,
+    /// Longer text.
+    pub description: Option<String>,
+    /// `data:image/…;base64,…`
+    pub logo: Option<String>,
+    /// Granted role (the effective role may be lower, see [`effective_role`]).
+    pub role: Role,
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+    /// Created.
+    pub created_at: Timestamp,
+    /// Last changed.
+    pub updated_at: Timestamp,
+    /// End of life; `None` only for non-expiring org tokens.
+    pub expires_at: Option<Timestamp>,
+    /// Lifecycle state.
+    pub state: State,
+    /// When it was last revoked.
+    pub revoked_at: Option<Timestamp>,
+    /// Last four characters of the current secret.
+    pub hint: String,
+    /// Prefix of the current secret.
+    pub prefix: String,
+    /// When the secret was last rotated.
+    pub rotated_at: Option<Timestamp>,
+    /// Until when the secret replaced by the last rotation still verifies.
+    pub previous_valid_until: Option<Timestamp>,
+    /// `sha256` hex of the current secret (the key of its verify entry).
+    pub hash: String,
+    /// `sha256` hex of the secret replaced by the last rotation, while it is in grace.
+    pub previous_hash: Option<String>,
+}
+
+impl Token {
+    /// The masked form of the current secret.
+    #[must_use]
+    pub fn masked(&self) -> String {
+        mask_parts(&self.prefix, &self.hint)
+    }
+
+    /// Whether `now` is at or past the expiry.
+    #[must_use]
+    pub fn is_expired(&self, now: Timestamp) -> bool {
+        self.expires_at.is_some_and(|e| now >= e)
+    }
+
+    /// The status shown to people (see [`derive_status`]).
+    #[must_use]
+    pub fn status(&self, now: Timestamp, owner_active: bool) -> Status {
+        derive_status(self.state, self.kind, self.expires_at, owner_active, now)
+    }
+}
+
+/// `expired` if now ≥ expires_at; else `owner_deactivated` for a personal token whose owner is
+/// deactivated; else the state.
+///
+/// # Example
+/// ```
+/// use keyward::domain::{derive_status, Kind, State, Status, Timestamp};
+/// let now = Timestamp::from_millis(1_000);
+/// assert_eq!(derive_status(State::Revoked, Kind::Personal, Some(now), true, now), Status::Expired);
+/// assert_eq!(derive_status(State::Active, Kind::Org, None, false, now), Status::Active);
+/// ```
+#[must_use]
+pub fn derive_status(state: State, kind: Kind, expires_at: Option<Timestamp>, owner_active: bool, now: Timestamp) -> Status {
+    if expires_at.is_some_and(|e| now >= e) {
+        Status::Expired
+    } else if kind == Kind::Personal && !owner_active {
+        Status::OwnerDeactivated
+    } else {
+        match state {
+            State::Active => Status::Active,
+            State::Disabled => Status::Disabled,
+            State::Revoked => Status::Revoked,
+        }
+    }
+}
+
+/// The role a token acts with: for a personal token the lower of its role and its owner's
+/// current role; for an org token its own role.
+#[must_use]
+pub fn effective_role(kind: Kind, token_role: Role, owner_role: Option<Role>) -> Role {
+    match (kind, owner_role) {
+        (Kind::Personal, Some(owner)) => token_role.min(owner),
+        // A personal token with no known owner gets the least power.
+        (Kind::Personal, None) => Role::Developer,
+        (Kind::Org, _) => token_role,
+    }
+}
+
+/// What the verification path reads: one KV value per live secret, keyed by its hash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyEntry {
+    /// The token.
+    pub token_id: String,
+    /// Its org.
+    pub org_id: String,
+    /// Personal or org.
+    pub kind: Kind,
+    /// Owner of a personal token.
+    pub owner_member_id: Option<String>,
+    /// Effective role at the time of the last write.
+    pub role: Role,
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+    /// Lifecycle state.
+    pub state: State,
+    /// Whether the owner (personal tokens) is active.
+    pub owner_active: bool,
+    /// Expiry of the token.
+    pub expires_at: Option<Timestamp>,
+    /// For a secret replaced by rotation: when its grace ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_until: Option<Timestamp>,
+}
+
+/// The audited actions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Action {
+    /// An org was created by the operator.
+    #[serde(rename = "org.created")]
+    OrgCreated,
+    /// Name, modules or policy changed.
+    #[serde(rename = "org.updated")]
+    OrgUpdated,
+    /// A member was added.
+    #[serde(rename = "member.created")]
+    MemberCreated,
+    /// A member's name, role or status changed.
+    #[serde(rename = "member.updated")]
+    MemberUpdated,
+    /// A token was created.
+    #[serde(rename = "token.created")]
+    TokenCreated,
+    /// A token was edited.
+    #[serde(rename = "token.updated")]
+    TokenUpdated,
+    /// A token was disabled.
+    #[serde(rename = "token.disabled")]
+    TokenDisabled,
+    /// A token was enabled.
+    #[serde(rename = "token.enabled")]
+    TokenEnabled,
+    /// A token was revoked.
+    #[serde(rename = "token.revoked")]
+    TokenRevoked,
+    /// A revoked token was re-approved.
+    #[serde(rename = "token.reapproved")]
+    TokenReapproved,
+    /// A token's secret was rotated.
+    #[serde(rename = "token.rotated")]
+    TokenRotated,
+    /// A token was deleted.
+    #[serde(rename = "token.deleted")]
+    TokenDeleted,
+}
+
+/// What an audit event is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetType {
+    /// The org.
+    Org,
+    /// A member.
+    Member,
+    /// A token.
+    Token,
+}
+
+/// One audited change. Never holds a secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// `evt_…`
+    pub id: String,
+    /// When.
+    pub at: Timestamp,
+    /// What.
+    pub action: Action,
+    /// The member who acted (`None`: the operator).
+    pub actor_member_id: Option<String>,
+    /// The token that made the call (`None`: the operator).
+    pub actor_token_id: Option<String>,
+    /// Kind of object changed.
+    pub target_type: TargetType,
+    /// Its id.
+    pub target_id: String,
+    /// One line for people; never a secret.
+    pub summary: String,
+}
+
+/// One message to one admin (the outbox).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    /// `ntf_…`
+    pub id: String,
+    /// The admin's email.
+    pub to: String,
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text body: creator, time, masked token.
+    pub body: String,
+    /// The token concerned.
+    pub token_id: String,
+    /// The member who created (or rotated) it.
+    pub created_by: String,
+    /// When.
+    pub created_at: Timestamp,
+    /// The masked token.
+    pub masked: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::random::testing::SeqRandom;
+    use super::*;
+
+    #[test]
+    fn ids_have_prefix_and_length() {
+        let rng = SeqRandom::new(1);
+        let id = new_id("tok_", &rng).unwrap();
+        assert!(id.starts_with("tok_"));
+        assert_eq!(id.len(), 24);
+        assert!(is_id("tok_", &id));
+        assert!(!is_id("mem_", &id));
+        assert!(!is_id("tok_", "tok_short"));
+        assert!(!is_id("tok_", "tok_../../../../etc/passwdxx"));
+        assert_ne!(id, new_id("tok_", &rng).unwrap());
+    }
+
+    #[test]
+    fn role_order_and_effective_role() {
+        assert!(Role::Developer < Role::Admin);
+        assert_eq!(effective_role(Kind::Personal, Role::Admin, Some(Role::Developer)), Role::Developer);
+        assert_eq!(effective_role(Kind::Personal, Role::Admin, Some(Role::Admin)), Role::Admin);
+        assert_eq!(effective_role(Kind::Personal, Role::Developer, Some(Role::Admin)), Role::Developer);
+        assert_eq!(effective_role(Kind::Personal, Role::Admin, None), Role::Developer);
+        assert_eq!(effective_role(Kind::Org, Role::Admin, None), Role::Admin);
+    }
+
+    #[test]
+    fn status_derivation_order() {
+        let now = Timestamp::from_millis(10_000);
+        let later = Some(now.plus_seconds(1));
+        let past = Some(now);
+        // expired beats everything
+        assert_eq!(derive_status(State::Revoked, Kind::Personal, past, false, now), Status::Expired);
+        // owner_deactivated beats state for personal tokens only
+        assert_eq!(derive_status(State::Revoked, Kind::Personal, later, false, now), Status::OwnerDeactivated);
+        assert_eq!(derive_status(State::Disabled, Kind::Org, later, false, now), Status::Disabled);
+        assert_eq!(derive_status(State::Active, Kind::Personal, later, true, now), Status::Active);
+        assert_eq!(derive_status(State::Revoked, Kind::Org, None, true, now), Status::Revoked);
+    }
+
+    #[test]
+    fn wire_names_round_trip() {
+        for s in ["active", "disabled", "revoked", "expired", "owner_deactivated"] {
+            assert_eq!(Status::parse(s).map(Status::as_str), Some(s));
+        }
+        assert_eq!(Status::parse("Active"), None);
+        assert_eq!(Role::parse("admin"), Some(Role::Admin));
+        assert_eq!(Role::parse("owner"), None);
+        assert_eq!(Kind::parse("org"), Some(Kind::Org));
+        assert_eq!(serde_json::to_string(&Action::TokenReapproved).unwrap(), "\"token.reapproved\"");
+        assert_eq!(serde_json::to_string(&Status::OwnerDeactivated).unwrap(), "\"owner_deactivated\"");
+    }
+}

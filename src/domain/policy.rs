@@ -1,0 +1,234 @@
+//! Policy: limits, expiry, role ceilings, allowed state transitions and the last-admin rule.
+
+use super::model::{Kind, Member, MemberStatus, Policy, Role, State, Token};
+use super::time::Timestamp;
+
+/// Longest grace a rotation may give the replaced secret: one day.
+pub const MAX_GRACE_SECONDS: u32 = 86_400;
+/// Most modules an org may define.
+pub const MAX_MODULES: usize = 50;
+/// Bounds accepted for the policy numbers in `PATCH /v1/org`.
+pub const MAX_PERSONAL_TOKENS_CEILING: u32 = 1_000;
+/// Longest `max_ttl_days` an org may set (ten years).
+pub const MAX_TTL_DAYS_CEILING: u32 = 3_650;
+
+/// A state-changing operation on a token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transition {
+    /// active → disabled.
+    Disable,
+    /// disabled → active.
+    Enable,
+    /// active | disabled → revoked.
+    Revoke,
+    /// revoked and unexpired → active.
+    Reapprove,
+    /// new secret; not for revoked or expired tokens; the state is kept.
+    Rotate,
+    /// gone for good, from any state.
+    Delete,
+}
+
+/// Why a transition is refused (answered as 409 `CONFLICT`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Refused(pub &'static str);
+
+/// The state a token has after `t`, or why `t` is not allowed now.
+///
+/// # Errors
+/// [`Refused`] with a reason for people when the token's state or expiry forbids `t`.
+///
+/// # Example
+/// ```
+/// use keyward::domain::policy::{next_state, Transition};
+/// use keyward::domain::{State, Timestamp};
+/// let now = Timestamp::from_millis(0);
+/// assert_eq!(next_state(State::Active, None, Transition::Revoke, now), Ok(State::Revoked));
+/// assert!(next_state(State::Active, None, Transition::Reapprove, now).is_err());
+/// ```
+pub fn next_state(state: State, expires_at: Option<Timestamp>, t: Transition, now: Timestamp) -> Result<State, Refused> {
+    let expired = expires_at.is_some_and(|e| now >= e);
+    match (t, state) {
+        (Transition::Disable, State::Active) => Ok(State::Disabled),
+        (Transition::Disable, _) => Err(Refused("only an active token can be disabled")),
+        (Transition::Enable, State::Disabled) => Ok(State::Active),
+        (Transition::Enable, _) => Err(Refused("only a disabled token can be enabled")),
+        (Transition::Revoke, State::Active | State::Disabled) => Ok(State::Revoked),
+        (Transition::Revoke, State::Revoked) => Err(Refused("the token is already revoked")),
+        (Transition::Reapprove, State::Revoked) if !expired => Ok(State::Active),
+        (Transition::Reapprove, State::Revoked) => Err(Refused("an expired token cannot be re-approved")),
+        (Transition::Reapprove, _) => Err(Refused("only a revoked token can be re-approved")),
+        (Transition::Rotate, State::Revoked) => Err(Refused("a revoked token cannot be rotated")),
+        (Transition::Rotate, _) if expired => Err(Refused("an expired token cannot be rotated")),
+        (Transition::Rotate | Transition::Delete, s) => Ok(s),
+    }
+}
+
+/// [`next_state`] for a token record.
+///
+/// # Errors
+/// As [`next_state`].
+pub fn check_transition(token: &Token, t: Transition, now: Timestamp) -> Result<State, Refused> {
+    next_state(token.state, token.expires_at, t, now)
+}
+
+/// Whether an owner holding `held` personal tokens may get one more.
+///
+/// Every personal token that exists counts, whatever its state, until it is deleted: so
+/// re-approving a revoked token can never push a member over the limit.
+#[must_use]
+pub fn personal_limit_allows(held: usize, policy: &Policy) -> bool {
+    u32::try_from(held).map_or(false, |h| h < policy.max_personal_tokens)
+}
+
+/// How long a new token lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lifetime {
+    /// This many days from creation.
+    Days(u32),
+    /// Never expires (org tokens, when the policy allows).
+    Never,
+}
+
+/// The expiry instant of a token created at `now`.
+#[must_use]
+pub fn expires_at(lifetime: Lifetime, now: Timestamp) -> Option<Timestamp> {
+    match lifetime {
+        Lifetime::Days(d) => Some(now.plus_days(i64::from(d))),
+        Lifetime::Never => None,
+    }
+}
+
+/// Whether a never-expiring token of `kind` is allowed by `policy`.
+#[must_use]
+pub fn never_expires_allowed(kind: Kind, policy: &Policy) -> bool {
+    kind == Kind::Org && policy.allow_non_expiring_org_tokens
+}
+
+/// The highest role a new or edited token may have: the lower of the caller's effective role
+/// and (for personal tokens) the owner's role.
+#[must_use]
+pub fn role_ceiling(caller: Role, owner: Option<Role>) -> Role {
+    owner.map_or(caller, |o| caller.min(o))
+}
+
+/// When a rotated-out secret stops verifying: `None` when there is no grace (it dies at once).
+#[must_use]
+pub fn grace_end(now: Timestamp, grace_seconds: u32) -> Option<Timestamp> {
+    (grace_seconds > 0).then(|| now.plus_seconds(i64::from(grace_seconds)))
+}
+
+/// Whether the org still has an active admin after `member_id` takes `role` and `status`.
+#[must_use]
+pub fn keeps_an_active_admin(members: &[Member], member_id: &str, role: Role, status: MemberStatus) -> bool {
+    members.iter().any(|m| {
+        let (r, s) = if m.id == member_id { (role, status) } else { (m.role, m.status) };
+        r == Role::Admin && s == MemberStatus::Active
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: Timestamp = Timestamp::from_millis(1_000_000);
+    const FUTURE: Option<Timestamp> = Some(Timestamp::from_millis(2_000_000));
+    const PAST: Option<Timestamp> = Some(Timestamp::from_millis(1_000_000));
+
+    #[test]
+    fn transitions_allowed() {
+        use State::*;
+        use Transition::*;
+        let ok = |s, e, t, want| assert_eq!(next_state(s, e, t, NOW), Ok(want), "{s:?} {t:?}");
+        ok(Active, FUTURE, Disable, Disabled);
+        ok(Disabled, FUTURE, Enable, Active);
+        ok(Active, FUTURE, Revoke, Revoked);
+        ok(Disabled, FUTURE, Revoke, Revoked);
+        ok(Revoked, FUTURE, Reapprove, Active);
+        ok(Revoked, None, Reapprove, Active);
+        ok(Active, FUTURE, Rotate, Active);
+        ok(Disabled, FUTURE, Rotate, Disabled);
+        ok(Active, None, Rotate, Active);
+        for s in [Active, Disabled, Revoked] {
+            ok(s, PAST, Delete, s);
+            ok(s, FUTURE, Delete, s);
+        }
+        // disabling and revoking expired tokens is still allowed (harmless, and tidy)
+        ok(Active, PAST, Disable, Disabled);
+        ok(Active, PAST, Revoke, Revoked);
+    }
+
+    #[test]
+    fn transitions_refused() {
+        use State::*;
+        use Transition::*;
+        let no = |s, e, t| assert!(next_state(s, e, t, NOW).is_err(), "{s:?} {t:?}");
+        no(Disabled, FUTURE, Disable);
+        no(Revoked, FUTURE, Disable);
+        no(Active, FUTURE, Enable);
+        no(Revoked, FUTURE, Enable);
+        no(Revoked, FUTURE, Revoke);
+        no(Active, FUTURE, Reapprove);
+        no(Disabled, FUTURE, Reapprove);
+        no(Revoked, PAST, Reapprove);
+        no(Revoked, FUTURE, Rotate);
+        no(Active, PAST, Rotate);
+    }
+
+    #[test]
+    fn limit() {
+        let p = Policy::default();
+        assert!(personal_limit_allows(0, &p));
+        assert!(personal_limit_allows(9, &p));
+        assert!(!personal_limit_allows(10, &p));
+        assert!(!personal_limit_allows(11, &p));
+        let p = Policy { max_personal_tokens: 2, ..p };
+        assert!(personal_limit_allows(1, &p));
+        assert!(!personal_limit_allows(2, &p));
+    }
+
+    #[test]
+    fn expiry_and_never() {
+        assert_eq!(expires_at(Lifetime::Days(1), NOW), Some(NOW.plus_days(1)));
+        assert_eq!(expires_at(Lifetime::Never, NOW), None);
+        let p = Policy::default();
+        assert!(!never_expires_allowed(Kind::Org, &p));
+        let p = Policy { allow_non_expiring_org_tokens: true, ..p };
+        assert!(never_expires_allowed(Kind::Org, &p));
+        assert!(!never_expires_allowed(Kind::Personal, &p));
+    }
+
+    #[test]
+    fn ceilings_and_grace() {
+        assert_eq!(role_ceiling(Role::Admin, Some(Role::Developer)), Role::Developer);
+        assert_eq!(role_ceiling(Role::Developer, Some(Role::Admin)), Role::Developer);
+        assert_eq!(role_ceiling(Role::Admin, None), Role::Admin);
+        assert_eq!(grace_end(NOW, 0), None);
+        assert_eq!(grace_end(NOW, 60), Some(NOW.plus_seconds(60)));
+    }
+
+    #[test]
+    fn last_active_admin() {
+        let m = |id: &str, role, status| Member {
+            id: id.into(),
+            org_id: "o".into(),
+            email: format!("{id}@x.io"),
+            name: id.into(),
+            role,
+            status,
+            created_at: NOW,
+        };
+        let ms = vec![m("a", Role::Admin, MemberStatus::Active), m("d", Role::Developer, MemberStatus::Active)];
+        assert!(!keeps_an_active_admin(&ms, "a", Role::Developer, MemberStatus::Active));
+        assert!(!keeps_an_active_admin(&ms, "a", Role::Admin, MemberStatus::Deactivated));
+        assert!(keeps_an_active_admin(&ms, "a", Role::Admin, MemberStatus::Active));
+        assert!(keeps_an_active_admin(&ms, "d", Role::Developer, MemberStatus::Deactivated));
+        assert!(keeps_an_active_admin(&ms, "d", Role::Admin, MemberStatus::Active));
+        let mut two = ms.clone();
+        two.push(m("b", Role::Admin, MemberStatus::Active));
+        assert!(keeps_an_active_admin(&two, "a", Role::Developer, MemberStatus::Deactivated));
+        let mut deact = ms;
+        deact.push(m("c", Role::Admin, MemberStatus::Deactivated));
+        assert!(!keeps_an_active_admin(&deact, "a", Role::Admin, MemberStatus::Deactivated));
+    }
+}

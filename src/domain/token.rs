@@ -1,0 +1,352 @@
+//! The token format: `<prefix>_<body><check>`.
+//!
+//! - `prefix`: 2–10 characters `[a-z][a-z0-9]+` (deployment setting, default `kw`);
+//! - `body`: 30 base62 characters from a CSPRNG (≈178 bits);
+//! - `check`: CRC-32/ISO-HDLC of `<prefix>_<body>` in base62, most significant digit first,
+//!   left-padded with `0` to 6 characters.
+//!
+//! Only [`sha256_hex`] of a token is ever stored, with its last four characters as a hint.
+
+use core::fmt;
+
+use sha2::{Digest, Sha256};
+
+use super::random::{is_base62, push_base62, RandomError, RandomSource, BASE62};
+
+/// Length of the random body.
+pub const BODY_LEN: usize = 30;
+/// Length of the base62 checksum.
+pub const CHECK_LEN: usize = 6;
+/// Length of the hint kept for display.
+pub const HINT_LEN: usize = 4;
+/// The mask between prefix and hint: eight U+2022 BULLET.
+pub const MASK: &str = "\u{2022}\u{2022}\u{2022}\u{2022}\u{2022}\u{2022}\u{2022}\u{2022}";
+
+/// A validated token prefix (`[a-z][a-z0-9]{1,9}`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Prefix(String);
+
+/// The prefix is not 2–10 characters of `[a-z][a-z0-9]+`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvalidPrefix;
+
+impl fmt::Display for InvalidPrefix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("token prefix must be 2-10 characters of [a-z][a-z0-9]+")
+    }
+}
+impl std::error::Error for InvalidPrefix {}
+
+impl Prefix {
+    /// Check and wrap a prefix.
+    ///
+    /// # Errors
+    /// [`InvalidPrefix`] unless `s` matches `[a-z][a-z0-9]{1,9}`.
+    ///
+    /// # Example
+    /// ```
+    /// use keyward::domain::token::Prefix;
+    /// assert!(Prefix::new("kw").is_ok());
+    /// assert!(Prefix::new("Kw").is_err());
+    /// ```
+    pub fn new(s: &str) -> Result<Self, InvalidPrefix> {
+        if is_prefix(s) {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(InvalidPrefix)
+        }
+    }
+
+    /// The prefix text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for Prefix {
+    fn default() -> Self {
+        Self("kw".to_owned())
+    }
+}
+
+fn is_prefix(s: &str) -> bool {
+    let b = s.as_bytes();
+    (2..=10).contains(&b.len())
+        && b.first().is_some_and(u8::is_ascii_lowercase)
+        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+}
+
+/// A full secret token. Shown once; its `Debug` never prints the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret({})", mask_parts(self.prefix(), self.hint()))
+    }
+}
+
+impl Secret {
+    /// Generate a fresh token with `prefix` from `rng`.
+    ///
+    /// # Errors
+    /// [`RandomError`] when the random source fails.
+    pub fn generate(prefix: &Prefix, rng: &dyn RandomSource) -> Result<Self, RandomError> {
+        let mut s = String::with_capacity(prefix.0.len() + 1 + BODY_LEN + CHECK_LEN);
+        s.push_str(&prefix.0);
+        s.push('_');
+        push_base62(rng, BODY_LEN, &mut s)?;
+        let check = checksum(s.as_bytes());
+        s.push_str(&check);
+        Ok(Self(s))
+    }
+
+    /// The whole secret, for the one response that shows it.
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The prefix part.
+    #[must_use]
+    pub fn prefix(&self) -> &str {
+        self.0.split_once('_').map_or("", |(p, _)| p)
+    }
+
+    /// The last four characters.
+    #[must_use]
+    pub fn hint(&self) -> &str {
+        hint_of(&self.0)
+    }
+
+    /// `sha256` of the secret as 64 lowercase hex characters.
+    #[must_use]
+    pub fn hash(&self) -> String {
+        sha256_hex(&self.0)
+    }
+
+    /// The masked display form.
+    #[must_use]
+    pub fn masked(&self) -> String {
+        mask_parts(self.prefix(), self.hint())
+    }
+}
+
+/// The result of parsing a presented string: a well-formed token (prefix and checksum right).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parsed<'a> {
+    /// The whole token.
+    pub token: &'a str,
+    /// Its prefix.
+    pub prefix: &'a str,
+}
+
+/// The presented string is not a keyward token (pattern or checksum wrong).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Malformed;
+
+impl fmt::Display for Malformed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("not a well-formed token")
+    }
+}
+impl std::error::Error for Malformed {}
+
+/// Parse a presented token: pattern, then checksum. No storage is consulted.
+///
+/// Any prefix of the right shape is accepted here; whether it is *this* deployment's prefix
+/// only matters for lookup (a foreign prefix simply is not found).
+///
+/// # Errors
+/// [`Malformed`] when the pattern or the checksum fails.
+///
+/// # Example
+/// ```
+/// use keyward::domain::token::parse;
+/// assert!(parse("kw_0000000000000000000000000000003wuQEo").is_ok());
+/// assert!(parse("kw_0000000000000000000000000000003wuQEp").is_err());
+/// ```
+pub fn parse(s: &str) -> Result<Parsed<'_>, Malformed> {
+    let (prefix, rest) = s.split_once('_').ok_or(Malformed)?;
+    if !is_prefix(prefix) || rest.len() != BODY_LEN + CHECK_LEN || !rest.bytes().all(is_base62) {
+        return Err(Malformed);
+    }
+    let body_end = prefix.len() + 1 + BODY_LEN;
+    let (signed, check) = (s.get(..body_end).ok_or(Malformed)?, s.get(body_end..).ok_or(Malformed)?);
+    if checksum(signed.as_bytes()) == check {
+        Ok(Parsed { token: s, prefix })
+    } else {
+        Err(Malformed)
+    }
+}
+
+/// CRC-32/ISO-HDLC of `bytes` as 6 base62 digits, most significant first.
+#[must_use]
+pub fn checksum(bytes: &[u8]) -> String {
+    let mut n = crc32fast::hash(bytes);
+    let mut digits = [b'0'; CHECK_LEN];
+    for d in digits.iter_mut().rev() {
+        // n % 62 < 62, so the index is in range.
+        *d = BASE62.get((n % 62) as usize).copied().unwrap_or(b'0');
+        n /= 62;
+    }
+    digits.iter().map(|&b| char::from(b)).collect()
+}
+
+/// `sha256(s)` as 64 lowercase hex characters.
+///
+/// # Example
+/// ```
+/// use keyward::domain::token::sha256_hex;
+/// assert_eq!(
+///     sha256_hex("kw_0000000000000000000000000000003wuQEo"),
+///     "bda50d79ca954d110f3b385de9ac135e40a7b317e8dda36fb3eea00e34e8b875"
+/// );
+/// ```
+#[must_use]
+pub fn sha256_hex(s: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = Sha256::digest(s.as_bytes());
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    out
+}
+
+/// The last four characters of `s` (all of it when shorter).
+#[must_use]
+pub fn hint_of(s: &str) -> &str {
+    let start = s.char_indices().rev().nth(HINT_LEN - 1).map_or(0, |(i, _)| i);
+    s.get(start..).unwrap_or("")
+}
+
+/// `<prefix>_••••••••<hint>`.
+#[must_use]
+pub fn mask_parts(prefix: &str, hint: &str) -> String {
+    let mut out = String::with_capacity(prefix.len() + 1 + MASK.len() + hint.len());
+    out.push_str(prefix);
+    out.push('_');
+    out.push_str(MASK);
+    out.push_str(hint);
+    out
+}
+
+/// Mask a presented token for display.
+///
+/// A well-formed token masks to `<prefix>_••••••••<last 4>`. Anything else still never shows
+/// more than its last four characters: the prefix is kept only if it is a valid prefix.
+///
+/// # Example
+/// ```
+/// use keyward::domain::token::mask;
+/// assert_eq!(mask("kw_0000000000000000000000000000003wuQEo"), "kw_••••••••uQEo");
+/// ```
+#[must_use]
+pub fn mask(s: &str) -> String {
+    let prefix = s.split_once('_').map_or("", |(p, _)| p);
+    let prefix = if is_prefix(prefix) { prefix } else { "" };
+    let hint = if s.chars().count() > 2 * HINT_LEN { hint_of(s) } else { "" };
+    mask_parts(prefix, hint)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::random::testing::{BrokenRandom, SeqRandom};
+    use super::*;
+
+    const V1: &str = "kw_0000000000000000000000000000003wuQEo";
+    const V2: &str = "kw_AbCdEfGhIjKlMnOpQrStUvWxYz012314Wc0Q";
+
+    #[test]
+    fn design_vectors() {
+        assert_eq!(V1.len(), 39);
+        assert_eq!(sha256_hex(V1), "bda50d79ca954d110f3b385de9ac135e40a7b317e8dda36fb3eea00e34e8b875");
+        assert_eq!(mask(V1), "kw_••••••••uQEo");
+        assert!(parse(V1).is_ok());
+        assert_eq!(sha256_hex(V2), "8881fc0eabf6b595524faf9ec433e74543e741067ba7e533822845bde1467541");
+        assert_eq!(mask(V2), "kw_••••••••Wc0Q");
+        assert!(parse(V2).is_ok());
+        assert_eq!(checksum(b"kw_000000000000000000000000000000"), "3wuQEo");
+    }
+
+    #[test]
+    fn generated_tokens_parse_and_differ() {
+        let rng = SeqRandom::new(7);
+        let prefix = Prefix::default();
+        let a = Secret::generate(&prefix, &rng).unwrap();
+        let b = Secret::generate(&prefix, &rng).unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a.expose().len(), 39);
+        assert_eq!(parse(a.expose()).unwrap().prefix, "kw");
+        assert_eq!(a.masked(), mask(a.expose()));
+        assert_eq!(a.hint(), &a.expose()[35..]);
+        assert_eq!(a.hash(), sha256_hex(a.expose()));
+        assert!(!format!("{a:?}").contains(a.expose()));
+    }
+
+    #[test]
+    fn custom_prefix_round_trips() {
+        let rng = SeqRandom::new(9);
+        let p = Prefix::new("acme9").unwrap();
+        let s = Secret::generate(&p, &rng).unwrap();
+        assert!(s.expose().starts_with("acme9_"));
+        assert_eq!(s.expose().len(), 6 + 36);
+        assert_eq!(parse(s.expose()).unwrap().prefix, "acme9");
+        assert!(s.masked().starts_with("acme9_••••••••"));
+    }
+
+    #[test]
+    fn generation_fails_closed() {
+        assert!(Secret::generate(&Prefix::default(), &BrokenRandom).is_err());
+    }
+
+    #[test]
+    fn prefix_rules() {
+        for ok in ["kw", "ab", "a1", "abcdefghij", "z9z9z9z9z9"] {
+            assert!(Prefix::new(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "k", "1a", "Kw", "k-w", "abcdefghijk", "k_", "kw "] {
+            assert!(Prefix::new(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn malformed_inputs() {
+        let wrong_check = format!("{}p", &V1[..38]);
+        let cases = [
+            "",
+            "kw",
+            "kw_",
+            "kw_0000",
+            &V1[1..],                     // bad prefix "w"
+            "KW_0000000000000000000000000000003wuQEo", // upper-case prefix
+            "kw-0000000000000000000000000000003wuQEo", // no underscore
+            &wrong_check,
+            "kw_000000000000000000000000000000-wuQEo", // non-base62
+            "kw_0000000000000000000000000000003wuQEoX", // too long
+            "kw_00000000000000000000000000000•3wuQEo", // multibyte
+        ];
+        for c in cases {
+            assert_eq!(parse(c), Err(Malformed), "{c:?}");
+        }
+        // every single-character substitution in the body is caught by the checksum
+        for i in 3..33 {
+            let mut b = V1.as_bytes().to_vec();
+            b[i] = if b[i] == b'0' { b'1' } else { b'0' };
+            let s = String::from_utf8(b).unwrap();
+            assert!(parse(&s).is_err(), "{s}");
+        }
+    }
+
+    #[test]
+    fn mask_never_reveals_more_than_four() {
+        assert_eq!(mask("short"), "_••••••••");
+        assert_eq!(mask("Bearer abc_secretstuff"), "_••••••••tuff");
+        assert_eq!(mask("kw_abcdefgh1234"), "kw_••••••••1234");
+        assert_eq!(hint_of("ab"), "ab");
+        assert_eq!(hint_of("ab•cdé"), "•cdé");
+    }
+}

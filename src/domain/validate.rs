@@ -1,0 +1,746 @@
+//! Input validation: one function per form, each returning **every** failed field at once.
+//!
+//! Forms arrive as JSON objects (`serde_json::Map`), whether from an HTTP body or from the admin
+//! page through the browser module, so both sides run this very code. Unknown fields, wrong
+//! types and broken rules all become entries of [`FieldErrors`], keyed by the field's name
+//! (`admin.email`, `policy.max_ttl_days` for nested ones).
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use serde_json::{Map, Value};
+
+use super::model::{is_id, Kind, MemberStatus, Policy, Role};
+use super::policy::{
+    never_expires_allowed, Lifetime, MAX_GRACE_SECONDS, MAX_MODULES, MAX_PERSONAL_TOKENS_CEILING,
+    MAX_TTL_DAYS_CEILING,
+};
+
+/// Field name → message for people. Empty means valid.
+pub type FieldErrors = BTreeMap<String, String>;
+
+/// Longest label, in characters.
+pub const LABEL_MAX: usize = 64;
+/// Longest description, in characters.
+pub const DESCRIPTION_MAX: usize = 500;
+/// Longest member or org name, in characters.
+pub const NAME_MAX: usize = 100;
+/// Longest email, in bytes.
+pub const EMAIL_MAX: usize = 254;
+/// Largest decoded logo.
+pub const LOGO_MAX_BYTES: usize = 32 * 1024;
+/// Longest module name.
+pub const MODULE_MAX: usize = 64;
+
+const ALLOWED_LOGO_TYPES: [(&str, &[u8]); 3] =
+    [("png", b"\x89PNG\r\n\x1a\n"), ("jpeg", b"\xff\xd8\xff"), ("webp", b"RIFF")];
+
+/// Reads typed fields from one JSON object and collects errors.
+struct Form<'a> {
+    obj: &'a Map<String, Value>,
+    path: &'a str,
+    errors: &'a mut FieldErrors,
+}
+
+impl<'a> Form<'a> {
+    fn new(obj: &'a Map<String, Value>, path: &'a str, errors: &'a mut FieldErrors, allowed: &[&str]) -> Self {
+        for key in obj.keys() {
+            if !allowed.contains(&key.as_str()) {
+                let mut shown: String = key.chars().take(64).collect();
+                if shown.len() < key.len() {
+                    shown.push('…');
+                }
+                errors.insert(join(path, &shown), "unknown field".to_owned());
+            }
+        }
+        Self { obj, path, errors }
+    }
+
+    /// A form over a nested object (`admin`, `policy`), sharing this form's errors.
+    fn nested<'b>(&'b mut self, obj: &'b Map<String, Value>, path: &'b str, allowed: &[&str]) -> Form<'b> {
+        Form::new(obj, path, self.errors, allowed)
+    }
+
+    fn fail(&mut self, field: &str, msg: impl Into<String>) {
+        self.errors.entry(join(self.path, field)).or_insert_with(|| msg.into());
+    }
+
+    /// `Some(value)` when present and not null.
+    fn get(&self, field: &str) -> Option<&'a Value> {
+        self.obj.get(field).filter(|v| !v.is_null())
+    }
+
+    fn str(&mut self, field: &str) -> Option<&'a str> {
+        match self.get(field) {
+            None => None,
+            Some(Value::String(s)) => Some(s),
+            Some(_) => {
+                self.fail(field, "must be a string");
+                None
+            }
+        }
+    }
+
+    fn required_str(&mut self, field: &str) -> Option<&'a str> {
+        let v = self.str(field);
+        if v.is_none() && !self.errors.contains_key(&join(self.path, field)) {
+            self.fail(field, "is required");
+        }
+        v
+    }
+
+    fn bool(&mut self, field: &str) -> Option<bool> {
+        match self.get(field) {
+            None => None,
+            Some(Value::Bool(b)) => Some(*b),
+            Some(_) => {
+                self.fail(field, "must be true or false");
+                None
+            }
+        }
+    }
+
+    /// A whole number in `lo..=hi`.
+    fn int(&mut self, field: &str, lo: u32, hi: u32) -> Option<u32> {
+        let v = self.get(field)?;
+        match whole_number(v) {
+            Some(n) if (i64::from(lo)..=i64::from(hi)).contains(&n) => u32::try_from(n).ok(),
+            Some(_) => {
+                self.fail(field, format!("must be between {lo} and {hi}"));
+                None
+            }
+            None => {
+                self.fail(field, "must be a whole number");
+                None
+            }
+        }
+    }
+
+    fn object(&mut self, field: &str) -> Option<&'a Map<String, Value>> {
+        match self.get(field) {
+            None => None,
+            Some(Value::Object(o)) => Some(o),
+            Some(_) => {
+                self.fail(field, "must be an object");
+                None
+            }
+        }
+    }
+
+    fn string_list(&mut self, field: &str) -> Option<Vec<&'a str>> {
+        match self.get(field) {
+            None => None,
+            Some(Value::Array(items)) => {
+                let out: Option<Vec<&str>> = items.iter().map(Value::as_str).collect();
+                if out.is_none() {
+                    self.fail(field, "must be a list of strings");
+                }
+                out
+            }
+            Some(_) => {
+                self.fail(field, "must be a list of strings");
+                None
+            }
+        }
+    }
+
+    fn role(&mut self, field: &str, required: bool) -> Option<Role> {
+        let s = if required { self.required_str(field) } else { self.str(field) }?;
+        let r = Role::parse(s);
+        if r.is_none() {
+            self.fail(field, "must be \"admin\" or \"developer\"");
+        }
+        r
+    }
+
+    fn label(&mut self, field: &str, required: bool) -> Option<String> {
+        let s = if required { self.required_str(field) } else { self.str(field) }?;
+        check(self, field, label_problem(s)).then(|| s.trim().to_owned())
+    }
+
+    fn name(&mut self, field: &str, required: bool) -> Option<String> {
+        let s = if required { self.required_str(field) } else { self.str(field) }?;
+        check(self, field, name_problem(s)).then(|| s.trim().to_owned())
+    }
+
+    fn email(&mut self, field: &str) -> Option<String> {
+        let s = self.required_str(field)?;
+        check(self, field, email_problem(s)).then(|| s.to_owned())
+    }
+}
+
+fn check(form: &mut Form<'_>, field: &str, problem: Option<String>) -> bool {
+    match problem {
+        Some(p) => {
+            form.fail(field, p);
+            false
+        }
+        None => true,
+    }
+}
+
+fn join(path: &str, field: &str) -> String {
+    if path.is_empty() {
+        field.to_owned()
+    } else {
+        format!("{path}.{field}")
+    }
+}
+
+/// An integer value, accepting `30.0` (JavaScript numbers cross as floats).
+fn whole_number(v: &Value) -> Option<i64> {
+    let n = v.as_number()?;
+    if let Some(i) = n.as_i64() {
+        return Some(i);
+    }
+    let f = n.as_f64()?;
+    // Exactly integral and inside the range where f64 is exact.
+    #[allow(clippy::cast_possible_truncation, clippy::float_cmp)]
+    ((f.fract() == 0.0) && f.abs() < 9_007_199_254_740_992.0).then_some(f as i64)
+}
+
+fn has_control(s: &str, allow_newline: bool) -> bool {
+    s.chars().any(|c| c.is_control() && !(allow_newline && c == '\n'))
+}
+
+/// Why `s` is not a valid token label, or `None`.
+#[must_use]
+pub fn label_problem(s: &str) -> Option<String> {
+    let t = s.trim();
+    if t.is_empty() {
+        Some("must not be empty".into())
+    } else if t.chars().count() > LABEL_MAX {
+        Some(format!("must be at most {LABEL_MAX} characters"))
+    } else if has_control(t, false) {
+        Some("must not contain control characters".into())
+    } else {
+        None
+    }
+}
+
+/// Why `s` is not a valid description, or `None`.
+#[must_use]
+pub fn description_problem(s: &str) -> Option<String> {
+    if s.chars().count() > DESCRIPTION_MAX {
+        Some(format!("must be at most {DESCRIPTION_MAX} characters"))
+    } else if has_control(s, true) {
+        Some("must not contain control characters other than newline".into())
+    } else {
+        None
+    }
+}
+
+/// Why `s` is not a valid member or org name, or `None`.
+#[must_use]
+pub fn name_problem(s: &str) -> Option<String> {
+    let t = s.trim();
+    if t.is_empty() {
+        Some("must not be empty".into())
+    } else if t.chars().count() > NAME_MAX {
+        Some(format!("must be at most {NAME_MAX} characters"))
+    } else if has_control(t, false) {
+        Some("must not contain control characters".into())
+    } else {
+        None
+    }
+}
+
+/// Why `s` is not a valid email (`local@domain`, a dot in the domain, ≤ 254), or `None`.
+#[must_use]
+pub fn email_problem(s: &str) -> Option<String> {
+    if s.len() > EMAIL_MAX {
+        return Some(format!("must be at most {EMAIL_MAX} characters"));
+    }
+    let shape_ok = s.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty()
+            && !domain.contains('@')
+            && domain.contains('.')
+            && domain.split('.').all(|l| !l.is_empty())
+            && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+    });
+    (!shape_ok).then(|| "must be an email address like name@example.com".into())
+}
+
+/// Why `s` is not a valid module name (`[a-z][a-z0-9_.:-]{0,63}`), or `None`.
+#[must_use]
+pub fn module_problem(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let ok = b.first().is_some_and(u8::is_ascii_lowercase)
+        && b.len() <= MODULE_MAX
+        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"_.:-".contains(c));
+    (!ok).then(|| format!("module names are [a-z][a-z0-9_.:-], at most {MODULE_MAX} characters"))
+}
+
+/// Why `s` is not an acceptable logo data URL, or `None`.
+///
+/// `data:image/png|jpeg|webp;base64,…`, at most 32 KiB decoded, starting with that format's
+/// magic number (for WebP: `RIFF` then `WEBP` at offset 8).
+#[must_use]
+pub fn logo_problem(s: &str) -> Option<String> {
+    let Some(rest) = s.strip_prefix("data:image/") else {
+        return Some("must be a data:image/png, jpeg or webp URL".into());
+    };
+    let Some((format, magic, b64)) = ALLOWED_LOGO_TYPES
+        .iter()
+        .find_map(|(f, m)| rest.strip_prefix(f).and_then(|r| r.strip_prefix(";base64,")).map(|b| (*f, *m, b)))
+    else {
+        return Some("must be a data:image/png, jpeg or webp URL in base64".into());
+    };
+    // Cheap size bound before decoding anything.
+    if b64.len() > LOGO_MAX_BYTES.div_ceil(3) * 4 {
+        return Some("must be at most 32 KiB".into());
+    }
+    let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(b64) else {
+        return Some("is not valid base64".into());
+    };
+    if bytes.len() > LOGO_MAX_BYTES {
+        return Some("must be at most 32 KiB".into());
+    }
+    let webp_ok = format != "webp" || bytes.get(8..12) == Some(b"WEBP".as_slice());
+    if !bytes.starts_with(magic) || !webp_ok {
+        return Some(format!("is not a {format} image"));
+    }
+    None
+}
+
+/// Validated scopes: distinct, each one of `modules`.
+fn scopes(form: &mut Form<'_>, field: &str, modules: &[String]) -> Option<Vec<String>> {
+    let list = form.string_list(field)?;
+    let mut out: Vec<String> = Vec::with_capacity(list.len());
+    for s in list {
+        if out.iter().any(|o| o == s) {
+            form.fail(field, format!("lists \"{}\" twice", clip(s)));
+            return None;
+        }
+        if !modules.iter().any(|m| m == s) {
+            form.fail(field, format!("\"{}\" is not one of the org's modules", clip(s)));
+            return None;
+        }
+        out.push(s.to_owned());
+    }
+    Some(out)
+}
+
+fn clip(s: &str) -> String {
+    s.chars().take(64).collect()
+}
+
+fn modules(form: &mut Form<'_>, field: &str) -> Option<Vec<String>> {
+    let list = form.string_list(field)?;
+    if list.len() > MAX_MODULES {
+        form.fail(field, format!("at most {MAX_MODULES} modules"));
+        return None;
+    }
+    let mut out: Vec<String> = Vec::with_capacity(list.len());
+    for s in list {
+        if let Some(p) = module_problem(s) {
+            form.fail(field, format!("\"{}\": {p}", clip(s)));
+            return None;
+        }
+        if out.iter().any(|o| o == s) {
+            form.fail(field, format!("lists \"{}\" twice", clip(s)));
+            return None;
+        }
+        out.push(s.to_owned());
+    }
+    Some(out)
+}
+
+fn finish<T>(value: Option<T>, errors: FieldErrors) -> Result<T, FieldErrors> {
+    match value {
+        Some(v) if errors.is_empty() => Ok(v),
+        _ if errors.is_empty() => {
+            // Unreachable by construction: every `None` above records an error. Fail closed.
+            let mut e = FieldErrors::new();
+            e.insert(String::new(), "invalid input".into());
+            Err(e)
+        }
+        _ => Err(errors),
+    }
+}
+
+/// `POST /v1/orgs`: `{name, modules[], admin:{email,name}}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewOrg {
+    /// Org name (trimmed).
+    pub name: String,
+    /// Its modules.
+    pub modules: Vec<String>,
+    /// First admin's email.
+    pub admin_email: String,
+    /// First admin's name (trimmed).
+    pub admin_name: String,
+}
+
+/// Validate a new org.
+///
+/// # Errors
+/// Every failed field.
+///
+/// # Example
+/// ```
+/// use keyward::domain::validate::new_org;
+/// let body = serde_json::json!({"name": "Acme", "modules": ["billing"], "admin": {"email": "a@acme.io", "name": "Ann"}});
+/// assert!(new_org(body.as_object().unwrap()).is_ok());
+/// let bad = serde_json::json!({"name": "", "modules": ["Bad"], "admin": {"email": "nope"}, "x": 1});
+/// let errors = new_org(bad.as_object().unwrap()).unwrap_err();
+/// assert_eq!(errors.keys().collect::<Vec<_>>(), ["admin.email", "admin.name", "modules", "name", "x"]);
+/// ```
+pub fn new_org(obj: &Map<String, Value>) -> Result<NewOrg, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let mut f = Form::new(obj, "", &mut errors, &["name", "modules", "admin"]);
+    let name = f.name("name", true);
+    let mods = if f.get("modules").is_none() {
+        f.fail("modules", "is required");
+        None
+    } else {
+        modules(&mut f, "modules")
+    };
+    let admin = match f.object("admin") {
+        Some(a) => Some(a),
+        None => {
+            f.fail("admin", "is required");
+            None
+        }
+    };
+    let (email, admin_name) = match admin {
+        Some(a) => {
+            let mut g = f.nested(a, "admin", &["email", "name"]);
+            (g.email("email"), g.name("name", true))
+        }
+        None => (None, None),
+    };
+    let value = match (name, mods, email, admin_name) {
+        (Some(name), Some(modules), Some(admin_email), Some(admin_name)) => {
+            Some(NewOrg { name, modules, admin_email, admin_name })
+        }
+        _ => None,
+    };
+    finish(value, errors)
+}
+
+/// `PATCH /v1/org`: `{name?, modules?, policy?}`.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct OrgPatch {
+    /// New name.
+    pub name: Option<String>,
+    /// New modules.
+    pub modules: Option<Vec<String>>,
+    /// The whole policy after merging the given fields into the current one.
+    pub policy: Option<Policy>,
+}
+
+/// Validate an org change; `policy` fields are merged into `current`.
+///
+/// # Errors
+/// Every failed field.
+pub fn org_patch(obj: &Map<String, Value>, current: &Policy) -> Result<OrgPatch, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let mut f = Form::new(obj, "", &mut errors, &["name", "modules", "policy"]);
+    let name = f.name("name", false);
+    let mods = modules(&mut f, "modules");
+    let policy_obj = f.object("policy");
+    let policy = policy_obj.map(|p| {
+        let mut g = f.nested(
+            p,
+            "policy",
+            &["max_personal_tokens", "default_ttl_days", "max_ttl_days", "allow_non_expiring_org_tokens"],
+        );
+        let merged = Policy {
+            max_personal_tokens: g
+                .int("max_personal_tokens", 1, MAX_PERSONAL_TOKENS_CEILING)
+                .unwrap_or(current.max_personal_tokens),
+            default_ttl_days: g.int("default_ttl_days", 1, MAX_TTL_DAYS_CEILING).unwrap_or(current.default_ttl_days),
+            max_ttl_days: g.int("max_ttl_days", 1, MAX_TTL_DAYS_CEILING).unwrap_or(current.max_ttl_days),
+            allow_non_expiring_org_tokens: g
+                .bool("allow_non_expiring_org_tokens")
+                .unwrap_or(current.allow_non_expiring_org_tokens),
+        };
+        if merged.default_ttl_days > merged.max_ttl_days {
+            g.fail("default_ttl_days", "must not exceed max_ttl_days");
+        }
+        merged
+    });
+    finish(Some(OrgPatch { name, modules: mods, policy }), errors)
+}
+
+/// `POST /v1/members`: `{email, name, role}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewMember {
+    /// Email as given.
+    pub email: String,
+    /// Name (trimmed).
+    pub name: String,
+    /// Role.
+    pub role: Role,
+}
+
+/// Validate a new member.
+///
+/// # Errors
+/// Every failed field.
+pub fn new_member(obj: &Map<String, Value>) -> Result<NewMember, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let mut f = Form::new(obj, "", &mut errors, &["email", "name", "role"]);
+    let email = f.email("email");
+    let name = f.name("name", true);
+    let role = f.role("role", true);
+    let value = match (email, name, role) {
+        (Some(email), Some(name), Some(role)) => Some(NewMember { email, name, role }),
+        _ => None,
+    };
+    finish(value, errors)
+}
+
+/// `PATCH /v1/members/{id}`: `{name?, role?, status?}`.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct MemberPatch {
+    /// New name.
+    pub name: Option<String>,
+    /// New role.
+    pub role: Option<Role>,
+    /// New status.
+    pub status: Option<MemberStatus>,
+}
+
+/// Validate a member change.
+///
+/// # Errors
+/// Every failed field.
+pub fn member_patch(obj: &Map<String, Value>) -> Result<MemberPatch, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let mut f = Form::new(obj, "", &mut errors, &["name", "role", "status"]);
+    let name = f.name("name", false);
+    let role = f.role("role", false);
+    let status = f.str("status").and_then(|s| match s {
+        "active" => Some(MemberStatus::Active),
+        "deactivated" => Some(MemberStatus::Deactivated),
+        _ => {
+            f.fail("status", "must be \"active\" or \"deactivated\"");
+            None
+        }
+    });
+    finish(Some(MemberPatch { name, role, status }), errors)
+}
+
+/// `POST /v1/tokens`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewToken {
+    /// Label (trimmed).
+    pub label: String,
+    /// Description; empty becomes `None`.
+    pub description: Option<String>,
+    /// Logo data URL.
+    pub logo: Option<String>,
+    /// Requested role (ceilings are checked by the service, which knows caller and owner).
+    pub role: Role,
+    /// Scopes, each one of the org's modules.
+    pub scopes: Vec<String>,
+    /// Personal or org.
+    pub kind: Kind,
+    /// For personal tokens made by an admin for someone else.
+    pub owner_member_id: Option<String>,
+    /// Days to live, or never.
+    pub lifetime: Lifetime,
+}
+
+fn optional_text(f: &mut Form<'_>, field: &str, problem: fn(&str) -> Option<String>) -> Option<Option<String>> {
+    // Outer None: invalid. Inner None: absent, null or empty.
+    match f.str(field) {
+        None if f.errors.contains_key(&join(f.path, field)) => None,
+        None => Some(None),
+        Some(s) if s.is_empty() => Some(None),
+        Some(s) => check(f, field, problem(s)).then(|| Some(s.to_owned())),
+    }
+}
+
+/// Validate a token creation against the org's `modules` and `policy`.
+///
+/// # Errors
+/// Every failed field.
+///
+/// # Example
+/// ```
+/// use keyward::domain::{validate::new_token, Policy};
+/// let form = serde_json::json!({"label": "CI", "role": "developer", "scopes": ["billing"], "kind": "personal"});
+/// let t = new_token(form.as_object().unwrap(), &["billing".into()], &Policy::default()).unwrap();
+/// assert_eq!(t.lifetime, keyward::domain::policy::Lifetime::Days(30));
+/// ```
+pub fn new_token(obj: &Map<String, Value>, modules: &[String], policy: &Policy) -> Result<NewToken, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let mut f = Form::new(
+        obj,
+        "",
+        &mut errors,
+        &[
+            "label",
+            "description",
+            "logo",
+            "role",
+            "scopes",
+            "kind",
+            "owner_member_id",
+            "expires_in_days",
+            "never_expires",
+        ],
+    );
+    let label = f.label("label", true);
+    let description = optional_text(&mut f, "description", description_problem);
+    let logo = optional_text(&mut f, "logo", logo_problem);
+    let role = f.role("role", true);
+    let scopes = if f.get("scopes").is_none() {
+        Some(Vec::new())
+    } else {
+        scopes(&mut f, "scopes", modules)
+    };
+    let kind = f.required_str("kind").and_then(|s| {
+        let k = Kind::parse(s);
+        if k.is_none() {
+            f.fail("kind", "must be \"personal\" or \"org\"");
+        }
+        k
+    });
+    let owner = f.str("owner_member_id");
+    if let Some(o) = owner {
+        if kind == Some(Kind::Org) {
+            f.fail("owner_member_id", "only personal tokens have an owner");
+        } else if !is_id("mem_", o) {
+            f.fail("owner_member_id", "is not a member id");
+        }
+    }
+    let days_given = f.get("expires_in_days").is_some();
+    let days = f.int("expires_in_days", 1, policy.max_ttl_days);
+    let never = f.bool("never_expires").unwrap_or(false);
+    let lifetime = if never {
+        if days_given {
+            f.fail("never_expires", "cannot be combined with expires_in_days");
+            None
+        } else if kind.is_some_and(|k| !never_expires_allowed(k, policy)) {
+            let why = if kind == Some(Kind::Personal) {
+                "personal tokens always expire"
+            } else {
+                "the org's policy does not allow non-expiring org tokens"
+            };
+            f.fail("never_expires", why);
+            None
+        } else {
+            Some(Lifetime::Never)
+        }
+    } else {
+        match (days_given, days) {
+            (false, _) => Some(Lifetime::Days(policy.default_ttl_days)),
+            (true, Some(d)) => Some(Lifetime::Days(d)),
+            (true, None) => None,
+        }
+    };
+    let value = match (label, description, logo, role, scopes, kind, lifetime) {
+        (Some(label), Some(description), Some(logo), Some(role), Some(scopes), Some(kind), Some(lifetime)) => {
+            Some(NewToken {
+                label,
+                description,
+                logo,
+                role,
+                scopes,
+                kind,
+                owner_member_id: owner.map(str::to_owned),
+                lifetime,
+            })
+        }
+        _ => None,
+    };
+    finish(value, errors)
+}
+
+/// `PATCH /v1/tokens/{id}`: `{label?, description?, logo?, scopes?, role?}`.
+///
+/// For `description` and `logo`, `Some(None)` clears the field (sent as `null` or `""`).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct TokenPatch {
+    /// New label.
+    pub label: Option<String>,
+    /// New description, or clear it.
+    pub description: Option<Option<String>>,
+    /// New logo, or clear it.
+    pub logo: Option<Option<String>>,
+    /// New scopes.
+    pub scopes: Option<Vec<String>>,
+    /// New role (ceilings are checked by the service).
+    pub role: Option<Role>,
+}
+
+impl TokenPatch {
+    /// Whether nothing would change.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// Validate a token edit against the org's `modules`.
+///
+/// # Errors
+/// Every failed field.
+pub fn token_patch(obj: &Map<String, Value>, modules: &[String]) -> Result<TokenPatch, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let mut f = Form::new(obj, "", &mut errors, &["label", "description", "logo", "scopes", "role"]);
+    if obj.get("label").is_some_and(Value::is_null) {
+        f.fail("label", "cannot be removed");
+    }
+    let label = f.label("label", false);
+    let present = |k: &str| obj.contains_key(k);
+    let description = if present("description") {
+        optional_text(&mut f, "description", description_problem)
+    } else {
+        None
+    };
+    let logo = if present("logo") { optional_text(&mut f, "logo", logo_problem) } else { None };
+    let sc = if present("scopes") && !obj.get("scopes").is_some_and(Value::is_null) {
+        scopes(&mut f, "scopes", modules)
+    } else {
+        None
+    };
+    let role = f.role("role", false);
+    finish(Some(TokenPatch { label, description, logo, scopes: sc, role }), errors)
+}
+
+/// `POST /v1/tokens/{id}/rotate`: `{grace_seconds?: 0..86400}` → the grace in seconds (0 when absent).
+///
+/// # Errors
+/// Every failed field.
+pub fn rotate(obj: &Map<String, Value>) -> Result<u32, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let mut f = Form::new(obj, "", &mut errors, &["grace_seconds"]);
+    let given = f.get("grace_seconds").is_some();
+    let grace = f.int("grace_seconds", 0, MAX_GRACE_SECONDS);
+    finish(if given { grace } else { Some(0) }, errors)
+}
+
+/// `{confirm_label}` for revoke and delete → the typed label.
+///
+/// # Errors
+/// Every failed field (a missing or non-string `confirm_label`, unknown fields).
+pub fn confirmation(obj: &Map<String, Value>) -> Result<String, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let mut f = Form::new(obj, "", &mut errors, &["confirm_label"]);
+    let typed = f.required_str("confirm_label").map(str::to_owned);
+    finish(typed, errors)
+}
+
+/// Whether `typed` confirms `label`: exactly equal, no trimming, no case folding.
+///
+/// # Example
+/// ```
+/// use keyward::domain::validate::confirm_label_matches;
+/// assert!(confirm_label_matches("CI deploy", "CI deploy"));
+/// assert!(!confirm_label_matches("CI deploy", "ci deploy"));
+/// ```
+#[must_use]
+pub fn confirm_label_matches(label: &str, typed: &str) -> bool {
+    label == typed
+}
+
+/// Emails are unique per org compared case-insensitively: the comparison key.
+#[must_use]
+pub fn email_key(email: &str) -> String {
+    email.to_lowercase()
+}

@@ -1,0 +1,153 @@
+//! The verify verdict: a pure function of what storage returned, the time and the scopes asked for.
+
+use serde::{Deserialize, Serialize};
+
+use super::model::{State, VerifyEntry};
+use super::time::Timestamp;
+
+/// The answer to "may this presented token be used?", checked in this order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Code {
+    /// Not a token at all: pattern or checksum wrong. Never reaches storage.
+    Malformed,
+    /// Well formed but unknown (or a rotated-out secret past its grace).
+    NotFound,
+    /// Revoked.
+    Revoked,
+    /// Disabled.
+    Disabled,
+    /// A personal token whose owner is deactivated.
+    OwnerDeactivated,
+    /// Past its expiry.
+    Expired,
+    /// Valid, but lacks a scope that was asked for.
+    InsufficientScope,
+    /// Good to use.
+    Valid,
+}
+
+impl Code {
+    /// The wire name (`"NOT_FOUND"`, …).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Malformed => "MALFORMED",
+            Self::NotFound => "NOT_FOUND",
+            Self::Revoked => "REVOKED",
+            Self::Disabled => "DISABLED",
+            Self::OwnerDeactivated => "OWNER_DEACTIVATED",
+            Self::Expired => "EXPIRED",
+            Self::InsufficientScope => "INSUFFICIENT_SCOPE",
+            Self::Valid => "VALID",
+        }
+    }
+}
+
+/// Decide the verdict for a well-formed token given its verify entry (`None`: not stored).
+///
+/// `MALFORMED` is decided before this, by [`super::token::parse`]: a malformed string is never
+/// looked up. The remaining codes are checked in DESIGN.md's order.
+///
+/// # Example
+/// ```
+/// use keyward::domain::{verdict, Code, Timestamp};
+/// assert_eq!(verdict(None, Timestamp::from_millis(0), &[]), Code::NotFound);
+/// ```
+#[must_use]
+pub fn verdict<S: AsRef<str>>(entry: Option<&VerifyEntry>, now: Timestamp, required_scopes: &[S]) -> Code {
+    let Some(e) = entry else { return Code::NotFound };
+    if e.grace_until.is_some_and(|g| now >= g) {
+        return Code::NotFound;
+    }
+    match e.state {
+        State::Revoked => return Code::Revoked,
+        State::Disabled => return Code::Disabled,
+        State::Active => {}
+    }
+    if e.owner_member_id.is_some() && !e.owner_active {
+        return Code::OwnerDeactivated;
+    }
+    if e.expires_at.is_some_and(|x| now >= x) {
+        return Code::Expired;
+    }
+    if required_scopes.iter().any(|r| !e.scopes.iter().any(|s| s == r.as_ref())) {
+        return Code::InsufficientScope;
+    }
+    Code::Valid
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::model::{Kind, Role};
+    use super::*;
+
+    fn entry() -> VerifyEntry {
+        VerifyEntry {
+            token_id: "tok_x".into(),
+            org_id: "org_x".into(),
+            kind: Kind::Personal,
+            owner_member_id: Some("mem_x".into()),
+            role: Role::Developer,
+            scopes: vec!["billing".into(), "users:read".into()],
+            state: State::Active,
+            owner_active: true,
+            expires_at: Some(Timestamp::from_millis(100_000)),
+            grace_until: None,
+        }
+    }
+    const NOW: Timestamp = Timestamp::from_millis(50_000);
+    const NONE: [&str; 0] = [];
+
+    #[test]
+    fn each_code() {
+        assert_eq!(verdict(None, NOW, &NONE), Code::NotFound);
+        assert_eq!(verdict(Some(&entry()), NOW, &NONE), Code::Valid);
+        assert_eq!(verdict(Some(&entry()), NOW, &["billing"]), Code::Valid);
+        assert_eq!(verdict(Some(&entry()), NOW, &["billing", "users:read"]), Code::Valid);
+        assert_eq!(verdict(Some(&entry()), NOW, &["billing", "admin"]), Code::InsufficientScope);
+        let e = VerifyEntry { state: State::Revoked, ..entry() };
+        assert_eq!(verdict(Some(&e), NOW, &NONE), Code::Revoked);
+        let e = VerifyEntry { state: State::Disabled, ..entry() };
+        assert_eq!(verdict(Some(&e), NOW, &NONE), Code::Disabled);
+        let e = VerifyEntry { owner_active: false, ..entry() };
+        assert_eq!(verdict(Some(&e), NOW, &NONE), Code::OwnerDeactivated);
+        assert_eq!(verdict(Some(&entry()), Timestamp::from_millis(100_000), &NONE), Code::Expired);
+        assert_eq!(verdict(Some(&entry()), Timestamp::from_millis(99_999), &NONE), Code::Valid);
+    }
+
+    #[test]
+    fn order_is_design_order() {
+        // Everything wrong at once: revoked wins.
+        let all = VerifyEntry { state: State::Revoked, owner_active: false, ..entry() };
+        let late = Timestamp::from_millis(200_000);
+        assert_eq!(verdict(Some(&all), late, &["nope"]), Code::Revoked);
+        let e = VerifyEntry { state: State::Disabled, owner_active: false, ..entry() };
+        assert_eq!(verdict(Some(&e), late, &["nope"]), Code::Disabled);
+        let e = VerifyEntry { owner_active: false, ..entry() };
+        assert_eq!(verdict(Some(&e), late, &["nope"]), Code::OwnerDeactivated);
+        assert_eq!(verdict(Some(&entry()), late, &["nope"]), Code::Expired);
+    }
+
+    #[test]
+    fn org_tokens_ignore_owner_and_may_never_expire() {
+        let e = VerifyEntry { kind: Kind::Org, owner_member_id: None, owner_active: false, expires_at: None, ..entry() };
+        assert_eq!(verdict(Some(&e), Timestamp::from_millis(i64::MAX), &NONE), Code::Valid);
+    }
+
+    #[test]
+    fn grace_ends_in_not_found() {
+        let e = VerifyEntry { grace_until: Some(Timestamp::from_millis(60_000)), ..entry() };
+        assert_eq!(verdict(Some(&e), NOW, &NONE), Code::Valid);
+        assert_eq!(verdict(Some(&e), Timestamp::from_millis(60_000), &NONE), Code::NotFound);
+        // a revoked token's old secret past grace is gone, not revoked
+        let e = VerifyEntry { state: State::Revoked, ..e };
+        assert_eq!(verdict(Some(&e), Timestamp::from_millis(60_000), &NONE), Code::NotFound);
+    }
+
+    #[test]
+    fn wire_names() {
+        assert_eq!(Code::OwnerDeactivated.as_str(), "OWNER_DEACTIVATED");
+        assert_eq!(serde_json::to_string(&Code::InsufficientScope).unwrap(), "\"INSUFFICIENT_SCOPE\"");
+    }
+}

@@ -1,0 +1,17 @@
+//! keyward: API-token management at the edge.
+//!
+//! One crate, compiled to WebAssembly twice: the Cloudflare Worker (`--features server`, the
+//! default) and the browser module for the admin page (`--no-default-features --features
+//! browser`). See `README.md` and `docs/` for the architecture.
+//!
+//! - [`domain`]: the pure core (format, hashing, masking, validation, policy, verdict).
+//! - [`service`]: the use cases, written once against [`store::Store`].
+//! - [`store`]: the storage trait with an in-memory implementation (and KV in the Worker).
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, clippy::todo, clippy::unimplemented)
+)]
+
+pub mod domain;
