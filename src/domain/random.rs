@@ -42,12 +42,19 @@ pub fn push_base62(rng: &dyn RandomSource, n: usize, out: &mut String) -> Result
                 break;
             }
             if b < 248 {
-                out.push(char::from(BASE62[usize::from(b % 62)]));
+                out.push(base62_digit(u32::from(b)));
                 left -= 1;
             }
         }
     }
     Ok(())
+}
+
+/// The base62 digit of `n % 62`.
+#[must_use]
+pub fn base62_digit(n: u32) -> char {
+    // n % 62 < 62: the fallback is unreachable, and keeps this panic-free.
+    char::from(BASE62.get((n % 62) as usize).copied().unwrap_or(b'0'))
 }
 
 /// Whether `b` is in the base62 alphabet.

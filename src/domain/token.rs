@@ -11,7 +11,7 @@ use core::fmt;
 
 use sha2::{Digest, Sha256};
 
-use super::random::{is_base62, push_base62, RandomError, RandomSource, BASE62};
+use super::random::{base62_digit, is_base62, push_base62, RandomError, RandomSource};
 
 /// Length of the random body.
 pub const BODY_LEN: usize = 30;
@@ -74,7 +74,8 @@ fn is_prefix(s: &str) -> bool {
     let b = s.as_bytes();
     (2..=10).contains(&b.len())
         && b.first().is_some_and(u8::is_ascii_lowercase)
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
 }
 
 /// A full secret token. Shown once; its `Debug` never prints the secret.
@@ -173,7 +174,10 @@ pub fn parse(s: &str) -> Result<Parsed<'_>, Malformed> {
         return Err(Malformed);
     }
     let body_end = prefix.len() + 1 + BODY_LEN;
-    let (signed, check) = (s.get(..body_end).ok_or(Malformed)?, s.get(body_end..).ok_or(Malformed)?);
+    let (signed, check) = (
+        s.get(..body_end).ok_or(Malformed)?,
+        s.get(body_end..).ok_or(Malformed)?,
+    );
     if checksum(signed.as_bytes()) == check {
         Ok(Parsed { token: s, prefix })
     } else {
@@ -185,13 +189,12 @@ pub fn parse(s: &str) -> Result<Parsed<'_>, Malformed> {
 #[must_use]
 pub fn checksum(bytes: &[u8]) -> String {
     let mut n = crc32fast::hash(bytes);
-    let mut digits = [b'0'; CHECK_LEN];
+    let mut digits = ['0'; CHECK_LEN];
     for d in digits.iter_mut().rev() {
-        // n % 62 < 62, so the index is in range.
-        *d = BASE62.get((n % 62) as usize).copied().unwrap_or(b'0');
+        *d = base62_digit(n);
         n /= 62;
     }
-    digits.iter().map(|&b| char::from(b)).collect()
+    digits.iter().collect()
 }
 
 /// `sha256(s)` as 64 lowercase hex characters.
@@ -206,20 +209,27 @@ pub fn checksum(bytes: &[u8]) -> String {
 /// ```
 #[must_use]
 pub fn sha256_hex(s: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(s.as_bytes());
     let mut out = String::with_capacity(64);
     for b in digest {
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 0xf)]));
+        out.push(hex_digit(b >> 4));
+        out.push(hex_digit(b & 0xf));
     }
     out
+}
+
+fn hex_digit(n: u8) -> char {
+    char::from_digit(u32::from(n), 16).unwrap_or('0')
 }
 
 /// The last four characters of `s` (all of it when shorter).
 #[must_use]
 pub fn hint_of(s: &str) -> &str {
-    let start = s.char_indices().rev().nth(HINT_LEN - 1).map_or(0, |(i, _)| i);
+    let start = s
+        .char_indices()
+        .rev()
+        .nth(HINT_LEN - 1)
+        .map_or(0, |(i, _)| i);
     s.get(start..).unwrap_or("")
 }
 
@@ -248,7 +258,11 @@ pub fn mask_parts(prefix: &str, hint: &str) -> String {
 pub fn mask(s: &str) -> String {
     let prefix = s.split_once('_').map_or("", |(p, _)| p);
     let prefix = if is_prefix(prefix) { prefix } else { "" };
-    let hint = if s.chars().count() > 2 * HINT_LEN { hint_of(s) } else { "" };
+    let hint = if s.chars().count() > 2 * HINT_LEN {
+        hint_of(s)
+    } else {
+        ""
+    };
     mask_parts(prefix, hint)
 }
 
@@ -263,10 +277,16 @@ mod tests {
     #[test]
     fn design_vectors() {
         assert_eq!(V1.len(), 39);
-        assert_eq!(sha256_hex(V1), "bda50d79ca954d110f3b385de9ac135e40a7b317e8dda36fb3eea00e34e8b875");
+        assert_eq!(
+            sha256_hex(V1),
+            "bda50d79ca954d110f3b385de9ac135e40a7b317e8dda36fb3eea00e34e8b875"
+        );
         assert_eq!(mask(V1), "kw_••••••••uQEo");
         assert!(parse(V1).is_ok());
-        assert_eq!(sha256_hex(V2), "8881fc0eabf6b595524faf9ec433e74543e741067ba7e533822845bde1467541");
+        assert_eq!(
+            sha256_hex(V2),
+            "8881fc0eabf6b595524faf9ec433e74543e741067ba7e533822845bde1467541"
+        );
         assert_eq!(mask(V2), "kw_••••••••Wc0Q");
         assert!(parse(V2).is_ok());
         assert_eq!(checksum(b"kw_000000000000000000000000000000"), "3wuQEo");
@@ -321,7 +341,7 @@ mod tests {
             "kw",
             "kw_",
             "kw_0000",
-            &V1[1..],                     // bad prefix "w"
+            &V1[1..],                                  // bad prefix "w"
             "KW_0000000000000000000000000000003wuQEo", // upper-case prefix
             "kw-0000000000000000000000000000003wuQEo", // no underscore
             &wrong_check,

@@ -1,0 +1,581 @@
+//! Tokens: create, list, read, edit, disable, enable, revoke, re-approve, rotate, delete.
+//!
+//! Write order keeps DESIGN.md's invariant, **a verifiable token is always listed**: a change
+//! that grants access writes the record before the verify entry; one that takes access away
+//! writes the verify entry first.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::views::{directory, owner_active, TokenView};
+use super::{object, Actor, Error, Result, Service};
+use crate::domain::policy::{
+    check_transition, expires_at, grace_end, personal_limit_allows, role_ceiling, Transition,
+};
+use crate::domain::token::Secret;
+use crate::domain::validate::{self, confirm_label_matches, NewToken};
+use crate::domain::{
+    model::is_id, Action, Kind, Member, Org, RandomSource, State, Status, TargetType, Timestamp,
+    Token,
+};
+use crate::store::Store;
+
+/// A token with its secret, shown this once (`POST /v1/tokens`, rotate, first admin token).
+#[derive(Debug, Serialize)]
+pub struct Issued {
+    /// The whole secret.
+    pub secret: String,
+    /// Its view.
+    pub token: TokenView,
+}
+
+/// `GET /v1/tokens` filters.
+#[derive(Debug, Clone, Default)]
+pub struct TokenQuery {
+    /// `personal` or `org`.
+    pub kind: Option<String>,
+    /// Owner member id.
+    pub owner: Option<String>,
+    /// Derived status.
+    pub status: Option<String>,
+    /// Where to continue.
+    pub cursor: Option<String>,
+}
+
+/// Keys read per `GET /v1/tokens` page.
+pub const TOKEN_PAGE: u32 = 100;
+
+impl<S: Store, R: RandomSource> Service<S, R> {
+    /// Make a token from a validated spec: record, then verify entry, then audit, then one
+    /// notification per active admin. `actor` `None` is the operator (first admin token).
+    pub(super) async fn issue(
+        &self,
+        org: &Org,
+        actor: Option<&Actor>,
+        creator_id: &str,
+        spec: NewToken,
+        owner: Option<&Member>,
+        now: Timestamp,
+    ) -> Result<Issued> {
+        let secret = Secret::generate(&self.prefix, &self.rng)?;
+        let t = Token {
+            id: self.id("tok_")?,
+            org_id: org.id.clone(),
+            kind: spec.kind,
+            owner_member_id: owner.map(|m| m.id.clone()),
+            created_by: creator_id.to_owned(),
+            created_with: actor.map(|a| a.token.id.clone()),
+            label: spec.label,
+            description: spec.description,
+            logo: spec.logo,
+            role: spec.role,
+            scopes: spec.scopes,
+            created_at: now,
+            updated_at: now,
+            expires_at: expires_at(spec.lifetime, now),
+            state: State::Active,
+            revoked_at: None,
+            hint: secret.hint().to_owned(),
+            prefix: secret.prefix().to_owned(),
+            rotated_at: None,
+            previous_valid_until: None,
+            hash: secret.hash(),
+            previous_hash: None,
+        };
+        self.repo.put_token(&t).await?;
+        self.write_entries(&t, owner, now).await?;
+        let summary = format!(
+            "Created {} {} token \"{}\" ({}){}",
+            t.kind.as_str(),
+            t.role.as_str(),
+            t.label,
+            t.masked(),
+            owner.map_or_else(String::new, |m| format!(" for {}", m.email))
+        );
+        self.audit(
+            &org.id,
+            actor,
+            Action::TokenCreated,
+            TargetType::Token,
+            &t.id,
+            summary,
+            now,
+        )
+        .await?;
+        self.notify_admins(org, &t, creator_id, "created", now)
+            .await?;
+        let dir = directory(self.repo.members(&org.id).await?);
+        Ok(Issued {
+            secret: secret.expose().to_owned(),
+            token: TokenView::new(&t, &dir, None, now),
+        })
+    }
+
+    /// `POST /v1/tokens`.
+    ///
+    /// A personal token belongs to the caller or, for an admin, to `owner_member_id` (any active
+    /// member). `org` tokens are admin-only. The role may not exceed the caller's (403) nor the
+    /// owner's (422). Over the personal limit: [`Error::LimitReached`].
+    ///
+    /// # Errors
+    /// As above, plus [`Error::Validation`], [`Error::BadRequest`] and [`Error::Internal`].
+    pub async fn create_token(
+        &self,
+        actor: &Actor,
+        body: &Value,
+        now: Timestamp,
+    ) -> Result<Issued> {
+        let spec = validate::new_token(object(body)?, &actor.org.modules, &actor.org.policy)?;
+        if spec.role > actor.role {
+            return Err(Error::Forbidden(
+                "a token cannot be given a higher role than the caller's",
+            ));
+        }
+        let owner = match spec.kind {
+            Kind::Org => {
+                actor.require_admin("only admins can create org tokens")?;
+                None
+            }
+            Kind::Personal => Some(
+                self.owner_for_new_token(actor, spec.owner_member_id.as_deref())
+                    .await?,
+            ),
+        };
+        if let Some(o) = &owner {
+            if spec.role > role_ceiling(actor.role, Some(o.role)) {
+                return Err(Error::field("role", "must not exceed the owner's role"));
+            }
+            if !personal_limit_allows(
+                self.personal_count(&actor.org.id, &o.id).await?,
+                &actor.org.policy,
+            ) {
+                return Err(Error::LimitReached {
+                    limit: actor.org.policy.max_personal_tokens,
+                });
+            }
+        }
+        self.issue(
+            &actor.org,
+            Some(actor),
+            actor.member_id(),
+            spec,
+            owner.as_ref(),
+            now,
+        )
+        .await
+    }
+
+    async fn owner_for_new_token(&self, actor: &Actor, requested: Option<&str>) -> Result<Member> {
+        let own = actor.member.as_ref();
+        match (requested, own) {
+            (None, Some(me)) => Ok(me.clone()),
+            (Some(id), Some(me)) if id == me.id => Ok(me.clone()),
+            (None, None) if actor.is_admin() => Err(Error::field(
+                "owner_member_id",
+                "is required when an org token creates a personal token",
+            )),
+            (_, _) if !actor.is_admin() => Err(Error::Forbidden(
+                "developers create personal tokens for themselves only",
+            )),
+            (Some(id), _) => match self.repo.member(&actor.org.id, id).await? {
+                Some(m) if m.is_active() => Ok(m),
+                _ => Err(Error::field(
+                    "owner_member_id",
+                    "is not an active member of the org",
+                )),
+            },
+            (None, _) => Err(Error::field("owner_member_id", "is required")),
+        }
+    }
+
+    /// `GET /v1/tokens`: one page of tokens the caller reaches, filtered. A page may hold fewer
+    /// tokens than were read (filters apply after the read); follow `cursor` until it is null.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for a bad filter or cursor, [`Error::Internal`].
+    pub async fn list_tokens(
+        &self,
+        actor: &Actor,
+        q: &TokenQuery,
+        now: Timestamp,
+    ) -> Result<(Vec<TokenView>, Option<String>)> {
+        let mut errors = validate::FieldErrors::new();
+        let kind = q
+            .kind
+            .as_deref()
+            .map(|k| Kind::parse(k).ok_or("must be \"personal\" or \"org\""));
+        let status = q.status.as_deref().map(|s| {
+            Status::parse(s)
+                .ok_or("must be active, disabled, revoked, expired or owner_deactivated")
+        });
+        if let Some(Err(m)) = kind {
+            errors.insert("kind".into(), m.into());
+        }
+        if let Some(Err(m)) = status {
+            errors.insert("status".into(), m.into());
+        }
+        if !errors.is_empty() {
+            return Err(Error::Validation(errors));
+        }
+        let (kind, status) = (
+            kind.and_then(core::result::Result::ok),
+            status.and_then(core::result::Result::ok),
+        );
+        let page = self
+            .repo
+            .token_rows(&actor.org.id, TOKEN_PAGE, q.cursor.as_deref())
+            .await
+            .map_err(|_| match q.cursor {
+                Some(_) => Error::field("cursor", "is not a cursor from this listing"),
+                None => Error::Internal("token listing failed".into()),
+            })?;
+        let dir = directory(self.repo.members(&actor.org.id).await?);
+        let used = self.repo.last_used_by_token(&actor.org.id).await?;
+        let views = page
+            .items
+            .iter()
+            .filter(|t| actor.reaches(t))
+            .filter(|t| kind.is_none_or(|k| t.kind == k))
+            .filter(|t| {
+                q.owner
+                    .as_deref()
+                    .is_none_or(|o| t.owner_member_id.as_deref() == Some(o))
+            })
+            .filter(|t| status.is_none_or(|s| t.status(now, owner_active(t, &dir)) == s))
+            .map(|t| TokenView::new(t, &dir, used.get(&t.id).copied(), now))
+            .collect();
+        Ok((views, page.cursor))
+    }
+
+    /// A token within reach, or 404.
+    async fn reachable(&self, actor: &Actor, id: &str) -> Result<Token> {
+        if !is_id("tok_", id) {
+            return Err(Error::NotFound);
+        }
+        match self.repo.token(&actor.org.id, id).await? {
+            Some(t) if actor.reaches(&t) => Ok(t),
+            _ => Err(Error::NotFound),
+        }
+    }
+
+    async fn view(&self, t: &Token, now: Timestamp) -> Result<TokenView> {
+        let dir = directory(self.repo.members(&t.org_id).await?);
+        let last = self.repo.last_used(&t.org_id, &t.id).await?;
+        Ok(TokenView::new(t, &dir, last, now))
+    }
+
+    /// `GET /v1/tokens/{id}`.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] outside reach, [`Error::Internal`].
+    pub async fn get_token(&self, actor: &Actor, id: &str, now: Timestamp) -> Result<TokenView> {
+        let t = self.reachable(actor, id).await?;
+        self.view(&t, now).await
+    }
+
+    /// `PATCH /v1/tokens/{id}`: label, description, logo, scopes, role.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`], [`Error::Validation`], [`Error::Forbidden`] for a role above the
+    /// caller's, [`Error::Internal`].
+    pub async fn update_token(
+        &self,
+        actor: &Actor,
+        id: &str,
+        body: &Value,
+        now: Timestamp,
+    ) -> Result<TokenView> {
+        let mut t = self.reachable(actor, id).await?;
+        let patch = validate::token_patch(object(body)?, &actor.org.modules)?;
+        let owner = self.owner_of(&t).await?;
+        if let Some(role) = patch.role {
+            if role > actor.role {
+                return Err(Error::Forbidden(
+                    "a token cannot be given a higher role than the caller's",
+                ));
+            }
+            if owner.as_ref().is_some_and(|o| role > o.role) {
+                return Err(Error::field("role", "must not exceed the owner's role"));
+            }
+        }
+        let before = t.clone();
+        if let Some(l) = patch.label {
+            t.label = l;
+        }
+        if let Some(d) = patch.description {
+            t.description = d;
+        }
+        if let Some(l) = patch.logo {
+            t.logo = l;
+        }
+        if let Some(s) = patch.scopes {
+            t.scopes = s;
+        }
+        if let Some(r) = patch.role {
+            t.role = r;
+        }
+        if t == before {
+            return self.view(&t, now).await;
+        }
+        t.updated_at = now;
+        let access_changed = t.scopes != before.scopes || t.role != before.role;
+        let narrower = t.role < before.role || !t.scopes.iter().all(|s| before.scopes.contains(s));
+        if access_changed && narrower {
+            self.write_entries(&t, owner.as_ref(), now).await?;
+        }
+        self.repo.put_token(&t).await?;
+        if access_changed && !narrower {
+            self.write_entries(&t, owner.as_ref(), now).await?;
+        }
+        let summary = format!(
+            "Edited \"{}\": {}",
+            t.label,
+            changed_fields(&before, &t).join(", ")
+        );
+        self.audit(
+            &t.org_id,
+            Some(actor),
+            Action::TokenUpdated,
+            TargetType::Token,
+            &t.id,
+            summary,
+            now,
+        )
+        .await?;
+        self.view(&t, now).await
+    }
+
+    /// Disable, enable, revoke or re-approve a token. Revocation takes the typed label.
+    async fn change_state(
+        &self,
+        actor: &Actor,
+        id: &str,
+        tr: Transition,
+        confirm: Option<&str>,
+        now: Timestamp,
+    ) -> Result<TokenView> {
+        let mut t = self.reachable(actor, id).await?;
+        if let Some(typed) = confirm {
+            if !confirm_label_matches(&t.label, typed) {
+                return Err(Error::ConfirmationMismatch);
+            }
+        }
+        t.state = check_transition(&t, tr, now).map_err(|r| Error::Conflict(r.0))?;
+        t.updated_at = now;
+        let (action, verb) = match tr {
+            Transition::Disable => (Action::TokenDisabled, "Disabled"),
+            Transition::Enable => (Action::TokenEnabled, "Enabled"),
+            Transition::Revoke => {
+                t.revoked_at = Some(now);
+                (Action::TokenRevoked, "Revoked")
+            }
+            Transition::Reapprove => {
+                t.revoked_at = None;
+                (Action::TokenReapproved, "Re-approved")
+            }
+            Transition::Rotate | Transition::Delete => {
+                return Err(Error::Internal("not a state change".into()))
+            }
+        };
+        let owner = self.owner_of(&t).await?;
+        if t.state == State::Active {
+            self.repo.put_token(&t).await?;
+            self.write_entries(&t, owner.as_ref(), now).await?;
+        } else {
+            self.write_entries(&t, owner.as_ref(), now).await?;
+            self.repo.put_token(&t).await?;
+        }
+        let summary = format!("{verb} \"{}\" ({})", t.label, t.masked());
+        self.audit(
+            &t.org_id,
+            Some(actor),
+            action,
+            TargetType::Token,
+            &t.id,
+            summary,
+            now,
+        )
+        .await?;
+        self.view(&t, now).await
+    }
+
+    /// `POST /v1/tokens/{id}/disable`.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`], [`Error::Conflict`] unless active, [`Error::Internal`].
+    pub async fn disable_token(
+        &self,
+        actor: &Actor,
+        id: &str,
+        now: Timestamp,
+    ) -> Result<TokenView> {
+        self.change_state(actor, id, Transition::Disable, None, now)
+            .await
+    }
+
+    /// `POST /v1/tokens/{id}/enable`.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`], [`Error::Conflict`] unless disabled, [`Error::Internal`].
+    pub async fn enable_token(&self, actor: &Actor, id: &str, now: Timestamp) -> Result<TokenView> {
+        self.change_state(actor, id, Transition::Enable, None, now)
+            .await
+    }
+
+    /// `POST /v1/tokens/{id}/revoke` with `{confirm_label}`.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`], [`Error::Validation`] without `confirm_label`,
+    /// [`Error::ConfirmationMismatch`], [`Error::Conflict`] when already revoked, [`Error::Internal`].
+    pub async fn revoke_token(
+        &self,
+        actor: &Actor,
+        id: &str,
+        body: &Value,
+        now: Timestamp,
+    ) -> Result<TokenView> {
+        self.reachable(actor, id).await?;
+        let typed = validate::confirmation(object(body)?)?;
+        self.change_state(actor, id, Transition::Revoke, Some(&typed), now)
+            .await
+    }
+
+    /// `POST /v1/tokens/{id}/reapprove`: only a revoked, unexpired token.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`], [`Error::Conflict`], [`Error::Internal`].
+    pub async fn reapprove_token(
+        &self,
+        actor: &Actor,
+        id: &str,
+        now: Timestamp,
+    ) -> Result<TokenView> {
+        self.change_state(actor, id, Transition::Reapprove, None, now)
+            .await
+    }
+
+    /// `POST /v1/tokens/{id}/rotate` with `{grace_seconds?}`: a new secret, shown once; the
+    /// old one verifies until the grace ends (at once with no grace). A secret still in grace
+    /// from an earlier rotation stops at once.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`], [`Error::Validation`], [`Error::Conflict`] for revoked or expired
+    /// tokens, [`Error::Internal`].
+    pub async fn rotate_token(
+        &self,
+        actor: &Actor,
+        id: &str,
+        body: &Value,
+        now: Timestamp,
+    ) -> Result<Issued> {
+        let before = self.reachable(actor, id).await?;
+        let grace = validate::rotate(object(body)?)?;
+        check_transition(&before, Transition::Rotate, now).map_err(|r| Error::Conflict(r.0))?;
+        let secret = Secret::generate(&self.prefix, &self.rng)?;
+        let until = grace_end(now, grace);
+        let mut t = before.clone();
+        t.hash = secret.hash();
+        t.hint = secret.hint().to_owned();
+        t.prefix = secret.prefix().to_owned();
+        t.rotated_at = Some(now);
+        t.updated_at = now;
+        t.previous_valid_until = until;
+        t.previous_hash = until.map(|_| before.hash.clone());
+        let owner = self.owner_of(&t).await?;
+        self.repo.put_token(&t).await?;
+        self.write_entries(&t, owner.as_ref(), now).await?;
+        if until.is_none() {
+            self.repo.delete_verify_entry(&before.hash).await?;
+        }
+        if let Some(older) = before
+            .previous_hash
+            .as_deref()
+            .filter(|h| *h != before.hash)
+        {
+            self.repo.delete_verify_entry(older).await?;
+        }
+        let summary = format!(
+            "Rotated \"{}\": {} replaces {}{}",
+            t.label,
+            t.masked(),
+            before.masked(),
+            until.map_or_else(
+                || ", old secret stopped at once".to_owned(),
+                |u| format!(", old secret valid until {u}")
+            )
+        );
+        self.audit(
+            &t.org_id,
+            Some(actor),
+            Action::TokenRotated,
+            TargetType::Token,
+            &t.id,
+            summary,
+            now,
+        )
+        .await?;
+        self.notify_admins(&actor.org, &t, actor.member_id(), "rotated", now)
+            .await?;
+        Ok(Issued {
+            secret: secret.expose().to_owned(),
+            token: self.view(&t, now).await?,
+        })
+    }
+
+    /// `DELETE /v1/tokens/{id}` with `{confirm_label}`: verify entries first, then the record,
+    /// then its last-use key; gone for good.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`], [`Error::Validation`], [`Error::ConfirmationMismatch`], [`Error::Internal`].
+    pub async fn delete_token(
+        &self,
+        actor: &Actor,
+        id: &str,
+        body: &Value,
+        now: Timestamp,
+    ) -> Result<()> {
+        let t = self.reachable(actor, id).await?;
+        let typed = validate::confirmation(object(body)?)?;
+        if !confirm_label_matches(&t.label, &typed) {
+            return Err(Error::ConfirmationMismatch);
+        }
+        check_transition(&t, Transition::Delete, now).map_err(|r| Error::Conflict(r.0))?;
+        self.repo.delete_verify_entry(&t.hash).await?;
+        if let Some(prev) = &t.previous_hash {
+            self.repo.delete_verify_entry(prev).await?;
+        }
+        self.repo.delete_token(&t.org_id, &t.id).await?;
+        self.repo.delete_last_used(&t.org_id, &t.id).await?;
+        let summary = format!("Deleted \"{}\" ({})", t.label, t.masked());
+        self.audit(
+            &t.org_id,
+            Some(actor),
+            Action::TokenDeleted,
+            TargetType::Token,
+            &t.id,
+            summary,
+            now,
+        )
+        .await
+    }
+}
+
+fn changed_fields(a: &Token, b: &Token) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if a.label != b.label {
+        out.push("label");
+    }
+    if a.description != b.description {
+        out.push("description");
+    }
+    if a.logo != b.logo {
+        out.push("logo");
+    }
+    if a.scopes != b.scopes {
+        out.push("scopes");
+    }
+    if a.role != b.role {
+        out.push("role");
+    }
+    out
+}

@@ -1,0 +1,276 @@
+//! What the API answers with: stored records turned into API.md's shapes (times as RFC 3339).
+//! No view ever carries a secret or a hash.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::domain::{
+    Action, AuditEvent, Kind, Member, MemberStatus, Notification, Org, Policy, Role, State, Status,
+    TargetType, Timestamp, Token,
+};
+
+fn ts(t: Timestamp) -> String {
+    t.to_rfc3339()
+}
+
+fn ts_opt(t: Option<Timestamp>) -> Option<String> {
+    t.map(Timestamp::to_rfc3339)
+}
+
+/// An org.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct OrgView {
+    /// `org_…`
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// The scopes tokens may carry.
+    pub modules: Vec<String>,
+    /// Token rules.
+    pub policy: Policy,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+impl From<&Org> for OrgView {
+    fn from(o: &Org) -> Self {
+        Self {
+            id: o.id.clone(),
+            name: o.name.clone(),
+            modules: o.modules.clone(),
+            policy: o.policy.clone(),
+            created_at: ts(o.created_at),
+        }
+    }
+}
+
+/// A member.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct MemberView {
+    /// `mem_…`
+    pub id: String,
+    /// The org.
+    pub org_id: String,
+    /// Email.
+    pub email: String,
+    /// Name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// `active` or `deactivated`.
+    pub status: MemberStatus,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+impl From<&Member> for MemberView {
+    fn from(m: &Member) -> Self {
+        Self {
+            id: m.id.clone(),
+            org_id: m.org_id.clone(),
+            email: m.email.clone(),
+            name: m.name.clone(),
+            role: m.role,
+            status: m.status,
+            created_at: ts(m.created_at),
+        }
+    }
+}
+
+/// `{id, email, name}` of a member named by a token.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct MemberRef {
+    /// `mem_…`
+    pub id: String,
+    /// Email.
+    pub email: String,
+    /// Name.
+    pub name: String,
+}
+
+/// Members by id, to name owners and creators.
+pub type Directory = HashMap<String, Member>;
+
+/// Index members by id.
+#[must_use]
+pub fn directory(members: Vec<Member>) -> Directory {
+    members.into_iter().map(|m| (m.id.clone(), m)).collect()
+}
+
+fn member_ref(dir: &Directory, id: &str) -> MemberRef {
+    dir.get(id).map_or_else(
+        || MemberRef {
+            id: id.to_owned(),
+            email: String::new(),
+            name: String::new(),
+        },
+        |m| MemberRef {
+            id: m.id.clone(),
+            email: m.email.clone(),
+            name: m.name.clone(),
+        },
+    )
+}
+
+/// Whether the owner of a token is active (org tokens: always true).
+#[must_use]
+pub fn owner_active(t: &Token, dir: &Directory) -> bool {
+    match (&t.kind, &t.owner_member_id) {
+        (Kind::Personal, Some(o)) => dir.get(o).is_some_and(Member::is_active),
+        (Kind::Personal, None) => false,
+        (Kind::Org, _) => true,
+    }
+}
+
+/// A token as API.md's "token view": never the secret or its hash.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TokenView {
+    /// `tok_…`
+    pub id: String,
+    /// Personal or org.
+    pub kind: Kind,
+    /// Label.
+    pub label: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Logo data URL.
+    pub logo: Option<String>,
+    /// Granted role.
+    pub role: Role,
+    /// Scopes.
+    pub scopes: Vec<String>,
+    /// `kw_••••••••3f9A`
+    pub masked: String,
+    /// Prefix.
+    pub prefix: String,
+    /// Last four characters.
+    pub hint: String,
+    /// Derived status.
+    pub status: Status,
+    /// Stored state.
+    pub state: State,
+    /// Owner of a personal token.
+    pub owner: Option<MemberRef>,
+    /// Creator.
+    pub created_by: MemberRef,
+    /// Token that made the create call; null for the operator.
+    pub created_with: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub updated_at: String,
+    /// RFC 3339, or null for a non-expiring org token.
+    pub expires_at: Option<String>,
+    /// RFC 3339.
+    pub last_used_at: Option<String>,
+    /// RFC 3339.
+    pub revoked_at: Option<String>,
+    /// RFC 3339.
+    pub rotated_at: Option<String>,
+    /// RFC 3339: end of the grace of the secret replaced by the last rotation.
+    pub previous_valid_until: Option<String>,
+}
+
+impl TokenView {
+    /// Build the view of `t` at `now`.
+    #[must_use]
+    pub fn new(t: &Token, dir: &Directory, last_used: Option<Timestamp>, now: Timestamp) -> Self {
+        Self {
+            id: t.id.clone(),
+            kind: t.kind,
+            label: t.label.clone(),
+            description: t.description.clone(),
+            logo: t.logo.clone(),
+            role: t.role,
+            scopes: t.scopes.clone(),
+            masked: t.masked(),
+            prefix: t.prefix.clone(),
+            hint: t.hint.clone(),
+            status: t.status(now, owner_active(t, dir)),
+            state: t.state,
+            owner: t.owner_member_id.as_deref().map(|o| member_ref(dir, o)),
+            created_by: member_ref(dir, &t.created_by),
+            created_with: t.created_with.clone(),
+            created_at: ts(t.created_at),
+            updated_at: ts(t.updated_at),
+            expires_at: ts_opt(t.expires_at),
+            last_used_at: ts_opt(last_used),
+            revoked_at: ts_opt(t.revoked_at),
+            rotated_at: ts_opt(t.rotated_at),
+            previous_valid_until: ts_opt(t.previous_valid_until.filter(|g| *g > now)),
+        }
+    }
+}
+
+/// An audit event.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AuditEventView {
+    /// `evt_…`
+    pub id: String,
+    /// RFC 3339.
+    pub at: String,
+    /// `token.created`, …
+    pub action: Action,
+    /// Acting member (null: the operator).
+    pub actor_member_id: Option<String>,
+    /// Acting token (null: the operator).
+    pub actor_token_id: Option<String>,
+    /// `org`, `member` or `token`.
+    pub target_type: TargetType,
+    /// Its id.
+    pub target_id: String,
+    /// One line for people.
+    pub summary: String,
+}
+
+impl From<&AuditEvent> for AuditEventView {
+    fn from(e: &AuditEvent) -> Self {
+        Self {
+            id: e.id.clone(),
+            at: ts(e.at),
+            action: e.action,
+            actor_member_id: e.actor_member_id.clone(),
+            actor_token_id: e.actor_token_id.clone(),
+            target_type: e.target_type,
+            target_id: e.target_id.clone(),
+            summary: e.summary.clone(),
+        }
+    }
+}
+
+/// A notification.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct NotificationView {
+    /// `ntf_…`
+    pub id: String,
+    /// Admin's email.
+    pub to: String,
+    /// Subject.
+    pub subject: String,
+    /// Body.
+    pub body: String,
+    /// Token concerned.
+    pub token_id: String,
+    /// Member id of the creator.
+    pub created_by: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// Masked token.
+    pub masked: String,
+}
+
+impl From<&Notification> for NotificationView {
+    fn from(n: &Notification) -> Self {
+        Self {
+            id: n.id.clone(),
+            to: n.to.clone(),
+            subject: n.subject.clone(),
+            body: n.body.clone(),
+            token_id: n.token_id.clone(),
+            created_by: n.created_by.clone(),
+            created_at: ts(n.created_at),
+            masked: n.masked.clone(),
+        }
+    }
+}

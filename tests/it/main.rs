@@ -1,0 +1,8 @@
+//! Native integration tests: the whole lifecycle through `service` on `MemoryStore`.
+//! One binary (modules below) so it links once.
+
+mod support;
+
+mod auth_matrix;
+mod failures;
+mod lifecycle;
