@@ -22,5 +22,9 @@
 )]
 
 pub mod domain;
+pub mod routes;
 pub mod service;
 pub mod store;
+
+#[cfg(feature = "server")]
+mod server;

@@ -1,0 +1,197 @@
+//! The HTTP route table: one row per endpoint of API.md. Pure, so the OpenAPI document can be
+//! checked against it natively and the Worker dispatches from the very same table.
+
+use crate::service::Error;
+
+/// Every endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Route {
+    /// `GET /healthz`
+    Healthz,
+    /// `GET /v1/openapi.json`
+    OpenApi,
+    /// `POST /v1/orgs` (operator)
+    CreateOrg,
+    /// `GET /v1/me`
+    Me,
+    /// `GET /v1/org`
+    GetOrg,
+    /// `PATCH /v1/org`
+    UpdateOrg,
+    /// `GET /v1/members`
+    ListMembers,
+    /// `POST /v1/members`
+    CreateMember,
+    /// `PATCH /v1/members/{id}`
+    UpdateMember,
+    /// `GET /v1/tokens`
+    ListTokens,
+    /// `POST /v1/tokens`
+    CreateToken,
+    /// `GET /v1/tokens/{id}`
+    GetToken,
+    /// `PATCH /v1/tokens/{id}`
+    UpdateToken,
+    /// `DELETE /v1/tokens/{id}`
+    DeleteToken,
+    /// `POST /v1/tokens/{id}/disable`
+    DisableToken,
+    /// `POST /v1/tokens/{id}/enable`
+    EnableToken,
+    /// `POST /v1/tokens/{id}/revoke`
+    RevokeToken,
+    /// `POST /v1/tokens/{id}/reapprove`
+    ReapproveToken,
+    /// `POST /v1/tokens/{id}/rotate`
+    RotateToken,
+    /// `GET /v1/audit`
+    Audit,
+    /// `GET /v1/notifications`
+    Notifications,
+    /// `POST /v1/verify`
+    VerifyPost,
+    /// `GET /v1/verify`
+    VerifyGet,
+}
+
+/// `(method, path template, route)`; `{id}` matches one non-empty path segment.
+pub const ROUTES: &[(&str, &str, Route)] = &[
+    ("GET", "/healthz", Route::Healthz),
+    ("GET", "/v1/openapi.json", Route::OpenApi),
+    ("POST", "/v1/orgs", Route::CreateOrg),
+    ("GET", "/v1/me", Route::Me),
+    ("GET", "/v1/org", Route::GetOrg),
+    ("PATCH", "/v1/org", Route::UpdateOrg),
+    ("GET", "/v1/members", Route::ListMembers),
+    ("POST", "/v1/members", Route::CreateMember),
+    ("PATCH", "/v1/members/{id}", Route::UpdateMember),
+    ("GET", "/v1/tokens", Route::ListTokens),
+    ("POST", "/v1/tokens", Route::CreateToken),
+    ("GET", "/v1/tokens/{id}", Route::GetToken),
+    ("PATCH", "/v1/tokens/{id}", Route::UpdateToken),
+    ("DELETE", "/v1/tokens/{id}", Route::DeleteToken),
+    ("POST", "/v1/tokens/{id}/disable", Route::DisableToken),
+    ("POST", "/v1/tokens/{id}/enable", Route::EnableToken),
+    ("POST", "/v1/tokens/{id}/revoke", Route::RevokeToken),
+    ("POST", "/v1/tokens/{id}/reapprove", Route::ReapproveToken),
+    ("POST", "/v1/tokens/{id}/rotate", Route::RotateToken),
+    ("GET", "/v1/audit", Route::Audit),
+    ("GET", "/v1/notifications", Route::Notifications),
+    ("POST", "/v1/verify", Route::VerifyPost),
+    ("GET", "/v1/verify", Route::VerifyGet),
+];
+
+/// `path` against `template`: `Some(Some(id))`, `Some(None)` without a parameter, or `None`.
+fn matches<'p>(template: &str, path: &'p str) -> Option<Option<&'p str>> {
+    let mut param = None;
+    let mut t = template.split('/');
+    let mut p = path.split('/');
+    loop {
+        match (t.next(), p.next()) {
+            (None, None) => return Some(param),
+            (Some("{id}"), Some(seg)) if !seg.is_empty() => param = Some(seg),
+            (Some(a), Some(b)) if a == b => {}
+            _ => return None,
+        }
+    }
+}
+
+/// The route for `method` and `path`, with its `{id}` if it has one.
+///
+/// # Errors
+/// [`Error::NoRoute`] when no template matches the path, [`Error::MethodNotAllowed`] when
+/// one does but not with this method.
+///
+/// # Example
+/// ```
+/// use keyward::routes::{resolve, Route};
+/// assert_eq!(resolve("POST", "/v1/tokens/tok_1/revoke").unwrap(), (Route::RevokeToken, Some("tok_1")));
+/// assert!(resolve("PUT", "/v1/tokens").is_err());
+/// ```
+pub fn resolve<'p>(method: &str, path: &'p str) -> Result<(Route, Option<&'p str>), Error> {
+    let mut path_known = false;
+    for (m, template, route) in ROUTES {
+        if let Some(param) = matches(template, path) {
+            if *m == method {
+                return Ok((*route, param));
+            }
+            path_known = true;
+        }
+    }
+    Err(if path_known {
+        Error::MethodNotAllowed
+    } else {
+        Error::NoRoute
+    })
+}
+
+/// The methods a known path takes (for `Allow` headers and CORS preflights).
+#[must_use]
+pub fn allowed_methods(path: &str) -> Vec<&'static str> {
+    ROUTES
+        .iter()
+        .filter(|(_, t, _)| matches(t, path).is_some())
+        .map(|(m, _, _)| *m)
+        .collect()
+}
+
+/// The OpenAPI 3.1 document served at `GET /v1/openapi.json`.
+pub const OPENAPI_JSON: &str = include_str!("../openapi/openapi.json");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_every_row_and_refuses_the_rest() {
+        for (m, t, r) in ROUTES {
+            let path = t.replace("{id}", "tok_abc");
+            assert_eq!(resolve(m, &path).unwrap().0, *r, "{m} {t}");
+        }
+        assert_eq!(
+            resolve("GET", "/v1/tokens/tok_1").unwrap(),
+            (Route::GetToken, Some("tok_1"))
+        );
+        assert_eq!(resolve("GET", "/v1/nope").unwrap_err(), Error::NoRoute);
+        assert_eq!(resolve("GET", "/v1/tokens/").unwrap_err(), Error::NoRoute);
+        assert_eq!(
+            resolve("GET", "/v1/tokens/a/b").unwrap_err(),
+            Error::NoRoute
+        );
+        assert_eq!(
+            resolve("PUT", "/v1/org").unwrap_err(),
+            Error::MethodNotAllowed
+        );
+        assert_eq!(
+            resolve("GET", "/v1/tokens/x/revoke").unwrap_err(),
+            Error::MethodNotAllowed
+        );
+        assert_eq!(allowed_methods("/v1/tokens/x"), ["GET", "PATCH", "DELETE"]);
+    }
+
+    /// Every route the router serves is in the OpenAPI document, and nothing else is.
+    #[test]
+    fn openapi_matches_the_router() {
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI_JSON).unwrap();
+        assert_eq!(
+            doc["openapi"].as_str().map(|v| v.starts_with("3.1")),
+            Some(true)
+        );
+        let mut documented: Vec<(String, String)> = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys() {
+                if ["get", "post", "patch", "delete", "put"].contains(&method.as_str()) {
+                    documented.push((method.to_uppercase(), path.clone()));
+                }
+            }
+        }
+        let mut served: Vec<(String, String)> = ROUTES
+            .iter()
+            .map(|(m, t, _)| ((*m).to_owned(), (*t).to_owned()))
+            .collect();
+        documented.sort();
+        served.sort();
+        assert_eq!(documented, served);
+    }
+}

@@ -1,0 +1,153 @@
+//! HTTP plumbing: bounded body reads, JSON and problem+json answers, credentials, CORS.
+
+use futures_util::StreamExt as _;
+use serde::Serialize;
+use serde_json::{json, Value};
+use worker::{Headers, Request, Response};
+
+use crate::service::Error;
+
+/// Largest accepted body.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// Read the body, refusing more than [`MAX_BODY`] without buffering it all.
+///
+/// # Errors
+/// [`Error::PayloadTooLarge`]; [`Error::BadRequest`] when the stream breaks.
+pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, Error> {
+    let declared = req
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(Error::PayloadTooLarge);
+    }
+    let Ok(mut stream) = req.stream() else {
+        // No body at all.
+        return Ok(Vec::new());
+    };
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| Error::BadRequest("the request body could not be read"))?;
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(Error::PayloadTooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Parse a JSON body; an empty body reads as `{}`.
+///
+/// # Errors
+/// [`Error::BadRequest`] for malformed JSON.
+pub fn parse_json(body: &[u8]) -> Result<Value, Error> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(json!({}));
+    }
+    serde_json::from_slice(body).map_err(|_| Error::BadRequest("the body is not valid JSON"))
+}
+
+/// For endpoints that take no body: nothing, or `{}`.
+///
+/// # Errors
+/// [`Error::BadRequest`] for malformed JSON or a non-object, [`Error::Validation`] naming each field.
+pub fn expect_empty(body: &[u8]) -> Result<(), Error> {
+    let v = parse_json(body)?;
+    let obj = crate::service::object(&v)?;
+    if obj.is_empty() {
+        return Ok(());
+    }
+    let errors = obj
+        .keys()
+        .map(|k| (k.chars().take(64).collect(), "unknown field".to_owned()))
+        .collect();
+    Err(Error::Validation(errors))
+}
+
+/// The credential of `Authorization: Bearer <credential>` (scheme case-insensitive).
+#[must_use]
+pub fn bearer(req: &Request) -> Option<String> {
+    let value = req.headers().get("authorization").ok().flatten()?;
+    let (scheme, rest) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| rest.trim().to_owned())
+        .filter(|c| !c.is_empty())
+}
+
+/// Headers every API answer carries.
+fn base_headers(content_type: &str) -> Headers {
+    let h = Headers::new();
+    // Setting well-formed ASCII headers cannot fail; an error here would only drop a header.
+    let _ = h.set("content-type", content_type);
+    let _ = h.set("cache-control", "no-store");
+    let _ = h.set("x-content-type-options", "nosniff");
+    h
+}
+
+/// A JSON answer with `status`.
+///
+/// # Errors
+/// Only if the JS runtime refuses to build a `Response`.
+pub fn json_response<T: Serialize>(status: u16, value: &T) -> worker::Result<Response> {
+    match serde_json::to_vec(value) {
+        Ok(body) => Ok(Response::from_bytes(body)?
+            .with_status(status)
+            .with_headers(base_headers("application/json"))),
+        Err(_) => problem(&Error::Internal("response encoding failed".into())),
+    }
+}
+
+/// `204 No Content`.
+///
+/// # Errors
+/// Only if the JS runtime refuses to build a `Response`.
+pub fn no_content() -> worker::Result<Response> {
+    Ok(Response::empty()?
+        .with_status(204)
+        .with_headers(base_headers("text/plain")))
+}
+
+/// An RFC 9457 problem for `e`. Internal details are never included.
+///
+/// # Errors
+/// Only if the JS runtime refuses to build a `Response`.
+pub fn problem(e: &Error) -> worker::Result<Response> {
+    let mut body = json!({
+        "type": format!("urn:keyward:problem:{}", e.code().to_ascii_lowercase().replace('_', "-")),
+        "title": e.title(),
+        "status": e.status(),
+        "detail": e.detail(),
+        "code": e.code(),
+    });
+    if let (Error::Validation(errors), Some(obj)) = (e, body.as_object_mut()) {
+        obj.insert("errors".into(), json!(errors));
+    }
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    Ok(Response::from_bytes(bytes)?
+        .with_status(e.status())
+        .with_headers(base_headers("application/problem+json")))
+}
+
+/// Add CORS headers when `origin` is one of the comma-separated `allowed` origins (exact match).
+pub fn cors(resp: &mut Response, origin: Option<&str>, allowed: &str) {
+    if let Some(o) = origin.filter(|o| {
+        allowed
+            .split(',')
+            .map(str::trim)
+            .any(|a| !a.is_empty() && a != "*" && a == *o)
+    }) {
+        let h = resp.headers_mut();
+        let _ = h.set("access-control-allow-origin", o);
+        let _ = h.set(
+            "access-control-allow-headers",
+            "authorization, content-type",
+        );
+        let _ = h.set("access-control-allow-methods", "GET, POST, PATCH, DELETE");
+        let _ = h.set("access-control-max-age", "600");
+        let _ = h.append("vary", "Origin");
+    }
+}
