@@ -140,17 +140,19 @@ fn touch(ctx: &Context, svc: &Rc<Svc>, org: &str, token: &str, now: Timestamp) {
 /// The operator secret must match exactly (constant time over SHA-256 digests, so neither
 /// content nor length leaks through timing).
 fn is_operator(env: &Env, presented: Option<&str>) -> bool {
-    let Ok(secret) = env.secret("OPERATOR_SECRET").map(|s| s.to_string()) else {
+    let secret = env
+        .secret("OPERATOR_SECRET")
+        .map(|s| s.to_string())
+        .ok()
+        .filter(|s| !s.is_empty());
+    let Some(secret) = secret else {
         console_error!("OPERATOR_SECRET is not set: org creation is disabled");
         return false;
     };
     let Some(presented) = presented else {
         return false;
     };
-    !secret.is_empty()
-        && bool::from(
-            Sha256::digest(secret.as_bytes()).ct_eq(&Sha256::digest(presented.as_bytes())),
-        )
+    bool::from(Sha256::digest(secret.as_bytes()).ct_eq(&Sha256::digest(presented.as_bytes())))
 }
 
 async fn authenticated(

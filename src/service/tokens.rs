@@ -224,11 +224,8 @@ impl<S: Store, R: RandomSource> Service<S, R> {
         let page = self
             .repo
             .token_rows(&actor.org.id, TOKEN_PAGE, q.cursor.as_deref())
-            .await
-            .map_err(|_| match q.cursor {
-                Some(_) => Error::field("cursor", "is not a cursor from this listing"),
-                None => Error::Internal("token listing failed".into()),
-            })?;
+            .await?
+            .map_err(|_| Error::field("cursor", "is not a cursor from this listing"))?;
         let dir = directory(self.repo.members(&actor.org.id).await?);
         let used = self.repo.last_used_by_token(&actor.org.id).await?;
         let views = page

@@ -117,20 +117,13 @@ impl<S: Store, R: RandomSource> Service<S, R> {
                 .ok_or_else(|| Error::field("limit", "must be a whole number from 1 to 100"))?,
         };
         let mut cursor = cursor.map(str::to_owned);
-        let first = cursor.is_some();
         // Filtered reads skip empty pages, a bounded number of them.
         for _ in 0..20 {
             let page = self
                 .repo
                 .audit_page(&actor.org.id, limit, cursor.as_deref())
-                .await
-                .map_err(|_| {
-                    if first {
-                        Error::field("cursor", "is not a cursor from this listing")
-                    } else {
-                        Error::Internal("audit listing failed".into())
-                    }
-                })?;
+                .await?
+                .map_err(|_| Error::field("cursor", "is not a cursor from this listing"))?;
             let events: Vec<AuditEventView> = page
                 .items
                 .iter()
@@ -152,10 +145,10 @@ impl<S: Store, R: RandomSource> Service<S, R> {
     /// [`Error::Forbidden`] for developers, [`Error::Internal`].
     pub async fn notifications(&self, actor: &Actor) -> Result<Vec<NotificationView>> {
         actor.require_admin("only admins can read notifications")?;
-        let page = self
+        let items = self
             .repo
-            .notification_page(&actor.org.id, NOTIFICATIONS_MAX, None)
+            .notifications(&actor.org.id, NOTIFICATIONS_MAX)
             .await?;
-        Ok(page.items.iter().map(NotificationView::from).collect())
+        Ok(items.iter().map(NotificationView::from).collect())
     }
 }

@@ -7,7 +7,7 @@
 pub mod memory;
 mod repo;
 
-pub use repo::{keys, Page, Repo};
+pub use repo::{cursor, keys, BadCursor, Page, Repo};
 
 use core::fmt;
 

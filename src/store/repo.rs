@@ -86,6 +86,34 @@ pub mod keys {
     }
 }
 
+/// API cursors: the store's cursor plus a checksum that binds it to its listing, so a junk or
+/// foreign cursor is refused up front (KV itself answers an empty page for a junk cursor).
+pub mod cursor {
+    use base64::Engine as _;
+
+    use crate::domain::token::checksum;
+
+    const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    fn check(prefix: &str, raw: &str) -> String {
+        checksum(format!("{prefix}\u{0}{raw}").as_bytes())
+    }
+
+    /// The public form of the store's `raw` cursor for the listing of `prefix`.
+    #[must_use]
+    pub fn encode(prefix: &str, raw: &str) -> String {
+        format!("{}.{}", B64.encode(raw), check(prefix, raw))
+    }
+
+    /// The store's cursor inside `public`, if it was issued for the listing of `prefix`.
+    #[must_use]
+    pub fn decode(prefix: &str, public: &str) -> Option<String> {
+        let (b64, sum) = public.rsplit_once('.')?;
+        let raw = String::from_utf8(B64.decode(b64).ok()?).ok()?;
+        (check(prefix, &raw) == sum).then_some(raw)
+    }
+}
+
 /// How long a verify entry outlives its token's expiry, so callers are told `EXPIRED` for a
 /// while instead of `NOT_FOUND`; after that KV drops the entry by itself.
 pub const EXPIRED_ENTRY_RETENTION_DAYS: i64 = 1;
@@ -95,9 +123,13 @@ pub const EXPIRED_ENTRY_RETENTION_DAYS: i64 = 1;
 pub struct Page<T> {
     /// The records.
     pub items: Vec<T>,
-    /// Opaque; `None` on the last page.
+    /// Opaque public cursor (see [`cursor`]); `None` on the last page.
     pub cursor: Option<String>,
 }
+
+/// A cursor that this listing did not issue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadCursor;
 
 /// Typed records over a [`Store`].
 #[derive(Debug)]
@@ -173,29 +205,47 @@ impl<S: Store> Repo<S> {
         Ok(try_join_all(reads).await?.into_iter().flatten().collect())
     }
 
+    async fn raw_page<T: DeserializeOwned>(
+        &self,
+        prefix: &str,
+        limit: u32,
+        raw: Option<&str>,
+    ) -> Result<(Vec<T>, Option<String>), StoreError> {
+        let listed = self.store.list(prefix, limit, raw).await?;
+        let next = listed.cursor.clone();
+        Ok((self.records(listed).await?, next))
+    }
+
+    /// One page by public cursor: `Ok(Err(BadCursor))` for a cursor this listing did not issue.
     async fn page<T: DeserializeOwned>(
         &self,
         prefix: &str,
         limit: u32,
-        cursor: Option<&str>,
-    ) -> Result<Page<T>, StoreError> {
-        let listed = self.store.list(prefix, limit, cursor).await?;
-        let cursor = listed.cursor.clone();
-        Ok(Page {
-            items: self.records(listed).await?,
-            cursor,
-        })
+        public: Option<&str>,
+    ) -> Result<Result<Page<T>, BadCursor>, StoreError> {
+        let raw = match public {
+            None => None,
+            Some(c) => match cursor::decode(prefix, c) {
+                Some(raw) => Some(raw),
+                None => return Ok(Err(BadCursor)),
+            },
+        };
+        let (items, next) = self.raw_page(prefix, limit, raw.as_deref()).await?;
+        Ok(Ok(Page {
+            items,
+            cursor: next.map(|n| cursor::encode(prefix, &n)),
+        }))
     }
 
     async fn all<T: DeserializeOwned>(&self, prefix: &str) -> Result<Vec<T>, StoreError> {
         let mut out = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
-            let page = self
-                .page::<T>(prefix, super::LIST_MAX, cursor.as_deref())
+            let (items, next) = self
+                .raw_page::<T>(prefix, super::LIST_MAX, cursor.as_deref())
                 .await?;
-            out.extend(page.items);
-            match page.cursor {
+            out.extend(items);
+            match next {
                 Some(c) => cursor = Some(c),
                 None => return Ok(out),
             }
@@ -285,13 +335,13 @@ impl<S: Store> Repo<S> {
     /// hashes and must never be written back.
     ///
     /// # Errors
-    /// [`StoreError`] on backend failure or a cursor the store did not issue.
+    /// [`StoreError`] on backend failure; `Ok(Err(BadCursor))` for a cursor not from this listing.
     pub async fn token_rows(
         &self,
         org: &str,
         limit: u32,
         cursor: Option<&str>,
-    ) -> Result<Page<Token>, StoreError> {
+    ) -> Result<Result<Page<Token>, BadCursor>, StoreError> {
         self.page(&keys::tokens(org), limit, cursor).await
     }
 
@@ -435,13 +485,13 @@ impl<S: Store> Repo<S> {
     /// One page of audit events, newest first.
     ///
     /// # Errors
-    /// [`StoreError`] on backend failure or a cursor the store did not issue.
+    /// [`StoreError`] on backend failure; `Ok(Err(BadCursor))` for a cursor not from this listing.
     pub async fn audit_page(
         &self,
         org: &str,
         limit: u32,
         cursor: Option<&str>,
-    ) -> Result<Page<AuditEvent>, StoreError> {
+    ) -> Result<Result<Page<AuditEvent>, BadCursor>, StoreError> {
         self.page(&keys::audits(org), limit, cursor).await
     }
 
@@ -468,17 +518,19 @@ impl<S: Store> Repo<S> {
         .await
     }
 
-    /// One page of notifications, newest first.
+    /// The newest `limit` notifications.
     ///
     /// # Errors
-    /// [`StoreError`] on backend failure or a cursor the store did not issue.
-    pub async fn notification_page(
+    /// [`StoreError`] on backend failure.
+    pub async fn notifications(
         &self,
         org: &str,
         limit: u32,
-        cursor: Option<&str>,
-    ) -> Result<Page<Notification>, StoreError> {
-        self.page(&keys::notifications(org), limit, cursor).await
+    ) -> Result<Vec<Notification>, StoreError> {
+        Ok(self
+            .raw_page(&keys::notifications(org), limit, None)
+            .await?
+            .0)
     }
 }
 

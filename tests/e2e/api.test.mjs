@@ -1,0 +1,233 @@
+// End-to-end: every API.md row over HTTP against the built Worker in workerd.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { OPERATOR, ORIGIN, PNG_1x1, assertProblem, createOrg, dumpKv, start } from "./harness.mjs";
+
+let w;
+before(async () => {
+  w = await start();
+});
+after(async () => {
+  try {
+    // Secrets never reach KV or the runtime's output, in any form.
+    const kv = await dumpKv(w.kv);
+    const logs = w.logs();
+    assert.ok(w.secrets.size >= 8, `the run saw secrets to look for (${w.secrets.size})`);
+    assert.ok(kv.includes("v:") && kv.includes(":t:tok_"), "the KV dump is real");
+    for (const s of w.secrets) {
+      assert.ok(!kv.includes(s), "a secret is stored in KV");
+      assert.ok(!kv.includes(s.slice(3, 33)), "a secret's body is stored in KV");
+      assert.ok(!logs.includes(s.slice(3, 33)), "a secret is in the logs");
+    }
+    assert.ok(!logs.includes(OPERATOR), "the operator secret is in the logs");
+  } finally {
+    await w.mf.dispose();
+  }
+});
+
+describe("service basics", () => {
+  test("healthz, openapi, unknown routes and methods", async () => {
+    const h = await w.api("GET", "/healthz");
+    assert.equal(h.status, 200);
+    const o = await w.api("GET", "/v1/openapi.json");
+    assert.equal(o.status, 200);
+    assert.match(o.body.openapi, /^3\.1/);
+    assert.ok(o.body.paths["/v1/tokens/{id}/rotate"].post);
+    assertProblem(await w.api("GET", "/v1/nothing"), 404, "NOT_FOUND");
+    const m = await w.api("PUT", "/v1/tokens");
+    assertProblem(m, 405, "METHOD_NOT_ALLOWED");
+    assert.equal(m.headers.get("allow"), "GET, POST");
+  });
+
+  test("CORS only for the listed origin", async () => {
+    const ok = await w.api("GET", "/healthz", { headers: { origin: ORIGIN } });
+    assert.equal(ok.headers.get("access-control-allow-origin"), ORIGIN);
+    const no = await w.api("GET", "/healthz", { headers: { origin: "https://evil.example" } });
+    assert.equal(no.headers.get("access-control-allow-origin"), null);
+    const pre = await w.api("OPTIONS", "/v1/tokens", { headers: { origin: ORIGIN } });
+    assert.equal(pre.status, 204);
+    assert.match(pre.headers.get("access-control-allow-headers"), /authorization/);
+  });
+});
+
+describe("orgs and the operator", () => {
+  test("only the operator secret creates orgs", async () => {
+    const body = { name: "Nope", modules: [], admin: { email: "a@b.io", name: "A" } };
+    assertProblem(await w.api("POST", "/v1/orgs", { body }), 401, "UNAUTHENTICATED");
+    assertProblem(await w.api("POST", "/v1/orgs", { body, token: "wrong" }), 401, "UNAUTHENTICATED");
+    assertProblem(await w.api("POST", "/v1/orgs", { body, token: OPERATOR + "x" }), 401, "UNAUTHENTICATED");
+    const r = await w.api("POST", "/v1/orgs", { body: { ...body, name: "Yes" }, token: OPERATOR });
+    assert.equal(r.status, 201);
+    assert.equal(r.headers.get("cache-control"), "no-store");
+    assert.match(r.body.secret, /^kw_[0-9A-Za-z]{36}$/);
+    assert.equal(r.body.member.role, "admin");
+    assert.equal(r.body.token.masked, `kw_••••••••${r.body.secret.slice(-4)}`);
+    assert.equal(r.body.org.policy.max_personal_tokens, 10);
+    const bad = await w.api("POST", "/v1/orgs", { token: OPERATOR, body: { name: "", modules: ["Bad"], admin: {} } });
+    assertProblem(bad, 422, "VALIDATION_FAILED");
+    assert.deepEqual(Object.keys(bad.body.errors).sort(), ["admin.email", "admin.name", "modules", "name"]);
+  });
+
+  test("me, org, and org changes", async () => {
+    const o = await createOrg(w.api, "Meco");
+    const me = await w.api("GET", "/v1/me", { token: o.secret });
+    assert.equal(me.status, 200);
+    assert.equal(me.body.member.id, o.member.id);
+    assert.deepEqual(me.body.personal_tokens, { used: 1, limit: 10 });
+    assert.equal(me.body.token.id, o.token.id);
+    const lower = await w.api("GET", "/v1/me", { headers: { authorization: `bEaReR ${o.secret}` } });
+    assert.equal(lower.status, 200, "the scheme name is case-insensitive");
+    const org = await w.api("GET", "/v1/org", { token: o.secret });
+    assert.equal(org.body.name, "Meco");
+    const p = await w.api("PATCH", "/v1/org", { token: o.secret, body: { name: "Meco Ltd", policy: { max_personal_tokens: 3 } } });
+    assert.equal(p.status, 200);
+    assert.equal(p.body.policy.max_personal_tokens, 3);
+    assert.equal(p.body.policy.default_ttl_days, 30);
+    assertProblem(await w.api("PATCH", "/v1/org", { token: o.secret, body: { policy: { max_ttl_days: 0 } } }), 422, "VALIDATION_FAILED");
+  });
+});
+
+describe("token lifecycle over HTTP", () => {
+  test("create, read, list, edit, disable, enable, revoke, reapprove, rotate, delete", async () => {
+    const o = await createOrg(w.api, "Life");
+    const t = o.secret;
+    const c = await w.api("POST", "/v1/tokens", {
+      token: t,
+      body: { label: "Deploy", description: "CI deploys", logo: PNG_1x1, role: "developer", scopes: ["billing"], kind: "org", expires_in_days: 7 },
+    });
+    assert.equal(c.status, 201, c.text);
+    assert.equal(c.headers.get("cache-control"), "no-store");
+    const { secret, token } = c.body;
+    assert.equal(token.masked, `kw_••••••••${secret.slice(-4)}`);
+    assert.equal(token.logo, PNG_1x1);
+    assert.equal(token.created_by.id, o.member.id);
+    assert.equal(token.created_with, o.token.id);
+    for (const f of ["id", "kind", "label", "description", "logo", "role", "scopes", "masked", "prefix", "hint", "status", "state", "owner", "created_by", "created_with", "created_at", "updated_at", "expires_at", "last_used_at", "revoked_at", "rotated_at", "previous_valid_until"]) {
+      assert.ok(f in token, `token view has ${f}`);
+    }
+    const verify = async (s, scopes) => (await w.api("POST", "/v1/verify", { body: { token: s, scopes } })).body.code;
+    assert.equal(await verify(secret, ["billing"]), "VALID");
+
+    const g = await w.api("GET", `/v1/tokens/${token.id}`, { token: t });
+    assert.equal(g.status, 200);
+    assert.ok(!g.text.includes(secret));
+    const l = await w.api("GET", "/v1/tokens", { token: t });
+    assert.equal(l.status, 200);
+    assert.equal(l.body.tokens.length, 2);
+    assert.equal(l.body.cursor, null);
+    const row = l.body.tokens.find((x) => x.id === token.id);
+    for (const f of ["label", "masked", "role", "scopes", "created_by", "created_at", "expires_at", "last_used_at"]) assert.ok(f in row, f);
+    assert.ok(!l.text.includes(secret) && !l.text.includes(secret.slice(3, 33)));
+    assert.equal((await w.api("GET", "/v1/tokens?kind=org", { token: t })).body.tokens.length, 1);
+    assert.equal((await w.api("GET", "/v1/tokens?status=revoked", { token: t })).body.tokens.length, 0);
+    assertProblem(await w.api("GET", "/v1/tokens?status=zombie", { token: t }), 422, "VALIDATION_FAILED");
+    assertProblem(await w.api("GET", "/v1/tokens?cursor=nonsense", { token: t }), 422, "VALIDATION_FAILED");
+
+    const e = await w.api("PATCH", `/v1/tokens/${token.id}`, { token: t, body: { label: "Deploy v2", scopes: ["users:read"], logo: null } });
+    assert.equal(e.status, 200, e.text);
+    assert.equal(e.body.label, "Deploy v2");
+    assert.equal(e.body.logo, null);
+    assert.equal(await verify(secret, ["billing"]), "INSUFFICIENT_SCOPE");
+    assert.equal(await verify(secret, ["users:read"]), "VALID");
+
+    assert.equal((await w.api("POST", `/v1/tokens/${token.id}/disable`, { token: t })).body.status, "disabled");
+    assert.equal(await verify(secret), "DISABLED");
+    assertProblem(await w.api("POST", `/v1/tokens/${token.id}/disable`, { token: t }), 409, "CONFLICT");
+    assert.equal((await w.api("POST", `/v1/tokens/${token.id}/enable`, { token: t })).body.status, "active");
+    assert.equal(await verify(secret), "VALID");
+
+    assertProblem(await w.api("POST", `/v1/tokens/${token.id}/revoke`, { token: t, body: { confirm_label: "deploy v2" } }), 422, "CONFIRMATION_MISMATCH");
+    assertProblem(await w.api("POST", `/v1/tokens/${token.id}/revoke`, { token: t, body: {} }), 422, "VALIDATION_FAILED");
+    const rv = await w.api("POST", `/v1/tokens/${token.id}/revoke`, { token: t, body: { confirm_label: "Deploy v2" } });
+    assert.equal(rv.body.status, "revoked");
+    assert.ok(rv.body.revoked_at);
+    assert.equal(await verify(secret), "REVOKED");
+    assertProblem(await w.api("POST", `/v1/tokens/${token.id}/revoke`, { token: t, body: { confirm_label: "Deploy v2" } }), 409, "CONFLICT");
+    assert.equal((await w.api("POST", `/v1/tokens/${token.id}/reapprove`, { token: t })).body.status, "active");
+    assertProblem(await w.api("POST", `/v1/tokens/${token.id}/reapprove`, { token: t }), 409, "CONFLICT");
+    assert.equal(await verify(secret), "VALID");
+
+    const r1 = await w.api("POST", `/v1/tokens/${token.id}/rotate`, { token: t, body: { grace_seconds: 3600 } });
+    assert.equal(r1.status, 200, r1.text);
+    assert.equal(r1.headers.get("cache-control"), "no-store");
+    assert.notEqual(r1.body.secret, secret);
+    assert.ok(r1.body.token.previous_valid_until);
+    assert.equal(await verify(secret), "VALID", "old secret in grace");
+    assert.equal(await verify(r1.body.secret), "VALID");
+    const r2 = await w.api("POST", `/v1/tokens/${token.id}/rotate`, { token: t });
+    assert.equal(r2.status, 200);
+    assert.equal(await verify(r1.body.secret), "NOT_FOUND", "no grace: old secret stops at once");
+    assert.equal(await verify(secret), "NOT_FOUND", "an older secret in grace stops too");
+    assert.equal(await verify(r2.body.secret), "VALID");
+    assertProblem(await w.api("POST", `/v1/tokens/${token.id}/rotate`, { token: t, body: { grace_seconds: 86401 } }), 422, "VALIDATION_FAILED");
+
+    assertProblem(await w.api("DELETE", `/v1/tokens/${token.id}`, { token: t, body: { confirm_label: "nope" } }), 422, "CONFIRMATION_MISMATCH");
+    const d = await w.api("DELETE", `/v1/tokens/${token.id}`, { token: t, body: { confirm_label: "Deploy v2" } });
+    assert.equal(d.status, 204);
+    assertProblem(await w.api("GET", `/v1/tokens/${token.id}`, { token: t }), 404, "NOT_FOUND");
+    assert.equal(await verify(r2.body.secret), "NOT_FOUND");
+
+    const audit = await w.api("GET", `/v1/audit?target=${token.id}`, { token: t });
+    assert.equal(audit.status, 200);
+    const actions = audit.body.events.map((e) => e.action);
+    assert.deepEqual(actions, ["token.deleted", "token.rotated", "token.rotated", "token.reapproved", "token.revoked", "token.enabled", "token.disabled", "token.updated", "token.created"]);
+    for (const ev of audit.body.events) {
+      assert.equal(ev.actor_member_id, o.member.id);
+      assert.equal(ev.actor_token_id, o.token.id);
+    }
+    const byToken = await w.api("GET", `/v1/audit?actor_token=${o.token.id}&limit=2`, { token: t });
+    assert.equal(byToken.body.events.length, 2);
+    assert.ok(byToken.body.cursor);
+    const next = await w.api("GET", `/v1/audit?actor_token=${o.token.id}&limit=2&cursor=${encodeURIComponent(byToken.body.cursor)}`, { token: t });
+    assert.equal(next.status, 200);
+    assert.notDeepEqual(next.body.events.map((e) => e.id), byToken.body.events.map((e) => e.id));
+    assertProblem(await w.api("GET", "/v1/audit?limit=0", { token: t }), 422, "VALIDATION_FAILED");
+    const auditText = (await w.api("GET", "/v1/audit?limit=100", { token: t })).text;
+    for (const s of [secret, r1.body.secret, r2.body.secret]) assert.ok(!auditText.includes(s.slice(3, 33)));
+  });
+
+  test("every verify code over HTTP, POST and GET", async () => {
+    const o = await createOrg(w.api, "Verif");
+    const v = async (token, scopes) => w.api("POST", "/v1/verify", { body: scopes ? { token, scopes } : { token } });
+    assert.deepEqual((await v("junk")).body, { valid: false, code: "MALFORMED" });
+    assert.equal((await v(o.secret.slice(0, -1) + (o.secret.endsWith("A") ? "B" : "A"))).body.code, "MALFORMED");
+    assert.equal((await v("kw_0000000000000000000000000000003wuQEo")).body.code, "NOT_FOUND");
+    const ok = await v(o.secret, ["billing"]);
+    assert.equal(ok.status, 200);
+    assert.deepEqual(ok.body.token, {
+      id: o.token.id, org_id: o.org.id, kind: "personal", owner_member_id: o.member.id, role: "admin",
+      scopes: ["billing", "users:read"], expires_at: o.token.expires_at,
+    });
+    assert.equal((await v(o.secret, ["payroll"])).body.code, "INSUFFICIENT_SCOPE");
+    const g = await w.api("GET", "/v1/verify?scopes=billing,users:read", { token: o.secret });
+    assert.equal(g.body.code, "VALID");
+    assert.equal((await w.api("GET", "/v1/verify?scopes=nope", { token: o.secret })).body.code, "INSUFFICIENT_SCOPE");
+    assert.equal((await w.api("GET", "/v1/verify")).body.code, "MALFORMED");
+    // owner deactivated: personal tokens stop, org tokens made by them go on
+    const m = await w.api("POST", "/v1/members", { token: o.secret, body: { email: "ops@verif.io", name: "Ops", role: "admin" } });
+    const p = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "ops", role: "admin", kind: "personal", owner_member_id: m.body.id } });
+    const orgTok = await w.api("POST", "/v1/tokens", { token: p.body.secret, body: { label: "robot", role: "developer", kind: "org" } });
+    assert.equal(orgTok.status, 201);
+    const deact = await w.api("PATCH", `/v1/members/${m.body.id}`, { token: o.secret, body: { status: "deactivated" } });
+    assert.equal(deact.body.status, "deactivated");
+    assert.equal((await v(p.body.secret)).body.code, "OWNER_DEACTIVATED");
+    assert.equal((await v(orgTok.body.secret)).body.code, "VALID");
+    const listed = await w.api("GET", `/v1/tokens/${p.body.token.id}`, { token: o.secret });
+    assert.equal(listed.body.status, "owner_deactivated");
+    // verify bodies of the wrong shape are 400
+    for (const raw of ["{", "[]", '{"token": 5}', '{"token": "x", "scopes": "billing"}', '{"token": "x", "extra": 1}', "{}"]) {
+      assertProblem(await w.api("POST", "/v1/verify", { raw, headers: { "content-type": "application/json" } }), 400, "BAD_REQUEST");
+    }
+  });
+
+  test("last use is recorded off the response path", async () => {
+    const o = await createOrg(w.api, "Used");
+    await w.api("POST", "/v1/verify", { body: { token: o.secret } });
+    let seen = null;
+    for (let i = 0; i < 50 && !seen; i++) {
+      seen = (await w.api("GET", `/v1/tokens/${o.token.id}`, { token: o.secret })).body.last_used_at;
+      if (!seen) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.match(seen, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  });
+});

@@ -1,0 +1,87 @@
+// Shared harness: the built Worker (build/index.js) in workerd through Miniflare, with an
+// in-memory KV, captured runtime output, and helpers that speak the HTTP API.
+import { Miniflare } from "miniflare";
+import assert from "node:assert/strict";
+
+export const OPERATOR = "e2e-operator-secret-0123456789";
+export const ORIGIN = "https://admin.example";
+
+/** Start a Worker; `bindings` override the defaults. Returns { mf, api, logs, kv, secrets }. */
+export async function start(bindings = {}) {
+  const out = [];
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: "build/index.js",
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
+    compatibilityDate: "2025-09-01",
+    kvNamespaces: ["TOKENS"],
+    kvPersist: false,
+    bindings: { OPERATOR_SECRET: OPERATOR, TOKEN_PREFIX: "kw", ALLOWED_ORIGINS: ORIGIN, ...bindings },
+    structuredWorkerdLogs: true,
+    handleStructuredLogs({ level, message }) {
+      out.push(`${level}: ${message}\n`);
+    },
+    handleRuntimeStdio(stdout, stderr) {
+      stdout.on("data", (d) => out.push(String(d)));
+      stderr.on("data", (d) => out.push(String(d)));
+    },
+  });
+  await mf.ready;
+  const secrets = new Set();
+  /** Call the API: returns { status, headers, body, text }; remembers every secret it sees. */
+  async function api(method, path, { token, body, raw, headers = {} } = {}) {
+    const h = { ...headers };
+    if (token !== undefined) h.authorization = `Bearer ${token}`;
+    let payload = raw;
+    if (body !== undefined) {
+      payload = JSON.stringify(body);
+      h["content-type"] = "application/json";
+    }
+    const res = await mf.dispatchFetch(`http://localhost${path}`, { method, headers: h, body: payload });
+    const text = await res.text();
+    let json = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {}
+    if (json && typeof json.secret === "string") secrets.add(json.secret);
+    return { status: res.status, headers: res.headers, body: json, text };
+  }
+  const kv = await mf.getKVNamespace("TOKENS");
+  return { mf, api, logs: () => out.join(""), kv, secrets };
+}
+
+/** Everything in KV: keys, values and metadata, as one string. */
+export async function dumpKv(kv) {
+  let cursor;
+  const parts = [];
+  do {
+    const page = await kv.list({ cursor });
+    for (const k of page.keys) {
+      parts.push(k.name, JSON.stringify(k.metadata ?? null), (await kv.get(k.name)) ?? "");
+    }
+    cursor = page.list_complete ? undefined : page.cursor;
+  } while (cursor);
+  return parts.join("\n");
+}
+
+/** Create an org as the operator; returns { org, member, secret, token }. */
+export async function createOrg(api, name, modules = ["billing", "users:read"]) {
+  const r = await api("POST", "/v1/orgs", {
+    token: OPERATOR,
+    body: { name, modules, admin: { email: `admin@${name.toLowerCase()}.io`, name: `${name} Admin` } },
+  });
+  assert.equal(r.status, 201, r.text);
+  return r.body;
+}
+
+/** Assert an RFC 9457 problem with `status` and `code`. */
+export function assertProblem(r, status, code) {
+  assert.equal(r.status, status, r.text);
+  assert.equal(r.headers.get("content-type"), "application/problem+json", r.text);
+  assert.equal(r.body.code, code, r.text);
+  assert.equal(r.body.status, status);
+  for (const f of ["type", "title", "detail"]) assert.equal(typeof r.body[f], "string", f);
+}
+
+export const PNG_1x1 =
+  "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
