@@ -21,7 +21,8 @@ for comp in clippy rustfmt; do
   fi
 done
 
-if [ "$(worker-build --version 2>/dev/null | awk '{print $2}')" != "$WORKER_BUILD_VERSION" ]; then
+# `worker-build --version` prints the bare version.
+if [ "$(worker-build --version 2>/dev/null | awk '{print $NF}')" != "$WORKER_BUILD_VERSION" ]; then
   say "worker-build $WORKER_BUILD_VERSION (a few minutes, once)"
   cargo install "worker-build@$WORKER_BUILD_VERSION" --locked
 fi
