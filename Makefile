@@ -4,7 +4,7 @@ export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 WRANGLER := node_modules/.bin/wrangler
 
-.PHONY: setup dev test check lint test-native build e2e clean
+.PHONY: setup dev test lint test-native test-wasm build e2e browser clean
 
 ## Install what is missing (idempotent): rust target, worker-build, wasm-bindgen CLI, npm packages, Chromium.
 setup:
@@ -16,21 +16,34 @@ dev: setup
 	$(WRANGLER) dev --local --ip 127.0.0.1 --port 8787
 
 ## Every check and test suite.
-test: setup lint test-native build e2e
+test: setup lint test-native test-wasm build e2e browser
 
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy --target wasm32-unknown-unknown --no-default-features --features browser -- -D warnings
 
+## Domain, store and service natively (unit, integration and doc tests).
 test-native:
 	cargo test
 
-build:
-	bash scripts/build-worker.sh
+## The browser module's exports in headless Chromium (tests/web.rs) and in node (tests/web_node.rs).
+test-wasm:
+	CHROMEDRIVER=$${CHROMEDRIVER:-/usr/bin/chromedriver} cargo test --target wasm32-unknown-unknown \
+	  --no-default-features --features browser --test web --test web_node
 
+## The browser module (www/pkg) and the Worker (build/).
+build:
+	bash scripts/build.sh
+
+## The API against the built Worker in workerd (Miniflare).
 e2e:
 	node --test --test-reporter=spec tests/e2e/
+
+## The admin page in Debian's Chromium (playwright-core); screenshots in test-results/screenshots/.
+browser:
+	node --test --test-reporter=spec tests/browser/
 
 clean:
 	rm -rf build target .wrangler

@@ -28,3 +28,6 @@ pub mod store;
 
 #[cfg(feature = "server")]
 mod server;
+
+#[cfg(feature = "browser")]
+pub mod browser;

@@ -1,0 +1,209 @@
+//! Every export of the browser module, through JS values as the admin page passes them.
+
+use js_sys::{Array, Object, Reflect};
+use keyward::browser::{
+    check_token, confirm_label_matches, mask_token, validate_member_form, validate_token_form,
+    version,
+};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::wasm_bindgen_test;
+
+const V1: &str = "kw_0000000000000000000000000000003wuQEo";
+const V2: &str = "kw_AbCdEfGhIjKlMnOpQrStUvWxYz012314Wc0Q";
+
+/// A JS object from JSON text, as the page would build it.
+fn js(json: &str) -> JsValue {
+    js_sys::JSON::parse(json).expect("test JSON")
+}
+
+fn get(v: &JsValue, key: &str) -> JsValue {
+    Reflect::get(v, &JsValue::from_str(key)).expect("property")
+}
+
+fn errors(v: &JsValue) -> Vec<String> {
+    let e = get(v, "errors");
+    let mut keys: Vec<String> = Object::keys(e.unchecked_ref::<Object>())
+        .iter()
+        .filter_map(|k| k.as_string())
+        .collect();
+    keys.sort();
+    keys
+}
+
+fn modules() -> JsValue {
+    Array::of3(&"billing".into(), &"users:read".into(), &"audit".into()).into()
+}
+
+fn policy() -> JsValue {
+    js(
+        r#"{"max_personal_tokens":10,"default_ttl_days":30,"max_ttl_days":365,"allow_non_expiring_org_tokens":false}"#,
+    )
+}
+
+fn token_form(json: &str) -> JsValue {
+    validate_token_form(js(json), modules(), policy()).expect("validated")
+}
+
+#[wasm_bindgen_test]
+fn masks_the_design_vectors_like_the_server() {
+    assert_eq!(mask_token(V1), "kw_••••••••uQEo");
+    assert_eq!(mask_token(V2), "kw_••••••••Wc0Q");
+    assert_eq!(mask_token("short"), "_••••••••");
+}
+
+#[wasm_bindgen_test]
+fn checks_token_format() {
+    let ok = check_token(V1).unwrap();
+    assert_eq!(get(&ok, "ok"), JsValue::TRUE);
+    assert_eq!(
+        get(&ok, "code").as_string().as_deref(),
+        Some("VALID_FORMAT")
+    );
+    assert_eq!(get(&ok, "prefix").as_string().as_deref(), Some("kw"));
+    assert_eq!(
+        get(&ok, "masked").as_string().as_deref(),
+        Some("kw_••••••••uQEo")
+    );
+    for bad in [
+        "",
+        "kw_",
+        "junk",
+        "kw_0000000000000000000000000000003wuQEp",
+        "KW_0000000000000000000000000000003wuQEo",
+    ] {
+        let r = check_token(bad).unwrap();
+        assert_eq!(get(&r, "ok"), JsValue::FALSE, "{bad}");
+        assert_eq!(get(&r, "code").as_string().as_deref(), Some("MALFORMED"));
+        assert!(get(&r, "prefix").is_undefined() && get(&r, "masked").is_undefined());
+    }
+}
+
+#[wasm_bindgen_test]
+fn token_form_accepts_a_good_form() {
+    let r = token_form(
+        r#"{"label":"CI","role":"developer","scopes":["billing"],"kind":"personal","expires_in_days":30}"#,
+    );
+    assert_eq!(get(&r, "ok"), JsValue::TRUE);
+    assert!(errors(&r).is_empty());
+}
+
+#[wasm_bindgen_test]
+fn token_form_reports_every_rule() {
+    let r = token_form(
+        r#"{"label":"","role":"boss","scopes":["billing","billing"],"kind":"team","expires_in_days":400,"description":5,"logo":"data:image/svg+xml;base64,PHN2Zy8+","extra":1}"#,
+    );
+    assert_eq!(get(&r, "ok"), JsValue::FALSE);
+    assert_eq!(
+        errors(&r),
+        [
+            "description",
+            "expires_in_days",
+            "extra",
+            "kind",
+            "label",
+            "logo",
+            "role",
+            "scopes"
+        ]
+    );
+    let r = token_form(
+        r#"{"label":"a\u0007b","role":"developer","kind":"personal","scopes":["payroll"]}"#,
+    );
+    assert_eq!(errors(&r), ["label", "scopes"]);
+    let long = format!(
+        r#"{{"label":"{}","role":"developer","kind":"org","description":"{}"}}"#,
+        "x".repeat(65),
+        "d".repeat(501)
+    );
+    assert_eq!(errors(&token_form(&long)), ["description", "label"]);
+    // never_expires follows the policy, as on the server
+    assert_eq!(
+        errors(&token_form(
+            r#"{"label":"x","role":"developer","kind":"org","never_expires":true}"#
+        )),
+        ["never_expires"]
+    );
+    let allow = js(
+        r#"{"max_personal_tokens":10,"default_ttl_days":30,"max_ttl_days":365,"allow_non_expiring_org_tokens":true}"#,
+    );
+    let r = validate_token_form(
+        js(r#"{"label":"x","role":"developer","kind":"org","never_expires":true}"#),
+        modules(),
+        allow,
+    )
+    .unwrap();
+    assert_eq!(get(&r, "ok"), JsValue::TRUE);
+    // a JS number from an <input type=number> is a float; whole ones are accepted
+    let form = js(r#"{"label":"x","role":"developer","kind":"org"}"#);
+    Reflect::set(&form, &"expires_in_days".into(), &JsValue::from_f64(7.0)).unwrap();
+    assert_eq!(
+        get(
+            &validate_token_form(form.clone(), modules(), policy()).unwrap(),
+            "ok"
+        ),
+        JsValue::TRUE
+    );
+    Reflect::set(&form, &"expires_in_days".into(), &JsValue::from_f64(7.5)).unwrap();
+    assert_eq!(
+        errors(&validate_token_form(form, modules(), policy()).unwrap()),
+        ["expires_in_days"]
+    );
+}
+
+#[wasm_bindgen_test]
+fn token_form_logo_rules() {
+    let png = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+    let r = token_form(&format!(
+        r#"{{"label":"x","role":"developer","kind":"org","logo":"{png}"}}"#
+    ));
+    assert_eq!(get(&r, "ok"), JsValue::TRUE);
+    let fake = "data:image/png;base64,R0lGODlhAQABAAAAACw=";
+    assert_eq!(
+        errors(&token_form(&format!(
+            r#"{{"label":"x","role":"developer","kind":"org","logo":"{fake}"}}"#
+        ))),
+        ["logo"]
+    );
+}
+
+#[wasm_bindgen_test]
+fn member_form() {
+    let ok = validate_member_form(js(
+        r#"{"email":"dev@acme.io","name":"Dev","role":"developer"}"#,
+    ))
+    .unwrap();
+    assert_eq!(get(&ok, "ok"), JsValue::TRUE);
+    let bad = validate_member_form(js(
+        r#"{"email":"dev@acme","name":" ","role":"owner","x":1}"#,
+    ))
+    .unwrap();
+    assert_eq!(errors(&bad), ["email", "name", "role", "x"]);
+}
+
+#[wasm_bindgen_test]
+fn wrong_argument_shapes_are_type_errors_not_panics() {
+    for not_object in [
+        JsValue::NULL,
+        JsValue::from_str("form"),
+        Array::new().into(),
+        JsValue::from_f64(1.0),
+    ] {
+        let e = validate_token_form(not_object.clone(), modules(), policy()).unwrap_err();
+        assert!(e.is_instance_of::<js_sys::TypeError>());
+        assert!(validate_member_form(not_object)
+            .unwrap_err()
+            .is_instance_of::<js_sys::TypeError>());
+    }
+    let e = validate_token_form(js("{}"), JsValue::from_str("billing"), policy()).unwrap_err();
+    assert!(e.is_instance_of::<js_sys::TypeError>());
+    let e = validate_token_form(js("{}"), modules(), js(r#"{"max_ttl_days":"long"}"#)).unwrap_err();
+    assert!(e.is_instance_of::<js_sys::TypeError>());
+}
+
+#[wasm_bindgen_test]
+fn confirmation_and_version() {
+    assert!(confirm_label_matches("CI deploy", "CI deploy"));
+    assert!(!confirm_label_matches("CI deploy", "ci deploy"));
+    assert!(!confirm_label_matches("CI deploy", "CI deploy "));
+    assert_eq!(version(), env!("CARGO_PKG_VERSION"));
+}

@@ -1,0 +1,190 @@
+// Small helpers shared by the admin page: DOM building, the API client, dialogs with focus
+// management, times, and the one-time secret panel.
+
+/** Build an element: h("button", {class: "x", onclick}, "text", child). */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs ?? {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
+    else if (k === "class") el.className = v;
+    else if (k === "dataset") Object.assign(el.dataset, v);
+    else if (v === true) el.setAttribute(k, "");
+    else el.setAttribute(k, String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+/** An API failure: status, code and per-field errors from the problem document. */
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem?.detail || `Request failed (${status})`);
+    this.status = status;
+    this.code = problem?.code ?? "INTERNAL";
+    this.errors = problem?.errors ?? {};
+  }
+}
+
+const TOKEN_KEY = "keyward.token";
+export const session = {
+  get: () => sessionStorage.getItem(TOKEN_KEY),
+  set: (t) => sessionStorage.setItem(TOKEN_KEY, t),
+  clear: () => sessionStorage.removeItem(TOKEN_KEY),
+};
+
+/** Call the API with the session token (or `auth`); JSON in, JSON out, problems thrown. */
+export async function api(method, path, body, auth = session.get()) {
+  const headers = {};
+  if (auth) headers.authorization = `Bearer ${auth}`;
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (res.status === 204) return null;
+  const text = await res.text();
+  let json = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = null;
+  }
+  if (!res.ok) throw new ApiError(res.status, json);
+  return json;
+}
+
+/** Announce a short message to everyone (visually and to screen readers). */
+export function toast(message, kind = "info") {
+  const t = document.getElementById("toast");
+  t.textContent = message;
+  t.dataset.kind = kind;
+  t.classList.add("show");
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => t.classList.remove("show"), 5000);
+}
+
+const FOCUSABLE = "a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex='-1'])";
+
+/**
+ * Open a modal dialog. Focus moves into it, Tab cycles inside it, Escape or close() ends it, and
+ * focus returns to whatever had it before. Returns { dialog, body, close }.
+ */
+export function openDialog(title, { wide = false, onClose } = {}) {
+  const previous = document.activeElement;
+  const titleId = `dlg-${Math.random().toString(36).slice(2)}`;
+  const body = h("div", { class: "dialog-body" });
+  const dialog = h(
+    "dialog",
+    { class: wide ? "wide" : "", "aria-labelledby": titleId },
+    h("div", { class: "dialog-head" }, h("h2", { id: titleId }, title), h("button", { class: "icon", type: "button", "aria-label": "Close", onclick: () => close() }, "×")),
+    body,
+  );
+  function close() {
+    if (!dialog.open) return;
+    dialog.close();
+  }
+  dialog.addEventListener("close", () => {
+    onClose?.();
+    dialog.remove();
+    if (previous && document.contains(previous)) previous.focus();
+  });
+  dialog.addEventListener("keydown", (e) => {
+    if (e.key !== "Tab") return;
+    const items = [...dialog.querySelectorAll(FOCUSABLE)].filter((el) => el.offsetParent !== null);
+    if (!items.length) return;
+    const first = items[0];
+    const last = items[items.length - 1];
+    if (e.shiftKey && document.activeElement === first) {
+      e.preventDefault();
+      last.focus();
+    } else if (!e.shiftKey && document.activeElement === last) {
+      e.preventDefault();
+      first.focus();
+    }
+  });
+  document.body.append(dialog);
+  dialog.showModal();
+  return { dialog, body, close, focusFirst: () => (body.querySelector("[autofocus]") ?? body.querySelector(FOCUSABLE))?.focus() };
+}
+
+/** A labelled field with a slot for its error message (aria-describedby wires them). */
+export function field(label, control, { hint, name } = {}) {
+  const id = control.id || `f-${name ?? Math.random().toString(36).slice(2)}`;
+  control.id = id;
+  const err = h("p", { class: "field-error", id: `${id}-err`, "aria-live": "polite" });
+  const hintEl = hint ? h("p", { class: "hint", id: `${id}-hint` }, hint) : null;
+  control.setAttribute("aria-describedby", [hintEl && `${id}-hint`, `${id}-err`].filter(Boolean).join(" "));
+  const wrap = h("div", { class: "field", dataset: { field: name ?? "" } }, h("label", { for: id }, label), control, hintEl, err);
+  wrap.setError = (msg) => {
+    err.textContent = msg ?? "";
+    control.toggleAttribute("aria-invalid", Boolean(msg));
+    wrap.classList.toggle("invalid", Boolean(msg));
+  };
+  return wrap;
+}
+
+/** Put `errors` ({field: message}) next to the fields of `form` (fields carry data-field). */
+export function showErrors(container, errors) {
+  for (const f of container.querySelectorAll(".field[data-field]")) f.setError?.(errors[f.dataset.field]);
+}
+
+const rtf = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
+const UNITS = [["year", 31536000], ["month", 2592000], ["week", 604800], ["day", 86400], ["hour", 3600], ["minute", 60], ["second", 1]];
+
+/** A <time> showing "in 3 days" / "5 minutes ago", the exact UTC time on hover. */
+export function when(iso, empty = "—") {
+  if (!iso) return h("span", { class: "muted" }, empty);
+  const t = new Date(iso);
+  const diff = (t.getTime() - Date.now()) / 1000;
+  const [unit, secs] = UNITS.find(([, s]) => Math.abs(diff) >= s) ?? ["second", 1];
+  return h("time", { datetime: iso, title: t.toUTCString() }, rtf.format(Math.round(diff / secs), unit));
+}
+
+/**
+ * The one-time secret panel: masked by default, Show/Hide, Copy, and a plain warning. The secret
+ * lives only in this panel's input; `destroy()` wipes it.
+ */
+export function secretPanel(secret, masked) {
+  const input = h("input", { type: "password", readonly: true, class: "secret", value: secret, "aria-label": "New token secret", spellcheck: "false", autocomplete: "off" });
+  const toggle = h("button", { type: "button", "aria-pressed": "false" }, "Show");
+  toggle.addEventListener("click", () => {
+    const show = input.type === "password";
+    input.type = show ? "text" : "password";
+    toggle.textContent = show ? "Hide" : "Show";
+    toggle.setAttribute("aria-pressed", String(show));
+  });
+  const copy = h("button", { type: "button", class: "primary" }, "Copy");
+  copy.addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText(input.value);
+      toast("Token copied to the clipboard.");
+    } catch {
+      input.type = "text";
+      input.select();
+      toast("Copy was blocked: the token is selected, press Ctrl+C.", "warn");
+    }
+  });
+  const panel = h(
+    "div",
+    { class: "secret-panel" },
+    h("p", { class: "warning", role: "alert" }, h("strong", {}, "Copy this token now. "), "It is shown only this once and cannot be seen again — keyward stores only its hash."),
+    h("div", { class: "secret-row" }, input, toggle, copy),
+    h("p", { class: "muted" }, "In lists it will appear as ", h("code", {}, masked), "."),
+  );
+  panel.destroy = () => {
+    input.value = "";
+    panel.remove();
+  };
+  return panel;
+}
+
+/** Read a chosen image file as a data URL. */
+export function readDataUrl(file) {
+  return new Promise((resolve, reject) => {
+    const r = new FileReader();
+    r.onload = () => resolve(String(r.result));
+    r.onerror = () => reject(r.error);
+    r.readAsDataURL(file);
+  });
+}
