@@ -66,10 +66,7 @@ struct FormCheck {
 impl<T> From<Result<T, FieldErrors>> for FormCheck {
     fn from(r: Result<T, FieldErrors>) -> Self {
         match r {
-            Ok(_) => Self {
-                ok: true,
-                errors: FieldErrors::new(),
-            },
+            Ok(_) => Self { ok: true, errors: FieldErrors::new() },
             Err(errors) => Self { ok: false, errors },
         }
     }
@@ -89,18 +86,8 @@ pub fn mask_token(token: &str) -> String {
 #[wasm_bindgen(js_name = checkToken, unchecked_return_type = "TokenCheck")]
 pub fn check_token(token: &str) -> Result<JsValue, JsValue> {
     let check = match parse(token) {
-        Ok(p) => TokenCheck {
-            ok: true,
-            code: "VALID_FORMAT",
-            prefix: Some(p.prefix),
-            masked: Some(mask(token)),
-        },
-        Err(_) => TokenCheck {
-            ok: false,
-            code: "MALFORMED",
-            prefix: None,
-            masked: None,
-        },
+        Ok(p) => TokenCheck { ok: true, code: "VALID_FORMAT", prefix: Some(p.prefix), masked: Some(mask(token)) },
+        Err(_) => TokenCheck { ok: false, code: "MALFORMED", prefix: None, masked: None },
     };
     to_js(&check)
 }
@@ -116,19 +103,11 @@ pub fn validate_token_form(
     #[wasm_bindgen(unchecked_param_type = "Policy")] policy: JsValue,
 ) -> Result<JsValue, JsValue> {
     let form = object(form, "form")?;
-    let modules: Vec<String> = serde_wasm_bindgen::from_value(modules).map_err(|_| {
-        JsValue::from(js_sys::TypeError::new(
-            "modules must be an array of strings",
-        ))
-    })?;
-    let policy: Policy = serde_wasm_bindgen::from_value(policy).map_err(|_| {
-        JsValue::from(js_sys::TypeError::new(
-            "policy must be the org's policy object",
-        ))
-    })?;
-    to_js(&FormCheck::from(validate::new_token(
-        &form, &modules, &policy,
-    )))
+    let modules: Vec<String> = serde_wasm_bindgen::from_value(modules)
+        .map_err(|_| JsValue::from(js_sys::TypeError::new("modules must be an array of strings")))?;
+    let policy: Policy = serde_wasm_bindgen::from_value(policy)
+        .map_err(|_| JsValue::from(js_sys::TypeError::new("policy must be the org's policy object")))?;
+    to_js(&FormCheck::from(validate::new_token(&form, &modules, &policy)))
 }
 
 /// Validate a member form (`POST /v1/members` body).

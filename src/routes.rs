@@ -119,21 +119,13 @@ pub fn resolve<'p>(method: &str, path: &'p str) -> Result<(Route, Option<&'p str
             path_known = true;
         }
     }
-    Err(if path_known {
-        Error::MethodNotAllowed
-    } else {
-        Error::NoRoute
-    })
+    Err(if path_known { Error::MethodNotAllowed } else { Error::NoRoute })
 }
 
 /// The methods a known path takes (for `Allow` headers and CORS preflights).
 #[must_use]
 pub fn allowed_methods(path: &str) -> Vec<&'static str> {
-    ROUTES
-        .iter()
-        .filter(|(_, t, _)| matches(t, path).is_some())
-        .map(|(m, _, _)| *m)
-        .collect()
+    ROUTES.iter().filter(|(_, t, _)| matches(t, path).is_some()).map(|(m, _, _)| *m).collect()
 }
 
 /// The OpenAPI 3.1 document served at `GET /v1/openapi.json`.
@@ -149,24 +141,12 @@ mod tests {
             let path = t.replace("{id}", "tok_abc");
             assert_eq!(resolve(m, &path).unwrap().0, *r, "{m} {t}");
         }
-        assert_eq!(
-            resolve("GET", "/v1/tokens/tok_1").unwrap(),
-            (Route::GetToken, Some("tok_1"))
-        );
+        assert_eq!(resolve("GET", "/v1/tokens/tok_1").unwrap(), (Route::GetToken, Some("tok_1")));
         assert_eq!(resolve("GET", "/v1/nope").unwrap_err(), Error::NoRoute);
         assert_eq!(resolve("GET", "/v1/tokens/").unwrap_err(), Error::NoRoute);
-        assert_eq!(
-            resolve("GET", "/v1/tokens/a/b").unwrap_err(),
-            Error::NoRoute
-        );
-        assert_eq!(
-            resolve("PUT", "/v1/org").unwrap_err(),
-            Error::MethodNotAllowed
-        );
-        assert_eq!(
-            resolve("GET", "/v1/tokens/x/revoke").unwrap_err(),
-            Error::MethodNotAllowed
-        );
+        assert_eq!(resolve("GET", "/v1/tokens/a/b").unwrap_err(), Error::NoRoute);
+        assert_eq!(resolve("PUT", "/v1/org").unwrap_err(), Error::MethodNotAllowed);
+        assert_eq!(resolve("GET", "/v1/tokens/x/revoke").unwrap_err(), Error::MethodNotAllowed);
         assert_eq!(allowed_methods("/v1/tokens/x"), ["GET", "PATCH", "DELETE"]);
     }
 
@@ -174,10 +154,7 @@ mod tests {
     #[test]
     fn openapi_matches_the_router() {
         let doc: serde_json::Value = serde_json::from_str(OPENAPI_JSON).unwrap();
-        assert_eq!(
-            doc["openapi"].as_str().map(|v| v.starts_with("3.1")),
-            Some(true)
-        );
+        assert_eq!(doc["openapi"].as_str().map(|v| v.starts_with("3.1")), Some(true));
         let mut documented: Vec<(String, String)> = Vec::new();
         for (path, item) in doc["paths"].as_object().unwrap() {
             for method in item.as_object().unwrap().keys() {
@@ -186,10 +163,8 @@ mod tests {
                 }
             }
         }
-        let mut served: Vec<(String, String)> = ROUTES
-            .iter()
-            .map(|(m, t, _)| ((*m).to_owned(), (*t).to_owned()))
-            .collect();
+        let mut served: Vec<(String, String)> =
+            ROUTES.iter().map(|(m, t, _)| ((*m).to_owned(), (*t).to_owned())).collect();
         documented.sort();
         served.sort();
         assert_eq!(documented, served);

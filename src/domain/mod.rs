@@ -16,8 +16,8 @@ pub mod verify;
 mod validate_tests;
 
 pub use model::{
-    derive_status, effective_role, Action, AuditEvent, Kind, Member, MemberStatus, Notification,
-    Org, Policy, Role, State, Status, TargetType, Token, VerifyEntry,
+    derive_status, effective_role, Action, AuditEvent, Kind, Member, MemberStatus, Notification, Org, Policy, Role,
+    State, Status, TargetType, Token, VerifyEntry,
 };
 pub use random::{RandomError, RandomSource};
 pub use time::Timestamp;

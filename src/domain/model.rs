@@ -25,9 +25,8 @@ pub fn new_id(prefix: &str, rng: &dyn RandomSource) -> Result<String, RandomErro
 /// Whether `s` looks like an id with this prefix (cheap guard before any storage read).
 #[must_use]
 pub fn is_id(prefix: &str, s: &str) -> bool {
-    s.strip_prefix(prefix).is_some_and(|rest| {
-        rest.len() == ID_RANDOM_LEN && rest.bytes().all(|b| b.is_ascii_alphanumeric())
-    })
+    s.strip_prefix(prefix)
+        .is_some_and(|rest| rest.len() == ID_RANDOM_LEN && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 /// What a member or a token may do. `Developer < Admin`.
@@ -136,15 +135,9 @@ impl Status {
     /// Parse the wire name.
     #[must_use]
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::Active,
-            Self::Disabled,
-            Self::Revoked,
-            Self::Expired,
-            Self::OwnerDeactivated,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == s)
+        [Self::Active, Self::Disabled, Self::Revoked, Self::Expired, Self::OwnerDeactivated]
+            .into_iter()
+            .find(|v| v.as_str() == s)
     }
 }
 
@@ -173,12 +166,7 @@ pub struct Policy {
 
 impl Default for Policy {
     fn default() -> Self {
-        Self {
-            max_personal_tokens: 10,
-            default_ttl_days: 30,
-            max_ttl_days: 365,
-            allow_non_expiring_org_tokens: false,
-        }
+        Self { max_personal_tokens: 10, default_ttl_days: 30, max_ttl_days: 365, allow_non_expiring_org_tokens: false }
     }
 }
 
@@ -481,22 +469,10 @@ mod tests {
     #[test]
     fn role_order_and_effective_role() {
         assert!(Role::Developer < Role::Admin);
-        assert_eq!(
-            effective_role(Kind::Personal, Role::Admin, Some(Role::Developer)),
-            Role::Developer
-        );
-        assert_eq!(
-            effective_role(Kind::Personal, Role::Admin, Some(Role::Admin)),
-            Role::Admin
-        );
-        assert_eq!(
-            effective_role(Kind::Personal, Role::Developer, Some(Role::Admin)),
-            Role::Developer
-        );
-        assert_eq!(
-            effective_role(Kind::Personal, Role::Admin, None),
-            Role::Developer
-        );
+        assert_eq!(effective_role(Kind::Personal, Role::Admin, Some(Role::Developer)), Role::Developer);
+        assert_eq!(effective_role(Kind::Personal, Role::Admin, Some(Role::Admin)), Role::Admin);
+        assert_eq!(effective_role(Kind::Personal, Role::Developer, Some(Role::Admin)), Role::Developer);
+        assert_eq!(effective_role(Kind::Personal, Role::Admin, None), Role::Developer);
         assert_eq!(effective_role(Kind::Org, Role::Admin, None), Role::Admin);
     }
 
@@ -506,51 +482,24 @@ mod tests {
         let later = Some(now.plus_seconds(1));
         let past = Some(now);
         // expired beats everything
-        assert_eq!(
-            derive_status(State::Revoked, Kind::Personal, past, false, now),
-            Status::Expired
-        );
+        assert_eq!(derive_status(State::Revoked, Kind::Personal, past, false, now), Status::Expired);
         // owner_deactivated beats state for personal tokens only
-        assert_eq!(
-            derive_status(State::Revoked, Kind::Personal, later, false, now),
-            Status::OwnerDeactivated
-        );
-        assert_eq!(
-            derive_status(State::Disabled, Kind::Org, later, false, now),
-            Status::Disabled
-        );
-        assert_eq!(
-            derive_status(State::Active, Kind::Personal, later, true, now),
-            Status::Active
-        );
-        assert_eq!(
-            derive_status(State::Revoked, Kind::Org, None, true, now),
-            Status::Revoked
-        );
+        assert_eq!(derive_status(State::Revoked, Kind::Personal, later, false, now), Status::OwnerDeactivated);
+        assert_eq!(derive_status(State::Disabled, Kind::Org, later, false, now), Status::Disabled);
+        assert_eq!(derive_status(State::Active, Kind::Personal, later, true, now), Status::Active);
+        assert_eq!(derive_status(State::Revoked, Kind::Org, None, true, now), Status::Revoked);
     }
 
     #[test]
     fn wire_names_round_trip() {
-        for s in [
-            "active",
-            "disabled",
-            "revoked",
-            "expired",
-            "owner_deactivated",
-        ] {
+        for s in ["active", "disabled", "revoked", "expired", "owner_deactivated"] {
             assert_eq!(Status::parse(s).map(Status::as_str), Some(s));
         }
         assert_eq!(Status::parse("Active"), None);
         assert_eq!(Role::parse("admin"), Some(Role::Admin));
         assert_eq!(Role::parse("owner"), None);
         assert_eq!(Kind::parse("org"), Some(Kind::Org));
-        assert_eq!(
-            serde_json::to_string(&Action::TokenReapproved).unwrap(),
-            "\"token.reapproved\""
-        );
-        assert_eq!(
-            serde_json::to_string(&Status::OwnerDeactivated).unwrap(),
-            "\"owner_deactivated\""
-        );
+        assert_eq!(serde_json::to_string(&Action::TokenReapproved).unwrap(), "\"token.reapproved\"");
+        assert_eq!(serde_json::to_string(&Status::OwnerDeactivated).unwrap(), "\"owner_deactivated\"");
     }
 }

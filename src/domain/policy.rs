@@ -61,9 +61,7 @@ pub fn next_state(
         (Transition::Revoke, State::Active | State::Disabled) => Ok(State::Revoked),
         (Transition::Revoke, State::Revoked) => Err(Refused("the token is already revoked")),
         (Transition::Reapprove, State::Revoked) if !expired => Ok(State::Active),
-        (Transition::Reapprove, State::Revoked) => {
-            Err(Refused("an expired token cannot be re-approved"))
-        }
+        (Transition::Reapprove, State::Revoked) => Err(Refused("an expired token cannot be re-approved")),
         (Transition::Reapprove, _) => Err(Refused("only a revoked token can be re-approved")),
         (Transition::Rotate, State::Revoked) => Err(Refused("a revoked token cannot be rotated")),
         (Transition::Rotate, _) if expired => Err(Refused("an expired token cannot be rotated")),
@@ -127,18 +125,9 @@ pub fn grace_end(now: Timestamp, grace_seconds: u32) -> Option<Timestamp> {
 
 /// Whether the org still has an active admin after `member_id` takes `role` and `status`.
 #[must_use]
-pub fn keeps_an_active_admin(
-    members: &[Member],
-    member_id: &str,
-    role: Role,
-    status: MemberStatus,
-) -> bool {
+pub fn keeps_an_active_admin(members: &[Member], member_id: &str, role: Role, status: MemberStatus) -> bool {
     members.iter().any(|m| {
-        let (r, s) = if m.id == member_id {
-            (role, status)
-        } else {
-            (m.role, m.status)
-        };
+        let (r, s) = if m.id == member_id { (role, status) } else { (m.role, m.status) };
         r == Role::Admin && s == MemberStatus::Active
     })
 }
@@ -198,10 +187,7 @@ mod tests {
         assert!(personal_limit_allows(9, &p));
         assert!(!personal_limit_allows(10, &p));
         assert!(!personal_limit_allows(11, &p));
-        let p = Policy {
-            max_personal_tokens: 2,
-            ..p
-        };
+        let p = Policy { max_personal_tokens: 2, ..p };
         assert!(personal_limit_allows(1, &p));
         assert!(!personal_limit_allows(2, &p));
     }
@@ -212,24 +198,15 @@ mod tests {
         assert_eq!(expires_at(Lifetime::Never, NOW), None);
         let p = Policy::default();
         assert!(!never_expires_allowed(Kind::Org, &p));
-        let p = Policy {
-            allow_non_expiring_org_tokens: true,
-            ..p
-        };
+        let p = Policy { allow_non_expiring_org_tokens: true, ..p };
         assert!(never_expires_allowed(Kind::Org, &p));
         assert!(!never_expires_allowed(Kind::Personal, &p));
     }
 
     #[test]
     fn ceilings_and_grace() {
-        assert_eq!(
-            role_ceiling(Role::Admin, Some(Role::Developer)),
-            Role::Developer
-        );
-        assert_eq!(
-            role_ceiling(Role::Developer, Some(Role::Admin)),
-            Role::Developer
-        );
+        assert_eq!(role_ceiling(Role::Admin, Some(Role::Developer)), Role::Developer);
+        assert_eq!(role_ceiling(Role::Developer, Some(Role::Admin)), Role::Developer);
         assert_eq!(role_ceiling(Role::Admin, None), Role::Admin);
         assert_eq!(grace_end(NOW, 0), None);
         assert_eq!(grace_end(NOW, 60), Some(NOW.plus_seconds(60)));
@@ -246,55 +223,17 @@ mod tests {
             status,
             created_at: NOW,
         };
-        let ms = vec![
-            m("a", Role::Admin, MemberStatus::Active),
-            m("d", Role::Developer, MemberStatus::Active),
-        ];
-        assert!(!keeps_an_active_admin(
-            &ms,
-            "a",
-            Role::Developer,
-            MemberStatus::Active
-        ));
-        assert!(!keeps_an_active_admin(
-            &ms,
-            "a",
-            Role::Admin,
-            MemberStatus::Deactivated
-        ));
-        assert!(keeps_an_active_admin(
-            &ms,
-            "a",
-            Role::Admin,
-            MemberStatus::Active
-        ));
-        assert!(keeps_an_active_admin(
-            &ms,
-            "d",
-            Role::Developer,
-            MemberStatus::Deactivated
-        ));
-        assert!(keeps_an_active_admin(
-            &ms,
-            "d",
-            Role::Admin,
-            MemberStatus::Active
-        ));
+        let ms = vec![m("a", Role::Admin, MemberStatus::Active), m("d", Role::Developer, MemberStatus::Active)];
+        assert!(!keeps_an_active_admin(&ms, "a", Role::Developer, MemberStatus::Active));
+        assert!(!keeps_an_active_admin(&ms, "a", Role::Admin, MemberStatus::Deactivated));
+        assert!(keeps_an_active_admin(&ms, "a", Role::Admin, MemberStatus::Active));
+        assert!(keeps_an_active_admin(&ms, "d", Role::Developer, MemberStatus::Deactivated));
+        assert!(keeps_an_active_admin(&ms, "d", Role::Admin, MemberStatus::Active));
         let mut two = ms.clone();
         two.push(m("b", Role::Admin, MemberStatus::Active));
-        assert!(keeps_an_active_admin(
-            &two,
-            "a",
-            Role::Developer,
-            MemberStatus::Deactivated
-        ));
+        assert!(keeps_an_active_admin(&two, "a", Role::Developer, MemberStatus::Deactivated));
         let mut deact = ms;
         deact.push(m("c", Role::Admin, MemberStatus::Deactivated));
-        assert!(!keeps_an_active_admin(
-            &deact,
-            "a",
-            Role::Admin,
-            MemberStatus::Deactivated
-        ));
+        assert!(!keeps_an_active_admin(&deact, "a", Role::Admin, MemberStatus::Deactivated));
     }
 }

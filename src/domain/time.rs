@@ -17,9 +17,7 @@ use core::fmt;
 /// assert_eq!(t.to_rfc3339(), "2026-11-18T11:06:40Z");
 /// assert_eq!(t.plus_days(1).as_millis() - t.as_millis(), 86_400_000);
 /// ```
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct Timestamp(i64);
 
@@ -88,13 +86,7 @@ impl fmt::Display for Timestamp {
         let secs = self.as_seconds();
         let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
         let sod = secs.rem_euclid(86_400);
-        write!(
-            f,
-            "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}Z",
-            sod / 3_600,
-            sod % 3_600 / 60,
-            sod % 60
-        )
+        write!(f, "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}Z", sod / 3_600, sod % 3_600 / 60, sod % 60)
     }
 }
 
@@ -104,42 +96,24 @@ mod tests {
 
     #[test]
     fn formats_epoch_and_known_instants() {
-        assert_eq!(
-            Timestamp::from_millis(0).to_rfc3339(),
-            "1970-01-01T00:00:00Z"
-        );
+        assert_eq!(Timestamp::from_millis(0).to_rfc3339(), "1970-01-01T00:00:00Z");
         // 2000-02-29 (leap day in a century leap year), 12:34:56.789
-        assert_eq!(
-            Timestamp::from_millis(951_827_696_789).to_rfc3339(),
-            "2000-02-29T12:34:56Z"
-        );
-        assert_eq!(
-            Timestamp::from_millis(1_795_000_000_000).to_rfc3339(),
-            "2026-11-18T11:06:40Z"
-        );
+        assert_eq!(Timestamp::from_millis(951_827_696_789).to_rfc3339(), "2000-02-29T12:34:56Z");
+        assert_eq!(Timestamp::from_millis(1_795_000_000_000).to_rfc3339(), "2026-11-18T11:06:40Z");
         // last second of a year
-        assert_eq!(
-            Timestamp::from_millis(1_767_225_599_000).to_rfc3339(),
-            "2025-12-31T23:59:59Z"
-        );
+        assert_eq!(Timestamp::from_millis(1_767_225_599_000).to_rfc3339(), "2025-12-31T23:59:59Z");
     }
 
     #[test]
     fn formats_before_epoch() {
-        assert_eq!(
-            Timestamp::from_millis(-1).to_rfc3339(),
-            "1969-12-31T23:59:59Z"
-        );
+        assert_eq!(Timestamp::from_millis(-1).to_rfc3339(), "1969-12-31T23:59:59Z");
     }
 
     #[test]
     fn arithmetic_saturates() {
         let t = Timestamp::from_millis(i64::MAX - 5);
         assert_eq!(t.plus_days(1).as_millis(), i64::MAX);
-        assert_eq!(
-            Timestamp::from_millis(0).plus_seconds(90).as_millis(),
-            90_000
-        );
+        assert_eq!(Timestamp::from_millis(0).plus_seconds(90).as_millis(), 90_000);
         assert_eq!(Timestamp::from_millis(1_999).as_seconds(), 1);
         assert_eq!(Timestamp::from_millis(-1).as_seconds(), -1);
     }

@@ -74,8 +74,7 @@ fn is_prefix(s: &str) -> bool {
     let b = s.as_bytes();
     (2..=10).contains(&b.len())
         && b.first().is_some_and(u8::is_ascii_lowercase)
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
 }
 
 /// A full secret token. Shown once; its `Debug` never prints the secret.
@@ -174,10 +173,7 @@ pub fn parse(s: &str) -> Result<Parsed<'_>, Malformed> {
         return Err(Malformed);
     }
     let body_end = prefix.len() + 1 + BODY_LEN;
-    let (signed, check) = (
-        s.get(..body_end).ok_or(Malformed)?,
-        s.get(body_end..).ok_or(Malformed)?,
-    );
+    let (signed, check) = (s.get(..body_end).ok_or(Malformed)?, s.get(body_end..).ok_or(Malformed)?);
     if checksum(signed.as_bytes()) == check {
         Ok(Parsed { token: s, prefix })
     } else {
@@ -225,11 +221,7 @@ fn hex_digit(n: u8) -> char {
 /// The last four characters of `s` (all of it when shorter).
 #[must_use]
 pub fn hint_of(s: &str) -> &str {
-    let start = s
-        .char_indices()
-        .rev()
-        .nth(HINT_LEN - 1)
-        .map_or(0, |(i, _)| i);
+    let start = s.char_indices().rev().nth(HINT_LEN - 1).map_or(0, |(i, _)| i);
     s.get(start..).unwrap_or("")
 }
 
@@ -258,11 +250,7 @@ pub fn mask_parts(prefix: &str, hint: &str) -> String {
 pub fn mask(s: &str) -> String {
     let prefix = s.split_once('_').map_or("", |(p, _)| p);
     let prefix = if is_prefix(prefix) { prefix } else { "" };
-    let hint = if s.chars().count() > 2 * HINT_LEN {
-        hint_of(s)
-    } else {
-        ""
-    };
+    let hint = if s.chars().count() > 2 * HINT_LEN { hint_of(s) } else { "" };
     mask_parts(prefix, hint)
 }
 
@@ -277,16 +265,10 @@ mod tests {
     #[test]
     fn design_vectors() {
         assert_eq!(V1.len(), 39);
-        assert_eq!(
-            sha256_hex(V1),
-            "bda50d79ca954d110f3b385de9ac135e40a7b317e8dda36fb3eea00e34e8b875"
-        );
+        assert_eq!(sha256_hex(V1), "bda50d79ca954d110f3b385de9ac135e40a7b317e8dda36fb3eea00e34e8b875");
         assert_eq!(mask(V1), "kw_••••••••uQEo");
         assert!(parse(V1).is_ok());
-        assert_eq!(
-            sha256_hex(V2),
-            "8881fc0eabf6b595524faf9ec433e74543e741067ba7e533822845bde1467541"
-        );
+        assert_eq!(sha256_hex(V2), "8881fc0eabf6b595524faf9ec433e74543e741067ba7e533822845bde1467541");
         assert_eq!(mask(V2), "kw_••••••••Wc0Q");
         assert!(parse(V2).is_ok());
         assert_eq!(checksum(b"kw_000000000000000000000000000000"), "3wuQEo");
@@ -345,9 +327,9 @@ mod tests {
             "KW_0000000000000000000000000000003wuQEo", // upper-case prefix
             "kw-0000000000000000000000000000003wuQEo", // no underscore
             &wrong_check,
-            "kw_000000000000000000000000000000-wuQEo", // non-base62
+            "kw_000000000000000000000000000000-wuQEo",  // non-base62
             "kw_0000000000000000000000000000003wuQEoX", // too long
-            "kw_00000000000000000000000000000•3wuQEo", // multibyte
+            "kw_00000000000000000000000000000•3wuQEo",  // multibyte
         ];
         for c in cases {
             assert_eq!(parse(c), Err(Malformed), "{c:?}");

@@ -12,8 +12,7 @@ use serde_json::{Map, Value};
 
 use super::model::{is_id, Kind, MemberStatus, Policy, Role};
 use super::policy::{
-    never_expires_allowed, Lifetime, MAX_GRACE_SECONDS, MAX_MODULES, MAX_PERSONAL_TOKENS_CEILING,
-    MAX_TTL_DAYS_CEILING,
+    never_expires_allowed, Lifetime, MAX_GRACE_SECONDS, MAX_MODULES, MAX_PERSONAL_TOKENS_CEILING, MAX_TTL_DAYS_CEILING,
 };
 
 /// Field name → message for people. Empty means valid.
@@ -32,11 +31,8 @@ pub const LOGO_MAX_BYTES: usize = 32 * 1024;
 /// Longest module name.
 pub const MODULE_MAX: usize = 64;
 
-const ALLOWED_LOGO_TYPES: [(&str, &[u8]); 3] = [
-    ("png", b"\x89PNG\r\n\x1a\n"),
-    ("jpeg", b"\xff\xd8\xff"),
-    ("webp", b"RIFF"),
-];
+const ALLOWED_LOGO_TYPES: [(&str, &[u8]); 3] =
+    [("png", b"\x89PNG\r\n\x1a\n"), ("jpeg", b"\xff\xd8\xff"), ("webp", b"RIFF")];
 
 /// Reads typed fields from one JSON object and collects errors.
 struct Form<'a> {
@@ -46,12 +42,7 @@ struct Form<'a> {
 }
 
 impl<'a> Form<'a> {
-    fn new(
-        obj: &'a Map<String, Value>,
-        path: &'a str,
-        errors: &'a mut FieldErrors,
-        allowed: &[&str],
-    ) -> Self {
+    fn new(obj: &'a Map<String, Value>, path: &'a str, errors: &'a mut FieldErrors, allowed: &[&str]) -> Self {
         for key in obj.keys() {
             if !allowed.contains(&key.as_str()) {
                 let mut shown: String = key.chars().take(64).collect();
@@ -65,19 +56,12 @@ impl<'a> Form<'a> {
     }
 
     /// A form over a nested object (`admin`, `policy`), sharing this form's errors.
-    fn nested<'b>(
-        &'b mut self,
-        obj: &'b Map<String, Value>,
-        path: &'b str,
-        allowed: &[&str],
-    ) -> Form<'b> {
+    fn nested<'b>(&'b mut self, obj: &'b Map<String, Value>, path: &'b str, allowed: &[&str]) -> Form<'b> {
         Form::new(obj, path, self.errors, allowed)
     }
 
     fn fail(&mut self, field: &str, msg: impl Into<String>) {
-        self.errors
-            .entry(join(self.path, field))
-            .or_insert_with(|| msg.into());
+        self.errors.entry(join(self.path, field)).or_insert_with(|| msg.into());
     }
 
     /// `Some(value)` when present and not null.
@@ -160,11 +144,7 @@ impl<'a> Form<'a> {
     }
 
     fn role(&mut self, field: &str, required: bool) -> Option<Role> {
-        let s = if required {
-            self.required_str(field)
-        } else {
-            self.str(field)
-        }?;
+        let s = if required { self.required_str(field) } else { self.str(field) }?;
         let r = Role::parse(s);
         if r.is_none() {
             self.fail(field, "must be \"admin\" or \"developer\"");
@@ -173,20 +153,12 @@ impl<'a> Form<'a> {
     }
 
     fn label(&mut self, field: &str, required: bool) -> Option<String> {
-        let s = if required {
-            self.required_str(field)
-        } else {
-            self.str(field)
-        }?;
+        let s = if required { self.required_str(field) } else { self.str(field) }?;
         check(self, field, label_problem(s)).then(|| s.trim().to_owned())
     }
 
     fn name(&mut self, field: &str, required: bool) -> Option<String> {
-        let s = if required {
-            self.required_str(field)
-        } else {
-            self.str(field)
-        }?;
+        let s = if required { self.required_str(field) } else { self.str(field) }?;
         check(self, field, name_problem(s)).then(|| s.trim().to_owned())
     }
 
@@ -227,8 +199,7 @@ fn whole_number(v: &Value) -> Option<i64> {
 }
 
 fn has_control(s: &str, allow_newline: bool) -> bool {
-    s.chars()
-        .any(|c| c.is_control() && !(allow_newline && c == '\n'))
+    s.chars().any(|c| c.is_control() && !(allow_newline && c == '\n'))
 }
 
 /// Why `s` is not a valid token label, or `None`.
@@ -295,8 +266,7 @@ pub fn module_problem(s: &str) -> Option<String> {
     let b = s.as_bytes();
     let ok = b.first().is_some_and(u8::is_ascii_lowercase)
         && b.len() <= MODULE_MAX
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"_.:-".contains(c));
+        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"_.:-".contains(c));
     (!ok).then(|| format!("module names are [a-z][a-z0-9_.:-], at most {MODULE_MAX} characters"))
 }
 
@@ -309,11 +279,10 @@ pub fn logo_problem(s: &str) -> Option<String> {
     let Some(rest) = s.strip_prefix("data:image/") else {
         return Some("must be a data:image/png, jpeg or webp URL".into());
     };
-    let Some((format, magic, b64)) = ALLOWED_LOGO_TYPES.iter().find_map(|(f, m)| {
-        rest.strip_prefix(f)
-            .and_then(|r| r.strip_prefix(";base64,"))
-            .map(|b| (*f, *m, b))
-    }) else {
+    let Some((format, magic, b64)) = ALLOWED_LOGO_TYPES
+        .iter()
+        .find_map(|(f, m)| rest.strip_prefix(f).and_then(|r| r.strip_prefix(";base64,")).map(|b| (*f, *m, b)))
+    else {
         return Some("must be a data:image/png, jpeg or webp URL in base64".into());
     };
     // Cheap size bound before decoding anything.
@@ -343,10 +312,7 @@ fn scopes(form: &mut Form<'_>, field: &str, modules: &[String]) -> Option<Vec<St
             return None;
         }
         if !modules.iter().any(|m| m == s) {
-            form.fail(
-                field,
-                format!("\"{}\" is not one of the org's modules", clip(s)),
-            );
+            form.fail(field, format!("\"{}\" is not one of the org's modules", clip(s)));
             return None;
         }
         out.push(s.to_owned());
@@ -444,12 +410,9 @@ pub fn new_org(obj: &Map<String, Value>) -> Result<NewOrg, FieldErrors> {
         None => (None, None),
     };
     let value = match (name, mods, email, admin_name) {
-        (Some(name), Some(modules), Some(admin_email), Some(admin_name)) => Some(NewOrg {
-            name,
-            modules,
-            admin_email,
-            admin_name,
-        }),
+        (Some(name), Some(modules), Some(admin_email), Some(admin_name)) => {
+            Some(NewOrg { name, modules, admin_email, admin_name })
+        }
         _ => None,
     };
     finish(value, errors)
@@ -480,23 +443,14 @@ pub fn org_patch(obj: &Map<String, Value>, current: &Policy) -> Result<OrgPatch,
         let mut g = f.nested(
             p,
             "policy",
-            &[
-                "max_personal_tokens",
-                "default_ttl_days",
-                "max_ttl_days",
-                "allow_non_expiring_org_tokens",
-            ],
+            &["max_personal_tokens", "default_ttl_days", "max_ttl_days", "allow_non_expiring_org_tokens"],
         );
         let merged = Policy {
             max_personal_tokens: g
                 .int("max_personal_tokens", 1, MAX_PERSONAL_TOKENS_CEILING)
                 .unwrap_or(current.max_personal_tokens),
-            default_ttl_days: g
-                .int("default_ttl_days", 1, MAX_TTL_DAYS_CEILING)
-                .unwrap_or(current.default_ttl_days),
-            max_ttl_days: g
-                .int("max_ttl_days", 1, MAX_TTL_DAYS_CEILING)
-                .unwrap_or(current.max_ttl_days),
+            default_ttl_days: g.int("default_ttl_days", 1, MAX_TTL_DAYS_CEILING).unwrap_or(current.default_ttl_days),
+            max_ttl_days: g.int("max_ttl_days", 1, MAX_TTL_DAYS_CEILING).unwrap_or(current.max_ttl_days),
             allow_non_expiring_org_tokens: g
                 .bool("allow_non_expiring_org_tokens")
                 .unwrap_or(current.allow_non_expiring_org_tokens),
@@ -506,14 +460,7 @@ pub fn org_patch(obj: &Map<String, Value>, current: &Policy) -> Result<OrgPatch,
         }
         merged
     });
-    finish(
-        Some(OrgPatch {
-            name,
-            modules: mods,
-            policy,
-        }),
-        errors,
-    )
+    finish(Some(OrgPatch { name, modules: mods, policy }), errors)
 }
 
 /// `POST /v1/members`: `{email, name, role}`.
@@ -596,11 +543,7 @@ pub struct NewToken {
     pub lifetime: Lifetime,
 }
 
-fn optional_text(
-    f: &mut Form<'_>,
-    field: &str,
-    problem: fn(&str) -> Option<String>,
-) -> Option<Option<String>> {
+fn optional_text(f: &mut Form<'_>, field: &str, problem: fn(&str) -> Option<String>) -> Option<Option<String>> {
     // Outer None: invalid. Inner None: absent, null or empty.
     match f.str(field) {
         None if f.errors.contains_key(&join(f.path, field)) => None,
@@ -622,11 +565,7 @@ fn optional_text(
 /// let t = new_token(form.as_object().unwrap(), &["billing".into()], &Policy::default()).unwrap();
 /// assert_eq!(t.lifetime, keyward::domain::policy::Lifetime::Days(30));
 /// ```
-pub fn new_token(
-    obj: &Map<String, Value>,
-    modules: &[String],
-    policy: &Policy,
-) -> Result<NewToken, FieldErrors> {
+pub fn new_token(obj: &Map<String, Value>, modules: &[String], policy: &Policy) -> Result<NewToken, FieldErrors> {
     let mut errors = FieldErrors::new();
     let mut f = Form::new(
         obj,
@@ -648,11 +587,7 @@ pub fn new_token(
     let description = optional_text(&mut f, "description", description_problem);
     let logo = optional_text(&mut f, "logo", logo_problem);
     let role = f.role("role", true);
-    let scopes = if f.get("scopes").is_none() {
-        Some(Vec::new())
-    } else {
-        scopes(&mut f, "scopes", modules)
-    };
+    let scopes = if f.get("scopes").is_none() { Some(Vec::new()) } else { scopes(&mut f, "scopes", modules) };
     let kind = f.required_str("kind").and_then(|s| {
         let k = Kind::parse(s);
         if k.is_none() {
@@ -694,24 +629,18 @@ pub fn new_token(
         }
     };
     let value = match (label, description, logo, role, scopes, kind, lifetime) {
-        (
-            Some(label),
-            Some(description),
-            Some(logo),
-            Some(role),
-            Some(scopes),
-            Some(kind),
-            Some(lifetime),
-        ) => Some(NewToken {
-            label,
-            description,
-            logo,
-            role,
-            scopes,
-            kind,
-            owner_member_id: owner.map(str::to_owned),
-            lifetime,
-        }),
+        (Some(label), Some(description), Some(logo), Some(role), Some(scopes), Some(kind), Some(lifetime)) => {
+            Some(NewToken {
+                label,
+                description,
+                logo,
+                role,
+                scopes,
+                kind,
+                owner_member_id: owner.map(str::to_owned),
+                lifetime,
+            })
+        }
         _ => None,
     };
     finish(value, errors)
@@ -746,48 +675,24 @@ impl TokenPatch {
 ///
 /// # Errors
 /// Every failed field.
-pub fn token_patch(
-    obj: &Map<String, Value>,
-    modules: &[String],
-) -> Result<TokenPatch, FieldErrors> {
+pub fn token_patch(obj: &Map<String, Value>, modules: &[String]) -> Result<TokenPatch, FieldErrors> {
     let mut errors = FieldErrors::new();
-    let mut f = Form::new(
-        obj,
-        "",
-        &mut errors,
-        &["label", "description", "logo", "scopes", "role"],
-    );
+    let mut f = Form::new(obj, "", &mut errors, &["label", "description", "logo", "scopes", "role"]);
     if obj.get("label").is_some_and(Value::is_null) {
         f.fail("label", "cannot be removed");
     }
     let label = f.label("label", false);
     let present = |k: &str| obj.contains_key(k);
-    let description = if present("description") {
-        optional_text(&mut f, "description", description_problem)
-    } else {
-        None
-    };
-    let logo = if present("logo") {
-        optional_text(&mut f, "logo", logo_problem)
-    } else {
-        None
-    };
+    let description =
+        if present("description") { optional_text(&mut f, "description", description_problem) } else { None };
+    let logo = if present("logo") { optional_text(&mut f, "logo", logo_problem) } else { None };
     let sc = if present("scopes") && !obj.get("scopes").is_some_and(Value::is_null) {
         scopes(&mut f, "scopes", modules)
     } else {
         None
     };
     let role = f.role("role", false);
-    finish(
-        Some(TokenPatch {
-            label,
-            description,
-            logo,
-            scopes: sc,
-            role,
-        }),
-        errors,
-    )
+    finish(Some(TokenPatch { label, description, logo, scopes: sc, role }), errors)
 }
 
 /// `POST /v1/tokens/{id}/rotate`: `{grace_seconds?: 0..86400}` → the grace in seconds (0 when absent).

@@ -18,9 +18,7 @@ fn mods() -> Vec<String> {
 }
 
 fn token_form(extra: Value) -> Map<String, Value> {
-    let mut base = obj(
-        json!({"label": "CI deploy", "role": "developer", "scopes": ["billing"], "kind": "personal"}),
-    );
+    let mut base = obj(json!({"label": "CI deploy", "role": "developer", "scopes": ["billing"], "kind": "personal"}));
     base.extend(obj(extra));
     base
 }
@@ -36,10 +34,7 @@ const WEBP: &[u8] = b"RIFF\x10\0\0\0WEBPVP8 ";
 
 fn data_url(format: &str, bytes: &[u8]) -> String {
     use base64::Engine as _;
-    format!(
-        "data:image/{format};base64,{}",
-        base64::engine::general_purpose::STANDARD.encode(bytes)
-    )
+    format!("data:image/{format};base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes))
 }
 
 #[test]
@@ -53,12 +48,7 @@ fn label_rule() {
     assert!(label_problem("a\tb").is_some());
     assert!(label_problem("a\nb").is_some());
     assert!(label_problem("a\u{7f}b").is_some());
-    let t = new_token(
-        &token_form(json!({"label": "  padded  "})),
-        &mods(),
-        &Policy::default(),
-    )
-    .unwrap();
+    let t = new_token(&token_form(json!({"label": "  padded  "})), &mods(), &Policy::default()).unwrap();
     assert_eq!(t.label, "padded");
 }
 
@@ -69,12 +59,7 @@ fn description_rule() {
     assert!(description_problem(&"d".repeat(501)).is_some());
     assert!(description_problem("tab\there").is_some());
     assert!(description_problem("cr\r\n").is_some());
-    let t = new_token(
-        &token_form(json!({"description": ""})),
-        &mods(),
-        &Policy::default(),
-    )
-    .unwrap();
+    let t = new_token(&token_form(json!({"description": ""})), &mods(), &Policy::default()).unwrap();
     assert_eq!(t.description, None);
     assert!(token_errors(json!({"description": 5})).contains_key("description"));
 }
@@ -88,35 +73,14 @@ fn logo_rule() {
     big.resize(32 * 1024, 0);
     assert_eq!(logo_problem(&data_url("png", &big)), None);
     big.push(0);
-    assert!(
-        logo_problem(&data_url("png", &big)).is_some(),
-        "over 32 KiB"
-    );
-    assert!(
-        logo_problem(&data_url("svg+xml", b"<svg/>")).is_some(),
-        "svg"
-    );
+    assert!(logo_problem(&data_url("png", &big)).is_some(), "over 32 KiB");
+    assert!(logo_problem(&data_url("svg+xml", b"<svg/>")).is_some(), "svg");
     assert!(logo_problem(&data_url("gif", b"GIF89a")).is_some(), "gif");
-    assert!(
-        logo_problem(&data_url("png", JPEG)).is_some(),
-        "jpeg bytes labelled png"
-    );
-    assert!(
-        logo_problem(&data_url("webp", b"RIFF\0\0\0\0AVI LIST")).is_some(),
-        "riff but not webp"
-    );
-    assert!(
-        logo_problem("data:image/png;base64,!!!!").is_some(),
-        "bad base64"
-    );
-    assert!(
-        logo_problem("data:image/png,rawbytes").is_some(),
-        "not base64"
-    );
-    assert!(
-        logo_problem("https://example.com/logo.png").is_some(),
-        "a URL"
-    );
+    assert!(logo_problem(&data_url("png", JPEG)).is_some(), "jpeg bytes labelled png");
+    assert!(logo_problem(&data_url("webp", b"RIFF\0\0\0\0AVI LIST")).is_some(), "riff but not webp");
+    assert!(logo_problem("data:image/png;base64,!!!!").is_some(), "bad base64");
+    assert!(logo_problem("data:image/png,rawbytes").is_some(), "not base64");
+    assert!(logo_problem("https://example.com/logo.png").is_some(), "a URL");
     assert!(token_errors(json!({"logo": "nope"})).contains_key("logo"));
 }
 
@@ -128,36 +92,18 @@ fn role_and_kind_rules() {
     let e = new_token(&obj(json!({"label": "x"})), &mods(), &Policy::default()).unwrap_err();
     assert_eq!(e.get("role").map(String::as_str), Some("is required"));
     assert_eq!(e.get("kind").map(String::as_str), Some("is required"));
-    let t = new_token(
-        &token_form(json!({"role": "admin", "kind": "org"})),
-        &mods(),
-        &Policy::default(),
-    )
-    .unwrap();
+    let t = new_token(&token_form(json!({"role": "admin", "kind": "org"})), &mods(), &Policy::default()).unwrap();
     assert_eq!((t.role, t.kind), (Role::Admin, Kind::Org));
 }
 
 #[test]
 fn scopes_rule() {
-    let ok = new_token(
-        &token_form(json!({"scopes": []})),
-        &mods(),
-        &Policy::default(),
-    )
-    .unwrap();
+    let ok = new_token(&token_form(json!({"scopes": []})), &mods(), &Policy::default()).unwrap();
     assert!(ok.scopes.is_empty());
-    let ok = new_token(
-        &token_form(json!({"scopes": ["billing", "audit"]})),
-        &mods(),
-        &Policy::default(),
-    )
-    .unwrap();
+    let ok = new_token(&token_form(json!({"scopes": ["billing", "audit"]})), &mods(), &Policy::default()).unwrap();
     assert_eq!(ok.scopes, ["billing", "audit"]);
     let absent = obj(json!({"label": "x", "role": "developer", "kind": "personal"}));
-    assert!(new_token(&absent, &mods(), &Policy::default())
-        .unwrap()
-        .scopes
-        .is_empty());
+    assert!(new_token(&absent, &mods(), &Policy::default()).unwrap().scopes.is_empty());
     assert!(token_errors(json!({"scopes": ["billing", "billing"]})).contains_key("scopes"));
     assert!(token_errors(json!({"scopes": ["payroll"]})).contains_key("scopes"));
     assert!(token_errors(json!({"scopes": "billing"})).contains_key("scopes"));
@@ -175,77 +121,33 @@ fn expiry_rules() {
     assert_eq!(t.lifetime, Lifetime::Days(7));
     let t = new_token(&token_form(json!({"never_expires": false})), &mods(), &p).unwrap();
     assert_eq!(t.lifetime, Lifetime::Days(30));
-    for bad in [
-        json!(0),
-        json!(366),
-        json!(-1),
-        json!(1.5),
-        json!("30"),
-        json!(true),
-    ] {
-        assert!(
-            token_errors(json!({ "expires_in_days": bad })).contains_key("expires_in_days"),
-            "{bad}"
-        );
+    for bad in [json!(0), json!(366), json!(-1), json!(1.5), json!("30"), json!(true)] {
+        assert!(token_errors(json!({ "expires_in_days": bad })).contains_key("expires_in_days"), "{bad}");
     }
     // never_expires: org tokens only, only when the policy allows, never with expires_in_days
     assert!(token_errors(json!({"never_expires": true})).contains_key("never_expires"));
-    assert!(
-        token_errors(json!({"never_expires": true, "kind": "org"})).contains_key("never_expires")
-    );
-    let allow = Policy {
-        allow_non_expiring_org_tokens: true,
-        ..Policy::default()
-    };
-    let t = new_token(
-        &token_form(json!({"never_expires": true, "kind": "org"})),
-        &mods(),
-        &allow,
-    )
-    .unwrap();
+    assert!(token_errors(json!({"never_expires": true, "kind": "org"})).contains_key("never_expires"));
+    let allow = Policy { allow_non_expiring_org_tokens: true, ..Policy::default() };
+    let t = new_token(&token_form(json!({"never_expires": true, "kind": "org"})), &mods(), &allow).unwrap();
     assert_eq!(t.lifetime, Lifetime::Never);
-    let e = new_token(
-        &token_form(json!({"never_expires": true, "kind": "org", "expires_in_days": 3})),
-        &mods(),
-        &allow,
-    )
-    .unwrap_err();
+    let e =
+        new_token(&token_form(json!({"never_expires": true, "kind": "org", "expires_in_days": 3})), &mods(), &allow)
+            .unwrap_err();
     assert!(e.contains_key("never_expires"));
     assert!(token_errors(json!({"never_expires": "yes"})).contains_key("never_expires"));
-    let short = Policy {
-        max_ttl_days: 10,
-        default_ttl_days: 5,
-        ..Policy::default()
-    };
+    let short = Policy { max_ttl_days: 10, default_ttl_days: 5, ..Policy::default() };
     assert!(new_token(&token_form(json!({"expires_in_days": 11})), &mods(), &short).is_err());
-    assert_eq!(
-        new_token(&token_form(json!({})), &mods(), &short)
-            .unwrap()
-            .lifetime,
-        Lifetime::Days(5)
-    );
+    assert_eq!(new_token(&token_form(json!({})), &mods(), &short).unwrap().lifetime, Lifetime::Days(5));
 }
 
 #[test]
 fn owner_member_id_rule() {
-    let t = new_token(
-        &token_form(json!({"owner_member_id": "mem_abcdefghij0123456789"})),
-        &mods(),
-        &Policy::default(),
-    )
-    .unwrap();
-    assert_eq!(
-        t.owner_member_id.as_deref(),
-        Some("mem_abcdefghij0123456789")
-    );
-    assert!(
-        token_errors(json!({"owner_member_id": "tok_abcdefghij0123456789"}))
-            .contains_key("owner_member_id")
-    );
-    assert!(
-        token_errors(json!({"owner_member_id": "mem_abcdefghij0123456789", "kind": "org"}))
-            .contains_key("owner_member_id")
-    );
+    let t = new_token(&token_form(json!({"owner_member_id": "mem_abcdefghij0123456789"})), &mods(), &Policy::default())
+        .unwrap();
+    assert_eq!(t.owner_member_id.as_deref(), Some("mem_abcdefghij0123456789"));
+    assert!(token_errors(json!({"owner_member_id": "tok_abcdefghij0123456789"})).contains_key("owner_member_id"));
+    assert!(token_errors(json!({"owner_member_id": "mem_abcdefghij0123456789", "kind": "org"}))
+        .contains_key("owner_member_id"));
 }
 
 #[test]
@@ -257,17 +159,7 @@ fn every_failed_field_at_once_and_unknown_fields() {
     )
     .unwrap_err();
     let keys: Vec<&str> = e.keys().map(String::as_str).collect();
-    assert_eq!(
-        keys,
-        [
-            "color",
-            "expires_in_days",
-            "kind",
-            "label",
-            "role",
-            "scopes"
-        ]
-    );
+    assert_eq!(keys, ["color", "expires_in_days", "kind", "label", "role", "scopes"]);
     assert_eq!(e["color"], "unknown field");
     // a very long unknown field name is clipped in the answer
     let long = "z".repeat(10_000);
@@ -281,8 +173,11 @@ fn every_failed_field_at_once_and_unknown_fields() {
 fn token_patch_rules() {
     let p = token_patch(&obj(json!({})), &mods()).unwrap();
     assert!(p.is_empty());
-    let p = token_patch(&obj(json!({"label": " New ", "description": null, "logo": "", "scopes": ["audit"], "role": "admin"})), &mods())
-        .unwrap();
+    let p = token_patch(
+        &obj(json!({"label": " New ", "description": null, "logo": "", "scopes": ["audit"], "role": "admin"})),
+        &mods(),
+    )
+    .unwrap();
     assert_eq!(p.label.as_deref(), Some("New"));
     assert_eq!(p.description, Some(None));
     assert_eq!(p.logo, Some(None));
@@ -291,11 +186,8 @@ fn token_patch_rules() {
     let p = token_patch(&obj(json!({"description": "hello"})), &mods()).unwrap();
     assert_eq!(p.description, Some(Some("hello".into())));
     assert_eq!(p.logo, None);
-    let e = token_patch(
-        &obj(json!({"label": null, "scopes": ["nope"], "kind": "org", "role": 1})),
-        &mods(),
-    )
-    .unwrap_err();
+    let e =
+        token_patch(&obj(json!({"label": null, "scopes": ["nope"], "kind": "org", "role": 1})), &mods()).unwrap_err();
     let keys: Vec<&str> = e.keys().map(String::as_str).collect();
     assert_eq!(keys, ["kind", "label", "role", "scopes"]);
 }
@@ -306,27 +198,16 @@ fn grace_rule() {
     assert_eq!(rotate(&obj(json!({"grace_seconds": 0}))), Ok(0));
     assert_eq!(rotate(&obj(json!({"grace_seconds": 86400}))), Ok(86_400));
     for bad in [json!(-1), json!(86401), json!(1.5), json!("60")] {
-        assert!(rotate(&obj(json!({ "grace_seconds": bad })))
-            .unwrap_err()
-            .contains_key("grace_seconds"));
+        assert!(rotate(&obj(json!({ "grace_seconds": bad }))).unwrap_err().contains_key("grace_seconds"));
     }
-    assert!(rotate(&obj(json!({"grace": 5})))
-        .unwrap_err()
-        .contains_key("grace"));
+    assert!(rotate(&obj(json!({"grace": 5}))).unwrap_err().contains_key("grace"));
 }
 
 #[test]
 fn confirmation_rule() {
-    assert_eq!(
-        confirmation(&obj(json!({"confirm_label": "CI"}))),
-        Ok("CI".to_owned())
-    );
-    assert!(confirmation(&obj(json!({})))
-        .unwrap_err()
-        .contains_key("confirm_label"));
-    assert!(confirmation(&obj(json!({"confirm_label": 3})))
-        .unwrap_err()
-        .contains_key("confirm_label"));
+    assert_eq!(confirmation(&obj(json!({"confirm_label": "CI"}))), Ok("CI".to_owned()));
+    assert!(confirmation(&obj(json!({}))).unwrap_err().contains_key("confirm_label"));
+    assert!(confirmation(&obj(json!({"confirm_label": 3}))).unwrap_err().contains_key("confirm_label"));
     assert!(confirm_label_matches("CI deploy", "CI deploy"));
     assert!(!confirm_label_matches("CI deploy", "CI deploy "));
     assert!(!confirm_label_matches("CI deploy", "ci deploy"));
@@ -335,45 +216,25 @@ fn confirmation_rule() {
 
 #[test]
 fn module_rule() {
-    for ok in [
-        "a",
-        "billing",
-        "users:read",
-        "x.y-z_9",
-        &format!("a{}", "b".repeat(63)),
-    ] {
+    for ok in ["a", "billing", "users:read", "x.y-z_9", &format!("a{}", "b".repeat(63))] {
         assert_eq!(module_problem(ok), None, "{ok}");
     }
-    for bad in [
-        "",
-        "Billing",
-        "1abc",
-        "a b",
-        "a/b",
-        "ü",
-        &format!("a{}", "b".repeat(64)),
-    ] {
+    for bad in ["", "Billing", "1abc", "a b", "a/b", "ü", &format!("a{}", "b".repeat(64))] {
         assert!(module_problem(bad).is_some(), "{bad}");
     }
     let fifty: Vec<String> = (0..50).map(|i| format!("m{i}")).collect();
     let body = json!({"name": "Acme", "modules": fifty, "admin": {"email": "a@b.io", "name": "A"}});
     assert!(new_org(&obj(body)).is_ok());
     let fifty_one: Vec<String> = (0..51).map(|i| format!("m{i}")).collect();
-    let body =
-        json!({"name": "Acme", "modules": fifty_one, "admin": {"email": "a@b.io", "name": "A"}});
+    let body = json!({"name": "Acme", "modules": fifty_one, "admin": {"email": "a@b.io", "name": "A"}});
     assert!(new_org(&obj(body)).unwrap_err().contains_key("modules"));
-    let body =
-        json!({"name": "Acme", "modules": ["a", "a"], "admin": {"email": "a@b.io", "name": "A"}});
+    let body = json!({"name": "Acme", "modules": ["a", "a"], "admin": {"email": "a@b.io", "name": "A"}});
     assert!(new_org(&obj(body)).unwrap_err().contains_key("modules"));
 }
 
 #[test]
 fn email_rule() {
-    for ok in [
-        "a@b.io",
-        "first.last+tag@sub.example.com",
-        &format!("{}@b.io", "a".repeat(249)),
-    ] {
+    for ok in ["a@b.io", "first.last+tag@sub.example.com", &format!("{}@b.io", "a".repeat(249))] {
         assert_eq!(email_problem(ok), None, "{ok}");
     }
     for bad in [
@@ -404,28 +265,15 @@ fn name_rule() {
 
 #[test]
 fn member_forms() {
-    let m = new_member(&obj(
-        json!({"email": "Dev@Acme.io", "name": " Dev ", "role": "developer"}),
-    ))
-    .unwrap();
-    assert_eq!(
-        (m.email.as_str(), m.name.as_str(), m.role),
-        ("Dev@Acme.io", "Dev", Role::Developer)
-    );
+    let m = new_member(&obj(json!({"email": "Dev@Acme.io", "name": " Dev ", "role": "developer"}))).unwrap();
+    assert_eq!((m.email.as_str(), m.name.as_str(), m.role), ("Dev@Acme.io", "Dev", Role::Developer));
     let e = new_member(&obj(json!({"email": "x", "role": "root", "extra": 1}))).unwrap_err();
     let keys: Vec<&str> = e.keys().map(String::as_str).collect();
     assert_eq!(keys, ["email", "extra", "name", "role"]);
     let p = member_patch(&obj(json!({"status": "deactivated", "role": "admin"}))).unwrap();
-    assert_eq!(
-        (p.status, p.role),
-        (Some(MemberStatus::Deactivated), Some(Role::Admin))
-    );
-    assert!(member_patch(&obj(json!({"status": "gone"})))
-        .unwrap_err()
-        .contains_key("status"));
-    assert!(member_patch(&obj(json!({"email": "a@b.io"})))
-        .unwrap_err()
-        .contains_key("email"));
+    assert_eq!((p.status, p.role), (Some(MemberStatus::Deactivated), Some(Role::Admin)));
+    assert!(member_patch(&obj(json!({"status": "gone"}))).unwrap_err().contains_key("status"));
+    assert!(member_patch(&obj(json!({"email": "a@b.io"}))).unwrap_err().contains_key("email"));
 }
 
 #[test]
@@ -433,27 +281,15 @@ fn org_forms() {
     let e = new_org(&obj(json!({}))).unwrap_err();
     let keys: Vec<&str> = e.keys().map(String::as_str).collect();
     assert_eq!(keys, ["admin", "modules", "name"]);
-    let e = new_org(&obj(
-        json!({"name": "A", "modules": [], "admin": {"email": "a@b.io", "name": "A", "role": "x"}}),
-    ))
-    .unwrap_err();
+    let e = new_org(&obj(json!({"name": "A", "modules": [], "admin": {"email": "a@b.io", "name": "A", "role": "x"}})))
+        .unwrap_err();
     assert!(e.contains_key("admin.role"));
     let cur = Policy::default();
     let p = org_patch(&obj(json!({"policy": {"max_personal_tokens": 3}})), &cur).unwrap();
-    assert_eq!(
-        p.policy,
-        Some(Policy {
-            max_personal_tokens: 3,
-            ..cur.clone()
-        })
-    );
+    assert_eq!(p.policy, Some(Policy { max_personal_tokens: 3, ..cur.clone() }));
     let e = org_patch(&obj(json!({"policy": {"default_ttl_days": 400}})), &cur).unwrap_err();
     assert!(e.contains_key("policy.default_ttl_days"));
-    let e = org_patch(
-        &obj(json!({"policy": {"max_ttl_days": 0, "bogus": 1}, "name": ""})),
-        &cur,
-    )
-    .unwrap_err();
+    let e = org_patch(&obj(json!({"policy": {"max_ttl_days": 0, "bogus": 1}, "name": ""})), &cur).unwrap_err();
     let keys: Vec<&str> = e.keys().map(String::as_str).collect();
     assert_eq!(keys, ["name", "policy.bogus", "policy.max_ttl_days"]);
     let p = org_patch(&obj(json!({"modules": ["a", "b"], "name": "New"})), &cur).unwrap();

@@ -55,11 +55,7 @@ impl Code {
 /// assert_eq!(verdict::<&str>(None, Timestamp::from_millis(0), &[]), Code::NotFound);
 /// ```
 #[must_use]
-pub fn verdict<S: AsRef<str>>(
-    entry: Option<&VerifyEntry>,
-    now: Timestamp,
-    required_scopes: &[S],
-) -> Code {
+pub fn verdict<S: AsRef<str>>(entry: Option<&VerifyEntry>, now: Timestamp, required_scopes: &[S]) -> Code {
     let Some(e) = entry else {
         return Code::NotFound;
     };
@@ -77,10 +73,7 @@ pub fn verdict<S: AsRef<str>>(
     if e.expires_at.is_some_and(|x| now >= x) {
         return Code::Expired;
     }
-    if required_scopes
-        .iter()
-        .any(|r| !e.scopes.iter().any(|s| s == r.as_ref()))
-    {
+    if required_scopes.iter().any(|r| !e.scopes.iter().any(|s| s == r.as_ref())) {
         return Code::InsufficientScope;
     }
     Code::Valid
@@ -113,106 +106,51 @@ mod tests {
         assert_eq!(verdict(None, NOW, &NONE), Code::NotFound);
         assert_eq!(verdict(Some(&entry()), NOW, &NONE), Code::Valid);
         assert_eq!(verdict(Some(&entry()), NOW, &["billing"]), Code::Valid);
-        assert_eq!(
-            verdict(Some(&entry()), NOW, &["billing", "users:read"]),
-            Code::Valid
-        );
-        assert_eq!(
-            verdict(Some(&entry()), NOW, &["billing", "admin"]),
-            Code::InsufficientScope
-        );
-        let e = VerifyEntry {
-            state: State::Revoked,
-            ..entry()
-        };
+        assert_eq!(verdict(Some(&entry()), NOW, &["billing", "users:read"]), Code::Valid);
+        assert_eq!(verdict(Some(&entry()), NOW, &["billing", "admin"]), Code::InsufficientScope);
+        let e = VerifyEntry { state: State::Revoked, ..entry() };
         assert_eq!(verdict(Some(&e), NOW, &NONE), Code::Revoked);
-        let e = VerifyEntry {
-            state: State::Disabled,
-            ..entry()
-        };
+        let e = VerifyEntry { state: State::Disabled, ..entry() };
         assert_eq!(verdict(Some(&e), NOW, &NONE), Code::Disabled);
-        let e = VerifyEntry {
-            owner_active: false,
-            ..entry()
-        };
+        let e = VerifyEntry { owner_active: false, ..entry() };
         assert_eq!(verdict(Some(&e), NOW, &NONE), Code::OwnerDeactivated);
-        assert_eq!(
-            verdict(Some(&entry()), Timestamp::from_millis(100_000), &NONE),
-            Code::Expired
-        );
-        assert_eq!(
-            verdict(Some(&entry()), Timestamp::from_millis(99_999), &NONE),
-            Code::Valid
-        );
+        assert_eq!(verdict(Some(&entry()), Timestamp::from_millis(100_000), &NONE), Code::Expired);
+        assert_eq!(verdict(Some(&entry()), Timestamp::from_millis(99_999), &NONE), Code::Valid);
     }
 
     #[test]
     fn order_is_design_order() {
         // Everything wrong at once: revoked wins.
-        let all = VerifyEntry {
-            state: State::Revoked,
-            owner_active: false,
-            ..entry()
-        };
+        let all = VerifyEntry { state: State::Revoked, owner_active: false, ..entry() };
         let late = Timestamp::from_millis(200_000);
         assert_eq!(verdict(Some(&all), late, &["nope"]), Code::Revoked);
-        let e = VerifyEntry {
-            state: State::Disabled,
-            owner_active: false,
-            ..entry()
-        };
+        let e = VerifyEntry { state: State::Disabled, owner_active: false, ..entry() };
         assert_eq!(verdict(Some(&e), late, &["nope"]), Code::Disabled);
-        let e = VerifyEntry {
-            owner_active: false,
-            ..entry()
-        };
+        let e = VerifyEntry { owner_active: false, ..entry() };
         assert_eq!(verdict(Some(&e), late, &["nope"]), Code::OwnerDeactivated);
         assert_eq!(verdict(Some(&entry()), late, &["nope"]), Code::Expired);
     }
 
     #[test]
     fn org_tokens_ignore_owner_and_may_never_expire() {
-        let e = VerifyEntry {
-            kind: Kind::Org,
-            owner_member_id: None,
-            owner_active: false,
-            expires_at: None,
-            ..entry()
-        };
-        assert_eq!(
-            verdict(Some(&e), Timestamp::from_millis(i64::MAX), &NONE),
-            Code::Valid
-        );
+        let e =
+            VerifyEntry { kind: Kind::Org, owner_member_id: None, owner_active: false, expires_at: None, ..entry() };
+        assert_eq!(verdict(Some(&e), Timestamp::from_millis(i64::MAX), &NONE), Code::Valid);
     }
 
     #[test]
     fn grace_ends_in_not_found() {
-        let e = VerifyEntry {
-            grace_until: Some(Timestamp::from_millis(60_000)),
-            ..entry()
-        };
+        let e = VerifyEntry { grace_until: Some(Timestamp::from_millis(60_000)), ..entry() };
         assert_eq!(verdict(Some(&e), NOW, &NONE), Code::Valid);
-        assert_eq!(
-            verdict(Some(&e), Timestamp::from_millis(60_000), &NONE),
-            Code::NotFound
-        );
+        assert_eq!(verdict(Some(&e), Timestamp::from_millis(60_000), &NONE), Code::NotFound);
         // a revoked token's old secret past grace is gone, not revoked
-        let e = VerifyEntry {
-            state: State::Revoked,
-            ..e
-        };
-        assert_eq!(
-            verdict(Some(&e), Timestamp::from_millis(60_000), &NONE),
-            Code::NotFound
-        );
+        let e = VerifyEntry { state: State::Revoked, ..e };
+        assert_eq!(verdict(Some(&e), Timestamp::from_millis(60_000), &NONE), Code::NotFound);
     }
 
     #[test]
     fn wire_names() {
         assert_eq!(Code::OwnerDeactivated.as_str(), "OWNER_DEACTIVATED");
-        assert_eq!(
-            serde_json::to_string(&Code::InsufficientScope).unwrap(),
-            "\"INSUFFICIENT_SCOPE\""
-        );
+        assert_eq!(serde_json::to_string(&Code::InsufficientScope).unwrap(), "\"INSUFFICIENT_SCOPE\"");
     }
 }

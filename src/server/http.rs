@@ -9,19 +9,18 @@ use crate::service::Error;
 
 /// Largest accepted body.
 pub const MAX_BODY: usize = 64 * 1024;
+/// Up to this size an oversized body is read and dropped before the 413, so the client's
+/// keep-alive connection survives (workerd closes a connection whose request body was left
+/// unread). Anything larger is refused at once.
+pub const DRAIN_LIMIT: usize = 1024 * 1024;
 
-/// Read the body, refusing more than [`MAX_BODY`] without buffering it all.
+/// Read the body, refusing more than [`MAX_BODY`] without ever holding more than that.
 ///
 /// # Errors
 /// [`Error::PayloadTooLarge`]; [`Error::BadRequest`] when the stream breaks.
 pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, Error> {
-    let declared = req
-        .headers()
-        .get("content-length")
-        .ok()
-        .flatten()
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+    let declared = req.headers().get("content-length").ok().flatten().and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > DRAIN_LIMIT as u64) {
         return Err(Error::PayloadTooLarge);
     }
     let Ok(mut stream) = req.stream() else {
@@ -29,12 +28,19 @@ pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, Error> {
         return Ok(Vec::new());
     };
     let mut body = Vec::new();
+    let mut seen = 0usize;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|_| Error::BadRequest("the request body could not be read"))?;
-        if body.len() + chunk.len() > MAX_BODY {
+        seen = seen.saturating_add(chunk.len());
+        if seen > DRAIN_LIMIT {
             return Err(Error::PayloadTooLarge);
         }
-        body.extend_from_slice(&chunk);
+        if seen <= MAX_BODY {
+            body.extend_from_slice(&chunk);
+        }
+    }
+    if seen > MAX_BODY {
+        return Err(Error::PayloadTooLarge);
     }
     Ok(body)
 }
@@ -60,10 +66,7 @@ pub fn expect_empty(body: &[u8]) -> Result<(), Error> {
     if obj.is_empty() {
         return Ok(());
     }
-    let errors = obj
-        .keys()
-        .map(|k| (k.chars().take(64).collect(), "unknown field".to_owned()))
-        .collect();
+    let errors = obj.keys().map(|k| (k.chars().take(64).collect(), "unknown field".to_owned())).collect();
     Err(Error::Validation(errors))
 }
 
@@ -72,10 +75,7 @@ pub fn expect_empty(body: &[u8]) -> Result<(), Error> {
 pub fn bearer(req: &Request) -> Option<String> {
     let value = req.headers().get("authorization").ok().flatten()?;
     let (scheme, rest) = value.trim().split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| rest.trim().to_owned())
-        .filter(|c| !c.is_empty())
+    scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim().to_owned()).filter(|c| !c.is_empty())
 }
 
 /// Headers every API answer carries.
@@ -94,9 +94,7 @@ fn base_headers(content_type: &str) -> Headers {
 /// Only if the JS runtime refuses to build a `Response`.
 pub fn json_response<T: Serialize>(status: u16, value: &T) -> worker::Result<Response> {
     match serde_json::to_vec(value) {
-        Ok(body) => Ok(Response::from_bytes(body)?
-            .with_status(status)
-            .with_headers(base_headers("application/json"))),
+        Ok(body) => Ok(Response::from_bytes(body)?.with_status(status).with_headers(base_headers("application/json"))),
         Err(_) => problem(&Error::Internal("response encoding failed".into())),
     }
 }
@@ -106,16 +104,12 @@ pub fn json_response<T: Serialize>(status: u16, value: &T) -> worker::Result<Res
 /// # Errors
 /// Only if the JS runtime refuses to build a `Response`.
 pub fn no_content() -> worker::Result<Response> {
-    Ok(Response::empty()?
-        .with_status(204)
-        .with_headers(base_headers("text/plain")))
+    Ok(Response::empty()?.with_status(204).with_headers(base_headers("text/plain")))
 }
 
-/// An RFC 9457 problem for `e`. Internal details are never included.
-///
-/// # Errors
-/// Only if the JS runtime refuses to build a `Response`.
-pub fn problem(e: &Error) -> worker::Result<Response> {
+/// The RFC 9457 problem document for `e`. Internal details are never included.
+#[must_use]
+pub fn problem_body(e: &Error) -> String {
     let mut body = json!({
         "type": format!("urn:keyward:problem:{}", e.code().to_ascii_lowercase().replace('_', "-")),
         "title": e.title(),
@@ -126,26 +120,26 @@ pub fn problem(e: &Error) -> worker::Result<Response> {
     if let (Error::Validation(errors), Some(obj)) = (e, body.as_object_mut()) {
         obj.insert("errors".into(), json!(errors));
     }
-    let bytes = serde_json::to_vec(&body).unwrap_or_default();
-    Ok(Response::from_bytes(bytes)?
+    body.to_string()
+}
+
+/// An RFC 9457 problem response for `e`.
+///
+/// # Errors
+/// Only if the JS runtime refuses to build a `Response`.
+pub fn problem(e: &Error) -> worker::Result<Response> {
+    Ok(Response::from_bytes(problem_body(e).into_bytes())?
         .with_status(e.status())
         .with_headers(base_headers("application/problem+json")))
 }
 
 /// Add CORS headers when `origin` is one of the comma-separated `allowed` origins (exact match).
 pub fn cors(resp: &mut Response, origin: Option<&str>, allowed: &str) {
-    if let Some(o) = origin.filter(|o| {
-        allowed
-            .split(',')
-            .map(str::trim)
-            .any(|a| !a.is_empty() && a != "*" && a == *o)
-    }) {
+    if let Some(o) = origin.filter(|o| allowed.split(',').map(str::trim).any(|a| !a.is_empty() && a != "*" && a == *o))
+    {
         let h = resp.headers_mut();
         let _ = h.set("access-control-allow-origin", o);
-        let _ = h.set(
-            "access-control-allow-headers",
-            "authorization, content-type",
-        );
+        let _ = h.set("access-control-allow-headers", "authorization, content-type");
         let _ = h.set("access-control-allow-methods", "GET, POST, PATCH, DELETE");
         let _ = h.set("access-control-max-age", "600");
         let _ = h.append("vary", "Origin");

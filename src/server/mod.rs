@@ -1,24 +1,25 @@
 //! The Cloudflare Worker: routing, authentication, JSON in and out. Thin: every decision is
 //! made in [`crate::service`].
 
+mod fast;
 mod http;
 mod kv;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::rc::Rc;
 
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use worker::{console_error, event, Context, Date, Env, Request, Response};
+use worker::{console_error, event, web_sys, Context, Date, Env, IntoResponse as _, Request, Response};
 
 use self::http::{bearer, expect_empty, json_response, no_content, parse_json, problem, read_body};
 use self::kv::Kv;
 use crate::domain::token::Prefix;
 use crate::domain::{RandomError, RandomSource, Timestamp};
 use crate::routes::{resolve, Route, OPENAPI_JSON};
-use crate::service::{object, Actor, Error, Service, TokenQuery};
+use crate::service::{Actor, Error, Service, TokenQuery};
+use crate::store::Repo;
 
 /// The CSPRNG of the platform (`crypto.getRandomValues`).
 struct CryptoRandom;
@@ -41,20 +42,26 @@ thread_local! {
 }
 
 #[event(fetch)]
-async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<web_sys::Response> {
     #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
     let now = Timestamp::from_millis(Date::now().as_millis() as i64);
+    if let Some(resp) = fast::verify(&req, &env, &ctx, now).await? {
+        return Ok(resp);
+    }
+    let resp = general(Request::from(req), &env, &ctx, now).await?;
+    resp.into_raw().map_err(|e| worker::Error::RustError(e.into().to_string()))
+}
+
+/// Every request but the verify fast path: the admin API, CORS, problems.
+async fn general(mut req: Request, env: &Env, ctx: &Context, now: Timestamp) -> worker::Result<Response> {
     let method = req.method().to_string();
     let path = req.path();
     let origin = req.headers().get("origin").ok().flatten();
-    let allowed = env
-        .var("ALLOWED_ORIGINS")
-        .map(|v| v.to_string())
-        .unwrap_or_default();
+    let allowed = env.var("ALLOWED_ORIGINS").map(|v| v.to_string()).unwrap_or_default();
     let outcome = if method == "OPTIONS" {
         no_content().map_err(|e| Error::Internal(e.to_string()))
     } else {
-        handle(&mut req, &env, &ctx, &method, &path, now).await
+        handle(&mut req, env, ctx, &method, &path, now).await
     };
     let mut resp = match outcome {
         Ok(r) => r,
@@ -64,9 +71,7 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Respo
             }
             let mut r = problem(&e)?;
             if e == Error::MethodNotAllowed {
-                let _ = r
-                    .headers_mut()
-                    .set("allow", &crate::routes::allowed_methods(&path).join(", "));
+                let _ = r.headers_mut().set("allow", &crate::routes::allowed_methods(&path).join(", "));
             }
             r
         }
@@ -85,36 +90,26 @@ fn reply<T: serde::Serialize>(status: u16, value: &T) -> Result<Response, Error>
     json_response(status, value).map_err(internal)
 }
 
-fn service(env: &Env) -> Result<Rc<Svc>, Error> {
+fn service(env: &Env) -> Result<Svc, Error> {
     let kv = env.kv("TOKENS").map_err(internal)?;
-    let prefix = env
-        .var("TOKEN_PREFIX")
-        .map(|v| v.to_string())
-        .unwrap_or_else(|_| "kw".to_owned());
+    let prefix = env.var("TOKEN_PREFIX").map(|v| v.to_string()).unwrap_or_else(|_| "kw".to_owned());
     let prefix = Prefix::new(&prefix).map_err(|e| Error::Internal(format!("TOKEN_PREFIX: {e}")))?;
-    Ok(Rc::new(Service::new(Kv(kv), CryptoRandom, prefix)))
+    Ok(Service::new(Kv(kv), CryptoRandom, prefix))
 }
 
 /// Query parameters (percent-decoded).
 fn query(req: &Request) -> Map<String, Value> {
     req.url()
-        .map(|u| {
-            u.query_pairs()
-                .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
-                .collect()
-        })
+        .map(|u| u.query_pairs().map(|(k, v)| (k.into_owned(), Value::String(v.into_owned()))).collect())
         .unwrap_or_default()
 }
 
 fn param(q: &Map<String, Value>, name: &str) -> Option<String> {
-    q.get(name)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
+    q.get(name).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned)
 }
 
 /// Remember a use of `token`, off the response path and at most once a minute per isolate.
-fn touch(ctx: &Context, svc: &Rc<Svc>, org: &str, token: &str, now: Timestamp) {
+pub(crate) fn touch(ctx: &Context, env: &Env, org: &str, token: &str, now: Timestamp) {
     let due = LAST_USED.with(|m| {
         let mut m = m.borrow_mut();
         let last = m.get(token).copied();
@@ -127,24 +122,25 @@ fn touch(ctx: &Context, svc: &Rc<Svc>, org: &str, token: &str, now: Timestamp) {
         m.insert(token.to_owned(), now.as_millis());
         true
     });
-    if due {
-        let (svc, org, token) = (Rc::clone(svc), org.to_owned(), token.to_owned());
-        ctx.wait_until(async move {
-            if let Err(e) = svc.record_use(&org, &token, now).await {
-                console_error!("last_used: {e}");
-            }
-        });
+    if !due {
+        return;
     }
+    let kv = match env.kv("TOKENS") {
+        Ok(kv) => kv,
+        Err(e) => return console_error!("last_used: {e}"),
+    };
+    let (org, token) = (org.to_owned(), token.to_owned());
+    ctx.wait_until(async move {
+        if let Err(e) = Repo::new(Kv(kv)).put_last_used(&org, &token, now).await {
+            console_error!("last_used: {e}");
+        }
+    });
 }
 
 /// The operator secret must match exactly (constant time over SHA-256 digests, so neither
 /// content nor length leaks through timing).
 fn is_operator(env: &Env, presented: Option<&str>) -> bool {
-    let secret = env
-        .secret("OPERATOR_SECRET")
-        .map(|s| s.to_string())
-        .ok()
-        .filter(|s| !s.is_empty());
+    let secret = env.secret("OPERATOR_SECRET").map(|s| s.to_string()).ok().filter(|s| !s.is_empty());
     let Some(secret) = secret else {
         console_error!("OPERATOR_SECRET is not set: org creation is disabled");
         return false;
@@ -155,15 +151,10 @@ fn is_operator(env: &Env, presented: Option<&str>) -> bool {
     bool::from(Sha256::digest(secret.as_bytes()).ct_eq(&Sha256::digest(presented.as_bytes())))
 }
 
-async fn authenticated(
-    ctx: &Context,
-    svc: &Rc<Svc>,
-    req: &Request,
-    now: Timestamp,
-) -> Result<Actor, Error> {
+async fn authenticated(ctx: &Context, env: &Env, svc: &Svc, req: &Request, now: Timestamp) -> Result<Actor, Error> {
     let presented = bearer(req).ok_or(Error::Unauthenticated)?;
     let actor = svc.authenticate(&presented, now).await?;
-    touch(ctx, svc, &actor.org.id, &actor.token.id, now);
+    touch(ctx, env, &actor.org.id, &actor.token.id, now);
     Ok(actor)
 }
 
@@ -186,11 +177,7 @@ async fn handle(
         }
         _ => {}
     }
-    let body = if matches!(method, "POST" | "PATCH" | "DELETE") {
-        read_body(req).await?
-    } else {
-        Vec::new()
-    };
+    let body = if matches!(method, "POST" | "PATCH" | "DELETE") { read_body(req).await? } else { Vec::new() };
     let svc = service(env)?;
     if route == Route::CreateOrg {
         if !is_operator(env, bearer(req).as_deref()) {
@@ -199,9 +186,9 @@ async fn handle(
         return reply(201, &svc.create_org(&parse_json(&body)?, now).await?);
     }
     if route == Route::VerifyPost || route == Route::VerifyGet {
-        return verify(ctx, &svc, req, route, &body, now).await;
+        return verify(ctx, env, &svc, req, route, &body, now).await;
     }
-    let actor = authenticated(ctx, &svc, req, now).await?;
+    let actor = authenticated(ctx, env, &svc, req, now).await?;
     let a = &actor;
     match route {
         Route::Me => reply(200, &svc.me(a, now).await?),
@@ -209,10 +196,7 @@ async fn handle(
         Route::UpdateOrg => reply(200, &svc.update_org(a, &parse_json(&body)?, now).await?),
         Route::ListMembers => reply(200, &json!({"members": svc.members(a).await?})),
         Route::CreateMember => reply(201, &svc.create_member(a, &parse_json(&body)?, now).await?),
-        Route::UpdateMember => reply(
-            200,
-            &svc.update_member(a, id, &parse_json(&body)?, now).await?,
-        ),
+        Route::UpdateMember => reply(200, &svc.update_member(a, id, &parse_json(&body)?, now).await?),
         Route::ListTokens => {
             let q = query(req);
             let tq = TokenQuery {
@@ -226,10 +210,7 @@ async fn handle(
         }
         Route::CreateToken => reply(201, &svc.create_token(a, &parse_json(&body)?, now).await?),
         Route::GetToken => reply(200, &svc.get_token(a, id, now).await?),
-        Route::UpdateToken => reply(
-            200,
-            &svc.update_token(a, id, &parse_json(&body)?, now).await?,
-        ),
+        Route::UpdateToken => reply(200, &svc.update_token(a, id, &parse_json(&body)?, now).await?),
         Route::DeleteToken => {
             svc.delete_token(a, id, &parse_json(&body)?, now).await?;
             no_content().map_err(internal)
@@ -242,18 +223,12 @@ async fn handle(
             expect_empty(&body)?;
             reply(200, &svc.enable_token(a, id, now).await?)
         }
-        Route::RevokeToken => reply(
-            200,
-            &svc.revoke_token(a, id, &parse_json(&body)?, now).await?,
-        ),
+        Route::RevokeToken => reply(200, &svc.revoke_token(a, id, &parse_json(&body)?, now).await?),
         Route::ReapproveToken => {
             expect_empty(&body)?;
             reply(200, &svc.reapprove_token(a, id, now).await?)
         }
-        Route::RotateToken => reply(
-            200,
-            &svc.rotate_token(a, id, &parse_json(&body)?, now).await?,
-        ),
+        Route::RotateToken => reply(200, &svc.rotate_token(a, id, &parse_json(&body)?, now).await?),
         Route::Audit => {
             let q = query(req);
             let (events, cursor) = svc
@@ -275,46 +250,24 @@ async fn handle(
 /// `POST /v1/verify {token, scopes?}` or `GET /v1/verify?scopes=a,b` with the Bearer token.
 async fn verify(
     ctx: &Context,
-    svc: &Rc<Svc>,
+    env: &Env,
+    svc: &Svc,
     req: &Request,
     route: Route,
     body: &[u8],
     now: Timestamp,
 ) -> Result<Response, Error> {
-    let (presented, scopes): (String, Vec<String>) = if route == Route::VerifyPost {
-        let v = parse_json(body)?;
-        let obj = object(&v)?;
-        if obj.keys().any(|k| k != "token" && k != "scopes") {
-            return Err(Error::BadRequest("the body takes only token and scopes"));
-        }
-        let token = obj
-            .get("token")
-            .and_then(Value::as_str)
-            .ok_or(Error::BadRequest("token must be a string"))?;
-        let scopes = match obj.get("scopes") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|s| s.as_str().map(str::to_owned))
-                .collect::<Option<Vec<_>>>()
-                .ok_or(Error::BadRequest("scopes must be a list of strings"))?,
-            Some(_) => return Err(Error::BadRequest("scopes must be a list of strings")),
-        };
-        (token.to_owned(), scopes)
+    let (presented, scopes) = if route == Route::VerifyPost {
+        fast::verify_body(body)?
     } else {
         let q = query(req);
-        let scopes = param(&q, "scopes").map(|s| {
-            s.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect()
-        });
+        let scopes = param(&q, "scopes")
+            .map(|s| s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect());
         (bearer(req).unwrap_or_default(), scopes.unwrap_or_default())
     };
     let outcome = svc.verify(&presented, &scopes, now).await?;
     if let Some(t) = &outcome.token {
-        touch(ctx, svc, &t.org_id, &t.id, now);
+        touch(ctx, env, &t.org_id, &t.id, now);
     }
     reply(200, &outcome)
 }

@@ -107,9 +107,7 @@ impl Error {
     #[must_use]
     pub fn detail(&self) -> String {
         match self {
-            Self::Unauthenticated => {
-                "Send a valid token as 'Authorization: Bearer <token>'.".into()
-            }
+            Self::Unauthenticated => "Send a valid token as 'Authorization: Bearer <token>'.".into(),
             Self::Forbidden(why) | Self::Conflict(why) | Self::BadRequest(why) => (*why).into(),
             Self::NotFound => "No such object in your reach.".into(),
             Self::NoRoute => "No such endpoint.".into(),
@@ -117,14 +115,10 @@ impl Error {
             Self::LimitReached { limit } => {
                 format!("The owner already holds {limit} personal tokens, the org's limit.")
             }
-            Self::ConfirmationMismatch => {
-                "confirm_label must equal the token's label exactly.".into()
-            }
+            Self::ConfirmationMismatch => "confirm_label must equal the token's label exactly.".into(),
             Self::PayloadTooLarge => "Request bodies are limited to 64 KiB.".into(),
             Self::MethodNotAllowed => "This endpoint does not take that method.".into(),
-            Self::Internal(_) => {
-                "Something went wrong on our side; nothing secret was exposed. Try again.".into()
-            }
+            Self::Internal(_) => "Something went wrong on our side; nothing secret was exposed. Try again.".into(),
         }
     }
 }

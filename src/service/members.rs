@@ -8,9 +8,7 @@ use super::views::{MemberView, OrgView, TokenView};
 use super::{object, Actor, Error, Issued, Result, Service};
 use crate::domain::policy::{keeps_an_active_admin, Lifetime};
 use crate::domain::validate::{self, email_key, NewToken};
-use crate::domain::{
-    Action, Kind, Member, MemberStatus, Org, Policy, RandomSource, Role, TargetType, Timestamp,
-};
+use crate::domain::{Action, Kind, Member, MemberStatus, Org, Policy, RandomSource, Role, TargetType, Timestamp};
 use crate::store::Store;
 
 /// `POST /v1/orgs` answer.
@@ -107,15 +105,8 @@ impl<S: Store, R: RandomSource> Service<S, R> {
             owner_member_id: Some(admin.id.clone()),
             lifetime: Lifetime::Days(org.policy.default_ttl_days),
         };
-        let Issued { secret, token } = self
-            .issue(&org, None, &admin.id, spec, Some(&admin), now)
-            .await?;
-        Ok(OrgCreated {
-            org: OrgView::from(&org),
-            member: MemberView::from(&admin),
-            secret,
-            token,
-        })
+        let Issued { secret, token } = self.issue(&org, None, &admin.id, spec, Some(&admin), now).await?;
+        Ok(OrgCreated { org: OrgView::from(&org), member: MemberView::from(&admin), secret, token })
     }
 
     /// The caller, its org, its token and its personal-token usage.
@@ -133,10 +124,7 @@ impl<S: Store, R: RandomSource> Service<S, R> {
             member: actor.member.as_ref().map(MemberView::from),
             org: OrgView::from(&actor.org),
             token: TokenView::new(&actor.token, &dir, last, now),
-            personal_tokens: Usage {
-                used,
-                limit: actor.org.policy.max_personal_tokens,
-            },
+            personal_tokens: Usage { used, limit: actor.org.policy.max_personal_tokens },
         })
     }
 
@@ -170,16 +158,7 @@ impl<S: Store, R: RandomSource> Service<S, R> {
         if !changed.is_empty() {
             self.repo.put_org(&org).await?;
             let summary = format!("Changed {}", changed.join(", "));
-            self.audit(
-                &org.id,
-                Some(actor),
-                Action::OrgUpdated,
-                TargetType::Org,
-                &org.id,
-                summary,
-                now,
-            )
-            .await?;
+            self.audit(&org.id, Some(actor), Action::OrgUpdated, TargetType::Org, &org.id, summary, now).await?;
         }
         Ok(OrgView::from(&org))
     }
@@ -191,11 +170,7 @@ impl<S: Store, R: RandomSource> Service<S, R> {
     pub async fn members(&self, actor: &Actor) -> Result<Vec<MemberView>> {
         actor.require_admin("only admins can list members")?;
         let mut ms = self.repo.members(&actor.org.id).await?;
-        ms.sort_by(|a, b| {
-            a.created_at
-                .cmp(&b.created_at)
-                .then_with(|| a.id.cmp(&b.id))
-        });
+        ms.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
         Ok(ms.iter().map(MemberView::from).collect())
     }
 
@@ -203,25 +178,12 @@ impl<S: Store, R: RandomSource> Service<S, R> {
     ///
     /// # Errors
     /// [`Error::Forbidden`], [`Error::Validation`], [`Error::Conflict`] for a taken email, [`Error::Internal`].
-    pub async fn create_member(
-        &self,
-        actor: &Actor,
-        body: &Value,
-        now: Timestamp,
-    ) -> Result<MemberView> {
+    pub async fn create_member(&self, actor: &Actor, body: &Value, now: Timestamp) -> Result<MemberView> {
         actor.require_admin("only admins can add members")?;
         let input = validate::new_member(object(body)?)?;
         let key = email_key(&input.email);
-        if self
-            .repo
-            .members(&actor.org.id)
-            .await?
-            .iter()
-            .any(|m| email_key(&m.email) == key)
-        {
-            return Err(Error::Conflict(
-                "a member with this email already exists in the org",
-            ));
+        if self.repo.members(&actor.org.id).await?.iter().any(|m| email_key(&m.email) == key) {
+            return Err(Error::Conflict("a member with this email already exists in the org"));
         }
         let m = Member {
             id: self.id("mem_")?,
@@ -234,16 +196,7 @@ impl<S: Store, R: RandomSource> Service<S, R> {
         };
         self.repo.put_member(&m).await?;
         let summary = format!("Added {} {}", m.role.as_str(), m.email);
-        self.audit(
-            &m.org_id,
-            Some(actor),
-            Action::MemberCreated,
-            TargetType::Member,
-            &m.id,
-            summary,
-            now,
-        )
-        .await?;
+        self.audit(&m.org_id, Some(actor), Action::MemberCreated, TargetType::Member, &m.id, summary, now).await?;
         Ok(MemberView::from(&m))
     }
 
@@ -254,13 +207,7 @@ impl<S: Store, R: RandomSource> Service<S, R> {
     /// # Errors
     /// [`Error::Forbidden`], [`Error::NotFound`], [`Error::Validation`], [`Error::Conflict`] when
     /// the org would lose its last active admin, [`Error::Internal`].
-    pub async fn update_member(
-        &self,
-        actor: &Actor,
-        id: &str,
-        body: &Value,
-        now: Timestamp,
-    ) -> Result<MemberView> {
+    pub async fn update_member(&self, actor: &Actor, id: &str, body: &Value, now: Timestamp) -> Result<MemberView> {
         actor.require_admin("only admins can change members")?;
         let patch = validate::member_patch(object(body)?)?;
         let members = self.repo.members(&actor.org.id).await?;
@@ -272,15 +219,12 @@ impl<S: Store, R: RandomSource> Service<S, R> {
         m.role = patch.role.unwrap_or(m.role);
         m.status = patch.status.unwrap_or(m.status);
         if !keeps_an_active_admin(&members, &m.id, m.role, m.status) {
-            return Err(Error::Conflict(
-                "the org must keep at least one active admin",
-            ));
+            return Err(Error::Conflict("the org must keep at least one active admin"));
         }
         if m == *current {
             return Ok(MemberView::from(&m));
         }
-        let less_power =
-            m.role < current.role || (m.status == MemberStatus::Deactivated && current.is_active());
+        let less_power = m.role < current.role || (m.status == MemberStatus::Deactivated && current.is_active());
         let access_changed = m.role != current.role || m.status != current.status;
         if access_changed && less_power {
             self.cascade(&m, now).await?;
@@ -290,25 +234,14 @@ impl<S: Store, R: RandomSource> Service<S, R> {
             self.cascade(&m, now).await?;
         }
         let summary = describe_member_change(current, &m);
-        self.audit(
-            &m.org_id,
-            Some(actor),
-            Action::MemberUpdated,
-            TargetType::Member,
-            &m.id,
-            summary,
-            now,
-        )
-        .await?;
+        self.audit(&m.org_id, Some(actor), Action::MemberUpdated, TargetType::Member, &m.id, summary, now).await?;
         Ok(MemberView::from(&m))
     }
 
     /// Rewrite the verify entries of every personal token owned by `owner` for its new role and status.
     async fn cascade(&self, owner: &Member, now: Timestamp) -> Result<()> {
         for row in self.repo.all_token_rows(&owner.org_id).await? {
-            if row.kind != Kind::Personal
-                || row.owner_member_id.as_deref() != Some(owner.id.as_str())
-            {
+            if row.kind != Kind::Personal || row.owner_member_id.as_deref() != Some(owner.id.as_str()) {
                 continue;
             }
             if let Some(t) = self.repo.token(&owner.org_id, &row.id).await? {
@@ -339,11 +272,7 @@ fn describe_member_change(old: &Member, new: &Member) -> String {
         parts.push(format!("role to {}", new.role.as_str()));
     }
     if old.status != new.status {
-        parts.push(if new.is_active() {
-            "reactivated".to_owned()
-        } else {
-            "deactivated".to_owned()
-        });
+        parts.push(if new.is_active() { "reactivated".to_owned() } else { "deactivated".to_owned() });
     }
     format!("{}: {}", new.email, parts.join(", "))
 }

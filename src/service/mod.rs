@@ -18,13 +18,13 @@ use serde_json::{Map, Value};
 pub use error::Error;
 pub use members::{Me, OrgCreated, Usage, FIRST_TOKEN_LABEL};
 pub use tokens::{Issued, TokenQuery};
-pub use verify::{Verification, VerifiedToken};
+pub use verify::{verify, Verification, VerifiedToken};
 
 use crate::domain::model::new_id;
 use crate::domain::token::{parse, sha256_hex, Prefix};
 use crate::domain::{
-    effective_role, verdict, Action, AuditEvent, Code, Kind, Member, Notification, Org,
-    RandomSource, Role, State, TargetType, Timestamp, Token, VerifyEntry,
+    effective_role, verdict, Action, AuditEvent, Code, Kind, Member, Notification, Org, RandomSource, Role, State,
+    TargetType, Timestamp, Token, VerifyEntry,
 };
 use crate::store::{Repo, Store};
 
@@ -59,9 +59,7 @@ impl Actor {
     /// The member answerable for the call: the owner of a personal token, the creator of an org token.
     #[must_use]
     pub fn member_id(&self) -> &str {
-        self.member
-            .as_ref()
-            .map_or(self.token.created_by.as_str(), |m| m.id.as_str())
+        self.member.as_ref().map_or(self.token.created_by.as_str(), |m| m.id.as_str())
     }
 
     /// Whether the caller acts as an admin.
@@ -77,10 +75,7 @@ impl Actor {
         t.org_id == self.org.id
             && (self.is_admin()
                 || (t.kind == Kind::Personal
-                    && self
-                        .member
-                        .as_ref()
-                        .is_some_and(|m| t.owner_member_id.as_deref() == Some(m.id.as_str()))))
+                    && self.member.as_ref().is_some_and(|m| t.owner_member_id.as_deref() == Some(m.id.as_str()))))
     }
 
     fn require_admin(&self, what: &'static str) -> Result<()> {
@@ -97,8 +92,7 @@ impl Actor {
 /// # Errors
 /// [`Error::BadRequest`] when the body is not a JSON object.
 pub fn object(body: &Value) -> Result<&Map<String, Value>> {
-    body.as_object()
-        .ok_or(Error::BadRequest("the body must be a JSON object"))
+    body.as_object().ok_or(Error::BadRequest("the body must be a JSON object"))
 }
 
 /// The verify entry that represents `t` (owned by `owner`) right now.
@@ -120,12 +114,7 @@ fn entry_for(t: &Token, owner: Option<&Member>) -> VerifyEntry {
 impl<S: Store, R: RandomSource> Service<S, R> {
     /// The use cases over `store`, drawing randomness from `rng`, issuing tokens with `prefix`.
     pub const fn new(store: S, rng: R, prefix: Prefix) -> Self {
-        Self {
-            repo: Repo::new(store),
-            rng,
-            prefix,
-            seq: Cell::new(0),
-        }
+        Self { repo: Repo::new(store), rng, prefix, seq: Cell::new(0) }
     }
 
     /// Typed storage access.
@@ -152,39 +141,20 @@ impl<S: Store, R: RandomSource> Service<S, R> {
     pub async fn authenticate(&self, presented: &str, now: Timestamp) -> Result<Actor> {
         parse(presented).map_err(|_| Error::Unauthenticated)?;
         let hash = sha256_hex(presented);
-        let entry = self
-            .repo
-            .verify_entry(&hash)
-            .await?
-            .ok_or(Error::Unauthenticated)?;
+        let entry = self.repo.verify_entry(&hash).await?.ok_or(Error::Unauthenticated)?;
         if verdict::<&str>(Some(&entry), now, &[]) != Code::Valid {
             return Err(Error::Unauthenticated);
         }
-        let token = self
-            .repo
-            .token(&entry.org_id, &entry.token_id)
-            .await?
-            .ok_or(Error::Unauthenticated)?;
+        let token = self.repo.token(&entry.org_id, &entry.token_id).await?.ok_or(Error::Unauthenticated)?;
         let in_grace = token.previous_hash.as_deref() == Some(hash.as_str())
             && token.previous_valid_until.is_some_and(|g| now < g);
-        if (token.hash != hash && !in_grace)
-            || token.state != State::Active
-            || token.is_expired(now)
-        {
+        if (token.hash != hash && !in_grace) || token.state != State::Active || token.is_expired(now) {
             return Err(Error::Unauthenticated);
         }
-        let org = self
-            .repo
-            .org(&token.org_id)
-            .await?
-            .ok_or(Error::Unauthenticated)?;
+        let org = self.repo.org(&token.org_id).await?.ok_or(Error::Unauthenticated)?;
         let member = match (&token.kind, &token.owner_member_id) {
             (Kind::Personal, Some(owner)) => {
-                let m = self
-                    .repo
-                    .member(&org.id, owner)
-                    .await?
-                    .ok_or(Error::Unauthenticated)?;
+                let m = self.repo.member(&org.id, owner).await?.ok_or(Error::Unauthenticated)?;
                 if !m.is_active() {
                     return Err(Error::Unauthenticated);
                 }
@@ -194,12 +164,7 @@ impl<S: Store, R: RandomSource> Service<S, R> {
             (Kind::Org, _) => None,
         };
         let role = effective_role(token.kind, token.role, member.as_ref().map(|m| m.role));
-        Ok(Actor {
-            org,
-            token,
-            member,
-            role,
-        })
+        Ok(Actor { org, token, member, role })
     }
 
     /// Append an audit event; `actor` `None` is the operator.
@@ -228,25 +193,12 @@ impl<S: Store, R: RandomSource> Service<S, R> {
     }
 
     /// One notification per active admin: who made (or rotated) which token, when, masked.
-    async fn notify_admins(
-        &self,
-        org: &Org,
-        t: &Token,
-        creator_id: &str,
-        verb: &str,
-        now: Timestamp,
-    ) -> Result<()> {
+    async fn notify_admins(&self, org: &Org, t: &Token, creator_id: &str, verb: &str, now: Timestamp) -> Result<()> {
         let members = self.repo.members(&org.id).await?;
         let creator = members.iter().find(|m| m.id == creator_id);
-        let who = creator.map_or_else(
-            || creator_id.to_owned(),
-            |m| format!("{} <{}>", m.name, m.email),
-        );
+        let who = creator.map_or_else(|| creator_id.to_owned(), |m| format!("{} <{}>", m.name, m.email));
         let masked = t.masked();
-        for admin in members
-            .iter()
-            .filter(|m| m.role == Role::Admin && m.is_active())
-        {
+        for admin in members.iter().filter(|m| m.role == Role::Admin && m.is_active()) {
             let n = Notification {
                 id: self.id("ntf_")?,
                 to: admin.email.clone(),
@@ -264,9 +216,7 @@ impl<S: Store, R: RandomSource> Service<S, R> {
                 created_at: now,
                 masked: masked.clone(),
             };
-            self.repo
-                .put_notification(&org.id, &n, self.next_seq())
-                .await?;
+            self.repo.put_notification(&org.id, &n, self.next_seq()).await?;
         }
         Ok(())
     }
@@ -278,10 +228,7 @@ impl<S: Store, R: RandomSource> Service<S, R> {
         self.repo.put_verify_entry(&t.hash, &entry, now).await?;
         if let (Some(prev), Some(until)) = (&t.previous_hash, t.previous_valid_until) {
             if now < until {
-                let old = VerifyEntry {
-                    grace_until: Some(until),
-                    ..entry
-                };
+                let old = VerifyEntry { grace_until: Some(until), ..entry };
                 self.repo.put_verify_entry(prev, &old, now).await?;
             }
         }

@@ -9,14 +9,11 @@ use serde_json::Value;
 
 use super::views::{directory, owner_active, TokenView};
 use super::{object, Actor, Error, Result, Service};
-use crate::domain::policy::{
-    check_transition, expires_at, grace_end, personal_limit_allows, role_ceiling, Transition,
-};
+use crate::domain::policy::{check_transition, expires_at, grace_end, personal_limit_allows, role_ceiling, Transition};
 use crate::domain::token::Secret;
 use crate::domain::validate::{self, confirm_label_matches, NewToken};
 use crate::domain::{
-    model::is_id, Action, Kind, Member, Org, RandomSource, State, Status, TargetType, Timestamp,
-    Token,
+    model::is_id, Action, Kind, Member, Org, RandomSource, State, Status, TargetType, Timestamp, Token,
 };
 use crate::store::Store;
 
@@ -92,23 +89,10 @@ impl<S: Store, R: RandomSource> Service<S, R> {
             t.masked(),
             owner.map_or_else(String::new, |m| format!(" for {}", m.email))
         );
-        self.audit(
-            &org.id,
-            actor,
-            Action::TokenCreated,
-            TargetType::Token,
-            &t.id,
-            summary,
-            now,
-        )
-        .await?;
-        self.notify_admins(org, &t, creator_id, "created", now)
-            .await?;
+        self.audit(&org.id, actor, Action::TokenCreated, TargetType::Token, &t.id, summary, now).await?;
+        self.notify_admins(org, &t, creator_id, "created", now).await?;
         let dir = directory(self.repo.members(&org.id).await?);
-        Ok(Issued {
-            secret: secret.expose().to_owned(),
-            token: TokenView::new(&t, &dir, None, now),
-        })
+        Ok(Issued { secret: secret.expose().to_owned(), token: TokenView::new(&t, &dir, None, now) })
     }
 
     /// `POST /v1/tokens`.
@@ -119,50 +103,27 @@ impl<S: Store, R: RandomSource> Service<S, R> {
     ///
     /// # Errors
     /// As above, plus [`Error::Validation`], [`Error::BadRequest`] and [`Error::Internal`].
-    pub async fn create_token(
-        &self,
-        actor: &Actor,
-        body: &Value,
-        now: Timestamp,
-    ) -> Result<Issued> {
+    pub async fn create_token(&self, actor: &Actor, body: &Value, now: Timestamp) -> Result<Issued> {
         let spec = validate::new_token(object(body)?, &actor.org.modules, &actor.org.policy)?;
         if spec.role > actor.role {
-            return Err(Error::Forbidden(
-                "a token cannot be given a higher role than the caller's",
-            ));
+            return Err(Error::Forbidden("a token cannot be given a higher role than the caller's"));
         }
         let owner = match spec.kind {
             Kind::Org => {
                 actor.require_admin("only admins can create org tokens")?;
                 None
             }
-            Kind::Personal => Some(
-                self.owner_for_new_token(actor, spec.owner_member_id.as_deref())
-                    .await?,
-            ),
+            Kind::Personal => Some(self.owner_for_new_token(actor, spec.owner_member_id.as_deref()).await?),
         };
         if let Some(o) = &owner {
             if spec.role > role_ceiling(actor.role, Some(o.role)) {
                 return Err(Error::field("role", "must not exceed the owner's role"));
             }
-            if !personal_limit_allows(
-                self.personal_count(&actor.org.id, &o.id).await?,
-                &actor.org.policy,
-            ) {
-                return Err(Error::LimitReached {
-                    limit: actor.org.policy.max_personal_tokens,
-                });
+            if !personal_limit_allows(self.personal_count(&actor.org.id, &o.id).await?, &actor.org.policy) {
+                return Err(Error::LimitReached { limit: actor.org.policy.max_personal_tokens });
             }
         }
-        self.issue(
-            &actor.org,
-            Some(actor),
-            actor.member_id(),
-            spec,
-            owner.as_ref(),
-            now,
-        )
-        .await
+        self.issue(&actor.org, Some(actor), actor.member_id(), spec, owner.as_ref(), now).await
     }
 
     async fn owner_for_new_token(&self, actor: &Actor, requested: Option<&str>) -> Result<Member> {
@@ -170,19 +131,15 @@ impl<S: Store, R: RandomSource> Service<S, R> {
         match (requested, own) {
             (None, Some(me)) => Ok(me.clone()),
             (Some(id), Some(me)) if id == me.id => Ok(me.clone()),
-            (None, None) if actor.is_admin() => Err(Error::field(
-                "owner_member_id",
-                "is required when an org token creates a personal token",
-            )),
-            (_, _) if !actor.is_admin() => Err(Error::Forbidden(
-                "developers create personal tokens for themselves only",
-            )),
+            (None, None) if actor.is_admin() => {
+                Err(Error::field("owner_member_id", "is required when an org token creates a personal token"))
+            }
+            (_, _) if !actor.is_admin() => {
+                Err(Error::Forbidden("developers create personal tokens for themselves only"))
+            }
             (Some(id), _) => match self.repo.member(&actor.org.id, id).await? {
                 Some(m) if m.is_active() => Ok(m),
-                _ => Err(Error::field(
-                    "owner_member_id",
-                    "is not an active member of the org",
-                )),
+                _ => Err(Error::field("owner_member_id", "is not an active member of the org")),
             },
             (None, _) => Err(Error::field("owner_member_id", "is required")),
         }
@@ -200,14 +157,11 @@ impl<S: Store, R: RandomSource> Service<S, R> {
         now: Timestamp,
     ) -> Result<(Vec<TokenView>, Option<String>)> {
         let mut errors = validate::FieldErrors::new();
-        let kind = q
-            .kind
+        let kind = q.kind.as_deref().map(|k| Kind::parse(k).ok_or("must be \"personal\" or \"org\""));
+        let status = q
+            .status
             .as_deref()
-            .map(|k| Kind::parse(k).ok_or("must be \"personal\" or \"org\""));
-        let status = q.status.as_deref().map(|s| {
-            Status::parse(s)
-                .ok_or("must be active, disabled, revoked, expired or owner_deactivated")
-        });
+            .map(|s| Status::parse(s).ok_or("must be active, disabled, revoked, expired or owner_deactivated"));
         if let Some(Err(m)) = kind {
             errors.insert("kind".into(), m.into());
         }
@@ -217,10 +171,7 @@ impl<S: Store, R: RandomSource> Service<S, R> {
         if !errors.is_empty() {
             return Err(Error::Validation(errors));
         }
-        let (kind, status) = (
-            kind.and_then(core::result::Result::ok),
-            status.and_then(core::result::Result::ok),
-        );
+        let (kind, status) = (kind.and_then(core::result::Result::ok), status.and_then(core::result::Result::ok));
         let page = self
             .repo
             .token_rows(&actor.org.id, TOKEN_PAGE, q.cursor.as_deref())
@@ -233,11 +184,7 @@ impl<S: Store, R: RandomSource> Service<S, R> {
             .iter()
             .filter(|t| actor.reaches(t))
             .filter(|t| kind.is_none_or(|k| t.kind == k))
-            .filter(|t| {
-                q.owner
-                    .as_deref()
-                    .is_none_or(|o| t.owner_member_id.as_deref() == Some(o))
-            })
+            .filter(|t| q.owner.as_deref().is_none_or(|o| t.owner_member_id.as_deref() == Some(o)))
             .filter(|t| status.is_none_or(|s| t.status(now, owner_active(t, &dir)) == s))
             .map(|t| TokenView::new(t, &dir, used.get(&t.id).copied(), now))
             .collect();
@@ -275,21 +222,13 @@ impl<S: Store, R: RandomSource> Service<S, R> {
     /// # Errors
     /// [`Error::NotFound`], [`Error::Validation`], [`Error::Forbidden`] for a role above the
     /// caller's, [`Error::Internal`].
-    pub async fn update_token(
-        &self,
-        actor: &Actor,
-        id: &str,
-        body: &Value,
-        now: Timestamp,
-    ) -> Result<TokenView> {
+    pub async fn update_token(&self, actor: &Actor, id: &str, body: &Value, now: Timestamp) -> Result<TokenView> {
         let mut t = self.reachable(actor, id).await?;
         let patch = validate::token_patch(object(body)?, &actor.org.modules)?;
         let owner = self.owner_of(&t).await?;
         if let Some(role) = patch.role {
             if role > actor.role {
-                return Err(Error::Forbidden(
-                    "a token cannot be given a higher role than the caller's",
-                ));
+                return Err(Error::Forbidden("a token cannot be given a higher role than the caller's"));
             }
             if owner.as_ref().is_some_and(|o| role > o.role) {
                 return Err(Error::field("role", "must not exceed the owner's role"));
@@ -324,21 +263,8 @@ impl<S: Store, R: RandomSource> Service<S, R> {
         if access_changed && !narrower {
             self.write_entries(&t, owner.as_ref(), now).await?;
         }
-        let summary = format!(
-            "Edited \"{}\": {}",
-            t.label,
-            changed_fields(&before, &t).join(", ")
-        );
-        self.audit(
-            &t.org_id,
-            Some(actor),
-            Action::TokenUpdated,
-            TargetType::Token,
-            &t.id,
-            summary,
-            now,
-        )
-        .await?;
+        let summary = format!("Edited \"{}\": {}", t.label, changed_fields(&before, &t).join(", "));
+        self.audit(&t.org_id, Some(actor), Action::TokenUpdated, TargetType::Token, &t.id, summary, now).await?;
         self.view(&t, now).await
     }
 
@@ -370,9 +296,7 @@ impl<S: Store, R: RandomSource> Service<S, R> {
                 t.revoked_at = None;
                 (Action::TokenReapproved, "Re-approved")
             }
-            Transition::Rotate | Transition::Delete => {
-                return Err(Error::Internal("not a state change".into()))
-            }
+            Transition::Rotate | Transition::Delete => return Err(Error::Internal("not a state change".into())),
         };
         let owner = self.owner_of(&t).await?;
         if t.state == State::Active {
@@ -383,16 +307,7 @@ impl<S: Store, R: RandomSource> Service<S, R> {
             self.repo.put_token(&t).await?;
         }
         let summary = format!("{verb} \"{}\" ({})", t.label, t.masked());
-        self.audit(
-            &t.org_id,
-            Some(actor),
-            action,
-            TargetType::Token,
-            &t.id,
-            summary,
-            now,
-        )
-        .await?;
+        self.audit(&t.org_id, Some(actor), action, TargetType::Token, &t.id, summary, now).await?;
         self.view(&t, now).await
     }
 
@@ -400,14 +315,8 @@ impl<S: Store, R: RandomSource> Service<S, R> {
     ///
     /// # Errors
     /// [`Error::NotFound`], [`Error::Conflict`] unless active, [`Error::Internal`].
-    pub async fn disable_token(
-        &self,
-        actor: &Actor,
-        id: &str,
-        now: Timestamp,
-    ) -> Result<TokenView> {
-        self.change_state(actor, id, Transition::Disable, None, now)
-            .await
+    pub async fn disable_token(&self, actor: &Actor, id: &str, now: Timestamp) -> Result<TokenView> {
+        self.change_state(actor, id, Transition::Disable, None, now).await
     }
 
     /// `POST /v1/tokens/{id}/enable`.
@@ -415,8 +324,7 @@ impl<S: Store, R: RandomSource> Service<S, R> {
     /// # Errors
     /// [`Error::NotFound`], [`Error::Conflict`] unless disabled, [`Error::Internal`].
     pub async fn enable_token(&self, actor: &Actor, id: &str, now: Timestamp) -> Result<TokenView> {
-        self.change_state(actor, id, Transition::Enable, None, now)
-            .await
+        self.change_state(actor, id, Transition::Enable, None, now).await
     }
 
     /// `POST /v1/tokens/{id}/revoke` with `{confirm_label}`.
@@ -424,31 +332,18 @@ impl<S: Store, R: RandomSource> Service<S, R> {
     /// # Errors
     /// [`Error::NotFound`], [`Error::Validation`] without `confirm_label`,
     /// [`Error::ConfirmationMismatch`], [`Error::Conflict`] when already revoked, [`Error::Internal`].
-    pub async fn revoke_token(
-        &self,
-        actor: &Actor,
-        id: &str,
-        body: &Value,
-        now: Timestamp,
-    ) -> Result<TokenView> {
+    pub async fn revoke_token(&self, actor: &Actor, id: &str, body: &Value, now: Timestamp) -> Result<TokenView> {
         self.reachable(actor, id).await?;
         let typed = validate::confirmation(object(body)?)?;
-        self.change_state(actor, id, Transition::Revoke, Some(&typed), now)
-            .await
+        self.change_state(actor, id, Transition::Revoke, Some(&typed), now).await
     }
 
     /// `POST /v1/tokens/{id}/reapprove`: only a revoked, unexpired token.
     ///
     /// # Errors
     /// [`Error::NotFound`], [`Error::Conflict`], [`Error::Internal`].
-    pub async fn reapprove_token(
-        &self,
-        actor: &Actor,
-        id: &str,
-        now: Timestamp,
-    ) -> Result<TokenView> {
-        self.change_state(actor, id, Transition::Reapprove, None, now)
-            .await
+    pub async fn reapprove_token(&self, actor: &Actor, id: &str, now: Timestamp) -> Result<TokenView> {
+        self.change_state(actor, id, Transition::Reapprove, None, now).await
     }
 
     /// `POST /v1/tokens/{id}/rotate` with `{grace_seconds?}`: a new secret, shown once; the
@@ -458,13 +353,7 @@ impl<S: Store, R: RandomSource> Service<S, R> {
     /// # Errors
     /// [`Error::NotFound`], [`Error::Validation`], [`Error::Conflict`] for revoked or expired
     /// tokens, [`Error::Internal`].
-    pub async fn rotate_token(
-        &self,
-        actor: &Actor,
-        id: &str,
-        body: &Value,
-        now: Timestamp,
-    ) -> Result<Issued> {
+    pub async fn rotate_token(&self, actor: &Actor, id: &str, body: &Value, now: Timestamp) -> Result<Issued> {
         let before = self.reachable(actor, id).await?;
         let grace = validate::rotate(object(body)?)?;
         check_transition(&before, Transition::Rotate, now).map_err(|r| Error::Conflict(r.0))?;
@@ -484,11 +373,7 @@ impl<S: Store, R: RandomSource> Service<S, R> {
         if until.is_none() {
             self.repo.delete_verify_entry(&before.hash).await?;
         }
-        if let Some(older) = before
-            .previous_hash
-            .as_deref()
-            .filter(|h| *h != before.hash)
-        {
+        if let Some(older) = before.previous_hash.as_deref().filter(|h| *h != before.hash) {
             self.repo.delete_verify_entry(older).await?;
         }
         let summary = format!(
@@ -496,27 +381,12 @@ impl<S: Store, R: RandomSource> Service<S, R> {
             t.label,
             t.masked(),
             before.masked(),
-            until.map_or_else(
-                || ", old secret stopped at once".to_owned(),
-                |u| format!(", old secret valid until {u}")
-            )
+            until
+                .map_or_else(|| ", old secret stopped at once".to_owned(), |u| format!(", old secret valid until {u}"))
         );
-        self.audit(
-            &t.org_id,
-            Some(actor),
-            Action::TokenRotated,
-            TargetType::Token,
-            &t.id,
-            summary,
-            now,
-        )
-        .await?;
-        self.notify_admins(&actor.org, &t, actor.member_id(), "rotated", now)
-            .await?;
-        Ok(Issued {
-            secret: secret.expose().to_owned(),
-            token: self.view(&t, now).await?,
-        })
+        self.audit(&t.org_id, Some(actor), Action::TokenRotated, TargetType::Token, &t.id, summary, now).await?;
+        self.notify_admins(&actor.org, &t, actor.member_id(), "rotated", now).await?;
+        Ok(Issued { secret: secret.expose().to_owned(), token: self.view(&t, now).await? })
     }
 
     /// `DELETE /v1/tokens/{id}` with `{confirm_label}`: verify entries first, then the record,
@@ -524,13 +394,7 @@ impl<S: Store, R: RandomSource> Service<S, R> {
     ///
     /// # Errors
     /// [`Error::NotFound`], [`Error::Validation`], [`Error::ConfirmationMismatch`], [`Error::Internal`].
-    pub async fn delete_token(
-        &self,
-        actor: &Actor,
-        id: &str,
-        body: &Value,
-        now: Timestamp,
-    ) -> Result<()> {
+    pub async fn delete_token(&self, actor: &Actor, id: &str, body: &Value, now: Timestamp) -> Result<()> {
         let t = self.reachable(actor, id).await?;
         let typed = validate::confirmation(object(body)?)?;
         if !confirm_label_matches(&t.label, &typed) {
@@ -544,16 +408,7 @@ impl<S: Store, R: RandomSource> Service<S, R> {
         self.repo.delete_token(&t.org_id, &t.id).await?;
         self.repo.delete_last_used(&t.org_id, &t.id).await?;
         let summary = format!("Deleted \"{}\" ({})", t.label, t.masked());
-        self.audit(
-            &t.org_id,
-            Some(actor),
-            Action::TokenDeleted,
-            TargetType::Token,
-            &t.id,
-            summary,
-            now,
-        )
-        .await
+        self.audit(&t.org_id, Some(actor), Action::TokenDeleted, TargetType::Token, &t.id, summary, now).await
     }
 }
 

@@ -6,7 +6,7 @@ use super::views::{AuditEventView, NotificationView};
 use super::{Actor, Error, Result, Service};
 use crate::domain::token::{parse, sha256_hex};
 use crate::domain::{verdict, Code, Kind, RandomSource, Role, Timestamp};
-use crate::store::Store;
+use crate::store::{Repo, Store};
 
 /// The token part of a `VALID` verify answer.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -46,44 +46,45 @@ pub const AUDIT_PAGE_DEFAULT: u32 = 50;
 /// Notifications answered by `GET /v1/notifications` (newest first).
 pub const NOTIFICATIONS_MAX: u32 = 1000;
 
+/// Verify a presented token for `scopes`: parse and checksum (no read for junk), then one read
+/// of `v:<sha256>`, then the pure verdict. Needs nothing but storage, so the Worker's hot path
+/// calls it without building a [`Service`].
+///
+/// # Errors
+/// [`Error::Internal`] on storage failure only; every other outcome is a [`Code`].
+pub async fn verify<S: Store, T: AsRef<str>>(
+    repo: &Repo<S>,
+    presented: &str,
+    scopes: &[T],
+    now: Timestamp,
+) -> Result<Verification> {
+    if parse(presented).is_err() {
+        return Ok(Verification { valid: false, code: Code::Malformed, token: None });
+    }
+    let entry = repo.verify_entry(&sha256_hex(presented)).await?;
+    let code = verdict(entry.as_ref(), now, scopes);
+    let token = match (code, entry) {
+        (Code::Valid, Some(e)) => Some(VerifiedToken {
+            id: e.token_id,
+            org_id: e.org_id,
+            kind: e.kind,
+            owner_member_id: e.owner_member_id,
+            role: e.role,
+            scopes: e.scopes,
+            expires_at: e.expires_at.map(Timestamp::to_rfc3339),
+        }),
+        _ => None,
+    };
+    Ok(Verification { valid: code == Code::Valid, code, token })
+}
+
 impl<S: Store, R: RandomSource> Service<S, R> {
-    /// Verify a presented token for `scopes`: parse and checksum (no read for junk), then one
-    /// read of `v:<sha256>`, then the pure verdict.
+    /// [`verify`] over this service's store.
     ///
     /// # Errors
-    /// [`Error::Internal`] on storage failure only; every other outcome is a [`Code`].
-    pub async fn verify<T: AsRef<str>>(
-        &self,
-        presented: &str,
-        scopes: &[T],
-        now: Timestamp,
-    ) -> Result<Verification> {
-        if parse(presented).is_err() {
-            return Ok(Verification {
-                valid: false,
-                code: Code::Malformed,
-                token: None,
-            });
-        }
-        let entry = self.repo.verify_entry(&sha256_hex(presented)).await?;
-        let code = verdict(entry.as_ref(), now, scopes);
-        let token = match (code, entry) {
-            (Code::Valid, Some(e)) => Some(VerifiedToken {
-                id: e.token_id,
-                org_id: e.org_id,
-                kind: e.kind,
-                owner_member_id: e.owner_member_id,
-                role: e.role,
-                scopes: e.scopes,
-                expires_at: e.expires_at.map(Timestamp::to_rfc3339),
-            }),
-            _ => None,
-        };
-        Ok(Verification {
-            valid: code == Code::Valid,
-            code,
-            token,
-        })
+    /// [`Error::Internal`] on storage failure only.
+    pub async fn verify<T: AsRef<str>>(&self, presented: &str, scopes: &[T], now: Timestamp) -> Result<Verification> {
+        verify(&self.repo, presented, scopes, now).await
     }
 
     /// Record that `token` was used at `now` (its own key; the record is never rewritten).
@@ -145,10 +146,7 @@ impl<S: Store, R: RandomSource> Service<S, R> {
     /// [`Error::Forbidden`] for developers, [`Error::Internal`].
     pub async fn notifications(&self, actor: &Actor) -> Result<Vec<NotificationView>> {
         actor.require_admin("only admins can read notifications")?;
-        let items = self
-            .repo
-            .notifications(&actor.org.id, NOTIFICATIONS_MAX)
-            .await?;
+        let items = self.repo.notifications(&actor.org.id, NOTIFICATIONS_MAX).await?;
         Ok(items.iter().map(NotificationView::from).collect())
     }
 }

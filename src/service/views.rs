@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::domain::{
-    Action, AuditEvent, Kind, Member, MemberStatus, Notification, Org, Policy, Role, State, Status,
-    TargetType, Timestamp, Token,
+    Action, AuditEvent, Kind, Member, MemberStatus, Notification, Org, Policy, Role, State, Status, TargetType,
+    Timestamp, Token,
 };
 
 fn ts(t: Timestamp) -> String {
@@ -100,16 +100,8 @@ pub fn directory(members: Vec<Member>) -> Directory {
 
 fn member_ref(dir: &Directory, id: &str) -> MemberRef {
     dir.get(id).map_or_else(
-        || MemberRef {
-            id: id.to_owned(),
-            email: String::new(),
-            name: String::new(),
-        },
-        |m| MemberRef {
-            id: m.id.clone(),
-            email: m.email.clone(),
-            name: m.name.clone(),
-        },
+        || MemberRef { id: id.to_owned(), email: String::new(), name: String::new() },
+        |m| MemberRef { id: m.id.clone(), email: m.email.clone(), name: m.name.clone() },
     )
 }
 

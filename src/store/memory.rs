@@ -93,11 +93,7 @@ impl Store for MemoryStore {
         self.write_allowed(key)?;
         self.data.borrow_mut().insert(
             key.to_owned(),
-            Entry {
-                value: value.to_owned(),
-                metadata: options.metadata,
-                expiration: options.expiration,
-            },
+            Entry { value: value.to_owned(), metadata: options.metadata, expiration: options.expiration },
         );
         Ok(())
     }
@@ -108,12 +104,7 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn list(
-        &self,
-        prefix: &str,
-        limit: u32,
-        cursor: Option<&str>,
-    ) -> Result<ListPage, StoreError> {
+    async fn list(&self, prefix: &str, limit: u32, cursor: Option<&str>) -> Result<ListPage, StoreError> {
         self.read_allowed()?;
         let limit = usize::try_from(limit.clamp(1, LIST_MAX)).unwrap_or(1);
         if let Some(c) = cursor {
@@ -127,18 +118,11 @@ impl Store for MemoryStore {
             .filter(|(k, _)| Some(k.as_str()) != cursor)
             .take_while(|(k, _)| k.starts_with(prefix))
             .take(limit + 1)
-            .map(|(k, e)| ListedKey {
-                name: k.clone(),
-                metadata: e.metadata.clone(),
-            })
+            .map(|(k, e)| ListedKey { name: k.clone(), metadata: e.metadata.clone() })
             .collect();
         let more = keys.len() > limit;
         keys.truncate(limit);
-        let cursor = if more {
-            keys.last().map(|k| k.name.clone())
-        } else {
-            None
-        };
+        let cursor = if more { keys.last().map(|k| k.name.clone()) } else { None };
         Ok(ListPage { keys, cursor })
     }
 }
@@ -171,10 +155,7 @@ mod tests {
         block_on(async {
             let s = MemoryStore::new();
             let big = serde_json::json!({ "x": "y".repeat(1100) });
-            let opts = PutOptions {
-                metadata: Some(big),
-                expiration: None,
-            };
+            let opts = PutOptions { metadata: Some(big), expiration: None };
             assert!(s.put("k", "v", opts).await.is_err());
             s.fail_write(Some(2));
             s.put("a", "1", PutOptions::default()).await.unwrap();

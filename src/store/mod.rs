@@ -82,10 +82,5 @@ pub trait Store {
     ///
     /// # Errors
     /// [`StoreError`] when the backend fails or the cursor is not one it issued.
-    async fn list(
-        &self,
-        prefix: &str,
-        limit: u32,
-        cursor: Option<&str>,
-    ) -> Result<ListPage, StoreError>;
+    async fn list(&self, prefix: &str, limit: u32, cursor: Option<&str>) -> Result<ListPage, StoreError>;
 }

@@ -7,9 +7,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{
-    ListPage, PutOptions, Store, StoreError, METADATA_MAX_BYTES, MIN_EXPIRATION_AHEAD_SECONDS,
-};
+use super::{ListPage, PutOptions, Store, StoreError, METADATA_MAX_BYTES, MIN_EXPIRATION_AHEAD_SECONDS};
 use crate::domain::{AuditEvent, Member, Notification, Org, Timestamp, Token, VerifyEntry};
 
 /// The key layout (DESIGN.md, "KV layout").
@@ -156,11 +154,7 @@ fn token_row(t: &Token) -> Option<Value> {
     if t.logo.is_some() {
         return None;
     }
-    let row = Token {
-        hash: String::new(),
-        previous_hash: None,
-        ..t.clone()
-    };
+    let row = Token { hash: String::new(), previous_hash: None, ..t.clone() };
     serde_json::to_value(row).ok().and_then(fitting)
 }
 
@@ -178,18 +172,11 @@ impl<S: Store> Repo<S> {
     async fn get_json<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
         match self.store.get(key).await? {
             None => Ok(None),
-            Some(s) => serde_json::from_str(&s)
-                .map(Some)
-                .map_err(|e| corrupt(key, &e)),
+            Some(s) => serde_json::from_str(&s).map(Some).map_err(|e| corrupt(key, &e)),
         }
     }
 
-    async fn put_json<T: Serialize>(
-        &self,
-        key: &str,
-        value: &T,
-        options: PutOptions,
-    ) -> Result<(), StoreError> {
+    async fn put_json<T: Serialize>(&self, key: &str, value: &T, options: PutOptions) -> Result<(), StoreError> {
         self.store.put(key, &encode(key, value)?, options).await
     }
 
@@ -231,19 +218,14 @@ impl<S: Store> Repo<S> {
             },
         };
         let (items, next) = self.raw_page(prefix, limit, raw.as_deref()).await?;
-        Ok(Ok(Page {
-            items,
-            cursor: next.map(|n| cursor::encode(prefix, &n)),
-        }))
+        Ok(Ok(Page { items, cursor: next.map(|n| cursor::encode(prefix, &n)) }))
     }
 
     async fn all<T: DeserializeOwned>(&self, prefix: &str) -> Result<Vec<T>, StoreError> {
         let mut out = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
-            let (items, next) = self
-                .raw_page::<T>(prefix, super::LIST_MAX, cursor.as_deref())
-                .await?;
+            let (items, next) = self.raw_page::<T>(prefix, super::LIST_MAX, cursor.as_deref()).await?;
             out.extend(items);
             match next {
                 Some(c) => cursor = Some(c),
@@ -265,8 +247,7 @@ impl<S: Store> Repo<S> {
     /// # Errors
     /// [`StoreError`] on backend failure.
     pub async fn put_org(&self, org: &Org) -> Result<(), StoreError> {
-        self.put_json(&keys::org(&org.id), org, PutOptions::default())
-            .await
+        self.put_json(&keys::org(&org.id), org, PutOptions::default()).await
     }
 
     /// One member.
@@ -283,15 +264,7 @@ impl<S: Store> Repo<S> {
     /// [`StoreError`] on backend failure.
     pub async fn put_member(&self, m: &Member) -> Result<(), StoreError> {
         let metadata = serde_json::to_value(m).ok().and_then(fitting);
-        self.put_json(
-            &keys::member(&m.org_id, &m.id),
-            m,
-            PutOptions {
-                metadata,
-                expiration: None,
-            },
-        )
-        .await
+        self.put_json(&keys::member(&m.org_id, &m.id), m, PutOptions { metadata, expiration: None }).await
     }
 
     /// Every member of the org (one `list` call per thousand).
@@ -315,12 +288,8 @@ impl<S: Store> Repo<S> {
     /// # Errors
     /// [`StoreError`] on backend failure.
     pub async fn put_token(&self, t: &Token) -> Result<(), StoreError> {
-        let options = PutOptions {
-            metadata: token_row(t),
-            expiration: None,
-        };
-        self.put_json(&keys::token(&t.org_id, &t.id), t, options)
-            .await
+        let options = PutOptions { metadata: token_row(t), expiration: None };
+        self.put_json(&keys::token(&t.org_id, &t.id), t, options).await
     }
 
     /// Remove a token record.
@@ -366,30 +335,14 @@ impl<S: Store> Repo<S> {
     ///
     /// # Errors
     /// [`StoreError`] on backend failure.
-    pub async fn put_verify_entry(
-        &self,
-        hash: &str,
-        e: &VerifyEntry,
-        now: Timestamp,
-    ) -> Result<(), StoreError> {
-        let ends = [
-            e.expires_at
-                .map(|x| x.plus_days(EXPIRED_ENTRY_RETENTION_DAYS)),
-            e.grace_until,
-        ];
-        let expiration = ends.into_iter().flatten().min().map(|end| {
-            end.as_seconds()
-                .max(now.as_seconds() + MIN_EXPIRATION_AHEAD_SECONDS)
-        });
-        self.put_json(
-            &keys::verify(hash),
-            e,
-            PutOptions {
-                metadata: None,
-                expiration,
-            },
-        )
-        .await
+    pub async fn put_verify_entry(&self, hash: &str, e: &VerifyEntry, now: Timestamp) -> Result<(), StoreError> {
+        let ends = [e.expires_at.map(|x| x.plus_days(EXPIRED_ENTRY_RETENTION_DAYS)), e.grace_until];
+        let expiration = ends
+            .into_iter()
+            .flatten()
+            .min()
+            .map(|end| end.as_seconds().max(now.as_seconds() + MIN_EXPIRATION_AHEAD_SECONDS));
+        self.put_json(&keys::verify(hash), e, PutOptions { metadata: None, expiration }).await
     }
 
     /// Remove a verify entry.
@@ -412,22 +365,14 @@ impl<S: Store> Repo<S> {
     ///
     /// # Errors
     /// [`StoreError`] on backend failure.
-    pub async fn last_used_by_token(
-        &self,
-        org: &str,
-    ) -> Result<HashMap<String, Timestamp>, StoreError> {
+    pub async fn last_used_by_token(&self, org: &str) -> Result<HashMap<String, Timestamp>, StoreError> {
         let prefix = keys::last_used_all(org);
         let mut out = HashMap::new();
         let mut cursor: Option<String> = None;
         loop {
-            let page = self
-                .store
-                .list(&prefix, super::LIST_MAX, cursor.as_deref())
-                .await?;
+            let page = self.store.list(&prefix, super::LIST_MAX, cursor.as_deref()).await?;
             for k in page.keys {
-                let at = k
-                    .metadata
-                    .and_then(|m| serde_json::from_value::<Timestamp>(m).ok());
+                let at = k.metadata.and_then(|m| serde_json::from_value::<Timestamp>(m).ok());
                 if let (Some(id), Some(at)) = (k.name.strip_prefix(&prefix), at) {
                     out.insert(id.to_owned(), at);
                 }
@@ -443,18 +388,9 @@ impl<S: Store> Repo<S> {
     ///
     /// # Errors
     /// [`StoreError`] on backend failure.
-    pub async fn put_last_used(
-        &self,
-        org: &str,
-        token: &str,
-        at: Timestamp,
-    ) -> Result<(), StoreError> {
-        let options = PutOptions {
-            metadata: serde_json::to_value(at).ok(),
-            expiration: None,
-        };
-        self.put_json(&keys::last_used(org, token), &at, options)
-            .await
+    pub async fn put_last_used(&self, org: &str, token: &str, at: Timestamp) -> Result<(), StoreError> {
+        let options = PutOptions { metadata: serde_json::to_value(at).ok(), expiration: None };
+        self.put_json(&keys::last_used(org, token), &at, options).await
     }
 
     /// Forget a token's last use.
@@ -471,15 +407,7 @@ impl<S: Store> Repo<S> {
     /// [`StoreError`] on backend failure.
     pub async fn put_audit(&self, org: &str, e: &AuditEvent, seq: u16) -> Result<(), StoreError> {
         let metadata = serde_json::to_value(e).ok().and_then(fitting);
-        self.put_json(
-            &keys::audit(org, e.at, seq, &e.id),
-            e,
-            PutOptions {
-                metadata,
-                expiration: None,
-            },
-        )
-        .await
+        self.put_json(&keys::audit(org, e.at, seq, &e.id), e, PutOptions { metadata, expiration: None }).await
     }
 
     /// One page of audit events, newest first.
@@ -499,38 +427,18 @@ impl<S: Store> Repo<S> {
     ///
     /// # Errors
     /// [`StoreError`] on backend failure.
-    pub async fn put_notification(
-        &self,
-        org: &str,
-        n: &Notification,
-        seq: u16,
-    ) -> Result<(), StoreError> {
+    pub async fn put_notification(&self, org: &str, n: &Notification, seq: u16) -> Result<(), StoreError> {
         let metadata = serde_json::to_value(n).ok().and_then(fitting);
         let key = keys::notification(org, n.created_at, seq, &n.id);
-        self.put_json(
-            &key,
-            n,
-            PutOptions {
-                metadata,
-                expiration: None,
-            },
-        )
-        .await
+        self.put_json(&key, n, PutOptions { metadata, expiration: None }).await
     }
 
     /// The newest `limit` notifications.
     ///
     /// # Errors
     /// [`StoreError`] on backend failure.
-    pub async fn notifications(
-        &self,
-        org: &str,
-        limit: u32,
-    ) -> Result<Vec<Notification>, StoreError> {
-        Ok(self
-            .raw_page(&keys::notifications(org), limit, None)
-            .await?
-            .0)
+    pub async fn notifications(&self, org: &str, limit: u32) -> Result<Vec<Notification>, StoreError> {
+        Ok(self.raw_page(&keys::notifications(org), limit, None).await?.0)
     }
 }
 
@@ -547,9 +455,6 @@ mod tests {
         let c = keys::audit("o", Timestamp::from_millis(2_000), 1, "evt_0");
         assert!(c < b);
         assert_eq!(keys::rev_time(Timestamp::from_millis(0)), "9999999999999");
-        assert_eq!(
-            keys::rev_time(Timestamp::from_millis(1_795_000_000_000)).len(),
-            13
-        );
+        assert_eq!(keys::rev_time(Timestamp::from_millis(1_795_000_000_000)).len(), 13);
     }
 }

@@ -11,139 +11,68 @@ fn developer_reach_and_role() {
     let w = World::new();
     let o = w.org("Acme", &["billing"]);
     let (dev_id, dev, dev_tok) = w.member_with_token(&o.admin_secret, "dev@acme.io", "developer");
-    let (_, other_dev, other_tok) =
-        w.member_with_token(&o.admin_secret, "dev2@acme.io", "developer");
-    let (_, org_tok) = w.create(
-        &o.admin_secret,
-        json!({"label": "org", "role": "developer", "kind": "org"}),
-    );
+    let (_, other_dev, other_tok) = w.member_with_token(&o.admin_secret, "dev2@acme.io", "developer");
+    let (_, org_tok) = w.create(&o.admin_secret, json!({"label": "org", "role": "developer", "kind": "org"}));
     let d = w.actor(&dev);
     // outside reach: 404 for every verb, never 403
-    for id in [
-        &o.admin_token_id,
-        &other_tok,
-        &org_tok,
-        &"tok_nonexistent00000000".to_owned(),
-        &"../x".to_owned(),
-    ] {
+    for id in [&o.admin_token_id, &other_tok, &org_tok, &"tok_nonexistent00000000".to_owned(), &"../x".to_owned()] {
+        assert_eq!(block_on(w.svc.get_token(&d, id, w.now())).unwrap_err(), Error::NotFound, "{id}");
+        assert_eq!(block_on(w.svc.disable_token(&d, id, w.now())).unwrap_err(), Error::NotFound);
+        assert_eq!(block_on(w.svc.update_token(&d, id, &json!({"label": "x"}), w.now())).unwrap_err(), Error::NotFound);
         assert_eq!(
-            block_on(w.svc.get_token(&d, id, w.now())).unwrap_err(),
-            Error::NotFound,
-            "{id}"
-        );
-        assert_eq!(
-            block_on(w.svc.disable_token(&d, id, w.now())).unwrap_err(),
+            block_on(w.svc.revoke_token(&d, id, &json!({"confirm_label": "mine"}), w.now())).unwrap_err(),
             Error::NotFound
         );
+        assert_eq!(block_on(w.svc.rotate_token(&d, id, &json!({}), w.now())).unwrap_err(), Error::NotFound);
         assert_eq!(
-            block_on(w.svc.update_token(&d, id, &json!({"label": "x"}), w.now())).unwrap_err(),
-            Error::NotFound
-        );
-        assert_eq!(
-            block_on(
-                w.svc
-                    .revoke_token(&d, id, &json!({"confirm_label": "mine"}), w.now())
-            )
-            .unwrap_err(),
-            Error::NotFound
-        );
-        assert_eq!(
-            block_on(w.svc.rotate_token(&d, id, &json!({}), w.now())).unwrap_err(),
-            Error::NotFound
-        );
-        assert_eq!(
-            block_on(
-                w.svc
-                    .delete_token(&d, id, &json!({"confirm_label": "mine"}), w.now())
-            )
-            .unwrap_err(),
+            block_on(w.svc.delete_token(&d, id, &json!({"confirm_label": "mine"}), w.now())).unwrap_err(),
             Error::NotFound
         );
     }
     // inside reach but above the role: 403
     assert!(matches!(
-        w.try_create(
-            &dev,
-            json!({"label": "a", "role": "admin", "kind": "personal"})
-        ),
+        w.try_create(&dev, json!({"label": "a", "role": "admin", "kind": "personal"})),
+        Err(Error::Forbidden(_))
+    ));
+    assert!(matches!(
+        w.try_create(&dev, json!({"label": "a", "role": "developer", "kind": "org"})),
         Err(Error::Forbidden(_))
     ));
     assert!(matches!(
         w.try_create(
             &dev,
-            json!({"label": "a", "role": "developer", "kind": "org"})
+            json!({"label": "a", "role": "developer", "kind": "personal", "owner_member_id": o.admin_id})
         ),
         Err(Error::Forbidden(_))
     ));
     assert!(matches!(
-        w.try_create(&dev, json!({"label": "a", "role": "developer", "kind": "personal", "owner_member_id": o.admin_id})),
+        block_on(w.svc.update_token(&d, &dev_tok, &json!({"role": "admin"}), w.now())),
+        Err(Error::Forbidden(_))
+    ));
+    assert!(matches!(block_on(w.svc.members(&d)), Err(Error::Forbidden(_))));
+    assert!(matches!(
+        block_on(w.svc.create_member(&d, &json!({"email": "x@y.io", "name": "x", "role": "admin"}), w.now())),
         Err(Error::Forbidden(_))
     ));
     assert!(matches!(
-        block_on(
-            w.svc
-                .update_token(&d, &dev_tok, &json!({"role": "admin"}), w.now())
-        ),
+        block_on(w.svc.update_member(&d, &dev_id, &json!({"role": "admin"}), w.now())),
         Err(Error::Forbidden(_))
     ));
-    assert!(matches!(
-        block_on(w.svc.members(&d)),
-        Err(Error::Forbidden(_))
-    ));
-    assert!(matches!(
-        block_on(w.svc.create_member(
-            &d,
-            &json!({"email": "x@y.io", "name": "x", "role": "admin"}),
-            w.now()
-        )),
-        Err(Error::Forbidden(_))
-    ));
-    assert!(matches!(
-        block_on(
-            w.svc
-                .update_member(&d, &dev_id, &json!({"role": "admin"}), w.now())
-        ),
-        Err(Error::Forbidden(_))
-    ));
-    assert!(matches!(
-        block_on(w.svc.update_org(&d, &json!({"name": "x"}), w.now())),
-        Err(Error::Forbidden(_))
-    ));
-    assert!(matches!(
-        block_on(w.svc.audit_events(&d, None, None, None, None)),
-        Err(Error::Forbidden(_))
-    ));
-    assert!(matches!(
-        block_on(w.svc.notifications(&d)),
-        Err(Error::Forbidden(_))
-    ));
+    assert!(matches!(block_on(w.svc.update_org(&d, &json!({"name": "x"}), w.now())), Err(Error::Forbidden(_))));
+    assert!(matches!(block_on(w.svc.audit_events(&d, None, None, None, None)), Err(Error::Forbidden(_))));
+    assert!(matches!(block_on(w.svc.notifications(&d)), Err(Error::Forbidden(_))));
     // own tokens: full lifecycle allowed
-    let (_, mine) = w.create(
-        &dev,
-        json!({"label": "own", "role": "developer", "kind": "personal", "owner_member_id": dev_id}),
-    );
+    let (_, mine) =
+        w.create(&dev, json!({"label": "own", "role": "developer", "kind": "personal", "owner_member_id": dev_id}));
     assert!(block_on(w.svc.disable_token(&d, &mine, w.now())).is_ok());
     assert!(block_on(w.svc.enable_token(&d, &mine, w.now())).is_ok());
     assert!(block_on(w.svc.rotate_token(&d, &mine, &json!({}), w.now())).is_ok());
-    assert!(block_on(
-        w.svc
-            .delete_token(&d, &mine, &json!({"confirm_label": "own"}), w.now())
-    )
-    .is_ok());
+    assert!(block_on(w.svc.delete_token(&d, &mine, &json!({"confirm_label": "own"}), w.now())).is_ok());
     // a developer's list is their own, whatever the filter asks
-    let q = TokenQuery {
-        owner: Some(o.admin_id.clone()),
-        ..TokenQuery::default()
-    };
-    assert!(block_on(w.svc.list_tokens(&d, &q, w.now()))
-        .unwrap()
-        .0
-        .is_empty());
+    let q = TokenQuery { owner: Some(o.admin_id.clone()), ..TokenQuery::default() };
+    assert!(block_on(w.svc.list_tokens(&d, &q, w.now())).unwrap().0.is_empty());
     let (own, _) = block_on(w.svc.list_tokens(&d, &TokenQuery::default(), w.now())).unwrap();
-    assert_eq!(
-        own.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
-        [dev_tok.as_str()]
-    );
+    assert_eq!(own.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), [dev_tok.as_str()]);
     let _ = other_dev;
 }
 
@@ -161,44 +90,33 @@ fn admin_owner_and_role_ceilings() {
         Err(Error::Validation(e)) => assert!(e.contains_key("role")),
         other => panic!("{other:?}"),
     }
-    assert!(w.try_create(&o.admin_secret, json!({"label": "a", "role": "developer", "kind": "personal", "owner_member_id": dev_id})).is_ok());
-    let r = w.try_create(&o.admin_secret, json!({"label": "a", "role": "developer", "kind": "personal", "owner_member_id": "mem_00000000000000000000"}));
+    assert!(w
+        .try_create(
+            &o.admin_secret,
+            json!({"label": "a", "role": "developer", "kind": "personal", "owner_member_id": dev_id})
+        )
+        .is_ok());
+    let r = w.try_create(
+        &o.admin_secret,
+        json!({"label": "a", "role": "developer", "kind": "personal", "owner_member_id": "mem_00000000000000000000"}),
+    );
     assert!(matches!(r, Err(Error::Validation(e)) if e.contains_key("owner_member_id")));
     // an org token with admin role can act as admin but must name an owner for personal tokens
-    let (org_admin, _) = w.create(
-        &o.admin_secret,
-        json!({"label": "robot", "role": "admin", "kind": "org"}),
-    );
+    let (org_admin, _) = w.create(&o.admin_secret, json!({"label": "robot", "role": "admin", "kind": "org"}));
     assert!(matches!(
-        w.try_create(
-            &org_admin,
-            json!({"label": "a", "role": "developer", "kind": "personal"})
-        ),
+        w.try_create(&org_admin, json!({"label": "a", "role": "developer", "kind": "personal"})),
         Err(Error::Validation(_))
     ));
-    let (_, made) = w.create(
-        &org_admin,
-        json!({"label": "a", "role": "developer", "kind": "personal", "owner_member_id": dev_id}),
-    );
+    let (_, made) =
+        w.create(&org_admin, json!({"label": "a", "role": "developer", "kind": "personal", "owner_member_id": dev_id}));
     let v = w.token_json(&o.admin_secret, &made).unwrap();
     assert_eq!(v["created_with"], w.actor(&org_admin).token.id.as_str());
     // a developer org token reaches nothing and can create nothing
-    let (org_dev, _) = w.create(
-        &o.admin_secret,
-        json!({"label": "reader", "role": "developer", "kind": "org"}),
-    );
+    let (org_dev, _) = w.create(&o.admin_secret, json!({"label": "reader", "role": "developer", "kind": "org"}));
     let od = w.actor(&org_dev);
-    assert!(
-        block_on(w.svc.list_tokens(&od, &TokenQuery::default(), w.now()))
-            .unwrap()
-            .0
-            .is_empty()
-    );
+    assert!(block_on(w.svc.list_tokens(&od, &TokenQuery::default(), w.now())).unwrap().0.is_empty());
     assert!(matches!(
-        w.try_create(
-            &org_dev,
-            json!({"label": "a", "role": "developer", "kind": "personal"})
-        ),
+        w.try_create(&org_dev, json!({"label": "a", "role": "developer", "kind": "personal"})),
         Err(Error::Forbidden(_))
     ));
 }
@@ -209,10 +127,7 @@ fn other_org_admin_sees_nothing() {
     let a = w.org("Acme", &[]);
     let b = w.org("Beta", &[]);
     let beta = w.actor(&b.admin_secret);
-    assert_eq!(
-        block_on(w.svc.get_token(&beta, &a.admin_token_id, w.now())).unwrap_err(),
-        Error::NotFound
-    );
+    assert_eq!(block_on(w.svc.get_token(&beta, &a.admin_token_id, w.now())).unwrap_err(), Error::NotFound);
     assert_eq!(
         block_on(w.svc.revoke_token(
             &beta,
@@ -224,18 +139,11 @@ fn other_org_admin_sees_nothing() {
         Error::NotFound
     );
     assert_eq!(
-        block_on(
-            w.svc
-                .update_member(&beta, &a.admin_id, &json!({"name": "x"}), w.now())
-        )
-        .unwrap_err(),
+        block_on(w.svc.update_member(&beta, &a.admin_id, &json!({"name": "x"}), w.now())).unwrap_err(),
         Error::NotFound
     );
     let (rows, _) = block_on(w.svc.list_tokens(&beta, &TokenQuery::default(), w.now())).unwrap();
-    assert_eq!(
-        rows.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
-        [b.admin_token_id.as_str()]
-    );
+    assert_eq!(rows.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), [b.admin_token_id.as_str()]);
     assert_eq!(block_on(w.svc.members(&beta)).unwrap().len(), 1);
 }
 
@@ -244,27 +152,16 @@ fn unusable_tokens_do_not_authenticate() {
     let w = World::new();
     let o = w.org("Acme", &[]);
     let admin = w.actor(&o.admin_secret);
-    let (s, id) = w.create(
-        &o.admin_secret,
-        json!({"label": "x", "role": "admin", "kind": "org", "expires_in_days": 1}),
-    );
+    let (s, id) =
+        w.create(&o.admin_secret, json!({"label": "x", "role": "admin", "kind": "org", "expires_in_days": 1}));
     assert!(w.auth(&s).is_ok());
-    for bad in [
-        "",
-        "Bearer",
-        "kw_0000000000000000000000000000003wuQEo",
-        "not a token",
-    ] {
+    for bad in ["", "Bearer", "kw_0000000000000000000000000000003wuQEo", "not a token"] {
         assert_eq!(w.auth(bad).unwrap_err(), Error::Unauthenticated);
     }
     block_on(w.svc.disable_token(&admin, &id, w.now())).unwrap();
     assert_eq!(w.auth(&s).unwrap_err(), Error::Unauthenticated);
     block_on(w.svc.enable_token(&admin, &id, w.now())).unwrap();
-    block_on(
-        w.svc
-            .revoke_token(&admin, &id, &json!({"confirm_label": "x"}), w.now()),
-    )
-    .unwrap();
+    block_on(w.svc.revoke_token(&admin, &id, &json!({"confirm_label": "x"}), w.now())).unwrap();
     assert_eq!(w.auth(&s).unwrap_err(), Error::Unauthenticated);
     block_on(w.svc.reapprove_token(&admin, &id, w.now())).unwrap();
     assert!(w.auth(&s).is_ok());

@@ -15,11 +15,7 @@ fn assert_invariant(store: &MemoryStore) {
         if let Some(_hash) = k.strip_prefix("v:") {
             let entry: VerifyEntry = serde_json::from_str(&e.value).unwrap();
             let record = format!("o:{}:t:{}", entry.org_id, entry.token_id);
-            assert!(
-                dump.contains_key(&record),
-                "verifiable {} is not listed",
-                entry.token_id
-            );
+            assert!(dump.contains_key(&record), "verifiable {} is not listed", entry.token_id);
         }
     }
 }
@@ -45,11 +41,7 @@ fn create_keeps_invariant_at_every_write() {
     every_write(|w| {
         let o = w.org("Acme", &[]);
         Box::new(move |w: &World| {
-            w.try_create(
-                &o.admin_secret,
-                json!({"label": "x", "role": "developer", "kind": "org"}),
-            )
-            .is_ok()
+            w.try_create(&o.admin_secret, json!({"label": "x", "role": "developer", "kind": "org"})).is_ok()
         })
     });
 }
@@ -59,8 +51,7 @@ fn create_org_keeps_invariant_at_every_write() {
     for n in 1..=12 {
         let w = World::new();
         w.store().fail_write(Some(n));
-        let body =
-            json!({"name": "Acme", "modules": [], "admin": {"email": "a@acme.io", "name": "A"}});
+        let body = json!({"name": "Acme", "modules": [], "admin": {"email": "a@acme.io", "name": "A"}});
         let _ = block_on(w.svc.create_org(&body, w.now()));
         w.store().fail_write(None);
         assert_invariant(w.store());
@@ -71,32 +62,17 @@ fn create_org_keeps_invariant_at_every_write() {
 fn revoke_keeps_invariant_and_fails_closed() {
     every_write(|w| {
         let o = w.org("Acme", &[]);
-        let (s, id) = w.create(
-            &o.admin_secret,
-            json!({"label": "x", "role": "developer", "kind": "org"}),
-        );
+        let (s, id) = w.create(&o.admin_secret, json!({"label": "x", "role": "developer", "kind": "org"}));
         let admin = w.actor(&o.admin_secret);
-        block_on(
-            w.svc
-                .rotate_token(&admin, &id, &json!({"grace_seconds": 600}), w.now()),
-        )
-        .unwrap();
+        block_on(w.svc.rotate_token(&admin, &id, &json!({"grace_seconds": 600}), w.now())).unwrap();
         let _ = s;
         Box::new(move |w: &World| {
-            let ok =
-                block_on(
-                    w.svc
-                        .revoke_token(&admin, &id, &json!({"confirm_label": "x"}), w.now()),
-                )
-                .is_ok();
+            let ok = block_on(w.svc.revoke_token(&admin, &id, &json!({"confirm_label": "x"}), w.now())).is_ok();
             // whatever failed, the record never says revoked while the current secret verifies
             let rec: keyward::domain::Token =
-                serde_json::from_str(&w.store().dump()[&format!("o:{}:t:{}", o.id, id)].value)
-                    .unwrap();
+                serde_json::from_str(&w.store().dump()[&format!("o:{}:t:{}", o.id, id)].value).unwrap();
             if rec.state == keyward::domain::State::Revoked {
-                let e: VerifyEntry =
-                    serde_json::from_str(&w.store().dump()[&format!("v:{}", rec.hash)].value)
-                        .unwrap();
+                let e: VerifyEntry = serde_json::from_str(&w.store().dump()[&format!("v:{}", rec.hash)].value).unwrap();
                 assert_eq!(e.state, keyward::domain::State::Revoked);
             }
             ok
@@ -108,24 +84,13 @@ fn revoke_keeps_invariant_and_fails_closed() {
 fn delete_keeps_invariant_at_every_write() {
     every_write(|w| {
         let o = w.org("Acme", &[]);
-        let (s, id) = w.create(
-            &o.admin_secret,
-            json!({"label": "x", "role": "developer", "kind": "org"}),
-        );
+        let (s, id) = w.create(&o.admin_secret, json!({"label": "x", "role": "developer", "kind": "org"}));
         let admin = w.actor(&o.admin_secret);
-        let r = block_on(
-            w.svc
-                .rotate_token(&admin, &id, &json!({"grace_seconds": 600}), w.now()),
-        )
-        .unwrap();
+        let r = block_on(w.svc.rotate_token(&admin, &id, &json!({"grace_seconds": 600}), w.now())).unwrap();
         let _ = (s, r);
         block_on(w.svc.record_use(&o.id, &id, w.now())).unwrap();
         Box::new(move |w: &World| {
-            block_on(
-                w.svc
-                    .delete_token(&admin, &id, &json!({"confirm_label": "x"}), w.now()),
-            )
-            .is_ok()
+            block_on(w.svc.delete_token(&admin, &id, &json!({"confirm_label": "x"}), w.now())).is_ok()
         })
     });
 }

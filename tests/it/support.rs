@@ -41,11 +41,7 @@ pub struct Org {
 impl World {
     pub fn new() -> Self {
         Self {
-            svc: Service::new(
-                MemoryStore::new(),
-                TestRandom(Cell::new(0x9e37_79b9_7f4a_7c15)),
-                Prefix::default(),
-            ),
+            svc: Service::new(MemoryStore::new(), TestRandom(Cell::new(0x9e37_79b9_7f4a_7c15)), Prefix::default()),
             now: Cell::new(Timestamp::from_millis(T0)),
         }
     }
@@ -83,23 +79,13 @@ impl World {
     }
 
     /// Add a member and give them a personal token; returns (member id, secret, token id).
-    pub fn member_with_token(
-        &self,
-        admin: &str,
-        email: &str,
-        role: &str,
-    ) -> (String, String, String) {
+    pub fn member_with_token(&self, admin: &str, email: &str, role: &str) -> (String, String, String) {
         let a = self.actor(admin);
-        let m = block_on(self.svc.create_member(
-            &a,
-            &json!({"email": email, "name": "Member", "role": role}),
-            self.now(),
-        ))
-        .expect("member");
-        let (secret, id) = self.create(
-            admin,
-            json!({"label": "mine", "role": role, "kind": "personal", "owner_member_id": m.id}),
-        );
+        let m =
+            block_on(self.svc.create_member(&a, &json!({"email": email, "name": "Member", "role": role}), self.now()))
+                .expect("member");
+        let (secret, id) =
+            self.create(admin, json!({"label": "mine", "role": role, "kind": "personal", "owner_member_id": m.id}));
         (m.id, secret, id)
     }
 

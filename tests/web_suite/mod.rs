@@ -2,8 +2,7 @@
 
 use js_sys::{Array, Object, Reflect};
 use keyward::browser::{
-    check_token, confirm_label_matches, mask_token, validate_member_form, validate_token_form,
-    version,
+    check_token, confirm_label_matches, mask_token, validate_member_form, validate_token_form, version,
 };
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -22,10 +21,8 @@ fn get(v: &JsValue, key: &str) -> JsValue {
 
 fn errors(v: &JsValue) -> Vec<String> {
     let e = get(v, "errors");
-    let mut keys: Vec<String> = Object::keys(e.unchecked_ref::<Object>())
-        .iter()
-        .filter_map(|k| k.as_string())
-        .collect();
+    let mut keys: Vec<String> =
+        Object::keys(e.unchecked_ref::<Object>()).iter().filter_map(|k| k.as_string()).collect();
     keys.sort();
     keys
 }
@@ -35,9 +32,7 @@ fn modules() -> JsValue {
 }
 
 fn policy() -> JsValue {
-    js(
-        r#"{"max_personal_tokens":10,"default_ttl_days":30,"max_ttl_days":365,"allow_non_expiring_org_tokens":false}"#,
-    )
+    js(r#"{"max_personal_tokens":10,"default_ttl_days":30,"max_ttl_days":365,"allow_non_expiring_org_tokens":false}"#)
 }
 
 fn token_form(json: &str) -> JsValue {
@@ -55,22 +50,11 @@ fn masks_the_design_vectors_like_the_server() {
 fn checks_token_format() {
     let ok = check_token(V1).unwrap();
     assert_eq!(get(&ok, "ok"), JsValue::TRUE);
-    assert_eq!(
-        get(&ok, "code").as_string().as_deref(),
-        Some("VALID_FORMAT")
-    );
+    assert_eq!(get(&ok, "code").as_string().as_deref(), Some("VALID_FORMAT"));
     assert_eq!(get(&ok, "prefix").as_string().as_deref(), Some("kw"));
-    assert_eq!(
-        get(&ok, "masked").as_string().as_deref(),
-        Some("kw_••••••••uQEo")
-    );
-    for bad in [
-        "",
-        "kw_",
-        "junk",
-        "kw_0000000000000000000000000000003wuQEp",
-        "KW_0000000000000000000000000000003wuQEo",
-    ] {
+    assert_eq!(get(&ok, "masked").as_string().as_deref(), Some("kw_••••••••uQEo"));
+    for bad in ["", "kw_", "junk", "kw_0000000000000000000000000000003wuQEp", "KW_0000000000000000000000000000003wuQEo"]
+    {
         let r = check_token(bad).unwrap();
         assert_eq!(get(&r, "ok"), JsValue::FALSE, "{bad}");
         assert_eq!(get(&r, "code").as_string().as_deref(), Some("MALFORMED"));
@@ -80,9 +64,8 @@ fn checks_token_format() {
 
 #[wasm_bindgen_test]
 fn token_form_accepts_a_good_form() {
-    let r = token_form(
-        r#"{"label":"CI","role":"developer","scopes":["billing"],"kind":"personal","expires_in_days":30}"#,
-    );
+    let r =
+        token_form(r#"{"label":"CI","role":"developer","scopes":["billing"],"kind":"personal","expires_in_days":30}"#);
     assert_eq!(get(&r, "ok"), JsValue::TRUE);
     assert!(errors(&r).is_empty());
 }
@@ -93,22 +76,8 @@ fn token_form_reports_every_rule() {
         r#"{"label":"","role":"boss","scopes":["billing","billing"],"kind":"team","expires_in_days":400,"description":5,"logo":"data:image/svg+xml;base64,PHN2Zy8+","extra":1}"#,
     );
     assert_eq!(get(&r, "ok"), JsValue::FALSE);
-    assert_eq!(
-        errors(&r),
-        [
-            "description",
-            "expires_in_days",
-            "extra",
-            "kind",
-            "label",
-            "logo",
-            "role",
-            "scopes"
-        ]
-    );
-    let r = token_form(
-        r#"{"label":"a\u0007b","role":"developer","kind":"personal","scopes":["payroll"]}"#,
-    );
+    assert_eq!(errors(&r), ["description", "expires_in_days", "extra", "kind", "label", "logo", "role", "scopes"]);
+    let r = token_form(r#"{"label":"a\u0007b","role":"developer","kind":"personal","scopes":["payroll"]}"#);
     assert_eq!(errors(&r), ["label", "scopes"]);
     let long = format!(
         r#"{{"label":"{}","role":"developer","kind":"org","description":"{}"}}"#,
@@ -118,9 +87,7 @@ fn token_form_reports_every_rule() {
     assert_eq!(errors(&token_form(&long)), ["description", "label"]);
     // never_expires follows the policy, as on the server
     assert_eq!(
-        errors(&token_form(
-            r#"{"label":"x","role":"developer","kind":"org","never_expires":true}"#
-        )),
+        errors(&token_form(r#"{"label":"x","role":"developer","kind":"org","never_expires":true}"#)),
         ["never_expires"]
     );
     let allow = js(
@@ -136,63 +103,37 @@ fn token_form_reports_every_rule() {
     // a JS number from an <input type=number> is a float; whole ones are accepted
     let form = js(r#"{"label":"x","role":"developer","kind":"org"}"#);
     Reflect::set(&form, &"expires_in_days".into(), &JsValue::from_f64(7.0)).unwrap();
-    assert_eq!(
-        get(
-            &validate_token_form(form.clone(), modules(), policy()).unwrap(),
-            "ok"
-        ),
-        JsValue::TRUE
-    );
+    assert_eq!(get(&validate_token_form(form.clone(), modules(), policy()).unwrap(), "ok"), JsValue::TRUE);
     Reflect::set(&form, &"expires_in_days".into(), &JsValue::from_f64(7.5)).unwrap();
-    assert_eq!(
-        errors(&validate_token_form(form, modules(), policy()).unwrap()),
-        ["expires_in_days"]
-    );
+    assert_eq!(errors(&validate_token_form(form, modules(), policy()).unwrap()), ["expires_in_days"]);
 }
 
 #[wasm_bindgen_test]
 fn token_form_logo_rules() {
     let png = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
-    let r = token_form(&format!(
-        r#"{{"label":"x","role":"developer","kind":"org","logo":"{png}"}}"#
-    ));
+    let r = token_form(&format!(r#"{{"label":"x","role":"developer","kind":"org","logo":"{png}"}}"#));
     assert_eq!(get(&r, "ok"), JsValue::TRUE);
     let fake = "data:image/png;base64,R0lGODlhAQABAAAAACw=";
     assert_eq!(
-        errors(&token_form(&format!(
-            r#"{{"label":"x","role":"developer","kind":"org","logo":"{fake}"}}"#
-        ))),
+        errors(&token_form(&format!(r#"{{"label":"x","role":"developer","kind":"org","logo":"{fake}"}}"#))),
         ["logo"]
     );
 }
 
 #[wasm_bindgen_test]
 fn member_form() {
-    let ok = validate_member_form(js(
-        r#"{"email":"dev@acme.io","name":"Dev","role":"developer"}"#,
-    ))
-    .unwrap();
+    let ok = validate_member_form(js(r#"{"email":"dev@acme.io","name":"Dev","role":"developer"}"#)).unwrap();
     assert_eq!(get(&ok, "ok"), JsValue::TRUE);
-    let bad = validate_member_form(js(
-        r#"{"email":"dev@acme","name":" ","role":"owner","x":1}"#,
-    ))
-    .unwrap();
+    let bad = validate_member_form(js(r#"{"email":"dev@acme","name":" ","role":"owner","x":1}"#)).unwrap();
     assert_eq!(errors(&bad), ["email", "name", "role", "x"]);
 }
 
 #[wasm_bindgen_test]
 fn wrong_argument_shapes_are_type_errors_not_panics() {
-    for not_object in [
-        JsValue::NULL,
-        JsValue::from_str("form"),
-        Array::new().into(),
-        JsValue::from_f64(1.0),
-    ] {
+    for not_object in [JsValue::NULL, JsValue::from_str("form"), Array::new().into(), JsValue::from_f64(1.0)] {
         let e = validate_token_form(not_object.clone(), modules(), policy()).unwrap_err();
         assert!(e.is_instance_of::<js_sys::TypeError>());
-        assert!(validate_member_form(not_object)
-            .unwrap_err()
-            .is_instance_of::<js_sys::TypeError>());
+        assert!(validate_member_form(not_object).unwrap_err().is_instance_of::<js_sys::TypeError>());
     }
     let e = validate_token_form(js("{}"), JsValue::from_str("billing"), policy()).unwrap_err();
     assert!(e.is_instance_of::<js_sys::TypeError>());
