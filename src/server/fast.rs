@@ -104,11 +104,7 @@ pub async fn verify(req: &Request, env: &Env, ctx: &Context, now: Timestamp) -> 
         Ok(parsed) => parsed,
         Err(e) => return problem(&e).map(Some),
     };
-    let kv = match env.kv("TOKENS") {
-        Ok(kv) => Repo::new(Kv(kv)),
-        Err(e) => return problem(&Error::Internal(e.to_string())).map(Some),
-    };
-    match service::verify(&kv, &token, &scopes, now).await {
+    match service::verify(&Repo::new(Kv::new(env)), &token, &scopes, now).await {
         Ok(outcome) => {
             if let Some(t) = &outcome.token {
                 super::touch(ctx, env, &t.org_id, &t.id, now);

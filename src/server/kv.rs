@@ -4,61 +4,70 @@
 //!
 //! **The cache.** `v:` reads (the verify path) are kept per isolate for [`VERIFY_CACHE_TTL_MS`],
 //! at most [`VERIFY_CACHE_MAX`] of them, misses included. Any `v:` write or delete made by this
-//! isolate drops its cached entry at once, so an isolate never serves its own stale change. A
-//! change made elsewhere is seen here after at most this TTL on top of KV's own propagation
-//! (about 60 s; reads also use KV's edge cache for [`VERIFY_KV_CACHE_TTL_S`]).
+//! isolate drops its cached entry at once and voids reads in flight, so an isolate never serves
+//! its own stale change. A change made elsewhere is seen here
+//! after at most this TTL on top of KV's own propagation (about 60 s; reads also use KV's edge
+//! cache for [`VERIFY_KV_CACHE_TTL_S`]). The policy itself is [`ReadCache`], tested natively.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
+use std::cell::{OnceCell, RefCell};
 
 use worker::kv::KvStore;
-use worker::Date;
+use worker::{Date, Env};
 
+use crate::store::cache::ReadCache;
 use crate::store::{ListPage, ListedKey, PutOptions, Store, StoreError};
 
-/// How long one isolate trusts a verify entry it read.
+/// How long one isolate trusts a verify entry it read (counted from when the read began).
 pub const VERIFY_CACHE_TTL_MS: u64 = 5_000;
-/// Most verify entries one isolate keeps (the cache is emptied when full: simple and bounded).
-pub const VERIFY_CACHE_MAX: usize = 10_000;
+/// Most verify entries one isolate keeps (about 0.5 KiB each).
+pub const VERIFY_CACHE_MAX: usize = 16_384;
 /// KV's own `cacheTtl` for verify reads (its minimum is 30 s; lower means fresher revocations).
 pub const VERIFY_KV_CACHE_TTL_S: u64 = 30;
 
-struct Cached {
-    value: Option<String>,
-    read_at_ms: u64,
-}
-
 thread_local! {
-    static VERIFY_CACHE: RefCell<HashMap<String, Cached>> = RefCell::new(HashMap::new());
+    /// `v:` key → value read (`None`: no such key), per isolate.
+    static VERIFY_CACHE: RefCell<ReadCache<Option<String>>> =
+        RefCell::new(ReadCache::new(VERIFY_CACHE_MAX, VERIFY_CACHE_TTL_MS));
 }
 
-fn cached(key: &str, now_ms: u64) -> Option<Option<String>> {
-    VERIFY_CACHE.with(|c| {
-        c.borrow()
-            .get(key)
-            .filter(|e| now_ms.saturating_sub(e.read_at_ms) < VERIFY_CACHE_TTL_MS)
-            .map(|e| e.value.clone())
-    })
-}
-
-fn remember(key: &str, value: Option<String>, now_ms: u64) {
-    VERIFY_CACHE.with(|c| {
-        let mut c = c.borrow_mut();
-        if c.len() >= VERIFY_CACHE_MAX {
-            c.clear();
-        }
-        c.insert(key.to_owned(), Cached { value, read_at_ms: now_ms });
-    });
-}
-
-fn forget(key: &str) {
+fn invalidate(key: &str) {
     if key.starts_with("v:") {
-        VERIFY_CACHE.with(|c| c.borrow_mut().remove(key));
+        VERIFY_CACHE.with(|c| c.borrow_mut().invalidate(key));
     }
 }
 
-/// Workers KV, as a [`Store`].
-pub struct Kv(pub KvStore);
+/// The KV namespace binding (wrangler.toml `[[kv_namespaces]]`).
+pub const BINDING: &str = "TOKENS";
+
+/// Workers KV, as a [`Store`]. The binding is looked up on first use, so a request answered from
+/// the verify cache never pays for it.
+pub struct Kv {
+    env: Env,
+    store: OnceCell<KvStore>,
+}
+
+impl Kv {
+    /// The [`BINDING`] namespace of `env`.
+    pub fn new(env: &Env) -> Self {
+        Self { env: env.clone(), store: OnceCell::new() }
+    }
+
+    /// Read a `v:` key from KV and cache what was read (see the module docs).
+    async fn read_verify(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let ticket = VERIFY_CACHE.with(|c| c.borrow().ticket(Date::now().as_millis()));
+        let value = self.store()?.get(key).cache_ttl(VERIFY_KV_CACHE_TTL_S).text().await.map_err(|e| fail("get", e))?;
+        VERIFY_CACHE.with(|c| c.borrow_mut().finish(key, value.clone(), ticket));
+        Ok(value)
+    }
+
+    fn store(&self) -> Result<&KvStore, StoreError> {
+        if let Some(s) = self.store.get() {
+            return Ok(s);
+        }
+        let kv = self.env.kv(BINDING).map_err(|e| fail("binding", e))?;
+        Ok(self.store.get_or_init(|| kv))
+    }
+}
 
 fn fail(op: &str, e: impl core::fmt::Display) -> StoreError {
     StoreError(format!("kv {op}: {e}"))
@@ -67,20 +76,17 @@ fn fail(op: &str, e: impl core::fmt::Display) -> StoreError {
 impl Store for Kv {
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
         if !key.starts_with("v:") {
-            return self.0.get(key).text().await.map_err(|e| fail("get", e));
+            return self.store()?.get(key).text().await.map_err(|e| fail("get", e));
         }
-        let now = Date::now().as_millis();
-        if let Some(hit) = cached(key, now) {
+        if let Some(hit) = VERIFY_CACHE.with(|c| c.borrow().get(key, Date::now().as_millis())) {
             return Ok(hit);
         }
-        let value = self.0.get(key).cache_ttl(VERIFY_KV_CACHE_TTL_S).text().await.map_err(|e| fail("get", e))?;
-        remember(key, value.clone(), now);
-        Ok(value)
+        self.read_verify(key).await
     }
 
     async fn put(&self, key: &str, value: &str, options: PutOptions) -> Result<(), StoreError> {
-        forget(key);
-        let mut put = self.0.put(key, value).map_err(|e| fail("put", e))?;
+        invalidate(key);
+        let mut put = self.store()?.put(key, value).map_err(|e| fail("put", e))?;
         if let Some(m) = options.metadata {
             put = put.metadata(m).map_err(|e| fail("put", e))?;
         }
@@ -88,19 +94,20 @@ impl Store for Kv {
             put = put.expiration(at);
         }
         let result = put.execute().await.map_err(|e| fail("put", e));
-        forget(key);
+        invalidate(key);
         result
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        forget(key);
-        let result = self.0.delete(key).await.map_err(|e| fail("delete", e));
-        forget(key);
+        invalidate(key);
+        let result = self.store()?.delete(key).await.map_err(|e| fail("delete", e));
+        invalidate(key);
         result
     }
 
     async fn list(&self, prefix: &str, limit: u32, cursor: Option<&str>) -> Result<ListPage, StoreError> {
-        let mut list = self.0.list().prefix(prefix.to_owned()).limit(u64::from(limit.clamp(1, crate::store::LIST_MAX)));
+        let mut list =
+            self.store()?.list().prefix(prefix.to_owned()).limit(u64::from(limit.clamp(1, crate::store::LIST_MAX)));
         if let Some(c) = cursor {
             list = list.cursor(c.to_owned());
         }

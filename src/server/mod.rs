@@ -6,7 +6,6 @@ mod http;
 mod kv;
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
@@ -19,6 +18,7 @@ use crate::domain::token::Prefix;
 use crate::domain::{RandomError, RandomSource, Timestamp};
 use crate::routes::{resolve, Route, OPENAPI_JSON};
 use crate::service::{Actor, Error, Service, TokenQuery};
+use crate::store::cache::TtlCache;
 use crate::store::Repo;
 
 /// The CSPRNG of the platform (`crypto.getRandomValues`).
@@ -33,12 +33,13 @@ impl RandomSource for CryptoRandom {
 type Svc = Service<Kv, CryptoRandom>;
 
 /// How often one isolate writes a token's last use, at most.
-const LAST_USED_EVERY_MS: i64 = 60_000;
-/// Tokens whose last write this isolate remembers (the map is cleared when full).
-const LAST_USED_MEMORY: usize = 10_000;
+const LAST_USED_EVERY_MS: u64 = 60_000;
+/// Tokens whose last write this isolate remembers.
+const LAST_USED_MEMORY: usize = 16_384;
 
 thread_local! {
-    static LAST_USED: RefCell<HashMap<String, i64>> = RefCell::new(HashMap::new());
+    /// Token id → when this isolate last wrote its last use.
+    static LAST_USED: RefCell<TtlCache<()>> = RefCell::new(TtlCache::new(LAST_USED_MEMORY, LAST_USED_EVERY_MS));
 }
 
 #[event(fetch)]
@@ -91,17 +92,19 @@ fn reply<T: serde::Serialize>(status: u16, value: &T) -> Result<Response, Error>
 }
 
 fn service(env: &Env) -> Result<Svc, Error> {
-    let kv = env.kv("TOKENS").map_err(internal)?;
     let prefix = env.var("TOKEN_PREFIX").map(|v| v.to_string()).unwrap_or_else(|_| "kw".to_owned());
     let prefix = Prefix::new(&prefix).map_err(|e| Error::Internal(format!("TOKEN_PREFIX: {e}")))?;
-    Ok(Service::new(Kv(kv), CryptoRandom, prefix))
+    Ok(Service::new(Kv::new(env), CryptoRandom, prefix))
 }
 
-/// Query parameters (percent-decoded).
+/// Query parameters (percent-decoded; the last of a repeated name wins). Read off the URL string
+/// with `form_urlencoded` rather than `Request::url()`, whose full WHATWG parse (IDNA tables and
+/// all) would cost the wasm tens of KiB for nothing.
 fn query(req: &Request) -> Map<String, Value> {
-    req.url()
-        .map(|u| u.query_pairs().map(|(k, v)| (k.into_owned(), Value::String(v.into_owned()))).collect())
-        .unwrap_or_default()
+    let raw = req.inner().url();
+    let query = raw.split_once('?').map_or("", |(_, q)| q);
+    let query = query.split_once('#').map_or(query, |(q, _)| q);
+    form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), Value::String(v.into_owned()))).collect()
 }
 
 fn param(q: &Map<String, Value>, name: &str) -> Option<String> {
@@ -110,28 +113,21 @@ fn param(q: &Map<String, Value>, name: &str) -> Option<String> {
 
 /// Remember a use of `token`, off the response path and at most once a minute per isolate.
 pub(crate) fn touch(ctx: &Context, env: &Env, org: &str, token: &str, now: Timestamp) {
+    let now_ms = u64::try_from(now.as_millis()).unwrap_or(0);
     let due = LAST_USED.with(|m| {
         let mut m = m.borrow_mut();
-        let last = m.get(token).copied();
-        if last.is_some_and(|l| now.as_millis() - l < LAST_USED_EVERY_MS) {
+        if m.get(token, now_ms).is_some() {
             return false;
         }
-        if m.len() >= LAST_USED_MEMORY {
-            m.clear();
-        }
-        m.insert(token.to_owned(), now.as_millis());
+        m.insert(token, (), now_ms);
         true
     });
     if !due {
         return;
     }
-    let kv = match env.kv("TOKENS") {
-        Ok(kv) => kv,
-        Err(e) => return console_error!("last_used: {e}"),
-    };
-    let (org, token) = (org.to_owned(), token.to_owned());
+    let (kv, org, token) = (Kv::new(env), org.to_owned(), token.to_owned());
     ctx.wait_until(async move {
-        if let Err(e) = Repo::new(Kv(kv)).put_last_used(&org, &token, now).await {
+        if let Err(e) = Repo::new(kv).put_last_used(&org, &token, now).await {
             console_error!("last_used: {e}");
         }
     });

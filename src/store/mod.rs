@@ -4,6 +4,7 @@
 //! prefix list with cursors), so that [`memory::MemoryStore`] and the Worker's KV store behave
 //! alike and every use case runs natively in tests. [`Repo`] maps DESIGN.md's key layout onto it.
 
+pub mod cache;
 pub mod memory;
 mod repo;
 
