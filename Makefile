@@ -4,7 +4,7 @@ export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 WRANGLER := node_modules/.bin/wrangler
 
-.PHONY: setup dev test lint test-native test-wasm build e2e browser clean
+.PHONY: setup dev test lint test-native test-wasm build e2e browser bench clean
 
 ## Install what is missing (idempotent): rust target, worker-build, wasm-bindgen CLI, npm packages, Chromium.
 setup:
@@ -44,6 +44,14 @@ e2e:
 ## The admin page in Debian's Chromium (playwright-core); screenshots in test-results/screenshots/.
 browser:
 	node --test --test-reporter=spec tests/browser/
+
+## Benchmarks (never part of `make test`): the native domain verify step, then keyward's verify
+## against a plain-JS verify and the JS and wasm floors in workerd. BENCH_SECONDS per run (10).
+bench: setup build
+	@bash scripts/setup.sh --bench
+	cargo bench --bench verify
+	bash scripts/build-worker.sh bench/wasm-const
+	node bench/run.mjs
 
 clean:
 	rm -rf build target .wrangler

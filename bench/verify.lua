@@ -1,17 +1,52 @@
--- wrk script: POST /v1/verify bodies read from a file (one JSON body a line), cycled per thread.
-local bodies = {}
-local i = 0
+-- wrk script for POST /v1/verify. Arguments (after `--`):
+--   <valid-bodies-file> <junk-bodies-file|-> <junk-percent> <zipf|uniform>
+-- Each request picks its body at random: with <junk-percent> % chance a junk body (uniformly),
+-- else a seeded token, either uniformly or by popularity: Zipfian with theta 0.99 (YCSB's default
+-- request distribution, where a few keys take most requests, as a few integrations make most
+-- calls of an API) over the tokens in file order (the file order is itself random).
+local valid, junk = {}, {}
+local junk_share, zipf = 0, false
+local cdf = {}
 local headers = { ["Content-Type"] = "application/json" }
 
+local function read(path, into)
+  for line in io.lines(path) do
+    into[#into + 1] = line
+  end
+end
+
 function init(args)
-  for line in io.lines(args[1]) do
-    bodies[#bodies + 1] = line
+  read(args[1], valid)
+  if args[2] and args[2] ~= "-" then read(args[2], junk) end
+  junk_share = (tonumber(args[3]) or 0) / 100
+  zipf = args[4] == "zipf"
+  if zipf then
+    local total = 0
+    for i = 1, #valid do
+      total = total + 1 / i ^ 0.99
+      cdf[i] = total
+    end
+    for i = 1, #valid do cdf[i] = cdf[i] / total end
   end
   math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16))
-  i = math.random(#bodies)
+end
+
+local function pick_valid()
+  if not zipf then return valid[math.random(#valid)] end
+  local u, lo, hi = math.random(), 1, #valid
+  while lo < hi do
+    local mid = math.floor((lo + hi) / 2)
+    if cdf[mid] < u then lo = mid + 1 else hi = mid end
+  end
+  return valid[lo]
 end
 
 function request()
-  i = i % #bodies + 1
-  return wrk.format("POST", nil, headers, bodies[i])
+  local body
+  if #junk > 0 and math.random() < junk_share then
+    body = junk[math.random(#junk)]
+  else
+    body = pick_valid()
+  end
+  return wrk.format("POST", nil, headers, body)
 end

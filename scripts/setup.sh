@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install everything keyward's build and tests need, from the package registries only.
 # Idempotent: each step checks first and skips what is already there.
+# `--bench` also installs what `make bench` needs (wrk).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,10 +39,19 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund
 fi
 
+if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+apt_install() {
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
   say "chromium and chromedriver from Debian"
-  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+  apt_install chromium chromium-driver
+fi
+
+if [ "${1:-}" = "--bench" ] && ! command -v wrk >/dev/null; then
+  say "wrk from Debian (benchmarks)"
+  apt_install wrk
 fi
 say "set-up complete"
