@@ -3,9 +3,10 @@
 //!
 //! Errors cross as JS `TypeError` (wrong argument shapes), never as panics.
 
-use serde::Serialize;
+use js_sys::{Array, Object, Reflect};
 use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 use crate::domain::token::{mask, parse};
 use crate::domain::validate::{self, FieldErrors};
@@ -34,42 +35,102 @@ export interface Policy {
 }
 "#;
 
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| js_sys::TypeError::new(&e.to_string()).into())
+/// How deep a form may nest: far more than any form has, and a bound on cyclic objects.
+const MAX_DEPTH: u8 = 16;
+
+fn type_error(message: &str) -> JsValue {
+    js_sys::TypeError::new(message).into()
 }
 
-fn object(value: JsValue, what: &str) -> Result<Map<String, Value>, JsValue> {
-    match serde_wasm_bindgen::from_value::<Value>(value) {
-        Ok(Value::Object(m)) => Ok(m),
-        _ => Err(js_sys::TypeError::new(&format!("{what} must be a plain object")).into()),
+/// A JS value as the JSON the server would receive: what `JSON.stringify` would send, read by
+/// hand with `js_sys` so the module needs no serde deserializer (and none of the float formatting
+/// its error messages pull in). `undefined` properties are left out, as `JSON.stringify` does;
+/// functions, symbols, bigints and cycles are not JSON and give `None`.
+fn json(value: &JsValue, depth: u8) -> Option<Value> {
+    if depth > MAX_DEPTH {
+        return None;
     }
+    if value.is_null() {
+        return Some(Value::Null);
+    }
+    if let Some(b) = value.as_bool() {
+        return Some(Value::Bool(b));
+    }
+    if let Some(n) = value.as_f64() {
+        // Safe integers as integers, like the server's JSON parser; NaN and ±∞ are null in JSON.
+        return Some(if n.fract() == 0.0 && n.abs() <= 9_007_199_254_740_991.0 {
+            Value::from(n as i64)
+        } else {
+            serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number)
+        });
+    }
+    if let Some(s) = value.as_string() {
+        return Some(Value::String(s));
+    }
+    if Array::is_array(value) {
+        let items: Array = value.clone().unchecked_into();
+        return items
+            .iter()
+            .map(|item| json(&item, depth + 1).or(Some(Value::Null)))
+            .collect::<Option<_>>()
+            .map(Value::Array);
+    }
+    plain_object(value, depth).map(Value::Object)
 }
 
-#[derive(Serialize)]
-struct TokenCheck<'a> {
-    ok: bool,
-    code: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    prefix: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    masked: Option<String>,
-}
-
-#[derive(Serialize)]
-struct FormCheck {
-    ok: bool,
-    errors: FieldErrors,
-}
-
-impl<T> From<Result<T, FieldErrors>> for FormCheck {
-    fn from(r: Result<T, FieldErrors>) -> Self {
-        match r {
-            Ok(_) => Self { ok: true, errors: FieldErrors::new() },
-            Err(errors) => Self { ok: false, errors },
+/// The own enumerable properties of a plain object (not an array, function or other primitive).
+fn plain_object(value: &JsValue, depth: u8) -> Option<Map<String, Value>> {
+    if !value.is_object() || Array::is_array(value) || value.is_function() {
+        return None;
+    }
+    let object: &Object = value.unchecked_ref();
+    let mut map = Map::new();
+    for key in Object::keys(object).iter() {
+        let field = Reflect::get(object, &key).ok()?;
+        if field.is_undefined() {
+            continue;
         }
+        map.insert(key.as_string()?, json(&field, depth + 1)?);
     }
+    Some(map)
+}
+
+fn object(value: &JsValue, what: &str) -> Result<Map<String, Value>, JsValue> {
+    plain_object(value, 0).ok_or_else(|| type_error(&format!("{what} must be a plain object")))
+}
+
+fn string_array(value: &JsValue) -> Option<Vec<String>> {
+    if !Array::is_array(value) {
+        return None;
+    }
+    value.unchecked_ref::<Array>().iter().map(|item| item.as_string()).collect()
+}
+
+/// The org's policy as `GET /v1/org` gives it, read with the server's own `PATCH /v1/org` rules
+/// (fields left out keep their defaults).
+fn org_policy(value: &JsValue) -> Option<Policy> {
+    let mut patch = Map::new();
+    patch.insert("policy".to_owned(), Value::Object(plain_object(value, 0)?));
+    validate::org_patch(&patch, &Policy::default()).ok()?.policy
+}
+
+/// A plain JS object from `(name, value)` pairs.
+fn js_object<'a>(fields: impl IntoIterator<Item = (&'a str, JsValue)>) -> JsValue {
+    let object = Object::new();
+    for (name, value) in fields {
+        // Setting a data property on a fresh plain object cannot fail.
+        let _ = Reflect::set(&object, &JsValue::from_str(name), &value);
+    }
+    object.into()
+}
+
+fn form_check<T>(result: Result<T, FieldErrors>) -> JsValue {
+    let (ok, errors) = match result {
+        Ok(_) => (true, FieldErrors::new()),
+        Err(errors) => (false, errors),
+    };
+    let errors = js_object(errors.iter().map(|(field, message)| (field.as_str(), JsValue::from_str(message))));
+    js_object([("ok", JsValue::from_bool(ok)), ("errors", errors)])
 }
 
 /// `kw_••••••••3f9A`: the masked form, identical to the server's `masked` field.
@@ -80,16 +141,18 @@ pub fn mask_token(token: &str) -> String {
 }
 
 /// Whether `token` is well formed (pattern and checksum), without asking the server.
-///
-/// # Errors
-/// A `TypeError` only if the result cannot be built.
 #[wasm_bindgen(js_name = checkToken, unchecked_return_type = "TokenCheck")]
-pub fn check_token(token: &str) -> Result<JsValue, JsValue> {
-    let check = match parse(token) {
-        Ok(p) => TokenCheck { ok: true, code: "VALID_FORMAT", prefix: Some(p.prefix), masked: Some(mask(token)) },
-        Err(_) => TokenCheck { ok: false, code: "MALFORMED", prefix: None, masked: None },
-    };
-    to_js(&check)
+#[must_use]
+pub fn check_token(token: &str) -> JsValue {
+    match parse(token) {
+        Ok(p) => js_object([
+            ("ok", JsValue::TRUE),
+            ("code", JsValue::from_str("VALID_FORMAT")),
+            ("prefix", JsValue::from_str(p.prefix)),
+            ("masked", JsValue::from_str(&mask(token))),
+        ]),
+        Err(_) => js_object([("ok", JsValue::FALSE), ("code", JsValue::from_str("MALFORMED"))]),
+    }
 }
 
 /// Validate a token form (`POST /v1/tokens` body) against the org's modules and policy.
@@ -102,12 +165,10 @@ pub fn validate_token_form(
     #[wasm_bindgen(unchecked_param_type = "string[]")] modules: JsValue,
     #[wasm_bindgen(unchecked_param_type = "Policy")] policy: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let form = object(form, "form")?;
-    let modules: Vec<String> = serde_wasm_bindgen::from_value(modules)
-        .map_err(|_| JsValue::from(js_sys::TypeError::new("modules must be an array of strings")))?;
-    let policy: Policy = serde_wasm_bindgen::from_value(policy)
-        .map_err(|_| JsValue::from(js_sys::TypeError::new("policy must be the org's policy object")))?;
-    to_js(&FormCheck::from(validate::new_token(&form, &modules, &policy)))
+    let form = object(&form, "form")?;
+    let modules = string_array(&modules).ok_or_else(|| type_error("modules must be an array of strings"))?;
+    let policy = org_policy(&policy).ok_or_else(|| type_error("policy must be the org's policy object"))?;
+    Ok(form_check(validate::new_token(&form, &modules, &policy)))
 }
 
 /// Validate a member form (`POST /v1/members` body).
@@ -118,8 +179,8 @@ pub fn validate_token_form(
 pub fn validate_member_form(
     #[wasm_bindgen(unchecked_param_type = "Record<string, unknown>")] form: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let form = object(form, "form")?;
-    to_js(&FormCheck::from(validate::new_member(&form)))
+    let form = object(&form, "form")?;
+    Ok(form_check(validate::new_member(&form)))
 }
 
 /// Whether the typed confirmation equals the label exactly (revoke and delete dialogs).

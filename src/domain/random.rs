@@ -53,8 +53,14 @@ pub fn push_base62(rng: &dyn RandomSource, n: usize, out: &mut String) -> Result
 /// The base62 digit of `n % 62`.
 #[must_use]
 pub fn base62_digit(n: u32) -> char {
+    char::from(base62_byte(n))
+}
+
+/// The base62 digit of `n % 62`, as an ASCII byte.
+#[must_use]
+pub fn base62_byte(n: u32) -> u8 {
     // n % 62 < 62: the fallback is unreachable, and keeps this panic-free.
-    char::from(BASE62.get((n % 62) as usize).copied().unwrap_or(b'0'))
+    BASE62.get((n % 62) as usize).copied().unwrap_or(b'0')
 }
 
 /// Whether `b` is in the base62 alphabet.

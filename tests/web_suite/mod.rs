@@ -48,14 +48,14 @@ fn masks_the_design_vectors_like_the_server() {
 
 #[wasm_bindgen_test]
 fn checks_token_format() {
-    let ok = check_token(V1).unwrap();
+    let ok = check_token(V1);
     assert_eq!(get(&ok, "ok"), JsValue::TRUE);
     assert_eq!(get(&ok, "code").as_string().as_deref(), Some("VALID_FORMAT"));
     assert_eq!(get(&ok, "prefix").as_string().as_deref(), Some("kw"));
     assert_eq!(get(&ok, "masked").as_string().as_deref(), Some("kw_••••••••uQEo"));
     for bad in ["", "kw_", "junk", "kw_0000000000000000000000000000003wuQEp", "KW_0000000000000000000000000000003wuQEo"]
     {
-        let r = check_token(bad).unwrap();
+        let r = check_token(bad);
         assert_eq!(get(&r, "ok"), JsValue::FALSE, "{bad}");
         assert_eq!(get(&r, "code").as_string().as_deref(), Some("MALFORMED"));
         assert!(get(&r, "prefix").is_undefined() && get(&r, "masked").is_undefined());
@@ -118,6 +118,35 @@ fn token_form_logo_rules() {
         errors(&token_form(&format!(r#"{{"label":"x","role":"developer","kind":"org","logo":"{fake}"}}"#))),
         ["logo"]
     );
+}
+
+#[wasm_bindgen_test]
+fn forms_read_like_the_json_the_server_gets() {
+    // undefined properties are left out, as JSON.stringify does: an optional field set to undefined
+    let form = js(r#"{"label":"x","role":"developer","kind":"org"}"#);
+    Reflect::set(&form, &"description".into(), &JsValue::UNDEFINED).unwrap();
+    assert_eq!(get(&validate_token_form(form.clone(), modules(), policy()).unwrap(), "ok"), JsValue::TRUE);
+    // while null is a value, and a wrong one for a label
+    Reflect::set(&form, &"label".into(), &JsValue::NULL).unwrap();
+    assert_eq!(errors(&validate_token_form(form.clone(), modules(), policy()).unwrap()), ["label"]);
+    // non-JSON values and cycles are a TypeError, never a panic or a hang
+    let f = js_sys::Function::new_no_args("return 1");
+    Reflect::set(&form, &"label".into(), &f).unwrap();
+    assert!(validate_token_form(form.clone(), modules(), policy()).unwrap_err().is_instance_of::<js_sys::TypeError>());
+    let nested = js(r#"{"a":{}}"#);
+    Reflect::set(&get(&nested, "a"), &"self".into(), &nested).unwrap();
+    Reflect::set(&form, &"label".into(), &nested).unwrap();
+    assert!(validate_token_form(form, modules(), policy()).unwrap_err().is_instance_of::<js_sys::TypeError>());
+    // a policy with fields missing keeps the defaults for them; a wrong field is refused
+    let partial = js(r#"{"allow_non_expiring_org_tokens":true}"#);
+    let r = validate_token_form(
+        js(r#"{"label":"x","role":"developer","kind":"org","never_expires":true}"#),
+        modules(),
+        partial,
+    );
+    assert_eq!(get(&r.unwrap(), "ok"), JsValue::TRUE);
+    let e = validate_token_form(js("{}"), js(r#"["billing", 5]"#), policy()).unwrap_err();
+    assert!(e.is_instance_of::<js_sys::TypeError>());
 }
 
 #[wasm_bindgen_test]
