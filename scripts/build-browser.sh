@@ -10,7 +10,7 @@ rm -rf "$out"
 wasm-bindgen --target web --typescript --out-dir "$out" --out-name keyward \
   "$target/wasm32-unknown-unknown/release/keyward.wasm"
 if [ -x node_modules/.bin/wasm-opt ]; then
-  node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+  node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int \
     "$out/keyward_bg.wasm" -o "$out/keyward_bg.wasm"
 fi
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n1)
