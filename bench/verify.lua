@@ -1,11 +1,12 @@
 -- wrk script for POST /v1/verify. Arguments (after `--`):
---   <valid-bodies-file> <junk-bodies-file|-> <junk-percent> <zipf|uniform>
+--   <valid-bodies-file> <junk-bodies-file|-> <junk-percent> <zipf|uniform|hot>
 -- Each request picks its body at random: with <junk-percent> % chance a junk body (uniformly),
--- else a seeded token, either uniformly or by popularity: Zipfian with theta 0.99 (YCSB's default
--- request distribution, where a few keys take most requests, as a few integrations make most
--- calls of an API) over the tokens in file order (the file order is itself random).
+-- else a seeded token, either uniformly over all of them, or by popularity: Zipfian with theta
+-- 0.99 (YCSB's default request distribution, where a few keys take most requests, as a few
+-- integrations make most calls of an API) over the tokens in file order (the file order is itself
+-- random), or "hot": uniformly over the first 100 only (a busy isolate's working set).
 local valid, junk = {}, {}
-local junk_share, zipf = 0, false
+local junk_share, zipf, hot = 0, false, 0
 local cdf = {}
 local headers = { ["Content-Type"] = "application/json" }
 
@@ -20,6 +21,7 @@ function init(args)
   if args[2] and args[2] ~= "-" then read(args[2], junk) end
   junk_share = (tonumber(args[3]) or 0) / 100
   zipf = args[4] == "zipf"
+  if args[4] == "hot" then hot = math.min(100, #valid) end
   if zipf then
     local total = 0
     for i = 1, #valid do
@@ -32,6 +34,7 @@ function init(args)
 end
 
 local function pick_valid()
+  if hot > 0 then return valid[math.random(hot)] end
   if not zipf then return valid[math.random(#valid)] end
   local u, lo, hi = math.random(), 1, #valid
   while lo < hi do
