@@ -284,6 +284,20 @@ mod tests {
         assert_eq!(checksum(b"kw_000000000000000000000000000000"), "3wuQEo");
     }
 
+    /// DESIGN.md names crc32fast; we use `crc`'s small table. They must agree on every input.
+    #[test]
+    fn crc_agrees_with_crc32fast() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut bytes = Vec::new();
+        for len in 0..300 {
+            assert_eq!(CRC32.checksum(&bytes), crc32fast::hash(&bytes), "length {len}");
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            bytes.push(x.to_le_bytes()[0]);
+        }
+    }
+
     #[test]
     fn generated_tokens_parse_and_differ() {
         let rng = SeqRandom::new(7);
