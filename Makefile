@@ -22,6 +22,7 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy --target wasm32-unknown-unknown --no-default-features --features server -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown --no-default-features --features browser -- -D warnings
 
 ## Domain, store and service natively (unit, integration and doc tests).
@@ -33,11 +34,12 @@ test-wasm:
 	CHROMEDRIVER=$${CHROMEDRIVER:-/usr/bin/chromedriver} cargo test --target wasm32-unknown-unknown \
 	  --no-default-features --features browser --test web --test web_node
 
-## The browser module (www/pkg) and the Worker (build/).
+## The browser module (www/pkg), the Worker (build/) and the verify-only Worker (build-verify/).
 build:
 	bash scripts/build.sh
+	bash scripts/build-worker.sh . build-verify --no-default-features --features server
 
-## The API against the built Worker in workerd (Miniflare).
+## The API against the built Workers in workerd (Miniflare).
 e2e:
 	node --test --test-reporter=spec tests/e2e/
 
@@ -54,4 +56,4 @@ bench: setup build
 	node bench/run.mjs
 
 clean:
-	rm -rf build target .wrangler
+	rm -rf build build-verify target .wrangler

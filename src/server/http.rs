@@ -60,6 +60,7 @@ pub fn parse_json(body: &[u8]) -> Result<Value, Error> {
 ///
 /// # Errors
 /// [`Error::BadRequest`] for malformed JSON or a non-object, [`Error::Validation`] naming each field.
+#[cfg(feature = "admin")]
 pub fn expect_empty(body: &[u8]) -> Result<(), Error> {
     let v = parse_json(body)?;
     let obj = crate::service::object(&v)?;

@@ -1,0 +1,138 @@
+// End-to-end: the verify-only Worker (build-verify/, wrangler.verify.toml) next to the full one,
+// both bound to the same KV namespace in one workerd, as they are deployed.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { Miniflare } from "miniflare";
+import { OPERATOR, assertProblem } from "./harness.mjs";
+
+const common = {
+  modules: true,
+  modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
+  compatibilityDate: "2025-09-01",
+  kvNamespaces: { TOKENS: "tokens" },
+};
+
+let mf;
+let verifyWorker;
+const out = [];
+const secrets = [OPERATOR];
+
+/** Call one of the two Workers: { status, headers, body, text }. */
+async function call(worker, method, path, { token, body, raw, headers = {} } = {}) {
+  const h = { ...headers };
+  if (token !== undefined) h.authorization = `Bearer ${token}`;
+  const payload = body !== undefined ? JSON.stringify(body) : raw;
+  const url = `http://localhost${path}`;
+  const init = { method, headers: h, body: payload };
+  const res = worker ? await worker.fetch(url, init) : await mf.dispatchFetch(url, init);
+  const text = await res.text();
+  let json = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {}
+  return { status: res.status, headers: res.headers, body: json, text };
+}
+const full = (...a) => call(null, ...a);
+const edge = (...a) => call(verifyWorker, ...a);
+
+before(async () => {
+  mf = new Miniflare({
+    workers: [
+      {
+        ...common,
+        name: "keyward",
+        scriptPath: "build/index.js",
+        bindings: { OPERATOR_SECRET: OPERATOR, TOKEN_PREFIX: "kw", ALLOWED_ORIGINS: "" },
+      },
+      { ...common, name: "verify", scriptPath: "build-verify/index.js", bindings: { TOKEN_PREFIX: "kw" } },
+    ],
+    kvPersist: false,
+    handleRuntimeStdio(stdout, stderr) {
+      stdout.on("data", (d) => out.push(String(d)));
+      stderr.on("data", (d) => out.push(String(d)));
+    },
+  });
+  await mf.ready;
+  verifyWorker = await mf.getWorker("verify");
+});
+after(async () => {
+  await mf.dispose();
+});
+
+describe("verify-only Worker", () => {
+  test("answers verify byte for byte like the full Worker, from the same KV", async () => {
+    const org = await full("POST", "/v1/orgs", {
+      token: OPERATOR,
+      body: { name: "Edge", modules: ["billing", "users:read"], admin: { email: "a@edge.io", name: "A" } },
+    });
+    assert.equal(org.status, 201, org.text);
+    const t = await full("POST", "/v1/tokens", {
+      token: org.body.secret,
+      body: { label: "svc", role: "developer", scopes: ["billing"], kind: "org", expires_in_days: 30 },
+    });
+    assert.equal(t.status, 201, t.text);
+    const secret = t.body.secret;
+    secrets.push(secret, org.body.secret);
+    const cases = [
+      { token: secret, scopes: ["billing"] },
+      { token: secret, scopes: ["users:read"] },
+      { token: `${secret.slice(0, -1)}${secret.endsWith("A") ? "B" : "A"}` },
+      { token: "junk" },
+      { token: `kw_${"0".repeat(30)}3wuQEo` },
+    ];
+    const codes = [];
+    for (const body of cases) {
+      const a = await full("POST", "/v1/verify", { body });
+      const b = await edge("POST", "/v1/verify", { body });
+      assert.equal(b.status, a.status);
+      assert.equal(b.text, a.text);
+      assert.equal(b.headers.get("content-type"), a.headers.get("content-type"));
+      assert.equal(b.headers.get("cache-control"), "no-store");
+      codes.push(b.body.code);
+    }
+    assert.deepEqual(codes, ["VALID", "INSUFFICIENT_SCOPE", "MALFORMED", "MALFORMED", "NOT_FOUND"]);
+    const g = await edge("GET", "/v1/verify?scopes=billing", { token: secret });
+    assert.equal(g.body.code, "VALID");
+    assert.equal(g.body.token.id, t.body.token.id);
+    assertProblem(await edge("POST", "/v1/verify", { raw: "{" }), 400, "BAD_REQUEST");
+    assertProblem(await edge("POST", "/v1/verify", { raw: "x".repeat(70 * 1024) }), 413, "PAYLOAD_TOO_LARGE");
+
+    // A revocation made through the full Worker reaches this one within its cache's 5 s bound.
+    const revoked = await full("POST", `/v1/tokens/${t.body.token.id}/revoke`, {
+      token: org.body.secret,
+      body: { confirm_label: "svc" },
+    });
+    assert.equal(revoked.status, 200, revoked.text);
+    assert.equal((await full("POST", "/v1/verify", { body: { token: secret } })).body.code, "REVOKED");
+    const started = Date.now();
+    let code;
+    while (Date.now() - started < 8000) {
+      code = (await edge("POST", "/v1/verify", { body: { token: secret } })).body.code;
+      if (code === "REVOKED") break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(code, "REVOKED");
+    assert.ok(Date.now() - started < 6000, `seen after ${Date.now() - started} ms`);
+  });
+
+  test("has health and nothing of the admin API", async () => {
+    assert.equal((await edge("GET", "/healthz")).status, 200);
+    for (const [method, path] of [
+      ["POST", "/v1/orgs"],
+      ["GET", "/v1/tokens"],
+      ["GET", "/v1/me"],
+      ["POST", "/v1/tokens/tok_x/revoke"],
+      ["GET", "/v1/openapi.json"],
+      ["GET", "/v1/nothing"],
+    ]) {
+      const body = method === "GET" ? undefined : {};
+      assertProblem(await edge(method, path, { token: OPERATOR, body }), 404, "NOT_FOUND");
+    }
+    assertProblem(await edge("PUT", "/v1/verify"), 405, "METHOD_NOT_ALLOWED");
+  });
+
+  test("logs no secret", () => {
+    assert.equal(secrets.length, 3);
+    for (const s of secrets) assert.ok(!out.join("").includes(s.slice(3, 33)), "a secret is in the logs");
+  });
+});
