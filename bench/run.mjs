@@ -202,6 +202,7 @@ for (const w of WORKERS) {
 
 const sizes = {
   worker: size("build/index_bg.wasm"),
+  "verify-only worker": size("build-verify/index_bg.wasm"),
   browser: size("www/pkg/keyward_bg.wasm"),
   wasm_const: size("bench/wasm-const/build/index_bg.wasm"),
 };
