@@ -1,4 +1,5 @@
-// `make bench`: the same load (wrk, 16 connections, fixed duration, loopback only) against four
+// `make bench`: the same load (wrk, 16 connections on 16 threads, fixed duration, loopback only,
+// latency timed per request by bench/verify.lua) against four
 // Workers in workerd, each started the same way through Miniflare and reading the same seeded KV:
 //   keyward (POST /v1/verify), a plain-JS verify, a JS constant, a workers-rs constant.
 // Two mixes (all valid; 90 % valid / 10 % junk), each under three token popularities (Zipfian
@@ -114,21 +115,22 @@ function run(cmd, args, timeoutMs) {
 }
 
 async function wrk(url, junkPercent, popularity) {
-  const args = ["-t2", `-c${CONNECTIONS}`, `-d${SECONDS}s`, "--latency", "-s", "bench/verify.lua", url, "--",
+  // One thread per connection: bench/verify.lua then times each request itself (see there).
+  const args = [`-t${CONNECTIONS}`, `-c${CONNECTIONS}`, `-d${SECONDS}s`, "-s", "bench/verify.lua", url, "--",
     `${OUT}/valid.txt`, `${OUT}/junk.txt`, String(junkPercent), popularity];
   const out = await run("wrk", args, (SECONDS + 30) * 1000);
-  const ms = (label) => {
-    const m = out.match(new RegExp(`${label}\\s+([\\d.]+)(us|ms|s)`));
-    if (!m) return NaN;
-    return Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2]];
-  };
+  const field = (name) => Number(out.match(new RegExp(`KW_LATENCY .*\\b${name}=([\\d.]+)`))?.[1]);
   const errors = out.match(/Non-2xx or 3xx responses: (\d+)/);
-  return {
+  const r = {
     rps: Number(out.match(/Requests\/sec:\s+([\d.]+)/)?.[1]),
-    p50: ms("50%"),
-    p99: ms("99%"),
+    p50: field("p50_us") / 1000,
+    p99: field("p99_us") / 1000,
     non2xx: errors ? Number(errors[1]) : 0,
+    // Little's law check: mean latency × requests / connections should be the run's duration.
+    busy: (field("mean_us") * field("n")) / CONNECTIONS / field("duration_us"),
   };
+  if (!(r.busy > 0.9 && r.busy < 1.1)) console.error(`latency figures do not add up (busy ${r.busy.toFixed(2)})`);
+  return r;
 }
 
 async function onePass(url, tokens) {

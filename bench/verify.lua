@@ -5,6 +5,33 @@
 -- 0.99 (YCSB's default request distribution, where a few keys take most requests, as a few
 -- integrations make most calls of an API) over the tokens in file order (the file order is itself
 -- random), or "hot": uniformly over the first 100 only (a busy isolate's working set).
+--
+-- Latency is measured here, not by wrk: on our VMs wrk's own latency figures do not add up (their
+-- mean times the request count exceeds connections × duration several times over). Run with as
+-- many threads as connections (one connection per thread), so that in each thread request() and
+-- response() strictly alternate and the time between them is that request's latency, taken from
+-- CLOCK_MONOTONIC through LuaJIT's FFI. done() prints one KW_LATENCY line for bench/run.mjs.
+local ffi = require("ffi")
+ffi.cdef [[
+typedef struct { long tv_sec; long tv_nsec; } kw_timespec;
+int clock_gettime(int clock, kw_timespec *tp);
+]]
+local CLOCK_MONOTONIC = 1
+local ts = ffi.new("kw_timespec")
+local function now_us()
+  ffi.C.clock_gettime(CLOCK_MONOTONIC, ts)
+  return tonumber(ts.tv_sec) * 1e6 + tonumber(ts.tv_nsec) / 1e3
+end
+
+-- Per thread: latencies in µs (a global, so done() can read it with thread:get).
+lat = {}
+local started
+local threads = {}
+
+function setup(thread)
+  threads[#threads + 1] = thread
+end
+
 local valid, junk = {}, {}
 local junk_share, zipf, hot = 0, false, 0
 local cdf = {}
@@ -51,5 +78,28 @@ function request()
   else
     body = pick_valid()
   end
+  started = now_us()
   return wrk.format("POST", nil, headers, body)
+end
+
+function response()
+  if started then
+    lat[#lat + 1] = now_us() - started
+    started = nil
+  end
+end
+
+function done(summary)
+  local all = {}
+  for _, t in ipairs(threads) do
+    local l = t:get("lat") or {}
+    for i = 1, #l do all[#all + 1] = l[i] end
+  end
+  if #all == 0 then return end
+  table.sort(all)
+  local sum = 0
+  for i = 1, #all do sum = sum + all[i] end
+  local function pct(p) return all[math.max(1, math.ceil(#all * p / 100))] end
+  io.write(string.format("KW_LATENCY n=%d mean_us=%.1f p50_us=%.1f p99_us=%.1f max_us=%.1f duration_us=%d\n",
+    #all, sum / #all, pct(50), pct(99), all[#all], summary.duration))
 end
