@@ -109,6 +109,7 @@ pub async fn verify(req: &Request, env: &Env, ctx: &Context, now: Timestamp) -> 
             if let Some(t) = &outcome.token {
                 super::touch(ctx, env, &t.org_id, &t.id, now);
             }
+            super::kv::refresh_due(ctx, env);
             let body = serde_json::to_string(&outcome).unwrap_or_default();
             respond(200, "application/json", &body).map(Some)
         }

@@ -8,17 +8,26 @@
 //! its own stale change. A change made elsewhere is seen here
 //! after at most this TTL on top of KV's own propagation (about 60 s; reads also use KV's edge
 //! cache for [`VERIFY_KV_CACHE_TTL_S`]). The policy itself is [`ReadCache`], tested natively.
+//!
+//! **Refresh ahead.** The first hit on an entry older than [`VERIFY_REFRESH_AFTER_MS`] queues its
+//! key; [`refresh_due`] (called by the verify handlers once their answer is built) re-reads the
+//! queued keys under `ctx.wait_until`, off the response path. A token in steady use is then
+//! answered from the cache without ever waiting for KV, and nothing is served past the TTL.
 
 use std::cell::{OnceCell, RefCell};
 
 use worker::kv::KvStore;
-use worker::{Date, Env};
+use worker::{console_error, Context, Date, Env};
 
 use crate::store::cache::ReadCache;
 use crate::store::{ListPage, ListedKey, PutOptions, Store, StoreError};
 
 /// How long one isolate trusts a verify entry it read (counted from when the read began).
 pub const VERIFY_CACHE_TTL_MS: u64 = 5_000;
+/// From this age a hit on a verify entry also queues a background re-read of it.
+pub const VERIFY_REFRESH_AFTER_MS: u64 = 4_000;
+/// Most keys queued for a refresh at once (past it, entries simply expire).
+const REFRESH_QUEUE_MAX: usize = 256;
 /// Most verify entries one isolate keeps (about 0.5 KiB each).
 pub const VERIFY_CACHE_MAX: usize = 16_384;
 /// KV's own `cacheTtl` for verify reads (its minimum is 30 s; lower means fresher revocations).
@@ -27,7 +36,25 @@ pub const VERIFY_KV_CACHE_TTL_S: u64 = 30;
 thread_local! {
     /// `v:` key → value read (`None`: no such key), per isolate.
     static VERIFY_CACHE: RefCell<ReadCache<Option<String>>> =
-        RefCell::new(ReadCache::new(VERIFY_CACHE_MAX, VERIFY_CACHE_TTL_MS));
+        RefCell::new(ReadCache::new(VERIFY_CACHE_MAX, VERIFY_CACHE_TTL_MS, VERIFY_REFRESH_AFTER_MS));
+    /// `v:` keys whose cached entries are due for a background re-read.
+    static REFRESH_DUE: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Re-read, off the response path, every verify entry queued for a refresh (see the module docs).
+pub fn refresh_due(ctx: &Context, env: &Env) {
+    let keys = REFRESH_DUE.with(|q| std::mem::take(&mut *q.borrow_mut()));
+    if keys.is_empty() {
+        return;
+    }
+    let kv = Kv::new(env);
+    ctx.wait_until(async move {
+        for key in keys {
+            if let Err(e) = kv.read_verify(&key).await {
+                console_error!("verify refresh: {e}");
+            }
+        }
+    });
 }
 
 fn invalidate(key: &str) {
@@ -78,8 +105,16 @@ impl Store for Kv {
         if !key.starts_with("v:") {
             return self.store()?.get(key).text().await.map_err(|e| fail("get", e));
         }
-        if let Some(hit) = VERIFY_CACHE.with(|c| c.borrow().get(key, Date::now().as_millis())) {
-            return Ok(hit);
+        if let Some(hit) = VERIFY_CACHE.with(|c| c.borrow_mut().lookup(key, Date::now().as_millis())) {
+            if hit.refresh {
+                REFRESH_DUE.with(|q| {
+                    let mut q = q.borrow_mut();
+                    if q.len() < REFRESH_QUEUE_MAX {
+                        q.push(key.to_owned());
+                    }
+                });
+            }
+            return Ok(hit.value);
         }
         self.read_verify(key).await
     }

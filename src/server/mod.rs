@@ -199,5 +199,6 @@ async fn verify(
     if let Some(t) = &outcome.token {
         touch(ctx, env, &t.org_id, &t.id, now);
     }
+    kv::refresh_due(ctx, env);
     reply(200, &outcome)
 }

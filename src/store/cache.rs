@@ -44,6 +44,14 @@ impl<V> TtlCache<V> {
         (age < self.ttl_ms).then_some((v, age))
     }
 
+    /// Like [`TtlCache::get_aged`], with the value mutable in place (its age is unchanged).
+    pub fn get_aged_mut(&mut self, key: &str, now_ms: u64) -> Option<(&mut V, u64)> {
+        let ttl = self.ttl_ms;
+        let (v, at) = self.entries.get_mut(key)?;
+        let age = now_ms.saturating_sub(*at);
+        (age < ttl).then_some((v, age))
+    }
+
     /// Store `value` under `key` as of `now_ms`, making room as described on [`TtlCache`].
     pub fn insert(&mut self, key: &str, value: V, now_ms: u64) {
         if let Some(slot) = self.entries.get_mut(key) {
@@ -77,31 +85,57 @@ impl<V> TtlCache<V> {
 }
 
 /// A [`TtlCache`] in front of a store that never caches a read which raced with this isolate's
-/// own write.
+/// own write, and asks for busy entries to be re-read before they expire.
 ///
 /// Every read from the store starts with a [`ticket`](Self::ticket) and ends with
 /// [`finish`](Self::finish). [`invalidate`](Self::invalidate) (this isolate is writing the key)
 /// drops the entry and voids every ticket issued before it, so a value read before the write can
 /// never be cached after it. Entries count their age from when their read began.
 ///
+/// **Refresh ahead.** [`lookup`](Self::lookup) serves an entry for its whole TTL, and the first
+/// lookup after `refresh_after_ms` also says [`Hit::refresh`]: that caller (and no other) should
+/// re-read the key off the response path, so a key in steady use never misses. Nothing is served
+/// past the TTL, so the staleness bound is the TTL either way; if the refresh fails or races
+/// with a write, the entry simply expires.
+///
 /// # Example
 /// ```
 /// use keyward::store::cache::ReadCache;
 ///
-/// let mut c = ReadCache::new(100, 5_000);
+/// let mut c = ReadCache::new(100, 5_000, 4_000);
 /// let ticket = c.ticket(0);
 /// c.invalidate("k"); // a write lands while the read is in flight...
 /// c.finish("k", "old", ticket); // ...so what the read saw is not kept
-/// assert_eq!(c.get("k", 1), None);
+/// assert!(c.lookup("k", 1).is_none());
 /// let ticket = c.ticket(2);
 /// c.finish("k", "new", ticket);
-/// assert_eq!(c.get("k", 3), Some("new"));
-/// assert_eq!(c.get("k", 5_002), None); // expired
+/// assert_eq!(c.lookup("k", 3).map(|h| (h.value, h.refresh)), Some(("new", false)));
+/// assert_eq!(c.lookup("k", 4_002).map(|h| h.refresh), Some(true)); // this caller re-reads it
+/// assert_eq!(c.lookup("k", 4_003).map(|h| h.refresh), Some(false)); // nobody else does
+/// assert!(c.lookup("k", 5_002).is_none()); // expired
 /// ```
 #[derive(Debug)]
 pub struct ReadCache<V> {
-    cache: TtlCache<V>,
+    cache: TtlCache<Slot<V>>,
     epoch: u64,
+    refresh_after_ms: u64,
+}
+
+#[derive(Debug)]
+struct Slot<V> {
+    value: V,
+    /// A refresh of this entry has been handed out.
+    claimed: bool,
+}
+
+/// A value [`ReadCache::lookup`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Hit<V> {
+    /// The cached value, within its TTL.
+    pub value: V,
+    /// The caller should re-read this key in the background (at most one caller per entry).
+    pub refresh: bool,
 }
 
 /// Proof that a store read began after every invalidation before it; see [`ReadCache`].
@@ -113,14 +147,18 @@ pub struct Ticket {
 }
 
 impl<V: Clone> ReadCache<V> {
-    /// At most `capacity` entries, each served for `ttl_ms` after its read began.
-    pub fn new(capacity: usize, ttl_ms: u64) -> Self {
-        Self { cache: TtlCache::new(capacity, ttl_ms), epoch: 0 }
+    /// At most `capacity` entries, each served for `ttl_ms` after its read began and due for a
+    /// refresh from `refresh_after_ms` (`>= ttl_ms`: never).
+    pub fn new(capacity: usize, ttl_ms: u64, refresh_after_ms: u64) -> Self {
+        Self { cache: TtlCache::new(capacity, ttl_ms), epoch: 0, refresh_after_ms }
     }
 
-    /// The cached value of `key`, if fresh.
-    pub fn get(&self, key: &str, now_ms: u64) -> Option<V> {
-        self.cache.get(key, now_ms).cloned()
+    /// The cached value of `key` if fresh, and whether this caller should refresh it.
+    pub fn lookup(&mut self, key: &str, now_ms: u64) -> Option<Hit<V>> {
+        let (slot, age) = self.cache.get_aged_mut(key, now_ms)?;
+        let refresh = !slot.claimed && age >= self.refresh_after_ms;
+        slot.claimed |= refresh;
+        Some(Hit { value: slot.value.clone(), refresh })
     }
 
     /// Call before reading `key` from the store, at `now_ms`.
@@ -131,7 +169,7 @@ impl<V: Clone> ReadCache<V> {
     /// Call after the read succeeded: `value` is cached unless this isolate wrote since `ticket`.
     pub fn finish(&mut self, key: &str, value: V, ticket: Ticket) {
         if ticket.epoch == self.epoch {
-            self.cache.insert(key, value, ticket.started_ms);
+            self.cache.insert(key, Slot { value, claimed: false }, ticket.started_ms);
         }
     }
 
@@ -145,6 +183,14 @@ impl<V: Clone> ReadCache<V> {
 #[cfg(test)]
 mod tests {
     use super::{ReadCache, TtlCache};
+
+    fn value<V: Clone>(c: &mut ReadCache<V>, now_ms: u64) -> Option<V> {
+        c.lookup("k", now_ms).map(|h| h.value)
+    }
+
+    fn refresh<V: Clone>(c: &mut ReadCache<V>, now_ms: u64) -> Option<bool> {
+        c.lookup("k", now_ms).map(|h| h.refresh)
+    }
 
     #[test]
     fn entries_expire_after_the_ttl() {
@@ -208,30 +254,83 @@ mod tests {
 
     #[test]
     fn a_read_that_raced_with_a_write_is_never_cached() {
-        let mut c = ReadCache::new(10, 5_000);
+        let mut c = ReadCache::new(10, 5_000, 5_000);
         let before = c.ticket(0);
         c.invalidate("k"); // this isolate revoked the token while the read was in flight
         c.finish("k", "active", before);
-        assert_eq!(c.get("k", 1), None);
+        assert_eq!(value(&mut c, 1), None);
         let after = c.ticket(2);
         c.finish("k", "revoked", after);
-        assert_eq!(c.get("k", 3), Some("revoked"));
-        assert_eq!(c.get("k", 5_001), Some("revoked"));
-        assert_eq!(c.get("k", 5_002), None, "the TTL counts from when the read began");
+        assert_eq!(value(&mut c, 3), Some("revoked"));
+        assert_eq!(value(&mut c, 5_001), Some("revoked"));
+        assert_eq!(value(&mut c, 5_002), None, "the TTL counts from when the read began");
         let t = c.ticket(6_000);
         c.finish("k", "revoked", t);
         c.invalidate("k");
-        assert_eq!(c.get("k", 6_001), None, "a write drops the entry at once");
+        assert_eq!(value(&mut c, 6_001), None, "a write drops the entry at once");
     }
 
     #[test]
     fn reads_of_other_keys_are_voided_too() {
         // One epoch for the whole cache: conservative (an unrelated write costs one extra read)
         // and O(1), with nothing per key to bound.
-        let mut c = ReadCache::new(10, 5_000);
+        let mut c = ReadCache::new(10, 5_000, 5_000);
         let t = c.ticket(0);
         c.invalidate("other");
         c.finish("k", 1, t);
-        assert_eq!(c.get("k", 1), None);
+        assert_eq!(value(&mut c, 1), None);
+    }
+
+    #[test]
+    fn one_caller_is_asked_to_refresh_a_busy_entry_and_nothing_outlives_the_ttl() {
+        let mut c = ReadCache::new(10, 5_000, 4_000);
+        let t = c.ticket(1_000);
+        c.finish("k", "active", t);
+        assert_eq!(refresh(&mut c, 1_000), Some(false));
+        assert_eq!(refresh(&mut c, 4_999), Some(false), "not before refresh_after");
+        assert_eq!(refresh(&mut c, 5_000), Some(true), "the first lookup from then on is asked");
+        assert_eq!(refresh(&mut c, 5_001), Some(false), "and only that one");
+        // the refresh reads the new state; it replaces the entry and its age restarts
+        let t = c.ticket(5_100);
+        c.finish("k", "revoked", t);
+        assert_eq!(value(&mut c, 5_200), Some("revoked"));
+        assert_eq!(refresh(&mut c, 9_099), Some(false));
+        assert_eq!(refresh(&mut c, 9_100), Some(true), "due again 4 s after the refresh began");
+        assert_eq!(value(&mut c, 10_099), Some("revoked"));
+        assert_eq!(value(&mut c, 10_100), None, "never served past the TTL, refresh or not");
+    }
+
+    #[test]
+    fn a_refresh_that_raced_with_a_write_leaves_nothing_stale() {
+        let mut c = ReadCache::new(10, 5_000, 4_000);
+        let t = c.ticket(0);
+        c.finish("k", "active", t);
+        assert_eq!(refresh(&mut c, 4_000), Some(true));
+        let t = c.ticket(4_001); // the background re-read begins...
+        c.invalidate("k"); // ...this isolate revokes the token...
+        c.finish("k", "active", t); // ...and the re-read returns the old state: dropped
+        assert_eq!(value(&mut c, 4_002), None);
+    }
+
+    #[test]
+    fn a_failed_refresh_lets_the_entry_expire_and_be_read_again() {
+        let mut c = ReadCache::new(10, 5_000, 4_000);
+        let t = c.ticket(0);
+        c.finish("k", 1, t);
+        assert_eq!(refresh(&mut c, 4_500), Some(true));
+        // the re-read failed: no finish; no one else is asked, and the entry ends at its TTL
+        assert_eq!(refresh(&mut c, 4_900), Some(false));
+        assert_eq!(value(&mut c, 5_000), None);
+        let t = c.ticket(5_000);
+        c.finish("k", 2, t);
+        assert_eq!(value(&mut c, 5_001), Some(2));
+    }
+
+    #[test]
+    fn refresh_after_the_ttl_means_never() {
+        let mut c = ReadCache::new(10, 5_000, 5_000);
+        let t = c.ticket(0);
+        c.finish("k", 1, t);
+        assert!((0..5_000).all(|now| refresh(&mut c, now) == Some(false)));
     }
 }
