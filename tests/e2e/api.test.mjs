@@ -1,6 +1,7 @@
 // End-to-end: every API.md row over HTTP against the built Worker in workerd.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { OPERATOR, ORIGIN, PNG_1x1, assertProblem, createOrg, dumpKv, start } from "./harness.mjs";
 
 let w;
@@ -214,6 +215,17 @@ describe("token lifecycle over HTTP", () => {
     assert.equal((await v(orgTok.body.secret)).body.code, "VALID");
     const listed = await w.api("GET", `/v1/tokens/${p.body.token.id}`, { token: o.secret });
     assert.equal(listed.body.status, "owner_deactivated");
+    // expired: no token lives less than a day, so age a fresh one's verify entry in KV itself
+    // (it has not been verified yet, so no isolate holds it in its cache)
+    const old = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "old", role: "developer", kind: "personal", expires_in_days: 1 } });
+    assert.equal(old.status, 201, old.text);
+    const key = `v:${createHash("sha256").update(old.body.secret).digest("hex")}`;
+    const entry = await w.kv.get(key, "json");
+    assert.equal(entry.token_id, old.body.token.id, "the verify entry is keyed by the secret's SHA-256");
+    assert.equal(typeof entry.expires_at, "number", "verify entries keep times as epoch milliseconds");
+    await w.kv.put(key, JSON.stringify({ ...entry, expires_at: Date.now() - 60_000 }));
+    assert.deepEqual((await v(old.body.secret)).body, { valid: false, code: "EXPIRED" });
+    assertProblem(await w.api("GET", "/v1/me", { token: old.body.secret }), 401, "UNAUTHENTICATED");
     // verify bodies of the wrong shape are 400
     for (const raw of ["{", "[]", '{"token": 5}', '{"token": "x", "scopes": "billing"}', '{"token": "x", "extra": 1}', "{}"]) {
       assertProblem(await w.api("POST", "/v1/verify", { raw, headers: { "content-type": "application/json" } }), 400, "BAD_REQUEST");
