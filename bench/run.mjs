@@ -94,7 +94,8 @@ async function seed() {
 }
 
 const MIXES = { valid: 0, mixed: 10 }; // % junk
-const POPULARITY = ["zipf", "uniform", "hot"]; // see bench/verify.lua
+// see bench/verify.lua; BENCH_POPULARITY=hot runs a subset (for experiments, like BENCH_WORKERS)
+const POPULARITY = process.env.BENCH_POPULARITY?.split(",").map((s) => s.trim()) ?? ["zipf", "uniform", "hot"];
 
 // Run wrk without blocking node, which must keep draining workerd's output meanwhile.
 function run(cmd, args, timeoutMs) {
