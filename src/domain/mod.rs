@@ -6,6 +6,7 @@
 
 pub mod model;
 pub mod policy;
+pub mod projection;
 pub mod random;
 pub mod time;
 pub mod token;

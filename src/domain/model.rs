@@ -183,6 +183,9 @@ pub struct Org {
     pub policy: Policy,
     /// When it was created.
     pub created_at: Timestamp,
+    /// Grows with every change (the `ETag`).
+    #[serde(default)]
+    pub version: u64,
 }
 
 /// A person in an org.
@@ -202,6 +205,9 @@ pub struct Member {
     pub status: MemberStatus,
     /// When they were added.
     pub created_at: Timestamp,
+    /// Grows with every change (the `ETag`).
+    #[serde(default)]
+    pub version: u64,
 }
 
 impl Member {
@@ -261,6 +267,9 @@ pub struct Token {
     /// `sha256` hex of the secret replaced by the last rotation, while it is in grace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_hash: Option<String>,
+    /// Grows with every change (the `ETag`).
+    #[serde(default)]
+    pub version: u64,
 }
 
 impl Token {

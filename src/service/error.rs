@@ -30,6 +30,8 @@ pub enum Error {
     ConfirmationMismatch,
     /// 409 `CONFLICT`: the state forbids it (the text says why).
     Conflict(&'static str),
+    /// 412 `PRECONDITION_FAILED`: `If-Match` names a version the record no longer has.
+    PreconditionFailed,
     /// 413 `PAYLOAD_TOO_LARGE`: body over 64 KiB.
     PayloadTooLarge,
     /// 400 `BAD_REQUEST`: not JSON, or not the JSON shape the endpoint takes.
@@ -60,6 +62,7 @@ impl Error {
             Self::NotFound | Self::NoRoute => 404,
             Self::Validation(_) | Self::ConfirmationMismatch => 422,
             Self::LimitReached { .. } | Self::Conflict(_) => 409,
+            Self::PreconditionFailed => 412,
             Self::PayloadTooLarge => 413,
             Self::BadRequest(_) => 400,
             Self::MethodNotAllowed => 405,
@@ -78,6 +81,7 @@ impl Error {
             Self::LimitReached { .. } => "LIMIT_REACHED",
             Self::ConfirmationMismatch => "CONFIRMATION_MISMATCH",
             Self::Conflict(_) => "CONFLICT",
+            Self::PreconditionFailed => "PRECONDITION_FAILED",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             Self::BadRequest(_) => "BAD_REQUEST",
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
@@ -96,6 +100,7 @@ impl Error {
             Self::LimitReached { .. } => "Limit reached",
             Self::ConfirmationMismatch => "Confirmation does not match",
             Self::Conflict(_) => "Conflict",
+            Self::PreconditionFailed => "Precondition failed",
             Self::PayloadTooLarge => "Payload too large",
             Self::BadRequest(_) => "Bad request",
             Self::MethodNotAllowed => "Method not allowed",
@@ -116,6 +121,9 @@ impl Error {
                 format!("The owner already holds {limit} personal tokens, the org's limit.")
             }
             Self::ConfirmationMismatch => "confirm_label must equal the token's label exactly.".into(),
+            Self::PreconditionFailed => {
+                "The object has changed since the version named in If-Match; read it again.".into()
+            }
             Self::PayloadTooLarge => "Request bodies are limited to 64 KiB.".into(),
             Self::MethodNotAllowed => "This endpoint does not take that method.".into(),
             Self::Internal(_) => "Something went wrong on our side; nothing secret was exposed. Try again.".into(),

@@ -4,12 +4,14 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::views::{MemberView, OrgView, TokenView};
-use super::{object, Actor, Error, Issued, Result, Service};
+use super::views::{directory, MemberView, OrgView, TokenView};
+use super::{object, Actor, Error, Result, Service};
+use crate::domain::model::is_id;
 use crate::domain::policy::{keeps_an_active_admin, Lifetime};
+use crate::domain::projection;
 use crate::domain::validate::{self, email_key, NewToken};
 use crate::domain::{Action, Kind, Member, MemberStatus, Org, Policy, RandomSource, Role, TargetType, Timestamp};
-use crate::store::Store;
+use crate::store::{Changes, Kv, Store};
 
 /// `POST /v1/orgs` answer.
 #[derive(Debug, Serialize)]
@@ -49,20 +51,36 @@ pub struct Usage {
 /// Label of the token made with a new org.
 pub const FIRST_TOKEN_LABEL: &str = "Initial admin token";
 
-impl<S: Store, R: RandomSource> Service<S, R> {
-    /// Create an org, its first admin and that admin's first admin token (the operator's call).
+impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
+    /// A fresh org id (the Worker picks it, since it names the org's authority).
+    ///
+    /// # Errors
+    /// [`Error::Internal`] when the random source fails.
+    pub fn new_org_id(&self) -> Result<String> {
+        self.id("org_")
+    }
+
+    /// Create org `org_id`, its first admin and that admin's first admin token (the operator's
+    /// call), in one commit.
     ///
     /// # Errors
     /// [`Error::BadRequest`] for a non-object body, [`Error::Validation`] for bad fields,
-    /// [`Error::Internal`] on storage failure.
-    pub async fn create_org(&self, body: &Value, now: Timestamp) -> Result<OrgCreated> {
+    /// [`Error::Conflict`] if the org exists already, [`Error::Internal`] on storage failure.
+    pub async fn create_org(&self, org_id: &str, body: &Value, now: Timestamp) -> Result<OrgCreated> {
         let input = validate::new_org(object(body)?)?;
+        if !is_id("org_", org_id) {
+            return Err(Error::Internal("not an org id".into()));
+        }
+        if self.repo.org(org_id).await?.is_some() {
+            return Err(Error::Conflict("this org exists already"));
+        }
         let org = Org {
-            id: self.id("org_")?,
+            id: org_id.to_owned(),
             name: input.name,
             modules: input.modules,
             policy: Policy::default(),
             created_at: now,
+            version: 1,
         };
         let admin = Member {
             id: self.id("mem_")?,
@@ -72,29 +90,15 @@ impl<S: Store, R: RandomSource> Service<S, R> {
             role: Role::Admin,
             status: MemberStatus::Active,
             created_at: now,
+            version: 1,
         };
-        self.repo.put_org(&org).await?;
-        self.repo.put_member(&admin).await?;
-        self.audit(
-            &org.id,
-            None,
-            Action::OrgCreated,
-            TargetType::Org,
-            &org.id,
-            format!("Created org \"{}\"", org.name),
-            now,
-        )
-        .await?;
-        self.audit(
-            &org.id,
-            None,
-            Action::MemberCreated,
-            TargetType::Member,
-            &admin.id,
-            format!("Added admin {}", admin.email),
-            now,
-        )
-        .await?;
+        let mut changes = Changes::new();
+        changes.put_org(&org)?;
+        changes.put_member(&admin)?;
+        let summary = format!("Created org \"{}\"", org.name);
+        self.audit(&mut changes, &org.id, None, Action::OrgCreated, (TargetType::Org, &org.id), summary, now)?;
+        let summary = format!("Added admin {}", admin.email);
+        self.audit(&mut changes, &org.id, None, Action::MemberCreated, (TargetType::Member, &admin.id), summary, now)?;
         let spec = NewToken {
             label: FIRST_TOKEN_LABEL.to_owned(),
             description: None,
@@ -105,8 +109,16 @@ impl<S: Store, R: RandomSource> Service<S, R> {
             owner_member_id: Some(admin.id.clone()),
             lifetime: Lifetime::Days(org.policy.default_ttl_days),
         };
-        let Issued { secret, token } = self.issue(&org, None, &admin.id, spec, Some(&admin), now).await?;
-        Ok(OrgCreated { org: OrgView::from(&org), member: MemberView::from(&admin), secret, token })
+        let members = [admin.clone()];
+        let (secret, t) = self.issue(&mut changes, &org, &members, None, &admin.id, spec, Some(&admin), now)?;
+        self.commit(&changes).await?;
+        let token = TokenView::new(&t, &directory(members.to_vec()), None, now);
+        Ok(OrgCreated {
+            org: OrgView::from(&org),
+            member: MemberView::from(&admin),
+            secret: secret.expose().to_owned(),
+            token,
+        })
     }
 
     /// The caller, its org, its token and its personal-token usage.
@@ -114,12 +126,12 @@ impl<S: Store, R: RandomSource> Service<S, R> {
     /// # Errors
     /// [`Error::Internal`] on storage failure.
     pub async fn me(&self, actor: &Actor, now: Timestamp) -> Result<Me> {
-        let dir = super::views::directory(self.repo.members(&actor.org.id).await?);
+        let dir = directory(self.repo.members(&actor.org.id).await?);
         let used = match &actor.member {
             Some(m) => self.personal_count(&actor.org.id, &m.id).await?,
             None => 0,
         };
-        let last = self.repo.last_used(&actor.org.id, &actor.token.id).await?;
+        let last = self.edge.last_used(&actor.org.id, &actor.token.id).await?;
         Ok(Me {
             member: actor.member.as_ref().map(MemberView::from),
             org: OrgView::from(&actor.org),
@@ -137,9 +149,11 @@ impl<S: Store, R: RandomSource> Service<S, R> {
     /// Change the org's name, modules or policy (admins).
     ///
     /// # Errors
-    /// [`Error::Forbidden`] for developers, [`Error::Validation`], [`Error::Internal`].
+    /// [`Error::Forbidden`] for developers, [`Error::PreconditionFailed`], [`Error::Validation`],
+    /// [`Error::Internal`].
     pub async fn update_org(&self, actor: &Actor, body: &Value, now: Timestamp) -> Result<OrgView> {
         actor.require_admin("only admins can change the org")?;
+        actor.precondition(actor.org.version)?;
         let patch = validate::org_patch(object(body)?, &actor.org.policy)?;
         let mut org = actor.org.clone();
         let mut changed = Vec::new();
@@ -155,10 +169,13 @@ impl<S: Store, R: RandomSource> Service<S, R> {
             org.policy = p;
             changed.push("policy");
         }
-        if !changed.is_empty() {
-            self.repo.put_org(&org).await?;
+        if org != actor.org {
+            org.version = actor.org.version + 1;
+            let mut changes = Changes::new();
+            changes.put_org(&org)?;
             let summary = format!("Changed {}", changed.join(", "));
-            self.audit(&org.id, Some(actor), Action::OrgUpdated, TargetType::Org, &org.id, summary, now).await?;
+            self.audit(&mut changes, &org.id, Some(actor), Action::OrgUpdated, (TargetType::Org, &org.id), summary, now)?;
+            self.commit(&changes).await?;
         }
         Ok(OrgView::from(&org))
     }
@@ -193,25 +210,30 @@ impl<S: Store, R: RandomSource> Service<S, R> {
             role: input.role,
             status: MemberStatus::Active,
             created_at: now,
+            version: 1,
         };
-        self.repo.put_member(&m).await?;
+        let mut changes = Changes::new();
+        changes.put_member(&m)?;
         let summary = format!("Added {} {}", m.role.as_str(), m.email);
-        self.audit(&m.org_id, Some(actor), Action::MemberCreated, TargetType::Member, &m.id, summary, now).await?;
+        self.audit(&mut changes, &m.org_id, Some(actor), Action::MemberCreated, (TargetType::Member, &m.id), summary, now)?;
+        self.commit(&changes).await?;
         Ok(MemberView::from(&m))
     }
 
-    /// Change a member's name, role or status (admins). Deactivating or demoting rewrites the
-    /// verify entries of their personal tokens at once (before the member record, so a failure
-    /// in between errs on the side of less access); org tokens they created are untouched.
+    /// Change a member's name, role or status (admins). A change of role or status rewrites the
+    /// verify entries of their personal tokens in the same commit; org tokens they created are
+    /// untouched.
     ///
     /// # Errors
-    /// [`Error::Forbidden`], [`Error::NotFound`], [`Error::Validation`], [`Error::Conflict`] when
-    /// the org would lose its last active admin, [`Error::Internal`].
+    /// [`Error::Forbidden`], [`Error::NotFound`], [`Error::PreconditionFailed`],
+    /// [`Error::Validation`], [`Error::Conflict`] when the org would lose its last active admin,
+    /// [`Error::Internal`].
     pub async fn update_member(&self, actor: &Actor, id: &str, body: &Value, now: Timestamp) -> Result<MemberView> {
         actor.require_admin("only admins can change members")?;
-        let patch = validate::member_patch(object(body)?)?;
         let members = self.repo.members(&actor.org.id).await?;
         let current = members.iter().find(|m| m.id == id).ok_or(Error::NotFound)?;
+        actor.precondition(current.version)?;
+        let patch = validate::member_patch(object(body)?)?;
         let mut m = current.clone();
         if let Some(n) = patch.name {
             m.name = n;
@@ -224,38 +246,27 @@ impl<S: Store, R: RandomSource> Service<S, R> {
         if m == *current {
             return Ok(MemberView::from(&m));
         }
-        let less_power = m.role < current.role || (m.status == MemberStatus::Deactivated && current.is_active());
-        let access_changed = m.role != current.role || m.status != current.status;
-        if access_changed && less_power {
-            self.cascade(&m, now).await?;
-        }
-        self.repo.put_member(&m).await?;
-        if access_changed && !less_power {
-            self.cascade(&m, now).await?;
+        m.version = current.version + 1;
+        let mut changes = Changes::new();
+        changes.put_member(&m)?;
+        if m.role != current.role || m.status != current.status {
+            for t in self.repo.tokens(&m.org_id).await? {
+                if t.kind == Kind::Personal && t.owner_member_id.as_deref() == Some(m.id.as_str()) {
+                    changes.project(&projection::changes(Some((&t, Some(current))), Some((&t, Some(&m))), now), now)?;
+                }
+            }
         }
         let summary = describe_member_change(current, &m);
-        self.audit(&m.org_id, Some(actor), Action::MemberUpdated, TargetType::Member, &m.id, summary, now).await?;
+        self.audit(&mut changes, &m.org_id, Some(actor), Action::MemberUpdated, (TargetType::Member, &m.id), summary, now)?;
+        self.commit(&changes).await?;
         Ok(MemberView::from(&m))
-    }
-
-    /// Rewrite the verify entries of every personal token owned by `owner` for its new role and status.
-    async fn cascade(&self, owner: &Member, now: Timestamp) -> Result<()> {
-        for row in self.repo.all_token_rows(&owner.org_id).await? {
-            if row.kind != Kind::Personal || row.owner_member_id.as_deref() != Some(owner.id.as_str()) {
-                continue;
-            }
-            if let Some(t) = self.repo.token(&owner.org_id, &row.id).await? {
-                self.write_entries(&t, Some(owner), now).await?;
-            }
-        }
-        Ok(())
     }
 
     /// Personal tokens held by `member` (every state counts until deleted).
     pub(super) async fn personal_count(&self, org: &str, member: &str) -> Result<usize> {
         Ok(self
             .repo
-            .all_token_rows(org)
+            .tokens(org)
             .await?
             .iter()
             .filter(|t| t.kind == Kind::Personal && t.owner_member_id.as_deref() == Some(member))

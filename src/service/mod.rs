@@ -7,42 +7,91 @@
 
 mod error;
 mod members;
+mod projection;
 mod tokens;
 mod verify;
 pub mod views;
 
 use core::cell::Cell;
 
+use futures_util::lock::Mutex;
 use serde_json::{Map, Value};
 
 pub use error::Error;
 pub use members::{Me, OrgCreated, Usage, FIRST_TOKEN_LABEL};
+pub use projection::{Drained, Fix, Reconciled};
 pub use tokens::{Issued, TokenQuery};
-pub use verify::{verify, Verification, VerifiedToken};
+pub use verify::{verify, Consistency, Located, Verification, VerifiedToken};
 
 use crate::domain::model::new_id;
 use crate::domain::token::{parse, sha256_hex, Prefix};
 use crate::domain::{
-    effective_role, verdict, Action, AuditEvent, Code, Kind, Member, Notification, Org, RandomSource, Role, State,
-    TargetType, Timestamp, Token, VerifyEntry,
+    effective_role, Action, AuditEvent, Kind, Member, Notification, Org, RandomSource, Role, State, TargetType,
+    Timestamp, Token,
 };
-use crate::store::{Repo, Store};
+use crate::store::{Changes, Edge, Kv, Repo, Store};
 
 /// Result of a use case.
 pub type Result<T, E = Error> = core::result::Result<T, E>;
 
-/// The use cases over one store, one random source and the deployment's token prefix.
+/// The use cases of one org authority: its records, the KV it projects to, a random source and
+/// the deployment's token prefix.
 #[derive(Debug)]
-pub struct Service<S, R> {
+pub struct Service<S, K, R> {
     repo: Repo<S>,
+    edge: Edge<K>,
     rng: R,
     prefix: Prefix,
     /// Orders the audit events and notifications this instance writes within one millisecond.
     seq: Cell<u16>,
+    /// One drainer of the projection outbox at a time, so two KV writes to one key never race.
+    drain: Mutex<()>,
+}
+
+/// A request's `If-Match`: `*` (any current version) or the versions it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IfMatch {
+    /// `If-Match: *`
+    Any,
+    /// `If-Match: "3", "4"` (weak tags compare by version too; unreadable tags match nothing).
+    Versions(Vec<u64>),
+}
+
+impl IfMatch {
+    /// Read an `If-Match` header value.
+    #[must_use]
+    pub fn parse(header: &str) -> Self {
+        if header.trim() == "*" {
+            return Self::Any;
+        }
+        Self::Versions(
+            header
+                .split(',')
+                .filter_map(|tag| {
+                    let tag = tag.trim();
+                    let tag = tag.strip_prefix("W/").unwrap_or(tag);
+                    tag.strip_prefix('"')?.strip_suffix('"')?.parse().ok()
+                })
+                .collect(),
+        )
+    }
+
+    fn allows(&self, version: u64) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Versions(v) => v.contains(&version),
+        }
+    }
+}
+
+/// The `ETag` of a record at `version`.
+#[must_use]
+pub fn etag(version: u64) -> String {
+    format!("\"{version}\"")
 }
 
 /// Who is calling: an authenticated token, its org, its owner (personal tokens) and the role it
-/// acts with.
+/// acts with; and the request's precondition.
 #[derive(Debug, Clone)]
 pub struct Actor {
     /// The caller's org.
@@ -53,6 +102,8 @@ pub struct Actor {
     pub member: Option<Member>,
     /// Effective role: the lower of the token's and its owner's.
     pub role: Role,
+    /// The request's `If-Match`, checked against the record a change applies to.
+    pub if_match: Option<IfMatch>,
 }
 
 impl Actor {
@@ -78,6 +129,14 @@ impl Actor {
                     && self.member.as_ref().is_some_and(|m| t.owner_member_id.as_deref() == Some(m.id.as_str()))))
     }
 
+    /// The request's precondition against a record at `version`.
+    fn precondition(&self, version: u64) -> Result<()> {
+        match &self.if_match {
+            Some(m) if !m.allows(version) => Err(Error::PreconditionFailed),
+            _ => Ok(()),
+        }
+    }
+
     fn require_admin(&self, what: &'static str) -> Result<()> {
         if self.is_admin() {
             Ok(())
@@ -95,31 +154,21 @@ pub fn object(body: &Value) -> Result<&Map<String, Value>> {
     body.as_object().ok_or(Error::BadRequest("the body must be a JSON object"))
 }
 
-/// The verify entry that represents `t` (owned by `owner`) right now.
-fn entry_for(t: &Token, owner: Option<&Member>) -> VerifyEntry {
-    VerifyEntry {
-        token_id: t.id.clone(),
-        org_id: t.org_id.clone(),
-        kind: t.kind,
-        owner_member_id: t.owner_member_id.clone(),
-        role: effective_role(t.kind, t.role, owner.map(|m| m.role)),
-        scopes: t.scopes.clone(),
-        state: t.state,
-        owner_active: t.kind == Kind::Org || owner.is_some_and(Member::is_active),
-        expires_at: t.expires_at,
-        grace_until: None,
-    }
-}
-
-impl<S: Store, R: RandomSource> Service<S, R> {
-    /// The use cases over `store`, drawing randomness from `rng`, issuing tokens with `prefix`.
-    pub const fn new(store: S, rng: R, prefix: Prefix) -> Self {
-        Self { repo: Repo::new(store), rng, prefix, seq: Cell::new(0) }
+impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
+    /// The use cases over the records in `store` projecting to `kv`, drawing randomness from
+    /// `rng`, issuing tokens with `prefix`.
+    pub fn new(store: S, kv: K, rng: R, prefix: Prefix) -> Self {
+        Self { repo: Repo::new(store), edge: Edge::new(kv), rng, prefix, seq: Cell::new(0), drain: Mutex::new(()) }
     }
 
-    /// Typed storage access.
+    /// Typed record access.
     pub const fn repo(&self) -> &Repo<S> {
         &self.repo
+    }
+
+    /// Typed KV access.
+    pub const fn edge(&self) -> &Edge<K> {
+        &self.edge
     }
 
     fn next_seq(&self) -> u16 {
@@ -132,20 +181,27 @@ impl<S: Store, R: RandomSource> Service<S, R> {
         Ok(new_id(prefix, &self.rng)?)
     }
 
-    /// Authenticate a presented bearer token: it must verify `VALID`, and its record, org and
-    /// owner must agree right now (so a change is felt at once by the API even while KV
-    /// propagates).
+    /// Commit one use case's changes at once, then copy what they owe KV (see
+    /// [`Service::project`]). A projection that fails here stays owed and is retried later; the
+    /// change itself has happened.
+    async fn commit(&self, changes: &Changes) -> Result<()> {
+        self.repo.commit(changes).await?;
+        // Failures stay in the outbox; the authority reports them (`Keyward-Projection: pending`)
+        // and its alarm retries.
+        let _ = self.project().await;
+        Ok(())
+    }
+
+    /// Authenticate a presented bearer token against the records, strictly: its record must
+    /// hold this secret (current, or previous within its grace), be active and unexpired, and
+    /// its owner active, right now. `at` says where the edge found it (its verify entry).
     ///
     /// # Errors
     /// [`Error::Unauthenticated`] for anything but a usable token; [`Error::Internal`] on storage failure.
-    pub async fn authenticate(&self, presented: &str, now: Timestamp) -> Result<Actor> {
+    pub async fn authenticate(&self, presented: &str, at: &Located, now: Timestamp) -> Result<Actor> {
         parse(presented).map_err(|_| Error::Unauthenticated)?;
         let hash = sha256_hex(presented);
-        let entry = self.repo.verify_entry(&hash).await?.ok_or(Error::Unauthenticated)?;
-        if verdict::<&str>(Some(&entry), now, &[]) != Code::Valid {
-            return Err(Error::Unauthenticated);
-        }
-        let token = self.repo.token(&entry.org_id, &entry.token_id).await?.ok_or(Error::Unauthenticated)?;
+        let token = self.repo.token(&at.org_id, &at.token_id).await?.ok_or(Error::Unauthenticated)?;
         let in_grace = token.previous_hash.as_deref() == Some(hash.as_str())
             && token.previous_valid_until.is_some_and(|g| now < g);
         if (token.hash != hash && !in_grace) || token.state != State::Active || token.is_expired(now) {
@@ -164,22 +220,20 @@ impl<S: Store, R: RandomSource> Service<S, R> {
             (Kind::Org, _) => None,
         };
         let role = effective_role(token.kind, token.role, member.as_ref().map(|m| m.role));
-        Ok(Actor { org, token, member, role })
+        Ok(Actor { org, token, member, role, if_match: None })
     }
 
-    /// Append an audit event; `actor` `None` is the operator.
-    #[allow(clippy::too_many_arguments)]
-    async fn audit(
+    /// An audit event of `actor` (`None`: the operator).
+    fn event(
         &self,
-        org: &str,
         actor: Option<&Actor>,
         action: Action,
         target_type: TargetType,
         target_id: &str,
         summary: String,
         now: Timestamp,
-    ) -> Result<()> {
-        let event = AuditEvent {
+    ) -> Result<AuditEvent> {
+        Ok(AuditEvent {
             id: self.id("evt_")?,
             at: now,
             action,
@@ -188,13 +242,38 @@ impl<S: Store, R: RandomSource> Service<S, R> {
             target_type,
             target_id: target_id.to_owned(),
             summary,
-        };
-        Ok(self.repo.put_audit(org, &event, self.next_seq()).await?)
+        })
     }
 
-    /// One notification per active admin: who made (or rotated) which token, when, masked.
-    async fn notify_admins(&self, org: &Org, t: &Token, creator_id: &str, verb: &str, now: Timestamp) -> Result<()> {
-        let members = self.repo.members(&org.id).await?;
+    /// Add an audit event to `changes`.
+    #[allow(clippy::too_many_arguments)]
+    fn audit(
+        &self,
+        changes: &mut Changes,
+        org: &str,
+        actor: Option<&Actor>,
+        action: Action,
+        target: (TargetType, &str),
+        summary: String,
+        now: Timestamp,
+    ) -> Result<()> {
+        let e = self.event(actor, action, target.0, target.1, summary, now)?;
+        Ok(changes.audit(org, &e, self.next_seq())?)
+    }
+
+    /// One notification per active admin of `members`: who made (or rotated) which token,
+    /// when, masked.
+    #[allow(clippy::too_many_arguments)]
+    fn notify_admins(
+        &self,
+        changes: &mut Changes,
+        org: &Org,
+        members: &[Member],
+        t: &Token,
+        creator_id: &str,
+        verb: &str,
+        now: Timestamp,
+    ) -> Result<()> {
         let creator = members.iter().find(|m| m.id == creator_id);
         let who = creator.map_or_else(|| creator_id.to_owned(), |m| format!("{} <{}>", m.name, m.email));
         let masked = t.masked();
@@ -216,21 +295,7 @@ impl<S: Store, R: RandomSource> Service<S, R> {
                 created_at: now,
                 masked: masked.clone(),
             };
-            self.repo.put_notification(&org.id, &n, self.next_seq()).await?;
-        }
-        Ok(())
-    }
-
-    /// Write the verify entries of `t`: the current secret's and, while its grace lasts, the
-    /// previous one's.
-    async fn write_entries(&self, t: &Token, owner: Option<&Member>, now: Timestamp) -> Result<()> {
-        let entry = entry_for(t, owner);
-        self.repo.put_verify_entry(&t.hash, &entry, now).await?;
-        if let (Some(prev), Some(until)) = (&t.previous_hash, t.previous_valid_until) {
-            if now < until {
-                let old = VerifyEntry { grace_until: Some(until), ..entry };
-                self.repo.put_verify_entry(prev, &old, now).await?;
-            }
+            changes.notify(&org.id, &n, self.next_seq())?;
         }
         Ok(())
     }

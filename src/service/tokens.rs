@@ -1,8 +1,8 @@
 //! Tokens: create, list, read, edit, disable, enable, revoke, re-approve, rotate, delete.
 //!
-//! Write order keeps DESIGN.md's invariant, **a verifiable token is always listed**: a change
-//! that grants access writes the record before the verify entry; one that takes access away
-//! writes the verify entry first.
+//! Each use case loads what it needs, decides with domain code, and commits one [`Changes`]:
+//! the record, its audit event, its notifications and the verify-projection changes
+//! ([`projection::changes`]), all at once. KV follows the records, never the other way round.
 
 use serde::Serialize;
 use serde_json::Value;
@@ -10,12 +10,13 @@ use serde_json::Value;
 use super::views::{directory, owner_active, TokenView};
 use super::{object, Actor, Error, Result, Service};
 use crate::domain::policy::{check_transition, expires_at, grace_end, personal_limit_allows, role_ceiling, Transition};
+use crate::domain::projection;
 use crate::domain::token::Secret;
 use crate::domain::validate::{self, confirm_label_matches, NewToken};
 use crate::domain::{
     model::is_id, Action, Kind, Member, Org, RandomSource, State, Status, TargetType, Timestamp, Token,
 };
-use crate::store::Store;
+use crate::store::{Changes, Kv, Store};
 
 /// A token with its secret, shown this once (`POST /v1/tokens`, rotate, first admin token).
 #[derive(Debug, Serialize)]
@@ -42,18 +43,22 @@ pub struct TokenQuery {
 /// Keys read per `GET /v1/tokens` page.
 pub const TOKEN_PAGE: u32 = 100;
 
-impl<S: Store, R: RandomSource> Service<S, R> {
-    /// Make a token from a validated spec: record, then verify entry, then audit, then one
-    /// notification per active admin. `actor` `None` is the operator (first admin token).
-    pub(super) async fn issue(
+impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
+    /// A new token from a validated spec, added to `changes` with its projection, audit event
+    /// and one notification per active admin of `members`. `actor` `None` is the operator
+    /// (first admin token). Returns the secret and the record.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn issue(
         &self,
+        changes: &mut Changes,
         org: &Org,
+        members: &[Member],
         actor: Option<&Actor>,
         creator_id: &str,
         spec: NewToken,
         owner: Option<&Member>,
         now: Timestamp,
-    ) -> Result<Issued> {
+    ) -> Result<(Secret, Token)> {
         let secret = Secret::generate(&self.prefix, &self.rng)?;
         let t = Token {
             id: self.id("tok_")?,
@@ -78,9 +83,10 @@ impl<S: Store, R: RandomSource> Service<S, R> {
             previous_valid_until: None,
             hash: secret.hash(),
             previous_hash: None,
+            version: 1,
         };
-        self.repo.put_token(&t).await?;
-        self.write_entries(&t, owner, now).await?;
+        changes.put_token(&t)?;
+        changes.project(&projection::changes(None, Some((&t, owner)), now), now)?;
         let summary = format!(
             "Created {} {} token \"{}\" ({}){}",
             t.kind.as_str(),
@@ -89,17 +95,17 @@ impl<S: Store, R: RandomSource> Service<S, R> {
             t.masked(),
             owner.map_or_else(String::new, |m| format!(" for {}", m.email))
         );
-        self.audit(&org.id, actor, Action::TokenCreated, TargetType::Token, &t.id, summary, now).await?;
-        self.notify_admins(org, &t, creator_id, "created", now).await?;
-        let dir = directory(self.repo.members(&org.id).await?);
-        Ok(Issued { secret: secret.expose().to_owned(), token: TokenView::new(&t, &dir, None, now) })
+        self.audit(changes, &org.id, actor, Action::TokenCreated, (TargetType::Token, &t.id), summary, now)?;
+        self.notify_admins(changes, org, members, &t, creator_id, "created", now)?;
+        Ok((secret, t))
     }
 
     /// `POST /v1/tokens`.
     ///
     /// A personal token belongs to the caller or, for an admin, to `owner_member_id` (any active
     /// member). `org` tokens are admin-only. The role may not exceed the caller's (403) nor the
-    /// owner's (422). Over the personal limit: [`Error::LimitReached`].
+    /// owner's (422). Over the personal limit: [`Error::LimitReached`], decided on the records
+    /// in the same step that adds the token, so parallel creates cannot overshoot it.
     ///
     /// # Errors
     /// As above, plus [`Error::Validation`], [`Error::BadRequest`] and [`Error::Internal`].
@@ -123,7 +129,13 @@ impl<S: Store, R: RandomSource> Service<S, R> {
                 return Err(Error::LimitReached { limit: actor.org.policy.max_personal_tokens });
             }
         }
-        self.issue(&actor.org, Some(actor), actor.member_id(), spec, owner.as_ref(), now).await
+        let members = self.repo.members(&actor.org.id).await?;
+        let mut changes = Changes::new();
+        let (secret, t) =
+            self.issue(&mut changes, &actor.org, &members, Some(actor), actor.member_id(), spec, owner.as_ref(), now)?;
+        self.commit(&changes).await?;
+        let view = TokenView::new(&t, &directory(members), None, now);
+        Ok(Issued { secret: secret.expose().to_owned(), token: view })
     }
 
     async fn owner_for_new_token(&self, actor: &Actor, requested: Option<&str>) -> Result<Member> {
@@ -174,11 +186,11 @@ impl<S: Store, R: RandomSource> Service<S, R> {
         let (kind, status) = (kind.and_then(core::result::Result::ok), status.and_then(core::result::Result::ok));
         let page = self
             .repo
-            .token_rows(&actor.org.id, TOKEN_PAGE, q.cursor.as_deref())
+            .token_page(&actor.org.id, TOKEN_PAGE, q.cursor.as_deref())
             .await?
             .map_err(|_| Error::field("cursor", "is not a cursor from this listing"))?;
         let dir = directory(self.repo.members(&actor.org.id).await?);
-        let used = self.repo.last_used_by_token(&actor.org.id).await?;
+        let used = self.edge.last_used_by_token(&actor.org.id).await?;
         let views = page
             .items
             .iter()
@@ -202,9 +214,17 @@ impl<S: Store, R: RandomSource> Service<S, R> {
         }
     }
 
+    /// A token within reach whose version satisfies the request's `If-Match`.
+    async fn reachable_for_change(&self, actor: &Actor, id: &str) -> Result<Token> {
+        let t = self.reachable(actor, id).await?;
+        actor.precondition(t.version)?;
+        Ok(t)
+    }
+
+    /// The view of `t`, read after any commit (its last use comes from KV).
     async fn view(&self, t: &Token, now: Timestamp) -> Result<TokenView> {
         let dir = directory(self.repo.members(&t.org_id).await?);
-        let last = self.repo.last_used(&t.org_id, &t.id).await?;
+        let last = self.edge.last_used(&t.org_id, &t.id).await?;
         Ok(TokenView::new(t, &dir, last, now))
     }
 
@@ -217,15 +237,34 @@ impl<S: Store, R: RandomSource> Service<S, R> {
         self.view(&t, now).await
     }
 
+    /// Commit `after` (which replaces `before`) with its projection changes and an audit event.
+    async fn save(
+        &self,
+        actor: &Actor,
+        before: &Token,
+        after: &Token,
+        action: Action,
+        summary: String,
+        now: Timestamp,
+    ) -> Result<Changes> {
+        let owner = self.owner_of(after).await?;
+        let mut changes = Changes::new();
+        changes.put_token(after)?;
+        let p = projection::changes(Some((before, owner.as_ref())), Some((after, owner.as_ref())), now);
+        changes.project(&p, now)?;
+        self.audit(&mut changes, &after.org_id, Some(actor), action, (TargetType::Token, &after.id), summary, now)?;
+        Ok(changes)
+    }
+
     /// `PATCH /v1/tokens/{id}`: label, description, logo, scopes, role.
     ///
     /// # Errors
-    /// [`Error::NotFound`], [`Error::Validation`], [`Error::Forbidden`] for a role above the
-    /// caller's, [`Error::Internal`].
+    /// [`Error::NotFound`], [`Error::PreconditionFailed`], [`Error::Validation`],
+    /// [`Error::Forbidden`] for a role above the caller's, [`Error::Internal`].
     pub async fn update_token(&self, actor: &Actor, id: &str, body: &Value, now: Timestamp) -> Result<TokenView> {
-        let mut t = self.reachable(actor, id).await?;
+        let before = self.reachable_for_change(actor, id).await?;
         let patch = validate::token_patch(object(body)?, &actor.org.modules)?;
-        let owner = self.owner_of(&t).await?;
+        let owner = self.owner_of(&before).await?;
         if let Some(role) = patch.role {
             if role > actor.role {
                 return Err(Error::Forbidden("a token cannot be given a higher role than the caller's"));
@@ -234,7 +273,7 @@ impl<S: Store, R: RandomSource> Service<S, R> {
                 return Err(Error::field("role", "must not exceed the owner's role"));
             }
         }
-        let before = t.clone();
+        let mut t = before.clone();
         if let Some(l) = patch.label {
             t.label = l;
         }
@@ -254,17 +293,10 @@ impl<S: Store, R: RandomSource> Service<S, R> {
             return self.view(&t, now).await;
         }
         t.updated_at = now;
-        let access_changed = t.scopes != before.scopes || t.role != before.role;
-        let narrower = t.role < before.role || !t.scopes.iter().all(|s| before.scopes.contains(s));
-        if access_changed && narrower {
-            self.write_entries(&t, owner.as_ref(), now).await?;
-        }
-        self.repo.put_token(&t).await?;
-        if access_changed && !narrower {
-            self.write_entries(&t, owner.as_ref(), now).await?;
-        }
+        t.version = before.version + 1;
         let summary = format!("Edited \"{}\": {}", t.label, changed_fields(&before, &t).join(", "));
-        self.audit(&t.org_id, Some(actor), Action::TokenUpdated, TargetType::Token, &t.id, summary, now).await?;
+        let changes = self.save(actor, &before, &t, Action::TokenUpdated, summary, now).await?;
+        self.commit(&changes).await?;
         self.view(&t, now).await
     }
 
@@ -277,14 +309,16 @@ impl<S: Store, R: RandomSource> Service<S, R> {
         confirm: Option<&str>,
         now: Timestamp,
     ) -> Result<TokenView> {
-        let mut t = self.reachable(actor, id).await?;
+        let before = self.reachable_for_change(actor, id).await?;
         if let Some(typed) = confirm {
-            if !confirm_label_matches(&t.label, typed) {
+            if !confirm_label_matches(&before.label, typed) {
                 return Err(Error::ConfirmationMismatch);
             }
         }
+        let mut t = before.clone();
         t.state = check_transition(&t, tr, now).map_err(|r| Error::Conflict(r.0))?;
         t.updated_at = now;
+        t.version = before.version + 1;
         let (action, verb) = match tr {
             Transition::Disable => (Action::TokenDisabled, "Disabled"),
             Transition::Enable => (Action::TokenEnabled, "Enabled"),
@@ -298,23 +332,16 @@ impl<S: Store, R: RandomSource> Service<S, R> {
             }
             Transition::Rotate | Transition::Delete => return Err(Error::Internal("not a state change".into())),
         };
-        let owner = self.owner_of(&t).await?;
-        if t.state == State::Active {
-            self.repo.put_token(&t).await?;
-            self.write_entries(&t, owner.as_ref(), now).await?;
-        } else {
-            self.write_entries(&t, owner.as_ref(), now).await?;
-            self.repo.put_token(&t).await?;
-        }
         let summary = format!("{verb} \"{}\" ({})", t.label, t.masked());
-        self.audit(&t.org_id, Some(actor), action, TargetType::Token, &t.id, summary, now).await?;
+        let changes = self.save(actor, &before, &t, action, summary, now).await?;
+        self.commit(&changes).await?;
         self.view(&t, now).await
     }
 
     /// `POST /v1/tokens/{id}/disable`.
     ///
     /// # Errors
-    /// [`Error::NotFound`], [`Error::Conflict`] unless active, [`Error::Internal`].
+    /// [`Error::NotFound`], [`Error::PreconditionFailed`], [`Error::Conflict`] unless active, [`Error::Internal`].
     pub async fn disable_token(&self, actor: &Actor, id: &str, now: Timestamp) -> Result<TokenView> {
         self.change_state(actor, id, Transition::Disable, None, now).await
     }
@@ -322,7 +349,7 @@ impl<S: Store, R: RandomSource> Service<S, R> {
     /// `POST /v1/tokens/{id}/enable`.
     ///
     /// # Errors
-    /// [`Error::NotFound`], [`Error::Conflict`] unless disabled, [`Error::Internal`].
+    /// [`Error::NotFound`], [`Error::PreconditionFailed`], [`Error::Conflict`] unless disabled, [`Error::Internal`].
     pub async fn enable_token(&self, actor: &Actor, id: &str, now: Timestamp) -> Result<TokenView> {
         self.change_state(actor, id, Transition::Enable, None, now).await
     }
@@ -331,7 +358,8 @@ impl<S: Store, R: RandomSource> Service<S, R> {
     ///
     /// # Errors
     /// [`Error::NotFound`], [`Error::Validation`] without `confirm_label`,
-    /// [`Error::ConfirmationMismatch`], [`Error::Conflict`] when already revoked, [`Error::Internal`].
+    /// [`Error::ConfirmationMismatch`], [`Error::PreconditionFailed`], [`Error::Conflict`] when
+    /// already revoked, [`Error::Internal`].
     pub async fn revoke_token(&self, actor: &Actor, id: &str, body: &Value, now: Timestamp) -> Result<TokenView> {
         self.reachable(actor, id).await?;
         let typed = validate::confirmation(object(body)?)?;
@@ -341,20 +369,21 @@ impl<S: Store, R: RandomSource> Service<S, R> {
     /// `POST /v1/tokens/{id}/reapprove`: only a revoked, unexpired token.
     ///
     /// # Errors
-    /// [`Error::NotFound`], [`Error::Conflict`], [`Error::Internal`].
+    /// [`Error::NotFound`], [`Error::PreconditionFailed`], [`Error::Conflict`], [`Error::Internal`].
     pub async fn reapprove_token(&self, actor: &Actor, id: &str, now: Timestamp) -> Result<TokenView> {
         self.change_state(actor, id, Transition::Reapprove, None, now).await
     }
 
     /// `POST /v1/tokens/{id}/rotate` with `{grace_seconds?}`: a new secret, shown once; the
     /// old one verifies until the grace ends (at once with no grace). A secret still in grace
-    /// from an earlier rotation stops at once.
+    /// from an earlier rotation stops at once: a token has one current secret and at most one in
+    /// grace.
     ///
     /// # Errors
-    /// [`Error::NotFound`], [`Error::Validation`], [`Error::Conflict`] for revoked or expired
-    /// tokens, [`Error::Internal`].
+    /// [`Error::NotFound`], [`Error::PreconditionFailed`], [`Error::Validation`],
+    /// [`Error::Conflict`] for revoked or expired tokens, [`Error::Internal`].
     pub async fn rotate_token(&self, actor: &Actor, id: &str, body: &Value, now: Timestamp) -> Result<Issued> {
-        let before = self.reachable(actor, id).await?;
+        let before = self.reachable_for_change(actor, id).await?;
         let grace = validate::rotate(object(body)?)?;
         check_transition(&before, Transition::Rotate, now).map_err(|r| Error::Conflict(r.0))?;
         let secret = Secret::generate(&self.prefix, &self.rng)?;
@@ -367,15 +396,7 @@ impl<S: Store, R: RandomSource> Service<S, R> {
         t.updated_at = now;
         t.previous_valid_until = until;
         t.previous_hash = until.map(|_| before.hash.clone());
-        let owner = self.owner_of(&t).await?;
-        self.repo.put_token(&t).await?;
-        self.write_entries(&t, owner.as_ref(), now).await?;
-        if until.is_none() {
-            self.repo.delete_verify_entry(&before.hash).await?;
-        }
-        if let Some(older) = before.previous_hash.as_deref().filter(|h| *h != before.hash) {
-            self.repo.delete_verify_entry(older).await?;
-        }
+        t.version = before.version + 1;
         let summary = format!(
             "Rotated \"{}\": {} replaces {}{}",
             t.label,
@@ -384,31 +405,33 @@ impl<S: Store, R: RandomSource> Service<S, R> {
             until
                 .map_or_else(|| ", old secret stopped at once".to_owned(), |u| format!(", old secret valid until {u}"))
         );
-        self.audit(&t.org_id, Some(actor), Action::TokenRotated, TargetType::Token, &t.id, summary, now).await?;
-        self.notify_admins(&actor.org, &t, actor.member_id(), "rotated", now).await?;
+        let mut changes = self.save(actor, &before, &t, Action::TokenRotated, summary, now).await?;
+        let members = self.repo.members(&t.org_id).await?;
+        self.notify_admins(&mut changes, &actor.org, &members, &t, actor.member_id(), "rotated", now)?;
+        self.commit(&changes).await?;
         Ok(Issued { secret: secret.expose().to_owned(), token: self.view(&t, now).await? })
     }
 
-    /// `DELETE /v1/tokens/{id}` with `{confirm_label}`: verify entries first, then the record,
-    /// then its last-use key; gone for good.
+    /// `DELETE /v1/tokens/{id}` with `{confirm_label}`: the record, its audit event and the
+    /// deletion of every secret it projected, at once; gone for good.
     ///
     /// # Errors
-    /// [`Error::NotFound`], [`Error::Validation`], [`Error::ConfirmationMismatch`], [`Error::Internal`].
+    /// [`Error::NotFound`], [`Error::PreconditionFailed`], [`Error::Validation`],
+    /// [`Error::ConfirmationMismatch`], [`Error::Internal`].
     pub async fn delete_token(&self, actor: &Actor, id: &str, body: &Value, now: Timestamp) -> Result<()> {
-        let t = self.reachable(actor, id).await?;
+        let t = self.reachable_for_change(actor, id).await?;
         let typed = validate::confirmation(object(body)?)?;
         if !confirm_label_matches(&t.label, &typed) {
             return Err(Error::ConfirmationMismatch);
         }
         check_transition(&t, Transition::Delete, now).map_err(|r| Error::Conflict(r.0))?;
-        self.repo.delete_verify_entry(&t.hash).await?;
-        if let Some(prev) = &t.previous_hash {
-            self.repo.delete_verify_entry(prev).await?;
-        }
-        self.repo.delete_token(&t.org_id, &t.id).await?;
-        self.repo.delete_last_used(&t.org_id, &t.id).await?;
+        let owner = self.owner_of(&t).await?;
+        let mut changes = Changes::new();
+        changes.delete_token(&t.org_id, &t.id);
+        changes.project(&projection::changes(Some((&t, owner.as_ref())), None, now), now)?;
         let summary = format!("Deleted \"{}\" ({})", t.label, t.masked());
-        self.audit(&t.org_id, Some(actor), Action::TokenDeleted, TargetType::Token, &t.id, summary, now).await
+        self.audit(&mut changes, &t.org_id, Some(actor), Action::TokenDeleted, (TargetType::Token, &t.id), summary, now)?;
+        self.commit(&changes).await
     }
 }
 

@@ -1,12 +1,13 @@
-//! Verification (the edge endpoint), last use, and the admin's audit and notification views.
+//! Verification (edge and strict), last use, and the admin's audit and notification views.
 
 use serde::Serialize;
 
 use super::views::{AuditEventView, NotificationView};
 use super::{Actor, Error, Result, Service};
+use crate::domain::projection::entries;
 use crate::domain::token::{parse, sha256_hex};
-use crate::domain::{verdict, Code, Kind, RandomSource, Role, Timestamp};
-use crate::store::{Repo, Store};
+use crate::domain::{verdict, Code, Kind, RandomSource, Role, Timestamp, VerifyEntry};
+use crate::store::{Edge, Kv, Store};
 
 /// The token part of a `VALID` verify answer.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -27,16 +28,107 @@ pub struct VerifiedToken {
     pub expires_at: Option<String>,
 }
 
-/// `POST /v1/verify` answer: `{valid, code}` plus `token` when valid.
+/// Where an answer came from (DESIGN.md, "Verification: edge and strict").
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Consistency {
+    /// The KV projection, through the isolate's cache: may lag a change made elsewhere.
+    #[default]
+    Edge,
+    /// The org authority's records: exact.
+    Strict,
+}
+
+impl Consistency {
+    /// Parse the wire name.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "edge" => Some(Self::Edge),
+            "strict" => Some(Self::Strict),
+            _ => None,
+        }
+    }
+}
+
+/// `POST /v1/verify` answer: `{valid, code, consistency}` plus `token` when valid.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Verification {
     /// `code == VALID`.
     pub valid: bool,
     /// The verdict.
     pub code: Code,
+    /// Which consistency the answer had.
+    pub consistency: Consistency,
     /// What the token may do (only when valid).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<VerifiedToken>,
+}
+
+impl Verification {
+    /// The answer for `code` given the entry it was decided on.
+    #[must_use]
+    pub fn new(code: Code, entry: Option<VerifyEntry>, consistency: Consistency) -> Self {
+        let token = match (code, entry) {
+            (Code::Valid, Some(e)) => Some(VerifiedToken {
+                id: e.token_id,
+                org_id: e.org_id,
+                kind: e.kind,
+                owner_member_id: e.owner_member_id,
+                role: e.role,
+                scopes: e.scopes,
+                expires_at: e.expires_at.map(Timestamp::to_rfc3339),
+            }),
+            _ => None,
+        };
+        Self { valid: code == Code::Valid, code, consistency, token }
+    }
+}
+
+/// Where the edge says a presented secret lives: its org (and so its authority) and its token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    /// The org, whose authority holds the records.
+    pub org_id: String,
+    /// The token the secret belongs to.
+    pub token_id: String,
+}
+
+impl From<&VerifyEntry> for Located {
+    fn from(e: &VerifyEntry) -> Self {
+        Self { org_id: e.org_id.clone(), token_id: e.token_id.clone() }
+    }
+}
+
+/// Verify a presented token for `scopes` at the edge: parse and checksum (no read for junk),
+/// then one read of `v:<sha256>`, then the pure verdict. Needs nothing but KV, so the Worker's
+/// hot path calls it without building a [`Service`].
+///
+/// # Errors
+/// [`Error::Internal`] on storage failure only; every other outcome is a [`Code`].
+pub async fn verify<K: Kv, T: AsRef<str>>(
+    edge: &Edge<K>,
+    presented: &str,
+    scopes: &[T],
+    now: Timestamp,
+) -> Result<Verification> {
+    if parse(presented).is_err() {
+        return Ok(Verification::new(Code::Malformed, None, Consistency::Edge));
+    }
+    let entry = edge.verify_entry(&sha256_hex(presented)).await?;
+    let code = verdict(entry.as_ref(), now, scopes);
+    Ok(Verification::new(code, entry, Consistency::Edge))
+}
+
+/// Where the edge says `presented` lives (`None`: malformed or unknown to KV).
+///
+/// # Errors
+/// [`Error::Internal`] on storage failure.
+pub async fn locate<K: Kv>(edge: &Edge<K>, presented: &str) -> Result<Option<Located>> {
+    if parse(presented).is_err() {
+        return Ok(None);
+    }
+    Ok(edge.verify_entry(&sha256_hex(presented)).await?.as_ref().map(Located::from))
 }
 
 /// Most audit events per page.
@@ -46,53 +138,56 @@ pub const AUDIT_PAGE_DEFAULT: u32 = 50;
 /// Notifications answered by `GET /v1/notifications` (newest first).
 pub const NOTIFICATIONS_MAX: u32 = 1000;
 
-/// Verify a presented token for `scopes`: parse and checksum (no read for junk), then one read
-/// of `v:<sha256>`, then the pure verdict. Needs nothing but storage, so the Worker's hot path
-/// calls it without building a [`Service`].
-///
-/// # Errors
-/// [`Error::Internal`] on storage failure only; every other outcome is a [`Code`].
-pub async fn verify<S: Store, T: AsRef<str>>(
-    repo: &Repo<S>,
-    presented: &str,
-    scopes: &[T],
-    now: Timestamp,
-) -> Result<Verification> {
-    if parse(presented).is_err() {
-        return Ok(Verification { valid: false, code: Code::Malformed, token: None });
-    }
-    let entry = repo.verify_entry(&sha256_hex(presented)).await?;
-    let code = verdict(entry.as_ref(), now, scopes);
-    let token = match (code, entry) {
-        (Code::Valid, Some(e)) => Some(VerifiedToken {
-            id: e.token_id,
-            org_id: e.org_id,
-            kind: e.kind,
-            owner_member_id: e.owner_member_id,
-            role: e.role,
-            scopes: e.scopes,
-            expires_at: e.expires_at.map(Timestamp::to_rfc3339),
-        }),
-        _ => None,
-    };
-    Ok(Verification { valid: code == Code::Valid, code, token })
-}
-
-impl<S: Store, R: RandomSource> Service<S, R> {
-    /// [`verify`] over this service's store.
+impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
+    /// [`verify`] over this service's KV (edge consistency).
     ///
     /// # Errors
     /// [`Error::Internal`] on storage failure only.
     pub async fn verify<T: AsRef<str>>(&self, presented: &str, scopes: &[T], now: Timestamp) -> Result<Verification> {
-        verify(&self.repo, presented, scopes, now).await
+        verify(&self.edge, presented, scopes, now).await
     }
 
-    /// Record that `token` was used at `now` (its own key; the record is never rewritten).
+    /// [`locate`] over this service's KV.
+    ///
+    /// # Errors
+    /// [`Error::Internal`] on storage failure.
+    pub async fn locate(&self, presented: &str) -> Result<Option<Located>> {
+        locate(&self.edge, presented).await
+    }
+
+    /// Verify strictly, from the records: the verdict the edge will give once KV has caught
+    /// up with every change made so far. `at` is where the edge found the secret.
+    ///
+    /// # Errors
+    /// [`Error::Internal`] on storage failure only.
+    pub async fn verify_strict<T: AsRef<str>>(
+        &self,
+        presented: &str,
+        at: &Located,
+        scopes: &[T],
+        now: Timestamp,
+    ) -> Result<Verification> {
+        if parse(presented).is_err() {
+            return Ok(Verification::new(Code::Malformed, None, Consistency::Strict));
+        }
+        let hash = sha256_hex(presented);
+        let entry = match self.repo.token(&at.org_id, &at.token_id).await? {
+            Some(t) => {
+                let owner = self.owner_of(&t).await?;
+                entries(&t, owner.as_ref(), now).into_iter().find(|(h, _)| *h == hash).map(|(_, e)| e)
+            }
+            None => None,
+        };
+        let code = verdict(entry.as_ref(), now, scopes);
+        Ok(Verification::new(code, entry, Consistency::Strict))
+    }
+
+    /// Record that `token` was used at `now` (its own KV key; the record is never rewritten).
     ///
     /// # Errors
     /// [`Error::Internal`] on storage failure.
     pub async fn record_use(&self, org: &str, token: &str, now: Timestamp) -> Result<()> {
-        Ok(self.repo.put_last_used(org, token, now).await?)
+        Ok(self.edge.put_last_used(org, token, now).await?)
     }
 
     /// `GET /v1/audit`: newest first, filtered by target id and acting token. A filtered page

@@ -31,6 +31,9 @@ pub struct OrgView {
     pub policy: Policy,
     /// RFC 3339.
     pub created_at: String,
+    /// The record's version (answered as `ETag`, not in the body).
+    #[serde(skip)]
+    pub version: u64,
 }
 
 impl From<&Org> for OrgView {
@@ -41,6 +44,7 @@ impl From<&Org> for OrgView {
             modules: o.modules.clone(),
             policy: o.policy.clone(),
             created_at: ts(o.created_at),
+            version: o.version,
         }
     }
 }
@@ -62,6 +66,9 @@ pub struct MemberView {
     pub status: MemberStatus,
     /// RFC 3339.
     pub created_at: String,
+    /// The record's version (answered as `ETag`, not in the body).
+    #[serde(skip)]
+    pub version: u64,
 }
 
 impl From<&Member> for MemberView {
@@ -74,6 +81,7 @@ impl From<&Member> for MemberView {
             role: m.role,
             status: m.status,
             created_at: ts(m.created_at),
+            version: m.version,
         }
     }
 }
@@ -162,6 +170,9 @@ pub struct TokenView {
     pub rotated_at: Option<String>,
     /// RFC 3339: end of the grace of the secret replaced by the last rotation.
     pub previous_valid_until: Option<String>,
+    /// The record's version (answered as `ETag`, not in the body).
+    #[serde(skip)]
+    pub version: u64,
 }
 
 impl TokenView {
@@ -191,6 +202,7 @@ impl TokenView {
             revoked_at: ts_opt(t.revoked_at),
             rotated_at: ts_opt(t.rotated_at),
             previous_valid_until: ts_opt(t.previous_valid_until.filter(|g| *g > now)),
+            version: t.version,
         }
     }
 }

@@ -1,14 +1,21 @@
-//! Storage: a key-value [`Store`] trait shaped like Workers KV, and typed access on top of it.
+//! Storage, in two parts (DESIGN.md, "Storage"):
 //!
-//! The trait is deliberately KV's own surface (get, put with metadata and expiration, delete,
-//! prefix list with cursors), so that [`memory::MemoryStore`] and the Worker's KV store behave
-//! alike and every use case runs natively in tests. [`Repo`] maps DESIGN.md's key layout onto it.
+//! - [`Store`]: the org authority's **records** (orgs, members, tokens, audit, notifications and
+//!   the projection outbox). Reads and one atomic [`Store::commit`] per change. Implemented by the
+//!   Durable Object's SQLite storage in the Worker and by [`memory::MemoryStore`] in tests.
+//! - [`Kv`]: Workers KV's own surface (get, put with metadata and expiration, delete, prefix
+//!   list with cursors). It holds only the verify projection and last-use times. Implemented by
+//!   the KV binding in the Worker and by [`memory::MemoryKv`] in tests.
+//!
+//! [`Repo`] maps DESIGN.md's record layout onto a [`Store`]; [`Edge`] the KV layout onto a [`Kv`].
 
 pub mod cache;
+mod edge;
 pub mod memory;
 mod repo;
 
-pub use repo::{cursor, keys, BadCursor, Page, Repo};
+pub use edge::{Edge, ORG_META};
+pub use repo::{cursor, keys, BadCursor, Changes, OutboxRow, Page, Repo};
 
 use core::fmt;
 
@@ -16,10 +23,9 @@ use core::fmt;
 pub const METADATA_MAX_BYTES: usize = 1024;
 /// The most keys one KV `list` call returns.
 pub const LIST_MAX: u32 = 1000;
-/// KV refuses an absolute expiration less than this many seconds ahead.
-pub const MIN_EXPIRATION_AHEAD_SECONDS: i64 = 60;
 
-/// A storage failure. Its text goes to logs only, never to clients, and never holds a secret.
+/// A storage failure. Its text goes to logs only, never to clients, and never holds a secret
+/// or a key (a verify key is the hash of a secret).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreError(pub String);
 
@@ -31,7 +37,43 @@ impl fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
-/// Options of one write.
+/// One write of a [`Store::commit`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Write {
+    /// Set `key` to `value`.
+    Put(String, String),
+    /// Remove `key` (no error when absent).
+    Delete(String),
+}
+
+/// The org authority's records: a sorted key-value map with atomic batches.
+///
+/// No `Send` bound: Workers run single-threaded. In the Durable Object every method completes
+/// without yielding to the event loop, so a use case that only reads and commits runs as one
+/// uninterrupted step.
+#[allow(async_fn_in_trait)]
+pub trait Store {
+    /// The value at `key`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails.
+    async fn get(&self, key: &str) -> Result<Option<String>, StoreError>;
+
+    /// Up to `limit` `(key, value)` pairs whose keys start with `prefix` and sort after `after`
+    /// (from the first when `None`), in ascending key order.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails.
+    async fn list(&self, prefix: &str, after: Option<&str>, limit: u32) -> Result<Vec<(String, String)>, StoreError>;
+
+    /// Apply every write, all or none.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails; then nothing was written.
+    async fn commit(&self, writes: &[Write]) -> Result<(), StoreError>;
+}
+
+/// Options of one KV write.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PutOptions {
     /// JSON metadata returned by `list` (at most [`METADATA_MAX_BYTES`] serialised).
@@ -40,7 +82,7 @@ pub struct PutOptions {
     pub expiration: Option<i64>,
 }
 
-/// One key of a `list` answer.
+/// One key of a KV `list` answer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListedKey {
     /// The full key.
@@ -49,7 +91,7 @@ pub struct ListedKey {
     pub metadata: Option<serde_json::Value>,
 }
 
-/// One page of a `list` answer.
+/// One page of a KV `list` answer.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListPage {
     /// Keys in ascending byte order.
@@ -58,9 +100,9 @@ pub struct ListPage {
     pub cursor: Option<String>,
 }
 
-/// A Workers-KV-shaped key-value store. No `Send` bound: Workers run single-threaded.
+/// A Workers-KV-shaped key-value store: eventually consistent, one key at a time.
 #[allow(async_fn_in_trait)]
-pub trait Store {
+pub trait Kv {
     /// The value at `key`.
     ///
     /// # Errors

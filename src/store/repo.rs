@@ -1,24 +1,24 @@
-//! Typed access to DESIGN.md's KV layout over any [`Store`].
+//! Typed access to the authority's records over any [`Store`], and the [`Changes`] that one use
+//! case commits at once.
 
-use std::collections::HashMap;
-
-use futures_util::future::try_join_all;
 use serde::de::DeserializeOwned;
-use serde::Serialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 
-use super::{ListPage, PutOptions, Store, StoreError, METADATA_MAX_BYTES, MIN_EXPIRATION_AHEAD_SECONDS};
-use crate::domain::{AuditEvent, Member, Notification, Org, Timestamp, Token, VerifyEntry};
+use super::{Store, StoreError, Write};
+use crate::domain::projection::{expiration, Projected};
+use crate::domain::{AuditEvent, Member, Notification, Org, Timestamp, Token};
 
-/// The key layout (DESIGN.md, "KV layout").
+/// The key layout of the records (DESIGN.md, "Storage"), and of the KV projection.
 pub mod keys {
     use crate::domain::Timestamp;
 
-    /// `v:<sha256hex>`: the verify entry, the only read on the verify path.
+    /// `v:<sha256hex>` in KV: the verify entry, the only read on the verify path.
     #[must_use]
     pub fn verify(hash: &str) -> String {
         format!("v:{hash}")
     }
+    /// Prefix of every verify entry in KV (of every org).
+    pub const VERIFY_ALL: &str = "v:";
     /// `o:<org>`
     #[must_use]
     pub fn org(org: &str) -> String {
@@ -44,12 +44,12 @@ pub mod keys {
     pub fn tokens(org: &str) -> String {
         format!("o:{org}:t:")
     }
-    /// `o:<org>:u:<token>`: last use, its own key so the hot path never rewrites the record.
+    /// `o:<org>:u:<token>` in KV: last use, written by the edge.
     #[must_use]
     pub fn last_used(org: &str, token: &str) -> String {
         format!("o:{org}:u:{token}")
     }
-    /// Prefix of every last-use key of `org`.
+    /// Prefix of every last-use key of `org` in KV.
     #[must_use]
     pub fn last_used_all(org: &str) -> String {
         format!("o:{org}:u:")
@@ -75,6 +75,13 @@ pub mod keys {
     pub fn notifications(org: &str) -> String {
         format!("o:{org}:n:")
     }
+    /// `x:<kv key>`: a KV write the authority still owes (the projection outbox).
+    #[must_use]
+    pub fn outbox(kv_key: &str) -> String {
+        format!("x:{kv_key}")
+    }
+    /// Prefix of the whole projection outbox.
+    pub const OUTBOX: &str = "x:";
 
     /// Thirteen digits that sort newest first (good until the year 2286).
     #[must_use]
@@ -84,8 +91,8 @@ pub mod keys {
     }
 }
 
-/// API cursors: the store's cursor plus a checksum that binds it to its listing, so a junk or
-/// foreign cursor is refused up front (KV itself answers an empty page for a junk cursor).
+/// API cursors: the last key of a page plus a checksum that binds it to its listing, so a junk
+/// or foreign cursor is refused up front.
 pub mod cursor {
     use base64::Engine as _;
 
@@ -112,9 +119,134 @@ pub mod cursor {
     }
 }
 
-/// How long a verify entry outlives its token's expiry, so callers are told `EXPIRED` for a
-/// while instead of `NOT_FOUND`; after that KV drops the entry by itself.
-pub const EXPIRED_ENTRY_RETENTION_DAYS: i64 = 1;
+/// One KV write the authority owes: `x:<key>` in the records, committed with the change that
+/// calls for it and removed once KV has accepted it. Only the latest state of a key is kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxRow {
+    /// The KV key (`v:<hash>` or `o:<org>:u:<token>`).
+    pub key: String,
+    /// The value to write; `None` deletes the key.
+    pub value: Option<String>,
+    /// Absolute KV expiration (Unix seconds) of the write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration: Option<i64>,
+    /// The org the key belongs to (KV metadata, so reconciliation can list an org's keys).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+}
+
+fn encode<T: Serialize>(what: &str, value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError(format!("cannot encode {what}: {e}")))
+}
+
+/// The writes of one use case, committed at once by [`Repo::commit`]: records, audit events,
+/// notifications and the KV writes they call for.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Changes {
+    writes: Vec<Write>,
+}
+
+impl Changes {
+    /// No writes yet.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether there is nothing to commit.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.writes.is_empty()
+    }
+
+    /// The writes, in order.
+    #[must_use]
+    pub fn writes(&self) -> &[Write] {
+        &self.writes
+    }
+
+    fn put<T: Serialize>(&mut self, key: String, value: &T) -> Result<(), StoreError> {
+        let v = encode("record", value)?;
+        self.writes.push(Write::Put(key, v));
+        Ok(())
+    }
+
+    /// Write the org.
+    ///
+    /// # Errors
+    /// [`StoreError`] if the record cannot be encoded.
+    pub fn put_org(&mut self, org: &Org) -> Result<(), StoreError> {
+        self.put(keys::org(&org.id), org)
+    }
+
+    /// Write a member.
+    ///
+    /// # Errors
+    /// [`StoreError`] if the record cannot be encoded.
+    pub fn put_member(&mut self, m: &Member) -> Result<(), StoreError> {
+        self.put(keys::member(&m.org_id, &m.id), m)
+    }
+
+    /// Write a token.
+    ///
+    /// # Errors
+    /// [`StoreError`] if the record cannot be encoded.
+    pub fn put_token(&mut self, t: &Token) -> Result<(), StoreError> {
+        self.put(keys::token(&t.org_id, &t.id), t)
+    }
+
+    /// Remove a token record, and (through the outbox) its last-use key in KV.
+    pub fn delete_token(&mut self, org: &str, id: &str) {
+        self.writes.push(Write::Delete(keys::token(org, id)));
+        let row = OutboxRow { key: keys::last_used(org, id), value: None, expiration: None, org: None };
+        self.outbox(&row);
+    }
+
+    /// Append an audit event (`seq` orders events of one millisecond).
+    ///
+    /// # Errors
+    /// [`StoreError`] if the event cannot be encoded.
+    pub fn audit(&mut self, org: &str, e: &AuditEvent, seq: u16) -> Result<(), StoreError> {
+        self.put(keys::audit(org, e.at, seq, &e.id), e)
+    }
+
+    /// Queue a notification.
+    ///
+    /// # Errors
+    /// [`StoreError`] if it cannot be encoded.
+    pub fn notify(&mut self, org: &str, n: &Notification, seq: u16) -> Result<(), StoreError> {
+        self.put(keys::notification(org, n.created_at, seq, &n.id), n)
+    }
+
+    /// Owe KV the verify-projection changes `p` (made at `now`).
+    ///
+    /// # Errors
+    /// [`StoreError`] if an entry cannot be encoded.
+    pub fn project(&mut self, p: &[Projected], now: Timestamp) -> Result<(), StoreError> {
+        for one in p {
+            let row = match &one.entry {
+                Some(e) => OutboxRow {
+                    key: keys::verify(&one.hash),
+                    value: Some(encode("verify entry", e)?),
+                    expiration: expiration(e, now),
+                    org: Some(e.org_id.clone()),
+                },
+                None => OutboxRow { key: keys::verify(&one.hash), value: None, expiration: None, org: None },
+            };
+            self.outbox(&row);
+        }
+        Ok(())
+    }
+
+    fn outbox(&mut self, row: &OutboxRow) {
+        let key = keys::outbox(&row.key);
+        self.writes.retain(|w| !matches!(w, Write::Put(k, _) if *k == key));
+        // An outbox row is plain strings and numbers: encoding cannot fail.
+        if let Ok(v) = serde_json::to_string(row) {
+            self.writes.push(Write::Put(key, v));
+        }
+    }
+}
 
 /// One page of records and where the next starts.
 #[derive(Debug, Clone, PartialEq)]
@@ -129,33 +261,21 @@ pub struct Page<T> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BadCursor;
 
+/// Records read in one `list` call when reading a whole prefix.
+const CHUNK: u32 = 1000;
+
 /// Typed records over a [`Store`].
 #[derive(Debug)]
 pub struct Repo<S> {
     store: S,
 }
 
-fn corrupt(key: &str, e: &serde_json::Error) -> StoreError {
-    StoreError(format!("unreadable record at {key}: {e}"))
+fn corrupt(what: &str, e: &serde_json::Error) -> StoreError {
+    StoreError(format!("unreadable {what} record: {e}"))
 }
 
-fn encode<T: Serialize>(key: &str, value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError(format!("cannot encode {key}: {e}")))
-}
-
-/// `value` as metadata when it fits KV's limit.
-fn fitting(value: Value) -> Option<Value> {
-    let size = serde_json::to_string(&value).map_or(usize::MAX, |s| s.len());
-    (size <= METADATA_MAX_BYTES).then_some(value)
-}
-
-/// The list row of a token: the record without its hashes, when it has no logo and fits.
-fn token_row(t: &Token) -> Option<Value> {
-    if t.logo.is_some() {
-        return None;
-    }
-    let row = Token { hash: String::new(), previous_hash: None, ..t.clone() };
-    serde_json::to_value(row).ok().and_then(fitting)
+fn decode<T: DeserializeOwned>(what: &str, s: &str) -> Result<T, StoreError> {
+    serde_json::from_str(s).map_err(|e| corrupt(what, &e))
 }
 
 impl<S: Store> Repo<S> {
@@ -169,67 +289,59 @@ impl<S: Store> Repo<S> {
         &self.store
     }
 
-    async fn get_json<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
+    /// Commit `changes` at once.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails; then nothing was written.
+    pub async fn commit(&self, changes: &Changes) -> Result<(), StoreError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        self.store.commit(changes.writes()).await
+    }
+
+    async fn get_json<T: DeserializeOwned>(&self, what: &str, key: &str) -> Result<Option<T>, StoreError> {
         match self.store.get(key).await? {
             None => Ok(None),
-            Some(s) => serde_json::from_str(&s).map(Some).map_err(|e| corrupt(key, &e)),
+            Some(s) => decode(what, &s).map(Some),
         }
-    }
-
-    async fn put_json<T: Serialize>(&self, key: &str, value: &T, options: PutOptions) -> Result<(), StoreError> {
-        self.store.put(key, &encode(key, value)?, options).await
-    }
-
-    /// Every record of one listing page: from metadata where it is there, else one read each
-    /// (concurrently). Keys that vanished between list and read are skipped.
-    async fn records<T: DeserializeOwned>(&self, page: ListPage) -> Result<Vec<T>, StoreError> {
-        let reads = page.keys.into_iter().map(|k| async move {
-            if let Some(v) = k.metadata.and_then(|m| serde_json::from_value::<T>(m).ok()) {
-                return Ok(Some(v));
-            }
-            self.get_json::<T>(&k.name).await
-        });
-        Ok(try_join_all(reads).await?.into_iter().flatten().collect())
-    }
-
-    async fn raw_page<T: DeserializeOwned>(
-        &self,
-        prefix: &str,
-        limit: u32,
-        raw: Option<&str>,
-    ) -> Result<(Vec<T>, Option<String>), StoreError> {
-        let listed = self.store.list(prefix, limit, raw).await?;
-        let next = listed.cursor.clone();
-        Ok((self.records(listed).await?, next))
     }
 
     /// One page by public cursor: `Ok(Err(BadCursor))` for a cursor this listing did not issue.
     async fn page<T: DeserializeOwned>(
         &self,
+        what: &str,
         prefix: &str,
         limit: u32,
         public: Option<&str>,
     ) -> Result<Result<Page<T>, BadCursor>, StoreError> {
-        let raw = match public {
+        let after = match public {
             None => None,
             Some(c) => match cursor::decode(prefix, c) {
-                Some(raw) => Some(raw),
-                None => return Ok(Err(BadCursor)),
+                Some(raw) if raw.starts_with(prefix) => Some(raw),
+                _ => return Ok(Err(BadCursor)),
             },
         };
-        let (items, next) = self.raw_page(prefix, limit, raw.as_deref()).await?;
-        Ok(Ok(Page { items, cursor: next.map(|n| cursor::encode(prefix, &n)) }))
+        let mut rows = self.store.list(prefix, after.as_deref(), limit.saturating_add(1)).await?;
+        let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+        rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        let next = if more { rows.last().map(|(k, _)| cursor::encode(prefix, k)) } else { None };
+        let items = rows.iter().map(|(_, v)| decode(what, v)).collect::<Result<Vec<T>, _>>()?;
+        Ok(Ok(Page { items, cursor: next }))
     }
 
-    async fn all<T: DeserializeOwned>(&self, prefix: &str) -> Result<Vec<T>, StoreError> {
+    async fn all<T: DeserializeOwned>(&self, what: &str, prefix: &str) -> Result<Vec<T>, StoreError> {
         let mut out = Vec::new();
-        let mut cursor: Option<String> = None;
+        let mut after: Option<String> = None;
         loop {
-            let (items, next) = self.raw_page::<T>(prefix, super::LIST_MAX, cursor.as_deref()).await?;
-            out.extend(items);
-            match next {
-                Some(c) => cursor = Some(c),
-                None => return Ok(out),
+            let rows = self.store.list(prefix, after.as_deref(), CHUNK).await?;
+            let full = rows.len() >= usize::try_from(CHUNK).unwrap_or(usize::MAX);
+            after = rows.last().map(|(k, _)| k.clone());
+            for (_, v) in &rows {
+                out.push(decode(what, v)?);
+            }
+            if !full {
+                return Ok(out);
             }
         }
     }
@@ -239,15 +351,7 @@ impl<S: Store> Repo<S> {
     /// # Errors
     /// [`StoreError`] on backend failure or an unreadable record.
     pub async fn org(&self, id: &str) -> Result<Option<Org>, StoreError> {
-        self.get_json(&keys::org(id)).await
-    }
-
-    /// Write the org.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    pub async fn put_org(&self, org: &Org) -> Result<(), StoreError> {
-        self.put_json(&keys::org(&org.id), org, PutOptions::default()).await
+        self.get_json("org", &keys::org(id)).await
     }
 
     /// One member.
@@ -255,24 +359,15 @@ impl<S: Store> Repo<S> {
     /// # Errors
     /// [`StoreError`] on backend failure or an unreadable record.
     pub async fn member(&self, org: &str, id: &str) -> Result<Option<Member>, StoreError> {
-        self.get_json(&keys::member(org, id)).await
+        self.get_json("member", &keys::member(org, id)).await
     }
 
-    /// Write a member (its list metadata is the whole, small, record).
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    pub async fn put_member(&self, m: &Member) -> Result<(), StoreError> {
-        let metadata = serde_json::to_value(m).ok().and_then(fitting);
-        self.put_json(&keys::member(&m.org_id, &m.id), m, PutOptions { metadata, expiration: None }).await
-    }
-
-    /// Every member of the org (one `list` call per thousand).
+    /// Every member of the org.
     ///
     /// # Errors
     /// [`StoreError`] on backend failure.
     pub async fn members(&self, org: &str) -> Result<Vec<Member>, StoreError> {
-        self.all(&keys::members(org)).await
+        self.all("member", &keys::members(org)).await
     }
 
     /// One token record.
@@ -280,134 +375,28 @@ impl<S: Store> Repo<S> {
     /// # Errors
     /// [`StoreError`] on backend failure or an unreadable record.
     pub async fn token(&self, org: &str, id: &str) -> Result<Option<Token>, StoreError> {
-        self.get_json(&keys::token(org, id)).await
+        self.get_json("token", &keys::token(org, id)).await
     }
 
-    /// Write a token record with its list row as metadata.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    pub async fn put_token(&self, t: &Token) -> Result<(), StoreError> {
-        let options = PutOptions { metadata: token_row(t), expiration: None };
-        self.put_json(&keys::token(&t.org_id, &t.id), t, options).await
-    }
-
-    /// Remove a token record.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    pub async fn delete_token(&self, org: &str, id: &str) -> Result<(), StoreError> {
-        self.store.delete(&keys::token(org, id)).await
-    }
-
-    /// One page of token rows **for display**: records rebuilt from list metadata have empty
-    /// hashes and must never be written back.
+    /// One page of token records, in id order.
     ///
     /// # Errors
     /// [`StoreError`] on backend failure; `Ok(Err(BadCursor))` for a cursor not from this listing.
-    pub async fn token_rows(
+    pub async fn token_page(
         &self,
         org: &str,
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<Result<Page<Token>, BadCursor>, StoreError> {
-        self.page(&keys::tokens(org), limit, cursor).await
+        self.page("token", &keys::tokens(org), limit, cursor).await
     }
 
-    /// Every token row of the org, **for display and counting** (see [`Repo::token_rows`]).
+    /// Every token record of the org.
     ///
     /// # Errors
     /// [`StoreError`] on backend failure.
-    pub async fn all_token_rows(&self, org: &str) -> Result<Vec<Token>, StoreError> {
-        self.all(&keys::tokens(org)).await
-    }
-
-    /// The verify entry of a secret's hash.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure or an unreadable record.
-    pub async fn verify_entry(&self, hash: &str) -> Result<Option<VerifyEntry>, StoreError> {
-        self.get_json(&keys::verify(hash)).await
-    }
-
-    /// Write a verify entry; KV expires it by itself a day after the token expires, or when a
-    /// rotated-out secret's grace ends.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    pub async fn put_verify_entry(&self, hash: &str, e: &VerifyEntry, now: Timestamp) -> Result<(), StoreError> {
-        let ends = [e.expires_at.map(|x| x.plus_days(EXPIRED_ENTRY_RETENTION_DAYS)), e.grace_until];
-        let expiration = ends
-            .into_iter()
-            .flatten()
-            .min()
-            .map(|end| end.as_seconds().max(now.as_seconds() + MIN_EXPIRATION_AHEAD_SECONDS));
-        self.put_json(&keys::verify(hash), e, PutOptions { metadata: None, expiration }).await
-    }
-
-    /// Remove a verify entry.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    pub async fn delete_verify_entry(&self, hash: &str) -> Result<(), StoreError> {
-        self.store.delete(&keys::verify(hash)).await
-    }
-
-    /// When the token was last used.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure or an unreadable record.
-    pub async fn last_used(&self, org: &str, token: &str) -> Result<Option<Timestamp>, StoreError> {
-        self.get_json(&keys::last_used(org, token)).await
-    }
-
-    /// Last use of every token of the org, by token id (one `list` call per thousand).
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    pub async fn last_used_by_token(&self, org: &str) -> Result<HashMap<String, Timestamp>, StoreError> {
-        let prefix = keys::last_used_all(org);
-        let mut out = HashMap::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = self.store.list(&prefix, super::LIST_MAX, cursor.as_deref()).await?;
-            for k in page.keys {
-                let at = k.metadata.and_then(|m| serde_json::from_value::<Timestamp>(m).ok());
-                if let (Some(id), Some(at)) = (k.name.strip_prefix(&prefix), at) {
-                    out.insert(id.to_owned(), at);
-                }
-            }
-            match page.cursor {
-                Some(c) => cursor = Some(c),
-                None => return Ok(out),
-            }
-        }
-    }
-
-    /// Record a use (value and metadata both hold the instant, so listings need no reads).
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    pub async fn put_last_used(&self, org: &str, token: &str, at: Timestamp) -> Result<(), StoreError> {
-        let options = PutOptions { metadata: serde_json::to_value(at).ok(), expiration: None };
-        self.put_json(&keys::last_used(org, token), &at, options).await
-    }
-
-    /// Forget a token's last use.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    pub async fn delete_last_used(&self, org: &str, token: &str) -> Result<(), StoreError> {
-        self.store.delete(&keys::last_used(org, token)).await
-    }
-
-    /// Append an audit event.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    pub async fn put_audit(&self, org: &str, e: &AuditEvent, seq: u16) -> Result<(), StoreError> {
-        let metadata = serde_json::to_value(e).ok().and_then(fitting);
-        self.put_json(&keys::audit(org, e.at, seq, &e.id), e, PutOptions { metadata, expiration: None }).await
+    pub async fn tokens(&self, org: &str) -> Result<Vec<Token>, StoreError> {
+        self.all("token", &keys::tokens(org)).await
     }
 
     /// One page of audit events, newest first.
@@ -420,17 +409,7 @@ impl<S: Store> Repo<S> {
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<Result<Page<AuditEvent>, BadCursor>, StoreError> {
-        self.page(&keys::audits(org), limit, cursor).await
-    }
-
-    /// Queue a notification.
-    ///
-    /// # Errors
-    /// [`StoreError`] on backend failure.
-    pub async fn put_notification(&self, org: &str, n: &Notification, seq: u16) -> Result<(), StoreError> {
-        let metadata = serde_json::to_value(n).ok().and_then(fitting);
-        let key = keys::notification(org, n.created_at, seq, &n.id);
-        self.put_json(&key, n, PutOptions { metadata, expiration: None }).await
+        self.page("audit", &keys::audits(org), limit, cursor).await
     }
 
     /// The newest `limit` notifications.
@@ -438,7 +417,38 @@ impl<S: Store> Repo<S> {
     /// # Errors
     /// [`StoreError`] on backend failure.
     pub async fn notifications(&self, org: &str, limit: u32) -> Result<Vec<Notification>, StoreError> {
-        Ok(self.raw_page(&keys::notifications(org), limit, None).await?.0)
+        let rows = self.store.list(&keys::notifications(org), None, limit).await?;
+        rows.iter().map(|(_, v)| decode("notification", v)).collect()
+    }
+
+    /// Up to `limit` KV writes still owed, each with its stored form (for [`Repo::settle`]).
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure or an unreadable row.
+    pub async fn outbox(&self, limit: u32) -> Result<Vec<(String, OutboxRow)>, StoreError> {
+        let rows = self.store.list(keys::OUTBOX, None, limit).await?;
+        rows.into_iter().map(|(_, v)| decode("outbox", &v).map(|row| (v, row))).collect()
+    }
+
+    /// Whether any KV write is still owed.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    pub async fn outbox_is_empty(&self) -> Result<bool, StoreError> {
+        Ok(self.store.list(keys::OUTBOX, None, 1).await?.is_empty())
+    }
+
+    /// KV accepted the write stored as `written`: drop its row, unless a later change has
+    /// replaced it meanwhile (then the newer state is still owed).
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    pub async fn settle(&self, kv_key: &str, written: &str) -> Result<(), StoreError> {
+        let key = keys::outbox(kv_key);
+        if self.store.get(&key).await?.as_deref() == Some(written) {
+            self.store.commit(&[Write::Delete(key)]).await?;
+        }
+        Ok(())
     }
 }
 

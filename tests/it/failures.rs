@@ -1,107 +1,295 @@
-//! Write-failure injection at every write of create, revoke and delete: whatever fails, a
-//! verifiable token is always listed, and nothing half-done verifies with more power than before.
+//! Failure injection at every write of every use case, in both stores: whatever fails, no
+//! secret verifies at the edge unless the authority holds it (as a live record, or as a KV write
+//! it still owes), and once KV accepts writes again the edge agrees with the records exactly.
 
 use futures_executor::block_on;
-use keyward::domain::VerifyEntry;
-use keyward::store::memory::MemoryStore;
-use serde_json::json;
+use keyward::domain::projection::entries;
+use keyward::domain::{Member, Token};
+use keyward::service::Error;
+use serde_json::{json, Value};
 
 use crate::support::*;
 
-/// Every verify entry that would verify belongs to a token record that exists.
-fn assert_invariant(store: &MemoryStore) {
-    let dump = store.dump();
-    for (k, e) in &dump {
-        if let Some(_hash) = k.strip_prefix("v:") {
-            let entry: VerifyEntry = serde_json::from_str(&e.value).unwrap();
-            let record = format!("o:{}:t:{}", entry.org_id, entry.token_id);
-            assert!(dump.contains_key(&record), "verifiable {} is not listed", entry.token_id);
+/// Every secret handed out so far in a scenario.
+type Secrets = Vec<String>;
+/// A use case under test: returns whether it succeeded.
+type Op = Box<dyn Fn(&World, &mut Secrets) -> bool>;
+
+/// No orphan: every `v:` key in KV is called for by a token record, or owed by the outbox.
+fn assert_no_orphans(w: &World) {
+    let records = w.store().dump();
+    let members: Vec<Member> = records
+        .iter()
+        .filter(|(k, _)| k.contains(":m:"))
+        .map(|(_, v)| serde_json::from_str(v).unwrap())
+        .collect();
+    let mut held = std::collections::HashSet::new();
+    for (k, v) in &records {
+        if k.contains(":t:") {
+            let t: Token = serde_json::from_str(v).unwrap();
+            let owner = members.iter().find(|m| Some(&m.id) == t.owner_member_id.as_ref());
+            held.extend(entries(&t, owner, w.now()).into_iter().map(|(h, _)| h));
+        }
+    }
+    for key in w.kv().dump().keys() {
+        if let Some(hash) = key.strip_prefix("v:") {
+            let owed = records.contains_key(&format!("x:{key}"));
+            assert!(held.contains(hash) || owed, "a verify entry the authority does not hold");
         }
     }
 }
 
-/// Run `op` with its nth write failing, for every n until it succeeds untouched.
-fn every_write(setup: impl Fn(&World) -> Box<dyn Fn(&World) -> bool + '_>) {
-    for n in 1.. {
-        let w = World::new();
-        let op = setup(&w);
-        w.store().fail_write(Some(n));
-        let ok = op(&w);
-        w.store().fail_write(None);
-        assert_invariant(w.store());
-        if ok {
-            assert!(n > 2, "the operation wrote too little to be tested");
-            return;
-        }
+/// Drain what is owed, then the edge and the records agree on every secret.
+fn assert_converged(w: &World, secrets: &Secrets) {
+    let drained = block_on(w.svc.project()).unwrap();
+    assert_eq!(drained.failed, 0);
+    assert!(!block_on(w.svc.projection_pending()).unwrap());
+    for s in secrets {
+        let edge = block_on(w.svc.verify(s, &[] as &[&str], w.now())).unwrap().code.as_str().to_owned();
+        assert_eq!(edge, w.verify_strict(s, &[]), "edge and records disagree after convergence");
     }
 }
 
-#[test]
-fn create_keeps_invariant_at_every_write() {
-    every_write(|w| {
-        let o = w.org("Acme", &[]);
-        Box::new(move |w: &World| {
-            w.try_create(&o.admin_secret, json!({"label": "x", "role": "developer", "kind": "org"})).is_ok()
-        })
-    });
+/// A world with an org, a developer member with a personal token, and an org token rotated
+/// once with grace (so there is a secret in grace). Returns the world's secrets and the ids.
+struct Setup {
+    secrets: Secrets,
+    admin: String,
+    dev_member: String,
+    org_token: String,
+    personal_token: String,
 }
 
-#[test]
-fn create_org_keeps_invariant_at_every_write() {
-    for n in 1..=12 {
-        let w = World::new();
-        w.store().fail_write(Some(n));
-        let body = json!({"name": "Acme", "modules": [], "admin": {"email": "a@acme.io", "name": "A"}});
-        let _ = block_on(w.svc.create_org(&body, w.now()));
-        w.store().fail_write(None);
-        assert_invariant(w.store());
+fn setup(w: &World) -> Setup {
+    let o = w.org("Acme", &["billing", "users:read"]);
+    let (dev_member, dev_secret, personal_token) = w.member_with_token(&o.admin_secret, "dev@acme.io", "developer");
+    let (s, org_token) =
+        w.create(&o.admin_secret, json!({"label": "x", "role": "developer", "scopes": ["billing"], "kind": "org"}));
+    let admin = w.actor(&o.admin_secret);
+    let r = block_on(w.svc.rotate_token(&admin, &org_token, &json!({"grace_seconds": 600}), w.now())).unwrap();
+    block_on(w.svc.record_use(&o.id, &org_token, w.now())).unwrap();
+    Setup {
+        secrets: vec![o.admin_secret.clone(), dev_secret, s, r.secret],
+        admin: o.admin_secret,
+        dev_member,
+        org_token,
+        personal_token,
     }
 }
 
+/// Every use case that changes something, each as an [`Op`] over a fresh [`setup`].
+fn use_cases(s: &Setup) -> Vec<(&'static str, Op)> {
+    fn call(w: &World, caller: &str, f: impl FnOnce(&keyward::service::Actor) -> Result<Value, Error>) -> bool {
+        let a = w.actor(caller);
+        f(&a).is_ok()
+    }
+    let (admin, t, p, m) = (s.admin.clone(), s.org_token.clone(), s.personal_token.clone(), s.dev_member.clone());
+    let mut out: Vec<(&'static str, Op)> = Vec::new();
+    {
+        let admin = admin.clone();
+        out.push((
+            "create",
+            Box::new(move |w, secrets| match w.try_create(&admin, json!({"label": "n", "role": "developer", "kind": "org"})) {
+                Ok((secret, _)) => {
+                    secrets.push(secret);
+                    true
+                }
+                Err(_) => false,
+            }),
+        ));
+    }
+    macro_rules! op {
+        ($name:literal, |$w:ident, $a:ident, $t:ident, $p:ident, $m:ident| $body:expr) => {{
+            let caller = admin.clone();
+            let ids = (t.clone(), p.clone(), m.clone());
+            out.push((
+                $name,
+                Box::new(move |$w: &World, _: &mut Secrets| {
+                    let ($t, $p, $m) = (ids.0.as_str(), ids.1.as_str(), ids.2.as_str());
+                    let _ = ($t, $p, $m);
+                    call($w, &caller, |$a| $body)
+                }),
+            ));
+        }};
+    }
+    op!("edit narrower", |w, a, t, p, m| block_on(w.svc.update_token(a, t, &json!({"scopes": []}), w.now()))
+        .map(|v| json!(v)));
+    op!("edit wider", |w, a, t, p, m| block_on(w.svc.update_token(a, t, &json!({"scopes": ["billing", "users:read"]}), w.now()))
+        .map(|v| json!(v)));
+    op!("disable", |w, a, t, p, m| block_on(w.svc.disable_token(a, t, w.now())).map(|v| json!(v)));
+    op!("revoke", |w, a, t, p, m| block_on(w.svc.revoke_token(a, t, &json!({"confirm_label": "x"}), w.now()))
+        .map(|v| json!(v)));
+    op!("delete", |w, a, t, p, m| block_on(w.svc.delete_token(a, t, &json!({"confirm_label": "x"}), w.now()))
+        .map(|()| json!(null)));
+    op!("revoke personal", |w, a, t, p, m| block_on(w.svc.revoke_token(a, p, &json!({"confirm_label": "mine"}), w.now()))
+        .map(|v| json!(v)));
+    op!("deactivate member", |w, a, t, p, m| block_on(w.svc.update_member(a, m, &json!({"status": "deactivated"}), w.now()))
+        .map(|v| json!(v)));
+    op!("demote member", |w, a, t, p, m| block_on(w.svc.update_member(a, m, &json!({"role": "developer", "name": "D"}), w.now()))
+        .map(|v| json!(v)));
+    {
+        let admin = admin.clone();
+        let t = t.clone();
+        out.push((
+            "rotate",
+            Box::new(move |w, secrets| {
+                let a = w.actor(&admin);
+                match block_on(w.svc.rotate_token(&a, &t, &json!({"grace_seconds": 60}), w.now())) {
+                    Ok(r) => {
+                        secrets.push(r.secret);
+                        true
+                    }
+                    Err(_) => false,
+                }
+            }),
+        ));
+    }
+    {
+        let admin = admin.clone();
+        let t = t.clone();
+        out.push((
+            "rotate without grace",
+            Box::new(move |w, secrets| {
+                let a = w.actor(&admin);
+                match block_on(w.svc.rotate_token(&a, &t, &json!({}), w.now())) {
+                    Ok(r) => {
+                        secrets.push(r.secret);
+                        true
+                    }
+                    Err(_) => false,
+                }
+            }),
+        ));
+    }
+    out
+}
+
+/// How many use cases there are (each run builds a fresh world).
+fn count() -> usize {
+    let w = World::new();
+    use_cases(&setup(&w)).len()
+}
+
 #[test]
-fn revoke_keeps_invariant_and_fails_closed() {
-    every_write(|w| {
-        let o = w.org("Acme", &[]);
-        let (s, id) = w.create(&o.admin_secret, json!({"label": "x", "role": "developer", "kind": "org"}));
-        let admin = w.actor(&o.admin_secret);
-        block_on(w.svc.rotate_token(&admin, &id, &json!({"grace_seconds": 600}), w.now())).unwrap();
-        let _ = s;
-        Box::new(move |w: &World| {
-            let ok = block_on(w.svc.revoke_token(&admin, &id, &json!({"confirm_label": "x"}), w.now())).is_ok();
-            // whatever failed, the record never says revoked while the current secret verifies
-            let rec: keyward::domain::Token =
-                serde_json::from_str(&w.store().dump()[&format!("o:{}:t:{}", o.id, id)].value).unwrap();
-            if rec.state == keyward::domain::State::Revoked {
-                let e: VerifyEntry = serde_json::from_str(&w.store().dump()[&format!("v:{}", rec.hash)].value).unwrap();
-                assert_eq!(e.state, keyward::domain::State::Revoked);
+fn a_failed_commit_changes_nothing_and_leaves_no_orphan() {
+    for i in 0..count() {
+        // n = 1 fails the use case's own commit; later ones fail the outbox's bookkeeping.
+        for n in 1..=4 {
+            let w = World::new();
+            let mut s = setup(&w);
+            let (name, op) = use_cases(&s).remove(i);
+            let before = w.store().dump();
+            w.store().fail_write(Some(n));
+            let ok = op(&w, &mut s.secrets);
+            w.store().fail_write(None);
+            if n == 1 {
+                assert!(!ok, "{name}: the failed commit was not reported");
+                assert_eq!(w.store().dump(), before, "{name}: a failed commit wrote something");
+            } else {
+                assert!(ok, "{name}: failed after its commit (n = {n})");
             }
-            ok
-        })
-    });
+            assert_no_orphans(&w);
+            assert_converged(&w, &s.secrets);
+        }
+    }
 }
 
 #[test]
-fn delete_keeps_invariant_at_every_write() {
-    every_write(|w| {
-        let o = w.org("Acme", &[]);
-        let (s, id) = w.create(&o.admin_secret, json!({"label": "x", "role": "developer", "kind": "org"}));
-        let admin = w.actor(&o.admin_secret);
-        let r = block_on(w.svc.rotate_token(&admin, &id, &json!({"grace_seconds": 600}), w.now())).unwrap();
-        let _ = (s, r);
-        block_on(w.svc.record_use(&o.id, &id, w.now())).unwrap();
-        Box::new(move |w: &World| {
-            block_on(w.svc.delete_token(&admin, &id, &json!({"confirm_label": "x"}), w.now())).is_ok()
-        })
-    });
+fn a_failed_kv_write_is_owed_until_kv_accepts_it() {
+    for i in 0..count() {
+        for n in 1..=6 {
+            let w = World::new();
+            let mut s = setup(&w);
+            let (name, op) = use_cases(&s).remove(i);
+            w.kv().fail_write(Some(n));
+            assert!(op(&w, &mut s.secrets), "{name}: a KV failure failed the change itself");
+            w.kv().fail_write(None);
+            assert_no_orphans(&w);
+            assert_converged(&w, &s.secrets);
+        }
+    }
+}
+
+#[test]
+fn while_kv_refuses_writes_strict_sees_the_change_and_the_edge_catches_up_after() {
+    let w = World::new();
+    let s = setup(&w);
+    let admin = w.actor(&s.admin);
+    let current = s.secrets[3].clone();
+    w.kv().fail_writes(true);
+    block_on(w.svc.revoke_token(&admin, &s.org_token, &json!({"confirm_label": "x"}), w.now())).unwrap();
+    assert!(block_on(w.svc.projection_pending()).unwrap());
+    assert_eq!(block_on(w.svc.verify(&current, &[] as &[&str], w.now())).unwrap().code.as_str(), "VALID");
+    assert_eq!(w.verify_strict(&current, &[]), "REVOKED");
+    // Retries while KV still refuses keep the debt.
+    assert_eq!(block_on(w.svc.project()).unwrap().written, 0);
+    assert!(block_on(w.svc.projection_pending()).unwrap());
+    w.kv().fail_writes(false);
+    assert!(block_on(w.svc.project()).unwrap().written >= 2);
+    assert_eq!(w.verify(&current, &[]), "REVOKED");
+    assert_eq!(w.verify(&s.secrets[2], &[]), "REVOKED", "the secret in grace is revoked too");
+}
+
+#[test]
+fn the_latest_state_of_a_key_wins_over_an_older_owed_one() {
+    let w = World::new();
+    let s = setup(&w);
+    let admin = w.actor(&s.admin);
+    let current = s.secrets[3].clone();
+    w.kv().fail_writes(true);
+    block_on(w.svc.disable_token(&admin, &s.org_token, w.now())).unwrap();
+    block_on(w.svc.enable_token(&w.actor(&s.admin), &s.org_token, w.now())).unwrap();
+    block_on(w.svc.delete_token(&w.actor(&s.admin), &s.org_token, &json!({"confirm_label": "x"}), w.now())).unwrap();
+    w.kv().fail_writes(false);
+    block_on(w.svc.project()).unwrap();
+    assert_eq!(w.verify(&current, &[]), "NOT_FOUND");
+    assert_eq!(w.verify(&s.secrets[2], &[]), "NOT_FOUND");
+    assert!(w.kv().dump().iter().all(|(k, e)| !k.starts_with("v:") || !e.value.contains(&s.org_token)));
+}
+
+#[test]
+fn reconcile_repairs_planted_and_stale_entries() {
+    let w = World::new();
+    let s = setup(&w);
+    let admin = w.actor(&s.admin);
+    let current = s.secrets[3].clone();
+    // A stale entry: KV says active while the records say revoked.
+    w.kv().fail_writes(true);
+    block_on(w.svc.revoke_token(&admin, &s.org_token, &json!({"confirm_label": "x"}), w.now())).unwrap();
+    w.kv().fail_writes(false);
+    // Forget the debt (as if the outbox were lost): only reconciliation can find it now.
+    let owed: Vec<String> = w.store().dump().into_keys().filter(|k| k.starts_with("x:")).collect();
+    for k in &owed {
+        block_on(keyward::store::Store::commit(w.store(), &[keyward::store::Write::Delete(k.clone())])).unwrap();
+    }
+    // A planted entry: a made-up secret of this org, written by hand without metadata.
+    let fake = "kw_AbCdEfGhIjKlMnOpQrStUvWxYz012314Wc0Q";
+    let planted = json!({"token_id": s.org_token, "org_id": admin.org.id, "kind": "org", "owner_member_id": null,
+        "role": "admin", "scopes": ["billing"], "state": "active", "owner_active": true, "expires_at": null});
+    w.kv().plant(&format!("v:{}", keyward::domain::token::sha256_hex(fake)), &planted.to_string());
+    assert_eq!(block_on(w.svc.verify(fake, &[] as &[&str], w.now())).unwrap().code.as_str(), "VALID");
+    assert_eq!(block_on(w.svc.verify(&current, &[] as &[&str], w.now())).unwrap().code.as_str(), "VALID");
+
+    let r = block_on(w.svc.reconcile(&w.actor(&s.admin), w.now())).unwrap();
+    let fixed: Vec<_> = r.fixed.iter().map(|f| f.action).collect();
+    assert_eq!(fixed.iter().filter(|a| **a == "deleted").count(), 1, "{r:?}");
+    assert_eq!(fixed.iter().filter(|a| **a == "written").count(), 2, "current and grace secrets: {r:?}");
+    assert!(!r.pending);
+    assert_eq!(w.verify(fake, &[]), "NOT_FOUND");
+    assert_eq!(w.verify(&current, &[]), "REVOKED");
+    // Nothing left to fix; a developer may not reconcile.
+    assert!(block_on(w.svc.reconcile(&w.actor(&s.admin), w.now())).unwrap().fixed.is_empty());
+    let dev = w.member_with_token(&s.admin, "d2@acme.io", "developer").1;
+    assert!(matches!(block_on(w.svc.reconcile(&w.actor(&dev), w.now())), Err(Error::Forbidden(_))));
 }
 
 #[test]
 fn storage_failure_is_internal_not_a_verdict() {
     let w = World::new();
     let o = w.org("Acme", &[]);
-    w.store().fail_reads(true);
+    w.kv().fail_reads(true);
     let r = block_on(w.svc.verify(&o.admin_secret, &[] as &[&str], w.now()));
-    assert!(matches!(r, Err(keyward::service::Error::Internal(_))));
+    assert!(matches!(r, Err(Error::Internal(_))));
     // junk never reaches storage, so it still answers
-    assert_eq!(w.verify("junk", &[]), "MALFORMED");
+    assert_eq!(block_on(w.svc.verify("junk", &[] as &[&str], w.now())).unwrap().code.as_str(), "MALFORMED");
 }

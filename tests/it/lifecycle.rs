@@ -206,6 +206,7 @@ fn delete_is_for_good() {
     assert_eq!(w.verify(&s, &[]), "NOT_FOUND");
     assert_eq!(w.token_json(&o.admin_secret, &id), Err(Error::NotFound));
     assert!(w.store().dump().keys().all(|k| !k.contains(&id) || k.contains(":a:")));
+    assert!(w.kv().dump().keys().all(|k| !k.contains(&id)), "last use forgotten");
     let (events, _) = block_on(w.svc.audit_events(&admin, Some(&id), None, None, None)).unwrap();
     assert_eq!(events[0].summary, "Deleted \"tmp\" (kw_••••••••".to_owned() + &s[35..] + ")");
 }
@@ -334,7 +335,7 @@ fn secrets_never_stored() {
     let (s, id) = w.create(&o.admin_secret, json!({"label": "x", "role": "developer", "kind": "org"}));
     let admin = w.actor(&o.admin_secret);
     let r = block_on(w.svc.rotate_token(&admin, &id, &json!({"grace_seconds": 30}), w.now())).unwrap();
-    let dump = format!("{:?}", w.store().dump());
+    let dump = format!("{:?}{:?}", w.store().dump(), w.kv().dump());
     for secret in [&o.admin_secret, &s, &r.secret] {
         assert!(!dump.contains(secret.as_str()));
         assert!(!dump.contains(&secret[3..35]), "body of a secret stored");

@@ -4,7 +4,7 @@ use futures_executor::block_on;
 use keyward::domain::token::Prefix;
 use keyward::domain::{RandomError, RandomSource, Timestamp};
 use keyward::service::{Actor, Error, Service};
-use keyward::store::memory::MemoryStore;
+use keyward::store::memory::{MemoryKv, MemoryStore};
 use serde_json::{json, Value};
 
 /// Deterministic xorshift bytes: tests only.
@@ -27,7 +27,7 @@ impl RandomSource for TestRandom {
 pub const T0: i64 = 1_795_000_000_000;
 
 pub struct World {
-    pub svc: Service<MemoryStore, TestRandom>,
+    pub svc: Service<MemoryStore, MemoryKv, TestRandom>,
     pub now: Cell<Timestamp>,
 }
 
@@ -41,7 +41,12 @@ pub struct Org {
 impl World {
     pub fn new() -> Self {
         Self {
-            svc: Service::new(MemoryStore::new(), TestRandom(Cell::new(0x9e37_79b9_7f4a_7c15)), Prefix::default()),
+            svc: Service::new(
+                MemoryStore::new(),
+                MemoryKv::new(),
+                TestRandom(Cell::new(0x9e37_79b9_7f4a_7c15)),
+                Prefix::default(),
+            ),
             now: Cell::new(Timestamp::from_millis(T0)),
         }
     }
@@ -54,13 +59,20 @@ impl World {
         self.now.set(self.now.get().plus_seconds(s));
     }
 
+    /// The authority's records.
     pub fn store(&self) -> &MemoryStore {
         self.svc.repo().store()
     }
 
+    /// KV: the verify projection and last uses.
+    pub fn kv(&self) -> &MemoryKv {
+        self.svc.edge().kv()
+    }
+
     pub fn org(&self, name: &str, modules: &[&str]) -> Org {
         let body = json!({"name": name, "modules": modules, "admin": {"email": format!("admin@{}.io", name.to_lowercase()), "name": "Ada Admin"}});
-        let created = block_on(self.svc.create_org(&body, self.now())).expect("create org");
+        let org_id = self.svc.new_org_id().unwrap();
+        let created = block_on(self.svc.create_org(&org_id, &body, self.now())).expect("create org");
         let v = serde_json::to_value(&created).unwrap();
         Org {
             id: v["org"]["id"].as_str().unwrap().to_owned(),
@@ -70,8 +82,13 @@ impl World {
         }
     }
 
+    /// Authenticate as the Worker does: find the secret at the edge, then check it strictly
+    /// against the records.
     pub fn auth(&self, secret: &str) -> Result<Actor, Error> {
-        block_on(self.svc.authenticate(secret, self.now()))
+        block_on(async {
+            let at = self.svc.locate(secret).await?.ok_or(Error::Unauthenticated)?;
+            self.svc.authenticate(secret, &at, self.now()).await
+        })
     }
 
     pub fn actor(&self, secret: &str) -> Actor {
@@ -101,9 +118,26 @@ impl World {
         Ok((issued.secret, issued.token.id))
     }
 
+    /// The edge verdict (KV), checked against the strict one (records) whenever KV has
+    /// nothing left owed: the two must agree.
     pub fn verify(&self, secret: &str, scopes: &[&str]) -> String {
-        let v = block_on(self.svc.verify(secret, scopes, self.now())).expect("verify");
-        v.code.as_str().to_owned()
+        let edge = block_on(self.svc.verify(secret, scopes, self.now())).expect("verify");
+        if !block_on(self.svc.projection_pending()).unwrap() {
+            assert_eq!(self.verify_strict(secret, scopes), edge.code.as_str(), "edge and strict disagree");
+        }
+        edge.code.as_str().to_owned()
+    }
+
+    /// The strict verdict: from the records, found through the edge.
+    pub fn verify_strict(&self, secret: &str, scopes: &[&str]) -> String {
+        block_on(async {
+            match self.svc.locate(secret).await.unwrap() {
+                None => self.svc.verify(secret, scopes, self.now()).await.unwrap().code.as_str().to_owned(),
+                Some(at) => {
+                    self.svc.verify_strict(secret, &at, scopes, self.now()).await.unwrap().code.as_str().to_owned()
+                }
+            }
+        })
     }
 
     pub fn token_json(&self, caller: &str, id: &str) -> Result<Value, Error> {

@@ -1,0 +1,263 @@
+//! The verify projection: which `v:` entries a token's records call for, and what has to change
+//! in KV when the records change. This is the one write-order rule of keyward: every use case
+//! commits its records and [`changes`] together, and the org authority copies the changes to KV
+//! afterwards (DESIGN.md, "Storage").
+
+use super::model::{effective_role, Kind, Member, Token, VerifyEntry};
+use super::time::Timestamp;
+
+/// How long a verify entry outlives its token's expiry, so callers are told `EXPIRED` for a
+/// while instead of `NOT_FOUND`; after that KV drops the entry by itself.
+pub const EXPIRED_ENTRY_RETENTION_DAYS: i64 = 1;
+/// KV refuses an absolute expiration less than this many seconds ahead.
+pub const MIN_EXPIRATION_AHEAD_SECONDS: i64 = 60;
+
+/// One change to the verify projection: write `entry` at `v:<hash>`, or delete it (`None`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Projected {
+    /// `sha256` hex of the secret.
+    pub hash: String,
+    /// The entry to write; `None` deletes the key.
+    pub entry: Option<VerifyEntry>,
+}
+
+/// The verify entry of `t`'s current secret, with `owner` as it is now.
+#[must_use]
+pub fn entry(t: &Token, owner: Option<&Member>) -> VerifyEntry {
+    VerifyEntry {
+        token_id: t.id.clone(),
+        org_id: t.org_id.clone(),
+        kind: t.kind,
+        owner_member_id: t.owner_member_id.clone(),
+        role: effective_role(t.kind, t.role, owner.map(|m| m.role)),
+        scopes: t.scopes.clone(),
+        state: t.state,
+        owner_active: t.kind == Kind::Org || owner.is_some_and(Member::is_active),
+        expires_at: t.expires_at,
+        grace_until: None,
+    }
+}
+
+/// Every entry `t` needs in KV at `now`: its current secret's, and the previous secret's while
+/// its grace lasts. None once the token is past its expiry plus the retention (KV has dropped
+/// them by then).
+#[must_use]
+pub fn entries(t: &Token, owner: Option<&Member>, now: Timestamp) -> Vec<(String, VerifyEntry)> {
+    if t.expires_at.is_some_and(|e| now >= e.plus_days(EXPIRED_ENTRY_RETENTION_DAYS)) {
+        return Vec::new();
+    }
+    let current = entry(t, owner);
+    let mut out = Vec::with_capacity(2);
+    if let (Some(prev), Some(until)) = (&t.previous_hash, t.previous_valid_until) {
+        if now < until && *prev != t.hash {
+            out.push((prev.clone(), VerifyEntry { grace_until: Some(until), ..current.clone() }));
+        }
+    }
+    out.insert(0, (t.hash.clone(), current));
+    out
+}
+
+/// Every hash `t` may have projected: its current secret's and its previous one's.
+fn hashes(t: &Token) -> impl Iterator<Item = &String> {
+    core::iter::once(&t.hash).chain(t.previous_hash.as_ref())
+}
+
+/// What KV must do when a token goes from `before` to `after` (`None`: it does not exist), each
+/// with its owner as they are on each side: a write for every entry that is new or different,
+/// a delete for every hash of `before` that `after` no longer projects.
+///
+/// # Example
+/// A deleted token's secrets are deleted from KV.
+/// ```
+/// # use keyward::domain::projection::changes;
+/// # fn t() -> keyward::domain::Token { serde_json::from_value(serde_json::json!({
+/// #   "id": "tok_1", "org_id": "org_1", "kind": "org", "owner_member_id": null, "created_by": "mem_1",
+/// #   "created_with": null, "label": "x", "description": null, "logo": null, "role": "developer",
+/// #   "scopes": [], "created_at": 0, "updated_at": 0, "expires_at": null, "state": "active",
+/// #   "revoked_at": null, "hint": "abcd", "prefix": "kw", "rotated_at": null,
+/// #   "previous_valid_until": null, "hash": "aa"})).unwrap() }
+/// # let now = keyward::domain::Timestamp::from_millis(0);
+/// let gone = changes(Some((&t(), None)), None, now);
+/// assert_eq!(gone.len(), 1);
+/// assert_eq!(gone[0].entry, None);
+/// ```
+#[must_use]
+pub fn changes(
+    before: Option<(&Token, Option<&Member>)>,
+    after: Option<(&Token, Option<&Member>)>,
+    now: Timestamp,
+) -> Vec<Projected> {
+    let old = before.map(|(t, o)| entries(t, o, now)).unwrap_or_default();
+    let new = after.map(|(t, o)| entries(t, o, now)).unwrap_or_default();
+    let mut out: Vec<Projected> = new
+        .iter()
+        .filter(|(h, e)| !old.iter().any(|(oh, oe)| oh == h && oe == e))
+        .map(|(h, e)| Projected { hash: h.clone(), entry: Some(e.clone()) })
+        .collect();
+    if let Some((t, _)) = before {
+        for h in hashes(t) {
+            let kept = new.iter().any(|(nh, _)| nh == h);
+            if !kept && !out.iter().any(|p| &p.hash == h) {
+                out.push(Projected { hash: h.clone(), entry: None });
+            }
+        }
+    }
+    out
+}
+
+/// The absolute KV expiration (Unix seconds) of an entry written at `now`: a day after the
+/// token expires, or when a rotated-out secret's grace ends; never less than KV's minimum ahead
+/// (the verdict reads `grace_until` and `expires_at` itself, so a late expiry is harmless).
+#[must_use]
+pub fn expiration(e: &VerifyEntry, now: Timestamp) -> Option<i64> {
+    let ends = [e.expires_at.map(|x| x.plus_days(EXPIRED_ENTRY_RETENTION_DAYS)), e.grace_until];
+    ends.into_iter()
+        .flatten()
+        .min()
+        .map(|end| end.as_seconds().max(now.as_seconds() + MIN_EXPIRATION_AHEAD_SECONDS))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::model::{MemberStatus, Role, State};
+    use super::*;
+
+    const NOW: Timestamp = Timestamp::from_millis(1_000_000);
+
+    fn token() -> Token {
+        Token {
+            id: "tok_1".into(),
+            org_id: "org_1".into(),
+            kind: Kind::Personal,
+            owner_member_id: Some("mem_1".into()),
+            created_by: "mem_1".into(),
+            created_with: None,
+            label: "x".into(),
+            description: None,
+            logo: None,
+            role: Role::Admin,
+            scopes: vec!["a".into()],
+            created_at: NOW,
+            updated_at: NOW,
+            expires_at: Some(NOW.plus_days(30)),
+            state: State::Active,
+            revoked_at: None,
+            hint: "abcd".into(),
+            prefix: "kw".into(),
+            rotated_at: None,
+            previous_valid_until: None,
+            hash: "h1".into(),
+            previous_hash: None,
+            version: 1,
+        }
+    }
+
+    fn owner(role: Role, status: MemberStatus) -> Member {
+        Member {
+            id: "mem_1".into(),
+            org_id: "org_1".into(),
+            email: "a@b.io".into(),
+            name: "A".into(),
+            role,
+            status,
+            created_at: NOW,
+            version: 1,
+        }
+    }
+
+    fn hashes_of(p: &[Projected]) -> Vec<(&str, bool)> {
+        p.iter().map(|p| (p.hash.as_str(), p.entry.is_some())).collect()
+    }
+
+    #[test]
+    fn create_writes_the_current_secret_only() {
+        let o = owner(Role::Admin, MemberStatus::Active);
+        let p = changes(None, Some((&token(), Some(&o))), NOW);
+        assert_eq!(hashes_of(&p), [("h1", true)]);
+        let e = p[0].entry.as_ref().unwrap();
+        assert_eq!((e.role, e.owner_active, e.grace_until), (Role::Admin, true, None));
+    }
+
+    #[test]
+    fn unchanged_entries_are_not_rewritten() {
+        let o = owner(Role::Admin, MemberStatus::Active);
+        let t = token();
+        let edited = Token { label: "y".into(), description: Some("d".into()), ..t.clone() };
+        assert!(changes(Some((&t, Some(&o))), Some((&edited, Some(&o))), NOW).is_empty());
+    }
+
+    #[test]
+    fn narrowing_and_state_changes_rewrite_the_entry() {
+        let o = owner(Role::Admin, MemberStatus::Active);
+        let t = token();
+        let narrower = Token { scopes: vec![], ..t.clone() };
+        let p = changes(Some((&t, Some(&o))), Some((&narrower, Some(&o))), NOW);
+        assert_eq!(p[0].entry.as_ref().unwrap().scopes, Vec::<String>::new());
+        let revoked = Token { state: State::Revoked, ..t.clone() };
+        let p = changes(Some((&t, Some(&o))), Some((&revoked, Some(&o))), NOW);
+        assert_eq!(p[0].entry.as_ref().unwrap().state, State::Revoked);
+    }
+
+    #[test]
+    fn owner_changes_reach_the_entry() {
+        let t = token();
+        let before = owner(Role::Admin, MemberStatus::Active);
+        let after = owner(Role::Developer, MemberStatus::Deactivated);
+        let p = changes(Some((&t, Some(&before))), Some((&t, Some(&after))), NOW);
+        let e = p[0].entry.as_ref().unwrap();
+        assert_eq!((e.role, e.owner_active), (Role::Developer, false));
+    }
+
+    #[test]
+    fn rotation_with_grace_keeps_the_old_secret_until_then_and_drops_the_older() {
+        let o = owner(Role::Admin, MemberStatus::Active);
+        let before = Token {
+            previous_hash: Some("h0".into()),
+            previous_valid_until: Some(NOW.plus_seconds(10)),
+            ..token()
+        };
+        let after = Token {
+            hash: "h2".into(),
+            previous_hash: Some("h1".into()),
+            previous_valid_until: Some(NOW.plus_seconds(300)),
+            ..token()
+        };
+        let p = changes(Some((&before, Some(&o))), Some((&after, Some(&o))), NOW);
+        assert_eq!(hashes_of(&p), [("h2", true), ("h1", true), ("h0", false)]);
+        assert_eq!(p[1].entry.as_ref().unwrap().grace_until, Some(NOW.plus_seconds(300)));
+    }
+
+    #[test]
+    fn rotation_without_grace_deletes_the_old_secret() {
+        let o = owner(Role::Admin, MemberStatus::Active);
+        let after = Token { hash: "h2".into(), ..token() };
+        let p = changes(Some((&token(), Some(&o))), Some((&after, Some(&o))), NOW);
+        assert_eq!(hashes_of(&p), [("h2", true), ("h1", false)]);
+    }
+
+    #[test]
+    fn delete_removes_every_hash_even_past_grace() {
+        let t = Token { previous_hash: Some("h0".into()), previous_valid_until: Some(NOW), ..token() };
+        let p = changes(Some((&t, None)), None, NOW);
+        assert_eq!(hashes_of(&p), [("h1", false), ("h0", false)]);
+    }
+
+    #[test]
+    fn long_expired_tokens_project_nothing() {
+        let t = Token { expires_at: Some(NOW.plus_days(-2)), ..token() };
+        assert!(entries(&t, None, NOW).is_empty());
+        let t = Token { expires_at: Some(NOW.plus_seconds(-1)), ..token() };
+        assert_eq!(entries(&t, None, NOW).len(), 1);
+    }
+
+    #[test]
+    fn expirations() {
+        let o = owner(Role::Admin, MemberStatus::Active);
+        let e = entry(&token(), Some(&o));
+        assert_eq!(expiration(&e, NOW), Some(NOW.plus_days(31).as_seconds()));
+        let g = VerifyEntry { grace_until: Some(NOW.plus_seconds(5)), ..e.clone() };
+        assert_eq!(expiration(&g, NOW), Some(NOW.as_seconds() + MIN_EXPIRATION_AHEAD_SECONDS));
+        let never = VerifyEntry { expires_at: None, ..e };
+        assert_eq!(expiration(&never, NOW), None);
+    }
+}

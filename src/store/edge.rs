@@ -1,0 +1,116 @@
+//! Typed access to what Workers KV holds: the verify projection and last-use times.
+
+use std::collections::HashMap;
+
+use serde_json::json;
+
+use super::repo::{keys, OutboxRow};
+use super::{Kv, ListPage, PutOptions, StoreError, LIST_MAX};
+use crate::domain::{Timestamp, VerifyEntry};
+
+/// The metadata field of a `v:` key naming its org, so that reconciliation can tell an org's
+/// keys from a listing without reading every value.
+pub const ORG_META: &str = "org";
+
+/// Typed access over a [`Kv`].
+#[derive(Debug)]
+pub struct Edge<K> {
+    kv: K,
+}
+
+impl<K: Kv> Edge<K> {
+    /// Typed access over `kv`.
+    pub const fn new(kv: K) -> Self {
+        Self { kv }
+    }
+
+    /// The underlying KV.
+    pub const fn kv(&self) -> &K {
+        &self.kv
+    }
+
+    /// The verify entry of a secret's hash.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure or an unreadable entry (its text names no key).
+    pub async fn verify_entry(&self, hash: &str) -> Result<Option<VerifyEntry>, StoreError> {
+        match self.kv.get(&keys::verify(hash)).await? {
+            None => Ok(None),
+            Some(s) => serde_json::from_str(&s).map(Some).map_err(|e| StoreError(format!("unreadable verify entry: {e}"))),
+        }
+    }
+
+    /// The raw value at a `v:` key (reconciliation compares it).
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    pub async fn raw(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.kv.get(key).await
+    }
+
+    /// Make one owed write.
+    ///
+    /// # Errors
+    /// [`StoreError`] when KV refuses or fails.
+    pub async fn apply(&self, row: &OutboxRow) -> Result<(), StoreError> {
+        match &row.value {
+            Some(v) => {
+                let metadata = row.org.as_ref().map(|o| json!({ ORG_META: o }));
+                self.kv.put(&row.key, v, PutOptions { metadata, expiration: row.expiration }).await
+            }
+            None => self.kv.delete(&row.key).await,
+        }
+    }
+
+    /// One page of every `v:` key in the namespace (all orgs), with metadata.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    pub async fn verify_keys(&self, cursor: Option<&str>) -> Result<ListPage, StoreError> {
+        self.kv.list(keys::VERIFY_ALL, LIST_MAX, cursor).await
+    }
+
+    /// Last use of every token of the org, by token id (one `list` call per thousand).
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    pub async fn last_used_by_token(&self, org: &str) -> Result<HashMap<String, Timestamp>, StoreError> {
+        let prefix = keys::last_used_all(org);
+        let mut out = HashMap::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self.kv.list(&prefix, LIST_MAX, cursor.as_deref()).await?;
+            for k in page.keys {
+                let at = k.metadata.and_then(|m| serde_json::from_value::<Timestamp>(m).ok());
+                if let (Some(id), Some(at)) = (k.name.strip_prefix(&prefix), at) {
+                    out.insert(id.to_owned(), at);
+                }
+            }
+            match page.cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// When one token was last used.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure or an unreadable value.
+    pub async fn last_used(&self, org: &str, token: &str) -> Result<Option<Timestamp>, StoreError> {
+        match self.kv.get(&keys::last_used(org, token)).await? {
+            None => Ok(None),
+            Some(s) => serde_json::from_str(&s).map(Some).map_err(|e| StoreError(format!("unreadable last use: {e}"))),
+        }
+    }
+
+    /// Record a use (value and metadata both hold the instant, so listings need no reads).
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    pub async fn put_last_used(&self, org: &str, token: &str, at: Timestamp) -> Result<(), StoreError> {
+        let options = PutOptions { metadata: serde_json::to_value(at).ok(), expiration: None };
+        let value = serde_json::to_string(&at).map_err(|e| StoreError(format!("cannot encode last use: {e}")))?;
+        self.kv.put(&keys::last_used(org, token), &value, options).await
+    }
+}
