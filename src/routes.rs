@@ -19,6 +19,8 @@ pub enum Route {
     GetOrg,
     /// `PATCH /v1/org`
     UpdateOrg,
+    /// `POST /v1/org/reconcile`
+    ReconcileOrg,
     /// `GET /v1/members`
     ListMembers,
     /// `POST /v1/members`
@@ -63,6 +65,7 @@ pub const ROUTES: &[(&str, &str, Route)] = &[
     ("GET", "/v1/me", Route::Me),
     ("GET", "/v1/org", Route::GetOrg),
     ("PATCH", "/v1/org", Route::UpdateOrg),
+    ("POST", "/v1/org/reconcile", Route::ReconcileOrg),
     ("GET", "/v1/members", Route::ListMembers),
     ("POST", "/v1/members", Route::CreateMember),
     ("PATCH", "/v1/members/{id}", Route::UpdateMember),

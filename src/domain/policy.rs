@@ -222,6 +222,7 @@ mod tests {
             role,
             status,
             created_at: NOW,
+            version: 1,
         };
         let ms = vec![m("a", Role::Admin, MemberStatus::Active), m("d", Role::Developer, MemberStatus::Active)];
         assert!(!keeps_an_active_admin(&ms, "a", Role::Developer, MemberStatus::Active));

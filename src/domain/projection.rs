@@ -111,10 +111,7 @@ pub fn changes(
 #[must_use]
 pub fn expiration(e: &VerifyEntry, now: Timestamp) -> Option<i64> {
     let ends = [e.expires_at.map(|x| x.plus_days(EXPIRED_ENTRY_RETENTION_DAYS)), e.grace_until];
-    ends.into_iter()
-        .flatten()
-        .min()
-        .map(|end| end.as_seconds().max(now.as_seconds() + MIN_EXPIRATION_AHEAD_SECONDS))
+    ends.into_iter().flatten().min().map(|end| end.as_seconds().max(now.as_seconds() + MIN_EXPIRATION_AHEAD_SECONDS))
 }
 
 #[cfg(test)]
@@ -211,11 +208,8 @@ mod tests {
     #[test]
     fn rotation_with_grace_keeps_the_old_secret_until_then_and_drops_the_older() {
         let o = owner(Role::Admin, MemberStatus::Active);
-        let before = Token {
-            previous_hash: Some("h0".into()),
-            previous_valid_until: Some(NOW.plus_seconds(10)),
-            ..token()
-        };
+        let before =
+            Token { previous_hash: Some("h0".into()), previous_valid_until: Some(NOW.plus_seconds(10)), ..token() };
         let after = Token {
             hash: "h2".into(),
             previous_hash: Some("h1".into()),

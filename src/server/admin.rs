@@ -1,16 +1,18 @@
-//! The admin REST API: every route but health and verification. Left out of the verify-only
-//! Worker (`--no-default-features --features server`).
+//! The admin REST API at the edge: the operator's org creation, and forwarding every other admin
+//! request to the caller's org authority, which serves it. Left out of the verify-only Worker
+//! (`--no-default-features --features server`).
 
-use serde_json::json;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use worker::{console_error, Context, Env, Request, Response};
+use worker::{console_error, Context, Env, Headers, Method, Request, Response};
 
-use super::http::{bearer, expect_empty, no_content, parse_json, read_body};
-use super::{internal, param, query, reply, service, touch, Svc};
+use super::http::{bearer, read_body};
+use super::relay::{self, CREATE_PATH, ORG_HEADER, TOKEN_HEADER};
+use super::{edge, internal, prefix, touch, CryptoRandom};
+use crate::domain::model::new_id;
 use crate::domain::Timestamp;
 use crate::routes::{Route, OPENAPI_JSON};
-use crate::service::{Actor, Error, TokenQuery};
+use crate::service::{self, Error};
 
 /// The operator secret must match exactly (constant time over SHA-256 digests, so neither
 /// content nor length leaks through timing).
@@ -26,11 +28,13 @@ fn is_operator(env: &Env, presented: Option<&str>) -> bool {
     bool::from(Sha256::digest(secret.as_bytes()).ct_eq(&Sha256::digest(presented.as_bytes())))
 }
 
-async fn authenticated(ctx: &Context, env: &Env, svc: &Svc, req: &Request, now: Timestamp) -> Result<Actor, Error> {
-    let presented = bearer(req).ok_or(Error::Unauthenticated)?;
-    let actor = svc.authenticate(&presented, now).await?;
-    touch(ctx, env, &actor.org.id, &actor.token.id, now);
-    Ok(actor)
+/// `/path?query` of the request (the fragment never reaches a server, but is dropped anyway).
+fn path_and_query(req: &Request) -> String {
+    let url = req.inner().url();
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let rest = url.get(after_scheme..).unwrap_or("");
+    let from_path = rest.find('/').and_then(|i| rest.get(i..)).unwrap_or("/");
+    from_path.split('#').next().unwrap_or(from_path).to_owned()
 }
 
 /// Every route of the admin API.
@@ -40,7 +44,6 @@ pub(super) async fn admin(
     ctx: &Context,
     method: &str,
     route: Route,
-    id: &str,
     now: Timestamp,
 ) -> Result<Response, Error> {
     if route == Route::OpenApi {
@@ -48,69 +51,50 @@ pub(super) async fn admin(
         let _ = resp.headers().set("content-type", "application/json");
         return Ok(resp);
     }
-    let body = if matches!(method, "POST" | "PATCH" | "DELETE") { read_body(req).await? } else { Vec::new() };
-    let svc = service(env)?;
+    // A deployment that cannot issue well-formed tokens serves no admin request.
+    prefix(env)?;
     if route == Route::CreateOrg {
+        let body = read_body(req).await?;
         if !is_operator(env, bearer(req).as_deref()) {
             return Err(Error::Unauthenticated);
         }
-        return reply(201, &svc.create_org(&parse_json(&body)?, now).await?);
+        // The edge names the org, since the name picks its authority.
+        let org = new_id("org_", &CryptoRandom)?;
+        let headers = Headers::new();
+        let _ = headers.set("content-type", "application/json");
+        let _ = headers.set(ORG_HEADER, &org);
+        let resp = relay::send(env, &org, Method::Post, CREATE_PATH, headers, Some(&body)).await?;
+        return relay::relay(resp).await;
     }
-    let actor = authenticated(ctx, env, &svc, req, now).await?;
-    let a = &actor;
-    match route {
-        Route::Me => reply(200, &svc.me(a, now).await?),
-        Route::GetOrg => reply(200, &svc.org(a)),
-        Route::UpdateOrg => reply(200, &svc.update_org(a, &parse_json(&body)?, now).await?),
-        Route::ListMembers => reply(200, &json!({"members": svc.members(a).await?})),
-        Route::CreateMember => reply(201, &svc.create_member(a, &parse_json(&body)?, now).await?),
-        Route::UpdateMember => reply(200, &svc.update_member(a, id, &parse_json(&body)?, now).await?),
-        Route::ListTokens => {
-            let q = query(req);
-            let tq = TokenQuery {
-                kind: param(&q, "kind"),
-                owner: param(&q, "owner"),
-                status: param(&q, "status"),
-                cursor: param(&q, "cursor"),
-            };
-            let (tokens, cursor) = svc.list_tokens(a, &tq, now).await?;
-            reply(200, &json!({"tokens": tokens, "cursor": cursor}))
+    forward(req, env, ctx, method, now).await
+}
+
+/// Send an admin request to the authority of the org the caller's secret belongs to. The edge
+/// only finds the org (from the secret's verify entry); the authority authenticates the caller
+/// against its own records, so a change there is felt at once.
+pub(super) async fn forward(
+    req: &mut Request,
+    env: &Env,
+    ctx: &Context,
+    method: &str,
+    now: Timestamp,
+) -> Result<Response, Error> {
+    let body = if matches!(method, "POST" | "PATCH" | "DELETE") { read_body(req).await? } else { Vec::new() };
+    let presented = bearer(req).ok_or(Error::Unauthenticated)?;
+    let at = service::locate(&edge(env), &presented).await?.ok_or(Error::Unauthenticated)?;
+    let headers = Headers::new();
+    let _ = headers.set("authorization", &format!("Bearer {presented}"));
+    let _ = headers.set(ORG_HEADER, &at.org_id);
+    let _ = headers.set(TOKEN_HEADER, &at.token_id);
+    for name in ["content-type", "if-match"] {
+        if let Ok(Some(v)) = req.headers().get(name) {
+            let _ = headers.set(name, &v);
         }
-        Route::CreateToken => reply(201, &svc.create_token(a, &parse_json(&body)?, now).await?),
-        Route::GetToken => reply(200, &svc.get_token(a, id, now).await?),
-        Route::UpdateToken => reply(200, &svc.update_token(a, id, &parse_json(&body)?, now).await?),
-        Route::DeleteToken => {
-            svc.delete_token(a, id, &parse_json(&body)?, now).await?;
-            no_content().map_err(internal)
-        }
-        Route::DisableToken => {
-            expect_empty(&body)?;
-            reply(200, &svc.disable_token(a, id, now).await?)
-        }
-        Route::EnableToken => {
-            expect_empty(&body)?;
-            reply(200, &svc.enable_token(a, id, now).await?)
-        }
-        Route::RevokeToken => reply(200, &svc.revoke_token(a, id, &parse_json(&body)?, now).await?),
-        Route::ReapproveToken => {
-            expect_empty(&body)?;
-            reply(200, &svc.reapprove_token(a, id, now).await?)
-        }
-        Route::RotateToken => reply(200, &svc.rotate_token(a, id, &parse_json(&body)?, now).await?),
-        Route::Audit => {
-            let q = query(req);
-            let (events, cursor) = svc
-                .audit_events(
-                    a,
-                    param(&q, "target").as_deref(),
-                    param(&q, "actor_token").as_deref(),
-                    param(&q, "cursor").as_deref(),
-                    param(&q, "limit").as_deref(),
-                )
-                .await?;
-            reply(200, &json!({"events": events, "cursor": cursor}))
-        }
-        Route::Notifications => reply(200, &json!({"notifications": svc.notifications(a).await?})),
-        _ => Err(Error::NoRoute),
     }
+    let method = Method::from(method.to_owned());
+    let resp = relay::send(env, &at.org_id, method, &path_and_query(req), headers, Some(&body)).await?;
+    if resp.status_code() != 401 {
+        touch(ctx, env, &at.org_id, &at.token_id, now);
+    }
+    relay::relay(resp).await
 }

@@ -14,34 +14,42 @@ use worker::web_sys::{Headers, Request, Response, ResponseInit};
 use worker::{Context, Env};
 
 use super::http::MAX_BODY;
-use super::kv::Kv;
 use crate::domain::Timestamp;
-use crate::service::{self, object, Error};
-use crate::store::Repo;
+use crate::service::{object, Consistency, Error};
 
-/// `{token, scopes?}`, the one shape `POST /v1/verify` takes.
+/// `{token, scopes?, consistency?}`, the one shape `POST /v1/verify` takes.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct VerifyBody {
     token: String,
     #[serde(default)]
     scopes: Option<Vec<String>>,
+    #[serde(default)]
+    consistency: Option<Consistency>,
 }
 
 /// Read a verify body: typed parse first (fast), and on failure the detailed check that names
 /// what is wrong.
 ///
 /// # Errors
-/// [`Error::BadRequest`] for anything but `{token: string, scopes?: string[] | null}`.
-pub fn verify_body(body: &[u8]) -> Result<(String, Vec<String>), Error> {
+/// [`Error::BadRequest`] for anything but
+/// `{token: string, scopes?: string[] | null, consistency?: "edge" | "strict" | null}`.
+pub fn verify_body(body: &[u8]) -> Result<(String, Vec<String>, Consistency), Error> {
     if let Ok(b) = serde_json::from_slice::<VerifyBody>(body) {
-        return Ok((b.token, b.scopes.unwrap_or_default()));
+        return Ok((b.token, b.scopes.unwrap_or_default(), b.consistency.unwrap_or_default()));
     }
     let v = super::http::parse_json(body)?;
     let obj = object(&v)?;
-    if obj.keys().any(|k| k != "token" && k != "scopes") {
-        return Err(Error::BadRequest("the body takes only token and scopes"));
+    if obj.keys().any(|k| k != "token" && k != "scopes" && k != "consistency") {
+        return Err(Error::BadRequest("the body takes only token, scopes and consistency"));
     }
+    let consistency = match obj.get("consistency") {
+        None | Some(Value::Null) => Consistency::Edge,
+        Some(c) => c
+            .as_str()
+            .and_then(Consistency::parse)
+            .ok_or(Error::BadRequest("consistency must be \"edge\" or \"strict\""))?,
+    };
     let token = obj.get("token").and_then(Value::as_str).ok_or(Error::BadRequest("token must be a string"))?;
     let scopes = match obj.get("scopes") {
         None | Some(Value::Null) => Vec::new(),
@@ -52,7 +60,7 @@ pub fn verify_body(body: &[u8]) -> Result<(String, Vec<String>), Error> {
             .ok_or(Error::BadRequest("scopes must be a list of strings"))?,
         Some(_) => return Err(Error::BadRequest("scopes must be a list of strings")),
     };
-    Ok((token.to_owned(), scopes))
+    Ok((token.to_owned(), scopes, consistency))
 }
 
 /// The path of a serialized WHATWG URL (`https://host/path?query` → `/path`).
@@ -100,16 +108,12 @@ pub async fn verify(req: &Request, env: &Env, ctx: &Context, now: Timestamp) -> 
         Ok(promise) => JsFuture::from(promise).await.ok().and_then(|v| v.as_string()).unwrap_or_default(),
         Err(_) => String::new(),
     };
-    let (token, scopes) = match verify_body(text.as_bytes()) {
+    let (token, scopes, consistency) = match verify_body(text.as_bytes()) {
         Ok(parsed) => parsed,
         Err(e) => return problem(&e).map(Some),
     };
-    match service::verify(&Repo::new(Kv::new(env)), &token, &scopes, now).await {
+    match super::verify(env, ctx, &token, &scopes, consistency, now).await {
         Ok(outcome) => {
-            if let Some(t) = &outcome.token {
-                super::touch(ctx, env, &t.org_id, &t.id, now);
-            }
-            super::kv::refresh_due(ctx, env);
             let body = serde_json::to_string(&outcome).unwrap_or_default();
             respond(200, "application/json", &body).map(Some)
         }
@@ -134,12 +138,24 @@ mod tests {
 
     #[test]
     fn bodies() {
-        assert_eq!(verify_body(br#"{"token":"t"}"#).unwrap(), ("t".into(), vec![]));
-        assert_eq!(verify_body(br#"{"token":"t","scopes":null}"#).unwrap(), ("t".into(), vec![]));
-        assert_eq!(verify_body(br#"{"scopes":["a"],"token":"t"}"#).unwrap(), ("t".into(), vec!["a".into()]));
-        for bad in
-            [&b"{"[..], b"[]", b"{}", br#"{"token":5}"#, br#"{"token":"t","x":1}"#, br#"{"token":"t","scopes":"a"}"#]
-        {
+        let edge = Consistency::Edge;
+        assert_eq!(verify_body(br#"{"token":"t"}"#).unwrap(), ("t".into(), vec![], edge));
+        assert_eq!(verify_body(br#"{"token":"t","scopes":null}"#).unwrap(), ("t".into(), vec![], edge));
+        assert_eq!(verify_body(br#"{"scopes":["a"],"token":"t"}"#).unwrap(), ("t".into(), vec!["a".into()], edge));
+        assert_eq!(
+            verify_body(br#"{"token":"t","consistency":"strict"}"#).unwrap(),
+            ("t".into(), vec![], Consistency::Strict)
+        );
+        for bad in [
+            &b"{"[..],
+            b"[]",
+            b"{}",
+            br#"{"token":5}"#,
+            br#"{"token":"t","x":1}"#,
+            br#"{"token":"t","scopes":"a"}"#,
+            br#"{"token":"t","consistency":"eventual"}"#,
+            br#"{"token":"t","consistency":1}"#,
+        ] {
             assert!(matches!(verify_body(bad), Err(Error::BadRequest(_))), "{}", String::from_utf8_lossy(bad));
         }
     }

@@ -1,4 +1,4 @@
-//! [`Store`] over a Workers KV binding, with a small in-isolate cache for verify entries.
+//! [`Kv`] over a Workers KV binding, with a small in-isolate cache for verify entries.
 //!
 //! Error texts never include keys (a verify key is a hash of a secret) or values.
 //!
@@ -20,7 +20,7 @@ use worker::kv::KvStore;
 use worker::{console_error, Context, Date, Env};
 
 use crate::store::cache::ReadCache;
-use crate::store::{ListPage, ListedKey, PutOptions, Store, StoreError};
+use crate::store::{Kv, ListPage, ListedKey, PutOptions, StoreError};
 
 /// How long one isolate trusts a verify entry it read (counted from when the read began).
 pub const VERIFY_CACHE_TTL_MS: u64 = 5_000;
@@ -47,7 +47,7 @@ pub fn refresh_due(ctx: &Context, env: &Env) {
     if keys.is_empty() {
         return;
     }
-    let kv = Kv::new(env);
+    let kv = WorkersKv::new(env);
     ctx.wait_until(async move {
         for key in keys {
             if let Err(e) = kv.read_verify(&key).await {
@@ -66,14 +66,29 @@ fn invalidate(key: &str) {
 /// The KV namespace binding (wrangler.toml `[[kv_namespaces]]`).
 pub const BINDING: &str = "TOKENS";
 
-/// Workers KV, as a [`Store`]. The binding is looked up on first use, so a request answered from
+/// Workers KV, as a [`Kv`]. The binding is looked up on first use, so a request answered from
 /// the verify cache never pays for it.
-pub struct Kv {
+pub struct WorkersKv {
     env: Env,
     store: OnceCell<KvStore>,
 }
 
-impl Kv {
+#[cfg(feature = "faults")]
+thread_local! {
+    /// Test builds only (`--features faults`): refuse every KV write while set.
+    pub static FAIL_WRITES: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+}
+
+/// Whether writes are refused (only ever in a `faults` build).
+fn writes_refused() -> Result<(), StoreError> {
+    #[cfg(feature = "faults")]
+    if FAIL_WRITES.with(core::cell::Cell::get) {
+        return Err(StoreError("kv write refused (fault injection)".into()));
+    }
+    Ok(())
+}
+
+impl WorkersKv {
     /// The [`BINDING`] namespace of `env`.
     pub fn new(env: &Env) -> Self {
         Self { env: env.clone(), store: OnceCell::new() }
@@ -100,7 +115,7 @@ fn fail(op: &str, e: impl core::fmt::Display) -> StoreError {
     StoreError(format!("kv {op}: {e}"))
 }
 
-impl Store for Kv {
+impl Kv for WorkersKv {
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
         if !key.starts_with("v:") {
             return self.store()?.get(key).text().await.map_err(|e| fail("get", e));
@@ -120,6 +135,7 @@ impl Store for Kv {
     }
 
     async fn put(&self, key: &str, value: &str, options: PutOptions) -> Result<(), StoreError> {
+        writes_refused()?;
         invalidate(key);
         let mut put = self.store()?.put(key, value).map_err(|e| fail("put", e))?;
         if let Some(m) = options.metadata {
@@ -134,6 +150,7 @@ impl Store for Kv {
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        writes_refused()?;
         invalidate(key);
         let result = self.store()?.delete(key).await.map_err(|e| fail("delete", e));
         invalidate(key);

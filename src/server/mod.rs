@@ -1,11 +1,19 @@
-//! The Cloudflare Worker: routing, authentication, JSON in and out. Thin: every decision is
-//! made in [`crate::service`].
+//! The Cloudflare Worker: routing, the verify endpoint, and the way to each org's authority.
+//! Thin: every decision is made in [`crate::service`].
+//!
+//! - The **edge** (this Worker's fetch handler) answers `/healthz`, `/v1/openapi.json` and
+//!   edge verifications itself, from KV. Everything else it forwards to the org's authority.
+//! - The **org authority** ([`authority::OrgAuthority`], a SQLite-backed Durable Object, one per
+//!   org) serves every admin request and strict verification from its records, one at a time.
 
 #[cfg(feature = "admin")]
 mod admin;
+#[cfg(feature = "admin")]
+mod authority;
 mod fast;
 mod http;
 mod kv;
+mod relay;
 
 /// The verify-only Worker has no admin API.
 #[cfg(not(feature = "admin"))]
@@ -25,7 +33,6 @@ mod admin {
         _: &Context,
         _: &str,
         _: Route,
-        _: &str,
         _: Timestamp,
     ) -> Result<Response, Error> {
         Err(Error::NoRoute)
@@ -38,13 +45,13 @@ use serde_json::{json, Map, Value};
 use worker::{console_error, event, web_sys, Context, Date, Env, IntoResponse as _, Request, Response};
 
 use self::http::{bearer, json_response, no_content, problem, read_body};
-use self::kv::Kv;
+use self::kv::WorkersKv;
 use crate::domain::token::Prefix;
-use crate::domain::{RandomError, RandomSource, Timestamp};
+use crate::domain::{Code, RandomError, RandomSource, Timestamp};
 use crate::routes::{resolve, Route};
-use crate::service::{Error, Service};
+use crate::service::{self, Consistency, Error, Verification};
 use crate::store::cache::TtlCache;
-use crate::store::Repo;
+use crate::store::Edge;
 
 /// The CSPRNG of the platform (`crypto.getRandomValues`).
 struct CryptoRandom;
@@ -54,8 +61,6 @@ impl RandomSource for CryptoRandom {
         getrandom::getrandom(buf).map_err(|_| RandomError)
     }
 }
-
-type Svc = Service<Kv, CryptoRandom>;
 
 /// How often one isolate writes a token's last use, at most.
 const LAST_USED_EVERY_MS: u64 = 60_000;
@@ -67,10 +72,19 @@ thread_local! {
     static LAST_USED: RefCell<TtlCache<()>> = RefCell::new(TtlCache::new(LAST_USED_MEMORY, LAST_USED_EVERY_MS));
 }
 
+/// Test builds only (`--features faults`): the route that switches fault injection.
+#[cfg(feature = "faults")]
+const FAULTS_PATH: &str = "/v1/_test/faults";
+
+/// The time now, as the domain counts it.
+fn now() -> Timestamp {
+    #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+    Timestamp::from_millis(Date::now().as_millis() as i64)
+}
+
 #[event(fetch)]
 async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<web_sys::Response> {
-    #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
-    let now = Timestamp::from_millis(Date::now().as_millis() as i64);
+    let now = now();
     if let Some(resp) = fast::verify(&req, &env, &ctx, now).await? {
         return Ok(resp);
     }
@@ -91,21 +105,25 @@ async fn general(mut req: Request, env: &Env, ctx: &Context, now: Timestamp) -> 
     };
     let mut resp = match outcome {
         Ok(r) => r,
-        Err(e) => {
-            if let Error::Internal(why) = &e {
-                console_error!("{method} {path}: {why}");
-            }
-            let mut r = problem(&e)?;
-            if e == Error::MethodNotAllowed {
-                let _ = r.headers_mut().set("allow", &crate::routes::allowed_methods(&path).join(", "));
-            }
-            r
-        }
+        Err(e) => answer_error(&e, &method, &path)?,
     };
     if !allowed.is_empty() {
         http::cors(&mut resp, origin.as_deref(), &allowed);
     }
     Ok(resp)
+}
+
+/// The problem answer for `e`, logged when it is internal (the log names the route, never a
+/// secret: `path` holds ids only).
+fn answer_error(e: &Error, method: &str, path: &str) -> worker::Result<Response> {
+    if let Error::Internal(why) = e {
+        console_error!("{method} {path}: {why}");
+    }
+    let mut r = problem(e)?;
+    if *e == Error::MethodNotAllowed {
+        let _ = r.headers_mut().set("allow", &crate::routes::allowed_methods(path).join(", "));
+    }
+    Ok(r)
 }
 
 fn internal(e: impl core::fmt::Display) -> Error {
@@ -116,10 +134,15 @@ fn reply<T: serde::Serialize>(status: u16, value: &T) -> Result<Response, Error>
     json_response(status, value).map_err(internal)
 }
 
-fn service(env: &Env) -> Result<Svc, Error> {
+/// The deployment's token prefix (`TOKEN_PREFIX`).
+fn prefix(env: &Env) -> Result<Prefix, Error> {
     let prefix = env.var("TOKEN_PREFIX").map(|v| v.to_string()).unwrap_or_else(|_| "kw".to_owned());
-    let prefix = Prefix::new(&prefix).map_err(|e| Error::Internal(format!("TOKEN_PREFIX: {e}")))?;
-    Ok(Service::new(Kv::new(env), CryptoRandom, prefix))
+    Prefix::new(&prefix).map_err(|e| Error::Internal(format!("TOKEN_PREFIX: {e}")))
+}
+
+/// KV, typed.
+fn edge(env: &Env) -> Edge<WorkersKv> {
+    Edge::new(WorkersKv::new(env))
 }
 
 /// Query parameters (percent-decoded; the last of a repeated name wins). Read off the URL string
@@ -150,9 +173,9 @@ pub(crate) fn touch(ctx: &Context, env: &Env, org: &str, token: &str, now: Times
     if !due {
         return;
     }
-    let (kv, org, token) = (Kv::new(env), org.to_owned(), token.to_owned());
+    let (edge, org, token) = (edge(env), org.to_owned(), token.to_owned());
     ctx.wait_until(async move {
-        if let Err(e) = Repo::new(kv).put_last_used(&org, &token, now).await {
+        if let Err(e) = edge.put_last_used(&org, &token, now).await {
             console_error!("last_used: {e}");
         }
     });
@@ -166,39 +189,66 @@ async fn handle(
     path: &str,
     now: Timestamp,
 ) -> Result<Response, Error> {
-    let (route, id) = resolve(method, path)?;
+    #[cfg(all(feature = "faults", feature = "admin"))]
+    if path == FAULTS_PATH {
+        return admin::forward(req, env, ctx, method, now).await;
+    }
+    let (route, _) = resolve(method, path)?;
     match route {
         Route::Healthz => reply(200, &json!({"ok": true})),
         Route::VerifyPost | Route::VerifyGet => {
             let body = if method == "POST" { read_body(req).await? } else { Vec::new() };
-            verify(ctx, env, &service(env)?, req, route, &body, now).await
+            let (presented, scopes, consistency) =
+                if route == Route::VerifyPost { fast::verify_body(&body)? } else { verify_query(req)? };
+            let outcome = verify(env, ctx, &presented, &scopes, consistency, now).await?;
+            reply(200, &outcome)
         }
-        _ => admin::admin(req, env, ctx, method, route, id.unwrap_or_default(), now).await,
+        _ => admin::admin(req, env, ctx, method, route, now).await,
     }
 }
 
-/// `POST /v1/verify {token, scopes?}` or `GET /v1/verify?scopes=a,b` with the Bearer token.
-async fn verify(
-    ctx: &Context,
-    env: &Env,
-    svc: &Svc,
-    req: &Request,
-    route: Route,
-    body: &[u8],
-    now: Timestamp,
-) -> Result<Response, Error> {
-    let (presented, scopes) = if route == Route::VerifyPost {
-        fast::verify_body(body)?
-    } else {
-        let q = query(req);
-        let scopes = param(&q, "scopes")
-            .map(|s| s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect());
-        (bearer(req).unwrap_or_default(), scopes.unwrap_or_default())
+/// `GET /v1/verify?scopes=a,b&consistency=strict` with the token as Bearer.
+fn verify_query(req: &Request) -> Result<(String, Vec<String>, Consistency), Error> {
+    let q = query(req);
+    let scopes = param(&q, "scopes")
+        .map(|s| s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
+        .unwrap_or_default();
+    let consistency = match param(&q, "consistency") {
+        None => Consistency::Edge,
+        Some(c) => Consistency::parse(&c).ok_or(Error::BadRequest("consistency must be \"edge\" or \"strict\""))?,
     };
-    let outcome = svc.verify(&presented, &scopes, now).await?;
+    Ok((bearer(req).unwrap_or_default(), scopes, consistency))
+}
+
+/// Answer a verification, both paths: at the edge from KV, or strictly from the org's authority
+/// (found through the secret's verify entry). A valid answer records the use off the response
+/// path.
+///
+/// # Errors
+/// [`Error::Internal`] when KV or the authority fails.
+pub(crate) async fn verify(
+    env: &Env,
+    ctx: &Context,
+    presented: &str,
+    scopes: &[String],
+    consistency: Consistency,
+    now: Timestamp,
+) -> Result<Verification, Error> {
+    let edge = edge(env);
+    let outcome = match consistency {
+        Consistency::Edge => service::verify(&edge, presented, scopes, now).await?,
+        Consistency::Strict => match service::locate(&edge, presented).await? {
+            Some(at) => relay::strict(env, presented, &at, scopes).await?,
+            None => {
+                let code =
+                    if crate::domain::token::parse(presented).is_ok() { Code::NotFound } else { Code::Malformed };
+                Verification::new(code, None, Consistency::Strict)
+            }
+        },
+    };
     if let Some(t) = &outcome.token {
         touch(ctx, env, &t.org_id, &t.id, now);
     }
     kv::refresh_due(ctx, env);
-    reply(200, &outcome)
+    Ok(outcome)
 }

@@ -174,7 +174,15 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             let mut changes = Changes::new();
             changes.put_org(&org)?;
             let summary = format!("Changed {}", changed.join(", "));
-            self.audit(&mut changes, &org.id, Some(actor), Action::OrgUpdated, (TargetType::Org, &org.id), summary, now)?;
+            self.audit(
+                &mut changes,
+                &org.id,
+                Some(actor),
+                Action::OrgUpdated,
+                (TargetType::Org, &org.id),
+                summary,
+                now,
+            )?;
             self.commit(&changes).await?;
         }
         Ok(OrgView::from(&org))
@@ -215,7 +223,15 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let mut changes = Changes::new();
         changes.put_member(&m)?;
         let summary = format!("Added {} {}", m.role.as_str(), m.email);
-        self.audit(&mut changes, &m.org_id, Some(actor), Action::MemberCreated, (TargetType::Member, &m.id), summary, now)?;
+        self.audit(
+            &mut changes,
+            &m.org_id,
+            Some(actor),
+            Action::MemberCreated,
+            (TargetType::Member, &m.id),
+            summary,
+            now,
+        )?;
         self.commit(&changes).await?;
         Ok(MemberView::from(&m))
     }
@@ -257,7 +273,15 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             }
         }
         let summary = describe_member_change(current, &m);
-        self.audit(&mut changes, &m.org_id, Some(actor), Action::MemberUpdated, (TargetType::Member, &m.id), summary, now)?;
+        self.audit(
+            &mut changes,
+            &m.org_id,
+            Some(actor),
+            Action::MemberUpdated,
+            (TargetType::Member, &m.id),
+            summary,
+            now,
+        )?;
         self.commit(&changes).await?;
         Ok(MemberView::from(&m))
     }

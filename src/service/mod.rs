@@ -21,7 +21,7 @@ pub use error::Error;
 pub use members::{Me, OrgCreated, Usage, FIRST_TOKEN_LABEL};
 pub use projection::{Drained, Fix, Reconciled};
 pub use tokens::{Issued, TokenQuery};
-pub use verify::{verify, Consistency, Located, Verification, VerifiedToken};
+pub use verify::{locate, verify, Consistency, Located, Verification, VerifiedToken};
 
 use crate::domain::model::new_id;
 use crate::domain::token::{parse, sha256_hex, Prefix};

@@ -430,7 +430,15 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         changes.delete_token(&t.org_id, &t.id);
         changes.project(&projection::changes(Some((&t, owner.as_ref())), None, now), now)?;
         let summary = format!("Deleted \"{}\" ({})", t.label, t.masked());
-        self.audit(&mut changes, &t.org_id, Some(actor), Action::TokenDeleted, (TargetType::Token, &t.id), summary, now)?;
+        self.audit(
+            &mut changes,
+            &t.org_id,
+            Some(actor),
+            Action::TokenDeleted,
+            (TargetType::Token, &t.id),
+            summary,
+            now,
+        )?;
         self.commit(&changes).await
     }
 }

@@ -1,6 +1,6 @@
 //! Verification (edge and strict), last use, and the admin's audit and notification views.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::views::{AuditEventView, NotificationView};
 use super::{Actor, Error, Result, Service};
@@ -10,7 +10,7 @@ use crate::domain::{verdict, Code, Kind, RandomSource, Role, Timestamp, VerifyEn
 use crate::store::{Edge, Kv, Store};
 
 /// The token part of a `VALID` verify answer.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct VerifiedToken {
     /// `tok_…`
     pub id: String,
@@ -29,7 +29,7 @@ pub struct VerifiedToken {
 }
 
 /// Where an answer came from (DESIGN.md, "Verification: edge and strict").
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Consistency {
     /// The KV projection, through the isolate's cache: may lag a change made elsewhere.
@@ -52,7 +52,7 @@ impl Consistency {
 }
 
 /// `POST /v1/verify` answer: `{valid, code, consistency}` plus `token` when valid.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Verification {
     /// `code == VALID`.
     pub valid: bool,
@@ -61,7 +61,7 @@ pub struct Verification {
     /// Which consistency the answer had.
     pub consistency: Consistency,
     /// What the token may do (only when valid).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<VerifiedToken>,
 }
 

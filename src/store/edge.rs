@@ -36,7 +36,9 @@ impl<K: Kv> Edge<K> {
     pub async fn verify_entry(&self, hash: &str) -> Result<Option<VerifyEntry>, StoreError> {
         match self.kv.get(&keys::verify(hash)).await? {
             None => Ok(None),
-            Some(s) => serde_json::from_str(&s).map(Some).map_err(|e| StoreError(format!("unreadable verify entry: {e}"))),
+            Some(s) => {
+                serde_json::from_str(&s).map(Some).map_err(|e| StoreError(format!("unreadable verify entry: {e}")))
+            }
         }
     }
 

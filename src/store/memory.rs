@@ -133,7 +133,9 @@ impl MemoryKv {
 
     /// Plant a value by hand, as an operator with KV access could (no metadata, no expiry).
     pub fn plant(&self, key: &str, value: &str) {
-        self.data.borrow_mut().insert(key.to_owned(), Entry { value: value.to_owned(), metadata: None, expiration: None });
+        self.data
+            .borrow_mut()
+            .insert(key.to_owned(), Entry { value: value.to_owned(), metadata: None, expiration: None });
     }
 
     /// Writes attempted so far.

@@ -14,7 +14,8 @@ after(async () => {
     const kv = await dumpKv(w.kv);
     const logs = w.logs();
     assert.ok(w.secrets.size >= 8, `the run saw secrets to look for (${w.secrets.size})`);
-    assert.ok(kv.includes("v:") && kv.includes(":t:tok_"), "the KV dump is real");
+    assert.ok(kv.includes("v:") && kv.includes(":u:tok_"), "the KV dump is real");
+    assert.ok(!kv.includes(":t:tok_") && !kv.includes(":m:mem_"), "records live in the org authority, not KV");
     for (const s of w.secrets) {
       assert.ok(!kv.includes(s), "a secret is stored in KV");
       assert.ok(!kv.includes(s.slice(3, 33)), "a secret's body is stored in KV");
@@ -190,7 +191,7 @@ describe("token lifecycle over HTTP", () => {
   test("every verify code over HTTP, POST and GET", async () => {
     const o = await createOrg(w.api, "Verif");
     const v = async (token, scopes) => w.api("POST", "/v1/verify", { body: scopes ? { token, scopes } : { token } });
-    assert.deepEqual((await v("junk")).body, { valid: false, code: "MALFORMED" });
+    assert.deepEqual((await v("junk")).body, { valid: false, code: "MALFORMED", consistency: "edge" });
     assert.equal((await v(o.secret.slice(0, -1) + (o.secret.endsWith("A") ? "B" : "A"))).body.code, "MALFORMED");
     assert.equal((await v("kw_0000000000000000000000000000003wuQEo")).body.code, "NOT_FOUND");
     const ok = await v(o.secret, ["billing"]);
@@ -224,10 +225,15 @@ describe("token lifecycle over HTTP", () => {
     assert.equal(entry.token_id, old.body.token.id, "the verify entry is keyed by the secret's SHA-256");
     assert.equal(typeof entry.expires_at, "number", "verify entries keep times as epoch milliseconds");
     await w.kv.put(key, JSON.stringify({ ...entry, expires_at: Date.now() - 60_000 }));
-    assert.deepEqual((await v(old.body.secret)).body, { valid: false, code: "EXPIRED" });
-    assertProblem(await w.api("GET", "/v1/me", { token: old.body.secret }), 401, "UNAUTHENTICATED");
+    assert.deepEqual((await v(old.body.secret)).body, { valid: false, code: "EXPIRED", consistency: "edge" });
+    // The authority decides from its records, not from KV: for it the token is still live.
+    assert.equal((await w.api("GET", "/v1/me", { token: old.body.secret })).status, 200);
+    const strict = await w.api("POST", "/v1/verify", { body: { token: old.body.secret, consistency: "strict" } });
+    assert.equal(strict.body.code, "VALID");
+    assert.equal(strict.body.consistency, "strict");
     // verify bodies of the wrong shape are 400
-    for (const raw of ["{", "[]", '{"token": 5}', '{"token": "x", "scopes": "billing"}', '{"token": "x", "extra": 1}', "{}"]) {
+    for (const raw of ["{", "[]", '{"token": 5}', '{"token": "x", "scopes": "billing"}', '{"token": "x", "extra": 1}', "{}",
+      '{"token": "x", "consistency": "eventual"}']) {
       assertProblem(await w.api("POST", "/v1/verify", { raw, headers: { "content-type": "application/json" } }), 400, "BAD_REQUEST");
     }
   });

@@ -6,12 +6,20 @@ import assert from "node:assert/strict";
 export const OPERATOR = "e2e-operator-secret-0123456789";
 export const ORIGIN = "https://admin.example";
 
-/** Start a Worker; `bindings` override the defaults. Returns { mf, api, logs, kv, secrets }. */
-export async function start(bindings = {}) {
+/** The org authority's Durable Object namespace, as wrangler.toml declares it. */
+export const DURABLE_OBJECTS = { ORGS: { className: "OrgAuthority", useSQLite: true } };
+
+/**
+ * Start a Worker; `bindings` override the defaults, `scriptPath` picks another build (the
+ * `faults` build for fault injection). Returns { mf, api, logs, kv, secrets }.
+ */
+export async function start(bindings = {}, { scriptPath = "build/index.js" } = {}) {
   const out = [];
   const mf = new Miniflare({
     modules: true,
-    scriptPath: "build/index.js",
+    scriptPath,
+    durableObjects: DURABLE_OBJECTS,
+    durableObjectsPersist: false,
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
     compatibilityDate: "2025-09-01",
     kvNamespaces: ["TOKENS"],

@@ -3,7 +3,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Miniflare } from "miniflare";
-import { OPERATOR, assertProblem } from "./harness.mjs";
+import { DURABLE_OBJECTS, OPERATOR, assertProblem } from "./harness.mjs";
 
 const common = {
   modules: true,
@@ -43,8 +43,15 @@ before(async () => {
         name: "keyward",
         scriptPath: "build/index.js",
         bindings: { OPERATOR_SECRET: OPERATOR, TOKEN_PREFIX: "kw", ALLOWED_ORIGINS: "" },
+        durableObjects: DURABLE_OBJECTS,
       },
-      { ...common, name: "verify", scriptPath: "build-verify/index.js", bindings: { TOKEN_PREFIX: "kw" } },
+      {
+        ...common,
+        name: "verify",
+        scriptPath: "build-verify/index.js",
+        bindings: { TOKEN_PREFIX: "kw" },
+        durableObjects: { ORGS: { className: "OrgAuthority", scriptName: "keyward", useSQLite: true } },
+      },
     ],
     kvPersist: false,
     handleRuntimeStdio(stdout, stderr) {

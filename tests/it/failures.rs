@@ -18,11 +18,8 @@ type Op = Box<dyn Fn(&World, &mut Secrets) -> bool>;
 /// No orphan: every `v:` key in KV is called for by a token record, or owed by the outbox.
 fn assert_no_orphans(w: &World) {
     let records = w.store().dump();
-    let members: Vec<Member> = records
-        .iter()
-        .filter(|(k, _)| k.contains(":m:"))
-        .map(|(_, v)| serde_json::from_str(v).unwrap())
-        .collect();
+    let members: Vec<Member> =
+        records.iter().filter(|(k, _)| k.contains(":m:")).map(|(_, v)| serde_json::from_str(v).unwrap()).collect();
     let mut held = std::collections::HashSet::new();
     for (k, v) in &records {
         if k.contains(":t:") {
@@ -89,12 +86,14 @@ fn use_cases(s: &Setup) -> Vec<(&'static str, Op)> {
         let admin = admin.clone();
         out.push((
             "create",
-            Box::new(move |w, secrets| match w.try_create(&admin, json!({"label": "n", "role": "developer", "kind": "org"})) {
-                Ok((secret, _)) => {
-                    secrets.push(secret);
-                    true
+            Box::new(move |w, secrets| {
+                match w.try_create(&admin, json!({"label": "n", "role": "developer", "kind": "org"})) {
+                    Ok((secret, _)) => {
+                        secrets.push(secret);
+                        true
+                    }
+                    Err(_) => false,
                 }
-                Err(_) => false,
             }),
         ));
     }
@@ -114,19 +113,39 @@ fn use_cases(s: &Setup) -> Vec<(&'static str, Op)> {
     }
     op!("edit narrower", |w, a, t, p, m| block_on(w.svc.update_token(a, t, &json!({"scopes": []}), w.now()))
         .map(|v| json!(v)));
-    op!("edit wider", |w, a, t, p, m| block_on(w.svc.update_token(a, t, &json!({"scopes": ["billing", "users:read"]}), w.now()))
-        .map(|v| json!(v)));
+    op!("edit wider", |w, a, t, p, m| block_on(w.svc.update_token(
+        a,
+        t,
+        &json!({"scopes": ["billing", "users:read"]}),
+        w.now()
+    ))
+    .map(|v| json!(v)));
     op!("disable", |w, a, t, p, m| block_on(w.svc.disable_token(a, t, w.now())).map(|v| json!(v)));
     op!("revoke", |w, a, t, p, m| block_on(w.svc.revoke_token(a, t, &json!({"confirm_label": "x"}), w.now()))
         .map(|v| json!(v)));
     op!("delete", |w, a, t, p, m| block_on(w.svc.delete_token(a, t, &json!({"confirm_label": "x"}), w.now()))
         .map(|()| json!(null)));
-    op!("revoke personal", |w, a, t, p, m| block_on(w.svc.revoke_token(a, p, &json!({"confirm_label": "mine"}), w.now()))
-        .map(|v| json!(v)));
-    op!("deactivate member", |w, a, t, p, m| block_on(w.svc.update_member(a, m, &json!({"status": "deactivated"}), w.now()))
-        .map(|v| json!(v)));
-    op!("demote member", |w, a, t, p, m| block_on(w.svc.update_member(a, m, &json!({"role": "developer", "name": "D"}), w.now()))
-        .map(|v| json!(v)));
+    op!("revoke personal", |w, a, t, p, m| block_on(w.svc.revoke_token(
+        a,
+        p,
+        &json!({"confirm_label": "mine"}),
+        w.now()
+    ))
+    .map(|v| json!(v)));
+    op!("deactivate member", |w, a, t, p, m| block_on(w.svc.update_member(
+        a,
+        m,
+        &json!({"status": "deactivated"}),
+        w.now()
+    ))
+    .map(|v| json!(v)));
+    op!("demote member", |w, a, t, p, m| block_on(w.svc.update_member(
+        a,
+        m,
+        &json!({"role": "developer", "name": "D"}),
+        w.now()
+    ))
+    .map(|v| json!(v)));
     {
         let admin = admin.clone();
         let t = t.clone();

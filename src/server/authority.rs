@@ -1,0 +1,394 @@
+//! The org authority: a SQLite-backed Durable Object per org (binding `ORGS`,
+//! `idFromName(org_id)`), the source of truth for that org (DESIGN.md, "Storage").
+//!
+//! Every admin request and strict verification of the org runs here. The records live in one
+//! SQLite table behind [`SqlStore`], whose calls are synchronous: a use case loads, decides and
+//! commits without yielding to the event loop, so no other request can run in between, and the
+//! commit is one `transactionSync`. Only then does the use case await KV (the projection), and
+//! while it does the object's input gate lets other requests in: the outbox and its single
+//! drainer ([`crate::service::Service::project`]) keep those KV writes in order. What KV refuses
+//! stays owed and is retried by the object's alarm, with backoff.
+
+use core::cell::Cell;
+use std::time::Duration;
+
+use serde_json::json;
+use worker::js_sys::{Function, Reflect};
+use worker::wasm_bindgen;
+use worker::wasm_bindgen::closure::Closure;
+use worker::wasm_bindgen::{JsCast, JsValue};
+use worker::{
+    console_error, durable_object, Delay, DurableObject, Env, Request, Response, SqlStorage, SqlStorageValue, State,
+};
+
+use super::http::{bearer, expect_empty, no_content, parse_json, read_body};
+use super::kv::WorkersKv;
+use super::relay::{StrictQuestion, CREATE_PATH, ORG_HEADER, STRICT_PATH, TOKEN_HEADER};
+use super::{internal, now, param, prefix, query, reply, CryptoRandom};
+use crate::domain::Timestamp;
+use crate::routes::{resolve, Route};
+use crate::service::{etag, Actor, Error, IfMatch, Located, Service, TokenQuery};
+use crate::store::{Store, StoreError, Write};
+
+type Svc = Service<SqlStore, WorkersKv, CryptoRandom>;
+
+/// Waits between the inline retries of a projection that KV refused, before the answer says
+/// `Keyward-Projection: pending` and the alarm takes over.
+const INLINE_RETRIES_MS: [u64; 2] = [100, 400];
+/// First and longest wait of the alarm's retries.
+const ALARM_FIRST_MS: i64 = 1_000;
+const ALARM_MAX_MS: i64 = 60_000;
+
+/// The records: one SQLite table of keys and JSON values, sorted by key, so the repository's
+/// key layout moves in as it is.
+pub struct SqlStore {
+    sql: SqlStorage,
+    /// `ctx.storage` itself, for `transactionSync`.
+    storage: JsValue,
+}
+
+fn sql_err(e: impl core::fmt::Display) -> StoreError {
+    StoreError(format!("sqlite: {e}"))
+}
+
+fn text(v: Option<&SqlStorageValue>) -> Option<String> {
+    match v {
+        Some(SqlStorageValue::String(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// The first key after every key starting with `prefix` (`None`: no upper bound).
+fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        if let Some(next) = char::from_u32(u32::from(last) + 1) {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+impl SqlStore {
+    fn new(state: &State) -> Result<Self, StoreError> {
+        let storage = state.storage();
+        let sql = storage.sql();
+        sql.exec("CREATE TABLE IF NOT EXISTS records (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID", None)
+            .map_err(sql_err)?;
+        let raw: &JsValue = storage.as_raw().as_ref();
+        Ok(Self { sql, storage: raw.clone() })
+    }
+
+    fn rows(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<Vec<Vec<SqlStorageValue>>, StoreError> {
+        let cursor = self.sql.exec(query, bindings).map_err(sql_err)?;
+        cursor.raw().map(|r| r.map_err(sql_err)).collect()
+    }
+}
+
+impl Store for SqlStore {
+    async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let rows = self.rows("SELECT v FROM records WHERE k = ?", vec![key.into()])?;
+        Ok(rows.first().and_then(|r| text(r.first())))
+    }
+
+    async fn list(&self, prefix: &str, after: Option<&str>, limit: u32) -> Result<Vec<(String, String)>, StoreError> {
+        let mut q = String::from("SELECT k, v FROM records WHERE k >= ? AND k > ?");
+        let mut b: Vec<SqlStorageValue> = vec![prefix.into(), after.unwrap_or("").into()];
+        if let Some(end) = prefix_end(prefix) {
+            q.push_str(" AND k < ?");
+            b.push(end.into());
+        }
+        q.push_str(" ORDER BY k LIMIT ?");
+        b.push(i64::from(limit).into());
+        Ok(self.rows(&q, b)?.iter().filter_map(|r| Some((text(r.first())?, text(r.get(1))?))).collect())
+    }
+
+    async fn commit(&self, writes: &[Write]) -> Result<(), StoreError> {
+        let (sql, writes) = (self.sql.clone(), writes.to_vec());
+        let body = Closure::once_into_js(move || -> Result<(), JsValue> {
+            for w in writes {
+                let done = match w {
+                    Write::Put(k, v) => {
+                        sql.exec("INSERT OR REPLACE INTO records (k, v) VALUES (?, ?)", vec![k.into(), v.into()])
+                    }
+                    Write::Delete(k) => sql.exec("DELETE FROM records WHERE k = ?", vec![k.into()]),
+                };
+                done.map_err(|e| JsValue::from_str(&e.to_string()))?;
+            }
+            Ok(())
+        });
+        let tx: Function = Reflect::get(&self.storage, &JsValue::from_str("transactionSync"))
+            .map_err(|_| sql_err("no transactionSync"))?
+            .dyn_into()
+            .map_err(|_| sql_err("transactionSync is not a function"))?;
+        tx.call1(&self.storage, &body)
+            .map_err(|e| sql_err(e.as_string().unwrap_or_else(|| "transaction failed".into())))?;
+        Ok(())
+    }
+}
+
+/// The org authority.
+#[durable_object]
+pub struct OrgAuthority {
+    state: State,
+    svc: Option<Svc>,
+    /// The alarm's next wait, doubled after each retry that still fails.
+    backoff_ms: Cell<i64>,
+}
+
+impl DurableObject for OrgAuthority {
+    fn new(state: State, env: Env) -> Self {
+        let svc = match (SqlStore::new(&state), prefix(&env)) {
+            (Ok(store), Ok(p)) => Some(Service::new(store, WorkersKv::new(&env), CryptoRandom, p)),
+            (Err(e), _) => {
+                console_error!("org authority: {e}");
+                None
+            }
+            (_, Err(e)) => {
+                console_error!("org authority: {e}");
+                None
+            }
+        };
+        Self { state, svc, backoff_ms: Cell::new(ALARM_FIRST_MS) }
+    }
+
+    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        let method = req.method().to_string();
+        let path = req.path();
+        let outcome = match &self.svc {
+            Some(svc) => self.serve(svc, &mut req, &method, &path, now()).await,
+            None => Err(Error::Internal("storage unavailable".into())),
+        };
+        let mut resp = match outcome {
+            Ok(r) => r,
+            Err(e) => super::answer_error(&e, &method, &path)?,
+        };
+        if method != "GET" && self.settle_projection().await {
+            let _ = resp.headers_mut().set("keyward-projection", "pending");
+        }
+        Ok(resp)
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        let Some(svc) = &self.svc else { return Response::ok("") };
+        match svc.project().await {
+            Ok(d) if d.failed > 0 => console_error!("projection: {} KV writes still refused", d.failed),
+            Ok(_) => {}
+            Err(e) => console_error!("projection: {e}"),
+        }
+        if svc.projection_pending().await.unwrap_or(true) {
+            let wait = self.backoff_ms.get();
+            self.backoff_ms.set((wait * 2).min(ALARM_MAX_MS));
+            self.state.storage().set_alarm(wait).await?;
+        } else {
+            self.backoff_ms.set(ALARM_FIRST_MS);
+        }
+        Response::ok("")
+    }
+}
+
+impl OrgAuthority {
+    /// After a change: retry what KV refused a few times inline; if some is still owed, make sure
+    /// the alarm will retry it and say so (`true`).
+    async fn settle_projection(&self) -> bool {
+        let Some(svc) = &self.svc else { return false };
+        for wait in INLINE_RETRIES_MS {
+            match svc.projection_pending().await {
+                Ok(false) => return false,
+                Ok(true) => {}
+                Err(e) => console_error!("projection: {e}"),
+            }
+            Delay::from(Duration::from_millis(wait)).await;
+            if let Err(e) = svc.project().await {
+                console_error!("projection: {e}");
+            }
+        }
+        if !svc.projection_pending().await.unwrap_or(true) {
+            return false;
+        }
+        let storage = self.state.storage();
+        if matches!(storage.get_alarm().await, Ok(None)) {
+            self.backoff_ms.set(ALARM_FIRST_MS);
+            if let Err(e) = storage.set_alarm(ALARM_FIRST_MS).await {
+                console_error!("projection alarm: {e}");
+            }
+        }
+        true
+    }
+
+    async fn serve(
+        &self,
+        svc: &Svc,
+        req: &mut Request,
+        method: &str,
+        path: &str,
+        now: Timestamp,
+    ) -> Result<Response, Error> {
+        if method == "POST" && path == STRICT_PATH {
+            let q: StrictQuestion = serde_json::from_slice(&read_body(req).await?).map_err(internal)?;
+            let at = Located { org_id: q.org_id, token_id: q.token_id };
+            return reply(200, &svc.verify_strict(&q.token, &at, &q.scopes, now).await?);
+        }
+        if method == "POST" && path == CREATE_PATH {
+            let org = header(req, ORG_HEADER).ok_or_else(|| internal("no org named"))?;
+            let body = parse_json(&read_body(req).await?)?;
+            return reply(201, &svc.create_org(&org, &body, now).await?);
+        }
+        let presented = bearer(req).ok_or(Error::Unauthenticated)?;
+        let at = match (header(req, ORG_HEADER), header(req, TOKEN_HEADER)) {
+            (Some(org_id), Some(token_id)) => Located { org_id, token_id },
+            _ => return Err(Error::Unauthenticated),
+        };
+        let mut actor = svc.authenticate(&presented, &at, now).await?;
+        actor.if_match = header(req, "if-match").map(|h| IfMatch::parse(&h));
+        #[cfg(feature = "faults")]
+        if path == super::FAULTS_PATH {
+            return faults(req, &actor).await;
+        }
+        let (route, id) = resolve(method, path)?;
+        let body = if matches!(method, "POST" | "PATCH" | "DELETE") { read_body(req).await? } else { Vec::new() };
+        dispatch(svc, req, &actor, route, id.unwrap_or_default(), &body, now).await
+    }
+}
+
+fn header(req: &Request, name: &str) -> Option<String> {
+    req.headers().get(name).ok().flatten().filter(|v| !v.is_empty())
+}
+
+/// A JSON answer carrying the record's `ETag`.
+fn tagged<T: serde::Serialize>(status: u16, value: &T, version: u64) -> Result<Response, Error> {
+    let resp = reply(status, value)?;
+    let _ = resp.headers().set("etag", &etag(version));
+    Ok(resp)
+}
+
+/// One admin route, served from the records.
+async fn dispatch(
+    svc: &Svc,
+    req: &Request,
+    a: &Actor,
+    route: Route,
+    id: &str,
+    body: &[u8],
+    now: Timestamp,
+) -> Result<Response, Error> {
+    match route {
+        Route::Me => reply(200, &svc.me(a, now).await?),
+        Route::GetOrg => {
+            let o = svc.org(a);
+            tagged(200, &o, o.version)
+        }
+        Route::UpdateOrg => {
+            let o = svc.update_org(a, &parse_json(body)?, now).await?;
+            tagged(200, &o, o.version)
+        }
+        Route::ReconcileOrg => {
+            expect_empty(body)?;
+            reply(200, &svc.reconcile(a, now).await?)
+        }
+        Route::ListMembers => reply(200, &json!({"members": svc.members(a).await?})),
+        Route::CreateMember => {
+            let m = svc.create_member(a, &parse_json(body)?, now).await?;
+            tagged(201, &m, m.version)
+        }
+        Route::UpdateMember => {
+            let m = svc.update_member(a, id, &parse_json(body)?, now).await?;
+            tagged(200, &m, m.version)
+        }
+        Route::ListTokens => {
+            let q = query(req);
+            let tq = TokenQuery {
+                kind: param(&q, "kind"),
+                owner: param(&q, "owner"),
+                status: param(&q, "status"),
+                cursor: param(&q, "cursor"),
+            };
+            let (tokens, cursor) = svc.list_tokens(a, &tq, now).await?;
+            reply(200, &json!({"tokens": tokens, "cursor": cursor}))
+        }
+        Route::CreateToken => {
+            let issued = svc.create_token(a, &parse_json(body)?, now).await?;
+            tagged(201, &issued, issued.token.version)
+        }
+        Route::GetToken => {
+            let t = svc.get_token(a, id, now).await?;
+            tagged(200, &t, t.version)
+        }
+        Route::UpdateToken => {
+            let t = svc.update_token(a, id, &parse_json(body)?, now).await?;
+            tagged(200, &t, t.version)
+        }
+        Route::DeleteToken => {
+            svc.delete_token(a, id, &parse_json(body)?, now).await?;
+            no_content().map_err(internal)
+        }
+        Route::DisableToken => {
+            expect_empty(body)?;
+            let t = svc.disable_token(a, id, now).await?;
+            tagged(200, &t, t.version)
+        }
+        Route::EnableToken => {
+            expect_empty(body)?;
+            let t = svc.enable_token(a, id, now).await?;
+            tagged(200, &t, t.version)
+        }
+        Route::RevokeToken => {
+            let t = svc.revoke_token(a, id, &parse_json(body)?, now).await?;
+            tagged(200, &t, t.version)
+        }
+        Route::ReapproveToken => {
+            expect_empty(body)?;
+            let t = svc.reapprove_token(a, id, now).await?;
+            tagged(200, &t, t.version)
+        }
+        Route::RotateToken => {
+            let issued = svc.rotate_token(a, id, &parse_json(body)?, now).await?;
+            tagged(200, &issued, issued.token.version)
+        }
+        Route::Audit => {
+            let q = query(req);
+            let (events, cursor) = svc
+                .audit_events(
+                    a,
+                    param(&q, "target").as_deref(),
+                    param(&q, "actor_token").as_deref(),
+                    param(&q, "cursor").as_deref(),
+                    param(&q, "limit").as_deref(),
+                )
+                .await?;
+            reply(200, &json!({"events": events, "cursor": cursor}))
+        }
+        Route::Notifications => reply(200, &json!({"notifications": svc.notifications(a).await?})),
+        _ => Err(Error::NoRoute),
+    }
+}
+
+/// Test builds only: `POST /v1/_test/faults {"kv_writes": "fail" | "ok"}` by an admin makes this
+/// isolate's KV writes fail (or heal), to show the outbox and the alarm finishing the job.
+#[cfg(feature = "faults")]
+async fn faults(req: &mut Request, actor: &Actor) -> Result<Response, Error> {
+    if !actor.is_admin() {
+        return Err(Error::Forbidden("admins only"));
+    }
+    let body = parse_json(&read_body(req).await?)?;
+    let fail = match body.get("kv_writes").and_then(serde_json::Value::as_str) {
+        Some("fail") => true,
+        Some("ok") => false,
+        _ => return Err(Error::field("kv_writes", "must be \"fail\" or \"ok\"")),
+    };
+    super::kv::FAIL_WRITES.with(|f| f.set(fail));
+    reply(200, &json!({"kv_writes": if fail { "fail" } else { "ok" }}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_end;
+
+    #[test]
+    fn prefix_ends() {
+        assert_eq!(prefix_end("o:org_1:t:").as_deref(), Some("o:org_1:t;"));
+        assert_eq!(prefix_end("x:").as_deref(), Some("x;"));
+        assert_eq!(prefix_end(""), None);
+    }
+}

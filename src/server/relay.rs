@@ -1,0 +1,101 @@
+//! The way from the edge to an org's authority (the `ORGS` Durable Object namespace): strict
+//! verification, and (in the full Worker) every admin request.
+//!
+//! The authority is reachable only through this binding, so the headers the edge sets here
+//! (where it found the caller's secret) are trusted there; the edge never copies them from a
+//! client request.
+
+use serde::Serialize;
+use worker::js_sys::Uint8Array;
+use worker::wasm_bindgen::JsValue;
+use worker::{Env, Headers, Method, Request, RequestInit, Response, Stub};
+
+use crate::service::{Error, Located, Verification};
+
+/// The Durable Object namespace binding (wrangler.toml `[[durable_objects.bindings]]`).
+pub const BINDING: &str = "ORGS";
+/// Internal path of a strict verification.
+pub const STRICT_PATH: &str = "/_authority/verify";
+/// Internal path of an org's creation.
+#[cfg(feature = "admin")]
+pub const CREATE_PATH: &str = "/_authority/orgs";
+/// The org the edge found the caller's secret in (or the org to create).
+pub const ORG_HEADER: &str = "keyward-org";
+/// The token the edge found the caller's secret to belong to.
+pub const TOKEN_HEADER: &str = "keyward-token";
+/// Internal requests are addressed to this origin (a Durable Object ignores the host).
+const ORIGIN: &str = "https://authority.keyward.internal";
+
+fn internal(e: impl core::fmt::Display) -> Error {
+    Error::Internal(format!("authority: {e}"))
+}
+
+/// The authority of `org`.
+fn stub(env: &Env, org: &str) -> Result<Stub, Error> {
+    env.durable_object(BINDING).map_err(internal)?.id_from_name(org).map_err(internal)?.get_stub().map_err(internal)
+}
+
+/// Send `method path` with `headers` and `body` to the authority of `org`.
+pub async fn send(
+    env: &Env,
+    org: &str,
+    method: Method,
+    path_and_query: &str,
+    headers: Headers,
+    body: Option<&[u8]>,
+) -> Result<Response, Error> {
+    let mut init = RequestInit::new();
+    init.with_method(method).with_headers(headers);
+    if let Some(b) = body.filter(|b| !b.is_empty()) {
+        init.with_body(Some(JsValue::from(Uint8Array::from(b))));
+    }
+    let req = Request::new_with_init(&format!("{ORIGIN}{path_and_query}"), &init).map_err(internal)?;
+    stub(env, org)?.fetch_with_request(req).await.map_err(internal)
+}
+
+/// The body of a strict verification, edge to authority.
+#[derive(Serialize, serde::Deserialize)]
+pub struct StrictQuestion {
+    /// The presented secret.
+    pub token: String,
+    /// Scopes asked for.
+    pub scopes: Vec<String>,
+    /// Where the edge found it.
+    pub org_id: String,
+    /// Where the edge found it.
+    pub token_id: String,
+}
+
+/// Ask the org's authority for a strict verdict on `presented`, found at `at`.
+///
+/// # Errors
+/// [`Error::Internal`] when the authority cannot be reached or answers something else.
+pub async fn strict(env: &Env, presented: &str, at: &Located, scopes: &[String]) -> Result<Verification, Error> {
+    let q = StrictQuestion {
+        token: presented.to_owned(),
+        scopes: scopes.to_vec(),
+        org_id: at.org_id.clone(),
+        token_id: at.token_id.clone(),
+    };
+    let body = serde_json::to_vec(&q).map_err(internal)?;
+    let headers = Headers::new();
+    let _ = headers.set("content-type", "application/json");
+    let mut resp = send(env, &at.org_id, Method::Post, STRICT_PATH, headers, Some(&body)).await?;
+    if resp.status_code() != 200 {
+        return Err(internal(format!("strict verification answered {}", resp.status_code())));
+    }
+    let bytes = resp.bytes().await.map_err(internal)?;
+    serde_json::from_slice(&bytes).map_err(internal)
+}
+
+/// A copy of an authority's answer that the edge may add headers to (CORS).
+pub async fn relay(mut resp: Response) -> Result<Response, Error> {
+    let status = resp.status_code();
+    let bytes = resp.bytes().await.map_err(internal)?;
+    let headers = Headers::new();
+    for (k, v) in resp.headers().entries() {
+        let _ = headers.append(&k, &v);
+    }
+    let out = if status == 204 { Response::empty() } else { Response::from_bytes(bytes) };
+    Ok(out.map_err(internal)?.with_status(status).with_headers(headers))
+}
