@@ -34,10 +34,12 @@ test-wasm:
 	CHROMEDRIVER=$${CHROMEDRIVER:-/usr/bin/chromedriver} cargo test --target wasm32-unknown-unknown \
 	  --no-default-features --features browser --test web --test web_node
 
-## The browser module (www/pkg), the Worker (build/) and the verify-only Worker (build-verify/).
+## The browser module (www/pkg), the Worker (build/), the verify-only Worker (build-verify/) and
+## the fault-injection test build (build-faults/, e2e only, never deployed).
 build:
 	bash scripts/build.sh
 	bash scripts/build-worker.sh . build-verify --no-default-features --features server
+	bash scripts/build-worker.sh . build-faults --features faults
 
 ## The API against the built Workers in workerd (Miniflare).
 e2e:

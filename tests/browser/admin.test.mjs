@@ -25,6 +25,8 @@ before(async () => {
     compatibilityDate: "2025-09-01",
     kvNamespaces: ["TOKENS"],
     kvPersist: false,
+    durableObjects: { ORGS: { className: "OrgAuthority", useSQLite: true } },
+    durableObjectsPersist: false,
     bindings: { OPERATOR_SECRET: OPERATOR, TOKEN_PREFIX: "kw", ALLOWED_ORIGINS: "" },
     assets: { directory: "www", routerConfig: { has_user_worker: true } },
     host: "127.0.0.1",
