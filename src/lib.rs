@@ -5,8 +5,10 @@
 //! browser`). See `README.md` and `docs/` for the architecture.
 //!
 //! - [`domain`]: the pure core (format, hashing, masking, validation, policy, verdict).
-//! - [`service`]: the use cases, written once against [`store::Store`].
-//! - [`store`]: the storage trait with an in-memory implementation (and KV in the Worker).
+//! - [`service`]: the use cases, written once against [`store::Store`] (the org authority's
+//!   records) and [`store::Kv`] (the verify projection): load → decide → commit.
+//! - [`store`]: the two storage traits with in-memory implementations (and, in the Worker, the
+//!   Durable Object's SQLite storage and Workers KV).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(

@@ -86,6 +86,8 @@ describe("verify-only Worker", () => {
       { token: `${secret.slice(0, -1)}${secret.endsWith("A") ? "B" : "A"}` },
       { token: "junk" },
       { token: `kw_${"0".repeat(30)}3wuQEo` },
+      { token: secret, scopes: ["billing"], consistency: "strict" },
+      { token: "junk", consistency: "strict" },
     ];
     const codes = [];
     for (const body of cases) {
@@ -97,7 +99,7 @@ describe("verify-only Worker", () => {
       assert.equal(b.headers.get("cache-control"), "no-store");
       codes.push(b.body.code);
     }
-    assert.deepEqual(codes, ["VALID", "INSUFFICIENT_SCOPE", "MALFORMED", "MALFORMED", "NOT_FOUND"]);
+    assert.deepEqual(codes, ["VALID", "INSUFFICIENT_SCOPE", "MALFORMED", "MALFORMED", "NOT_FOUND", "VALID", "MALFORMED"]);
     const g = await edge("GET", "/v1/verify?scopes=billing", { token: secret });
     assert.equal(g.body.code, "VALID");
     assert.equal(g.body.token.id, t.body.token.id);
@@ -111,6 +113,9 @@ describe("verify-only Worker", () => {
     });
     assert.equal(revoked.status, 200, revoked.text);
     assert.equal((await full("POST", "/v1/verify", { body: { token: secret } })).body.code, "REVOKED");
+    // Strict mode asks the org authority through the ORGS binding: REVOKED at once, here too.
+    const strict = await edge("POST", "/v1/verify", { body: { token: secret, consistency: "strict" } });
+    assert.deepEqual([strict.body.code, strict.body.consistency], ["REVOKED", "strict"]);
     const started = Date.now();
     let code;
     while (Date.now() - started < 8000) {
