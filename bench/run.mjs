@@ -6,11 +6,12 @@
 // over all 10 000, as real traffic; uniform over all, the worst case for any cache; a hot set of
 // 100, what one busy isolate mostly sees). Prints req/s, p50, p99, the ratios and
 // the wasm sizes; writes bench/results/latest.{txt,json}. See BENCHMARKS.md.
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { gzipSync, crc32 } from "node:zlib";
 import { Miniflare } from "miniflare";
+import { wrk as wrkRun } from "./lib.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 16;
@@ -97,41 +98,8 @@ const MIXES = { valid: 0, mixed: 10 }; // % junk
 // see bench/verify.lua; BENCH_POPULARITY=hot runs a subset (for experiments, like BENCH_WORKERS)
 const POPULARITY = process.env.BENCH_POPULARITY?.split(",").map((s) => s.trim()) ?? ["zipf", "uniform", "hot"];
 
-// Run wrk without blocking node, which must keep draining workerd's output meanwhile.
-function run(cmd, args, timeoutMs) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (err += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(out);
-      else reject(new Error(`${cmd} failed (${code}): ${err || out}`));
-    });
-  });
-}
-
 async function wrk(url, junkPercent, popularity) {
-  // One thread per connection: bench/verify.lua then times each request itself (see there).
-  const args = [`-t${CONNECTIONS}`, `-c${CONNECTIONS}`, `-d${SECONDS}s`, "-s", "bench/verify.lua", url, "--",
-    `${OUT}/valid.txt`, `${OUT}/junk.txt`, String(junkPercent), popularity];
-  const out = await run("wrk", args, (SECONDS + 30) * 1000);
-  const field = (name) => Number(out.match(new RegExp(`KW_LATENCY .*\\b${name}=([\\d.]+)`))?.[1]);
-  const errors = out.match(/Non-2xx or 3xx responses: (\d+)/);
-  const r = {
-    rps: Number(out.match(/Requests\/sec:\s+([\d.]+)/)?.[1]),
-    p50: field("p50_us") / 1000,
-    p99: field("p99_us") / 1000,
-    non2xx: errors ? Number(errors[1]) : 0,
-    // Little's law check: mean latency × requests / connections should be the run's duration.
-    busy: (field("mean_us") * field("n")) / CONNECTIONS / field("duration_us"),
-  };
-  if (!(r.busy > 0.9 && r.busy < 1.1)) console.error(`latency figures do not add up (busy ${r.busy.toFixed(2)})`);
-  return r;
+  return wrkRun(url, [`${OUT}/valid.txt`, `${OUT}/junk.txt`, String(junkPercent), popularity], { seconds: SECONDS, connections: CONNECTIONS });
 }
 
 async function onePass(url, tokens) {

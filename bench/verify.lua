@@ -1,5 +1,8 @@
--- wrk script for POST /v1/verify. Arguments (after `--`):
---   <valid-bodies-file> <junk-bodies-file|-> <junk-percent> <zipf|uniform|hot>
+-- wrk script for POST /v1/verify (and, for bench/authority.mjs, any one admin request).
+-- Arguments (after `--`):
+--   <valid-bodies-file> <junk-bodies-file|-> <junk-percent> <zipf|uniform|hot> [method path bearer]
+-- With the optional last three, every request is `method path` with `Authorization: Bearer
+-- <bearer>` and a body picked as below (an empty line sends none).
 -- Each request picks its body at random: with <junk-percent> % chance a junk body (uniformly),
 -- else a seeded token, either uniformly over all of them, or by popularity: Zipfian with theta
 -- 0.99 (YCSB's default request distribution, where a few keys take most requests, as a few
@@ -36,6 +39,7 @@ local valid, junk = {}, {}
 local junk_share, zipf, hot = 0, false, 0
 local cdf = {}
 local headers = { ["Content-Type"] = "application/json" }
+local method, path = "POST", nil
 
 local function read(path, into)
   for line in io.lines(path) do
@@ -48,6 +52,10 @@ function init(args)
   if args[2] and args[2] ~= "-" then read(args[2], junk) end
   junk_share = (tonumber(args[3]) or 0) / 100
   zipf = args[4] == "zipf"
+  if args[5] then
+    method, path = args[5], args[6]
+    headers["Authorization"] = "Bearer " .. args[7]
+  end
   if args[4] == "hot" then hot = math.min(100, #valid) end
   if zipf then
     local total = 0
@@ -79,7 +87,8 @@ function request()
     body = pick_valid()
   end
   started = now_us()
-  return wrk.format("POST", nil, headers, body)
+  if body == "" then body = nil end
+  return wrk.format(method, path, headers, body)
 end
 
 function response()

@@ -28,7 +28,7 @@ use super::{internal, now, param, prefix, query, reply, CryptoRandom};
 use crate::domain::Timestamp;
 use crate::routes::{resolve, Route};
 use crate::service::{etag, Actor, Error, IfMatch, Located, Service, TokenQuery};
-use crate::store::{Store, StoreError, Write};
+use crate::store::{keys, Store, StoreError, Write};
 
 type Svc = Service<SqlStore, WorkersKv, CryptoRandom>;
 
@@ -38,6 +38,9 @@ const INLINE_RETRIES_MS: [u64; 2] = [100, 400];
 /// First and longest wait of the alarm's retries.
 const ALARM_FIRST_MS: i64 = 1_000;
 const ALARM_MAX_MS: i64 = 60_000;
+/// When the alarm set with every change that owes KV writes fires (a drain normally pays them
+/// long before).
+const SAFETY_ALARM_MS: f64 = 30_000.0;
 
 /// The records: one SQLite table of keys and JSON values, sorted by key, so the repository's
 /// key layout moves in as it is.
@@ -105,6 +108,7 @@ impl Store for SqlStore {
     }
 
     async fn commit(&self, writes: &[Write]) -> Result<(), StoreError> {
+        let owes_kv = writes.iter().any(|w| matches!(w, Write::Put(k, _) if k.starts_with(keys::OUTBOX)));
         let (sql, writes) = (self.sql.clone(), writes.to_vec());
         let body = Closure::once_into_js(move || -> Result<(), JsValue> {
             for w in writes {
@@ -124,7 +128,25 @@ impl Store for SqlStore {
             .map_err(|_| sql_err("transactionSync is not a function"))?;
         tx.call1(&self.storage, &body)
             .map_err(|e| sql_err(e.as_string().unwrap_or_else(|| "transaction failed".into())))?;
+        if owes_kv {
+            self.safety_alarm();
+        }
         Ok(())
+    }
+}
+
+impl SqlStore {
+    /// A change that owes KV writes also sets an alarm, made durable with it (the output gate
+    /// holds every answer until both are on disk): should the object die before its drain, the
+    /// alarm wakes it to finish. After a drain that succeeds the alarm finds nothing owed.
+    fn safety_alarm(&self) {
+        let set = Reflect::get(&self.storage, &JsValue::from_str("setAlarm"))
+            .ok()
+            .and_then(|f| f.dyn_into::<Function>().ok());
+        let at = JsValue::from_f64(worker::Date::now().as_millis() as f64 + SAFETY_ALARM_MS);
+        if set.and_then(|f| f.call1(&self.storage, &at).ok()).is_none() {
+            console_error!("projection: the safety alarm could not be set");
+        }
     }
 }
 
@@ -212,12 +234,10 @@ impl OrgAuthority {
         if !svc.projection_pending().await.unwrap_or(true) {
             return false;
         }
-        let storage = self.state.storage();
-        if matches!(storage.get_alarm().await, Ok(None)) {
-            self.backoff_ms.set(ALARM_FIRST_MS);
-            if let Err(e) = storage.set_alarm(ALARM_FIRST_MS).await {
-                console_error!("projection alarm: {e}");
-            }
+        // Bring the alarm forward (the safety alarm of the change is much later).
+        self.backoff_ms.set(ALARM_FIRST_MS);
+        if let Err(e) = self.state.storage().set_alarm(ALARM_FIRST_MS).await {
+            console_error!("projection alarm: {e}");
         }
         true
     }
