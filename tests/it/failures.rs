@@ -183,50 +183,48 @@ fn use_cases(s: &Setup) -> Vec<(&'static str, Op)> {
     out
 }
 
-/// How many use cases there are (each run builds a fresh world).
-fn count() -> usize {
-    let w = World::new();
-    use_cases(&setup(&w)).len()
+/// Run `check(n, world, setup, name, op)` for every use case and every `n` in `ns`, each on a
+/// fresh world.
+fn each_use_case(ns: core::ops::RangeInclusive<u64>, check: impl Fn(u64, &World, &mut Setup, &str, &Op)) {
+    let count = use_cases(&setup(&World::new())).len();
+    for i in 0..count {
+        for n in ns.clone() {
+            let w = World::new();
+            let mut s = setup(&w);
+            let (name, op) = use_cases(&s).remove(i);
+            check(n, &w, &mut s, name, &op);
+            assert_no_orphans(&w);
+            assert_converged(&w, &s.secrets);
+        }
+    }
 }
 
 #[test]
 fn a_failed_commit_changes_nothing_and_leaves_no_orphan() {
-    for i in 0..count() {
-        // n = 1 fails the use case's own commit; later ones fail the outbox's bookkeeping.
-        for n in 1..=4 {
-            let w = World::new();
-            let mut s = setup(&w);
-            let (name, op) = use_cases(&s).remove(i);
-            let before = w.store().dump();
-            w.store().fail_write(Some(n));
-            let ok = op(&w, &mut s.secrets);
-            w.store().fail_write(None);
-            if n == 1 {
-                assert!(!ok, "{name}: the failed commit was not reported");
-                assert_eq!(w.store().dump(), before, "{name}: a failed commit wrote something");
-            } else {
-                assert!(ok, "{name}: failed after its commit (n = {n})");
-            }
-            assert_no_orphans(&w);
-            assert_converged(&w, &s.secrets);
+    // n = 1 fails the use case's own commit; later ones fail the outbox's bookkeeping.
+    each_use_case(1..=4, |n, w, s, name, op| {
+        let before = w.store().dump();
+        w.store().fail_write(Some(n));
+        let ok = op(w, &mut s.secrets);
+        w.store().fail_write(None);
+        if n == 1 {
+            assert!(!ok, "{name}: the failed commit was not reported");
+            assert_eq!(w.store().dump(), before, "{name}: a failed commit wrote something");
+        } else {
+            assert!(ok, "{name}: failed after its commit (n = {n})");
         }
-    }
+    });
 }
 
 #[test]
 fn a_failed_kv_write_is_owed_until_kv_accepts_it() {
-    for i in 0..count() {
-        for n in 1..=6 {
-            let w = World::new();
-            let mut s = setup(&w);
-            let (name, op) = use_cases(&s).remove(i);
-            w.kv().fail_write(Some(n));
-            assert!(op(&w, &mut s.secrets), "{name}: a KV failure failed the change itself");
-            w.kv().fail_write(None);
-            assert_no_orphans(&w);
-            assert_converged(&w, &s.secrets);
-        }
-    }
+    each_use_case(1..=6, |n, w, s, name, op| {
+        w.kv().fail_write(Some(n));
+        assert!(op(w, &mut s.secrets), "{name}: a KV failure failed the change itself");
+        w.kv().fail_write(None);
+        // Before any retry: what KV holds is still the authority's, or owed by it.
+        assert_no_orphans(w);
+    });
 }
 
 #[test]
