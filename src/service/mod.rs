@@ -53,7 +53,8 @@ pub struct Service<S, K, R> {
 pub enum IfMatch {
     /// `If-Match: *`
     Any,
-    /// `If-Match: "3", "4"` (weak tags compare by version too; unreadable tags match nothing).
+    /// `If-Match: "3", "4"`. If-Match compares strongly (RFC 9110, 13.1.1): a weak tag
+    /// (`W/"3"`) or an unreadable one matches nothing.
     Versions(Vec<u64>),
 }
 
@@ -69,7 +70,6 @@ impl IfMatch {
                 .split(',')
                 .filter_map(|tag| {
                     let tag = tag.trim();
-                    let tag = tag.strip_prefix("W/").unwrap_or(tag);
                     tag.strip_prefix('"')?.strip_suffix('"')?.parse().ok()
                 })
                 .collect(),
@@ -81,6 +81,22 @@ impl IfMatch {
             Self::Any => true,
             Self::Versions(v) => v.contains(&version),
         }
+    }
+}
+
+#[cfg(test)]
+mod if_match_tests {
+    use super::IfMatch;
+
+    #[test]
+    fn strong_comparison_only() {
+        assert!(IfMatch::parse("*").allows(7));
+        assert!(IfMatch::parse("\"7\"").allows(7));
+        assert!(IfMatch::parse(" \"3\" , \"7\"").allows(7));
+        assert!(!IfMatch::parse("\"3\"").allows(7));
+        assert!(!IfMatch::parse("W/\"7\"").allows(7), "weak tags never match If-Match");
+        assert!(!IfMatch::parse("7").allows(7), "an unquoted tag is unreadable");
+        assert!(!IfMatch::parse("").allows(7));
     }
 }
 
