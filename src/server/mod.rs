@@ -46,19 +46,20 @@ use worker::{console_error, event, web_sys, Context, Date, Env, IntoResponse as 
 
 use self::http::{bearer, json_response, no_content, problem, read_body};
 use self::kv::WorkersKv;
-use crate::domain::token::Prefix;
-use crate::domain::{Code, RandomError, RandomSource, Timestamp};
+use crate::domain::{Code, Timestamp};
 use crate::routes::{resolve, Route};
 use crate::service::{self, Consistency, Error, Verification};
 use crate::store::cache::TtlCache;
 use crate::store::Edge;
 
 /// The CSPRNG of the platform (`crypto.getRandomValues`).
+#[cfg(feature = "admin")]
 struct CryptoRandom;
 
-impl RandomSource for CryptoRandom {
-    fn fill(&self, buf: &mut [u8]) -> Result<(), RandomError> {
-        getrandom::getrandom(buf).map_err(|_| RandomError)
+#[cfg(feature = "admin")]
+impl crate::domain::RandomSource for CryptoRandom {
+    fn fill(&self, buf: &mut [u8]) -> Result<(), crate::domain::RandomError> {
+        getrandom::getrandom(buf).map_err(|_| crate::domain::RandomError)
     }
 }
 
@@ -135,9 +136,10 @@ fn reply<T: serde::Serialize>(status: u16, value: &T) -> Result<Response, Error>
 }
 
 /// The deployment's token prefix (`TOKEN_PREFIX`).
-fn prefix(env: &Env) -> Result<Prefix, Error> {
+#[cfg(feature = "admin")]
+fn prefix(env: &Env) -> Result<crate::domain::token::Prefix, Error> {
     let prefix = env.var("TOKEN_PREFIX").map(|v| v.to_string()).unwrap_or_else(|_| "kw".to_owned());
-    Prefix::new(&prefix).map_err(|e| Error::Internal(format!("TOKEN_PREFIX: {e}")))
+    crate::domain::token::Prefix::new(&prefix).map_err(|e| Error::Internal(format!("TOKEN_PREFIX: {e}")))
 }
 
 /// KV, typed.

@@ -20,8 +20,10 @@ pub const STRICT_PATH: &str = "/_authority/verify";
 #[cfg(feature = "admin")]
 pub const CREATE_PATH: &str = "/_authority/orgs";
 /// The org the edge found the caller's secret in (or the org to create).
+#[cfg(feature = "admin")]
 pub const ORG_HEADER: &str = "keyward-org";
 /// The token the edge found the caller's secret to belong to.
+#[cfg(feature = "admin")]
 pub const TOKEN_HEADER: &str = "keyward-token";
 /// Internal requests are addressed to this origin (a Durable Object ignores the host).
 const ORIGIN: &str = "https://authority.keyward.internal";
@@ -89,6 +91,7 @@ pub async fn strict(env: &Env, presented: &str, at: &Located, scopes: &[String])
 }
 
 /// A copy of an authority's answer that the edge may add headers to (CORS).
+#[cfg(feature = "admin")]
 pub async fn relay(mut resp: Response) -> Result<Response, Error> {
     let status = resp.status_code();
     let bytes = resp.bytes().await.map_err(internal)?;
