@@ -155,7 +155,8 @@ pub fn check_token(token: &str) -> JsValue {
     }
 }
 
-/// Validate a token form (`POST /v1/tokens` body) against the org's modules and policy.
+/// Validate a token form (`POST /v1/tokens` body) against the org's policy and the scopes the
+/// caller may grant (`modules`: see [`grantable_scopes`]).
 ///
 /// # Errors
 /// A `TypeError` when `form` or `policy` is not a plain object or `modules` not a string array.
@@ -169,6 +170,22 @@ pub fn validate_token_form(
     let modules = string_array(&modules).ok_or_else(|| type_error("modules must be an array of strings"))?;
     let policy = org_policy(&policy).ok_or_else(|| type_error("policy must be the org's policy object"))?;
     Ok(form_check(validate::new_token(&form, &modules, &policy)))
+}
+
+/// The scopes a caller holding `callerScopes` may grant in an org with `modules`: every module,
+/// and the keyward scopes it holds (`keyward:manage` includes `keyward:read`). Pass the result
+/// to [`validate_token_form`] as its `modules`.
+///
+/// # Errors
+/// A `TypeError` when either argument is not an array of strings.
+#[wasm_bindgen(js_name = grantableScopes, unchecked_return_type = "string[]")]
+pub fn grantable_scopes(
+    #[wasm_bindgen(unchecked_param_type = "string[]")] modules: JsValue,
+    #[wasm_bindgen(js_name = callerScopes, unchecked_param_type = "string[]")] caller_scopes: JsValue,
+) -> Result<JsValue, JsValue> {
+    let modules = string_array(&modules).ok_or_else(|| type_error("modules must be an array of strings"))?;
+    let held = string_array(&caller_scopes).ok_or_else(|| type_error("callerScopes must be an array of strings"))?;
+    Ok(crate::domain::policy::grantable(&modules, &held).iter().map(|s| JsValue::from_str(s)).collect::<Array>().into())
 }
 
 /// Validate a member form (`POST /v1/members` body).

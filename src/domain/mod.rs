@@ -18,7 +18,7 @@ mod validate_tests;
 
 pub use model::{
     derive_status, effective_role, Action, AuditEvent, Kind, Member, MemberStatus, Notification, Org, Policy, Role,
-    State, Status, TargetType, Token, VerifyEntry,
+    SetBy, State, Status, TargetType, Token, VerifyEntry,
 };
 pub use random::{RandomError, RandomSource};
 pub use time::Timestamp;

@@ -141,6 +141,21 @@ impl Status {
     }
 }
 
+/// Who made a token's last disable or revoke. Only an admin may undo a state set by anyone but
+/// a developer (DESIGN.md, "Authority").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SetBy {
+    /// A caller acting as an admin.
+    Admin,
+    /// A caller acting as a developer (on their own token).
+    Developer,
+    /// keyward itself (a policy, such as idle tokens).
+    System,
+    /// A leaked-token report.
+    Report,
+}
+
 /// Whether a member may act.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -253,6 +268,9 @@ pub struct Token {
     pub state: State,
     /// When it was last revoked.
     pub revoked_at: Option<Timestamp>,
+    /// Who made the last disable or revoke (`None`: never disabled or revoked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_set_by: Option<SetBy>,
     /// Last four characters of the current secret.
     pub hint: String,
     /// Prefix of the current secret.
@@ -436,25 +454,27 @@ pub struct AuditEvent {
     pub summary: String,
 }
 
-/// One message to one admin (the outbox).
+/// One message to one person (an admin, or a token's owner), waiting in the outbox.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notification {
     /// `ntf_…`
     pub id: String,
+    /// The audited action it reports.
+    pub kind: Action,
     /// The admin's email.
     pub to: String,
     /// Subject line.
     pub subject: String,
     /// Plain-text body: creator, time, masked token.
     pub body: String,
-    /// The token concerned.
-    pub token_id: String,
-    /// The member who created (or rotated) it.
+    /// The token concerned (`None` for a change to a member).
+    pub token_id: Option<String>,
+    /// The member who made the change.
     pub created_by: String,
     /// When.
     pub created_at: Timestamp,
-    /// The masked token.
-    pub masked: String,
+    /// The masked token (`None` for a change to a member).
+    pub masked: Option<String>,
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Policy: limits, expiry, role ceilings, allowed state transitions and the last-admin rule.
 
-use super::model::{Kind, Member, MemberStatus, Policy, Role, State, Token};
+use super::model::{Kind, Member, MemberStatus, Policy, Role, SetBy, State, Token};
 use super::time::Timestamp;
 
 /// Longest grace a rotation may give the replaced secret: one day.
@@ -11,6 +11,84 @@ pub const MAX_MODULES: usize = 50;
 pub const MAX_PERSONAL_TOKENS_CEILING: u32 = 1_000;
 /// Longest `max_ttl_days` an org may set (ten years).
 pub const MAX_TTL_DAYS_CEILING: u32 = 3_650;
+
+/// keyward's own scope for reading through the admin API (every GET endpoint, `/v1/me` included).
+pub const KEYWARD_READ: &str = "keyward:read";
+/// keyward's own scope for every change through the admin API; it includes [`KEYWARD_READ`].
+pub const KEYWARD_MANAGE: &str = "keyward:manage";
+/// Org module names may not start with this: it is keyward's own.
+pub const KEYWARD_PREFIX: &str = "keyward:";
+
+/// What a token may do with keyward itself (DESIGN.md, "Authority"). `Read < Manage`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Access {
+    /// `keyward:read`: the GET endpoints within the caller's role.
+    Read,
+    /// `keyward:manage`: every endpoint within the caller's role.
+    Manage,
+}
+
+impl Access {
+    /// The scope that grants it.
+    #[must_use]
+    pub const fn scope(self) -> &'static str {
+        match self {
+            Self::Read => KEYWARD_READ,
+            Self::Manage => KEYWARD_MANAGE,
+        }
+    }
+}
+
+/// The keyward access `scopes` give: `None` for a token that cannot use the admin API at all.
+///
+/// # Example
+/// ```
+/// use keyward::domain::policy::{access, Access};
+/// assert_eq!(access(&["billing".into()]), None);
+/// assert_eq!(access(&["keyward:read".into()]), Some(Access::Read));
+/// assert_eq!(access(&["keyward:read".into(), "keyward:manage".into()]), Some(Access::Manage));
+/// ```
+#[must_use]
+pub fn access<S: AsRef<str>>(scopes: &[S]) -> Option<Access> {
+    let has = |s: &str| scopes.iter().any(|x| x.as_ref() == s);
+    if has(KEYWARD_MANAGE) {
+        Some(Access::Manage)
+    } else if has(KEYWARD_READ) {
+        Some(Access::Read)
+    } else {
+        None
+    }
+}
+
+/// The scopes a caller holding `caller_scopes` may grant in an org with `modules`: every module,
+/// and the keyward scopes it holds (`keyward:manage` includes `keyward:read`).
+#[must_use]
+pub fn grantable<S: AsRef<str>>(modules: &[String], caller_scopes: &[S]) -> Vec<String> {
+    let mut out = modules.to_vec();
+    match access(caller_scopes) {
+        Some(Access::Manage) => out.extend([KEYWARD_READ.to_owned(), KEYWARD_MANAGE.to_owned()]),
+        Some(Access::Read) => out.push(KEYWARD_READ.to_owned()),
+        None => {}
+    }
+    out
+}
+
+/// Who a disable or revoke by a caller acting with `role` is recorded as set by.
+#[must_use]
+pub const fn set_by(role: Role) -> SetBy {
+    match role {
+        Role::Admin => SetBy::Admin,
+        Role::Developer => SetBy::Developer,
+    }
+}
+
+/// Whether a caller acting with `role` may enable or re-approve a token whose disable or
+/// revoke was made by `set`: a state set by an admin, the system or a report sticks for
+/// developers.
+#[must_use]
+pub fn may_undo(set: Option<SetBy>, role: Role) -> bool {
+    role == Role::Admin || matches!(set, None | Some(SetBy::Developer))
+}
 
 /// A state-changing operation on a token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -210,6 +288,24 @@ mod tests {
         assert_eq!(role_ceiling(Role::Admin, None), Role::Admin);
         assert_eq!(grace_end(NOW, 0), None);
         assert_eq!(grace_end(NOW, 60), Some(NOW.plus_seconds(60)));
+    }
+
+    #[test]
+    fn keyward_scopes_and_grants() {
+        use super::{access, grantable, may_undo, Access, KEYWARD_MANAGE, KEYWARD_READ};
+        let mods = vec!["billing".to_owned()];
+        assert_eq!(access::<String>(&[]), None);
+        assert_eq!(access(&[KEYWARD_MANAGE]), Some(Access::Manage));
+        assert!(Access::Read < Access::Manage);
+        assert_eq!(grantable::<&str>(&mods, &[]), ["billing"]);
+        assert_eq!(grantable(&mods, &[KEYWARD_READ]), ["billing", KEYWARD_READ]);
+        assert_eq!(grantable(&mods, &[KEYWARD_MANAGE]), ["billing", KEYWARD_READ, KEYWARD_MANAGE]);
+        for set in [Some(SetBy::Admin), Some(SetBy::System), Some(SetBy::Report)] {
+            assert!(!may_undo(set, Role::Developer));
+            assert!(may_undo(set, Role::Admin));
+        }
+        assert!(may_undo(Some(SetBy::Developer), Role::Developer));
+        assert!(may_undo(None, Role::Developer));
     }
 
     #[test]

@@ -139,6 +139,7 @@ mod tests {
             expires_at: Some(NOW.plus_days(30)),
             state: State::Active,
             revoked_at: None,
+            state_set_by: None,
             hint: "abcd".into(),
             prefix: "kw".into(),
             rotated_at: None,

@@ -12,7 +12,8 @@ use serde_json::{Map, Value};
 
 use super::model::{is_id, Kind, MemberStatus, Policy, Role};
 use super::policy::{
-    never_expires_allowed, Lifetime, MAX_GRACE_SECONDS, MAX_MODULES, MAX_PERSONAL_TOKENS_CEILING, MAX_TTL_DAYS_CEILING,
+    never_expires_allowed, Lifetime, KEYWARD_MANAGE, KEYWARD_PREFIX, KEYWARD_READ, MAX_GRACE_SECONDS, MAX_MODULES,
+    MAX_PERSONAL_TOKENS_CEILING, MAX_TTL_DAYS_CEILING,
 };
 
 /// Field name → message for people. Empty means valid.
@@ -202,19 +203,65 @@ fn has_control(s: &str, allow_newline: bool) -> bool {
     s.chars().any(|c| c.is_control() && !(allow_newline && c == '\n'))
 }
 
-/// Why `s` is not a valid token label, or `None`.
+/// Format characters (Unicode general category Cf, Unicode 16): soft hyphen, bidi controls,
+/// zero-width characters, the BOM, interlinear annotation, tags and the like. Invisible or
+/// reordering, they let two strings that look alike differ, or one look like another.
+const FORMAT: [(u32, u32); 21] = [
+    (0x00AD, 0x00AD),
+    (0x0600, 0x0605),
+    (0x061C, 0x061C),
+    (0x06DD, 0x06DD),
+    (0x070F, 0x070F),
+    (0x0890, 0x0891),
+    (0x08E2, 0x08E2),
+    (0x180E, 0x180E),
+    (0x200B, 0x200F),
+    (0x202A, 0x202E),
+    (0x2060, 0x2064),
+    (0x2066, 0x206F),
+    (0xFEFF, 0xFEFF),
+    (0xFFF9, 0xFFFB),
+    (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD),
+    (0x13430, 0x1343F),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0001, 0xE0001),
+    (0xE0020, 0xE007F),
+];
+
+/// Whether `c` may not appear in label-like text (labels, member and org names): a control (Cc),
+/// format (Cf), line or paragraph separator (Zl, Zp), private-use (Co) or noncharacter code
+/// point (API.md, "Validation rules").
 #[must_use]
-pub fn label_problem(s: &str) -> Option<String> {
-    let t = s.trim();
+pub fn is_unsafe_char(c: char) -> bool {
+    let n = u32::from(c);
+    c.is_control()
+        || FORMAT.iter().any(|&(lo, hi)| (lo..=hi).contains(&n))
+        || matches!(n, 0x2028 | 0x2029)
+        || (0xE000..=0xF8FF).contains(&n)
+        || (n >= 0xF_0000 && (n & 0xFFFF) <= 0xFFFD)
+        || (0xFDD0..=0xFDEF).contains(&n)
+        || (n & 0xFFFE) == 0xFFFE
+}
+
+/// Why `s` (already trimmed) breaks the rules of label-like text of at most `max` characters.
+fn label_like_problem(t: &str, max: usize) -> Option<String> {
     if t.is_empty() {
         Some("must not be empty".into())
-    } else if t.chars().count() > LABEL_MAX {
-        Some(format!("must be at most {LABEL_MAX} characters"))
-    } else if has_control(t, false) {
-        Some("must not contain control characters".into())
+    } else if t.chars().count() > max {
+        Some(format!("must be at most {max} characters"))
+    } else if t.chars().any(is_unsafe_char) {
+        Some("must not contain control, invisible, direction-changing, separator or private-use characters".into())
     } else {
         None
     }
+}
+
+/// Why `s` is not a valid token label, or `None`.
+#[must_use]
+pub fn label_problem(s: &str) -> Option<String> {
+    label_like_problem(s.trim(), LABEL_MAX)
 }
 
 /// Why `s` is not a valid description, or `None`.
@@ -232,37 +279,31 @@ pub fn description_problem(s: &str) -> Option<String> {
 /// Why `s` is not a valid member or org name, or `None`.
 #[must_use]
 pub fn name_problem(s: &str) -> Option<String> {
-    let t = s.trim();
-    if t.is_empty() {
-        Some("must not be empty".into())
-    } else if t.chars().count() > NAME_MAX {
-        Some(format!("must be at most {NAME_MAX} characters"))
-    } else if has_control(t, false) {
-        Some("must not contain control characters".into())
-    } else {
-        None
-    }
+    label_like_problem(s.trim(), NAME_MAX)
 }
 
-/// Why `s` is not a valid email (`local@domain`, a dot in the domain, ≤ 254), or `None`.
+/// Why `s` is not a valid email (printable ASCII `local@domain`, a dot in the domain, ≤ 254),
+/// or `None`. ASCII only, so two addresses that look alike are alike.
 #[must_use]
 pub fn email_problem(s: &str) -> Option<String> {
     if s.len() > EMAIL_MAX {
         return Some(format!("must be at most {EMAIL_MAX} characters"));
     }
+    if !s.bytes().all(|b| b.is_ascii_graphic()) {
+        return Some("must be printable ASCII, without spaces".into());
+    }
     let shape_ok = s.split_once('@').is_some_and(|(local, domain)| {
-        !local.is_empty()
-            && !domain.contains('@')
-            && domain.contains('.')
-            && domain.split('.').all(|l| !l.is_empty())
-            && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+        !local.is_empty() && !domain.contains('@') && domain.contains('.') && domain.split('.').all(|l| !l.is_empty())
     });
     (!shape_ok).then(|| "must be an email address like name@example.com".into())
 }
 
-/// Why `s` is not a valid module name (`[a-z][a-z0-9_.:-]{0,63}`), or `None`.
+/// Why `s` is not a valid module name (`[a-z][a-z0-9_.:-]{0,63}`, not `keyward:…`), or `None`.
 #[must_use]
 pub fn module_problem(s: &str) -> Option<String> {
+    if s.starts_with(KEYWARD_PREFIX) {
+        return Some("module names may not start with \"keyward:\" (keyward's own scopes)".into());
+    }
     let b = s.as_bytes();
     let ok = b.first().is_some_and(u8::is_ascii_lowercase)
         && b.len() <= MODULE_MAX
@@ -302,7 +343,8 @@ pub fn logo_problem(s: &str) -> Option<String> {
     None
 }
 
-/// Validated scopes: distinct, each one of `modules`.
+/// Validated scopes: distinct, each one of `grantable` (the org's modules and the keyward scopes
+/// the caller holds, see [`crate::domain::policy::grantable`]).
 fn scopes(form: &mut Form<'_>, field: &str, modules: &[String]) -> Option<Vec<String>> {
     let list = form.string_list(field)?;
     let mut out: Vec<String> = Vec::with_capacity(list.len());
@@ -312,7 +354,12 @@ fn scopes(form: &mut Form<'_>, field: &str, modules: &[String]) -> Option<Vec<St
             return None;
         }
         if !modules.iter().any(|m| m == s) {
-            form.fail(field, format!("\"{}\" is not one of the org's modules", clip(s)));
+            let why = if s == KEYWARD_READ || s == KEYWARD_MANAGE {
+                format!("\"{s}\" can only be granted by a token that holds it (keyward:manage includes keyward:read)")
+            } else {
+                format!("\"{}\" is not one of the org's modules", clip(s))
+            };
+            form.fail(field, why);
             return None;
         }
         out.push(s.to_owned());
@@ -553,7 +600,9 @@ fn optional_text(f: &mut Form<'_>, field: &str, problem: fn(&str) -> Option<Stri
     }
 }
 
-/// Validate a token creation against the org's `modules` and `policy`.
+/// Validate a token creation against the `policy` and the scopes the caller may grant
+/// (`grantable`: the org's modules and the keyward scopes the caller holds, see
+/// [`crate::domain::policy::grantable`]).
 ///
 /// # Errors
 /// Every failed field.
@@ -565,7 +614,7 @@ fn optional_text(f: &mut Form<'_>, field: &str, problem: fn(&str) -> Option<Stri
 /// let t = new_token(form.as_object().unwrap(), &["billing".into()], &Policy::default()).unwrap();
 /// assert_eq!(t.lifetime, keyward::domain::policy::Lifetime::Days(30));
 /// ```
-pub fn new_token(obj: &Map<String, Value>, modules: &[String], policy: &Policy) -> Result<NewToken, FieldErrors> {
+pub fn new_token(obj: &Map<String, Value>, grantable: &[String], policy: &Policy) -> Result<NewToken, FieldErrors> {
     let mut errors = FieldErrors::new();
     let mut f = Form::new(
         obj,
@@ -587,7 +636,7 @@ pub fn new_token(obj: &Map<String, Value>, modules: &[String], policy: &Policy) 
     let description = optional_text(&mut f, "description", description_problem);
     let logo = optional_text(&mut f, "logo", logo_problem);
     let role = f.role("role", true);
-    let scopes = if f.get("scopes").is_none() { Some(Vec::new()) } else { scopes(&mut f, "scopes", modules) };
+    let scopes = if f.get("scopes").is_none() { Some(Vec::new()) } else { scopes(&mut f, "scopes", grantable) };
     let kind = f.required_str("kind").and_then(|s| {
         let k = Kind::parse(s);
         if k.is_none() {
@@ -671,11 +720,11 @@ impl TokenPatch {
     }
 }
 
-/// Validate a token edit against the org's `modules`.
+/// Validate a token edit; `grantable` as for [`new_token`].
 ///
 /// # Errors
 /// Every failed field.
-pub fn token_patch(obj: &Map<String, Value>, modules: &[String]) -> Result<TokenPatch, FieldErrors> {
+pub fn token_patch(obj: &Map<String, Value>, grantable: &[String]) -> Result<TokenPatch, FieldErrors> {
     let mut errors = FieldErrors::new();
     let mut f = Form::new(obj, "", &mut errors, &["label", "description", "logo", "scopes", "role"]);
     if obj.get("label").is_some_and(Value::is_null) {
@@ -687,7 +736,7 @@ pub fn token_patch(obj: &Map<String, Value>, modules: &[String]) -> Result<Token
         if present("description") { optional_text(&mut f, "description", description_problem) } else { None };
     let logo = if present("logo") { optional_text(&mut f, "logo", logo_problem) } else { None };
     let sc = if present("scopes") && !obj.get("scopes").is_some_and(Value::is_null) {
-        scopes(&mut f, "scopes", modules)
+        scopes(&mut f, "scopes", grantable)
     } else {
         None
     };

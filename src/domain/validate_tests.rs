@@ -296,3 +296,44 @@ fn org_forms() {
     assert_eq!(p.modules, Some(vec!["a".into(), "b".into()]));
     assert_eq!(p.name.as_deref(), Some("New"));
 }
+
+/// The vectors the browser module is tested with too (`tests/web_suite`): both sides accept and
+/// refuse exactly the same strings.
+#[test]
+fn shared_text_vectors() {
+    let v: Value = serde_json::from_str(include_str!("../../tests/vectors/text.json")).unwrap();
+    let list = |a: &str, b: &str| -> Vec<String> {
+        v[a][b].as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_owned()).collect()
+    };
+    for ok in list("labels", "ok") {
+        assert_eq!(label_problem(&ok), None, "{ok:?}");
+        assert_eq!(name_problem(&ok), None, "{ok:?}");
+    }
+    for bad in list("labels", "bad") {
+        assert!(label_problem(&bad).is_some(), "{bad:?}");
+        if bad.chars().count() <= 64 {
+            assert!(name_problem(&bad).is_some(), "{bad:?}");
+        }
+    }
+    for ok in list("emails", "ok") {
+        assert_eq!(email_problem(&ok), None, "{ok:?}");
+    }
+    for bad in list("emails", "bad") {
+        assert!(email_problem(&bad).is_some(), "{bad:?}");
+    }
+}
+
+#[test]
+fn unsafe_characters() {
+    for c in [
+        '\u{0}', '\u{9f}', '\u{ad}', '\u{200b}', '\u{202e}', '\u{2069}', '\u{feff}', '\u{2028}', '\u{e000}', '\u{f8ff}',
+    ] {
+        assert!(is_unsafe_char(c), "{:04x}", u32::from(c));
+    }
+    for c in ['\u{f0000}', '\u{10fffd}', '\u{fdd0}', '\u{fdef}', '\u{fffe}', '\u{ffff}', '\u{10ffff}', '\u{e0041}'] {
+        assert!(is_unsafe_char(c), "{:04x}", u32::from(c));
+    }
+    for c in ['a', 'é', ' ', '\u{fffd}', '\u{fdcf}', '\u{fdf0}', '😀', '\u{e0000}'] {
+        assert!(!is_unsafe_char(c), "{:04x}", u32::from(c));
+    }
+}

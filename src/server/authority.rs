@@ -304,7 +304,7 @@ async fn dispatch(
     match route {
         Route::Me => reply(200, &svc.me(a, now).await?),
         Route::GetOrg => {
-            let o = svc.org(a);
+            let o = svc.org(a)?;
             tagged(200, &o, o.version)
         }
         Route::UpdateOrg => {
@@ -396,6 +396,7 @@ async fn dispatch(
 /// isolate's KV writes fail (or heal), to show the outbox and the alarm finishing the job.
 #[cfg(feature = "faults")]
 fn faults(body: &[u8], actor: &Actor) -> Result<Response, Error> {
+    actor.require(crate::domain::policy::Access::Manage)?;
     if !actor.is_admin() {
         return Err(Error::Forbidden("admins only"));
     }

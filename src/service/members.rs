@@ -5,9 +5,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::views::{directory, MemberView, OrgView, TokenView};
-use super::{object, Actor, Error, Result, Service};
+use super::{object, Actor, Error, Notice, Result, Service};
 use crate::domain::model::is_id;
-use crate::domain::policy::{keeps_an_active_admin, Lifetime};
+use crate::domain::policy::{keeps_an_active_admin, Access, Lifetime, KEYWARD_MANAGE};
 use crate::domain::projection;
 use crate::domain::validate::{self, email_key, NewToken};
 use crate::domain::{Action, Kind, Member, MemberStatus, Org, Policy, RandomSource, Role, TargetType, Timestamp};
@@ -104,7 +104,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             description: None,
             logo: None,
             role: Role::Admin,
-            scopes: org.modules.clone(),
+            scopes: org.modules.iter().cloned().chain([KEYWARD_MANAGE.to_owned()]).collect(),
             kind: Kind::Personal,
             owner_member_id: Some(admin.id.clone()),
             lifetime: Lifetime::Days(org.policy.default_ttl_days),
@@ -126,6 +126,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// # Errors
     /// [`Error::Internal`] on storage failure.
     pub async fn me(&self, actor: &Actor, now: Timestamp) -> Result<Me> {
+        actor.require(Access::Read)?;
         let dir = directory(self.repo.members(&actor.org.id).await?);
         let used = match &actor.member {
             Some(m) => self.personal_count(&actor.org.id, &m.id).await?,
@@ -141,9 +142,12 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     }
 
     /// The caller's org.
-    #[must_use]
-    pub fn org(&self, actor: &Actor) -> OrgView {
-        OrgView::from(&actor.org)
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`] without keyward access.
+    pub fn org(&self, actor: &Actor) -> Result<OrgView> {
+        actor.require(Access::Read)?;
+        Ok(OrgView::from(&actor.org))
     }
 
     /// Change the org's name, modules or policy (admins).
@@ -152,6 +156,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// [`Error::Forbidden`] for developers, [`Error::PreconditionFailed`], [`Error::Validation`],
     /// [`Error::Internal`].
     pub async fn update_org(&self, actor: &Actor, body: &Value, now: Timestamp) -> Result<OrgView> {
+        actor.require(Access::Manage)?;
         actor.require_admin("only admins can change the org")?;
         actor.precondition(actor.org.version)?;
         let patch = validate::org_patch(object(body)?, &actor.org.policy)?;
@@ -193,6 +198,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// # Errors
     /// [`Error::Forbidden`] for developers, [`Error::Internal`].
     pub async fn members(&self, actor: &Actor) -> Result<Vec<MemberView>> {
+        actor.require(Access::Read)?;
         actor.require_admin("only admins can list members")?;
         let mut ms = self.repo.members(&actor.org.id).await?;
         ms.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
@@ -204,6 +210,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// # Errors
     /// [`Error::Forbidden`], [`Error::Validation`], [`Error::Conflict`] for a taken email, [`Error::Internal`].
     pub async fn create_member(&self, actor: &Actor, body: &Value, now: Timestamp) -> Result<MemberView> {
+        actor.require(Access::Manage)?;
         actor.require_admin("only admins can add members")?;
         let input = validate::new_member(object(body)?)?;
         let key = email_key(&input.email);
@@ -245,6 +252,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// [`Error::Validation`], [`Error::Conflict`] when the org would lose its last active admin,
     /// [`Error::Internal`].
     pub async fn update_member(&self, actor: &Actor, id: &str, body: &Value, now: Timestamp) -> Result<MemberView> {
+        actor.require(Access::Manage)?;
         actor.require_admin("only admins can change members")?;
         let members = self.repo.members(&actor.org.id).await?;
         let current = members.iter().find(|m| m.id == id).ok_or(Error::NotFound)?;
@@ -271,6 +279,26 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
                     changes.project(&projection::changes(Some((&t, Some(current))), Some((&t, Some(&m))), now), now)?;
                 }
             }
+        }
+        let mut what = Vec::new();
+        if m.status != current.status {
+            what.push(if m.is_active() { "reactivated".to_owned() } else { "deactivated".to_owned() });
+        }
+        if m.role != current.role {
+            what.push(format!("role changed to {}", m.role.as_str()));
+        }
+        if !what.is_empty() {
+            let verb = what.join(", ");
+            let notice = Notice {
+                kind: Action::MemberUpdated,
+                verb: &verb,
+                by: actor.member_id(),
+                token: None,
+                member: Some(&m),
+            };
+            // Told as the members are after the change: a deactivated admin is not told.
+            let after: Vec<Member> = members.iter().map(|x| if x.id == m.id { m.clone() } else { x.clone() }).collect();
+            self.notify(&mut changes, &actor.org, &after, &notice, now)?;
         }
         let summary = describe_member_change(current, &m);
         self.audit(

@@ -24,6 +24,7 @@ pub use tokens::{Issued, TokenQuery};
 pub use verify::{locate, verify, Consistency, Located, Verification, VerifiedToken};
 
 use crate::domain::model::new_id;
+use crate::domain::policy::{self, Access};
 use crate::domain::token::{parse, sha256_hex, Prefix};
 use crate::domain::{
     effective_role, Action, AuditEvent, Kind, Member, Notification, Org, RandomSource, Role, State, TargetType,
@@ -153,6 +154,24 @@ impl Actor {
         }
     }
 
+    /// The caller's token must carry keyward's own scope for `access` (DESIGN.md, "Authority"):
+    /// without `keyward:read` or `keyward:manage` a token cannot use the admin API at all,
+    /// whatever its role.
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`] naming the scope it lacks.
+    pub fn require(&self, access: Access) -> Result<()> {
+        if policy::access(&self.token.scopes) >= Some(access) {
+            return Ok(());
+        }
+        Err(Error::Forbidden(match access {
+            Access::Read => {
+                "this token has no access to keyward itself: it needs the keyward:read or keyward:manage scope"
+            }
+            Access::Manage => "this token may only read keyward: changes need the keyward:manage scope",
+        }))
+    }
+
     fn require_admin(&self, what: &'static str) -> Result<()> {
         if self.is_admin() {
             Ok(())
@@ -160,6 +179,15 @@ impl Actor {
             Err(Error::Forbidden(what))
         }
     }
+}
+
+/// What a notification reports: `by` made change `kind` (in words, `verb`) to a token or a member.
+struct Notice<'a> {
+    kind: Action,
+    verb: &'a str,
+    by: &'a str,
+    token: Option<&'a Token>,
+    member: Option<&'a Member>,
 }
 
 /// The JSON body as an object, or 400.
@@ -208,9 +236,10 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         Ok(())
     }
 
-    /// Authenticate a presented bearer token against the records, strictly: its record must
-    /// hold this secret (current, or previous within its grace), be active and unexpired, and
-    /// its owner active, right now. `at` says where the edge found it (its verify entry).
+    /// Authenticate a presented bearer token against the records, strictly: it must be its
+    /// token's **current** secret (a secret replaced by rotation only verifies during its grace;
+    /// it cannot call the admin API), the token active and unexpired, and its owner active, right
+    /// now. `at` says where the edge found it (its verify entry).
     ///
     /// # Errors
     /// [`Error::Unauthenticated`] for anything but a usable token; [`Error::Internal`] on storage failure.
@@ -218,9 +247,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         parse(presented).map_err(|_| Error::Unauthenticated)?;
         let hash = sha256_hex(presented);
         let token = self.repo.token(&at.org_id, &at.token_id).await?.ok_or(Error::Unauthenticated)?;
-        let in_grace = token.previous_hash.as_deref() == Some(hash.as_str())
-            && token.previous_valid_until.is_some_and(|g| now < g);
-        if (token.hash != hash && !in_grace) || token.state != State::Active || token.is_expired(now) {
+        if token.hash != hash || token.state != State::Active || token.is_expired(now) {
             return Err(Error::Unauthenticated);
         }
         let org = self.repo.org(&token.org_id).await?.ok_or(Error::Unauthenticated)?;
@@ -277,41 +304,57 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         Ok(changes.audit(org, &e, self.next_seq())?)
     }
 
-    /// One notification per active admin of `members`: who made (or rotated) which token,
-    /// when, masked.
-    #[allow(clippy::too_many_arguments)]
-    fn notify_admins(
+    /// Tell people about a security-relevant change: one notification to every active admin
+    /// of `members`, plus one to the owner of a personal token someone else changed (once per
+    /// person). `by` is the member who made the change.
+    fn notify(
         &self,
         changes: &mut Changes,
         org: &Org,
         members: &[Member],
-        t: &Token,
-        creator_id: &str,
-        verb: &str,
+        n: &Notice<'_>,
         now: Timestamp,
     ) -> Result<()> {
-        let creator = members.iter().find(|m| m.id == creator_id);
-        let who = creator.map_or_else(|| creator_id.to_owned(), |m| format!("{} <{}>", m.name, m.email));
-        let masked = t.masked();
-        for admin in members.iter().filter(|m| m.role == Role::Admin && m.is_active()) {
-            let n = Notification {
-                id: self.id("ntf_")?,
-                to: admin.email.clone(),
-                subject: format!("[{}] API token \"{}\" {verb}", org.name, t.label),
-                body: format!(
-                    "{who} {verb} the {} {} token \"{}\" ({masked}) at {}.\nExpires: {}.\nIf this was not expected, revoke it in keyward.",
+        let by = members.iter().find(|m| m.id == n.by);
+        let who = by.map_or_else(|| "The operator".to_owned(), |m| format!("{} <{}>", m.name, m.email));
+        let owner = n.token.and_then(|t| t.owner_member_id.as_deref()).filter(|o| *o != n.by);
+        let to = members.iter().filter(|m| m.is_active() && (m.role == Role::Admin || Some(m.id.as_str()) == owner));
+        let (subject, body) = match (n.token, n.member) {
+            (Some(t), _) => (
+                format!("[{}] API token \"{}\" {}", org.name, t.label, n.verb),
+                format!(
+                    "{who} {} the {} {} token \"{}\" ({}) at {now}.\nScopes: {}.\nExpires: {}.\nIf this was not expected, revoke it in keyward.",
+                    n.verb,
                     t.kind.as_str(),
                     t.role.as_str(),
                     t.label,
-                    now,
+                    t.masked(),
+                    if t.scopes.is_empty() { "none".to_owned() } else { t.scopes.join(", ") },
                     t.expires_at.map_or_else(|| "never".to_owned(), |e| e.to_string()),
                 ),
-                token_id: t.id.clone(),
-                created_by: creator_id.to_owned(),
+            ),
+            (None, Some(m)) => (
+                format!("[{}] Member {}: {}", org.name, m.email, n.verb),
+                format!(
+                    "{who} changed the member {} <{}> at {now}: {}.\nIf this was not expected, check the org's members in keyward.",
+                    m.name, m.email, n.verb
+                ),
+            ),
+            (None, None) => return Ok(()),
+        };
+        for r in to {
+            let note = Notification {
+                id: self.id("ntf_")?,
+                kind: n.kind,
+                to: r.email.clone(),
+                subject: subject.clone(),
+                body: body.clone(),
+                token_id: n.token.map(|t| t.id.clone()),
+                created_by: n.by.to_owned(),
                 created_at: now,
-                masked: masked.clone(),
+                masked: n.token.map(Token::masked),
             };
-            changes.notify(&org.id, &n, self.next_seq())?;
+            changes.notify(&org.id, &note, self.next_seq())?;
         }
         Ok(())
     }

@@ -6,6 +6,7 @@ use futures_util::future::join_all;
 use serde::Serialize;
 
 use super::{Actor, Result, Service};
+use crate::domain::policy::Access;
 use crate::domain::projection::{entries, Projected};
 use crate::domain::{Member, RandomSource, Timestamp, VerifyEntry};
 use crate::store::{keys, Changes, Kv, Store, ORG_META};
@@ -111,6 +112,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// # Errors
     /// [`super::Error::Forbidden`] for developers, [`super::Error::Internal`].
     pub async fn reconcile(&self, actor: &Actor, now: Timestamp) -> Result<Reconciled> {
+        actor.require(Access::Manage)?;
         actor.require_admin("only admins can reconcile the org")?;
         let org = actor.org.id.as_str();
         // What KV holds for this org, read first (KV reads let other requests run meanwhile).

@@ -8,8 +8,11 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::views::{directory, owner_active, TokenView};
-use super::{object, Actor, Error, Result, Service};
-use crate::domain::policy::{check_transition, expires_at, grace_end, personal_limit_allows, role_ceiling, Transition};
+use super::{object, Actor, Error, Notice, Result, Service};
+use crate::domain::policy::{
+    check_transition, expires_at, grace_end, grantable, may_undo, personal_limit_allows, role_ceiling, set_by, Access,
+    Transition,
+};
 use crate::domain::projection;
 use crate::domain::token::Secret;
 use crate::domain::validate::{self, confirm_label_matches, NewToken};
@@ -77,6 +80,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             expires_at: expires_at(spec.lifetime, now),
             state: State::Active,
             revoked_at: None,
+            state_set_by: None,
             hint: secret.hint().to_owned(),
             prefix: secret.prefix().to_owned(),
             rotated_at: None,
@@ -96,7 +100,9 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             owner.map_or_else(String::new, |m| format!(" for {}", m.email))
         );
         self.audit(changes, &org.id, actor, Action::TokenCreated, (TargetType::Token, &t.id), summary, now)?;
-        self.notify_admins(changes, org, members, &t, creator_id, "created", now)?;
+        let notice =
+            Notice { kind: Action::TokenCreated, verb: "created", by: creator_id, token: Some(&t), member: None };
+        self.notify(changes, org, members, &notice, now)?;
         Ok((secret, t))
     }
 
@@ -110,7 +116,9 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// # Errors
     /// As above, plus [`Error::Validation`], [`Error::BadRequest`] and [`Error::Internal`].
     pub async fn create_token(&self, actor: &Actor, body: &Value, now: Timestamp) -> Result<Issued> {
-        let spec = validate::new_token(object(body)?, &actor.org.modules, &actor.org.policy)?;
+        actor.require(Access::Manage)?;
+        let may_grant = grantable(&actor.org.modules, &actor.token.scopes);
+        let spec = validate::new_token(object(body)?, &may_grant, &actor.org.policy)?;
         if spec.role > actor.role {
             return Err(Error::Forbidden("a token cannot be given a higher role than the caller's"));
         }
@@ -168,6 +176,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         q: &TokenQuery,
         now: Timestamp,
     ) -> Result<(Vec<TokenView>, Option<String>)> {
+        actor.require(Access::Read)?;
         let mut errors = validate::FieldErrors::new();
         let kind = q.kind.as_deref().map(|k| Kind::parse(k).ok_or("must be \"personal\" or \"org\""));
         let status = q
@@ -233,11 +242,14 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// # Errors
     /// [`Error::NotFound`] outside reach, [`Error::Internal`].
     pub async fn get_token(&self, actor: &Actor, id: &str, now: Timestamp) -> Result<TokenView> {
+        actor.require(Access::Read)?;
         let t = self.reachable(actor, id).await?;
         self.view(&t, now).await
     }
 
-    /// Commit `after` (which replaces `before`) with its projection changes and an audit event.
+    /// The changes that replace `before` with `after`: the record, its projection changes, an
+    /// audit event and, when `verb` names a security-relevant change, notifications.
+    #[allow(clippy::too_many_arguments)]
     async fn save(
         &self,
         actor: &Actor,
@@ -245,6 +257,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         after: &Token,
         action: Action,
         summary: String,
+        verb: Option<&str>,
         now: Timestamp,
     ) -> Result<Changes> {
         let owner = self.owner_of(after).await?;
@@ -253,6 +266,11 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let p = projection::changes(Some((before, owner.as_ref())), Some((after, owner.as_ref())), now);
         changes.project(&p, now)?;
         self.audit(&mut changes, &after.org_id, Some(actor), action, (TargetType::Token, &after.id), summary, now)?;
+        if let Some(verb) = verb {
+            let members = self.repo.members(&after.org_id).await?;
+            let notice = Notice { kind: action, verb, by: actor.member_id(), token: Some(after), member: None };
+            self.notify(&mut changes, &actor.org, &members, &notice, now)?;
+        }
         Ok(changes)
     }
 
@@ -262,8 +280,9 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// [`Error::NotFound`], [`Error::PreconditionFailed`], [`Error::Validation`],
     /// [`Error::Forbidden`] for a role above the caller's, [`Error::Internal`].
     pub async fn update_token(&self, actor: &Actor, id: &str, body: &Value, now: Timestamp) -> Result<TokenView> {
+        actor.require(Access::Manage)?;
         let before = self.reachable_for_change(actor, id).await?;
-        let patch = validate::token_patch(object(body)?, &actor.org.modules)?;
+        let patch = validate::token_patch(object(body)?, &grantable(&actor.org.modules, &actor.token.scopes))?;
         let owner = self.owner_of(&before).await?;
         if let Some(role) = patch.role {
             if role > actor.role {
@@ -295,7 +314,9 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         t.updated_at = now;
         t.version = before.version + 1;
         let summary = format!("Edited \"{}\": {}", t.label, changed_fields(&before, &t).join(", "));
-        let changes = self.save(actor, &before, &t, Action::TokenUpdated, summary, now).await?;
+        let access_changed = t.role != before.role || t.scopes != before.scopes;
+        let verb = access_changed.then_some("edited");
+        let changes = self.save(actor, &before, &t, Action::TokenUpdated, summary, verb, now).await?;
         self.commit(&changes).await?;
         self.view(&t, now).await
     }
@@ -309,6 +330,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         confirm: Option<&str>,
         now: Timestamp,
     ) -> Result<TokenView> {
+        actor.require(Access::Manage)?;
         let before = self.reachable_for_change(actor, id).await?;
         if let Some(typed) = confirm {
             if !confirm_label_matches(&before.label, typed) {
@@ -319,21 +341,30 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         t.state = check_transition(&t, tr, now).map_err(|r| Error::Conflict(r.0))?;
         t.updated_at = now;
         t.version = before.version + 1;
+        if matches!(tr, Transition::Enable | Transition::Reapprove) && !may_undo(before.state_set_by, actor.role) {
+            return Err(Error::Forbidden(
+                "only an admin can undo a disable or revoke made by an admin, keyward or a report",
+            ));
+        }
         let (action, verb) = match tr {
-            Transition::Disable => (Action::TokenDisabled, "Disabled"),
-            Transition::Enable => (Action::TokenEnabled, "Enabled"),
+            Transition::Disable => {
+                t.state_set_by = Some(set_by(actor.role));
+                (Action::TokenDisabled, "disabled")
+            }
+            Transition::Enable => (Action::TokenEnabled, "enabled"),
             Transition::Revoke => {
                 t.revoked_at = Some(now);
-                (Action::TokenRevoked, "Revoked")
+                t.state_set_by = Some(set_by(actor.role));
+                (Action::TokenRevoked, "revoked")
             }
             Transition::Reapprove => {
                 t.revoked_at = None;
-                (Action::TokenReapproved, "Re-approved")
+                (Action::TokenReapproved, "re-approved")
             }
             Transition::Rotate | Transition::Delete => return Err(Error::Internal("not a state change".into())),
         };
-        let summary = format!("{verb} \"{}\" ({})", t.label, t.masked());
-        let changes = self.save(actor, &before, &t, action, summary, now).await?;
+        let summary = format!("{} \"{}\" ({})", capitalized(verb), t.label, t.masked());
+        let changes = self.save(actor, &before, &t, action, summary, Some(verb), now).await?;
         self.commit(&changes).await?;
         self.view(&t, now).await
     }
@@ -361,6 +392,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// [`Error::ConfirmationMismatch`], [`Error::PreconditionFailed`], [`Error::Conflict`] when
     /// already revoked, [`Error::Internal`].
     pub async fn revoke_token(&self, actor: &Actor, id: &str, body: &Value, now: Timestamp) -> Result<TokenView> {
+        actor.require(Access::Manage)?;
         self.reachable(actor, id).await?;
         let typed = validate::confirmation(object(body)?)?;
         self.change_state(actor, id, Transition::Revoke, Some(&typed), now).await
@@ -383,6 +415,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// [`Error::NotFound`], [`Error::PreconditionFailed`], [`Error::Validation`],
     /// [`Error::Conflict`] for revoked or expired tokens, [`Error::Internal`].
     pub async fn rotate_token(&self, actor: &Actor, id: &str, body: &Value, now: Timestamp) -> Result<Issued> {
+        actor.require(Access::Manage)?;
         let before = self.reachable_for_change(actor, id).await?;
         let grace = validate::rotate(object(body)?)?;
         check_transition(&before, Transition::Rotate, now).map_err(|r| Error::Conflict(r.0))?;
@@ -405,9 +438,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             until
                 .map_or_else(|| ", old secret stopped at once".to_owned(), |u| format!(", old secret valid until {u}"))
         );
-        let mut changes = self.save(actor, &before, &t, Action::TokenRotated, summary, now).await?;
-        let members = self.repo.members(&t.org_id).await?;
-        self.notify_admins(&mut changes, &actor.org, &members, &t, actor.member_id(), "rotated", now)?;
+        let changes = self.save(actor, &before, &t, Action::TokenRotated, summary, Some("rotated"), now).await?;
         self.commit(&changes).await?;
         Ok(Issued { secret: secret.expose().to_owned(), token: self.view(&t, now).await? })
     }
@@ -419,6 +450,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// [`Error::NotFound`], [`Error::PreconditionFailed`], [`Error::Validation`],
     /// [`Error::ConfirmationMismatch`], [`Error::Internal`].
     pub async fn delete_token(&self, actor: &Actor, id: &str, body: &Value, now: Timestamp) -> Result<()> {
+        actor.require(Access::Manage)?;
         let t = self.reachable_for_change(actor, id).await?;
         let typed = validate::confirmation(object(body)?)?;
         if !confirm_label_matches(&t.label, &typed) {
@@ -439,8 +471,22 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             summary,
             now,
         )?;
+        let members = self.repo.members(&t.org_id).await?;
+        let notice = Notice {
+            kind: Action::TokenDeleted,
+            verb: "deleted",
+            by: actor.member_id(),
+            token: Some(&t),
+            member: None,
+        };
+        self.notify(&mut changes, &actor.org, &members, &notice, now)?;
         self.commit(&changes).await
     }
+}
+
+fn capitalized(verb: &str) -> String {
+    let mut c = verb.chars();
+    c.next().map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
 }
 
 fn changed_fields(a: &Token, b: &Token) -> Vec<&'static str> {

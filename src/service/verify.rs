@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::views::{AuditEventView, NotificationView};
 use super::{Actor, Error, Result, Service};
+use crate::domain::policy::Access;
 use crate::domain::projection::entries;
 use crate::domain::token::{parse, sha256_hex};
 use crate::domain::{verdict, Code, Kind, RandomSource, Role, Timestamp, VerifyEntry};
@@ -203,6 +204,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         cursor: Option<&str>,
         limit: Option<&str>,
     ) -> Result<(Vec<AuditEventView>, Option<String>)> {
+        actor.require(Access::Read)?;
         actor.require_admin("only admins can read the audit log")?;
         let limit = match limit {
             None => AUDIT_PAGE_DEFAULT,
@@ -240,6 +242,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// # Errors
     /// [`Error::Forbidden`] for developers, [`Error::Internal`].
     pub async fn notifications(&self, actor: &Actor) -> Result<Vec<NotificationView>> {
+        actor.require(Access::Read)?;
         actor.require_admin("only admins can read notifications")?;
         let items = self.repo.notifications(&actor.org.id, NOTIFICATIONS_MAX).await?;
         Ok(items.iter().map(NotificationView::from).collect())

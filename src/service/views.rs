@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::domain::{
-    Action, AuditEvent, Kind, Member, MemberStatus, Notification, Org, Policy, Role, State, Status, TargetType,
+    Action, AuditEvent, Kind, Member, MemberStatus, Notification, Org, Policy, Role, SetBy, State, Status, TargetType,
     Timestamp, Token,
 };
 
@@ -150,6 +150,9 @@ pub struct TokenView {
     pub status: Status,
     /// Stored state.
     pub state: State,
+    /// Who made the last disable or revoke: `admin`, `developer`, `system` or `report` (null
+    /// when never disabled or revoked). Only an admin may undo one not made by a developer.
+    pub state_set_by: Option<SetBy>,
     /// Owner of a personal token.
     pub owner: Option<MemberRef>,
     /// Creator.
@@ -192,6 +195,7 @@ impl TokenView {
             hint: t.hint.clone(),
             status: t.status(now, owner_active(t, dir)),
             state: t.state,
+            state_set_by: t.state_set_by,
             owner: t.owner_member_id.as_deref().map(|o| member_ref(dir, o)),
             created_by: member_ref(dir, &t.created_by),
             created_with: t.created_with.clone(),
@@ -248,26 +252,29 @@ impl From<&AuditEvent> for AuditEventView {
 pub struct NotificationView {
     /// `ntf_…`
     pub id: String,
-    /// Admin's email.
+    /// The audited action it reports (`token.created`, `member.updated`, …).
+    pub kind: Action,
+    /// The recipient's email.
     pub to: String,
     /// Subject.
     pub subject: String,
     /// Body.
     pub body: String,
-    /// Token concerned.
-    pub token_id: String,
-    /// Member id of the creator.
+    /// Token concerned (null for a change to a member).
+    pub token_id: Option<String>,
+    /// Member id of whoever made the change.
     pub created_by: String,
     /// RFC 3339.
     pub created_at: String,
-    /// Masked token.
-    pub masked: String,
+    /// Masked token (null for a change to a member).
+    pub masked: Option<String>,
 }
 
 impl From<&Notification> for NotificationView {
     fn from(n: &Notification) -> Self {
         Self {
             id: n.id.clone(),
+            kind: n.kind,
             to: n.to.clone(),
             subject: n.subject.clone(),
             body: n.body.clone(),

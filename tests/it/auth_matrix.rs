@@ -102,7 +102,10 @@ fn admin_owner_and_role_ceilings() {
     );
     assert!(matches!(r, Err(Error::Validation(e)) if e.contains_key("owner_member_id")));
     // an org token with admin role can act as admin but must name an owner for personal tokens
-    let (org_admin, _) = w.create(&o.admin_secret, json!({"label": "robot", "role": "admin", "kind": "org"}));
+    let (org_admin, _) = w.create(
+        &o.admin_secret,
+        json!({"label": "robot", "role": "admin", "kind": "org", "scopes": ["keyward:manage"]}),
+    );
     assert!(matches!(
         w.try_create(&org_admin, json!({"label": "a", "role": "developer", "kind": "personal"})),
         Err(Error::Validation(_))
@@ -112,7 +115,10 @@ fn admin_owner_and_role_ceilings() {
     let v = w.token_json(&o.admin_secret, &made).unwrap();
     assert_eq!(v["created_with"], w.actor(&org_admin).token.id.as_str());
     // a developer org token reaches nothing and can create nothing
-    let (org_dev, _) = w.create(&o.admin_secret, json!({"label": "reader", "role": "developer", "kind": "org"}));
+    let (org_dev, _) = w.create(
+        &o.admin_secret,
+        json!({"label": "reader", "role": "developer", "kind": "org", "scopes": ["keyward:manage"]}),
+    );
     let od = w.actor(&org_dev);
     assert!(block_on(w.svc.list_tokens(&od, &TokenQuery::default(), w.now())).unwrap().0.is_empty());
     assert!(matches!(

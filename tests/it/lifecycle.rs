@@ -21,9 +21,9 @@ fn create_org_issues_a_working_admin_token_and_tells_the_admin() {
     let notes = block_on(w.svc.notifications(&a)).unwrap();
     assert_eq!(notes.len(), 1);
     assert_eq!(notes[0].to, "admin@acme.io");
-    assert_eq!(notes[0].token_id, o.admin_token_id);
+    assert_eq!(notes[0].token_id.as_deref(), Some(o.admin_token_id.as_str()));
     assert_eq!(notes[0].created_by, o.admin_id);
-    assert!(notes[0].body.contains(&notes[0].masked));
+    assert!(notes[0].body.contains(notes[0].masked.as_deref().unwrap()));
     let (events, _) = block_on(w.svc.audit_events(&a, None, None, None, None)).unwrap();
     let actions: Vec<String> =
         events.iter().map(|e| serde_json::to_value(e.action).unwrap().as_str().unwrap().to_owned()).collect();
@@ -53,8 +53,8 @@ fn token_create_edit_list_with_views_and_notifications() {
     // every admin is told, with creator and masked token
     let admin = w.actor(&o.admin_secret);
     let notes = block_on(w.svc.notifications(&admin)).unwrap();
-    let note = notes.iter().find(|n| n.token_id == id).unwrap();
-    assert_eq!(note.masked, format!("kw_••••••••{}", &secret[35..]));
+    let note = notes.iter().find(|n| n.token_id.as_deref() == Some(id.as_str())).unwrap();
+    assert_eq!(note.masked.as_deref(), Some(format!("kw_••••••••{}", &secret[35..]).as_str()));
     assert!(note.body.contains("dev@acme.io"));
     // edit: label, scopes; the verify entry follows
     let dev = w.actor(&dev_secret);
@@ -186,9 +186,17 @@ fn rotation_with_and_without_grace() {
     for bad in [json!({"grace_seconds": 86_401}), json!({"grace_seconds": -1}), json!({"grace": 1})] {
         assert!(matches!(block_on(w.svc.rotate_token(&admin, &id, &bad, w.now())), Err(Error::Validation(_))));
     }
-    // rotation notifies the admins too
+    // rotation and revocation notify the admins too (newest first)
     let notes = block_on(w.svc.notifications(&admin)).unwrap();
-    assert_eq!(notes.iter().filter(|n| n.token_id == id).count(), 5);
+    let kinds: Vec<String> = notes
+        .iter()
+        .filter(|n| n.token_id.as_deref() == Some(id.as_str()))
+        .map(|n| serde_json::to_value(n.kind).unwrap().as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["token.revoked", "token.rotated", "token.rotated", "token.rotated", "token.rotated", "token.created"]
+    );
 }
 
 #[test]

@@ -5,4 +5,5 @@ mod support;
 
 mod auth_matrix;
 mod failures;
+mod least_authority;
 mod lifecycle;

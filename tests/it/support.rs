@@ -102,7 +102,7 @@ impl World {
             block_on(self.svc.create_member(&a, &json!({"email": email, "name": "Member", "role": role}), self.now()))
                 .expect("member");
         let (secret, id) =
-            self.create(admin, json!({"label": "mine", "role": role, "kind": "personal", "owner_member_id": m.id}));
+            self.create(admin, json!({"label": "mine", "role": role, "kind": "personal", "owner_member_id": m.id, "scopes": ["keyward:manage"]}));
         (m.id, secret, id)
     }
 

@@ -2,7 +2,8 @@
 
 use js_sys::{Array, Object, Reflect};
 use keyward::browser::{
-    check_token, confirm_label_matches, mask_token, validate_member_form, validate_token_form, version,
+    check_token, confirm_label_matches, grantable_scopes, mask_token, validate_member_form, validate_token_form,
+    version,
 };
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -176,4 +177,59 @@ fn confirmation_and_version() {
     assert!(!confirm_label_matches("CI deploy", "ci deploy"));
     assert!(!confirm_label_matches("CI deploy", "CI deploy "));
     assert_eq!(version(), env!("CARGO_PKG_VERSION"));
+}
+
+/// The server's own vectors (tests/vectors/text.json, also run by src/domain/validate_tests.rs):
+/// the browser refuses exactly what the server refuses.
+#[wasm_bindgen_test]
+fn text_rules_match_the_servers_vectors() {
+    let v = js(include_str!("../vectors/text.json"));
+    let list = |a: &str, b: &str| -> Vec<String> {
+        Array::from(&get(&get(&v, a), b)).iter().map(|s| s.as_string().expect("string")).collect()
+    };
+    let label_errors = |label: &str| {
+        let form = js(r#"{"role":"developer","kind":"personal"}"#);
+        Reflect::set(&form, &"label".into(), &label.into()).expect("set");
+        errors(&validate_token_form(form, modules(), policy()).expect("validated"))
+    };
+    let member_errors = |email: &str, name: &str| {
+        let form = js(r#"{"role":"developer"}"#);
+        Reflect::set(&form, &"email".into(), &email.into()).expect("set");
+        Reflect::set(&form, &"name".into(), &name.into()).expect("set");
+        errors(&validate_member_form(form).expect("validated"))
+    };
+    for ok in list("labels", "ok") {
+        assert!(label_errors(&ok).is_empty(), "{ok:?}");
+        assert!(member_errors("a@b.io", &ok).is_empty(), "{ok:?}");
+    }
+    for bad in list("labels", "bad") {
+        assert_eq!(label_errors(&bad), ["label"], "{bad:?}");
+        if bad.chars().count() <= 64 {
+            assert_eq!(member_errors("a@b.io", &bad), ["name"], "{bad:?}");
+        }
+    }
+    for ok in list("emails", "ok") {
+        assert!(member_errors(&ok, "N").is_empty(), "{ok:?}");
+    }
+    for bad in list("emails", "bad") {
+        assert_eq!(member_errors(&bad, "N"), ["email"], "{bad:?}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn grants_follow_the_callers_keyward_scopes() {
+    let names = |v: JsValue| -> Vec<String> { Array::from(&v).iter().filter_map(|s| s.as_string()).collect() };
+    let none = grantable_scopes(modules(), Array::new().into()).expect("arrays");
+    assert_eq!(names(none), ["billing", "users:read", "audit"]);
+    let read = grantable_scopes(modules(), Array::of1(&"keyward:read".into()).into()).expect("arrays");
+    assert_eq!(names(read.clone()), ["billing", "users:read", "audit", "keyward:read"]);
+    let manage = grantable_scopes(modules(), Array::of1(&"keyward:manage".into()).into()).expect("arrays");
+    assert_eq!(names(manage.clone()), ["billing", "users:read", "audit", "keyward:read", "keyward:manage"]);
+    let ask = |grantable: JsValue| {
+        let form = js(r#"{"label":"x","role":"developer","kind":"org","scopes":["keyward:manage"]}"#);
+        errors(&validate_token_form(form, grantable, policy()).expect("validated"))
+    };
+    assert_eq!(ask(read), ["scopes"]);
+    assert!(ask(manage).is_empty());
+    assert!(grantable_scopes(modules(), JsValue::from(5)).is_err());
 }
