@@ -7,6 +7,7 @@ use subtle::ConstantTimeEq;
 use worker::{console_error, Context, Env, Headers, Method, Request, Response};
 
 use super::http::{bearer, read_body};
+use super::limits::{self, Limit};
 use super::relay::{self, CREATE_PATH, ORG_HEADER, TOKEN_HEADER};
 use super::{edge, internal, prefix, touch, CryptoRandom};
 use crate::domain::model::new_id;
@@ -56,7 +57,7 @@ pub(super) async fn admin(
     if route == Route::CreateOrg {
         let body = read_body(req).await?;
         if !is_operator(env, bearer(req).as_deref()) {
-            return Err(Error::Unauthenticated);
+            return Err(auth_failed(env, req).await);
         }
         // The edge names the org, since the name picks its authority.
         let org = new_id("org_", &CryptoRandom)?;
@@ -80,8 +81,8 @@ pub(super) async fn forward(
     now: Timestamp,
 ) -> Result<Response, Error> {
     let body = if matches!(method, "POST" | "PATCH" | "DELETE") { read_body(req).await? } else { Vec::new() };
-    let presented = bearer(req).ok_or(Error::Unauthenticated)?;
-    let at = service::locate(&edge(env), &presented).await?.ok_or(Error::Unauthenticated)?;
+    let Some(presented) = bearer(req) else { return Err(auth_failed(env, req).await) };
+    let Some(at) = service::locate(&edge(env), &presented).await? else { return Err(auth_failed(env, req).await) };
     let headers = Headers::new();
     let _ = headers.set("authorization", &format!("Bearer {presented}"));
     let _ = headers.set(ORG_HEADER, &at.org_id);
@@ -93,8 +94,23 @@ pub(super) async fn forward(
     }
     let method = Method::from(method.to_owned());
     let resp = relay::send(env, &at.org_id, method, &path_and_query(req), headers, Some(&body)).await?;
-    if resp.status_code() != 401 {
+    if resp.status_code() == 401 {
+        // The authority refused it: count it like any other failed sign-in.
+        let refused = auth_failed(env, req).await;
+        if refused != Error::Unauthenticated {
+            return Err(refused);
+        }
+    } else {
         touch(ctx, env, &at.org_id, &at.token_id, now);
     }
     relay::relay(resp).await
+}
+
+/// A failed admin authentication: counted per client address; 401 until the limit, then 429.
+async fn auth_failed(env: &Env, req: &Request) -> Error {
+    let client = limits::client(req.headers().get("cf-connecting-ip").ok().flatten());
+    match limits::check(env, Limit::AdminAuthFailures, &client).await {
+        Ok(()) => Error::Unauthenticated,
+        Err(limited) => limited,
+    }
 }

@@ -51,7 +51,7 @@ pub struct SqlStore {
 }
 
 fn sql_err(e: impl core::fmt::Display) -> StoreError {
-    StoreError(format!("sqlite: {e}"))
+    StoreError(format!("sqlite: {}", crate::store::redact(&e.to_string())))
 }
 
 fn text(v: Option<&SqlStorageValue>) -> Option<String> {
@@ -164,11 +164,11 @@ impl DurableObject for OrgAuthority {
         let svc = match (SqlStore::new(&state), prefix(&env)) {
             (Ok(store), Ok(p)) => Some(Service::new(store, WorkersKv::new(&env), CryptoRandom, p)),
             (Err(e), _) => {
-                console_error!("org authority: {e}");
+                console_error!("org authority: {}", crate::store::redact(&e.to_string()));
                 None
             }
             (_, Err(e)) => {
-                console_error!("org authority: {e}");
+                console_error!("org authority: {}", crate::store::redact(&e.to_string()));
                 None
             }
         };
@@ -237,7 +237,7 @@ impl OrgAuthority {
         // Bring the alarm forward (the safety alarm of the change is much later).
         self.backoff_ms.set(ALARM_FIRST_MS);
         if let Err(e) = self.state.storage().set_alarm(ALARM_FIRST_MS).await {
-            console_error!("projection alarm: {e}");
+            console_error!("projection alarm: {}", crate::store::redact(&e.to_string()));
         }
         true
     }

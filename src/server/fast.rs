@@ -75,8 +75,11 @@ fn js_err(e: JsValue) -> worker::Error {
     worker::Error::from(e)
 }
 
-fn respond(status: u16, content_type: &str, body: &str) -> worker::Result<Response> {
+fn respond(status: u16, content_type: &str, body: &str, retry_after: Option<String>) -> worker::Result<Response> {
     let headers = Headers::new().map_err(js_err)?;
+    if let Some(wait) = retry_after {
+        headers.set("retry-after", &wait).map_err(js_err)?;
+    }
     headers.set("content-type", content_type).map_err(js_err)?;
     headers.set("cache-control", "no-store").map_err(js_err)?;
     headers.set("x-content-type-options", "nosniff").map_err(js_err)?;
@@ -88,7 +91,7 @@ fn respond(status: u16, content_type: &str, body: &str) -> worker::Result<Respon
 
 fn problem(e: &Error) -> worker::Result<Response> {
     let body = super::http::problem_body(e);
-    respond(e.status(), "application/problem+json", &body)
+    respond(e.status(), "application/problem+json", &body, super::http::retry_after(e))
 }
 
 /// Serve `POST /v1/verify` if this request is a plain one; `Ok(None)` declines.
@@ -112,13 +115,14 @@ pub async fn verify(req: &Request, env: &Env, ctx: &Context, now: Timestamp) -> 
         Ok(parsed) => parsed,
         Err(e) => return problem(&e).map(Some),
     };
-    match super::verify(env, ctx, &token, &scopes, consistency, now).await {
+    let client = super::limits::client(headers.get("cf-connecting-ip").ok().flatten());
+    match super::verify(env, ctx, &token, &scopes, consistency, &client, now).await {
         Ok(outcome) => {
             let body = serde_json::to_string(&outcome).unwrap_or_default();
-            respond(200, "application/json", &body).map(Some)
+            respond(200, "application/json", &body, None).map(Some)
         }
         Err(e) => {
-            worker::console_error!("POST /v1/verify: {e}");
+            worker::console_error!("POST /v1/verify: {}", crate::store::redact(&e.to_string()));
             problem(&e).map(Some)
         }
     }

@@ -129,9 +129,20 @@ pub fn problem_body(e: &Error) -> String {
 /// # Errors
 /// Only if the JS runtime refuses to build a `Response`.
 pub fn problem(e: &Error) -> worker::Result<Response> {
-    Ok(Response::from_bytes(problem_body(e).into_bytes())?
-        .with_status(e.status())
-        .with_headers(base_headers("application/problem+json")))
+    let headers = base_headers("application/problem+json");
+    if let Some(wait) = retry_after(e) {
+        let _ = headers.set("retry-after", &wait);
+    }
+    Ok(Response::from_bytes(problem_body(e).into_bytes())?.with_status(e.status()).with_headers(headers))
+}
+
+/// The `Retry-After` value a problem carries, if any.
+#[must_use]
+pub fn retry_after(e: &Error) -> Option<String> {
+    match e {
+        Error::RateLimited { retry_after } => Some(retry_after.to_string()),
+        _ => None,
+    }
 }
 
 /// Add CORS headers when `origin` is one of the comma-separated `allowed` origins (exact match).

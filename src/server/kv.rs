@@ -2,8 +2,10 @@
 //!
 //! Error texts never include keys (a verify key is a hash of a secret) or values.
 //!
-//! **The cache.** `v:` reads (the verify path) are kept per isolate for [`VERIFY_CACHE_TTL_MS`],
-//! at most [`VERIFY_CACHE_MAX`] of them, misses included. Any `v:` write or delete made by this
+//! **The cache.** `v:` reads (the verify path) are kept per isolate for [`VERIFY_CACHE_TTL_MS`]:
+//! at most [`VERIFY_CACHE_MAX`] entries and, apart, at most [`VERIFY_MISS_CACHE_MAX`] misses, so
+//! made-up tokens can never push out the ones in use; a full cache drops its oldest reads
+//! first, never everything at once. Any `v:` write or delete made by this
 //! isolate drops its cached entry at once and voids reads in flight, so an isolate never serves
 //! its own stale change. A change made elsewhere is seen here
 //! after at most this TTL on top of KV's own propagation (about 60 s; reads also use KV's edge
@@ -20,7 +22,7 @@ use worker::kv::KvStore;
 use worker::{console_error, Context, Date, Env};
 
 use crate::store::cache::ReadCache;
-use crate::store::{Kv, ListPage, ListedKey, PutOptions, StoreError};
+use crate::store::{redact, Kv, ListPage, ListedKey, PutOptions, StoreError};
 
 /// How long one isolate trusts a verify entry it read (counted from when the read began).
 pub const VERIFY_CACHE_TTL_MS: u64 = 5_000;
@@ -30,13 +32,20 @@ pub const VERIFY_REFRESH_AFTER_MS: u64 = 4_000;
 const REFRESH_QUEUE_MAX: usize = 256;
 /// Most verify entries one isolate keeps (about 0.5 KiB each).
 pub const VERIFY_CACHE_MAX: usize = 16_384;
+/// Most misses (keys with no entry) one isolate keeps, apart from the entries: anyone can make
+/// up well-formed tokens that do not exist, and they must never push out the ones in use.
+pub const VERIFY_MISS_CACHE_MAX: usize = 1_024;
 /// KV's own `cacheTtl` for verify reads (its minimum is 30 s; lower means fresher revocations).
 pub const VERIFY_KV_CACHE_TTL_S: u64 = 30;
 
 thread_local! {
     /// `v:` key → value read (`None`: no such key), per isolate.
-    static VERIFY_CACHE: RefCell<ReadCache<Option<String>>> =
-        RefCell::new(ReadCache::new(VERIFY_CACHE_MAX, VERIFY_CACHE_TTL_MS, VERIFY_REFRESH_AFTER_MS));
+    static VERIFY_CACHE: RefCell<ReadCache<String>> = RefCell::new(ReadCache::new(
+        VERIFY_CACHE_MAX,
+        VERIFY_MISS_CACHE_MAX,
+        VERIFY_CACHE_TTL_MS,
+        VERIFY_REFRESH_AFTER_MS,
+    ));
     /// `v:` keys whose cached entries are due for a background re-read.
     static REFRESH_DUE: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
@@ -112,7 +121,7 @@ impl WorkersKv {
 }
 
 fn fail(op: &str, e: impl core::fmt::Display) -> StoreError {
-    StoreError(format!("kv {op}: {e}"))
+    StoreError(format!("kv {op}: {}", redact(&e.to_string())))
 }
 
 impl Kv for WorkersKv {

@@ -13,6 +13,7 @@ mod authority;
 mod fast;
 mod http;
 mod kv;
+mod limits;
 mod relay;
 
 /// The verify-only Worker has no admin API.
@@ -95,7 +96,8 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<
 
 /// Every request but the verify fast path: the admin API, CORS, problems.
 async fn general(mut req: Request, env: &Env, ctx: &Context, now: Timestamp) -> worker::Result<Response> {
-    let method = req.method().to_string();
+    // The method as sent: workers-rs reads a method it does not know (`PROPFIND`, `QUERY`) as GET.
+    let method = req.inner().method();
     let path = req.path();
     let origin = req.headers().get("origin").ok().flatten();
     let allowed = env.var("ALLOWED_ORIGINS").map(|v| v.to_string()).unwrap_or_default();
@@ -118,7 +120,7 @@ async fn general(mut req: Request, env: &Env, ctx: &Context, now: Timestamp) -> 
 /// secret: `path` holds ids only).
 fn answer_error(e: &Error, method: &str, path: &str) -> worker::Result<Response> {
     if let Error::Internal(why) = e {
-        console_error!("{method} {path}: {why}");
+        console_error!("{method} {path}: {}", crate::store::redact(why));
     }
     let mut r = problem(e)?;
     if *e == Error::MethodNotAllowed {
@@ -202,7 +204,8 @@ async fn handle(
             let body = if method == "POST" { read_body(req).await? } else { Vec::new() };
             let (presented, scopes, consistency) =
                 if route == Route::VerifyPost { fast::verify_body(&body)? } else { verify_query(req)? };
-            let outcome = verify(env, ctx, &presented, &scopes, consistency, now).await?;
+            let client = limits::client(req.headers().get("cf-connecting-ip").ok().flatten());
+            let outcome = verify(env, ctx, &presented, &scopes, consistency, &client, now).await?;
             reply(200, &outcome)
         }
         _ => admin::admin(req, env, ctx, method, route, now).await,
@@ -224,23 +227,28 @@ fn verify_query(req: &Request) -> Result<(String, Vec<String>, Consistency), Err
 
 /// Answer a verification, both paths: at the edge from KV, or strictly from the org's authority
 /// (found through the secret's verify entry). A valid answer records the use off the response
-/// path.
+/// path. Answers `MALFORMED` and `NOT_FOUND` count against `client`'s limit, strict ones
+/// against the token's; nothing else is limited.
 ///
 /// # Errors
-/// [`Error::Internal`] when KV or the authority fails.
+/// [`Error::RateLimited`] past a limit; [`Error::Internal`] when KV or the authority fails.
 pub(crate) async fn verify(
     env: &Env,
     ctx: &Context,
     presented: &str,
     scopes: &[String],
     consistency: Consistency,
+    client: &str,
     now: Timestamp,
 ) -> Result<Verification, Error> {
     let edge = edge(env);
     let outcome = match consistency {
         Consistency::Edge => service::verify(&edge, presented, scopes, now).await?,
         Consistency::Strict => match service::locate(&edge, presented).await? {
-            Some(at) => relay::strict(env, presented, &at, scopes).await?,
+            Some(at) => {
+                limits::check(env, limits::Limit::StrictVerifications, &at.token_id).await?;
+                relay::strict(env, presented, &at, scopes).await?
+            }
             None => {
                 let code =
                     if crate::domain::token::parse(presented).is_ok() { Code::NotFound } else { Code::Malformed };
@@ -252,5 +260,8 @@ pub(crate) async fn verify(
         touch(ctx, env, &t.org_id, &t.id, now);
     }
     kv::refresh_due(ctx, env);
+    if matches!(outcome.code, Code::Malformed | Code::NotFound) {
+        limits::check(env, limits::Limit::VerifyMisses, client).await?;
+    }
     Ok(outcome)
 }

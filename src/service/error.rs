@@ -34,6 +34,12 @@ pub enum Error {
     PreconditionFailed,
     /// 413 `PAYLOAD_TOO_LARGE`: body over 64 KiB.
     PayloadTooLarge,
+    /// 429 `RATE_LIMITED`: too many of these from this client (or for this token) just now;
+    /// answered with `Retry-After`.
+    RateLimited {
+        /// Seconds to wait: the limit's window.
+        retry_after: u32,
+    },
     /// 400 `BAD_REQUEST`: not JSON, or not the JSON shape the endpoint takes.
     BadRequest(&'static str),
     /// 404 `NOT_FOUND` for an unknown path.
@@ -64,6 +70,7 @@ impl Error {
             Self::LimitReached { .. } | Self::Conflict(_) => 409,
             Self::PreconditionFailed => 412,
             Self::PayloadTooLarge => 413,
+            Self::RateLimited { .. } => 429,
             Self::BadRequest(_) => 400,
             Self::MethodNotAllowed => 405,
             Self::Internal(_) => 500,
@@ -83,6 +90,7 @@ impl Error {
             Self::Conflict(_) => "CONFLICT",
             Self::PreconditionFailed => "PRECONDITION_FAILED",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Self::RateLimited { .. } => "RATE_LIMITED",
             Self::BadRequest(_) => "BAD_REQUEST",
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Self::Internal(_) => "INTERNAL",
@@ -102,6 +110,7 @@ impl Error {
             Self::Conflict(_) => "Conflict",
             Self::PreconditionFailed => "Precondition failed",
             Self::PayloadTooLarge => "Payload too large",
+            Self::RateLimited { .. } => "Too many requests",
             Self::BadRequest(_) => "Bad request",
             Self::MethodNotAllowed => "Method not allowed",
             Self::Internal(_) => "Internal error",
@@ -125,6 +134,9 @@ impl Error {
                 "The object has changed since the version named in If-Match; read it again.".into()
             }
             Self::PayloadTooLarge => "Request bodies are limited to 64 KiB.".into(),
+            Self::RateLimited { retry_after } => {
+                format!("Too many of these requests just now; try again in {retry_after} seconds.")
+            }
             Self::MethodNotAllowed => "This endpoint does not take that method.".into(),
             Self::Internal(_) => "Something went wrong on our side; nothing secret was exposed. Try again.".into(),
         }

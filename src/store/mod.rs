@@ -37,6 +37,41 @@ impl fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
+/// `text` with every run of 64 hexadecimal digits (a SHA-256, such as the hash of a secret in a
+/// `v:` key) replaced by `<hash>`: for anything that reaches a log from outside our own words
+/// (errors of the platform's bindings).
+///
+/// # Example
+/// ```
+/// use keyward::store::redact;
+/// let key = format!("v:{}", "ab".repeat(32));
+/// assert_eq!(redact(&format!("KV GET failed for {key}")), "KV GET failed for v:<hash>");
+/// assert_eq!(redact("tok_1234 deadbeef"), "tok_1234 deadbeef");
+/// ```
+#[must_use]
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.len() >= 64 {
+            out.push_str("<hash>");
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_hexdigit() {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
 /// One write of a [`Store::commit`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Write {

@@ -198,7 +198,7 @@ describe("token lifecycle over HTTP", () => {
     assert.equal(ok.status, 200);
     assert.deepEqual(ok.body.token, {
       id: o.token.id, org_id: o.org.id, kind: "personal", owner_member_id: o.member.id, role: "admin",
-      scopes: ["billing", "users:read"], expires_at: o.token.expires_at,
+      scopes: ["billing", "users:read", "keyward:manage"], expires_at: o.token.expires_at,
     });
     assert.equal((await v(o.secret, ["payroll"])).body.code, "INSUFFICIENT_SCOPE");
     const g = await w.api("GET", "/v1/verify?scopes=billing,users:read", { token: o.secret });
@@ -207,7 +207,7 @@ describe("token lifecycle over HTTP", () => {
     assert.equal((await w.api("GET", "/v1/verify")).body.code, "MALFORMED");
     // owner deactivated: personal tokens stop, org tokens made by them go on
     const m = await w.api("POST", "/v1/members", { token: o.secret, body: { email: "ops@verif.io", name: "Ops", role: "admin" } });
-    const p = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "ops", role: "admin", kind: "personal", owner_member_id: m.body.id } });
+    const p = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "ops", role: "admin", kind: "personal", owner_member_id: m.body.id, scopes: ["keyward:manage"] } });
     const orgTok = await w.api("POST", "/v1/tokens", { token: p.body.secret, body: { label: "robot", role: "developer", kind: "org" } });
     assert.equal(orgTok.status, 201);
     const deact = await w.api("PATCH", `/v1/members/${m.body.id}`, { token: o.secret, body: { status: "deactivated" } });
@@ -218,7 +218,7 @@ describe("token lifecycle over HTTP", () => {
     assert.equal(listed.body.status, "owner_deactivated");
     // expired: no token lives less than a day, so age a fresh one's verify entry in KV itself
     // (it has not been verified yet, so no isolate holds it in its cache)
-    const old = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "old", role: "developer", kind: "personal", expires_in_days: 1 } });
+    const old = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "old", role: "developer", kind: "personal", expires_in_days: 1, scopes: ["keyward:manage"] } });
     assert.equal(old.status, 201, old.text);
     const key = `v:${createHash("sha256").update(old.body.secret).digest("hex")}`;
     const entry = await w.kv.get(key, "json");

@@ -103,7 +103,7 @@ describe("the org authority serialises every change", () => {
       const m = await w.api("POST", "/v1/members", { token: o.secret, body: { email: `dev${run}@deact.io`, name: "Dev", role: "developer" } });
       const own = await w.api("POST", "/v1/tokens", {
         token: o.secret,
-        body: { label: "own", role: "developer", kind: "personal", owner_member_id: m.body.id },
+        body: { label: "own", role: "developer", kind: "personal", owner_member_id: m.body.id, scopes: ["keyward:manage"] },
       });
       assert.equal(own.status, 201, own.text);
       const body = (i) => ({ label: `p${i}`, role: "developer", kind: "personal" });
@@ -155,7 +155,7 @@ describe("the org authority serialises every change", () => {
       const b = await w.api("POST", "/v1/members", { token: o.secret, body: { email: `b${run}@demote.io`, name: "B", role: "admin" } });
       const bt = await w.api("POST", "/v1/tokens", {
         token: o.secret,
-        body: { label: "b", role: "admin", kind: "personal", owner_member_id: b.body.id },
+        body: { label: "b", role: "admin", kind: "personal", owner_member_id: b.body.id, scopes: ["keyward:manage"] },
       });
       const [ab, ba] = await Promise.all([
         w.api("PATCH", `/v1/members/${b.body.id}`, { token: o.secret, body: { role: "developer" } }),
@@ -206,7 +206,7 @@ describe("the org authority serialises every change", () => {
   test("a revoked token is refused by the admin API at once, and strict verification agrees", async () => {
     const o = await createOrg(w.api, "AtOnce");
     const m = await w.api("POST", "/v1/members", { token: o.secret, body: { email: "dev@atonce.io", name: "Dev", role: "developer" } });
-    const p = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "p", role: "developer", kind: "personal", owner_member_id: m.body.id } });
+    const p = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "p", role: "developer", kind: "personal", owner_member_id: m.body.id, scopes: ["keyward:manage"] } });
     assert.equal((await w.api("GET", "/v1/me", { token: p.body.secret })).status, 200);
     await w.api("POST", `/v1/tokens/${p.body.token.id}/revoke`, { token: o.secret, body: { confirm_label: "p" } });
     assert.equal((await w.api("GET", "/v1/me", { token: p.body.secret })).status, 401);

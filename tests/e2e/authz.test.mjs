@@ -16,7 +16,7 @@ async function world(name) {
   const o = await createOrg(w.api, name);
   const dev = await w.api("POST", "/v1/members", { token: o.secret, body: { email: `dev@${name}.io`, name: "Dev", role: "developer" } });
   assert.equal(dev.status, 201);
-  const devTok = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "dev laptop", role: "developer", kind: "personal", owner_member_id: dev.body.id } });
+  const devTok = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "dev laptop", role: "developer", kind: "personal", owner_member_id: dev.body.id, scopes: ["keyward:manage"] } });
   assert.equal(devTok.status, 201, devTok.text);
   return { o, dev: dev.body, devSecret: devTok.body.secret, devTokenId: devTok.body.token.id };
 }
@@ -28,7 +28,7 @@ describe("authorisation matrix", () => {
     assertProblem(await w.api("GET", "/v1/me", { token: "junk" }), 401, "UNAUTHENTICATED");
     assertProblem(await w.api("GET", "/v1/me", { headers: { authorization: `Basic ${o.secret}` } }), 401, "UNAUTHENTICATED");
     assertProblem(await w.api("GET", "/v1/me", { token: "kw_0000000000000000000000000000003wuQEo" }), 401, "UNAUTHENTICATED");
-    const t = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "x", role: "admin", kind: "org" } });
+    const t = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "x", role: "admin", kind: "org", scopes: ["keyward:read"] } });
     const id = t.body.token.id;
     await w.api("POST", `/v1/tokens/${id}/disable`, { token: o.secret });
     assertProblem(await w.api("GET", "/v1/me", { token: t.body.secret }), 401, "UNAUTHENTICATED");
@@ -81,7 +81,7 @@ describe("authorisation matrix", () => {
   test("deactivated and demoted owners", async () => {
     const { o, dev, devSecret } = await world("matrix4");
     const ops = await w.api("POST", "/v1/members", { token: o.secret, body: { email: "ops@matrix4.io", name: "Ops", role: "admin" } });
-    const opsTok = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "ops", role: "admin", kind: "personal", owner_member_id: ops.body.id } });
+    const opsTok = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "ops", role: "admin", kind: "personal", owner_member_id: ops.body.id, scopes: ["keyward:manage"] } });
     assert.equal((await w.api("GET", "/v1/members", { token: opsTok.body.secret })).status, 200);
     await w.api("PATCH", `/v1/members/${ops.body.id}`, { token: o.secret, body: { role: "developer" } });
     assertProblem(await w.api("GET", "/v1/members", { token: opsTok.body.secret }), 403, "FORBIDDEN");

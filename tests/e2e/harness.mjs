@@ -10,15 +10,28 @@ export const ORIGIN = "https://admin.example";
 export const DURABLE_OBJECTS = { ORGS: { className: "OrgAuthority", useSQLite: true } };
 
 /**
+ * The rate limits of wrangler.toml, raised so that suites which verify thousands of junk tokens
+ * from one address test what they are about; tests/e2e/limits.test.mjs runs with low ones.
+ */
+export function ratelimits({ misses = 1_000_000, auth = 1_000_000, strict = 1_000_000 } = {}) {
+  return {
+    VERIFY_MISS_LIMIT: { simple: { limit: misses, period: 60 } },
+    ADMIN_AUTH_LIMIT: { simple: { limit: auth, period: 60 } },
+    STRICT_VERIFY_LIMIT: { simple: { limit: strict, period: 60 } },
+  };
+}
+
+/**
  * Start a Worker; `bindings` override the defaults, `scriptPath` picks another build (the
  * `faults` build for fault injection). Returns { mf, api, logs, kv, secrets }.
  */
-export async function start(bindings = {}, { scriptPath = "build/index.js" } = {}) {
+export async function start(bindings = {}, { scriptPath = "build/index.js", limits = ratelimits() } = {}) {
   const out = [];
   const mf = new Miniflare({
     modules: true,
     scriptPath,
     durableObjects: DURABLE_OBJECTS,
+    ratelimits: limits,
     durableObjectsPersist: false,
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
     compatibilityDate: "2025-09-01",

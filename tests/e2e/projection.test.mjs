@@ -83,7 +83,7 @@ test("reconcile repairs a v: entry planted by hand and one changed by hand", asy
     assert.equal(await verify(w, fake, "strict"), "NOT_FOUND", "the authority never issued it");
 
     const dev = await w.api("POST", "/v1/members", { token: o.secret, body: { email: "d@recon.io", name: "D", role: "developer" } });
-    const devTok = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "d", role: "developer", kind: "personal", owner_member_id: dev.body.id } });
+    const devTok = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "d", role: "developer", kind: "personal", owner_member_id: dev.body.id, scopes: ["keyward:manage"] } });
     assert.equal((await w.api("POST", "/v1/org/reconcile", { token: devTok.body.secret })).status, 403);
     assert.equal((await w.api("POST", "/v1/org/reconcile", { token: o.secret, body: { x: 1 } })).status, 422);
 

@@ -1,0 +1,100 @@
+//! Rate limits, with the Workers Rate Limiting binding (`[[ratelimits]]` in wrangler.toml,
+//! simulated by `wrangler dev`). The binding only answers yes or no; the wait a refused client
+//! is told (`Retry-After`) is the limit's window, which must match wrangler.toml (a native test
+//! checks it does).
+//!
+//! Only failures and strict verifications are limited: a verification of a token that exists
+//! never calls a limiter, so a flood of junk never slows the tokens in real use.
+
+use worker::{console_error, Env};
+
+use crate::service::Error;
+
+/// One limit of wrangler.toml's `[[ratelimits]]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limit {
+    /// Verifications answered `MALFORMED` or `NOT_FOUND`, per client address.
+    VerifyMisses,
+    /// Failed admin authentications (401), per client address.
+    #[cfg_attr(not(feature = "admin"), allow(dead_code))]
+    AdminAuthFailures,
+    /// Strict verifications, per token (they share the org authority's capacity).
+    StrictVerifications,
+}
+
+impl Limit {
+    /// Every limit, for the configuration check.
+    #[cfg(test)]
+    pub const ALL: [Self; 3] = [Self::VerifyMisses, Self::AdminAuthFailures, Self::StrictVerifications];
+
+    /// The binding's name in wrangler.toml.
+    pub const fn binding(self) -> &'static str {
+        match self {
+            Self::VerifyMisses => "VERIFY_MISS_LIMIT",
+            Self::AdminAuthFailures => "ADMIN_AUTH_LIMIT",
+            Self::StrictVerifications => "STRICT_VERIFY_LIMIT",
+        }
+    }
+
+    /// The limit's window in seconds (`period` in wrangler.toml: 10 or 60).
+    pub const fn period_seconds(self) -> u32 {
+        match self {
+            Self::VerifyMisses | Self::AdminAuthFailures | Self::StrictVerifications => 60,
+        }
+    }
+}
+
+/// The address of the client as Cloudflare saw it (`CF-Connecting-IP`, set by the platform;
+/// absent only in local runs).
+pub fn client(header: Option<String>) -> String {
+    header.filter(|h| !h.is_empty()).unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// Count one event of `limit` for `key`; `Err(RateLimited)` once the limit is passed. A missing
+/// or failing binding lets the request through (logged): rate limits protect capacity and must
+/// never take the service down with them.
+///
+/// # Errors
+/// [`Error::RateLimited`] with the limit's window as `retry_after`.
+pub async fn check(env: &Env, limit: Limit, key: &str) -> Result<(), Error> {
+    let limiter = match env.rate_limiter(limit.binding()) {
+        Ok(l) => l,
+        Err(e) => {
+            console_error!("rate limit {}: no binding ({e})", limit.binding());
+            return Ok(());
+        }
+    };
+    match limiter.limit(key.to_owned()).await {
+        Ok(outcome) if !outcome.success => Err(Error::RateLimited { retry_after: limit.period_seconds() }),
+        Ok(_) => Ok(()),
+        Err(e) => {
+            console_error!("rate limit {}: {e}", limit.binding());
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Limit;
+
+    /// The windows the code tells clients about are the ones wrangler.toml configures, in both
+    /// Workers' configurations.
+    #[test]
+    fn windows_match_wrangler_toml() {
+        for (name, toml) in [
+            ("wrangler.toml", include_str!("../../wrangler.toml")),
+            ("wrangler.verify.toml", include_str!("../../wrangler.verify.toml")),
+        ] {
+            for limit in Limit::ALL {
+                let Some(at) = toml.find(&format!("name = \"{}\"", limit.binding())) else {
+                    assert_ne!(name, "wrangler.toml", "{} missing from {name}", limit.binding());
+                    continue;
+                };
+                let block = toml[at..].split("[[").next().unwrap();
+                let expected = format!("period = {}", limit.period_seconds());
+                assert!(block.contains(&expected), "{name}: {} should have {expected}", limit.binding());
+            }
+        }
+    }
+}
