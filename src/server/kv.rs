@@ -16,7 +16,7 @@
 //! queued keys under `ctx.wait_until`, off the response path. A token in steady use is then
 //! answered from the cache without ever waiting for KV, and nothing is served past the TTL.
 
-use std::cell::{OnceCell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 
 use worker::kv::KvStore;
 use worker::{console_error, Context, Date, Env};
@@ -30,22 +30,26 @@ pub const VERIFY_CACHE_TTL_MS: u64 = 5_000;
 pub const VERIFY_REFRESH_AFTER_MS: u64 = 4_000;
 /// Most keys queued for a refresh at once (past it, entries simply expire).
 const REFRESH_QUEUE_MAX: usize = 256;
-/// Most verify entries one isolate keeps (about 0.5 KiB each).
+/// Most verify entries one isolate keeps (about 0.5 KiB each), unless the `VERIFY_CACHE_MAX` var
+/// says otherwise.
 pub const VERIFY_CACHE_MAX: usize = 16_384;
-/// Most misses (keys with no entry) one isolate keeps, apart from the entries: anyone can make
+/// Most misses (keys with no entry) one isolate keeps (`VERIFY_MISS_CACHE_MAX` var), apart from
+/// the entries: anyone can make
 /// up well-formed tokens that do not exist, and they must never push out the ones in use.
 pub const VERIFY_MISS_CACHE_MAX: usize = 1_024;
 /// KV's own `cacheTtl` for verify reads (its minimum is 30 s; lower means fresher revocations).
 pub const VERIFY_KV_CACHE_TTL_S: u64 = 30;
 
 thread_local! {
+    /// The cache's bounds: the defaults above, or the deployment's `VERIFY_CACHE_MAX` and
+    /// `VERIFY_MISS_CACHE_MAX` vars, read by the isolate's first [`WorkersKv`] (always before
+    /// the cache is first touched).
+    static CACHE_BOUNDS: Cell<Option<(usize, usize)>> = const { Cell::new(None) };
     /// `v:` key → value read (`None`: no such key), per isolate.
-    static VERIFY_CACHE: RefCell<ReadCache<String>> = RefCell::new(ReadCache::new(
-        VERIFY_CACHE_MAX,
-        VERIFY_MISS_CACHE_MAX,
-        VERIFY_CACHE_TTL_MS,
-        VERIFY_REFRESH_AFTER_MS,
-    ));
+    static VERIFY_CACHE: RefCell<ReadCache<String>> = RefCell::new({
+        let (values, misses) = CACHE_BOUNDS.with(Cell::get).unwrap_or((VERIFY_CACHE_MAX, VERIFY_MISS_CACHE_MAX));
+        ReadCache::new(values, misses, VERIFY_CACHE_TTL_MS, VERIFY_REFRESH_AFTER_MS)
+    });
     /// `v:` keys whose cached entries are due for a background re-read.
     static REFRESH_DUE: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
@@ -100,6 +104,17 @@ fn writes_refused() -> Result<(), StoreError> {
 impl WorkersKv {
     /// The [`BINDING`] namespace of `env`.
     pub fn new(env: &Env) -> Self {
+        if CACHE_BOUNDS.with(Cell::get).is_none() {
+            let var = |name: &str, default: usize| {
+                env.var(name)
+                    .ok()
+                    .and_then(|v| v.to_string().parse().ok())
+                    .map_or(default, |n: usize| n.clamp(1, 1 << 20))
+            };
+            let bounds =
+                (var("VERIFY_CACHE_MAX", VERIFY_CACHE_MAX), var("VERIFY_MISS_CACHE_MAX", VERIFY_MISS_CACHE_MAX));
+            CACHE_BOUNDS.with(|b| b.set(Some(bounds)));
+        }
         Self { env: env.clone(), store: OnceCell::new() }
     }
 
