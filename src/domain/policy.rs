@@ -44,9 +44,9 @@ impl Access {
 /// # Example
 /// ```
 /// use keyward::domain::policy::{access, Access};
-/// assert_eq!(access(&["billing".into()]), None);
-/// assert_eq!(access(&["keyward:read".into()]), Some(Access::Read));
-/// assert_eq!(access(&["keyward:read".into(), "keyward:manage".into()]), Some(Access::Manage));
+/// assert_eq!(access(&["billing"]), None);
+/// assert_eq!(access(&["keyward:read"]), Some(Access::Read));
+/// assert_eq!(access(&["keyward:read", "keyward:manage"]), Some(Access::Manage));
 /// ```
 #[must_use]
 pub fn access<S: AsRef<str>>(scopes: &[S]) -> Option<Access> {

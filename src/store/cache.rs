@@ -142,7 +142,7 @@ impl<V> TtlCache<V> {
 /// assert!(c.lookup("k", 1).is_none());
 /// let ticket = c.ticket(2);
 /// c.finish("k", Some("new"), ticket);
-/// assert_eq!(c.lookup("k", 3).map(|h| (h.value, h.refresh)), Some(("new", false)));
+/// assert_eq!(c.lookup("k", 3).map(|h| (h.value, h.refresh)), Some((Some("new"), false)));
 /// assert_eq!(c.lookup("k", 4_002).map(|h| h.refresh), Some(true)); // this caller re-reads it
 /// assert_eq!(c.lookup("k", 4_003).map(|h| h.refresh), Some(false)); // nobody else does
 /// assert!(c.lookup("k", 5_002).is_none()); // expired
