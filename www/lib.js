@@ -19,6 +19,26 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+/** Replace `el`'s content with `children`, leaving out null, undefined and false (as h() does). */
+export function fill(el, ...children) {
+  el.replaceChildren(...children.flat().filter((c) => c !== undefined && c !== null && c !== false));
+  return el;
+}
+
+/**
+ * Repaint `container` with `paint()` and keep keyboard focus where it was: on the new element with
+ * the same id or aria-label (a list refreshed behind a dialog that just gave focus back, say).
+ */
+export function keepFocus(container, paint) {
+  const was = container.contains(document.activeElement) ? document.activeElement : null;
+  const id = was?.id;
+  const label = was?.getAttribute("aria-label");
+  paint();
+  if (!was || document.contains(was)) return;
+  const again = (id && document.getElementById(id)) || (label && container.querySelector(`[aria-label="${CSS.escape(label)}"]`));
+  again?.focus({ preventScroll: true });
+}
+
 /** An API failure: status, code and per-field errors from the problem document. */
 export class ApiError extends Error {
   constructor(status, problem) {

@@ -1,7 +1,10 @@
 // The admin page in real headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core)
 // against the built Worker with its static assets, exactly as `make dev` serves them.
 // Screenshots of each screen go to test-results/screenshots/ (git-ignored) for people to look at.
-import { after, before, test } from "node:test";
+// The Worker script is build/index.js unless KEYWARD_WORKER names another build of it.
+// Every page is watched: a Content Security Policy violation or an uncaught page error fails the
+// test that was running.
+import { after, afterEach, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { Miniflare } from "miniflare";
@@ -14,19 +17,58 @@ const PNG = Buffer.from(
   "base64",
 );
 
+const CSP = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; " +
+  "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const NO_ACCESS = "This token works for your services, but it cannot sign in to keyward";
+const IDLE = "Signed out after 30 minutes without activity";
+
 let mf, base, browser, context, page;
+
+/** CSP violations (console and `securitypolicyviolation`) and page errors of every watched page. */
+const problems = [];
+function watch(p) {
+  p.setDefaultTimeout(10_000);
+  p.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  p.on("console", (m) => {
+    if (m.type() === "error" && /Content Security Policy/i.test(m.text())) problems.push(`console: ${m.text()}`);
+  });
+  // Chromium also logs violations itself; the DOM event catches any it would not.
+  return p.addInitScript(() =>
+    document.addEventListener("securitypolicyviolation", (e) =>
+      console.error(`Content Security Policy violation (event): ${e.violatedDirective} blocked ${e.blockedURI || "inline"}`)));
+}
+
+/** A fresh, separate browser session (its own sessionStorage) on the page. */
+async function freshPage() {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const p = await ctx.newPage();
+  await watch(p);
+  return p;
+}
+
+async function signIn(p, secret) {
+  await p.goto(base);
+  await p.getByLabel("API token").fill(secret);
+  await p.getByRole("button", { name: "Sign in" }).click();
+}
 
 before(async () => {
   mkdirSync(SHOTS, { recursive: true });
   mf = new Miniflare({
     modules: true,
-    scriptPath: "build/index.js",
+    scriptPath: process.env.KEYWARD_WORKER ?? "build/index.js",
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
     compatibilityDate: "2025-09-01",
     kvNamespaces: ["TOKENS"],
     kvPersist: false,
     durableObjects: { ORGS: { className: "OrgAuthority", useSQLite: true } },
     durableObjectsPersist: false,
+    // the rate limits of wrangler.toml, as `make dev` simulates them
+    ratelimits: {
+      VERIFY_MISS_LIMIT: { simple: { limit: 300, period: 60 } },
+      ADMIN_AUTH_LIMIT: { simple: { limit: 60, period: 60 } },
+      STRICT_VERIFY_LIMIT: { simple: { limit: 600, period: 60 } },
+    },
     bindings: { OPERATOR_SECRET: OPERATOR, TOKEN_PREFIX: "kw", ALLOWED_ORIGINS: "" },
     assets: { directory: "www", routerConfig: { has_user_worker: true } },
     host: "127.0.0.1",
@@ -41,8 +83,11 @@ before(async () => {
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(base).origin });
   page = await context.newPage();
-  page.setDefaultTimeout(10_000);
-  page.on("pageerror", (e) => assert.fail(`page error: ${e.message}`));
+  await watch(page);
+});
+
+afterEach(() => {
+  assert.deepEqual(problems.splice(0), [], "no Content Security Policy violation and no page error");
 });
 
 after(async () => {
@@ -53,7 +98,55 @@ after(async () => {
 const shot = (name) => page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
 const verify = async (token) =>
   (await (await fetch(new URL("/v1/verify", base), { method: "POST", body: JSON.stringify({ token }) })).json()).code;
-const row = (label) => page.locator("tbody tr", { has: page.getByText(label, { exact: true }) });
+const row = (label, p = page) => p.locator("tbody tr", { has: p.getByText(label, { exact: true }) });
+/** POST /v1/tokens with `secret`, as another admin tool would. */
+const createToken = async (secret, body) =>
+  (await fetch(new URL("/v1/tokens", base), { method: "POST", headers: { authorization: `Bearer ${secret}` }, body: JSON.stringify(body) })).json();
+
+test("the page and its assets carry the security headers", async () => {
+  for (const path of ["/", "/app.js", "/access.js", "/style.css", "/pkg/keyward_bg.wasm"]) {
+    const res = await fetch(new URL(path, base));
+    assert.equal(res.status, 200, path);
+    assert.equal(res.headers.get("content-security-policy"), CSP, `${path}: CSP`);
+    assert.equal(res.headers.get("x-content-type-options"), "nosniff", `${path}: nosniff`);
+    assert.equal(res.headers.get("referrer-policy"), "no-referrer", `${path}: Referrer-Policy`);
+    assert.equal(res.headers.get("x-frame-options"), "DENY", `${path}: X-Frame-Options`);
+    await res.arrayBuffer();
+  }
+  const wasm = await fetch(new URL("/pkg/keyward_bg.wasm", base));
+  assert.equal(wasm.headers.get("content-type"), "application/wasm", "nosniff needs the right types");
+  await wasm.arrayBuffer();
+  const js = await fetch(new URL("/app.js", base));
+  assert.match(js.headers.get("content-type"), /^(text|application)\/javascript/);
+  await js.arrayBuffer();
+  // the rules file itself is not served
+  const rules = await fetch(new URL("/_headers", base));
+  assert.equal(rules.status, 404);
+  await rules.arrayBuffer();
+});
+
+test("the CSP is enforced, the page runs under it, and a violation would be caught", async () => {
+  await page.goto(base);
+  await page.getByRole("heading", { name: "Sign in" }).waitFor();
+  assert.ok(await page.evaluate(() => document.documentElement.dataset.wasm), "the wasm module loaded under the CSP");
+  assert.deepEqual(problems, [], "the page itself needs nothing the CSP forbids");
+  // An inline script and an inline style attribute are refused, and the watcher sees both.
+  await page.evaluate(() => {
+    const s = document.createElement("script");
+    s.textContent = "window.inlineRan = true";
+    document.head.append(s);
+    document.body.setAttribute("style", "background: red");
+  });
+  assert.equal(await page.evaluate(() => window.inlineRan), undefined, "inline script refused");
+  assert.notEqual(await page.evaluate(() => getComputedStyle(document.body).backgroundColor), "rgb(255, 0, 0)", "inline style refused");
+  for (let i = 0; i < 100 && problems.length < 4; i++) await page.waitForTimeout(20);
+  await page.waitForTimeout(100);
+  const seen = problems.splice(0).join("\n");
+  assert.match(seen, /script-src/, "inline script violation caught");
+  assert.match(seen, /style-src/, "inline style violation caught");
+  assert.match(seen, /\(event\)/, "securitypolicyviolation event caught");
+  await page.evaluate(() => document.body.removeAttribute("style"));
+});
 
 let adminSecret;
 
@@ -81,6 +174,7 @@ test("first run creates an org and signs in with its admin token", async () => {
   assert.equal(await page.evaluate(() => sessionStorage.getItem("keyward.token")), adminSecret);
   assert.equal(await page.evaluate(() => localStorage.length), 0, "nothing in localStorage");
   await page.getByText("1 of 10 personal tokens").waitFor();
+  await page.locator(".chip", { hasText: "keyward:manage" }).first().waitFor();
 });
 
 let ciSecret;
@@ -103,10 +197,15 @@ test("the create wizard validates live, shows the secret once and never again", 
   await dialog.getByRole("button", { name: "Next" }).click();
   await dialog.getByLabel("billing").check();
   await dialog.getByLabel("Expires").selectOption("90");
+  // keyward's own access is a separate choice, off by default, with the reason in one sentence
+  await dialog.getByRole("group", { name: "Access to keyward itself" }).waitFor();
+  assert.ok(await dialog.getByRole("radio", { name: /^None/ }).isChecked(), "no access to keyward by default");
+  await dialog.getByText("a token that calls your own services does not need to call keyward").waitFor();
   await shot("04-wizard-access");
   await dialog.getByRole("button", { name: "Next" }).click();
   await dialog.getByText("in 90 days").waitFor();
   await dialog.getByRole("definition").filter({ hasText: "billing" }).waitFor();
+  await dialog.getByRole("definition").filter({ hasText: /^None$/ }).waitFor();
   await shot("05-wizard-overview");
   await dialog.getByRole("button", { name: "Create token" }).click();
   const secretInput = dialog.getByLabel("New token secret");
@@ -138,7 +237,93 @@ test("the create wizard validates live, shows the secret once and never again", 
   assert.match(await lastUsed.getAttribute("title"), /GMT$/);
   assert.ok(await row("CI deploy").locator("img.logo-thumb").count(), "logo in the row");
   await page.getByText("2 of 10 personal tokens").waitFor();
+  assert.doesNotMatch(await page.locator("body").innerText(), /\b(null|undefined)\b/, "no stray null on the page");
   await shot("07-tokens-list");
+  const [scroll, client] = await page.evaluate(() => { const w = document.querySelector(".table-wrap"); return [w.scrollWidth, w.clientWidth]; });
+  assert.ok(scroll <= client, `the token list fits 1280 px, actions included (${scroll} > ${client})`);
+});
+
+test("a token without access to keyward works for services but cannot sign in", async () => {
+  const p = await freshPage();
+  await signIn(p, ciSecret);
+  await p.getByText(NO_ACCESS).waitFor();
+  await p.getByText("Ask an admin of your organisation for a token with access to keyward itself").waitFor();
+  assert.equal(await p.getByRole("heading", { name: "API tokens" }).count(), 0, "not signed in");
+  assert.equal(await p.evaluate(() => sessionStorage.getItem("keyward.token")), null, "not kept");
+  assert.equal(await verify(ciSecret), "VALID", "it still verifies for services");
+  await p.screenshot({ path: `${SHOTS}/18-no-keyward-access.png`, fullPage: true });
+  await p.context().close();
+});
+
+/** Create a token through the wizard on the main page (signed in as an admin); returns its secret. */
+async function wizardToken({ label, kind = "personal", role = "developer", access }) {
+  await page.getByRole("button", { name: "Create token" }).click();
+  const dialog = page.getByRole("dialog", { name: "Create an API token" });
+  await dialog.getByLabel("Name").fill(label);
+  await dialog.getByRole("button", { name: "Next" }).click();
+  await dialog.getByLabel("Kind").selectOption(kind);
+  await dialog.getByLabel("Role", { exact: true }).selectOption(role);
+  await dialog.getByRole("radio", { name: new RegExp(`^${access}`) }).check();
+  await dialog.getByRole("button", { name: "Next" }).click();
+  await dialog.getByRole("definition").filter({ hasText: new RegExp(`^${access}$`) }).waitFor();
+  if (access === "Manage") await shot("19-wizard-keyward-manage");
+  await dialog.getByRole("button", { name: "Create token" }).click();
+  const secret = await dialog.getByLabel("New token secret").inputValue();
+  await dialog.getByRole("button", { name: "Done" }).click();
+  await dialog.waitFor({ state: "detached" });
+  await row(label).waitFor();
+  return secret;
+}
+
+test("the wizard grants access to keyward: Manage signs in with every change, Read signs in read-only", async () => {
+  const ops = await wizardToken({ label: "Ops console", kind: "org", role: "admin", access: "Manage" });
+  await row("Ops console").locator(".chip", { hasText: "keyward:manage" }).waitFor();
+  let p = await freshPage();
+  await signIn(p, ops);
+  await p.getByRole("heading", { name: "API tokens" }).waitFor();
+  await p.getByText("Ops console (org token) · Acme").waitFor();
+  await p.getByRole("button", { name: "Create token" }).waitFor();
+  await row("CI deploy", p).getByRole("button", { name: "Disable CI deploy" }).waitFor();
+  await p.context().close();
+
+  const auditor = await wizardToken({ label: "Auditor", role: "admin", access: "Read" });
+  await row("Auditor").locator(".chip", { hasText: "keyward:read" }).waitFor();
+  p = await freshPage();
+  await signIn(p, auditor);
+  await p.getByRole("heading", { name: "API tokens" }).waitFor();
+  await row("CI deploy", p).waitFor();
+  await p.getByText("Read-only: this token may see keyward but not change anything.").waitFor();
+  assert.equal(await p.getByRole("button", { name: "Create token" }).count(), 0, "no create");
+  assert.equal(await p.getByRole("columnheader", { name: "Actions" }).count(), 0, "no actions column");
+  for (const verb of ["Edit", "Disable", "Enable", "Revoke", "Re-approve", "Rotate", "Delete"]) {
+    assert.equal(await p.getByRole("button", { name: new RegExp(`^${verb} `) }).count(), 0, `no ${verb} button`);
+  }
+  assert.doesNotMatch(await p.locator("body").innerText(), /\b(null|undefined)\b/, "no stray null on the page");
+  await p.screenshot({ path: `${SHOTS}/20-read-only-tokens.png`, fullPage: true });
+  await p.getByRole("link", { name: "Members" }).click();
+  await p.getByRole("heading", { name: "Members" }).waitFor();
+  await p.getByText("ada@acme.io").waitFor();
+  assert.equal(await p.getByRole("button", { name: "Add member" }).count(), 0, "no add member");
+  assert.equal(await p.getByRole("button", { name: /Deactivate|Reactivate/ }).count(), 0, "no member changes");
+  assert.equal(await p.getByRole("combobox", { name: /^Role of/ }).count(), 0, "no role change");
+  await p.getByRole("link", { name: "Audit log" }).click();
+  await p.getByRole("heading", { name: "Audit log" }).waitFor();
+
+  // The edit dialog shows the same choice; taking the access away signs the auditor out.
+  await row("Auditor").getByRole("button", { name: "Edit Auditor" }).click();
+  const edit = page.getByRole("dialog", { name: "Edit “Auditor”" });
+  assert.ok(await edit.getByRole("radio", { name: /^Read/ }).isChecked(), "shows the token's access");
+  await edit.getByRole("radio", { name: /^Manage/ }).waitFor();
+  await edit.getByRole("radio", { name: /^None/ }).check();
+  await shot("25-edit-keyward-access");
+  await edit.getByRole("button", { name: "Save" }).click();
+  await edit.waitFor({ state: "detached" });
+  await row("Auditor").getByText("none", { exact: true }).waitFor();
+  await p.getByRole("link", { name: "Members" }).click();
+  await p.getByText(NO_ACCESS).waitFor();
+  assert.equal(await p.evaluate(() => sessionStorage.getItem("keyward.token")), null, "signed out");
+  await p.context().close();
+  await page.getByText("3 of 10 personal tokens").waitFor();
 });
 
 test("revoke needs the exact label; re-approve, rotate and delete", async () => {
@@ -155,6 +340,7 @@ test("revoke needs the exact label; re-approve, rotate and delete", async () => 
   await go.click();
   await dialog.waitFor({ state: "detached" });
   await row("CI deploy").getByText("Revoked", { exact: true }).waitFor();
+  await row("CI deploy").getByText("revoked by an admin").waitFor();
   assert.equal(await verify(ciSecret), "REVOKED");
   await shot("09-revoked");
 
@@ -185,7 +371,31 @@ test("revoke needs the exact label; re-approve, rotate and delete", async () => 
   assert.equal(await verify(rotated), "NOT_FOUND");
 });
 
-let devSecret;
+test("rotating the token you are signed in with carries on with the new secret", async () => {
+  const me = await (await fetch(new URL("/v1/me", base), { headers: { authorization: `Bearer ${adminSecret}` } })).json();
+  const label = me.token.label;
+  await row(label).getByRole("button", { name: `Rotate ${label}` }).click();
+  const dialog = page.getByRole("dialog", { name: `Rotate “${label}”` });
+  await dialog.getByText("This is the token you are signed in with.").waitFor();
+  await dialog.getByLabel("Grace period for the old secret").selectOption("300");
+  await shot("21-rotate-own-token");
+  await dialog.getByRole("button", { name: "Rotate" }).click();
+  const fresh = await dialog.getByLabel("New token secret").inputValue();
+  await dialog.getByRole("button", { name: "Done" }).click();
+  await dialog.waitFor({ state: "detached" });
+  await row(label).getByText(`kw_••••••••${fresh.slice(-4)}`).waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.getItem("keyward.token")), fresh);
+  // the old secret still verifies for services during its grace, but keyward refuses it
+  assert.equal(await verify(adminSecret), "VALID");
+  const old = await fetch(new URL("/v1/me", base), { headers: { authorization: `Bearer ${adminSecret}` } });
+  assert.equal(old.status, 401);
+  await old.arrayBuffer();
+  adminSecret = fresh;
+  await page.reload();
+  await page.getByRole("heading", { name: "API tokens" }).waitFor();
+});
+
+let devSecret, devScriptSecret;
 
 test("members: add, and the deactivation cascade is shown before it happens", async () => {
   await page.getByRole("link", { name: "Members" }).click();
@@ -198,17 +408,18 @@ test("members: add, and the deactivation cascade is shown before it happens", as
   const devRow = page.locator("tbody tr", { hasText: "dev@acme.io" });
   await devRow.waitFor();
   const devId = await devRow.getAttribute("data-id");
-  // give the developer a token through the API, as another admin tool would
-  const res = await fetch(new URL("/v1/tokens", base), {
-    method: "POST",
-    headers: { authorization: `Bearer ${adminSecret}` },
-    body: JSON.stringify({ label: "dev laptop", role: "developer", kind: "personal", owner_member_id: devId }),
-  });
-  devSecret = (await res.json()).secret;
+  // give the developer tokens through the API, as another admin tool would: one to sign in to
+  // keyward with, one for their scripts
+  devSecret = (await createToken(adminSecret, {
+    label: "dev laptop", role: "developer", kind: "personal", owner_member_id: devId, scopes: ["keyward:manage"],
+  })).secret;
+  devScriptSecret = (await createToken(adminSecret, {
+    label: "dev script", role: "developer", kind: "personal", owner_member_id: devId, scopes: ["billing"],
+  })).secret;
   await page.reload();
   await devRow.getByRole("button", { name: "Deactivate" }).click();
   const dialog = page.getByRole("dialog", { name: "Deactivate Dev Eloper?" });
-  await dialog.getByText("1 personal token(s) of Dev Eloper stop working (OWNER_DEACTIVATED).").waitFor();
+  await dialog.getByText("2 personal token(s) of Dev Eloper stop working (OWNER_DEACTIVATED).").waitFor();
   await dialog.getByText("dev laptop").waitFor();
   await shot("11-deactivate-cascade");
   await dialog.getByRole("button", { name: "Deactivate" }).click();
@@ -218,6 +429,24 @@ test("members: add, and the deactivation cascade is shown before it happens", as
   await devRow.getByRole("button", { name: "Deactivate" }).waitFor();
   assert.equal(await verify(devSecret), "VALID");
   await shot("12-members");
+});
+
+test("a developer cannot re-enable a token an admin disabled; the page says why", async () => {
+  await page.getByRole("link", { name: "Tokens" }).click();
+  await row("dev script").getByRole("button", { name: "Disable dev script" }).click();
+  await row("dev script").getByText("disabled by an admin").waitFor();
+  assert.equal(await verify(devScriptSecret), "DISABLED");
+  await shot("22-disabled-by-admin");
+  const p = await freshPage();
+  await signIn(p, devSecret);
+  await p.getByRole("heading", { name: "API tokens" }).waitFor();
+  await row("dev script", p).getByText("disabled by an admin").waitFor();
+  await row("dev script", p).getByRole("button", { name: "Enable dev script" }).click();
+  await p.getByRole("status").getByText("only an admin can undo a disable or revoke made by an admin").waitFor();
+  await p.screenshot({ path: `${SHOTS}/23-developer-enable-refused.png`, fullPage: true });
+  assert.equal(await verify(devScriptSecret), "DISABLED", "still disabled");
+  await row("dev script", p).getByText("Disabled", { exact: true }).waitFor();
+  await p.context().close();
 });
 
 test("audit log and notifications", async () => {
@@ -231,6 +460,17 @@ test("audit log and notifications", async () => {
   await page.getByRole("heading", { name: "Notifications" }).waitFor();
   await page.getByText("[Acme] API token \"CI deploy\" created").waitFor();
   assert.ok(!(await page.content()).includes(ciSecret.slice(3, 33)));
+  // the kind in words; a change to a member names no token
+  const note = (kind) => page.locator(`li[data-kind="${kind}"]`);
+  await note("token.created").first().getByText("Token created", { exact: true }).waitFor();
+  await note("token.revoked").first().getByText("Token revoked", { exact: true }).waitFor();
+  await note("token.rotated").first().getByText("Token secret rotated", { exact: true }).waitFor();
+  const member = note("member.updated").first();
+  await member.getByText("Member changed", { exact: true }).waitFor();
+  await member.getByText("about a member, not a token").waitFor();
+  assert.equal(await member.locator("code").count(), 0, "no masked token for a member change");
+  // the owner is told when an admin changes their token
+  await note("token.disabled").filter({ hasText: "To dev@acme.io" }).getByText("Token disabled", { exact: true }).waitFor();
   await shot("14-notifications");
 });
 
@@ -275,10 +515,10 @@ test("a developer sees only their own tokens and no admin sections", async () =>
   await page.getByRole("heading", { name: "API tokens" }).waitFor();
   assert.equal(await page.getByRole("link", { name: "Members" }).count(), 0);
   assert.equal(await page.getByRole("link", { name: "Audit log" }).count(), 0);
-  const rows = page.locator("tbody tr");
-  assert.equal(await rows.count(), 1);
   await row("dev laptop").waitFor();
-  await page.getByText("1 of 10 personal tokens").waitFor();
+  const rows = page.locator("tbody tr");
+  assert.equal(await rows.count(), 2, "dev laptop and dev script, nothing else");
+  await page.getByText("2 of 10 personal tokens").waitFor();
   await shot("16-developer-view");
   // the wizard offers no org kind and no admin role to a developer
   await page.getByRole("button", { name: "Create token" }).click();
@@ -297,4 +537,36 @@ test("works at 360 px wide", async () => {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `no sideways scrolling (${overflow}px)`);
   await shot("17-narrow-360");
+});
+
+test("signs out after 30 minutes without input (Playwright's clock), closing any dialog", async () => {
+  const p = await freshPage();
+  await p.clock.install();
+  await signIn(p, adminSecret);
+  await p.getByRole("heading", { name: "API tokens" }).waitFor();
+  await p.clock.fastForward("29:00");
+  await p.getByRole("heading", { name: "API tokens" }).waitFor();
+  await p.keyboard.press("Shift"); // input moves the deadline
+  await p.clock.fastForward("29:00");
+  await p.getByRole("button", { name: "Create token" }).click(); // still signed in, and more input
+  const dialog = p.getByRole("dialog", { name: "Create an API token" });
+  await dialog.waitFor();
+  await p.clock.fastForward("29:59");
+  assert.equal(await dialog.count(), 1, "not yet");
+  await p.clock.fastForward("00:02");
+  await p.getByText(IDLE).waitFor();
+  await dialog.waitFor({ state: "detached" });
+  await p.getByRole("heading", { name: "Sign in" }).waitFor();
+  assert.equal(await p.evaluate(() => sessionStorage.getItem("keyward.token")), null, "token forgotten");
+  assert.equal(await p.getByRole("link", { name: "Tokens" }).isVisible(), false, "no sections left");
+  await p.screenshot({ path: `${SHOTS}/24-idle-signed-out.png`, fullPage: true });
+  // A tab the browser put to sleep and reloads later: the reload is not activity.
+  await signIn(p, adminSecret);
+  await p.getByRole("heading", { name: "API tokens" }).waitFor();
+  const now = await p.evaluate(() => Date.now());
+  await p.clock.setSystemTime(now + 31 * 60 * 1000); // time moves, no timer runs
+  await p.reload();
+  await p.getByText(IDLE).waitFor();
+  assert.equal(await p.evaluate(() => sessionStorage.getItem("keyward.token")), null, "token forgotten");
+  await p.context().close();
 });
