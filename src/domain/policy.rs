@@ -90,6 +90,27 @@ pub fn may_undo(set: Option<SetBy>, role: Role) -> bool {
     role == Role::Admin || matches!(set, None | Some(SetBy::Developer))
 }
 
+/// Who a disable or revoke by a caller acting with `role` is recorded as set by, on a token
+/// that is in `state` with `set` recorded: a developer never replaces a restriction set by an
+/// admin, keyward or a report (else revoking an admin's disable, then re-approving, would undo
+/// it); anyone else's restriction becomes theirs.
+#[must_use]
+pub fn restricted_by(state: State, set: Option<SetBy>, role: Role) -> SetBy {
+    match set {
+        Some(sticky) if state != State::Active && !may_undo(Some(sticky), role) => sticky,
+        _ => set_by(role),
+    }
+}
+
+/// Whether an admin's disable or revoke of a token already in that state takes it over: the
+/// state stays, but it becomes the admin's, which a developer can no longer undo. (Otherwise a
+/// developer's own disable would shield the token from the admin's.)
+#[must_use]
+pub fn takes_over(state: State, set: Option<SetBy>, t: Transition, role: Role) -> bool {
+    let same = matches!((t, state), (Transition::Disable, State::Disabled) | (Transition::Revoke, State::Revoked));
+    same && role == Role::Admin && matches!(set, None | Some(SetBy::Developer))
+}
+
 /// A state-changing operation on a token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Transition {
@@ -306,6 +327,25 @@ mod tests {
         }
         assert!(may_undo(Some(SetBy::Developer), Role::Developer));
         assert!(may_undo(None, Role::Developer));
+    }
+
+    #[test]
+    fn restrictions_set_by_admins_stick() {
+        use super::{restricted_by, takes_over, Transition};
+        // a developer revoking what an admin disabled keeps it the admin's
+        assert_eq!(restricted_by(State::Disabled, Some(SetBy::Admin), Role::Developer), SetBy::Admin);
+        assert_eq!(restricted_by(State::Disabled, Some(SetBy::Report), Role::Developer), SetBy::Report);
+        // on an active token, or by an admin, the restriction is the caller's
+        assert_eq!(restricted_by(State::Active, Some(SetBy::Admin), Role::Developer), SetBy::Developer);
+        assert_eq!(restricted_by(State::Disabled, Some(SetBy::Developer), Role::Admin), SetBy::Admin);
+        assert_eq!(restricted_by(State::Disabled, Some(SetBy::Developer), Role::Developer), SetBy::Developer);
+        // an admin takes over a developer's own disable or revoke; nobody else does, nothing else
+        assert!(takes_over(State::Disabled, Some(SetBy::Developer), Transition::Disable, Role::Admin));
+        assert!(takes_over(State::Revoked, Some(SetBy::Developer), Transition::Revoke, Role::Admin));
+        assert!(!takes_over(State::Revoked, Some(SetBy::Admin), Transition::Revoke, Role::Admin));
+        assert!(!takes_over(State::Disabled, Some(SetBy::Developer), Transition::Disable, Role::Developer));
+        assert!(!takes_over(State::Disabled, Some(SetBy::Developer), Transition::Revoke, Role::Admin));
+        assert!(!takes_over(State::Active, None, Transition::Disable, Role::Admin));
     }
 
     #[test]

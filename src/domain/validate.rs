@@ -230,14 +230,31 @@ const FORMAT: [(u32, u32); 21] = [
     (0xE0020, 0xE007F),
 ];
 
+/// Default-ignorable code points (Unicode 16's `Default_Ignorable_Code_Point`) that are not
+/// format characters: invisible letters (Hangul fillers), variation selectors, the combining
+/// grapheme joiner, Mongolian free variation selectors and the like. They render as nothing, so
+/// `"prod\u{3164}"` would look like `"prod"`.
+const INVISIBLE: [(u32, u32); 10] = [
+    (0x034F, 0x034F),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x2065, 0x2065),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0xE0000, 0xE0FFF),
+];
+
 /// Whether `c` may not appear in label-like text (labels, member and org names): a control (Cc),
 /// format (Cf), line or paragraph separator (Zl, Zp), private-use (Co) or noncharacter code
-/// point (API.md, "Validation rules").
+/// point (API.md, "Validation rules"), or any other default-ignorable (invisible) code point.
 #[must_use]
 pub fn is_unsafe_char(c: char) -> bool {
     let n = u32::from(c);
     c.is_control()
-        || FORMAT.iter().any(|&(lo, hi)| (lo..=hi).contains(&n))
+        || FORMAT.iter().chain(INVISIBLE.iter()).any(|&(lo, hi)| (lo..=hi).contains(&n))
         || matches!(n, 0x2028 | 0x2029)
         || (0xE000..=0xF8FF).contains(&n)
         || (n >= 0xF_0000 && (n & 0xFFFF) <= 0xFFFD)

@@ -333,7 +333,11 @@ fn unsafe_characters() {
     for c in ['\u{f0000}', '\u{10fffd}', '\u{fdd0}', '\u{fdef}', '\u{fffe}', '\u{ffff}', '\u{10ffff}', '\u{e0041}'] {
         assert!(is_unsafe_char(c), "{:04x}", u32::from(c));
     }
-    for c in ['a', 'é', ' ', '\u{fffd}', '\u{fdcf}', '\u{fdf0}', '😀', '\u{e0000}'] {
+    // default-ignorable: invisible letters, variation selectors, the combining grapheme joiner
+    for c in ['\u{e0000}', '\u{3164}', '\u{fe0f}', '\u{34f}', '\u{115f}', '\u{ffa0}', '\u{e01ef}'] {
+        assert!(is_unsafe_char(c), "{:04x}", u32::from(c));
+    }
+    for c in ['a', 'é', ' ', '\u{fffd}', '\u{fdcf}', '\u{fdf0}', '😀', '\u{2800}', '\u{a0}'] {
         assert!(!is_unsafe_char(c), "{:04x}", u32::from(c));
     }
 }

@@ -44,10 +44,22 @@ impl Limit {
     }
 }
 
-/// The address of the client as Cloudflare saw it (`CF-Connecting-IP`, set by the platform;
-/// absent only in local runs).
+/// The client a limit counts, from the address Cloudflare saw (`CF-Connecting-IP`, set by the
+/// platform; absent only in local runs): an IPv4 address as it is, an IPv6 address by its /64
+/// (one subscriber's network: a client can pick any address in it at will).
 pub fn client(header: Option<String>) -> String {
-    header.filter(|h| !h.is_empty()).unwrap_or_else(|| "unknown".to_owned())
+    let Some(raw) = header.filter(|h| !h.is_empty()) else { return "unknown".to_owned() };
+    match raw.trim().parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let [a, b, c, d, ..] = v6.segments();
+                format!("{a:x}:{b:x}:{c:x}:{d:x}::/64")
+            }
+        },
+        Ok(ip) => ip.to_string(),
+        Err(_) => raw,
+    }
 }
 
 /// Count one event of `limit` for `key`; `Err(RateLimited)` once the limit is passed. A missing
@@ -76,7 +88,19 @@ pub async fn check(env: &Env, limit: Limit, key: &str) -> Result<(), Error> {
 
 #[cfg(test)]
 mod tests {
-    use super::Limit;
+    use super::{client, Limit};
+
+    #[test]
+    fn clients_are_addresses_and_ipv6_networks() {
+        assert_eq!(client(None), "unknown");
+        assert_eq!(client(Some(String::new())), "unknown");
+        assert_eq!(client(Some("198.51.100.7".into())), "198.51.100.7");
+        assert_eq!(client(Some("2001:db8:1:2::1".into())), "2001:db8:1:2::/64");
+        assert_eq!(client(Some("2001:db8:1:2:ffff:1:2:3".into())), "2001:db8:1:2::/64");
+        assert_eq!(client(Some("2001:db8::1".into())), "2001:db8:0:0::/64");
+        assert_eq!(client(Some("::ffff:198.51.100.7".into())), "198.51.100.7");
+        assert_eq!(client(Some("not an address".into())), "not an address");
+    }
 
     /// The windows the code tells clients about are the ones wrangler.toml configures, in both
     /// Workers' configurations.

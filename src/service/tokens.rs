@@ -10,8 +10,8 @@ use serde_json::Value;
 use super::views::{directory, owner_active, TokenView};
 use super::{object, Actor, Error, Notice, Result, Service};
 use crate::domain::policy::{
-    check_transition, expires_at, grace_end, grantable, may_undo, personal_limit_allows, role_ceiling, set_by, Access,
-    Transition,
+    check_transition, expires_at, grace_end, grantable, may_undo, personal_limit_allows, restricted_by, role_ceiling,
+    takes_over, Access, Transition,
 };
 use crate::domain::projection;
 use crate::domain::token::Secret;
@@ -338,7 +338,12 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             }
         }
         let mut t = before.clone();
-        t.state = check_transition(&t, tr, now).map_err(|r| Error::Conflict(r.0))?;
+        // An admin's disable or revoke of a token a developer already disabled or revoked makes
+        // that state the admin's; every other repeat is a conflict.
+        let taken_over = takes_over(before.state, before.state_set_by, tr, actor.role);
+        if !taken_over {
+            t.state = check_transition(&t, tr, now).map_err(|r| Error::Conflict(r.0))?;
+        }
         t.updated_at = now;
         t.version = before.version + 1;
         if matches!(tr, Transition::Enable | Transition::Reapprove) && !may_undo(before.state_set_by, actor.role) {
@@ -346,15 +351,18 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
                 "only an admin can undo a disable or revoke made by an admin, keyward or a report",
             ));
         }
+        let restricted = restricted_by(before.state, before.state_set_by, actor.role);
         let (action, verb) = match tr {
             Transition::Disable => {
-                t.state_set_by = Some(set_by(actor.role));
+                t.state_set_by = Some(restricted);
                 (Action::TokenDisabled, "disabled")
             }
             Transition::Enable => (Action::TokenEnabled, "enabled"),
             Transition::Revoke => {
-                t.revoked_at = Some(now);
-                t.state_set_by = Some(set_by(actor.role));
+                if !taken_over {
+                    t.revoked_at = Some(now);
+                }
+                t.state_set_by = Some(restricted);
                 (Action::TokenRevoked, "revoked")
             }
             Transition::Reapprove => {

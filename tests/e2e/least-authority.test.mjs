@@ -131,7 +131,22 @@ describe("secrets and states that stick", () => {
     const own = await w.api("POST", `/v1/tokens/${id}/disable`, { token: mine.body.secret });
     assert.equal(own.body.state_set_by, "developer");
     assert.equal((await w.api("POST", `/v1/tokens/${id}/enable`, { token: mine.body.secret })).status, 200);
-    const notes = (await w.api("GET", "/v1/notifications", { token: o.secret })).body.notifications;
+    const beforeDetour = (await w.api("GET", "/v1/notifications", { token: o.secret })).body.notifications.length;
+    // no detour: revoking what an admin disabled keeps it the admin's to undo
+    await w.api("POST", `/v1/tokens/${id}/disable`, { token: o.secret });
+    const detour = await w.api("POST", `/v1/tokens/${id}/revoke`, { token: mine.body.secret, body: { confirm_label: "other" } });
+    assert.deepEqual([detour.status, detour.body.state, detour.body.state_set_by], [200, "revoked", "admin"]);
+    assertProblem(await w.api("POST", `/v1/tokens/${id}/reapprove`, { token: mine.body.secret }), 403, "FORBIDDEN");
+    // and an admin takes over a developer's own revoke
+    await w.api("POST", `/v1/tokens/${id}/reapprove`, { token: o.secret });
+    await w.api("POST", `/v1/tokens/${id}/revoke`, { token: mine.body.secret, body: { confirm_label: "other" } });
+    const over = await w.api("POST", `/v1/tokens/${id}/revoke`, { token: o.secret, body: { confirm_label: "other" } });
+    assert.deepEqual([over.status, over.body.state_set_by], [200, "admin"]);
+    assertProblem(await w.api("POST", `/v1/tokens/${id}/reapprove`, { token: mine.body.secret }), 403, "FORBIDDEN");
+    await w.api("POST", `/v1/tokens/${id}/reapprove`, { token: o.secret });
+    const afterDetour = (await w.api("GET", "/v1/notifications", { token: o.secret })).body.notifications;
+    assert.ok(afterDetour.length > beforeDetour);
+    const notes = afterDetour.slice(afterDetour.length - beforeDetour);
     const toOwner = notes.filter((n) => n.to === "d@stick.io" && n.token_id === id).map((n) => n.kind);
     assert.deepEqual(toOwner, ["token.reapproved", "token.revoked", "token.disabled"], "only the changes someone else made");
     const toAdmin = notes.filter((n) => n.to === "admin@stick.io" && n.token_id === id).map((n) => n.kind);
@@ -153,7 +168,7 @@ describe("safe text and methods", () => {
       answers.push((await w.api("POST", "/v1/members", { token: o.secret, body: { email, name: "Dup", role: "developer" } })).status);
     }
     assert.deepEqual(answers, [201, 422, 422, 422, 422, 422, 422]);
-    for (const label of ["abc\u202Eexe.txt", "\u200b", "a\u2066b", "x\ufeff"]) {
+    for (const label of ["abc\u202Eexe.txt", "\u200b", "a\u2066b", "x\ufeff", "\u3164", "prod\u3164", "a\ufe0fb"]) {
       const r = await create(o.secret, { label, role: "developer", kind: "org" });
       assertProblem(r, 422, "VALIDATION_FAILED");
       assert.ok(r.body.errors.label, label);

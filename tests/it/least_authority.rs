@@ -180,6 +180,28 @@ fn admin_actions_stick() {
     block_on(w.svc.revoke_token(&d, &id, &json!({"confirm_label": "mine2"}), w.now())).unwrap();
     block_on(w.svc.reapprove_token(&d, &id, w.now())).unwrap();
     assert_eq!(w.token_json(&dev, &id).unwrap()["state"], "active");
+    // Revoking what an admin disabled does not make it the developer's to undo.
+    block_on(w.svc.disable_token(&admin, &id, w.now())).unwrap();
+    let v = block_on(w.svc.revoke_token(&d, &id, &json!({"confirm_label": "mine2"}), w.now())).unwrap();
+    assert_eq!(json!(v)["state_set_by"], "admin");
+    assert!(matches!(block_on(w.svc.reapprove_token(&d, &id, w.now())), Err(Error::Forbidden(_))));
+    block_on(w.svc.reapprove_token(&admin, &id, w.now())).unwrap();
+    // An admin takes over a developer's own disable or revoke; it then sticks.
+    block_on(w.svc.disable_token(&d, &id, w.now())).unwrap();
+    let v = block_on(w.svc.disable_token(&admin, &id, w.now())).unwrap();
+    assert_eq!((json!(v)["state"].clone(), json!(v)["state_set_by"].clone()), (json!("disabled"), json!("admin")));
+    assert!(matches!(block_on(w.svc.enable_token(&d, &id, w.now())), Err(Error::Forbidden(_))));
+    block_on(w.svc.revoke_token(&d, &id, &json!({"confirm_label": "mine2"}), w.now())).unwrap();
+    assert!(matches!(block_on(w.svc.reapprove_token(&d, &id, w.now())), Err(Error::Forbidden(_))));
+    block_on(w.svc.reapprove_token(&admin, &id, w.now())).unwrap();
+    block_on(w.svc.revoke_token(&d, &id, &json!({"confirm_label": "mine2"}), w.now())).unwrap();
+    let v = block_on(w.svc.revoke_token(&admin, &id, &json!({"confirm_label": "mine2"}), w.now())).unwrap();
+    assert_eq!(json!(v)["state_set_by"], "admin");
+    assert!(matches!(block_on(w.svc.reapprove_token(&d, &id, w.now())), Err(Error::Forbidden(_))));
+    // an admin repeating their own disable is still a conflict
+    block_on(w.svc.reapprove_token(&admin, &id, w.now())).unwrap();
+    block_on(w.svc.disable_token(&admin, &id, w.now())).unwrap();
+    assert!(matches!(block_on(w.svc.disable_token(&admin, &id, w.now())), Err(Error::Conflict(_))));
 }
 
 #[test]
