@@ -258,6 +258,9 @@ pub struct Token {
     pub role: Role,
     /// Granted scopes.
     pub scopes: Vec<String>,
+    /// CIDR blocks it may be used from (normalised); empty: anywhere.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_cidrs: Vec<String>,
     /// Created.
     pub created_at: Timestamp,
     /// Last changed.
@@ -377,6 +380,9 @@ pub struct VerifyEntry {
     /// For a secret replaced by rotation: when its grace ends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grace_until: Option<Timestamp>,
+    /// CIDR blocks the token may be used from; empty: anywhere.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_cidrs: Vec<String>,
 }
 
 /// The audited actions.

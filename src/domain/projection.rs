@@ -35,6 +35,7 @@ pub fn entry(t: &Token, owner: Option<&Member>) -> VerifyEntry {
         owner_active: t.kind == Kind::Org || owner.is_some_and(Member::is_active),
         expires_at: t.expires_at,
         grace_until: None,
+        allowed_cidrs: t.allowed_cidrs.clone(),
     }
 }
 
@@ -134,6 +135,7 @@ mod tests {
             logo: None,
             role: Role::Admin,
             scopes: vec!["a".into()],
+            allowed_cidrs: vec![],
             created_at: NOW,
             updated_at: NOW,
             expires_at: Some(NOW.plus_days(30)),

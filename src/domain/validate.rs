@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
+use super::cidr::{BadCidr, Cidr, MAX_CIDRS};
 use super::model::{is_id, Kind, MemberStatus, Policy, Role};
 use super::policy::{
     never_expires_allowed, Lifetime, KEYWARD_MANAGE, KEYWARD_PREFIX, KEYWARD_READ, MAX_GRACE_SECONDS, MAX_MODULES,
@@ -384,6 +385,32 @@ fn scopes(form: &mut Form<'_>, field: &str, modules: &[String]) -> Option<Vec<St
     Some(out)
 }
 
+/// A network allowlist: at most [`MAX_CIDRS`] distinct IPv4 or IPv6 CIDR blocks, normalised
+/// (`10.1.2.3/24` is kept as `10.1.2.0/24`; a bare address is one host).
+fn cidrs(form: &mut Form<'_>, field: &str) -> Option<Vec<String>> {
+    let list = form.string_list(field)?;
+    if list.len() > MAX_CIDRS {
+        form.fail(field, format!("at most {MAX_CIDRS} blocks"));
+        return None;
+    }
+    let mut out: Vec<String> = Vec::with_capacity(list.len());
+    for s in list {
+        let block = match Cidr::parse(s) {
+            Ok(c) => c.to_string(),
+            Err(BadCidr(why)) => {
+                form.fail(field, format!("\"{}\" {why} (write blocks like 192.0.2.0/24 or 2001:db8::/32)", clip(s)));
+                return None;
+            }
+        };
+        if out.contains(&block) {
+            form.fail(field, format!("lists {block} twice"));
+            return None;
+        }
+        out.push(block);
+    }
+    Some(out)
+}
+
 fn clip(s: &str) -> String {
     s.chars().take(64).collect()
 }
@@ -599,6 +626,8 @@ pub struct NewToken {
     pub role: Role,
     /// Scopes, each one of the org's modules.
     pub scopes: Vec<String>,
+    /// Network allowlist (normalised CIDR blocks; empty: anywhere).
+    pub allowed_cidrs: Vec<String>,
     /// Personal or org.
     pub kind: Kind,
     /// For personal tokens made by an admin for someone else.
@@ -647,6 +676,7 @@ pub fn new_token(obj: &Map<String, Value>, grantable: &[String], policy: &Policy
             "owner_member_id",
             "expires_in_days",
             "never_expires",
+            "allowed_cidrs",
         ],
     );
     let label = f.label("label", true);
@@ -654,6 +684,7 @@ pub fn new_token(obj: &Map<String, Value>, grantable: &[String], policy: &Policy
     let logo = optional_text(&mut f, "logo", logo_problem);
     let role = f.role("role", true);
     let scopes = if f.get("scopes").is_none() { Some(Vec::new()) } else { scopes(&mut f, "scopes", grantable) };
+    let cidrs = if f.get("allowed_cidrs").is_none() { Some(Vec::new()) } else { cidrs(&mut f, "allowed_cidrs") };
     let kind = f.required_str("kind").and_then(|s| {
         let k = Kind::parse(s);
         if k.is_none() {
@@ -694,19 +725,27 @@ pub fn new_token(obj: &Map<String, Value>, grantable: &[String], policy: &Policy
             (true, None) => None,
         }
     };
-    let value = match (label, description, logo, role, scopes, kind, lifetime) {
-        (Some(label), Some(description), Some(logo), Some(role), Some(scopes), Some(kind), Some(lifetime)) => {
-            Some(NewToken {
-                label,
-                description,
-                logo,
-                role,
-                scopes,
-                kind,
-                owner_member_id: owner.map(str::to_owned),
-                lifetime,
-            })
-        }
+    let value = match (label, description, logo, role, scopes, kind, lifetime, cidrs) {
+        (
+            Some(label),
+            Some(description),
+            Some(logo),
+            Some(role),
+            Some(scopes),
+            Some(kind),
+            Some(lifetime),
+            Some(allowed_cidrs),
+        ) => Some(NewToken {
+            label,
+            description,
+            logo,
+            role,
+            scopes,
+            allowed_cidrs,
+            kind,
+            owner_member_id: owner.map(str::to_owned),
+            lifetime,
+        }),
         _ => None,
     };
     finish(value, errors)
@@ -727,6 +766,8 @@ pub struct TokenPatch {
     pub scopes: Option<Vec<String>>,
     /// New role (ceilings are checked by the service).
     pub role: Option<Role>,
+    /// New network allowlist (`[]` removes it).
+    pub allowed_cidrs: Option<Vec<String>>,
 }
 
 impl TokenPatch {
@@ -743,7 +784,7 @@ impl TokenPatch {
 /// Every failed field.
 pub fn token_patch(obj: &Map<String, Value>, grantable: &[String]) -> Result<TokenPatch, FieldErrors> {
     let mut errors = FieldErrors::new();
-    let mut f = Form::new(obj, "", &mut errors, &["label", "description", "logo", "scopes", "role"]);
+    let mut f = Form::new(obj, "", &mut errors, &["label", "description", "logo", "scopes", "role", "allowed_cidrs"]);
     if obj.get("label").is_some_and(Value::is_null) {
         f.fail("label", "cannot be removed");
     }
@@ -758,7 +799,12 @@ pub fn token_patch(obj: &Map<String, Value>, grantable: &[String]) -> Result<Tok
         None
     };
     let role = f.role("role", false);
-    finish(Some(TokenPatch { label, description, logo, scopes: sc, role }), errors)
+    let allowed_cidrs = if present("allowed_cidrs") && !obj.get("allowed_cidrs").is_some_and(Value::is_null) {
+        cidrs(&mut f, "allowed_cidrs")
+    } else {
+        None
+    };
+    finish(Some(TokenPatch { label, description, logo, scopes: sc, role, allowed_cidrs }), errors)
 }
 
 /// `POST /v1/tokens/{id}/rotate`: `{grace_seconds?: 0..86400}` → the grace in seconds (0 when absent).

@@ -2,6 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use core::net::IpAddr;
+
+use super::cidr::allows;
 use super::model::{State, VerifyEntry};
 use super::time::Timestamp;
 
@@ -21,6 +24,8 @@ pub enum Code {
     OwnerDeactivated,
     /// Past its expiry.
     Expired,
+    /// Used from outside the token's network allowlist (or with no address to check).
+    IpNotAllowed,
     /// Valid, but lacks a scope that was asked for.
     InsufficientScope,
     /// Good to use.
@@ -38,24 +43,32 @@ impl Code {
             Self::Disabled => "DISABLED",
             Self::OwnerDeactivated => "OWNER_DEACTIVATED",
             Self::Expired => "EXPIRED",
+            Self::IpNotAllowed => "IP_NOT_ALLOWED",
             Self::InsufficientScope => "INSUFFICIENT_SCOPE",
             Self::Valid => "VALID",
         }
     }
 }
 
-/// Decide the verdict for a well-formed token given its verify entry (`None`: not stored).
+/// Decide the verdict for a well-formed token given its verify entry (`None`: not stored),
+/// used from `client` (the address the calling service saw; `None`: not given).
 ///
 /// `MALFORMED` is decided before this, by [`super::token::parse`]: a malformed string is never
-/// looked up. The remaining codes are checked in DESIGN.md's order.
+/// looked up. The remaining codes are checked in DESIGN.md's order, with `IP_NOT_ALLOWED` after
+/// `EXPIRED` and before `INSUFFICIENT_SCOPE`.
 ///
 /// # Example
 /// ```
 /// use keyward::domain::{verdict, Code, Timestamp};
-/// assert_eq!(verdict::<&str>(None, Timestamp::from_millis(0), &[]), Code::NotFound);
+/// assert_eq!(verdict::<&str>(None, Timestamp::from_millis(0), &[], None), Code::NotFound);
 /// ```
 #[must_use]
-pub fn verdict<S: AsRef<str>>(entry: Option<&VerifyEntry>, now: Timestamp, required_scopes: &[S]) -> Code {
+pub fn verdict<S: AsRef<str>>(
+    entry: Option<&VerifyEntry>,
+    now: Timestamp,
+    required_scopes: &[S],
+    client: Option<IpAddr>,
+) -> Code {
     let Some(e) = entry else {
         return Code::NotFound;
     };
@@ -72,6 +85,9 @@ pub fn verdict<S: AsRef<str>>(entry: Option<&VerifyEntry>, now: Timestamp, requi
     }
     if e.expires_at.is_some_and(|x| now >= x) {
         return Code::Expired;
+    }
+    if !allows(&e.allowed_cidrs, client) {
+        return Code::IpNotAllowed;
     }
     if required_scopes.iter().any(|r| !e.scopes.iter().any(|s| s == r.as_ref())) {
         return Code::InsufficientScope;
@@ -96,6 +112,7 @@ mod tests {
             owner_active: true,
             expires_at: Some(Timestamp::from_millis(100_000)),
             grace_until: None,
+            allowed_cidrs: vec![],
         }
     }
     const NOW: Timestamp = Timestamp::from_millis(50_000);
@@ -103,19 +120,19 @@ mod tests {
 
     #[test]
     fn each_code() {
-        assert_eq!(verdict(None, NOW, &NONE), Code::NotFound);
-        assert_eq!(verdict(Some(&entry()), NOW, &NONE), Code::Valid);
-        assert_eq!(verdict(Some(&entry()), NOW, &["billing"]), Code::Valid);
-        assert_eq!(verdict(Some(&entry()), NOW, &["billing", "users:read"]), Code::Valid);
-        assert_eq!(verdict(Some(&entry()), NOW, &["billing", "admin"]), Code::InsufficientScope);
+        assert_eq!(verdict(None, NOW, &NONE, None), Code::NotFound);
+        assert_eq!(verdict(Some(&entry()), NOW, &NONE, None), Code::Valid);
+        assert_eq!(verdict(Some(&entry()), NOW, &["billing"], None), Code::Valid);
+        assert_eq!(verdict(Some(&entry()), NOW, &["billing", "users:read"], None), Code::Valid);
+        assert_eq!(verdict(Some(&entry()), NOW, &["billing", "admin"], None), Code::InsufficientScope);
         let e = VerifyEntry { state: State::Revoked, ..entry() };
-        assert_eq!(verdict(Some(&e), NOW, &NONE), Code::Revoked);
+        assert_eq!(verdict(Some(&e), NOW, &NONE, None), Code::Revoked);
         let e = VerifyEntry { state: State::Disabled, ..entry() };
-        assert_eq!(verdict(Some(&e), NOW, &NONE), Code::Disabled);
+        assert_eq!(verdict(Some(&e), NOW, &NONE, None), Code::Disabled);
         let e = VerifyEntry { owner_active: false, ..entry() };
-        assert_eq!(verdict(Some(&e), NOW, &NONE), Code::OwnerDeactivated);
-        assert_eq!(verdict(Some(&entry()), Timestamp::from_millis(100_000), &NONE), Code::Expired);
-        assert_eq!(verdict(Some(&entry()), Timestamp::from_millis(99_999), &NONE), Code::Valid);
+        assert_eq!(verdict(Some(&e), NOW, &NONE, None), Code::OwnerDeactivated);
+        assert_eq!(verdict(Some(&entry()), Timestamp::from_millis(100_000), &NONE, None), Code::Expired);
+        assert_eq!(verdict(Some(&entry()), Timestamp::from_millis(99_999), &NONE, None), Code::Valid);
     }
 
     #[test]
@@ -123,29 +140,51 @@ mod tests {
         // Everything wrong at once: revoked wins.
         let all = VerifyEntry { state: State::Revoked, owner_active: false, ..entry() };
         let late = Timestamp::from_millis(200_000);
-        assert_eq!(verdict(Some(&all), late, &["nope"]), Code::Revoked);
+        assert_eq!(verdict(Some(&all), late, &["nope"], None), Code::Revoked);
         let e = VerifyEntry { state: State::Disabled, owner_active: false, ..entry() };
-        assert_eq!(verdict(Some(&e), late, &["nope"]), Code::Disabled);
+        assert_eq!(verdict(Some(&e), late, &["nope"], None), Code::Disabled);
         let e = VerifyEntry { owner_active: false, ..entry() };
-        assert_eq!(verdict(Some(&e), late, &["nope"]), Code::OwnerDeactivated);
-        assert_eq!(verdict(Some(&entry()), late, &["nope"]), Code::Expired);
+        assert_eq!(verdict(Some(&e), late, &["nope"], None), Code::OwnerDeactivated);
+        assert_eq!(verdict(Some(&entry()), late, &["nope"], None), Code::Expired);
+    }
+
+    #[test]
+    fn ip_not_allowed_sits_after_expired_and_before_insufficient_scope() {
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        let e = VerifyEntry { allowed_cidrs: vec!["10.0.0.0/8".into(), "2001:db8::/32".into()], ..entry() };
+        assert_eq!(verdict(Some(&e), NOW, &NONE, ip("10.1.2.3")), Code::Valid);
+        assert_eq!(verdict(Some(&e), NOW, &NONE, ip("::ffff:10.1.2.3")), Code::Valid);
+        assert_eq!(verdict(Some(&e), NOW, &NONE, ip("2001:db8::9")), Code::Valid);
+        assert_eq!(verdict(Some(&e), NOW, &NONE, ip("11.0.0.1")), Code::IpNotAllowed);
+        assert_eq!(verdict(Some(&e), NOW, &NONE, None), Code::IpNotAllowed, "no address to check: refused");
+        // after EXPIRED (and everything before it)...
+        assert_eq!(verdict(Some(&e), Timestamp::from_millis(200_000), &NONE, ip("11.0.0.1")), Code::Expired);
+        let revoked = VerifyEntry { state: State::Revoked, ..e.clone() };
+        assert_eq!(verdict(Some(&revoked), NOW, &NONE, None), Code::Revoked);
+        // ...and before INSUFFICIENT_SCOPE
+        assert_eq!(verdict(Some(&e), NOW, &["nope"], ip("11.0.0.1")), Code::IpNotAllowed);
+        assert_eq!(verdict(Some(&e), NOW, &["nope"], ip("10.0.0.1")), Code::InsufficientScope);
+        // no allowlist: the address does not matter
+        assert_eq!(verdict(Some(&entry()), NOW, &NONE, None), Code::Valid);
+        assert_eq!(verdict(Some(&entry()), NOW, &NONE, ip("11.0.0.1")), Code::Valid);
+        assert_eq!(Code::IpNotAllowed.as_str(), "IP_NOT_ALLOWED");
     }
 
     #[test]
     fn org_tokens_ignore_owner_and_may_never_expire() {
         let e =
             VerifyEntry { kind: Kind::Org, owner_member_id: None, owner_active: false, expires_at: None, ..entry() };
-        assert_eq!(verdict(Some(&e), Timestamp::from_millis(i64::MAX), &NONE), Code::Valid);
+        assert_eq!(verdict(Some(&e), Timestamp::from_millis(i64::MAX), &NONE, None), Code::Valid);
     }
 
     #[test]
     fn grace_ends_in_not_found() {
         let e = VerifyEntry { grace_until: Some(Timestamp::from_millis(60_000)), ..entry() };
-        assert_eq!(verdict(Some(&e), NOW, &NONE), Code::Valid);
-        assert_eq!(verdict(Some(&e), Timestamp::from_millis(60_000), &NONE), Code::NotFound);
+        assert_eq!(verdict(Some(&e), NOW, &NONE, None), Code::Valid);
+        assert_eq!(verdict(Some(&e), Timestamp::from_millis(60_000), &NONE, None), Code::NotFound);
         // a revoked token's old secret past grace is gone, not revoked
         let e = VerifyEntry { state: State::Revoked, ..e };
-        assert_eq!(verdict(Some(&e), Timestamp::from_millis(60_000), &NONE), Code::NotFound);
+        assert_eq!(verdict(Some(&e), Timestamp::from_millis(60_000), &NONE, None), Code::NotFound);
     }
 
     #[test]

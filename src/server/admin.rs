@@ -8,7 +8,7 @@ use worker::{console_error, Context, Env, Headers, Method, Request, Response};
 
 use super::http::{bearer, read_body};
 use super::limits::{self, Limit};
-use super::relay::{self, CREATE_PATH, ORG_HEADER, TOKEN_HEADER};
+use super::relay::{self, CLIENT_HEADER, CREATE_PATH, ORG_HEADER, TOKEN_HEADER};
 use super::{edge, internal, prefix, touch, CryptoRandom};
 use crate::domain::model::new_id;
 use crate::domain::Timestamp;
@@ -87,6 +87,9 @@ pub(super) async fn forward(
     let _ = headers.set("authorization", &format!("Bearer {presented}"));
     let _ = headers.set(ORG_HEADER, &at.org_id);
     let _ = headers.set(TOKEN_HEADER, &at.token_id);
+    if let Ok(Some(ip)) = req.headers().get("cf-connecting-ip") {
+        let _ = headers.set(CLIENT_HEADER, &ip);
+    }
     for name in ["content-type", "if-match"] {
         if let Ok(Some(v)) = req.headers().get(name) {
             let _ = headers.set(name, &v);

@@ -23,7 +23,7 @@ use worker::{
 
 use super::http::{bearer, expect_empty, no_content, parse_json, read_body};
 use super::kv::WorkersKv;
-use super::relay::{StrictQuestion, CREATE_PATH, ORG_HEADER, STRICT_PATH, TOKEN_HEADER};
+use super::relay::{StrictQuestion, CLIENT_HEADER, CREATE_PATH, ORG_HEADER, STRICT_PATH, TOKEN_HEADER};
 use super::{internal, now, param, prefix, query, reply, CryptoRandom};
 use crate::domain::Timestamp;
 use crate::routes::{resolve, Route};
@@ -253,7 +253,7 @@ impl OrgAuthority {
         if method == "POST" && path == STRICT_PATH {
             let q: StrictQuestion = serde_json::from_slice(&read_body(req).await?).map_err(internal)?;
             let at = Located { org_id: q.org_id, token_id: q.token_id };
-            return reply(200, &svc.verify_strict(&q.token, &at, &q.scopes, now).await?);
+            return reply(200, &svc.verify_strict(&q.token, &at, &q.scopes, q.client_ip, now).await?);
         }
         if method == "POST" && path == CREATE_PATH {
             let org = header(req, ORG_HEADER).ok_or_else(|| internal("no org named"))?;
@@ -269,7 +269,8 @@ impl OrgAuthority {
             (Some(org_id), Some(token_id)) => Located { org_id, token_id },
             _ => return Err(Error::Unauthenticated),
         };
-        let mut actor = svc.authenticate(&presented, &at, now).await?;
+        let client = header(req, CLIENT_HEADER).and_then(|c| c.parse().ok());
+        let mut actor = svc.authenticate(&presented, &at, client, now).await?;
         actor.if_match = header(req, "if-match").map(|h| IfMatch::parse(&h));
         #[cfg(feature = "faults")]
         if path == super::FAULTS_PATH {

@@ -6,6 +6,8 @@
 //! a body without a declared length or over 64 KiB. The answer is byte-for-byte what the general
 //! path gives.
 
+use core::net::IpAddr;
+
 use serde::Deserialize;
 use serde_json::Value;
 use worker::wasm_bindgen::JsValue;
@@ -17,7 +19,20 @@ use super::http::MAX_BODY;
 use crate::domain::Timestamp;
 use crate::service::{object, Consistency, Error};
 
-/// `{token, scopes?, consistency?}`, the one shape `POST /v1/verify` takes.
+/// One verification asked for, by either form of the endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyRequest {
+    /// The presented token.
+    pub token: String,
+    /// Scopes it must have.
+    pub scopes: Vec<String>,
+    /// Edge (KV) or strict (the org authority).
+    pub consistency: Consistency,
+    /// The address the calling service saw its client use (for network allowlists).
+    pub client_ip: Option<IpAddr>,
+}
+
+/// `{token, scopes?, consistency?, client_ip?}`, the one shape `POST /v1/verify` takes.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct VerifyBody {
@@ -26,22 +41,40 @@ struct VerifyBody {
     scopes: Option<Vec<String>>,
     #[serde(default)]
     consistency: Option<Consistency>,
+    #[serde(default)]
+    client_ip: Option<String>,
+}
+
+/// A `client_ip` as given (`None` or empty: not given).
+///
+/// # Errors
+/// [`Error::BadRequest`] when it is not an IPv4 or IPv6 address.
+pub fn client_ip(raw: Option<&str>) -> Result<Option<IpAddr>, Error> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => s.parse().map(Some).map_err(|_| Error::BadRequest("client_ip must be an IPv4 or IPv6 address")),
+    }
 }
 
 /// Read a verify body: typed parse first (fast), and on failure the detailed check that names
 /// what is wrong.
 ///
 /// # Errors
-/// [`Error::BadRequest`] for anything but
-/// `{token: string, scopes?: string[] | null, consistency?: "edge" | "strict" | null}`.
-pub fn verify_body(body: &[u8]) -> Result<(String, Vec<String>, Consistency), Error> {
+/// [`Error::BadRequest`] for anything but `{token: string, scopes?: string[] | null,
+/// consistency?: "edge" | "strict" | null, client_ip?: string | null}`.
+pub fn verify_body(body: &[u8]) -> Result<VerifyRequest, Error> {
     if let Ok(b) = serde_json::from_slice::<VerifyBody>(body) {
-        return Ok((b.token, b.scopes.unwrap_or_default(), b.consistency.unwrap_or_default()));
+        return Ok(VerifyRequest {
+            token: b.token,
+            scopes: b.scopes.unwrap_or_default(),
+            consistency: b.consistency.unwrap_or_default(),
+            client_ip: client_ip(b.client_ip.as_deref())?,
+        });
     }
     let v = super::http::parse_json(body)?;
     let obj = object(&v)?;
-    if obj.keys().any(|k| k != "token" && k != "scopes" && k != "consistency") {
-        return Err(Error::BadRequest("the body takes only token, scopes and consistency"));
+    if obj.keys().any(|k| !["token", "scopes", "consistency", "client_ip"].contains(&k.as_str())) {
+        return Err(Error::BadRequest("the body takes only token, scopes, consistency and client_ip"));
     }
     let consistency = match obj.get("consistency") {
         None | Some(Value::Null) => Consistency::Edge,
@@ -49,6 +82,11 @@ pub fn verify_body(body: &[u8]) -> Result<(String, Vec<String>, Consistency), Er
             .as_str()
             .and_then(Consistency::parse)
             .ok_or(Error::BadRequest("consistency must be \"edge\" or \"strict\""))?,
+    };
+    let client_ip = match obj.get("client_ip") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => client_ip(Some(s))?,
+        Some(_) => return Err(Error::BadRequest("client_ip must be an IPv4 or IPv6 address")),
     };
     let token = obj.get("token").and_then(Value::as_str).ok_or(Error::BadRequest("token must be a string"))?;
     let scopes = match obj.get("scopes") {
@@ -60,7 +98,7 @@ pub fn verify_body(body: &[u8]) -> Result<(String, Vec<String>, Consistency), Er
             .ok_or(Error::BadRequest("scopes must be a list of strings"))?,
         Some(_) => return Err(Error::BadRequest("scopes must be a list of strings")),
     };
-    Ok((token.to_owned(), scopes, consistency))
+    Ok(VerifyRequest { token: token.to_owned(), scopes, consistency, client_ip })
 }
 
 /// The path of a serialized WHATWG URL (`https://host/path?query` → `/path`).
@@ -111,12 +149,12 @@ pub async fn verify(req: &Request, env: &Env, ctx: &Context, now: Timestamp) -> 
         Ok(promise) => JsFuture::from(promise).await.ok().and_then(|v| v.as_string()).unwrap_or_default(),
         Err(_) => String::new(),
     };
-    let (token, scopes, consistency) = match verify_body(text.as_bytes()) {
+    let asked = match verify_body(text.as_bytes()) {
         Ok(parsed) => parsed,
         Err(e) => return problem(&e).map(Some),
     };
-    let client = super::limits::client(headers.get("cf-connecting-ip").ok().flatten());
-    match super::verify(env, ctx, &token, &scopes, consistency, &client, now).await {
+    let caller = super::limits::client(headers.get("cf-connecting-ip").ok().flatten());
+    match super::verify(env, ctx, &asked, &caller, now).await {
         Ok(outcome) => {
             let body = serde_json::to_string(&outcome).unwrap_or_default();
             respond(200, "application/json", &body, None).map(Some)
@@ -142,14 +180,25 @@ mod tests {
 
     #[test]
     fn bodies() {
+        let ask = |token: &str, scopes: &[&str], consistency, client_ip: Option<&str>| VerifyRequest {
+            token: token.into(),
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            consistency,
+            client_ip: client_ip.map(|ip| ip.parse().unwrap()),
+        };
         let edge = Consistency::Edge;
-        assert_eq!(verify_body(br#"{"token":"t"}"#).unwrap(), ("t".into(), vec![], edge));
-        assert_eq!(verify_body(br#"{"token":"t","scopes":null}"#).unwrap(), ("t".into(), vec![], edge));
-        assert_eq!(verify_body(br#"{"scopes":["a"],"token":"t"}"#).unwrap(), ("t".into(), vec!["a".into()], edge));
+        assert_eq!(verify_body(br#"{"token":"t"}"#).unwrap(), ask("t", &[], edge, None));
+        assert_eq!(verify_body(br#"{"token":"t","scopes":null}"#).unwrap(), ask("t", &[], edge, None));
+        assert_eq!(verify_body(br#"{"scopes":["a"],"token":"t"}"#).unwrap(), ask("t", &["a"], edge, None));
         assert_eq!(
             verify_body(br#"{"token":"t","consistency":"strict"}"#).unwrap(),
-            ("t".into(), vec![], Consistency::Strict)
+            ask("t", &[], Consistency::Strict, None)
         );
+        assert_eq!(
+            verify_body(br#"{"token":"t","client_ip":"2001:db8::1"}"#).unwrap(),
+            ask("t", &[], edge, Some("2001:db8::1"))
+        );
+        assert_eq!(verify_body(br#"{"token":"t","client_ip":null}"#).unwrap(), ask("t", &[], edge, None));
         for bad in [
             &b"{"[..],
             b"[]",
@@ -159,6 +208,9 @@ mod tests {
             br#"{"token":"t","scopes":"a"}"#,
             br#"{"token":"t","consistency":"eventual"}"#,
             br#"{"token":"t","consistency":1}"#,
+            br#"{"token":"t","client_ip":"10.0.0.300"}"#,
+            br#"{"token":"t","client_ip":"10.0.0.0/8"}"#,
+            br#"{"token":"t","client_ip":7}"#,
         ] {
             assert!(matches!(verify_body(bad), Err(Error::BadRequest(_))), "{}", String::from_utf8_lossy(bad));
         }

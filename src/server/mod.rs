@@ -202,18 +202,16 @@ async fn handle(
         Route::Healthz => reply(200, &json!({"ok": true})),
         Route::VerifyPost | Route::VerifyGet => {
             let body = if method == "POST" { read_body(req).await? } else { Vec::new() };
-            let (presented, scopes, consistency) =
-                if route == Route::VerifyPost { fast::verify_body(&body)? } else { verify_query(req)? };
-            let client = limits::client(req.headers().get("cf-connecting-ip").ok().flatten());
-            let outcome = verify(env, ctx, &presented, &scopes, consistency, &client, now).await?;
-            reply(200, &outcome)
+            let asked = if route == Route::VerifyPost { fast::verify_body(&body)? } else { verify_query(req)? };
+            let caller = limits::client(req.headers().get("cf-connecting-ip").ok().flatten());
+            reply(200, &verify(env, ctx, &asked, &caller, now).await?)
         }
         _ => admin::admin(req, env, ctx, method, route, now).await,
     }
 }
 
-/// `GET /v1/verify?scopes=a,b&consistency=strict` with the token as Bearer.
-fn verify_query(req: &Request) -> Result<(String, Vec<String>, Consistency), Error> {
+/// `GET /v1/verify?scopes=a,b&consistency=strict&client_ip=…` with the token as Bearer.
+fn verify_query(req: &Request) -> Result<fast::VerifyRequest, Error> {
     let q = query(req);
     let scopes = param(&q, "scopes")
         .map(|s| s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
@@ -222,32 +220,32 @@ fn verify_query(req: &Request) -> Result<(String, Vec<String>, Consistency), Err
         None => Consistency::Edge,
         Some(c) => Consistency::parse(&c).ok_or(Error::BadRequest("consistency must be \"edge\" or \"strict\""))?,
     };
-    Ok((bearer(req).unwrap_or_default(), scopes, consistency))
+    let client_ip = fast::client_ip(param(&q, "client_ip").as_deref())?;
+    Ok(fast::VerifyRequest { token: bearer(req).unwrap_or_default(), scopes, consistency, client_ip })
 }
 
 /// Answer a verification, both paths: at the edge from KV, or strictly from the org's authority
 /// (found through the secret's verify entry). A valid answer records the use off the response
-/// path. Answers `MALFORMED` and `NOT_FOUND` count against `client`'s limit, strict ones
-/// against the token's; nothing else is limited.
+/// path. Answers `MALFORMED` and `NOT_FOUND` count against `caller`'s limit (the connecting
+/// client, not `client_ip`), strict ones against the token's; nothing else is limited.
 ///
 /// # Errors
 /// [`Error::RateLimited`] past a limit; [`Error::Internal`] when KV or the authority fails.
 pub(crate) async fn verify(
     env: &Env,
     ctx: &Context,
-    presented: &str,
-    scopes: &[String],
-    consistency: Consistency,
-    client: &str,
+    asked: &fast::VerifyRequest,
+    caller: &str,
     now: Timestamp,
 ) -> Result<Verification, Error> {
     let edge = edge(env);
-    let outcome = match consistency {
-        Consistency::Edge => service::verify(&edge, presented, scopes, now).await?,
+    let presented = asked.token.as_str();
+    let outcome = match asked.consistency {
+        Consistency::Edge => service::verify(&edge, presented, &asked.scopes, asked.client_ip, now).await?,
         Consistency::Strict => match service::locate(&edge, presented).await? {
             Some(at) => {
                 limits::check(env, limits::Limit::StrictVerifications, &at.token_id).await?;
-                relay::strict(env, presented, &at, scopes).await?
+                relay::strict(env, asked, &at).await?
             }
             None => {
                 let code =
@@ -261,7 +259,7 @@ pub(crate) async fn verify(
     }
     kv::refresh_due(ctx, env);
     if matches!(outcome.code, Code::Malformed | Code::NotFound) {
-        limits::check(env, limits::Limit::VerifyMisses, client).await?;
+        limits::check(env, limits::Limit::VerifyMisses, caller).await?;
     }
     Ok(outcome)
 }

@@ -25,6 +25,9 @@ pub const ORG_HEADER: &str = "keyward-org";
 /// The token the edge found the caller's secret to belong to.
 #[cfg(feature = "admin")]
 pub const TOKEN_HEADER: &str = "keyward-token";
+/// The caller's connecting address as Cloudflare saw it (network allowlists of admin callers).
+#[cfg(feature = "admin")]
+pub const CLIENT_HEADER: &str = "keyward-client";
 /// Internal requests are addressed to this origin (a Durable Object ignores the host).
 const ORIGIN: &str = "https://authority.keyward.internal";
 
@@ -66,18 +69,22 @@ pub struct StrictQuestion {
     pub org_id: String,
     /// Where the edge found it.
     pub token_id: String,
+    /// The address the calling service saw (network allowlists).
+    #[serde(default)]
+    pub client_ip: Option<core::net::IpAddr>,
 }
 
-/// Ask the org's authority for a strict verdict on `presented`, found at `at`.
+/// Ask the org's authority for a strict verdict on what was `asked`, found at `at`.
 ///
 /// # Errors
 /// [`Error::Internal`] when the authority cannot be reached or answers something else.
-pub async fn strict(env: &Env, presented: &str, at: &Located, scopes: &[String]) -> Result<Verification, Error> {
+pub async fn strict(env: &Env, asked: &super::fast::VerifyRequest, at: &Located) -> Result<Verification, Error> {
     let q = StrictQuestion {
-        token: presented.to_owned(),
-        scopes: scopes.to_vec(),
+        token: asked.token.clone(),
+        scopes: asked.scopes.clone(),
         org_id: at.org_id.clone(),
         token_id: at.token_id.clone(),
+        client_ip: asked.client_ip,
     };
     let body = serde_json::to_vec(&q).map_err(internal)?;
     let headers = Headers::new();

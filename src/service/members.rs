@@ -105,6 +105,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             logo: None,
             role: Role::Admin,
             scopes: org.modules.iter().cloned().chain([KEYWARD_MANAGE.to_owned()]).collect(),
+            allowed_cidrs: Vec::new(),
             kind: Kind::Personal,
             owner_member_id: Some(admin.id.clone()),
             lifetime: Lifetime::Days(org.policy.default_ttl_days),

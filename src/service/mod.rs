@@ -13,6 +13,7 @@ mod verify;
 pub mod views;
 
 use core::cell::Cell;
+use core::net::IpAddr;
 
 use futures_util::lock::Mutex;
 use serde_json::{Map, Value};
@@ -239,15 +240,25 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// Authenticate a presented bearer token against the records, strictly: it must be its
     /// token's **current** secret (a secret replaced by rotation only verifies during its grace;
     /// it cannot call the admin API), the token active and unexpired, and its owner active, right
-    /// now. `at` says where the edge found it (its verify entry).
+    /// now, and `client` (the connecting address) inside its network allowlist if it has one.
+    /// `at` says where the edge found it (its verify entry).
     ///
     /// # Errors
     /// [`Error::Unauthenticated`] for anything but a usable token; [`Error::Internal`] on storage failure.
-    pub async fn authenticate(&self, presented: &str, at: &Located, now: Timestamp) -> Result<Actor> {
+    pub async fn authenticate(
+        &self,
+        presented: &str,
+        at: &Located,
+        client: Option<IpAddr>,
+        now: Timestamp,
+    ) -> Result<Actor> {
         parse(presented).map_err(|_| Error::Unauthenticated)?;
         let hash = sha256_hex(presented);
         let token = self.repo.token(&at.org_id, &at.token_id).await?.ok_or(Error::Unauthenticated)?;
         if token.hash != hash || token.state != State::Active || token.is_expired(now) {
+            return Err(Error::Unauthenticated);
+        }
+        if !crate::domain::cidr::allows(&token.allowed_cidrs, client) {
             return Err(Error::Unauthenticated);
         }
         let org = self.repo.org(&token.org_id).await?.ok_or(Error::Unauthenticated)?;

@@ -75,6 +75,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             logo: spec.logo,
             role: spec.role,
             scopes: spec.scopes,
+            allowed_cidrs: spec.allowed_cidrs,
             created_at: now,
             updated_at: now,
             expires_at: expires_at(spec.lifetime, now),
@@ -308,13 +309,17 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         if let Some(r) = patch.role {
             t.role = r;
         }
+        if let Some(c) = patch.allowed_cidrs {
+            t.allowed_cidrs = c;
+        }
         if t == before {
             return self.view(&t, now).await;
         }
         t.updated_at = now;
         t.version = before.version + 1;
         let summary = format!("Edited \"{}\": {}", t.label, changed_fields(&before, &t).join(", "));
-        let access_changed = t.role != before.role || t.scopes != before.scopes;
+        let access_changed =
+            t.role != before.role || t.scopes != before.scopes || t.allowed_cidrs != before.allowed_cidrs;
         let verb = access_changed.then_some("edited");
         let changes = self.save(actor, &before, &t, Action::TokenUpdated, summary, verb, now).await?;
         self.commit(&changes).await?;
@@ -513,6 +518,9 @@ fn changed_fields(a: &Token, b: &Token) -> Vec<&'static str> {
     }
     if a.role != b.role {
         out.push("role");
+    }
+    if a.allowed_cidrs != b.allowed_cidrs {
+        out.push("allowed networks");
     }
     out
 }

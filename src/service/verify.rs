@@ -1,5 +1,7 @@
 //! Verification (edge and strict), last use, and the admin's audit and notification views.
 
+use core::net::IpAddr;
+
 use serde::{Deserialize, Serialize};
 
 use super::views::{AuditEventView, NotificationView};
@@ -111,13 +113,14 @@ pub async fn verify<K: Kv, T: AsRef<str>>(
     edge: &Edge<K>,
     presented: &str,
     scopes: &[T],
+    client: Option<IpAddr>,
     now: Timestamp,
 ) -> Result<Verification> {
     if parse(presented).is_err() {
         return Ok(Verification::new(Code::Malformed, None, Consistency::Edge));
     }
     let entry = edge.verify_entry(&sha256_hex(presented)).await?;
-    let code = verdict(entry.as_ref(), now, scopes);
+    let code = verdict(entry.as_ref(), now, scopes, client);
     Ok(Verification::new(code, entry, Consistency::Edge))
 }
 
@@ -144,8 +147,14 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     ///
     /// # Errors
     /// [`Error::Internal`] on storage failure only.
-    pub async fn verify<T: AsRef<str>>(&self, presented: &str, scopes: &[T], now: Timestamp) -> Result<Verification> {
-        verify(&self.edge, presented, scopes, now).await
+    pub async fn verify<T: AsRef<str>>(
+        &self,
+        presented: &str,
+        scopes: &[T],
+        client: Option<IpAddr>,
+        now: Timestamp,
+    ) -> Result<Verification> {
+        verify(&self.edge, presented, scopes, client, now).await
     }
 
     /// [`locate`] over this service's KV.
@@ -166,6 +175,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         presented: &str,
         at: &Located,
         scopes: &[T],
+        client: Option<IpAddr>,
         now: Timestamp,
     ) -> Result<Verification> {
         if parse(presented).is_err() {
@@ -179,7 +189,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             }
             None => None,
         };
-        let code = verdict(entry.as_ref(), now, scopes);
+        let code = verdict(entry.as_ref(), now, scopes, client);
         Ok(Verification::new(code, entry, Consistency::Strict))
     }
 

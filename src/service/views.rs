@@ -140,6 +140,8 @@ pub struct TokenView {
     pub role: Role,
     /// Scopes.
     pub scopes: Vec<String>,
+    /// CIDR blocks it may be used from (empty: anywhere).
+    pub allowed_cidrs: Vec<String>,
     /// `kw_••••••••3f9A`
     pub masked: String,
     /// Prefix.
@@ -190,6 +192,7 @@ impl TokenView {
             logo: t.logo.clone(),
             role: t.role,
             scopes: t.scopes.clone(),
+            allowed_cidrs: t.allowed_cidrs.clone(),
             masked: t.masked(),
             prefix: t.prefix.clone(),
             hint: t.hint.clone(),

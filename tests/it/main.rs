@@ -5,5 +5,6 @@ mod support;
 
 mod auth_matrix;
 mod failures;
+mod leaks;
 mod least_authority;
 mod lifecycle;

@@ -29,6 +29,8 @@ pub const T0: i64 = 1_795_000_000_000;
 pub struct World {
     pub svc: Service<MemoryStore, MemoryKv, TestRandom>,
     pub now: Cell<Timestamp>,
+    /// The address calls come from (network allowlists); `None`: unknown.
+    pub client: Cell<Option<std::net::IpAddr>>,
 }
 
 pub struct Org {
@@ -48,6 +50,7 @@ impl World {
                 Prefix::default(),
             ),
             now: Cell::new(Timestamp::from_millis(T0)),
+            client: Cell::new(None),
         }
     }
 
@@ -87,7 +90,7 @@ impl World {
     pub fn auth(&self, secret: &str) -> Result<Actor, Error> {
         block_on(async {
             let at = self.svc.locate(secret).await?.ok_or(Error::Unauthenticated)?;
-            self.svc.authenticate(secret, &at, self.now()).await
+            self.svc.authenticate(secret, &at, self.client.get(), self.now()).await
         })
     }
 
@@ -121,7 +124,7 @@ impl World {
     /// The edge verdict (KV), checked against the strict one (records) whenever KV has
     /// nothing left owed: the two must agree.
     pub fn verify(&self, secret: &str, scopes: &[&str]) -> String {
-        let edge = block_on(self.svc.verify(secret, scopes, self.now())).expect("verify");
+        let edge = block_on(self.svc.verify(secret, scopes, self.client.get(), self.now())).expect("verify");
         if !block_on(self.svc.projection_pending()).unwrap() {
             assert_eq!(self.verify_strict(secret, scopes), edge.code.as_str(), "edge and strict disagree");
         }
@@ -132,10 +135,22 @@ impl World {
     pub fn verify_strict(&self, secret: &str, scopes: &[&str]) -> String {
         block_on(async {
             match self.svc.locate(secret).await.unwrap() {
-                None => self.svc.verify(secret, scopes, self.now()).await.unwrap().code.as_str().to_owned(),
-                Some(at) => {
-                    self.svc.verify_strict(secret, &at, scopes, self.now()).await.unwrap().code.as_str().to_owned()
-                }
+                None => self
+                    .svc
+                    .verify(secret, scopes, self.client.get(), self.now())
+                    .await
+                    .unwrap()
+                    .code
+                    .as_str()
+                    .to_owned(),
+                Some(at) => self
+                    .svc
+                    .verify_strict(secret, &at, scopes, self.client.get(), self.now())
+                    .await
+                    .unwrap()
+                    .code
+                    .as_str()
+                    .to_owned(),
             }
         })
     }
