@@ -50,11 +50,12 @@ fn main() {
         owner_active: true,
         expires_at: Some(now.plus_days(30)),
         grace_until: None,
+        allowed_cidrs: vec![],
     };
     let required = ["billing"];
     // What the timed step must conclude, checked before timing it.
     assert!(parse(TOKEN).is_ok() && parse(WRONG_CHECKSUM).is_err());
-    assert_eq!(verdict(Some(&entry), now, &required), Code::Valid);
+    assert_eq!(verdict(Some(&entry), now, &required, None), Code::Valid);
     let json = serde_json::to_string(&entry).unwrap_or_default();
 
     let step = || {
@@ -63,12 +64,12 @@ fn main() {
             return Code::Malformed;
         }
         black_box(sha256_hex(token));
-        verdict(Some(black_box(&entry)), now, &required)
+        verdict(Some(black_box(&entry)), now, &required, None)
     };
     let rows = [
         ("parse + checksum", time(200_000, || parse(black_box(TOKEN)).is_ok())),
         ("sha-256 (hex)", time(200_000, || sha256_hex(black_box(TOKEN)))),
-        ("verdict", time(1_000_000, || verdict(Some(black_box(&entry)), now, &required))),
+        ("verdict", time(1_000_000, || verdict(Some(black_box(&entry)), now, &required, None))),
         ("wrong checksum, rejected", time(200_000, || parse(black_box(WRONG_CHECKSUM)).is_err())),
         (
             "(miss path only) entry JSON decode",
