@@ -51,6 +51,10 @@ pub enum Route {
     Audit,
     /// `GET /v1/notifications`
     Notifications,
+    /// `POST /v1/leaks` (secret-scanning reports, signed)
+    LeakReport,
+    /// `POST /v1/credentials/revoke` (anyone holding a token)
+    RevokeCredentials,
     /// `POST /v1/verify`
     VerifyPost,
     /// `GET /v1/verify`
@@ -81,6 +85,8 @@ pub const ROUTES: &[(&str, &str, Route)] = &[
     ("POST", "/v1/tokens/{id}/rotate", Route::RotateToken),
     ("GET", "/v1/audit", Route::Audit),
     ("GET", "/v1/notifications", Route::Notifications),
+    ("POST", "/v1/leaks", Route::LeakReport),
+    ("POST", "/v1/credentials/revoke", Route::RevokeCredentials),
     ("POST", "/v1/verify", Route::VerifyPost),
     ("GET", "/v1/verify", Route::VerifyGet),
 ];

@@ -5,6 +5,7 @@
 //! unit-tested natively and shared verbatim by the Worker and the browser module.
 
 pub mod cidr;
+pub mod leak;
 pub mod model;
 pub mod policy;
 pub mod projection;
@@ -18,8 +19,8 @@ pub mod verify;
 mod validate_tests;
 
 pub use model::{
-    derive_status, effective_role, Action, AuditEvent, Kind, Member, MemberStatus, Notification, Org, Policy, Role,
-    SetBy, State, Status, TargetType, Token, VerifyEntry,
+    derive_status, effective_role, Action, AuditEvent, Kind, Member, MemberStatus, Notification, OnLeak, Org, Policy,
+    Role, SetBy, State, Status, TargetType, Token, VerifyEntry,
 };
 pub use random::{RandomError, RandomSource};
 pub use time::Timestamp;

@@ -177,11 +177,31 @@ pub struct Policy {
     pub max_ttl_days: u32,
     /// Whether org tokens may be created with `never_expires`.
     pub allow_non_expiring_org_tokens: bool,
+    /// What a leak report of a live token does.
+    #[serde(default)]
+    pub on_leak: OnLeak,
+}
+
+/// What keyward does with a live token found leaked (a secret-scanning report).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnLeak {
+    /// Revoke it at once (`state_set_by: report`), and tell its owner and the admins.
+    #[default]
+    Revoke,
+    /// Only tell its owner and the admins.
+    Notify,
 }
 
 impl Default for Policy {
     fn default() -> Self {
-        Self { max_personal_tokens: 10, default_ttl_days: 30, max_ttl_days: 365, allow_non_expiring_org_tokens: false }
+        Self {
+            max_personal_tokens: 10,
+            default_ttl_days: 30,
+            max_ttl_days: 365,
+            allow_non_expiring_org_tokens: false,
+            on_leak: OnLeak::Revoke,
+        }
     }
 }
 
@@ -425,6 +445,9 @@ pub enum Action {
     /// A token was deleted.
     #[serde(rename = "token.deleted")]
     TokenDeleted,
+    /// A live token was reported leaked, and the org's policy says only to tell people.
+    #[serde(rename = "token.leaked")]
+    TokenLeaked,
 }
 
 /// What an audit event is about.

@@ -11,7 +11,7 @@ use base64::Engine as _;
 use serde_json::{Map, Value};
 
 use super::cidr::{BadCidr, Cidr, MAX_CIDRS};
-use super::model::{is_id, Kind, MemberStatus, Policy, Role};
+use super::model::{is_id, Kind, MemberStatus, OnLeak, Policy, Role};
 use super::policy::{
     never_expires_allowed, Lifetime, KEYWARD_MANAGE, KEYWARD_PREFIX, KEYWARD_READ, MAX_GRACE_SECONDS, MAX_MODULES,
     MAX_PERSONAL_TOKENS_CEILING, MAX_TTL_DAYS_CEILING,
@@ -534,7 +534,7 @@ pub fn org_patch(obj: &Map<String, Value>, current: &Policy) -> Result<OrgPatch,
         let mut g = f.nested(
             p,
             "policy",
-            &["max_personal_tokens", "default_ttl_days", "max_ttl_days", "allow_non_expiring_org_tokens"],
+            &["max_personal_tokens", "default_ttl_days", "max_ttl_days", "allow_non_expiring_org_tokens", "on_leak"],
         );
         let merged = Policy {
             max_personal_tokens: g
@@ -545,6 +545,15 @@ pub fn org_patch(obj: &Map<String, Value>, current: &Policy) -> Result<OrgPatch,
             allow_non_expiring_org_tokens: g
                 .bool("allow_non_expiring_org_tokens")
                 .unwrap_or(current.allow_non_expiring_org_tokens),
+            on_leak: match g.str("on_leak") {
+                None => current.on_leak,
+                Some("revoke") => OnLeak::Revoke,
+                Some("notify") => OnLeak::Notify,
+                Some(_) => {
+                    g.fail("on_leak", "must be \"revoke\" or \"notify\"");
+                    current.on_leak
+                }
+            },
         };
         if merged.default_ttl_days > merged.max_ttl_days {
             g.fail("default_ttl_days", "must not exceed max_ttl_days");

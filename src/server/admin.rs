@@ -54,6 +54,11 @@ pub(super) async fn admin(
     }
     // A deployment that cannot issue well-formed tokens serves no admin request.
     prefix(env)?;
+    match route {
+        Route::LeakReport => return super::leaks::leak_report(req, env).await,
+        Route::RevokeCredentials => return super::leaks::revoke_credentials(req, env, ctx).await,
+        _ => {}
+    }
     if route == Route::CreateOrg {
         let body = read_body(req).await?;
         if !is_operator(env, bearer(req).as_deref()) {

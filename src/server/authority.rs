@@ -23,7 +23,8 @@ use worker::{
 
 use super::http::{bearer, expect_empty, no_content, parse_json, read_body};
 use super::kv::WorkersKv;
-use super::relay::{StrictQuestion, CLIENT_HEADER, CREATE_PATH, ORG_HEADER, STRICT_PATH, TOKEN_HEADER};
+use super::leaks::ReportQuestion;
+use super::relay::{StrictQuestion, CLIENT_HEADER, CREATE_PATH, ORG_HEADER, REPORT_PATH, STRICT_PATH, TOKEN_HEADER};
 use super::{internal, now, param, prefix, query, reply, CryptoRandom};
 use crate::domain::Timestamp;
 use crate::routes::{resolve, Route};
@@ -254,6 +255,13 @@ impl OrgAuthority {
             let q: StrictQuestion = serde_json::from_slice(&read_body(req).await?).map_err(internal)?;
             let at = Located { org_id: q.org_id, token_id: q.token_id };
             return reply(200, &svc.verify_strict(&q.token, &at, &q.scopes, q.client_ip, now).await?);
+        }
+        if method == "POST" && path == REPORT_PATH {
+            let q: ReportQuestion = serde_json::from_slice(&read_body(req).await?).map_err(internal)?;
+            let reporter = q.reporter().ok_or_else(|| internal("a report names no reporter"))?;
+            let at = Located { org_id: q.org_id.clone(), token_id: q.token_id.clone() };
+            let live = svc.report(&q.token, &at, &reporter, now).await?;
+            return reply(200, &json!({ "live": live }));
         }
         if method == "POST" && path == CREATE_PATH {
             let org = header(req, ORG_HEADER).ok_or_else(|| internal("no org named"))?;

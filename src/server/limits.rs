@@ -20,12 +20,16 @@ pub enum Limit {
     AdminAuthFailures,
     /// Strict verifications, per token (they share the org authority's capacity).
     StrictVerifications,
+    /// `POST /v1/credentials/revoke` calls, per client address.
+    #[cfg_attr(not(feature = "admin"), allow(dead_code))]
+    RevocationReports,
 }
 
 impl Limit {
     /// Every limit, for the configuration check.
     #[cfg(test)]
-    pub const ALL: [Self; 3] = [Self::VerifyMisses, Self::AdminAuthFailures, Self::StrictVerifications];
+    pub const ALL: [Self; 4] =
+        [Self::VerifyMisses, Self::AdminAuthFailures, Self::StrictVerifications, Self::RevocationReports];
 
     /// The binding's name in wrangler.toml.
     pub const fn binding(self) -> &'static str {
@@ -33,13 +37,14 @@ impl Limit {
             Self::VerifyMisses => "VERIFY_MISS_LIMIT",
             Self::AdminAuthFailures => "ADMIN_AUTH_LIMIT",
             Self::StrictVerifications => "STRICT_VERIFY_LIMIT",
+            Self::RevocationReports => "REVOKE_REPORT_LIMIT",
         }
     }
 
     /// The limit's window in seconds (`period` in wrangler.toml: 10 or 60).
     pub const fn period_seconds(self) -> u32 {
         match self {
-            Self::VerifyMisses | Self::AdminAuthFailures | Self::StrictVerifications => 60,
+            Self::VerifyMisses | Self::AdminAuthFailures | Self::StrictVerifications | Self::RevocationReports => 60,
         }
     }
 }

@@ -13,6 +13,8 @@ mod authority;
 mod fast;
 mod http;
 mod kv;
+#[cfg(feature = "admin")]
+mod leaks;
 mod limits;
 mod relay;
 

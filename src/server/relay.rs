@@ -16,6 +16,9 @@ use crate::service::{Error, Located, Verification};
 pub const BINDING: &str = "ORGS";
 /// Internal path of a strict verification.
 pub const STRICT_PATH: &str = "/_authority/verify";
+/// Internal path of a leaked-token report.
+#[cfg(feature = "admin")]
+pub const REPORT_PATH: &str = "/_authority/report";
 /// Internal path of an org's creation.
 #[cfg(feature = "admin")]
 pub const CREATE_PATH: &str = "/_authority/orgs";

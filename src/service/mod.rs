@@ -6,6 +6,7 @@
 //! Every change writes an audit event naming the acting member **and** token.
 
 mod error;
+mod leaks;
 mod members;
 mod projection;
 mod tokens;
@@ -19,6 +20,7 @@ use futures_util::lock::Mutex;
 use serde_json::{Map, Value};
 
 pub use error::Error;
+pub use leaks::Reporter;
 pub use members::{Me, OrgCreated, Usage, FIRST_TOKEN_LABEL};
 pub use projection::{Drained, Fix, Reconciled};
 pub use tokens::{Issued, TokenQuery};
@@ -191,6 +193,9 @@ struct Notice<'a> {
     member: Option<&'a Member>,
 }
 
+/// `created_by` of a notification about a change made by a leak report (no member made it).
+pub const REPORTER: &str = "report";
+
 /// The JSON body as an object, or 400.
 ///
 /// # Errors
@@ -327,7 +332,11 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         now: Timestamp,
     ) -> Result<()> {
         let by = members.iter().find(|m| m.id == n.by);
-        let who = by.map_or_else(|| "The operator".to_owned(), |m| format!("{} <{}>", m.name, m.email));
+        let who = if n.by == REPORTER {
+            "A leak report".to_owned()
+        } else {
+            by.map_or_else(|| "The operator".to_owned(), |m| format!("{} <{}>", m.name, m.email))
+        };
         let owner = n.token.and_then(|t| t.owner_member_id.as_deref()).filter(|o| *o != n.by);
         let to = members.iter().filter(|m| m.is_active() && (m.role == Role::Admin || Some(m.id.as_str()) == owner));
         let (subject, body) = match (n.token, n.member) {

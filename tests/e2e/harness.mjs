@@ -13,11 +13,12 @@ export const DURABLE_OBJECTS = { ORGS: { className: "OrgAuthority", useSQLite: t
  * The rate limits of wrangler.toml, raised so that suites which verify thousands of junk tokens
  * from one address test what they are about; tests/e2e/limits.test.mjs runs with low ones.
  */
-export function ratelimits({ misses = 1_000_000, auth = 1_000_000, strict = 1_000_000 } = {}) {
+export function ratelimits({ misses = 1_000_000, auth = 1_000_000, strict = 1_000_000, revocations = 1_000_000 } = {}) {
   return {
     VERIFY_MISS_LIMIT: { simple: { limit: misses, period: 60 } },
     ADMIN_AUTH_LIMIT: { simple: { limit: auth, period: 60 } },
     STRICT_VERIFY_LIMIT: { simple: { limit: strict, period: 60 } },
+    REVOKE_REPORT_LIMIT: { simple: { limit: revocations, period: 60 } },
   };
 }
 

@@ -1,7 +1,7 @@
 //! Stopping leaks: per-token network allowlists.
 
 use futures_executor::block_on;
-use keyward::service::Error;
+use keyward::service::{Error, Reporter};
 use serde_json::json;
 
 use crate::support::*;
@@ -49,4 +49,84 @@ fn network_allowlists_bind_verification_and_the_admin_api() {
         );
         assert!(matches!(r, Err(Error::Validation(e)) if e.contains_key("allowed_cidrs")), "{bad}");
     }
+}
+
+fn scanner() -> Reporter {
+    Reporter::Scanner { source: "content".into(), url: "https://github.com/acme/app/blob/main/.env".into() }
+}
+
+fn report(w: &World, secret: &str, who: &Reporter) -> bool {
+    let at = block_on(w.svc.locate(secret)).unwrap();
+    match at {
+        Some(at) => block_on(w.svc.report(secret, &at, who, w.now())).unwrap(),
+        None => false,
+    }
+}
+
+#[test]
+fn a_reported_live_token_is_revoked_and_everyone_told() {
+    let w = World::new();
+    let o = w.org("Acme", &["billing"]);
+    let (_, dev, _) = w.member_with_token(&o.admin_secret, "d@acme.io", "developer");
+    let (s, id) = w.create(&dev, json!({"label": "laptop", "role": "developer", "kind": "personal"}));
+    assert!(report(&w, &s, &scanner()), "true positive");
+    assert_eq!(w.verify(&s, &[]), "REVOKED");
+    let v = w.token_json(&o.admin_secret, &id).unwrap();
+    assert_eq!((v["state"].clone(), v["state_set_by"].clone()), (json!("revoked"), json!("report")));
+    // only an admin brings it back
+    let d = w.actor(&dev);
+    assert!(matches!(block_on(w.svc.reapprove_token(&d, &id, w.now())), Err(Error::Forbidden(_))));
+    // audit and notifications say who reported it, and where it was found
+    let admin = w.actor(&o.admin_secret);
+    let (events, _) = block_on(w.svc.audit_events(&admin, Some(&id), None, None, None)).unwrap();
+    assert!(events[0].summary.contains("github.com/acme/app") && events[0].actor_token_id.is_none());
+    let notes = block_on(w.svc.notifications(&admin)).unwrap();
+    let told: Vec<_> = notes
+        .iter()
+        .filter(|n| n.token_id.as_deref() == Some(id.as_str()) && json!(n.kind) == "token.revoked")
+        .collect();
+    let mut to: Vec<_> = told.iter().map(|n| n.to.as_str()).collect();
+    to.sort_unstable();
+    assert_eq!(to, ["admin@acme.io", "d@acme.io"]);
+    assert!(told.iter().all(|n| n.created_by == "report" && n.body.starts_with("A leak report")));
+    // reported again, or unknown, or junk: false positives, nothing changes
+    assert!(!report(&w, &s, &scanner()));
+    assert!(!report(&w, "kw_0000000000000000000000000000003wuQEo", &scanner()));
+    assert!(!report(&w, "junk", &scanner()));
+}
+
+#[test]
+fn on_leak_notify_tells_without_revoking_but_a_holder_always_revokes() {
+    let w = World::new();
+    let o = w.org("Acme", &["billing"]);
+    let admin = w.actor(&o.admin_secret);
+    block_on(w.svc.update_org(&admin, &json!({"policy": {"on_leak": "notify"}}), w.now())).unwrap();
+    let (s, id) = w.create(&o.admin_secret, json!({"label": "ci", "role": "developer", "kind": "org"}));
+    assert!(report(&w, &s, &scanner()));
+    assert_eq!(w.verify(&s, &[]), "VALID", "notify only");
+    let notes = block_on(w.svc.notifications(&w.actor(&o.admin_secret))).unwrap();
+    assert!(notes.iter().any(|n| n.token_id.as_deref() == Some(id.as_str()) && json!(n.kind) == "token.leaked"));
+    let holder = Reporter::Holder { address: "198.51.100.4".into(), user_agent: "curl/8.5".into() };
+    assert!(report(&w, &s, &holder));
+    assert_eq!(w.verify(&s, &[]), "REVOKED");
+    let (events, _) = block_on(w.svc.audit_events(&w.actor(&o.admin_secret), Some(&id), None, None, None)).unwrap();
+    assert!(events[0].summary.contains("198.51.100.4") && events[0].summary.contains("curl/8.5"));
+    assert!(matches!(
+        block_on(w.svc.update_org(&w.actor(&o.admin_secret), &json!({"policy": {"on_leak": "ignore"}}), w.now())),
+        Err(Error::Validation(e)) if e.contains_key("policy.on_leak")
+    ));
+}
+
+#[test]
+fn a_reported_secret_in_its_grace_stops_and_the_current_one_goes_on() {
+    let w = World::new();
+    let o = w.org("Acme", &["billing"]);
+    let (old, id) = w.create(&o.admin_secret, json!({"label": "ci", "role": "developer", "kind": "org"}));
+    let admin = w.actor(&o.admin_secret);
+    let new = block_on(w.svc.rotate_token(&admin, &id, &json!({"grace_seconds": 3600}), w.now())).unwrap().secret;
+    assert_eq!(w.verify(&old, &[]), "VALID");
+    assert!(report(&w, &old, &scanner()));
+    assert_eq!(w.verify(&old, &[]), "NOT_FOUND");
+    assert_eq!(w.verify(&new, &[]), "VALID");
+    assert!(!report(&w, &old, &scanner()), "its grace is over: nothing left to do");
 }
