@@ -96,8 +96,11 @@ async fn trusted_keys(env: &Env) -> Vec<TrustedKey> {
         return keys;
     }
     let now = Date::now().as_millis();
-    let cached = FETCHED
-        .with(|f| f.borrow().as_ref().filter(|(at, _)| now.saturating_sub(*at) < KEYS_TTL_MS).map(|(_, k)| k.clone()));
+    // Keys are kept an hour; a failed fetch (kept as no keys) a minute, so a report with a
+    // forged key id cannot make every request fetch again.
+    let fresh =
+        |at: u64, keys: &[TrustedKey]| now.saturating_sub(at) < if keys.is_empty() { 60_000 } else { KEYS_TTL_MS };
+    let cached = FETCHED.with(|f| f.borrow().as_ref().filter(|(at, k)| fresh(*at, k)).map(|(_, k)| k.clone()));
     if let Some(k) = cached {
         keys.extend(k);
         return keys;
@@ -107,7 +110,10 @@ async fn trusted_keys(env: &Env) -> Vec<TrustedKey> {
             FETCHED.with(|f| *f.borrow_mut() = Some((now, k.clone())));
             keys.extend(k);
         }
-        Err(e) => console_error!("LEAK_REPORT_KEYS_URL: {e}"),
+        Err(e) => {
+            console_error!("LEAK_REPORT_KEYS_URL: {e}");
+            FETCHED.with(|f| *f.borrow_mut() = Some((now, Vec::new())));
+        }
     }
     keys
 }
@@ -235,10 +241,14 @@ pub async fn leak_report(req: &mut Request, env: &Env) -> Result<Response, Error
 /// existed. Limited per client address.
 pub async fn revoke_credentials(req: &mut Request, env: &Env, ctx: &Context) -> Result<Response, Error> {
     let body = read_body(req).await?;
-    let address = limits::client(req.headers().get("cf-connecting-ip").ok().flatten());
-    limits::check(env, Limit::RevocationReports, &address).await?;
-    let tokens = parse_revocation(&parse_json(&body)?).map_err(Error::BadRequest)?;
+    let connecting = req.headers().get("cf-connecting-ip").ok().flatten();
+    limits::check(env, Limit::RevocationReports, &limits::client(connecting.clone())).await?;
+    let address = connecting.unwrap_or_else(|| "an unknown address".to_owned());
+    let mut tokens = parse_revocation(&parse_json(&body)?).map_err(Error::BadRequest)?;
     let received = tokens.len();
+    // Each token once: a hundred copies of one must not cost a hundred round trips.
+    tokens.sort_unstable();
+    tokens.dedup();
     let user_agent = req.headers().get("user-agent").ok().flatten().unwrap_or_default();
     let env = env.clone();
     ctx.wait_until(async move {

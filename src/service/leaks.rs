@@ -1,9 +1,11 @@
 //! Leaked tokens: a secret-scanning report or someone holding the token asks keyward to kill it.
 
 use super::{Notice, Result, Service, REPORTER};
+use crate::domain::policy::may_undo;
 use crate::domain::projection;
 use crate::domain::token::{parse, sha256_hex};
-use crate::domain::{Action, OnLeak, RandomSource, SetBy, State, TargetType, Timestamp};
+use crate::domain::validate::is_unsafe_char;
+use crate::domain::{Action, OnLeak, RandomSource, Role, SetBy, State, TargetType, Timestamp};
 use crate::service::Located;
 use crate::store::{Changes, Kv, Store};
 
@@ -28,7 +30,9 @@ pub enum Reporter {
 
 impl Reporter {
     fn describe(&self) -> String {
-        let clip = |s: &str| s.chars().filter(|c| !c.is_control()).take(200).collect::<String>();
+        // Reporter text is someone else's words: nothing invisible or direction-changing goes
+        // into the audit log (the label-like text rule), and not much of it.
+        let clip = |s: &str| s.chars().filter(|c| !is_unsafe_char(*c)).take(200).collect::<String>();
         match self {
             Self::Scanner { source, url } => {
                 format!("a secret-scanning report ({}) found it at {}", clip(source), clip(url))
@@ -66,6 +70,21 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let in_grace = before.previous_hash.as_deref() == Some(hash.as_str())
             && before.previous_valid_until.is_some_and(|g| now < g);
         let current = before.hash == hash && before.state != State::Revoked && !before.is_expired(now);
+        if before.hash == hash && before.state == State::Revoked && may_undo(before.state_set_by, Role::Developer) {
+            // Already revoked by its developer: not a live token, but now known leaked, so the
+            // revocation becomes the report's and only an admin may re-approve it.
+            let mut t = before.clone();
+            t.state_set_by = Some(SetBy::Report);
+            t.updated_at = now;
+            t.version = before.version + 1;
+            let mut changes = Changes::new();
+            changes.put_token(&t)?;
+            let summary =
+                format!("Reported leaked after its revocation, \"{}\" stays revoked: {}", t.label, reporter.describe());
+            self.audit(&mut changes, &org.id, None, Action::TokenLeaked, (TargetType::Token, &t.id), summary, now)?;
+            self.commit(&changes).await?;
+            return Ok(false);
+        }
         if !in_grace && !current {
             return Ok(false);
         }
@@ -76,20 +95,20 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let (action, verb, summary) = if in_grace {
             t.previous_valid_until = Some(now);
             let s = format!("Ended the grace of the previous secret of \"{}\": {why}", t.label);
-            (Action::TokenLeaked, "found leaked (its previous secret stopped at once)", s)
+            (Action::TokenLeaked, "flagged as leaked (its previous secret stopped at once)", s)
         } else if matches!(reporter, Reporter::Scanner { .. }) && org.policy.on_leak == OnLeak::Notify {
             let s = format!(
                 "Reported leaked, \"{}\" ({}) left as it is (policy on_leak: notify): {why}",
                 t.label,
                 t.masked()
             );
-            (Action::TokenLeaked, "found leaked", s)
+            (Action::TokenLeaked, "flagged as leaked", s)
         } else {
             t.state = State::Revoked;
             t.revoked_at = Some(now);
             t.state_set_by = Some(SetBy::Report);
             let s = format!("Revoked \"{}\" ({}) on a leak report: {why}", t.label, t.masked());
-            (Action::TokenRevoked, "revoked after a leak report", s)
+            (Action::TokenRevoked, "revoked", s)
         };
         let owner = self.owner_of(&t).await?;
         let members = self.repo.members(&org.id).await?;
