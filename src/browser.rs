@@ -32,6 +32,7 @@ export interface Policy {
   default_ttl_days: number;
   max_ttl_days: number;
   allow_non_expiring_org_tokens: boolean;
+  on_leak?: "revoke" | "notify";
 }
 "#;
 

@@ -83,9 +83,9 @@ export function splitScopeErrors(errors) {
   return out;
 }
 
-const SET_BY = { admin: "by an admin", developer: "by a developer", system: "by keyward", report: "after a report" };
+const SET_BY = { admin: "by an admin", developer: "by a developer", system: "by keyward", report: "after a leak report" };
 
-/** "disabled by an admin", "revoked after a report", … or null when the token is active. */
+/** "disabled by an admin", "revoked after a leak report", … or null when the token is active. */
 export function stateNote(t) {
   if (t.state === "active" || !t.state_set_by) return null;
   return `${t.state} ${SET_BY[t.state_set_by] ?? `by ${t.state_set_by}`}`;
@@ -100,6 +100,7 @@ const KINDS = {
   "token.reapproved": "Token re-approved",
   "token.rotated": "Token secret rotated",
   "token.deleted": "Token deleted",
+  "token.leaked": "Reported leaked",
   "member.created": "Member added",
   "member.updated": "Member changed",
   "org.created": "Organisation created",

@@ -6,6 +6,8 @@ import {
   NO_ACCESS_MESSAGE, READ_ONLY_MESSAGE, accessWords, isKeywardScope, keywardAccess, keywardChoice, kindWords, splitScopeErrors, stateNote,
 } from "./access.js";
 import { IDLE_MESSAGE, idleExpired, startIdle, stopIdle } from "./idle.js";
+import { networksField, networksSummary, networksWords } from "./networks.js";
+import { renderOrg } from "./org.js";
 
 const main = document.getElementById("main");
 const tabsNav = document.getElementById("tabs");
@@ -34,6 +36,7 @@ const TABS = [
   { id: "members", label: "Members", admin: true, render: renderMembers },
   { id: "audit", label: "Audit log", admin: true, render: renderAudit },
   { id: "notifications", label: "Notifications", admin: true, render: renderNotifications },
+  { id: "org", label: "Organisation", admin: true, render: renderOrgTab },
   { id: "check", label: "Check a token", admin: false, render: renderCheck },
 ];
 
@@ -110,7 +113,7 @@ function route() {
 async function showFailure(e) {
   if (!me) return; // signed out while this was loading
   if (e instanceof ApiError && e.status === 401) {
-    return endSession("Your token stopped working (revoked, disabled, expired or rotated). Sign in again.");
+    return endSession("Your token stopped working (revoked, disabled, expired, rotated, or not allowed from this network). Sign in again.");
   }
   if (e instanceof ApiError && e.status === 403) {
     // Reading was refused: if /v1/me is refused too, the token lost its access to keyward.
@@ -150,7 +153,7 @@ function renderSignIn(message) {
     } catch (err) {
       me = null;
       if (err.status === 403) return tokenField.setError(NO_ACCESS_MESSAGE);
-      return tokenField.setError(err.status === 401 ? "This token does not work here (unknown, revoked, disabled, expired or replaced by a rotation)." : err.message);
+      return tokenField.setError(err.status === 401 ? "This token does not work here (unknown, revoked, disabled, expired, replaced by a rotation, or not allowed from this network)." : err.message);
     }
     session.set(token);
     renderChrome();
@@ -277,7 +280,10 @@ function tokenRow(t, members) {
     cell("Kind", t.kind === "org" ? "Org" : "Personal"),
     cell("Owner", t.owner ? t.owner.name || t.owner.email : h("span", { class: "muted" }, "Org")),
     cell("Role", h("span", { class: `badge role-${t.role}` }, t.role)),
-    cell("Scopes", t.scopes.length ? h("div", { class: "chips" }, t.scopes.map((s) => h("span", { class: isKeywardScope(s) ? "chip keyward" : "chip", title: isKeywardScope(s) ? "Access to keyward itself" : null }, s))) : h("span", { class: "muted" }, "none")),
+    // one child, so the narrow layout's label column keeps the scopes and the networks together
+    cell("Scopes", h("div", {},
+      t.scopes.length ? h("div", { class: "chips" }, t.scopes.map((s) => h("span", { class: isKeywardScope(s) ? "chip keyward" : "chip", title: isKeywardScope(s) ? "Access to keyward itself" : null }, s))) : h("span", { class: "muted" }, "none"),
+      networksSummary(t.allowed_cidrs))),
     cell("Created by", t.created_by.name || t.created_by.email),
     cell("Created", when(t.created_at)),
     cell("Expires", when(t.expires_at, "Never")),
@@ -391,19 +397,23 @@ function editDialog(t) {
   const roleSel = h("select", {}, ["developer", "admin"].map((r) => h("option", { value: r, selected: r === t.role, disabled: r === "admin" && !isAdmin() }, r)));
   const scopes = scopeChecks(me.org.modules, t.scopes, "edit");
   const keyward = keywardChoice({ modules: me.org.modules, callerScopes: me.token.scopes, current: t.scopes, name: "edit-keyward" });
+  const networks = networksField(t.allowed_cidrs ?? [], { own: t.id === me.token.id });
   const fields = [field("Name", label, { name: "label" }), field("Description", desc, { name: "description" }), field("Role", roleSel, { name: "role" })];
   const scopeField = scopeFieldset(scopes);
-  const form = h("form", {}, ...fields, scopeField, keyward.el, h("div", { class: "actions" }, h("button", { type: "button", onclick: () => close() }, "Cancel"), h("button", { type: "submit", class: "primary" }, "Save")));
-  const patch = () => ({ label: label.value, description: desc.value, role: roleSel.value, scopes: [...scopes.value(), keyward.value()].filter(Boolean) });
+  const form = h("form", {}, ...fields, scopeField, keyward.el, networks.el, h("div", { class: "actions" }, h("button", { type: "button", onclick: () => close() }, "Cancel"), h("button", { type: "submit", class: "primary" }, "Save")));
+  // allowed_cidrs is always sent: an emptied field ([]) removes the allowlist.
+  const patch = () => ({ label: label.value, description: desc.value, role: roleSel.value, scopes: [...scopes.value(), keyward.value()].filter(Boolean), allowed_cidrs: networks.value() });
   const validate = () => {
     // The same rules as create (and the server), applied to the edited fields.
     const check = validateTokenForm({ ...patch(), kind: t.kind }, keyward.grantable, me.org.policy);
     showErrors(form, splitScopeErrors(check.errors));
+    return check;
   };
   form.addEventListener("input", validate);
   form.addEventListener("change", validate);
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
+    if (!validate().ok) return form.querySelector("[aria-invalid]")?.focus();
     try {
       await api("PATCH", `/v1/tokens/${t.id}`, patch());
       close();
@@ -455,6 +465,7 @@ function createWizard(members) {
     h("option", { value: "custom" }, "Custom…"),
     org.policy.allow_non_expiring_org_tokens ? h("option", { value: "never" }, "Never (org tokens only)") : null);
   const customDays = h("input", { type: "number", min: 1, max: org.policy.max_ttl_days, value: org.policy.default_ttl_days, hidden: true, "aria-label": "Days until expiry" });
+  const networks = networksField();
 
   const f = {
     logo: field("Logo (PNG, JPEG or WebP, up to 32 KiB)", logoInput, { name: "logo" }),
@@ -472,7 +483,7 @@ function createWizard(members) {
   if (!admin) f.owner_member_id.hidden = true;
 
   const form = () => {
-    const body = { label: label.value, role: roleSel.value, scopes: [...scopes.value(), keyward.value()].filter(Boolean), kind: kindSel.value };
+    const body = { label: label.value, role: roleSel.value, scopes: [...scopes.value(), keyward.value()].filter(Boolean), kind: kindSel.value, allowed_cidrs: networks.value() };
     if (desc.value) body.description = desc.value;
     if (logo) body.logo = logo;
     if (kindSel.value === "personal" && admin && ownerSel.value) body.owner_member_id = ownerSel.value;
@@ -480,7 +491,7 @@ function createWizard(members) {
     else body.expires_in_days = Number(expirySel.value === "custom" ? customDays.value : expirySel.value);
     return body;
   };
-  const STEP_FIELDS = [["logo", "label", "description"], ["kind", "owner_member_id", "role", "scopes", "keyward", "expires_in_days", "never_expires"], [], []];
+  const STEP_FIELDS = [["logo", "label", "description"], ["kind", "owner_member_id", "role", "scopes", "keyward", "allowed_cidrs", "expires_in_days", "never_expires"], [], []];
   const touched = new Set();
   const validate = (only) => {
     // Validated against what this caller may grant: the org's modules and its own keyward scopes.
@@ -507,7 +518,7 @@ function createWizard(members) {
   const overview = h("dl", { class: "overview" });
   const steps = [
     h("section", { "aria-label": "General" }, f.logo, logoPreview, f.label, f.description),
-    h("section", { "aria-label": "Access" }, f.kind, f.owner_member_id, f.role, scopeField, keyward.el, f.expires_in_days, neverErr),
+    h("section", { "aria-label": "Access" }, f.kind, f.owner_member_id, f.role, scopeField, keyward.el, networks.el, f.expires_in_days, neverErr),
     h("section", { "aria-label": "Overview" }, overview),
   ];
   const stepsEl = h("div", { class: "steps" }, steps);
@@ -543,6 +554,7 @@ function createWizard(members) {
       ["Name", b.label.trim()], ["Description", b.description || "—"], ["Logo", logo ? "Yes" : "None"],
       ["Kind", b.kind], ["Owner", b.kind === "org" ? "The organisation" : owner ? owner.name : me.member?.name], ["Role", b.role],
       ["Scopes", b.scopes.filter((s) => !isKeywardScope(s)).join(", ") || "none"], ["Access to keyward", accessWords(keyward.value())],
+      ["Networks", networksWords(b.allowed_cidrs)],
       ["Expires", b.never_expires ? "Never" : `in ${b.expires_in_days} days`],
     ];
     overview.replaceChildren(...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
@@ -725,6 +737,16 @@ async function renderNotifications() {
           h("pre", {}, n.body))))
       : h("p", { class: "empty" }, "No notifications yet."),
   );
+}
+
+function renderOrgTab() {
+  return renderOrg({
+    main,
+    isCurrent: claimView(),
+    manage: canManage(),
+    onSaved: (org) => (me.org = org), // the wizard and the edit dialog validate with the new policy
+    onError: (e) => handleActionError(e, "Not saved"),
+  });
 }
 
 async function renderCheck() {

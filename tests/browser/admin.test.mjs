@@ -6,6 +6,7 @@
 // test that was running.
 import { after, afterEach, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { generateKeyPairSync, sign } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { Miniflare } from "miniflare";
 import { chromium } from "playwright-core";
@@ -21,6 +22,12 @@ const CSP = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src
   "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 const NO_ACCESS = "This token works for your services, but it cannot sign in to keyward";
 const IDLE = "Signed out after 30 minutes without activity";
+const NETWORKS = "Allowed networks (optional)";
+const NETWORKS_HINT = "Leave empty to allow any network. With networks set, verifications must pass the caller's address as client_ip.";
+// GitHub's secret-scanning reports are signed; the Worker trusts this key pair's public half.
+const LEAK = generateKeyPairSync("ec", { namedCurve: "P-256" });
+const LEAK_KEY_ID = "browser-test-key";
+const LEAK_REPORT_KEYS = JSON.stringify([{ key_identifier: LEAK_KEY_ID, key: LEAK.publicKey.export({ type: "spki", format: "pem" }) }]);
 
 let mf, base, browser, context, page;
 
@@ -69,7 +76,7 @@ before(async () => {
       ADMIN_AUTH_LIMIT: { simple: { limit: 60, period: 60 } },
       STRICT_VERIFY_LIMIT: { simple: { limit: 600, period: 60 } },
     },
-    bindings: { OPERATOR_SECRET: OPERATOR, TOKEN_PREFIX: "kw", ALLOWED_ORIGINS: "" },
+    bindings: { OPERATOR_SECRET: OPERATOR, TOKEN_PREFIX: "kw", ALLOWED_ORIGINS: "", LEAK_REPORT_KEYS },
     assets: { directory: "www", routerConfig: { has_user_worker: true } },
     host: "127.0.0.1",
     port: 0,
@@ -96,15 +103,15 @@ after(async () => {
 });
 
 const shot = (name) => page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
-const verify = async (token) =>
-  (await (await fetch(new URL("/v1/verify", base), { method: "POST", body: JSON.stringify({ token }) })).json()).code;
+const verify = async (token, extra = {}) =>
+  (await (await fetch(new URL("/v1/verify", base), { method: "POST", body: JSON.stringify({ token, ...extra }) })).json()).code;
 const row = (label, p = page) => p.locator("tbody tr", { has: p.getByText(label, { exact: true }) });
 /** POST /v1/tokens with `secret`, as another admin tool would. */
 const createToken = async (secret, body) =>
   (await fetch(new URL("/v1/tokens", base), { method: "POST", headers: { authorization: `Bearer ${secret}` }, body: JSON.stringify(body) })).json();
 
 test("the page and its assets carry the security headers", async () => {
-  for (const path of ["/", "/app.js", "/access.js", "/style.css", "/pkg/keyward_bg.wasm"]) {
+  for (const path of ["/", "/app.js", "/access.js", "/networks.js", "/org.js", "/style.css", "/pkg/keyward_bg.wasm"]) {
     const res = await fetch(new URL(path, base));
     assert.equal(res.status, 200, path);
     assert.equal(res.headers.get("content-security-policy"), CSP, `${path}: CSP`);
@@ -486,6 +493,250 @@ test("check a token: the wasm format check at once, then the server's verdict", 
   await shot("15-check-token");
 });
 
+// ---------------------------------------------------------------- network allowlists, leaks
+
+/** The admin API with the page's admin token, as another admin tool would call it. */
+async function adminApi(method, path, body) {
+  const res = await fetch(new URL(path, base), {
+    method, headers: { authorization: `Bearer ${adminSecret}` }, body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: res.status === 204 ? null : await res.json() };
+}
+
+/** Report `token` leaked as GitHub's secret scanning does (signed); returns GitHub's feedback label. */
+async function reportLeak(token) {
+  const raw = JSON.stringify([{ token, type: "keyward_token", url: "https://github.com/acme/app/blob/main/.env", source: "content" }]);
+  const res = await fetch(new URL("/v1/leaks", base), {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "github-public-key-identifier": LEAK_KEY_ID,
+      "github-public-key-signature": sign("sha256", Buffer.from(raw), LEAK.privateKey).toString("base64"),
+    },
+    body: raw,
+  });
+  assert.equal(res.status, 200);
+  return (await res.json())[0].label;
+}
+
+/** Record the page's requests to `path` with `method` until `stop()`. */
+function recordRequests(p, method, path) {
+  const seen = [];
+  const on = (r) => r.method() === method && new URL(r.url()).pathname === path && seen.push(r);
+  p.on("request", on);
+  return { seen, stop: () => p.off("request", on) };
+}
+
+/** Whether `locator`'s element has keyboard focus. */
+const focused = (locator) => locator.evaluate((el) => el === document.activeElement);
+
+let vpnSecret;
+
+test("the wizard takes allowed networks: the server's error live, Next blocked; overview, list and stored blocks", async () => {
+  await page.getByRole("link", { name: "Tokens" }).click();
+  await page.getByRole("heading", { name: "API tokens" }).waitFor();
+  // What the server answers for a bad block, to hold the page's live message against.
+  const refused = await adminApi("POST", "/v1/tokens", { label: "bad", role: "developer", kind: "org", allowed_cidrs: ["10.1.2.3/24", "10.0.0.0/33"] });
+  assert.equal(refused.status, 422);
+  const serverSays = refused.body.errors.allowed_cidrs;
+  assert.match(serverSays, /"10\.0\.0\.0\/33"/);
+  const posts = recordRequests(page, "POST", "/v1/tokens");
+
+  await page.getByRole("button", { name: "Create token" }).click();
+  const dialog = page.getByRole("dialog", { name: "Create an API token" });
+  await dialog.getByLabel("Name").fill("Office VPN");
+  await dialog.getByRole("button", { name: "Next" }).click();
+  await dialog.getByLabel("Kind").selectOption("org");
+  await dialog.getByLabel("billing").check();
+  const networks = dialog.getByLabel(NETWORKS);
+  await dialog.getByText(NETWORKS_HINT).waitFor();
+  await networks.fill("10.1.2.3/24\n10.0.0.0/33");
+  const error = dialog.locator('.field[data-field="allowed_cidrs"] .field-error');
+  await error.getByText(serverSays, { exact: true }).waitFor();
+  assert.equal(await networks.getAttribute("aria-invalid"), "", "the field is marked invalid");
+  await dialog.getByRole("button", { name: "Next" }).click();
+  assert.ok(await focused(networks), "Next stays on the Access step and focuses the bad field");
+  assert.equal(await dialog.getByRole("button", { name: "Create token" }).count(), 0, "no overview, no Create");
+  await shot("26-wizard-networks-error");
+  // Back on the way from the overview, a block broken again blocks Next again.
+  await networks.fill("10.1.2.3/24");
+  await dialog.getByRole("button", { name: "Next" }).click();
+  await dialog.getByRole("button", { name: "Create token" }).waitFor();
+  await dialog.getByRole("button", { name: "Back" }).click();
+  await networks.fill("10.1.2.3/24, 10.0.0.0/33");
+  await dialog.getByRole("button", { name: "Next" }).click();
+  await error.getByText(serverSays, { exact: true }).waitFor();
+  assert.equal(await dialog.getByRole("button", { name: "Create token" }).count(), 0, "still no Create");
+  assert.equal(posts.seen.length, 0, "nothing was sent while a block was bad");
+
+  // Two good blocks, one a line; the error goes away as soon as they are right.
+  await networks.fill("10.1.2.3/24\n2001:db8:abcd::1/48");
+  await error.getByText(serverSays).waitFor({ state: "hidden" });
+  assert.equal(await networks.getAttribute("aria-invalid"), null);
+  await shot("27-wizard-networks");
+  await dialog.getByRole("button", { name: "Next" }).click();
+  await dialog.getByRole("definition").filter({ hasText: /^10\.1\.2\.3\/24, 2001:db8:abcd::1\/48$/ }).waitFor();
+  await shot("28-wizard-overview-networks");
+  await dialog.getByRole("button", { name: "Create token" }).click();
+  vpnSecret = await dialog.getByLabel("New token secret").inputValue();
+  await dialog.getByRole("button", { name: "Done" }).click();
+  await dialog.waitFor({ state: "detached" });
+  posts.stop();
+  assert.equal(posts.seen.length, 1);
+  assert.deepEqual(posts.seen[0].postDataJSON().allowed_cidrs, ["10.1.2.3/24", "2001:db8:abcd::1/48"], "sent as typed");
+
+  // The list: a small "2 networks" that opens to the blocks as the server keeps them.
+  const r = row("Office VPN");
+  const chip = r.locator("details.networks summary");
+  assert.equal(await chip.innerText(), "2 networks");
+  assert.equal(await chip.getAttribute("title"), "Usable only from 10.1.2.0/24, 2001:db8:abcd::/48");
+  await chip.click();
+  await r.getByText("10.1.2.0/24", { exact: true }).waitFor();
+  await r.getByText("2001:db8:abcd::/48", { exact: true }).waitFor();
+  await shot("29-tokens-networks");
+  const stored = await adminApi("GET", `/v1/tokens/${await r.getAttribute("data-id")}`);
+  assert.deepEqual(stored.body.allowed_cidrs, ["10.1.2.0/24", "2001:db8:abcd::/48"], "stored normalised");
+  assert.equal(await verify(vpnSecret, { client_ip: "10.1.2.200" }), "VALID");
+  assert.equal(await verify(vpnSecret, { client_ip: "10.1.3.1" }), "IP_NOT_ALLOWED");
+  assert.equal(await verify(vpnSecret), "IP_NOT_ALLOWED", "no client_ip");
+  // tokens usable from anywhere show nothing extra
+  assert.equal(await row("Auditor").locator("details.networks").count(), 0);
+  const [scroll, client] = await page.evaluate(() => { const w = document.querySelector(".table-wrap"); return [w.scrollWidth, w.clientWidth]; });
+  assert.ok(scroll <= client, `the token list still fits 1280 px (${scroll} > ${client})`);
+});
+
+test("the edit dialog changes networks: comma-separated, a bad one refused live, emptied removes the allowlist", async () => {
+  const r = row("Office VPN");
+  const id = await r.getAttribute("data-id");
+  const edit = page.getByRole("dialog", { name: "Edit “Office VPN”" });
+  const networks = edit.getByLabel(NETWORKS);
+  await r.getByRole("button", { name: "Edit Office VPN" }).click();
+  assert.equal(await networks.inputValue(), "10.1.2.0/24\n2001:db8:abcd::/48", "the stored blocks, one a line");
+  await edit.getByText(NETWORKS_HINT).waitFor();
+
+  // Two ways of writing the same network: the server's rule, word for word, and Save sends nothing.
+  const refused = await adminApi("PATCH", `/v1/tokens/${id}`, { allowed_cidrs: ["192.0.2.0/24", "192.0.2.9/24"] });
+  assert.equal(refused.status, 422);
+  const serverSays = refused.body.errors.allowed_cidrs;
+  assert.equal(serverSays, "lists 192.0.2.0/24 twice");
+  const patches = recordRequests(page, "PATCH", `/v1/tokens/${id}`);
+  await networks.fill("192.0.2.0/24, 192.0.2.9/24");
+  await edit.locator('.field[data-field="allowed_cidrs"] .field-error').getByText(serverSays, { exact: true }).waitFor();
+  await edit.getByRole("button", { name: "Save" }).click();
+  assert.ok(await focused(networks), "Save stays in the dialog on the bad field");
+  await shot("30-edit-networks-error");
+  await page.waitForTimeout(200);
+  assert.equal(patches.seen.length, 0, "nothing was sent");
+
+  await networks.fill("192.0.2.0/24, 198.51.100.7");
+  await edit.getByRole("button", { name: "Save" }).click();
+  await edit.waitFor({ state: "detached" });
+  assert.deepEqual((await adminApi("GET", `/v1/tokens/${id}`)).body.allowed_cidrs, ["192.0.2.0/24", "198.51.100.7/32"], "a bare address is one host");
+  await r.locator("details.networks summary", { hasText: "2 networks" }).waitFor();
+  await r.locator("details.networks summary[title='Usable only from 192.0.2.0/24, 198.51.100.7/32']").waitFor();
+  assert.equal(await verify(vpnSecret, { client_ip: "198.51.100.7" }), "VALID");
+
+  // Emptied: usable from any network again.
+  await r.getByRole("button", { name: "Edit Office VPN" }).click();
+  assert.equal(await networks.inputValue(), "192.0.2.0/24\n198.51.100.7/32");
+  await networks.fill("");
+  await edit.getByRole("button", { name: "Save" }).click();
+  await edit.waitFor({ state: "detached" });
+  patches.stop();
+  assert.deepEqual(patches.seen.at(-1).postDataJSON().allowed_cidrs, [], "[] removes the allowlist");
+  assert.deepEqual((await adminApi("GET", `/v1/tokens/${id}`)).body.allowed_cidrs, []);
+  await r.locator("details.networks").waitFor({ state: "detached" });
+  assert.equal(await verify(vpnSecret), "VALID", "no client_ip needed any more");
+});
+
+test("a token used from outside its networks cannot sign in, and the page says why", async () => {
+  const fenced = await createToken(adminSecret, {
+    label: "Fenced console", role: "admin", kind: "org", scopes: ["keyward:read"], allowed_cidrs: ["192.0.2.0/24"],
+  });
+  assert.deepEqual(fenced.token.allowed_cidrs, ["192.0.2.0/24"]);
+  const p = await freshPage();
+  await signIn(p, fenced.secret);
+  await p.getByText("not allowed from this network").waitFor();
+  assert.equal(await p.getByRole("heading", { name: "API tokens" }).count(), 0, "not signed in");
+  assert.equal(await p.evaluate(() => sessionStorage.getItem("keyward.token")), null, "not kept");
+  await p.context().close();
+});
+
+test("organisation: what happens to a leaked token, switched to notify and back (GET /v1/org and real reports)", async () => {
+  await page.getByRole("link", { name: "Organisation" }).click();
+  await page.getByRole("heading", { name: "Organisation", level: 1 }).waitFor();
+  await page.getByRole("heading", { name: "Acme", level: 2 }).waitFor();
+  const group = page.getByRole("group", { name: "When a token is reported leaked" });
+  const revoke = group.getByRole("radio", { name: /^Revoke it at once \(recommended\)/ });
+  const notify = group.getByRole("radio", { name: /^Only notify/ });
+  const save = page.getByRole("button", { name: "Save" });
+  assert.ok(await revoke.isChecked(), "revoke by default");
+  assert.ok(await save.isDisabled(), "nothing to save yet");
+  assert.equal((await adminApi("GET", "/v1/org")).body.policy.on_leak, "revoke");
+  await shot("31-org-settings");
+
+  await notify.check();
+  assert.ok(await save.isEnabled());
+  await save.click();
+  await page.getByRole("status").getByText("Saved. When a token is reported leaked: only notify.").waitFor();
+  assert.equal((await adminApi("GET", "/v1/org")).body.policy.on_leak, "notify");
+  assert.ok(await save.isDisabled(), "saved: nothing left to save");
+  assert.ok(await notify.isChecked());
+  await shot("32-org-on-leak-notify");
+  // A report now only tells people; the notification says so in words.
+  const told = await createToken(adminSecret, { label: "leaky notebook", role: "developer", kind: "org", scopes: ["billing"] });
+  assert.equal(await reportLeak(told.secret), "true_positive");
+  assert.equal(await verify(told.secret), "VALID", "left working");
+  await page.getByRole("link", { name: "Notifications" }).click();
+  const leaked = page.locator('li[data-kind="token.leaked"]', { hasText: "leaky notebook" }).first();
+  await leaked.getByText("Reported leaked", { exact: true }).waitFor();
+  await shot("33-notification-reported-leaked");
+  // The page reloaded still shows the stored choice.
+  await page.getByRole("link", { name: "Organisation" }).click();
+  await page.reload();
+  await page.getByRole("heading", { name: "Organisation", level: 1 }).waitFor();
+  assert.ok(await notify.isChecked(), "the stored choice");
+
+  await revoke.check();
+  await save.click();
+  await page.getByRole("status").getByText("Saved. When a token is reported leaked: revoke it at once.").waitFor();
+  assert.equal((await adminApi("GET", "/v1/org")).body.policy.on_leak, "revoke");
+  const caught = await createToken(adminSecret, { label: "leaky script", role: "developer", kind: "org", scopes: ["billing"] });
+  assert.equal(await reportLeak(caught.secret), "true_positive");
+  assert.equal(await verify(caught.secret), "REVOKED");
+  await page.getByRole("link", { name: "Tokens" }).click();
+  await row("leaky script").getByText("revoked after a leak report").waitFor();
+  await row("leaky script").getByText("Revoked", { exact: true }).waitFor();
+  await shot("34-revoked-after-leak-report");
+});
+
+test("organisation is read-only for a keyward:read session", async () => {
+  const reader = (await createToken(adminSecret, { label: "Org reader", role: "admin", kind: "org", scopes: ["keyward:read"] })).secret;
+  const p = await freshPage();
+  await signIn(p, reader);
+  await p.getByRole("heading", { name: "API tokens" }).waitFor();
+  await p.getByRole("link", { name: "Organisation" }).click();
+  await p.getByRole("heading", { name: "Organisation", level: 1 }).waitFor();
+  await p.getByText("Read-only: this token may see keyward but not change anything.").waitFor();
+  const group = p.getByRole("group", { name: "When a token is reported leaked" });
+  assert.ok(await group.getByRole("radio", { name: /^Revoke it at once/ }).isChecked());
+  for (const radio of await group.getByRole("radio").all()) assert.ok(await radio.isDisabled(), "no change");
+  assert.equal(await p.getByRole("button", { name: "Save" }).count(), 0, "no Save");
+  assert.doesNotMatch(await p.locator("body").innerText(), /\b(null|undefined)\b/, "no stray null on the page");
+  await p.screenshot({ path: `${SHOTS}/35-org-read-only.png`, fullPage: true });
+  // at 360 px: the organisation and a token list with a network chip, without sideways scrolling
+  await p.setViewportSize({ width: 360, height: 780 });
+  const overflow = () => p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(await overflow() <= 0, `organisation fits 360 px (${await overflow()}px)`);
+  await p.screenshot({ path: `${SHOTS}/36-org-narrow-360.png`, fullPage: true });
+  await p.getByRole("link", { name: "Tokens" }).click();
+  await row("Fenced console", p).locator("details.networks summary", { hasText: "1 network" }).click();
+  await row("Fenced console", p).getByText("192.0.2.0/24", { exact: true }).waitFor();
+  assert.ok(await overflow() <= 0, `token list with networks fits 360 px (${await overflow()}px)`);
+  await row("Fenced console", p).screenshot({ path: `${SHOTS}/37-networks-narrow-360.png` });
+  await p.context().close();
+});
+
 test("dialogs trap focus and give it back; everything works from the keyboard", async () => {
   await page.getByRole("link", { name: "Tokens" }).click();
   await page.getByRole("heading", { name: "API tokens" }).waitFor();
@@ -515,6 +766,7 @@ test("a developer sees only their own tokens and no admin sections", async () =>
   await page.getByRole("heading", { name: "API tokens" }).waitFor();
   assert.equal(await page.getByRole("link", { name: "Members" }).count(), 0);
   assert.equal(await page.getByRole("link", { name: "Audit log" }).count(), 0);
+  assert.equal(await page.getByRole("link", { name: "Organisation" }).count(), 0);
   await row("dev laptop").waitFor();
   const rows = page.locator("tbody tr");
   assert.equal(await rows.count(), 2, "dev laptop and dev script, nothing else");

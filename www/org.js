@@ -1,0 +1,95 @@
+// The "Organisation" section (admins only): the org's modules and token policy, and what keyward
+// does with a token reported leaked (`policy.on_leak`, changed with PATCH /v1/org). A session
+// with keyward:manage may change it; a keyward:read session sees the same, read-only.
+import { READ_ONLY_MESSAGE } from "./access.js";
+import { api, fill, h, keepFocus, toast, when } from "./lib.js";
+
+const ON_LEAK = [
+  {
+    value: "revoke",
+    label: "Revoke it at once (recommended)",
+    detail: "It stops working straight away; an admin can re-approve it if the report was wrong.",
+  },
+  {
+    value: "notify",
+    label: "Only notify",
+    detail: "It keeps working until someone revokes or rotates it.",
+  },
+];
+
+/** The on_leak choice in words ("Revoke it at once", "Only notify"), as the toast says it. */
+const leakWords = (v) => (ON_LEAK.find((c) => c.value === v)?.label ?? v).replace(/ \(.*\)$/, "");
+
+/**
+ * Paint the section into `main`. `isCurrent()` says the view still owns the screen (claimView),
+ * `manage` whether changes are allowed, `onSaved(org)` receives the org a change answered (the form stays as it is), and
+ * `onError(err)` handles a failed change.
+ */
+export async function renderOrg({ main, isCurrent, manage, onSaved, onError }) {
+  const org = await api("GET", "/v1/org");
+  if (!isCurrent()) return;
+  const p = org.policy;
+  const facts = [
+    ["Modules", org.modules.length ? h("div", { class: "chips" }, org.modules.map((m) => h("span", { class: "chip" }, m))) : "none"],
+    ["Personal tokens per member", `at most ${p.max_personal_tokens}`],
+    ["New tokens expire", `in ${p.default_ttl_days} days unless chosen otherwise, at most ${p.max_ttl_days}`],
+    ["Org tokens that never expire", p.allow_non_expiring_org_tokens ? "Allowed" : "Not allowed"],
+    ["Created", when(org.created_at)],
+  ];
+  const about = h("section", { class: "panel", "aria-labelledby": "org-name-h" },
+    h("h2", { id: "org-name-h" }, org.name),
+    h("dl", { class: "overview" }, facts.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])));
+  keepFocus(main, () => fill(main,
+    h("div", { class: "view-head" }, h("h1", {}, "Organisation")),
+    manage ? null : h("p", { class: "notice" }, READ_ONLY_MESSAGE),
+    about,
+    leakForm(org, { manage, onSaved, onError }),
+  ));
+}
+
+function leakForm(org, { manage, onSaved, onError }) {
+  let stored = org.policy.on_leak ?? "revoke";
+  const radios = ON_LEAK.map((c) => h("input", {
+    type: "radio", name: "on_leak", value: c.value, id: `on-leak-${c.value}`, checked: c.value === stored,
+    disabled: !manage, "aria-describedby": `on-leak-${c.value}-detail`,
+  }));
+  const chosen = () => radios.find((r) => r.checked)?.value ?? stored;
+  const err = h("p", { class: "field-error", id: "on-leak-err", "aria-live": "polite" });
+  const save = manage ? h("button", { type: "submit", class: "primary", disabled: true }, "Save") : null;
+  const form = h("form", { class: "panel", "aria-labelledby": "leak-h" },
+    h("h2", { id: "leak-h" }, "Leaked tokens"),
+    h("p", { class: "hint" }, "GitHub's secret scanning tells keyward when a keyward token turns up in public code."),
+    h("fieldset", { class: "field leak-choice", "aria-describedby": "on-leak-err" },
+      h("legend", {}, "When a token is reported leaked"),
+      h("div", { class: "choices" }, radios.map((r, i) => h("label", { class: "check", for: r.id },
+        r, h("span", {}, h("span", {}, ON_LEAK[i].label), h("span", { class: "muted small block", id: `${r.id}-detail` }, ON_LEAK[i].detail))))),
+      err),
+    h("p", { class: "hint" },
+      "Either way the token's owner and the admins are notified. A token sent to /v1/credentials/revoke by someone who holds it is always revoked."),
+    save ? h("div", { class: "actions" }, save) : null,
+  );
+  if (!manage) return form;
+  form.addEventListener("change", () => {
+    err.textContent = "";
+    save.disabled = chosen() === stored;
+  });
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const on_leak = chosen();
+    save.disabled = true;
+    try {
+      const updated = await api("PATCH", "/v1/org", { policy: { on_leak } });
+      stored = updated.policy.on_leak;
+      for (const r of radios) r.checked = r.value === stored;
+      // Save is off again until the next change: keep focus on the choice, not on a disabled button.
+      radios.find((r) => r.checked)?.focus();
+      toast(`Saved. When a token is reported leaked: ${leakWords(stored).toLowerCase()}.`);
+      onSaved(updated);
+    } catch (failure) {
+      save.disabled = false;
+      if (failure.code === "VALIDATION_FAILED") err.textContent = Object.values(failure.errors).join(" ");
+      else onError(failure);
+    }
+  });
+  return form;
+}
