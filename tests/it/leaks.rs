@@ -139,12 +139,17 @@ fn a_leaked_token_its_developer_revoked_stays_revoked_and_reporter_text_is_made_
     let (s, id) = w.create(&dev, json!({"label": "laptop", "role": "developer", "kind": "personal"}));
     let d = w.actor(&dev);
     block_on(w.svc.revoke_token(&d, &id, &json!({"confirm_label": "laptop"}), w.now())).unwrap();
-    let sneaky = Reporter::Holder { address: "198.51.100.4".into(), user_agent: "curl \u{202e}nimda\u{2028}x\u{200b}".into() };
+    let sneaky =
+        Reporter::Holder { address: "198.51.100.4".into(), user_agent: "curl \u{202e}nimda\u{2028}x\u{200b}".into() };
     assert!(!report(&w, &s, &sneaky), "not live: a false positive");
     let v = w.token_json(&o.admin_secret, &id).unwrap();
     assert_eq!((v["state"].clone(), v["state_set_by"].clone()), (json!("revoked"), json!("report")));
     assert!(matches!(block_on(w.svc.reapprove_token(&d, &id, w.now())), Err(Error::Forbidden(_))));
     let (events, _) = block_on(w.svc.audit_events(&w.actor(&o.admin_secret), Some(&id), None, None, None)).unwrap();
     assert_eq!(json!(events[0].action), "token.leaked");
-    assert!(events[0].summary.contains("curl nimdax") && !events[0].summary.contains('\u{202e}'), "{}", events[0].summary);
+    assert!(
+        events[0].summary.contains("curl nimdax") && !events[0].summary.contains('\u{202e}'),
+        "{}",
+        events[0].summary
+    );
 }
