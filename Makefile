@@ -4,7 +4,7 @@ export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 WRANGLER := node_modules/.bin/wrangler
 
-.PHONY: setup dev test lint test-native test-wasm build e2e browser bench clean
+.PHONY: setup dev test lint test-native test-wasm build e2e schema fuzz-api browser bench clean
 
 ## Install what is missing (idempotent): rust target, worker-build, wasm-bindgen CLI, npm packages, Chromium.
 setup:
@@ -16,7 +16,7 @@ dev: setup
 	$(WRANGLER) dev --local --ip 127.0.0.1 --port 8787
 
 ## Every check and test suite.
-test: setup lint test-native test-wasm build e2e browser
+test: setup lint test-native test-wasm build e2e schema browser
 
 lint:
 	cargo fmt --all -- --check
@@ -44,6 +44,14 @@ build:
 ## The API against the built Workers in workerd (Miniflare).
 e2e:
 	node --test --test-reporter=spec tests/e2e/
+
+## schemathesis against the built Worker: every check, a fixed seed, a bounded number of examples
+## (tests/schema/run.mjs). `make fuzz-api` is the long run.
+schema:
+	node tests/schema/run.mjs 30
+
+fuzz-api: setup build
+	SCHEMA_SEED=$${SCHEMA_SEED:-$$RANDOM} node tests/schema/run.mjs 1000
 
 ## The admin page in Debian's Chromium (playwright-core); screenshots in test-results/screenshots/.
 browser:

@@ -50,6 +50,17 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
   apt_install chromium chromium-driver
 fi
 
+# schemathesis (schema-driven API testing), pinned, in a virtualenv of the project's own.
+want=$(cat tests/schema/requirements.txt)
+if [ "$(.venv/bin/pip freeze 2>/dev/null | grep -i '^schemathesis==')" != "$want" ]; then
+  say "python virtualenv .venv with $want"
+  if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
+    apt_install python3-venv
+  fi
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check -r tests/schema/requirements.txt
+fi
+
 if [ "${1:-}" = "--bench" ] && ! command -v wrk >/dev/null; then
   say "wrk from Debian (benchmarks)"
   apt_install wrk

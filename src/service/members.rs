@@ -159,8 +159,8 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     pub async fn update_org(&self, actor: &Actor, body: &Value, now: Timestamp) -> Result<OrgView> {
         actor.require(Access::Manage)?;
         actor.require_admin("only admins can change the org")?;
-        actor.precondition(actor.org.version)?;
         let patch = validate::org_patch(object(body)?, &actor.org.policy)?;
+        actor.precondition(actor.org.version)?;
         let mut org = actor.org.clone();
         let mut changed = Vec::new();
         if let Some(n) = patch.name {
@@ -257,8 +257,8 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         actor.require_admin("only admins can change members")?;
         let members = self.repo.members(&actor.org.id).await?;
         let current = members.iter().find(|m| m.id == id).ok_or(Error::NotFound)?;
-        actor.precondition(current.version)?;
         let patch = validate::member_patch(object(body)?)?;
+        actor.precondition(current.version)?;
         let mut m = current.clone();
         if let Some(n) = patch.name {
             m.name = n;

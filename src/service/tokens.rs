@@ -282,8 +282,9 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// [`Error::Forbidden`] for a role above the caller's, [`Error::Internal`].
     pub async fn update_token(&self, actor: &Actor, id: &str, body: &Value, now: Timestamp) -> Result<TokenView> {
         actor.require(Access::Manage)?;
-        let before = self.reachable_for_change(actor, id).await?;
+        let before = self.reachable(actor, id).await?;
         let patch = validate::token_patch(object(body)?, &grantable(&actor.org.modules, &actor.token.scopes))?;
+        actor.precondition(before.version)?;
         let owner = self.owner_of(&before).await?;
         if let Some(role) = patch.role {
             if role > actor.role {
@@ -429,8 +430,9 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// [`Error::Conflict`] for revoked or expired tokens, [`Error::Internal`].
     pub async fn rotate_token(&self, actor: &Actor, id: &str, body: &Value, now: Timestamp) -> Result<Issued> {
         actor.require(Access::Manage)?;
-        let before = self.reachable_for_change(actor, id).await?;
+        let before = self.reachable(actor, id).await?;
         let grace = validate::rotate(object(body)?)?;
+        actor.precondition(before.version)?;
         check_transition(&before, Transition::Rotate, now).map_err(|r| Error::Conflict(r.0))?;
         let secret = Secret::generate(&self.prefix, &self.rng)?;
         let until = grace_end(now, grace);
@@ -464,8 +466,9 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// [`Error::ConfirmationMismatch`], [`Error::Internal`].
     pub async fn delete_token(&self, actor: &Actor, id: &str, body: &Value, now: Timestamp) -> Result<()> {
         actor.require(Access::Manage)?;
-        let t = self.reachable_for_change(actor, id).await?;
+        let t = self.reachable(actor, id).await?;
         let typed = validate::confirmation(object(body)?)?;
+        actor.precondition(t.version)?;
         if !confirm_label_matches(&t.label, &typed) {
             return Err(Error::ConfirmationMismatch);
         }
