@@ -4,7 +4,7 @@ export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 WRANGLER := node_modules/.bin/wrangler
 
-.PHONY: setup dev test lint test-native test-wasm build e2e schema fuzz-api browser bench clean
+.PHONY: setup dev test lint lint-openapi test-native test-wasm build e2e schema fuzz-api browser bench clean
 
 ## Install what is missing (idempotent): rust target, worker-build, wasm-bindgen CLI, npm packages, Chromium.
 setup:
@@ -18,12 +18,18 @@ dev: setup
 ## Every check and test suite.
 test: setup lint test-native test-wasm build e2e schema browser
 
-lint:
+lint: lint-openapi
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown --no-default-features --features server -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown --no-default-features --features browser -- -D warnings
+
+## The OpenAPI document against Redocly's recommended ruleset: no warning passes.
+lint-openapi:
+	@out=$$(REDOCLY_TELEMETRY=off node_modules/.bin/redocly lint openapi/openapi.json --extends recommended --format stylish 2>&1); \
+	  echo "$$out" | grep -v '[║╔╚]'; \
+	  if echo "$$out" | grep -qE '^ +[0-9]+:[0-9]+ +(warning|error)'; then echo "openapi/openapi.json: fix the problems above"; exit 1; fi
 
 ## Domain, store and service natively (unit, integration and doc tests).
 test-native:

@@ -178,4 +178,17 @@ mod tests {
         served.sort();
         assert_eq!(documented, served);
     }
+
+    /// Each operation's `operationId` is its route's name (lower camel case), so generated
+    /// clients and the router speak of the same thing.
+    #[test]
+    fn operation_ids_are_route_names() {
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI_JSON).unwrap();
+        for (method, template, route) in ROUTES {
+            let op = &doc["paths"][*template][method.to_lowercase()];
+            let name = format!("{route:?}");
+            let camel = name[..1].to_lowercase() + &name[1..];
+            assert_eq!(op["operationId"].as_str(), Some(camel.as_str()), "{method} {template}");
+        }
+    }
 }
