@@ -8,3 +8,4 @@ mod failures;
 mod leaks;
 mod least_authority;
 mod lifecycle;
+mod props;
