@@ -21,14 +21,14 @@ use worker::{
     console_error, durable_object, Delay, DurableObject, Env, Request, Response, SqlStorage, SqlStorageValue, State,
 };
 
-use super::http::{bearer, expect_empty, no_content, parse_json, read_body};
+use super::http::{bearer, expect_empty, no_content, read_body};
 use super::kv::WorkersKv;
 use super::leaks::ReportQuestion;
 use super::relay::{StrictQuestion, CLIENT_HEADER, CREATE_PATH, ORG_HEADER, REPORT_PATH, STRICT_PATH, TOKEN_HEADER};
 use super::{internal, now, param, prefix, query, reply, CryptoRandom};
 use crate::domain::Timestamp;
 use crate::routes::{resolve, Route};
-use crate::service::{etag, Actor, Error, IfMatch, Located, Service, TokenQuery};
+use crate::service::{etag, parse_json, Actor, Error, IfMatch, Located, Service, TokenQuery};
 use crate::store::{keys, Store, StoreError, Write};
 
 type Svc = Service<SqlStore, WorkersKv, CryptoRandom>;

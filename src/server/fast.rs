@@ -6,10 +6,6 @@
 //! a body without a declared length or over 64 KiB. The answer is byte-for-byte what the general
 //! path gives.
 
-use core::net::IpAddr;
-
-use serde::Deserialize;
-use serde_json::Value;
 use worker::wasm_bindgen::JsValue;
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::web_sys::{Headers, Request, Response, ResponseInit};
@@ -17,89 +13,7 @@ use worker::{Context, Env};
 
 use super::http::MAX_BODY;
 use crate::domain::Timestamp;
-use crate::service::{object, Consistency, Error};
-
-/// One verification asked for, by either form of the endpoint.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerifyRequest {
-    /// The presented token.
-    pub token: String,
-    /// Scopes it must have.
-    pub scopes: Vec<String>,
-    /// Edge (KV) or strict (the org authority).
-    pub consistency: Consistency,
-    /// The address the calling service saw its client use (for network allowlists).
-    pub client_ip: Option<IpAddr>,
-}
-
-/// `{token, scopes?, consistency?, client_ip?}`, the one shape `POST /v1/verify` takes.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct VerifyBody {
-    token: String,
-    #[serde(default)]
-    scopes: Option<Vec<String>>,
-    #[serde(default)]
-    consistency: Option<Consistency>,
-    #[serde(default)]
-    client_ip: Option<String>,
-}
-
-/// A `client_ip` as given (`None` or empty: not given).
-///
-/// # Errors
-/// [`Error::BadRequest`] when it is not an IPv4 or IPv6 address.
-pub fn client_ip(raw: Option<&str>) -> Result<Option<IpAddr>, Error> {
-    match raw.map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(s) => s.parse().map(Some).map_err(|_| Error::BadRequest("client_ip must be an IPv4 or IPv6 address")),
-    }
-}
-
-/// Read a verify body: typed parse first (fast), and on failure the detailed check that names
-/// what is wrong.
-///
-/// # Errors
-/// [`Error::BadRequest`] for anything but `{token: string, scopes?: string[] | null,
-/// consistency?: "edge" | "strict" | null, client_ip?: string | null}`.
-pub fn verify_body(body: &[u8]) -> Result<VerifyRequest, Error> {
-    if let Ok(b) = serde_json::from_slice::<VerifyBody>(body) {
-        return Ok(VerifyRequest {
-            token: b.token,
-            scopes: b.scopes.unwrap_or_default(),
-            consistency: b.consistency.unwrap_or_default(),
-            client_ip: client_ip(b.client_ip.as_deref())?,
-        });
-    }
-    let v = super::http::parse_json(body)?;
-    let obj = object(&v)?;
-    if obj.keys().any(|k| !["token", "scopes", "consistency", "client_ip"].contains(&k.as_str())) {
-        return Err(Error::BadRequest("the body takes only token, scopes, consistency and client_ip"));
-    }
-    let consistency = match obj.get("consistency") {
-        None | Some(Value::Null) => Consistency::Edge,
-        Some(c) => c
-            .as_str()
-            .and_then(Consistency::parse)
-            .ok_or(Error::BadRequest("consistency must be \"edge\" or \"strict\""))?,
-    };
-    let client_ip = match obj.get("client_ip") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => client_ip(Some(s))?,
-        Some(_) => return Err(Error::BadRequest("client_ip must be an IPv4 or IPv6 address")),
-    };
-    let token = obj.get("token").and_then(Value::as_str).ok_or(Error::BadRequest("token must be a string"))?;
-    let scopes = match obj.get("scopes") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|s| s.as_str().map(str::to_owned))
-            .collect::<Option<Vec<_>>>()
-            .ok_or(Error::BadRequest("scopes must be a list of strings"))?,
-        Some(_) => return Err(Error::BadRequest("scopes must be a list of strings")),
-    };
-    Ok(VerifyRequest { token: token.to_owned(), scopes, consistency, client_ip })
-}
+use crate::service::{verify_body, Error};
 
 /// The path of a serialized WHATWG URL (`https://host/path?query` → `/path`).
 fn path_of(url: &str) -> &str {
@@ -176,43 +90,5 @@ mod tests {
         assert_eq!(path_of("http://127.0.0.1:8787/v1/verify?x=1"), "/v1/verify");
         assert_eq!(path_of("http://h/v1/verify#f"), "/v1/verify");
         assert_eq!(path_of("http://h"), "/");
-    }
-
-    #[test]
-    fn bodies() {
-        let ask = |token: &str, scopes: &[&str], consistency, client_ip: Option<&str>| VerifyRequest {
-            token: token.into(),
-            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
-            consistency,
-            client_ip: client_ip.map(|ip| ip.parse().unwrap()),
-        };
-        let edge = Consistency::Edge;
-        assert_eq!(verify_body(br#"{"token":"t"}"#).unwrap(), ask("t", &[], edge, None));
-        assert_eq!(verify_body(br#"{"token":"t","scopes":null}"#).unwrap(), ask("t", &[], edge, None));
-        assert_eq!(verify_body(br#"{"scopes":["a"],"token":"t"}"#).unwrap(), ask("t", &["a"], edge, None));
-        assert_eq!(
-            verify_body(br#"{"token":"t","consistency":"strict"}"#).unwrap(),
-            ask("t", &[], Consistency::Strict, None)
-        );
-        assert_eq!(
-            verify_body(br#"{"token":"t","client_ip":"2001:db8::1"}"#).unwrap(),
-            ask("t", &[], edge, Some("2001:db8::1"))
-        );
-        assert_eq!(verify_body(br#"{"token":"t","client_ip":null}"#).unwrap(), ask("t", &[], edge, None));
-        for bad in [
-            &b"{"[..],
-            b"[]",
-            b"{}",
-            br#"{"token":5}"#,
-            br#"{"token":"t","x":1}"#,
-            br#"{"token":"t","scopes":"a"}"#,
-            br#"{"token":"t","consistency":"eventual"}"#,
-            br#"{"token":"t","consistency":1}"#,
-            br#"{"token":"t","client_ip":"10.0.0.300"}"#,
-            br#"{"token":"t","client_ip":"10.0.0.0/8"}"#,
-            br#"{"token":"t","client_ip":7}"#,
-        ] {
-            assert!(matches!(verify_body(bad), Err(Error::BadRequest(_))), "{}", String::from_utf8_lossy(bad));
-        }
     }
 }

@@ -2,7 +2,7 @@
 
 use futures_util::StreamExt as _;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::json;
 use worker::{Headers, Request, Response};
 
 use crate::service::Error;
@@ -45,24 +45,13 @@ pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, Error> {
     Ok(body)
 }
 
-/// Parse a JSON body; an empty body reads as `{}`.
-///
-/// # Errors
-/// [`Error::BadRequest`] for malformed JSON.
-pub fn parse_json(body: &[u8]) -> Result<Value, Error> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(json!({}));
-    }
-    serde_json::from_slice(body).map_err(|_| Error::BadRequest("the body is not valid JSON"))
-}
-
 /// For endpoints that take no body: nothing, or `{}`.
 ///
 /// # Errors
 /// [`Error::BadRequest`] for malformed JSON or a non-object, [`Error::Validation`] naming each field.
 #[cfg(feature = "admin")]
 pub fn expect_empty(body: &[u8]) -> Result<(), Error> {
-    let v = parse_json(body)?;
+    let v = crate::service::parse_json(body)?;
     let obj = crate::service::object(&v)?;
     if obj.is_empty() {
         return Ok(());

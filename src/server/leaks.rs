@@ -15,13 +15,13 @@ use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::{console_error, Context, Date, Env, Fetch, Headers, Method, Request, Response};
 
-use super::http::{parse_json, read_body};
+use super::http::read_body;
 use super::limits::{self, Limit};
 use super::relay::{self, REPORT_PATH};
 use super::{edge, internal, reply};
 use crate::domain::leak::{ecdsa_der_to_raw, parse_report, parse_revocation, pem_to_der, Feedback};
 use crate::domain::token::sha256_hex;
-use crate::service::{self, Error, Located, Reporter};
+use crate::service::{self, parse_json, Error, Located, Reporter};
 
 /// How long an isolate keeps keys fetched from `LEAK_REPORT_KEYS_URL`.
 const KEYS_TTL_MS: u64 = 3_600_000;

@@ -204,7 +204,7 @@ async fn handle(
         Route::Healthz => reply(200, &json!({"ok": true})),
         Route::VerifyPost | Route::VerifyGet => {
             let body = if method == "POST" { read_body(req).await? } else { Vec::new() };
-            let asked = if route == Route::VerifyPost { fast::verify_body(&body)? } else { verify_query(req)? };
+            let asked = if route == Route::VerifyPost { service::verify_body(&body)? } else { verify_query(req)? };
             let caller = limits::client(req.headers().get("cf-connecting-ip").ok().flatten());
             reply(200, &verify(env, ctx, &asked, &caller, now).await?)
         }
@@ -213,7 +213,7 @@ async fn handle(
 }
 
 /// `GET /v1/verify?scopes=a,b&consistency=strict&client_ip=…` with the token as Bearer.
-fn verify_query(req: &Request) -> Result<fast::VerifyRequest, Error> {
+fn verify_query(req: &Request) -> Result<service::VerifyRequest, Error> {
     let q = query(req);
     let scopes = param(&q, "scopes")
         .map(|s| s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
@@ -222,8 +222,8 @@ fn verify_query(req: &Request) -> Result<fast::VerifyRequest, Error> {
         None => Consistency::Edge,
         Some(c) => Consistency::parse(&c).ok_or(Error::BadRequest("consistency must be \"edge\" or \"strict\""))?,
     };
-    let client_ip = fast::client_ip(param(&q, "client_ip").as_deref())?;
-    Ok(fast::VerifyRequest { token: bearer(req).unwrap_or_default(), scopes, consistency, client_ip })
+    let client_ip = service::client_ip(param(&q, "client_ip").as_deref())?;
+    Ok(service::VerifyRequest { token: bearer(req).unwrap_or_default(), scopes, consistency, client_ip })
 }
 
 /// Answer a verification, both paths: at the edge from KV, or strictly from the org's authority
@@ -236,7 +236,7 @@ fn verify_query(req: &Request) -> Result<fast::VerifyRequest, Error> {
 pub(crate) async fn verify(
     env: &Env,
     ctx: &Context,
-    asked: &fast::VerifyRequest,
+    asked: &service::VerifyRequest,
     caller: &str,
     now: Timestamp,
 ) -> Result<Verification, Error> {

@@ -81,7 +81,7 @@ pub struct StrictQuestion {
 ///
 /// # Errors
 /// [`Error::Internal`] when the authority cannot be reached or answers something else.
-pub async fn strict(env: &Env, asked: &super::fast::VerifyRequest, at: &Located) -> Result<Verification, Error> {
+pub async fn strict(env: &Env, asked: &crate::service::VerifyRequest, at: &Located) -> Result<Verification, Error> {
     let q = StrictQuestion {
         token: asked.token.clone(),
         scopes: asked.scopes.clone(),

@@ -24,7 +24,9 @@ pub use leaks::Reporter;
 pub use members::{Me, OrgCreated, Usage, FIRST_TOKEN_LABEL};
 pub use projection::{Drained, Fix, Reconciled};
 pub use tokens::{Issued, TokenQuery};
-pub use verify::{locate, verify, Consistency, Located, Verification, VerifiedToken};
+pub use verify::{
+    client_ip, locate, verify, verify_body, Consistency, Located, Verification, VerifiedToken, VerifyRequest,
+};
 
 use crate::domain::model::new_id;
 use crate::domain::policy::{self, Access};
@@ -195,6 +197,17 @@ struct Notice<'a> {
 
 /// `created_by` of a notification about a change made by a leak report (no member made it).
 pub const REPORTER: &str = "report";
+
+/// Parse a JSON body; an empty body reads as `{}`.
+///
+/// # Errors
+/// [`Error::BadRequest`] for malformed JSON.
+pub fn parse_json(body: &[u8]) -> Result<Value> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Object(Map::new()));
+    }
+    serde_json::from_slice(body).map_err(|_| Error::BadRequest("the body is not valid JSON"))
+}
 
 /// The JSON body as an object, or 400.
 ///
