@@ -4,7 +4,7 @@ export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 WRANGLER := node_modules/.bin/wrangler
 
-.PHONY: setup dev test lint lint-openapi test-native test-wasm build e2e schema fuzz-api browser bench clean
+.PHONY: fuzz setup dev test lint lint-openapi test-native test-wasm build e2e schema fuzz-api browser bench clean
 
 ## Install what is missing (idempotent): rust target, worker-build, wasm-bindgen CLI, npm packages, Chromium.
 setup:
@@ -62,6 +62,11 @@ fuzz-api: setup build
 ## The admin page in Debian's Chromium (playwright-core); screenshots in test-results/screenshots/.
 browser:
 	node --test --test-reporter=spec tests/browser/
+
+## Coverage-guided fuzzing (never part of `make test`): FUZZ_SECONDS per target (600). Installs
+## nightly and cargo-fuzz. See docs/ASSURANCE.md.
+fuzz:
+	bash scripts/fuzz.sh
 
 ## Benchmarks (never part of `make test`): the native domain verify step, then keyward's verify
 ## against a plain-JS verify and the JS and wasm floors in workerd, then strict against edge verify
