@@ -4,7 +4,7 @@ export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 WRANGLER := node_modules/.bin/wrangler
 
-.PHONY: fuzz setup dev test lint lint-openapi test-native test-wasm build e2e schema fuzz-api browser bench clean
+.PHONY: soak fuzz setup dev test lint lint-openapi test-native test-wasm build e2e schema fuzz-api browser bench clean
 
 ## Install what is missing (idempotent): rust target, worker-build, wasm-bindgen CLI, npm packages, Chromium.
 setup:
@@ -62,6 +62,11 @@ fuzz-api: setup build
 ## The admin page in Debian's Chromium (playwright-core); screenshots in test-results/screenshots/.
 browser:
 	node --test --test-reporter=spec tests/browser/
+
+## Soak (never part of `make test`): SOAK_SECONDS (600) of mixed traffic at 32 connections on
+## loopback, then the invariant checker and 50 000 verifications. See docs/ASSURANCE.md.
+soak: setup build
+	node tests/soak/run.mjs
 
 ## Coverage-guided fuzzing (never part of `make test`): FUZZ_SECONDS per target (600). Installs
 ## nightly and cargo-fuzz. See docs/ASSURANCE.md.

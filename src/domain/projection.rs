@@ -106,14 +106,25 @@ pub fn changes(
     out
 }
 
-/// The absolute KV expiration (Unix seconds) of an entry written at `now`: a day after the
-/// token expires, or when a rotated-out secret's grace ends; never less than KV's minimum ahead
-/// (the verdict reads `grace_until` and `expires_at` itself, so a late expiry is harmless).
+/// When KV may drop an entry by itself (Unix seconds): a day after the token expires, or when a
+/// rotated-out secret's grace ends (`None`: never). The verdict reads `grace_until` and
+/// `expires_at` itself, so a late drop is harmless.
 #[must_use]
-pub fn expiration(e: &VerifyEntry, now: Timestamp) -> Option<i64> {
+pub fn expiration(e: &VerifyEntry) -> Option<i64> {
     let ends = [e.expires_at.map(|x| x.plus_days(EXPIRED_ENTRY_RETENTION_DAYS)), e.grace_until];
-    ends.into_iter().flatten().min().map(|end| end.as_seconds().max(now.as_seconds() + MIN_EXPIRATION_AHEAD_SECONDS))
+    ends.into_iter().flatten().min().map(Timestamp::as_seconds)
 }
+
+/// The expiration to send KV for a write made at `now`: `intended`, but never less than KV's
+/// minimum ahead (plus a margin, so a write in flight for a moment is not refused). Computed when
+/// the write is made, not when it was owed: a write retried later must not be refused forever.
+#[must_use]
+pub fn kv_expiration(intended: i64, now: Timestamp) -> i64 {
+    intended.max(now.as_seconds() + MIN_EXPIRATION_AHEAD_SECONDS + EXPIRATION_MARGIN_SECONDS)
+}
+
+/// Seconds added to KV's minimum ahead (see [`kv_expiration`]).
+pub const EXPIRATION_MARGIN_SECONDS: i64 = 10;
 
 #[cfg(test)]
 mod tests {
@@ -251,10 +262,14 @@ mod tests {
     fn expirations() {
         let o = owner(Role::Admin, MemberStatus::Active);
         let e = entry(&token(), Some(&o));
-        assert_eq!(expiration(&e, NOW), Some(NOW.plus_days(31).as_seconds()));
+        assert_eq!(expiration(&e), Some(NOW.plus_days(31).as_seconds()));
         let g = VerifyEntry { grace_until: Some(NOW.plus_seconds(5)), ..e.clone() };
-        assert_eq!(expiration(&g, NOW), Some(NOW.as_seconds() + MIN_EXPIRATION_AHEAD_SECONDS));
+        assert_eq!(expiration(&g), Some(NOW.plus_seconds(5).as_seconds()));
+        // KV is sent at least its minimum ahead, with a margin, as of the write itself
+        let later = NOW.plus_seconds(3600);
+        assert_eq!(kv_expiration(NOW.plus_seconds(5).as_seconds(), later), later.as_seconds() + 70);
+        assert_eq!(kv_expiration(NOW.plus_days(31).as_seconds(), later), NOW.plus_days(31).as_seconds());
         let never = VerifyEntry { expires_at: None, ..e };
-        assert_eq!(expiration(&never, NOW), None);
+        assert_eq!(expiration(&never), None);
     }
 }

@@ -200,7 +200,7 @@ impl DurableObject for OrgAuthority {
 
     async fn alarm(&self) -> worker::Result<Response> {
         let Some(svc) = &self.svc else { return Response::ok("") };
-        match svc.project().await {
+        match svc.project(now()).await {
             Ok(d) if d.failed > 0 => console_error!("projection: {} KV writes still refused", d.failed),
             Ok(_) => {}
             Err(e) => console_error!("projection: {e}"),
@@ -228,7 +228,7 @@ impl OrgAuthority {
                 Err(e) => console_error!("projection: {e}"),
             }
             Delay::from(Duration::from_millis(wait)).await;
-            if let Err(e) = svc.project().await {
+            if let Err(e) = svc.project(now()).await {
                 console_error!("projection: {e}");
             }
         }

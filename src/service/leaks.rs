@@ -82,7 +82,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             let summary =
                 format!("Reported leaked after its revocation, \"{}\" stays revoked: {}", t.label, reporter.describe());
             self.audit(&mut changes, &org.id, None, Action::TokenLeaked, (TargetType::Token, &t.id), summary, now)?;
-            self.commit(&changes).await?;
+            self.commit(&changes, now).await?;
             return Ok(false);
         }
         if !in_grace && !current {
@@ -114,11 +114,11 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let members = self.repo.members(&org.id).await?;
         let mut changes = Changes::new();
         changes.put_token(&t)?;
-        changes.project(&projection::changes(Some((&before, owner.as_ref())), Some((&t, owner.as_ref())), now), now)?;
+        changes.project(&projection::changes(Some((&before, owner.as_ref())), Some((&t, owner.as_ref())), now))?;
         self.audit(&mut changes, &org.id, None, action, (TargetType::Token, &t.id), summary, now)?;
         let notice = Notice { kind: action, verb, by: REPORTER, token: Some(&t), member: None };
         self.notify(&mut changes, &org, &members, &notice, now)?;
-        self.commit(&changes).await?;
+        self.commit(&changes, now).await?;
         Ok(true)
     }
 }

@@ -112,7 +112,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         };
         let members = [admin.clone()];
         let (secret, t) = self.issue(&mut changes, &org, &members, None, &admin.id, spec, Some(&admin), now)?;
-        self.commit(&changes).await?;
+        self.commit(&changes, now).await?;
         let token = TokenView::new(&t, &directory(members.to_vec()), None, now);
         Ok(OrgCreated {
             org: OrgView::from(&org),
@@ -189,7 +189,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
                 summary,
                 now,
             )?;
-            self.commit(&changes).await?;
+            self.commit(&changes, now).await?;
         }
         Ok(OrgView::from(&org))
     }
@@ -240,7 +240,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             summary,
             now,
         )?;
-        self.commit(&changes).await?;
+        self.commit(&changes, now).await?;
         Ok(MemberView::from(&m))
     }
 
@@ -277,7 +277,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         if m.role != current.role || m.status != current.status {
             for t in self.repo.tokens(&m.org_id).await? {
                 if t.kind == Kind::Personal && t.owner_member_id.as_deref() == Some(m.id.as_str()) {
-                    changes.project(&projection::changes(Some((&t, Some(current))), Some((&t, Some(&m))), now), now)?;
+                    changes.project(&projection::changes(Some((&t, Some(current))), Some((&t, Some(&m))), now))?;
                 }
             }
         }
@@ -311,7 +311,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             summary,
             now,
         )?;
-        self.commit(&changes).await?;
+        self.commit(&changes, now).await?;
         Ok(MemberView::from(&m))
     }
 

@@ -247,11 +247,11 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// Commit one use case's changes at once, then copy what they owe KV (see
     /// [`Service::project`]). A projection that fails here stays owed and is retried later; the
     /// change itself has happened.
-    async fn commit(&self, changes: &Changes) -> Result<()> {
+    async fn commit(&self, changes: &Changes, now: Timestamp) -> Result<()> {
         self.repo.commit(changes).await?;
         // Failures stay in the outbox; the authority reports them (`Keyward-Projection: pending`)
         // and its alarm retries.
-        let _ = self.project().await;
+        let _ = self.project(now).await;
         Ok(())
     }
 

@@ -51,13 +51,13 @@ fn parse_entry(raw: Option<&str>) -> Option<VerifyEntry> {
 }
 
 impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
-    /// Copy every owed write to KV, one drainer at a time (a second caller waits for the first,
+    /// Copy every owed write to KV at `now`, one drainer at a time (a second caller waits for the first,
     /// then drains what is left). A row is dropped only once KV accepted it and only if no later
     /// change replaced it meanwhile, so the latest state of a key is always written last.
     ///
     /// # Errors
     /// [`super::Error::Internal`] when the records cannot be read; KV failures are counted, not errors.
-    pub async fn project(&self) -> Result<Drained> {
+    pub async fn project(&self, now: Timestamp) -> Result<Drained> {
         let _one_at_a_time = self.drain.lock().await;
         let mut done = Drained::default();
         for _ in 0..DRAIN_ROUNDS {
@@ -65,7 +65,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             if rows.is_empty() {
                 break;
             }
-            let results = join_all(rows.iter().map(|(_, row)| self.edge.apply(row))).await;
+            let results = join_all(rows.iter().map(|(_, row)| self.edge.apply(row, now))).await;
             for ((raw, row), result) in rows.iter().zip(results) {
                 match result {
                     Ok(()) => {
@@ -166,8 +166,8 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         }
         let checked = held.len();
         let mut changes = Changes::new();
-        changes.project(&repairs, now)?;
-        self.commit(&changes).await?;
+        changes.project(&repairs)?;
+        self.commit(&changes, now).await?;
         fixed.sort_by(|a, b| (a.action, &a.token_id).cmp(&(b.action, &b.token_id)));
         Ok(Reconciled { checked, fixed, pending: self.projection_pending().await? })
     }

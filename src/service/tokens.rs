@@ -91,7 +91,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             version: 1,
         };
         changes.put_token(&t)?;
-        changes.project(&projection::changes(None, Some((&t, owner)), now), now)?;
+        changes.project(&projection::changes(None, Some((&t, owner)), now))?;
         let summary = format!(
             "Created {} {} token \"{}\" ({}){}",
             t.kind.as_str(),
@@ -142,7 +142,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let mut changes = Changes::new();
         let (secret, t) =
             self.issue(&mut changes, &actor.org, &members, Some(actor), actor.member_id(), spec, owner.as_ref(), now)?;
-        self.commit(&changes).await?;
+        self.commit(&changes, now).await?;
         let view = TokenView::new(&t, &directory(members), None, now);
         Ok(Issued { secret: secret.expose().to_owned(), token: view })
     }
@@ -265,7 +265,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let mut changes = Changes::new();
         changes.put_token(after)?;
         let p = projection::changes(Some((before, owner.as_ref())), Some((after, owner.as_ref())), now);
-        changes.project(&p, now)?;
+        changes.project(&p)?;
         self.audit(&mut changes, &after.org_id, Some(actor), action, (TargetType::Token, &after.id), summary, now)?;
         if let Some(verb) = verb {
             let members = self.repo.members(&after.org_id).await?;
@@ -323,7 +323,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             t.role != before.role || t.scopes != before.scopes || t.allowed_cidrs != before.allowed_cidrs;
         let verb = access_changed.then_some("edited");
         let changes = self.save(actor, &before, &t, Action::TokenUpdated, summary, verb, now).await?;
-        self.commit(&changes).await?;
+        self.commit(&changes, now).await?;
         self.view(&t, now).await
     }
 
@@ -379,7 +379,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         };
         let summary = format!("{} \"{}\" ({})", capitalized(verb), t.label, t.masked());
         let changes = self.save(actor, &before, &t, action, summary, Some(verb), now).await?;
-        self.commit(&changes).await?;
+        self.commit(&changes, now).await?;
         self.view(&t, now).await
     }
 
@@ -454,7 +454,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
                 .map_or_else(|| ", old secret stopped at once".to_owned(), |u| format!(", old secret valid until {u}"))
         );
         let changes = self.save(actor, &before, &t, Action::TokenRotated, summary, Some("rotated"), now).await?;
-        self.commit(&changes).await?;
+        self.commit(&changes, now).await?;
         Ok(Issued { secret: secret.expose().to_owned(), token: self.view(&t, now).await? })
     }
 
@@ -476,7 +476,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let owner = self.owner_of(&t).await?;
         let mut changes = Changes::new();
         changes.delete_token(&t.org_id, &t.id);
-        changes.project(&projection::changes(Some((&t, owner.as_ref())), None, now), now)?;
+        changes.project(&projection::changes(Some((&t, owner.as_ref())), None, now))?;
         let summary = format!("Deleted \"{}\" ({})", t.label, t.masked());
         self.audit(
             &mut changes,
@@ -496,7 +496,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             member: None,
         };
         self.notify(&mut changes, &actor.org, &members, &notice, now)?;
-        self.commit(&changes).await
+        self.commit(&changes, now).await
     }
 }
 

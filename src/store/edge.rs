@@ -6,6 +6,7 @@ use serde_json::json;
 
 use super::repo::{keys, OutboxRow};
 use super::{Kv, ListPage, PutOptions, StoreError, LIST_MAX};
+use crate::domain::projection::kv_expiration;
 use crate::domain::{Timestamp, VerifyEntry};
 
 /// The metadata field of a `v:` key naming its org, so that reconciliation can tell an org's
@@ -50,15 +51,16 @@ impl<K: Kv> Edge<K> {
         self.kv.get(key).await
     }
 
-    /// Make one owed write.
+    /// Make one owed write, at `now`.
     ///
     /// # Errors
     /// [`StoreError`] when KV refuses or fails.
-    pub async fn apply(&self, row: &OutboxRow) -> Result<(), StoreError> {
+    pub async fn apply(&self, row: &OutboxRow, now: Timestamp) -> Result<(), StoreError> {
         match &row.value {
             Some(v) => {
                 let metadata = row.org.as_ref().map(|o| json!({ ORG_META: o }));
-                self.kv.put(&row.key, v, PutOptions { metadata, expiration: row.expiration }).await
+                let expiration = row.expiration.map(|end| kv_expiration(end, now));
+                self.kv.put(&row.key, v, PutOptions { metadata, expiration }).await
             }
             None => self.kv.delete(&row.key).await,
         }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreError, Write};
 use crate::domain::projection::{expiration, Projected};
-use crate::domain::{AuditEvent, Member, Notification, Org, Timestamp, Token};
+use crate::domain::{AuditEvent, Member, Notification, Org, Token};
 
 /// The key layout of the records (DESIGN.md, "Storage"), and of the KV projection.
 pub mod keys {
@@ -127,7 +127,8 @@ pub struct OutboxRow {
     pub key: String,
     /// The value to write; `None` deletes the key.
     pub value: Option<String>,
-    /// Absolute KV expiration (Unix seconds) of the write.
+    /// When KV may drop the key by itself (Unix seconds); the write clamps it to KV's minimum
+    /// ahead as of when it is made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expiration: Option<i64>,
     /// The org the key belongs to (KV metadata, so reconciliation can list an org's keys).
@@ -218,17 +219,17 @@ impl Changes {
         self.put(keys::notification(org, n.created_at, seq, &n.id), n)
     }
 
-    /// Owe KV the verify-projection changes `p` (made at `now`).
+    /// Owe KV the verify-projection changes `p`.
     ///
     /// # Errors
     /// [`StoreError`] if an entry cannot be encoded.
-    pub fn project(&mut self, p: &[Projected], now: Timestamp) -> Result<(), StoreError> {
+    pub fn project(&mut self, p: &[Projected]) -> Result<(), StoreError> {
         for one in p {
             let row = match &one.entry {
                 Some(e) => OutboxRow {
                     key: keys::verify(&one.hash),
                     value: Some(encode("verify entry", e)?),
-                    expiration: expiration(e, now),
+                    expiration: expiration(e),
                     org: Some(e.org_id.clone()),
                 },
                 None => OutboxRow { key: keys::verify(&one.hash), value: None, expiration: None, org: None },
@@ -455,6 +456,7 @@ impl<S: Store> Repo<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Timestamp;
 
     #[test]
     fn newer_sorts_first() {

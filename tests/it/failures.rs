@@ -38,7 +38,7 @@ fn assert_no_orphans(w: &World) {
 
 /// Drain what is owed, then the edge and the records agree on every secret.
 fn assert_converged(w: &World, secrets: &Secrets) {
-    let drained = block_on(w.svc.project()).unwrap();
+    let drained = block_on(w.svc.project(w.now())).unwrap();
     assert_eq!(drained.failed, 0);
     assert!(!block_on(w.svc.projection_pending()).unwrap());
     for s in secrets {
@@ -239,10 +239,10 @@ fn while_kv_refuses_writes_strict_sees_the_change_and_the_edge_catches_up_after(
     assert_eq!(block_on(w.svc.verify(&current, &[] as &[&str], None, w.now())).unwrap().code.as_str(), "VALID");
     assert_eq!(w.verify_strict(&current, &[]), "REVOKED");
     // Retries while KV still refuses keep the debt.
-    assert_eq!(block_on(w.svc.project()).unwrap().written, 0);
+    assert_eq!(block_on(w.svc.project(w.now())).unwrap().written, 0);
     assert!(block_on(w.svc.projection_pending()).unwrap());
     w.kv().fail_writes(false);
-    assert!(block_on(w.svc.project()).unwrap().written >= 2);
+    assert!(block_on(w.svc.project(w.now())).unwrap().written >= 2);
     assert_eq!(w.verify(&current, &[]), "REVOKED");
     assert_eq!(w.verify(&s.secrets[2], &[]), "REVOKED", "the secret in grace is revoked too");
 }
@@ -258,7 +258,7 @@ fn the_latest_state_of_a_key_wins_over_an_older_owed_one() {
     block_on(w.svc.enable_token(&w.actor(&s.admin), &s.org_token, w.now())).unwrap();
     block_on(w.svc.delete_token(&w.actor(&s.admin), &s.org_token, &json!({"confirm_label": "x"}), w.now())).unwrap();
     w.kv().fail_writes(false);
-    block_on(w.svc.project()).unwrap();
+    block_on(w.svc.project(w.now())).unwrap();
     assert_eq!(w.verify(&current, &[]), "NOT_FOUND");
     assert_eq!(w.verify(&s.secrets[2], &[]), "NOT_FOUND");
     assert!(w.kv().dump().iter().all(|(k, e)| !k.starts_with("v:") || !e.value.contains(&s.org_token)));
@@ -309,4 +309,25 @@ fn storage_failure_is_internal_not_a_verdict() {
     assert!(matches!(r, Err(Error::Internal(_))));
     // junk never reaches storage, so it still answers
     assert_eq!(block_on(w.svc.verify("junk", &[] as &[&str], None, w.now())).unwrap().code.as_str(), "MALFORMED");
+}
+
+#[test]
+fn a_write_retried_later_asks_kv_for_an_expiration_it_accepts() {
+    // KV refuses an expiration less than 60 s ahead; an owed write retried minutes later must
+    // not carry the expiration computed when it was first owed.
+    let w = World::new();
+    let s = setup(&w);
+    let admin = w.actor(&s.admin);
+    w.kv().fail_writes(true);
+    let r = block_on(w.svc.rotate_token(&admin, &s.org_token, &json!({"grace_seconds": 30}), w.now())).unwrap();
+    w.kv().fail_writes(false);
+    w.advance_seconds(120);
+    block_on(w.svc.project(w.now())).unwrap();
+    let min = w.now().as_seconds() + 60;
+    for (key, e) in w.kv().dump() {
+        if key.starts_with("v:") {
+            assert!(e.expiration.is_none_or(|x| x >= min), "an expiration KV would refuse");
+        }
+    }
+    assert_eq!(w.verify(&r.secret, &[]), "VALID");
 }
