@@ -72,6 +72,28 @@ export async function start(bindings = {}, { scriptPath = "build/index.js", limi
   return { mf, api, logs: () => out.join(""), kv, secrets };
 }
 
+/**
+ * The built Worker on a loopback port, as `wrangler dev` runs it (Durable Objects, KV, the rate
+ * limits raised): for tools that speak HTTP to it (schemathesis, the soak). Returns { mf, base }.
+ */
+export async function serve(scriptPath = "build/index.js") {
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath,
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
+    compatibilityDate: "2025-09-01",
+    kvNamespaces: ["TOKENS"],
+    kvPersist: false,
+    durableObjects: DURABLE_OBJECTS,
+    durableObjectsPersist: false,
+    ratelimits: ratelimits(),
+    bindings: { OPERATOR_SECRET: OPERATOR, TOKEN_PREFIX: "kw", ALLOWED_ORIGINS: "" },
+    host: "127.0.0.1",
+    port: 0,
+  });
+  return { mf, base: String(await mf.ready).replace(/\/$/, "") };
+}
+
 /** Everything in KV: keys, values and metadata, as one string. */
 export async function dumpKv(kv) {
   let cursor;

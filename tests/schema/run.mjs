@@ -3,27 +3,12 @@
 // for the run. `node tests/schema/run.mjs [examples per operation]`; `make test` runs a bounded,
 // seeded run, `make fuzz-api` a long one.
 import { spawn } from "node:child_process";
-import { Miniflare } from "miniflare";
-import { DURABLE_OBJECTS, OPERATOR, ratelimits } from "../e2e/harness.mjs";
+import { OPERATOR, serve } from "../e2e/harness.mjs";
 
 const EXAMPLES = process.argv[2] ?? "20";
 const SEED = process.env.SCHEMA_SEED ?? "20261126";
 
-const mf = new Miniflare({
-  modules: true,
-  scriptPath: "build/index.js",
-  modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
-  compatibilityDate: "2025-09-01",
-  kvNamespaces: ["TOKENS"],
-  kvPersist: false,
-  durableObjects: DURABLE_OBJECTS,
-  durableObjectsPersist: false,
-  ratelimits: ratelimits(),
-  bindings: { OPERATOR_SECRET: OPERATOR, TOKEN_PREFIX: "kw", ALLOWED_ORIGINS: "" },
-  host: "127.0.0.1",
-  port: 0,
-});
-const base = String(await mf.ready).replace(/\/$/, "");
+const { mf, base } = await serve();
 let code = 1;
 try {
   const args = [

@@ -3,28 +3,13 @@
 // handed out is verified (edge and strict) and compared with its token's final state — none may
 // verify unless its token is live. Then 50 000 verifications at 32 connections with zero errors.
 // Prints requests, errors (5xx) and the checker's verdict; exits non-zero on any violation.
-import { Miniflare } from "miniflare";
-import { DURABLE_OBJECTS, OPERATOR, ratelimits } from "../e2e/harness.mjs";
+import { OPERATOR, serve } from "../e2e/harness.mjs";
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 600);
 const CONNECTIONS = 32;
 const VERIFICATIONS = Number(process.env.SOAK_VERIFICATIONS ?? 50_000);
 
-const mf = new Miniflare({
-  modules: true,
-  scriptPath: "build/index.js",
-  modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
-  compatibilityDate: "2025-09-01",
-  kvNamespaces: ["TOKENS"],
-  kvPersist: false,
-  durableObjects: DURABLE_OBJECTS,
-  durableObjectsPersist: false,
-  ratelimits: ratelimits(),
-  bindings: { OPERATOR_SECRET: OPERATOR, TOKEN_PREFIX: "kw", ALLOWED_ORIGINS: "" },
-  host: "127.0.0.1",
-  port: 0,
-});
-const base = String(await mf.ready).replace(/\/$/, "");
+const { mf, base } = await serve();
 const stats = { requests: 0, errors: 0, byStatus: {} };
 
 async function call(method, path, { token, body } = {}) {
