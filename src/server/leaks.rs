@@ -194,13 +194,13 @@ async fn signed(env: &Env, req: &Request, body: &[u8]) -> bool {
 }
 
 /// Hand one reported token to its authority; whether it was live there.
-async fn report_one(env: &Env, presented: &str, at: &Located, q: ReportQuestion) -> Result<bool, Error> {
+async fn report_one(env: &Env, at: &Located, q: ReportQuestion) -> Result<bool, Error> {
     let body = serde_json::to_vec(&q).map_err(internal)?;
     let headers = Headers::new();
     let _ = headers.set("content-type", "application/json");
     let mut resp = relay::send(env, &at.org_id, Method::Post, REPORT_PATH, headers, Some(&body)).await?;
     if resp.status_code() != 200 {
-        return Err(internal(format!("report answered {} for {}", resp.status_code(), presented.len())));
+        return Err(internal(format!("report answered {}", resp.status_code())));
     }
     let v: serde_json::Value = serde_json::from_slice(&resp.bytes().await.map_err(internal)?).map_err(internal)?;
     Ok(v.get("live").and_then(serde_json::Value::as_bool).unwrap_or(false))
@@ -226,7 +226,7 @@ pub async fn leak_report(req: &mut Request, env: &Env) -> Result<Response, Error
                     scanner: Some((r.source.clone(), r.url.clone())),
                     holder: None,
                 };
-                report_one(env, &r.token, &at, q).await?
+                report_one(env, &at, q).await?
             }
             None => false,
         };
@@ -269,7 +269,7 @@ pub async fn revoke_credentials(req: &mut Request, env: &Env, ctx: &Context) -> 
                 scanner: None,
                 holder: Some((address.clone(), user_agent.clone())),
             };
-            if let Err(e) = report_one(&env, &token, &at, q).await {
+            if let Err(e) = report_one(&env, &at, q).await {
                 console_error!("credentials/revoke: {e}");
             }
         }

@@ -87,6 +87,21 @@ describe("leaked-token reports", () => {
   });
 });
 
+describe("reports in parallel", () => {
+  test("eight reports of one live token at once: one true_positive, one revocation, one audit event", async () => {
+    for (let run = 0; run < 3; run++) {
+      const o = await createOrg(w.api, `Race${run}`);
+      const t = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "ci", role: "developer", kind: "org" } });
+      const answers = await Promise.all(Array.from({ length: 8 }, () => leak([found(t.body.secret)])));
+      const labels = answers.map((r) => r.body[0].label);
+      assert.equal(labels.filter((l) => l === "true_positive").length, 1, labels.join());
+      assert.equal(await verify(t.body.secret, { consistency: "strict" }), "REVOKED");
+      const audit = await w.api("GET", `/v1/audit?target=${t.body.token.id}`, { token: o.secret });
+      assert.equal(audit.body.events.filter((e) => e.action === "token.revoked").length, 1);
+    }
+  });
+});
+
 describe("revoke what you found", () => {
   test("anyone holding a live token can kill it; the answer never says whether it existed", async () => {
     const o = await createOrg(w.api, "Holder");
