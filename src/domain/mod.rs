@@ -10,10 +10,12 @@ pub mod model;
 pub mod policy;
 pub mod projection;
 pub mod random;
+pub mod reminder;
 pub mod time;
 pub mod token;
 pub mod validate;
 pub mod verify;
+pub mod webhook;
 
 #[cfg(test)]
 mod validate_tests;

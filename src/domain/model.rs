@@ -180,6 +180,9 @@ pub struct Policy {
     /// What a leak report of a live token does.
     #[serde(default)]
     pub on_leak: OnLeak,
+    /// Disable tokens unused for this many days (`None`: never).
+    #[serde(default)]
+    pub disable_after_idle_days: Option<u32>,
 }
 
 /// What keyward does with a live token found leaked (a secret-scanning report).
@@ -201,6 +204,7 @@ impl Default for Policy {
             max_ttl_days: 365,
             allow_non_expiring_org_tokens: false,
             on_leak: OnLeak::Revoke,
+            disable_after_idle_days: None,
         }
     }
 }
@@ -302,6 +306,10 @@ pub struct Token {
     pub rotated_at: Option<Timestamp>,
     /// Until when the secret replaced by the last rotation still verifies.
     pub previous_valid_until: Option<Timestamp>,
+    /// When it was last enabled or re-approved (restarts the idle clock, see
+    /// [`super::reminder::idle_since`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled_at: Option<Timestamp>,
     /// `sha256` hex of the current secret (the key of its verify entry). Empty in list rows.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub hash: String,
@@ -448,6 +456,36 @@ pub enum Action {
     /// A live token was reported leaked, and the org's policy says only to tell people.
     #[serde(rename = "token.leaked")]
     TokenLeaked,
+    /// A token expires soon (a warning, not a change: notified, never audited).
+    #[serde(rename = "token.expiring")]
+    TokenExpiring,
+    /// A token will soon be disabled for being unused (a warning: notified, never audited).
+    #[serde(rename = "token.idle")]
+    TokenIdle,
+}
+
+impl Action {
+    /// The wire name, e.g. `token.created`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OrgCreated => "org.created",
+            Self::OrgUpdated => "org.updated",
+            Self::MemberCreated => "member.created",
+            Self::MemberUpdated => "member.updated",
+            Self::TokenCreated => "token.created",
+            Self::TokenUpdated => "token.updated",
+            Self::TokenDisabled => "token.disabled",
+            Self::TokenEnabled => "token.enabled",
+            Self::TokenRevoked => "token.revoked",
+            Self::TokenReapproved => "token.reapproved",
+            Self::TokenRotated => "token.rotated",
+            Self::TokenDeleted => "token.deleted",
+            Self::TokenLeaked => "token.leaked",
+            Self::TokenExpiring => "token.expiring",
+            Self::TokenIdle => "token.idle",
+        }
+    }
 }
 
 /// What an audit event is about.

@@ -159,6 +159,7 @@ mod tests {
             previous_valid_until: None,
             hash: "h1".into(),
             previous_hash: None,
+            enabled_at: None,
             version: 1,
         }
     }

@@ -55,6 +55,13 @@ impl Timestamp {
         Self(self.0.saturating_add(seconds.saturating_mul(MS_PER_SECOND)))
     }
 
+    /// The UTC calendar day, `YYYY-MM-DD`.
+    #[must_use]
+    pub fn date(self) -> String {
+        let (y, m, d) = civil_from_days(self.as_millis().div_euclid(MS_PER_DAY));
+        format!("{y:04}-{m:02}-{d:02}")
+    }
+
     /// RFC 3339 in UTC with seconds precision, e.g. `2026-11-23T11:17:20Z`.
     #[must_use]
     pub fn to_rfc3339(self) -> String {
@@ -102,6 +109,14 @@ mod tests {
         assert_eq!(Timestamp::from_millis(1_795_000_000_000).to_rfc3339(), "2026-11-18T11:06:40Z");
         // last second of a year
         assert_eq!(Timestamp::from_millis(1_767_225_599_000).to_rfc3339(), "2025-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(Timestamp::from_millis(951_827_696_789).date(), "2000-02-29");
+        assert_eq!(Timestamp::from_millis(1_767_225_599_999).date(), "2025-12-31");
+        assert_eq!(Timestamp::from_millis(1_767_225_600_000).date(), "2026-01-01");
+        assert_eq!(Timestamp::from_millis(-1).date(), "1969-12-31");
     }
 
     #[test]

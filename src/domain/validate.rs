@@ -16,6 +16,7 @@ use super::policy::{
     never_expires_allowed, Lifetime, KEYWARD_MANAGE, KEYWARD_PREFIX, KEYWARD_READ, MAX_GRACE_SECONDS, MAX_MODULES,
     MAX_PERSONAL_TOKENS_CEILING, MAX_TTL_DAYS_CEILING,
 };
+use super::reminder::MAX_IDLE_DAYS;
 
 /// Field name → message for people. Empty means valid.
 pub type FieldErrors = BTreeMap<String, String>;
@@ -534,8 +535,21 @@ pub fn org_patch(obj: &Map<String, Value>, current: &Policy) -> Result<OrgPatch,
         let mut g = f.nested(
             p,
             "policy",
-            &["max_personal_tokens", "default_ttl_days", "max_ttl_days", "allow_non_expiring_org_tokens", "on_leak"],
+            &[
+                "max_personal_tokens",
+                "default_ttl_days",
+                "max_ttl_days",
+                "allow_non_expiring_org_tokens",
+                "on_leak",
+                "disable_after_idle_days",
+            ],
         );
+        // `null` turns the idle policy off; absent leaves it as it is.
+        let idle = match p.get("disable_after_idle_days") {
+            None => current.disable_after_idle_days,
+            Some(Value::Null) => None,
+            Some(_) => g.int("disable_after_idle_days", 1, MAX_IDLE_DAYS).or(current.disable_after_idle_days),
+        };
         let merged = Policy {
             max_personal_tokens: g
                 .int("max_personal_tokens", 1, MAX_PERSONAL_TOKENS_CEILING)
@@ -554,6 +568,7 @@ pub fn org_patch(obj: &Map<String, Value>, current: &Policy) -> Result<OrgPatch,
                     current.on_leak
                 }
             },
+            disable_after_idle_days: idle,
         };
         if merged.default_ttl_days > merged.max_ttl_days {
             g.fail("default_ttl_days", "must not exceed max_ttl_days");
@@ -826,6 +841,52 @@ pub fn rotate(obj: &Map<String, Value>) -> Result<u32, FieldErrors> {
     let given = f.get("grace_seconds").is_some();
     let grace = f.int("grace_seconds", 0, MAX_GRACE_SECONDS);
     finish(if given { grace } else { Some(0) }, errors)
+}
+
+/// `PUT /v1/org/webhook`: `{url, events?}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebhookForm {
+    /// The endpoint.
+    pub url: String,
+    /// The event kinds it wants; absent: all (`["*"]`).
+    pub events: Vec<String>,
+}
+
+/// Validate a webhook endpoint; `allow_insecure` (local development only) admits `http://`
+/// and private hosts (see [`super::webhook::url_problem`]).
+///
+/// # Errors
+/// Every failed field.
+pub fn webhook(obj: &Map<String, Value>, allow_insecure: bool) -> Result<WebhookForm, FieldErrors> {
+    use super::webhook::{url_problem, ALL_EVENTS, EVENT_KINDS};
+    let mut errors = FieldErrors::new();
+    let mut f = Form::new(obj, "", &mut errors, &["url", "events"]);
+    let url = f.required_str("url").and_then(|u| match url_problem(u, allow_insecure) {
+        Some(why) => {
+            f.fail("url", why);
+            None
+        }
+        None => Some(u.to_owned()),
+    });
+    let events = match f.string_list("events") {
+        None if f.get("events").is_none() => Some(vec![ALL_EVENTS.to_owned()]),
+        None => None,
+        Some(list) => {
+            let mut out: Vec<String> = Vec::new();
+            for e in list {
+                if e != ALL_EVENTS && !EVENT_KINDS.contains(&e) {
+                    f.fail("events", format!("unknown event kind (one of *, {})", EVENT_KINDS.join(", ")));
+                } else if !out.iter().any(|o| o == e) {
+                    out.push(e.to_owned());
+                }
+            }
+            if out.is_empty() {
+                f.fail("events", "must name at least one event kind, or \"*\" for all");
+            }
+            Some(out)
+        }
+    };
+    finish(url.zip(events).map(|(url, events)| WebhookForm { url, events }), errors)
 }
 
 /// `{confirm_label}` for revoke and delete → the typed label.

@@ -116,7 +116,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         changes.put_token(&t)?;
         changes.project(&projection::changes(Some((&before, owner.as_ref())), Some((&t, owner.as_ref())), now))?;
         self.audit(&mut changes, &org.id, None, action, (TargetType::Token, &t.id), summary, now)?;
-        let notice = Notice { kind: action, verb, by: REPORTER, token: Some(&t), member: None };
+        let notice = Notice { kind: action, verb, by: REPORTER, token: Some(&t), member: None, text: None };
         self.notify(&mut changes, &org, &members, &notice, now)?;
         self.commit(&changes, now).await?;
         Ok(true)

@@ -178,6 +178,10 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         if org != actor.org {
             org.version = actor.org.version + 1;
             let mut changes = Changes::new();
+            if org.policy.disable_after_idle_days != actor.org.policy.disable_after_idle_days {
+                // The reminders of every token move: let the authority look again now.
+                changes.wake(now);
+            }
             changes.put_org(&org)?;
             let summary = format!("Changed {}", changed.join(", "));
             self.audit(
@@ -296,6 +300,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
                 by: actor.member_id(),
                 token: None,
                 member: Some(&m),
+                text: None,
             };
             // Told as the members are after the change: a deactivated admin is not told.
             let after: Vec<Member> = members.iter().map(|x| if x.id == m.id { m.clone() } else { x.clone() }).collect();

@@ -9,9 +9,12 @@ mod error;
 mod leaks;
 mod members;
 mod projection;
+mod reminders;
 mod tokens;
+mod usage;
 mod verify;
 pub mod views;
+mod webhooks;
 
 use core::cell::Cell;
 use core::net::IpAddr;
@@ -23,10 +26,13 @@ pub use error::Error;
 pub use leaks::Reporter;
 pub use members::{Me, OrgCreated, Usage, FIRST_TOKEN_LABEL};
 pub use projection::{Drained, Fix, Reconciled};
+pub use reminders::Tick;
 pub use tokens::{Issued, TokenQuery};
+pub use usage::{UsageCount, UsageReport};
 pub use verify::{
     client_ip, locate, verify, verify_body, Consistency, Located, Verification, VerifiedToken, VerifyRequest,
 };
+pub use webhooks::{Outgoing, WebhookSet};
 
 use crate::domain::model::new_id;
 use crate::domain::policy::{self, Access};
@@ -52,6 +58,8 @@ pub struct Service<S, K, R> {
     seq: Cell<u16>,
     /// One drainer of the projection outbox at a time, so two KV writes to one key never race.
     drain: Mutex<()>,
+    /// The earliest moment a commit asked the authority to wake (see [`Service::take_wake`]).
+    wake: Cell<Option<Timestamp>>,
 }
 
 /// A request's `If-Match`: `*` (any current version) or the versions it names.
@@ -193,10 +201,15 @@ struct Notice<'a> {
     by: &'a str,
     token: Option<&'a Token>,
     member: Option<&'a Member>,
+    /// The body's first sentence, when "<who> <verb> the token … at <time>." does not fit (a
+    /// warning rather than a change).
+    text: Option<String>,
 }
 
 /// `created_by` of a notification about a change made by a leak report (no member made it).
 pub const REPORTER: &str = "report";
+/// `created_by` of a notification keyward itself sends (reminders, idle tokens disabled).
+pub const SYSTEM: &str = "system";
 
 /// Parse a JSON body; an empty body reads as `{}`.
 ///
@@ -221,7 +234,15 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// The use cases over the records in `store` projecting to `kv`, drawing randomness from
     /// `rng`, issuing tokens with `prefix`.
     pub fn new(store: S, kv: K, rng: R, prefix: Prefix) -> Self {
-        Self { repo: Repo::new(store), edge: Edge::new(kv), rng, prefix, seq: Cell::new(0), drain: Mutex::new(()) }
+        Self {
+            repo: Repo::new(store),
+            edge: Edge::new(kv),
+            rng,
+            prefix,
+            seq: Cell::new(0),
+            drain: Mutex::new(()),
+            wake: Cell::new(None),
+        }
     }
 
     /// Typed record access.
@@ -248,11 +269,36 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// [`Service::project`]). A projection that fails here stays owed and is retried later; the
     /// change itself has happened.
     async fn commit(&self, changes: &Changes, now: Timestamp) -> Result<()> {
+        let with_deliveries;
+        let changes = if changes.events().is_empty() {
+            changes
+        } else {
+            with_deliveries = self.with_deliveries(changes, now).await?;
+            &with_deliveries
+        };
         self.repo.commit(changes).await?;
+        if let Some(at) = changes.wake_at() {
+            self.wake.set(Some(self.wake.get().map_or(at, |w| w.min(at))));
+        }
         // Failures stay in the outbox; the authority reports them (`Keyward-Projection: pending`)
         // and its alarm retries.
         let _ = self.project(now).await;
         Ok(())
+    }
+
+    /// The earliest moment a commit since the last call asked to be woken at (a delivery due, a
+    /// reminder coming); the org authority sets its alarm from it.
+    pub fn take_wake(&self) -> Option<Timestamp> {
+        self.wake.take()
+    }
+
+    /// Ask for a wake when `t`'s next reminder may come (a lower bound: what was already sent is
+    /// not known here, and an early wake only finds nothing to do).
+    fn remind(changes: &mut Changes, org: &Org, t: &Token, now: Timestamp) {
+        let idle = org.policy.disable_after_idle_days;
+        if let Some(at) = crate::domain::reminder::next_due(t, &crate::domain::reminder::Watch::default(), idle, now) {
+            changes.wake(at);
+        }
     }
 
     /// Authenticate a presented bearer token against the records, strictly: it must be its
@@ -347,6 +393,8 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let by = members.iter().find(|m| m.id == n.by);
         let who = if n.by == REPORTER {
             "A leak report".to_owned()
+        } else if n.by == SYSTEM {
+            "keyward".to_owned()
         } else {
             by.map_or_else(|| "The operator".to_owned(), |m| format!("{} <{}>", m.name, m.email))
         };
@@ -356,12 +404,15 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             (Some(t), _) => (
                 format!("[{}] API token \"{}\" {}", org.name, t.label, n.verb),
                 format!(
-                    "{who} {} the {} {} token \"{}\" ({}) at {now}.\nScopes: {}.\nExpires: {}.\nIf this was not expected, revoke it in keyward.",
-                    n.verb,
-                    t.kind.as_str(),
-                    t.role.as_str(),
-                    t.label,
-                    t.masked(),
+                    "{}\nScopes: {}.\nExpires: {}.\nIf this was not expected, revoke it in keyward.",
+                    n.text.clone().unwrap_or_else(|| format!(
+                        "{who} {} the {} {} token \"{}\" ({}) at {now}.",
+                        n.verb,
+                        t.kind.as_str(),
+                        t.role.as_str(),
+                        t.label,
+                        t.masked()
+                    )),
                     if t.scopes.is_empty() { "none".to_owned() } else { t.scopes.join(", ") },
                     t.expires_at.map_or_else(|| "never".to_owned(), |e| e.to_string()),
                 ),
@@ -389,6 +440,20 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             };
             changes.notify(&org.id, &note, self.next_seq())?;
         }
+        changes.event(crate::store::Event {
+            org: org.id.clone(),
+            kind: n.kind.as_str().to_owned(),
+            data: serde_json::json!({
+                "org_id": org.id,
+                "kind": n.kind.as_str(),
+                "subject": subject,
+                "body": body,
+                "token_id": n.token.map(|t| t.id.clone()),
+                "created_by": n.by,
+                "created_at": now.to_rfc3339(),
+                "masked": n.token.map(Token::masked),
+            }),
+        });
         Ok(())
     }
 

@@ -88,9 +88,11 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             previous_valid_until: None,
             hash: secret.hash(),
             previous_hash: None,
+            enabled_at: None,
             version: 1,
         };
         changes.put_token(&t)?;
+        Self::remind(changes, org, &t, now);
         changes.project(&projection::changes(None, Some((&t, owner)), now))?;
         let summary = format!(
             "Created {} {} token \"{}\" ({}){}",
@@ -101,8 +103,14 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             owner.map_or_else(String::new, |m| format!(" for {}", m.email))
         );
         self.audit(changes, &org.id, actor, Action::TokenCreated, (TargetType::Token, &t.id), summary, now)?;
-        let notice =
-            Notice { kind: Action::TokenCreated, verb: "created", by: creator_id, token: Some(&t), member: None };
+        let notice = Notice {
+            kind: Action::TokenCreated,
+            verb: "created",
+            by: creator_id,
+            token: Some(&t),
+            member: None,
+            text: None,
+        };
         self.notify(changes, org, members, &notice, now)?;
         Ok((secret, t))
     }
@@ -214,7 +222,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     }
 
     /// A token within reach, or 404.
-    async fn reachable(&self, actor: &Actor, id: &str) -> Result<Token> {
+    pub(super) async fn reachable(&self, actor: &Actor, id: &str) -> Result<Token> {
         if !is_id("tok_", id) {
             return Err(Error::NotFound);
         }
@@ -264,12 +272,14 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let owner = self.owner_of(after).await?;
         let mut changes = Changes::new();
         changes.put_token(after)?;
+        Self::remind(&mut changes, &actor.org, after, now);
         let p = projection::changes(Some((before, owner.as_ref())), Some((after, owner.as_ref())), now);
         changes.project(&p)?;
         self.audit(&mut changes, &after.org_id, Some(actor), action, (TargetType::Token, &after.id), summary, now)?;
         if let Some(verb) = verb {
             let members = self.repo.members(&after.org_id).await?;
-            let notice = Notice { kind: action, verb, by: actor.member_id(), token: Some(after), member: None };
+            let notice =
+                Notice { kind: action, verb, by: actor.member_id(), token: Some(after), member: None, text: None };
             self.notify(&mut changes, &actor.org, &members, &notice, now)?;
         }
         Ok(changes)
@@ -363,7 +373,10 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
                 t.state_set_by = Some(restricted);
                 (Action::TokenDisabled, "disabled")
             }
-            Transition::Enable => (Action::TokenEnabled, "enabled"),
+            Transition::Enable => {
+                t.enabled_at = Some(now);
+                (Action::TokenEnabled, "enabled")
+            }
             Transition::Revoke => {
                 if !taken_over {
                     t.revoked_at = Some(now);
@@ -373,6 +386,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             }
             Transition::Reapprove => {
                 t.revoked_at = None;
+                t.enabled_at = Some(now);
                 (Action::TokenReapproved, "re-approved")
             }
             Transition::Rotate | Transition::Delete => return Err(Error::Internal("not a state change".into())),
@@ -494,6 +508,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             by: actor.member_id(),
             token: Some(&t),
             member: None,
+            text: None,
         };
         self.notify(&mut changes, &actor.org, &members, &notice, now)?;
         self.commit(&changes, now).await

@@ -67,12 +67,17 @@ pub struct Verification {
     /// What the token may do (only when valid).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<VerifiedToken>,
+    /// The token the presented secret belongs to, valid or not (for usage counts; never
+    /// answered).
+    #[serde(skip)]
+    pub located: Option<Located>,
 }
 
 impl Verification {
     /// The answer for `code` given the entry it was decided on.
     #[must_use]
     pub fn new(code: Code, entry: Option<VerifyEntry>, consistency: Consistency) -> Self {
+        let located = entry.as_ref().map(Located::from);
         let token = match (code, entry) {
             (Code::Valid, Some(e)) => Some(VerifiedToken {
                 id: e.token_id,
@@ -85,7 +90,7 @@ impl Verification {
             }),
             _ => None,
         };
-        Self { valid: code == Code::Valid, code, consistency, token }
+        Self { valid: code == Code::Valid, code, consistency, token, located }
     }
 }
 

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use crate::domain::webhook::{Delivery, DeliveryState, Webhook};
 use crate::domain::{
     Action, AuditEvent, Kind, Member, MemberStatus, Notification, Org, Policy, Role, SetBy, State, Status, TargetType,
     Timestamp, Token,
@@ -287,4 +288,110 @@ impl From<&Notification> for NotificationView {
             masked: n.masked.clone(),
         }
     }
+}
+
+/// The org's webhook endpoint (never its secret: only the masked form).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct WebhookView {
+    /// Where events are POSTed.
+    pub url: String,
+    /// The event kinds it gets (`["*"]`: all).
+    pub events: Vec<String>,
+    /// `whsec_••••••••abcd`.
+    pub masked_secret: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// When the secret was last rotated.
+    pub rotated_at: Option<String>,
+    /// Until when the secret replaced by the last rotation still signs.
+    pub previous_valid_until: Option<String>,
+}
+
+impl From<&Webhook> for WebhookView {
+    fn from(w: &Webhook) -> Self {
+        Self {
+            url: w.url.clone(),
+            events: w.events.clone(),
+            masked_secret: w.masked_secret(),
+            created_at: ts(w.created_at),
+            rotated_at: ts_opt(w.rotated_at),
+            previous_valid_until: ts_opt(w.previous_valid_until),
+        }
+    }
+}
+
+/// One attempt of a delivery.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AttemptView {
+    /// RFC 3339.
+    pub at: String,
+    /// The endpoint's HTTP status, if it answered.
+    pub response_code: Option<u16>,
+    /// Why it failed (null when delivered); never the response body.
+    pub error: Option<String>,
+}
+
+/// One event sent (or being sent) to the org's webhook.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DeliveryView {
+    /// `msg_…` (the `webhook-id` header).
+    pub id: String,
+    /// The event kind.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `pending`, `delivered` or `failed`.
+    pub state: DeliveryState,
+    /// RFC 3339.
+    pub created_at: String,
+    /// When the next attempt is due (null once delivered or given up).
+    pub next_attempt_at: Option<String>,
+    /// Every attempt, oldest first.
+    pub attempts: Vec<AttemptView>,
+    /// The body sent, as JSON.
+    pub payload: serde_json::Value,
+}
+
+impl From<&Delivery> for DeliveryView {
+    fn from(d: &Delivery) -> Self {
+        Self {
+            id: d.id.clone(),
+            kind: d.kind.clone(),
+            state: d.state,
+            created_at: ts(d.created_at),
+            next_attempt_at: ts_opt(d.next_attempt_at),
+            attempts: d
+                .attempts
+                .iter()
+                .map(|a| AttemptView { at: ts(a.at), response_code: a.response_code, error: a.error.clone() })
+                .collect(),
+            payload: serde_json::from_str(&d.payload).unwrap_or(serde_json::Value::Null),
+        }
+    }
+}
+
+/// One day of a token's usage.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct UsageDay {
+    /// `YYYY-MM-DD` (UTC).
+    pub date: String,
+    /// Verifications answered `VALID`.
+    pub valid: u64,
+    /// Verifications of this token answered with any other code.
+    pub refused: u64,
+}
+
+/// `GET /v1/tokens/{id}/usage`: the last 30 days, oldest first, today last.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct UsageView {
+    /// 30 entries.
+    pub days: Vec<UsageDay>,
+}
+
+/// One token's usage in `GET /v1/usage`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TokenUsageView {
+    /// The token.
+    pub token_id: String,
+    /// 30 entries, oldest first.
+    pub days: Vec<UsageDay>,
 }

@@ -15,7 +15,7 @@ pub mod memory;
 mod repo;
 
 pub use edge::{Edge, ORG_META};
-pub use repo::{cursor, keys, BadCursor, Changes, OutboxRow, Page, Repo};
+pub use repo::{cursor, keys, BadCursor, Changes, DayCount, Event, OutboxRow, Page, Repo};
 
 use core::fmt;
 

@@ -6,7 +6,18 @@ use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreError, Write};
 use crate::domain::projection::{expiration, Projected};
-use crate::domain::{AuditEvent, Member, Notification, Org, Token};
+use crate::domain::reminder::Watch;
+use crate::domain::webhook::{Delivery, Webhook};
+use crate::domain::{AuditEvent, Member, Notification, Org, Timestamp, Token};
+
+/// One token's verifications on one UTC day, counted at the edge.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayCount {
+    /// Answered `VALID`.
+    pub valid: u64,
+    /// Answered with any other code (the token was found, but refused).
+    pub refused: u64,
+}
 
 /// The key layout of the records (DESIGN.md, "Storage"), and of the KV projection.
 pub mod keys {
@@ -75,6 +86,44 @@ pub mod keys {
     pub fn notifications(org: &str) -> String {
         format!("o:{org}:n:")
     }
+    /// `o:<org>:wh`: the org's webhook endpoint and signing secret.
+    #[must_use]
+    pub fn webhook(org: &str) -> String {
+        format!("o:{org}:wh")
+    }
+    /// `o:<org>:h:<rev-time>:<msg>`: webhook deliveries, newest first (`seq` as for [`audit`]).
+    #[must_use]
+    pub fn delivery(org: &str, at: Timestamp, seq: u16, msg: &str) -> String {
+        format!("o:{org}:h:{}{:04x}:{msg}", rev_time(at), u16::MAX - seq)
+    }
+    /// Prefix of every webhook delivery of `org`.
+    #[must_use]
+    pub fn deliveries(org: &str) -> String {
+        format!("o:{org}:h:")
+    }
+    /// `o:<org>:w:<token>`: what the reminders remember about a token (its last use, the
+    /// warnings sent).
+    #[must_use]
+    pub fn watch(org: &str, token: &str) -> String {
+        format!("o:{org}:w:{token}")
+    }
+    /// Prefix of every watch record of `org`.
+    #[must_use]
+    pub fn watches(org: &str) -> String {
+        format!("o:{org}:w:")
+    }
+    /// `o:<org>:d:<token>:<YYYY-MM-DD>`: one token's verifications on one UTC day.
+    #[must_use]
+    pub fn usage(org: &str, token: &str, date: &str) -> String {
+        format!("o:{org}:d:{token}:{date}")
+    }
+    /// Prefix of one token's usage days (oldest first).
+    #[must_use]
+    pub fn usage_days(org: &str, token: &str) -> String {
+        format!("o:{org}:d:{token}:")
+    }
+    /// The prefix every org's own records start with (`o:<org>` itself sorts first).
+    pub const ORGS: &str = "o:";
     /// `x:<kv key>`: a KV write the authority still owes (the projection outbox).
     #[must_use]
     pub fn outbox(kv_key: &str) -> String {
@@ -145,6 +194,19 @@ fn encode<T: Serialize>(what: &str, value: &T) -> Result<String, StoreError> {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Changes {
     writes: Vec<Write>,
+    events: Vec<Event>,
+    wake: Option<Timestamp>,
+}
+
+/// Something that happened, for the org's webhook (one per change, not one per recipient).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// The org it happened in.
+    pub org: String,
+    /// The event kind (a notification's `kind`).
+    pub kind: String,
+    /// The payload's `data`.
+    pub data: serde_json::Value,
 }
 
 impl Changes {
@@ -158,6 +220,70 @@ impl Changes {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.writes.is_empty()
+    }
+
+    /// Tell the org's webhook about `e` (turned into a delivery when the changes commit).
+    pub fn event(&mut self, e: Event) {
+        self.events.push(e);
+    }
+
+    /// The webhook events of these changes.
+    #[must_use]
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+
+    /// Ask the authority to wake at `at` at the latest (a reminder or a delivery due then).
+    pub fn wake(&mut self, at: Timestamp) {
+        self.wake = Some(self.wake.map_or(at, |w| w.min(at)));
+    }
+
+    /// The earliest wake asked for.
+    #[must_use]
+    pub const fn wake_at(&self) -> Option<Timestamp> {
+        self.wake
+    }
+
+    /// Write the org's webhook.
+    ///
+    /// # Errors
+    /// [`StoreError`] if the record cannot be encoded.
+    pub fn put_webhook(&mut self, org: &str, w: &Webhook) -> Result<(), StoreError> {
+        self.put(keys::webhook(org), w)
+    }
+
+    /// Remove the org's webhook.
+    pub fn delete_webhook(&mut self, org: &str) {
+        self.writes.push(Write::Delete(keys::webhook(org)));
+    }
+
+    /// Write a delivery (`seq` orders deliveries of one millisecond; keep it for rewrites).
+    ///
+    /// # Errors
+    /// [`StoreError`] if the record cannot be encoded.
+    pub fn put_delivery(&mut self, key: String, d: &Delivery) -> Result<(), StoreError> {
+        self.put(key, d)
+    }
+
+    /// Remove a record by its key (old deliveries, old usage days).
+    pub fn delete(&mut self, key: String) {
+        self.writes.push(Write::Delete(key));
+    }
+
+    /// Write a token's watch record.
+    ///
+    /// # Errors
+    /// [`StoreError`] if the record cannot be encoded.
+    pub fn put_watch(&mut self, org: &str, token: &str, w: &Watch) -> Result<(), StoreError> {
+        self.put(keys::watch(org, token), w)
+    }
+
+    /// Write one token's counts for one day.
+    ///
+    /// # Errors
+    /// [`StoreError`] if the record cannot be encoded.
+    pub fn put_usage(&mut self, org: &str, token: &str, date: &str, d: &DayCount) -> Result<(), StoreError> {
+        self.put(keys::usage(org, token, date), d)
     }
 
     /// The writes, in order.
@@ -196,9 +322,11 @@ impl Changes {
         self.put(keys::token(&t.org_id, &t.id), t)
     }
 
-    /// Remove a token record, and (through the outbox) its last-use key in KV.
+    /// Remove a token record and its watch record, and (through the outbox) its last-use key
+    /// in KV. (Its usage days are dropped by [`Repo::usage`]'s caller.)
     pub fn delete_token(&mut self, org: &str, id: &str) {
         self.writes.push(Write::Delete(keys::token(org, id)));
+        self.writes.push(Write::Delete(keys::watch(org, id)));
         let row = OutboxRow { key: keys::last_used(org, id), value: None, expiration: None, org: None };
         self.outbox(&row);
     }
@@ -420,6 +548,71 @@ impl<S: Store> Repo<S> {
     pub async fn notifications(&self, org: &str, limit: u32) -> Result<Vec<Notification>, StoreError> {
         let rows = self.store.list(&keys::notifications(org), None, limit).await?;
         rows.iter().map(|(_, v)| decode("notification", v)).collect()
+    }
+
+    /// The org these records belong to (an org authority holds exactly one).
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure or an unreadable record.
+    pub async fn only_org(&self) -> Result<Option<Org>, StoreError> {
+        let rows = self.store.list(keys::ORGS, None, 1).await?;
+        rows.first().map(|(_, v)| decode("org", v)).transpose()
+    }
+
+    /// The org's webhook, if it has one.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure or an unreadable record.
+    pub async fn webhook(&self, org: &str) -> Result<Option<Webhook>, StoreError> {
+        self.get_json("webhook", &keys::webhook(org)).await
+    }
+
+    /// The newest `limit` deliveries, each with its key (for rewriting it).
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure or an unreadable record.
+    pub async fn deliveries(&self, org: &str, limit: u32) -> Result<Vec<(String, Delivery)>, StoreError> {
+        let rows = self.store.list(&keys::deliveries(org), None, limit).await?;
+        rows.into_iter().map(|(k, v)| decode("delivery", &v).map(|d| (k, d))).collect()
+    }
+
+    /// A token's watch record (default: nothing remembered).
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure or an unreadable record.
+    pub async fn watch(&self, org: &str, token: &str) -> Result<Watch, StoreError> {
+        Ok(self.get_json("watch", &keys::watch(org, token)).await?.unwrap_or_default())
+    }
+
+    /// Every watch record of the org, by token id.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure or an unreadable record.
+    pub async fn watches(&self, org: &str) -> Result<std::collections::BTreeMap<String, Watch>, StoreError> {
+        let prefix = keys::watches(org);
+        let mut out = std::collections::BTreeMap::new();
+        let mut after: Option<String> = None;
+        loop {
+            let rows = self.store.list(&prefix, after.as_deref(), CHUNK).await?;
+            let full = rows.len() >= usize::try_from(CHUNK).unwrap_or(usize::MAX);
+            after = rows.last().map(|(k, _)| k.clone());
+            for (k, v) in &rows {
+                out.insert(k[prefix.len()..].to_owned(), decode("watch", v)?);
+            }
+            if !full {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// One token's usage days that have counts, oldest first, with their keys.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure or an unreadable record.
+    pub async fn usage(&self, org: &str, token: &str) -> Result<Vec<(String, String, DayCount)>, StoreError> {
+        let prefix = keys::usage_days(org, token);
+        let rows = self.store.list(&prefix, None, CHUNK).await?;
+        rows.into_iter().map(|(k, v)| decode("usage", &v).map(|d| (k[prefix.len()..].to_owned(), k, d))).collect()
     }
 
     /// Up to `limit` KV writes still owed, each with its stored form (for [`Repo::settle`]).

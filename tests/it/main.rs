@@ -5,6 +5,7 @@ mod support;
 
 mod auth_matrix;
 mod failures;
+mod in_time;
 mod leaks;
 mod least_authority;
 mod lifecycle;

@@ -1,0 +1,468 @@
+//! Signed webhooks: one endpoint per org, the events it wants, its signing secret, and each
+//! delivery with its attempts (issue "Tell people in time").
+//!
+//! Signatures follow the Standard Webhooks specification: the signed content is
+//! `<webhook-id>.<webhook-timestamp>.<body>`, the key is the base64 after `whsec_`, and the
+//! `webhook-signature` header lists `v1,<base64 HMAC-SHA256>` once per secret still valid (two
+//! during a rotation's grace), separated by spaces.
+//!
+//! Unlike a token, a signing secret must be kept (keyward signs with it); it lives only in the
+//! org authority's records and is shown once, when it is made.
+
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use super::random::{RandomError, RandomSource};
+use super::Timestamp;
+
+/// Prefix of a signing secret.
+pub const SECRET_PREFIX: &str = "whsec_";
+/// Random bytes in a signing secret (the specification asks for 24 to 64).
+pub const SECRET_BYTES: usize = 24;
+/// Longest endpoint URL, in bytes.
+pub const URL_MAX: usize = 2_048;
+/// Every event kind (`"*"` in `events` subscribes to all of them, present and future).
+pub const ALL_EVENTS: &str = "*";
+/// The event kinds an endpoint may ask for: every notification's `kind`.
+pub const EVENT_KINDS: [&str; 12] = [
+    "token.created",
+    "token.updated",
+    "token.disabled",
+    "token.enabled",
+    "token.revoked",
+    "token.reapproved",
+    "token.rotated",
+    "token.deleted",
+    "token.leaked",
+    "token.expiring",
+    "token.idle",
+    "member.updated",
+];
+/// The event `POST /v1/org/webhook/test` sends; always delivered, whatever `events` says.
+pub const TEST_EVENT: &str = "webhook.test";
+
+/// When each attempt of a delivery is due, in seconds after the event: at once, then with
+/// backoff up to 24 h. After the last one fails the delivery is given up (`failed`).
+pub const ATTEMPT_OFFSETS_SECONDS: [i64; 8] = [0, 5, 300, 1_800, 7_200, 18_000, 36_000, 86_400];
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// An org's webhook endpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Webhook {
+    /// Where events are POSTed.
+    pub url: String,
+    /// The event kinds it wants (`["*"]`: all).
+    pub events: Vec<String>,
+    /// The current signing secret, `whsec_…`.
+    pub secret: String,
+    /// The secret replaced by the last rotation, while it still signs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_secret: Option<String>,
+    /// Until when the previous secret still signs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_valid_until: Option<Timestamp>,
+    /// When it was set.
+    pub created_at: Timestamp,
+    /// When its secret was last rotated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotated_at: Option<Timestamp>,
+}
+
+impl Webhook {
+    /// Whether events of `kind` go to this endpoint.
+    #[must_use]
+    pub fn wants(&self, kind: &str) -> bool {
+        kind == TEST_EVENT || self.events.iter().any(|e| e == ALL_EVENTS || e == kind)
+    }
+
+    /// The secrets that sign at `now`: the current one, and the previous one during its grace.
+    #[must_use]
+    pub fn signing_secrets(&self, now: Timestamp) -> Vec<&str> {
+        let mut out = vec![self.secret.as_str()];
+        if let (Some(p), Some(until)) = (&self.previous_secret, self.previous_valid_until) {
+            if now < until {
+                out.push(p);
+            }
+        }
+        out
+    }
+
+    /// The secret as lists show it: `whsec_` + eight bullets + its last four characters.
+    #[must_use]
+    pub fn masked_secret(&self) -> String {
+        mask_secret(&self.secret)
+    }
+}
+
+/// `whsec_••••••••abcd`.
+#[must_use]
+pub fn mask_secret(secret: &str) -> String {
+    let tail: String = secret.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+    format!("{SECRET_PREFIX}••••••••{tail}")
+}
+
+/// A new signing secret: `whsec_` + base64 of [`SECRET_BYTES`] random bytes.
+///
+/// # Errors
+/// [`RandomError`] when the random source fails.
+pub fn new_secret(rng: &dyn RandomSource) -> Result<String, RandomError> {
+    let mut key = [0u8; SECRET_BYTES];
+    rng.fill(&mut key)?;
+    Ok(format!("{SECRET_PREFIX}{}", B64.encode(key)))
+}
+
+/// The `webhook-signature` header for `body` sent as message `id` at `timestamp` (seconds),
+/// signed with each of `secrets`. A secret that is not `whsec_<base64>` is skipped.
+#[must_use]
+pub fn signature(secrets: &[&str], id: &str, timestamp: i64, body: &str) -> String {
+    let content = format!("{id}.{timestamp}.{body}");
+    secrets
+        .iter()
+        .filter_map(|s| {
+            let key = B64.decode(s.strip_prefix(SECRET_PREFIX)?).ok()?;
+            let mut mac = Hmac::<Sha256>::new_from_slice(&key).ok()?;
+            mac.update(content.as_bytes());
+            Some(format!("v1,{}", B64.encode(mac.finalize().into_bytes())))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Why an endpoint URL is refused, for people.
+///
+/// `allow_insecure` (local development and tests only) admits `http://` and private, loopback
+/// and link-local hosts; in production only `https://` to a public host is accepted. A host
+/// name is judged by its text (names that only resolve privately, such as `localhost` or
+/// `*.internal`); what a public name resolves to is the platform's business, since a Worker's
+/// outbound requests do not reach private networks.
+#[must_use]
+pub fn url_problem(url: &str, allow_insecure: bool) -> Option<&'static str> {
+    if url.len() > URL_MAX {
+        return Some("must be at most 2048 bytes");
+    }
+    if url.bytes().any(|b| !(0x21..0x7f).contains(&b)) {
+        return Some("must be printable ASCII without spaces");
+    }
+    let rest = if let Some(r) = url.strip_prefix("https://") {
+        r
+    } else if let Some(r) = url.strip_prefix("http://") {
+        if !allow_insecure {
+            return Some("must start with https://");
+        }
+        r
+    } else {
+        return Some("must start with https://");
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return Some("must not carry a user name or password");
+    }
+    let Some(host) = host_of(authority) else { return Some("has no valid host") };
+    if host.is_empty() {
+        return Some("has no host");
+    }
+    if !allow_insecure && is_private_host(&host) {
+        return Some("must not point to a private, loopback or link-local address");
+    }
+    None
+}
+
+/// The host of `host[:port]` or `[v6][:port]`, lower-cased, without brackets.
+fn host_of(authority: &str) -> Option<String> {
+    if let Some(v6) = authority.strip_prefix('[') {
+        let (h, after) = v6.split_once(']')?;
+        if !(after.is_empty() || after.strip_prefix(':').is_some_and(is_port)) {
+            return None;
+        }
+        return Some(h.to_ascii_lowercase());
+    }
+    let (h, port) = match authority.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (authority, None),
+    };
+    if port.is_some_and(|p| !is_port(p)) || h.contains(':') {
+        return None;
+    }
+    Some(h.trim_end_matches('.').to_ascii_lowercase())
+}
+
+fn is_port(p: &str) -> bool {
+    !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok()
+}
+
+/// Whether `host` names this machine or a private network.
+fn is_private_host(host: &str) -> bool {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return is_private_ip(ip);
+    }
+    // A dotless name, or one of the suffixes reserved for local use.
+    !host.contains('.')
+        || ["localhost", "local", "internal", "home.arpa", "lan", "intranet"]
+            .iter()
+            .any(|s| host == *s || host.ends_with(&format!(".{s}")))
+}
+
+fn is_private_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_private_v4(v4),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_private_v4(v4);
+            }
+            let s = v6.segments();
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00 // unique local
+                || (s[0] & 0xffc0) == 0xfe80 // link-local
+                || v6 == Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, 0, 0) // NAT64 prefix itself
+        }
+    }
+}
+
+fn is_private_v4(v4: Ipv4Addr) -> bool {
+    let [a, b, ..] = v4.octets();
+    v4.is_private()
+        || v4.is_loopback()
+        || v4.is_link_local()
+        || v4.is_unspecified()
+        || v4.is_broadcast()
+        || v4.is_multicast()
+        || a == 0
+        || (a == 100 && (64..128).contains(&b)) // shared address space (CGNAT)
+        || (a == 198 && (b == 18 || b == 19)) // benchmarking
+}
+
+/// Where a delivery stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Not delivered yet; another attempt is due at `next_attempt_at`.
+    Pending,
+    /// The endpoint answered 2xx.
+    Delivered,
+    /// Every attempt of the window failed; given up.
+    Failed,
+}
+
+/// One attempt to deliver an event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    /// When it was made.
+    pub at: Timestamp,
+    /// The endpoint's HTTP status, if it answered.
+    pub response_code: Option<u16>,
+    /// Why it failed, in a few words (never the response body); `None` when delivered.
+    pub error: Option<String>,
+}
+
+/// One event on its way to the org's endpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// `msg_…`: the `webhook-id` header, the same on every attempt (receivers dedupe on it).
+    pub id: String,
+    /// The event kind (`type` in the payload).
+    pub kind: String,
+    /// When the event happened.
+    pub created_at: Timestamp,
+    /// The exact body sent: `{type, timestamp, data}`.
+    pub payload: String,
+    /// Where it stands.
+    pub state: DeliveryState,
+    /// When the next attempt is due (`None` once delivered or given up).
+    pub next_attempt_at: Option<Timestamp>,
+    /// Every attempt so far, oldest first.
+    pub attempts: Vec<Attempt>,
+}
+
+impl Delivery {
+    /// A new delivery of `payload`, due at once.
+    #[must_use]
+    pub fn new(id: String, kind: String, payload: String, now: Timestamp) -> Self {
+        Self {
+            id,
+            kind,
+            created_at: now,
+            payload,
+            state: DeliveryState::Pending,
+            next_attempt_at: Some(now),
+            attempts: Vec::new(),
+        }
+    }
+
+    /// Whether an attempt is due at `now`.
+    #[must_use]
+    pub fn is_due(&self, now: Timestamp) -> bool {
+        self.state == DeliveryState::Pending && self.next_attempt_at.is_some_and(|t| t <= now)
+    }
+
+    /// Record an attempt made at `now` that got `response_code` (or failed with `error`), and
+    /// decide what comes next: delivered on 2xx; otherwise the next slot of
+    /// [`ATTEMPT_OFFSETS_SECONDS`], or failed after the last.
+    pub fn record(&mut self, now: Timestamp, response_code: Option<u16>, error: Option<String>) {
+        let ok = error.is_none() && response_code.is_some_and(|c| (200..300).contains(&c));
+        let error = if ok {
+            None
+        } else {
+            Some(error.unwrap_or_else(|| format!("HTTP {}", response_code.unwrap_or_default())))
+        };
+        self.attempts.push(Attempt { at: now, response_code, error });
+        if ok {
+            self.state = DeliveryState::Delivered;
+            self.next_attempt_at = None;
+            return;
+        }
+        match ATTEMPT_OFFSETS_SECONDS.get(self.attempts.len()) {
+            Some(offset) => self.next_attempt_at = Some(self.created_at.plus_seconds(*offset).max(now)),
+            None => {
+                self.state = DeliveryState::Failed;
+                self.next_attempt_at = None;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::random::testing::SeqRandom;
+    use super::*;
+
+    /// The Standard Webhooks specification's own example (secret, id, timestamp, body and the
+    /// signature its reference libraries compute).
+    #[test]
+    fn signs_like_the_specification() {
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let body = r#"{"test": 2432232314}"#;
+        let sig = signature(&[secret], "msg_p5jXN8AQM9LWM0D4loKWxJek", 1_614_265_330, body);
+        assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    }
+
+    #[test]
+    fn signs_with_every_live_secret() {
+        let now = Timestamp::from_millis(1_000_000);
+        let mut w = Webhook {
+            url: "https://example.com/h".into(),
+            events: vec![ALL_EVENTS.into()],
+            secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+            previous_secret: Some("whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into()),
+            previous_valid_until: Some(now.plus_seconds(10)),
+            created_at: now,
+            rotated_at: Some(now),
+        };
+        assert_eq!(w.signing_secrets(now).len(), 2);
+        let both = signature(&w.signing_secrets(now), "m", 1, "{}");
+        assert_eq!(both.split(' ').count(), 2);
+        assert!(both.split(' ').all(|s| s.starts_with("v1,")));
+        assert_eq!(w.signing_secrets(now.plus_seconds(10)), vec![w.secret.as_str()]);
+        w.previous_secret = Some("not a secret".into());
+        assert_eq!(signature(&w.signing_secrets(now), "m", 1, "{}").split(' ').count(), 1);
+        assert_eq!(w.masked_secret(), "whsec_••••••••LaSw");
+    }
+
+    #[test]
+    fn secrets_are_fresh_and_well_formed() {
+        let rng = SeqRandom::new(7);
+        let a = new_secret(&rng).unwrap();
+        let b = new_secret(&rng).unwrap();
+        assert_ne!(a, b);
+        assert_eq!(B64.decode(a.strip_prefix(SECRET_PREFIX).unwrap()).unwrap().len(), SECRET_BYTES);
+    }
+
+    #[test]
+    fn events_filter() {
+        let mut w = Webhook {
+            url: String::new(),
+            events: vec!["token.created".into()],
+            secret: String::new(),
+            previous_secret: None,
+            previous_valid_until: None,
+            created_at: Timestamp::from_millis(0),
+            rotated_at: None,
+        };
+        assert!(w.wants("token.created"));
+        assert!(!w.wants("token.revoked"));
+        assert!(w.wants(TEST_EVENT));
+        w.events = vec![ALL_EVENTS.into()];
+        assert!(w.wants("token.revoked"));
+    }
+
+    #[test]
+    fn urls_in_production() {
+        for ok in ["https://hooks.example.com/keyward", "https://example.com:8443/a?b=c", "https://[2606:4700::1]/x"] {
+            assert_eq!(url_problem(ok, false), None, "{ok}");
+        }
+        for bad in [
+            "http://example.com/",
+            "ftp://example.com/",
+            "https://",
+            "https://user:pw@example.com/",
+            "https://localhost/",
+            "https://api.localhost/",
+            "https://intranet/",
+            "https://db.internal/",
+            "https://127.0.0.1/",
+            "https://10.1.2.3/",
+            "https://192.168.0.1:8080/",
+            "https://172.16.0.1/",
+            "https://169.254.169.254/latest",
+            "https://100.64.0.1/",
+            "https://0.0.0.0/",
+            "https://[::1]/",
+            "https://[fd00::1]/",
+            "https://[fe80::1]/",
+            "https://[::ffff:127.0.0.1]/",
+            "https://example.com:99999/",
+            "https://exa mple.com/",
+            "https://example.com/\u{7f}",
+        ] {
+            assert!(url_problem(bad, false).is_some(), "{bad}");
+        }
+        assert!(url_problem(&format!("https://example.com/{}", "a".repeat(URL_MAX)), false).is_some());
+    }
+
+    #[test]
+    fn urls_in_development() {
+        assert_eq!(url_problem("http://127.0.0.1:9000/hook", true), None);
+        assert_eq!(url_problem("http://localhost:9000/hook", true), None);
+        assert!(url_problem("ftp://127.0.0.1/", true).is_some());
+    }
+
+    #[test]
+    fn attempts_back_off_then_give_up() {
+        let t0 = Timestamp::from_millis(1_000_000);
+        let mut d = Delivery::new("msg_1".into(), "token.created".into(), "{}".into(), t0);
+        assert!(d.is_due(t0));
+        d.record(t0, Some(500), None);
+        assert_eq!(d.state, DeliveryState::Pending);
+        assert_eq!(d.next_attempt_at, Some(t0.plus_seconds(5)));
+        assert!(!d.is_due(t0.plus_seconds(4)));
+        d.record(t0.plus_seconds(5), None, Some("connection failed".into()));
+        assert_eq!(d.next_attempt_at, Some(t0.plus_seconds(300)));
+        assert_eq!(d.attempts[0].error.as_deref(), Some("HTTP 500"));
+        for offset in &ATTEMPT_OFFSETS_SECONDS[2..] {
+            assert_eq!(d.state, DeliveryState::Pending);
+            d.record(t0.plus_seconds(*offset), Some(503), None);
+        }
+        assert_eq!(d.state, DeliveryState::Failed);
+        assert_eq!(d.next_attempt_at, None);
+        assert_eq!(d.attempts.len(), ATTEMPT_OFFSETS_SECONDS.len());
+        assert!(!d.is_due(t0.plus_days(9)));
+    }
+
+    #[test]
+    fn a_late_attempt_is_followed_at_once_and_a_2xx_delivers() {
+        let t0 = Timestamp::from_millis(0);
+        let mut d = Delivery::new("msg_1".into(), "k".into(), "{}".into(), t0);
+        d.record(t0.plus_days(1), Some(500), None);
+        assert_eq!(d.next_attempt_at, Some(t0.plus_days(1)));
+        d.record(t0.plus_days(1), Some(204), None);
+        assert_eq!(d.state, DeliveryState::Delivered);
+        assert_eq!(d.attempts[1].error, None);
+        assert_eq!(d.next_attempt_at, None);
+    }
+}

@@ -1,0 +1,287 @@
+//! The org's webhook: its endpoint and signing secret (admins), the deliveries of events to it,
+//! and what the org authority sends when its alarm finds a delivery due.
+//!
+//! A change that notifies people also raises one [`Event`] in its [`Changes`]; when the changes
+//! commit, [`Service::with_deliveries`] turns each event the endpoint wants into a [`Delivery`]
+//! written in the same transaction, so an event is delivered if and only if its change happened.
+//! Sending is the server's business ([`Outgoing`] is everything it needs, signed); the outcome
+//! comes back through [`Service::record_attempt`].
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::views::{DeliveryView, WebhookView};
+use super::{object, Actor, Error, Result, Service};
+use crate::domain::policy::{grace_end, Access};
+use crate::domain::validate;
+use crate::domain::webhook::{new_secret, signature, Delivery, DeliveryState, Webhook, TEST_EVENT};
+use crate::domain::{Action, RandomSource, TargetType, Timestamp};
+use crate::store::{keys, Changes, Event, Kv, Store};
+
+/// Deliveries shown by `GET /v1/org/webhook/deliveries` and looked through for due ones.
+pub const DELIVERIES_SHOWN: u32 = 50;
+/// Deliveries kept; older ones that are no longer pending are dropped.
+pub const DELIVERIES_KEPT: u32 = 200;
+
+/// `PUT /v1/org/webhook` and `POST /v1/org/webhook/rotate`: the endpoint, and its signing
+/// secret when one was made (shown this once).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct WebhookSet {
+    /// The endpoint.
+    pub webhook: WebhookView,
+    /// `whsec_…`, only when this call made it; `null` when an update kept the secret.
+    pub secret: Option<String>,
+    /// Whether the endpoint is new (201) rather than updated (200).
+    #[serde(skip)]
+    pub created: bool,
+}
+
+/// One delivery attempt to make, signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// The delivery's record key (for [`Service::record_attempt`]).
+    pub key: String,
+    /// The endpoint.
+    pub url: String,
+    /// `webhook-id`.
+    pub id: String,
+    /// `webhook-timestamp` (seconds since the epoch).
+    pub timestamp: i64,
+    /// `webhook-signature`.
+    pub signature: String,
+    /// The body.
+    pub body: String,
+}
+
+impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
+    /// `GET /v1/org/webhook` (admins): the endpoint, if one is set. Never the secret.
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`] for developers, [`Error::Internal`].
+    pub async fn webhook(&self, actor: &Actor) -> Result<Option<WebhookView>> {
+        actor.require(Access::Read)?;
+        actor.require_admin("only admins can read the webhook")?;
+        Ok(self.repo.webhook(&actor.org.id).await?.as_ref().map(WebhookView::from))
+    }
+
+    /// `PUT /v1/org/webhook` (admins): set the endpoint and the events it wants. The first set
+    /// makes a signing secret, answered this once; a later set keeps it (rotate to change it).
+    /// `allow_insecure` admits `http://` and private hosts (local development only).
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`], [`Error::Validation`], [`Error::BadRequest`], [`Error::Internal`].
+    pub async fn put_webhook(
+        &self,
+        actor: &Actor,
+        body: &Value,
+        allow_insecure: bool,
+        now: Timestamp,
+    ) -> Result<WebhookSet> {
+        actor.require(Access::Manage)?;
+        actor.require_admin("only admins can set the webhook")?;
+        let form = validate::webhook(object(body)?, allow_insecure)?;
+        let org = &actor.org.id;
+        let before = self.repo.webhook(org).await?;
+        let (hook, secret) = match &before {
+            Some(b) => (Webhook { url: form.url, events: form.events, ..b.clone() }, None),
+            None => {
+                let secret = new_secret(&self.rng)?;
+                let hook = Webhook {
+                    url: form.url,
+                    events: form.events,
+                    secret: secret.clone(),
+                    previous_secret: None,
+                    previous_valid_until: None,
+                    created_at: now,
+                    rotated_at: None,
+                };
+                (hook, Some(secret))
+            }
+        };
+        let mut changes = Changes::new();
+        changes.put_webhook(org, &hook)?;
+        let summary = format!("Set the webhook to {} for {}", hook.url, hook.events.join(", "));
+        self.audit(&mut changes, org, Some(actor), Action::OrgUpdated, (TargetType::Org, org), summary, now)?;
+        self.commit(&changes, now).await?;
+        Ok(WebhookSet { webhook: WebhookView::from(&hook), secret, created: before.is_none() })
+    }
+
+    /// `DELETE /v1/org/webhook` (admins). Deliveries still pending give up at their next
+    /// attempt.
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`], [`Error::NotFound`] when none is set, [`Error::Internal`].
+    pub async fn delete_webhook(&self, actor: &Actor, now: Timestamp) -> Result<()> {
+        actor.require(Access::Manage)?;
+        actor.require_admin("only admins can remove the webhook")?;
+        let org = &actor.org.id;
+        let hook = self.repo.webhook(org).await?.ok_or(Error::NotFound)?;
+        let mut changes = Changes::new();
+        changes.delete_webhook(org);
+        let summary = format!("Removed the webhook to {}", hook.url);
+        self.audit(&mut changes, org, Some(actor), Action::OrgUpdated, (TargetType::Org, org), summary, now)?;
+        self.commit(&changes, now).await
+    }
+
+    /// `POST /v1/org/webhook/rotate` with `{grace_seconds?}` (admins): a new signing secret,
+    /// answered this once; the old one still signs (a second signature) until the grace ends.
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`], [`Error::NotFound`] when none is set, [`Error::Validation`], [`Error::Internal`].
+    pub async fn rotate_webhook(&self, actor: &Actor, body: &Value, now: Timestamp) -> Result<WebhookSet> {
+        actor.require(Access::Manage)?;
+        actor.require_admin("only admins can rotate the webhook secret")?;
+        let grace = validate::rotate(object(body)?)?;
+        let org = &actor.org.id;
+        let before = self.repo.webhook(org).await?.ok_or(Error::NotFound)?;
+        let secret = new_secret(&self.rng)?;
+        let until = grace_end(now, grace);
+        let hook = Webhook {
+            secret: secret.clone(),
+            previous_secret: until.map(|_| before.secret.clone()),
+            previous_valid_until: until,
+            rotated_at: Some(now),
+            ..before
+        };
+        let mut changes = Changes::new();
+        changes.put_webhook(org, &hook)?;
+        let summary = format!("Rotated the webhook's signing secret (grace {grace} s)");
+        self.audit(&mut changes, org, Some(actor), Action::OrgUpdated, (TargetType::Org, org), summary, now)?;
+        self.commit(&changes, now).await?;
+        Ok(WebhookSet { webhook: WebhookView::from(&hook), secret: Some(secret), created: false })
+    }
+
+    /// `POST /v1/org/webhook/test` (admins): send a `webhook.test` event now.
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`], [`Error::NotFound`] when no webhook is set, [`Error::Internal`].
+    pub async fn test_webhook(&self, actor: &Actor, now: Timestamp) -> Result<DeliveryView> {
+        actor.require(Access::Manage)?;
+        actor.require_admin("only admins can test the webhook")?;
+        let org = &actor.org.id;
+        self.repo.webhook(org).await?.ok_or(Error::NotFound)?;
+        let mut changes = Changes::new();
+        changes.event(Event {
+            org: org.clone(),
+            kind: TEST_EVENT.to_owned(),
+            data: json!({
+                "org_id": org,
+                "kind": TEST_EVENT,
+                "created_by": actor.member_id(),
+                "created_at": now.to_rfc3339(),
+            }),
+        });
+        self.commit(&changes, now).await?;
+        let newest = self.repo.deliveries(org, 1).await?;
+        newest.first().map(|(_, d)| DeliveryView::from(d)).ok_or_else(|| Error::Internal("no delivery".into()))
+    }
+
+    /// `GET /v1/org/webhook/deliveries` (admins): the newest deliveries with every attempt.
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`], [`Error::Internal`].
+    pub async fn deliveries(&self, actor: &Actor) -> Result<Vec<DeliveryView>> {
+        actor.require(Access::Read)?;
+        actor.require_admin("only admins can read webhook deliveries")?;
+        let rows = self.repo.deliveries(&actor.org.id, DELIVERIES_SHOWN).await?;
+        Ok(rows.iter().map(|(_, d)| DeliveryView::from(d)).collect())
+    }
+
+    /// `changes` plus one delivery per event the org's endpoint wants (none without one).
+    pub(super) async fn with_deliveries(&self, changes: &Changes, now: Timestamp) -> Result<Changes> {
+        let mut out = changes.clone();
+        for e in changes.events() {
+            let Some(hook) = self.repo.webhook(&e.org).await? else { continue };
+            if !hook.wants(&e.kind) {
+                continue;
+            }
+            let id = self.id("msg_")?;
+            let payload = json!({ "type": e.kind, "timestamp": now.to_rfc3339(), "data": e.data });
+            let d = Delivery::new(id, e.kind.clone(), payload.to_string(), now);
+            out.put_delivery(keys::delivery(&e.org, now, self.next_seq(), &d.id), &d)?;
+            out.wake(now);
+        }
+        Ok(out)
+    }
+
+    /// Every delivery attempt due at `now` in `org`, signed with the secrets valid now. A
+    /// delivery whose endpoint was removed gives up here. Also drops deliveries beyond
+    /// [`DELIVERIES_KEPT`] that are no longer pending.
+    ///
+    /// # Errors
+    /// [`Error::Internal`] on storage failure.
+    pub async fn due_deliveries(&self, org: &str, now: Timestamp) -> Result<Vec<Outgoing>> {
+        let rows = self.repo.deliveries(org, DELIVERIES_KEPT.saturating_mul(5)).await?;
+        let hook = self.repo.webhook(org).await?;
+        let mut changes = Changes::new();
+        let mut out = Vec::new();
+        for (i, (key, d)) in rows.iter().enumerate() {
+            if d.state != DeliveryState::Pending {
+                if i >= DELIVERIES_KEPT as usize {
+                    changes.delete(key.clone());
+                }
+                continue;
+            }
+            if !d.is_due(now) {
+                continue;
+            }
+            match &hook {
+                Some(h) => out.push(Outgoing {
+                    key: key.clone(),
+                    url: h.url.clone(),
+                    id: d.id.clone(),
+                    timestamp: now.as_seconds(),
+                    signature: signature(&h.signing_secrets(now), &d.id, now.as_seconds(), &d.payload),
+                    body: d.payload.clone(),
+                }),
+                None => {
+                    let mut gone = d.clone();
+                    gone.attempts.push(crate::domain::webhook::Attempt {
+                        at: now,
+                        response_code: None,
+                        error: Some("the webhook was removed".into()),
+                    });
+                    gone.state = DeliveryState::Failed;
+                    gone.next_attempt_at = None;
+                    changes.put_delivery(key.clone(), &gone)?;
+                }
+            }
+        }
+        self.repo.commit(&changes).await?;
+        Ok(out)
+    }
+
+    /// Record the outcome of an attempt (`response_code` if the endpoint answered, else
+    /// `error`), and whether another is due. A delivery that was meanwhile finished is left alone.
+    ///
+    /// # Errors
+    /// [`Error::Internal`] on storage failure.
+    pub async fn record_attempt(
+        &self,
+        key: &str,
+        response_code: Option<u16>,
+        error: Option<String>,
+        now: Timestamp,
+    ) -> Result<Option<Timestamp>> {
+        let Some(raw) = self.repo.store().get(key).await? else { return Ok(None) };
+        let mut d: Delivery =
+            serde_json::from_str(&raw).map_err(|e| Error::Internal(format!("unreadable delivery: {e}")))?;
+        if d.state != DeliveryState::Pending {
+            return Ok(None);
+        }
+        d.record(now, response_code, error);
+        let mut changes = Changes::new();
+        changes.put_delivery(key.to_owned(), &d)?;
+        self.repo.commit(&changes).await?;
+        Ok(d.next_attempt_at)
+    }
+
+    /// When the next pending delivery of `org` is due.
+    ///
+    /// # Errors
+    /// [`Error::Internal`] on storage failure.
+    pub async fn next_delivery(&self, org: &str) -> Result<Option<Timestamp>> {
+        let rows = self.repo.deliveries(org, DELIVERIES_KEPT.saturating_mul(5)).await?;
+        Ok(rows.iter().filter_map(|(_, d)| d.next_attempt_at).min())
+    }
+}

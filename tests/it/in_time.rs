@@ -1,0 +1,303 @@
+//! "Tell people in time": webhooks (deliveries made in the same commit as their change, signed,
+//! retried on a schedule), expiry warnings, idle tokens disabled, usage counts — all driven by
+//! the world's clock, never by sleeping.
+
+use futures_executor::block_on;
+use keyward::domain::webhook::ATTEMPT_OFFSETS_SECONDS;
+use keyward::service::{UsageCount, UsageReport};
+use serde_json::{json, Value};
+
+use crate::support::World;
+
+fn notifications(w: &World, admin: &str) -> Vec<Value> {
+    let a = w.actor(admin);
+    block_on(w.svc.notifications(&a)).unwrap().iter().map(|n| serde_json::to_value(n).unwrap()).collect()
+}
+
+fn deliveries(w: &World, admin: &str) -> Vec<Value> {
+    let a = w.actor(admin);
+    block_on(w.svc.deliveries(&a)).unwrap().iter().map(|n| serde_json::to_value(n).unwrap()).collect()
+}
+
+fn set_hook(w: &World, admin: &str, body: Value) -> Value {
+    let a = w.actor(admin);
+    serde_json::to_value(block_on(w.svc.put_webhook(&a, &body, true, w.now())).unwrap()).unwrap()
+}
+
+#[test]
+fn a_webhook_gets_one_delivery_per_event_not_per_recipient() {
+    let w = World::new();
+    let org = w.org("Acme", &["billing"]);
+    w.member_with_token(&org.admin_secret, "second@acme.io", "admin");
+    let set = set_hook(&w, &org.admin_secret, json!({"url": "http://127.0.0.1:9/h"}));
+    let secret = set["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_"));
+    assert_eq!(set["webhook"]["events"], json!(["*"]));
+    assert!(!set["webhook"].to_string().contains(&secret), "the view never carries the secret");
+    let before = deliveries(&w, &org.admin_secret).len();
+    w.create(&org.admin_secret, json!({"label": "ci", "role": "developer", "kind": "org", "scopes": ["billing"]}));
+    let after = deliveries(&w, &org.admin_secret);
+    assert_eq!(after.len(), before + 1, "two admins told, one delivery");
+    let d = &after[0];
+    assert_eq!(d["type"], "token.created");
+    assert_eq!(d["state"], "pending");
+    assert_eq!(d["payload"]["type"], "token.created");
+    assert!(d["payload"]["data"]["masked"].as_str().unwrap().starts_with("kw_"));
+    // A second set keeps the secret: nothing to show.
+    let again =
+        set_hook(&w, &org.admin_secret, json!({"url": "http://127.0.0.1:9/other", "events": ["token.revoked"]}));
+    assert_eq!(again["secret"], Value::Null);
+    assert_eq!(again["webhook"]["masked_secret"], set["webhook"]["masked_secret"]);
+    w.create(&org.admin_secret, json!({"label": "ci2", "role": "developer", "kind": "org", "scopes": []}));
+    assert_eq!(deliveries(&w, &org.admin_secret).len(), before + 1, "token.created is no longer wanted");
+}
+
+#[test]
+fn deliveries_are_signed_retried_on_schedule_and_given_up() {
+    let w = World::new();
+    let org = w.org("Acme", &[]);
+    let set = set_hook(&w, &org.admin_secret, json!({"url": "http://127.0.0.1:9/h"}));
+    let secret = set["secret"].as_str().unwrap().to_owned();
+    let a = w.actor(&org.admin_secret);
+    block_on(w.svc.test_webhook(&a, w.now())).unwrap();
+    let t0 = w.now();
+    for (i, offset) in ATTEMPT_OFFSETS_SECONDS.iter().enumerate() {
+        w.now.set(t0.plus_seconds(*offset));
+        let due = block_on(w.svc.due_deliveries(&org.id, w.now())).unwrap();
+        assert_eq!(due.len(), 1, "attempt {i} due at +{offset} s");
+        let out = &due[0];
+        assert!(out.signature.starts_with("v1,"));
+        assert!(!out.body.contains(&secret));
+        if i == 0 {
+            // Not yet due again a moment later.
+            let none = block_on(w.svc.due_deliveries(&org.id, w.now().plus_seconds(1))).unwrap();
+            assert_eq!(none.len(), 1, "still due: the attempt is not recorded yet");
+        }
+        block_on(w.svc.record_attempt(&out.key, Some(500), None, w.now())).unwrap();
+        assert!(block_on(w.svc.due_deliveries(&org.id, w.now())).unwrap().is_empty());
+    }
+    let d = &deliveries(&w, &org.admin_secret)[0];
+    assert_eq!(d["state"], "failed");
+    assert_eq!(d["attempts"].as_array().unwrap().len(), ATTEMPT_OFFSETS_SECONDS.len());
+    assert_eq!(d["attempts"][0]["error"], "HTTP 500");
+    assert_eq!(d["next_attempt_at"], Value::Null);
+}
+
+#[test]
+fn a_rotation_signs_with_both_secrets_during_its_grace() {
+    let w = World::new();
+    let org = w.org("Acme", &[]);
+    set_hook(&w, &org.admin_secret, json!({"url": "http://127.0.0.1:9/h"}));
+    let a = w.actor(&org.admin_secret);
+    let r = block_on(w.svc.rotate_webhook(&a, &json!({"grace_seconds": 60}), w.now())).unwrap();
+    assert!(r.secret.as_deref().is_some_and(|s| s.starts_with("whsec_")));
+    block_on(w.svc.test_webhook(&a, w.now())).unwrap();
+    let due = block_on(w.svc.due_deliveries(&org.id, w.now())).unwrap();
+    assert_eq!(due[0].signature.split(' ').count(), 2);
+    w.advance_seconds(61);
+    let due = block_on(w.svc.due_deliveries(&org.id, w.now())).unwrap();
+    assert_eq!(due[0].signature.split(' ').count(), 1);
+}
+
+#[test]
+fn removing_the_webhook_gives_up_pending_deliveries() {
+    let w = World::new();
+    let org = w.org("Acme", &[]);
+    set_hook(&w, &org.admin_secret, json!({"url": "http://127.0.0.1:9/h"}));
+    let a = w.actor(&org.admin_secret);
+    block_on(w.svc.test_webhook(&a, w.now())).unwrap();
+    block_on(w.svc.delete_webhook(&a, w.now())).unwrap();
+    assert!(block_on(w.svc.due_deliveries(&org.id, w.now())).unwrap().is_empty());
+    let d = &deliveries(&w, &org.admin_secret)[0];
+    assert_eq!(d["state"], "failed");
+    assert_eq!(d["attempts"][0]["error"], "the webhook was removed");
+    assert!(block_on(w.svc.webhook(&w.actor(&org.admin_secret))).unwrap().is_none());
+}
+
+#[test]
+fn webhook_endpoints_are_checked() {
+    let w = World::new();
+    let org = w.org("Acme", &[]);
+    let a = w.actor(&org.admin_secret);
+    for (body, field) in [
+        (json!({"url": "http://example.com/h"}), "url"),
+        (json!({"url": "https://10.0.0.1/h"}), "url"),
+        (json!({}), "url"),
+        (json!({"url": "https://example.com/h", "events": ["token.nope"]}), "events"),
+        (json!({"url": "https://example.com/h", "events": []}), "events"),
+        (json!({"url": "https://example.com/h", "extra": 1}), "extra"),
+    ] {
+        match block_on(w.svc.put_webhook(&a, &body, false, w.now())) {
+            Err(keyward::service::Error::Validation(e)) => assert!(e.contains_key(field), "{body}: {e:?}"),
+            other => panic!("{body}: {other:?}"),
+        }
+    }
+    assert!(block_on(w.svc.put_webhook(&a, &json!({"url": "https://example.com/h"}), false, w.now())).is_ok());
+    // A developer can neither read nor set it.
+    let (_, dev, _) = w.member_with_token(&org.admin_secret, "dev@acme.io", "developer");
+    let d = w.actor(&dev);
+    assert!(block_on(w.svc.webhook(&d)).is_err());
+    assert!(block_on(w.svc.put_webhook(&d, &json!({"url": "https://example.com/x"}), false, w.now())).is_err());
+}
+
+#[test]
+fn expiry_warnings_reach_owner_and_admins_once_each() {
+    let w = World::new();
+    let org = w.org("Acme", &[]);
+    let (_, dev, _) = w.member_with_token(&org.admin_secret, "dev@acme.io", "developer");
+    // The dev's own token, 10 days.
+    let (_, id) = w.create(
+        &dev,
+        json!({"label": "laptop", "role": "developer", "kind": "personal", "scopes": [], "expires_in_days": 10}),
+    );
+    let count = |kind: &str| {
+        notifications(&w, &org.admin_secret)
+            .iter()
+            .filter(|n| n["kind"] == kind && n["token_id"] == id.as_str())
+            .map(|n| n["to"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let t0 = w.now();
+    let tick = block_on(w.svc.tick(&org.id, w.now())).unwrap();
+    assert_eq!(tick.expiry_warnings, 0);
+    assert_eq!(tick.next, Some(t0.plus_days(3)), "the 7-day warning of the 10-day token is next");
+    w.now.set(t0.plus_days(3));
+    let tick = block_on(w.svc.tick(&org.id, w.now())).unwrap();
+    assert!(tick.expiry_warnings >= 1);
+    let mut to = count("token.expiring");
+    to.sort();
+    assert_eq!(to, ["admin@acme.io", "dev@acme.io"]);
+    // Once: a second run at the same moment sends nothing new.
+    block_on(w.svc.tick(&org.id, w.now())).unwrap();
+    assert_eq!(count("token.expiring").len(), 2);
+    w.now.set(t0.plus_days(9));
+    block_on(w.svc.tick(&org.id, w.now())).unwrap();
+    assert_eq!(count("token.expiring").len(), 4);
+    let n = notifications(&w, &org.admin_secret);
+    let one_day = n.iter().find(|n| n["kind"] == "token.expiring" && n["token_id"] == id.as_str()).unwrap();
+    assert!(one_day["subject"].as_str().unwrap().contains("expires in 1 day"), "{one_day}");
+    assert!(one_day["body"].as_str().unwrap().contains("kw_"));
+}
+
+#[test]
+fn idle_tokens_are_warned_then_disabled_by_the_system_unless_used() {
+    let w = World::new();
+    let org = w.org("Acme", &[]);
+    let a = w.actor(&org.admin_secret);
+    block_on(w.svc.update_org(&a, &json!({"policy": {"disable_after_idle_days": 10}}), w.now())).unwrap();
+    let (used_secret, used) = w.create(
+        &org.admin_secret,
+        json!({"label": "used", "role": "developer", "kind": "org", "scopes": [], "never_expires": null}),
+    );
+    let (idle_secret, idle) =
+        w.create(&org.admin_secret, json!({"label": "idle", "role": "developer", "kind": "org", "scopes": []}));
+    let t0 = w.now();
+    w.now.set(t0.plus_days(3));
+    let tick = block_on(w.svc.tick(&org.id, w.now())).unwrap();
+    assert!(tick.idle_warnings >= 2, "{tick:?}");
+    // `used` verifies at day 5; the edge reports it.
+    w.now.set(t0.plus_days(5));
+    assert_eq!(w.verify(&used_secret, &[]), "VALID");
+    // An admin call is a use of the admin's token too.
+    w.actor(&org.admin_secret);
+    let report = UsageReport {
+        org_id: org.id.clone(),
+        counts: vec![UsageCount {
+            token_id: used.clone(),
+            date: w.now().date(),
+            valid: 3,
+            refused: 1,
+            last_valid_at: Some(w.now()),
+        }],
+    };
+    block_on(w.svc.record_usage(&report, w.now())).unwrap();
+    w.now.set(t0.plus_days(10));
+    let tick = block_on(w.svc.tick(&org.id, w.now())).unwrap();
+    assert!(tick.idle_disabled >= 1);
+    let idle_view = w.token_json(&org.admin_secret, &idle).unwrap();
+    assert_eq!(idle_view["state"], "disabled");
+    assert_eq!(idle_view["state_set_by"], "system");
+    assert_eq!(w.verify(&idle_secret, &[]), "DISABLED");
+    assert_eq!(w.token_json(&org.admin_secret, &used).unwrap()["state"], "active");
+    assert_eq!(w.token_json(&org.admin_secret, &org.admin_token_id).unwrap()["state"], "active");
+    let a = w.actor(&org.admin_secret);
+    let (events, _) = block_on(w.svc.audit_events(&a, Some(&idle), None, None, None)).unwrap();
+    let e = serde_json::to_value(&events[0]).unwrap();
+    assert_eq!(e["action"], "token.disabled");
+    assert_eq!(e["actor_member_id"], Value::Null);
+    assert!(notifications(&w, &org.admin_secret)
+        .iter()
+        .any(|n| n["kind"] == "token.disabled" && n["created_by"] == "system"));
+    // A developer cannot undo the system's disable; an admin can, and the idle clock restarts.
+    let (_, dev, _) = w.member_with_token(&org.admin_secret, "dev@acme.io", "developer");
+    let _ = dev;
+    let a = w.actor(&org.admin_secret);
+    block_on(w.svc.enable_token(&a, &idle, w.now())).unwrap();
+    let tick = block_on(w.svc.tick(&org.id, w.now())).unwrap();
+    assert_eq!(tick.idle_disabled, 0);
+    assert_eq!(w.verify(&idle_secret, &[]), "VALID");
+}
+
+#[test]
+fn idle_policy_is_validated() {
+    let w = World::new();
+    let org = w.org("Acme", &[]);
+    let a = w.actor(&org.admin_secret);
+    for bad in [json!(0), json!(366), json!("7"), json!(1.5)] {
+        let r = block_on(w.svc.update_org(&a, &json!({"policy": {"disable_after_idle_days": bad}}), w.now()));
+        assert!(
+            matches!(r, Err(keyward::service::Error::Validation(ref e)) if e.contains_key("policy.disable_after_idle_days")),
+            "{bad}: {r:?}"
+        );
+    }
+    let on = block_on(w.svc.update_org(&a, &json!({"policy": {"disable_after_idle_days": 90}}), w.now())).unwrap();
+    assert_eq!(on.policy.disable_after_idle_days, Some(90));
+    let a = w.actor(&org.admin_secret);
+    let kept = block_on(w.svc.update_org(&a, &json!({"policy": {"max_ttl_days": 100}}), w.now())).unwrap();
+    assert_eq!(kept.policy.disable_after_idle_days, Some(90), "absent keeps it");
+    let a = w.actor(&org.admin_secret);
+    let off = block_on(w.svc.update_org(&a, &json!({"policy": {"disable_after_idle_days": null}}), w.now())).unwrap();
+    assert_eq!(off.policy.disable_after_idle_days, None, "null turns it off");
+}
+
+#[test]
+fn usage_is_summed_per_day_over_thirty_days() {
+    let w = World::new();
+    let org = w.org("Acme", &[]);
+    let (_, id) = w.create(&org.admin_secret, json!({"label": "ci", "role": "developer", "kind": "org", "scopes": []}));
+    let count =
+        |date: String, valid, refused| UsageCount { token_id: id.clone(), date, valid, refused, last_valid_at: None };
+    let today = w.now().date();
+    let yesterday = w.now().plus_days(-1).date();
+    let report = UsageReport {
+        org_id: org.id.clone(),
+        counts: vec![
+            count(today.clone(), 2, 1),
+            count(today.clone(), 3, 0),
+            count(yesterday.clone(), 0, 4),
+            count(w.now().plus_days(-40).date(), 9, 9),
+            count("junk".into(), 9, 9),
+            UsageCount {
+                token_id: "tok_unknown".into(),
+                date: today.clone(),
+                valid: 1,
+                refused: 0,
+                last_valid_at: None,
+            },
+        ],
+    };
+    block_on(w.svc.record_usage(&report, w.now())).unwrap();
+    let a = w.actor(&org.admin_secret);
+    let u = serde_json::to_value(block_on(w.svc.token_usage(&a, &id, w.now())).unwrap()).unwrap();
+    let days = u["days"].as_array().unwrap();
+    assert_eq!(days.len(), 30);
+    assert_eq!(days[29], json!({"date": today, "valid": 5, "refused": 1}));
+    assert_eq!(days[28], json!({"date": yesterday, "valid": 0, "refused": 4}));
+    assert_eq!(days.iter().map(|d| d["valid"].as_u64().unwrap()).sum::<u64>(), 5);
+    // 31 days on, all of it has left the window.
+    let later = w.now().plus_days(31);
+    let u = serde_json::to_value(block_on(w.svc.token_usage(&a, &id, later)).unwrap()).unwrap();
+    assert!(u["days"].as_array().unwrap().iter().all(|d| d["valid"] == 0 && d["refused"] == 0));
+    let all = block_on(w.svc.org_usage(&a, w.now())).unwrap();
+    assert!(all.iter().any(|t| t.token_id == id));
+}
