@@ -21,6 +21,18 @@ pub enum Route {
     UpdateOrg,
     /// `POST /v1/org/reconcile`
     ReconcileOrg,
+    /// `GET /v1/org/webhook`
+    GetWebhook,
+    /// `PUT /v1/org/webhook`
+    SetWebhook,
+    /// `DELETE /v1/org/webhook`
+    DeleteWebhook,
+    /// `POST /v1/org/webhook/test`
+    TestWebhook,
+    /// `POST /v1/org/webhook/rotate`
+    RotateWebhookSecret,
+    /// `GET /v1/org/webhook/deliveries`
+    ListWebhookDeliveries,
     /// `GET /v1/members`
     ListMembers,
     /// `POST /v1/members`
@@ -47,6 +59,10 @@ pub enum Route {
     ReapproveToken,
     /// `POST /v1/tokens/{id}/rotate`
     RotateToken,
+    /// `GET /v1/tokens/{id}/usage`
+    TokenUsage,
+    /// `GET /v1/usage`
+    OrgUsage,
     /// `GET /v1/audit`
     Audit,
     /// `GET /v1/notifications`
@@ -70,6 +86,12 @@ pub const ROUTES: &[(&str, &str, Route)] = &[
     ("GET", "/v1/org", Route::GetOrg),
     ("PATCH", "/v1/org", Route::UpdateOrg),
     ("POST", "/v1/org/reconcile", Route::ReconcileOrg),
+    ("GET", "/v1/org/webhook", Route::GetWebhook),
+    ("PUT", "/v1/org/webhook", Route::SetWebhook),
+    ("DELETE", "/v1/org/webhook", Route::DeleteWebhook),
+    ("POST", "/v1/org/webhook/test", Route::TestWebhook),
+    ("POST", "/v1/org/webhook/rotate", Route::RotateWebhookSecret),
+    ("GET", "/v1/org/webhook/deliveries", Route::ListWebhookDeliveries),
     ("GET", "/v1/members", Route::ListMembers),
     ("POST", "/v1/members", Route::CreateMember),
     ("PATCH", "/v1/members/{id}", Route::UpdateMember),
@@ -83,6 +105,8 @@ pub const ROUTES: &[(&str, &str, Route)] = &[
     ("POST", "/v1/tokens/{id}/revoke", Route::RevokeToken),
     ("POST", "/v1/tokens/{id}/reapprove", Route::ReapproveToken),
     ("POST", "/v1/tokens/{id}/rotate", Route::RotateToken),
+    ("GET", "/v1/tokens/{id}/usage", Route::TokenUsage),
+    ("GET", "/v1/usage", Route::OrgUsage),
     ("GET", "/v1/audit", Route::Audit),
     ("GET", "/v1/notifications", Route::Notifications),
     ("POST", "/v1/leaks", Route::LeakReport),

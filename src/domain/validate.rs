@@ -876,7 +876,9 @@ pub fn webhook(obj: &Map<String, Value>, allow_insecure: bool) -> Result<Webhook
             for e in list {
                 if e != ALL_EVENTS && !EVENT_KINDS.contains(&e) {
                     f.fail("events", format!("unknown event kind (one of *, {})", EVENT_KINDS.join(", ")));
-                } else if !out.iter().any(|o| o == e) {
+                } else if out.iter().any(|o| o == e) {
+                    f.fail("events", "must not name an event kind twice");
+                } else {
                     out.push(e.to_owned());
                 }
             }

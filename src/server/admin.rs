@@ -85,7 +85,7 @@ pub(super) async fn forward(
     method: &str,
     now: Timestamp,
 ) -> Result<Response, Error> {
-    let body = if matches!(method, "POST" | "PATCH" | "DELETE") { read_body(req).await? } else { Vec::new() };
+    let body = if matches!(method, "POST" | "PUT" | "PATCH" | "DELETE") { read_body(req).await? } else { Vec::new() };
     let Some(presented) = bearer(req) else { return Err(auth_failed(env, req).await) };
     let Some(at) = service::locate(&edge(env), &presented).await? else { return Err(auth_failed(env, req).await) };
     let headers = Headers::new();

@@ -24,11 +24,13 @@ use worker::{
 use super::http::{bearer, expect_empty, no_content, read_body};
 use super::kv::WorkersKv;
 use super::leaks::ReportQuestion;
-use super::relay::{StrictQuestion, CLIENT_HEADER, CREATE_PATH, ORG_HEADER, REPORT_PATH, STRICT_PATH, TOKEN_HEADER};
-use super::{internal, now, param, prefix, query, reply, CryptoRandom};
+use super::relay::{
+    StrictQuestion, CLIENT_HEADER, CREATE_PATH, ORG_HEADER, REPORT_PATH, STRICT_PATH, TOKEN_HEADER, USAGE_PATH,
+};
+use super::{internal, param, prefix, query, reply, CryptoRandom};
 use crate::domain::Timestamp;
 use crate::routes::{resolve, Route};
-use crate::service::{etag, parse_json, Actor, Error, IfMatch, Located, Service, TokenQuery};
+use crate::service::{etag, parse_json, Actor, Error, IfMatch, Located, Service, TokenQuery, UsageReport};
 use crate::store::{keys, Store, StoreError, Write};
 
 type Svc = Service<SqlStore, WorkersKv, CryptoRandom>;
@@ -49,6 +51,11 @@ pub struct SqlStore {
     sql: SqlStorage,
     /// `ctx.storage` itself, for `transactionSync`.
     storage: JsValue,
+    /// When the object's alarm is set for (epoch ms), as far as this instance knows: `None`
+    /// when none is. Read from storage once per instance ([`OrgAuthority::know_alarm`]).
+    alarm_at: Cell<Option<f64>>,
+    /// Whether `alarm_at` has been read from storage.
+    alarm_known: Cell<bool>,
 }
 
 fn sql_err(e: impl core::fmt::Display) -> StoreError {
@@ -81,7 +88,7 @@ impl SqlStore {
         sql.exec("CREATE TABLE IF NOT EXISTS records (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID", None)
             .map_err(sql_err)?;
         let raw: &JsValue = storage.as_raw().as_ref();
-        Ok(Self { sql, storage: raw.clone() })
+        Ok(Self { sql, storage: raw.clone(), alarm_at: Cell::new(None), alarm_known: Cell::new(false) })
     }
 
     fn rows(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<Vec<Vec<SqlStorageValue>>, StoreError> {
@@ -130,23 +137,31 @@ impl Store for SqlStore {
         tx.call1(&self.storage, &body)
             .map_err(|e| sql_err(e.as_string().unwrap_or_else(|| "transaction failed".into())))?;
         if owes_kv {
-            self.safety_alarm();
+            self.wake_by(worker::Date::now().as_millis() as f64 + SAFETY_ALARM_MS);
         }
         Ok(())
     }
 }
 
 impl SqlStore {
-    /// A change that owes KV writes also sets an alarm, made durable with it (the output gate
-    /// holds every answer until both are on disk): should the object die before its drain, the
-    /// alarm wakes it to finish. After a drain that succeeds the alarm finds nothing owed.
-    fn safety_alarm(&self) {
+    /// Make sure the alarm fires at `at_ms` (epoch ms, real time) or earlier: an alarm set for
+    /// later is brought forward, one set for earlier is left alone (the alarm always ends by
+    /// setting itself for the next thing due, so nothing is lost by firing early).
+    ///
+    /// A change that owes KV writes calls this too (the safety alarm), within the same
+    /// synchronous step as its commit, so the output gate holds the answer until both are on
+    /// disk: should the object die before its drain, the alarm wakes it to finish.
+    fn wake_by(&self, at_ms: f64) {
+        if self.alarm_at.get().is_some_and(|a| a <= at_ms) {
+            return;
+        }
         let set = Reflect::get(&self.storage, &JsValue::from_str("setAlarm"))
             .ok()
             .and_then(|f| f.dyn_into::<Function>().ok());
-        let at = JsValue::from_f64(worker::Date::now().as_millis() as f64 + SAFETY_ALARM_MS);
-        if set.and_then(|f| f.call1(&self.storage, &at).ok()).is_none() {
-            console_error!("projection: the safety alarm could not be set");
+        if set.and_then(|f| f.call1(&self.storage, &JsValue::from_f64(at_ms)).ok()).is_some() {
+            self.alarm_at.set(Some(at_ms));
+        } else {
+            console_error!("the alarm could not be set");
         }
     }
 }
@@ -158,6 +173,11 @@ pub struct OrgAuthority {
     svc: Option<Svc>,
     /// The alarm's next wait, doubled after each retry that still fails.
     backoff_ms: Cell<i64>,
+    /// `WEBHOOK_ALLOW_INSECURE = "true"` (local development only): `http://` and private
+    /// webhook hosts are accepted.
+    allow_insecure: bool,
+    /// One run of the timed work (reminders, deliveries) at a time, so no delivery is sent twice.
+    work: futures_util::lock::Mutex<()>,
 }
 
 impl DurableObject for OrgAuthority {
@@ -173,16 +193,25 @@ impl DurableObject for OrgAuthority {
                 None
             }
         };
-        Self { state, svc, backoff_ms: Cell::new(ALARM_FIRST_MS) }
+        let allow_insecure = env.var("WEBHOOK_ALLOW_INSECURE").is_ok_and(|v| v.to_string() == "true");
+        Self {
+            state,
+            svc,
+            backoff_ms: Cell::new(ALARM_FIRST_MS),
+            allow_insecure,
+            work: futures_util::lock::Mutex::new(()),
+        }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
         let method = req.method().to_string();
         let path = req.path();
+        self.know_alarm().await;
         let outcome = match &self.svc {
             Some(svc) => self.serve(svc, &mut req, &method, &path, now()).await,
             None => Err(Error::Internal("storage unavailable".into())),
         };
+        self.wake_when_asked();
         let mut resp = match outcome {
             Ok(r) => r,
             Err(e) => super::answer_error(&e, &method, &path)?,
@@ -200,6 +229,10 @@ impl DurableObject for OrgAuthority {
 
     async fn alarm(&self) -> worker::Result<Response> {
         let Some(svc) = &self.svc else { return Response::ok("") };
+        // This alarm has fired: none is set until this run sets the next.
+        let store = svc.repo().store();
+        store.alarm_at.set(None);
+        store.alarm_known.set(true);
         match svc.project(now()).await {
             Ok(d) if d.failed > 0 => console_error!("projection: {} KV writes still refused", d.failed),
             Ok(_) => {}
@@ -208,15 +241,94 @@ impl DurableObject for OrgAuthority {
         if svc.projection_pending().await.unwrap_or(true) {
             let wait = self.backoff_ms.get();
             self.backoff_ms.set((wait * 2).min(ALARM_MAX_MS));
-            self.state.storage().set_alarm(wait).await?;
+            self.wake_at_real(worker::Date::now().as_millis() as f64 + wait as f64);
         } else {
             self.backoff_ms.set(ALARM_FIRST_MS);
         }
+        match self.timed_work(svc).await {
+            Ok(Some(next)) => self.wake_at(next),
+            Ok(None) => {}
+            Err(e) => {
+                console_error!("reminders and deliveries: {}", crate::store::redact(&e.to_string()));
+                self.wake_at_real(worker::Date::now().as_millis() as f64 + ALARM_MAX_MS as f64);
+            }
+        }
+        self.wake_when_asked();
         Response::ok("")
     }
 }
 
+/// The time as the org authority counts it: the platform's clock, moved by the test clock in a
+/// `faults` build (never in a release build).
+fn now() -> Timestamp {
+    let real = super::now();
+    #[cfg(feature = "faults")]
+    return real.plus_seconds(CLOCK_OFFSET_S.with(Cell::get));
+    #[cfg(not(feature = "faults"))]
+    real
+}
+
+#[cfg(feature = "faults")]
+thread_local! {
+    /// Seconds the test clock is ahead of the platform's.
+    static CLOCK_OFFSET_S: Cell<i64> = const { Cell::new(0) };
+}
+
+/// Longest wait for a webhook endpoint's answer.
+const DELIVERY_TIMEOUT_MS: u64 = 10_000;
+
 impl OrgAuthority {
+    /// Read when the alarm is set for, once per instance (an earlier instance may have set it).
+    async fn know_alarm(&self) {
+        let Some(svc) = &self.svc else { return };
+        let store = svc.repo().store();
+        if store.alarm_known.get() {
+            return;
+        }
+        match self.state.storage().get_alarm().await {
+            Ok(at) => {
+                store.alarm_at.set(at.map(|a| a as f64));
+                store.alarm_known.set(true);
+            }
+            Err(e) => console_error!("alarm: {}", crate::store::redact(&e.to_string())),
+        }
+    }
+
+    /// Wake at `at` (the authority's time) or earlier.
+    fn wake_at(&self, at: Timestamp) {
+        let offset_ms = now().as_millis() - super::now().as_millis();
+        self.wake_at_real((at.as_millis() - offset_ms) as f64);
+    }
+
+    fn wake_at_real(&self, at_ms: f64) {
+        if let Some(svc) = &self.svc {
+            svc.repo().store().wake_by(at_ms);
+        }
+    }
+
+    /// Set the alarm for what the last commits asked for (a delivery due, a reminder coming).
+    fn wake_when_asked(&self) {
+        if let Some(at) = self.svc.as_ref().and_then(Service::take_wake) {
+            self.wake_at(at);
+        }
+    }
+
+    /// Send every reminder due now and make every delivery attempt due now; answer when the
+    /// next is due.
+    async fn timed_work(&self, svc: &Svc) -> Result<Option<Timestamp>, Error> {
+        let _one = self.work.lock().await;
+        let Some(org) = svc.repo().only_org().await? else { return Ok(None) };
+        let tick = svc.tick(&org.id, now()).await?;
+        let mut next = tick.next;
+        for out in svc.due_deliveries(&org.id, now()).await? {
+            let (code, error) = super::webhooks::send(&out, DELIVERY_TIMEOUT_MS).await;
+            if let Some(at) = svc.record_attempt(&out.key, code, error, now()).await? {
+                next = Some(next.map_or(at, |n| n.min(at)));
+            }
+        }
+        Ok(next)
+    }
+
     /// After a change: retry what KV refused a few times inline; if some is still owed, make sure
     /// the alarm will retry it and say so (`true`).
     async fn settle_projection(&self) -> bool {
@@ -237,9 +349,7 @@ impl OrgAuthority {
         }
         // Bring the alarm forward (the safety alarm of the change is much later).
         self.backoff_ms.set(ALARM_FIRST_MS);
-        if let Err(e) = self.state.storage().set_alarm(ALARM_FIRST_MS).await {
-            console_error!("projection alarm: {}", crate::store::redact(&e.to_string()));
-        }
+        self.wake_at_real(worker::Date::now().as_millis() as f64 + ALARM_FIRST_MS as f64);
         true
     }
 
@@ -263,6 +373,11 @@ impl OrgAuthority {
             let live = svc.report(&q.token, &at, &reporter, now).await?;
             return reply(200, &json!({ "live": live }));
         }
+        if method == "POST" && path == USAGE_PATH {
+            let report: UsageReport = serde_json::from_slice(&read_body(req).await?).map_err(internal)?;
+            svc.record_usage(&report, now).await?;
+            return no_content().map_err(internal);
+        }
         if method == "POST" && path == CREATE_PATH {
             let org = header(req, ORG_HEADER).ok_or_else(|| internal("no org named"))?;
             let body = parse_json(&read_body(req).await?)?;
@@ -271,7 +386,8 @@ impl OrgAuthority {
         // Everything that waits on I/O comes first: from authentication to commit the request
         // must run as one step, or another request could change the records in between and
         // leave this one deciding on a stale caller.
-        let body = if matches!(method, "POST" | "PATCH" | "DELETE") { read_body(req).await? } else { Vec::new() };
+        let body =
+            if matches!(method, "POST" | "PUT" | "PATCH" | "DELETE") { read_body(req).await? } else { Vec::new() };
         let presented = bearer(req).ok_or(Error::Unauthenticated)?;
         let at = match (header(req, ORG_HEADER), header(req, TOKEN_HEADER)) {
             (Some(org_id), Some(token_id)) => Located { org_id, token_id },
@@ -280,17 +396,28 @@ impl OrgAuthority {
         let client = header(req, CLIENT_HEADER).and_then(|c| c.parse().ok());
         let mut actor = svc.authenticate(&presented, &at, client, now).await?;
         actor.if_match = header(req, "if-match").map(|h| IfMatch::parse(&h));
+        if let Err(e) = svc.note_use(&actor, now).await {
+            console_error!("last use: {}", crate::store::redact(&e.to_string()));
+        }
         #[cfg(feature = "faults")]
         if path == super::FAULTS_PATH {
-            return faults(&body, &actor);
+            return self.faults(svc, &body, &actor).await;
         }
         let (route, id) = resolve(method, path)?;
-        dispatch(svc, req, &actor, route, id.unwrap_or_default(), &body, now).await
+        let ctx = Ctx { allow_insecure: self.allow_insecure };
+        dispatch(svc, req, &actor, route, id.unwrap_or_default(), &body, now, ctx).await
     }
 }
 
 fn header(req: &Request, name: &str) -> Option<String> {
     req.headers().get(name).ok().flatten().filter(|v| !v.is_empty())
+}
+
+/// A JSON answer that carries a secret: never stored by a cache.
+fn secret_reply<T: serde::Serialize>(status: u16, value: &T) -> Result<Response, Error> {
+    let resp = reply(status, value)?;
+    let _ = resp.headers().set("cache-control", "no-store");
+    Ok(resp)
 }
 
 /// A JSON answer carrying the record's `ETag`.
@@ -300,7 +427,14 @@ fn tagged<T: serde::Serialize>(status: u16, value: &T, version: u64) -> Result<R
     Ok(resp)
 }
 
+/// What a route may need to know about the authority itself.
+#[derive(Clone, Copy)]
+struct Ctx {
+    allow_insecure: bool,
+}
+
 /// One admin route, served from the records.
+#[allow(clippy::too_many_arguments, clippy::too_many_lines)]
 async fn dispatch(
     svc: &Svc,
     req: &Request,
@@ -309,8 +443,27 @@ async fn dispatch(
     id: &str,
     body: &[u8],
     now: Timestamp,
+    ctx: Ctx,
 ) -> Result<Response, Error> {
     match route {
+        Route::GetWebhook => reply(200, &json!({"webhook": svc.webhook(a).await?})),
+        Route::SetWebhook => {
+            let set = svc.put_webhook(a, &parse_json(body)?, ctx.allow_insecure, now).await?;
+            secret_reply(if set.created { 201 } else { 200 }, &set)
+        }
+        Route::DeleteWebhook => {
+            expect_empty(body)?;
+            svc.delete_webhook(a, now).await?;
+            no_content().map_err(internal)
+        }
+        Route::TestWebhook => {
+            expect_empty(body)?;
+            reply(202, &svc.test_webhook(a, now).await?)
+        }
+        Route::RotateWebhookSecret => secret_reply(200, &svc.rotate_webhook(a, &parse_json(body)?, now).await?),
+        Route::ListWebhookDeliveries => reply(200, &json!({"deliveries": svc.deliveries(a).await?})),
+        Route::TokenUsage => reply(200, &svc.token_usage(a, id, now).await?),
+        Route::OrgUsage => reply(200, &json!({"tokens": svc.org_usage(a, now).await?})),
         Route::Me => reply(200, &svc.me(a, now).await?),
         Route::GetOrg => {
             let o = svc.org(a)?;
@@ -401,22 +554,39 @@ async fn dispatch(
     }
 }
 
-/// Test builds only: `POST /v1/_test/faults {"kv_writes": "fail" | "ok"}` by an admin makes this
-/// isolate's KV writes fail (or heal), to show the outbox and the alarm finishing the job.
 #[cfg(feature = "faults")]
-fn faults(body: &[u8], actor: &Actor) -> Result<Response, Error> {
-    actor.require(crate::domain::policy::Access::Manage)?;
-    if !actor.is_admin() {
-        return Err(Error::Forbidden("admins only"));
+impl OrgAuthority {
+    /// Test builds only, by an admin: `POST /v1/_test/faults` with
+    /// - `{"kv_writes": "fail" | "ok"}`: this isolate's KV writes fail (or heal), to show the
+    ///   outbox and the alarm finishing the job;
+    /// - `{"advance_seconds": n}`: move the authority's clock `n` seconds ahead, then run what the
+    ///   alarm would run at that time (reminders, deliveries due) and answer what it did. Tests
+    ///   of expiry warnings, idle tokens and delivery retries use it instead of sleeping.
+    async fn faults(&self, svc: &Svc, body: &[u8], actor: &Actor) -> Result<Response, Error> {
+        actor.require(crate::domain::policy::Access::Manage)?;
+        if !actor.is_admin() {
+            return Err(Error::Forbidden("admins only"));
+        }
+        let body = parse_json(body)?;
+        if let Some(n) = body.get("advance_seconds") {
+            let n = n.as_i64().filter(|n| (0..=400 * 86_400).contains(n));
+            let n =
+                n.ok_or_else(|| Error::field("advance_seconds", "must be a whole number of seconds, 0 to 400 days"))?;
+            CLOCK_OFFSET_S.with(|c| c.set(c.get() + n));
+            let next = self.timed_work(svc).await?;
+            if let Some(at) = next {
+                self.wake_at(at);
+            }
+            return reply(200, &json!({"now": now().to_rfc3339(), "next": next.map(Timestamp::to_rfc3339)}));
+        }
+        let fail = match body.get("kv_writes").and_then(serde_json::Value::as_str) {
+            Some("fail") => true,
+            Some("ok") => false,
+            _ => return Err(Error::field("kv_writes", "must be \"fail\" or \"ok\"")),
+        };
+        super::kv::FAIL_WRITES.with(|f| f.set(fail));
+        reply(200, &json!({"kv_writes": if fail { "fail" } else { "ok" }}))
     }
-    let body = parse_json(body)?;
-    let fail = match body.get("kv_writes").and_then(serde_json::Value::as_str) {
-        Some("fail") => true,
-        Some("ok") => false,
-        _ => return Err(Error::field("kv_writes", "must be \"fail\" or \"ok\"")),
-    };
-    super::kv::FAIL_WRITES.with(|f| f.set(fail));
-    reply(200, &json!({"kv_writes": if fail { "fail" } else { "ok" }}))
 }
 
 #[cfg(test)]

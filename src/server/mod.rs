@@ -17,6 +17,9 @@ mod kv;
 mod leaks;
 mod limits;
 mod relay;
+mod usage;
+#[cfg(feature = "admin")]
+mod webhooks;
 
 /// The verify-only Worker has no admin API.
 #[cfg(not(feature = "admin"))]
@@ -247,7 +250,9 @@ pub(crate) async fn verify(
         Consistency::Strict => match service::locate(&edge, presented).await? {
             Some(at) => {
                 limits::check(env, limits::Limit::StrictVerifications, &at.token_id).await?;
-                relay::strict(env, asked, &at).await?
+                let mut answer = relay::strict(env, asked, &at).await?;
+                answer.located = Some(at);
+                answer
             }
             None => {
                 let code =
@@ -259,6 +264,7 @@ pub(crate) async fn verify(
     if let Some(t) = &outcome.token {
         touch(ctx, env, &t.org_id, &t.id, now);
     }
+    usage::count(ctx, env, &outcome, now);
     kv::refresh_due(ctx, env);
     if matches!(outcome.code, Code::Malformed | Code::NotFound) {
         limits::check(env, limits::Limit::VerifyMisses, caller).await?;

@@ -16,6 +16,8 @@ use crate::service::{Error, Located, Verification};
 pub const BINDING: &str = "ORGS";
 /// Internal path of a strict verification.
 pub const STRICT_PATH: &str = "/_authority/verify";
+/// Internal path of an edge isolate's usage counts.
+pub const USAGE_PATH: &str = "/_authority/usage";
 /// Internal path of a leaked-token report.
 #[cfg(feature = "admin")]
 pub const REPORT_PATH: &str = "/_authority/report";

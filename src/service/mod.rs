@@ -28,7 +28,7 @@ pub use members::{Me, OrgCreated, Usage, FIRST_TOKEN_LABEL};
 pub use projection::{Drained, Fix, Reconciled};
 pub use reminders::Tick;
 pub use tokens::{Issued, TokenQuery};
-pub use usage::{UsageCount, UsageReport};
+pub use usage::{UsageCount, UsageReport, REPORT_MAX as USAGE_REPORT_MAX};
 pub use verify::{
     client_ip, locate, verify, verify_body, Consistency, Located, Verification, VerifiedToken, VerifyRequest,
 };

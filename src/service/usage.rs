@@ -1,7 +1,7 @@
 //! Usage you can see: verifications per token and UTC day, counted at the edge, summed per
 //! isolate and reported to the org authority at most once a minute per org ([`UsageReport`]),
-//! kept for [`USAGE_DAYS`] days. A report also tells the authority when each token last
-//! verified valid, which the idle-token policy reads.
+//! kept for [`USAGE_DAYS`] days. A report with valid verifications of a token also counts as its
+//! last use, which the idle-token policy reads.
 
 use serde::{Deserialize, Serialize};
 
@@ -30,9 +30,6 @@ pub struct UsageCount {
     pub valid: u64,
     /// Answered with another code.
     pub refused: u64,
-    /// The last `VALID` answer among them.
-    #[serde(default)]
-    pub last_valid_at: Option<Timestamp>,
 }
 
 /// What one isolate reports to an org's authority.
@@ -89,10 +86,12 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
                 refused: before.refused.saturating_add(c.refused),
             };
             changes.put_usage(org, &c.token_id, &c.date, &after)?;
-            if let Some(at) = c.last_valid_at.filter(|at| *at <= now.plus_seconds(60)) {
+            if c.valid > 0 {
+                // Used: the report's arrival stands for the use (at most one flush interval
+                // late, which the idle policy's days do not notice), so no edge clock is trusted.
                 let mut w = self.repo.watch(org, &c.token_id).await?;
-                if w.last_used_at.is_none_or(|l| l < at) {
-                    w.last_used_at = Some(at);
+                if w.last_used_at.is_none_or(|l| l < now) {
+                    w.last_used_at = Some(now);
                     changes.put_watch(org, &c.token_id, &w)?;
                 }
             }

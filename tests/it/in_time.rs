@@ -202,13 +202,7 @@ fn idle_tokens_are_warned_then_disabled_by_the_system_unless_used() {
     w.actor(&org.admin_secret);
     let report = UsageReport {
         org_id: org.id.clone(),
-        counts: vec![UsageCount {
-            token_id: used.clone(),
-            date: w.now().date(),
-            valid: 3,
-            refused: 1,
-            last_valid_at: Some(w.now()),
-        }],
+        counts: vec![UsageCount { token_id: used.clone(), date: w.now().date(), valid: 3, refused: 1 }],
     };
     block_on(w.svc.record_usage(&report, w.now())).unwrap();
     w.now.set(t0.plus_days(10));
@@ -265,8 +259,7 @@ fn usage_is_summed_per_day_over_thirty_days() {
     let w = World::new();
     let org = w.org("Acme", &[]);
     let (_, id) = w.create(&org.admin_secret, json!({"label": "ci", "role": "developer", "kind": "org", "scopes": []}));
-    let count =
-        |date: String, valid, refused| UsageCount { token_id: id.clone(), date, valid, refused, last_valid_at: None };
+    let count = |date: String, valid, refused| UsageCount { token_id: id.clone(), date, valid, refused };
     let today = w.now().date();
     let yesterday = w.now().plus_days(-1).date();
     let report = UsageReport {
@@ -277,13 +270,7 @@ fn usage_is_summed_per_day_over_thirty_days() {
             count(yesterday.clone(), 0, 4),
             count(w.now().plus_days(-40).date(), 9, 9),
             count("junk".into(), 9, 9),
-            UsageCount {
-                token_id: "tok_unknown".into(),
-                date: today.clone(),
-                valid: 1,
-                refused: 0,
-                last_valid_at: None,
-            },
+            UsageCount { token_id: "tok_unknown".into(), date: today.clone(), valid: 1, refused: 0 },
         ],
     };
     block_on(w.svc.record_usage(&report, w.now())).unwrap();
