@@ -183,3 +183,73 @@ mod tests {
         assert!(parse_revocation(&serde_json::json!({"tokens": vec!["a"; 101]})).is_err());
     }
 }
+
+/// Tests that pin the bounds cargo-mutants found unchecked (issue #14).
+#[cfg(test)]
+mod mutation_tests {
+    use super::*;
+
+    /// `SEQUENCE { INTEGER r, INTEGER 1 }` with `r`'s content bytes as given.
+    fn sig_with_r(r: &[u8]) -> Vec<u8> {
+        let mut body = vec![0x02, u8::try_from(r.len()).unwrap()];
+        body.extend(r);
+        body.extend([0x02, 1, 0x01]);
+        let mut der = vec![0x30, u8::try_from(body.len()).unwrap()];
+        der.extend(body);
+        der
+    }
+
+    #[test]
+    fn a_33_byte_integer_with_its_sign_byte_is_p256() {
+        let mut r = vec![0x00];
+        r.extend([0xff; 32]);
+        let raw = ecdsa_der_to_raw(&sig_with_r(&r)).expect("33 bytes: sign byte + 32");
+        assert_eq!(&raw[..32], &[0xff; 32]);
+        assert_eq!(&raw[32..], &{
+            let mut s = [0u8; 32];
+            s[31] = 1;
+            s
+        });
+        // exactly 32 significant bytes, without a sign byte, also fits
+        let raw = ecdsa_der_to_raw(&sig_with_r(&[0x7f; 32])).expect("32 bytes");
+        assert_eq!(&raw[..32], &[0x7f; 32]);
+    }
+
+    #[test]
+    fn integers_over_33_bytes_are_refused_even_when_their_value_fits() {
+        let mut r = vec![0x00, 0x00];
+        r.extend([0x01; 32]);
+        assert!(ecdsa_der_to_raw(&sig_with_r(&r)).is_none());
+    }
+
+    #[test]
+    fn empty_integers_are_refused() {
+        assert!(ecdsa_der_to_raw(&sig_with_r(&[])).is_none());
+    }
+
+    #[test]
+    fn an_integer_longer_than_what_is_left_is_refused() {
+        // r = 1, then s claims 3 bytes and has 1
+        assert!(ecdsa_der_to_raw(&[0x30, 6, 0x02, 1, 0x01, 0x02, 3, 0x01]).is_none());
+    }
+
+    fn report_of(n: usize) -> Vec<u8> {
+        let one = r#"{"token":"kw_x","type":"keyward_token"}"#;
+        format!("[{}]", vec![one; n].join(",")).into_bytes()
+    }
+
+    #[test]
+    fn a_report_may_name_exactly_the_maximum() {
+        assert_eq!(parse_report(&report_of(MAX_REPORTED_AT_ONCE)).unwrap().len(), MAX_REPORTED_AT_ONCE);
+        assert_eq!(parse_report(&report_of(MAX_REPORTED_AT_ONCE + 1)), Err("too many tokens in one report"));
+        assert_eq!(parse_report(b"[]").unwrap(), []);
+    }
+
+    #[test]
+    fn a_revocation_may_name_exactly_the_maximum() {
+        let at_most = serde_json::json!({ "tokens": vec!["a"; MAX_REVOKED_AT_ONCE] });
+        assert_eq!(parse_revocation(&at_most).unwrap().len(), MAX_REVOKED_AT_ONCE);
+        let over = serde_json::json!({ "tokens": vec!["a"; MAX_REVOKED_AT_ONCE + 1] });
+        assert_eq!(parse_revocation(&over), Err("at most 100 tokens at once"));
+    }
+}

@@ -598,4 +598,13 @@ mod tests {
         assert_eq!(serde_json::to_string(&Action::TokenReapproved).unwrap(), "\"token.reapproved\"");
         assert_eq!(serde_json::to_string(&Status::OwnerDeactivated).unwrap(), "\"owner_deactivated\"");
     }
+
+    #[test]
+    fn kind_wire_names_round_trip_and_match_serde() {
+        for (k, name) in [(Kind::Personal, "personal"), (Kind::Org, "org")] {
+            assert_eq!(k.as_str(), name);
+            assert_eq!(Kind::parse(k.as_str()), Some(k));
+            assert_eq!(serde_json::to_value(k).unwrap(), serde_json::json!(name));
+        }
+    }
 }

@@ -373,4 +373,13 @@ mod tests {
         deact.push(m("c", Role::Admin, MemberStatus::Deactivated));
         assert!(!keeps_an_active_admin(&deact, "a", Role::Admin, MemberStatus::Deactivated));
     }
+
+    #[test]
+    fn each_access_is_granted_by_its_own_scope() {
+        assert_eq!(Access::Read.scope(), KEYWARD_READ);
+        assert_eq!(Access::Manage.scope(), KEYWARD_MANAGE);
+        for a in [Access::Read, Access::Manage] {
+            assert_eq!(access(&[a.scope()]), Some(a));
+        }
+    }
 }

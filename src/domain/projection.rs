@@ -273,4 +273,29 @@ mod tests {
         let never = VerifyEntry { expires_at: None, ..e };
         assert_eq!(expiration(&never), None);
     }
+
+    #[test]
+    fn the_previous_secret_is_projected_until_its_grace_ends_and_not_at_that_instant() {
+        let o = owner(Role::Admin, MemberStatus::Active);
+        let until = NOW.plus_seconds(300);
+        let t =
+            Token { hash: "h2".into(), previous_hash: Some("h1".into()), previous_valid_until: Some(until), ..token() };
+        let during = entries(&t, Some(&o), Timestamp::from_millis(until.as_millis() - 1));
+        assert_eq!(during.iter().map(|(h, _)| h.as_str()).collect::<Vec<_>>(), ["h2", "h1"]);
+        let at_end = entries(&t, Some(&o), until);
+        assert_eq!(at_end.iter().map(|(h, _)| h.as_str()).collect::<Vec<_>>(), ["h2"]);
+        // so a change made when the grace has ended deletes the old secret instead of rewriting it
+        let p = changes(Some((&t, Some(&o))), Some((&Token { label: "y".into(), ..t.clone() }, Some(&o))), until);
+        assert_eq!(hashes_of(&p), [("h1", false)]);
+    }
+
+    #[test]
+    fn a_previous_hash_equal_to_the_current_one_is_projected_once() {
+        let o = owner(Role::Admin, MemberStatus::Active);
+        let t =
+            Token { previous_hash: Some("h1".into()), previous_valid_until: Some(NOW.plus_seconds(300)), ..token() };
+        let e = entries(&t, Some(&o), NOW);
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].1.grace_until, None);
+    }
 }

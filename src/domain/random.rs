@@ -153,4 +153,11 @@ mod tests {
             assert!((850..1150).contains(&c), "{counts:?}");
         }
     }
+
+    #[test]
+    fn base62_is_exactly_the_alphabet() {
+        for b in 0..=u8::MAX {
+            assert_eq!(is_base62(b), BASE62.contains(&b), "{b}");
+        }
+    }
 }

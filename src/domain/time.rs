@@ -132,4 +132,40 @@ mod tests {
         assert_eq!(Timestamp::from_millis(1_999).as_seconds(), 1);
         assert_eq!(Timestamp::from_millis(-1).as_seconds(), -1);
     }
+
+    /// Every day of two whole 400-year cycles (1600-01-01 to 2400-12-31) against a naive calendar
+    /// counted one day at a time: every day of the cycle `civil_from_days` works in is checked.
+    #[test]
+    fn every_day_of_two_gregorian_cycles_matches_a_naive_calendar() {
+        const fn leap(y: i64) -> bool {
+            y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
+        }
+        const fn month_len(y: i64, m: u32) -> u32 {
+            match m {
+                2 if leap(y) => 29,
+                2 => 28,
+                4 | 6 | 9 | 11 => 30,
+                _ => 31,
+            }
+        }
+        let mut day: i64 = -(1600..1970).map(|y| if leap(y) { 366 } else { 365 }).sum::<i64>();
+        let (mut y, mut m, mut d) = (1600_i64, 1_u32, 1_u32);
+        while y <= 2400 {
+            assert_eq!(civil_from_days(day), (y, m, d), "day {day}");
+            day += 1;
+            d += 1;
+            if d > month_len(y, m) {
+                d = 1;
+                m += 1;
+                if m > 12 {
+                    m = 1;
+                    y += 1;
+                }
+            }
+        }
+        assert_eq!(day, 157_420, "2401-01-01");
+        // and through the public forms
+        assert_eq!(Timestamp::from_millis(0).plus_days(-135_140).date(), "1600-01-01");
+        assert_eq!(Timestamp::from_millis(0).plus_days(157_113).to_rfc3339(), "2400-02-29T00:00:00Z");
+    }
 }

@@ -375,4 +375,35 @@ mod tests {
         assert_eq!(hint_of("ab"), "ab");
         assert_eq!(hint_of("ab•cdé"), "•cdé");
     }
+
+    /// A body with a character outside base62 is malformed even when its checksum is right.
+    #[test]
+    fn a_correct_checksum_does_not_make_a_foreign_character_well_formed() {
+        for odd in ["-", "_", "+", "/", "=", " ", "."] {
+            let signed = format!("kw_{odd}{}", "0".repeat(BODY_LEN - 1));
+            let token = format!("{signed}{}", checksum(signed.as_bytes()));
+            assert_eq!(token.len(), V1.len());
+            assert!(parse(&token).is_err(), "{token}");
+        }
+    }
+
+    #[test]
+    fn a_prefix_reads_back_as_the_text_it_was_made_from_and_starts_its_tokens() {
+        assert_eq!(Prefix::default().as_str(), "kw");
+        let p = Prefix::new("acme1").unwrap();
+        assert_eq!(p.as_str(), "acme1");
+        let s = Secret::generate(&p, &SeqRandom::new(7)).unwrap();
+        assert!(s.expose().starts_with(&format!("{}_", p.as_str())), "{}", s.expose());
+        assert_eq!(s.prefix(), p.as_str());
+    }
+
+    /// `{:?}` of a secret (logs, panics) shows its masked form, never its body.
+    #[test]
+    fn a_secret_debugs_as_its_masked_form() {
+        let s = Secret::generate(&Prefix::default(), &SeqRandom::new(3)).unwrap();
+        let shown = format!("{s:?}");
+        assert_eq!(shown, format!("Secret({})", s.masked()));
+        assert_eq!(shown, format!("Secret(kw_{MASK}{})", s.hint()));
+        assert!(!shown.contains(&s.expose()[3..3 + BODY_LEN]));
+    }
 }

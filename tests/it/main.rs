@@ -9,4 +9,5 @@ mod in_time;
 mod leaks;
 mod least_authority;
 mod lifecycle;
+mod mutants_preconditions;
 mod props;
