@@ -101,6 +101,8 @@ const KINDS = {
   "token.rotated": "Token secret rotated",
   "token.deleted": "Token deleted",
   "token.leaked": "Reported leaked",
+  "token.expiring": "Expires soon",
+  "token.idle": "Unused: will be disabled",
   "member.created": "Member added",
   "member.updated": "Member changed",
   "org.created": "Organisation created",

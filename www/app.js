@@ -8,6 +8,8 @@ import {
 import { IDLE_MESSAGE, idleExpired, startIdle, stopIdle } from "./idle.js";
 import { networksField, networksSummary, networksWords } from "./networks.js";
 import { renderOrg } from "./org.js";
+import { loadUsage, openTokenDetail, sparkline } from "./usage.js";
+import { renderWebhook } from "./webhook.js";
 
 const main = document.getElementById("main");
 const tabsNav = document.getElementById("tabs");
@@ -37,6 +39,7 @@ const TABS = [
   { id: "audit", label: "Audit log", admin: true, render: renderAudit },
   { id: "notifications", label: "Notifications", admin: true, render: renderNotifications },
   { id: "org", label: "Organisation", admin: true, render: renderOrgTab },
+  { id: "webhook", label: "Webhook", admin: true, render: renderWebhookTab },
   { id: "check", label: "Check a token", admin: false, render: renderCheck },
 ];
 
@@ -222,10 +225,11 @@ const STATUS_LABEL = { active: "Active", disabled: "Disabled", revoked: "Revoked
 
 async function renderTokens() {
   const current = claimView();
-  const [list, fresh, members] = await Promise.all([
+  const [list, fresh, members, usage] = await Promise.all([
     api("GET", "/v1/tokens"),
     api("GET", "/v1/me"),
     isAdmin() ? api("GET", "/v1/members") : Promise.resolve({ members: [] }),
+    loadUsage(), // one call for every row's sparkline
   ]);
   me = fresh;
   let tokens = list.tokens;
@@ -246,7 +250,7 @@ async function renderTokens() {
   create?.addEventListener("click", () => createWizard(members.members));
   const statusFilter = h("select", { id: "status-filter", "aria-label": "Filter by status" },
     h("option", { value: "" }, "All statuses"), ...Object.entries(STATUS_LABEL).map(([v, l]) => h("option", { value: v }, l)));
-  const table = tokenTable(tokens, members.members);
+  const table = tokenTable(tokens, members.members, usage);
   statusFilter.addEventListener("change", () => {
     const v = statusFilter.value;
     table.querySelectorAll("tbody tr").forEach((tr) => (tr.hidden = Boolean(v) && tr.dataset.status !== v));
@@ -258,24 +262,25 @@ async function renderTokens() {
   ));
 }
 
-function tokenTable(tokens, members) {
+function tokenTable(tokens, members, usage) {
   const head = ["Label", "Token", "Kind", "Owner", "Role", "Scopes", "Created by", "Created", "Expires", "Last used", "Status", canManage() && "Actions"].filter(Boolean);
   return h(
     "div", { class: "table-wrap" },
     h("table", { class: "tokens" },
       h("caption", { class: "sr-only" }, "API tokens"),
       h("thead", {}, h("tr", {}, head.map((c) => h("th", { scope: "col" }, c)))),
-      h("tbody", {}, tokens.map((t) => tokenRow(t, members)))),
+      h("tbody", {}, tokens.map((t) => tokenRow(t, members, usage?.get(t.id))))),
   );
 }
 
-function tokenRow(t, members) {
+function tokenRow(t, members, days) {
   const cell = (label, ...content) => h("td", { "data-label": label }, ...content);
   return h(
     "tr", { dataset: { id: t.id, status: t.status } },
     cell("Label", h("div", { class: "label-cell" },
       t.logo ? h("img", { src: t.logo, alt: "", class: "logo-thumb" }) : h("span", { class: "logo-thumb placeholder", "aria-hidden": "true" }, t.label.slice(0, 1).toUpperCase()),
-      h("div", {}, h("strong", {}, t.label), t.description ? h("div", { class: "muted small" }, t.description) : null))),
+      h("div", {}, h("button", { type: "button", class: "link", "aria-label": `Details and usage of ${t.label}`, onclick: () => openTokenDetail(t, STATUS_LABEL[t.status] ?? t.status) },
+        h("strong", {}, t.label)), t.description ? h("div", { class: "muted small" }, t.description) : null))),
     cell("Token", h("code", { class: "masked" }, t.masked)),
     cell("Kind", t.kind === "org" ? "Org" : "Personal"),
     cell("Owner", t.owner ? t.owner.name || t.owner.email : h("span", { class: "muted" }, "Org")),
@@ -287,7 +292,7 @@ function tokenRow(t, members) {
     cell("Created by", t.created_by.name || t.created_by.email),
     cell("Created", when(t.created_at)),
     cell("Expires", when(t.expires_at, "Never")),
-    cell("Last used", when(t.last_used_at, "Never")),
+    cell("Last used", h("div", {}, when(t.last_used_at, "Never"), sparkline(days))),
     cell("Status", h("div", {}, h("span", { class: `badge status-${t.status}` }, STATUS_LABEL[t.status] ?? t.status),
       stateNote(t) ? h("div", { class: "muted small state-note" }, stateNote(t)) : null)),
     canManage() ? cell("Actions", rowActions(t, members)) : null,
@@ -747,6 +752,10 @@ function renderOrgTab() {
     onSaved: (org) => (me.org = org), // the wizard and the edit dialog validate with the new policy
     onError: (e) => handleActionError(e, "Not saved"),
   });
+}
+
+function renderWebhookTab() {
+  return renderWebhook({ main, claim: claimView, manage: canManage(), onError: (e) => handleActionError(e), onFailure: showFailure });
 }
 
 async function renderCheck() {

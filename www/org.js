@@ -1,8 +1,9 @@
-// The "Organisation" section (admins only): the org's modules and token policy, and what keyward
-// does with a token reported leaked (`policy.on_leak`, changed with PATCH /v1/org). A session
+// The "Organisation" section (admins only): the org's modules and token policy, what keyward
+// does with a token reported leaked (`policy.on_leak`) and after how many idle days it disables
+// one (`policy.disable_after_idle_days`), both changed with PATCH /v1/org. A session
 // with keyward:manage may change it; a keyward:read session sees the same, read-only.
 import { READ_ONLY_MESSAGE } from "./access.js";
-import { api, fill, h, keepFocus, toast, when } from "./lib.js";
+import { api, field, fill, h, keepFocus, toast, when } from "./lib.js";
 
 const ON_LEAK = [
   {
@@ -47,16 +48,36 @@ export async function renderOrg({ main, isCurrent, manage, onSaved, onError }) {
   ));
 }
 
+/** The idle policy: a whole number of days from 1 to this, or null (off; the field left empty). */
+export const MAX_IDLE_DAYS = 365;
+/** The server's words for a bad `disable_after_idle_days` (policy fields are checked alike), or null. */
+export function idleProblem(input) {
+  if (input.validity?.badInput) return "must be a whole number";
+  const text = input.value.trim();
+  if (text === "") return null;
+  const n = Number(text);
+  if (!Number.isInteger(n)) return "must be a whole number";
+  return n >= 1 && n <= MAX_IDLE_DAYS ? null : `must be between 1 and ${MAX_IDLE_DAYS}`;
+}
+const idleWords = (days) => (days ? `disabled after ${days} days without a valid verification` : "never disabled");
+
 function leakForm(org, { manage, onSaved, onError }) {
   let stored = org.policy.on_leak ?? "revoke";
+  let storedIdle = org.policy.disable_after_idle_days ?? null;
   const radios = ON_LEAK.map((c) => h("input", {
     type: "radio", name: "on_leak", value: c.value, id: `on-leak-${c.value}`, checked: c.value === stored,
     disabled: !manage, "aria-describedby": `on-leak-${c.value}-detail`,
   }));
   const chosen = () => radios.find((r) => r.checked)?.value ?? stored;
+  const idle = h("input", { type: "number", id: "idle-days", min: 1, max: MAX_IDLE_DAYS, step: 1, inputmode: "numeric", placeholder: "Never", value: storedIdle ?? "", disabled: !manage });
+  const idleField = field("Disable tokens unused for (days)", idle, {
+    name: "policy.disable_after_idle_days",
+    hint: `1 to ${MAX_IDLE_DAYS} days without a valid verification; empty: never. The owner and the admins are warned 7 days before; an admin can enable the token again.`,
+  });
+  const idleValue = () => (idle.value.trim() === "" ? null : Number(idle.value));
   const err = h("p", { class: "field-error", id: "on-leak-err", "aria-live": "polite" });
   const save = manage ? h("button", { type: "submit", class: "primary", disabled: true }, "Save") : null;
-  const form = h("form", { class: "panel", "aria-labelledby": "leak-h" },
+  const form = h("form", { class: "panel", "aria-labelledby": "leak-h", novalidate: true },
     h("h2", { id: "leak-h" }, "Leaked tokens"),
     h("p", { class: "hint" }, "GitHub's secret scanning tells keyward when a keyward token turns up in public code."),
     h("fieldset", { class: "field leak-choice", "aria-describedby": "on-leak-err" },
@@ -66,29 +87,51 @@ function leakForm(org, { manage, onSaved, onError }) {
       err),
     h("p", { class: "hint" },
       "Either way the token's owner and the admins are notified. A token sent to /v1/credentials/revoke by someone who holds it is always revoked."),
+    h("h2", { id: "idle-h", class: "later" }, "Idle tokens"),
+    idleField,
     save ? h("div", { class: "actions" }, save) : null,
   );
   if (!manage) return form;
-  form.addEventListener("change", () => {
+  // A wrong number keeps Save on: pressing it says what is wrong and sends nothing.
+  const changed = () => Boolean(idleProblem(idle)) || chosen() !== stored || idleValue() !== storedIdle;
+  const live = () => {
     err.textContent = "";
-    save.disabled = chosen() === stored;
-  });
+    idleField.setError(idleProblem(idle));
+    save.disabled = !changed();
+  };
+  form.addEventListener("change", live);
+  form.addEventListener("input", live);
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
-    const on_leak = chosen();
+    const problem = idleProblem(idle);
+    idleField.setError(problem);
+    if (problem) return idle.focus(); // nothing is sent while the field is wrong
+    const policy = {};
+    if (chosen() !== stored) policy.on_leak = chosen();
+    if (idleValue() !== storedIdle) policy.disable_after_idle_days = idleValue();
     save.disabled = true;
     try {
-      const updated = await api("PATCH", "/v1/org", { policy: { on_leak } });
+      const updated = await api("PATCH", "/v1/org", { policy });
       stored = updated.policy.on_leak;
+      storedIdle = updated.policy.disable_after_idle_days ?? null;
       for (const r of radios) r.checked = r.value === stored;
-      // Save is off again until the next change: keep focus on the choice, not on a disabled button.
-      radios.find((r) => r.checked)?.focus();
-      toast(`Saved. When a token is reported leaked: ${leakWords(stored).toLowerCase()}.`);
+      idle.value = storedIdle ?? "";
+      // Save is off again until the next change: keep focus on what was changed, not on a disabled button.
+      if ("on_leak" in policy) radios.find((r) => r.checked)?.focus();
+      else idle.focus();
+      const said = [
+        "on_leak" in policy ? `When a token is reported leaked: ${leakWords(stored).toLowerCase()}.` : null,
+        "disable_after_idle_days" in policy ? `Idle tokens: ${idleWords(storedIdle)}.` : null,
+      ];
+      toast(`Saved. ${said.filter(Boolean).join(" ")}`);
       onSaved(updated);
     } catch (failure) {
       save.disabled = false;
-      if (failure.code === "VALIDATION_FAILED") err.textContent = Object.values(failure.errors).join(" ");
-      else onError(failure);
+      if (failure.code === "VALIDATION_FAILED") {
+        const { "policy.disable_after_idle_days": idleErr, ...rest } = failure.errors;
+        idleField.setError(idleErr);
+        err.textContent = Object.values(rest).join(" ");
+      } else onError(failure);
     }
   });
   return form;

@@ -76,7 +76,9 @@ before(async () => {
       ADMIN_AUTH_LIMIT: { simple: { limit: 60, period: 60 } },
       STRICT_VERIFY_LIMIT: { simple: { limit: 600, period: 60 } },
     },
-    bindings: { OPERATOR_SECRET: OPERATOR, TOKEN_PREFIX: "kw", ALLOWED_ORIGINS: "", LEAK_REPORT_KEYS },
+    // an http://127.0.0.1 webhook receiver is allowed (local development only), usage reaches the
+    // authority within a second
+    bindings: { OPERATOR_SECRET: OPERATOR, TOKEN_PREFIX: "kw", ALLOWED_ORIGINS: "", LEAK_REPORT_KEYS, WEBHOOK_ALLOW_INSECURE: "true", USAGE_FLUSH_SECONDS: "1" },
     assets: { directory: "www", routerConfig: { has_user_worker: true } },
     host: "127.0.0.1",
     port: 0,
