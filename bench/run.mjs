@@ -21,7 +21,9 @@ const KV_DIR = `${OUT}/kv`;
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 const ALL_WORKERS = [
-  { name: "keyward", script: "build/index.js", wasm: true },
+  { name: "keyward", script: "build/index.js", wasm: true, authority: true },
+  // The same Worker with usage counting off: keyward/keyward-no-usage is what counting costs.
+  { name: "keyward-no-usage", script: "build/index.js", wasm: true, authority: true, vars: { USAGE_COUNTING: "off" } },
   { name: "js-verify", script: "bench/js-verify/worker.js" },
   { name: "js-const", script: "bench/js-const/worker.js" },
   { name: "wasm-const", script: "bench/wasm-const/build/index.js", wasm: true },
@@ -47,15 +49,18 @@ function makeToken() {
   return signed + base62(crc32(signed) >>> 0, 6);
 }
 
-function options(script, wasm) {
+function options(script, wasm, { authority = false, vars = {} } = {}) {
   return {
+    // keyward's usage counts go to the org authorities (the bench's org has none: they are
+    // dropped there, as a deleted token's would be).
+    durableObjects: authority ? { ORGS: { className: "OrgAuthority", useSQLite: true } } : undefined,
     modules: true,
     scriptPath: script,
     modulesRules: wasm ? [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }] : undefined,
     compatibilityDate: "2025-09-01",
     kvNamespaces: ["TOKENS"],
     kvPersist: KV_DIR,
-    bindings: { OPERATOR_SECRET: "bench", TOKEN_PREFIX: "kw", ALLOWED_ORIGINS: "" },
+    bindings: { OPERATOR_SECRET: "bench", TOKEN_PREFIX: "kw", ALLOWED_ORIGINS: "", ...vars },
     host: "127.0.0.1",
     port: 0,
   };
@@ -150,11 +155,11 @@ function size(path) {
 const valid = await seed();
 const results = {};
 for (const w of WORKERS) {
-  const mf = new Miniflare(options(w.script, w.wasm));
+  const mf = new Miniflare(options(w.script, w.wasm, w));
   const url = new URL("/v1/verify", await mf.ready).toString();
   // sanity: keyward and js-verify agree on a seeded token before any timing
   const probe = await (await fetch(url, { method: "POST", body: JSON.stringify({ token: valid[0], scopes: ["billing"] }) })).json();
-  if (w.name.endsWith("verify") || w.name === "keyward") {
+  if (w.name.endsWith("verify") || w.name.startsWith("keyward")) {
     if (probe.code !== "VALID") throw new Error(`${w.name} does not verify a seeded token: ${JSON.stringify(probe)}`);
   }
   // Warm-up, the same for every Worker: each seeded token once (16 at a time). For keyward this
@@ -203,6 +208,15 @@ for (const run of ratios ? RUNS : []) {
   const floor = k.rps / results["wasm-const"][run].rps;
   const p99 = k.p99 / results["wasm-const"][run].p99;
   lines.push(`${run.padEnd(16)} ${js.toFixed(2).padStart(6)} ${mark(js >= 1.5)}              ${floor.toFixed(2).padStart(6)} ${mark(floor >= 0.8)}               ${p99.toFixed(2).padStart(6)} ${mark(p99 <= 1.5)}`);
+}
+if (results.keyward && results["keyward-no-usage"]) {
+  lines.push("");
+  lines.push("run              usage counting on/off req/s   p99 on/off");
+  for (const run of RUNS) {
+    const on = results.keyward[run];
+    const off = results["keyward-no-usage"][run];
+    lines.push(`${run.padEnd(16)} ${(on.rps / off.rps).toFixed(2).padStart(6)}                    ${(on.p99 / off.p99).toFixed(2).padStart(6)}`);
+  }
 }
 lines.push("");
 for (const [name, s] of Object.entries(sizes)) {
