@@ -188,8 +188,11 @@ function removeDialog({ onError, again }) {
   focusFirst();
 }
 
-/** One attempt in words: "HTTP 204", "HTTP 500: server error", "no answer: timed out". */
-const attemptWords = (a) => [a.response_code ? `HTTP ${a.response_code}` : "no answer", a.error].filter(Boolean).join(": ");
+/** One attempt in words: "HTTP 204", "HTTP 500", "no answer: timed out" (an error naming the code once). */
+function attemptWords(a) {
+  const head = a.response_code ? `HTTP ${a.response_code}` : "no answer";
+  return !a.error || a.error.startsWith(head) ? (a.error ?? head) : `${head}: ${a.error}`;
+}
 
 /** Paint the delivery log into `log`, and look again shortly while any delivery is pending. */
 function paintLog(log, deliveries, isCurrent, onFailure) {

@@ -6,7 +6,8 @@
 // test that was running.
 import { after, afterEach, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { generateKeyPairSync, sign } from "node:crypto";
+import { createHmac, generateKeyPairSync, sign } from "node:crypto";
+import { createServer } from "node:http";
 import { mkdirSync } from "node:fs";
 import { Miniflare } from "miniflare";
 import { chromium } from "playwright-core";
@@ -113,7 +114,7 @@ const createToken = async (secret, body) =>
   (await fetch(new URL("/v1/tokens", base), { method: "POST", headers: { authorization: `Bearer ${secret}` }, body: JSON.stringify(body) })).json();
 
 test("the page and its assets carry the security headers", async () => {
-  for (const path of ["/", "/app.js", "/access.js", "/networks.js", "/org.js", "/style.css", "/pkg/keyward_bg.wasm"]) {
+  for (const path of ["/", "/app.js", "/access.js", "/networks.js", "/org.js", "/usage.js", "/webhook.js", "/style.css", "/pkg/keyward_bg.wasm"]) {
     const res = await fetch(new URL(path, base));
     assert.equal(res.status, 200, path);
     assert.equal(res.headers.get("content-security-policy"), CSP, `${path}: CSP`);
@@ -739,6 +740,283 @@ test("organisation is read-only for a keyward:read session", async () => {
   await p.context().close();
 });
 
+// ---------------------------------------------------------------- idle policy, webhook, usage
+
+test("organisation: the idle-token policy, checked as the server checks it, saved and turned off", async () => {
+  await page.getByRole("link", { name: "Organisation" }).click();
+  await page.getByRole("heading", { name: "Organisation", level: 1 }).waitFor();
+  const days = page.getByLabel("Disable tokens unused for (days)");
+  const save = page.getByRole("button", { name: "Save" });
+  const error = page.locator('.field[data-field="policy.disable_after_idle_days"] .field-error');
+  assert.equal(await days.inputValue(), "", "off by default: empty");
+  assert.equal((await adminApi("GET", "/v1/org")).body.policy.disable_after_idle_days, null);
+  // The server's own words for a bad number, held against the page's live message.
+  const refused = await adminApi("PATCH", "/v1/org", { policy: { disable_after_idle_days: 0 } });
+  assert.equal(refused.status, 422);
+  const serverSays = refused.body.errors["policy.disable_after_idle_days"];
+  assert.equal(serverSays, "must be between 1 and 365");
+  const patches = recordRequests(page, "PATCH", "/v1/org");
+  await days.fill("0");
+  await error.getByText(serverSays, { exact: true }).waitFor();
+  assert.equal(await days.getAttribute("aria-invalid"), "");
+  await days.fill("366");
+  await error.getByText(serverSays, { exact: true }).waitFor();
+  await days.fill("2.5");
+  await error.getByText("must be a whole number", { exact: true }).waitFor();
+  await save.click();
+  assert.ok(await focused(days), "Save stays on the bad field");
+  await shot("38-org-idle-policy-error");
+  await page.waitForTimeout(200);
+  assert.equal(patches.seen.length, 0, "nothing was sent");
+
+  await days.fill("30");
+  assert.equal(await error.textContent(), "", "no error for 30");
+  await save.click();
+  await page.getByRole("status").getByText("Saved. Idle tokens: disabled after 30 days without a valid verification.").waitFor();
+  assert.deepEqual(patches.seen.at(-1).postDataJSON(), { policy: { disable_after_idle_days: 30 } }, "only what changed");
+  assert.equal((await adminApi("GET", "/v1/org")).body.policy.disable_after_idle_days, 30);
+  assert.ok(await save.isDisabled(), "saved: nothing left to save");
+  await shot("39-org-idle-policy");
+  await page.reload();
+  assert.equal(await days.inputValue(), "30", "the stored policy after a reload");
+
+  await days.fill("");
+  await save.click();
+  await page.getByRole("status").getByText("Saved. Idle tokens: never disabled.").waitFor();
+  patches.stop();
+  assert.deepEqual(patches.seen.at(-1).postDataJSON(), { policy: { disable_after_idle_days: null } }, "null turns it off");
+  assert.equal((await adminApi("GET", "/v1/org")).body.policy.disable_after_idle_days, null);
+});
+
+/**
+ * Standard Webhooks, "Verifying webhooks": HMAC-SHA256 of `${id}.${timestamp}.${body}`, keyed with
+ * the base64 after `whsec_`; `webhook-signature` lists `v1,<base64>` signatures. Answers whether
+ * one of them is `secret`'s.
+ */
+function signedWith(secret, headers, body) {
+  const key = Buffer.from(secret.slice("whsec_".length), "base64");
+  const expected = createHmac("sha256", key).update(`${headers["webhook-id"]}.${headers["webhook-timestamp"]}.${body}`).digest("base64");
+  return String(headers["webhook-signature"]).split(" ").includes(`v1,${expected}`);
+}
+
+/** A webhook receiver on loopback recording every POST: 204 on /hook, 500 on /down. */
+async function receiver() {
+  const got = [];
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      got.push({ path: req.url, headers: req.headers, body });
+      res.statusCode = req.url === "/down" ? 500 : 204;
+      res.end();
+    });
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  return { got, origin, close: () => new Promise((r) => server.close(r)) };
+}
+
+/** Wait until `pred()` holds, asking again every 100 ms for up to `ms`. */
+async function until(pred, ms = 15_000) {
+  const end = Date.now() + ms;
+  while (!(await pred())) {
+    if (Date.now() > end) throw new Error(`still not true after ${ms} ms: ${pred}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test("webhook: set with a real receiver, its secret shown once, a test delivered and logged, rotated and removed", async () => {
+  const hook = await receiver();
+  try {
+    await page.getByRole("link", { name: "Webhook" }).click();
+    await page.getByRole("heading", { name: "Webhook", level: 1 }).waitFor();
+    await page.getByText("No webhook is set").waitFor();
+    const url = page.getByLabel("Endpoint URL");
+    const events = page.getByRole("group", { name: "Events to send" });
+    const all = events.getByLabel(/^All events/);
+    assert.ok(await all.isChecked(), "all events by default");
+    assert.ok(await events.getByLabel("token.created").isDisabled(), "no single kinds while all are chosen");
+    // Checked before anything is sent, in the server's words.
+    const puts = recordRequests(page, "PUT", "/v1/org/webhook");
+    await url.fill("ftp://example.com/hook");
+    await all.uncheck();
+    await page.getByRole("button", { name: "Set webhook" }).click();
+    await page.getByText("must be an https:// URL").waitFor();
+    await events.getByText("must name at least one event kind, or \"*\" for all").waitFor();
+    assert.ok(await focused(url));
+    assert.equal(puts.seen.length, 0, "nothing was sent");
+
+    await url.fill(`${hook.origin}/hook`);
+    await events.getByLabel("token.created").check();
+    await events.getByLabel("token.revoked").check();
+    await page.getByRole("button", { name: "Set webhook" }).click();
+    const dialog = page.getByRole("dialog", { name: "Webhook signing secret" });
+    const secretInput = dialog.getByLabel("New signing secret");
+    await secretInput.waitFor();
+    await dialog.getByText("It is shown only this once").waitFor();
+    assert.equal(await secretInput.getAttribute("type"), "password", "masked by default");
+    const secret = await secretInput.inputValue();
+    assert.match(secret, /^whsec_[A-Za-z0-9+/]{32}$/);
+    await dialog.getByRole("button", { name: "Show" }).click();
+    await dialog.screenshot({ path: `${SHOTS}/44-webhook-secret-once.png` });
+    await dialog.getByRole("button", { name: "Copy" }).click();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), secret);
+    await page.getByRole("status").getByText("Signing secret copied to the clipboard.").waitFor();
+    await dialog.getByRole("button", { name: "Done" }).click();
+    await dialog.waitFor({ state: "detached" });
+    puts.stop();
+    assert.deepEqual(puts.seen[0].postDataJSON(), { url: `${hook.origin}/hook`, events: ["token.created", "token.revoked"] });
+    const masked = `whsec_••••••••${secret.slice(-4)}`;
+    await page.getByText(masked).waitFor();
+    await page.getByText(`${hook.origin}/hook`, { exact: true }).waitFor();
+    assert.ok(!(await page.content()).includes(secret), "shown once: gone from the page");
+    await page.reload();
+    await page.getByText(masked).waitFor();
+    assert.ok(!(await page.content()).includes(secret), "and not after a reload");
+    await shot("40-webhook");
+
+    // A test event: pending, then delivered (the log looks again by itself), signed with the secret.
+    await page.getByRole("button", { name: "Send test" }).click();
+    const testRow = page.locator("tr[data-state]", { hasText: "webhook.test" });
+    await testRow.getByText(/^(Pending|Delivered)$/).waitFor();
+    await testRow.getByText("Delivered", { exact: true }).waitFor({ timeout: 15_000 });
+    await testRow.getByText("HTTP 204").waitFor();
+    const id = await testRow.getAttribute("data-id");
+    const sent = hook.got.find((r) => r.headers["webhook-id"] === id);
+    assert.ok(sent, "the receiver got it");
+    assert.ok(signedWith(secret, sent.headers, sent.body), "signed with the secret shown once");
+    assert.equal(JSON.parse(sent.body).type, "webhook.test");
+    // A change of a chosen kind is sent too, and logged.
+    const made = await createToken(adminSecret, { label: "hooked", role: "developer", kind: "org", scopes: ["billing"] });
+    await page.getByRole("button", { name: "Refresh" }).click();
+    const createdRow = page.locator("tr[data-state]", { hasText: "token.created" });
+    await createdRow.getByText("Delivered", { exact: true }).waitFor({ timeout: 15_000 });
+    await createdRow.getByText("Payload").click();
+    await createdRow.getByText(made.token.id).first().waitFor();
+
+    // An endpoint that fails: the attempt's code and error, and when keyward tries again.
+    await url.fill(`${hook.origin}/down`);
+    await all.check();
+    await page.getByRole("button", { name: "Save webhook" }).click();
+    await page.getByRole("status").getByText("Webhook saved: the signing secret is unchanged.").waitFor();
+    assert.equal(await page.getByRole("dialog").count(), 0, "no new secret");
+    assert.deepEqual((await adminApi("GET", "/v1/org/webhook")).body.webhook.events, ["*"]);
+    await page.getByText("All events, present and future", { exact: true }).waitFor();
+    await page.getByRole("button", { name: "Send test" }).click();
+    const failing = page.locator("tr[data-state]", { hasText: "webhook.test" }).first();
+    await failing.getByText("HTTP 500", { exact: true }).first().waitFor({ timeout: 15_000 });
+    await failing.getByText("Pending", { exact: true }).waitFor();
+    assert.match(await failing.locator('td[data-label="Next attempt"] time').getAttribute("datetime"), /^\d{4}-/);
+    await shot("41-webhook-deliveries");
+
+    // Rotate with a grace: a new secret shown once; the old one still signs for an hour.
+    await page.getByRole("button", { name: "Rotate secret" }).click();
+    const rotate = page.getByRole("dialog", { name: "Rotate the signing secret" });
+    await rotate.getByLabel("Grace period for the old secret").selectOption("3600");
+    await rotate.getByRole("button", { name: "Rotate" }).click();
+    const fresh = await rotate.getByLabel("New signing secret").inputValue();
+    assert.match(fresh, /^whsec_/);
+    assert.notEqual(fresh, secret);
+    await rotate.screenshot({ path: `${SHOTS}/45-webhook-rotated.png` });
+    await rotate.getByRole("button", { name: "Done" }).click();
+    await rotate.waitFor({ state: "detached" });
+    await page.getByText(`whsec_••••••••${fresh.slice(-4)}`).waitFor();
+    await page.getByText("Old secret also signs until").waitFor();
+
+    // Remove, confirmed: no webhook, the log stays.
+    await page.getByRole("button", { name: "Remove webhook" }).click();
+    const remove = page.getByRole("dialog", { name: "Remove the webhook?" });
+    await remove.getByRole("button", { name: "Remove" }).click();
+    await remove.waitFor({ state: "detached" });
+    await page.getByText("No webhook is set").waitFor();
+    assert.equal((await adminApi("GET", "/v1/org/webhook")).body.webhook, null);
+    await page.getByRole("button", { name: "Set webhook" }).waitFor();
+    await page.locator("tr[data-state]", { hasText: "token.created" }).waitFor();
+    assert.doesNotMatch(await page.locator("body").innerText(), /\b(null|undefined)\b/, "no stray null on the page");
+  } finally {
+    await hook.close();
+  }
+});
+
+test("webhook is read-only for a keyward:read admin", async () => {
+  const reader = (await createToken(adminSecret, { label: "Hook reader", role: "admin", kind: "org", scopes: ["keyward:read"] })).secret;
+  const p = await freshPage();
+  await signIn(p, reader);
+  await p.getByRole("link", { name: "Webhook" }).click();
+  await p.getByRole("heading", { name: "Delivery log" }).waitFor();
+  await p.getByText("Read-only: this token may see keyward but not change anything.").waitFor();
+  await p.locator("tr[data-state]", { hasText: "webhook.test" }).first().waitFor();
+  for (const name of ["Set webhook", "Send test", "Rotate secret", "Remove webhook"]) {
+    assert.equal(await p.getByRole("button", { name }).count(), 0, `no ${name}`);
+  }
+  assert.equal(await p.getByLabel("Endpoint URL").count(), 0, "no form");
+  await p.setViewportSize({ width: 360, height: 780 });
+  const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `webhook and its log fit 360 px (${overflow}px)`);
+  await p.screenshot({ path: `${SHOTS}/46-webhook-read-only-360.png`, fullPage: true });
+  await p.context().close();
+});
+
+test("usage: verifications counted at the edge show in the token's chart and in the list's sparklines", async () => {
+  const probe = await createToken(adminSecret, { label: "usage probe", role: "developer", kind: "org", scopes: ["billing"] });
+  const id = probe.token.id;
+  for (let i = 0; i < 5; i++) assert.equal(await verify(probe.secret, { scopes: ["billing"] }), "VALID");
+  for (let i = 0; i < 2; i++) assert.equal(await verify(probe.secret, { scopes: ["audit"] }), "INSUFFICIENT_SCOPE");
+  // The edge reports its counts to the authority at most once a second here: ask until they are in.
+  const today = async () => (await adminApi("GET", `/v1/tokens/${id}/usage`)).body.days.at(-1);
+  await until(async () => { const d = await today(); return d.valid === 5 && d.refused === 2; });
+
+  // The list: one GET /v1/usage for every row, never one per token.
+  await page.getByRole("link", { name: "Tokens" }).click();
+  await page.getByRole("heading", { name: "API tokens" }).waitFor();
+  const all = recordRequests(page, "GET", "/v1/usage");
+  const each = [];
+  const perToken = (r) => /\/v1\/tokens\/[^/]+\/usage$/.test(new URL(r.url()).pathname) && each.push(r);
+  page.on("request", perToken);
+  await page.reload();
+  const spark = row("usage probe").locator("svg.sparkline");
+  await spark.waitFor();
+  assert.equal(await spark.getAttribute("aria-label"), "Last 30 days: 5 valid and 2 refused verifications");
+  assert.equal(await spark.getAttribute("role"), "img");
+  assert.equal(await spark.locator("rect.valid").count(), 1, "one day with valid verifications");
+  assert.equal(await spark.locator("rect.refused").count(), 1, "refused stacked on it");
+  assert.equal(await spark.locator("rect.none").count(), 29, "the other days are a baseline");
+  assert.equal(await row("hooked").locator("svg.sparkline").getAttribute("aria-label"), "No verifications in the last 30 days");
+  all.stop();
+  assert.equal(all.seen.length, 1, "one GET /v1/usage for the list");
+  assert.equal(each.length, 0, "no per-token usage call for the list");
+  await shot("43-token-list-sparklines");
+
+  // The token's details: a bar chart of 30 days, its totals as its name, the numbers as a table.
+  await row("usage probe").getByRole("button", { name: "Details and usage of usage probe" }).click();
+  const dialog = page.getByRole("dialog", { name: "“usage probe”" });
+  const chart = dialog.getByRole("img", { name: /^Last 30 days: 5 valid and 2 refused verifications; busiest day \d{4}-\d\d-\d\d \(7\)$/ });
+  await chart.waitFor();
+  assert.equal(await chart.locator("g.day").count(), 30);
+  assert.match(await chart.locator("g.day").last().locator("title").textContent(), /^\d{4}-\d\d-\d\d: 5 valid, 2 refused$/);
+  const height = async (cls) => Number(await chart.locator("g.day").last().locator(`rect.${cls}`).getAttribute("height"));
+  assert.ok(await height("valid") > await height("refused"), "valid taller than refused");
+  await dialog.getByText("Valid 5").waitFor();
+  await dialog.getByText("Refused 2").waitFor();
+  await dialog.getByText("Show the numbers").click();
+  const numbers = dialog.locator(".usage-numbers tbody tr");
+  assert.equal(await numbers.count(), 1);
+  assert.deepEqual((await numbers.locator("td").allInnerTexts()).slice(1), ["5", "2"]);
+  assert.equal(each.length, 1, "the details read the token's own usage");
+  page.off("request", perToken);
+  await dialog.screenshot({ path: `${SHOTS}/42-token-usage.png` });
+  await page.keyboard.press("Escape");
+  await dialog.waitFor({ state: "detached" });
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("aria-label")), "Details and usage of usage probe", "focus returns to the label");
+
+  // More verifications reach the chart when the details open again.
+  assert.equal(await verify(probe.secret), "VALID");
+  await until(async () => (await today()).valid === 6);
+  await row("usage probe").getByRole("button", { name: "Details and usage of usage probe" }).click();
+  await dialog.getByRole("img", { name: /^Last 30 days: 6 valid and 2 refused/ }).waitFor();
+  await page.keyboard.press("Escape");
+});
+
 test("dialogs trap focus and give it back; everything works from the keyboard", async () => {
   await page.getByRole("link", { name: "Tokens" }).click();
   await page.getByRole("heading", { name: "API tokens" }).waitFor();
@@ -769,6 +1047,7 @@ test("a developer sees only their own tokens and no admin sections", async () =>
   assert.equal(await page.getByRole("link", { name: "Members" }).count(), 0);
   assert.equal(await page.getByRole("link", { name: "Audit log" }).count(), 0);
   assert.equal(await page.getByRole("link", { name: "Organisation" }).count(), 0);
+  assert.equal(await page.getByRole("link", { name: "Webhook" }).count(), 0, "no webhook for a developer");
   await row("dev laptop").waitFor();
   const rows = page.locator("tbody tr");
   assert.equal(await rows.count(), 2, "dev laptop and dev script, nothing else");
