@@ -738,7 +738,8 @@ async function renderNotifications() {
             h("div", {}, h("span", { class: `badge kind kind-${String(n.kind).split(".")[0]}` }, kindWords(n.kind)), " ", h("strong", {}, n.subject)),
             when(n.created_at)),
           h("div", { class: "muted small" }, `To ${n.to}`,
-            n.masked ? [" · token ", h("code", {}, n.masked)] : n.token_id ? ` · token ${n.token_id}` : " · about a member, not a token"),
+            n.masked ? [" · token ", h("code", {}, n.masked)] : n.token_id ? ` · token ${n.token_id}` : " · about a member, not a token",
+            n.created_by === "system" ? " · from keyward itself" : null),
           h("pre", {}, n.body))))
       : h("p", { class: "empty" }, "No notifications yet."),
   );
