@@ -4,7 +4,7 @@ export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 WRANGLER := node_modules/.bin/wrangler
 
-.PHONY: soak fuzz setup dev test lint lint-openapi test-native test-wasm build e2e schema fuzz-api browser bench clean
+.PHONY: soak fuzz mutants setup dev test lint lint-openapi test-native test-wasm build e2e schema fuzz-api browser bench clean
 
 ## Install what is missing (idempotent): rust target, worker-build, wasm-bindgen CLI, npm packages, Chromium.
 setup:
@@ -72,6 +72,11 @@ soak: setup build
 ## nightly and cargo-fuzz. See docs/ASSURANCE.md.
 fuzz:
 	bash scripts/fuzz.sh
+
+## Mutation testing (never part of `make test`, about an hour): cargo-mutants over src/domain and
+## src/service against the native tests; the share caught and the survivors (docs/ASSURANCE.md).
+mutants:
+	bash scripts/mutants.sh
 
 ## Benchmarks (never part of `make test`): the native domain verify step, then keyward's verify
 ## against a plain-JS verify and the JS and wasm floors in workerd, then strict against edge verify
