@@ -13,7 +13,7 @@ setup:
 ## Build the Worker and serve the admin page and API on http://127.0.0.1:8787 (KV on disk in .wrangler/).
 dev: setup
 	@bash scripts/dev-vars.sh
-	$(WRANGLER) dev --local --ip 127.0.0.1 --port 8787 --var WEBHOOK_ALLOW_INSECURE:true
+	$(WRANGLER) dev --local --ip 127.0.0.1 --port 8787 --var WEBHOOK_ALLOW_INSECURE:true --var PUBLIC_URL:http://127.0.0.1:8787
 
 ## Every check and test suite.
 test: setup lint test-native test-wasm build e2e schema browser

@@ -183,6 +183,13 @@ pub struct Policy {
     /// Disable tokens unused for this many days (`None`: never).
     #[serde(default)]
     pub disable_after_idle_days: Option<u32>,
+    /// Whether notifications are emailed to their recipients.
+    #[serde(default = "yes")]
+    pub email_notifications: bool,
+}
+
+const fn yes() -> bool {
+    true
 }
 
 /// What keyward does with a live token found leaked (a secret-scanning report).
@@ -205,6 +212,7 @@ impl Default for Policy {
             allow_non_expiring_org_tokens: false,
             on_leak: OnLeak::Revoke,
             disable_after_idle_days: None,
+            email_notifications: true,
         }
     }
 }
@@ -542,6 +550,9 @@ pub struct Notification {
     pub created_at: Timestamp,
     /// The masked token (`None` for a change to a member).
     pub masked: Option<String>,
+    /// Its email, when the org emails notifications (`None`: not emailed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<super::email::EmailState>,
 }
 
 #[cfg(test)]

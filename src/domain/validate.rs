@@ -542,6 +542,7 @@ pub fn org_patch(obj: &Map<String, Value>, current: &Policy) -> Result<OrgPatch,
                 "allow_non_expiring_org_tokens",
                 "on_leak",
                 "disable_after_idle_days",
+                "email_notifications",
             ],
         );
         // `null` turns the idle policy off; absent leaves it as it is.
@@ -569,6 +570,7 @@ pub fn org_patch(obj: &Map<String, Value>, current: &Policy) -> Result<OrgPatch,
                 }
             },
             disable_after_idle_days: idle,
+            email_notifications: g.bool("email_notifications").unwrap_or(current.email_notifications),
         };
         if merged.default_ttl_days > merged.max_ttl_days {
             g.fail("default_ttl_days", "must not exceed max_ttl_days");

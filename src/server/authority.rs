@@ -176,8 +176,11 @@ pub struct OrgAuthority {
     /// `WEBHOOK_ALLOW_INSECURE = "true"` (local development only): `http://` and private
     /// webhook hosts are accepted.
     allow_insecure: bool,
-    /// One run of the timed work (reminders, deliveries) at a time, so no delivery is sent twice.
+    /// One run of the timed work (reminders, deliveries, emails) at a time, so nothing is sent
+    /// twice.
     work: futures_util::lock::Mutex<()>,
+    /// For the Email Service binding and the `NOTIFY_FROM` and `PUBLIC_URL` vars.
+    env: Env,
 }
 
 impl DurableObject for OrgAuthority {
@@ -200,6 +203,7 @@ impl DurableObject for OrgAuthority {
             backoff_ms: Cell::new(ALARM_FIRST_MS),
             allow_insecure,
             work: futures_util::lock::Mutex::new(()),
+            env,
         }
     }
 
@@ -323,6 +327,17 @@ impl OrgAuthority {
         for out in svc.due_deliveries(&org.id, now()).await? {
             let (code, error) = super::webhooks::send(&out, DELIVERY_TIMEOUT_MS).await;
             if let Some(at) = svc.record_attempt(&out.key, code, error, now()).await? {
+                next = Some(next.map_or(at, |n| n.min(at)));
+            }
+        }
+        let var = |name: &str| self.env.var(name).map(|v| v.to_string()).unwrap_or_default();
+        let (from, public_url) = (var("NOTIFY_FROM"), var("PUBLIC_URL"));
+        for out in svc.due_emails(&org.id, &public_url, now()).await? {
+            let sent = super::email::send(&self.env, &from, &out.email).await;
+            if let Err(why) = &sent {
+                console_error!("email: not sent: {}", crate::store::redact(why));
+            }
+            if let Some(at) = svc.record_email(&out.key, sent, now()).await? {
                 next = Some(next.map_or(at, |n| n.min(at)));
             }
         }
@@ -559,6 +574,7 @@ impl OrgAuthority {
     /// Test builds only, by an admin: `POST /v1/_test/faults` with
     /// - `{"kv_writes": "fail" | "ok"}`: this isolate's KV writes fail (or heal), to show the
     ///   outbox and the alarm finishing the job;
+    /// - `{"email": "fail" | "ok"}`: every email send fails (or works again);
     /// - `{"advance_seconds": n}`: move the authority's clock `n` seconds ahead, then run what the
     ///   alarm would run at that time (reminders, deliveries due) and answer what it did. Tests
     ///   of expiry warnings, idle tokens and delivery retries use it instead of sleeping.
@@ -578,6 +594,15 @@ impl OrgAuthority {
                 self.wake_at(at);
             }
             return reply(200, &json!({"now": now().to_rfc3339(), "next": next.map(Timestamp::to_rfc3339)}));
+        }
+        if let Some(mode) = body.get("email") {
+            let fail = match mode.as_str() {
+                Some("fail") => true,
+                Some("ok") => false,
+                _ => return Err(Error::field("email", "must be \"fail\" or \"ok\"")),
+            };
+            super::email::FAIL_SENDS.with(|f| f.set(fail));
+            return reply(200, &json!({"email": if fail { "fail" } else { "ok" }}));
         }
         let fail = match body.get("kv_writes").and_then(serde_json::Value::as_str) {
             Some("fail") => true,

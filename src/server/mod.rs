@@ -10,6 +10,8 @@
 mod admin;
 #[cfg(feature = "admin")]
 mod authority;
+#[cfg(feature = "admin")]
+mod email;
 mod fast;
 mod http;
 mod kv;

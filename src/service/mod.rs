@@ -5,6 +5,7 @@
 //! [`Error::NotFound`]; actions inside reach but above the caller's role are [`Error::Forbidden`].
 //! Every change writes an audit event naming the acting member **and** token.
 
+mod emails;
 mod error;
 mod leaks;
 mod members;
@@ -22,6 +23,7 @@ use core::net::IpAddr;
 use futures_util::lock::Mutex;
 use serde_json::{Map, Value};
 
+pub use emails::OutgoingEmail;
 pub use error::Error;
 pub use leaks::Reporter;
 pub use members::{Me, OrgCreated, Usage, FIRST_TOKEN_LABEL};
@@ -34,6 +36,7 @@ pub use verify::{
 };
 pub use webhooks::{Outgoing, WebhookSet};
 
+use crate::domain::email::EmailState;
 use crate::domain::model::new_id;
 use crate::domain::policy::{self, Access};
 use crate::domain::token::{parse, sha256_hex, Prefix};
@@ -437,7 +440,11 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
                 created_by: n.by.to_owned(),
                 created_at: now,
                 masked: n.token.map(Token::masked),
+                email: org.policy.email_notifications.then(|| EmailState::pending(now)),
             };
+            if note.email.is_some() {
+                changes.wake(now);
+            }
             changes.notify(&org.id, &note, self.next_seq())?;
         }
         changes.event(crate::store::Event {

@@ -17,7 +17,7 @@ pub struct Tick {
     pub idle_warnings: usize,
     /// Tokens disabled for being idle.
     pub idle_disabled: usize,
-    /// Webhook deliveries due (the server makes them).
+    /// When the next reminder, webhook delivery or email is due.
     #[serde(skip)]
     pub next: Option<Timestamp>,
 }
@@ -127,7 +127,8 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         }
         self.commit(&changes, now).await?;
         let deliveries = self.next_delivery(org_id).await?;
-        out.next = [next, deliveries, self.take_wake()].into_iter().flatten().min();
+        let emails = self.next_email(org_id).await?;
+        out.next = [next, deliveries, emails, self.take_wake()].into_iter().flatten().min();
         Ok(out)
     }
 }

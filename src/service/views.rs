@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use crate::domain::email::SendState;
 use crate::domain::webhook::{Delivery, DeliveryState, Webhook};
 use crate::domain::{
     Action, AuditEvent, Kind, Member, MemberStatus, Notification, Org, Policy, Role, SetBy, State, Status, TargetType,
@@ -272,6 +273,21 @@ pub struct NotificationView {
     pub created_at: String,
     /// Masked token (null for a change to a member).
     pub masked: Option<String>,
+    /// Its email (null when the org did not email it).
+    pub email: Option<EmailView>,
+}
+
+/// Where a notification's email stands.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct EmailView {
+    /// `pending`, `sent` or `failed`.
+    pub state: SendState,
+    /// Attempts made.
+    pub attempts: u32,
+    /// Why the last attempt failed (null once sent).
+    pub last_error: Option<String>,
+    /// When the next attempt is due (null once sent or given up).
+    pub next_attempt_at: Option<String>,
 }
 
 impl From<&Notification> for NotificationView {
@@ -286,6 +302,12 @@ impl From<&Notification> for NotificationView {
             created_by: n.created_by.clone(),
             created_at: ts(n.created_at),
             masked: n.masked.clone(),
+            email: n.email.as_ref().map(|e| EmailView {
+                state: e.state,
+                attempts: e.attempts,
+                last_error: e.last_error.clone(),
+                next_attempt_at: ts_opt(e.next_attempt_at),
+            }),
         }
     }
 }

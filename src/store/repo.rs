@@ -550,6 +550,23 @@ impl<S: Store> Repo<S> {
         rows.iter().map(|(_, v)| decode("notification", v)).collect()
     }
 
+    /// The newest `limit` notifications, each with its key (for rewriting its email state).
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure or an unreadable record.
+    pub async fn notification_rows(&self, org: &str, limit: u32) -> Result<Vec<(String, Notification)>, StoreError> {
+        let rows = self.store.list(&keys::notifications(org), None, limit).await?;
+        rows.into_iter().map(|(k, v)| decode("notification", &v).map(|n| (k, n))).collect()
+    }
+
+    /// Write a notification back under its key (its email state changed).
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure or if it cannot be encoded.
+    pub async fn rewrite_notification(&self, key: &str, n: &Notification) -> Result<(), StoreError> {
+        self.store.commit(&[Write::Put(key.to_owned(), encode("notification", n)?)]).await
+    }
+
     /// The org these records belong to (an org authority holds exactly one).
     ///
     /// # Errors

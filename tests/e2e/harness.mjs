@@ -1,10 +1,26 @@
 // Shared harness: the built Worker (build/index.js) in workerd through Miniflare, with an
 // in-memory KV, captured runtime output, and helpers that speak the HTTP API.
-import { Miniflare } from "miniflare";
+import { Log, LogLevel, Miniflare } from "miniflare";
 import assert from "node:assert/strict";
 
 export const OPERATOR = "e2e-operator-secret-0123456789";
 export const ORIGIN = "https://admin.example";
+
+/** The Email Service binding, as wrangler.toml declares it (Miniflare simulates it). */
+export const EMAIL = { send_email: [{ name: "EMAIL" }] };
+export const NOTIFY_FROM = "notifications@keyward.example";
+export const PUBLIC_URL = "https://keyward.example";
+
+/** Miniflare's own log (the simulated Email Service reports each message there), kept in `out`. */
+class Captured extends Log {
+  constructor(out) {
+    super(LogLevel.INFO);
+    this.out = out;
+  }
+  log(message) {
+    this.out.push(`${message}\n`);
+  }
+}
 
 /** The org authority's Durable Object namespace, as wrangler.toml declares it. */
 export const DURABLE_OBJECTS = { ORGS: { className: "OrgAuthority", useSQLite: true } };
@@ -38,7 +54,9 @@ export async function start(bindings = {}, { scriptPath = "build/index.js", limi
     compatibilityDate: "2025-09-01",
     kvNamespaces: ["TOKENS"],
     kvPersist: false,
-    bindings: { OPERATOR_SECRET: OPERATOR, TOKEN_PREFIX: "kw", ALLOWED_ORIGINS: ORIGIN, ...bindings },
+    email: EMAIL,
+    log: new Captured(out),
+    bindings: { OPERATOR_SECRET: OPERATOR, TOKEN_PREFIX: "kw", ALLOWED_ORIGINS: ORIGIN, NOTIFY_FROM, PUBLIC_URL, ...bindings },
     structuredWorkerdLogs: true,
     handleStructuredLogs({ level, message }) {
       out.push(`${level}: ${message}\n`);
@@ -87,7 +105,8 @@ export async function serve(scriptPath = "build/index.js") {
     durableObjects: DURABLE_OBJECTS,
     durableObjectsPersist: false,
     ratelimits: ratelimits(),
-    bindings: { OPERATOR_SECRET: OPERATOR, TOKEN_PREFIX: "kw", ALLOWED_ORIGINS: "" },
+    email: EMAIL,
+    bindings: { OPERATOR_SECRET: OPERATOR, TOKEN_PREFIX: "kw", ALLOWED_ORIGINS: "", NOTIFY_FROM, PUBLIC_URL },
     host: "127.0.0.1",
     port: 0,
   });

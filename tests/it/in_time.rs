@@ -144,6 +144,10 @@ fn webhook_endpoints_are_checked() {
 fn expiry_warnings_reach_owner_and_admins_once_each() {
     let w = World::new();
     let org = w.org("Acme", &[]);
+    // No emails, so that the next wake is the next reminder's.
+    let a = w.actor(&org.admin_secret);
+    block_on(w.svc.update_org(&a, &json!({"policy": {"email_notifications": false}}), w.now())).unwrap();
+    assert!(block_on(w.svc.due_emails(&org.id, "", w.now())).unwrap().is_empty(), "the org's first email is given up");
     let (_, dev, _) = w.member_with_token(&org.admin_secret, "dev@acme.io", "developer");
     // The dev's own token, 10 days.
     let (_, id) = w.create(
@@ -158,6 +162,9 @@ fn expiry_warnings_reach_owner_and_admins_once_each() {
             .collect::<Vec<_>>()
     };
     let t0 = w.now();
+    // (What the commits so far asked for is the authority's business, as it takes it after each
+    // request; here the tick's own answer counts.)
+    w.svc.take_wake();
     let tick = block_on(w.svc.tick(&org.id, w.now())).unwrap();
     assert_eq!(tick.expiry_warnings, 0);
     assert_eq!(tick.next, Some(t0.plus_days(3)), "the 7-day warning of the 10-day token is next");
@@ -287,4 +294,54 @@ fn usage_is_summed_per_day_over_thirty_days() {
     assert!(u["days"].as_array().unwrap().iter().all(|d| d["valid"] == 0 && d["refused"] == 0));
     let all = block_on(w.svc.org_usage(&a, w.now())).unwrap();
     assert!(all.iter().any(|t| t.token_id == id));
+}
+
+#[test]
+fn notifications_are_emailed_once_each_and_retried() {
+    let w = World::new();
+    let org = w.org("Acme", &["billing"]);
+    let (dev_id, _, _) = w.member_with_token(&org.admin_secret, "dev@acme.io", "developer");
+    let due = block_on(w.svc.due_emails(&org.id, "https://keyward.example", w.now())).unwrap();
+    // The org's first token (the admin told), then the dev's token made by the admin (the admin
+    // and the dev told).
+    let mut to: Vec<&str> = due.iter().map(|d| d.email.to.as_str()).collect();
+    to.sort_unstable();
+    assert_eq!(to, ["admin@acme.io", "admin@acme.io", "dev@acme.io"]);
+    for d in &due {
+        assert!(d.email.text.contains("https://keyward.example/#/tokens/tok_"));
+        assert!(d.email.text.contains("Ada Admin <admin@acme.io>"));
+        assert!(d.email.html.starts_with("<!doctype html>"));
+    }
+    let second = due.iter().find(|d| d.email.to == "dev@acme.io").unwrap();
+    for d in due.iter().filter(|d| d.email.to != "dev@acme.io") {
+        block_on(w.svc.record_email(&d.key, Ok(()), w.now())).unwrap();
+    }
+    let next = block_on(w.svc.record_email(&second.key, Err("refused".into()), w.now())).unwrap();
+    assert_eq!(next, Some(w.now().plus_seconds(5)));
+    assert!(block_on(w.svc.due_emails(&org.id, "", w.now())).unwrap().is_empty(), "nothing due before 5 s");
+    w.advance_seconds(5);
+    let again = block_on(w.svc.due_emails(&org.id, "", w.now())).unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].key, second.key);
+    let views = notifications(&w, &org.admin_secret);
+    let states: Vec<&str> = views.iter().filter_map(|n| n["email"]["state"].as_str()).collect();
+    assert!(states.contains(&"sent") && states.contains(&"pending"), "{states:?}");
+    // The dev is deactivated before the retry: given up, never sent.
+    let a = w.actor(&org.admin_secret);
+    block_on(w.svc.update_member(&a, &dev_id, &json!({"status": "deactivated"}), w.now())).unwrap();
+    let left: Vec<String> =
+        block_on(w.svc.due_emails(&org.id, "", w.now())).unwrap().into_iter().map(|d| d.email.to).collect();
+    assert!(!left.iter().any(|t| t == "dev@acme.io"), "{left:?}");
+    let dev_view = notifications(&w, &org.admin_secret)
+        .into_iter()
+        .find(|n| n["to"] == "dev@acme.io" && n["email"]["state"] == "failed")
+        .expect("the dev's email was given up");
+    assert_eq!(dev_view["email"]["last_error"], "the recipient is not an active member");
+    // Emails off: new notifications carry none.
+    let a = w.actor(&org.admin_secret);
+    block_on(w.svc.update_org(&a, &json!({"policy": {"email_notifications": false}}), w.now())).unwrap();
+    w.create(&org.admin_secret, json!({"label": "quiet", "role": "developer", "kind": "org", "scopes": []}));
+    let quiet = notifications(&w, &org.admin_secret);
+    assert_eq!(quiet[0]["kind"], "token.created");
+    assert_eq!(quiet[0]["email"], Value::Null);
 }
