@@ -406,4 +406,30 @@ mod tests {
         assert_eq!(shown, format!("Secret(kw_{MASK}{})", s.hint()));
         assert!(!shown.contains(&s.expose()[3..3 + BODY_LEN]));
     }
+
+    /// A prefix outside `[a-z][a-z0-9]{1,9}` is malformed even when length and checksum are right.
+    #[test]
+    fn a_correct_checksum_does_not_make_a_bad_prefix_well_formed() {
+        for prefix in ["KW", "k", "1kw", "kw-x", "abcdefghijk", ""] {
+            let signed = format!("{prefix}_{}", "0".repeat(BODY_LEN));
+            let token = format!("{signed}{}", checksum(signed.as_bytes()));
+            assert!(parse(&token).is_err(), "{token}");
+        }
+        // the same body under a good prefix parses
+        let signed = format!("abcdefghij_{}", "0".repeat(BODY_LEN));
+        assert!(parse(&format!("{signed}{}", checksum(signed.as_bytes()))).is_ok());
+    }
+
+    /// A presented string shows its last four characters only when it has more than eight, so a
+    /// mask never shows half of what was sent.
+    #[test]
+    fn masks_show_a_hint_only_past_eight_characters() {
+        assert_eq!(mask("abcdefg"), format!("_{MASK}"));
+        assert_eq!(mask("abcdefgh"), format!("_{MASK}"));
+        assert_eq!(mask("abcdefghi"), format!("_{MASK}fghi"));
+        // characters, not bytes
+        assert_eq!(mask("\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}"), format!("_{MASK}"));
+        assert_eq!(mask("kw_abcde"), format!("kw_{MASK}"));
+        assert_eq!(mask("kw_abcdef"), format!("kw_{MASK}cdef"));
+    }
 }

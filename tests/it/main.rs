@@ -10,4 +10,6 @@ mod leaks;
 mod least_authority;
 mod lifecycle;
 mod mutants_preconditions;
+mod mutants_validation;
+mod mutants_webhooks;
 mod props;
