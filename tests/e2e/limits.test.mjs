@@ -66,12 +66,12 @@ test("misses, failed sign-ins and strict verifications are limited; known tokens
 // A flood of made-up tokens must not push a hot token out of the isolate's cache. To see that
 // from outside, the flood has to outgrow the cache within an entry's 5 s life, which 20 000
 // requests through Miniflare cannot; so this Worker runs with the cache's bounds scaled down
-// (the VERIFY_CACHE_MAX / VERIFY_MISS_CACHE_MAX vars: 64 entries, 16 misses) and the flood is
+// (the VERIFY_CACHE_MAX / VERIFY_MISS_CACHE_MAX vars: 32 entries, 8 misses) and the flood is
 // many times both. A cache that kept misses with entries, or emptied itself when full, fails
 // this test; the same property with the real bounds and 20 000 misses is a native unit test
 // (`store::cache::tests::misses_never_push_out_values`).
 test("a flood of made-up tokens leaves a hot token's cache entry in place", async () => {
-  const w = await start({ VERIFY_CACHE_MAX: "64", VERIFY_MISS_CACHE_MAX: "16" });
+  const w = await start({ VERIFY_CACHE_MAX: "32", VERIFY_MISS_CACHE_MAX: "8" });
   try {
     const o = await createOrg(w.api, "Flood");
     const hot = o.secret;
@@ -92,7 +92,7 @@ test("a flood of made-up tokens leaves a hot token's cache entry in place", asyn
       }
     };
     await Promise.all([flood(), flood(), flood(), flood()]);
-    assert.ok(junk >= 640, `the flood outgrew both bounds ten times over (${junk} requests)`);
+    assert.ok(junk >= 320, `the flood outgrew both bounds ten times over (${junk} requests)`);
     assert.equal((await verify(hot)).body.code, "VALID", "still served from the isolate's cache");
     // ...and within the cache's 5 s bound the change is seen (so KV was really changed).
     let code = "VALID";
