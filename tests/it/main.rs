@@ -11,5 +11,6 @@ mod least_authority;
 mod lifecycle;
 mod mutants_preconditions;
 mod mutants_validation;
+mod mutants_wake;
 mod mutants_webhooks;
 mod props;
