@@ -1,6 +1,7 @@
 // The "Organisation" section (admins only): the org's modules and token policy, what keyward
 // does with a token reported leaked (`policy.on_leak`) and after how many idle days it disables
-// one (`policy.disable_after_idle_days`), both changed with PATCH /v1/org. A session
+// one (`policy.disable_after_idle_days`) and whether notifications are emailed
+// (`policy.email_notifications`), all changed with PATCH /v1/org (only what changed). A session
 // with keyward:manage may change it; a keyward:read session sees the same, read-only.
 import { READ_ONLY_MESSAGE } from "./access.js";
 import { api, field, fill, h, keepFocus, toast, when } from "./lib.js";
@@ -60,10 +61,12 @@ export function idleProblem(input) {
   return n >= 1 && n <= MAX_IDLE_DAYS ? null : `must be between 1 and ${MAX_IDLE_DAYS}`;
 }
 const idleWords = (days) => (days ? `disabled after ${days} days without a valid verification` : "never disabled");
+const emailWords = (on) => (on ? "each notification is emailed to its recipient" : "notifications are not emailed");
 
 function leakForm(org, { manage, onSaved, onError }) {
   let stored = org.policy.on_leak ?? "revoke";
   let storedIdle = org.policy.disable_after_idle_days ?? null;
+  let storedEmail = org.policy.email_notifications !== false;
   const radios = ON_LEAK.map((c) => h("input", {
     type: "radio", name: "on_leak", value: c.value, id: `on-leak-${c.value}`, checked: c.value === stored,
     disabled: !manage, "aria-describedby": `on-leak-${c.value}-detail`,
@@ -75,6 +78,7 @@ function leakForm(org, { manage, onSaved, onError }) {
     hint: `1 to ${MAX_IDLE_DAYS} days without a valid verification; empty: never. The owner and the admins are warned 7 days before; an admin can enable the token again.`,
   });
   const idleValue = () => (idle.value.trim() === "" ? null : Number(idle.value));
+  const email = h("input", { type: "checkbox", id: "email-notifications", checked: storedEmail, disabled: !manage, "aria-describedby": "email-notifications-hint" });
   const err = h("p", { class: "field-error", id: "on-leak-err", "aria-live": "polite" });
   const save = manage ? h("button", { type: "submit", class: "primary", disabled: true }, "Save") : null;
   const form = h("form", { class: "panel", "aria-labelledby": "leak-h", novalidate: true },
@@ -89,11 +93,16 @@ function leakForm(org, { manage, onSaved, onError }) {
       "Either way the token's owner and the admins are notified. A token sent to /v1/credentials/revoke by someone who holds it is always revoked."),
     h("h2", { id: "idle-h", class: "later" }, "Idle tokens"),
     idleField,
+    h("h2", { id: "email-h", class: "later" }, "Emails"),
+    h("div", { class: "field" },
+      h("label", { class: "check", for: email.id }, email, h("span", {}, "Email notifications to their recipients")),
+      h("p", { class: "hint", id: "email-notifications-hint" },
+        "Each notification (a token created, changed, revoked, reported leaked, about to expire…) is also emailed to the person it is for: the token's owner and the admins. Turning this off also gives up emails not sent yet.")),
     save ? h("div", { class: "actions" }, save) : null,
   );
   if (!manage) return form;
   // A wrong number keeps Save on: pressing it says what is wrong and sends nothing.
-  const changed = () => Boolean(idleProblem(idle)) || chosen() !== stored || idleValue() !== storedIdle;
+  const changed = () => Boolean(idleProblem(idle)) || chosen() !== stored || idleValue() !== storedIdle || email.checked !== storedEmail;
   const live = () => {
     err.textContent = "";
     idleField.setError(idleProblem(idle));
@@ -109,19 +118,24 @@ function leakForm(org, { manage, onSaved, onError }) {
     const policy = {};
     if (chosen() !== stored) policy.on_leak = chosen();
     if (idleValue() !== storedIdle) policy.disable_after_idle_days = idleValue();
+    if (email.checked !== storedEmail) policy.email_notifications = email.checked;
     save.disabled = true;
     try {
       const updated = await api("PATCH", "/v1/org", { policy });
       stored = updated.policy.on_leak;
       storedIdle = updated.policy.disable_after_idle_days ?? null;
+      storedEmail = updated.policy.email_notifications !== false;
       for (const r of radios) r.checked = r.value === stored;
       idle.value = storedIdle ?? "";
+      email.checked = storedEmail;
       // Save is off again until the next change: keep focus on what was changed, not on a disabled button.
       if ("on_leak" in policy) radios.find((r) => r.checked)?.focus();
-      else idle.focus();
+      else if ("disable_after_idle_days" in policy) idle.focus();
+      else email.focus();
       const said = [
         "on_leak" in policy ? `When a token is reported leaked: ${leakWords(stored).toLowerCase()}.` : null,
         "disable_after_idle_days" in policy ? `Idle tokens: ${idleWords(storedIdle)}.` : null,
+        "email_notifications" in policy ? `Emails: ${emailWords(storedEmail)}.` : null,
       ];
       toast(`Saved. ${said.filter(Boolean).join(" ")}`);
       onSaved(updated);
@@ -129,6 +143,7 @@ function leakForm(org, { manage, onSaved, onError }) {
       save.disabled = false;
       if (failure.code === "VALIDATION_FAILED") {
         const { "policy.disable_after_idle_days": idleErr, ...rest } = failure.errors;
+        // other policy fields' words go under the leak choice, the form's general error slot
         idleField.setError(idleErr);
         err.textContent = Object.values(rest).join(" ");
       } else onError(failure);
