@@ -3,10 +3,12 @@
 import init, { checkToken, confirmLabelMatches, validateMemberForm, validateTokenForm, version } from "./pkg/keyward.js";
 import { ApiError, api, field, fill, h, keepFocus, openDialog, readDataUrl, secretPanel, session, showErrors, toast, when } from "./lib.js";
 import {
-  NO_ACCESS_MESSAGE, READ_ONLY_MESSAGE, accessWords, isKeywardScope, keywardAccess, keywardChoice, kindWords, splitScopeErrors, stateNote,
+  NO_ACCESS_MESSAGE, READ_ONLY_MESSAGE, accessWords, isKeywardScope, keywardAccess, keywardChoice, splitScopeErrors, stateNote,
 } from "./access.js";
 import { IDLE_MESSAGE, idleExpired, startIdle, stopIdle } from "./idle.js";
 import { networksField, networksSummary, networksWords } from "./networks.js";
+import { linkedTokenId, openLinkedToken } from "./deeplink.js";
+import { renderNotifications as notificationsView } from "./notifications.js";
 import { renderOrg } from "./org.js";
 import { loadUsage, openTokenDetail, sparkline } from "./usage.js";
 import { renderWebhook } from "./webhook.js";
@@ -111,6 +113,7 @@ function route() {
   if (shownTab !== null && shownTab !== tab.id) main.focus({ preventScroll: true });
   shownTab = tab.id;
   tab.render().catch(showFailure);
+  if (tab.id === "tokens") openLinkedToken({ open: (t, o) => openTokenDetail(t, STATUS_LABEL[t.status] ?? t.status, o), onFailure: showFailure });
 }
 
 async function showFailure(e) {
@@ -160,7 +163,7 @@ function renderSignIn(message) {
     }
     session.set(token);
     renderChrome();
-    location.hash = "#/tokens";
+    if (linkedTokenId() === null) location.hash = "#/tokens"; // a link to a token opens it after signing in
     route();
   });
   fill(main, h("div", { class: "signin" }, signIn, firstRunPanel()));
@@ -726,23 +729,8 @@ async function renderAudit(cursor, rows = []) {
   );
 }
 
-async function renderNotifications() {
-  const current = claimView();
-  const { notifications } = await api("GET", "/v1/notifications");
-  if (!current()) return;
-  fill(main,
-    h("div", { class: "view-head" }, h("h1", {}, "Notifications")),
-    notifications.length
-      ? h("ul", { class: "notes" }, notifications.map((n) => h("li", { class: "panel", dataset: { kind: n.kind ?? "" } },
-          h("div", { class: "note-head" },
-            h("div", {}, h("span", { class: `badge kind kind-${String(n.kind).split(".")[0]}` }, kindWords(n.kind)), " ", h("strong", {}, n.subject)),
-            when(n.created_at)),
-          h("div", { class: "muted small" }, `To ${n.to}`,
-            n.masked ? [" · token ", h("code", {}, n.masked)] : n.token_id ? ` · token ${n.token_id}` : " · about a member, not a token",
-            n.created_by === "system" ? " · from keyward itself" : null),
-          h("pre", {}, n.body))))
-      : h("p", { class: "empty" }, "No notifications yet."),
-  );
+function renderNotifications() {
+  return notificationsView({ main, claim: claimView, onFailure: showFailure });
 }
 
 function renderOrgTab() {

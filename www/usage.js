@@ -92,10 +92,11 @@ export async function loadUsage() {
 
 /**
  * A token's details in a dialog: what the list shows in one place, and its usage chart (read
- * fresh from the authority each time it opens). `status` is the status in words.
+ * fresh from the authority each time it opens). `status` is the status in words; `onClose` runs
+ * when it closes.
  */
-export function openTokenDetail(t, status) {
-  const { body } = openDialog(`“${t.label}”`, { wide: true });
+export function openTokenDetail(t, status, { onClose } = {}) {
+  const { body } = openDialog(`“${t.label}”`, { wide: true, onClose });
   const facts = [
     ["Token", h("code", {}, t.masked)],
     ["Status", [h("span", { class: `badge status-${t.status}` }, status), stateNote(t) ? ` ${stateNote(t)}` : null]],
