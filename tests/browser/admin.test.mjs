@@ -60,8 +60,19 @@ async function signIn(p, secret) {
   await p.getByRole("button", { name: "Sign in" }).click();
 }
 
+/** A free loopback port: the page's own origin is known before the Worker starts (PUBLIC_URL). */
+async function freePort() {
+  const server = createServer();
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address();
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
 before(async () => {
   mkdirSync(SHOTS, { recursive: true });
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
   mf = new Miniflare({
     modules: true,
     scriptPath: process.env.KEYWARD_WORKER ?? "build/index.js",
@@ -77,14 +88,20 @@ before(async () => {
       ADMIN_AUTH_LIMIT: { simple: { limit: 60, period: 60 } },
       STRICT_VERIFY_LIMIT: { simple: { limit: 600, period: 60 } },
     },
+    // the Email Service binding, simulated as `make dev` does: notification emails go out
+    email: { send_email: [{ name: "EMAIL" }] },
     // an http://127.0.0.1 webhook receiver is allowed (local development only), usage reaches the
-    // authority within a second
-    bindings: { OPERATOR_SECRET: OPERATOR, TOKEN_PREFIX: "kw", ALLOWED_ORIGINS: "", LEAK_REPORT_KEYS, WEBHOOK_ALLOW_INSECURE: "true", USAGE_FLUSH_SECONDS: "1" },
+    // authority within a second, emails link to this page
+    bindings: {
+      OPERATOR_SECRET: OPERATOR, TOKEN_PREFIX: "kw", ALLOWED_ORIGINS: "", LEAK_REPORT_KEYS, WEBHOOK_ALLOW_INSECURE: "true", USAGE_FLUSH_SECONDS: "1",
+      NOTIFY_FROM: "notifications@keyward.example", PUBLIC_URL: origin,
+    },
     assets: { directory: "www", routerConfig: { has_user_worker: true } },
     host: "127.0.0.1",
-    port: 0,
+    port,
   });
   base = String(await mf.ready);
+  assert.equal(new URL(base).origin, origin, "the page is served where PUBLIC_URL says");
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
@@ -114,7 +131,7 @@ const createToken = async (secret, body) =>
   (await fetch(new URL("/v1/tokens", base), { method: "POST", headers: { authorization: `Bearer ${secret}` }, body: JSON.stringify(body) })).json();
 
 test("the page and its assets carry the security headers", async () => {
-  for (const path of ["/", "/app.js", "/access.js", "/networks.js", "/org.js", "/usage.js", "/webhook.js", "/style.css", "/pkg/keyward_bg.wasm"]) {
+  for (const path of ["/", "/app.js", "/access.js", "/networks.js", "/org.js", "/usage.js", "/webhook.js", "/notifications.js", "/deeplink.js", "/style.css", "/pkg/keyward_bg.wasm"]) {
     const res = await fetch(new URL(path, base));
     assert.equal(res.status, 200, path);
     assert.equal(res.headers.get("content-security-policy"), CSP, `${path}: CSP`);
@@ -1015,6 +1032,185 @@ test("usage: verifications counted at the edge show in the token's chart and in 
   await row("usage probe").getByRole("button", { name: "Details and usage of usage probe" }).click();
   await dialog.getByRole("img", { name: /^Last 30 days: 6 valid and 2 refused/ }).waitFor();
   await page.keyboard.press("Escape");
+});
+
+// ---------------------------------------------------------------- notification emails, links to a token
+
+/** The Notifications view's entry for the `token.created` of `label`. */
+const createdNote = (label, p = page) => p.locator('li[data-kind="token.created"]', { hasText: `"${label}"` }).first();
+
+test("notifications: each email's state in words, sent through the Email Service within seconds", async () => {
+  const made = await createToken(adminSecret, { label: "emailed token", role: "developer", kind: "org", scopes: ["billing"] });
+  await page.getByRole("link", { name: "Notifications" }).click();
+  await page.getByRole("heading", { name: "Notifications" }).waitFor();
+  const item = createdNote("emailed token");
+  await item.waitFor();
+  // Pending at first, or already sent: the view reads again by itself while an email is due, and
+  // Refresh reads at once; ask until the state arrives.
+  const refresh = page.getByRole("button", { name: "Refresh" });
+  await until(async () => {
+    if (await item.locator(".badge.email-sent").count()) return true;
+    await refresh.click();
+    await page.waitForTimeout(250);
+    return false;
+  });
+  await item.getByText("Email sent", { exact: true }).waitFor();
+  // The server says the same of every email about this token.
+  const mine = (await adminApi("GET", "/v1/notifications")).body.notifications.filter((n) => n.token_id === made.token.id);
+  assert.ok(mine.length >= 1);
+  for (const n of mine) {
+    assert.equal(n.email?.state, "sent", `${n.to}: sent`);
+    assert.equal(n.email.last_error, null);
+  }
+  await page.getByText(/^Each notification is also emailed to the person it is for\. Emails: \d+ sent/).waitFor();
+  assert.doesNotMatch(await page.locator("main").innerText(), /\b(null|undefined|NaN)\b/, "no stray null on the page");
+  await page.screenshot({ path: `${SHOTS}/47-notifications-email-states.png` }); // the newest: the whole list is long
+
+  // Retrying and given up (the Email Service refuses nothing here): the same list, with those states.
+  const soon = new Date(Date.now() + 5 * 60_000 + 30_000).toISOString();
+  await page.route("**/v1/notifications", async (route) => {
+    const res = await route.fetch();
+    const body = await res.json();
+    body.notifications[0].email = { state: "pending", attempts: 2, last_error: "Email Service answered 503", next_attempt_at: soon };
+    body.notifications[1].email = { state: "failed", attempts: 8, last_error: "recipient refused", next_attempt_at: null };
+    body.notifications[2].email = { state: "failed", attempts: 0, last_error: "the recipient was deactivated", next_attempt_at: null };
+    body.notifications[3].email = { state: "pending", attempts: 0, last_error: null, next_attempt_at: null };
+    await route.fulfill({ response: res, json: body });
+  }, { times: 1 });
+  await refresh.click();
+  const notes = page.locator("ul.notes > li");
+  await notes.nth(0).getByText("Email pending", { exact: true }).waitFor();
+  assert.equal(await notes.nth(0).locator(".email-state").innerText(), "Email pending 2 attempts failed (Email Service answered 503); next try in 5 minutes.");
+  assert.equal(await notes.nth(1).locator(".email-state").innerText(), "Email failed Given up after 8 attempts: recipient refused");
+  assert.equal(await notes.nth(2).locator(".email-state").innerText(), "Email failed Not sent: the recipient was deactivated");
+  assert.equal(await notes.nth(3).locator(".email-state").innerText(), "Email pending Goes out within seconds.");
+  await page.getByText(/Emails: \d+ sent, 2 pending, 2 failed\./).waitFor();
+  await page.screenshot({ path: `${SHOTS}/50-notifications-email-retrying.png` });
+  await page.unroute("**/v1/notifications");
+});
+
+test("organisation: emails turned off (only that is sent), a new notification is not emailed, and on again", async () => {
+  await page.getByRole("link", { name: "Organisation" }).click();
+  await page.getByRole("heading", { name: "Organisation", level: 1 }).waitFor();
+  const box = page.getByRole("checkbox", { name: "Email notifications to their recipients" });
+  const save = page.getByRole("button", { name: "Save" });
+  assert.ok(await box.isChecked(), "on by default");
+  assert.equal((await adminApi("GET", "/v1/org")).body.policy.email_notifications, true);
+  assert.ok(await save.isDisabled(), "nothing to save yet");
+  const patches = recordRequests(page, "PATCH", "/v1/org");
+  await box.uncheck();
+  assert.ok(await save.isEnabled());
+  await box.check();
+  assert.ok(await save.isDisabled(), "back as stored: nothing to save");
+  await box.uncheck();
+  await save.click();
+  await page.getByRole("status").getByText("Saved. Emails: notifications are not emailed.").waitFor();
+  assert.deepEqual(patches.seen.at(-1).postDataJSON(), { policy: { email_notifications: false } }, "only what changed");
+  assert.equal((await adminApi("GET", "/v1/org")).body.policy.email_notifications, false);
+  assert.ok(await save.isDisabled(), "saved: nothing left to save");
+  assert.ok(await focused(box), "focus stays on what changed");
+  await shot("48-org-email-policy");
+  await page.reload();
+  await page.getByRole("heading", { name: "Organisation", level: 1 }).waitFor();
+  assert.equal(await box.isChecked(), false, "the stored choice after a reload");
+
+  // A change now notifies people in the page, and emails nobody.
+  const quiet = await createToken(adminSecret, { label: "quiet token", role: "developer", kind: "org", scopes: ["billing"] });
+  const told = (await adminApi("GET", "/v1/notifications")).body.notifications.filter((n) => n.token_id === quiet.token.id);
+  assert.ok(told.length >= 1);
+  for (const n of told) assert.equal(n.email, null, `${n.to}: not emailed`);
+  await page.getByRole("link", { name: "Notifications" }).click();
+  const item = createdNote("quiet token");
+  await item.getByText("Not emailed", { exact: true }).waitFor();
+  await item.getByText("Email notifications were off for this organisation.").waitFor();
+  await item.screenshot({ path: `${SHOTS}/51-notification-not-emailed.png` });
+
+  await page.getByRole("link", { name: "Organisation" }).click();
+  await box.check();
+  await save.click();
+  await page.getByRole("status").getByText("Saved. Emails: each notification is emailed to its recipient.").waitFor();
+  patches.stop();
+  assert.deepEqual(patches.seen.at(-1).postDataJSON(), { policy: { email_notifications: true } });
+  assert.equal((await adminApi("GET", "/v1/org")).body.policy.email_notifications, true);
+});
+
+test("organisation: the email choice is read-only for a keyward:read session", async () => {
+  const reader = (await createToken(adminSecret, { label: "Email reader", role: "admin", kind: "org", scopes: ["keyward:read"] })).secret;
+  const p = await freshPage();
+  await signIn(p, reader);
+  await p.getByRole("heading", { name: "API tokens" }).waitFor();
+  await p.getByRole("link", { name: "Organisation" }).click();
+  const box = p.getByRole("checkbox", { name: "Email notifications to their recipients" });
+  assert.ok(await box.isChecked());
+  assert.ok(await box.isDisabled(), "no change");
+  await p.context().close();
+});
+
+test("a link to a token (#/tokens/<id>, as in the emails) opens its details: loaded, on hashchange, after signing in; an unknown one says so", async () => {
+  const linked = await createToken(adminSecret, { label: "linked token", role: "developer", kind: "org", scopes: ["billing"] });
+  const id = linked.token.id;
+  // what an email links to: PUBLIC_URL (this page's origin) + /#/tokens/<id>
+  const link = new URL(`/#/tokens/${id}`, base).href;
+  // a page load at the link (not a hashchange), signed in already in this tab
+  await page.evaluate(() => (window.before = true));
+  await page.goto("about:blank");
+  await page.goto(link);
+  assert.equal(await page.evaluate(() => window.before), undefined, "a new page");
+  const dialog = page.getByRole("dialog", { name: "“linked token”" });
+  await dialog.waitFor();
+  await dialog.getByText(linked.token.masked, { exact: true }).waitFor();
+  await dialog.getByRole("img", { name: "No verifications in the last 30 days" }).waitFor();
+  await page.getByRole("heading", { name: "API tokens" }).waitFor();
+  assert.equal(await page.locator("#tab-tokens").getAttribute("aria-current"), "page");
+  await page.screenshot({ path: `${SHOTS}/49-token-deep-link.png` });
+  await page.keyboard.press("Escape");
+  await dialog.waitFor({ state: "detached" });
+  assert.equal(await page.evaluate(() => location.hash), "#/tokens", "closed: the list's own address");
+  const label = row("linked token").getByRole("button", { name: "Details and usage of linked token" });
+  await until(() => focused(label), 2_000);
+  assert.equal(await page.getByRole("dialog").count(), 0, "opened once");
+
+  // hashchange: the notification's own link to the token
+  await page.getByRole("link", { name: "Notifications" }).click();
+  await createdNote("linked token").getByRole("link", { name: `Open the token ${linked.token.masked}` }).click();
+  await dialog.waitFor();
+  await page.getByRole("heading", { name: "API tokens" }).waitFor();
+  await page.keyboard.press("Escape");
+  await dialog.waitFor({ state: "detached" });
+
+  // an unknown id, and a link that names no token: a message, no crash
+  await page.evaluate(() => (location.hash = "#/tokens/tok_00000000000000000000"));
+  const lost = page.getByRole("dialog", { name: "Token not found" });
+  await lost.getByText("No token with the id tok_00000000000000000000 is within your reach.", { exact: false }).waitFor();
+  await lost.screenshot({ path: `${SHOTS}/52-token-link-not-found.png` });
+  await lost.getByRole("button", { name: "Show the tokens" }).click();
+  await lost.waitFor({ state: "detached" });
+  assert.equal(await page.evaluate(() => location.hash), "#/tokens");
+  await page.evaluate(() => (location.hash = "#/tokens/%E0%A4%A"));
+  await lost.getByText("That link does not name a token.").waitFor();
+  await page.keyboard.press("Escape");
+  await lost.waitFor({ state: "detached" });
+  await page.getByRole("heading", { name: "API tokens" }).waitFor();
+
+  // signed out: the link waits for the sign-in, then opens
+  const p = await freshPage();
+  await p.goto(link);
+  await p.getByLabel("API token").fill(adminSecret);
+  await p.getByRole("button", { name: "Sign in" }).click();
+  await p.getByRole("dialog", { name: "“linked token”" }).getByText(linked.token.masked, { exact: true }).waitFor();
+  await p.getByRole("heading", { name: "API tokens" }).waitFor();
+  assert.equal(await p.getByRole("dialog").count(), 1, "opened once");
+  await p.context().close();
+
+  // out of reach: a developer's session does not see an org token
+  const d = await freshPage();
+  await d.goto(link);
+  await d.getByLabel("API token").fill(devSecret);
+  await d.getByRole("button", { name: "Sign in" }).click();
+  const refused = d.getByRole("dialog", { name: "Token not found" });
+  await refused.getByText("a developer sees only their own tokens", { exact: false }).waitFor();
+  assert.equal(await d.getByText(linked.token.masked).count(), 0, "nothing of the token shown");
+  await d.context().close();
 });
 
 test("dialogs trap focus and give it back; everything works from the keyboard", async () => {
