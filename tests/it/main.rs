@@ -10,6 +10,8 @@ mod leaks;
 mod least_authority;
 mod lifecycle;
 mod mutants_preconditions;
+mod mutants_projection;
+mod mutants_service;
 mod mutants_validation;
 mod mutants_wake;
 mod mutants_webhooks;
