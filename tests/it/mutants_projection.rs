@@ -48,3 +48,64 @@ fn one_drain_copies_more_than_one_batch() {
     assert_eq!(block_on(w.svc.project(w.now())).unwrap(), Drained { written: n, failed: 0 });
     assert!(!block_on(w.svc.projection_pending()).unwrap());
 }
+
+/// Forget every owed KV write, as if the outbox were lost: only reconciliation can repair KV now.
+fn forget_the_outbox(w: &World) {
+    let owed: Vec<String> = w.store().dump().into_keys().filter(|k| k.starts_with("x:")).collect();
+    for k in owed {
+        block_on(keyward::store::Store::commit(w.store(), &[keyward::store::Write::Delete(k)])).unwrap();
+    }
+}
+
+#[test]
+fn reconcile_deletes_its_own_orphans_and_leaves_other_orgs_alone() {
+    let w = World::new();
+    let a = w.org("Acme", &["billing"]);
+    let b = w.org("Bolt", &["billing"]);
+    let (b_secret, _) = w.create(&b.admin_secret, json!({"label": "b", "role": "developer", "kind": "org"}));
+    // An orphan of Acme's, written with its org's metadata: deleted in the records while KV
+    // refused the delete, and the debt lost.
+    let (orphan, id) = w.create(&a.admin_secret, json!({"label": "gone", "role": "developer", "kind": "org"}));
+    let admin = w.actor(&a.admin_secret);
+    w.kv().fail_writes(true);
+    block_on(w.svc.delete_token(&admin, &id, &json!({"confirm_label": "gone"}), w.now())).unwrap();
+    w.kv().fail_writes(false);
+    forget_the_outbox(&w);
+    assert_eq!(block_on(w.svc.verify(&orphan, &[] as &[&str], None, w.now())).unwrap().code.as_str(), "VALID");
+
+    let r = block_on(w.svc.reconcile(&w.actor(&a.admin_secret), w.now())).unwrap();
+    assert_eq!(
+        r.fixed.iter().map(|f| (f.action, f.token_id.as_deref())).collect::<Vec<_>>(),
+        [("deleted", Some(id.as_str()))]
+    );
+    assert_eq!(r.checked, 2, "Acme's admin token and the orphan, nothing of Bolt's");
+    assert_eq!(w.verify(&orphan, &[]), "NOT_FOUND");
+    // Bolt's entries were neither read as Acme's nor touched
+    assert_eq!(w.verify(&b_secret, &[]), "VALID");
+    assert_eq!(w.verify(&b.admin_secret, &[]), "VALID");
+    let r = block_on(w.svc.reconcile(&w.actor(&b.admin_secret), w.now())).unwrap();
+    assert!(r.fixed.is_empty(), "{r:?}");
+    assert_eq!(r.checked, 2);
+}
+
+#[test]
+fn reconcile_writes_an_entry_kv_never_got() {
+    let w = World::new();
+    let o = w.org("Acme", &["billing"]);
+    let admin = w.actor(&o.admin_secret);
+    w.kv().fail_writes(true);
+    let body = json!({"label": "lost", "role": "developer", "kind": "org", "scopes": ["billing"]});
+    let issued = block_on(w.svc.create_token(&admin, &body, w.now())).unwrap();
+    w.kv().fail_writes(false);
+    forget_the_outbox(&w);
+    assert_eq!(
+        block_on(w.svc.verify(&issued.secret, &[] as &[&str], None, w.now())).unwrap().code.as_str(),
+        "NOT_FOUND"
+    );
+
+    let r = block_on(w.svc.reconcile(&w.actor(&o.admin_secret), w.now())).unwrap();
+    let fixed: Vec<_> = r.fixed.iter().map(|f| (f.action, f.token_id.clone())).collect();
+    assert_eq!(fixed, [("written", Some(issued.token.id.clone()))]);
+    assert!(!r.pending);
+    assert_eq!(w.verify(&issued.secret, &["billing"]), "VALID");
+}
