@@ -44,19 +44,38 @@ export function keywardChoice({ modules, callerScopes, current = [], name }) {
   const held = { manage: KEYWARD_MANAGE, read: KEYWARD_READ }[keywardAccess(current)] ?? "";
   const offered = CHOICES.filter((c) => c.scope === "" || c.scope === held || grantable.includes(c.scope));
   const radios = offered.map((c) =>
-    h("input", { type: "radio", name, value: c.scope, id: `${name}-${c.scope || "none"}`, checked: c.scope === held }));
+    h("input", { type: "radio", name, value: c.scope, id: `${name}-${c.scope || "none"}`, checked: c.scope === held }),
+  );
   const err = h("p", { class: "field-error", id: `${name}-err`, "aria-live": "polite" });
   const withheld = CHOICES.filter((c) => !offered.includes(c));
   const el = h(
     "fieldset",
     { class: "field keyward-access", dataset: { field: "keyward" }, "aria-describedby": `${name}-why ${name}-err` },
     h("legend", {}, "Access to keyward itself"),
-    h("p", { class: "hint", id: `${name}-why` },
-      "Off by default: a token that calls your own services does not need to call keyward, and if it leaks it then cannot be used to create new tokens."),
-    h("div", { class: "choices" }, radios.map((r, i) =>
-      h("label", { class: "check", for: r.id }, r, h("span", {}, offered[i].label), offered[i].detail && h("code", { class: "muted small" }, offered[i].detail)))),
+    h(
+      "p",
+      { class: "hint", id: `${name}-why` },
+      "Off by default: a token that calls your own services does not need to call keyward, and if it leaks it then cannot be used to create new tokens.",
+    ),
+    h(
+      "div",
+      { class: "choices" },
+      radios.map((r, i) =>
+        h(
+          "label",
+          { class: "check", for: r.id },
+          r,
+          h("span", {}, offered[i].label),
+          offered[i].detail && h("code", { class: "muted small" }, offered[i].detail),
+        ),
+      ),
+    ),
     withheld.length
-      ? h("p", { class: "hint" }, `Not offered: ${withheld.map((c) => c.label.split(":")[0]).join(", ")} (your token does not hold it, so it cannot grant it).`)
+      ? h(
+          "p",
+          { class: "hint" },
+          `Not offered: ${withheld.map((c) => c.label.split(":")[0]).join(", ")} (your token does not hold it, so it cannot grant it).`,
+        )
       : null,
     err,
   );
@@ -83,7 +102,12 @@ export function splitScopeErrors(errors) {
   return out;
 }
 
-const SET_BY = { admin: "by an admin", developer: "by a developer", system: "by keyward", report: "after a leak report" };
+const SET_BY = {
+  admin: "by an admin",
+  developer: "by a developer",
+  system: "by keyward",
+  report: "after a leak report",
+};
 
 /** "disabled by an admin", "revoked after a leak report", … or null when the token is active. */
 export function stateNote(t) {

@@ -52,11 +52,16 @@ export async function openLinkedToken({ open, onFailure }) {
       return onFailure(e);
     }
     if (e instanceof ApiError && e.status === 404) {
-      return notOpened("Token not found", `No token with the id ${id} is within your reach. It may have been deleted, or it is someone else's: a developer sees only their own tokens.`, done);
+      return notOpened(
+        "Token not found",
+        `No token with the id ${id} is within your reach. It may have been deleted, or it is someone else's: a developer sees only their own tokens.`,
+        done,
+      );
     }
     return notOpened("Token not opened", `The token ${id} could not be read: ${e.message}`, done);
   }
-  if (location.hash !== hash) { // moved on (or signed out) while it loaded
+  if (location.hash !== hash) {
+    // moved on (or signed out) while it loaded
     opening = null;
     return;
   }
@@ -74,7 +79,11 @@ function notOpened(title, words, done) {
   body.append(
     h("p", { class: "notice", role: "alert" }, words),
     h("p", { class: "muted" }, "The list shows every token you can see."),
-    h("div", { class: "actions" }, h("button", { type: "button", class: "primary", onclick: () => close() }, "Show the tokens")),
+    h(
+      "div",
+      { class: "actions" },
+      h("button", { type: "button", class: "primary", onclick: () => close() }, "Show the tokens"),
+    ),
   );
   focusFirst();
 }

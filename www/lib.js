@@ -35,7 +35,8 @@ export function keepFocus(container, paint) {
   const label = was?.getAttribute("aria-label");
   paint();
   if (!was || document.contains(was)) return;
-  const again = (id && document.getElementById(id)) || (label && container.querySelector(`[aria-label="${CSS.escape(label)}"]`));
+  const again =
+    (id && document.getElementById(id)) || (label && container.querySelector(`[aria-label="${CSS.escape(label)}"]`));
   again?.focus({ preventScroll: true });
 }
 
@@ -84,7 +85,8 @@ export function toast(message, kind = "info") {
   toast.timer = setTimeout(() => t.classList.remove("show"), 5000);
 }
 
-const FOCUSABLE = "a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex='-1'])";
+const FOCUSABLE =
+  "a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex='-1'])";
 
 /**
  * Open a modal dialog. Focus moves into it, Tab cycles inside it, Escape or close() ends it, and
@@ -97,7 +99,12 @@ export function openDialog(title, { wide = false, onClose } = {}) {
   const dialog = h(
     "dialog",
     { class: wide ? "wide" : "", "aria-labelledby": titleId },
-    h("div", { class: "dialog-head" }, h("h2", { id: titleId }, title), h("button", { class: "icon", type: "button", "aria-label": "Close", onclick: () => close() }, "×")),
+    h(
+      "div",
+      { class: "dialog-head" },
+      h("h2", { id: titleId }, title),
+      h("button", { class: "icon", type: "button", "aria-label": "Close", onclick: () => close() }, "×"),
+    ),
     body,
   );
   function close() {
@@ -125,7 +132,12 @@ export function openDialog(title, { wide = false, onClose } = {}) {
   });
   document.body.append(dialog);
   dialog.showModal();
-  return { dialog, body, close, focusFirst: () => (body.querySelector("[autofocus]") ?? body.querySelector(FOCUSABLE))?.focus() };
+  return {
+    dialog,
+    body,
+    close,
+    focusFirst: () => (body.querySelector("[autofocus]") ?? body.querySelector(FOCUSABLE))?.focus(),
+  };
 }
 
 /** A labelled field with a slot for its error message (aria-describedby wires them). */
@@ -135,7 +147,14 @@ export function field(label, control, { hint, name } = {}) {
   const err = h("p", { class: "field-error", id: `${id}-err`, "aria-live": "polite" });
   const hintEl = hint ? h("p", { class: "hint", id: `${id}-hint` }, hint) : null;
   control.setAttribute("aria-describedby", [hintEl && `${id}-hint`, `${id}-err`].filter(Boolean).join(" "));
-  const wrap = h("div", { class: "field", dataset: { field: name ?? "" } }, h("label", { for: id }, label), control, hintEl, err);
+  const wrap = h(
+    "div",
+    { class: "field", dataset: { field: name ?? "" } },
+    h("label", { for: id }, label),
+    control,
+    hintEl,
+    err,
+  );
   wrap.setError = (msg) => {
     err.textContent = msg ?? "";
     control.toggleAttribute("aria-invalid", Boolean(msg));
@@ -150,7 +169,15 @@ export function showErrors(container, errors) {
 }
 
 const rtf = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
-const UNITS = [["year", 31536000], ["month", 2592000], ["week", 604800], ["day", 86400], ["hour", 3600], ["minute", 60], ["second", 1]];
+const UNITS = [
+  ["year", 31536000],
+  ["month", 2592000],
+  ["week", 604800],
+  ["day", 86400],
+  ["hour", 3600],
+  ["minute", 60],
+  ["second", 1],
+];
 
 /** A <time> showing "in 3 days" / "5 minutes ago", the exact UTC time on hover. */
 export function when(iso, empty = "—") {
@@ -167,13 +194,21 @@ export function when(iso, empty = "—") {
  * words ("token" by default, "signing secret" for the webhook), `why` says why it is not shown
  * again and `shownAs` where its masked form appears.
  */
-export function secretPanel(secret, masked, {
-  what = "token",
-  why = "keyward stores only its hash",
-  shownAs = "In lists it will appear as ",
-} = {}) {
+export function secretPanel(
+  secret,
+  masked,
+  { what = "token", why = "keyward stores only its hash", shownAs = "In lists it will appear as " } = {},
+) {
   const name = what === "token" ? "New token secret" : `New ${what}`;
-  const input = h("input", { type: "password", readonly: true, class: "secret", value: secret, "aria-label": name, spellcheck: "false", autocomplete: "off" });
+  const input = h("input", {
+    type: "password",
+    readonly: true,
+    class: "secret",
+    value: secret,
+    "aria-label": name,
+    spellcheck: "false",
+    autocomplete: "off",
+  });
   const toggle = h("button", { type: "button", "aria-pressed": "false" }, "Show");
   toggle.addEventListener("click", () => {
     const show = input.type === "password";
@@ -196,7 +231,12 @@ export function secretPanel(secret, masked, {
   const panel = h(
     "div",
     { class: "secret-panel" },
-    h("p", { class: "warning", role: "alert" }, h("strong", {}, `Copy this ${what} now. `), `It is shown only this once and cannot be seen again — ${why}.`),
+    h(
+      "p",
+      { class: "warning", role: "alert" },
+      h("strong", {}, `Copy this ${what} now. `),
+      `It is shown only this once and cannot be seen again — ${why}.`,
+    ),
     h("div", { class: "secret-row" }, input, toggle, copy),
     h("p", { class: "muted" }, shownAs, h("code", {}, masked), "."),
   );

@@ -10,7 +10,11 @@ export const NETWORKS_HINT =
   "Leave empty to allow any network. With networks set, verifications must pass the caller's address as client_ip.";
 
 /** The blocks typed in the field: one per line or comma-separated, blanks ignored. */
-export const parseNetworks = (text) => text.split(/[\n,]/).map((s) => s.trim()).filter(Boolean);
+export const parseNetworks = (text) =>
+  text
+    .split(/[\n,]/)
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 /**
  * The "Allowed networks" textarea as a form field named `allowed_cidrs` (so `showErrors` puts the
@@ -18,14 +22,27 @@ export const parseNetworks = (text) => text.split(/[\n,]/).map((s) => s.trim()).
  * token this page is signed in with. Returns { el, value() } where `value()` is the list of blocks.
  */
 export function networksField(current = [], { own = false } = {}) {
-  const input = h("textarea", {
-    rows: 3, spellcheck: "false", autocomplete: "off", autocapitalize: "off", class: "mono",
-    placeholder: "192.0.2.0/24\n2001:db8::/32",
-  }, current.join("\n"));
+  const input = h(
+    "textarea",
+    {
+      rows: 3,
+      spellcheck: "false",
+      autocomplete: "off",
+      autocapitalize: "off",
+      class: "mono",
+      placeholder: "192.0.2.0/24\n2001:db8::/32",
+    },
+    current.join("\n"),
+  );
   const el = field(NETWORKS_LABEL, input, { name: "allowed_cidrs", hint: NETWORKS_HINT });
   if (own) {
-    el.querySelector(".hint").after(h("p", { class: "hint" },
-      "This is the token you are signed in with: from an address outside these networks keyward refuses it, and this page signs out."));
+    el.querySelector(".hint").after(
+      h(
+        "p",
+        { class: "hint" },
+        "This is the token you are signed in with: from an address outside these networks keyward refuses it, and this page signs out.",
+      ),
+    );
   }
   return { el, value: () => parseNetworks(input.value) };
 }
@@ -40,7 +57,14 @@ export const networksWords = (cidrs = []) => (cidrs.length ? cidrs.join(", ") : 
 export function networksSummary(cidrs = []) {
   if (!cidrs.length) return null;
   const n = cidrs.length;
-  return h("details", { class: "networks" },
+  return h(
+    "details",
+    { class: "networks" },
     h("summary", { title: `Usable only from ${cidrs.join(", ")}` }, `${n} ${n === 1 ? "network" : "networks"}`),
-    h("ul", { "aria-label": "Allowed networks" }, cidrs.map((c) => h("li", {}, h("code", {}, c)))));
+    h(
+      "ul",
+      { "aria-label": "Allowed networks" },
+      cidrs.map((c) => h("li", {}, h("code", {}, c))),
+    ),
+  );
 }

@@ -28,13 +28,15 @@ export function emailWords(email) {
   if (state === "failed") {
     const why = error ? `: ${error}` : ".";
     return {
-      state, badge: "Email failed",
+      state,
+      badge: "Email failed",
       detail: attempts ? `Given up after ${plural(attempts, "attempt")}${why}` : `Not sent${why}`,
     };
   }
   if (!attempts) return { state: "pending", badge: "Email pending", detail: "Goes out within seconds." };
   return {
-    state: "pending", badge: "Email pending",
+    state: "pending",
+    badge: "Email pending",
     detail: [`${plural(attempts, "attempt")} failed${error ? ` (${error})` : ""}; next try `, when(next, "soon"), "."],
   };
 }
@@ -42,9 +44,12 @@ export function emailWords(email) {
 /** The email line of one notification: a badge and its detail. */
 export function emailLine(email) {
   const w = emailWords(email);
-  return h("div", { class: "email-state small", dataset: { email: w.state } },
+  return h(
+    "div",
+    { class: "email-state small", dataset: { email: w.state } },
     h("span", { class: `badge email-${w.state}` }, w.badge),
-    w.detail ? h("span", { class: "muted" }, " ", w.detail) : null);
+    w.detail ? h("span", { class: "muted" }, " ", w.detail) : null,
+  );
 }
 
 /** Counts of the emails in words: "3 sent, 1 pending" (states with none are left out). */
@@ -52,8 +57,10 @@ function summary(notifications) {
   const count = { sent: 0, pending: 0, failed: 0, none: 0 };
   for (const n of notifications) count[emailWords(n.email).state] += 1;
   const parts = [
-    count.sent && `${count.sent} sent`, count.pending && `${count.pending} pending`,
-    count.failed && `${count.failed} failed`, count.none && `${count.none} not emailed`,
+    count.sent && `${count.sent} sent`,
+    count.pending && `${count.pending} pending`,
+    count.failed && `${count.failed} failed`,
+    count.none && `${count.none} not emailed`,
   ].filter(Boolean);
   return parts.length ? `Emails: ${parts.join(", ")}.` : "";
 }
@@ -83,28 +90,70 @@ export async function renderNotifications(ctx) {
   if (!current()) return;
   const again = () => renderNotifications(ctx).catch(onFailure);
   const refresh = h("button", { type: "button", id: "refresh-notifications", onclick: again }, "Refresh");
-  keepFocus(main, () => fill(main,
-    h("div", { class: "view-head" }, h("h1", {}, "Notifications"), h("div", { class: "spacer" }), refresh),
-    notifications.length
-      ? [h("p", { class: "hint notes-summary" }, "Each notification is also emailed to the person it is for. ", summary(notifications)),
-        h("ul", { class: "notes" }, notifications.map(note))]
-      : h("p", { class: "empty" }, "No notifications yet."),
-  ));
+  keepFocus(main, () =>
+    fill(
+      main,
+      h("div", { class: "view-head" }, h("h1", {}, "Notifications"), h("div", { class: "spacer" }), refresh),
+      notifications.length
+        ? [
+            h(
+              "p",
+              { class: "hint notes-summary" },
+              "Each notification is also emailed to the person it is for. ",
+              summary(notifications),
+            ),
+            h("ul", { class: "notes" }, notifications.map(note)),
+          ]
+        : h("p", { class: "empty" }, "No notifications yet."),
+    ),
+  );
   const wait = nextRead(notifications);
   if (wait !== null) timer = setTimeout(() => current() && again(), wait);
 }
 
 function note(n) {
-  const link = n.token_id && n.kind !== "token.deleted"
-    ? [" · ", h("a", { href: `#/tokens/${encodeURIComponent(n.token_id)}`, "aria-label": n.masked ? `Open the token ${n.masked}` : null }, "open the token")]
-    : null;
-  return h("li", { class: "panel", dataset: { kind: n.kind ?? "", id: n.id ?? "" } },
-    h("div", { class: "note-head" },
-      h("div", {}, h("span", { class: `badge kind kind-${String(n.kind).split(".")[0]}` }, kindWords(n.kind)), " ", h("strong", {}, n.subject)),
-      when(n.created_at)),
-    h("div", { class: "muted small" }, `To ${n.to}`,
-      n.masked ? [" · token ", h("code", {}, n.masked)] : n.token_id ? ` · token ${n.token_id}` : " · about a member, not a token",
-      n.created_by === "system" ? " · from keyward itself" : null, link),
+  const link =
+    n.token_id && n.kind !== "token.deleted"
+      ? [
+          " · ",
+          h(
+            "a",
+            {
+              href: `#/tokens/${encodeURIComponent(n.token_id)}`,
+              "aria-label": n.masked ? `Open the token ${n.masked}` : null,
+            },
+            "open the token",
+          ),
+        ]
+      : null;
+  return h(
+    "li",
+    { class: "panel", dataset: { kind: n.kind ?? "", id: n.id ?? "" } },
+    h(
+      "div",
+      { class: "note-head" },
+      h(
+        "div",
+        {},
+        h("span", { class: `badge kind kind-${String(n.kind).split(".")[0]}` }, kindWords(n.kind)),
+        " ",
+        h("strong", {}, n.subject),
+      ),
+      when(n.created_at),
+    ),
+    h(
+      "div",
+      { class: "muted small" },
+      `To ${n.to}`,
+      n.masked
+        ? [" · token ", h("code", {}, n.masked)]
+        : n.token_id
+          ? ` · token ${n.token_id}`
+          : " · about a member, not a token",
+      n.created_by === "system" ? " · from keyward itself" : null,
+      link,
+    ),
     emailLine(n.email),
-    h("pre", {}, n.body));
+    h("pre", {}, n.body),
+  );
 }

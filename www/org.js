@@ -32,21 +32,40 @@ export async function renderOrg({ main, isCurrent, manage, onSaved, onError }) {
   if (!isCurrent()) return;
   const p = org.policy;
   const facts = [
-    ["Modules", org.modules.length ? h("div", { class: "chips" }, org.modules.map((m) => h("span", { class: "chip" }, m))) : "none"],
+    [
+      "Modules",
+      org.modules.length
+        ? h(
+            "div",
+            { class: "chips" },
+            org.modules.map((m) => h("span", { class: "chip" }, m)),
+          )
+        : "none",
+    ],
     ["Personal tokens per member", `at most ${p.max_personal_tokens}`],
     ["New tokens expire", `in ${p.default_ttl_days} days unless chosen otherwise, at most ${p.max_ttl_days}`],
     ["Org tokens that never expire", p.allow_non_expiring_org_tokens ? "Allowed" : "Not allowed"],
     ["Created", when(org.created_at)],
   ];
-  const about = h("section", { class: "panel", "aria-labelledby": "org-name-h" },
+  const about = h(
+    "section",
+    { class: "panel", "aria-labelledby": "org-name-h" },
     h("h2", { id: "org-name-h" }, org.name),
-    h("dl", { class: "overview" }, facts.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])));
-  keepFocus(main, () => fill(main,
-    h("div", { class: "view-head" }, h("h1", {}, "Organisation")),
-    manage ? null : h("p", { class: "notice" }, READ_ONLY_MESSAGE),
-    about,
-    leakForm(org, { manage, onSaved, onError }),
-  ));
+    h(
+      "dl",
+      { class: "overview" },
+      facts.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]),
+    ),
+  );
+  keepFocus(main, () =>
+    fill(
+      main,
+      h("div", { class: "view-head" }, h("h1", {}, "Organisation")),
+      manage ? null : h("p", { class: "notice" }, READ_ONLY_MESSAGE),
+      about,
+      leakForm(org, { manage, onSaved, onError }),
+    ),
+  );
 }
 
 /** The idle policy: a whole number of days from 1 to this, or null (off; the field left empty). */
@@ -67,42 +86,95 @@ function leakForm(org, { manage, onSaved, onError }) {
   let stored = org.policy.on_leak ?? "revoke";
   let storedIdle = org.policy.disable_after_idle_days ?? null;
   let storedEmail = org.policy.email_notifications !== false;
-  const radios = ON_LEAK.map((c) => h("input", {
-    type: "radio", name: "on_leak", value: c.value, id: `on-leak-${c.value}`, checked: c.value === stored,
-    disabled: !manage, "aria-describedby": `on-leak-${c.value}-detail`,
-  }));
+  const radios = ON_LEAK.map((c) =>
+    h("input", {
+      type: "radio",
+      name: "on_leak",
+      value: c.value,
+      id: `on-leak-${c.value}`,
+      checked: c.value === stored,
+      disabled: !manage,
+      "aria-describedby": `on-leak-${c.value}-detail`,
+    }),
+  );
   const chosen = () => radios.find((r) => r.checked)?.value ?? stored;
-  const idle = h("input", { type: "number", id: "idle-days", min: 1, max: MAX_IDLE_DAYS, step: 1, inputmode: "numeric", placeholder: "Never", value: storedIdle ?? "", disabled: !manage });
+  const idle = h("input", {
+    type: "number",
+    id: "idle-days",
+    min: 1,
+    max: MAX_IDLE_DAYS,
+    step: 1,
+    inputmode: "numeric",
+    placeholder: "Never",
+    value: storedIdle ?? "",
+    disabled: !manage,
+  });
   const idleField = field("Disable tokens unused for (days)", idle, {
     name: "policy.disable_after_idle_days",
     hint: `1 to ${MAX_IDLE_DAYS} days without a valid verification; empty: never. The owner and the admins are warned 7 days before; an admin can enable the token again.`,
   });
   const idleValue = () => (idle.value.trim() === "" ? null : Number(idle.value));
-  const email = h("input", { type: "checkbox", id: "email-notifications", checked: storedEmail, disabled: !manage, "aria-describedby": "email-notifications-hint" });
+  const email = h("input", {
+    type: "checkbox",
+    id: "email-notifications",
+    checked: storedEmail,
+    disabled: !manage,
+    "aria-describedby": "email-notifications-hint",
+  });
   const err = h("p", { class: "field-error", id: "on-leak-err", "aria-live": "polite" });
   const save = manage ? h("button", { type: "submit", class: "primary", disabled: true }, "Save") : null;
-  const form = h("form", { class: "panel", "aria-labelledby": "leak-h", novalidate: true },
+  const form = h(
+    "form",
+    { class: "panel", "aria-labelledby": "leak-h", novalidate: true },
     h("h2", { id: "leak-h" }, "Leaked tokens"),
     h("p", { class: "hint" }, "GitHub's secret scanning tells keyward when a keyward token turns up in public code."),
-    h("fieldset", { class: "field leak-choice", "aria-describedby": "on-leak-err" },
+    h(
+      "fieldset",
+      { class: "field leak-choice", "aria-describedby": "on-leak-err" },
       h("legend", {}, "When a token is reported leaked"),
-      h("div", { class: "choices" }, radios.map((r, i) => h("label", { class: "check", for: r.id },
-        r, h("span", {}, h("span", {}, ON_LEAK[i].label), h("span", { class: "muted small block", id: `${r.id}-detail` }, ON_LEAK[i].detail))))),
-      err),
-    h("p", { class: "hint" },
-      "Either way the token's owner and the admins are notified. A token sent to /v1/credentials/revoke by someone who holds it is always revoked."),
+      h(
+        "div",
+        { class: "choices" },
+        radios.map((r, i) =>
+          h(
+            "label",
+            { class: "check", for: r.id },
+            r,
+            h(
+              "span",
+              {},
+              h("span", {}, ON_LEAK[i].label),
+              h("span", { class: "muted small block", id: `${r.id}-detail` }, ON_LEAK[i].detail),
+            ),
+          ),
+        ),
+      ),
+      err,
+    ),
+    h(
+      "p",
+      { class: "hint" },
+      "Either way the token's owner and the admins are notified. A token sent to /v1/credentials/revoke by someone who holds it is always revoked.",
+    ),
     h("h2", { id: "idle-h", class: "later" }, "Idle tokens"),
     idleField,
     h("h2", { id: "email-h", class: "later" }, "Emails"),
-    h("div", { class: "field" },
+    h(
+      "div",
+      { class: "field" },
       h("label", { class: "check", for: email.id }, email, h("span", {}, "Email notifications to their recipients")),
-      h("p", { class: "hint", id: "email-notifications-hint" },
-        "Each notification (a token created, changed, revoked, reported leaked, about to expire…) is also emailed to the person it is for: the token's owner and the admins. Turning this off also gives up emails not sent yet.")),
+      h(
+        "p",
+        { class: "hint", id: "email-notifications-hint" },
+        "Each notification (a token created, changed, revoked, reported leaked, about to expire…) is also emailed to the person it is for: the token's owner and the admins. Turning this off also gives up emails not sent yet.",
+      ),
+    ),
     save ? h("div", { class: "actions" }, save) : null,
   );
   if (!manage) return form;
   // A wrong number keeps Save on: pressing it says what is wrong and sends nothing.
-  const changed = () => Boolean(idleProblem(idle)) || chosen() !== stored || idleValue() !== storedIdle || email.checked !== storedEmail;
+  const changed = () =>
+    Boolean(idleProblem(idle)) || chosen() !== stored || idleValue() !== storedIdle || email.checked !== storedEmail;
   const live = () => {
     err.textContent = "";
     idleField.setError(idleProblem(idle));

@@ -41,11 +41,14 @@ function bars(days, { w, gap, height, titles }) {
     const x = i * (w + gap);
     const hv = scale(d.valid);
     const hr = scale(d.refused);
-    return svg("g", { class: "day" },
+    return svg(
+      "g",
+      { class: "day" },
       titles ? svg("title", {}, dayWords(d)) : null,
       hv + hr === 0 ? svg("rect", { class: "none", x, y: height - 1, width: w, height: 1 }) : null,
       hv ? svg("rect", { class: "valid", x, y: height - hv, width: w, height: hv }) : null,
-      hr ? svg("rect", { class: "refused", x, y: height - hv - hr, width: w, height: hr }) : null);
+      hr ? svg("rect", { class: "refused", x, y: height - hv - hr, width: w, height: hr }) : null,
+    );
   });
 }
 
@@ -53,30 +56,102 @@ function bars(days, { w, gap, height, titles }) {
 export function sparkline(days) {
   if (!days?.length) return null;
   const words = usageWords(days);
-  return svg("svg", { class: "sparkline", viewBox: `0 0 ${days.length * 3 - 1} 16`, width: 60, height: 16, role: "img", "aria-label": words, preserveAspectRatio: "none" },
-    svg("title", {}, words), bars(days, { w: 2, gap: 1, height: 16, titles: false }));
+  return svg(
+    "svg",
+    {
+      class: "sparkline",
+      viewBox: `0 0 ${days.length * 3 - 1} 16`,
+      width: 60,
+      height: 16,
+      role: "img",
+      "aria-label": words,
+      preserveAspectRatio: "none",
+    },
+    svg("title", {}, words),
+    bars(days, { w: 2, gap: 1, height: 16, titles: false }),
+  );
 }
 
 /** The details' bar chart with a legend, the first and last date, and the numbers as a table. */
 export function usageChart(days) {
   const words = usageWords(days);
   const busiest = days.reduce((b, d) => (d.valid + d.refused > b.valid + b.refused ? d : b), days[0]);
-  const label = busiest && busiest.valid + busiest.refused ? `${words}; busiest day ${busiest.date} (${busiest.valid + busiest.refused})` : words;
-  const chart = svg("svg", { class: "usage-chart", viewBox: `0 0 ${days.length * 10 - 2} 80`, role: "img", "aria-label": label, preserveAspectRatio: "none" },
-    svg("title", {}, label), bars(days, { w: 8, gap: 2, height: 80, titles: true }));
+  const label =
+    busiest && busiest.valid + busiest.refused
+      ? `${words}; busiest day ${busiest.date} (${busiest.valid + busiest.refused})`
+      : words;
+  const chart = svg(
+    "svg",
+    {
+      class: "usage-chart",
+      viewBox: `0 0 ${days.length * 10 - 2} 80`,
+      role: "img",
+      "aria-label": label,
+      preserveAspectRatio: "none",
+    },
+    svg("title", {}, label),
+    bars(days, { w: 8, gap: 2, height: 80, titles: true }),
+  );
   const { valid, refused } = totals(days);
-  return h("figure", { class: "usage" },
-    h("figcaption", {}, h("strong", {}, "Verifications, last 30 days"), " ",
-      h("span", { class: "legend" },
-        h("span", { class: "swatch valid", "aria-hidden": "true" }), `Valid ${valid}`, " ",
-        h("span", { class: "swatch refused", "aria-hidden": "true" }), `Refused ${refused}`)),
+  return h(
+    "figure",
+    { class: "usage" },
+    h(
+      "figcaption",
+      {},
+      h("strong", {}, "Verifications, last 30 days"),
+      " ",
+      h(
+        "span",
+        { class: "legend" },
+        h("span", { class: "swatch valid", "aria-hidden": "true" }),
+        `Valid ${valid}`,
+        " ",
+        h("span", { class: "swatch refused", "aria-hidden": "true" }),
+        `Refused ${refused}`,
+      ),
+    ),
     chart,
-    h("div", { class: "usage-axis muted small", "aria-hidden": "true" }, h("span", {}, days[0]?.date), h("span", {}, "today (UTC)")),
-    h("details", { class: "usage-numbers" }, h("summary", {}, "Show the numbers"),
-      h("table", {}, h("caption", { class: "sr-only" }, "Verifications per day, oldest first"),
-        h("thead", {}, h("tr", {}, ["Day (UTC)", "Valid", "Refused"].map((c) => h("th", { scope: "col" }, c)))),
-        h("tbody", {}, days.filter((d) => d.valid + d.refused).map((d) => h("tr", { dataset: { date: d.date } },
-          h("td", { "data-label": "Day" }, d.date), h("td", { "data-label": "Valid" }, String(d.valid)), h("td", { "data-label": "Refused" }, String(d.refused))))))),
+    h(
+      "div",
+      { class: "usage-axis muted small", "aria-hidden": "true" },
+      h("span", {}, days[0]?.date),
+      h("span", {}, "today (UTC)"),
+    ),
+    h(
+      "details",
+      { class: "usage-numbers" },
+      h("summary", {}, "Show the numbers"),
+      h(
+        "table",
+        {},
+        h("caption", { class: "sr-only" }, "Verifications per day, oldest first"),
+        h(
+          "thead",
+          {},
+          h(
+            "tr",
+            {},
+            ["Day (UTC)", "Valid", "Refused"].map((c) => h("th", { scope: "col" }, c)),
+          ),
+        ),
+        h(
+          "tbody",
+          {},
+          days
+            .filter((d) => d.valid + d.refused)
+            .map((d) =>
+              h(
+                "tr",
+                { dataset: { date: d.date } },
+                h("td", { "data-label": "Day" }, d.date),
+                h("td", { "data-label": "Valid" }, String(d.valid)),
+                h("td", { "data-label": "Refused" }, String(d.refused)),
+              ),
+            ),
+        ),
+      ),
+    ),
   );
 }
 
@@ -102,10 +177,23 @@ export function openTokenDetail(t, status, { onClose } = {}) {
     ["Status", [h("span", { class: `badge status-${t.status}` }, status), stateNote(t) ? ` ${stateNote(t)}` : null]],
     ["Kind", t.kind === "org" ? "Org" : `Personal, of ${t.owner?.name || t.owner?.email || "a member"}`],
     ["Role and scopes", `${t.role}; ${t.scopes.join(", ") || "no scopes"}`],
-    ["Created", when(t.created_at)], ["Expires", when(t.expires_at, "Never")], ["Last used", when(t.last_used_at, "Never")],
+    ["Created", when(t.created_at)],
+    ["Expires", when(t.expires_at, "Never")],
+    ["Last used", when(t.last_used_at, "Never")],
   ];
-  const usage = h("div", { class: "usage-slot", "aria-live": "polite" }, h("p", { class: "loading" }, "Loading usage…"));
-  body.append(h("dl", { class: "overview" }, facts.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])), usage);
+  const usage = h(
+    "div",
+    { class: "usage-slot", "aria-live": "polite" },
+    h("p", { class: "loading" }, "Loading usage…"),
+  );
+  body.append(
+    h(
+      "dl",
+      { class: "overview" },
+      facts.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]),
+    ),
+    usage,
+  );
   api("GET", `/v1/tokens/${t.id}/usage`).then(
     ({ days }) => fill(usage, usageChart(days)),
     (e) => fill(usage, h("p", { class: "field-error" }, `Usage could not be read: ${e.message}`)),

@@ -7,11 +7,25 @@ import { api, field, fill, h, keepFocus, openDialog, secretPanel, showErrors, to
 
 export const ALL = "*";
 export const EVENT_KINDS = [
-  "token.created", "token.updated", "token.disabled", "token.enabled", "token.revoked", "token.reapproved",
-  "token.rotated", "token.deleted", "token.leaked", "token.expiring", "token.idle", "member.updated",
+  "token.created",
+  "token.updated",
+  "token.disabled",
+  "token.enabled",
+  "token.revoked",
+  "token.reapproved",
+  "token.rotated",
+  "token.deleted",
+  "token.leaked",
+  "token.expiring",
+  "token.idle",
+  "member.updated",
 ];
 const STATE = { pending: "Pending", delivered: "Delivered", failed: "Failed" };
-const SECRET_WORDS = { what: "signing secret", why: "your endpoint needs it to check that deliveries come from keyward", shownAs: "keyward shows it as " };
+const SECRET_WORDS = {
+  what: "signing secret",
+  why: "your endpoint needs it to check that deliveries come from keyward",
+  shownAs: "keyward shows it as ",
+};
 /** While a delivery is pending the log looks again just after its next attempt, 1.5 s to 60 s on. */
 const POLL_MS = [1500, 60_000];
 
@@ -26,7 +40,7 @@ export function webhookErrors({ url, events }) {
   }
   if (!url.trim()) errors.url = "is required";
   else if (!parsed || !["https:", "http:"].includes(parsed.protocol)) errors.url = "must be an https:// URL";
-  if (!events.length) errors.events = "must name at least one event kind, or \"*\" for all";
+  if (!events.length) errors.events = 'must name at least one event kind, or "*" for all';
   return errors;
 }
 
@@ -37,19 +51,31 @@ export function webhookErrors({ url, events }) {
 export async function renderWebhook(ctx) {
   const { main, claim, manage, onFailure } = ctx;
   const isCurrent = claim();
-  const [{ webhook }, { deliveries }] = await Promise.all([api("GET", "/v1/org/webhook"), api("GET", "/v1/org/webhook/deliveries")]);
+  const [{ webhook }, { deliveries }] = await Promise.all([
+    api("GET", "/v1/org/webhook"),
+    api("GET", "/v1/org/webhook/deliveries"),
+  ]);
   if (!isCurrent()) return;
   const again = () => renderWebhook(ctx).catch(onFailure);
   const log = h("section", { class: "panel deliveries", "aria-labelledby": "deliveries-h" });
-  keepFocus(main, () => fill(main,
-    h("div", { class: "view-head" }, h("h1", {}, "Webhook")),
-    h("p", { class: "hint intro" }, "keyward POSTs each event to your endpoint as JSON, signed with the signing secret ",
-      "(Standard Webhooks: the webhook-id, webhook-timestamp and webhook-signature headers), and retries for up to 24 hours until it answers 2xx."),
-    manage ? null : h("p", { class: "notice" }, READ_ONLY_MESSAGE),
-    webhook ? summary(webhook, { ...ctx, again }) : h("p", { class: "empty" }, "No webhook is set: keyward sends no events."),
-    manage ? endpointForm(webhook, { ...ctx, again }) : null,
-    log,
-  ));
+  keepFocus(main, () =>
+    fill(
+      main,
+      h("div", { class: "view-head" }, h("h1", {}, "Webhook")),
+      h(
+        "p",
+        { class: "hint intro" },
+        "keyward POSTs each event to your endpoint as JSON, signed with the signing secret ",
+        "(Standard Webhooks: the webhook-id, webhook-timestamp and webhook-signature headers), and retries for up to 24 hours until it answers 2xx.",
+      ),
+      manage ? null : h("p", { class: "notice" }, READ_ONLY_MESSAGE),
+      webhook
+        ? summary(webhook, { ...ctx, again })
+        : h("p", { class: "empty" }, "No webhook is set: keyward sends no events."),
+      manage ? endpointForm(webhook, { ...ctx, again }) : null,
+      log,
+    ),
+  );
   paintLog(log, deliveries, isCurrent, onFailure);
 }
 
@@ -57,7 +83,16 @@ function summary(w, { manage, onError, again }) {
   const all = w.events.includes(ALL);
   const facts = [
     ["Endpoint", h("code", { class: "wrap" }, w.url)],
-    ["Events", all ? "All events, present and future" : h("div", { class: "chips" }, w.events.map((e) => h("span", { class: "chip", title: kindWords(e) }, e)))],
+    [
+      "Events",
+      all
+        ? "All events, present and future"
+        : h(
+            "div",
+            { class: "chips" },
+            w.events.map((e) => h("span", { class: "chip", title: kindWords(e) }, e)),
+          ),
+    ],
     ["Signing secret", h("code", {}, w.masked_secret)],
     ["Set", when(w.created_at)],
     ["Secret rotated", when(w.rotated_at, "Never")],
@@ -73,28 +108,61 @@ function summary(w, { manage, onError, again }) {
       onError(e);
     }
   };
-  return h("section", { class: "panel", "aria-labelledby": "webhook-h" },
+  return h(
+    "section",
+    { class: "panel", "aria-labelledby": "webhook-h" },
     h("h2", { id: "webhook-h" }, "Endpoint"),
-    h("dl", { class: "overview" }, facts.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
-    manage ? h("div", { class: "actions" },
-      act("Send test", sendTest),
-      act("Rotate secret", () => rotateDialog({ onError, again })),
-      act("Remove webhook", () => removeDialog({ onError, again }), "danger")) : null);
+    h(
+      "dl",
+      { class: "overview" },
+      facts.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]),
+    ),
+    manage
+      ? h(
+          "div",
+          { class: "actions" },
+          act("Send test", sendTest),
+          act("Rotate secret", () => rotateDialog({ onError, again })),
+          act("Remove webhook", () => removeDialog({ onError, again }), "danger"),
+        )
+      : null,
+  );
 }
 
 function endpointForm(w, { onError, again }) {
-  const url = h("input", { type: "url", value: w?.url ?? "", autocomplete: "off", spellcheck: "false", placeholder: "https://hooks.example.com/keyward" });
-  const urlField = field("Endpoint URL", url, { name: "url", hint: "https:// to a public host. keyward sends a POST for each event." });
+  const url = h("input", {
+    type: "url",
+    value: w?.url ?? "",
+    autocomplete: "off",
+    spellcheck: "false",
+    placeholder: "https://hooks.example.com/keyward",
+  });
+  const urlField = field("Endpoint URL", url, {
+    name: "url",
+    hint: "https:// to a public host. keyward sends a POST for each event.",
+  });
   const current = w?.events ?? [ALL];
   const box = (value, id) => h("input", { type: "checkbox", value, id, checked: current.includes(value) });
   const all = box(ALL, "wh-event-all");
   const kinds = EVENT_KINDS.map((k) => box(k, `wh-event-${k.replace(".", "-")}`));
   const err = h("p", { class: "field-error", id: "wh-events-err", "aria-live": "polite" });
-  const events = h("fieldset", { class: "field events", dataset: { field: "events" }, "aria-describedby": "wh-events-err" },
+  const events = h(
+    "fieldset",
+    { class: "field events", dataset: { field: "events" }, "aria-describedby": "wh-events-err" },
     h("legend", {}, "Events to send"),
-    h("label", { class: "check", for: all.id }, all, h("span", {}, "All events, present and future ", h("code", { class: "muted small" }, ALL))),
-    h("div", { class: "checks event-kinds" }, kinds.map((b) => h("label", { class: "check", for: b.id, title: kindWords(b.value) }, b, h("span", {}, b.value)))),
-    err);
+    h(
+      "label",
+      { class: "check", for: all.id },
+      all,
+      h("span", {}, "All events, present and future ", h("code", { class: "muted small" }, ALL)),
+    ),
+    h(
+      "div",
+      { class: "checks event-kinds" },
+      kinds.map((b) => h("label", { class: "check", for: b.id, title: kindWords(b.value) }, b, h("span", {}, b.value))),
+    ),
+    err,
+  );
   events.setError = (m) => {
     err.textContent = m ?? "";
     events.classList.toggle("invalid", Boolean(m));
@@ -102,11 +170,19 @@ function endpointForm(w, { onError, again }) {
   const sync = () => kinds.forEach((b) => (b.disabled = all.checked));
   sync();
   all.addEventListener("change", sync);
-  const body = () => ({ url: url.value.trim(), events: all.checked ? [ALL] : kinds.filter((b) => b.checked).map((b) => b.value) });
+  const body = () => ({
+    url: url.value.trim(),
+    events: all.checked ? [ALL] : kinds.filter((b) => b.checked).map((b) => b.value),
+  });
   const submit = h("button", { type: "submit", class: "primary" }, w ? "Save webhook" : "Set webhook");
-  const form = h("form", { class: "panel", novalidate: true, "aria-labelledby": "endpoint-h" },
+  const form = h(
+    "form",
+    { class: "panel", novalidate: true, "aria-labelledby": "endpoint-h" },
     h("h2", { id: "endpoint-h" }, w ? "Change the endpoint or its events" : "Set a webhook"),
-    urlField, events, h("div", { class: "actions" }, submit));
+    urlField,
+    events,
+    h("div", { class: "actions" }, submit),
+  );
   let tried = false;
   form.addEventListener("input", () => tried && showErrors(form, webhookErrors(body())));
   form.addEventListener("change", () => tried && showErrors(form, webhookErrors(body())));
@@ -135,26 +211,56 @@ function endpointForm(w, { onError, again }) {
 function secretDialog(title, secret, masked, again) {
   const { body, close } = openDialog(title, { onClose: again });
   const panel = secretPanel(secret, masked, SECRET_WORDS);
-  body.append(panel, h("div", { class: "actions" }, h("button", { type: "button", class: "primary", onclick: () => close() }, "Done")));
+  body.append(
+    panel,
+    h("div", { class: "actions" }, h("button", { type: "button", class: "primary", onclick: () => close() }, "Done")),
+  );
   panel.querySelector("button.primary")?.focus();
 }
 
 function rotateDialog({ onError, again }) {
   const { body, close, focusFirst } = openDialog("Rotate the signing secret", { onClose: again });
-  const grace = h("select", { autofocus: true },
+  const grace = h(
+    "select",
+    { autofocus: true },
     h("option", { value: "0" }, "Stop the old secret now"),
     h("option", { value: "300" }, "Keep the old secret signing for 5 minutes"),
     h("option", { value: "3600" }, "Keep the old secret signing for 1 hour"),
-    h("option", { value: "86400" }, "Keep the old secret signing for 24 hours"));
-  const f = field("Grace period for the old secret", grace, { name: "grace_seconds", hint: "During the grace each delivery carries two signatures, so your endpoint can switch without losing events." });
-  const form = h("form", {}, h("p", {}, "Rotation makes a new signing secret; the endpoint and its events stay."), f,
-    h("div", { class: "actions" }, h("button", { type: "button", onclick: () => close() }, "Cancel"), h("button", { type: "submit", class: "primary" }, "Rotate")));
+    h("option", { value: "86400" }, "Keep the old secret signing for 24 hours"),
+  );
+  const f = field("Grace period for the old secret", grace, {
+    name: "grace_seconds",
+    hint: "During the grace each delivery carries two signatures, so your endpoint can switch without losing events.",
+  });
+  const form = h(
+    "form",
+    {},
+    h("p", {}, "Rotation makes a new signing secret; the endpoint and its events stay."),
+    f,
+    h(
+      "div",
+      { class: "actions" },
+      h("button", { type: "button", onclick: () => close() }, "Cancel"),
+      h("button", { type: "submit", class: "primary" }, "Rotate"),
+    ),
+  );
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     try {
       const r = await api("POST", "/v1/org/webhook/rotate", { grace_seconds: Number(grace.value) });
       const panel = secretPanel(r.secret, r.webhook.masked_secret, SECRET_WORDS);
-      form.replaceWith(h("div", {}, panel, h("div", { class: "actions" }, h("button", { type: "button", class: "primary", onclick: () => close() }, "Done"))));
+      form.replaceWith(
+        h(
+          "div",
+          {},
+          panel,
+          h(
+            "div",
+            { class: "actions" },
+            h("button", { type: "button", class: "primary", onclick: () => close() }, "Done"),
+          ),
+        ),
+      );
       panel.querySelector("button.primary")?.focus();
     } catch (err) {
       if (err.code === "VALIDATION_FAILED") showErrors(form, err.errors);
@@ -183,8 +289,13 @@ function removeDialog({ onError, again }) {
     again();
   });
   body.append(
-    h("p", {}, "keyward stops sending events at once. The delivery log stays; a webhook set again gets a new signing secret."),
-    h("div", { class: "actions" }, h("button", { type: "button", onclick: () => close() }, "Cancel"), go));
+    h(
+      "p",
+      {},
+      "keyward stops sending events at once. The delivery log stays; a webhook set again gets a new signing secret.",
+    ),
+    h("div", { class: "actions" }, h("button", { type: "button", onclick: () => close() }, "Cancel"), go),
+  );
   focusFirst();
 }
 
@@ -196,27 +307,89 @@ function attemptWords(a) {
 
 /** Paint the delivery log into `log`, and look again shortly while any delivery is pending. */
 function paintLog(log, deliveries, isCurrent, onFailure) {
-  const refresh = () => api("GET", "/v1/org/webhook/deliveries").then(
-    (d) => isCurrent() && document.contains(log) && paintLog(log, d.deliveries, isCurrent, onFailure), onFailure);
-  const rows = deliveries.map((d) => h("tr", { dataset: { id: d.id, state: d.state } },
-    h("td", { "data-label": "Event" }, h("code", { title: d.id }, d.type)),
-    h("td", { "data-label": "State" }, h("span", { class: `badge delivery-${d.state}` }, STATE[d.state] ?? d.state)),
-    h("td", { "data-label": "Created" }, when(d.created_at)),
-    h("td", { "data-label": "Attempts" }, d.attempts.length
-      ? h("ol", { class: "attempts" }, d.attempts.map((a) => h("li", {}, when(a.at), " · ", h("span", { class: a.response_code >= 200 && a.response_code < 300 ? "ok" : "bad" }, attemptWords(a)))))
-      : h("span", { class: "muted" }, "None yet")),
-    h("td", { "data-label": "Next attempt" }, when(d.next_attempt_at)),
-    h("td", { "data-label": "Payload" }, h("details", {}, h("summary", {}, "Payload"), h("pre", { class: "payload" }, JSON.stringify(d.payload, null, 2))))));
-  keepFocus(log, () => fill(log,
-    h("div", { class: "view-head" }, h("h2", { id: "deliveries-h" }, "Delivery log"), h("div", { class: "spacer" }),
-      h("button", { type: "button", class: "small", onclick: refresh }, "Refresh")),
-    deliveries.length
-      ? h("div", { class: "table-wrap" }, h("table", {}, h("caption", { class: "sr-only" }, "Webhook deliveries, newest first"),
-          h("thead", {}, h("tr", {}, ["Event", "State", "Created", "Attempts", "Next attempt", "Payload"].map((c) => h("th", { scope: "col" }, c)))),
-          h("tbody", {}, rows)))
-      : h("p", { class: "empty" }, "Nothing sent yet.")));
+  const refresh = () =>
+    api("GET", "/v1/org/webhook/deliveries").then(
+      (d) => isCurrent() && document.contains(log) && paintLog(log, d.deliveries, isCurrent, onFailure),
+      onFailure,
+    );
+  const rows = deliveries.map((d) =>
+    h(
+      "tr",
+      { dataset: { id: d.id, state: d.state } },
+      h("td", { "data-label": "Event" }, h("code", { title: d.id }, d.type)),
+      h("td", { "data-label": "State" }, h("span", { class: `badge delivery-${d.state}` }, STATE[d.state] ?? d.state)),
+      h("td", { "data-label": "Created" }, when(d.created_at)),
+      h(
+        "td",
+        { "data-label": "Attempts" },
+        d.attempts.length
+          ? h(
+              "ol",
+              { class: "attempts" },
+              d.attempts.map((a) =>
+                h(
+                  "li",
+                  {},
+                  when(a.at),
+                  " · ",
+                  h("span", { class: a.response_code >= 200 && a.response_code < 300 ? "ok" : "bad" }, attemptWords(a)),
+                ),
+              ),
+            )
+          : h("span", { class: "muted" }, "None yet"),
+      ),
+      h("td", { "data-label": "Next attempt" }, when(d.next_attempt_at)),
+      h(
+        "td",
+        { "data-label": "Payload" },
+        h(
+          "details",
+          {},
+          h("summary", {}, "Payload"),
+          h("pre", { class: "payload" }, JSON.stringify(d.payload, null, 2)),
+        ),
+      ),
+    ),
+  );
+  keepFocus(log, () =>
+    fill(
+      log,
+      h(
+        "div",
+        { class: "view-head" },
+        h("h2", { id: "deliveries-h" }, "Delivery log"),
+        h("div", { class: "spacer" }),
+        h("button", { type: "button", class: "small", onclick: refresh }, "Refresh"),
+      ),
+      deliveries.length
+        ? h(
+            "div",
+            { class: "table-wrap" },
+            h(
+              "table",
+              {},
+              h("caption", { class: "sr-only" }, "Webhook deliveries, newest first"),
+              h(
+                "thead",
+                {},
+                h(
+                  "tr",
+                  {},
+                  ["Event", "State", "Created", "Attempts", "Next attempt", "Payload"].map((c) =>
+                    h("th", { scope: "col" }, c),
+                  ),
+                ),
+              ),
+              h("tbody", {}, rows),
+            ),
+          )
+        : h("p", { class: "empty" }, "Nothing sent yet."),
+    ),
+  );
   clearTimeout(log.poll);
-  const due = deliveries.filter((d) => d.state === "pending").map((d) => Date.parse(d.next_attempt_at ?? "") || Date.now());
+  const due = deliveries
+    .filter((d) => d.state === "pending")
+    .map((d) => Date.parse(d.next_attempt_at ?? "") || Date.now());
   if (!due.length) return;
   const wait = Math.min(POLL_MS[1], Math.max(POLL_MS[0], Math.min(...due) - Date.now() + 500));
   log.poll = setTimeout(() => isCurrent() && document.contains(log) && refresh(), wait);

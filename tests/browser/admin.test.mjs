@@ -19,16 +19,20 @@ const PNG = Buffer.from(
   "base64",
 );
 
-const CSP = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; " +
+const CSP =
+  "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; " +
   "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 const NO_ACCESS = "This token works for your services, but it cannot sign in to keyward";
 const IDLE = "Signed out after 30 minutes without activity";
 const NETWORKS = "Allowed networks (optional)";
-const NETWORKS_HINT = "Leave empty to allow any network. With networks set, verifications must pass the caller's address as client_ip.";
+const NETWORKS_HINT =
+  "Leave empty to allow any network. With networks set, verifications must pass the caller's address as client_ip.";
 // GitHub's secret-scanning reports are signed; the Worker trusts this key pair's public half.
 const LEAK = generateKeyPairSync("ec", { namedCurve: "P-256" });
 const LEAK_KEY_ID = "browser-test-key";
-const LEAK_REPORT_KEYS = JSON.stringify([{ key_identifier: LEAK_KEY_ID, key: LEAK.publicKey.export({ type: "spki", format: "pem" }) }]);
+const LEAK_REPORT_KEYS = JSON.stringify([
+  { key_identifier: LEAK_KEY_ID, key: LEAK.publicKey.export({ type: "spki", format: "pem" }) },
+]);
 
 let mf, base, browser, context, page;
 
@@ -43,7 +47,11 @@ function watch(p) {
   // Chromium also logs violations itself; the DOM event catches any it would not.
   return p.addInitScript(() =>
     document.addEventListener("securitypolicyviolation", (e) =>
-      console.error(`Content Security Policy violation (event): ${e.violatedDirective} blocked ${e.blockedURI || "inline"}`)));
+      console.error(
+        `Content Security Policy violation (event): ${e.violatedDirective} blocked ${e.blockedURI || "inline"}`,
+      ),
+    ),
+  );
 }
 
 /** A fresh, separate browser session (its own sessionStorage) on the page. */
@@ -93,8 +101,14 @@ before(async () => {
     // an http://127.0.0.1 webhook receiver is allowed (local development only), usage reaches the
     // authority within a second, emails link to this page
     bindings: {
-      OPERATOR_SECRET: OPERATOR, TOKEN_PREFIX: "kw", ALLOWED_ORIGINS: "", LEAK_REPORT_KEYS, WEBHOOK_ALLOW_INSECURE: "true", USAGE_FLUSH_SECONDS: "1",
-      NOTIFY_FROM: "notifications@keyward.example", PUBLIC_URL: origin,
+      OPERATOR_SECRET: OPERATOR,
+      TOKEN_PREFIX: "kw",
+      ALLOWED_ORIGINS: "",
+      LEAK_REPORT_KEYS,
+      WEBHOOK_ALLOW_INSECURE: "true",
+      USAGE_FLUSH_SECONDS: "1",
+      NOTIFY_FROM: "notifications@keyward.example",
+      PUBLIC_URL: origin,
     },
     assets: { directory: "www", routerConfig: { has_user_worker: true } },
     host: "127.0.0.1",
@@ -104,8 +118,16 @@ before(async () => {
   assert.equal(new URL(base).origin, origin, "the page is served where PUBLIC_URL says");
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-dev-shm-usage",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+      "--disable-quic",
+    ],
   });
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(base).origin });
@@ -124,14 +146,36 @@ after(async () => {
 
 const shot = (name) => page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
 const verify = async (token, extra = {}) =>
-  (await (await fetch(new URL("/v1/verify", base), { method: "POST", body: JSON.stringify({ token, ...extra }) })).json()).code;
+  (
+    await (
+      await fetch(new URL("/v1/verify", base), { method: "POST", body: JSON.stringify({ token, ...extra }) })
+    ).json()
+  ).code;
 const row = (label, p = page) => p.locator("tbody tr", { has: p.getByText(label, { exact: true }) });
 /** POST /v1/tokens with `secret`, as another admin tool would. */
 const createToken = async (secret, body) =>
-  (await fetch(new URL("/v1/tokens", base), { method: "POST", headers: { authorization: `Bearer ${secret}` }, body: JSON.stringify(body) })).json();
+  (
+    await fetch(new URL("/v1/tokens", base), {
+      method: "POST",
+      headers: { authorization: `Bearer ${secret}` },
+      body: JSON.stringify(body),
+    })
+  ).json();
 
 test("the page and its assets carry the security headers", async () => {
-  for (const path of ["/", "/app.js", "/access.js", "/networks.js", "/org.js", "/usage.js", "/webhook.js", "/notifications.js", "/deeplink.js", "/style.css", "/pkg/keyward_bg.wasm"]) {
+  for (const path of [
+    "/",
+    "/app.js",
+    "/access.js",
+    "/networks.js",
+    "/org.js",
+    "/usage.js",
+    "/webhook.js",
+    "/notifications.js",
+    "/deeplink.js",
+    "/style.css",
+    "/pkg/keyward_bg.wasm",
+  ]) {
     const res = await fetch(new URL(path, base));
     assert.equal(res.status, 200, path);
     assert.equal(res.headers.get("content-security-policy"), CSP, `${path}: CSP`);
@@ -165,7 +209,11 @@ test("the CSP is enforced, the page runs under it, and a violation would be caug
     document.body.setAttribute("style", "background: red");
   });
   assert.equal(await page.evaluate(() => window.inlineRan), undefined, "inline script refused");
-  assert.notEqual(await page.evaluate(() => getComputedStyle(document.body).backgroundColor), "rgb(255, 0, 0)", "inline style refused");
+  assert.notEqual(
+    await page.evaluate(() => getComputedStyle(document.body).backgroundColor),
+    "rgb(255, 0, 0)",
+    "inline style refused",
+  );
   for (let i = 0; i < 100 && problems.length < 4; i++) await page.waitForTimeout(20);
   await page.waitForTimeout(100);
   const seen = problems.splice(0).join("\n");
@@ -215,9 +263,13 @@ test("the create wizard validates live, shows the secret once and never again", 
   await dialog.getByText("must be at most 64 characters").waitFor();
   await dialog.getByLabel("Name").fill("CI deploy");
   assert.equal(await dialog.getByText("must be at most 64 characters").count(), 0);
-  await dialog.getByLabel("Logo (PNG, JPEG or WebP, up to 32 KiB)").setInputFiles({ name: "fake.png", mimeType: "image/png", buffer: Buffer.from("GIF89a") });
+  await dialog
+    .getByLabel("Logo (PNG, JPEG or WebP, up to 32 KiB)")
+    .setInputFiles({ name: "fake.png", mimeType: "image/png", buffer: Buffer.from("GIF89a") });
   await dialog.getByText("is not a png image").waitFor();
-  await dialog.getByLabel("Logo (PNG, JPEG or WebP, up to 32 KiB)").setInputFiles({ name: "logo.png", mimeType: "image/png", buffer: PNG });
+  await dialog
+    .getByLabel("Logo (PNG, JPEG or WebP, up to 32 KiB)")
+    .setInputFiles({ name: "logo.png", mimeType: "image/png", buffer: PNG });
   await dialog.getByAltText("Logo preview").waitFor();
   await dialog.getByLabel("Description (optional)").fill("Deploys from CI");
   await shot("03-wizard-general");
@@ -232,7 +284,10 @@ test("the create wizard validates live, shows the secret once and never again", 
   await dialog.getByRole("button", { name: "Next" }).click();
   await dialog.getByText("in 90 days").waitFor();
   await dialog.getByRole("definition").filter({ hasText: "billing" }).waitFor();
-  await dialog.getByRole("definition").filter({ hasText: /^None$/ }).waitFor();
+  await dialog
+    .getByRole("definition")
+    .filter({ hasText: /^None$/ })
+    .waitFor();
   await shot("05-wizard-overview");
   await dialog.getByRole("button", { name: "Create token" }).click();
   const secretInput = dialog.getByLabel("New token secret");
@@ -266,7 +321,10 @@ test("the create wizard validates live, shows the secret once and never again", 
   await page.getByText("2 of 10 personal tokens").waitFor();
   assert.doesNotMatch(await page.locator("body").innerText(), /\b(null|undefined)\b/, "no stray null on the page");
   await shot("07-tokens-list");
-  const [scroll, client] = await page.evaluate(() => { const w = document.querySelector(".table-wrap"); return [w.scrollWidth, w.clientWidth]; });
+  const [scroll, client] = await page.evaluate(() => {
+    const w = document.querySelector(".table-wrap");
+    return [w.scrollWidth, w.clientWidth];
+  });
   assert.ok(scroll <= client, `the token list fits 1280 px, actions included (${scroll} > ${client})`);
 });
 
@@ -292,7 +350,10 @@ async function wizardToken({ label, kind = "personal", role = "developer", acces
   await dialog.getByLabel("Role", { exact: true }).selectOption(role);
   await dialog.getByRole("radio", { name: new RegExp(`^${access}`) }).check();
   await dialog.getByRole("button", { name: "Next" }).click();
-  await dialog.getByRole("definition").filter({ hasText: new RegExp(`^${access}$`) }).waitFor();
+  await dialog
+    .getByRole("definition")
+    .filter({ hasText: new RegExp(`^${access}$`) })
+    .waitFor();
   if (access === "Manage") await shot("19-wizard-keyward-manage");
   await dialog.getByRole("button", { name: "Create token" }).click();
   const secret = await dialog.getByLabel("New token secret").inputValue();
@@ -386,7 +447,9 @@ test("revoke needs the exact label; re-approve, rotate and delete", async () => 
   await dialog.waitFor({ state: "detached" });
   assert.equal(await verify(rotated), "VALID");
   assert.equal(await verify(ciSecret), "VALID", "old secret in its 5-minute grace");
-  await row("CI deploy").getByText(`kw_••••••••${rotated.slice(-4)}`).waitFor();
+  await row("CI deploy")
+    .getByText(`kw_••••••••${rotated.slice(-4)}`)
+    .waitFor();
   assert.ok(!(await page.content()).includes(rotated));
 
   await row("CI deploy").getByRole("button", { name: "Delete CI deploy" }).click();
@@ -399,9 +462,13 @@ test("revoke needs the exact label; re-approve, rotate and delete", async () => 
 });
 
 test("rotating the token you are signed in with carries on with the new secret", async () => {
-  const me = await (await fetch(new URL("/v1/me", base), { headers: { authorization: `Bearer ${adminSecret}` } })).json();
+  const me = await (
+    await fetch(new URL("/v1/me", base), { headers: { authorization: `Bearer ${adminSecret}` } })
+  ).json();
   const label = me.token.label;
-  await row(label).getByRole("button", { name: `Rotate ${label}` }).click();
+  await row(label)
+    .getByRole("button", { name: `Rotate ${label}` })
+    .click();
   const dialog = page.getByRole("dialog", { name: `Rotate “${label}”` });
   await dialog.getByText("This is the token you are signed in with.").waitFor();
   await dialog.getByLabel("Grace period for the old secret").selectOption("300");
@@ -410,7 +477,9 @@ test("rotating the token you are signed in with carries on with the new secret",
   const fresh = await dialog.getByLabel("New token secret").inputValue();
   await dialog.getByRole("button", { name: "Done" }).click();
   await dialog.waitFor({ state: "detached" });
-  await row(label).getByText(`kw_••••••••${fresh.slice(-4)}`).waitFor();
+  await row(label)
+    .getByText(`kw_••••••••${fresh.slice(-4)}`)
+    .waitFor();
   assert.equal(await page.evaluate(() => sessionStorage.getItem("keyward.token")), fresh);
   // the old secret still verifies for services during its grace, but keyward refuses it
   assert.equal(await verify(adminSecret), "VALID");
@@ -437,12 +506,24 @@ test("members: add, and the deactivation cascade is shown before it happens", as
   const devId = await devRow.getAttribute("data-id");
   // give the developer tokens through the API, as another admin tool would: one to sign in to
   // keyward with, one for their scripts
-  devSecret = (await createToken(adminSecret, {
-    label: "dev laptop", role: "developer", kind: "personal", owner_member_id: devId, scopes: ["keyward:manage"],
-  })).secret;
-  devScriptSecret = (await createToken(adminSecret, {
-    label: "dev script", role: "developer", kind: "personal", owner_member_id: devId, scopes: ["billing"],
-  })).secret;
+  devSecret = (
+    await createToken(adminSecret, {
+      label: "dev laptop",
+      role: "developer",
+      kind: "personal",
+      owner_member_id: devId,
+      scopes: ["keyward:manage"],
+    })
+  ).secret;
+  devScriptSecret = (
+    await createToken(adminSecret, {
+      label: "dev script",
+      role: "developer",
+      kind: "personal",
+      owner_member_id: devId,
+      scopes: ["billing"],
+    })
+  ).secret;
   await page.reload();
   await devRow.getByRole("button", { name: "Deactivate" }).click();
   const dialog = page.getByRole("dialog", { name: "Deactivate Dev Eloper?" });
@@ -479,13 +560,20 @@ test("a developer cannot re-enable a token an admin disabled; the page says why"
 test("audit log and notifications", async () => {
   await page.getByRole("link", { name: "Audit log" }).click();
   await page.getByRole("heading", { name: "Audit log" }).waitFor();
-  for (const a of ["token.created", "token.revoked", "token.reapproved", "token.rotated", "token.deleted", "member.updated"]) {
+  for (const a of [
+    "token.created",
+    "token.revoked",
+    "token.reapproved",
+    "token.rotated",
+    "token.deleted",
+    "member.updated",
+  ]) {
     assert.ok(await page.getByText(a, { exact: true }).count(), a);
   }
   await shot("13-audit");
   await page.getByRole("link", { name: "Notifications" }).click();
   await page.getByRole("heading", { name: "Notifications" }).waitFor();
-  await page.getByText("[Acme] API token \"CI deploy\" created").waitFor();
+  await page.getByText('[Acme] API token "CI deploy" created').waitFor();
   assert.ok(!(await page.content()).includes(ciSecret.slice(3, 33)));
   // the kind in words; a change to a member names no token
   const note = (kind) => page.locator(`li[data-kind="${kind}"]`);
@@ -497,7 +585,10 @@ test("audit log and notifications", async () => {
   await member.getByText("about a member, not a token").waitFor();
   assert.equal(await member.locator("code").count(), 0, "no masked token for a member change");
   // the owner is told when an admin changes their token
-  await note("token.disabled").filter({ hasText: "To dev@acme.io" }).getByText("Token disabled", { exact: true }).waitFor();
+  await note("token.disabled")
+    .filter({ hasText: "To dev@acme.io" })
+    .getByText("Token disabled", { exact: true })
+    .waitFor();
   await shot("14-notifications");
 });
 
@@ -518,14 +609,18 @@ test("check a token: the wasm format check at once, then the server's verdict", 
 /** The admin API with the page's admin token, as another admin tool would call it. */
 async function adminApi(method, path, body) {
   const res = await fetch(new URL(path, base), {
-    method, headers: { authorization: `Bearer ${adminSecret}` }, body: body === undefined ? undefined : JSON.stringify(body),
+    method,
+    headers: { authorization: `Bearer ${adminSecret}` },
+    body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: res.status, body: res.status === 204 ? null : await res.json() };
 }
 
 /** Report `token` leaked as GitHub's secret scanning does (signed); returns GitHub's feedback label. */
 async function reportLeak(token) {
-  const raw = JSON.stringify([{ token, type: "keyward_token", url: "https://github.com/acme/app/blob/main/.env", source: "content" }]);
+  const raw = JSON.stringify([
+    { token, type: "keyward_token", url: "https://github.com/acme/app/blob/main/.env", source: "content" },
+  ]);
   const res = await fetch(new URL("/v1/leaks", base), {
     method: "POST",
     headers: {
@@ -556,7 +651,12 @@ test("the wizard takes allowed networks: the server's error live, Next blocked; 
   await page.getByRole("link", { name: "Tokens" }).click();
   await page.getByRole("heading", { name: "API tokens" }).waitFor();
   // What the server answers for a bad block, to hold the page's live message against.
-  const refused = await adminApi("POST", "/v1/tokens", { label: "bad", role: "developer", kind: "org", allowed_cidrs: ["10.1.2.3/24", "10.0.0.0/33"] });
+  const refused = await adminApi("POST", "/v1/tokens", {
+    label: "bad",
+    role: "developer",
+    kind: "org",
+    allowed_cidrs: ["10.1.2.3/24", "10.0.0.0/33"],
+  });
   assert.equal(refused.status, 422);
   const serverSays = refused.body.errors.allowed_cidrs;
   assert.match(serverSays, /"10\.0\.0\.0\/33"/);
@@ -595,7 +695,10 @@ test("the wizard takes allowed networks: the server's error live, Next blocked; 
   assert.equal(await networks.getAttribute("aria-invalid"), null);
   await shot("27-wizard-networks");
   await dialog.getByRole("button", { name: "Next" }).click();
-  await dialog.getByRole("definition").filter({ hasText: /^10\.1\.2\.3\/24, 2001:db8:abcd::1\/48$/ }).waitFor();
+  await dialog
+    .getByRole("definition")
+    .filter({ hasText: /^10\.1\.2\.3\/24, 2001:db8:abcd::1\/48$/ })
+    .waitFor();
   await shot("28-wizard-overview-networks");
   await dialog.getByRole("button", { name: "Create token" }).click();
   vpnSecret = await dialog.getByLabel("New token secret").inputValue();
@@ -621,7 +724,10 @@ test("the wizard takes allowed networks: the server's error live, Next blocked; 
   assert.equal(await verify(vpnSecret), "IP_NOT_ALLOWED", "no client_ip");
   // tokens usable from anywhere show nothing extra
   assert.equal(await row("Auditor").locator("details.networks").count(), 0);
-  const [scroll, client] = await page.evaluate(() => { const w = document.querySelector(".table-wrap"); return [w.scrollWidth, w.clientWidth]; });
+  const [scroll, client] = await page.evaluate(() => {
+    const w = document.querySelector(".table-wrap");
+    return [w.scrollWidth, w.clientWidth];
+  });
   assert.ok(scroll <= client, `the token list still fits 1280 px (${scroll} > ${client})`);
 });
 
@@ -641,7 +747,10 @@ test("the edit dialog changes networks: comma-separated, a bad one refused live,
   assert.equal(serverSays, "lists 192.0.2.0/24 twice");
   const patches = recordRequests(page, "PATCH", `/v1/tokens/${id}`);
   await networks.fill("192.0.2.0/24, 192.0.2.9/24");
-  await edit.locator('.field[data-field="allowed_cidrs"] .field-error').getByText(serverSays, { exact: true }).waitFor();
+  await edit
+    .locator('.field[data-field="allowed_cidrs"] .field-error')
+    .getByText(serverSays, { exact: true })
+    .waitFor();
   await edit.getByRole("button", { name: "Save" }).click();
   assert.ok(await focused(networks), "Save stays in the dialog on the bad field");
   await shot("30-edit-networks-error");
@@ -651,7 +760,11 @@ test("the edit dialog changes networks: comma-separated, a bad one refused live,
   await networks.fill("192.0.2.0/24, 198.51.100.7");
   await edit.getByRole("button", { name: "Save" }).click();
   await edit.waitFor({ state: "detached" });
-  assert.deepEqual((await adminApi("GET", `/v1/tokens/${id}`)).body.allowed_cidrs, ["192.0.2.0/24", "198.51.100.7/32"], "a bare address is one host");
+  assert.deepEqual(
+    (await adminApi("GET", `/v1/tokens/${id}`)).body.allowed_cidrs,
+    ["192.0.2.0/24", "198.51.100.7/32"],
+    "a bare address is one host",
+  );
   await r.locator("details.networks summary", { hasText: "2 networks" }).waitFor();
   await r.locator("details.networks summary[title='Usable only from 192.0.2.0/24, 198.51.100.7/32']").waitFor();
   assert.equal(await verify(vpnSecret, { client_ip: "198.51.100.7" }), "VALID");
@@ -671,7 +784,11 @@ test("the edit dialog changes networks: comma-separated, a bad one refused live,
 
 test("a token used from outside its networks cannot sign in, and the page says why", async () => {
   const fenced = await createToken(adminSecret, {
-    label: "Fenced console", role: "admin", kind: "org", scopes: ["keyward:read"], allowed_cidrs: ["192.0.2.0/24"],
+    label: "Fenced console",
+    role: "admin",
+    kind: "org",
+    scopes: ["keyward:read"],
+    allowed_cidrs: ["192.0.2.0/24"],
   });
   assert.deepEqual(fenced.token.allowed_cidrs, ["192.0.2.0/24"]);
   const p = await freshPage();
@@ -704,7 +821,12 @@ test("organisation: what happens to a leaked token, switched to notify and back 
   assert.ok(await notify.isChecked());
   await shot("32-org-on-leak-notify");
   // A report now only tells people; the notification says so in words.
-  const told = await createToken(adminSecret, { label: "leaky notebook", role: "developer", kind: "org", scopes: ["billing"] });
+  const told = await createToken(adminSecret, {
+    label: "leaky notebook",
+    role: "developer",
+    kind: "org",
+    scopes: ["billing"],
+  });
   assert.equal(await reportLeak(told.secret), "true_positive");
   assert.equal(await verify(told.secret), "VALID", "left working");
   await page.getByRole("link", { name: "Notifications" }).click();
@@ -721,7 +843,12 @@ test("organisation: what happens to a leaked token, switched to notify and back 
   await save.click();
   await page.getByRole("status").getByText("Saved. When a token is reported leaked: revoke it at once.").waitFor();
   assert.equal((await adminApi("GET", "/v1/org")).body.policy.on_leak, "revoke");
-  const caught = await createToken(adminSecret, { label: "leaky script", role: "developer", kind: "org", scopes: ["billing"] });
+  const caught = await createToken(adminSecret, {
+    label: "leaky script",
+    role: "developer",
+    kind: "org",
+    scopes: ["billing"],
+  });
   assert.equal(await reportLeak(caught.secret), "true_positive");
   assert.equal(await verify(caught.secret), "REVOKED");
   await page.getByRole("link", { name: "Tokens" }).click();
@@ -731,7 +858,9 @@ test("organisation: what happens to a leaked token, switched to notify and back 
 });
 
 test("organisation is read-only for a keyward:read session", async () => {
-  const reader = (await createToken(adminSecret, { label: "Org reader", role: "admin", kind: "org", scopes: ["keyward:read"] })).secret;
+  const reader = (
+    await createToken(adminSecret, { label: "Org reader", role: "admin", kind: "org", scopes: ["keyward:read"] })
+  ).secret;
   const p = await freshPage();
   await signIn(p, reader);
   await p.getByRole("heading", { name: "API tokens" }).waitFor();
@@ -747,12 +876,12 @@ test("organisation is read-only for a keyward:read session", async () => {
   // at 360 px: the organisation and a token list with a network chip, without sideways scrolling
   await p.setViewportSize({ width: 360, height: 780 });
   const overflow = () => p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  assert.ok(await overflow() <= 0, `organisation fits 360 px (${await overflow()}px)`);
+  assert.ok((await overflow()) <= 0, `organisation fits 360 px (${await overflow()}px)`);
   await p.screenshot({ path: `${SHOTS}/36-org-narrow-360.png`, fullPage: true });
   await p.getByRole("link", { name: "Tokens" }).click();
   await row("Fenced console", p).locator("details.networks summary", { hasText: "1 network" }).click();
   await row("Fenced console", p).getByText("192.0.2.0/24", { exact: true }).waitFor();
-  assert.ok(await overflow() <= 0, `token list with networks fits 360 px (${await overflow()}px)`);
+  assert.ok((await overflow()) <= 0, `token list with networks fits 360 px (${await overflow()}px)`);
   await row("Fenced console", p).screenshot({ path: `${SHOTS}/37-networks-narrow-360.png` });
   await p.context().close();
 });
@@ -789,8 +918,15 @@ test("organisation: the idle-token policy, checked as the server checks it, save
   await days.fill("30");
   assert.equal(await error.textContent(), "", "no error for 30");
   await save.click();
-  await page.getByRole("status").getByText("Saved. Idle tokens: disabled after 30 days without a valid verification.").waitFor();
-  assert.deepEqual(patches.seen.at(-1).postDataJSON(), { policy: { disable_after_idle_days: 30 } }, "only what changed");
+  await page
+    .getByRole("status")
+    .getByText("Saved. Idle tokens: disabled after 30 days without a valid verification.")
+    .waitFor();
+  assert.deepEqual(
+    patches.seen.at(-1).postDataJSON(),
+    { policy: { disable_after_idle_days: 30 } },
+    "only what changed",
+  );
   assert.equal((await adminApi("GET", "/v1/org")).body.policy.disable_after_idle_days, 30);
   assert.ok(await save.isDisabled(), "saved: nothing left to save");
   await shot("39-org-idle-policy");
@@ -801,7 +937,11 @@ test("organisation: the idle-token policy, checked as the server checks it, save
   await save.click();
   await page.getByRole("status").getByText("Saved. Idle tokens: never disabled.").waitFor();
   patches.stop();
-  assert.deepEqual(patches.seen.at(-1).postDataJSON(), { policy: { disable_after_idle_days: null } }, "null turns it off");
+  assert.deepEqual(
+    patches.seen.at(-1).postDataJSON(),
+    { policy: { disable_after_idle_days: null } },
+    "null turns it off",
+  );
   assert.equal((await adminApi("GET", "/v1/org")).body.policy.disable_after_idle_days, null);
 });
 
@@ -812,7 +952,9 @@ test("organisation: the idle-token policy, checked as the server checks it, save
  */
 function signedWith(secret, headers, body) {
   const key = Buffer.from(secret.slice("whsec_".length), "base64");
-  const expected = createHmac("sha256", key).update(`${headers["webhook-id"]}.${headers["webhook-timestamp"]}.${body}`).digest("base64");
+  const expected = createHmac("sha256", key)
+    .update(`${headers["webhook-id"]}.${headers["webhook-timestamp"]}.${body}`)
+    .digest("base64");
   return String(headers["webhook-signature"]).split(" ").includes(`v1,${expected}`);
 }
 
@@ -859,7 +1001,7 @@ test("webhook: set with a real receiver, its secret shown once, a test delivered
     await all.uncheck();
     await page.getByRole("button", { name: "Set webhook" }).click();
     await page.getByText("must be an https:// URL").waitFor();
-    await events.getByText("must name at least one event kind, or \"*\" for all").waitFor();
+    await events.getByText('must name at least one event kind, or "*" for all').waitFor();
     assert.ok(await focused(url));
     assert.equal(puts.seen.length, 0, "nothing was sent");
 
@@ -882,7 +1024,10 @@ test("webhook: set with a real receiver, its secret shown once, a test delivered
     await dialog.getByRole("button", { name: "Done" }).click();
     await dialog.waitFor({ state: "detached" });
     puts.stop();
-    assert.deepEqual(puts.seen[0].postDataJSON(), { url: `${hook.origin}/hook`, events: ["token.created", "token.revoked"] });
+    assert.deepEqual(puts.seen[0].postDataJSON(), {
+      url: `${hook.origin}/hook`,
+      events: ["token.created", "token.revoked"],
+    });
     const masked = `whsec_••••••••${secret.slice(-4)}`;
     await page.getByText(masked).waitFor();
     await page.getByText(`${hook.origin}/hook`, { exact: true }).waitFor();
@@ -904,7 +1049,12 @@ test("webhook: set with a real receiver, its secret shown once, a test delivered
     assert.ok(signedWith(secret, sent.headers, sent.body), "signed with the secret shown once");
     assert.equal(JSON.parse(sent.body).type, "webhook.test");
     // A change of a chosen kind is sent too, and logged.
-    const made = await createToken(adminSecret, { label: "hooked", role: "developer", kind: "org", scopes: ["billing"] });
+    const made = await createToken(adminSecret, {
+      label: "hooked",
+      role: "developer",
+      kind: "org",
+      scopes: ["billing"],
+    });
     await page.getByRole("button", { name: "Refresh" }).click();
     const createdRow = page.locator("tr[data-state]", { hasText: "token.created" });
     await createdRow.getByText("Delivered", { exact: true }).waitFor({ timeout: 15_000 });
@@ -956,7 +1106,9 @@ test("webhook: set with a real receiver, its secret shown once, a test delivered
 });
 
 test("webhook is read-only for a keyward:read admin", async () => {
-  const reader = (await createToken(adminSecret, { label: "Hook reader", role: "admin", kind: "org", scopes: ["keyward:read"] })).secret;
+  const reader = (
+    await createToken(adminSecret, { label: "Hook reader", role: "admin", kind: "org", scopes: ["keyward:read"] })
+  ).secret;
   const p = await freshPage();
   await signIn(p, reader);
   await p.getByRole("link", { name: "Webhook" }).click();
@@ -975,13 +1127,21 @@ test("webhook is read-only for a keyward:read admin", async () => {
 });
 
 test("usage: verifications counted at the edge show in the token's chart and in the list's sparklines", async () => {
-  const probe = await createToken(adminSecret, { label: "usage probe", role: "developer", kind: "org", scopes: ["billing"] });
+  const probe = await createToken(adminSecret, {
+    label: "usage probe",
+    role: "developer",
+    kind: "org",
+    scopes: ["billing"],
+  });
   const id = probe.token.id;
   for (let i = 0; i < 5; i++) assert.equal(await verify(probe.secret, { scopes: ["billing"] }), "VALID");
   for (let i = 0; i < 2; i++) assert.equal(await verify(probe.secret, { scopes: ["audit"] }), "INSUFFICIENT_SCOPE");
   // The edge reports its counts to the authority at most once a second here: ask until they are in.
   const today = async () => (await adminApi("GET", `/v1/tokens/${id}/usage`)).body.days.at(-1);
-  await until(async () => { const d = await today(); return d.valid === 5 && d.refused === 2; });
+  await until(async () => {
+    const d = await today();
+    return d.valid === 5 && d.refused === 2;
+  });
 
   // The list: one GET /v1/usage for every row, never one per token.
   await page.getByRole("link", { name: "Tokens" }).click();
@@ -998,7 +1158,10 @@ test("usage: verifications counted at the edge show in the token's chart and in 
   assert.equal(await spark.locator("rect.valid").count(), 1, "one day with valid verifications");
   assert.equal(await spark.locator("rect.refused").count(), 1, "refused stacked on it");
   assert.equal(await spark.locator("rect.none").count(), 29, "the other days are a baseline");
-  assert.equal(await row("hooked").locator("svg.sparkline").getAttribute("aria-label"), "No verifications in the last 30 days");
+  assert.equal(
+    await row("hooked").locator("svg.sparkline").getAttribute("aria-label"),
+    "No verifications in the last 30 days",
+  );
   all.stop();
   assert.equal(all.seen.length, 1, "one GET /v1/usage for the list");
   assert.equal(each.length, 0, "no per-token usage call for the list");
@@ -1007,12 +1170,18 @@ test("usage: verifications counted at the edge show in the token's chart and in 
   // The token's details: a bar chart of 30 days, its totals as its name, the numbers as a table.
   await row("usage probe").getByRole("button", { name: "Details and usage of usage probe" }).click();
   const dialog = page.getByRole("dialog", { name: "“usage probe”" });
-  const chart = dialog.getByRole("img", { name: /^Last 30 days: 5 valid and 2 refused verifications; busiest day \d{4}-\d\d-\d\d \(7\)$/ });
+  const chart = dialog.getByRole("img", {
+    name: /^Last 30 days: 5 valid and 2 refused verifications; busiest day \d{4}-\d\d-\d\d \(7\)$/,
+  });
   await chart.waitFor();
   assert.equal(await chart.locator("g.day").count(), 30);
-  assert.match(await chart.locator("g.day").last().locator("title").textContent(), /^\d{4}-\d\d-\d\d: 5 valid, 2 refused$/);
-  const height = async (cls) => Number(await chart.locator("g.day").last().locator(`rect.${cls}`).getAttribute("height"));
-  assert.ok(await height("valid") > await height("refused"), "valid taller than refused");
+  assert.match(
+    await chart.locator("g.day").last().locator("title").textContent(),
+    /^\d{4}-\d\d-\d\d: 5 valid, 2 refused$/,
+  );
+  const height = async (cls) =>
+    Number(await chart.locator("g.day").last().locator(`rect.${cls}`).getAttribute("height"));
+  assert.ok((await height("valid")) > (await height("refused")), "valid taller than refused");
   await dialog.getByText("Valid 5").waitFor();
   await dialog.getByText("Refused 2").waitFor();
   await dialog.getByText("Show the numbers").click();
@@ -1024,7 +1193,11 @@ test("usage: verifications counted at the edge show in the token's chart and in 
   await dialog.screenshot({ path: `${SHOTS}/42-token-usage.png` });
   await page.keyboard.press("Escape");
   await dialog.waitFor({ state: "detached" });
-  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("aria-label")), "Details and usage of usage probe", "focus returns to the label");
+  assert.equal(
+    await page.evaluate(() => document.activeElement?.getAttribute("aria-label")),
+    "Details and usage of usage probe",
+    "focus returns to the label",
+  );
 
   // More verifications reach the chart when the details open again.
   assert.equal(await verify(probe.secret), "VALID");
@@ -1040,7 +1213,12 @@ test("usage: verifications counted at the edge show in the token's chart and in 
 const createdNote = (label, p = page) => p.locator('li[data-kind="token.created"]', { hasText: `"${label}"` }).first();
 
 test("notifications: each email's state in words, sent through the Email Service within seconds", async () => {
-  const made = await createToken(adminSecret, { label: "emailed token", role: "developer", kind: "org", scopes: ["billing"] });
+  const made = await createToken(adminSecret, {
+    label: "emailed token",
+    role: "developer",
+    kind: "org",
+    scopes: ["billing"],
+  });
   await page.getByRole("link", { name: "Notifications" }).click();
   await page.getByRole("heading", { name: "Notifications" }).waitFor();
   const item = createdNote("emailed token");
@@ -1056,7 +1234,9 @@ test("notifications: each email's state in words, sent through the Email Service
   });
   await item.getByText("Email sent", { exact: true }).waitFor();
   // The server says the same of every email about this token.
-  const mine = (await adminApi("GET", "/v1/notifications")).body.notifications.filter((n) => n.token_id === made.token.id);
+  const mine = (await adminApi("GET", "/v1/notifications")).body.notifications.filter(
+    (n) => n.token_id === made.token.id,
+  );
   assert.ok(mine.length >= 1);
   for (const n of mine) {
     assert.equal(n.email?.state, "sent", `${n.to}: sent`);
@@ -1068,21 +1248,49 @@ test("notifications: each email's state in words, sent through the Email Service
 
   // Retrying and given up (the Email Service refuses nothing here): the same list, with those states.
   const soon = new Date(Date.now() + 5 * 60_000 + 30_000).toISOString();
-  await page.route("**/v1/notifications", async (route) => {
-    const res = await route.fetch();
-    const body = await res.json();
-    body.notifications[0].email = { state: "pending", attempts: 2, last_error: "Email Service answered 503", next_attempt_at: soon };
-    body.notifications[1].email = { state: "failed", attempts: 8, last_error: "recipient refused", next_attempt_at: null };
-    body.notifications[2].email = { state: "failed", attempts: 0, last_error: "the recipient was deactivated", next_attempt_at: null };
-    body.notifications[3].email = { state: "pending", attempts: 0, last_error: null, next_attempt_at: null };
-    await route.fulfill({ response: res, json: body });
-  }, { times: 1 });
+  await page.route(
+    "**/v1/notifications",
+    async (route) => {
+      const res = await route.fetch();
+      const body = await res.json();
+      body.notifications[0].email = {
+        state: "pending",
+        attempts: 2,
+        last_error: "Email Service answered 503",
+        next_attempt_at: soon,
+      };
+      body.notifications[1].email = {
+        state: "failed",
+        attempts: 8,
+        last_error: "recipient refused",
+        next_attempt_at: null,
+      };
+      body.notifications[2].email = {
+        state: "failed",
+        attempts: 0,
+        last_error: "the recipient was deactivated",
+        next_attempt_at: null,
+      };
+      body.notifications[3].email = { state: "pending", attempts: 0, last_error: null, next_attempt_at: null };
+      await route.fulfill({ response: res, json: body });
+    },
+    { times: 1 },
+  );
   await refresh.click();
   const notes = page.locator("ul.notes > li");
   await notes.nth(0).getByText("Email pending", { exact: true }).waitFor();
-  assert.equal(await notes.nth(0).locator(".email-state").innerText(), "Email pending 2 attempts failed (Email Service answered 503); next try in 5 minutes.");
-  assert.equal(await notes.nth(1).locator(".email-state").innerText(), "Email failed Given up after 8 attempts: recipient refused");
-  assert.equal(await notes.nth(2).locator(".email-state").innerText(), "Email failed Not sent: the recipient was deactivated");
+  assert.equal(
+    await notes.nth(0).locator(".email-state").innerText(),
+    "Email pending 2 attempts failed (Email Service answered 503); next try in 5 minutes.",
+  );
+  assert.equal(
+    await notes.nth(1).locator(".email-state").innerText(),
+    "Email failed Given up after 8 attempts: recipient refused",
+  );
+  assert.equal(
+    await notes.nth(2).locator(".email-state").innerText(),
+    "Email failed Not sent: the recipient was deactivated",
+  );
   assert.equal(await notes.nth(3).locator(".email-state").innerText(), "Email pending Goes out within seconds.");
   await page.getByText(/Emails: \d+ sent, 2 pending, 2 failed\./).waitFor();
   await page.screenshot({ path: `${SHOTS}/50-notifications-email-retrying.png` });
@@ -1115,8 +1323,15 @@ test("organisation: emails turned off (only that is sent), a new notification is
   assert.equal(await box.isChecked(), false, "the stored choice after a reload");
 
   // A change now notifies people in the page, and emails nobody.
-  const quiet = await createToken(adminSecret, { label: "quiet token", role: "developer", kind: "org", scopes: ["billing"] });
-  const told = (await adminApi("GET", "/v1/notifications")).body.notifications.filter((n) => n.token_id === quiet.token.id);
+  const quiet = await createToken(adminSecret, {
+    label: "quiet token",
+    role: "developer",
+    kind: "org",
+    scopes: ["billing"],
+  });
+  const told = (await adminApi("GET", "/v1/notifications")).body.notifications.filter(
+    (n) => n.token_id === quiet.token.id,
+  );
   assert.ok(told.length >= 1);
   for (const n of told) assert.equal(n.email, null, `${n.to}: not emailed`);
   await page.getByRole("link", { name: "Notifications" }).click();
@@ -1135,7 +1350,9 @@ test("organisation: emails turned off (only that is sent), a new notification is
 });
 
 test("organisation: the email choice is read-only for a keyward:read session", async () => {
-  const reader = (await createToken(adminSecret, { label: "Email reader", role: "admin", kind: "org", scopes: ["keyward:read"] })).secret;
+  const reader = (
+    await createToken(adminSecret, { label: "Email reader", role: "admin", kind: "org", scopes: ["keyward:read"] })
+  ).secret;
   const p = await freshPage();
   await signIn(p, reader);
   await p.getByRole("heading", { name: "API tokens" }).waitFor();
@@ -1147,7 +1364,12 @@ test("organisation: the email choice is read-only for a keyward:read session", a
 });
 
 test("a link to a token (#/tokens/<id>, as in the emails) opens its details: loaded, on hashchange, after signing in; an unknown one says so", async () => {
-  const linked = await createToken(adminSecret, { label: "linked token", role: "developer", kind: "org", scopes: ["billing"] });
+  const linked = await createToken(adminSecret, {
+    label: "linked token",
+    role: "developer",
+    kind: "org",
+    scopes: ["billing"],
+  });
   const id = linked.token.id;
   // what an email links to: PUBLIC_URL (this page's origin) + /#/tokens/<id>
   const link = new URL(`/#/tokens/${id}`, base).href;
@@ -1172,7 +1394,9 @@ test("a link to a token (#/tokens/<id>, as in the emails) opens its details: loa
 
   // hashchange: the notification's own link to the token
   await page.getByRole("link", { name: "Notifications" }).click();
-  await createdNote("linked token").getByRole("link", { name: `Open the token ${linked.token.masked}` }).click();
+  await createdNote("linked token")
+    .getByRole("link", { name: `Open the token ${linked.token.masked}` })
+    .click();
   await dialog.waitFor();
   await page.getByRole("heading", { name: "API tokens" }).waitFor();
   await page.keyboard.press("Escape");
@@ -1181,7 +1405,9 @@ test("a link to a token (#/tokens/<id>, as in the emails) opens its details: loa
   // an unknown id, and a link that names no token: a message, no crash
   await page.evaluate(() => (location.hash = "#/tokens/tok_00000000000000000000"));
   const lost = page.getByRole("dialog", { name: "Token not found" });
-  await lost.getByText("No token with the id tok_00000000000000000000 is within your reach.", { exact: false }).waitFor();
+  await lost
+    .getByText("No token with the id tok_00000000000000000000 is within your reach.", { exact: false })
+    .waitFor();
   await lost.screenshot({ path: `${SHOTS}/52-token-link-not-found.png` });
   await lost.getByRole("button", { name: "Show the tokens" }).click();
   await lost.waitFor({ state: "detached" });
