@@ -3,17 +3,15 @@
 //! It skips what the general path pays for on every request (reading `request.cf`, building a
 //! `worker::Request`, routing, CORS and env lookups) and declines, leaving the request untouched,
 //! whenever anything is unusual: another route, an `Origin` header (a browser: CORS applies), or
-//! a body without a declared length or over 64 KiB. The answer is byte-for-byte what the general
-//! path gives.
+//! a body without a declared length or over 64 KiB. The answer itself comes from the one function
+//! both paths call ([`super::verify_post`]), so it is byte for byte the general path's.
 
 use worker::wasm_bindgen::JsValue;
-use worker::wasm_bindgen_futures::JsFuture;
 use worker::web_sys::{Headers, Request, Response, ResponseInit};
 use worker::{Context, Env};
 
 use super::http::MAX_BODY;
 use crate::domain::Timestamp;
-use crate::service::{verify_body, Error};
 
 /// The path of a serialized WHATWG URL (`https://host/path?query` → `/path`).
 fn path_of(url: &str) -> &str {
@@ -41,12 +39,9 @@ fn respond(status: u16, content_type: &str, body: &str, retry_after: Option<Stri
     Response::new_with_opt_str_and_init(Some(body), &init).map_err(js_err)
 }
 
-fn problem(e: &Error) -> worker::Result<Response> {
-    let body = super::http::problem_body(e);
-    respond(e.status(), "application/problem+json", &body, super::http::retry_after(e))
-}
-
-/// Serve `POST /v1/verify` if this request is a plain one; `Ok(None)` declines.
+/// Serve `POST /v1/verify` if this request is a plain one; `Ok(None)` declines. The answer is
+/// made by [`super::verify_post`], exactly as the general path makes it; only the response
+/// object differs (no `worker::Request`, no router, no CORS).
 ///
 /// # Errors
 /// Only if the JS runtime refuses to build a `Response`.
@@ -59,25 +54,8 @@ pub async fn verify(req: &Request, env: &Env, ctx: &Context, now: Timestamp) -> 
     if headers.has("origin").unwrap_or(true) || declared.is_none_or(|n| n > MAX_BODY) {
         return Ok(None);
     }
-    let text = match req.text() {
-        Ok(promise) => JsFuture::from(promise).await.ok().and_then(|v| v.as_string()).unwrap_or_default(),
-        Err(_) => String::new(),
-    };
-    let asked = match verify_body(text.as_bytes()) {
-        Ok(parsed) => parsed,
-        Err(e) => return problem(&e).map(Some),
-    };
-    let caller = super::limits::client(headers.get("cf-connecting-ip").ok().flatten());
-    match super::verify(env, ctx, &asked, &caller, now).await {
-        Ok(outcome) => {
-            let body = serde_json::to_string(&outcome).unwrap_or_default();
-            respond(200, "application/json", &body, None).map(Some)
-        }
-        Err(e) => {
-            worker::console_error!("POST /v1/verify: {}", crate::store::redact(&e.to_string()));
-            problem(&e).map(Some)
-        }
-    }
+    let a = super::verify_post(req, env, ctx, now).await;
+    respond(a.status, a.content_type, &a.body, a.retry_after).map(Some)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use futures_util::StreamExt as _;
 use serde::Serialize;
 use serde_json::json;
-use worker::{Headers, Request, Response};
+use worker::{web_sys, ByteStream, Headers, Request, Response};
 
 use crate::service::Error;
 
@@ -18,15 +18,26 @@ pub const DRAIN_LIMIT: usize = 1024 * 1024;
 ///
 /// # Errors
 /// [`Error::PayloadTooLarge`]; [`Error::BadRequest`] when the stream breaks.
+#[cfg(feature = "admin")]
 pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, Error> {
+    read_raw_body(req.inner()).await
+}
+
+/// [`read_body`] of the platform's own request: the one body reader of both verify paths and
+/// every other route, so a body they refuse is refused alike.
+///
+/// # Errors
+/// [`Error::PayloadTooLarge`]; [`Error::BadRequest`] when the stream breaks.
+pub async fn read_raw_body(req: &web_sys::Request) -> Result<Vec<u8>, Error> {
     let declared = req.headers().get("content-length").ok().flatten().and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > DRAIN_LIMIT as u64) {
         return Err(Error::PayloadTooLarge);
     }
-    let Ok(mut stream) = req.stream() else {
+    let Some(raw) = req.body() else {
         // No body at all.
         return Ok(Vec::new());
     };
+    let mut stream = ByteStream::from(raw);
     let mut body = Vec::new();
     let mut seen = 0usize;
     while let Some(chunk) = stream.next().await {
@@ -43,6 +54,53 @@ pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, Error> {
         return Err(Error::PayloadTooLarge);
     }
     Ok(body)
+}
+
+/// One answer, before it becomes a response of either path: status, content type, body and the
+/// `Retry-After` it may carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// `application/json` or `application/problem+json`.
+    pub content_type: &'static str,
+    /// The exact body.
+    pub body: String,
+    /// `Retry-After` seconds, for 429.
+    pub retry_after: Option<String>,
+}
+
+impl Answer {
+    /// A JSON answer for `value`, or the internal problem if it cannot be encoded.
+    pub fn json<T: Serialize>(status: u16, value: &T) -> Self {
+        match serde_json::to_string(value) {
+            Ok(body) => Self { status, content_type: "application/json", body, retry_after: None },
+            Err(_) => Self::problem(&Error::Internal("response encoding failed".into())),
+        }
+    }
+
+    /// The problem answer for `e`.
+    #[must_use]
+    pub fn problem(e: &Error) -> Self {
+        Self {
+            status: e.status(),
+            content_type: "application/problem+json",
+            body: problem_body(e),
+            retry_after: retry_after(e),
+        }
+    }
+
+    /// As a `worker::Response` (the general path).
+    ///
+    /// # Errors
+    /// Only if the JS runtime refuses to build a `Response`.
+    pub fn into_response(self) -> worker::Result<Response> {
+        let headers = base_headers(self.content_type);
+        if let Some(wait) = &self.retry_after {
+            let _ = headers.set("retry-after", wait);
+        }
+        Ok(Response::from_bytes(self.body.into_bytes())?.with_status(self.status).with_headers(headers))
+    }
 }
 
 /// For endpoints that take no body: nothing, or `{}`.
@@ -141,7 +199,7 @@ pub fn cors(resp: &mut Response, origin: Option<&str>, allowed: &str) {
         let h = resp.headers_mut();
         let _ = h.set("access-control-allow-origin", o);
         let _ = h.set("access-control-allow-headers", "authorization, content-type");
-        let _ = h.set("access-control-allow-methods", "GET, POST, PATCH, DELETE");
+        let _ = h.set("access-control-allow-methods", "GET, POST, PUT, PATCH, DELETE");
         let _ = h.set("access-control-max-age", "600");
         let _ = h.append("vary", "Origin");
     }

@@ -52,7 +52,7 @@ use std::cell::RefCell;
 use serde_json::{json, Map, Value};
 use worker::{console_error, event, web_sys, Context, Date, Env, IntoResponse as _, Request, Response};
 
-use self::http::{bearer, json_response, no_content, problem, read_body};
+use self::http::{bearer, json_response, no_content, problem, Answer};
 use self::kv::WorkersKv;
 use crate::domain::{Code, Timestamp};
 use crate::routes::{resolve, Route};
@@ -207,13 +207,35 @@ async fn handle(
     let (route, _) = resolve(method, path)?;
     match route {
         Route::Healthz => reply(200, &json!({"ok": true})),
-        Route::VerifyPost | Route::VerifyGet => {
-            let body = if method == "POST" { read_body(req).await? } else { Vec::new() };
-            let asked = if route == Route::VerifyPost { service::verify_body(&body)? } else { verify_query(req)? };
+        Route::VerifyPost => verify_post(req.inner(), env, ctx, now).await.into_response().map_err(internal),
+        Route::VerifyGet => {
+            let asked = verify_query(req)?;
             let caller = limits::client(req.headers().get("cf-connecting-ip").ok().flatten());
             reply(200, &verify(env, ctx, &asked, &caller, now).await?)
         }
         _ => admin::admin(req, env, ctx, method, route, now).await,
+    }
+}
+
+/// `POST /v1/verify`, for both paths (the fast path only decides whether it may skip the
+/// router): read the body, parse it, verify, and make the answer. An internal failure is logged
+/// here, once, with the route and never a secret.
+pub(crate) async fn verify_post(req: &web_sys::Request, env: &Env, ctx: &Context, now: Timestamp) -> Answer {
+    let outcome = async {
+        let body = http::read_raw_body(req).await?;
+        let asked = service::verify_body(&body)?;
+        let caller = limits::client(req.headers().get("cf-connecting-ip").ok().flatten());
+        verify(env, ctx, &asked, &caller, now).await
+    }
+    .await;
+    match outcome {
+        Ok(v) => Answer::json(200, &v),
+        Err(e) => {
+            if let Error::Internal(why) = &e {
+                console_error!("POST /v1/verify: {}", crate::store::redact(why));
+            }
+            Answer::problem(&e)
+        }
     }
 }
 
