@@ -886,6 +886,8 @@ pub fn webhook(obj: &Map<String, Value>, allow_insecure: bool) -> Result<Webhook
             }
             if out.is_empty() {
                 f.fail("events", "must name at least one event kind, or \"*\" for all");
+            } else if out.len() > 1 && out.iter().any(|e| e == ALL_EVENTS) {
+                f.fail("events", "\"*\" already names every kind: give it alone");
             }
             Some(out)
         }

@@ -155,6 +155,8 @@ pub fn url_problem(url: &str, allow_insecure: bool) -> Option<&'static str> {
             return Some("must start with https://");
         }
         r
+    } else if allow_insecure {
+        return Some("must start with https:// or http://");
     } else {
         return Some("must start with https://");
     };

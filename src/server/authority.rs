@@ -12,6 +12,7 @@
 use core::cell::Cell;
 use std::time::Duration;
 
+use futures_util::{stream, StreamExt as _};
 use serde_json::json;
 use worker::js_sys::{Function, Reflect};
 use worker::wasm_bindgen;
@@ -280,6 +281,8 @@ thread_local! {
 
 /// Longest wait for a webhook endpoint's answer.
 const DELIVERY_TIMEOUT_MS: u64 = 10_000;
+/// Webhook deliveries, and emails, sent at once by one run of the alarm.
+const SENDS_AT_ONCE: usize = 16;
 
 impl OrgAuthority {
     /// Read when the alarm is set for, once per instance (an earlier instance may have set it).
@@ -323,23 +326,44 @@ impl OrgAuthority {
         let _one = self.work.lock().await;
         let Some(org) = svc.repo().only_org().await? else { return Ok(None) };
         let tick = svc.tick(&org.id, now()).await?;
-        let mut next = tick.next;
-        for out in svc.due_deliveries(&org.id, now()).await? {
-            let (code, error) = super::webhooks::send(&out, DELIVERY_TIMEOUT_MS).await;
-            if let Some(at) = svc.record_attempt(&out.key, code, error, now()).await? {
-                next = Some(next.map_or(at, |n| n.min(at)));
-            }
-        }
         let var = |name: &str| self.env.var(name).map(|v| v.to_string()).unwrap_or_default();
         let (from, public_url) = (var("NOTIFY_FROM"), var("PUBLIC_URL"));
-        for out in svc.due_emails(&org.id, &public_url, now()).await? {
-            let sent = super::email::send(&self.env, &from, &out.email).await;
-            if let Err(why) = &sent {
+        let deliveries = svc.due_deliveries(&org.id, now()).await?;
+        let emails = svc.due_emails(&org.id, &public_url, now()).await?;
+        // Every attempt at once (a few at a time), and emails beside deliveries: an endpoint that
+        // hangs costs one timeout, not one per event, and never holds up an email.
+        let delivered = stream::iter(deliveries)
+            .map(|out| async move {
+                let (code, error) = super::webhooks::send(&out, DELIVERY_TIMEOUT_MS).await;
+                (out.key, code, error)
+            })
+            .buffer_unordered(SENDS_AT_ONCE)
+            .collect::<Vec<_>>();
+        let sent = stream::iter(emails)
+            .map(|out| {
+                let from = from.as_str();
+                async move {
+                    let sent = super::email::send(&self.env, from, &out.email).await;
+                    (out.key, sent)
+                }
+            })
+            .buffer_unordered(SENDS_AT_ONCE)
+            .collect::<Vec<_>>();
+        let (delivered, sent) = futures_util::future::join(delivered, sent).await;
+        let mut next = tick.next;
+        let mut keep = |at: Option<Timestamp>| {
+            if let Some(at) = at {
+                next = Some(next.map_or(at, |n: Timestamp| n.min(at)));
+            }
+        };
+        for (key, code, error) in delivered {
+            keep(svc.record_attempt(&key, code, error, now()).await?);
+        }
+        for (key, outcome) in sent {
+            if let Err(why) = &outcome {
                 console_error!("email: not sent: {}", crate::store::redact(why));
             }
-            if let Some(at) = svc.record_email(&out.key, sent, now()).await? {
-                next = Some(next.map_or(at, |n| n.min(at)));
-            }
+            keep(svc.record_email(&key, outcome, now()).await?);
         }
         Ok(next)
     }
@@ -461,7 +485,7 @@ async fn dispatch(
     ctx: Ctx,
 ) -> Result<Response, Error> {
     match route {
-        Route::GetWebhook => reply(200, &json!({"webhook": svc.webhook(a).await?})),
+        Route::GetWebhook => reply(200, &json!({"webhook": svc.webhook(a, now).await?})),
         Route::SetWebhook => {
             let set = svc.put_webhook(a, &parse_json(body)?, ctx.allow_insecure, now).await?;
             secret_reply(if set.created { 201 } else { 200 }, &set)

@@ -27,8 +27,8 @@ pub struct OutgoingEmail {
 
 impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// Every email of `org` due at `now`, rendered with links to the admin page at `public_url`.
-    /// Emails whose recipient is no longer an active member, or whose org turned emails off,
-    /// are given up here.
+    /// Emails whose recipient is no longer an active member are given up here, and, once the
+    /// org has turned emails off, every email still pending.
     ///
     /// # Errors
     /// [`super::Error::Internal`] on storage failure.
@@ -38,11 +38,12 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let mut out = Vec::new();
         for (key, mut n) in self.repo.notification_rows(org, SCANNED).await? {
             let Some(state) = n.email.as_mut() else { continue };
-            if !state.is_due(now) {
+            let off = !o.policy.email_notifications && state.state == crate::domain::email::SendState::Pending;
+            if !state.is_due(now) && !off {
                 continue;
             }
             let active = members.iter().any(|m| m.is_active() && email_key(&m.email) == email_key(&n.to));
-            if !o.policy.email_notifications || !active {
+            if off || !active {
                 state.give_up(if active { "emails were turned off" } else { "the recipient is not an active member" });
                 self.repo.rewrite_notification(&key, &n).await?;
                 continue;

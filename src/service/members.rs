@@ -178,8 +178,11 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         if org != actor.org {
             org.version = actor.org.version + 1;
             let mut changes = Changes::new();
-            if org.policy.disable_after_idle_days != actor.org.policy.disable_after_idle_days {
-                // The reminders of every token move: let the authority look again now.
+            if org.policy.disable_after_idle_days != actor.org.policy.disable_after_idle_days
+                || org.policy.email_notifications != actor.org.policy.email_notifications
+            {
+                // The reminders of every token move, or pending emails are to be given up: let
+                // the authority look again now.
                 changes.wake(now);
             }
             changes.put_org(&org)?;

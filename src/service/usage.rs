@@ -65,10 +65,22 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let mut changes = Changes::new();
         let mut seen: Vec<&str> = Vec::new();
         for c in report.counts.iter().take(REPORT_MAX) {
-            if !is_date(&c.date) || c.date < oldest || c.date > now.plus_days(1).date() {
+            if self.repo.token(org, &c.token_id).await?.is_none() {
                 continue;
             }
-            if self.repo.token(org, &c.token_id).await?.is_none() {
+            if c.valid > 0 {
+                // Used: the report's arrival stands for the use (at most one flush interval
+                // late, which the idle policy's days do not notice), so no edge clock is trusted,
+                // whatever day the edge counted it on.
+                let mut w = self.repo.watch(org, &c.token_id).await?;
+                if w.last_used_at.is_none_or(|l| l < now) {
+                    w.last_used_at = Some(now);
+                    changes.put_watch(org, &c.token_id, &w)?;
+                }
+            }
+            if !is_date(&c.date) || c.date < oldest || c.date > now.plus_days(1).date() {
+                self.repo.commit(&changes).await?;
+                changes = Changes::new();
                 continue;
             }
             let days = self.repo.usage(org, &c.token_id).await?;
@@ -86,15 +98,6 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
                 refused: before.refused.saturating_add(c.refused),
             };
             changes.put_usage(org, &c.token_id, &c.date, &after)?;
-            if c.valid > 0 {
-                // Used: the report's arrival stands for the use (at most one flush interval
-                // late, which the idle policy's days do not notice), so no edge clock is trusted.
-                let mut w = self.repo.watch(org, &c.token_id).await?;
-                if w.last_used_at.is_none_or(|l| l < now) {
-                    w.last_used_at = Some(now);
-                    changes.put_watch(org, &c.token_id, &w)?;
-                }
-            }
             // Several counts of one token in one report: read back what this report wrote.
             self.repo.commit(&changes).await?;
             changes = Changes::new();

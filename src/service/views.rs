@@ -329,15 +329,17 @@ pub struct WebhookView {
     pub previous_valid_until: Option<String>,
 }
 
-impl From<&Webhook> for WebhookView {
-    fn from(w: &Webhook) -> Self {
+impl WebhookView {
+    /// `w` as seen at `now` (`previous_valid_until` only while the old secret still signs).
+    #[must_use]
+    pub fn at(w: &Webhook, now: Timestamp) -> Self {
         Self {
             url: w.url.clone(),
             events: w.events.clone(),
             masked_secret: w.masked_secret(),
             created_at: ts(w.created_at),
             rotated_at: ts_opt(w.rotated_at),
-            previous_valid_until: ts_opt(w.previous_valid_until),
+            previous_valid_until: ts_opt(w.previous_valid_until.filter(|until| now < *until)),
         }
     }
 }

@@ -58,10 +58,10 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     ///
     /// # Errors
     /// [`Error::Forbidden`] for developers, [`Error::Internal`].
-    pub async fn webhook(&self, actor: &Actor) -> Result<Option<WebhookView>> {
+    pub async fn webhook(&self, actor: &Actor, now: Timestamp) -> Result<Option<WebhookView>> {
         actor.require(Access::Read)?;
         actor.require_admin("only admins can read the webhook")?;
-        Ok(self.repo.webhook(&actor.org.id).await?.as_ref().map(WebhookView::from))
+        Ok(self.repo.webhook(&actor.org.id).await?.map(|w| WebhookView::at(&w, now)))
     }
 
     /// `PUT /v1/org/webhook` (admins): set the endpoint and the events it wants. The first set
@@ -103,7 +103,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let summary = format!("Set the webhook to {} for {}", hook.url, hook.events.join(", "));
         self.audit(&mut changes, org, Some(actor), Action::OrgUpdated, (TargetType::Org, org), summary, now)?;
         self.commit(&changes, now).await?;
-        Ok(WebhookSet { webhook: WebhookView::from(&hook), secret, created: before.is_none() })
+        Ok(WebhookSet { webhook: WebhookView::at(&hook, now), secret, created: before.is_none() })
     }
 
     /// `DELETE /v1/org/webhook` (admins). Deliveries still pending give up at their next
@@ -148,7 +148,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let summary = format!("Rotated the webhook's signing secret (grace {grace} s)");
         self.audit(&mut changes, org, Some(actor), Action::OrgUpdated, (TargetType::Org, org), summary, now)?;
         self.commit(&changes, now).await?;
-        Ok(WebhookSet { webhook: WebhookView::from(&hook), secret: Some(secret), created: false })
+        Ok(WebhookSet { webhook: WebhookView::at(&hook, now), secret: Some(secret), created: false })
     }
 
     /// `POST /v1/org/webhook/test` (admins): send a `webhook.test` event now.

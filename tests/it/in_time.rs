@@ -111,7 +111,7 @@ fn removing_the_webhook_gives_up_pending_deliveries() {
     let d = &deliveries(&w, &org.admin_secret)[0];
     assert_eq!(d["state"], "failed");
     assert_eq!(d["attempts"][0]["error"], "the webhook was removed");
-    assert!(block_on(w.svc.webhook(&w.actor(&org.admin_secret))).unwrap().is_none());
+    assert!(block_on(w.svc.webhook(&w.actor(&org.admin_secret), w.now())).unwrap().is_none());
 }
 
 #[test]
@@ -136,7 +136,7 @@ fn webhook_endpoints_are_checked() {
     // A developer can neither read nor set it.
     let (_, dev, _) = w.member_with_token(&org.admin_secret, "dev@acme.io", "developer");
     let d = w.actor(&dev);
-    assert!(block_on(w.svc.webhook(&d)).is_err());
+    assert!(block_on(w.svc.webhook(&d, w.now())).is_err());
     assert!(block_on(w.svc.put_webhook(&d, &json!({"url": "https://example.com/x"}), false, w.now())).is_err());
 }
 
@@ -344,4 +344,55 @@ fn notifications_are_emailed_once_each_and_retried() {
     let quiet = notifications(&w, &org.admin_secret);
     assert_eq!(quiet[0]["kind"], "token.created");
     assert_eq!(quiet[0]["email"], Value::Null);
+}
+
+/// Found by the red team: a rotation's grace shown after it ended; "*" beside other kinds;
+/// pending emails kept after emails were turned off; a use left unrecorded when the edge dated it
+/// outside the authority's window.
+#[test]
+fn red_team_findings_stay_fixed() {
+    let w = World::new();
+    let org = w.org("Acme", &[]);
+    let a = w.actor(&org.admin_secret);
+    block_on(w.svc.put_webhook(&a, &json!({"url": "http://127.0.0.1:9/h"}), true, w.now())).unwrap();
+    block_on(w.svc.rotate_webhook(&a, &json!({"grace_seconds": 60}), w.now())).unwrap();
+    let during = block_on(w.svc.webhook(&a, w.now())).unwrap().unwrap();
+    assert!(during.previous_valid_until.is_some());
+    let after = block_on(w.svc.webhook(&a, w.now().plus_seconds(60))).unwrap().unwrap();
+    assert_eq!(after.previous_valid_until, None, "the old secret no longer signs");
+
+    let both = block_on(w.svc.put_webhook(
+        &a,
+        &json!({"url": "http://127.0.0.1:9/h", "events": ["*", "token.created"]}),
+        true,
+        w.now(),
+    ));
+    assert!(matches!(both, Err(keyward::service::Error::Validation(ref e)) if e.contains_key("events")), "{both:?}");
+
+    // A pending email (not yet due again) is given up as soon as emails are turned off.
+    let due = block_on(w.svc.due_emails(&org.id, "", w.now())).unwrap();
+    assert!(!due.is_empty());
+    for d in &due {
+        block_on(w.svc.record_email(&d.key, Err("refused".into()), w.now())).unwrap();
+    }
+    let a = w.actor(&org.admin_secret);
+    block_on(w.svc.update_org(&a, &json!({"policy": {"email_notifications": false}}), w.now())).unwrap();
+    assert!(block_on(w.svc.due_emails(&org.id, "", w.now())).unwrap().is_empty());
+    let states: Vec<Value> = notifications(&w, &org.admin_secret)
+        .into_iter()
+        .filter_map(|n| n.get("email").cloned())
+        .filter(|e| !e.is_null())
+        .collect();
+    assert!(states.iter().all(|e| e["state"] == "failed"), "{states:?}");
+
+    // A valid use counts for the idle policy whatever day the edge put on it.
+    let (_, id) = w.create(&org.admin_secret, json!({"label": "ci", "role": "developer", "kind": "org", "scopes": []}));
+    let report = UsageReport {
+        org_id: org.id.clone(),
+        counts: vec![UsageCount { token_id: id.clone(), date: "1999-01-01".into(), valid: 1, refused: 0 }],
+    };
+    let later = w.now().plus_days(40);
+    block_on(w.svc.record_usage(&report, later)).unwrap();
+    let watch = block_on(w.svc.repo().watch(&org.id, &id)).unwrap();
+    assert_eq!(watch.last_used_at, Some(later));
 }

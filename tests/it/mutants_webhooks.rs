@@ -34,7 +34,7 @@ fn a_second_set_moves_the_webhook_and_its_deliveries_to_the_new_url_and_events()
         (second.webhook.url.as_str(), second.webhook.events.clone()),
         ("http://127.0.0.1:9/two", vec!["token.revoked".to_owned()])
     );
-    let stored = block_on(w.svc.webhook(&a)).unwrap().expect("set");
+    let stored = block_on(w.svc.webhook(&a, w.now())).unwrap().expect("set");
     assert_eq!(stored, second.webhook);
     assert_eq!(stored.masked_secret, mask_secret(&secret));
 
@@ -54,7 +54,7 @@ fn a_rotation_replaces_the_signing_secret_and_says_when() {
         .unwrap()
         .secret
         .unwrap();
-    assert_eq!(block_on(w.svc.webhook(&a)).unwrap().unwrap().rotated_at, None);
+    assert_eq!(block_on(w.svc.webhook(&a, w.now())).unwrap().unwrap().rotated_at, None);
 
     w.advance_seconds(10);
     let rotated_at = w.now();
@@ -64,7 +64,7 @@ fn a_rotation_replaces_the_signing_secret_and_says_when() {
     assert_eq!(r.webhook.masked_secret, mask_secret(&new));
     assert_eq!(r.webhook.rotated_at.as_deref(), Some(rotated_at.to_rfc3339().as_str()));
     assert_eq!(r.webhook.previous_valid_until, Some(rotated_at.plus_seconds(60).to_rfc3339()));
-    assert_eq!(block_on(w.svc.webhook(&a)).unwrap().unwrap(), r.webhook, "as stored");
+    assert_eq!(block_on(w.svc.webhook(&a, w.now())).unwrap().unwrap(), r.webhook, "as stored");
 
     // during the grace both sign, the new one first; after it only the new one
     block_on(w.svc.test_webhook(&a, w.now())).unwrap();
