@@ -12,6 +12,7 @@ mod lifecycle;
 mod mutants_preconditions;
 mod mutants_projection;
 mod mutants_service;
+mod mutants_tokens;
 mod mutants_validation;
 mod mutants_wake;
 mod mutants_webhooks;
