@@ -4,6 +4,7 @@
 // while one is due soon the view reads the list again by itself, and "Refresh" does it at once.
 import { kindWords } from "./access.js";
 import { api, fill, h, keepFocus, when } from "./lib.js";
+import { emptyState } from "./states.js";
 
 /** How long to wait before reading again while an email is due soon (ms), and how soon counts. */
 const MIN_WAIT = 2_000;
@@ -104,7 +105,9 @@ export async function renderNotifications(ctx) {
             ),
             h("ul", { class: "notes" }, notifications.map(note)),
           ]
-        : h("p", { class: "empty" }, "No notifications yet."),
+        : emptyState(
+            "No notifications yet. keyward writes one when a token is created, changed, about to expire or reported leaked.",
+          ),
     ),
   );
   const wait = nextRead(notifications);

@@ -6,6 +6,7 @@
 // alternative: the totals as its accessible name, a <title> per day, and a table of the numbers.
 import { api, fill, h, openDialog, when } from "./lib.js";
 import { stateNote } from "./access.js";
+import { errorState, loadingState } from "./states.js";
 
 const NS = "http://www.w3.org/2000/svg";
 
@@ -181,11 +182,7 @@ export function openTokenDetail(t, status, { onClose } = {}) {
     ["Expires", when(t.expires_at, "Never")],
     ["Last used", when(t.last_used_at, "Never")],
   ];
-  const usage = h(
-    "div",
-    { class: "usage-slot", "aria-live": "polite" },
-    h("p", { class: "loading" }, "Loading usage…"),
-  );
+  const usage = h("div", { class: "usage-slot", "aria-live": "polite" }, loadingState("usage"));
   body.append(
     h(
       "dl",
@@ -194,8 +191,20 @@ export function openTokenDetail(t, status, { onClose } = {}) {
     ),
     usage,
   );
-  api("GET", `/v1/tokens/${t.id}/usage`).then(
-    ({ days }) => fill(usage, usageChart(days)),
-    (e) => fill(usage, h("p", { class: "field-error" }, `Usage could not be read: ${e.message}`)),
-  );
+  const load = () => {
+    fill(usage, loadingState("usage"));
+    api("GET", `/v1/tokens/${t.id}/usage`).then(
+      ({ days }) => fill(usage, totals(days).valid + totals(days).refused ? null : noUsage(), usageChart(days)),
+      (e) => fill(usage, errorState("Usage could not be read", e, load, { heading: "h3" })),
+    );
+  };
+  load();
 }
+
+/** No verification in 30 days: said in words above the (flat) chart. */
+const noUsage = () =>
+  h(
+    "p",
+    { class: "muted small no-usage" },
+    "No verifications in the last 30 days: the chart fills as services verify this token.",
+  );

@@ -3,7 +3,10 @@
 // delivery log, refreshed by itself while a delivery is pending. A keyward:read session sees the
 // same without the forms and buttons.
 import { READ_ONLY_MESSAGE, kindWords } from "./access.js";
-import { api, field, fill, h, keepFocus, openDialog, secretPanel, showErrors, toast, when } from "./lib.js";
+import { api, field, fill, h, keepFocus, showErrors, toast, when } from "./lib.js";
+import { emptyState } from "./states.js";
+import { removeDialog, rotateDialog, secretDialog } from "./webhook-dialogs.js";
+import { paintLog } from "./webhook-log.js";
 
 export const ALL = "*";
 export const EVENT_KINDS = [
@@ -20,15 +23,6 @@ export const EVENT_KINDS = [
   "token.idle",
   "member.updated",
 ];
-const STATE = { pending: "Pending", delivered: "Delivered", failed: "Failed" };
-const SECRET_WORDS = {
-  what: "signing secret",
-  why: "your endpoint needs it to check that deliveries come from keyward",
-  shownAs: "keyward shows it as ",
-};
-/** While a delivery is pending the log looks again just after its next attempt, 1.5 s to 60 s on. */
-const POLL_MS = [1500, 60_000];
-
 /** The same checks as the server (its words too): an http(s) URL and at least one event kind. */
 export function webhookErrors({ url, events }) {
   const errors = {};
@@ -69,9 +63,7 @@ export async function renderWebhook(ctx) {
         "(Standard Webhooks: the webhook-id, webhook-timestamp and webhook-signature headers), and retries for up to 24 hours until it answers 2xx.",
       ),
       manage ? null : h("p", { class: "notice" }, READ_ONLY_MESSAGE),
-      webhook
-        ? summary(webhook, { ...ctx, again })
-        : h("p", { class: "empty" }, "No webhook is set: keyward sends no events."),
+      webhook ? summary(webhook, { ...ctx, again }) : emptyState("No webhook is set: keyward sends no events."),
       manage ? endpointForm(webhook, { ...ctx, again }) : null,
       log,
     ),
@@ -205,192 +197,4 @@ function endpointForm(w, { onError, again }) {
     }
   });
   return form;
-}
-
-/** The secret shown once, in a dialog like a new token's; the view repaints when it closes. */
-function secretDialog(title, secret, masked, again) {
-  const { body, close } = openDialog(title, { onClose: again });
-  const panel = secretPanel(secret, masked, SECRET_WORDS);
-  body.append(
-    panel,
-    h("div", { class: "actions" }, h("button", { type: "button", class: "primary", onclick: () => close() }, "Done")),
-  );
-  panel.querySelector("button.primary")?.focus();
-}
-
-function rotateDialog({ onError, again }) {
-  const { body, close, focusFirst } = openDialog("Rotate the signing secret", { onClose: again });
-  const grace = h(
-    "select",
-    { autofocus: true },
-    h("option", { value: "0" }, "Stop the old secret now"),
-    h("option", { value: "300" }, "Keep the old secret signing for 5 minutes"),
-    h("option", { value: "3600" }, "Keep the old secret signing for 1 hour"),
-    h("option", { value: "86400" }, "Keep the old secret signing for 24 hours"),
-  );
-  const f = field("Grace period for the old secret", grace, {
-    name: "grace_seconds",
-    hint: "During the grace each delivery carries two signatures, so your endpoint can switch without losing events.",
-  });
-  const form = h(
-    "form",
-    {},
-    h("p", {}, "Rotation makes a new signing secret; the endpoint and its events stay."),
-    f,
-    h(
-      "div",
-      { class: "actions" },
-      h("button", { type: "button", onclick: () => close() }, "Cancel"),
-      h("button", { type: "submit", class: "primary" }, "Rotate"),
-    ),
-  );
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    try {
-      const r = await api("POST", "/v1/org/webhook/rotate", { grace_seconds: Number(grace.value) });
-      const panel = secretPanel(r.secret, r.webhook.masked_secret, SECRET_WORDS);
-      form.replaceWith(
-        h(
-          "div",
-          {},
-          panel,
-          h(
-            "div",
-            { class: "actions" },
-            h("button", { type: "button", class: "primary", onclick: () => close() }, "Done"),
-          ),
-        ),
-      );
-      panel.querySelector("button.primary")?.focus();
-    } catch (err) {
-      if (err.code === "VALIDATION_FAILED") showErrors(form, err.errors);
-      else {
-        close();
-        onError(err);
-      }
-    }
-  });
-  body.append(form);
-  focusFirst();
-}
-
-function removeDialog({ onError, again }) {
-  const { body, close, focusFirst } = openDialog("Remove the webhook?");
-  const go = h("button", { type: "button", class: "danger", autofocus: true }, "Remove");
-  go.addEventListener("click", async () => {
-    try {
-      await api("DELETE", "/v1/org/webhook");
-      close();
-      toast("Webhook removed: keyward sends no more events.");
-    } catch (err) {
-      close();
-      onError(err);
-    }
-    again();
-  });
-  body.append(
-    h(
-      "p",
-      {},
-      "keyward stops sending events at once. The delivery log stays; a webhook set again gets a new signing secret.",
-    ),
-    h("div", { class: "actions" }, h("button", { type: "button", onclick: () => close() }, "Cancel"), go),
-  );
-  focusFirst();
-}
-
-/** One attempt in words: "HTTP 204", "HTTP 500", "no answer: timed out" (an error naming the code once). */
-function attemptWords(a) {
-  const head = a.response_code ? `HTTP ${a.response_code}` : "no answer";
-  return !a.error || a.error.startsWith(head) ? (a.error ?? head) : `${head}: ${a.error}`;
-}
-
-/** Paint the delivery log into `log`, and look again shortly while any delivery is pending. */
-function paintLog(log, deliveries, isCurrent, onFailure) {
-  const refresh = () =>
-    api("GET", "/v1/org/webhook/deliveries").then(
-      (d) => isCurrent() && document.contains(log) && paintLog(log, d.deliveries, isCurrent, onFailure),
-      onFailure,
-    );
-  const rows = deliveries.map((d) =>
-    h(
-      "tr",
-      { dataset: { id: d.id, state: d.state } },
-      h("td", { "data-label": "Event" }, h("code", { title: d.id }, d.type)),
-      h("td", { "data-label": "State" }, h("span", { class: `badge delivery-${d.state}` }, STATE[d.state] ?? d.state)),
-      h("td", { "data-label": "Created" }, when(d.created_at)),
-      h(
-        "td",
-        { "data-label": "Attempts" },
-        d.attempts.length
-          ? h(
-              "ol",
-              { class: "attempts" },
-              d.attempts.map((a) =>
-                h(
-                  "li",
-                  {},
-                  when(a.at),
-                  " · ",
-                  h("span", { class: a.response_code >= 200 && a.response_code < 300 ? "ok" : "bad" }, attemptWords(a)),
-                ),
-              ),
-            )
-          : h("span", { class: "muted" }, "None yet"),
-      ),
-      h("td", { "data-label": "Next attempt" }, when(d.next_attempt_at)),
-      h(
-        "td",
-        { "data-label": "Payload" },
-        h(
-          "details",
-          {},
-          h("summary", {}, "Payload"),
-          h("pre", { class: "payload" }, JSON.stringify(d.payload, null, 2)),
-        ),
-      ),
-    ),
-  );
-  keepFocus(log, () =>
-    fill(
-      log,
-      h(
-        "div",
-        { class: "view-head" },
-        h("h2", { id: "deliveries-h" }, "Delivery log"),
-        h("div", { class: "spacer" }),
-        h("button", { type: "button", class: "small", onclick: refresh }, "Refresh"),
-      ),
-      deliveries.length
-        ? h(
-            "div",
-            { class: "table-wrap" },
-            h(
-              "table",
-              {},
-              h("caption", { class: "sr-only" }, "Webhook deliveries, newest first"),
-              h(
-                "thead",
-                {},
-                h(
-                  "tr",
-                  {},
-                  ["Event", "State", "Created", "Attempts", "Next attempt", "Payload"].map((c) =>
-                    h("th", { scope: "col" }, c),
-                  ),
-                ),
-              ),
-              h("tbody", {}, rows),
-            ),
-          )
-        : h("p", { class: "empty" }, "Nothing sent yet."),
-    ),
-  );
-  clearTimeout(log.poll);
-  const due = deliveries
-    .filter((d) => d.state === "pending")
-    .map((d) => Date.parse(d.next_attempt_at ?? "") || Date.now());
-  if (!due.length) return;
-  const wait = Math.min(POLL_MS[1], Math.max(POLL_MS[0], Math.min(...due) - Date.now() + 500));
-  log.poll = setTimeout(() => isCurrent() && document.contains(log) && refresh(), wait);
 }

@@ -1,0 +1,225 @@
+// What a keyward:manage session does to one token from its row: edit (with the same rules as the
+// wizard), disable and enable, revoke and delete with the label typed to confirm, re-approve,
+// and rotate with a grace period. Also the scope checkboxes the edit dialog and the wizard share.
+import { confirmLabelMatches, validateTokenForm } from "./pkg/keyward.js";
+import { isKeywardScope, keywardChoice, splitScopeErrors } from "./access.js";
+import { api, field, h, openDialog, secretPanel, session, showErrors, toast } from "./lib.js";
+import { networksField } from "./networks.js";
+import { handleActionError, isAdmin, page } from "./state.js";
+import { refreshTokens } from "./tokens.js";
+
+export function rowActions(t, members) {
+  const b = (text, fn, cls = "") =>
+    h("button", { type: "button", class: `small ${cls}`, "aria-label": `${text} ${t.label}`, onclick: fn }, text);
+  const post = (action, verb) => async () => {
+    try {
+      await api("POST", `/v1/tokens/${t.id}/${action}`);
+      toast(`${t.label}: ${verb}.`);
+      refreshTokens();
+    } catch (e) {
+      handleActionError(e, `${t.label} was not ${verb}`);
+    }
+  };
+  const acts = [b("Edit", () => editDialog(t))];
+  if (t.state === "active") acts.push(b("Disable", post("disable", "disabled")));
+  if (t.state === "disabled") acts.push(b("Enable", post("enable", "enabled")));
+  if (t.state !== "revoked") acts.push(b("Revoke", () => confirmByLabel(t, "revoke"), "danger"));
+  if (t.state === "revoked" && t.status !== "expired") acts.push(b("Re-approve", post("reapprove", "re-approved")));
+  if (t.state !== "revoked" && t.status !== "expired") acts.push(b("Rotate", () => rotateDialog(t)));
+  acts.push(b("Delete", () => confirmByLabel(t, "delete"), "danger"));
+  return h("div", { class: "row-actions" }, acts);
+}
+
+/** Revoke or delete: the button enables only when the typed label matches (wasm rule). */
+function confirmByLabel(t, action) {
+  const verb = action === "revoke" ? "Revoke" : "Delete";
+  const { body, close, focusFirst } = openDialog(`${verb} “${t.label}”?`);
+  const typed = h("input", { type: "text", autocomplete: "off", spellcheck: "false", autofocus: true });
+  const f = field(`Type the label “${t.label}” to confirm`, typed, { name: "confirm_label" });
+  const go = h("button", { type: "submit", class: "danger", disabled: true }, verb);
+  typed.addEventListener("input", () => {
+    go.disabled = !confirmLabelMatches(t.label, typed.value);
+    f.setError(null);
+  });
+  const form = h(
+    "form",
+    {},
+    h(
+      "p",
+      {},
+      action === "revoke"
+        ? "Revoking stops the token at once here and everywhere within about a minute. It can be re-approved while unexpired."
+        : "Deleting removes the token for good; its secret will never verify again. The audit log keeps its history.",
+    ),
+    f,
+    h("div", { class: "actions" }, h("button", { type: "button", onclick: () => close() }, "Cancel"), go),
+  );
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      if (action === "revoke") await api("POST", `/v1/tokens/${t.id}/revoke`, { confirm_label: typed.value });
+      else await api("DELETE", `/v1/tokens/${t.id}`, { confirm_label: typed.value });
+      close();
+      toast(`${t.label}: ${action === "revoke" ? "revoked" : "deleted"}.`);
+      refreshTokens();
+    } catch (err) {
+      if (err.code === "CONFIRMATION_MISMATCH") f.setError("That is not the exact label.");
+      else if (err.code === "VALIDATION_FAILED") showErrors(form, err.errors);
+      else f.setError(err.message);
+    }
+  });
+  body.append(form);
+  focusFirst();
+}
+
+function rotateDialog(t) {
+  const { body, close, focusFirst } = openDialog(`Rotate “${t.label}”`, { onClose: refreshTokens });
+  // The admin API takes only a token's current secret: rotating the one this page signed in with
+  // would sign it out, so the page carries on with the new secret.
+  const own = t.id === page.me.token.id;
+  const grace = h(
+    "select",
+    { autofocus: true },
+    h("option", { value: "0" }, "Stop the old secret now"),
+    h("option", { value: "300" }, "Keep the old secret for 5 minutes"),
+    h("option", { value: "3600" }, "Keep the old secret for 1 hour"),
+    h("option", { value: "86400" }, "Keep the old secret for 24 hours"),
+  );
+  const f = field("Grace period for the old secret", grace, { name: "grace_seconds" });
+  const form = h(
+    "form",
+    {},
+    h("p", {}, "Rotation issues a new secret for the same token: label, scopes and expiry stay."),
+    own
+      ? h(
+          "p",
+          { class: "notice" },
+          "This is the token you are signed in with. The old secret stops working for keyward at once (services may still use it during the grace period); this page carries on with the new one.",
+        )
+      : null,
+    f,
+    h(
+      "div",
+      { class: "actions" },
+      h("button", { type: "button", onclick: () => close() }, "Cancel"),
+      h("button", { type: "submit", class: "primary" }, "Rotate"),
+    ),
+  );
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      const r = await api("POST", `/v1/tokens/${t.id}/rotate`, { grace_seconds: Number(grace.value) });
+      if (own) session.set(r.secret);
+      const panel = secretPanel(r.secret, r.token.masked);
+      const done = h("button", { type: "button", class: "primary", onclick: () => close() }, "Done");
+      form.replaceWith(h("div", {}, panel, h("div", { class: "actions" }, done)));
+      panel.querySelector("button.primary")?.focus();
+    } catch (err) {
+      if (err.code === "VALIDATION_FAILED") showErrors(form, err.errors);
+      else f.setError(err.message);
+    }
+  });
+  body.append(form);
+  focusFirst();
+}
+
+function editDialog(t) {
+  const { body, close, focusFirst } = openDialog(`Edit “${t.label}”`, { wide: true });
+  const label = h("input", { type: "text", value: t.label, autofocus: true });
+  const desc = h("textarea", { rows: 3 }, t.description ?? "");
+  const roleSel = h(
+    "select",
+    {},
+    ["developer", "admin"].map((r) =>
+      h("option", { value: r, selected: r === t.role, disabled: r === "admin" && !isAdmin() }, r),
+    ),
+  );
+  const scopes = scopeChecks(page.me.org.modules, t.scopes, "edit");
+  const keyward = keywardChoice({
+    modules: page.me.org.modules,
+    callerScopes: page.me.token.scopes,
+    current: t.scopes,
+    name: "edit-keyward",
+  });
+  const networks = networksField(t.allowed_cidrs ?? [], { own: t.id === page.me.token.id });
+  const fields = [
+    field("Name", label, { name: "label" }),
+    field("Description", desc, { name: "description" }),
+    field("Role", roleSel, { name: "role" }),
+  ];
+  const scopeField = scopeFieldset(scopes);
+  const form = h(
+    "form",
+    {},
+    ...fields,
+    scopeField,
+    keyward.el,
+    networks.el,
+    h(
+      "div",
+      { class: "actions" },
+      h("button", { type: "button", onclick: () => close() }, "Cancel"),
+      h("button", { type: "submit", class: "primary" }, "Save"),
+    ),
+  );
+  // allowed_cidrs is always sent: an emptied field ([]) removes the allowlist.
+  const patch = () => ({
+    label: label.value,
+    description: desc.value,
+    role: roleSel.value,
+    scopes: [...scopes.value(), keyward.value()].filter(Boolean),
+    allowed_cidrs: networks.value(),
+  });
+  const validate = () => {
+    // The same rules as create (and the server), applied to the edited fields.
+    const check = validateTokenForm({ ...patch(), kind: t.kind }, keyward.grantable, page.me.org.policy);
+    showErrors(form, splitScopeErrors(check.errors));
+    return check;
+  };
+  form.addEventListener("input", validate);
+  form.addEventListener("change", validate);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    if (!validate().ok) return form.querySelector("[aria-invalid]")?.focus();
+    try {
+      await api("PATCH", `/v1/tokens/${t.id}`, patch());
+      close();
+      toast(`${label.value.trim()}: saved.`);
+      refreshTokens();
+    } catch (err) {
+      if (err.code === "VALIDATION_FAILED") showErrors(form, splitScopeErrors(err.errors));
+      else handleActionError(err);
+    }
+  });
+  body.append(form);
+  focusFirst();
+}
+
+/** The org's modules as checkboxes (keyward's own scopes are the separate choice of access.js). */
+export function scopeChecks(modules, selected, prefix) {
+  const boxes = modules
+    .filter((m) => !isKeywardScope(m))
+    .map((m) => h("input", { type: "checkbox", value: m, id: `${prefix}-scope-${m}`, checked: selected.includes(m) }));
+  const el = boxes.length
+    ? h(
+        "div",
+        { class: "checks" },
+        boxes.map((b) => h("label", { class: "check", for: b.id }, b, h("span", {}, b.value))),
+      )
+    : h("p", { class: "muted" }, "This org has no modules yet.");
+  return { el, value: () => boxes.filter((b) => b.checked).map((b) => b.value) };
+}
+
+export function scopeFieldset(scopes) {
+  const el = h(
+    "fieldset",
+    { class: "field", dataset: { field: "scopes" } },
+    h("legend", {}, "Scopes"),
+    scopes.el,
+    h("p", { class: "field-error", "aria-live": "polite" }),
+  );
+  el.setError = (m) => (el.querySelector(".field-error").textContent = m ?? "");
+  return el;
+}
+
+/** The create wizard: General → Access → Overview → Create, validated live by the wasm rules. */
