@@ -1,19 +1,24 @@
 // The admin page in real headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core)
 // against the built Worker with its static assets, exactly as `make dev` serves them.
 // Screenshots of each screen go to test-results/screenshots/ (git-ignored) for people to look at.
-// The Worker script is build/index.js unless KEYWARD_WORKER names another build of it.
-// Every page is watched: a Content Security Policy violation or an uncaught page error fails the
-// test that was running.
+// The Worker script is build/index.js unless KEYWARD_WORKER names another build of it (see
+// harness.mjs). Every page is watched: a Content Security Policy violation or an uncaught page
+// error fails the test that was running. states.test.mjs covers loading, empty and error states
+// and the audit log's names, filters and pages.
 import { after, afterEach, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac, generateKeyPairSync, sign } from "node:crypto";
 import { createServer } from "node:http";
-import { mkdirSync } from "node:fs";
-import { Miniflare } from "miniflare";
-import { chromium } from "playwright-core";
+import {
+  OPERATOR,
+  SHOTS,
+  freshPage as harnessPage,
+  problems,
+  signIn as harnessSignIn,
+  start,
+  watch,
+} from "./harness.mjs";
 
-const OPERATOR = "browser-operator-secret";
-const SHOTS = "test-results/screenshots";
 const PNG = Buffer.from(
   "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
   "base64",
@@ -36,99 +41,11 @@ const LEAK_REPORT_KEYS = JSON.stringify([
 
 let mf, base, browser, context, page;
 
-/** CSP violations (console and `securitypolicyviolation`) and page errors of every watched page. */
-const problems = [];
-function watch(p) {
-  p.setDefaultTimeout(10_000);
-  p.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-  p.on("console", (m) => {
-    if (m.type() === "error" && /Content Security Policy/i.test(m.text())) problems.push(`console: ${m.text()}`);
-  });
-  // Chromium also logs violations itself; the DOM event catches any it would not.
-  return p.addInitScript(() =>
-    document.addEventListener("securitypolicyviolation", (e) =>
-      console.error(
-        `Content Security Policy violation (event): ${e.violatedDirective} blocked ${e.blockedURI || "inline"}`,
-      ),
-    ),
-  );
-}
-
-/** A fresh, separate browser session (its own sessionStorage) on the page. */
-async function freshPage() {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const p = await ctx.newPage();
-  await watch(p);
-  return p;
-}
-
-async function signIn(p, secret) {
-  await p.goto(base);
-  await p.getByLabel("API token").fill(secret);
-  await p.getByRole("button", { name: "Sign in" }).click();
-}
-
-/** A free loopback port: the page's own origin is known before the Worker starts (PUBLIC_URL). */
-async function freePort() {
-  const server = createServer();
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address();
-  await new Promise((r) => server.close(r));
-  return port;
-}
+const freshPage = () => harnessPage(browser);
+const signIn = (p, secret) => harnessSignIn(p, base, secret);
 
 before(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  const port = await freePort();
-  const origin = `http://127.0.0.1:${port}`;
-  mf = new Miniflare({
-    modules: true,
-    scriptPath: process.env.KEYWARD_WORKER ?? "build/index.js",
-    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
-    compatibilityDate: "2025-09-01",
-    kvNamespaces: ["TOKENS"],
-    kvPersist: false,
-    durableObjects: { ORGS: { className: "OrgAuthority", useSQLite: true } },
-    durableObjectsPersist: false,
-    // the rate limits of wrangler.toml, as `make dev` simulates them
-    ratelimits: {
-      VERIFY_MISS_LIMIT: { simple: { limit: 300, period: 60 } },
-      ADMIN_AUTH_LIMIT: { simple: { limit: 60, period: 60 } },
-      STRICT_VERIFY_LIMIT: { simple: { limit: 600, period: 60 } },
-    },
-    // the Email Service binding, simulated as `make dev` does: notification emails go out
-    email: { send_email: [{ name: "EMAIL" }] },
-    // an http://127.0.0.1 webhook receiver is allowed (local development only), usage reaches the
-    // authority within a second, emails link to this page
-    bindings: {
-      OPERATOR_SECRET: OPERATOR,
-      TOKEN_PREFIX: "kw",
-      ALLOWED_ORIGINS: "",
-      LEAK_REPORT_KEYS,
-      WEBHOOK_ALLOW_INSECURE: "true",
-      USAGE_FLUSH_SECONDS: "1",
-      NOTIFY_FROM: "notifications@keyward.example",
-      PUBLIC_URL: origin,
-    },
-    assets: { directory: "www", routerConfig: { has_user_worker: true } },
-    host: "127.0.0.1",
-    port,
-  });
-  base = String(await mf.ready);
-  assert.equal(new URL(base).origin, origin, "the page is served where PUBLIC_URL says");
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-dev-shm-usage",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-      "--disable-quic",
-    ],
-  });
+  ({ mf, base, browser } = await start({ LEAK_REPORT_KEYS }));
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(base).origin });
   page = await context.newPage();
@@ -173,6 +90,20 @@ test("the page and its assets carry the security headers", async () => {
     "/webhook.js",
     "/notifications.js",
     "/deeplink.js",
+    "/idle.js",
+    "/lib.js",
+    "/state.js",
+    "/states.js",
+    "/signin.js",
+    "/tokens.js",
+    "/token-actions.js",
+    "/wizard.js",
+    "/wizard-fields.js",
+    "/members.js",
+    "/audit.js",
+    "/check.js",
+    "/webhook-dialogs.js",
+    "/webhook-log.js",
     "/style.css",
     "/pkg/keyward_bg.wasm",
   ]) {

@@ -1,0 +1,111 @@
+// What the browser suites share: the built Worker with the page's static assets in Miniflare (as
+// `make dev` serves them), Debian's Chromium through playwright-core, and a watch on every page
+// that records Content Security Policy violations and page errors (each suite's afterEach fails
+// the test that caused one). The Worker script is build/index.js unless KEYWARD_WORKER names
+// another build of it.
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import { mkdirSync } from "node:fs";
+import { Miniflare } from "miniflare";
+import { chromium } from "playwright-core";
+
+export const OPERATOR = "browser-operator-secret";
+export const SHOTS = "test-results/screenshots";
+
+/** CSP violations (console and `securitypolicyviolation`) and page errors of every watched page. */
+export const problems = [];
+export function watch(p) {
+  p.setDefaultTimeout(10_000);
+  p.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  p.on("console", (m) => {
+    if (m.type() === "error" && /Content Security Policy/i.test(m.text())) problems.push(`console: ${m.text()}`);
+  });
+  // Chromium also logs violations itself; the DOM event catches any it would not.
+  return p.addInitScript(() =>
+    document.addEventListener("securitypolicyviolation", (e) =>
+      console.error(
+        `Content Security Policy violation (event): ${e.violatedDirective} blocked ${e.blockedURI || "inline"}`,
+      ),
+    ),
+  );
+}
+
+/** A fresh, separate browser session (its own sessionStorage) on the page. */
+export async function freshPage(browser) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const p = await ctx.newPage();
+  await watch(p);
+  return p;
+}
+
+/** Open the page and sign in with `secret`. */
+export async function signIn(p, base, secret) {
+  await p.goto(base);
+  await p.getByLabel("API token").fill(secret);
+  await p.getByRole("button", { name: "Sign in" }).click();
+}
+
+/** A free loopback port: the page's own origin is known before the Worker starts (PUBLIC_URL). */
+export async function freePort() {
+  const server = createServer();
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address();
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/** The Worker (with `bindings` added to the usual ones) and Chromium: { mf, base, browser }. */
+export async function start(bindings = {}) {
+  mkdirSync(SHOTS, { recursive: true });
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: process.env.KEYWARD_WORKER ?? "build/index.js",
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
+    compatibilityDate: "2025-09-01",
+    kvNamespaces: ["TOKENS"],
+    kvPersist: false,
+    durableObjects: { ORGS: { className: "OrgAuthority", useSQLite: true } },
+    durableObjectsPersist: false,
+    // the rate limits of wrangler.toml, as `make dev` simulates them
+    ratelimits: {
+      VERIFY_MISS_LIMIT: { simple: { limit: 300, period: 60 } },
+      ADMIN_AUTH_LIMIT: { simple: { limit: 60, period: 60 } },
+      STRICT_VERIFY_LIMIT: { simple: { limit: 600, period: 60 } },
+    },
+    // the Email Service binding, simulated as `make dev` does: notification emails go out
+    email: { send_email: [{ name: "EMAIL" }] },
+    // an http://127.0.0.1 webhook receiver is allowed (local development only), usage reaches the
+    // authority within a second, emails link to this page
+    bindings: {
+      OPERATOR_SECRET: OPERATOR,
+      TOKEN_PREFIX: "kw",
+      ALLOWED_ORIGINS: "",
+      WEBHOOK_ALLOW_INSECURE: "true",
+      USAGE_FLUSH_SECONDS: "1",
+      NOTIFY_FROM: "notifications@keyward.example",
+      PUBLIC_URL: origin,
+      ...bindings,
+    },
+    assets: { directory: "www", routerConfig: { has_user_worker: true } },
+    host: "127.0.0.1",
+    port,
+  });
+  const base = String(await mf.ready);
+  assert.equal(new URL(base).origin, origin, "the page is served where PUBLIC_URL says");
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-dev-shm-usage",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+      "--disable-quic",
+    ],
+  });
+  return { mf, base, browser };
+}
