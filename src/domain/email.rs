@@ -51,6 +51,12 @@ impl EmailState {
         self.state == SendState::Pending && self.next_attempt_at.is_some_and(|t| t <= now)
     }
 
+    /// Hold it for an attempt starting at `now` (see
+    /// [`super::webhook::SEND_LEASE_SECONDS`]).
+    pub fn lease(&mut self, now: Timestamp) {
+        self.next_attempt_at = Some(now.plus_seconds(super::webhook::SEND_LEASE_SECONDS));
+    }
+
     /// Record an attempt made at `now` for a notification made at `created_at`: sent, or the
     /// next slot of the webhook schedule (5 s … 24 h after the notification), or failed after
     /// the last.

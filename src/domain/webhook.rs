@@ -45,6 +45,9 @@ pub const EVENT_KINDS: [&str; 12] = [
 /// The event `POST /v1/org/webhook/test` sends; always delivered, whatever `events` says.
 pub const TEST_EVENT: &str = "webhook.test";
 
+/// How long a send in progress holds its delivery or email (no other run picks it up before):
+/// longer than any send takes, short enough that a send lost with its process is retried soon.
+pub const SEND_LEASE_SECONDS: i64 = 30;
 /// When each attempt of a delivery is due, in seconds after the event: at once, then with
 /// backoff up to 24 h. After the last one fails the delivery is given up (`failed`).
 pub const ATTEMPT_OFFSETS_SECONDS: [i64; 8] = [0, 5, 300, 1_800, 7_200, 18_000, 36_000, 86_400];
@@ -301,6 +304,11 @@ impl Delivery {
     #[must_use]
     pub fn is_due(&self, now: Timestamp) -> bool {
         self.state == DeliveryState::Pending && self.next_attempt_at.is_some_and(|t| t <= now)
+    }
+
+    /// Hold it for an attempt starting at `now` (see [`SEND_LEASE_SECONDS`]).
+    pub fn lease(&mut self, now: Timestamp) {
+        self.next_attempt_at = Some(now.plus_seconds(SEND_LEASE_SECONDS));
     }
 
     /// Record an attempt made at `now` that got `response_code` (or failed with `error`), and

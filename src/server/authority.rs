@@ -10,6 +10,7 @@
 //! stays owed and is retried by the object's alarm, with backoff.
 
 use core::cell::Cell;
+use std::rc::Rc;
 use std::time::Duration;
 
 use futures_util::{stream, StreamExt as _};
@@ -31,7 +32,9 @@ use super::relay::{
 use super::{internal, param, prefix, query, reply, CryptoRandom};
 use crate::domain::Timestamp;
 use crate::routes::{resolve, Route};
-use crate::service::{etag, parse_json, Actor, Error, IfMatch, Located, Service, TokenQuery, UsageReport};
+use crate::service::{
+    etag, parse_json, Actor, Error, IfMatch, Located, Outgoing, OutgoingEmail, Service, TokenQuery, UsageReport,
+};
 use crate::store::{keys, Store, StoreError, Write};
 
 type Svc = Service<SqlStore, WorkersKv, CryptoRandom>;
@@ -171,15 +174,12 @@ impl SqlStore {
 #[durable_object]
 pub struct OrgAuthority {
     state: State,
-    svc: Option<Svc>,
+    svc: Option<Rc<Svc>>,
     /// The alarm's next wait, doubled after each retry that still fails.
     backoff_ms: Cell<i64>,
     /// `WEBHOOK_ALLOW_INSECURE = "true"` (local development only): `http://` and private
     /// webhook hosts are accepted.
     allow_insecure: bool,
-    /// One run of the timed work (reminders, deliveries, emails) at a time, so nothing is sent
-    /// twice.
-    work: futures_util::lock::Mutex<()>,
     /// For the Email Service binding and the `NOTIFY_FROM` and `PUBLIC_URL` vars.
     env: Env,
 }
@@ -187,7 +187,7 @@ pub struct OrgAuthority {
 impl DurableObject for OrgAuthority {
     fn new(state: State, env: Env) -> Self {
         let svc = match (SqlStore::new(&state), prefix(&env)) {
-            (Ok(store), Ok(p)) => Some(Service::new(store, WorkersKv::new(&env), CryptoRandom, p)),
+            (Ok(store), Ok(p)) => Some(Rc::new(Service::new(store, WorkersKv::new(&env), CryptoRandom, p))),
             (Err(e), _) => {
                 console_error!("org authority: {}", crate::store::redact(&e.to_string()));
                 None
@@ -198,14 +198,7 @@ impl DurableObject for OrgAuthority {
             }
         };
         let allow_insecure = env.var("WEBHOOK_ALLOW_INSECURE").is_ok_and(|v| v.to_string() == "true");
-        Self {
-            state,
-            svc,
-            backoff_ms: Cell::new(ALARM_FIRST_MS),
-            allow_insecure,
-            work: futures_util::lock::Mutex::new(()),
-            env,
-        }
+        Self { state, svc, backoff_ms: Cell::new(ALARM_FIRST_MS), allow_insecure, env }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
@@ -250,7 +243,7 @@ impl DurableObject for OrgAuthority {
         } else {
             self.backoff_ms.set(ALARM_FIRST_MS);
         }
-        match self.timed_work(svc).await {
+        match self.timed_work(svc, false).await {
             Ok(Some(next)) => self.wake_at(next),
             Ok(None) => {}
             Err(e) => {
@@ -279,9 +272,42 @@ thread_local! {
     static CLOCK_OFFSET_S: Cell<i64> = const { Cell::new(0) };
 }
 
+/// Make `deliveries` and `emails` (a few at a time, both at once), record each outcome, and wake
+/// the alarm for each next attempt.
+async fn sends(svc: Rc<Svc>, env: Env, from: String, deliveries: Vec<Outgoing>, emails: Vec<OutgoingEmail>) {
+    let svc = &svc;
+    let delivered = stream::iter(deliveries).for_each_concurrent(SENDS_AT_ONCE, |out| async move {
+        let (code, error) = super::webhooks::send(&out, DELIVERY_TIMEOUT_MS).await;
+        match svc.record_attempt(&out.key, code, error, now()).await {
+            Ok(Some(next)) => wake(svc, next),
+            Ok(None) => {}
+            Err(e) => console_error!("webhook: {}", crate::store::redact(&e.to_string())),
+        }
+    });
+    let (env, from) = (&env, from.as_str());
+    let sent = stream::iter(emails).for_each_concurrent(SENDS_AT_ONCE, |out| async move {
+        let outcome = super::email::send(env, from, &out.email).await;
+        if let Err(why) = &outcome {
+            console_error!("email: not sent: {}", crate::store::redact(why));
+        }
+        match svc.record_email(&out.key, outcome, now()).await {
+            Ok(Some(next)) => wake(svc, next),
+            Ok(None) => {}
+            Err(e) => console_error!("email: {}", crate::store::redact(&e.to_string())),
+        }
+    });
+    futures_util::future::join(delivered, sent).await;
+}
+
+/// Wake the alarm at `at` (the authority's time) or earlier.
+fn wake(svc: &Svc, at: Timestamp) {
+    let offset_ms = now().as_millis() - super::now().as_millis();
+    svc.repo().store().wake_by((at.as_millis() - offset_ms) as f64);
+}
+
 /// Longest wait for a webhook endpoint's answer.
 const DELIVERY_TIMEOUT_MS: u64 = 10_000;
-/// Webhook deliveries, and emails, sent at once by one run of the alarm.
+/// Webhook deliveries, and emails, sent at once by one run.
 const SENDS_AT_ONCE: usize = 16;
 
 impl OrgAuthority {
@@ -303,8 +329,9 @@ impl OrgAuthority {
 
     /// Wake at `at` (the authority's time) or earlier.
     fn wake_at(&self, at: Timestamp) {
-        let offset_ms = now().as_millis() - super::now().as_millis();
-        self.wake_at_real((at.as_millis() - offset_ms) as f64);
+        if let Some(svc) = &self.svc {
+            wake(svc, at);
+        }
     }
 
     fn wake_at_real(&self, at_ms: f64) {
@@ -315,57 +342,36 @@ impl OrgAuthority {
 
     /// Set the alarm for what the last commits asked for (a delivery due, a reminder coming).
     fn wake_when_asked(&self) {
-        if let Some(at) = self.svc.as_ref().and_then(Service::take_wake) {
+        if let Some(at) = self.svc.as_deref().and_then(Service::take_wake) {
             self.wake_at(at);
         }
     }
 
-    /// Send every reminder due now and make every delivery attempt due now; answer when the
-    /// next is due.
-    async fn timed_work(&self, svc: &Svc) -> Result<Option<Timestamp>, Error> {
-        let _one = self.work.lock().await;
+    /// Send every reminder due now, and start every webhook delivery and email due now; answer
+    /// when the next thing is due.
+    ///
+    /// The sends are leased (their records say "not before the lease ends", so no other run
+    /// picks them up) and then made off this run: the alarm returns at once, and an endpoint that
+    /// hangs holds up nothing else, not even the next event of its own org. Each send records its
+    /// outcome and wakes the alarm for its next attempt; should the object die first, the lease
+    /// runs out and the alarm tries again (receivers dedupe on `webhook-id`). With `wait` (the test
+    /// clock) the run waits for its sends, so their outcome is known when it answers.
+    async fn timed_work(&self, svc: &Rc<Svc>, wait: bool) -> Result<Option<Timestamp>, Error> {
         let Some(org) = svc.repo().only_org().await? else { return Ok(None) };
         let tick = svc.tick(&org.id, now()).await?;
         let var = |name: &str| self.env.var(name).map(|v| v.to_string()).unwrap_or_default();
         let (from, public_url) = (var("NOTIFY_FROM"), var("PUBLIC_URL"));
         let deliveries = svc.due_deliveries(&org.id, now()).await?;
         let emails = svc.due_emails(&org.id, &public_url, now()).await?;
-        // Every attempt at once (a few at a time), and emails beside deliveries: an endpoint that
-        // hangs costs one timeout, not one per event, and never holds up an email.
-        let delivered = stream::iter(deliveries)
-            .map(|out| async move {
-                let (code, error) = super::webhooks::send(&out, DELIVERY_TIMEOUT_MS).await;
-                (out.key, code, error)
-            })
-            .buffer_unordered(SENDS_AT_ONCE)
-            .collect::<Vec<_>>();
-        let sent = stream::iter(emails)
-            .map(|out| {
-                let from = from.as_str();
-                async move {
-                    let sent = super::email::send(&self.env, from, &out.email).await;
-                    (out.key, sent)
-                }
-            })
-            .buffer_unordered(SENDS_AT_ONCE)
-            .collect::<Vec<_>>();
-        let (delivered, sent) = futures_util::future::join(delivered, sent).await;
-        let mut next = tick.next;
-        let mut keep = |at: Option<Timestamp>| {
-            if let Some(at) = at {
-                next = Some(next.map_or(at, |n: Timestamp| n.min(at)));
-            }
-        };
-        for (key, code, error) in delivered {
-            keep(svc.record_attempt(&key, code, error, now()).await?);
+        let leased = !deliveries.is_empty() || !emails.is_empty();
+        let work = sends(Rc::clone(svc), self.env.clone(), from, deliveries, emails);
+        if wait {
+            work.await;
+        } else if leased {
+            self.state.wait_until(work);
         }
-        for (key, outcome) in sent {
-            if let Err(why) = &outcome {
-                console_error!("email: not sent: {}", crate::store::redact(why));
-            }
-            keep(svc.record_email(&key, outcome, now()).await?);
-        }
-        Ok(next)
+        let lease_end = leased.then(|| now().plus_seconds(crate::domain::webhook::SEND_LEASE_SECONDS));
+        Ok([tick.next, lease_end].into_iter().flatten().min())
     }
 
     /// After a change: retry what KV refused a few times inline; if some is still owed, make sure
@@ -394,7 +400,7 @@ impl OrgAuthority {
 
     async fn serve(
         &self,
-        svc: &Svc,
+        svc: &Rc<Svc>,
         req: &mut Request,
         method: &str,
         path: &str,
@@ -602,7 +608,7 @@ impl OrgAuthority {
     /// - `{"advance_seconds": n}`: move the authority's clock `n` seconds ahead, then run what the
     ///   alarm would run at that time (reminders, deliveries due) and answer what it did. Tests
     ///   of expiry warnings, idle tokens and delivery retries use it instead of sleeping.
-    async fn faults(&self, svc: &Svc, body: &[u8], actor: &Actor) -> Result<Response, Error> {
+    async fn faults(&self, svc: &Rc<Svc>, body: &[u8], actor: &Actor) -> Result<Response, Error> {
         actor.require(crate::domain::policy::Access::Manage)?;
         if !actor.is_admin() {
             return Err(Error::Forbidden("admins only"));
@@ -613,7 +619,7 @@ impl OrgAuthority {
             let n =
                 n.ok_or_else(|| Error::field("advance_seconds", "must be a whole number of seconds, 0 to 400 days"))?;
             CLOCK_OFFSET_S.with(|c| c.set(c.get() + n));
-            let next = self.timed_work(svc).await?;
+            let next = self.timed_work(svc, true).await?;
             if let Some(at) = next {
                 self.wake_at(at);
             }

@@ -26,7 +26,8 @@ pub struct OutgoingEmail {
 }
 
 impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
-    /// Every email of `org` due at `now`, rendered with links to the admin page at `public_url`.
+    /// Every email of `org` due at `now`, each leased to its caller (not due again until the
+    /// lease ends or its outcome is recorded), rendered with links to the admin page at `public_url`.
     /// Emails whose recipient is no longer an active member are given up here, and, once the
     /// org has turned emails off, every email still pending.
     ///
@@ -48,7 +49,10 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
                 self.repo.rewrite_notification(&key, &n).await?;
                 continue;
             }
-            out.push(OutgoingEmail { key, email: render(&n, public_url) });
+            state.lease(now);
+            let email = render(&n, public_url);
+            self.repo.rewrite_notification(&key, &n).await?;
+            out.push(OutgoingEmail { key, email });
         }
         Ok(out)
     }
@@ -69,7 +73,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             serde_json::from_str(&raw).map_err(|e| super::Error::Internal(format!("unreadable notification: {e}")))?;
         let created = n.created_at;
         let Some(state) = n.email.as_mut() else { return Ok(None) };
-        if !state.is_due(now) && state.next_attempt_at.is_none() {
+        if state.state != crate::domain::email::SendState::Pending {
             return Ok(None);
         }
         state.record(created, now, outcome);

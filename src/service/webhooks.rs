@@ -204,7 +204,8 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         Ok(out)
     }
 
-    /// Every delivery attempt due at `now` in `org`, signed with the secrets valid now. A
+    /// Every delivery attempt due at `now` in `org`, signed with the secrets valid now, each
+    /// leased to its caller (not due again until the lease ends or its outcome is recorded). A
     /// delivery whose endpoint was removed gives up here. Also drops deliveries beyond
     /// [`DELIVERIES_KEPT`] that are no longer pending.
     ///
@@ -226,14 +227,19 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
                 continue;
             }
             match &hook {
-                Some(h) => out.push(Outgoing {
-                    key: key.clone(),
-                    url: h.url.clone(),
-                    id: d.id.clone(),
-                    timestamp: now.as_seconds(),
-                    signature: signature(&h.signing_secrets(now), &d.id, now.as_seconds(), &d.payload),
-                    body: d.payload.clone(),
-                }),
+                Some(h) => {
+                    let mut leased = d.clone();
+                    leased.lease(now);
+                    changes.put_delivery(key.clone(), &leased)?;
+                    out.push(Outgoing {
+                        key: key.clone(),
+                        url: h.url.clone(),
+                        id: d.id.clone(),
+                        timestamp: now.as_seconds(),
+                        signature: signature(&h.signing_secrets(now), &d.id, now.as_seconds(), &d.payload),
+                        body: d.payload.clone(),
+                    });
+                }
                 None => {
                     let mut gone = d.clone();
                     gone.attempts.push(crate::domain::webhook::Attempt {

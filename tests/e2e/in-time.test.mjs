@@ -206,6 +206,30 @@ describe("signed webhooks", () => {
     }
   });
 
+  test("an endpoint that hangs holds up nothing: each event's first attempt within 5 s, and the emails", async () => {
+    // A receiver that accepts and never answers (found by the red team: events went out 10 s apart).
+    const hung = [];
+    const server = createServer((req) => hung.push(req));
+    await new Promise((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const o = await createOrg(w.api, "Hung");
+      await w.api("PUT", "/v1/org/webhook", { token: o.secret, body: { url: `http://127.0.0.1:${server.address().port}/h` } });
+      const started = Date.now();
+      for (let i = 0; i < 5; i++) {
+        const t = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: `hung-${i}`, role: "developer", kind: "org" } });
+        assert.equal(t.status, 201);
+        await sleep(200);
+      }
+      assert.ok(await until(() => hung.length >= 5, 5000), `${hung.length} first attempts after ${Date.now() - started} ms`);
+      const emailed = async () =>
+        (await w.api("GET", "/v1/notifications", { token: o.secret })).body.notifications.filter((n) => /hung-/.test(n.subject) && n.email?.state === "sent").length;
+      assert.ok(await until(async () => (await emailed()) === 5, 5000), "emails went out while the endpoint hung");
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
   test("endpoints, roles and bad input", async () => {
     const o = await createOrg(w.api, "Strict");
     assertProblem(await w.api("PUT", "/v1/org/webhook", { token: o.secret, body: { url: "ftp://x" } }), 422, "VALIDATION_FAILED");

@@ -69,9 +69,13 @@ fn deliveries_are_signed_retried_on_schedule_and_given_up() {
         assert!(out.signature.starts_with("v1,"));
         assert!(!out.body.contains(&secret));
         if i == 0 {
-            // Not yet due again a moment later.
+            // Leased to its sender: not handed out twice while the attempt is in flight, and
+            // handed out again once the lease ends without an outcome (its sender died).
             let none = block_on(w.svc.due_deliveries(&org.id, w.now().plus_seconds(1))).unwrap();
-            assert_eq!(none.len(), 1, "still due: the attempt is not recorded yet");
+            assert!(none.is_empty(), "leased");
+            let lease_end = w.now().plus_seconds(keyward::domain::webhook::SEND_LEASE_SECONDS);
+            let again = block_on(w.svc.due_deliveries(&org.id, lease_end)).unwrap();
+            assert_eq!(again.len(), 1, "the lease ran out");
         }
         block_on(w.svc.record_attempt(&out.key, Some(500), None, w.now())).unwrap();
         assert!(block_on(w.svc.due_deliveries(&org.id, w.now())).unwrap().is_empty());
@@ -326,9 +330,13 @@ fn notifications_are_emailed_once_each_and_retried() {
     let views = notifications(&w, &org.admin_secret);
     let states: Vec<&str> = views.iter().filter_map(|n| n["email"]["state"].as_str()).collect();
     assert!(states.contains(&"sent") && states.contains(&"pending"), "{states:?}");
-    // The dev is deactivated before the retry: given up, never sent.
+    // Leased while it is being sent: not handed out twice.
+    assert!(block_on(w.svc.due_emails(&org.id, "", w.now())).unwrap().is_empty());
+    block_on(w.svc.record_email(&again[0].key, Err("refused".into()), w.now())).unwrap();
+    // The dev is deactivated before the next retry: given up, never sent.
     let a = w.actor(&org.admin_secret);
     block_on(w.svc.update_member(&a, &dev_id, &json!({"status": "deactivated"}), w.now())).unwrap();
+    w.advance_seconds(300);
     let left: Vec<String> =
         block_on(w.svc.due_emails(&org.id, "", w.now())).unwrap().into_iter().map(|d| d.email.to).collect();
     assert!(!left.iter().any(|t| t == "dev@acme.io"), "{left:?}");
