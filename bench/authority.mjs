@@ -60,13 +60,18 @@ async function call(base, method, path, token, body) {
 /** An org with `TOKENS` org tokens; returns { admin, secrets, tokenId }. */
 async function seed(base) {
   const org = await call(base, "POST", "/v1/orgs", OPERATOR, {
-    name: "Bench", modules: ["billing", "users:read"], admin: { email: "a@bench.io", name: "A" },
+    name: "Bench",
+    modules: ["billing", "users:read"],
+    admin: { email: "a@bench.io", name: "A" },
   });
   const secrets = [];
   let tokenId;
   for (let i = 0; i < TOKENS; i++) {
     const t = await call(base, "POST", "/v1/tokens", org.secret, {
-      label: `t${i}`, role: "developer", kind: "org", scopes: ["billing"],
+      label: `t${i}`,
+      role: "developer",
+      kind: "org",
+      scopes: ["billing"],
     });
     secrets.push(t.secret);
     tokenId ??= t.token.id;
@@ -89,16 +94,31 @@ async function measure(script, withAuthority) {
   const verify = new URL("/v1/verify", base).toString();
   const r = {};
   if (withAuthority) {
-    const edge = bodies("edge", secrets.map((token) => JSON.stringify({ token, scopes: ["billing"] })));
-    const strict = bodies("strict", secrets.map((token) => JSON.stringify({ token, scopes: ["billing"], consistency: "strict" })));
+    const edge = bodies(
+      "edge",
+      secrets.map((token) => JSON.stringify({ token, scopes: ["billing"] })),
+    );
+    const strict = bodies(
+      "strict",
+      secrets.map((token) => JSON.stringify({ token, scopes: ["billing"], consistency: "strict" })),
+    );
     r["verify edge"] = await load(verify, [edge, "-", "0", "uniform"]);
     r["verify strict"] = await load(verify, [strict, "-", "0", "uniform"]);
   }
   const none = bodies("none", [""]);
-  const patches = bodies("patches", Array.from({ length: 1000 }, (_, i) => JSON.stringify({ description: `bench ${i}` })));
+  const patches = bodies(
+    "patches",
+    Array.from({ length: 1000 }, (_, i) => JSON.stringify({ description: `bench ${i}` })),
+  );
   r["GET /v1/me"] = await load(new URL("/v1/me", base).toString(), [none, "-", "0", "uniform", "GET", "/v1/me", admin]);
   r["PATCH token"] = await load(new URL(`/v1/tokens/${tokenId}`, base).toString(), [
-    patches, "-", "0", "uniform", "PATCH", `/v1/tokens/${tokenId}`, admin,
+    patches,
+    "-",
+    "0",
+    "uniform",
+    "PATCH",
+    `/v1/tokens/${tokenId}`,
+    admin,
   ]);
   await mf.dispose();
   return r;
@@ -110,13 +130,20 @@ console.error("before: done");
 const after = await measure("build/index.js", true);
 console.error("after: done");
 
-const f = (x) => `${x.rps.toFixed(0).padStart(7)} ${x.p50.toFixed(2).padStart(9)} ${x.p99.toFixed(2).padStart(9)} ${String(x.non2xx).padStart(8)}`;
-const ratio = (a, b) => `${(a.rps / b.rps).toFixed(2).padStart(6)} ${(a.p50 / b.p50).toFixed(2).padStart(9)} ${(a.p99 / b.p99).toFixed(2).padStart(9)}`;
+const f = (x) =>
+  `${x.rps.toFixed(0).padStart(7)} ${x.p50.toFixed(2).padStart(9)} ${x.p99.toFixed(2).padStart(9)} ${String(x.non2xx).padStart(8)}`;
+const ratio = (a, b) =>
+  `${(a.rps / b.rps).toFixed(2).padStart(6)} ${(a.p50 / b.p50).toFixed(2).padStart(9)} ${(a.p99 / b.p99).toFixed(2).padStart(9)}`;
 const lines = [];
-lines.push(`keyward authority bench — ${new Date().toISOString()} — ${SECONDS}s per run, ${CONNECTIONS} connections, ${TOKENS} tokens, before = ${BEFORE}`);
+lines.push(
+  `keyward authority bench — ${new Date().toISOString()} — ${SECONDS}s per run, ${CONNECTIONS} connections, ${TOKENS} tokens, before = ${BEFORE}`,
+);
 lines.push("");
 lines.push("build    call              req/s    p50 ms    p99 ms  non-2xx");
-for (const [build, r] of [["before", before], ["after", after]]) {
+for (const [build, r] of [
+  ["before", before],
+  ["after", after],
+]) {
   for (const [call, x] of Object.entries(r)) lines.push(`${build.padEnd(8)} ${call.padEnd(15)} ${f(x)}`);
 }
 lines.push("");
@@ -125,5 +152,8 @@ lines.push(`strict / edge verify          ${ratio(after["verify strict"], after[
 lines.push(`GET /v1/me    after / before  ${ratio(after["GET /v1/me"], before["GET /v1/me"])}`);
 lines.push(`PATCH token   after / before  ${ratio(after["PATCH token"], before["PATCH token"])}`);
 console.log(lines.join("\n"));
-writeFileSync(`${OUT}/authority.json`, JSON.stringify({ at: new Date().toISOString(), seconds: SECONDS, before, after }, null, 2));
+writeFileSync(
+  `${OUT}/authority.json`,
+  JSON.stringify({ at: new Date().toISOString(), seconds: SECONDS, before, after }, null, 2),
+);
 writeFileSync(`${OUT}/authority.txt`, lines.join("\n") + "\n");

@@ -25,7 +25,16 @@ export function run(cmd, args, timeoutMs) {
  * Little's-law check of the script's own timing (≈ 1 when the figures add up).
  */
 export async function wrk(url, scriptArgs, { seconds, connections }) {
-  const args = [`-t${connections}`, `-c${connections}`, `-d${seconds}s`, "-s", "bench/verify.lua", url, "--", ...scriptArgs];
+  const args = [
+    `-t${connections}`,
+    `-c${connections}`,
+    `-d${seconds}s`,
+    "-s",
+    "bench/verify.lua",
+    url,
+    "--",
+    ...scriptArgs,
+  ];
   const out = await run("wrk", args, (seconds + 30) * 1000);
   const field = (name) => Number(out.match(new RegExp(`KW_LATENCY .*\\b${name}=([\\d.]+)`))?.[1]);
   const errors = out.match(/Non-2xx or 3xx responses: (\d+)/);

@@ -80,9 +80,15 @@ async function seed() {
         const token = makeToken();
         valid.push(token);
         const entry = {
-          token_id: `tok_${base62(i + j, 20)}`, org_id: "org_bench0000000000000", kind: "personal",
-          owner_member_id: "mem_bench0000000000000", role: "developer", scopes: ["billing", "users:read"],
-          state: "active", owner_active: true, expires_at: now + 30 * 86_400_000,
+          token_id: `tok_${base62(i + j, 20)}`,
+          org_id: "org_bench0000000000000",
+          kind: "personal",
+          owner_member_id: "mem_bench0000000000000",
+          role: "developer",
+          scopes: ["billing", "users:read"],
+          state: "active",
+          owner_active: true,
+          expires_at: now + 30 * 86_400_000,
         };
         return kv.put(`v:${createHash("sha256").update(token).digest("hex")}`, JSON.stringify(entry));
       }),
@@ -92,9 +98,11 @@ async function seed() {
   const body = (token) => JSON.stringify({ token, scopes: ["billing"] });
   writeFileSync(`${OUT}/valid.txt`, valid.map(body).join("\n") + "\n");
   // junk: half wrong checksums of seeded tokens, half not a token at all
-  const junk = valid.slice(0, 1000).map((t, i) =>
-    body(i % 2 ? `${t.slice(0, -1)}${t.endsWith("A") ? "B" : "A"}` : `junk-${randomBytes(12).toString("base64url")}`),
-  );
+  const junk = valid
+    .slice(0, 1000)
+    .map((t, i) =>
+      body(i % 2 ? `${t.slice(0, -1)}${t.endsWith("A") ? "B" : "A"}` : `junk-${randomBytes(12).toString("base64url")}`),
+    );
   writeFileSync(`${OUT}/junk.txt`, junk.join("\n") + "\n");
   return valid;
 }
@@ -104,7 +112,10 @@ const MIXES = { valid: 0, mixed: 10 }; // % junk
 const POPULARITY = process.env.BENCH_POPULARITY?.split(",").map((s) => s.trim()) ?? ["zipf", "uniform", "hot"];
 
 async function wrk(url, junkPercent, popularity) {
-  return wrkRun(url, [`${OUT}/valid.txt`, `${OUT}/junk.txt`, String(junkPercent), popularity], { seconds: SECONDS, connections: CONNECTIONS });
+  return wrkRun(url, [`${OUT}/valid.txt`, `${OUT}/junk.txt`, String(junkPercent), popularity], {
+    seconds: SECONDS,
+    connections: CONNECTIONS,
+  });
 }
 
 async function onePass(url, tokens) {
@@ -158,7 +169,9 @@ for (const w of WORKERS) {
   const mf = new Miniflare(options(w.script, w.wasm, w));
   const url = new URL("/v1/verify", await mf.ready).toString();
   // sanity: keyward and js-verify agree on a seeded token before any timing
-  const probe = await (await fetch(url, { method: "POST", body: JSON.stringify({ token: valid[0], scopes: ["billing"] }) })).json();
+  const probe = await (
+    await fetch(url, { method: "POST", body: JSON.stringify({ token: valid[0], scopes: ["billing"] }) })
+  ).json();
   if (w.name.endsWith("verify") || w.name.startsWith("keyward")) {
     if (probe.code !== "VALID") throw new Error(`${w.name} does not verify a seeded token: ${JSON.stringify(probe)}`);
   }
@@ -184,19 +197,29 @@ const sizes = {
 };
 const kb = (n) => (n / 1024).toFixed(1);
 const lines = [];
-lines.push(`keyward bench — ${new Date().toISOString()} — ${SECONDS}s per run, ${CONNECTIONS} connections, ${TOKENS} tokens`);
-lines.push(`node ${process.version}, ${execFileSync("nproc").toString().trim()} cores, ${execFileSync("uname", ["-m"]).toString().trim()}`);
+lines.push(
+  `keyward bench — ${new Date().toISOString()} — ${SECONDS}s per run, ${CONNECTIONS} connections, ${TOKENS} tokens`,
+);
+lines.push(
+  `node ${process.version}, ${execFileSync("nproc").toString().trim()} cores, ${execFileSync("uname", ["-m"]).toString().trim()}`,
+);
 lines.push("");
 const RUNS = POPULARITY.flatMap((p) => Object.keys(MIXES).map((m) => `${p}/${m}`));
 lines.push("worker       run              req/s     p50 ms    p99 ms   non-2xx");
 for (const [name, r] of Object.entries(results)) {
   for (const run of RUNS) {
     const x = r[run];
-    lines.push(`${name.padEnd(12)} ${run.padEnd(15)} ${x.rps.toFixed(0).padStart(7)} ${x.p50.toFixed(2).padStart(10)} ${x.p99.toFixed(2).padStart(9)} ${String(x.non2xx).padStart(9)}`);
+    lines.push(
+      `${name.padEnd(12)} ${run.padEnd(15)} ${x.rps.toFixed(0).padStart(7)} ${x.p50.toFixed(2).padStart(10)} ${x.p99.toFixed(2).padStart(9)} ${String(x.non2xx).padStart(9)}`,
+    );
   }
 }
 lines.push("");
-lines.push(`warm-up pass (every token once, node fetch client, 16 at a time), req/s: ${Object.entries(results).map(([n, r]) => `${n} ${r.cold.rps.toFixed(0)}`).join(", ")}`);
+lines.push(
+  `warm-up pass (every token once, node fetch client, 16 at a time), req/s: ${Object.entries(results)
+    .map(([n, r]) => `${n} ${r.cold.rps.toFixed(0)}`)
+    .join(", ")}`,
+);
 lines.push("");
 const mark = (ok) => (ok ? "ok  " : "MISS");
 const ratios = ["keyward", "js-verify", "wasm-const"].every((n) => results[n]);
@@ -207,7 +230,9 @@ for (const run of ratios ? RUNS : []) {
   const js = k.rps / results["js-verify"][run].rps;
   const floor = k.rps / results["wasm-const"][run].rps;
   const p99 = k.p99 / results["wasm-const"][run].p99;
-  lines.push(`${run.padEnd(16)} ${js.toFixed(2).padStart(6)} ${mark(js >= 1.5)}              ${floor.toFixed(2).padStart(6)} ${mark(floor >= 0.8)}               ${p99.toFixed(2).padStart(6)} ${mark(p99 <= 1.5)}`);
+  lines.push(
+    `${run.padEnd(16)} ${js.toFixed(2).padStart(6)} ${mark(js >= 1.5)}              ${floor.toFixed(2).padStart(6)} ${mark(floor >= 0.8)}               ${p99.toFixed(2).padStart(6)} ${mark(p99 <= 1.5)}`,
+  );
 }
 if (results.keyward && results["keyward-no-usage"]) {
   lines.push("");
@@ -215,7 +240,9 @@ if (results.keyward && results["keyward-no-usage"]) {
   for (const run of RUNS) {
     const on = results.keyward[run];
     const off = results["keyward-no-usage"][run];
-    lines.push(`${run.padEnd(16)} ${(on.rps / off.rps).toFixed(2).padStart(6)}                    ${(on.p99 / off.p99).toFixed(2).padStart(6)}`);
+    lines.push(
+      `${run.padEnd(16)} ${(on.rps / off.rps).toFixed(2).padStart(6)}                    ${(on.p99 / off.p99).toFixed(2).padStart(6)}`,
+    );
   }
 }
 lines.push("");
@@ -223,5 +250,8 @@ for (const [name, s] of Object.entries(sizes)) {
   if (s) lines.push(`${name} wasm: ${kb(s.raw)} KiB raw, ${kb(s.gzip)} KiB gzip`);
 }
 console.log(lines.join("\n"));
-writeFileSync(`${OUT}/latest.json`, JSON.stringify({ at: new Date().toISOString(), seconds: SECONDS, results, sizes }, null, 2));
+writeFileSync(
+  `${OUT}/latest.json`,
+  JSON.stringify({ at: new Date().toISOString(), seconds: SECONDS, results, sizes }, null, 2),
+);
 writeFileSync(`${OUT}/latest.txt`, lines.join("\n") + "\n");

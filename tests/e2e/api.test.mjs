@@ -81,11 +81,18 @@ describe("orgs and the operator", () => {
     assert.equal(lower.status, 200, "the scheme name is case-insensitive");
     const org = await w.api("GET", "/v1/org", { token: o.secret });
     assert.equal(org.body.name, "Meco");
-    const p = await w.api("PATCH", "/v1/org", { token: o.secret, body: { name: "Meco Ltd", policy: { max_personal_tokens: 3 } } });
+    const p = await w.api("PATCH", "/v1/org", {
+      token: o.secret,
+      body: { name: "Meco Ltd", policy: { max_personal_tokens: 3 } },
+    });
     assert.equal(p.status, 200);
     assert.equal(p.body.policy.max_personal_tokens, 3);
     assert.equal(p.body.policy.default_ttl_days, 30);
-    assertProblem(await w.api("PATCH", "/v1/org", { token: o.secret, body: { policy: { max_ttl_days: 0 } } }), 422, "VALIDATION_FAILED");
+    assertProblem(
+      await w.api("PATCH", "/v1/org", { token: o.secret, body: { policy: { max_ttl_days: 0 } } }),
+      422,
+      "VALIDATION_FAILED",
+    );
   });
 });
 
@@ -95,7 +102,15 @@ describe("token lifecycle over HTTP", () => {
     const t = o.secret;
     const c = await w.api("POST", "/v1/tokens", {
       token: t,
-      body: { label: "Deploy", description: "CI deploys", logo: PNG_1x1, role: "developer", scopes: ["billing"], kind: "org", expires_in_days: 7 },
+      body: {
+        label: "Deploy",
+        description: "CI deploys",
+        logo: PNG_1x1,
+        role: "developer",
+        scopes: ["billing"],
+        kind: "org",
+        expires_in_days: 7,
+      },
     });
     assert.equal(c.status, 201, c.text);
     assert.equal(c.headers.get("cache-control"), "no-store");
@@ -104,7 +119,30 @@ describe("token lifecycle over HTTP", () => {
     assert.equal(token.logo, PNG_1x1);
     assert.equal(token.created_by.id, o.member.id);
     assert.equal(token.created_with, o.token.id);
-    for (const f of ["id", "kind", "label", "description", "logo", "role", "scopes", "masked", "prefix", "hint", "status", "state", "owner", "created_by", "created_with", "created_at", "updated_at", "expires_at", "last_used_at", "revoked_at", "rotated_at", "previous_valid_until"]) {
+    for (const f of [
+      "id",
+      "kind",
+      "label",
+      "description",
+      "logo",
+      "role",
+      "scopes",
+      "masked",
+      "prefix",
+      "hint",
+      "status",
+      "state",
+      "owner",
+      "created_by",
+      "created_with",
+      "created_at",
+      "updated_at",
+      "expires_at",
+      "last_used_at",
+      "revoked_at",
+      "rotated_at",
+      "previous_valid_until",
+    ]) {
       assert.ok(f in token, `token view has ${f}`);
     }
     const verify = async (s, scopes) => (await w.api("POST", "/v1/verify", { body: { token: s, scopes } })).body.code;
@@ -118,14 +156,18 @@ describe("token lifecycle over HTTP", () => {
     assert.equal(l.body.tokens.length, 2);
     assert.equal(l.body.cursor, null);
     const row = l.body.tokens.find((x) => x.id === token.id);
-    for (const f of ["label", "masked", "role", "scopes", "created_by", "created_at", "expires_at", "last_used_at"]) assert.ok(f in row, f);
+    for (const f of ["label", "masked", "role", "scopes", "created_by", "created_at", "expires_at", "last_used_at"])
+      assert.ok(f in row, f);
     assert.ok(!l.text.includes(secret) && !l.text.includes(secret.slice(3, 33)));
     assert.equal((await w.api("GET", "/v1/tokens?kind=org", { token: t })).body.tokens.length, 1);
     assert.equal((await w.api("GET", "/v1/tokens?status=revoked", { token: t })).body.tokens.length, 0);
     assertProblem(await w.api("GET", "/v1/tokens?status=zombie", { token: t }), 422, "VALIDATION_FAILED");
     assertProblem(await w.api("GET", "/v1/tokens?cursor=nonsense", { token: t }), 422, "VALIDATION_FAILED");
 
-    const e = await w.api("PATCH", `/v1/tokens/${token.id}`, { token: t, body: { label: "Deploy v2", scopes: ["users:read"], logo: null } });
+    const e = await w.api("PATCH", `/v1/tokens/${token.id}`, {
+      token: t,
+      body: { label: "Deploy v2", scopes: ["users:read"], logo: null },
+    });
     assert.equal(e.status, 200, e.text);
     assert.equal(e.body.label, "Deploy v2");
     assert.equal(e.body.logo, null);
@@ -138,13 +180,25 @@ describe("token lifecycle over HTTP", () => {
     assert.equal((await w.api("POST", `/v1/tokens/${token.id}/enable`, { token: t })).body.status, "active");
     assert.equal(await verify(secret), "VALID");
 
-    assertProblem(await w.api("POST", `/v1/tokens/${token.id}/revoke`, { token: t, body: { confirm_label: "deploy v2" } }), 422, "CONFIRMATION_MISMATCH");
-    assertProblem(await w.api("POST", `/v1/tokens/${token.id}/revoke`, { token: t, body: {} }), 422, "VALIDATION_FAILED");
+    assertProblem(
+      await w.api("POST", `/v1/tokens/${token.id}/revoke`, { token: t, body: { confirm_label: "deploy v2" } }),
+      422,
+      "CONFIRMATION_MISMATCH",
+    );
+    assertProblem(
+      await w.api("POST", `/v1/tokens/${token.id}/revoke`, { token: t, body: {} }),
+      422,
+      "VALIDATION_FAILED",
+    );
     const rv = await w.api("POST", `/v1/tokens/${token.id}/revoke`, { token: t, body: { confirm_label: "Deploy v2" } });
     assert.equal(rv.body.status, "revoked");
     assert.ok(rv.body.revoked_at);
     assert.equal(await verify(secret), "REVOKED");
-    assertProblem(await w.api("POST", `/v1/tokens/${token.id}/revoke`, { token: t, body: { confirm_label: "Deploy v2" } }), 409, "CONFLICT");
+    assertProblem(
+      await w.api("POST", `/v1/tokens/${token.id}/revoke`, { token: t, body: { confirm_label: "Deploy v2" } }),
+      409,
+      "CONFLICT",
+    );
     assert.equal((await w.api("POST", `/v1/tokens/${token.id}/reapprove`, { token: t })).body.status, "active");
     assertProblem(await w.api("POST", `/v1/tokens/${token.id}/reapprove`, { token: t }), 409, "CONFLICT");
     assert.equal(await verify(secret), "VALID");
@@ -161,9 +215,17 @@ describe("token lifecycle over HTTP", () => {
     assert.equal(await verify(r1.body.secret), "NOT_FOUND", "no grace: old secret stops at once");
     assert.equal(await verify(secret), "NOT_FOUND", "an older secret in grace stops too");
     assert.equal(await verify(r2.body.secret), "VALID");
-    assertProblem(await w.api("POST", `/v1/tokens/${token.id}/rotate`, { token: t, body: { grace_seconds: 86401 } }), 422, "VALIDATION_FAILED");
+    assertProblem(
+      await w.api("POST", `/v1/tokens/${token.id}/rotate`, { token: t, body: { grace_seconds: 86401 } }),
+      422,
+      "VALIDATION_FAILED",
+    );
 
-    assertProblem(await w.api("DELETE", `/v1/tokens/${token.id}`, { token: t, body: { confirm_label: "nope" } }), 422, "CONFIRMATION_MISMATCH");
+    assertProblem(
+      await w.api("DELETE", `/v1/tokens/${token.id}`, { token: t, body: { confirm_label: "nope" } }),
+      422,
+      "CONFIRMATION_MISMATCH",
+    );
     const d = await w.api("DELETE", `/v1/tokens/${token.id}`, { token: t, body: { confirm_label: "Deploy v2" } });
     assert.equal(d.status, 204);
     assertProblem(await w.api("GET", `/v1/tokens/${token.id}`, { token: t }), 404, "NOT_FOUND");
@@ -172,7 +234,17 @@ describe("token lifecycle over HTTP", () => {
     const audit = await w.api("GET", `/v1/audit?target=${token.id}`, { token: t });
     assert.equal(audit.status, 200);
     const actions = audit.body.events.map((e) => e.action);
-    assert.deepEqual(actions, ["token.deleted", "token.rotated", "token.rotated", "token.reapproved", "token.revoked", "token.enabled", "token.disabled", "token.updated", "token.created"]);
+    assert.deepEqual(actions, [
+      "token.deleted",
+      "token.rotated",
+      "token.rotated",
+      "token.reapproved",
+      "token.revoked",
+      "token.enabled",
+      "token.disabled",
+      "token.updated",
+      "token.created",
+    ]);
     for (const ev of audit.body.events) {
       assert.equal(ev.actor_member_id, o.member.id);
       assert.equal(ev.actor_token_id, o.token.id);
@@ -180,9 +252,16 @@ describe("token lifecycle over HTTP", () => {
     const byToken = await w.api("GET", `/v1/audit?actor_token=${o.token.id}&limit=2`, { token: t });
     assert.equal(byToken.body.events.length, 2);
     assert.ok(byToken.body.cursor);
-    const next = await w.api("GET", `/v1/audit?actor_token=${o.token.id}&limit=2&cursor=${encodeURIComponent(byToken.body.cursor)}`, { token: t });
+    const next = await w.api(
+      "GET",
+      `/v1/audit?actor_token=${o.token.id}&limit=2&cursor=${encodeURIComponent(byToken.body.cursor)}`,
+      { token: t },
+    );
     assert.equal(next.status, 200);
-    assert.notDeepEqual(next.body.events.map((e) => e.id), byToken.body.events.map((e) => e.id));
+    assert.notDeepEqual(
+      next.body.events.map((e) => e.id),
+      byToken.body.events.map((e) => e.id),
+    );
     assertProblem(await w.api("GET", "/v1/audit?limit=0", { token: t }), 422, "VALIDATION_FAILED");
     const auditText = (await w.api("GET", "/v1/audit?limit=100", { token: t })).text;
     for (const s of [secret, r1.body.secret, r2.body.secret]) assert.ok(!auditText.includes(s.slice(3, 33)));
@@ -197,8 +276,13 @@ describe("token lifecycle over HTTP", () => {
     const ok = await v(o.secret, ["billing"]);
     assert.equal(ok.status, 200);
     assert.deepEqual(ok.body.token, {
-      id: o.token.id, org_id: o.org.id, kind: "personal", owner_member_id: o.member.id, role: "admin",
-      scopes: ["billing", "users:read", "keyward:manage"], expires_at: o.token.expires_at,
+      id: o.token.id,
+      org_id: o.org.id,
+      kind: "personal",
+      owner_member_id: o.member.id,
+      role: "admin",
+      scopes: ["billing", "users:read", "keyward:manage"],
+      expires_at: o.token.expires_at,
     });
     assert.equal((await v(o.secret, ["payroll"])).body.code, "INSUFFICIENT_SCOPE");
     const g = await w.api("GET", "/v1/verify?scopes=billing,users:read", { token: o.secret });
@@ -206,11 +290,23 @@ describe("token lifecycle over HTTP", () => {
     assert.equal((await w.api("GET", "/v1/verify?scopes=nope", { token: o.secret })).body.code, "INSUFFICIENT_SCOPE");
     assert.equal((await w.api("GET", "/v1/verify")).body.code, "MALFORMED");
     // owner deactivated: personal tokens stop, org tokens made by them go on
-    const m = await w.api("POST", "/v1/members", { token: o.secret, body: { email: "ops@verif.io", name: "Ops", role: "admin" } });
-    const p = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "ops", role: "admin", kind: "personal", owner_member_id: m.body.id, scopes: ["keyward:manage"] } });
-    const orgTok = await w.api("POST", "/v1/tokens", { token: p.body.secret, body: { label: "robot", role: "developer", kind: "org" } });
+    const m = await w.api("POST", "/v1/members", {
+      token: o.secret,
+      body: { email: "ops@verif.io", name: "Ops", role: "admin" },
+    });
+    const p = await w.api("POST", "/v1/tokens", {
+      token: o.secret,
+      body: { label: "ops", role: "admin", kind: "personal", owner_member_id: m.body.id, scopes: ["keyward:manage"] },
+    });
+    const orgTok = await w.api("POST", "/v1/tokens", {
+      token: p.body.secret,
+      body: { label: "robot", role: "developer", kind: "org" },
+    });
     assert.equal(orgTok.status, 201);
-    const deact = await w.api("PATCH", `/v1/members/${m.body.id}`, { token: o.secret, body: { status: "deactivated" } });
+    const deact = await w.api("PATCH", `/v1/members/${m.body.id}`, {
+      token: o.secret,
+      body: { status: "deactivated" },
+    });
     assert.equal(deact.body.status, "deactivated");
     assert.equal((await v(p.body.secret)).body.code, "OWNER_DEACTIVATED");
     assert.equal((await v(orgTok.body.secret)).body.code, "VALID");
@@ -218,7 +314,10 @@ describe("token lifecycle over HTTP", () => {
     assert.equal(listed.body.status, "owner_deactivated");
     // expired: no token lives less than a day, so age a fresh one's verify entry in KV itself
     // (it has not been verified yet, so no isolate holds it in its cache)
-    const old = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "old", role: "developer", kind: "personal", expires_in_days: 1, scopes: ["keyward:manage"] } });
+    const old = await w.api("POST", "/v1/tokens", {
+      token: o.secret,
+      body: { label: "old", role: "developer", kind: "personal", expires_in_days: 1, scopes: ["keyward:manage"] },
+    });
     assert.equal(old.status, 201, old.text);
     const key = `v:${createHash("sha256").update(old.body.secret).digest("hex")}`;
     const entry = await w.kv.get(key, "json");
@@ -232,9 +331,20 @@ describe("token lifecycle over HTTP", () => {
     assert.equal(strict.body.code, "VALID");
     assert.equal(strict.body.consistency, "strict");
     // verify bodies of the wrong shape are 400
-    for (const raw of ["{", "[]", '{"token": 5}', '{"token": "x", "scopes": "billing"}', '{"token": "x", "extra": 1}', "{}",
-      '{"token": "x", "consistency": "eventual"}']) {
-      assertProblem(await w.api("POST", "/v1/verify", { raw, headers: { "content-type": "application/json" } }), 400, "BAD_REQUEST");
+    for (const raw of [
+      "{",
+      "[]",
+      '{"token": 5}',
+      '{"token": "x", "scopes": "billing"}',
+      '{"token": "x", "extra": 1}',
+      "{}",
+      '{"token": "x", "consistency": "eventual"}',
+    ]) {
+      assertProblem(
+        await w.api("POST", "/v1/verify", { raw, headers: { "content-type": "application/json" } }),
+        400,
+        "BAD_REQUEST",
+      );
     }
   });
 

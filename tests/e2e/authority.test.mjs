@@ -40,7 +40,10 @@ async function noneVerifies(secrets, why) {
 const parallel = (n, f) => Promise.all(Array.from({ length: n }, (_, i) => f(i)));
 
 async function orgToken(admin, label) {
-  const r = await w.api("POST", "/v1/tokens", { token: admin, body: { label, role: "developer", kind: "org", scopes: ["billing"] } });
+  const r = await w.api("POST", "/v1/tokens", {
+    token: admin,
+    body: { label, role: "developer", kind: "org", scopes: ["billing"] },
+  });
   assert.equal(r.status, 201, r.text);
   return r.body;
 }
@@ -64,18 +67,28 @@ describe("the org authority serialises every change", () => {
         if (v.edge === "VALID") valid++;
       }
       assert.equal(valid, 2, "the current secret and the one in grace");
-      const revoked = await w.api("POST", `/v1/tokens/${t.token.id}/revoke`, { token: o.secret, body: { confirm_label: "ci" } });
+      const revoked = await w.api("POST", `/v1/tokens/${t.token.id}/revoke`, {
+        token: o.secret,
+        body: { confirm_label: "ci" },
+      });
       assert.equal(revoked.status, 200, revoked.text);
       await noneVerifies(secrets, "after revoke");
       const del = await w.api("DELETE", `/v1/tokens/${t.token.id}`, { token: o.secret, body: { confirm_label: "ci" } });
       assert.equal(del.status, 204, del.text);
       const codes = await noneVerifies(secrets, "after delete");
-      assert.ok(codes.every((c) => c === "NOT_FOUND"), codes.join());
+      assert.ok(
+        codes.every((c) => c === "NOT_FOUND"),
+        codes.join(),
+      );
     }
   });
 
   for (const [name, call, state] of [
-    ["revoke", (id, tok) => w.api("POST", `/v1/tokens/${id}/revoke`, { token: tok, body: { confirm_label: "race" } }), "revoked"],
+    [
+      "revoke",
+      (id, tok) => w.api("POST", `/v1/tokens/${id}/revoke`, { token: tok, body: { confirm_label: "race" } }),
+      "revoked",
+    ],
     ["disable", (id, tok) => w.api("POST", `/v1/tokens/${id}/disable`, { token: tok }), "disabled"],
     ["delete", (id, tok) => w.api("DELETE", `/v1/tokens/${id}`, { token: tok, body: { confirm_label: "race" } }), null],
   ]) {
@@ -83,11 +96,22 @@ describe("the org authority serialises every change", () => {
       for (let run = 0; run < RUNS; run++) {
         const o = await createOrg(w.api, `Race${name}${run}`);
         const t = await orgToken(o.secret, "race");
-        const rotate = () => w.api("POST", `/v1/tokens/${t.token.id}/rotate`, { token: o.secret, body: { grace_seconds: 300 } });
-        const answers = await Promise.all([rotate(), rotate(), call(t.token.id, o.secret), rotate(), rotate(), rotate()]);
+        const rotate = () =>
+          w.api("POST", `/v1/tokens/${t.token.id}/rotate`, { token: o.secret, body: { grace_seconds: 300 } });
+        const answers = await Promise.all([
+          rotate(),
+          rotate(),
+          call(t.token.id, o.secret),
+          rotate(),
+          rotate(),
+          rotate(),
+        ]);
         const ended = answers[2];
         assert.ok([200, 204].includes(ended.status), ended.text);
-        const secrets = [t.secret, ...answers.filter((r) => r.status === 200 && r.body.secret).map((r) => r.body.secret)];
+        const secrets = [
+          t.secret,
+          ...answers.filter((r) => r.status === 200 && r.body.secret).map((r) => r.body.secret),
+        ];
         for (const r of answers) assert.ok([200, 204, 404, 409].includes(r.status), r.text);
         await noneVerifies(secrets, `rotations racing ${name}`);
         const rec = await w.api("GET", `/v1/tokens/${t.token.id}`, { token: o.secret });
@@ -100,10 +124,19 @@ describe("the org authority serialises every change", () => {
   test("deactivation racing creates by the member and by an admin: no personal token of theirs verifies", async () => {
     for (let run = 0; run < RUNS; run++) {
       const o = await createOrg(w.api, `Deact${run}`);
-      const m = await w.api("POST", "/v1/members", { token: o.secret, body: { email: `dev${run}@deact.io`, name: "Dev", role: "developer" } });
+      const m = await w.api("POST", "/v1/members", {
+        token: o.secret,
+        body: { email: `dev${run}@deact.io`, name: "Dev", role: "developer" },
+      });
       const own = await w.api("POST", "/v1/tokens", {
         token: o.secret,
-        body: { label: "own", role: "developer", kind: "personal", owner_member_id: m.body.id, scopes: ["keyward:manage"] },
+        body: {
+          label: "own",
+          role: "developer",
+          kind: "personal",
+          owner_member_id: m.body.id,
+          scopes: ["keyward:manage"],
+        },
       });
       assert.equal(own.status, 201, own.text);
       const body = (i) => ({ label: `p${i}`, role: "developer", kind: "personal" });
@@ -113,7 +146,9 @@ describe("the org authority serialises every change", () => {
           w.api("POST", "/v1/tokens", { token: o.secret, body: { ...body(10 + i), owner_member_id: m.body.id } }),
         ),
         w.api("PATCH", `/v1/members/${m.body.id}`, { token: o.secret, body: { status: "deactivated" } }),
-        ...Array.from({ length: 3 }, (_, i) => w.api("POST", "/v1/tokens", { token: own.body.secret, body: body(20 + i) })),
+        ...Array.from({ length: 3 }, (_, i) =>
+          w.api("POST", "/v1/tokens", { token: own.body.secret, body: body(20 + i) }),
+        ),
         ...Array.from({ length: 3 }, (_, i) =>
           w.api("POST", "/v1/tokens", { token: o.secret, body: { ...body(30 + i), owner_member_id: m.body.id } }),
         ),
@@ -122,7 +157,10 @@ describe("the org authority serialises every change", () => {
       for (const r of answers) assert.ok([200, 201, 401, 422].includes(r.status), r.text);
       const secrets = [own.body.secret, ...answers.filter((r) => r.status === 201).map((r) => r.body.secret)];
       const codes = await noneVerifies(secrets, "after deactivation");
-      assert.ok(codes.every((c) => c === "OWNER_DEACTIVATED"), codes.join());
+      assert.ok(
+        codes.every((c) => c === "OWNER_DEACTIVATED"),
+        codes.join(),
+      );
       const listed = await w.api("GET", `/v1/tokens?owner=${m.body.id}`, { token: o.secret });
       assert.ok(listed.body.tokens.every((t) => t.status === "owner_deactivated"));
     }
@@ -132,7 +170,10 @@ describe("the org authority serialises every change", () => {
     test(`12 parallel creates for a member holding ${held} of 10: exactly ${10 - held}`, async () => {
       for (let run = 0; run < RUNS; run++) {
         const o = await createOrg(w.api, `Limit${held}x${run}`);
-        const m = await w.api("POST", "/v1/members", { token: o.secret, body: { email: `l${run}@limit.io`, name: "L", role: "developer" } });
+        const m = await w.api("POST", "/v1/members", {
+          token: o.secret,
+          body: { email: `l${run}@limit.io`, name: "L", role: "developer" },
+        });
         const create = (i) =>
           w.api("POST", "/v1/tokens", {
             token: o.secret,
@@ -152,7 +193,10 @@ describe("the org authority serialises every change", () => {
   test("two admins demoting each other: an active admin remains", async () => {
     for (let run = 0; run < RUNS; run++) {
       const o = await createOrg(w.api, `Demote${run}`);
-      const b = await w.api("POST", "/v1/members", { token: o.secret, body: { email: `b${run}@demote.io`, name: "B", role: "admin" } });
+      const b = await w.api("POST", "/v1/members", {
+        token: o.secret,
+        body: { email: `b${run}@demote.io`, name: "B", role: "admin" },
+      });
       const bt = await w.api("POST", "/v1/tokens", {
         token: o.secret,
         body: { label: "b", role: "admin", kind: "personal", owner_member_id: b.body.id, scopes: ["keyward:manage"] },
@@ -189,24 +233,53 @@ describe("the org authority serialises every change", () => {
       const winner = answers.find((r) => r.status === 200);
       assert.notEqual(winner.headers.get("etag"), tag);
       // The new tag works; `*` always does; a stale one never.
-      const next = await w.api("POST", `/v1/tokens/${t.token.id}/disable`, { token: o.secret, headers: { "if-match": winner.headers.get("etag") } });
+      const next = await w.api("POST", `/v1/tokens/${t.token.id}/disable`, {
+        token: o.secret,
+        headers: { "if-match": winner.headers.get("etag") },
+      });
       assert.equal(next.status, 200, next.text);
-      const any = await w.api("POST", `/v1/tokens/${t.token.id}/enable`, { token: o.secret, headers: { "if-match": "*" } });
+      const any = await w.api("POST", `/v1/tokens/${t.token.id}/enable`, {
+        token: o.secret,
+        headers: { "if-match": "*" },
+      });
       assert.equal(any.status, 200, any.text);
-      const stale = await w.api("DELETE", `/v1/tokens/${t.token.id}`, { token: o.secret, body: { confirm_label: winner.body.label }, headers: { "if-match": tag } });
+      const stale = await w.api("DELETE", `/v1/tokens/${t.token.id}`, {
+        token: o.secret,
+        body: { confirm_label: winner.body.label },
+        headers: { "if-match": tag },
+      });
       assert.equal(stale.status, 412, stale.text);
       // Members and the org carry versions too.
       const org = await w.api("GET", "/v1/org", { token: o.secret });
       const orgTag = org.headers.get("etag");
-      assert.equal((await w.api("PATCH", "/v1/org", { token: o.secret, body: { name: "Renamed" }, headers: { "if-match": orgTag } })).status, 200);
-      assert.equal((await w.api("PATCH", "/v1/org", { token: o.secret, body: { name: "Again" }, headers: { "if-match": orgTag } })).status, 412);
+      assert.equal(
+        (
+          await w.api("PATCH", "/v1/org", {
+            token: o.secret,
+            body: { name: "Renamed" },
+            headers: { "if-match": orgTag },
+          })
+        ).status,
+        200,
+      );
+      assert.equal(
+        (await w.api("PATCH", "/v1/org", { token: o.secret, body: { name: "Again" }, headers: { "if-match": orgTag } }))
+          .status,
+        412,
+      );
     }
   });
 
   test("a revoked token is refused by the admin API at once, and strict verification agrees", async () => {
     const o = await createOrg(w.api, "AtOnce");
-    const m = await w.api("POST", "/v1/members", { token: o.secret, body: { email: "dev@atonce.io", name: "Dev", role: "developer" } });
-    const p = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "p", role: "developer", kind: "personal", owner_member_id: m.body.id, scopes: ["keyward:manage"] } });
+    const m = await w.api("POST", "/v1/members", {
+      token: o.secret,
+      body: { email: "dev@atonce.io", name: "Dev", role: "developer" },
+    });
+    const p = await w.api("POST", "/v1/tokens", {
+      token: o.secret,
+      body: { label: "p", role: "developer", kind: "personal", owner_member_id: m.body.id, scopes: ["keyward:manage"] },
+    });
     assert.equal((await w.api("GET", "/v1/me", { token: p.body.secret })).status, 200);
     await w.api("POST", `/v1/tokens/${p.body.token.id}/revoke`, { token: o.secret, body: { confirm_label: "p" } });
     assert.equal((await w.api("GET", "/v1/me", { token: p.body.secret })).status, 401);

@@ -14,9 +14,21 @@ after(async () => {
 /** An org with an admin, a developer and tokens for each. */
 async function world(name) {
   const o = await createOrg(w.api, name);
-  const dev = await w.api("POST", "/v1/members", { token: o.secret, body: { email: `dev@${name}.io`, name: "Dev", role: "developer" } });
+  const dev = await w.api("POST", "/v1/members", {
+    token: o.secret,
+    body: { email: `dev@${name}.io`, name: "Dev", role: "developer" },
+  });
   assert.equal(dev.status, 201);
-  const devTok = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "dev laptop", role: "developer", kind: "personal", owner_member_id: dev.body.id, scopes: ["keyward:manage"] } });
+  const devTok = await w.api("POST", "/v1/tokens", {
+    token: o.secret,
+    body: {
+      label: "dev laptop",
+      role: "developer",
+      kind: "personal",
+      owner_member_id: dev.body.id,
+      scopes: ["keyward:manage"],
+    },
+  });
   assert.equal(devTok.status, 201, devTok.text);
   return { o, dev: dev.body, devSecret: devTok.body.secret, devTokenId: devTok.body.token.id };
 }
@@ -26,9 +38,20 @@ describe("authorisation matrix", () => {
     const { o } = await world("matrix1");
     assertProblem(await w.api("GET", "/v1/me"), 401, "UNAUTHENTICATED");
     assertProblem(await w.api("GET", "/v1/me", { token: "junk" }), 401, "UNAUTHENTICATED");
-    assertProblem(await w.api("GET", "/v1/me", { headers: { authorization: `Basic ${o.secret}` } }), 401, "UNAUTHENTICATED");
-    assertProblem(await w.api("GET", "/v1/me", { token: "kw_0000000000000000000000000000003wuQEo" }), 401, "UNAUTHENTICATED");
-    const t = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "x", role: "admin", kind: "org", scopes: ["keyward:read"] } });
+    assertProblem(
+      await w.api("GET", "/v1/me", { headers: { authorization: `Basic ${o.secret}` } }),
+      401,
+      "UNAUTHENTICATED",
+    );
+    assertProblem(
+      await w.api("GET", "/v1/me", { token: "kw_0000000000000000000000000000003wuQEo" }),
+      401,
+      "UNAUTHENTICATED",
+    );
+    const t = await w.api("POST", "/v1/tokens", {
+      token: o.secret,
+      body: { label: "x", role: "admin", kind: "org", scopes: ["keyward:read"] },
+    });
     const id = t.body.token.id;
     await w.api("POST", `/v1/tokens/${id}/disable`, { token: o.secret });
     assertProblem(await w.api("GET", "/v1/me", { token: t.body.secret }), 401, "UNAUTHENTICATED");
@@ -44,27 +67,64 @@ describe("authorisation matrix", () => {
     const me = await w.api("GET", "/v1/me", { token: d });
     assert.equal(me.body.member.id, dev.id);
     assertProblem(await w.api("GET", "/v1/members", { token: d }), 403, "FORBIDDEN");
-    assertProblem(await w.api("POST", "/v1/members", { token: d, body: { email: "x@y.io", name: "X", role: "admin" } }), 403, "FORBIDDEN");
-    assertProblem(await w.api("PATCH", `/v1/members/${dev.id}`, { token: d, body: { role: "admin" } }), 403, "FORBIDDEN");
+    assertProblem(
+      await w.api("POST", "/v1/members", { token: d, body: { email: "x@y.io", name: "X", role: "admin" } }),
+      403,
+      "FORBIDDEN",
+    );
+    assertProblem(
+      await w.api("PATCH", `/v1/members/${dev.id}`, { token: d, body: { role: "admin" } }),
+      403,
+      "FORBIDDEN",
+    );
     assertProblem(await w.api("PATCH", "/v1/org", { token: d, body: { name: "mine" } }), 403, "FORBIDDEN");
     assertProblem(await w.api("GET", "/v1/audit", { token: d }), 403, "FORBIDDEN");
     assertProblem(await w.api("GET", "/v1/notifications", { token: d }), 403, "FORBIDDEN");
-    assertProblem(await w.api("POST", "/v1/tokens", { token: d, body: { label: "o", role: "developer", kind: "org" } }), 403, "FORBIDDEN");
-    assertProblem(await w.api("POST", "/v1/tokens", { token: d, body: { label: "a", role: "admin", kind: "personal" } }), 403, "FORBIDDEN");
-    assertProblem(await w.api("PATCH", `/v1/tokens/${devTokenId}`, { token: d, body: { role: "admin" } }), 403, "FORBIDDEN");
+    assertProblem(
+      await w.api("POST", "/v1/tokens", { token: d, body: { label: "o", role: "developer", kind: "org" } }),
+      403,
+      "FORBIDDEN",
+    );
+    assertProblem(
+      await w.api("POST", "/v1/tokens", { token: d, body: { label: "a", role: "admin", kind: "personal" } }),
+      403,
+      "FORBIDDEN",
+    );
+    assertProblem(
+      await w.api("PATCH", `/v1/tokens/${devTokenId}`, { token: d, body: { role: "admin" } }),
+      403,
+      "FORBIDDEN",
+    );
     // the admin's token is outside reach: 404 whatever the verb
     const adminTok = o.token.id;
     assertProblem(await w.api("GET", `/v1/tokens/${adminTok}`, { token: d }), 404, "NOT_FOUND");
     assertProblem(await w.api("POST", `/v1/tokens/${adminTok}/disable`, { token: d }), 404, "NOT_FOUND");
-    assertProblem(await w.api("POST", `/v1/tokens/${adminTok}/revoke`, { token: d, body: { confirm_label: o.token.label } }), 404, "NOT_FOUND");
-    assertProblem(await w.api("DELETE", `/v1/tokens/${adminTok}`, { token: d, body: { confirm_label: o.token.label } }), 404, "NOT_FOUND");
+    assertProblem(
+      await w.api("POST", `/v1/tokens/${adminTok}/revoke`, { token: d, body: { confirm_label: o.token.label } }),
+      404,
+      "NOT_FOUND",
+    );
+    assertProblem(
+      await w.api("DELETE", `/v1/tokens/${adminTok}`, { token: d, body: { confirm_label: o.token.label } }),
+      404,
+      "NOT_FOUND",
+    );
     const list = await w.api("GET", "/v1/tokens", { token: d });
-    assert.deepEqual(list.body.tokens.map((t) => t.id), [devTokenId]);
+    assert.deepEqual(
+      list.body.tokens.map((t) => t.id),
+      [devTokenId],
+    );
     // their own: create, edit, rotate
-    const own = await w.api("POST", "/v1/tokens", { token: d, body: { label: "mine", role: "developer", kind: "personal" } });
+    const own = await w.api("POST", "/v1/tokens", {
+      token: d,
+      body: { label: "mine", role: "developer", kind: "personal" },
+    });
     assert.equal(own.status, 201);
     assert.equal(own.body.token.owner.id, dev.id);
-    assert.equal((await w.api("PATCH", `/v1/tokens/${own.body.token.id}`, { token: d, body: { description: "ok" } })).status, 200);
+    assert.equal(
+      (await w.api("PATCH", `/v1/tokens/${own.body.token.id}`, { token: d, body: { description: "ok" } })).status,
+      200,
+    );
     assert.equal((await w.api("POST", `/v1/tokens/${own.body.token.id}/rotate`, { token: d })).status, 200);
   });
 
@@ -72,16 +132,36 @@ describe("authorisation matrix", () => {
     const a = await world("matrix3");
     const b = await createOrg(w.api, "Other3");
     assertProblem(await w.api("GET", `/v1/tokens/${a.devTokenId}`, { token: b.secret }), 404, "NOT_FOUND");
-    assertProblem(await w.api("PATCH", `/v1/members/${a.dev.id}`, { token: b.secret, body: { status: "deactivated" } }), 404, "NOT_FOUND");
-    assertProblem(await w.api("POST", `/v1/tokens/${a.devTokenId}/revoke`, { token: b.secret, body: { confirm_label: "dev laptop" } }), 404, "NOT_FOUND");
+    assertProblem(
+      await w.api("PATCH", `/v1/members/${a.dev.id}`, { token: b.secret, body: { status: "deactivated" } }),
+      404,
+      "NOT_FOUND",
+    );
+    assertProblem(
+      await w.api("POST", `/v1/tokens/${a.devTokenId}/revoke`, {
+        token: b.secret,
+        body: { confirm_label: "dev laptop" },
+      }),
+      404,
+      "NOT_FOUND",
+    );
     const list = await w.api("GET", "/v1/tokens", { token: b.secret });
-    assert.deepEqual(list.body.tokens.map((t) => t.id), [b.token.id]);
+    assert.deepEqual(
+      list.body.tokens.map((t) => t.id),
+      [b.token.id],
+    );
   });
 
   test("deactivated and demoted owners", async () => {
     const { o, dev, devSecret } = await world("matrix4");
-    const ops = await w.api("POST", "/v1/members", { token: o.secret, body: { email: "ops@matrix4.io", name: "Ops", role: "admin" } });
-    const opsTok = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "ops", role: "admin", kind: "personal", owner_member_id: ops.body.id, scopes: ["keyward:manage"] } });
+    const ops = await w.api("POST", "/v1/members", {
+      token: o.secret,
+      body: { email: "ops@matrix4.io", name: "Ops", role: "admin" },
+    });
+    const opsTok = await w.api("POST", "/v1/tokens", {
+      token: o.secret,
+      body: { label: "ops", role: "admin", kind: "personal", owner_member_id: ops.body.id, scopes: ["keyward:manage"] },
+    });
     assert.equal((await w.api("GET", "/v1/members", { token: opsTok.body.secret })).status, 200);
     await w.api("PATCH", `/v1/members/${ops.body.id}`, { token: o.secret, body: { role: "developer" } });
     assertProblem(await w.api("GET", "/v1/members", { token: opsTok.body.secret }), 403, "FORBIDDEN");
@@ -92,7 +172,11 @@ describe("authorisation matrix", () => {
     await w.api("PATCH", `/v1/members/${dev.id}`, { token: o.secret, body: { status: "active" } });
     assert.equal((await w.api("GET", "/v1/me", { token: devSecret })).status, 200);
     // the org keeps an active admin
-    assertProblem(await w.api("PATCH", `/v1/members/${o.member.id}`, { token: o.secret, body: { status: "deactivated" } }), 409, "CONFLICT");
+    assertProblem(
+      await w.api("PATCH", `/v1/members/${o.member.id}`, { token: o.secret, body: { status: "deactivated" } }),
+      409,
+      "CONFLICT",
+    );
   });
 });
 
@@ -100,10 +184,16 @@ describe("limits, members and notifications", () => {
   test("ten personal tokens, then LIMIT_REACHED", async () => {
     const { devSecret } = await world("limit");
     for (let i = 2; i <= 10; i++) {
-      const r = await w.api("POST", "/v1/tokens", { token: devSecret, body: { label: `t${i}`, role: "developer", kind: "personal" } });
+      const r = await w.api("POST", "/v1/tokens", {
+        token: devSecret,
+        body: { label: `t${i}`, role: "developer", kind: "personal" },
+      });
       assert.equal(r.status, 201, r.text);
     }
-    const over = await w.api("POST", "/v1/tokens", { token: devSecret, body: { label: "t11", role: "developer", kind: "personal" } });
+    const over = await w.api("POST", "/v1/tokens", {
+      token: devSecret,
+      body: { label: "t11", role: "developer", kind: "personal" },
+    });
     assertProblem(over, 409, "LIMIT_REACHED");
     const me = await w.api("GET", "/v1/me", { token: devSecret });
     assert.deepEqual(me.body.personal_tokens, { used: 10, limit: 10 });
@@ -111,9 +201,15 @@ describe("limits, members and notifications", () => {
 
   test("members: add, duplicate email, list", async () => {
     const o = await createOrg(w.api, "Members");
-    const dup = await w.api("POST", "/v1/members", { token: o.secret, body: { email: "ADMIN@members.IO", name: "Dup", role: "developer" } });
+    const dup = await w.api("POST", "/v1/members", {
+      token: o.secret,
+      body: { email: "ADMIN@members.IO", name: "Dup", role: "developer" },
+    });
     assertProblem(dup, 409, "CONFLICT");
-    const bad = await w.api("POST", "/v1/members", { token: o.secret, body: { email: "nope", name: "", role: "root" } });
+    const bad = await w.api("POST", "/v1/members", {
+      token: o.secret,
+      body: { email: "nope", name: "", role: "root" },
+    });
     assertProblem(bad, 422, "VALIDATION_FAILED");
     assert.deepEqual(Object.keys(bad.body.errors).sort(), ["email", "name", "role"]);
     const l = await w.api("GET", "/v1/members", { token: o.secret });
@@ -122,11 +218,23 @@ describe("limits, members and notifications", () => {
 
   test("every active admin is notified of creation and rotation", async () => {
     const o = await createOrg(w.api, "Notify");
-    await w.api("POST", "/v1/members", { token: o.secret, body: { email: "second@notify.io", name: "Second", role: "admin" } });
-    const off = await w.api("POST", "/v1/members", { token: o.secret, body: { email: "off@notify.io", name: "Off", role: "admin" } });
+    await w.api("POST", "/v1/members", {
+      token: o.secret,
+      body: { email: "second@notify.io", name: "Second", role: "admin" },
+    });
+    const off = await w.api("POST", "/v1/members", {
+      token: o.secret,
+      body: { email: "off@notify.io", name: "Off", role: "admin" },
+    });
     await w.api("PATCH", `/v1/members/${off.body.id}`, { token: o.secret, body: { status: "deactivated" } });
-    await w.api("POST", "/v1/members", { token: o.secret, body: { email: "dev@notify.io", name: "Dev", role: "developer" } });
-    const t = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "watched", role: "developer", kind: "org" } });
+    await w.api("POST", "/v1/members", {
+      token: o.secret,
+      body: { email: "dev@notify.io", name: "Dev", role: "developer" },
+    });
+    const t = await w.api("POST", "/v1/tokens", {
+      token: o.secret,
+      body: { label: "watched", role: "developer", kind: "org" },
+    });
     const n = await w.api("GET", "/v1/notifications", { token: o.secret });
     const about = n.body.notifications.filter((x) => x.token_id === t.body.token.id);
     assert.deepEqual(about.map((x) => x.to).sort(), ["admin@notify.io", "second@notify.io"]);
@@ -134,7 +242,8 @@ describe("limits, members and notifications", () => {
       assert.equal(x.created_by, o.member.id);
       assert.equal(x.masked, t.body.token.masked);
       assert.ok(x.body.includes(t.body.token.masked) && x.body.includes("admin@notify.io"));
-      for (const f of ["id", "to", "subject", "body", "token_id", "created_by", "created_at", "masked"]) assert.ok(f in x, f);
+      for (const f of ["id", "to", "subject", "body", "token_id", "created_by", "created_at", "masked"])
+        assert.ok(f in x, f);
       assert.ok(!JSON.stringify(x).includes(t.body.secret.slice(3, 33)));
     }
     await w.api("POST", `/v1/tokens/${t.body.token.id}/rotate`, { token: o.secret });
@@ -148,7 +257,8 @@ describe("bad input gets a clear 4xx and loses nothing", () => {
     const o = await createOrg(w.api, "Input");
     const t = o.secret;
     const post = (body) => w.api("POST", "/v1/tokens", { token: t, body });
-    const raw = (r) => w.api("POST", "/v1/tokens", { token: t, raw: r, headers: { "content-type": "application/json" } });
+    const raw = (r) =>
+      w.api("POST", "/v1/tokens", { token: t, raw: r, headers: { "content-type": "application/json" } });
     assertProblem(await raw("{"), 400, "BAD_REQUEST");
     assertProblem(await raw("[1,2]"), 400, "BAD_REQUEST");
     assertProblem(await raw('"label"'), 400, "BAD_REQUEST");
@@ -162,25 +272,48 @@ describe("bad input gets a clear 4xx and loses nothing", () => {
     assert.ok((await post({ label: "a\u0007b", role: "developer", kind: "org" })).body.errors.label);
     assert.ok((await post({ label: "x".repeat(65), role: "developer", kind: "org" })).body.errors.label);
     assert.ok((await post({ label: "   ", role: "developer", kind: "org" })).body.errors.label);
-    assert.ok((await post({ label: "x", description: "d".repeat(501), role: "developer", kind: "org" })).body.errors.description);
+    assert.ok(
+      (await post({ label: "x", description: "d".repeat(501), role: "developer", kind: "org" })).body.errors
+        .description,
+    );
     const svg = "data:image/svg+xml;base64," + Buffer.from("<svg onload=alert(1)/>").toString("base64");
     assert.ok((await post({ label: "x", logo: svg, role: "developer", kind: "org" })).body.errors.logo);
     const fakePng = "data:image/png;base64," + Buffer.from("GIF89a not a png").toString("base64");
     assert.ok((await post({ label: "x", logo: fakePng, role: "developer", kind: "org" })).body.errors.logo);
     assert.ok((await post({ label: "x", scopes: ["payroll"], role: "developer", kind: "org" })).body.errors.scopes);
-    assert.ok((await post({ label: "x", scopes: ["billing", "billing"], role: "developer", kind: "org" })).body.errors.scopes);
-    assert.ok((await post({ label: "x", role: "developer", kind: "org", never_expires: true })).body.errors.never_expires);
-    assert.ok((await post({ label: "x", role: "developer", kind: "org", expires_in_days: 366 })).body.errors.expires_in_days);
+    assert.ok(
+      (await post({ label: "x", scopes: ["billing", "billing"], role: "developer", kind: "org" })).body.errors.scopes,
+    );
+    assert.ok(
+      (await post({ label: "x", role: "developer", kind: "org", never_expires: true })).body.errors.never_expires,
+    );
+    assert.ok(
+      (await post({ label: "x", role: "developer", kind: "org", expires_in_days: 366 })).body.errors.expires_in_days,
+    );
     // 64 KiB: over is 413, with or without a declared length
     const big = JSON.stringify({ label: "x", description: "d".repeat(70 * 1024) });
     assertProblem(await raw(big), 413, "PAYLOAD_TOO_LARGE");
-    const stream = new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode(big)); c.close(); } });
-    const chunked = await w.mf.dispatchFetch("http://localhost/v1/tokens", { method: "POST", body: stream, duplex: "half", headers: { authorization: `Bearer ${t}` } });
+    const stream = new ReadableStream({
+      start(c) {
+        c.enqueue(new TextEncoder().encode(big));
+        c.close();
+      },
+    });
+    const chunked = await w.mf.dispatchFetch("http://localhost/v1/tokens", {
+      method: "POST",
+      body: stream,
+      duplex: "half",
+      headers: { authorization: `Bearer ${t}` },
+    });
     assert.equal(chunked.status, 413);
     await chunked.text();
     // an endpoint that takes no body refuses fields
     const tok = await post({ label: "keep", role: "developer", kind: "org", logo: PNG_1x1 });
-    assertProblem(await w.api("POST", `/v1/tokens/${tok.body.token.id}/disable`, { token: t, body: { force: true } }), 422, "VALIDATION_FAILED");
+    assertProblem(
+      await w.api("POST", `/v1/tokens/${tok.body.token.id}/disable`, { token: t, body: { force: true } }),
+      422,
+      "VALIDATION_FAILED",
+    );
     assertProblem(await w.api("GET", "/v1/tokens/not-an-id", { token: t }), 404, "NOT_FOUND");
     // nothing was lost: the token is still there and active
     const g = await w.api("GET", `/v1/tokens/${tok.body.token.id}`, { token: t });
@@ -197,7 +330,10 @@ describe("bad input gets a clear 4xx and loses nothing", () => {
       reqs.push(w.api("POST", path, { raw: body, token: i % 3 ? "kw_junk" : undefined }).then((r) => r.status));
     }
     const statuses = await Promise.all(reqs);
-    assert.ok(statuses.every((s) => s >= 400 && s < 500), `only 4xx: ${[...new Set(statuses)]}`);
+    assert.ok(
+      statuses.every((s) => s >= 400 && s < 500),
+      `only 4xx: ${[...new Set(statuses)]}`,
+    );
     assert.equal((await w.api("GET", "/healthz")).status, 200);
   });
 });

@@ -58,15 +58,32 @@ const faults = async (secret, body) => {
 describe("notification emails", () => {
   test("a new token emails every active admin, with creator, time and masked token, never the secret", async () => {
     const o = await createOrg(w.api, "Mailed");
-    const second = await w.api("POST", "/v1/members", { token: o.secret, body: { email: "grace@mailed.io", name: "Grace <Hopper>", role: "admin" } });
-    const gone = await w.api("POST", "/v1/members", { token: o.secret, body: { email: "gone@mailed.io", name: "Gone", role: "admin" } });
-    assert.equal((await w.api("PATCH", `/v1/members/${gone.body.id}`, { token: o.secret, body: { status: "deactivated" } })).status, 200);
-    const t = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "deploy <prod>", role: "developer", kind: "org", scopes: ["billing"] } });
+    const second = await w.api("POST", "/v1/members", {
+      token: o.secret,
+      body: { email: "grace@mailed.io", name: "Grace <Hopper>", role: "admin" },
+    });
+    const gone = await w.api("POST", "/v1/members", {
+      token: o.secret,
+      body: { email: "gone@mailed.io", name: "Gone", role: "admin" },
+    });
+    assert.equal(
+      (await w.api("PATCH", `/v1/members/${gone.body.id}`, { token: o.secret, body: { status: "deactivated" } }))
+        .status,
+      200,
+    );
+    const t = await w.api("POST", "/v1/tokens", {
+      token: o.secret,
+      body: { label: "deploy <prod>", role: "developer", kind: "org", scopes: ["billing"] },
+    });
     assert.equal(t.status, 201, t.text);
     assert.ok(await until(() => about("deploy <prod>").length >= 2), w.logs());
     await sleep(300);
     const mails = about("deploy <prod>");
-    assert.deepEqual(mails.map((m) => m.to).sort(), ["admin@mailed.io", "grace@mailed.io"], "one per active admin, none to the deactivated one");
+    assert.deepEqual(
+      mails.map((m) => m.to).sort(),
+      ["admin@mailed.io", "grace@mailed.io"],
+      "one per active admin, none to the deactivated one",
+    );
     for (const m of mails) {
       assert.equal(m.from, NOTIFY_FROM);
       assert.match(m.subject, /^\[Mailed\] API token "deploy <prod>" created$/);
@@ -80,18 +97,31 @@ describe("notification emails", () => {
       assert.ok(!m.html.includes("<prod>") && m.html.includes("&lt;prod&gt;"), "text in the HTML part is escaped");
       assert.ok(m.html.includes(`href="${PUBLIC_URL}/#/tokens/${t.body.token.id}"`));
     }
-    const notes = (await w.api("GET", "/v1/notifications", { token: o.secret })).body.notifications.filter((n) => n.token_id === t.body.token.id);
-    assert.ok(await until(async () => {
-      const n = (await w.api("GET", "/v1/notifications", { token: o.secret })).body.notifications.filter((x) => x.token_id === t.body.token.id);
-      return n.length === 2 && n.every((x) => x.email?.state === "sent" && x.email.attempts === 1);
-    }), JSON.stringify(notes));
+    const notes = (await w.api("GET", "/v1/notifications", { token: o.secret })).body.notifications.filter(
+      (n) => n.token_id === t.body.token.id,
+    );
+    assert.ok(
+      await until(async () => {
+        const n = (await w.api("GET", "/v1/notifications", { token: o.secret })).body.notifications.filter(
+          (x) => x.token_id === t.body.token.id,
+        );
+        return n.length === 2 && n.every((x) => x.email?.state === "sent" && x.email.attempts === 1);
+      }),
+      JSON.stringify(notes),
+    );
     assert.equal(second.status, 201);
   });
 
   test("a change to someone else's token emails its owner", async () => {
     const o = await createOrg(w.api, "Owned");
-    const dev = await w.api("POST", "/v1/members", { token: o.secret, body: { email: "dev@owned.io", name: "Dev", role: "developer" } });
-    const t = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "laptop", role: "developer", kind: "personal", owner_member_id: dev.body.id } });
+    const dev = await w.api("POST", "/v1/members", {
+      token: o.secret,
+      body: { email: "dev@owned.io", name: "Dev", role: "developer" },
+    });
+    const t = await w.api("POST", "/v1/tokens", {
+      token: o.secret,
+      body: { label: "laptop", role: "developer", kind: "personal", owner_member_id: dev.body.id },
+    });
     assert.ok(await until(() => about("laptop").length === 2));
     assert.equal((await w.api("POST", `/v1/tokens/${t.body.token.id}/disable`, { token: o.secret })).status, 200);
     assert.ok(await until(() => about("laptop").filter((m) => m.subject.endsWith("disabled")).length === 2));
@@ -103,10 +133,15 @@ describe("notification emails", () => {
     const o = await createOrg(w.api, "Quiet");
     const p = await w.api("PATCH", "/v1/org", { token: o.secret, body: { policy: { email_notifications: false } } });
     assert.equal(p.body.policy.email_notifications, false);
-    const t = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "hush", role: "developer", kind: "org" } });
+    const t = await w.api("POST", "/v1/tokens", {
+      token: o.secret,
+      body: { label: "hush", role: "developer", kind: "org" },
+    });
     await sleep(1500);
     assert.equal(about("hush").length, 0);
-    const n = (await w.api("GET", "/v1/notifications", { token: o.secret })).body.notifications.find((x) => x.token_id === t.body.token.id);
+    const n = (await w.api("GET", "/v1/notifications", { token: o.secret })).body.notifications.find(
+      (x) => x.token_id === t.body.token.id,
+    );
     assert.equal(n.email, null);
   });
 
@@ -115,9 +150,14 @@ describe("notification emails", () => {
     await sleep(1000); // the org's own first email goes out before the switch
     await faults(o.secret, { email: "fail" });
     try {
-      const t = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "retry-me", role: "developer", kind: "org" } });
+      const t = await w.api("POST", "/v1/tokens", {
+        token: o.secret,
+        body: { label: "retry-me", role: "developer", kind: "org" },
+      });
       const mine = async () =>
-        (await w.api("GET", "/v1/notifications", { token: o.secret })).body.notifications.find((x) => x.token_id === t.body.token.id);
+        (await w.api("GET", "/v1/notifications", { token: o.secret })).body.notifications.find(
+          (x) => x.token_id === t.body.token.id,
+        );
       assert.ok(await until(async () => (await mine()).email.attempts === 1));
       let n = await mine();
       assert.deepEqual([n.email.state, n.email.last_error], ["pending", "refused (fault injection)"]);
@@ -133,9 +173,14 @@ describe("notification emails", () => {
       assert.equal(about("retry-me").length, 1);
 
       await faults(o.secret, { email: "fail" });
-      const u = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "never", role: "developer", kind: "org" } });
+      const u = await w.api("POST", "/v1/tokens", {
+        token: o.secret,
+        body: { label: "never", role: "developer", kind: "org" },
+      });
       const never = async () =>
-        (await w.api("GET", "/v1/notifications", { token: o.secret })).body.notifications.find((x) => x.token_id === u.body.token.id);
+        (await w.api("GET", "/v1/notifications", { token: o.secret })).body.notifications.find(
+          (x) => x.token_id === u.body.token.id,
+        );
       assert.ok(await until(async () => (await never()).email.attempts === 1));
       for (const step of [5, 295, 1500, 5400, 10800, 18000, 50400]) await faults(o.secret, { advance_seconds: step });
       n = await never();

@@ -56,7 +56,14 @@ export async function start(bindings = {}, { scriptPath = "build/index.js", limi
     kvPersist: false,
     email: EMAIL,
     log: new Captured(out),
-    bindings: { OPERATOR_SECRET: OPERATOR, TOKEN_PREFIX: "kw", ALLOWED_ORIGINS: ORIGIN, NOTIFY_FROM, PUBLIC_URL, ...bindings },
+    bindings: {
+      OPERATOR_SECRET: OPERATOR,
+      TOKEN_PREFIX: "kw",
+      ALLOWED_ORIGINS: ORIGIN,
+      NOTIFY_FROM,
+      PUBLIC_URL,
+      ...bindings,
+    },
     structuredWorkerdLogs: true,
     handleStructuredLogs({ level, message }) {
       out.push(`${level}: ${message}\n`);

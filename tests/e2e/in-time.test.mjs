@@ -64,7 +64,10 @@ const KEYS = JSON.stringify([{ key_identifier: "k1", key: publicKey.export({ typ
 
 let w;
 before(async () => {
-  w = await start({ WEBHOOK_ALLOW_INSECURE: "true", LEAK_REPORT_KEYS: KEYS, USAGE_FLUSH_SECONDS: "1" }, { scriptPath: FAULTS });
+  w = await start(
+    { WEBHOOK_ALLOW_INSECURE: "true", LEAK_REPORT_KEYS: KEYS, USAGE_FLUSH_SECONDS: "1" },
+    { scriptPath: FAULTS },
+  );
 });
 after(async () => {
   await w.mf.dispose();
@@ -95,8 +98,14 @@ describe("signed webhooks", () => {
       assert.ok(!read.text.includes(secret.slice(6)), "GET never shows the secret");
 
       // One change of each kind.
-      const dev = await w.api("POST", "/v1/members", { token: o.secret, body: { email: "d@hooked.io", name: "Dee", role: "developer" } });
-      const t = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "ci", role: "developer", kind: "personal", owner_member_id: dev.body.id, scopes: ["billing"] } });
+      const dev = await w.api("POST", "/v1/members", {
+        token: o.secret,
+        body: { email: "d@hooked.io", name: "Dee", role: "developer" },
+      });
+      const t = await w.api("POST", "/v1/tokens", {
+        token: o.secret,
+        body: { label: "ci", role: "developer", kind: "personal", owner_member_id: dev.body.id, scopes: ["billing"] },
+      });
       const id = t.body.token.id;
       const step = async (method, path, body) => {
         const r = await w.api(method, path, { token: o.secret, body });
@@ -110,13 +119,33 @@ describe("signed webhooks", () => {
       await step("POST", `/v1/tokens/${id}/reapprove`);
       const rotated = await step("POST", `/v1/tokens/${id}/rotate`, {});
       await step("PATCH", "/v1/org", { policy: { on_leak: "notify" } });
-      const raw = JSON.stringify([{ token: rotated.body.secret, type: "keyward_token", url: "https://github.com/x/y", source: "content" }]);
+      const raw = JSON.stringify([
+        { token: rotated.body.secret, type: "keyward_token", url: "https://github.com/x/y", source: "content" },
+      ]);
       const sig = sign("sha256", Buffer.from(raw), privateKey).toString("base64");
-      const leak = await w.api("POST", "/v1/leaks", { raw, headers: { "content-type": "application/json", "github-public-key-identifier": "k1", "github-public-key-signature": sig } });
+      const leak = await w.api("POST", "/v1/leaks", {
+        raw,
+        headers: {
+          "content-type": "application/json",
+          "github-public-key-identifier": "k1",
+          "github-public-key-signature": sig,
+        },
+      });
       assert.equal(leak.status, 200, leak.text);
       await step("PATCH", `/v1/members/${dev.body.id}`, { role: "admin" });
       await step("DELETE", `/v1/tokens/${id}`, { confirm_label: "ci" });
-      const kinds = ["token.created", "token.updated", "token.disabled", "token.enabled", "token.revoked", "token.reapproved", "token.rotated", "token.leaked", "member.updated", "token.deleted"];
+      const kinds = [
+        "token.created",
+        "token.updated",
+        "token.disabled",
+        "token.enabled",
+        "token.revoked",
+        "token.reapproved",
+        "token.rotated",
+        "token.leaked",
+        "member.updated",
+        "token.deleted",
+      ];
       // The first admin token and the second one (dev became admin) make 2 recipients: still
       // one delivery per change.
       assert.ok(await until(() => rx.got.length >= kinds.length), `got ${rx.got.map((g) => JSON.parse(g.body).type)}`);
@@ -132,10 +161,15 @@ describe("signed webhooks", () => {
         assert.equal(p.data.kind, p.type);
         assert.equal(p.data.org_id, o.org.id);
         if (p.type.startsWith("token.")) assert.match(p.data.masked, /^kw_•{8}.{4}$/);
-        for (const s of [t.body.secret, rotated.body.secret, o.secret, secret]) assert.ok(!g.body.includes(s), "no secret in a delivery");
+        for (const s of [t.body.secret, rotated.body.secret, o.secret, secret])
+          assert.ok(!g.body.includes(s), "no secret in a delivery");
         assert.ok(!/[0-9a-f]{64}/.test(g.body), "no hash in a delivery");
       }
-      assert.equal(standardWebhooksVerify("whsec_" + Buffer.alloc(24).toString("base64"), rx.got[0].headers, rx.got[0].body), -1, "the check can fail");
+      assert.equal(
+        standardWebhooksVerify("whsec_" + Buffer.alloc(24).toString("base64"), rx.got[0].headers, rx.got[0].body),
+        -1,
+        "the check can fail",
+      );
       const log = await w.api("GET", "/v1/org/webhook/deliveries", { token: o.secret });
       assert.equal(log.status, 200);
       assert.equal(log.body.deliveries.length, kinds.length);
@@ -154,7 +188,10 @@ describe("signed webhooks", () => {
     const rx = await receiver((n) => (n <= 2 ? 500 : 200));
     try {
       const o = await createOrg(w.api, "Flaky");
-      const set = await w.api("PUT", "/v1/org/webhook", { token: o.secret, body: { url: rx.url, events: ["token.revoked"] } });
+      const set = await w.api("PUT", "/v1/org/webhook", {
+        token: o.secret,
+        body: { url: rx.url, events: ["token.revoked"] },
+      });
       const test = await w.api("POST", "/v1/org/webhook/test", { token: o.secret });
       assert.equal(test.status, 202, test.text);
       assert.equal(test.body.type, "webhook.test");
@@ -168,8 +205,14 @@ describe("signed webhooks", () => {
       assert.equal(new Set(rx.got.map((g) => g.headers["webhook-id"])).size, 1, "one webhook-id for every attempt");
       const d = (await w.api("GET", "/v1/org/webhook/deliveries", { token: o.secret })).body.deliveries[0];
       assert.equal(d.state, "delivered");
-      assert.deepEqual(d.attempts.map((a) => a.response_code), [500, 500, 200]);
-      assert.deepEqual(d.attempts.map((a) => a.error), ["HTTP 500", "HTTP 500", null]);
+      assert.deepEqual(
+        d.attempts.map((a) => a.response_code),
+        [500, 500, 200],
+      );
+      assert.deepEqual(
+        d.attempts.map((a) => a.error),
+        ["HTTP 500", "HTTP 500", null],
+      );
       // Rotation: both secrets sign during the grace.
       const rot = await w.api("POST", "/v1/org/webhook/rotate", { token: o.secret, body: { grace_seconds: 3600 } });
       assert.equal(rot.status, 200, rot.text);
@@ -192,7 +235,16 @@ describe("signed webhooks", () => {
       await w.api("POST", "/v1/org/webhook/test", { token: o.secret });
       assert.ok(await until(() => rx.got.length === 1));
       // 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 24 h after the event.
-      for (const [step, want] of [[5, 2], [295, 3], [1500, 4], [5400, 5], [10800, 6], [18000, 7], [50400, 8], [86400, 8]]) {
+      for (const [step, want] of [
+        [5, 2],
+        [295, 3],
+        [1500, 4],
+        [5400, 5],
+        [10800, 6],
+        [18000, 7],
+        [50400, 8],
+        [86400, 8],
+      ]) {
         await advance(o.secret, step);
         assert.equal(rx.got.length, want, `after +${step} s`);
       }
@@ -213,16 +265,27 @@ describe("signed webhooks", () => {
     await new Promise((r) => server.listen(0, "127.0.0.1", r));
     try {
       const o = await createOrg(w.api, "Hung");
-      await w.api("PUT", "/v1/org/webhook", { token: o.secret, body: { url: `http://127.0.0.1:${server.address().port}/h` } });
+      await w.api("PUT", "/v1/org/webhook", {
+        token: o.secret,
+        body: { url: `http://127.0.0.1:${server.address().port}/h` },
+      });
       const started = Date.now();
       for (let i = 0; i < 5; i++) {
-        const t = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: `hung-${i}`, role: "developer", kind: "org" } });
+        const t = await w.api("POST", "/v1/tokens", {
+          token: o.secret,
+          body: { label: `hung-${i}`, role: "developer", kind: "org" },
+        });
         assert.equal(t.status, 201);
         await sleep(200);
       }
-      assert.ok(await until(() => hung.length >= 5, 5000), `${hung.length} first attempts after ${Date.now() - started} ms`);
+      assert.ok(
+        await until(() => hung.length >= 5, 5000),
+        `${hung.length} first attempts after ${Date.now() - started} ms`,
+      );
       const emailed = async () =>
-        (await w.api("GET", "/v1/notifications", { token: o.secret })).body.notifications.filter((n) => /hung-/.test(n.subject) && n.email?.state === "sent").length;
+        (await w.api("GET", "/v1/notifications", { token: o.secret })).body.notifications.filter(
+          (n) => /hung-/.test(n.subject) && n.email?.state === "sent",
+        ).length;
       assert.ok(await until(async () => (await emailed()) === 5, 5000), "emails went out while the endpoint hung");
     } finally {
       server.closeAllConnections();
@@ -232,20 +295,58 @@ describe("signed webhooks", () => {
 
   test("endpoints, roles and bad input", async () => {
     const o = await createOrg(w.api, "Strict");
-    assertProblem(await w.api("PUT", "/v1/org/webhook", { token: o.secret, body: { url: "ftp://x" } }), 422, "VALIDATION_FAILED");
-    assertProblem(await w.api("PUT", "/v1/org/webhook", { token: o.secret, body: { url: "https://x.io", events: ["nope"] } }), 422, "VALIDATION_FAILED");
-    assertProblem(await w.api("PUT", "/v1/org/webhook", { token: o.secret, raw: "{", headers: { "content-type": "application/json" } }), 400, "BAD_REQUEST");
+    assertProblem(
+      await w.api("PUT", "/v1/org/webhook", { token: o.secret, body: { url: "ftp://x" } }),
+      422,
+      "VALIDATION_FAILED",
+    );
+    assertProblem(
+      await w.api("PUT", "/v1/org/webhook", { token: o.secret, body: { url: "https://x.io", events: ["nope"] } }),
+      422,
+      "VALIDATION_FAILED",
+    );
+    assertProblem(
+      await w.api("PUT", "/v1/org/webhook", {
+        token: o.secret,
+        raw: "{",
+        headers: { "content-type": "application/json" },
+      }),
+      400,
+      "BAD_REQUEST",
+    );
     assertProblem(await w.api("POST", "/v1/org/webhook/test", { token: o.secret }), 404, "NOT_FOUND");
     assertProblem(await w.api("DELETE", "/v1/org/webhook", { token: o.secret }), 404, "NOT_FOUND");
     assertProblem(await w.api("PATCH", "/v1/org/webhook", { token: o.secret, body: {} }), 405, "METHOD_NOT_ALLOWED");
     assert.deepEqual((await w.api("GET", "/v1/org/webhook", { token: o.secret })).body, { webhook: null });
-    const dev = await w.api("POST", "/v1/members", { token: o.secret, body: { email: "d@strict.io", name: "D", role: "developer" } });
-    const dt = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "d", role: "developer", kind: "personal", owner_member_id: dev.body.id, scopes: ["keyward:manage"] } });
-    assertProblem(await w.api("PUT", "/v1/org/webhook", { token: dt.body.secret, body: { url: "https://x.io" } }), 403, "FORBIDDEN");
+    const dev = await w.api("POST", "/v1/members", {
+      token: o.secret,
+      body: { email: "d@strict.io", name: "D", role: "developer" },
+    });
+    const dt = await w.api("POST", "/v1/tokens", {
+      token: o.secret,
+      body: {
+        label: "d",
+        role: "developer",
+        kind: "personal",
+        owner_member_id: dev.body.id,
+        scopes: ["keyward:manage"],
+      },
+    });
+    assertProblem(
+      await w.api("PUT", "/v1/org/webhook", { token: dt.body.secret, body: { url: "https://x.io" } }),
+      403,
+      "FORBIDDEN",
+    );
     assertProblem(await w.api("GET", "/v1/org/webhook/deliveries", { token: dt.body.secret }), 403, "FORBIDDEN");
-    const again = await w.api("PUT", "/v1/org/webhook", { token: o.secret, body: { url: "https://hooks.example.com/a" } });
+    const again = await w.api("PUT", "/v1/org/webhook", {
+      token: o.secret,
+      body: { url: "https://hooks.example.com/a" },
+    });
     assert.equal(again.status, 201);
-    const update = await w.api("PUT", "/v1/org/webhook", { token: o.secret, body: { url: "https://hooks.example.com/b", events: ["token.created"] } });
+    const update = await w.api("PUT", "/v1/org/webhook", {
+      token: o.secret,
+      body: { url: "https://hooks.example.com/b", events: ["token.created"] },
+    });
     assert.equal(update.status, 200);
     assert.equal(update.body.secret, null);
     assert.equal(update.body.webhook.masked_secret, again.body.webhook.masked_secret);
@@ -262,11 +363,25 @@ describe("reminders on the authority's clock", () => {
     try {
       const o = await createOrg(w.api, "Expiring");
       await w.api("PATCH", "/v1/org", { token: o.secret, body: { policy: { default_ttl_days: 90 } } });
-      const dev = await w.api("POST", "/v1/members", { token: o.secret, body: { email: "d@expiring.io", name: "Dee", role: "developer" } });
-      const t = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "short", role: "developer", kind: "personal", owner_member_id: dev.body.id, expires_in_days: 10 } });
+      const dev = await w.api("POST", "/v1/members", {
+        token: o.secret,
+        body: { email: "d@expiring.io", name: "Dee", role: "developer" },
+      });
+      const t = await w.api("POST", "/v1/tokens", {
+        token: o.secret,
+        body: {
+          label: "short",
+          role: "developer",
+          kind: "personal",
+          owner_member_id: dev.body.id,
+          expires_in_days: 10,
+        },
+      });
       await w.api("PUT", "/v1/org/webhook", { token: o.secret, body: { url: rx.url, events: ["token.expiring"] } });
       const warned = async () =>
-        (await w.api("GET", "/v1/notifications", { token: o.secret })).body.notifications.filter((n) => n.kind === "token.expiring" && n.token_id === t.body.token.id);
+        (await w.api("GET", "/v1/notifications", { token: o.secret })).body.notifications.filter(
+          (n) => n.kind === "token.expiring" && n.token_id === t.body.token.id,
+        );
       await advance(o.secret, 3 * 86400 - 60);
       assert.equal((await warned()).length, 0, "not before the moment");
       await advance(o.secret, 60);
@@ -290,20 +405,36 @@ describe("reminders on the authority's clock", () => {
 
   test("an idle token is warned, then disabled by the system; a used one is not", async () => {
     const o = await createOrg(w.api, "Idle");
-    assertProblem(await w.api("PATCH", "/v1/org", { token: o.secret, body: { policy: { disable_after_idle_days: 0 } } }), 422, "VALIDATION_FAILED");
-    const p = await w.api("PATCH", "/v1/org", { token: o.secret, body: { policy: { disable_after_idle_days: 10, default_ttl_days: 90 } } });
+    assertProblem(
+      await w.api("PATCH", "/v1/org", { token: o.secret, body: { policy: { disable_after_idle_days: 0 } } }),
+      422,
+      "VALIDATION_FAILED",
+    );
+    const p = await w.api("PATCH", "/v1/org", {
+      token: o.secret,
+      body: { policy: { disable_after_idle_days: 10, default_ttl_days: 90 } },
+    });
     assert.equal(p.body.policy.disable_after_idle_days, 10);
-    const idle = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "idle", role: "developer", kind: "org" } });
-    const used = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "used", role: "developer", kind: "org" } });
+    const idle = await w.api("POST", "/v1/tokens", {
+      token: o.secret,
+      body: { label: "idle", role: "developer", kind: "org" },
+    });
+    const used = await w.api("POST", "/v1/tokens", {
+      token: o.secret,
+      body: { label: "used", role: "developer", kind: "org" },
+    });
     await advance(o.secret, 3 * 86400);
     const notes = (await w.api("GET", "/v1/notifications", { token: o.secret })).body.notifications;
     assert.ok(notes.some((n) => n.kind === "token.idle" && n.token_id === idle.body.token.id));
     // `used` verifies; the edge reports it to the authority within its flush interval.
     assert.equal((await w.api("POST", "/v1/verify", { body: { token: used.body.secret } })).body.code, "VALID");
-    assert.ok(await until(async () => {
-      const u = await w.api("GET", `/v1/tokens/${used.body.token.id}/usage`, { token: o.secret });
-      return u.body.days.some((d) => d.valid > 0);
-    }, 5000), "the use reached the authority");
+    assert.ok(
+      await until(async () => {
+        const u = await w.api("GET", `/v1/tokens/${used.body.token.id}/usage`, { token: o.secret });
+        return u.body.days.some((d) => d.valid > 0);
+      }, 5000),
+      "the use reached the authority",
+    );
     await advance(o.secret, 7 * 86400);
     const after = await w.api("GET", `/v1/tokens/${idle.body.token.id}`, { token: o.secret });
     assert.deepEqual([after.body.state, after.body.state_set_by], ["disabled", "system"]);
@@ -322,10 +453,14 @@ describe("usage", () => {
     const u = await start({ USAGE_FLUSH_SECONDS: "1" });
     try {
       const o = await createOrg(u.api, "Counted");
-      const t = await u.api("POST", "/v1/tokens", { token: o.secret, body: { label: "ci", role: "developer", kind: "org", scopes: ["billing"] } });
+      const t = await u.api("POST", "/v1/tokens", {
+        token: o.secret,
+        body: { label: "ci", role: "developer", kind: "org", scopes: ["billing"] },
+      });
       const verify = (body) => u.api("POST", "/v1/verify", { body: { token: t.body.secret, ...body } });
       for (let i = 0; i < 7; i++) assert.equal((await verify({ scopes: ["billing"] })).body.code, "VALID");
-      for (let i = 0; i < 3; i++) assert.equal((await verify({ scopes: ["users:read"] })).body.code, "INSUFFICIENT_SCOPE");
+      for (let i = 0; i < 3; i++)
+        assert.equal((await verify({ scopes: ["users:read"] })).body.code, "INSUFFICIENT_SCOPE");
       assert.equal((await verify({ consistency: "strict" })).body.code, "VALID");
       await u.api("POST", "/v1/verify", { body: { token: "kw_0000000000000000000000000000003wuQEo" } });
       const today = new Date().toISOString().slice(0, 10);
@@ -339,12 +474,19 @@ describe("usage", () => {
       assert.equal(days.length, 30);
       assert.equal(days.at(-1).date, today);
       assert.ok(days.slice(0, -1).every((d) => d.valid === 0 && d.refused === 0));
-      assert.ok(days.every((d, i) => i === 0 || d.date > days[i - 1].date), "oldest first");
+      assert.ok(
+        days.every((d, i) => i === 0 || d.date > days[i - 1].date),
+        "oldest first",
+      );
       const all = await u.api("GET", "/v1/usage", { token: o.secret });
       assert.equal(all.status, 200);
       const mine = all.body.tokens.find((x) => x.token_id === t.body.token.id);
       assert.equal(mine.days.at(-1).valid, 8);
-      assertProblem(await u.api("GET", "/v1/tokens/tok_00000000000000000000/usage", { token: o.secret }), 404, "NOT_FOUND");
+      assertProblem(
+        await u.api("GET", "/v1/tokens/tok_00000000000000000000/usage", { token: o.secret }),
+        404,
+        "NOT_FOUND",
+      );
     } finally {
       await u.mf.dispose();
     }

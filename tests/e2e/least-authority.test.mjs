@@ -50,7 +50,10 @@ describe("keyward's own scopes", () => {
     const o = await createOrg(w.api, "NoScope");
     assert.ok(o.token.scopes.includes("keyward:manage"), "the first admin token manages keyward");
     const target = await create(o.secret, { label: "t", role: "developer", kind: "org" });
-    const m = await w.api("POST", "/v1/members", { token: o.secret, body: { email: "m@noscope.io", name: "M", role: "developer" } });
+    const m = await w.api("POST", "/v1/members", {
+      token: o.secret,
+      body: { email: "m@noscope.io", name: "M", role: "developer" },
+    });
     const ci = await create(o.secret, { label: "ci", role: "admin", kind: "org", scopes: ["billing"] });
     for (const [method, path, body] of everyRoute({ token: target.body.token.id, member: m.body.id })) {
       assertProblem(await w.api(method, path, { token: ci.body.secret, body }), 403, "FORBIDDEN");
@@ -68,10 +71,31 @@ describe("keyward's own scopes", () => {
 
   test("a developer CI token with no scopes can neither mint a token nor widen itself", async () => {
     const o = await createOrg(w.api, "Mint");
-    const dev = await w.api("POST", "/v1/members", { token: o.secret, body: { email: "d@mint.io", name: "D", role: "developer" } });
-    const ci = await create(o.secret, { label: "ci", role: "developer", kind: "personal", owner_member_id: dev.body.id, scopes: [] });
-    assertProblem(await create(ci.body.secret, { label: "all", role: "developer", kind: "personal", scopes: ["billing", "users:read"] }), 403, "FORBIDDEN");
-    const widen = await w.api("PATCH", `/v1/tokens/${ci.body.token.id}`, { token: ci.body.secret, body: { scopes: ["billing", "users:read"] } });
+    const dev = await w.api("POST", "/v1/members", {
+      token: o.secret,
+      body: { email: "d@mint.io", name: "D", role: "developer" },
+    });
+    const ci = await create(o.secret, {
+      label: "ci",
+      role: "developer",
+      kind: "personal",
+      owner_member_id: dev.body.id,
+      scopes: [],
+    });
+    assertProblem(
+      await create(ci.body.secret, {
+        label: "all",
+        role: "developer",
+        kind: "personal",
+        scopes: ["billing", "users:read"],
+      }),
+      403,
+      "FORBIDDEN",
+    );
+    const widen = await w.api("PATCH", `/v1/tokens/${ci.body.token.id}`, {
+      token: ci.body.secret,
+      body: { scopes: ["billing", "users:read"] },
+    });
     assertProblem(widen, 403, "FORBIDDEN");
   });
 
@@ -79,17 +103,43 @@ describe("keyward's own scopes", () => {
     const o = await createOrg(w.api, "Grants");
     const manager = await create(o.secret, { label: "m", role: "admin", kind: "org", scopes: ["keyward:manage"] });
     assert.equal(manager.status, 201, manager.text);
-    const fromManager = await create(manager.body.secret, { label: "x", role: "developer", kind: "org", scopes: ["keyward:read"] });
+    const fromManager = await create(manager.body.secret, {
+      label: "x",
+      role: "developer",
+      kind: "org",
+      scopes: ["keyward:read"],
+    });
     assert.equal(fromManager.status, 201, fromManager.text);
     // a keyward:read token cannot grant anything (it cannot create), nor raise itself
     const reader = await create(o.secret, { label: "r", role: "admin", kind: "org", scopes: ["keyward:read"] });
     assertProblem(await create(reader.body.secret, { label: "y", role: "developer", kind: "org" }), 403, "FORBIDDEN");
     // a developer with keyward:read granted by an admin cannot be given manage by itself
-    const dev = await w.api("POST", "/v1/members", { token: o.secret, body: { email: "d@grants.io", name: "D", role: "developer" } });
-    const devTok = await create(o.secret, { label: "d", role: "developer", kind: "personal", owner_member_id: dev.body.id, scopes: ["keyward:manage"] });
-    const readOnly = await create(devTok.body.secret, { label: "ro", role: "developer", kind: "personal", scopes: ["keyward:read"] });
+    const dev = await w.api("POST", "/v1/members", {
+      token: o.secret,
+      body: { email: "d@grants.io", name: "D", role: "developer" },
+    });
+    const devTok = await create(o.secret, {
+      label: "d",
+      role: "developer",
+      kind: "personal",
+      owner_member_id: dev.body.id,
+      scopes: ["keyward:manage"],
+    });
+    const readOnly = await create(devTok.body.secret, {
+      label: "ro",
+      role: "developer",
+      kind: "personal",
+      scopes: ["keyward:read"],
+    });
     assert.equal(readOnly.status, 201, readOnly.text);
-    assertProblem(await w.api("PATCH", `/v1/tokens/${readOnly.body.token.id}`, { token: readOnly.body.secret, body: { scopes: ["keyward:manage"] } }), 403, "FORBIDDEN");
+    assertProblem(
+      await w.api("PATCH", `/v1/tokens/${readOnly.body.token.id}`, {
+        token: readOnly.body.secret,
+        body: { scopes: ["keyward:manage"] },
+      }),
+      403,
+      "FORBIDDEN",
+    );
     const bad = await create(o.secret, { label: "z", role: "developer", kind: "org", scopes: ["keyward:everything"] });
     assertProblem(bad, 422, "VALIDATION_FAILED");
     assert.ok(bad.body.errors.scopes);
@@ -98,18 +148,34 @@ describe("keyward's own scopes", () => {
       body: { name: "K", modules: ["keyward:manage"], admin: { email: "a@k.io", name: "A" } },
     });
     assertProblem(org, 422, "VALIDATION_FAILED");
-    assertProblem(await w.api("PATCH", "/v1/org", { token: o.secret, body: { modules: ["keyward:read"] } }), 422, "VALIDATION_FAILED");
+    assertProblem(
+      await w.api("PATCH", "/v1/org", { token: o.secret, body: { modules: ["keyward:read"] } }),
+      422,
+      "VALIDATION_FAILED",
+    );
   });
 });
 
 describe("secrets and states that stick", () => {
   test("an old secret in its grace verifies, and cannot rotate the token out from under its new holder", async () => {
     const o = await createOrg(w.api, "Grace");
-    const t = await create(o.secret, { label: "leaked", role: "admin", kind: "org", scopes: ["keyward:manage", "billing"] });
-    const rotated = await w.api("POST", `/v1/tokens/${t.body.token.id}/rotate`, { token: o.secret, body: { grace_seconds: 300 } });
+    const t = await create(o.secret, {
+      label: "leaked",
+      role: "admin",
+      kind: "org",
+      scopes: ["keyward:manage", "billing"],
+    });
+    const rotated = await w.api("POST", `/v1/tokens/${t.body.token.id}/rotate`, {
+      token: o.secret,
+      body: { grace_seconds: 300 },
+    });
     assert.equal(rotated.status, 200);
     assert.equal((await w.api("POST", "/v1/verify", { body: { token: t.body.secret } })).body.code, "VALID");
-    assertProblem(await w.api("POST", `/v1/tokens/${t.body.token.id}/rotate`, { token: t.body.secret, body: { grace_seconds: 0 } }), 401, "UNAUTHENTICATED");
+    assertProblem(
+      await w.api("POST", `/v1/tokens/${t.body.token.id}/rotate`, { token: t.body.secret, body: { grace_seconds: 0 } }),
+      401,
+      "UNAUTHENTICATED",
+    );
     assertProblem(await w.api("GET", "/v1/me", { token: t.body.secret }), 401, "UNAUTHENTICATED");
     assert.equal((await w.api("GET", "/v1/me", { token: rotated.body.secret })).status, 200);
     assert.equal((await w.api("POST", "/v1/verify", { body: { token: rotated.body.secret } })).body.code, "VALID");
@@ -117,8 +183,17 @@ describe("secrets and states that stick", () => {
 
   test("what an admin disabled or revoked, only an admin brings back; the owner is told", async () => {
     const o = await createOrg(w.api, "Stick");
-    const dev = await w.api("POST", "/v1/members", { token: o.secret, body: { email: "d@stick.io", name: "D", role: "developer" } });
-    const mine = await create(o.secret, { label: "mine", role: "developer", kind: "personal", owner_member_id: dev.body.id, scopes: ["keyward:manage"] });
+    const dev = await w.api("POST", "/v1/members", {
+      token: o.secret,
+      body: { email: "d@stick.io", name: "D", role: "developer" },
+    });
+    const mine = await create(o.secret, {
+      label: "mine",
+      role: "developer",
+      kind: "personal",
+      owner_member_id: dev.body.id,
+      scopes: ["keyward:manage"],
+    });
     const other = await create(mine.body.secret, { label: "other", role: "developer", kind: "personal" });
     const id = other.body.token.id;
     const disabled = await w.api("POST", `/v1/tokens/${id}/disable`, { token: o.secret });
@@ -134,7 +209,10 @@ describe("secrets and states that stick", () => {
     const beforeDetour = (await w.api("GET", "/v1/notifications", { token: o.secret })).body.notifications.length;
     // no detour: revoking what an admin disabled keeps it the admin's to undo
     await w.api("POST", `/v1/tokens/${id}/disable`, { token: o.secret });
-    const detour = await w.api("POST", `/v1/tokens/${id}/revoke`, { token: mine.body.secret, body: { confirm_label: "other" } });
+    const detour = await w.api("POST", `/v1/tokens/${id}/revoke`, {
+      token: mine.body.secret,
+      body: { confirm_label: "other" },
+    });
     assert.deepEqual([detour.status, detour.body.state, detour.body.state_set_by], [200, "revoked", "admin"]);
     assertProblem(await w.api("POST", `/v1/tokens/${id}/reapprove`, { token: mine.body.secret }), 403, "FORBIDDEN");
     // and an admin takes over a developer's own revoke
@@ -148,9 +226,20 @@ describe("secrets and states that stick", () => {
     assert.ok(afterDetour.length > beforeDetour);
     const notes = afterDetour.slice(afterDetour.length - beforeDetour);
     const toOwner = notes.filter((n) => n.to === "d@stick.io" && n.token_id === id).map((n) => n.kind);
-    assert.deepEqual(toOwner, ["token.reapproved", "token.revoked", "token.disabled"], "only the changes someone else made");
+    assert.deepEqual(
+      toOwner,
+      ["token.reapproved", "token.revoked", "token.disabled"],
+      "only the changes someone else made",
+    );
     const toAdmin = notes.filter((n) => n.to === "admin@stick.io" && n.token_id === id).map((n) => n.kind);
-    assert.deepEqual(toAdmin, ["token.enabled", "token.disabled", "token.reapproved", "token.revoked", "token.disabled", "token.created"]);
+    assert.deepEqual(toAdmin, [
+      "token.enabled",
+      "token.disabled",
+      "token.reapproved",
+      "token.revoked",
+      "token.disabled",
+      "token.created",
+    ]);
     for (const n of notes) {
       assert.ok(n.kind && n.subject && n.body, JSON.stringify(n));
       assert.ok(!JSON.stringify(n).includes(other.body.secret.slice(3, 33)));
@@ -161,11 +250,21 @@ describe("secrets and states that stick", () => {
 describe("safe text and methods", () => {
   test("look-alike emails and invisible or direction-changing labels are refused", async () => {
     const o = await createOrg(w.api, "Text");
-    const emails = ["dup-x@example.com", "dup-x\u200b@example.com", "dup-x\u200d@example.com", "dup-x\u00ad@example.com",
-      "\u202edup-x@example.com", "dup-x@ex\u0430mple.com", "dup\u0435-x@example.com"];
+    const emails = [
+      "dup-x@example.com",
+      "dup-x\u200b@example.com",
+      "dup-x\u200d@example.com",
+      "dup-x\u00ad@example.com",
+      "\u202edup-x@example.com",
+      "dup-x@ex\u0430mple.com",
+      "dup\u0435-x@example.com",
+    ];
     const answers = [];
     for (const email of emails) {
-      answers.push((await w.api("POST", "/v1/members", { token: o.secret, body: { email, name: "Dup", role: "developer" } })).status);
+      answers.push(
+        (await w.api("POST", "/v1/members", { token: o.secret, body: { email, name: "Dup", role: "developer" } }))
+          .status,
+      );
     }
     assert.deepEqual(answers, [201, 422, 422, 422, 422, 422, 422]);
     for (const label of ["abc\u202Eexe.txt", "\u200b", "a\u2066b", "x\ufeff", "\u3164", "prod\u3164", "a\ufe0fb"]) {
@@ -173,17 +272,45 @@ describe("safe text and methods", () => {
       assertProblem(r, 422, "VALIDATION_FAILED");
       assert.ok(r.body.errors.label, label);
     }
-    assertProblem(await w.api("POST", "/v1/members", { token: o.secret, body: { email: "n@text.io", name: "N\u202e", role: "developer" } }), 422, "VALIDATION_FAILED");
+    assertProblem(
+      await w.api("POST", "/v1/members", {
+        token: o.secret,
+        body: { email: "n@text.io", name: "N\u202e", role: "developer" },
+      }),
+      422,
+      "VALIDATION_FAILED",
+    );
     const t = await create(o.secret, { label: "Café ☕", role: "developer", kind: "org" });
     assert.equal(t.status, 201, t.text);
     // confirmation compares exactly what was stored
-    assertProblem(await w.api("POST", `/v1/tokens/${t.body.token.id}/revoke`, { token: o.secret, body: { confirm_label: "Cafe\u0301 ☕" } }), 422, "CONFIRMATION_MISMATCH");
-    assert.equal((await w.api("POST", `/v1/tokens/${t.body.token.id}/revoke`, { token: o.secret, body: { confirm_label: "Café ☕" } })).status, 200);
+    assertProblem(
+      await w.api("POST", `/v1/tokens/${t.body.token.id}/revoke`, {
+        token: o.secret,
+        body: { confirm_label: "Cafe\u0301 ☕" },
+      }),
+      422,
+      "CONFIRMATION_MISMATCH",
+    );
+    assert.equal(
+      (
+        await w.api("POST", `/v1/tokens/${t.body.token.id}/revoke`, {
+          token: o.secret,
+          body: { confirm_label: "Café ☕" },
+        })
+      ).status,
+      200,
+    );
   });
 
   test("methods a route does not serve are 405, including ones HTTP does not define", async () => {
     const o = await createOrg(w.api, "Methods");
-    for (const [method, path] of [["QUERY", "/v1/tokens"], ["PROPFIND", "/v1/tokens"], ["PURGE", "/v1/verify"], ["COPY", "/v1/me"], ["PUT", "/v1/org"]]) {
+    for (const [method, path] of [
+      ["QUERY", "/v1/tokens"],
+      ["PROPFIND", "/v1/tokens"],
+      ["PURGE", "/v1/verify"],
+      ["COPY", "/v1/me"],
+      ["PUT", "/v1/org"],
+    ]) {
       const r = await w.api(method, path, { token: o.secret });
       assertProblem(r, 405, "METHOD_NOT_ALLOWED");
       assert.ok(r.headers.get("allow"), `${method} ${path}`);

@@ -28,7 +28,8 @@ test("misses, failed sign-ins and strict verifications are limited; known tokens
   try {
     const o = await createOrg(w.api, "Limits");
     const from = (ip) => ({ "cf-connecting-ip": ip });
-    const verify = (token, ip, extra = {}) => w.api("POST", "/v1/verify", { body: { token, ...extra }, headers: from(ip) });
+    const verify = (token, ip, extra = {}) =>
+      w.api("POST", "/v1/verify", { body: { token, ...extra }, headers: from(ip) });
     // five misses from one address are answered; the sixth is 429 with Retry-After
     for (const token of ["junk", madeUp(), "junk2", madeUp(), madeUp()]) {
       assert.equal((await verify(token, "198.51.100.1")).status, 200);
@@ -44,7 +45,11 @@ test("misses, failed sign-ins and strict verifications are limited; known tokens
 
     // failed admin sign-ins: three 401s, then 429; a good token from there still works
     for (let i = 0; i < 3; i++) {
-      assertProblem(await w.api("GET", "/v1/me", { token: madeUp(), headers: from("203.0.113.7") }), 401, "UNAUTHENTICATED");
+      assertProblem(
+        await w.api("GET", "/v1/me", { token: madeUp(), headers: from("203.0.113.7") }),
+        401,
+        "UNAUTHENTICATED",
+      );
     }
     const locked = await w.api("GET", "/v1/me", { token: "junk", headers: from("203.0.113.7") });
     assertProblem(locked, 429, "RATE_LIMITED");
@@ -88,7 +93,8 @@ test("a flood of made-up tokens leaves a hot token's cache entry in place", asyn
       while (Date.now() - read < 3_000) {
         assert.equal((await verify(madeUp())).body.code, "NOT_FOUND");
         junk++;
-        if (junk % 50 === 0) assert.equal((await verify(hot)).body.code, "VALID", `evicted after ${junk} made-up tokens`);
+        if (junk % 50 === 0)
+          assert.equal((await verify(hot)).body.code, "VALID", `evicted after ${junk} made-up tokens`);
       }
     };
     await Promise.all([flood(), flood(), flood(), flood()]);

@@ -19,13 +19,19 @@ test("KV refusing writes: the change answers pending, strict sees it at once, th
   const w = await start({}, { scriptPath: "build-faults/index.js" });
   try {
     const o = await createOrg(w.api, "Faults");
-    const t = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "ci", role: "developer", kind: "org" } });
+    const t = await w.api("POST", "/v1/tokens", {
+      token: o.secret,
+      body: { label: "ci", role: "developer", kind: "org" },
+    });
     assert.equal(await verify(w, t.body.secret), "VALID");
     assert.equal(t.headers.get("keyward-projection"), null, "nothing owed when KV accepts");
 
     const off = await w.api("POST", "/v1/_test/faults", { token: o.secret, body: { kv_writes: "fail" } });
     assert.equal(off.status, 200, off.text);
-    const revoked = await w.api("POST", `/v1/tokens/${t.body.token.id}/revoke`, { token: o.secret, body: { confirm_label: "ci" } });
+    const revoked = await w.api("POST", `/v1/tokens/${t.body.token.id}/revoke`, {
+      token: o.secret,
+      body: { confirm_label: "ci" },
+    });
     assert.equal(revoked.status, 200, revoked.text);
     assert.equal(revoked.body.state, "revoked");
     assert.equal(revoked.headers.get("keyward-projection"), "pending");
@@ -47,7 +53,10 @@ test("KV refusing writes: the change answers pending, strict sees it at once, th
     }
     assert.equal(code, "REVOKED", "the alarm wrote the owed entry");
     // A later change answers with nothing owed.
-    const del = await w.api("DELETE", `/v1/tokens/${t.body.token.id}`, { token: o.secret, body: { confirm_label: "ci" } });
+    const del = await w.api("DELETE", `/v1/tokens/${t.body.token.id}`, {
+      token: o.secret,
+      body: { confirm_label: "ci" },
+    });
     assert.equal(del.status, 204);
     assert.equal(del.headers.get("keyward-projection"), null);
     assert.equal(await verify(w, t.body.secret), "NOT_FOUND");
@@ -72,7 +81,10 @@ test("reconcile repairs a v: entry planted by hand and one changed by hand", asy
   try {
     const o = await createOrg(w.api, "Recon");
     const other = await createOrg(w.api, "Other");
-    const t = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "ci", role: "developer", kind: "org" } });
+    const t = await w.api("POST", "/v1/tokens", {
+      token: o.secret,
+      body: { label: "ci", role: "developer", kind: "org" },
+    });
     // A made-up, well-formed secret (DESIGN.md's vector) given an entry of this org by hand.
     const fake = "kw_AbCdEfGhIjKlMnOpQrStUvWxYz012314Wc0Q";
     const entry = await w.kv.get(`v:${sha256(t.body.secret)}`, "json");
@@ -82,8 +94,20 @@ test("reconcile repairs a v: entry planted by hand and one changed by hand", asy
     assert.equal(await verify(w, fake), "VALID");
     assert.equal(await verify(w, fake, "strict"), "NOT_FOUND", "the authority never issued it");
 
-    const dev = await w.api("POST", "/v1/members", { token: o.secret, body: { email: "d@recon.io", name: "D", role: "developer" } });
-    const devTok = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "d", role: "developer", kind: "personal", owner_member_id: dev.body.id, scopes: ["keyward:manage"] } });
+    const dev = await w.api("POST", "/v1/members", {
+      token: o.secret,
+      body: { email: "d@recon.io", name: "D", role: "developer" },
+    });
+    const devTok = await w.api("POST", "/v1/tokens", {
+      token: o.secret,
+      body: {
+        label: "d",
+        role: "developer",
+        kind: "personal",
+        owner_member_id: dev.body.id,
+        scopes: ["keyward:manage"],
+      },
+    });
     assert.equal((await w.api("POST", "/v1/org/reconcile", { token: devTok.body.secret })).status, 403);
     assert.equal((await w.api("POST", "/v1/org/reconcile", { token: o.secret, body: { x: 1 } })).status, 422);
 
@@ -93,7 +117,10 @@ test("reconcile repairs a v: entry planted by hand and one changed by hand", asy
     assert.ok(r.body.checked >= 3, r.text);
     assert.deepEqual(
       r.body.fixed.map((f) => [f.action, f.token_id]).sort(),
-      [["deleted", t.body.token.id], ["written", t.body.token.id]].sort(),
+      [
+        ["deleted", t.body.token.id],
+        ["written", t.body.token.id],
+      ].sort(),
     );
     assert.ok(!r.text.includes(sha256(fake)) && !r.text.includes(sha256(t.body.secret)), "no hash in the answer");
     assert.equal(await verify(w, fake), "NOT_FOUND");

@@ -99,7 +99,15 @@ describe("verify-only Worker", () => {
       assert.equal(b.headers.get("cache-control"), "no-store");
       codes.push(b.body.code);
     }
-    assert.deepEqual(codes, ["VALID", "INSUFFICIENT_SCOPE", "MALFORMED", "MALFORMED", "NOT_FOUND", "VALID", "MALFORMED"]);
+    assert.deepEqual(codes, [
+      "VALID",
+      "INSUFFICIENT_SCOPE",
+      "MALFORMED",
+      "MALFORMED",
+      "NOT_FOUND",
+      "VALID",
+      "MALFORMED",
+    ]);
     const g = await edge("GET", "/v1/verify?scopes=billing", { token: secret });
     assert.equal(g.body.code, "VALID");
     assert.equal(g.body.token.id, t.body.token.id);

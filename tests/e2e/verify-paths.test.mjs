@@ -17,7 +17,12 @@ after(async () => {
 /** The fast path: a plain POST whose body has a declared length. */
 async function fast(body) {
   const res = await w.mf.dispatchFetch("http://localhost/v1/verify", { method: "POST", body });
-  return { status: res.status, type: res.headers.get("content-type"), retry: res.headers.get("retry-after"), body: await res.text() };
+  return {
+    status: res.status,
+    type: res.headers.get("content-type"),
+    retry: res.headers.get("retry-after"),
+    body: await res.text(),
+  };
 }
 
 /** The general path, two ways: with an Origin (CORS applies), and with a streamed body of no declared length. */
@@ -39,17 +44,32 @@ async function general(body, how) {
     init.duplex = "half";
   }
   const res = await w.mf.dispatchFetch("http://localhost/v1/verify", init);
-  const out = { status: res.status, type: res.headers.get("content-type"), retry: res.headers.get("retry-after"), body: await res.text() };
-  if (how === "origin") assert.equal(res.headers.get("access-control-allow-origin"), ORIGIN, "the general path answered (CORS)");
+  const out = {
+    status: res.status,
+    type: res.headers.get("content-type"),
+    retry: res.headers.get("retry-after"),
+    body: await res.text(),
+  };
+  if (how === "origin")
+    assert.equal(res.headers.get("access-control-allow-origin"), ORIGIN, "the general path answered (CORS)");
   return out;
 }
 
 describe("the two verify paths", () => {
   test("answer byte for byte alike", async () => {
     const o = await createOrg(w.api, "Paths");
-    const t = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "p", role: "developer", kind: "org", scopes: ["billing"] } });
-    const revoked = await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "r", role: "developer", kind: "org" } });
-    await w.api("POST", `/v1/tokens/${revoked.body.token.id}/revoke`, { token: o.secret, body: { confirm_label: "r" } });
+    const t = await w.api("POST", "/v1/tokens", {
+      token: o.secret,
+      body: { label: "p", role: "developer", kind: "org", scopes: ["billing"] },
+    });
+    const revoked = await w.api("POST", "/v1/tokens", {
+      token: o.secret,
+      body: { label: "r", role: "developer", kind: "org" },
+    });
+    await w.api("POST", `/v1/tokens/${revoked.body.token.id}/revoke`, {
+      token: o.secret,
+      body: { confirm_label: "r" },
+    });
     const bodies = [
       JSON.stringify({ token: t.body.secret }),
       JSON.stringify({ token: t.body.secret, scopes: ["billing"], consistency: "strict" }),

@@ -12,14 +12,26 @@ const { mf, base } = await serve();
 let code = 1;
 try {
   const args = [
-    "--config-file", "tests/schema/schemathesis.toml",
-    "run", `${base}/v1/openapi.json`, "--url", base,
-    "--checks", "all",
-    "--max-examples", EXAMPLES,
-    "--seed", SEED,
+    "--config-file",
+    "tests/schema/schemathesis.toml",
+    "run",
+    `${base}/v1/openapi.json`,
+    "--url",
+    base,
+    "--checks",
+    "all",
+    "--max-examples",
+    EXAMPLES,
+    "--seed",
+    SEED,
     "--no-color",
   ];
-  const env = { ...process.env, SCHEMATHESIS_HOOKS: "tests/schema/hooks.py", KEYWARD_BASE: base, KEYWARD_OPERATOR: OPERATOR };
+  const env = {
+    ...process.env,
+    SCHEMATHESIS_HOOKS: "tests/schema/hooks.py",
+    KEYWARD_BASE: base,
+    KEYWARD_OPERATOR: OPERATOR,
+  };
   code = await new Promise((resolve) => {
     const child = spawn(".venv/bin/schemathesis", args, { stdio: "inherit", env });
     child.on("close", (c) => resolve(c ?? 1));

@@ -39,11 +39,18 @@ const issued = []; // { secret, tokenId, org }
 for (let i = 0; i < 4; i++) {
   const o = await call("POST", "/v1/orgs", {
     token: OPERATOR,
-    body: { name: `Soak ${i}`, modules: ["billing", "users:read"], admin: { email: `admin${i}@soak.io`, name: "Admin" } },
+    body: {
+      name: `Soak ${i}`,
+      modules: ["billing", "users:read"],
+      admin: { email: `admin${i}@soak.io`, name: "Admin" },
+    },
   });
   const org = { admin: o.body.secret, id: o.body.org.id, members: [], tokens: [] };
   for (let d = 0; d < 2; d++) {
-    const m = await call("POST", "/v1/members", { token: org.admin, body: { email: `dev${d}@soak${i}.io`, name: "Dev", role: "developer" } });
+    const m = await call("POST", "/v1/members", {
+      token: org.admin,
+      body: { email: `dev${d}@soak${i}.io`, name: "Dev", role: "developer" },
+    });
     org.members.push(m.body.id);
   }
   orgs.push(org);
@@ -52,7 +59,13 @@ for (let i = 0; i < 4; i++) {
 async function create(org) {
   const personal = Math.random() < 0.5;
   const body = personal
-    ? { label: `p${stats.requests}`, role: "developer", kind: "personal", owner_member_id: pick(org.members), scopes: ["billing"] }
+    ? {
+        label: `p${stats.requests}`,
+        role: "developer",
+        kind: "personal",
+        owner_member_id: pick(org.members),
+        scopes: ["billing"],
+      }
     : { label: `o${stats.requests}`, role: "developer", kind: "org", scopes: ["billing"] };
   const r = await call("POST", "/v1/tokens", { token: org.admin, body });
   if (r.status === 201) {
@@ -62,33 +75,51 @@ async function create(org) {
 }
 
 const actions = [
-  [30, async (org) => {
-    const s = issued.length ? pick(issued).secret : junk();
-    await call("POST", "/v1/verify", { body: { token: s, scopes: ["billing"] } });
-  }],
+  [
+    30,
+    async (org) => {
+      const s = issued.length ? pick(issued).secret : junk();
+      await call("POST", "/v1/verify", { body: { token: s, scopes: ["billing"] } });
+    },
+  ],
   [8, async () => call("POST", "/v1/verify", { body: { token: junk() } })],
   [6, create],
-  [6, async (org) => {
-    if (!org.tokens.length) return;
-    const t = pick(org.tokens);
-    const r = await call("POST", `/v1/tokens/${t.id}/rotate`, { token: org.admin, body: { grace_seconds: pick([0, 30]) } });
-    if (r.status === 200) issued.push({ secret: r.body.secret, tokenId: t.id, org });
-  }],
-  [4, async (org) => {
-    if (!org.tokens.length) return;
-    const t = pick(org.tokens);
-    await call("POST", `/v1/tokens/${t.id}/revoke`, { token: org.admin, body: { confirm_label: t.label } });
-  }],
-  [3, async (org) => {
-    if (!org.tokens.length) return;
-    const t = pick(org.tokens);
-    const r = await call("DELETE", `/v1/tokens/${t.id}`, { token: org.admin, body: { confirm_label: t.label } });
-    if (r.status === 204) org.tokens = org.tokens.filter((x) => x.id !== t.id);
-  }],
-  [2, async (org) => {
-    const m = pick(org.members);
-    await call("PATCH", `/v1/members/${m}`, { token: org.admin, body: { status: pick(["deactivated", "active"]) } });
-  }],
+  [
+    6,
+    async (org) => {
+      if (!org.tokens.length) return;
+      const t = pick(org.tokens);
+      const r = await call("POST", `/v1/tokens/${t.id}/rotate`, {
+        token: org.admin,
+        body: { grace_seconds: pick([0, 30]) },
+      });
+      if (r.status === 200) issued.push({ secret: r.body.secret, tokenId: t.id, org });
+    },
+  ],
+  [
+    4,
+    async (org) => {
+      if (!org.tokens.length) return;
+      const t = pick(org.tokens);
+      await call("POST", `/v1/tokens/${t.id}/revoke`, { token: org.admin, body: { confirm_label: t.label } });
+    },
+  ],
+  [
+    3,
+    async (org) => {
+      if (!org.tokens.length) return;
+      const t = pick(org.tokens);
+      const r = await call("DELETE", `/v1/tokens/${t.id}`, { token: org.admin, body: { confirm_label: t.label } });
+      if (r.status === 204) org.tokens = org.tokens.filter((x) => x.id !== t.id);
+    },
+  ],
+  [
+    2,
+    async (org) => {
+      const m = pick(org.members);
+      await call("PATCH", `/v1/members/${m}`, { token: org.admin, body: { status: pick(["deactivated", "active"]) } });
+    },
+  ],
   [2, async (org) => call("GET", "/v1/tokens", { token: org.admin })],
 ];
 const total = actions.reduce((n, [w]) => n + w, 0);
@@ -117,7 +148,8 @@ for (const s of issued) {
   for (const consistency of ["edge", "strict"]) {
     const v = await call("POST", "/v1/verify", { body: { token: s.secret, consistency } });
     checked++;
-    if (v.body?.valid && !live) violations.push(`${consistency}: a secret of ${s.tokenId} verifies; its token is ${t.body?.status ?? "gone"}`);
+    if (v.body?.valid && !live)
+      violations.push(`${consistency}: a secret of ${s.tokenId} verifies; its token is ${t.body?.status ?? "gone"}`);
   }
 }
 
