@@ -8,7 +8,7 @@ WRANGLER := node_modules/.bin/wrangler
 # enough) only bootstraps `npm ci`.
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: soak fuzz mutants setup dev test lint lint-openapi test-native test-wasm build e2e schema fuzz-api browser bench clean
+.PHONY: soak fuzz mutants setup dev test lint lint-js lint-openapi test-native test-wasm build e2e schema fuzz-api browser bench clean
 
 ## Install what is missing (idempotent): rust target, worker-build, wasm-bindgen CLI, npm packages, Chromium.
 setup:
@@ -22,12 +22,17 @@ dev: setup
 ## Every check and test suite.
 test: setup lint test-native test-wasm build e2e schema browser
 
-lint: lint-openapi
+lint: lint-openapi lint-js
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown --no-default-features --features server -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown --no-default-features --features browser -- -D warnings
+
+## The JavaScript (page, tests, benchmarks) as prettier formats it (pinned in package.json),
+## like rustfmt for the Rust; `node_modules/.bin/prettier --write www tests bench` fixes it.
+lint-js:
+	node_modules/.bin/prettier --check www tests bench
 
 ## The OpenAPI document against Redocly's recommended ruleset: no warning passes.
 lint-openapi:
