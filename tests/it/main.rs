@@ -9,6 +9,7 @@ mod in_time;
 mod leaks;
 mod least_authority;
 mod lifecycle;
+mod mutants_audit;
 mod mutants_preconditions;
 mod mutants_projection;
 mod mutants_service;

@@ -160,6 +160,13 @@ fn consistency_names_parse_and_reach_the_verify_body() {
         verify_body(body.as_bytes()).unwrap_err(),
         Error::BadRequest("consistency must be \"edge\" or \"strict\"")
     );
+    for unknown in [json!({"x": 1}), json!({"token": "kw_x", "x": 1})] {
+        assert_eq!(
+            verify_body(unknown.to_string().as_bytes()).unwrap_err(),
+            Error::BadRequest("the body takes only token, scopes, consistency and client_ip"),
+            "{unknown}"
+        );
+    }
     let ok = verify_body(br#"{"token": "kw_x", "consistency": "strict"}"#).unwrap();
     assert_eq!(ok.consistency, Consistency::Strict);
 }
