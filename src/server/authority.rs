@@ -187,7 +187,10 @@ pub struct OrgAuthority {
 impl DurableObject for OrgAuthority {
     fn new(state: State, env: Env) -> Self {
         let svc = match (SqlStore::new(&state), prefix(&env)) {
-            (Ok(store), Ok(p)) => Some(Rc::new(Service::new(store, WorkersKv::new(&env), CryptoRandom, p))),
+            (Ok(store), Ok(p)) => Some(Rc::new(
+                Service::new(store, WorkersKv::new(&env), CryptoRandom, p)
+                    .with_entry_cache(Box::new(super::kv::IsolateCache::new(&env))),
+            )),
             (Err(e), _) => {
                 console_error!("org authority: {}", crate::store::redact(&e.to_string()));
                 None
@@ -650,8 +653,12 @@ mod tests {
 
     #[test]
     fn prefix_ends() {
-        assert_eq!(prefix_end("o:org_1:t:").as_deref(), Some("o:org_1:t;"));
-        assert_eq!(prefix_end("x:").as_deref(), Some("x;"));
+        // The last character moves up by one: every key of the prefix sorts before the end.
+        let tokens = crate::store::keys::tokens("org_1");
+        let end = prefix_end(&tokens).unwrap();
+        assert!(tokens < end && format!("{tokens}zzzz") < end);
+        assert_eq!(end.len(), tokens.len());
+        assert_eq!(prefix_end("ab").as_deref(), Some("ac"));
         assert_eq!(prefix_end(""), None);
     }
 }

@@ -1,11 +1,12 @@
-//! [`Kv`] over a Workers KV binding, with a small in-isolate cache for verify entries.
+//! [`Kv`] over a Workers KV binding, and the isolate's cache of verify entries
+//! ([`IsolateCache`], the [`EntryCache`] that [`crate::store::Edge`] reads through).
 //!
 //! Error texts never include keys (a verify key is a hash of a secret) or values.
 //!
-//! **The cache.** `v:` reads (the verify path) are kept per isolate for [`VERIFY_CACHE_TTL_MS`]:
+//! **The cache.** Verify entries (the verify path) are kept per isolate for [`VERIFY_CACHE_TTL_MS`]:
 //! at most [`VERIFY_CACHE_MAX`] entries and, apart, at most [`VERIFY_MISS_CACHE_MAX`] misses, so
 //! made-up tokens can never push out the ones in use; a full cache drops its oldest reads
-//! first, never everything at once. Any `v:` write or delete made by this
+//! first, never everything at once. Any verify-entry write or delete made by this
 //! isolate drops its cached entry at once and voids reads in flight, so an isolate never serves
 //! its own stale change. A change made elsewhere is seen here
 //! after at most this TTL on top of KV's own propagation (about 60 s; reads also use KV's edge
@@ -21,7 +22,7 @@ use std::cell::{Cell, OnceCell, RefCell};
 use worker::kv::KvStore;
 use worker::{console_error, Context, Date, Env};
 
-use crate::store::cache::ReadCache;
+use crate::store::cache::{EntryCache, ReadCache, Ticket};
 use crate::store::{redact, Kv, ListPage, ListedKey, PutOptions, StoreError};
 
 /// How long one isolate trusts a verify entry it read (counted from when the read began).
@@ -45,34 +46,78 @@ thread_local! {
     /// `VERIFY_MISS_CACHE_MAX` vars, read by the isolate's first [`WorkersKv`] (always before
     /// the cache is first touched).
     static CACHE_BOUNDS: Cell<Option<(usize, usize)>> = const { Cell::new(None) };
-    /// `v:` key → value read (`None`: no such key), per isolate.
+    /// Secret hash → verify entry read (`None`: no such entry), per isolate.
     static VERIFY_CACHE: RefCell<ReadCache<String>> = RefCell::new({
         let (values, misses) = CACHE_BOUNDS.with(Cell::get).unwrap_or((VERIFY_CACHE_MAX, VERIFY_MISS_CACHE_MAX));
         ReadCache::new(values, misses, VERIFY_CACHE_TTL_MS, VERIFY_REFRESH_AFTER_MS)
     });
-    /// `v:` keys whose cached entries are due for a background re-read.
+    /// Hashes whose cached entries are due for a background re-read.
     static REFRESH_DUE: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Re-read, off the response path, every verify entry queued for a refresh (see the module docs).
 pub fn refresh_due(ctx: &Context, env: &Env) {
-    let keys = REFRESH_DUE.with(|q| std::mem::take(&mut *q.borrow_mut()));
-    if keys.is_empty() {
+    let hashes = REFRESH_DUE.with(|q| std::mem::take(&mut *q.borrow_mut()));
+    if hashes.is_empty() {
         return;
     }
-    let kv = WorkersKv::new(env);
+    let edge = super::edge(env);
     ctx.wait_until(async move {
-        for key in keys {
-            if let Err(e) = kv.read_verify(&key).await {
+        for hash in hashes {
+            if let Err(e) = edge.refresh(&hash).await {
                 console_error!("verify refresh: {e}");
             }
         }
     });
 }
 
-fn invalidate(key: &str) {
-    if key.starts_with("v:") {
-        VERIFY_CACHE.with(|c| c.borrow_mut().invalidate(key));
+/// The isolate's cache of verify entries (the thread-locals above), for [`crate::store::Edge`].
+#[derive(Debug, Clone, Copy)]
+pub struct IsolateCache;
+
+impl IsolateCache {
+    /// The cache, bounded by the deployment's `VERIFY_CACHE_MAX` and `VERIFY_MISS_CACHE_MAX` vars
+    /// (read once per isolate, before the cache is first touched).
+    pub fn new(env: &Env) -> Self {
+        if CACHE_BOUNDS.with(Cell::get).is_none() {
+            let var = |name: &str, default: usize| {
+                env.var(name)
+                    .ok()
+                    .and_then(|v| v.to_string().parse().ok())
+                    .map_or(default, |n: usize| n.clamp(1, 1 << 20))
+            };
+            let bounds =
+                (var("VERIFY_CACHE_MAX", VERIFY_CACHE_MAX), var("VERIFY_MISS_CACHE_MAX", VERIFY_MISS_CACHE_MAX));
+            CACHE_BOUNDS.with(|b| b.set(Some(bounds)));
+        }
+        Self
+    }
+}
+
+impl EntryCache for IsolateCache {
+    fn lookup(&self, hash: &str) -> Option<Option<String>> {
+        let hit = VERIFY_CACHE.with(|c| c.borrow_mut().lookup(hash, Date::now().as_millis()))?;
+        if hit.refresh {
+            REFRESH_DUE.with(|q| {
+                let mut q = q.borrow_mut();
+                if q.len() < REFRESH_QUEUE_MAX {
+                    q.push(hash.to_owned());
+                }
+            });
+        }
+        Some(hit.value)
+    }
+
+    fn ticket(&self) -> Ticket {
+        VERIFY_CACHE.with(|c| c.borrow().ticket(Date::now().as_millis()))
+    }
+
+    fn fill(&self, hash: &str, value: Option<String>, ticket: Ticket) {
+        VERIFY_CACHE.with(|c| c.borrow_mut().finish(hash, value, ticket));
+    }
+
+    fn invalidate(&self, hash: &str) {
+        VERIFY_CACHE.with(|c| c.borrow_mut().invalidate(hash));
     }
 }
 
@@ -104,26 +149,7 @@ fn writes_refused() -> Result<(), StoreError> {
 impl WorkersKv {
     /// The [`BINDING`] namespace of `env`.
     pub fn new(env: &Env) -> Self {
-        if CACHE_BOUNDS.with(Cell::get).is_none() {
-            let var = |name: &str, default: usize| {
-                env.var(name)
-                    .ok()
-                    .and_then(|v| v.to_string().parse().ok())
-                    .map_or(default, |n: usize| n.clamp(1, 1 << 20))
-            };
-            let bounds =
-                (var("VERIFY_CACHE_MAX", VERIFY_CACHE_MAX), var("VERIFY_MISS_CACHE_MAX", VERIFY_MISS_CACHE_MAX));
-            CACHE_BOUNDS.with(|b| b.set(Some(bounds)));
-        }
         Self { env: env.clone(), store: OnceCell::new() }
-    }
-
-    /// Read a `v:` key from KV and cache what was read (see the module docs).
-    async fn read_verify(&self, key: &str) -> Result<Option<String>, StoreError> {
-        let ticket = VERIFY_CACHE.with(|c| c.borrow().ticket(Date::now().as_millis()));
-        let value = self.store()?.get(key).cache_ttl(VERIFY_KV_CACHE_TTL_S).text().await.map_err(|e| fail("get", e))?;
-        VERIFY_CACHE.with(|c| c.borrow_mut().finish(key, value.clone(), ticket));
-        Ok(value)
     }
 
     fn store(&self) -> Result<&KvStore, StoreError> {
@@ -141,26 +167,13 @@ fn fail(op: &str, e: impl core::fmt::Display) -> StoreError {
 
 impl Kv for WorkersKv {
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
-        if !key.starts_with("v:") {
-            return self.store()?.get(key).text().await.map_err(|e| fail("get", e));
-        }
-        if let Some(hit) = VERIFY_CACHE.with(|c| c.borrow_mut().lookup(key, Date::now().as_millis())) {
-            if hit.refresh {
-                REFRESH_DUE.with(|q| {
-                    let mut q = q.borrow_mut();
-                    if q.len() < REFRESH_QUEUE_MAX {
-                        q.push(key.to_owned());
-                    }
-                });
-            }
-            return Ok(hit.value);
-        }
-        self.read_verify(key).await
+        // Only verify entries and last-use times are read one by one; both may be KV's edge
+        // cache's for its minimum TTL.
+        self.store()?.get(key).cache_ttl(VERIFY_KV_CACHE_TTL_S).text().await.map_err(|e| fail("get", e))
     }
 
     async fn put(&self, key: &str, value: &str, options: PutOptions) -> Result<(), StoreError> {
         writes_refused()?;
-        invalidate(key);
         let mut put = self.store()?.put(key, value).map_err(|e| fail("put", e))?;
         if let Some(m) = options.metadata {
             put = put.metadata(m).map_err(|e| fail("put", e))?;
@@ -168,17 +181,12 @@ impl Kv for WorkersKv {
         if let Some(at) = options.expiration.and_then(|s| u64::try_from(s).ok()) {
             put = put.expiration(at);
         }
-        let result = put.execute().await.map_err(|e| fail("put", e));
-        invalidate(key);
-        result
+        put.execute().await.map_err(|e| fail("put", e))
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         writes_refused()?;
-        invalidate(key);
-        let result = self.store()?.delete(key).await.map_err(|e| fail("delete", e));
-        invalidate(key);
-        result
+        self.store()?.delete(key).await.map_err(|e| fail("delete", e))
     }
 
     async fn list(&self, prefix: &str, limit: u32, cursor: Option<&str>) -> Result<ListPage, StoreError> {

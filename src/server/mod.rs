@@ -151,9 +151,9 @@ fn prefix(env: &Env) -> Result<crate::domain::token::Prefix, Error> {
     crate::domain::token::Prefix::new(&prefix).map_err(|e| Error::Internal(format!("TOKEN_PREFIX: {e}")))
 }
 
-/// KV, typed.
+/// KV, typed, with verify entries read through the isolate's cache.
 fn edge(env: &Env) -> Edge<WorkersKv> {
-    Edge::new(WorkersKv::new(env))
+    Edge::new(WorkersKv::new(env)).with_cache(Box::new(kv::IsolateCache::new(env)))
 }
 
 /// Query parameters (percent-decoded; the last of a repeated name wins). Read off the URL string

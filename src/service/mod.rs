@@ -248,6 +248,13 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         }
     }
 
+    /// The same, reading verify entries through `cache` (the Worker's isolate cache).
+    #[must_use]
+    pub fn with_entry_cache(mut self, cache: Box<dyn crate::store::cache::EntryCache>) -> Self {
+        self.edge = self.edge.with_cache(cache);
+        self
+    }
+
     /// Typed record access.
     pub const fn repo(&self) -> &Repo<S> {
         &self.repo

@@ -121,12 +121,12 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         loop {
             let page = self.edge.verify_keys(cursor.as_deref()).await?;
             for k in page.keys {
-                let Some(hash) = k.name.strip_prefix(keys::VERIFY_ALL) else { continue };
+                let Some(hash) = keys::verify_hash(&k.name) else { continue };
                 let meta_org = k.metadata.as_ref().and_then(|m| m.get(ORG_META)).and_then(|o| o.as_str());
                 match meta_org {
                     Some(o) if o != org => {}
                     _ => {
-                        let raw = self.edge.raw(&k.name).await?;
+                        let raw = self.edge.stored(hash).await?;
                         let mine = meta_org.is_some() || parse_entry(raw.as_deref()).is_some_and(|e| e.org_id == org);
                         if mine {
                             held.insert(hash.to_owned(), raw);
@@ -142,7 +142,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let wanted = self.expected(org, now).await?;
         for hash in wanted.keys() {
             if !held.contains_key(hash) {
-                let raw = self.edge.raw(&keys::verify(hash)).await?;
+                let raw = self.edge.stored(hash).await?;
                 held.insert(hash.clone(), raw);
             }
         }

@@ -243,6 +243,20 @@ impl<V: Clone> ReadCache<V> {
     }
 }
 
+/// A cache of verify-entry reads, keyed by the secret's hash: what [`super::Edge`] consults
+/// before KV and fills after (a read-through decorator of its one verify read). The Worker's is
+/// per isolate, with its own clock; tests use none.
+pub trait EntryCache: core::fmt::Debug {
+    /// The cached read of `hash` if fresh (`Some(None)`: a cached miss).
+    fn lookup(&self, hash: &str) -> Option<Option<String>>;
+    /// Call before reading `hash` from KV.
+    fn ticket(&self) -> Ticket;
+    /// Call after the read: `value` is kept unless this isolate wrote `hash` since `ticket`.
+    fn fill(&self, hash: &str, value: Option<String>, ticket: Ticket);
+    /// This isolate is writing or deleting `hash`'s entry.
+    fn invalidate(&self, hash: &str);
+}
+
 #[cfg(test)]
 mod tests {
     use super::{ReadCache, TtlCache};

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use serde_json::json;
 
+use super::cache::EntryCache;
 use super::repo::{keys, OutboxRow};
 use super::{Kv, ListPage, PutOptions, StoreError, LIST_MAX};
 use crate::domain::projection::kv_expiration;
@@ -13,16 +14,24 @@ use crate::domain::{Timestamp, VerifyEntry};
 /// keys from a listing without reading every value.
 pub const ORG_META: &str = "org";
 
-/// Typed access over a [`Kv`].
+/// Typed access over a [`Kv`], with an optional [`EntryCache`] in front of its verify reads.
 #[derive(Debug)]
 pub struct Edge<K> {
     kv: K,
+    cache: Option<Box<dyn EntryCache>>,
 }
 
 impl<K: Kv> Edge<K> {
-    /// Typed access over `kv`.
+    /// Typed access over `kv`, uncached.
     pub const fn new(kv: K) -> Self {
-        Self { kv }
+        Self { kv, cache: None }
+    }
+
+    /// The same, reading verify entries through `cache` (and keeping it right on every write).
+    #[must_use]
+    pub fn with_cache(mut self, cache: Box<dyn EntryCache>) -> Self {
+        self.cache = Some(cache);
+        self
     }
 
     /// The underlying KV.
@@ -30,12 +39,16 @@ impl<K: Kv> Edge<K> {
         &self.kv
     }
 
-    /// The verify entry of a secret's hash.
+    /// The verify entry of a secret's hash, through the cache if there is one.
     ///
     /// # Errors
     /// [`StoreError`] on backend failure or an unreadable entry (its text names no key).
     pub async fn verify_entry(&self, hash: &str) -> Result<Option<VerifyEntry>, StoreError> {
-        match self.kv.get(&keys::verify(hash)).await? {
+        let raw = match self.cache.as_ref().and_then(|c| c.lookup(hash)) {
+            Some(hit) => hit,
+            None => self.refresh(hash).await?,
+        };
+        match raw {
             None => Ok(None),
             Some(s) => {
                 serde_json::from_str(&s).map(Some).map_err(|e| StoreError(format!("unreadable verify entry: {e}")))
@@ -43,12 +56,31 @@ impl<K: Kv> Edge<K> {
         }
     }
 
-    /// The raw value at a `v:` key (reconciliation compares it).
+    /// Read a secret's verify entry from KV itself, and keep what was read in the cache.
     ///
     /// # Errors
     /// [`StoreError`] on backend failure.
-    pub async fn raw(&self, key: &str) -> Result<Option<String>, StoreError> {
-        self.kv.get(key).await
+    pub async fn refresh(&self, hash: &str) -> Result<Option<String>, StoreError> {
+        let ticket = self.cache.as_ref().map(|c| c.ticket());
+        let value = self.kv.get(&keys::verify(hash)).await?;
+        if let (Some(c), Some(t)) = (&self.cache, ticket) {
+            c.fill(hash, value.clone(), t);
+        }
+        Ok(value)
+    }
+
+    /// The raw verify entry KV holds for a hash, never from the cache (reconciliation compares it).
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure.
+    pub async fn stored(&self, hash: &str) -> Result<Option<String>, StoreError> {
+        self.kv.get(&keys::verify(hash)).await
+    }
+
+    fn invalidate(&self, kv_key: &str) {
+        if let (Some(c), Some(hash)) = (&self.cache, keys::verify_hash(kv_key)) {
+            c.invalidate(hash);
+        }
     }
 
     /// Make one owed write, at `now`.
@@ -56,14 +88,19 @@ impl<K: Kv> Edge<K> {
     /// # Errors
     /// [`StoreError`] when KV refuses or fails.
     pub async fn apply(&self, row: &OutboxRow, now: Timestamp) -> Result<(), StoreError> {
-        match &row.value {
+        // Forget the cached entry before the write (and void reads in flight), and again after
+        // (a read that began during the write).
+        self.invalidate(&row.key);
+        let done = match &row.value {
             Some(v) => {
                 let metadata = row.org.as_ref().map(|o| json!({ ORG_META: o }));
                 let expiration = row.expiration.map(|end| kv_expiration(end, now));
                 self.kv.put(&row.key, v, PutOptions { metadata, expiration }).await
             }
             None => self.kv.delete(&row.key).await,
-        }
+        };
+        self.invalidate(&row.key);
+        done
     }
 
     /// One page of every `v:` key in the namespace (all orgs), with metadata.

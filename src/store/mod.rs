@@ -43,8 +43,8 @@ impl std::error::Error for StoreError {}
 ///
 /// # Example
 /// ```
-/// use keyward::store::redact;
-/// let key = format!("v:{}", "ab".repeat(32));
+/// use keyward::store::{keys, redact};
+/// let key = keys::verify(&"ab".repeat(32));
 /// assert_eq!(redact(&format!("KV GET failed for {key}")), "KV GET failed for v:<hash>");
 /// assert_eq!(redact("tok_1234 deadbeef"), "tok_1234 deadbeef");
 /// ```

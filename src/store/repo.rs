@@ -30,6 +30,11 @@ pub mod keys {
     }
     /// Prefix of every verify entry in KV (of every org).
     pub const VERIFY_ALL: &str = "v:";
+    /// The hash a verify entry's KV key is for (`None`: not a verify key).
+    #[must_use]
+    pub fn verify_hash(kv_key: &str) -> Option<&str> {
+        kv_key.strip_prefix(VERIFY_ALL)
+    }
     /// `o:<org>`
     #[must_use]
     pub fn org(org: &str) -> String {

@@ -6,6 +6,7 @@ use futures_executor::block_on;
 use keyward::domain::projection::entries;
 use keyward::domain::{Member, Token};
 use keyward::service::Error;
+use keyward::store::keys;
 use serde_json::{json, Value};
 
 use crate::support::*;
@@ -29,8 +30,8 @@ fn assert_no_orphans(w: &World) {
         }
     }
     for key in w.kv().dump().keys() {
-        if let Some(hash) = key.strip_prefix("v:") {
-            let owed = records.contains_key(&format!("x:{key}"));
+        if let Some(hash) = keys::verify_hash(key) {
+            let owed = records.contains_key(&keys::outbox(key));
             assert!(held.contains(hash) || owed, "a verify entry the authority does not hold");
         }
     }
@@ -261,7 +262,7 @@ fn the_latest_state_of_a_key_wins_over_an_older_owed_one() {
     block_on(w.svc.project(w.now())).unwrap();
     assert_eq!(w.verify(&current, &[]), "NOT_FOUND");
     assert_eq!(w.verify(&s.secrets[2], &[]), "NOT_FOUND");
-    assert!(w.kv().dump().iter().all(|(k, e)| !k.starts_with("v:") || !e.value.contains(&s.org_token)));
+    assert!(w.kv().dump().iter().all(|(k, e)| keys::verify_hash(k).is_none() || !e.value.contains(&s.org_token)));
 }
 
 #[test]
@@ -275,7 +276,7 @@ fn reconcile_repairs_planted_and_stale_entries() {
     block_on(w.svc.revoke_token(&admin, &s.org_token, &json!({"confirm_label": "x"}), w.now())).unwrap();
     w.kv().fail_writes(false);
     // Forget the debt (as if the outbox were lost): only reconciliation can find it now.
-    let owed: Vec<String> = w.store().dump().into_keys().filter(|k| k.starts_with("x:")).collect();
+    let owed: Vec<String> = w.store().dump().into_keys().filter(|k| k.starts_with(keys::OUTBOX)).collect();
     for k in &owed {
         block_on(keyward::store::Store::commit(w.store(), &[keyward::store::Write::Delete(k.clone())])).unwrap();
     }
@@ -283,7 +284,7 @@ fn reconcile_repairs_planted_and_stale_entries() {
     let fake = "kw_AbCdEfGhIjKlMnOpQrStUvWxYz012314Wc0Q";
     let planted = json!({"token_id": s.org_token, "org_id": admin.org.id, "kind": "org", "owner_member_id": null,
         "role": "admin", "scopes": ["billing"], "state": "active", "owner_active": true, "expires_at": null});
-    w.kv().plant(&format!("v:{}", keyward::domain::token::sha256_hex(fake)), &planted.to_string());
+    w.kv().plant(&keys::verify(&keyward::domain::token::sha256_hex(fake)), &planted.to_string());
     assert_eq!(block_on(w.svc.verify(fake, &[] as &[&str], None, w.now())).unwrap().code.as_str(), "VALID");
     assert_eq!(block_on(w.svc.verify(&current, &[] as &[&str], None, w.now())).unwrap().code.as_str(), "VALID");
 
@@ -325,7 +326,7 @@ fn a_write_retried_later_asks_kv_for_an_expiration_it_accepts() {
     block_on(w.svc.project(w.now())).unwrap();
     let min = w.now().as_seconds() + 60;
     for (key, e) in w.kv().dump() {
-        if key.starts_with("v:") {
+        if keys::verify_hash(&key).is_some() {
             assert!(e.expiration.is_none_or(|x| x >= min), "an expiration KV would refuse");
         }
     }
