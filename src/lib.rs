@@ -2,13 +2,21 @@
 //!
 //! One crate, compiled to WebAssembly twice: the Cloudflare Worker (`--features server`, the
 //! default) and the browser module for the admin page (`--no-default-features --features
-//! browser`). See `README.md` and `docs/` for the architecture.
+//! browser`).
 //!
-//! - [`domain`]: the pure core (format, hashing, masking, validation, policy, verdict).
+//! The architecture (layers, token format, model, verdict, authority, storage, the org
+//! authority's alarm) is in `docs/ARCHITECTURE.md`; why it is so, in `docs/DECISIONS.md`; the
+//! HTTP contract in `openapi/openapi.json` and the README.
+//!
+//! - [`domain`]: the pure core (format, hashing, masking, validation, policy, the verdict,
+//!   reminders, webhook signatures, email text). No I/O, no clock, no RNG of its own.
 //! - [`service`]: the use cases, written once against [`store::Store`] (the org authority's
-//!   records) and [`store::Kv`] (the verify projection): load → decide → commit.
+//!   records) and [`store::Kv`] (the verify projection): load → decide → commit. No HTTP.
 //! - [`store`]: the two storage traits with in-memory implementations (and, in the Worker, the
-//!   Durable Object's SQLite storage and Workers KV).
+//!   Durable Object's SQLite storage and Workers KV); the key layout (`store::keys`).
+//! - [`routes`]: the route table, checked against the OpenAPI document.
+//! - `server` (feature `server`): the Worker and the org authority, thin.
+//! - [`browser`] (feature `browser`): the page's wasm-bindgen exports, thin.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(
