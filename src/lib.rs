@@ -16,7 +16,7 @@
 //!   Durable Object's SQLite storage and Workers KV); the key layout (`store::keys`).
 //! - [`routes`]: the route table, checked against the OpenAPI document.
 //! - `server` (feature `server`): the Worker and the org authority, thin.
-//! - [`browser`] (feature `browser`): the page's wasm-bindgen exports, thin.
+//! - `browser` (feature `browser`): the page's wasm-bindgen exports, thin.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(
