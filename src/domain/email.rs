@@ -36,25 +36,44 @@ pub struct EmailState {
     pub last_error: Option<String>,
     /// When the next attempt is due (`None` once sent or given up).
     pub next_attempt_at: Option<Timestamp>,
+    /// While an attempt is in flight: until when it holds the email (see [`Self::lease`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leased_until: Option<Timestamp>,
 }
 
 impl EmailState {
     /// A new email, due at `now`.
     #[must_use]
     pub const fn pending(now: Timestamp) -> Self {
-        Self { state: SendState::Pending, attempts: 0, last_error: None, next_attempt_at: Some(now) }
+        Self {
+            state: SendState::Pending,
+            attempts: 0,
+            last_error: None,
+            next_attempt_at: Some(now),
+            leased_until: None,
+        }
     }
 
-    /// Whether an attempt is due at `now`.
+    /// Whether an attempt is due at `now` (and none is in flight).
     #[must_use]
     pub fn is_due(&self, now: Timestamp) -> bool {
-        self.state == SendState::Pending && self.next_attempt_at.is_some_and(|t| t <= now)
+        self.next_due().is_some_and(|t| t <= now)
     }
 
-    /// Hold it for an attempt starting at `now` (see
-    /// [`super::webhook::SEND_LEASE_SECONDS`]).
+    /// When the next attempt may start: its slot, or the end of the lease of one in flight.
+    #[must_use]
+    pub fn next_due(&self) -> Option<Timestamp> {
+        if self.state != SendState::Pending {
+            return None;
+        }
+        let next = self.next_attempt_at?;
+        Some(self.leased_until.map_or(next, |l| next.max(l)))
+    }
+
+    /// Hold it for an attempt starting at `now`: no one else starts one before the attempt is
+    /// recorded or [`super::webhook::SEND_LEASE_SECONDS`] pass (its sender died).
     pub fn lease(&mut self, now: Timestamp) {
-        self.next_attempt_at = Some(now.plus_seconds(super::webhook::SEND_LEASE_SECONDS));
+        self.leased_until = Some(now.plus_seconds(super::webhook::SEND_LEASE_SECONDS));
     }
 
     /// Record an attempt made at `now` for a notification made at `created_at`: sent, or the
@@ -62,6 +81,7 @@ impl EmailState {
     /// the last.
     pub fn record(&mut self, created_at: Timestamp, now: Timestamp, outcome: Result<(), String>) {
         self.attempts = self.attempts.saturating_add(1);
+        self.leased_until = None;
         match outcome {
             Ok(()) => {
                 self.state = SendState::Sent;
@@ -84,6 +104,7 @@ impl EmailState {
     /// Give up without sending (the recipient left, or the org turned emails off).
     pub fn give_up(&mut self, why: &str) {
         self.state = SendState::Failed;
+        self.leased_until = None;
         self.last_error = Some(why.to_owned());
         self.next_attempt_at = None;
     }

@@ -283,6 +283,9 @@ pub struct Delivery {
     pub next_attempt_at: Option<Timestamp>,
     /// Every attempt so far, oldest first.
     pub attempts: Vec<Attempt>,
+    /// While an attempt is in flight: until when it holds the delivery (see [`Self::lease`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leased_until: Option<Timestamp>,
 }
 
 impl Delivery {
@@ -297,18 +300,30 @@ impl Delivery {
             state: DeliveryState::Pending,
             next_attempt_at: Some(now),
             attempts: Vec::new(),
+            leased_until: None,
         }
     }
 
-    /// Whether an attempt is due at `now`.
+    /// Whether an attempt is due at `now` (and none is in flight).
     #[must_use]
     pub fn is_due(&self, now: Timestamp) -> bool {
-        self.state == DeliveryState::Pending && self.next_attempt_at.is_some_and(|t| t <= now)
+        self.next_due().is_some_and(|t| t <= now)
     }
 
-    /// Hold it for an attempt starting at `now` (see [`SEND_LEASE_SECONDS`]).
+    /// When the next attempt may start: its slot, or the end of the lease of one in flight.
+    #[must_use]
+    pub fn next_due(&self) -> Option<Timestamp> {
+        if self.state != DeliveryState::Pending {
+            return None;
+        }
+        let next = self.next_attempt_at?;
+        Some(self.leased_until.map_or(next, |l| next.max(l)))
+    }
+
+    /// Hold it for an attempt starting at `now`: no one else starts one before the attempt is
+    /// recorded or [`SEND_LEASE_SECONDS`] pass (its sender died).
     pub fn lease(&mut self, now: Timestamp) {
-        self.next_attempt_at = Some(now.plus_seconds(SEND_LEASE_SECONDS));
+        self.leased_until = Some(now.plus_seconds(SEND_LEASE_SECONDS));
     }
 
     /// Record an attempt made at `now` that got `response_code` (or failed with `error`), and
@@ -322,6 +337,7 @@ impl Delivery {
             Some(error.unwrap_or_else(|| format!("HTTP {}", response_code.unwrap_or_default())))
         };
         self.attempts.push(Attempt { at: now, response_code, error });
+        self.leased_until = None;
         if ok {
             self.state = DeliveryState::Delivered;
             self.next_attempt_at = None;
@@ -462,6 +478,22 @@ mod tests {
         assert_eq!(d.next_attempt_at, None);
         assert_eq!(d.attempts.len(), ATTEMPT_OFFSETS_SECONDS.len());
         assert!(!d.is_due(t0.plus_days(9)));
+    }
+
+    #[test]
+    fn a_lease_holds_a_delivery_until_its_attempt_is_recorded_or_the_lease_ends() {
+        let t0 = Timestamp::from_millis(1_000_000);
+        let mut d = Delivery::new("msg_1".into(), "k".into(), "{}".into(), t0);
+        d.lease(t0);
+        assert!(!d.is_due(t0));
+        assert_eq!(d.next_attempt_at, Some(t0), "the schedule is unchanged: it is due now, in flight");
+        assert_eq!(d.next_due(), Some(t0.plus_seconds(SEND_LEASE_SECONDS)));
+        assert!(d.is_due(t0.plus_seconds(SEND_LEASE_SECONDS)), "its sender died: try again");
+        d.record(t0.plus_seconds(1), Some(500), None);
+        assert_eq!(d.leased_until, None);
+        assert_eq!(d.next_due(), Some(t0.plus_seconds(5)));
+        d.record(t0.plus_seconds(5), Some(200), None);
+        assert_eq!(d.next_due(), None);
     }
 
     #[test]

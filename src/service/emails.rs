@@ -88,6 +88,6 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// [`super::Error::Internal`] on storage failure.
     pub async fn next_email(&self, org: &str) -> Result<Option<Timestamp>> {
         let rows = self.repo.notification_rows(org, SCANNED).await?;
-        Ok(rows.iter().filter_map(|(_, n)| n.email.as_ref().and_then(|e: &EmailState| e.next_attempt_at)).min())
+        Ok(rows.iter().filter_map(|(_, n)| n.email.as_ref().and_then(EmailState::next_due)).min())
     }
 }

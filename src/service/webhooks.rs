@@ -288,6 +288,6 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// [`Error::Internal`] on storage failure.
     pub async fn next_delivery(&self, org: &str) -> Result<Option<Timestamp>> {
         let rows = self.repo.deliveries(org, DELIVERIES_KEPT.saturating_mul(5)).await?;
-        Ok(rows.iter().filter_map(|(_, d)| d.next_attempt_at).min())
+        Ok(rows.iter().filter_map(|(_, d)| d.next_due()).min())
     }
 }
