@@ -10,7 +10,7 @@ use wasm_bindgen::JsCast;
 
 use crate::domain::token::{mask, parse};
 use crate::domain::validate::{self, FieldErrors};
-use crate::domain::Policy;
+use crate::domain::{Kind, Policy, Role};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &str = r#"
@@ -45,59 +45,84 @@ fn type_error(message: &str) -> JsValue {
 
 /// A JS value as the JSON the server would receive: what `JSON.stringify` would send, read by
 /// hand with `js_sys` so the module needs no serde deserializer (and none of the float formatting
-/// its error messages pull in). `undefined` properties are left out, as `JSON.stringify` does;
-/// functions, symbols, bigints and cycles are not JSON and give `None`.
-fn json(value: &JsValue, depth: u8) -> Option<Value> {
+/// its error messages pull in). `undefined` properties are left out, as `JSON.stringify` does.
+/// What is not JSON (a function, a symbol, a bigint, `undefined` inside an array, a cycle) is an
+/// error naming where it is (`form.scopes[2]`), never a silent `null`.
+fn json(value: &JsValue, path: &str, depth: u8) -> Result<Value, String> {
     if depth > MAX_DEPTH {
-        return None;
+        return Err(format!("{path} nests deeper than {MAX_DEPTH} levels (a cycle?)"));
     }
     if value.is_null() {
-        return Some(Value::Null);
+        return Ok(Value::Null);
     }
     if let Some(b) = value.as_bool() {
-        return Some(Value::Bool(b));
+        return Ok(Value::Bool(b));
     }
     if let Some(n) = value.as_f64() {
         // Safe integers as integers, like the server's JSON parser; NaN and ±∞ are null in JSON.
-        return Some(if n.fract() == 0.0 && n.abs() <= 9_007_199_254_740_991.0 {
+        return Ok(if n.fract() == 0.0 && n.abs() <= 9_007_199_254_740_991.0 {
             Value::from(n as i64)
         } else {
             serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number)
         });
     }
     if let Some(s) = value.as_string() {
-        return Some(Value::String(s));
+        return Ok(Value::String(s));
     }
     if Array::is_array(value) {
         let items: Array = value.clone().unchecked_into();
         return items
             .iter()
-            .map(|item| json(&item, depth + 1).or(Some(Value::Null)))
-            .collect::<Option<_>>()
+            .enumerate()
+            .map(|(i, item)| json(&item, &format!("{path}[{i}]"), depth + 1))
+            .collect::<Result<_, _>>()
             .map(Value::Array);
     }
-    plain_object(value, depth).map(Value::Object)
+    plain_object(value, path, depth).map(Value::Object)
+}
+
+/// What a value that is not JSON is, for messages.
+fn kind_of(value: &JsValue) -> &'static str {
+    if value.is_undefined() {
+        "undefined"
+    } else if value.is_function() {
+        "a function"
+    } else if value.is_symbol() {
+        "a symbol"
+    } else if value.is_bigint() {
+        "a bigint"
+    } else if Array::is_array(value) {
+        "an array"
+    } else if value.is_object() {
+        "an object that is not plain"
+    } else {
+        "not JSON"
+    }
 }
 
 /// The own enumerable properties of a plain object (not an array, function or other primitive).
-fn plain_object(value: &JsValue, depth: u8) -> Option<Map<String, Value>> {
+fn plain_object(value: &JsValue, path: &str, depth: u8) -> Result<Map<String, Value>, String> {
     if !value.is_object() || Array::is_array(value) || value.is_function() {
-        return None;
+        return Err(format!("{path} is {}, not JSON", kind_of(value)));
     }
     let object: &Object = value.unchecked_ref();
     let mut map = Map::new();
     for key in Object::keys(object).iter() {
-        let field = Reflect::get(object, &key).ok()?;
+        let name = key.as_string().ok_or_else(|| format!("{path} has a key that is not a string"))?;
+        let field = Reflect::get(object, &key).map_err(|_| format!("{path}.{name} cannot be read"))?;
         if field.is_undefined() {
             continue;
         }
-        map.insert(key.as_string()?, json(&field, depth + 1)?);
+        map.insert(name.clone(), json(&field, &format!("{path}.{name}"), depth + 1)?);
     }
-    Some(map)
+    Ok(map)
 }
 
 fn object(value: &JsValue, what: &str) -> Result<Map<String, Value>, JsValue> {
-    plain_object(value, 0).ok_or_else(|| type_error(&format!("{what} must be a plain object")))
+    if !value.is_object() || Array::is_array(value) || value.is_function() {
+        return Err(type_error(&format!("{what} must be a plain object")));
+    }
+    plain_object(value, what, 0).map_err(|why| type_error(&why))
 }
 
 fn string_array(value: &JsValue) -> Option<Vec<String>> {
@@ -111,7 +136,7 @@ fn string_array(value: &JsValue) -> Option<Vec<String>> {
 /// (fields left out keep their defaults).
 fn org_policy(value: &JsValue) -> Option<Policy> {
     let mut patch = Map::new();
-    patch.insert("policy".to_owned(), Value::Object(plain_object(value, 0)?));
+    patch.insert("policy".to_owned(), Value::Object(plain_object(value, "policy", 0).ok()?));
     validate::org_patch(&patch, &Policy::default()).ok()?.policy
 }
 
@@ -199,6 +224,79 @@ pub fn validate_member_form(
 ) -> Result<JsValue, JsValue> {
     let form = object(&form, "form")?;
     Ok(form_check(validate::new_member(&form)))
+}
+
+/// The role a token acts with: a personal token's is the lower of its own and its owner's
+/// (`ownerRole`; null for org tokens, or an owner not known), as the server decides it.
+///
+/// # Errors
+/// A `TypeError` for a kind or role the API never answers.
+#[wasm_bindgen(js_name = effectiveRole, unchecked_return_type = "\"admin\" | \"developer\"")]
+pub fn effective_role(
+    kind: &str,
+    role: &str,
+    #[wasm_bindgen(js_name = ownerRole)] owner_role: Option<String>,
+) -> Result<JsValue, JsValue> {
+    let kind = Kind::parse(kind).ok_or_else(|| type_error("kind must be \"personal\" or \"org\""))?;
+    let role = Role::parse(role).ok_or_else(|| type_error("role must be \"admin\" or \"developer\""))?;
+    let owner = match owner_role.as_deref() {
+        None => None,
+        Some(r) => Some(Role::parse(r).ok_or_else(|| type_error("ownerRole must be \"admin\" or \"developer\""))?),
+    };
+    Ok(JsValue::from_str(crate::domain::effective_role(kind, role, owner).as_str()))
+}
+
+/// What a caller acting as `callerRole` may do to a token in `state` (`expired`: whether it has
+/// expired; `stateSetBy`: who disabled or revoked it), by the server's own rules: any of
+/// `disable`, `enable`, `revoke`, `reapprove`, `rotate`, `delete`, in that order. (Reach, keyward
+/// scopes and `If-Match` are the server's to check.)
+///
+/// # Errors
+/// A `TypeError` for a state, role or `stateSetBy` the API never answers.
+#[wasm_bindgen(js_name = allowedActions, unchecked_return_type = "string[]")]
+pub fn allowed_actions(
+    state: &str,
+    expired: bool,
+    #[wasm_bindgen(js_name = stateSetBy)] state_set_by: Option<String>,
+    #[wasm_bindgen(js_name = callerRole)] caller_role: &str,
+) -> Result<JsValue, JsValue> {
+    use crate::domain::policy::{may_undo, next_state, takes_over, Transition};
+    use crate::domain::{SetBy, State, Timestamp};
+    let state = match state {
+        "active" => State::Active,
+        "disabled" => State::Disabled,
+        "revoked" => State::Revoked,
+        _ => return Err(type_error("state must be \"active\", \"disabled\" or \"revoked\"")),
+    };
+    let set = match state_set_by.as_deref() {
+        None => None,
+        Some("admin") => Some(SetBy::Admin),
+        Some("developer") => Some(SetBy::Developer),
+        Some("system") => Some(SetBy::System),
+        Some("report") => Some(SetBy::Report),
+        Some(_) => return Err(type_error("stateSetBy must be admin, developer, system, report or null")),
+    };
+    let role = Role::parse(caller_role).ok_or_else(|| type_error("callerRole must be \"admin\" or \"developer\""))?;
+    // `expired` as the domain reads it: an expiry at or before now.
+    let (expires_at, now) = if expired {
+        (Some(Timestamp::from_millis(0)), Timestamp::from_millis(1))
+    } else {
+        (None, Timestamp::from_millis(0))
+    };
+    let all = [
+        ("disable", Transition::Disable),
+        ("enable", Transition::Enable),
+        ("revoke", Transition::Revoke),
+        ("reapprove", Transition::Reapprove),
+        ("rotate", Transition::Rotate),
+        ("delete", Transition::Delete),
+    ];
+    let allowed = all.iter().filter(|(_, t)| {
+        let possible = next_state(state, expires_at, *t, now).is_ok() || takes_over(state, set, *t, role);
+        let undo = matches!(t, Transition::Enable | Transition::Reapprove);
+        possible && (!undo || may_undo(set, role))
+    });
+    Ok(allowed.map(|(name, _)| JsValue::from_str(name)).collect::<Array>().into())
 }
 
 /// Whether the typed confirmation equals the label exactly (revoke and delete dialogs).

@@ -1,6 +1,7 @@
 // The signed-in page's shared state: who is signed in (GET /v1/me), which view owns the screen,
 // what the caller may do, and how a failed load or action is reported. app.js (the shell) sets
 // the session's end and the current view's retry; the views read the rest.
+import { effectiveRole } from "./pkg/keyward.js";
 import { NO_ACCESS_MESSAGE, keywardAccess } from "./access.js";
 import { ApiError, api, fill, toast } from "./lib.js";
 import { errorState } from "./states.js";
@@ -20,11 +21,14 @@ export function claimView() {
   return () => mine === viewSeq;
 }
 
-/** A personal token acts with the lower of its role and its owner's; an org token with its own. */
-export const isAdmin = () => {
-  const me = page.me;
-  return me?.token?.role === "admin" && (!me.member || me.member.role === "admin");
+/** The role the signed-in token acts with, by the server's own rule (the browser module). */
+export const callerRole = () => {
+  const t = page.me?.token;
+  if (!t) return null;
+  return effectiveRole(t.kind, t.role, page.me.member?.role ?? null);
 };
+/** Whether the signed-in token acts as an admin. */
+export const isAdmin = () => callerRole() === "admin";
 /** Changes need keyward:manage; a keyward:read token only looks (no change buttons at all). */
 export const canManage = () => keywardAccess(page.me?.token?.scopes) === "manage";
 

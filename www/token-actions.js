@@ -1,11 +1,11 @@
 // What a keyward:manage session does to one token from its row: edit (with the same rules as the
 // wizard), disable and enable, revoke and delete with the label typed to confirm, re-approve,
 // and rotate with a grace period. Also the scope checkboxes the edit dialog and the wizard share.
-import { confirmLabelMatches, validateTokenForm } from "./pkg/keyward.js";
+import { allowedActions, confirmLabelMatches, validateTokenForm } from "./pkg/keyward.js";
 import { isKeywardScope, keywardChoice, splitScopeErrors } from "./access.js";
 import { api, field, h, openDialog, secretPanel, session, showErrors, toast } from "./lib.js";
 import { networksField } from "./networks.js";
-import { handleActionError, isAdmin, page } from "./state.js";
+import { callerRole, handleActionError, isAdmin, page } from "./state.js";
 import { refreshTokens } from "./tokens.js";
 
 export function rowActions(t, members) {
@@ -20,13 +20,18 @@ export function rowActions(t, members) {
       handleActionError(e, `${t.label} was not ${verb}`);
     }
   };
+  // What the server would allow, from the server's own rules (the browser module): an admin's
+  // or keyward's disable shows no Enable to a developer; an expired token no Rotate. A disable
+  // or revoke that only takes over a developer's own (same state) is left to the server.
+  const allowed = new Set(allowedActions(t.state, t.status === "expired", t.state_set_by ?? null, callerRole()));
   const acts = [b("Edit", () => editDialog(t))];
-  if (t.state === "active") acts.push(b("Disable", post("disable", "disabled")));
-  if (t.state === "disabled") acts.push(b("Enable", post("enable", "enabled")));
-  if (t.state !== "revoked") acts.push(b("Revoke", () => confirmByLabel(t, "revoke"), "danger"));
-  if (t.state === "revoked" && t.status !== "expired") acts.push(b("Re-approve", post("reapprove", "re-approved")));
-  if (t.state !== "revoked" && t.status !== "expired") acts.push(b("Rotate", () => rotateDialog(t)));
-  acts.push(b("Delete", () => confirmByLabel(t, "delete"), "danger"));
+  if (allowed.has("disable") && t.state === "active") acts.push(b("Disable", post("disable", "disabled")));
+  if (allowed.has("enable")) acts.push(b("Enable", post("enable", "enabled")));
+  if (allowed.has("revoke") && t.state !== "revoked")
+    acts.push(b("Revoke", () => confirmByLabel(t, "revoke"), "danger"));
+  if (allowed.has("reapprove")) acts.push(b("Re-approve", post("reapprove", "re-approved")));
+  if (allowed.has("rotate")) acts.push(b("Rotate", () => rotateDialog(t)));
+  if (allowed.has("delete")) acts.push(b("Delete", () => confirmByLabel(t, "delete"), "danger"));
   return h("div", { class: "row-actions" }, acts);
 }
 

@@ -422,7 +422,7 @@ test("rotating the token you are signed in with carries on with the new secret",
   await page.getByRole("heading", { name: "API tokens" }).waitFor();
 });
 
-let devSecret, devScriptSecret;
+let devSecret, devScriptSecret, devScriptId;
 
 test("members: add, and the deactivation cascade is shown before it happens", async () => {
   await page.getByRole("link", { name: "Members" }).click();
@@ -446,15 +446,15 @@ test("members: add, and the deactivation cascade is shown before it happens", as
       scopes: ["keyward:manage"],
     })
   ).secret;
-  devScriptSecret = (
-    await createToken(adminSecret, {
-      label: "dev script",
-      role: "developer",
-      kind: "personal",
-      owner_member_id: devId,
-      scopes: ["billing"],
-    })
-  ).secret;
+  const devScript = await createToken(adminSecret, {
+    label: "dev script",
+    role: "developer",
+    kind: "personal",
+    owner_member_id: devId,
+    scopes: ["billing"],
+  });
+  devScriptSecret = devScript.secret;
+  devScriptId = devScript.token.id;
   await page.reload();
   await devRow.getByRole("button", { name: "Deactivate" }).click();
   const dialog = page.getByRole("dialog", { name: "Deactivate Dev Eloper?" });
@@ -470,7 +470,7 @@ test("members: add, and the deactivation cascade is shown before it happens", as
   await shot("12-members");
 });
 
-test("a developer cannot re-enable a token an admin disabled; the page says why", async () => {
+test("a developer cannot re-enable a token an admin disabled; the page says why and offers no Enable", async () => {
   await page.getByRole("link", { name: "Tokens" }).click();
   await row("dev script").getByRole("button", { name: "Disable dev script" }).click();
   await row("dev script").getByText("disabled by an admin").waitFor();
@@ -480,9 +480,18 @@ test("a developer cannot re-enable a token an admin disabled; the page says why"
   await signIn(p, devSecret);
   await p.getByRole("heading", { name: "API tokens" }).waitFor();
   await row("dev script", p).getByText("disabled by an admin").waitFor();
-  await row("dev script", p).getByRole("button", { name: "Enable dev script" }).click();
-  await p.getByRole("status").getByText("only an admin can undo a disable or revoke made by an admin").waitFor();
+  // The page asks the server's own rules (allowedActions in the browser module): no Enable for a
+  // developer here, while Revoke, Rotate and Delete stay.
+  await row("dev script", p).getByRole("button", { name: "Revoke dev script" }).waitFor();
+  assert.equal(await row("dev script", p).getByRole("button", { name: "Enable dev script" }).count(), 0);
   await p.screenshot({ path: `${SHOTS}/23-developer-enable-refused.png`, fullPage: true });
+  // ...and the server refuses it anyway, whatever a client sends.
+  const refused = await fetch(new URL(`/v1/tokens/${devScriptId}/enable`, base), {
+    method: "POST",
+    headers: { authorization: `Bearer ${devSecret}` },
+  });
+  assert.equal(refused.status, 403);
+  assert.match((await refused.json()).detail, /only an admin can undo a disable or revoke made by an admin/);
   assert.equal(await verify(devScriptSecret), "DISABLED", "still disabled");
   await row("dev script", p).getByText("Disabled", { exact: true }).waitFor();
   await p.context().close();

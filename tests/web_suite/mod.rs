@@ -2,8 +2,8 @@
 
 use js_sys::{Array, Object, Reflect};
 use keyward::browser::{
-    check_token, confirm_label_matches, grantable_scopes, mask_token, validate_member_form, validate_token_form,
-    version,
+    allowed_actions, check_token, confirm_label_matches, effective_role, grantable_scopes, mask_token,
+    validate_member_form, validate_token_form, version,
 };
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -232,4 +232,54 @@ fn grants_follow_the_callers_keyward_scopes() {
     assert_eq!(ask(read), ["scopes"]);
     assert!(ask(manage).is_empty());
     assert!(grantable_scopes(modules(), JsValue::from(5)).is_err());
+}
+
+/// What cannot be read as JSON is a `TypeError` naming where it is, never a silent null: an
+/// array element of the wrong type, a cycle through an array.
+#[wasm_bindgen_test]
+fn unreadable_values_are_type_errors_naming_their_path() {
+    let message = |e: JsValue| -> String {
+        assert!(e.is_instance_of::<js_sys::TypeError>());
+        js_sys::Error::from(e).message().into()
+    };
+    let form = js(r#"{"label":"x","role":"developer","kind":"org","scopes":["billing","users:read","x"]}"#);
+    let scopes = get(&form, "scopes");
+    Reflect::set(&scopes, &JsValue::from_f64(2.0), &js_sys::Function::new_no_args("return 1")).unwrap();
+    let m = message(validate_token_form(form.clone(), modules(), policy()).unwrap_err());
+    assert!(m.contains("form.scopes[2]") && m.contains("a function"), "{m}");
+    Reflect::set(&scopes, &JsValue::from_f64(2.0), &JsValue::UNDEFINED).unwrap();
+    let m = message(validate_token_form(form.clone(), modules(), policy()).unwrap_err());
+    assert!(m.contains("form.scopes[2]") && m.contains("undefined"), "{m}");
+    // a cycle through an array
+    let cyclic = Array::new();
+    cyclic.push(&cyclic);
+    Reflect::set(&form, &"scopes".into(), &cyclic).unwrap();
+    let m = message(validate_token_form(form, modules(), policy()).unwrap_err());
+    assert!(m.starts_with("form.scopes[0][0]") && m.contains("cycle"), "{m}");
+}
+
+#[wasm_bindgen_test]
+fn roles_and_actions_as_the_server_decides_them() {
+    assert_eq!(effective_role("personal", "admin", Some("developer".into())).unwrap(), "developer");
+    assert_eq!(effective_role("personal", "admin", Some("admin".into())).unwrap(), "admin");
+    assert_eq!(effective_role("org", "admin", None).unwrap(), "admin");
+    assert!(effective_role("team", "admin", None).unwrap_err().is_instance_of::<js_sys::TypeError>());
+    let acts = |state: &str, expired: bool, set: Option<&str>, role: &str| -> Vec<String> {
+        let a: Array = allowed_actions(state, expired, set.map(str::to_owned), role).unwrap().unchecked_into();
+        a.iter().filter_map(|v| v.as_string()).collect()
+    };
+    assert_eq!(acts("active", false, None, "developer"), ["disable", "revoke", "rotate", "delete"]);
+    assert_eq!(acts("disabled", false, Some("developer"), "developer"), ["enable", "revoke", "rotate", "delete"]);
+    // an admin's (or keyward's) disable: a developer cannot undo it; an admin can
+    assert_eq!(acts("disabled", false, Some("admin"), "developer"), ["revoke", "rotate", "delete"]);
+    assert_eq!(acts("disabled", false, Some("system"), "admin"), ["enable", "revoke", "rotate", "delete"]);
+    // an admin takes over a developer's own disable
+    assert_eq!(
+        acts("disabled", false, Some("developer"), "admin"),
+        ["disable", "enable", "revoke", "rotate", "delete"]
+    );
+    assert_eq!(acts("revoked", false, Some("admin"), "admin"), ["reapprove", "delete"]);
+    assert_eq!(acts("revoked", true, Some("admin"), "admin"), ["delete"]);
+    assert_eq!(acts("active", true, None, "admin"), ["disable", "revoke", "delete"]);
+    assert!(allowed_actions("gone", false, None, "admin").unwrap_err().is_instance_of::<js_sys::TypeError>());
 }
