@@ -1,7 +1,14 @@
 //! The HTTP route table: one row per endpoint of API.md. Pure, so the OpenAPI document can be
 //! checked against it natively and the Worker dispatches from the very same table.
 
-use crate::service::Error;
+/// Why no route serves a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteError {
+    /// No template matches the path.
+    NoRoute,
+    /// A template matches the path, but not with this method.
+    MethodNotAllowed,
+}
 
 /// Every endpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -133,8 +140,8 @@ fn matches<'p>(template: &str, path: &'p str) -> Option<Option<&'p str>> {
 /// The route for `method` and `path`, with its `{id}` if it has one.
 ///
 /// # Errors
-/// [`Error::NoRoute`] when no template matches the path, [`Error::MethodNotAllowed`] when
-/// one does but not with this method.
+/// [`RouteError::NoRoute`] when no template matches the path, [`RouteError::MethodNotAllowed`]
+/// when one does but not with this method.
 ///
 /// # Example
 /// ```
@@ -142,7 +149,7 @@ fn matches<'p>(template: &str, path: &'p str) -> Option<Option<&'p str>> {
 /// assert_eq!(resolve("POST", "/v1/tokens/tok_1/revoke").unwrap(), (Route::RevokeToken, Some("tok_1")));
 /// assert!(resolve("PUT", "/v1/tokens").is_err());
 /// ```
-pub fn resolve<'p>(method: &str, path: &'p str) -> Result<(Route, Option<&'p str>), Error> {
+pub fn resolve<'p>(method: &str, path: &'p str) -> Result<(Route, Option<&'p str>), RouteError> {
     let mut path_known = false;
     for (m, template, route) in ROUTES {
         if let Some(param) = matches(template, path) {
@@ -152,7 +159,7 @@ pub fn resolve<'p>(method: &str, path: &'p str) -> Result<(Route, Option<&'p str
             path_known = true;
         }
     }
-    Err(if path_known { Error::MethodNotAllowed } else { Error::NoRoute })
+    Err(if path_known { RouteError::MethodNotAllowed } else { RouteError::NoRoute })
 }
 
 /// The methods a known path takes (for `Allow` headers and CORS preflights).
@@ -175,11 +182,11 @@ mod tests {
             assert_eq!(resolve(m, &path).unwrap().0, *r, "{m} {t}");
         }
         assert_eq!(resolve("GET", "/v1/tokens/tok_1").unwrap(), (Route::GetToken, Some("tok_1")));
-        assert_eq!(resolve("GET", "/v1/nope").unwrap_err(), Error::NoRoute);
-        assert_eq!(resolve("GET", "/v1/tokens/").unwrap_err(), Error::NoRoute);
-        assert_eq!(resolve("GET", "/v1/tokens/a/b").unwrap_err(), Error::NoRoute);
-        assert_eq!(resolve("PUT", "/v1/org").unwrap_err(), Error::MethodNotAllowed);
-        assert_eq!(resolve("GET", "/v1/tokens/x/revoke").unwrap_err(), Error::MethodNotAllowed);
+        assert_eq!(resolve("GET", "/v1/nope").unwrap_err(), RouteError::NoRoute);
+        assert_eq!(resolve("GET", "/v1/tokens/").unwrap_err(), RouteError::NoRoute);
+        assert_eq!(resolve("GET", "/v1/tokens/a/b").unwrap_err(), RouteError::NoRoute);
+        assert_eq!(resolve("PUT", "/v1/org").unwrap_err(), RouteError::MethodNotAllowed);
+        assert_eq!(resolve("GET", "/v1/tokens/x/revoke").unwrap_err(), RouteError::MethodNotAllowed);
         assert_eq!(allowed_methods("/v1/tokens/x"), ["GET", "PATCH", "DELETE"]);
     }
 

@@ -2,31 +2,27 @@
 //! request to the caller's org authority, which serves it. Left out of the verify-only Worker
 //! (`--no-default-features --features server`).
 
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 use worker::{console_error, Context, Env, Headers, Method, Request, Response};
 
 use super::http::{bearer, read_body};
 use super::limits::{self, Limit};
+use super::problem::Problem;
 use super::relay::{self, CLIENT_HEADER, CREATE_PATH, ORG_HEADER, TOKEN_HEADER};
 use super::{edge, internal, prefix, touch, CryptoRandom};
 use crate::domain::model::new_id;
 use crate::domain::Timestamp;
 use crate::routes::{Route, OPENAPI_JSON};
-use crate::service::{self, Error};
+use crate::service::{self, Error, Operator};
 
 /// The operator secret must match exactly (constant time over SHA-256 digests, so neither
 /// content nor length leaks through timing).
-fn is_operator(env: &Env, presented: Option<&str>) -> bool {
+/// The deployment's operator secret, if set.
+pub(super) fn operator_secret(env: &Env) -> Option<String> {
     let secret = env.secret("OPERATOR_SECRET").map(|s| s.to_string()).ok().filter(|s| !s.is_empty());
-    let Some(secret) = secret else {
+    if secret.is_none() {
         console_error!("OPERATOR_SECRET is not set: org creation is disabled");
-        return false;
-    };
-    let Some(presented) = presented else {
-        return false;
-    };
-    bool::from(Sha256::digest(secret.as_bytes()).ct_eq(&Sha256::digest(presented.as_bytes())))
+    }
+    secret
 }
 
 /// `/path?query` of the request (the fragment never reaches a server, but is dropped anyway).
@@ -46,7 +42,7 @@ pub(super) async fn admin(
     method: &str,
     route: Route,
     now: Timestamp,
-) -> Result<Response, Error> {
+) -> Result<Response, Problem> {
     if route == Route::OpenApi {
         let resp = Response::ok(OPENAPI_JSON).map_err(internal)?;
         let _ = resp.headers().set("content-type", "application/json");
@@ -61,7 +57,8 @@ pub(super) async fn admin(
     }
     if route == Route::CreateOrg {
         let body = read_body(req).await?;
-        if !is_operator(env, bearer(req).as_deref()) {
+        let presented = bearer(req);
+        if Operator::authenticate(operator_secret(env).as_deref(), presented.as_deref()).is_err() {
             return Err(auth_failed(env, req).await);
         }
         // The edge names the org, since the name picks its authority.
@@ -69,6 +66,10 @@ pub(super) async fn admin(
         let headers = Headers::new();
         let _ = headers.set("content-type", "application/json");
         let _ = headers.set(ORG_HEADER, &org);
+        // The authority decides again (the service's Operator), from the same credential.
+        if let Some(p) = &presented {
+            let _ = headers.set("authorization", &format!("Bearer {p}"));
+        }
         let resp = relay::send(env, &org, Method::Post, CREATE_PATH, headers, Some(&body)).await?;
         return relay::relay(resp).await;
     }
@@ -84,7 +85,7 @@ pub(super) async fn forward(
     ctx: &Context,
     method: &str,
     now: Timestamp,
-) -> Result<Response, Error> {
+) -> Result<Response, Problem> {
     let body = if matches!(method, "POST" | "PUT" | "PATCH" | "DELETE") { read_body(req).await? } else { Vec::new() };
     let Some(presented) = bearer(req) else { return Err(auth_failed(env, req).await) };
     let Some(at) = service::locate(&edge(env), &presented).await? else { return Err(auth_failed(env, req).await) };
@@ -105,7 +106,7 @@ pub(super) async fn forward(
     if resp.status_code() == 401 {
         // The authority refused it: count it like any other failed sign-in.
         let refused = auth_failed(env, req).await;
-        if refused != Error::Unauthenticated {
+        if refused != Problem::Service(Error::Unauthenticated) {
             return Err(refused);
         }
     } else {
@@ -115,10 +116,10 @@ pub(super) async fn forward(
 }
 
 /// A failed admin authentication: counted per client address; 401 until the limit, then 429.
-async fn auth_failed(env: &Env, req: &Request) -> Error {
+async fn auth_failed(env: &Env, req: &Request) -> Problem {
     let client = limits::client(req.headers().get("cf-connecting-ip").ok().flatten());
     match limits::check(env, Limit::AdminAuthFailures, &client).await {
-        Ok(()) => Error::Unauthenticated,
+        Ok(()) => Error::Unauthenticated.into(),
         Err(limited) => limited,
     }
 }

@@ -26,6 +26,7 @@ use worker::{
 use super::http::{bearer, expect_empty, no_content, read_body};
 use super::kv::WorkersKv;
 use super::leaks::ReportQuestion;
+use super::problem::Problem;
 use super::relay::{
     StrictQuestion, CLIENT_HEADER, CREATE_PATH, ORG_HEADER, REPORT_PATH, STRICT_PATH, TOKEN_HEADER, USAGE_PATH,
 };
@@ -33,7 +34,8 @@ use super::{internal, param, prefix, query, reply, CryptoRandom};
 use crate::domain::Timestamp;
 use crate::routes::{resolve, Route};
 use crate::service::{
-    etag, parse_json, Actor, Error, IfMatch, Located, Outgoing, OutgoingEmail, Service, TokenQuery, UsageReport,
+    etag, parse_json, Actor, Error, IfMatch, Located, Operator, Outgoing, OutgoingEmail, Service, TokenQuery,
+    UsageReport,
 };
 use crate::store::{keys, Store, StoreError, Write};
 
@@ -210,7 +212,7 @@ impl DurableObject for OrgAuthority {
         self.know_alarm().await;
         let outcome = match &self.svc {
             Some(svc) => self.serve(svc, &mut req, &method, &path, now()).await,
-            None => Err(Error::Internal("storage unavailable".into())),
+            None => Err(Error::Internal("storage unavailable".into()).into()),
         };
         self.wake_when_asked();
         let mut resp = match outcome {
@@ -359,7 +361,7 @@ impl OrgAuthority {
     /// outcome and wakes the alarm for its next attempt; should the object die first, the lease
     /// runs out and the alarm tries again (receivers dedupe on `webhook-id`). With `wait` (the test
     /// clock) the run waits for its sends, so their outcome is known when it answers.
-    async fn timed_work(&self, svc: &Rc<Svc>, wait: bool) -> Result<Option<Timestamp>, Error> {
+    async fn timed_work(&self, svc: &Rc<Svc>, wait: bool) -> Result<Option<Timestamp>, Problem> {
         let Some(org) = svc.repo().only_org().await? else { return Ok(None) };
         let tick = svc.tick(&org.id, now()).await?;
         let var = |name: &str| self.env.var(name).map(|v| v.to_string()).unwrap_or_default();
@@ -408,7 +410,7 @@ impl OrgAuthority {
         method: &str,
         path: &str,
         now: Timestamp,
-    ) -> Result<Response, Error> {
+    ) -> Result<Response, Problem> {
         if method == "POST" && path == STRICT_PATH {
             let q: StrictQuestion = serde_json::from_slice(&read_body(req).await?).map_err(internal)?;
             let at = Located { org_id: q.org_id, token_id: q.token_id };
@@ -429,7 +431,9 @@ impl OrgAuthority {
         if method == "POST" && path == CREATE_PATH {
             let org = header(req, ORG_HEADER).ok_or_else(|| internal("no org named"))?;
             let body = parse_json(&read_body(req).await?)?;
-            return reply(201, &svc.create_org(&org, &body, now).await?);
+            let secret = super::admin::operator_secret(&self.env);
+            let operator = Operator::authenticate(secret.as_deref(), bearer(req).as_deref())?;
+            return reply(201, &svc.create_org(&operator, &org, &body, now).await?);
         }
         // Everything that waits on I/O comes first: from authentication to commit the request
         // must run as one step, or another request could change the records in between and
@@ -439,7 +443,7 @@ impl OrgAuthority {
         let presented = bearer(req).ok_or(Error::Unauthenticated)?;
         let at = match (header(req, ORG_HEADER), header(req, TOKEN_HEADER)) {
             (Some(org_id), Some(token_id)) => Located { org_id, token_id },
-            _ => return Err(Error::Unauthenticated),
+            _ => return Err(Error::Unauthenticated.into()),
         };
         let client = header(req, CLIENT_HEADER).and_then(|c| c.parse().ok());
         let mut actor = svc.authenticate(&presented, &at, client, now).await?;
@@ -462,14 +466,14 @@ fn header(req: &Request, name: &str) -> Option<String> {
 }
 
 /// A JSON answer that carries a secret: never stored by a cache.
-fn secret_reply<T: serde::Serialize>(status: u16, value: &T) -> Result<Response, Error> {
+fn secret_reply<T: serde::Serialize>(status: u16, value: &T) -> Result<Response, Problem> {
     let resp = reply(status, value)?;
     let _ = resp.headers().set("cache-control", "no-store");
     Ok(resp)
 }
 
 /// A JSON answer carrying the record's `ETag`.
-fn tagged<T: serde::Serialize>(status: u16, value: &T, version: u64) -> Result<Response, Error> {
+fn tagged<T: serde::Serialize>(status: u16, value: &T, version: u64) -> Result<Response, Problem> {
     let resp = reply(status, value)?;
     let _ = resp.headers().set("etag", &etag(version));
     Ok(resp)
@@ -492,7 +496,7 @@ async fn dispatch(
     body: &[u8],
     now: Timestamp,
     ctx: Ctx,
-) -> Result<Response, Error> {
+) -> Result<Response, Problem> {
     match route {
         Route::GetWebhook => reply(200, &json!({"webhook": svc.webhook(a, now).await?})),
         Route::SetWebhook => {
@@ -598,7 +602,7 @@ async fn dispatch(
             reply(200, &json!({"events": events, "cursor": cursor}))
         }
         Route::Notifications => reply(200, &json!({"notifications": svc.notifications(a).await?})),
-        _ => Err(Error::NoRoute),
+        _ => Err(Problem::NoRoute),
     }
 }
 
@@ -611,10 +615,10 @@ impl OrgAuthority {
     /// - `{"advance_seconds": n}`: move the authority's clock `n` seconds ahead, then run what the
     ///   alarm would run at that time (reminders, deliveries due) and answer what it did. Tests
     ///   of expiry warnings, idle tokens and delivery retries use it instead of sleeping.
-    async fn faults(&self, svc: &Rc<Svc>, body: &[u8], actor: &Actor) -> Result<Response, Error> {
+    async fn faults(&self, svc: &Rc<Svc>, body: &[u8], actor: &Actor) -> Result<Response, Problem> {
         actor.require(crate::domain::policy::Access::Manage)?;
         if !actor.is_admin() {
-            return Err(Error::Forbidden("admins only"));
+            return Err(Error::Forbidden("admins only").into());
         }
         let body = parse_json(body)?;
         if let Some(n) = body.get("advance_seconds") {
@@ -632,7 +636,7 @@ impl OrgAuthority {
             let fail = match mode.as_str() {
                 Some("fail") => true,
                 Some("ok") => false,
-                _ => return Err(Error::field("email", "must be \"fail\" or \"ok\"")),
+                _ => return Err(Error::field("email", "must be \"fail\" or \"ok\"").into()),
             };
             super::email::FAIL_SENDS.with(|f| f.set(fail));
             return reply(200, &json!({"email": if fail { "fail" } else { "ok" }}));
@@ -640,7 +644,7 @@ impl OrgAuthority {
         let fail = match body.get("kv_writes").and_then(serde_json::Value::as_str) {
             Some("fail") => true,
             Some("ok") => false,
-            _ => return Err(Error::field("kv_writes", "must be \"fail\" or \"ok\"")),
+            _ => return Err(Error::field("kv_writes", "must be \"fail\" or \"ok\"").into()),
         };
         super::kv::FAIL_WRITES.with(|f| f.set(fail));
         reply(200, &json!({"kv_writes": if fail { "fail" } else { "ok" }}))

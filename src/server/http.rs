@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::json;
 use worker::{web_sys, ByteStream, Headers, Request, Response};
 
+use super::problem::Problem;
 use crate::service::Error;
 
 /// Largest accepted body.
@@ -19,7 +20,7 @@ pub const DRAIN_LIMIT: usize = 1024 * 1024;
 /// # Errors
 /// [`Error::PayloadTooLarge`]; [`Error::BadRequest`] when the stream breaks.
 #[cfg(feature = "admin")]
-pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, Error> {
+pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, Problem> {
     read_raw_body(req.inner()).await
 }
 
@@ -28,10 +29,10 @@ pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, Error> {
 ///
 /// # Errors
 /// [`Error::PayloadTooLarge`]; [`Error::BadRequest`] when the stream breaks.
-pub async fn read_raw_body(req: &web_sys::Request) -> Result<Vec<u8>, Error> {
+pub async fn read_raw_body(req: &web_sys::Request) -> Result<Vec<u8>, Problem> {
     let declared = req.headers().get("content-length").ok().flatten().and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > DRAIN_LIMIT as u64) {
-        return Err(Error::PayloadTooLarge);
+        return Err(Problem::PayloadTooLarge);
     }
     let Some(raw) = req.body() else {
         // No body at all.
@@ -44,14 +45,14 @@ pub async fn read_raw_body(req: &web_sys::Request) -> Result<Vec<u8>, Error> {
         let chunk = chunk.map_err(|_| Error::BadRequest("the request body could not be read"))?;
         seen = seen.saturating_add(chunk.len());
         if seen > DRAIN_LIMIT {
-            return Err(Error::PayloadTooLarge);
+            return Err(Problem::PayloadTooLarge);
         }
         if seen <= MAX_BODY {
             body.extend_from_slice(&chunk);
         }
     }
     if seen > MAX_BODY {
-        return Err(Error::PayloadTooLarge);
+        return Err(Problem::PayloadTooLarge);
     }
     Ok(body)
 }
@@ -75,13 +76,13 @@ impl Answer {
     pub fn json<T: Serialize>(status: u16, value: &T) -> Self {
         match serde_json::to_string(value) {
             Ok(body) => Self { status, content_type: "application/json", body, retry_after: None },
-            Err(_) => Self::problem(&Error::Internal("response encoding failed".into())),
+            Err(_) => Self::problem(&Problem::internal("response encoding failed")),
         }
     }
 
     /// The problem answer for `e`.
     #[must_use]
-    pub fn problem(e: &Error) -> Self {
+    pub fn problem(e: &Problem) -> Self {
         Self {
             status: e.status(),
             content_type: "application/problem+json",
@@ -108,14 +109,14 @@ impl Answer {
 /// # Errors
 /// [`Error::BadRequest`] for malformed JSON or a non-object, [`Error::Validation`] naming each field.
 #[cfg(feature = "admin")]
-pub fn expect_empty(body: &[u8]) -> Result<(), Error> {
+pub fn expect_empty(body: &[u8]) -> Result<(), Problem> {
     let v = crate::service::parse_json(body)?;
     let obj = crate::service::object(&v)?;
     if obj.is_empty() {
         return Ok(());
     }
     let errors = obj.keys().map(|k| (k.chars().take(64).collect(), "unknown field".to_owned())).collect();
-    Err(Error::Validation(errors))
+    Err(Error::Validation(errors).into())
 }
 
 /// The credential of `Authorization: Bearer <credential>` (scheme case-insensitive).
@@ -143,7 +144,7 @@ fn base_headers(content_type: &str) -> Headers {
 pub fn json_response<T: Serialize>(status: u16, value: &T) -> worker::Result<Response> {
     match serde_json::to_vec(value) {
         Ok(body) => Ok(Response::from_bytes(body)?.with_status(status).with_headers(base_headers("application/json"))),
-        Err(_) => problem(&Error::Internal("response encoding failed".into())),
+        Err(_) => problem(&Problem::internal("response encoding failed")),
     }
 }
 
@@ -157,7 +158,7 @@ pub fn no_content() -> worker::Result<Response> {
 
 /// The RFC 9457 problem document for `e`. Internal details are never included.
 #[must_use]
-pub fn problem_body(e: &Error) -> String {
+pub fn problem_body(e: &Problem) -> String {
     let mut body = json!({
         "type": format!("urn:keyward:problem:{}", e.code().to_ascii_lowercase().replace('_', "-")),
         "title": e.title(),
@@ -165,7 +166,7 @@ pub fn problem_body(e: &Error) -> String {
         "detail": e.detail(),
         "code": e.code(),
     });
-    if let (Error::Validation(errors), Some(obj)) = (e, body.as_object_mut()) {
+    if let (Problem::Service(Error::Validation(errors)), Some(obj)) = (e, body.as_object_mut()) {
         obj.insert("errors".into(), json!(errors));
     }
     body.to_string()
@@ -175,7 +176,7 @@ pub fn problem_body(e: &Error) -> String {
 ///
 /// # Errors
 /// Only if the JS runtime refuses to build a `Response`.
-pub fn problem(e: &Error) -> worker::Result<Response> {
+pub fn problem(e: &Problem) -> worker::Result<Response> {
     let headers = base_headers("application/problem+json");
     if let Some(wait) = retry_after(e) {
         let _ = headers.set("retry-after", &wait);
@@ -185,11 +186,8 @@ pub fn problem(e: &Error) -> worker::Result<Response> {
 
 /// The `Retry-After` value a problem carries, if any.
 #[must_use]
-pub fn retry_after(e: &Error) -> Option<String> {
-    match e {
-        Error::RateLimited { retry_after } => Some(retry_after.to_string()),
-        _ => None,
-    }
+pub fn retry_after(e: &Problem) -> Option<String> {
+    e.retry_after()
 }
 
 /// Add CORS headers when `origin` is one of the comma-separated `allowed` origins (exact match).

@@ -17,6 +17,7 @@ use worker::{console_error, Context, Date, Env, Fetch, Headers, Method, Request,
 
 use super::http::read_body;
 use super::limits::{self, Limit};
+use super::problem::Problem;
 use super::relay::{self, REPORT_PATH};
 use super::{edge, internal, reply};
 use crate::domain::leak::{ecdsa_der_to_raw, parse_report, parse_revocation, pem_to_der, Feedback};
@@ -194,7 +195,7 @@ async fn signed(env: &Env, req: &Request, body: &[u8]) -> bool {
 }
 
 /// Hand one reported token to its authority; whether it was live there.
-async fn report_one(env: &Env, at: &Located, q: ReportQuestion) -> Result<bool, Error> {
+async fn report_one(env: &Env, at: &Located, q: ReportQuestion) -> Result<bool, Problem> {
     let body = serde_json::to_vec(&q).map_err(internal)?;
     let headers = Headers::new();
     let _ = headers.set("content-type", "application/json");
@@ -208,10 +209,10 @@ async fn report_one(env: &Env, at: &Located, q: ReportQuestion) -> Result<bool, 
 
 /// `POST /v1/leaks`: 401 and nothing changed unless signed by a trusted key; else GitHub's
 /// feedback, one entry per reported token.
-pub async fn leak_report(req: &mut Request, env: &Env) -> Result<Response, Error> {
+pub async fn leak_report(req: &mut Request, env: &Env) -> Result<Response, Problem> {
     let body = read_body(req).await?;
     if !signed(env, req, &body).await {
-        return Err(Error::Unauthenticated);
+        return Err(Error::Unauthenticated.into());
     }
     let reported = parse_report(&body).map_err(Error::BadRequest)?;
     let edge = edge(env);
@@ -239,7 +240,7 @@ pub async fn leak_report(req: &mut Request, env: &Env) -> Result<Response, Error
 /// `POST /v1/credentials/revoke {tokens: [...]}`: always 202 `{received: n}` at once; every
 /// live token named is revoked off the response path, so the answer never says whether any
 /// existed. Limited per client address.
-pub async fn revoke_credentials(req: &mut Request, env: &Env, ctx: &Context) -> Result<Response, Error> {
+pub async fn revoke_credentials(req: &mut Request, env: &Env, ctx: &Context) -> Result<Response, Problem> {
     let body = read_body(req).await?;
     let connecting = req.headers().get("cf-connecting-ip").ok().flatten();
     limits::check(env, Limit::RevocationReports, &limits::client(connecting.clone())).await?;

@@ -8,7 +8,7 @@
 
 use worker::{console_error, Env};
 
-use crate::service::Error;
+use super::problem::Problem;
 
 /// One limit of wrangler.toml's `[[ratelimits]]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,7 +73,7 @@ pub fn client(header: Option<String>) -> String {
 ///
 /// # Errors
 /// [`Error::RateLimited`] with the limit's window as `retry_after`.
-pub async fn check(env: &Env, limit: Limit, key: &str) -> Result<(), Error> {
+pub async fn check(env: &Env, limit: Limit, key: &str) -> Result<(), Problem> {
     let limiter = match env.rate_limiter(limit.binding()) {
         Ok(l) => l,
         Err(e) => {
@@ -82,7 +82,7 @@ pub async fn check(env: &Env, limit: Limit, key: &str) -> Result<(), Error> {
         }
     };
     match limiter.limit(key.to_owned()).await {
-        Ok(outcome) if !outcome.success => Err(Error::RateLimited { retry_after: limit.period_seconds() }),
+        Ok(outcome) if !outcome.success => Err(Problem::RateLimited { retry_after: limit.period_seconds() }),
         Ok(_) => Ok(()),
         Err(e) => {
             console_error!("rate limit {}: {e}", limit.binding());

@@ -18,6 +18,7 @@ mod kv;
 #[cfg(feature = "admin")]
 mod leaks;
 mod limits;
+mod problem;
 mod relay;
 mod usage;
 #[cfg(feature = "admin")]
@@ -28,9 +29,9 @@ mod webhooks;
 mod admin {
     use worker::{Context, Env, Request, Response};
 
+    use super::problem::Problem;
     use crate::domain::Timestamp;
     use crate::routes::Route;
-    use crate::service::Error;
 
     /// The verify-only Worker (`--no-default-features --features server`, see `wrangler.verify.toml`)
     /// serves health and verification only; every admin route is another Worker's, so it is 404 here.
@@ -42,8 +43,8 @@ mod admin {
         _: &str,
         _: Route,
         _: Timestamp,
-    ) -> Result<Response, Error> {
-        Err(Error::NoRoute)
+    ) -> Result<Response, Problem> {
+        Err(Problem::NoRoute)
     }
 }
 
@@ -54,6 +55,7 @@ use worker::{console_error, event, web_sys, Context, Date, Env, IntoResponse as 
 
 use self::http::{bearer, json_response, no_content, problem, Answer};
 use self::kv::WorkersKv;
+use self::problem::Problem;
 use crate::domain::{Code, Timestamp};
 use crate::routes::{resolve, Route};
 use crate::service::{self, Consistency, Error, Verification};
@@ -109,7 +111,7 @@ async fn general(mut req: Request, env: &Env, ctx: &Context, now: Timestamp) -> 
     let origin = req.headers().get("origin").ok().flatten();
     let allowed = env.var("ALLOWED_ORIGINS").map(|v| v.to_string()).unwrap_or_default();
     let outcome = if method == "OPTIONS" {
-        no_content().map_err(|e| Error::Internal(e.to_string()))
+        no_content().map_err(Problem::internal)
     } else {
         handle(&mut req, env, ctx, &method, &path, now).await
     };
@@ -125,30 +127,30 @@ async fn general(mut req: Request, env: &Env, ctx: &Context, now: Timestamp) -> 
 
 /// The problem answer for `e`, logged when it is internal (the log names the route, never a
 /// secret: `path` holds ids only).
-fn answer_error(e: &Error, method: &str, path: &str) -> worker::Result<Response> {
-    if let Error::Internal(why) = e {
+fn answer_error(e: &Problem, method: &str, path: &str) -> worker::Result<Response> {
+    if let Problem::Service(Error::Internal(why)) = e {
         console_error!("{method} {path}: {}", crate::store::redact(why));
     }
     let mut r = problem(e)?;
-    if *e == Error::MethodNotAllowed {
+    if *e == Problem::MethodNotAllowed {
         let _ = r.headers_mut().set("allow", &crate::routes::allowed_methods(path).join(", "));
     }
     Ok(r)
 }
 
-fn internal(e: impl core::fmt::Display) -> Error {
-    Error::Internal(e.to_string())
+fn internal(e: impl core::fmt::Display) -> Problem {
+    Problem::internal(e)
 }
 
-fn reply<T: serde::Serialize>(status: u16, value: &T) -> Result<Response, Error> {
+fn reply<T: serde::Serialize>(status: u16, value: &T) -> Result<Response, Problem> {
     json_response(status, value).map_err(internal)
 }
 
 /// The deployment's token prefix (`TOKEN_PREFIX`).
 #[cfg(feature = "admin")]
-fn prefix(env: &Env) -> Result<crate::domain::token::Prefix, Error> {
+fn prefix(env: &Env) -> Result<crate::domain::token::Prefix, Problem> {
     let prefix = env.var("TOKEN_PREFIX").map(|v| v.to_string()).unwrap_or_else(|_| "kw".to_owned());
-    crate::domain::token::Prefix::new(&prefix).map_err(|e| Error::Internal(format!("TOKEN_PREFIX: {e}")))
+    crate::domain::token::Prefix::new(&prefix).map_err(|e| Problem::internal(format!("TOKEN_PREFIX: {e}")))
 }
 
 /// KV, typed, with verify entries read through the isolate's cache.
@@ -199,7 +201,7 @@ async fn handle(
     method: &str,
     path: &str,
     now: Timestamp,
-) -> Result<Response, Error> {
+) -> Result<Response, Problem> {
     #[cfg(all(feature = "faults", feature = "admin"))]
     if path == FAULTS_PATH {
         return admin::forward(req, env, ctx, method, now).await;
@@ -231,7 +233,7 @@ pub(crate) async fn verify_post(req: &web_sys::Request, env: &Env, ctx: &Context
     match outcome {
         Ok(v) => Answer::json(200, &v),
         Err(e) => {
-            if let Error::Internal(why) = &e {
+            if let Problem::Service(Error::Internal(why)) = &e {
                 console_error!("POST /v1/verify: {}", crate::store::redact(why));
             }
             Answer::problem(&e)
@@ -240,7 +242,7 @@ pub(crate) async fn verify_post(req: &web_sys::Request, env: &Env, ctx: &Context
 }
 
 /// `GET /v1/verify?scopes=a,b&consistency=strict&client_ip=…` with the token as Bearer.
-fn verify_query(req: &Request) -> Result<service::VerifyRequest, Error> {
+fn verify_query(req: &Request) -> Result<service::VerifyRequest, Problem> {
     let q = query(req);
     let scopes = param(&q, "scopes")
         .map(|s| s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
@@ -266,7 +268,7 @@ pub(crate) async fn verify(
     asked: &service::VerifyRequest,
     caller: &str,
     now: Timestamp,
-) -> Result<Verification, Error> {
+) -> Result<Verification, Problem> {
     let edge = edge(env);
     let presented = asked.token.as_str();
     let outcome = match asked.consistency {

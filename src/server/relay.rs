@@ -10,7 +10,8 @@ use worker::js_sys::Uint8Array;
 use worker::wasm_bindgen::JsValue;
 use worker::{Env, Headers, Method, Request, RequestInit, Response, Stub};
 
-use crate::service::{Error, Located, Verification};
+use super::problem::Problem;
+use crate::service::{Located, Verification};
 
 /// The Durable Object namespace binding (wrangler.toml `[[durable_objects.bindings]]`).
 pub const BINDING: &str = "ORGS";
@@ -36,12 +37,12 @@ pub const CLIENT_HEADER: &str = "keyward-client";
 /// Internal requests are addressed to this origin (a Durable Object ignores the host).
 const ORIGIN: &str = "https://authority.keyward.internal";
 
-fn internal(e: impl core::fmt::Display) -> Error {
-    Error::Internal(format!("authority: {e}"))
+fn internal(e: impl core::fmt::Display) -> Problem {
+    Problem::internal(format!("authority: {e}"))
 }
 
 /// The authority of `org`.
-fn stub(env: &Env, org: &str) -> Result<Stub, Error> {
+fn stub(env: &Env, org: &str) -> Result<Stub, Problem> {
     env.durable_object(BINDING).map_err(internal)?.id_from_name(org).map_err(internal)?.get_stub().map_err(internal)
 }
 
@@ -53,7 +54,7 @@ pub async fn send(
     path_and_query: &str,
     headers: Headers,
     body: Option<&[u8]>,
-) -> Result<Response, Error> {
+) -> Result<Response, Problem> {
     let mut init = RequestInit::new();
     init.with_method(method).with_headers(headers);
     if let Some(b) = body.filter(|b| !b.is_empty()) {
@@ -83,7 +84,7 @@ pub struct StrictQuestion {
 ///
 /// # Errors
 /// [`Error::Internal`] when the authority cannot be reached or answers something else.
-pub async fn strict(env: &Env, asked: &crate::service::VerifyRequest, at: &Located) -> Result<Verification, Error> {
+pub async fn strict(env: &Env, asked: &crate::service::VerifyRequest, at: &Located) -> Result<Verification, Problem> {
     let q = StrictQuestion {
         token: asked.token.clone(),
         scopes: asked.scopes.clone(),
@@ -104,7 +105,7 @@ pub async fn strict(env: &Env, asked: &crate::service::VerifyRequest, at: &Locat
 
 /// A copy of an authority's answer that the edge may add headers to (CORS).
 #[cfg(feature = "admin")]
-pub async fn relay(mut resp: Response) -> Result<Response, Error> {
+pub async fn relay(mut resp: Response) -> Result<Response, Problem> {
     let status = resp.status_code();
     let bytes = resp.bytes().await.map_err(internal)?;
     let headers = Headers::new();

@@ -52,21 +52,19 @@ pub struct Usage {
 pub const FIRST_TOKEN_LABEL: &str = "Initial admin token";
 
 impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
-    /// A fresh org id (the Worker picks it, since it names the org's authority).
-    ///
-    /// # Errors
-    /// [`Error::Internal`] when the random source fails.
-    pub fn new_org_id(&self) -> Result<String> {
-        self.id("org_")
-    }
-
-    /// Create org `org_id`, its first admin and that admin's first admin token (the operator's
-    /// call), in one commit.
+    /// Create org `org_id`, its first admin and that admin's first admin token, in one commit:
+    /// the operator's call, and only theirs (`_operator` is the proof).
     ///
     /// # Errors
     /// [`Error::BadRequest`] for a non-object body, [`Error::Validation`] for bad fields,
     /// [`Error::Conflict`] if the org exists already, [`Error::Internal`] on storage failure.
-    pub async fn create_org(&self, org_id: &str, body: &Value, now: Timestamp) -> Result<OrgCreated> {
+    pub async fn create_org(
+        &self,
+        _operator: &super::Operator,
+        org_id: &str,
+        body: &Value,
+        now: Timestamp,
+    ) -> Result<OrgCreated> {
         let input = validate::new_org(object(body)?)?;
         if !is_id("org_", org_id) {
             return Err(Error::Internal("not an org id".into()));

@@ -197,6 +197,32 @@ impl Actor {
     }
 }
 
+/// The operator, authenticated: the one caller that may create orgs. Made only by
+/// [`Operator::authenticate`], so a use case that takes one cannot run for anyone else.
+#[derive(Debug)]
+pub struct Operator(());
+
+impl Operator {
+    /// Whether `presented` is the deployment's operator secret `configured`, compared in constant
+    /// time (on their SHA-256 digests, so lengths leak nothing either).
+    ///
+    /// # Errors
+    /// [`Error::Unauthenticated`] without a configured secret (org creation is then disabled),
+    /// without a presented one, or when they differ.
+    pub fn authenticate(configured: Option<&str>, presented: Option<&str>) -> Result<Self> {
+        use sha2::{Digest as _, Sha256};
+        use subtle::ConstantTimeEq as _;
+        let (Some(configured), Some(presented)) = (configured.filter(|c| !c.is_empty()), presented) else {
+            return Err(Error::Unauthenticated);
+        };
+        if bool::from(Sha256::digest(configured.as_bytes()).ct_eq(&Sha256::digest(presented.as_bytes()))) {
+            Ok(Self(()))
+        } else {
+            Err(Error::Unauthenticated)
+        }
+    }
+}
+
 /// What a notification reports: `by` made change `kind` (in words, `verb`) to a token or a member.
 struct Notice<'a> {
     kind: Action,

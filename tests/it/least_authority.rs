@@ -140,9 +140,9 @@ fn grants_never_exceed_the_callers_keyward_scopes() {
     assert!(r.is_ok(), "{r:?}");
     // Module names are never keyward's.
     let bad = json!({"name": "K", "modules": ["keyward:manage"], "admin": {"email": "a@k.io", "name": "A"}});
-    let id = w.svc.new_org_id().unwrap();
+    let id = w.new_org_id();
     assert!(
-        matches!(block_on(w.svc.create_org(&id, &bad, w.now())), Err(Error::Validation(e)) if e.contains_key("modules"))
+        matches!(block_on(w.svc.create_org(&operator(), &id, &bad, w.now())), Err(Error::Validation(e)) if e.contains_key("modules"))
     );
     let r = block_on(w.svc.update_org(&admin, &json!({"modules": ["billing", "keyward:read"]}), w.now()));
     assert!(matches!(r, Err(Error::Validation(e)) if e.contains_key("modules")));
@@ -246,4 +246,28 @@ fn security_relevant_changes_notify_the_admins_and_the_owner_when_someone_else_a
     assert!(member_notes.iter().all(|n| n.to != "a2@acme.io"));
     assert!(member_notes.iter().any(|n| n.subject.contains("deactivated")));
     assert!(member_notes.iter().any(|n| n.subject.contains("role changed to admin")));
+}
+
+fn operator() -> keyward::service::Operator {
+    keyward::service::Operator::authenticate(Some("op-secret"), Some("op-secret")).expect("operator")
+}
+
+/// Only the operator's secret makes an operator: none configured, none presented, or another.
+#[test]
+fn the_operator_is_decided_by_the_service_in_constant_time() {
+    use keyward::service::Operator;
+    assert!(Operator::authenticate(Some("s3cret"), Some("s3cret")).is_ok());
+    for (configured, presented) in [
+        (None, Some("x")),
+        (Some(""), Some("")),
+        (Some("s3cret"), None),
+        (Some("s3cret"), Some("s3cre")),
+        (Some("s3cret"), Some("S3cret")),
+    ] {
+        assert_eq!(
+            Operator::authenticate(configured, presented).unwrap_err(),
+            Error::Unauthenticated,
+            "{configured:?} {presented:?}"
+        );
+    }
 }

@@ -3,37 +3,13 @@
 //! `leaks.rs` and `members.rs` (issue #14).
 
 use futures_executor::block_on;
-use keyward::domain::validate::FieldErrors;
 use keyward::domain::Action;
 use keyward::service::{Error, Reporter};
 use serde_json::json;
 
 use crate::support::*;
 
-/// Every problem's status, code and title, as API.md lists them.
-#[test]
-fn every_error_answers_its_status_code_and_title() {
-    let table = [
-        (Error::Unauthenticated, 401, "UNAUTHENTICATED", "Authentication required"),
-        (Error::Forbidden("why"), 403, "FORBIDDEN", "Not allowed"),
-        (Error::NotFound, 404, "NOT_FOUND", "Not found"),
-        (Error::NoRoute, 404, "NOT_FOUND", "Not found"),
-        (Error::Validation(FieldErrors::new()), 422, "VALIDATION_FAILED", "Validation failed"),
-        (Error::LimitReached { limit: 3 }, 409, "LIMIT_REACHED", "Limit reached"),
-        (Error::ConfirmationMismatch, 422, "CONFIRMATION_MISMATCH", "Confirmation does not match"),
-        (Error::Conflict("why"), 409, "CONFLICT", "Conflict"),
-        (Error::PreconditionFailed, 412, "PRECONDITION_FAILED", "Precondition failed"),
-        (Error::PayloadTooLarge, 413, "PAYLOAD_TOO_LARGE", "Payload too large"),
-        (Error::RateLimited { retry_after: 60 }, 429, "RATE_LIMITED", "Too many requests"),
-        (Error::BadRequest("why"), 400, "BAD_REQUEST", "Bad request"),
-        (Error::MethodNotAllowed, 405, "METHOD_NOT_ALLOWED", "Method not allowed"),
-        (Error::Internal("disk on fire".into()), 500, "INTERNAL", "Internal error"),
-    ];
-    for (e, status, code, title) in table {
-        assert_eq!((e.status(), e.code(), e.title()), (status, code, title), "{e:?}");
-        assert!(!e.detail().is_empty(), "{e:?}");
-    }
-}
+// (Every problem's status, code and title: `server::problem`'s own unit test, where HTTP lives.)
 
 #[test]
 fn details_carry_the_reason_and_numbers_but_never_internals() {
@@ -41,12 +17,11 @@ fn details_carry_the_reason_and_numbers_but_never_internals() {
     assert_eq!(Error::Conflict("already revoked").detail(), "already revoked");
     assert_eq!(Error::BadRequest("not JSON").detail(), "not JSON");
     assert!(Error::LimitReached { limit: 7 }.detail().contains("holds 7 personal tokens"));
-    assert!(Error::RateLimited { retry_after: 42 }.detail().contains("try again in 42 seconds"));
     let internal = Error::Internal("store: disk on fire".into());
     assert!(!internal.detail().contains("disk"));
     assert!(internal.detail().starts_with("Something went wrong on our side"));
-    // what is logged: the code and detail, and for 500s the internal reason
-    assert_eq!(Error::NotFound.to_string(), "NOT_FOUND: No such object in your reach.");
+    // what is logged: the kind and detail, and for 500s the internal reason
+    assert_eq!(Error::NotFound.to_string(), "NotFound: No such object in your reach.");
     assert_eq!(internal.to_string(), "INTERNAL: store: disk on fire");
 }
 

@@ -31,6 +31,8 @@ pub struct World {
     pub now: Cell<Timestamp>,
     /// The address calls come from (network allowlists); `None`: unknown.
     pub client: Cell<Option<std::net::IpAddr>>,
+    /// Randomness for the ids the Worker (not the service) makes.
+    ids: TestRandom,
 }
 
 pub struct Org {
@@ -51,7 +53,13 @@ impl World {
             ),
             now: Cell::new(Timestamp::from_millis(T0)),
             client: Cell::new(None),
+            ids: TestRandom(Cell::new(0x2545_f491_4f6c_dd1d)),
         }
+    }
+
+    /// A fresh org id, as the Worker picks one (it names the org's authority).
+    pub fn new_org_id(&self) -> String {
+        keyward::domain::model::new_id("org_", &self.ids).expect("random")
     }
 
     pub fn now(&self) -> Timestamp {
@@ -74,8 +82,9 @@ impl World {
 
     pub fn org(&self, name: &str, modules: &[&str]) -> Org {
         let body = json!({"name": name, "modules": modules, "admin": {"email": format!("admin@{}.io", name.to_lowercase()), "name": "Ada Admin"}});
-        let org_id = self.svc.new_org_id().unwrap();
-        let created = block_on(self.svc.create_org(&org_id, &body, self.now())).expect("create org");
+        let org_id = self.new_org_id();
+        let op = keyward::service::Operator::authenticate(Some("op-secret"), Some("op-secret")).expect("operator");
+        let created = block_on(self.svc.create_org(&op, &org_id, &body, self.now())).expect("create org");
         let v = serde_json::to_value(&created).unwrap();
         Org {
             id: v["org"]["id"].as_str().unwrap().to_owned(),
