@@ -19,6 +19,8 @@
 //! - `browser` (feature `browser`): the page's wasm-bindgen exports, thin.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// Every public function that can fail says how, in an `# Errors` section.
+#![warn(clippy::missing_errors_doc)]
 #![cfg_attr(
     not(test),
     deny(

@@ -1,366 +1,17 @@
-//! Input validation: one function per form, each returning **every** failed field at once.
-//!
-//! Forms arrive as JSON objects (`serde_json::Map`), whether from an HTTP body or from the admin
-//! page through the browser module, so both sides run this very code. Unknown fields, wrong
-//! types and broken rules all become entries of [`FieldErrors`], keyed by the field's name
-//! (`admin.email`, `policy.max_ttl_days` for nested ones).
+//! One function per form of the API, each returning every failed field at once.
 
-use std::collections::BTreeMap;
-
-use base64::Engine as _;
 use serde_json::{Map, Value};
 
-use super::cidr::{BadCidr, Cidr, MAX_CIDRS};
-use super::model::{is_id, Kind, MemberStatus, OnLeak, Policy, Role};
-use super::policy::{
-    never_expires_allowed, Lifetime, KEYWARD_MANAGE, KEYWARD_PREFIX, KEYWARD_READ, MAX_GRACE_SECONDS, MAX_MODULES,
+use super::form::{clip, finish, optional_text, Form};
+use super::rules::{description_problem, logo_problem, module_problem};
+use super::FieldErrors;
+use crate::domain::cidr::{BadCidr, Cidr, MAX_CIDRS};
+use crate::domain::model::{is_id, Kind, MemberStatus, OnLeak, Policy, Role};
+use crate::domain::policy::{
+    never_expires_allowed, Lifetime, KEYWARD_MANAGE, KEYWARD_READ, MAX_GRACE_SECONDS, MAX_MODULES,
     MAX_PERSONAL_TOKENS_CEILING, MAX_TTL_DAYS_CEILING,
 };
-use super::reminder::MAX_IDLE_DAYS;
-
-/// Field name → message for people. Empty means valid.
-pub type FieldErrors = BTreeMap<String, String>;
-
-/// Longest label, in characters.
-pub const LABEL_MAX: usize = 64;
-/// Longest description, in characters.
-pub const DESCRIPTION_MAX: usize = 500;
-/// Longest member or org name, in characters.
-pub const NAME_MAX: usize = 100;
-/// Longest email, in bytes.
-pub const EMAIL_MAX: usize = 254;
-/// Largest decoded logo.
-pub const LOGO_MAX_BYTES: usize = 32 * 1024;
-/// Longest module name.
-pub const MODULE_MAX: usize = 64;
-
-const ALLOWED_LOGO_TYPES: [(&str, &[u8]); 3] =
-    [("png", b"\x89PNG\r\n\x1a\n"), ("jpeg", b"\xff\xd8\xff"), ("webp", b"RIFF")];
-
-/// Reads typed fields from one JSON object and collects errors.
-struct Form<'a> {
-    obj: &'a Map<String, Value>,
-    path: &'a str,
-    errors: &'a mut FieldErrors,
-}
-
-impl<'a> Form<'a> {
-    fn new(obj: &'a Map<String, Value>, path: &'a str, errors: &'a mut FieldErrors, allowed: &[&str]) -> Self {
-        for key in obj.keys() {
-            if !allowed.contains(&key.as_str()) {
-                let mut shown: String = key.chars().take(64).collect();
-                if shown.len() < key.len() {
-                    shown.push('…');
-                }
-                errors.insert(join(path, &shown), "unknown field".to_owned());
-            }
-        }
-        Self { obj, path, errors }
-    }
-
-    /// A form over a nested object (`admin`, `policy`), sharing this form's errors.
-    fn nested<'b>(&'b mut self, obj: &'b Map<String, Value>, path: &'b str, allowed: &[&str]) -> Form<'b> {
-        Form::new(obj, path, self.errors, allowed)
-    }
-
-    fn fail(&mut self, field: &str, msg: impl Into<String>) {
-        self.errors.entry(join(self.path, field)).or_insert_with(|| msg.into());
-    }
-
-    /// `Some(value)` when present and not null.
-    fn get(&self, field: &str) -> Option<&'a Value> {
-        self.obj.get(field).filter(|v| !v.is_null())
-    }
-
-    fn str(&mut self, field: &str) -> Option<&'a str> {
-        match self.get(field) {
-            None => None,
-            Some(Value::String(s)) => Some(s),
-            Some(_) => {
-                self.fail(field, "must be a string");
-                None
-            }
-        }
-    }
-
-    fn required_str(&mut self, field: &str) -> Option<&'a str> {
-        let v = self.str(field);
-        if v.is_none() && !self.errors.contains_key(&join(self.path, field)) {
-            self.fail(field, "is required");
-        }
-        v
-    }
-
-    fn bool(&mut self, field: &str) -> Option<bool> {
-        match self.get(field) {
-            None => None,
-            Some(Value::Bool(b)) => Some(*b),
-            Some(_) => {
-                self.fail(field, "must be true or false");
-                None
-            }
-        }
-    }
-
-    /// A whole number in `lo..=hi`.
-    fn int(&mut self, field: &str, lo: u32, hi: u32) -> Option<u32> {
-        let v = self.get(field)?;
-        match whole_number(v) {
-            Some(n) if (i64::from(lo)..=i64::from(hi)).contains(&n) => u32::try_from(n).ok(),
-            Some(_) => {
-                self.fail(field, format!("must be between {lo} and {hi}"));
-                None
-            }
-            None => {
-                self.fail(field, "must be a whole number");
-                None
-            }
-        }
-    }
-
-    fn object(&mut self, field: &str) -> Option<&'a Map<String, Value>> {
-        match self.get(field) {
-            None => None,
-            Some(Value::Object(o)) => Some(o),
-            Some(_) => {
-                self.fail(field, "must be an object");
-                None
-            }
-        }
-    }
-
-    fn string_list(&mut self, field: &str) -> Option<Vec<&'a str>> {
-        match self.get(field) {
-            None => None,
-            Some(Value::Array(items)) => {
-                let out: Option<Vec<&str>> = items.iter().map(Value::as_str).collect();
-                if out.is_none() {
-                    self.fail(field, "must be a list of strings");
-                }
-                out
-            }
-            Some(_) => {
-                self.fail(field, "must be a list of strings");
-                None
-            }
-        }
-    }
-
-    fn role(&mut self, field: &str, required: bool) -> Option<Role> {
-        let s = if required { self.required_str(field) } else { self.str(field) }?;
-        let r = Role::parse(s);
-        if r.is_none() {
-            self.fail(field, "must be \"admin\" or \"developer\"");
-        }
-        r
-    }
-
-    fn label(&mut self, field: &str, required: bool) -> Option<String> {
-        let s = if required { self.required_str(field) } else { self.str(field) }?;
-        check(self, field, label_problem(s)).then(|| s.trim().to_owned())
-    }
-
-    fn name(&mut self, field: &str, required: bool) -> Option<String> {
-        let s = if required { self.required_str(field) } else { self.str(field) }?;
-        check(self, field, name_problem(s)).then(|| s.trim().to_owned())
-    }
-
-    fn email(&mut self, field: &str) -> Option<String> {
-        let s = self.required_str(field)?;
-        check(self, field, email_problem(s)).then(|| s.to_owned())
-    }
-}
-
-fn check(form: &mut Form<'_>, field: &str, problem: Option<String>) -> bool {
-    match problem {
-        Some(p) => {
-            form.fail(field, p);
-            false
-        }
-        None => true,
-    }
-}
-
-fn join(path: &str, field: &str) -> String {
-    if path.is_empty() {
-        field.to_owned()
-    } else {
-        format!("{path}.{field}")
-    }
-}
-
-/// An integer value, accepting `30.0` (JavaScript numbers cross as floats).
-fn whole_number(v: &Value) -> Option<i64> {
-    let n = v.as_number()?;
-    if let Some(i) = n.as_i64() {
-        return Some(i);
-    }
-    let f = n.as_f64()?;
-    // Exactly integral and inside the range where f64 is exact.
-    #[allow(clippy::cast_possible_truncation, clippy::float_cmp)]
-    ((f.fract() == 0.0) && f.abs() < 9_007_199_254_740_992.0).then_some(f as i64)
-}
-
-fn has_control(s: &str, allow_newline: bool) -> bool {
-    s.chars().any(|c| c.is_control() && !(allow_newline && c == '\n'))
-}
-
-/// Format characters (Unicode general category Cf, Unicode 16): soft hyphen, bidi controls,
-/// zero-width characters, the BOM, interlinear annotation, tags and the like. Invisible or
-/// reordering, they let two strings that look alike differ, or one look like another.
-const FORMAT: [(u32, u32); 21] = [
-    (0x00AD, 0x00AD),
-    (0x0600, 0x0605),
-    (0x061C, 0x061C),
-    (0x06DD, 0x06DD),
-    (0x070F, 0x070F),
-    (0x0890, 0x0891),
-    (0x08E2, 0x08E2),
-    (0x180E, 0x180E),
-    (0x200B, 0x200F),
-    (0x202A, 0x202E),
-    (0x2060, 0x2064),
-    (0x2066, 0x206F),
-    (0xFEFF, 0xFEFF),
-    (0xFFF9, 0xFFFB),
-    (0x110BD, 0x110BD),
-    (0x110CD, 0x110CD),
-    (0x13430, 0x1343F),
-    (0x1BCA0, 0x1BCA3),
-    (0x1D173, 0x1D17A),
-    (0xE0001, 0xE0001),
-    (0xE0020, 0xE007F),
-];
-
-/// Default-ignorable code points (Unicode 16's `Default_Ignorable_Code_Point`) that are not
-/// format characters: invisible letters (Hangul fillers), variation selectors, the combining
-/// grapheme joiner, Mongolian free variation selectors and the like. They render as nothing, so
-/// `"prod\u{3164}"` would look like `"prod"`.
-const INVISIBLE: [(u32, u32); 10] = [
-    (0x034F, 0x034F),
-    (0x115F, 0x1160),
-    (0x17B4, 0x17B5),
-    (0x180B, 0x180F),
-    (0x2065, 0x2065),
-    (0x3164, 0x3164),
-    (0xFE00, 0xFE0F),
-    (0xFFA0, 0xFFA0),
-    (0xFFF0, 0xFFF8),
-    (0xE0000, 0xE0FFF),
-];
-
-/// Whether `c` may not appear in label-like text (labels, member and org names): a control (Cc),
-/// format (Cf), line or paragraph separator (Zl, Zp), private-use (Co) or noncharacter code
-/// point (API.md, "Validation rules"), or any other default-ignorable (invisible) code point.
-#[must_use]
-pub fn is_unsafe_char(c: char) -> bool {
-    let n = u32::from(c);
-    c.is_control()
-        || FORMAT.iter().chain(INVISIBLE.iter()).any(|&(lo, hi)| (lo..=hi).contains(&n))
-        || matches!(n, 0x2028 | 0x2029)
-        || (0xE000..=0xF8FF).contains(&n)
-        || (n >= 0xF_0000 && (n & 0xFFFF) <= 0xFFFD)
-        || (0xFDD0..=0xFDEF).contains(&n)
-        || (n & 0xFFFE) == 0xFFFE
-}
-
-/// Why `s` (already trimmed) breaks the rules of label-like text of at most `max` characters.
-fn label_like_problem(t: &str, max: usize) -> Option<String> {
-    if t.is_empty() {
-        Some("must not be empty".into())
-    } else if t.chars().count() > max {
-        Some(format!("must be at most {max} characters"))
-    } else if t.chars().any(is_unsafe_char) {
-        Some("must not contain control, invisible, direction-changing, separator or private-use characters".into())
-    } else {
-        None
-    }
-}
-
-/// Why `s` is not a valid token label, or `None`.
-#[must_use]
-pub fn label_problem(s: &str) -> Option<String> {
-    label_like_problem(s.trim(), LABEL_MAX)
-}
-
-/// Why `s` is not a valid description, or `None`.
-#[must_use]
-pub fn description_problem(s: &str) -> Option<String> {
-    if s.chars().count() > DESCRIPTION_MAX {
-        Some(format!("must be at most {DESCRIPTION_MAX} characters"))
-    } else if has_control(s, true) {
-        Some("must not contain control characters other than newline".into())
-    } else {
-        None
-    }
-}
-
-/// Why `s` is not a valid member or org name, or `None`.
-#[must_use]
-pub fn name_problem(s: &str) -> Option<String> {
-    label_like_problem(s.trim(), NAME_MAX)
-}
-
-/// Why `s` is not a valid email (printable ASCII `local@domain`, a dot in the domain, ≤ 254),
-/// or `None`. ASCII only, so two addresses that look alike are alike.
-#[must_use]
-pub fn email_problem(s: &str) -> Option<String> {
-    if s.len() > EMAIL_MAX {
-        return Some(format!("must be at most {EMAIL_MAX} characters"));
-    }
-    if !s.bytes().all(|b| b.is_ascii_graphic()) {
-        return Some("must be printable ASCII, without spaces".into());
-    }
-    let shape_ok = s.split_once('@').is_some_and(|(local, domain)| {
-        !local.is_empty() && !domain.contains('@') && domain.contains('.') && domain.split('.').all(|l| !l.is_empty())
-    });
-    (!shape_ok).then(|| "must be an email address like name@example.com".into())
-}
-
-/// Why `s` is not a valid module name (`[a-z][a-z0-9_.:-]{0,63}`, not `keyward:…`), or `None`.
-#[must_use]
-pub fn module_problem(s: &str) -> Option<String> {
-    if s.starts_with(KEYWARD_PREFIX) {
-        return Some("module names may not start with \"keyward:\" (keyward's own scopes)".into());
-    }
-    let b = s.as_bytes();
-    let ok = b.first().is_some_and(u8::is_ascii_lowercase)
-        && b.len() <= MODULE_MAX
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"_.:-".contains(c));
-    (!ok).then(|| format!("module names are [a-z][a-z0-9_.:-], at most {MODULE_MAX} characters"))
-}
-
-/// Why `s` is not an acceptable logo data URL, or `None`.
-///
-/// `data:image/png|jpeg|webp;base64,…`, at most 32 KiB decoded, starting with that format's
-/// magic number (for WebP: `RIFF` then `WEBP` at offset 8).
-#[must_use]
-pub fn logo_problem(s: &str) -> Option<String> {
-    let Some(rest) = s.strip_prefix("data:image/") else {
-        return Some("must be a data:image/png, jpeg or webp URL".into());
-    };
-    let Some((format, magic, b64)) = ALLOWED_LOGO_TYPES
-        .iter()
-        .find_map(|(f, m)| rest.strip_prefix(f).and_then(|r| r.strip_prefix(";base64,")).map(|b| (*f, *m, b)))
-    else {
-        return Some("must be a data:image/png, jpeg or webp URL in base64".into());
-    };
-    // Cheap size bound before decoding anything.
-    if b64.len() > LOGO_MAX_BYTES.div_ceil(3) * 4 {
-        return Some("must be at most 32 KiB".into());
-    }
-    let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(b64) else {
-        return Some("is not valid base64".into());
-    };
-    if bytes.len() > LOGO_MAX_BYTES {
-        return Some("must be at most 32 KiB".into());
-    }
-    let webp_ok = format != "webp" || bytes.get(8..12) == Some(b"WEBP".as_slice());
-    if !bytes.starts_with(magic) || !webp_ok {
-        return Some(format!("is not a {format} image"));
-    }
-    None
-}
+use crate::domain::reminder::MAX_IDLE_DAYS;
 
 /// Validated scopes: distinct, each one of `grantable` (the org's modules and the keyward scopes
 /// the caller holds, see [`crate::domain::policy::grantable`]).
@@ -412,10 +63,6 @@ fn cidrs(form: &mut Form<'_>, field: &str) -> Option<Vec<String>> {
     Some(out)
 }
 
-fn clip(s: &str) -> String {
-    s.chars().take(64).collect()
-}
-
 fn modules(form: &mut Form<'_>, field: &str) -> Option<Vec<String>> {
     let list = form.string_list(field)?;
     if list.len() > MAX_MODULES {
@@ -435,19 +82,6 @@ fn modules(form: &mut Form<'_>, field: &str) -> Option<Vec<String>> {
         out.push(s.to_owned());
     }
     Some(out)
-}
-
-fn finish<T>(value: Option<T>, errors: FieldErrors) -> Result<T, FieldErrors> {
-    match value {
-        Some(v) if errors.is_empty() => Ok(v),
-        _ if errors.is_empty() => {
-            // Unreachable by construction: every `None` above records an error. Fail closed.
-            let mut e = FieldErrors::new();
-            e.insert(String::new(), "invalid input".into());
-            Err(e)
-        }
-        _ => Err(errors),
-    }
 }
 
 /// `POST /v1/orgs`: `{name, modules[], admin:{email,name}}`.
@@ -662,16 +296,6 @@ pub struct NewToken {
     pub lifetime: Lifetime,
 }
 
-fn optional_text(f: &mut Form<'_>, field: &str, problem: fn(&str) -> Option<String>) -> Option<Option<String>> {
-    // Outer None: invalid. Inner None: absent, null or empty.
-    match f.str(field) {
-        None if f.errors.contains_key(&join(f.path, field)) => None,
-        None => Some(None),
-        Some("") => Some(None),
-        Some(s) => check(f, field, problem(s)).then(|| Some(s.to_owned())),
-    }
-}
-
 /// Validate a token creation against the `policy` and the scopes the caller may grant
 /// (`grantable`: the org's modules and the keyward scopes the caller holds, see
 /// [`crate::domain::policy::grantable`]).
@@ -860,7 +484,7 @@ pub struct WebhookForm {
 /// # Errors
 /// Every failed field.
 pub fn webhook(obj: &Map<String, Value>, allow_insecure: bool) -> Result<WebhookForm, FieldErrors> {
-    use super::webhook::{url_problem, ALL_EVENTS, EVENT_KINDS};
+    use crate::domain::webhook::{url_problem, ALL_EVENTS, EVENT_KINDS};
     let mut errors = FieldErrors::new();
     let mut f = Form::new(obj, "", &mut errors, &["url", "events"]);
     let url = f.required_str("url").and_then(|u| match url_problem(u, allow_insecure) {

@@ -1,0 +1,183 @@
+//! The rules of single fields: each says why a value breaks it (`Some(message)`) or `None`.
+//! Labels and names share one rule for label-like text.
+
+use base64::Engine as _;
+
+use crate::domain::policy::KEYWARD_PREFIX;
+
+/// Longest label, in characters.
+pub const LABEL_MAX: usize = 64;
+/// Longest description, in characters.
+pub const DESCRIPTION_MAX: usize = 500;
+/// Longest member or org name, in characters.
+pub const NAME_MAX: usize = 100;
+/// Longest email, in bytes.
+pub const EMAIL_MAX: usize = 254;
+/// Largest decoded logo.
+pub const LOGO_MAX_BYTES: usize = 32 * 1024;
+/// Longest module name.
+pub const MODULE_MAX: usize = 64;
+
+const ALLOWED_LOGO_TYPES: [(&str, &[u8]); 3] =
+    [("png", b"\x89PNG\r\n\x1a\n"), ("jpeg", b"\xff\xd8\xff"), ("webp", b"RIFF")];
+
+fn has_control(s: &str, allow_newline: bool) -> bool {
+    s.chars().any(|c| c.is_control() && !(allow_newline && c == '\n'))
+}
+
+/// Format characters (Unicode general category Cf, Unicode 16): soft hyphen, bidi controls,
+/// zero-width characters, the BOM, interlinear annotation, tags and the like. Invisible or
+/// reordering, they let two strings that look alike differ, or one look like another.
+const FORMAT: [(u32, u32); 21] = [
+    (0x00AD, 0x00AD),
+    (0x0600, 0x0605),
+    (0x061C, 0x061C),
+    (0x06DD, 0x06DD),
+    (0x070F, 0x070F),
+    (0x0890, 0x0891),
+    (0x08E2, 0x08E2),
+    (0x180E, 0x180E),
+    (0x200B, 0x200F),
+    (0x202A, 0x202E),
+    (0x2060, 0x2064),
+    (0x2066, 0x206F),
+    (0xFEFF, 0xFEFF),
+    (0xFFF9, 0xFFFB),
+    (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD),
+    (0x13430, 0x1343F),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0001, 0xE0001),
+    (0xE0020, 0xE007F),
+];
+
+/// Default-ignorable code points (Unicode 16's `Default_Ignorable_Code_Point`) that are not
+/// format characters: invisible letters (Hangul fillers), variation selectors, the combining
+/// grapheme joiner, Mongolian free variation selectors and the like. They render as nothing, so
+/// `"prod\u{3164}"` would look like `"prod"`.
+const INVISIBLE: [(u32, u32); 10] = [
+    (0x034F, 0x034F),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x2065, 0x2065),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0xE0000, 0xE0FFF),
+];
+
+/// Whether `c` may not appear in label-like text (labels, member and org names): a control (Cc),
+/// format (Cf), line or paragraph separator (Zl, Zp), private-use (Co) or noncharacter code
+/// point (API.md, "Validation rules"), or any other default-ignorable (invisible) code point.
+#[must_use]
+pub fn is_unsafe_char(c: char) -> bool {
+    let n = u32::from(c);
+    c.is_control()
+        || FORMAT.iter().chain(INVISIBLE.iter()).any(|&(lo, hi)| (lo..=hi).contains(&n))
+        || matches!(n, 0x2028 | 0x2029)
+        || (0xE000..=0xF8FF).contains(&n)
+        || (n >= 0xF_0000 && (n & 0xFFFF) <= 0xFFFD)
+        || (0xFDD0..=0xFDEF).contains(&n)
+        || (n & 0xFFFE) == 0xFFFE
+}
+
+/// Why `s` (already trimmed) breaks the rules of label-like text of at most `max` characters.
+fn label_like_problem(t: &str, max: usize) -> Option<String> {
+    if t.is_empty() {
+        Some("must not be empty".into())
+    } else if t.chars().count() > max {
+        Some(format!("must be at most {max} characters"))
+    } else if t.chars().any(is_unsafe_char) {
+        Some("must not contain control, invisible, direction-changing, separator or private-use characters".into())
+    } else {
+        None
+    }
+}
+
+/// Why `s` is not a valid token label, or `None`.
+#[must_use]
+pub fn label_problem(s: &str) -> Option<String> {
+    label_like_problem(s.trim(), LABEL_MAX)
+}
+
+/// Why `s` is not a valid description, or `None`.
+#[must_use]
+pub fn description_problem(s: &str) -> Option<String> {
+    if s.chars().count() > DESCRIPTION_MAX {
+        Some(format!("must be at most {DESCRIPTION_MAX} characters"))
+    } else if has_control(s, true) {
+        Some("must not contain control characters other than newline".into())
+    } else {
+        None
+    }
+}
+
+/// Why `s` is not a valid member or org name, or `None`.
+#[must_use]
+pub fn name_problem(s: &str) -> Option<String> {
+    label_like_problem(s.trim(), NAME_MAX)
+}
+
+/// Why `s` is not a valid email (printable ASCII `local@domain`, a dot in the domain, ≤ 254),
+/// or `None`. ASCII only, so two addresses that look alike are alike.
+#[must_use]
+pub fn email_problem(s: &str) -> Option<String> {
+    if s.len() > EMAIL_MAX {
+        return Some(format!("must be at most {EMAIL_MAX} characters"));
+    }
+    if !s.bytes().all(|b| b.is_ascii_graphic()) {
+        return Some("must be printable ASCII, without spaces".into());
+    }
+    let shape_ok = s.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty() && !domain.contains('@') && domain.contains('.') && domain.split('.').all(|l| !l.is_empty())
+    });
+    (!shape_ok).then(|| "must be an email address like name@example.com".into())
+}
+
+/// Why `s` is not a valid module name (`[a-z][a-z0-9_.:-]{0,63}`, not `keyward:…`), or `None`.
+#[must_use]
+pub fn module_problem(s: &str) -> Option<String> {
+    if s.starts_with(KEYWARD_PREFIX) {
+        return Some("module names may not start with \"keyward:\" (keyward's own scopes)".into());
+    }
+    let b = s.as_bytes();
+    let ok = b.first().is_some_and(u8::is_ascii_lowercase)
+        && b.len() <= MODULE_MAX
+        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"_.:-".contains(c));
+    (!ok).then(|| format!("module names are [a-z][a-z0-9_.:-], at most {MODULE_MAX} characters"))
+}
+
+/// Why `s` is not an acceptable logo data URL, or `None`.
+///
+/// `data:image/png|jpeg|webp;base64,…`, at most 32 KiB decoded, starting with that format's
+/// magic number (for WebP: `RIFF` then `WEBP` at offset 8).
+#[must_use]
+pub fn logo_problem(s: &str) -> Option<String> {
+    let Some(rest) = s.strip_prefix("data:image/") else {
+        return Some("must be a data:image/png, jpeg or webp URL".into());
+    };
+    let Some((format, magic, b64)) = ALLOWED_LOGO_TYPES
+        .iter()
+        .find_map(|(f, m)| rest.strip_prefix(f).and_then(|r| r.strip_prefix(";base64,")).map(|b| (*f, *m, b)))
+    else {
+        return Some("must be a data:image/png, jpeg or webp URL in base64".into());
+    };
+    // Cheap size bound before decoding anything.
+    if b64.len() > LOGO_MAX_BYTES.div_ceil(3) * 4 {
+        return Some("must be at most 32 KiB".into());
+    }
+    let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(b64) else {
+        return Some("is not valid base64".into());
+    };
+    if bytes.len() > LOGO_MAX_BYTES {
+        return Some("must be at most 32 KiB".into());
+    }
+    let webp_ok = format != "webp" || bytes.get(8..12) == Some(b"WEBP".as_slice());
+    if !bytes.starts_with(magic) || !webp_ok {
+        return Some(format!("is not a {format} image"));
+    }
+    None
+}
