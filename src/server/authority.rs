@@ -9,7 +9,8 @@
 //! drainer ([`crate::service::Service::project`]) keep those KV writes in order. What KV refuses
 //! stays owed and is retried by the object's alarm, with backoff.
 
-use core::cell::Cell;
+use core::cell::{Cell, RefCell};
+use std::collections::HashSet;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -184,6 +185,8 @@ pub struct OrgAuthority {
     allow_insecure: bool,
     /// For the Email Service binding and the `NOTIFY_FROM` and `PUBLIC_URL` vars.
     env: Env,
+    /// Sends started by this instance and not yet recorded.
+    in_flight: InFlight,
 }
 
 impl DurableObject for OrgAuthority {
@@ -203,7 +206,7 @@ impl DurableObject for OrgAuthority {
             }
         };
         let allow_insecure = env.var("WEBHOOK_ALLOW_INSECURE").is_ok_and(|v| v.to_string() == "true");
-        Self { state, svc, backoff_ms: Cell::new(ALARM_FIRST_MS), allow_insecure, env }
+        Self { state, svc, backoff_ms: Cell::new(ALARM_FIRST_MS), allow_insecure, env, in_flight: Rc::default() }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
@@ -279,30 +282,47 @@ thread_local! {
 
 /// Make `deliveries` and `emails` (a few at a time, both at once), record each outcome, and wake
 /// the alarm for each next attempt.
-async fn sends(svc: Rc<Svc>, env: Env, from: String, deliveries: Vec<Outgoing>, emails: Vec<OutgoingEmail>) {
-    let svc = &svc;
+async fn sends(
+    svc: Rc<Svc>,
+    env: Env,
+    from: String,
+    deliveries: Vec<Outgoing>,
+    emails: Vec<OutgoingEmail>,
+    in_flight: InFlight,
+) {
+    let (svc, in_flight) = (&svc, &in_flight);
     let delivered = stream::iter(deliveries).for_each_concurrent(SENDS_AT_ONCE, |out| async move {
+        let started = now();
         let (code, error) = super::webhooks::send(&out, DELIVERY_TIMEOUT_MS).await;
-        match svc.record_attempt(&out.key, code, error, now()).await {
+        match svc.record_attempt(&out.key, code, error, started).await {
             Ok(Some(next)) => wake(svc, next),
             Ok(None) => {}
             Err(e) => console_error!("webhook: {}", crate::store::redact(&e.to_string())),
         }
+        in_flight.borrow_mut().remove(&out.key);
     });
     let (env, from) = (&env, from.as_str());
     let sent = stream::iter(emails).for_each_concurrent(SENDS_AT_ONCE, |out| async move {
-        let outcome = super::email::send(env, from, &out.email).await;
+        let started = now();
+        let outcome = super::email::send(env, from, &out.email, EMAIL_TIMEOUT_MS).await;
         if let Err(why) = &outcome {
             console_error!("email: not sent: {}", crate::store::redact(why));
         }
-        match svc.record_email(&out.key, outcome, now()).await {
+        match svc.record_email(&out.key, outcome, started).await {
             Ok(Some(next)) => wake(svc, next),
             Ok(None) => {}
             Err(e) => console_error!("email: {}", crate::store::redact(&e.to_string())),
         }
+        in_flight.borrow_mut().remove(&out.key);
     });
     futures_util::future::join(delivered, sent).await;
 }
+
+/// The records (deliveries, notifications) whose send this instance has started and not yet
+/// recorded. The lease in each record guards against a sender that died with its instance; this
+/// guards against a lease that runs out while the send is still going (a slow endpoint, or the
+/// test clock jumping ahead), so nothing is sent twice by one instance.
+type InFlight = Rc<RefCell<HashSet<String>>>;
 
 /// Wake the alarm at `at` (the authority's time) or earlier.
 fn wake(svc: &Svc, at: Timestamp) {
@@ -312,6 +332,8 @@ fn wake(svc: &Svc, at: Timestamp) {
 
 /// Longest wait for a webhook endpoint's answer.
 const DELIVERY_TIMEOUT_MS: u64 = 10_000;
+/// Longest wait for the Email Service (shorter than a send's lease, like the webhook's).
+const EMAIL_TIMEOUT_MS: u64 = 10_000;
 /// Webhook deliveries, and emails, sent at once by one run.
 const SENDS_AT_ONCE: usize = 16;
 
@@ -366,10 +388,16 @@ impl OrgAuthority {
         let tick = svc.tick(&org.id, now()).await?;
         let var = |name: &str| self.env.var(name).map(|v| v.to_string()).unwrap_or_default();
         let (from, public_url) = (var("NOTIFY_FROM"), var("PUBLIC_URL"));
-        let deliveries = svc.due_deliveries(&org.id, now()).await?;
-        let emails = svc.due_emails(&org.id, &public_url, now()).await?;
+        let mut deliveries = svc.due_deliveries(&org.id, now()).await?;
+        let mut emails = svc.due_emails(&org.id, &public_url, now()).await?;
+        {
+            // Skip what this instance is still sending; claim the rest.
+            let mut flying = self.in_flight.borrow_mut();
+            deliveries.retain(|d| flying.insert(d.key.clone()));
+            emails.retain(|e| flying.insert(e.key.clone()));
+        }
         let leased = !deliveries.is_empty() || !emails.is_empty();
-        let work = sends(Rc::clone(svc), self.env.clone(), from, deliveries, emails);
+        let work = sends(Rc::clone(svc), self.env.clone(), from, deliveries, emails, Rc::clone(&self.in_flight));
         if wait {
             work.await;
         } else if leased {

@@ -2,7 +2,10 @@
 //! binding `EMAIL`; `wrangler dev` simulates it, storing each message's parts in temporary
 //! files). The sender is `NOTIFY_FROM`, an address on a domain verified for Email Service.
 
-use worker::{Env, SendEmailBuilder};
+use std::time::Duration;
+
+use futures_util::future::{select, Either};
+use worker::{Delay, Env, SendEmailBuilder};
 
 use crate::domain::email::Email;
 
@@ -15,8 +18,9 @@ thread_local! {
     pub static FAIL_SENDS: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
 }
 
-/// Send `e` from `from`; `Err` says in a few words why not (never the message).
-pub async fn send(env: &Env, from: &str, e: &Email) -> Result<(), String> {
+/// Send `e` from `from` within `timeout_ms`; `Err` says in a few words why not (never the
+/// message).
+pub async fn send(env: &Env, from: &str, e: &Email, timeout_ms: u64) -> Result<(), String> {
     #[cfg(feature = "faults")]
     if FAIL_SENDS.with(core::cell::Cell::get) {
         return Err("refused (fault injection)".into());
@@ -26,11 +30,16 @@ pub async fn send(env: &Env, from: &str, e: &Email) -> Result<(), String> {
     }
     let binding = env.send_email(BINDING).map_err(|_| "no EMAIL binding".to_owned())?;
     let message = SendEmailBuilder::builder(from, &e.to, &e.subject).text(&e.text).html(&e.html).build();
-    match binding.send_with_builder(&message).await {
-        Ok(_) => Ok(()),
-        Err(err) => {
+    let sending = Box::pin(binding.send_with_builder(&message));
+    let timer = Box::pin(Delay::from(Duration::from_millis(timeout_ms)));
+    let outcome = select(sending, timer).await;
+    let answer = match outcome {
+        Either::Left((Ok(_), _)) => Ok(()),
+        Either::Left((Err(err), _)) => {
             let why = err.message().as_string().unwrap_or_else(|| "the Email Service refused it".into());
             Err(why.chars().take(200).collect())
         }
-    }
+        Either::Right(_) => Err("timeout".into()),
+    };
+    answer
 }

@@ -293,6 +293,38 @@ describe("signed webhooks", () => {
     }
   });
 
+  test("a send still in flight is never started again, even when the clock jumps past its lease", async () => {
+    // Found by the second red team: advancing the test clock past a send's lease sent it twice.
+    const rx = await receiver();
+    const slow = createServer((req, res) => {
+      rx.got.push({ headers: req.headers });
+      setTimeout(() => {
+        res.statusCode = 200;
+        res.end();
+      }, 1500);
+    });
+    await new Promise((r) => slow.listen(0, "127.0.0.1", r));
+    try {
+      const o = await createOrg(w.api, "Slow");
+      await w.api("PUT", "/v1/org/webhook", {
+        token: o.secret,
+        body: { url: `http://127.0.0.1:${slow.address().port}/h` },
+      });
+      await w.api("POST", "/v1/org/webhook/test", { token: o.secret });
+      assert.ok(await until(() => rx.got.length === 1));
+      await advance(o.secret, 60);
+      await sleep(2000);
+      assert.equal(rx.got.length, 1, "sent once");
+      const d = (await w.api("GET", "/v1/org/webhook/deliveries", { token: o.secret })).body.deliveries[0];
+      assert.equal(d.state, "delivered");
+      assert.equal(d.attempts.length, 1);
+    } finally {
+      slow.closeAllConnections();
+      await new Promise((r) => slow.close(r));
+      await rx.close();
+    }
+  });
+
   test("endpoints, roles and bad input", async () => {
     const o = await createOrg(w.api, "Strict");
     assertProblem(

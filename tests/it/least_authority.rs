@@ -271,3 +271,20 @@ fn the_operator_is_decided_by_the_service_in_constant_time() {
         );
     }
 }
+
+/// A token secret pasted into the wrong field is not repeated back in the problem (found by the
+/// red team: `scopes` quoted its values).
+#[test]
+fn a_secret_in_the_wrong_field_is_not_echoed() {
+    let w = World::new();
+    let org = w.org("Acme", &["billing"]);
+    let a = w.actor(&org.admin_secret);
+    let body = serde_json::json!({"label": "x", "role": "developer", "kind": "org", "scopes": [org.admin_secret]});
+    let Err(Error::Validation(e)) = block_on(w.svc.create_token(&a, &body, w.now())) else { panic!("refused") };
+    let shown = e.get("scopes").expect("scopes refused");
+    assert!(!shown.contains(&org.admin_secret[3..]), "{shown}");
+    assert!(shown.contains("token secret"), "{shown}");
+    let plain = serde_json::json!({"label": "x", "role": "developer", "kind": "org", "scopes": ["payroll"]});
+    let Err(Error::Validation(e)) = block_on(w.svc.create_token(&a, &plain, w.now())) else { panic!("refused") };
+    assert!(e["scopes"].contains("\"payroll\""), "other values are still quoted");
+}

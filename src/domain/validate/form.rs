@@ -189,8 +189,12 @@ pub(super) fn finish<T>(value: Option<T>, errors: FieldErrors) -> Result<T, Fiel
     }
 }
 
-/// `s` shortened for a message: its first 64 characters.
+/// `s` as a message may quote it: its first 64 characters, and never a token secret.
 pub(super) fn clip(s: &str) -> String {
+    // A secret pasted into the wrong field is not repeated back.
+    if crate::domain::token::parse(s).is_ok() {
+        return "(a token secret, not shown)".into();
+    }
     s.chars().take(64).collect()
 }
 
