@@ -10,7 +10,7 @@ use crate::support::*;
 
 /// KV writes the authority still owes (its outbox rows).
 fn owed(w: &World) -> usize {
-    w.store().dump().keys().filter(|k| k.starts_with("x:")).count()
+    w.store().dump().keys().filter(|k| k.starts_with(keyward::store::keys::OUTBOX)).count()
 }
 
 /// Create `n` org tokens while KV refuses every write: each leaves a write owed.
@@ -51,7 +51,7 @@ fn one_drain_copies_more_than_one_batch() {
 
 /// Forget every owed KV write, as if the outbox were lost: only reconciliation can repair KV now.
 fn forget_the_outbox(w: &World) {
-    let owed: Vec<String> = w.store().dump().into_keys().filter(|k| k.starts_with("x:")).collect();
+    let owed: Vec<String> = w.store().dump().into_keys().filter(|k| k.starts_with(keyward::store::keys::OUTBOX)).collect();
     for k in owed {
         block_on(keyward::store::Store::commit(w.store(), &[keyward::store::Write::Delete(k)])).unwrap();
     }
