@@ -51,7 +51,8 @@ fn one_drain_copies_more_than_one_batch() {
 
 /// Forget every owed KV write, as if the outbox were lost: only reconciliation can repair KV now.
 fn forget_the_outbox(w: &World) {
-    let owed: Vec<String> = w.store().dump().into_keys().filter(|k| k.starts_with(keyward::store::keys::OUTBOX)).collect();
+    let owed: Vec<String> =
+        w.store().dump().into_keys().filter(|k| k.starts_with(keyward::store::keys::OUTBOX)).collect();
     for k in owed {
         block_on(keyward::store::Store::commit(w.store(), &[keyward::store::Write::Delete(k)])).unwrap();
     }
