@@ -246,6 +246,12 @@ mod tests {
     }
 
     #[test]
+    fn escapes_every_html_special_character() {
+        assert_eq!(escape_html("a&b<c>d\"e'f"), "a&amp;b&lt;c&gt;d&quot;e&#39;f");
+        assert_eq!(escape_html("plain • text"), "plain • text");
+    }
+
+    #[test]
     fn no_link_without_a_public_url() {
         let e = render(&note("x"), "");
         assert!(!e.text.contains("Open the token"));

@@ -597,6 +597,16 @@ mod tests {
         assert_eq!(derive_status(State::Revoked, Kind::Org, None, true, now), Status::Revoked);
     }
 
+    /// A policy stored before emails existed emails (the default), and turns the idle policy off.
+    #[test]
+    fn policies_stored_before_new_fields_get_their_defaults() {
+        let old = r#"{"max_personal_tokens":10,"default_ttl_days":30,"max_ttl_days":365,"allow_non_expiring_org_tokens":false}"#;
+        let p: Policy = serde_json::from_str(old).unwrap();
+        assert!(p.email_notifications);
+        assert_eq!(p.disable_after_idle_days, None);
+        assert_eq!(p, Policy::default());
+    }
+
     #[test]
     fn wire_names_round_trip() {
         for s in ["active", "disabled", "revoked", "expired", "owner_deactivated"] {

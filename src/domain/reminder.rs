@@ -276,6 +276,32 @@ mod tests {
         assert_eq!(due(&t, &w, Some(4), at(4, 0)), vec![Due::IdleDisable { idle_days: 4 }]);
     }
 
+    /// Boundaries the first mutation run of this module found unchecked.
+    #[test]
+    fn next_due_boundaries() {
+        // A seven-day idle period warns halfway, not at its start.
+        assert_eq!(next_due(&token(None), &Watch::default(), Some(7), T0), Some(T0.plus_seconds(302_400)));
+        // Warned 7 days ahead already: the 1-day warning is next, even asked early.
+        let t = token(Some(30));
+        let seven = Watch { expiry_warned: Some((at(30, 0), 7)), ..Watch::default() };
+        assert_eq!(next_due(&t, &seven, None, at(10, 0)), Some(at(29, 0)));
+        // ...but a warning for another expiry does not count.
+        let other = Watch { expiry_warned: Some((at(60, 0), 7)), ..Watch::default() };
+        assert_eq!(next_due(&t, &other, None, at(10, 0)), Some(at(23, 0)));
+        // Both warnings sent: nothing more for the expiry.
+        let both = Watch { expiry_warned: Some((at(30, 0), 1)), ..Watch::default() };
+        assert_eq!(next_due(&t, &both, None, at(10, 0)), None);
+        // A token made to live exactly 7 days: its 7-day moment is its birth, skipped.
+        assert_eq!(next_due(&token(Some(7)), &Watch::default(), None, T0), Some(at(6, 0)));
+        // Idle warning sent: the deadline is next, not the warning again.
+        let warned = Watch { idle_warned_for: Some(at(30, 0)), ..Watch::default() };
+        assert_eq!(next_due(&token(None), &warned, Some(30), at(10, 0)), Some(at(30, 0)));
+        // An idle deadline at the very expiry never comes.
+        let t = token(Some(10));
+        let done = Watch { expiry_warned: Some((at(10, 0), 1)), idle_warned_for: Some(at(10, 0)), ..Watch::default() };
+        assert_eq!(next_due(&t, &done, Some(10), at(9, 43_200)), None);
+    }
+
     #[test]
     fn only_active_unexpired_tokens() {
         let mut t = token(Some(30));
