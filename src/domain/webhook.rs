@@ -9,7 +9,7 @@
 //! Unlike a token, a signing secret must be kept (keyward signs with it); it lives only in the
 //! org authority's records and is shown once, when it is made.
 
-use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use core::net::{IpAddr, Ipv4Addr};
 
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
@@ -225,7 +225,8 @@ fn is_private_ip(ip: IpAddr) -> bool {
                 || v6.is_multicast()
                 || (s[0] & 0xfe00) == 0xfc00 // unique local
                 || (s[0] & 0xffc0) == 0xfe80 // link-local
-                || v6 == Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, 0, 0) // NAT64 prefix itself
+                || (s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] // NAT64: the IPv4 address it embeds
+                    && is_private_v4(Ipv4Addr::from((u32::from(s[6]) << 16) | u32::from(s[7]))))
         }
     }
 }
@@ -449,6 +450,55 @@ mod tests {
             assert!(url_problem(bad, false).is_some(), "{bad}");
         }
         assert!(url_problem(&format!("https://example.com/{}", "a".repeat(URL_MAX)), false).is_some());
+    }
+
+    /// Every private range, and its public neighbours (found unchecked by mutation testing).
+    #[test]
+    fn private_ranges_and_their_neighbours() {
+        let private = [
+            "127.0.0.1",
+            "10.0.0.1",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.1.1",
+            "0.1.2.3",
+            "255.255.255.255",
+            "224.0.0.1",
+            "100.64.0.1",
+            "100.127.255.255",
+            "198.18.0.1",
+            "198.19.255.255",
+        ];
+        for ip in private {
+            assert!(url_problem(&format!("https://{ip}/"), false).is_some(), "{ip} is private");
+        }
+        let public =
+            ["8.8.8.8", "100.63.255.255", "100.128.0.1", "198.17.255.255", "198.20.0.1", "1.1.1.1", "99.64.0.1"];
+        for ip in public {
+            assert_eq!(url_problem(&format!("https://{ip}/"), false), None, "{ip} is public");
+        }
+        for ip in [
+            "::1",
+            "::",
+            "fc00::1",
+            "fdff::1",
+            "fe80::1",
+            "febf::1",
+            "ff02::1",
+            "64:ff9b::",
+            "64:ff9b::a00:1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(url_problem(&format!("https://[{ip}]/"), false).is_some(), "{ip} is private");
+        }
+        for ip in ["2606:4700::1", "fec0::1", "fe00::1", "64:ff9b::808:808", "::ffff:8.8.8.8"] {
+            assert_eq!(url_problem(&format!("https://[{ip}]/"), false), None, "{ip} is public");
+        }
+        // A URL of exactly the longest length is accepted; one byte more is not.
+        let base = "https://example.com/";
+        let exact = format!("{base}{}", "a".repeat(URL_MAX - base.len()));
+        assert_eq!(url_problem(&exact, false), None);
+        assert!(url_problem(&format!("{exact}a"), false).is_some());
     }
 
     #[test]

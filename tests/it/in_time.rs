@@ -404,3 +404,95 @@ fn red_team_findings_stay_fixed() {
     let watch = block_on(w.svc.repo().watch(&org.id, &id)).unwrap();
     assert_eq!(watch.last_used_at, Some(later));
 }
+
+/// Survivors of the second mutation run in the new use cases: which policy changes wake the
+/// authority, org tokens' warnings, a deactivated owner's tokens, the system disable's version,
+/// the exact wording of the 1-day warning, and an email's retry as the next wake.
+#[test]
+fn timed_work_details() {
+    let w = World::new();
+    let org = w.org("Acme", &[]);
+    w.svc.take_wake();
+    let a = w.actor(&org.admin_secret);
+    block_on(w.svc.update_org(&a, &json!({"name": "Acme Two"}), w.now())).unwrap();
+    assert_eq!(w.svc.take_wake(), None, "a new name moves no reminder");
+    let a = w.actor(&org.admin_secret);
+    block_on(w.svc.update_org(&a, &json!({"policy": {"disable_after_idle_days": 60}}), w.now())).unwrap();
+    assert_eq!(w.svc.take_wake(), Some(w.now()), "the idle policy moves every reminder");
+    let a = w.actor(&org.admin_secret);
+    block_on(w.svc.update_org(&a, &json!({"policy": {"email_notifications": false}}), w.now())).unwrap();
+    assert_eq!(w.svc.take_wake(), Some(w.now()), "emails turned off: pending ones to give up");
+    let a = w.actor(&org.admin_secret);
+    block_on(w.svc.update_org(
+        &a,
+        &json!({"policy": {"email_notifications": true, "disable_after_idle_days": null}}),
+        w.now(),
+    ))
+    .unwrap();
+    w.svc.take_wake();
+
+    // An org token is warned like a personal one; a deactivated owner's token is not.
+    let (_, org_tok) =
+        w.create(&org.admin_secret, json!({"label": "ci", "role": "developer", "kind": "org", "expires_in_days": 10}));
+    let (dev_id, _, dev_tok) = w.member_with_token(&org.admin_secret, "dev@acme.io", "developer");
+    let a = w.actor(&org.admin_secret);
+    block_on(w.svc.update_member(&a, &dev_id, &json!({"status": "deactivated"}), w.now())).unwrap();
+    let t0 = w.now();
+    w.now.set(t0.plus_days(9));
+    block_on(w.svc.tick(&org.id, w.now())).unwrap();
+    let notes = notifications(&w, &org.admin_secret);
+    let warned: Vec<&Value> = notes.iter().filter(|n| n["kind"] == "token.expiring").collect();
+    assert!(warned.iter().any(|n| n["token_id"] == org_tok.as_str()), "the org token is warned");
+    assert!(!warned.iter().any(|n| n["token_id"] == dev_tok.as_str()), "the deactivated owner's token is not");
+    let subject =
+        warned.iter().find(|n| n["token_id"] == org_tok.as_str()).unwrap()["subject"].as_str().unwrap().to_owned();
+    assert!(subject.ends_with("expires in 1 day"), "{subject}");
+
+    // A system disable counts one version.
+    let a = w.actor(&org.admin_secret);
+    block_on(w.svc.update_org(&a, &json!({"policy": {"disable_after_idle_days": 5}}), w.now())).unwrap();
+    let (_, idle) = w
+        .create(&org.admin_secret, json!({"label": "idle", "role": "developer", "kind": "org", "expires_in_days": 60}));
+    let version_of = |id: &str| {
+        let a = w.actor(&org.admin_secret);
+        block_on(w.svc.get_token(&a, id, w.now())).unwrap().version
+    };
+    let before = version_of(&idle);
+    w.advance_seconds(5 * 86_400);
+    w.actor(&org.admin_secret); // the admin's own token is in use
+    block_on(w.svc.tick(&org.id, w.now())).unwrap();
+    assert_eq!(w.token_json(&org.admin_secret, &idle).unwrap()["state"], "disabled");
+    assert_eq!(version_of(&idle), before + 1);
+
+    // A failed email's retry is the authority's next wake.
+    let due = block_on(w.svc.due_emails(&org.id, "", w.now())).unwrap();
+    assert!(!due.is_empty());
+    for d in &due {
+        block_on(w.svc.record_email(&d.key, Err("refused".into()), w.now())).unwrap();
+    }
+    w.svc.take_wake();
+    let tick = block_on(w.svc.tick(&org.id, w.now())).unwrap();
+    let retry = tick.next.expect("a wake is due");
+    assert!(retry <= w.now().plus_seconds(300), "{retry:?}");
+}
+
+/// The events list: absent is all, a string is not a list, "*" alone, kinds kept in order.
+#[test]
+fn webhook_events_are_read_exactly() {
+    let w = World::new();
+    let org = w.org("Acme", &[]);
+    let a = w.actor(&org.admin_secret);
+    let put = |events: Value| {
+        block_on(w.svc.put_webhook(&a, &json!({"url": "https://example.com/h", "events": events}), false, w.now()))
+    };
+    match put(json!("token.created")) {
+        Err(keyward::service::Error::Validation(e)) => assert!(e.contains_key("events")),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(put(json!(["*"])).unwrap().webhook.events, ["*"]);
+    assert_eq!(
+        put(json!(["member.updated", "token.created"])).unwrap().webhook.events,
+        ["member.updated", "token.created"]
+    );
+    assert_eq!(put(Value::Null).unwrap().webhook.events, ["*"]);
+}
