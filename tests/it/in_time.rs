@@ -496,3 +496,83 @@ fn webhook_events_are_read_exactly() {
     );
     assert_eq!(put(Value::Null).unwrap().webhook.events, ["*"]);
 }
+
+/// Survivors of the second mutation run in usage: what counts as a use, which days are kept,
+/// pruning, the admin call's hourly note, and a delivery's retry as the next wake.
+#[test]
+fn usage_edges() {
+    let w = World::new();
+    let org = w.org("Acme", &[]);
+    let (_, id) = w.create(&org.admin_secret, json!({"label": "ci", "role": "developer", "kind": "org"}));
+    let report = |date: String, valid: u64, refused: u64| UsageReport {
+        org_id: org.id.clone(),
+        counts: vec![UsageCount { token_id: id.clone(), date, valid, refused }],
+    };
+    let last_use = || block_on(w.svc.repo().watch(&org.id, &id)).unwrap().last_used_at;
+    let stored = || -> Vec<String> {
+        block_on(w.svc.repo().usage(&org.id, &id)).unwrap().into_iter().map(|(d, _, _)| d).collect()
+    };
+    let t0 = w.now();
+    // Refused verifications are not a use.
+    block_on(w.svc.record_usage(&report(t0.date(), 0, 3), t0)).unwrap();
+    assert_eq!(last_use(), None);
+    // A later use moves the last use forward, an earlier report never back.
+    block_on(w.svc.record_usage(&report(t0.date(), 1, 0), t0)).unwrap();
+    assert_eq!(last_use(), Some(t0));
+    let t1 = t0.plus_seconds(90);
+    block_on(w.svc.record_usage(&report(t0.date(), 1, 0), t1)).unwrap();
+    assert_eq!(last_use(), Some(t1));
+    block_on(w.svc.record_usage(&report(t0.date(), 1, 0), t0)).unwrap();
+    assert_eq!(last_use(), Some(t1));
+    // Days kept: from the window's oldest to tomorrow; nothing else, and no junk.
+    let oldest = t0.plus_days(-29).date();
+    for date in [
+        oldest.clone(),
+        t0.plus_days(1).date(),
+        t0.plus_days(-30).date(),
+        t0.plus_days(2).date(),
+        "junk".into(),
+        "2099-01-01".into(),
+    ] {
+        block_on(w.svc.record_usage(&report(date, 1, 0), t0)).unwrap();
+    }
+    let days = stored();
+    assert!(days.contains(&oldest) && days.contains(&t0.plus_days(1).date()), "{days:?}");
+    for gone in [t0.plus_days(-30).date(), t0.plus_days(2).date(), "junk".to_owned(), "2099-01-01".to_owned()] {
+        assert!(!days.contains(&gone), "{gone} kept: {days:?}");
+    }
+    // A day that falls out of the window is dropped by the next report; the rest stay, the
+    // window's new oldest day included.
+    let new_oldest = t0.plus_days(-28).date();
+    block_on(w.svc.record_usage(&report(new_oldest.clone(), 1, 0), t0)).unwrap();
+    let next_day = t0.plus_days(1);
+    block_on(w.svc.record_usage(&report(next_day.date(), 1, 0), next_day)).unwrap();
+    let days = stored();
+    assert!(!days.contains(&oldest), "{days:?}");
+    assert!(days.contains(&new_oldest), "{days:?}");
+    assert!(days.contains(&t0.date()) && days.contains(&next_day.date()), "{days:?}");
+
+    // An admin call notes a use at most once an hour, and again at the hour.
+    let a = w.actor(&org.admin_secret);
+    let at = w.now().plus_days(2);
+    block_on(w.svc.note_use(&a, at)).unwrap();
+    block_on(w.svc.note_use(&a, at.plus_seconds(3_599))).unwrap();
+    let admin_use = || block_on(w.svc.repo().watch(&org.id, &org.admin_token_id)).unwrap().last_used_at;
+    assert_eq!(admin_use(), Some(at));
+    block_on(w.svc.note_use(&a, at.plus_seconds(3_600))).unwrap();
+    assert_eq!(admin_use(), Some(at.plus_seconds(3_600)));
+
+    // A delivery's retry is the authority's next wake.
+    block_on(w.svc.put_webhook(&a, &json!({"url": "http://127.0.0.1:9/h"}), true, w.now())).unwrap();
+    block_on(w.svc.test_webhook(&a, w.now())).unwrap();
+    for out in block_on(w.svc.due_deliveries(&org.id, w.now())).unwrap() {
+        block_on(w.svc.record_attempt(&out.key, Some(500), None, w.now())).unwrap();
+    }
+    let emails = block_on(w.svc.due_emails(&org.id, "", w.now())).unwrap();
+    for e in &emails {
+        block_on(w.svc.record_email(&e.key, Ok(()), w.now())).unwrap();
+    }
+    w.svc.take_wake();
+    let tick = block_on(w.svc.tick(&org.id, w.now())).unwrap();
+    assert_eq!(tick.next, Some(w.now().plus_seconds(5)));
+}
