@@ -434,7 +434,11 @@ fn timed_work_details() {
     // An org token is warned like a personal one; a deactivated owner's token is not.
     let (_, org_tok) =
         w.create(&org.admin_secret, json!({"label": "ci", "role": "developer", "kind": "org", "expires_in_days": 10}));
-    let (dev_id, _, dev_tok) = w.member_with_token(&org.admin_secret, "dev@acme.io", "developer");
+    let (dev_id, _, _) = w.member_with_token(&org.admin_secret, "dev@acme.io", "developer");
+    let (_, dev_tok) = w.create(
+        &org.admin_secret,
+        json!({"label": "dev ci", "role": "developer", "kind": "personal", "owner_member_id": dev_id, "expires_in_days": 10}),
+    );
     let a = w.actor(&org.admin_secret);
     block_on(w.svc.update_member(&a, &dev_id, &json!({"status": "deactivated"}), w.now())).unwrap();
     let t0 = w.now();
