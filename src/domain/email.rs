@@ -66,8 +66,7 @@ impl EmailState {
         if self.state != SendState::Pending {
             return None;
         }
-        let next = self.next_attempt_at?;
-        Some(self.leased_until.map_or(next, |l| next.max(l)))
+        super::webhook::held_until(self.next_attempt_at, self.leased_until)
     }
 
     /// Hold it for an attempt starting at `now`: no one else starts one before the attempt is

@@ -48,6 +48,14 @@ pub const TEST_EVENT: &str = "webhook.test";
 /// How long a send in progress holds its delivery or email (no other run picks it up before):
 /// longer than any send takes, short enough that a send lost with its process is retried soon.
 pub const SEND_LEASE_SECONDS: i64 = 30;
+/// When an attempt scheduled for `next` may start, given the lease of one in flight (shared by
+/// webhook deliveries and emails).
+#[must_use]
+pub fn held_until(next: Option<Timestamp>, leased_until: Option<Timestamp>) -> Option<Timestamp> {
+    let next = next?;
+    Some(leased_until.map_or(next, |l| next.max(l)))
+}
+
 /// When each attempt of a delivery is due, in seconds after the event: at once, then with
 /// backoff up to 24 h. After the last one fails the delivery is given up (`failed`).
 pub const ATTEMPT_OFFSETS_SECONDS: [i64; 8] = [0, 5, 300, 1_800, 7_200, 18_000, 36_000, 86_400];
@@ -317,8 +325,7 @@ impl Delivery {
         if self.state != DeliveryState::Pending {
             return None;
         }
-        let next = self.next_attempt_at?;
-        Some(self.leased_until.map_or(next, |l| next.max(l)))
+        held_until(self.next_attempt_at, self.leased_until)
     }
 
     /// Hold it for an attempt starting at `now`: no one else starts one before the attempt is
