@@ -299,6 +299,28 @@ pub fn allowed_actions(
     Ok(allowed.map(|(name, _)| JsValue::from_str(name)).collect::<Array>().into())
 }
 
+/// The event kinds a webhook may ask for (`"*"` asks for all of them, present and future).
+#[wasm_bindgen(js_name = webhookEventKinds, unchecked_return_type = "string[]")]
+#[must_use]
+pub fn webhook_event_kinds() -> JsValue {
+    crate::domain::webhook::EVENT_KINDS.iter().map(|k| JsValue::from_str(k)).collect::<Array>().into()
+}
+
+/// Validate a webhook form (`PUT /v1/org/webhook` body). The page cannot know whether the
+/// deployment admits `http://` and private hosts, so it checks as `wrangler dev` does
+/// (`allowInsecure`) and leaves the production rule to the server.
+///
+/// # Errors
+/// A `TypeError` when `form` is not a plain object.
+#[wasm_bindgen(js_name = validateWebhookForm, unchecked_return_type = "FormCheck")]
+pub fn validate_webhook_form(
+    #[wasm_bindgen(unchecked_param_type = "Record<string, unknown>")] form: JsValue,
+    #[wasm_bindgen(js_name = allowInsecure)] allow_insecure: bool,
+) -> Result<JsValue, JsValue> {
+    let form = object(&form, "form")?;
+    Ok(form_check(validate::webhook(&form, allow_insecure)))
+}
+
 /// Whether the typed confirmation equals the label exactly (revoke and delete dialogs).
 #[wasm_bindgen(js_name = confirmLabelMatches)]
 #[must_use]

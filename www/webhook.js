@@ -2,6 +2,7 @@
 // which events, the signing secret (shown once, when set and when rotated), a test event, and the
 // delivery log, refreshed by itself while a delivery is pending. A keyward:read session sees the
 // same without the forms and buttons.
+import { validateWebhookForm, webhookEventKinds } from "./pkg/keyward.js";
 import { READ_ONLY_MESSAGE, kindWords } from "./access.js";
 import { api, field, fill, h, keepFocus, showErrors, toast, when } from "./lib.js";
 import { emptyState } from "./states.js";
@@ -9,33 +10,15 @@ import { removeDialog, rotateDialog, secretDialog } from "./webhook-dialogs.js";
 import { paintLog } from "./webhook-log.js";
 
 export const ALL = "*";
-export const EVENT_KINDS = [
-  "token.created",
-  "token.updated",
-  "token.disabled",
-  "token.enabled",
-  "token.revoked",
-  "token.reapproved",
-  "token.rotated",
-  "token.deleted",
-  "token.leaked",
-  "token.expiring",
-  "token.idle",
-  "member.updated",
-];
-/** The same checks as the server (its words too): an http(s) URL and at least one event kind. */
-export function webhookErrors({ url, events }) {
-  const errors = {};
-  let parsed = null;
-  try {
-    parsed = new URL(url);
-  } catch {
-    // not a URL
-  }
-  if (!url.trim()) errors.url = "is required";
-  else if (!parsed || !["https:", "http:"].includes(parsed.protocol)) errors.url = "must be an https:// URL";
-  if (!events.length) errors.events = 'must name at least one event kind, or "*" for all';
-  return errors;
+/** The kinds a webhook may ask for, from the server's own list (the browser module, once loaded). */
+export const eventKinds = () => webhookEventKinds();
+
+/**
+ * The server's own checks (the browser module's validateWebhookForm), as `wrangler dev` applies
+ * them: whether this deployment also refuses http:// and private hosts is the server's to say.
+ */
+export function webhookErrors(form) {
+  return validateWebhookForm(form, true).errors;
 }
 
 /**
@@ -136,7 +119,7 @@ function endpointForm(w, { onError, again }) {
   const current = w?.events ?? [ALL];
   const box = (value, id) => h("input", { type: "checkbox", value, id, checked: current.includes(value) });
   const all = box(ALL, "wh-event-all");
-  const kinds = EVENT_KINDS.map((k) => box(k, `wh-event-${k.replace(".", "-")}`));
+  const kinds = eventKinds().map((k) => box(k, `wh-event-${k.replace(".", "-")}`));
   const err = h("p", { class: "field-error", id: "wh-events-err", "aria-live": "polite" });
   const events = h(
     "fieldset",

@@ -940,7 +940,7 @@ test("webhook: set with a real receiver, its secret shown once, a test delivered
     await url.fill("ftp://example.com/hook");
     await all.uncheck();
     await page.getByRole("button", { name: "Set webhook" }).click();
-    await page.getByText("must be an https:// URL").waitFor();
+    await page.getByText("must start with https:// or http://").waitFor();
     await events.getByText('must name at least one event kind, or "*" for all').waitFor();
     assert.ok(await focused(url));
     assert.equal(puts.seen.length, 0, "nothing was sent");

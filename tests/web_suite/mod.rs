@@ -3,7 +3,7 @@
 use js_sys::{Array, Object, Reflect};
 use keyward::browser::{
     allowed_actions, check_token, confirm_label_matches, effective_role, grantable_scopes, mask_token,
-    validate_member_form, validate_token_form, version,
+    validate_member_form, validate_token_form, validate_webhook_form, version, webhook_event_kinds,
 };
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -282,4 +282,17 @@ fn roles_and_actions_as_the_server_decides_them() {
     assert_eq!(acts("revoked", true, Some("admin"), "admin"), ["delete"]);
     assert_eq!(acts("active", true, None, "admin"), ["disable", "revoke", "delete"]);
     assert!(allowed_actions("gone", false, None, "admin").unwrap_err().is_instance_of::<js_sys::TypeError>());
+}
+
+#[wasm_bindgen_test]
+fn webhook_forms_and_kinds_as_the_server_has_them() {
+    let kinds: Array = webhook_event_kinds().unchecked_into();
+    assert_eq!(kinds.length(), 12);
+    assert_eq!(kinds.get(0), "token.created");
+    let ok = validate_webhook_form(js(r#"{"url":"http://127.0.0.1:9/h","events":["*"]}"#), true).unwrap();
+    assert_eq!(get(&ok, "ok"), JsValue::TRUE);
+    let bad = validate_webhook_form(js(r#"{"url":"ftp://x","events":[]}"#), true).unwrap();
+    assert_eq!(errors(&bad), ["events", "url"]);
+    let strict = validate_webhook_form(js(r#"{"url":"http://example.com/h"}"#), false).unwrap();
+    assert_eq!(errors(&strict), ["url"]);
 }
