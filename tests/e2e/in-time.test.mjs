@@ -325,6 +325,49 @@ describe("signed webhooks", () => {
     }
   });
 
+  test("in parallel: eight PUTs make one webhook and one secret; eight changes make eight deliveries and one email per admin each (three runs)", async () => {
+    for (let run = 0; run < 3; run++) {
+      const rx = await receiver();
+      try {
+        const o = await createOrg(w.api, `Race${run}`);
+        await w.api("POST", "/v1/members", {
+          token: o.secret,
+          body: { email: `b${run}@race.io`, name: "B", role: "admin" },
+        });
+        const puts = await Promise.all(
+          Array.from({ length: 8 }, () => w.api("PUT", "/v1/org/webhook", { token: o.secret, body: { url: rx.url } })),
+        );
+        assert.deepEqual(puts.map((p) => p.status).sort(), [200, 200, 200, 200, 200, 200, 200, 201], `run ${run}`);
+        assert.equal(puts.filter((p) => typeof p.body.secret === "string").length, 1, "one secret, shown once");
+        const made = await Promise.all(
+          Array.from({ length: 8 }, (_, i) =>
+            w.api("POST", "/v1/tokens", {
+              token: o.secret,
+              body: { label: `r${run}-${i}`, role: "developer", kind: "org" },
+            }),
+          ),
+        );
+        assert.ok(made.every((m) => m.status === 201));
+        assert.ok(await until(() => rx.got.filter((g) => JSON.parse(g.body).type === "token.created").length >= 8));
+        await sleep(500);
+        const created = rx.got.map((g) => JSON.parse(g.body)).filter((p) => p.type === "token.created");
+        assert.equal(created.length, 8, `run ${run}: one delivery per change`);
+        assert.equal(new Set(rx.got.map((g) => g.headers["webhook-id"])).size, rx.got.length, "no delivery twice");
+        const labels = new Set(made.map((m) => m.body.token.id));
+        assert.ok(created.every((p) => labels.has(p.data.token_id)));
+        const sent = async () =>
+          (await w.api("GET", "/v1/notifications", { token: o.secret })).body.notifications.filter(
+            (n) => labels.has(n.token_id) && n.email?.state === "sent",
+          );
+        assert.ok(await until(async () => (await sent()).length === 16), "two admins, eight changes");
+        const to = (await sent()).map((n) => `${n.token_id} ${n.to}`);
+        assert.equal(new Set(to).size, 16, "one email per admin per change");
+      } finally {
+        await rx.close();
+      }
+    }
+  });
+
   test("endpoints, roles and bad input", async () => {
     const o = await createOrg(w.api, "Strict");
     assertProblem(
