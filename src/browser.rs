@@ -125,6 +125,12 @@ fn object(value: &JsValue, what: &str) -> Result<Map<String, Value>, JsValue> {
     plain_object(value, what, 0).map_err(|why| type_error(&why))
 }
 
+/// The typed input of a form the page holds, read as the server reads a request body.
+fn input<T: serde::de::DeserializeOwned>(value: &JsValue, what: &str) -> Result<T, JsValue> {
+    let map = object(value, what)?;
+    validate::read(Value::Object(map)).ok_or_else(|| type_error(&format!("{what} must be a plain object")))
+}
+
 fn string_array(value: &JsValue) -> Option<Vec<String>> {
     if !Array::is_array(value) {
         return None;
@@ -135,8 +141,8 @@ fn string_array(value: &JsValue) -> Option<Vec<String>> {
 /// The org's policy as `GET /v1/org` gives it, read with the server's own `PATCH /v1/org` rules
 /// (fields left out keep their defaults).
 fn org_policy(value: &JsValue) -> Option<Policy> {
-    let mut patch = Map::new();
-    patch.insert("policy".to_owned(), Value::Object(plain_object(value, "policy", 0).ok()?));
+    let policy = validate::read(Value::Object(plain_object(value, "policy", 0).ok()?))?;
+    let patch = validate::OrgPatchInput { policy: validate::Field::Given(policy), ..Default::default() };
     validate::org_patch(&patch, &Policy::default()).ok()?.policy
 }
 
@@ -192,7 +198,7 @@ pub fn validate_token_form(
     #[wasm_bindgen(unchecked_param_type = "string[]")] modules: JsValue,
     #[wasm_bindgen(unchecked_param_type = "Policy")] policy: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let form = object(&form, "form")?;
+    let form = input(&form, "form")?;
     let modules = string_array(&modules).ok_or_else(|| type_error("modules must be an array of strings"))?;
     let policy = org_policy(&policy).ok_or_else(|| type_error("policy must be the org's policy object"))?;
     Ok(form_check(validate::new_token(&form, &modules, &policy)))
@@ -222,7 +228,7 @@ pub fn grantable_scopes(
 pub fn validate_member_form(
     #[wasm_bindgen(unchecked_param_type = "Record<string, unknown>")] form: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let form = object(&form, "form")?;
+    let form = input(&form, "form")?;
     Ok(form_check(validate::new_member(&form)))
 }
 
@@ -317,7 +323,7 @@ pub fn validate_webhook_form(
     #[wasm_bindgen(unchecked_param_type = "Record<string, unknown>")] form: JsValue,
     #[wasm_bindgen(js_name = allowInsecure)] allow_insecure: bool,
 ) -> Result<JsValue, JsValue> {
-    let form = object(&form, "form")?;
+    let form = input(&form, "form")?;
     Ok(form_check(validate::webhook(&form, allow_insecure)))
 }
 

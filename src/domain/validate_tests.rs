@@ -6,7 +6,12 @@ use super::model::{Kind, MemberStatus, Policy, Role};
 use super::policy::Lifetime;
 use super::validate::*;
 
-fn obj(v: Value) -> Map<String, Value> {
+/// The typed input of a JSON object, as the server reads a body.
+fn obj<T: serde::de::DeserializeOwned>(v: Value) -> T {
+    read(v).expect("a JSON object")
+}
+
+fn map(v: Value) -> Map<String, Value> {
     match v {
         Value::Object(m) => m,
         _ => panic!("not an object"),
@@ -17,10 +22,14 @@ fn mods() -> Vec<String> {
     vec!["billing".into(), "users:read".into(), "audit".into()]
 }
 
-fn token_form(extra: Value) -> Map<String, Value> {
-    let mut base = obj(json!({"label": "CI deploy", "role": "developer", "scopes": ["billing"], "kind": "personal"}));
-    base.extend(obj(extra));
+fn token_map(extra: Value) -> Map<String, Value> {
+    let mut base = map(json!({"label": "CI deploy", "role": "developer", "scopes": ["billing"], "kind": "personal"}));
+    base.extend(map(extra));
     base
+}
+
+fn token_form(extra: Value) -> NewTokenInput {
+    obj(Value::Object(token_map(extra)))
 }
 
 fn token_errors(extra: Value) -> FieldErrors {
@@ -102,7 +111,7 @@ fn scopes_rule() {
     assert!(ok.scopes.is_empty());
     let ok = new_token(&token_form(json!({"scopes": ["billing", "audit"]})), &mods(), &Policy::default()).unwrap();
     assert_eq!(ok.scopes, ["billing", "audit"]);
-    let absent = obj(json!({"label": "x", "role": "developer", "kind": "personal"}));
+    let absent: NewTokenInput = obj(json!({"label": "x", "role": "developer", "kind": "personal"}));
     assert!(new_token(&absent, &mods(), &Policy::default()).unwrap().scopes.is_empty());
     assert!(token_errors(json!({"scopes": ["billing", "billing"]})).contains_key("scopes"));
     assert!(token_errors(json!({"scopes": ["payroll"]})).contains_key("scopes"));
@@ -163,9 +172,9 @@ fn every_failed_field_at_once_and_unknown_fields() {
     assert_eq!(e["color"], "unknown field");
     // a very long unknown field name is clipped in the answer
     let long = "z".repeat(10_000);
-    let mut form = token_form(json!({}));
+    let mut form = token_map(json!({}));
     form.insert(long, json!(1));
-    let e = new_token(&form, &mods(), &Policy::default()).unwrap_err();
+    let e = new_token(&obj(Value::Object(form)), &mods(), &Policy::default()).unwrap_err();
     assert!(e.keys().all(|k| k.len() < 100));
 }
 

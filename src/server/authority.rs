@@ -24,7 +24,7 @@ use worker::{
     console_error, durable_object, Delay, DurableObject, Env, Request, Response, SqlStorage, SqlStorageValue, State,
 };
 
-use super::http::{bearer, expect_empty, no_content, read_body};
+use super::http::{bearer, expect_empty, input, no_content, read_body};
 use super::kv::WorkersKv;
 use super::leaks::ReportQuestion;
 use super::problem::Problem;
@@ -35,8 +35,7 @@ use super::{internal, param, prefix, query, reply, CryptoRandom};
 use crate::domain::Timestamp;
 use crate::routes::{resolve, Route};
 use crate::service::{
-    etag, parse_json, Actor, Error, IfMatch, Located, Operator, Outgoing, OutgoingEmail, Service, TokenQuery,
-    UsageReport,
+    etag, Actor, Error, IfMatch, Located, Operator, Outgoing, OutgoingEmail, Service, TokenQuery, UsageReport,
 };
 use crate::store::{keys, Store, StoreError, Write};
 
@@ -458,10 +457,10 @@ impl OrgAuthority {
         }
         if method == "POST" && path == CREATE_PATH {
             let org = header(req, ORG_HEADER).ok_or_else(|| internal("no org named"))?;
-            let body = parse_json(&read_body(req).await?)?;
+            let body = read_body(req).await?;
             let secret = super::admin::operator_secret(&self.env);
             let operator = Operator::authenticate(secret.as_deref(), bearer(req).as_deref())?;
-            return reply(201, &svc.create_org(&operator, &org, &body, now).await?);
+            return reply(201, &svc.create_org(&operator, &org, &input(&body)?, now).await?);
         }
         // Everything that waits on I/O comes first: from authentication to commit the request
         // must run as one step, or another request could change the records in between and
@@ -528,7 +527,7 @@ async fn dispatch(
     match route {
         Route::GetWebhook => reply(200, &json!({"webhook": svc.webhook(a, now).await?})),
         Route::SetWebhook => {
-            let set = svc.put_webhook(a, &parse_json(body)?, ctx.allow_insecure, now).await?;
+            let set = svc.put_webhook(a, &input(body)?, ctx.allow_insecure, now).await?;
             secret_reply(if set.created { 201 } else { 200 }, &set)
         }
         Route::DeleteWebhook => {
@@ -540,7 +539,7 @@ async fn dispatch(
             expect_empty(body)?;
             reply(202, &svc.test_webhook(a, now).await?)
         }
-        Route::RotateWebhookSecret => secret_reply(200, &svc.rotate_webhook(a, &parse_json(body)?, now).await?),
+        Route::RotateWebhookSecret => secret_reply(200, &svc.rotate_webhook(a, &input(body)?, now).await?),
         Route::ListWebhookDeliveries => reply(200, &json!({"deliveries": svc.deliveries(a).await?})),
         Route::TokenUsage => reply(200, &svc.token_usage(a, id, now).await?),
         Route::OrgUsage => reply(200, &json!({"tokens": svc.org_usage(a, now).await?})),
@@ -550,7 +549,7 @@ async fn dispatch(
             tagged(200, &o, o.version)
         }
         Route::UpdateOrg => {
-            let o = svc.update_org(a, &parse_json(body)?, now).await?;
+            let o = svc.update_org(a, &input(body)?, now).await?;
             tagged(200, &o, o.version)
         }
         Route::ReconcileOrg => {
@@ -559,11 +558,11 @@ async fn dispatch(
         }
         Route::ListMembers => reply(200, &json!({"members": svc.members(a).await?})),
         Route::CreateMember => {
-            let m = svc.create_member(a, &parse_json(body)?, now).await?;
+            let m = svc.create_member(a, &input(body)?, now).await?;
             tagged(201, &m, m.version)
         }
         Route::UpdateMember => {
-            let m = svc.update_member(a, id, &parse_json(body)?, now).await?;
+            let m = svc.update_member(a, id, &input(body)?, now).await?;
             tagged(200, &m, m.version)
         }
         Route::ListTokens => {
@@ -578,7 +577,7 @@ async fn dispatch(
             reply(200, &json!({"tokens": tokens, "cursor": cursor}))
         }
         Route::CreateToken => {
-            let issued = svc.create_token(a, &parse_json(body)?, now).await?;
+            let issued = svc.create_token(a, &input(body)?, now).await?;
             tagged(201, &issued, issued.token.version)
         }
         Route::GetToken => {
@@ -586,11 +585,11 @@ async fn dispatch(
             tagged(200, &t, t.version)
         }
         Route::UpdateToken => {
-            let t = svc.update_token(a, id, &parse_json(body)?, now).await?;
+            let t = svc.update_token(a, id, &input(body)?, now).await?;
             tagged(200, &t, t.version)
         }
         Route::DeleteToken => {
-            svc.delete_token(a, id, &parse_json(body)?, now).await?;
+            svc.delete_token(a, id, &input(body)?, now).await?;
             no_content().map_err(internal)
         }
         Route::DisableToken => {
@@ -604,7 +603,7 @@ async fn dispatch(
             tagged(200, &t, t.version)
         }
         Route::RevokeToken => {
-            let t = svc.revoke_token(a, id, &parse_json(body)?, now).await?;
+            let t = svc.revoke_token(a, id, &input(body)?, now).await?;
             tagged(200, &t, t.version)
         }
         Route::ReapproveToken => {
@@ -613,7 +612,7 @@ async fn dispatch(
             tagged(200, &t, t.version)
         }
         Route::RotateToken => {
-            let issued = svc.rotate_token(a, id, &parse_json(body)?, now).await?;
+            let issued = svc.rotate_token(a, id, &input(body)?, now).await?;
             tagged(200, &issued, issued.token.version)
         }
         Route::Audit => {
@@ -648,7 +647,7 @@ impl OrgAuthority {
         if !actor.is_admin() {
             return Err(Error::Forbidden("admins only").into());
         }
-        let body = parse_json(body)?;
+        let body = crate::service::parse_json(body)?;
         if let Some(n) = body.get("advance_seconds") {
             let n = n.as_i64().filter(|n| (0..=400 * 86_400).contains(n));
             let n =

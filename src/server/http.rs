@@ -104,6 +104,18 @@ impl Answer {
     }
 }
 
+/// The typed input of an endpoint's JSON body (see [`crate::domain::validate::input`]); an
+/// empty body reads as `{}`. Field-level problems are the use case's to report, after it has
+/// checked the caller's authority.
+///
+/// # Errors
+/// [`Error::BadRequest`] for malformed JSON or a body that is not a JSON object.
+#[cfg(feature = "admin")]
+pub fn input<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
+    let v = crate::service::parse_json(body)?;
+    crate::domain::validate::read(v).ok_or_else(|| Error::BadRequest("the body must be a JSON object").into())
+}
+
 /// For endpoints that take no body: nothing, or `{}`.
 ///
 /// # Errors

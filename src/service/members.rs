@@ -2,14 +2,15 @@
 //! (with the deactivation cascade onto personal tokens).
 
 use serde::Serialize;
-use serde_json::Value;
 
 use super::views::{directory, MemberView, OrgView, TokenView};
-use super::{object, Actor, Error, Notice, Result, Service};
+use super::{Actor, Error, Notice, Result, Service};
 use crate::domain::model::is_id;
 use crate::domain::policy::{keeps_an_active_admin, Access, Lifetime, KEYWARD_MANAGE};
 use crate::domain::projection;
-use crate::domain::validate::{self, email_key, NewToken};
+use crate::domain::validate::{
+    self, email_key, MemberPatchInput, NewMemberInput, NewOrgInput, NewToken, OrgPatchInput,
+};
 use crate::domain::{Action, Kind, Member, MemberStatus, Org, Policy, RandomSource, Role, TargetType, Timestamp};
 use crate::store::{Changes, Kv, Store};
 
@@ -56,16 +57,16 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// the operator's call, and only theirs (`_operator` is the proof).
     ///
     /// # Errors
-    /// [`Error::BadRequest`] for a non-object body, [`Error::Validation`] for bad fields,
+    /// [`Error::Validation`] for bad fields,
     /// [`Error::Conflict`] if the org exists already, [`Error::Internal`] on storage failure.
     pub async fn create_org(
         &self,
         _operator: &super::Operator,
         org_id: &str,
-        body: &Value,
+        input: &NewOrgInput,
         now: Timestamp,
     ) -> Result<OrgCreated> {
-        let input = validate::new_org(object(body)?)?;
+        let input = validate::new_org(input)?;
         if !is_id("org_", org_id) {
             return Err(Error::Internal("not an org id".into()));
         }
@@ -154,10 +155,10 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// # Errors
     /// [`Error::Forbidden`] for developers, [`Error::PreconditionFailed`], [`Error::Validation`],
     /// [`Error::Internal`].
-    pub async fn update_org(&self, actor: &Actor, body: &Value, now: Timestamp) -> Result<OrgView> {
+    pub async fn update_org(&self, actor: &Actor, input: &OrgPatchInput, now: Timestamp) -> Result<OrgView> {
         actor.require(Access::Manage)?;
         actor.require_admin("only admins can change the org")?;
-        let patch = validate::org_patch(object(body)?, &actor.org.policy)?;
+        let patch = validate::org_patch(input, &actor.org.policy)?;
         actor.precondition(actor.org.version)?;
         let mut org = actor.org.clone();
         let mut changed = Vec::new();
@@ -215,10 +216,10 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     ///
     /// # Errors
     /// [`Error::Forbidden`], [`Error::Validation`], [`Error::Conflict`] for a taken email, [`Error::Internal`].
-    pub async fn create_member(&self, actor: &Actor, body: &Value, now: Timestamp) -> Result<MemberView> {
+    pub async fn create_member(&self, actor: &Actor, input: &NewMemberInput, now: Timestamp) -> Result<MemberView> {
         actor.require(Access::Manage)?;
         actor.require_admin("only admins can add members")?;
-        let input = validate::new_member(object(body)?)?;
+        let input = validate::new_member(input)?;
         let key = email_key(&input.email);
         if self.repo.members(&actor.org.id).await?.iter().any(|m| email_key(&m.email) == key) {
             return Err(Error::Conflict("a member with this email already exists in the org"));
@@ -257,12 +258,18 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// [`Error::Forbidden`], [`Error::NotFound`], [`Error::PreconditionFailed`],
     /// [`Error::Validation`], [`Error::Conflict`] when the org would lose its last active admin,
     /// [`Error::Internal`].
-    pub async fn update_member(&self, actor: &Actor, id: &str, body: &Value, now: Timestamp) -> Result<MemberView> {
+    pub async fn update_member(
+        &self,
+        actor: &Actor,
+        id: &str,
+        input: &MemberPatchInput,
+        now: Timestamp,
+    ) -> Result<MemberView> {
         actor.require(Access::Manage)?;
         actor.require_admin("only admins can change members")?;
         let members = self.repo.members(&actor.org.id).await?;
         let current = members.iter().find(|m| m.id == id).ok_or(Error::NotFound)?;
-        let patch = validate::member_patch(object(body)?)?;
+        let patch = validate::member_patch(input)?;
         actor.precondition(current.version)?;
         let mut m = current.clone();
         if let Some(n) = patch.name {

@@ -5,17 +5,18 @@
 //! ([`projection::changes`]), all at once. KV follows the records, never the other way round.
 
 use serde::Serialize;
-use serde_json::Value;
 
 use super::views::{directory, owner_active, TokenView};
-use super::{object, Actor, Error, Notice, Result, Service};
+use super::{Actor, Error, Notice, Result, Service};
 use crate::domain::policy::{
     check_transition, expires_at, grace_end, grantable, may_undo, personal_limit_allows, restricted_by, role_ceiling,
     takes_over, Access, Transition,
 };
 use crate::domain::projection;
 use crate::domain::token::Secret;
-use crate::domain::validate::{self, confirm_label_matches, NewToken};
+use crate::domain::validate::{
+    self, confirm_label_matches, ConfirmInput, NewToken, NewTokenInput, RotateInput, TokenPatchInput,
+};
 use crate::domain::{
     model::is_id, Action, Kind, Member, Org, RandomSource, State, Status, TargetType, Timestamp, Token,
 };
@@ -123,11 +124,11 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// in the same step that adds the token, so parallel creates cannot overshoot it.
     ///
     /// # Errors
-    /// As above, plus [`Error::Validation`], [`Error::BadRequest`] and [`Error::Internal`].
-    pub async fn create_token(&self, actor: &Actor, body: &Value, now: Timestamp) -> Result<Issued> {
+    /// As above, plus [`Error::Validation`] and [`Error::Internal`].
+    pub async fn create_token(&self, actor: &Actor, input: &NewTokenInput, now: Timestamp) -> Result<Issued> {
         actor.require(Access::Manage)?;
         let may_grant = grantable(&actor.org.modules, &actor.token.scopes);
-        let spec = validate::new_token(object(body)?, &may_grant, &actor.org.policy)?;
+        let spec = validate::new_token(input, &may_grant, &actor.org.policy)?;
         if spec.role > actor.role {
             return Err(Error::Forbidden("a token cannot be given a higher role than the caller's"));
         }
@@ -290,10 +291,16 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// # Errors
     /// [`Error::NotFound`], [`Error::PreconditionFailed`], [`Error::Validation`],
     /// [`Error::Forbidden`] for a role above the caller's, [`Error::Internal`].
-    pub async fn update_token(&self, actor: &Actor, id: &str, body: &Value, now: Timestamp) -> Result<TokenView> {
+    pub async fn update_token(
+        &self,
+        actor: &Actor,
+        id: &str,
+        input: &TokenPatchInput,
+        now: Timestamp,
+    ) -> Result<TokenView> {
         actor.require(Access::Manage)?;
         let before = self.reachable(actor, id).await?;
-        let patch = validate::token_patch(object(body)?, &grantable(&actor.org.modules, &actor.token.scopes))?;
+        let patch = validate::token_patch(input, &grantable(&actor.org.modules, &actor.token.scopes))?;
         actor.precondition(before.version)?;
         let owner = self.owner_of(&before).await?;
         if let Some(role) = patch.role {
@@ -419,10 +426,16 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// [`Error::NotFound`], [`Error::Validation`] without `confirm_label`,
     /// [`Error::ConfirmationMismatch`], [`Error::PreconditionFailed`], [`Error::Conflict`] when
     /// already revoked, [`Error::Internal`].
-    pub async fn revoke_token(&self, actor: &Actor, id: &str, body: &Value, now: Timestamp) -> Result<TokenView> {
+    pub async fn revoke_token(
+        &self,
+        actor: &Actor,
+        id: &str,
+        input: &ConfirmInput,
+        now: Timestamp,
+    ) -> Result<TokenView> {
         actor.require(Access::Manage)?;
         self.reachable(actor, id).await?;
-        let typed = validate::confirmation(object(body)?)?;
+        let typed = validate::confirmation(input)?;
         self.change_state(actor, id, Transition::Revoke, Some(&typed), now).await
     }
 
@@ -442,10 +455,10 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// # Errors
     /// [`Error::NotFound`], [`Error::PreconditionFailed`], [`Error::Validation`],
     /// [`Error::Conflict`] for revoked or expired tokens, [`Error::Internal`].
-    pub async fn rotate_token(&self, actor: &Actor, id: &str, body: &Value, now: Timestamp) -> Result<Issued> {
+    pub async fn rotate_token(&self, actor: &Actor, id: &str, input: &RotateInput, now: Timestamp) -> Result<Issued> {
         actor.require(Access::Manage)?;
         let before = self.reachable(actor, id).await?;
-        let grace = validate::rotate(object(body)?)?;
+        let grace = validate::rotate(input)?;
         actor.precondition(before.version)?;
         check_transition(&before, Transition::Rotate, now).map_err(|r| Error::Conflict(r.0))?;
         let secret = Secret::generate(&self.prefix, &self.rng)?;
@@ -478,10 +491,10 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// # Errors
     /// [`Error::NotFound`], [`Error::PreconditionFailed`], [`Error::Validation`],
     /// [`Error::ConfirmationMismatch`], [`Error::Internal`].
-    pub async fn delete_token(&self, actor: &Actor, id: &str, body: &Value, now: Timestamp) -> Result<()> {
+    pub async fn delete_token(&self, actor: &Actor, id: &str, input: &ConfirmInput, now: Timestamp) -> Result<()> {
         actor.require(Access::Manage)?;
         let t = self.reachable(actor, id).await?;
-        let typed = validate::confirmation(object(body)?)?;
+        let typed = validate::confirmation(input)?;
         actor.precondition(t.version)?;
         if !confirm_label_matches(&t.label, &typed) {
             return Err(Error::ConfirmationMismatch);

@@ -8,12 +8,12 @@
 //! comes back through [`Service::record_attempt`].
 
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::views::{DeliveryView, WebhookView};
-use super::{object, Actor, Error, Result, Service};
+use super::{Actor, Error, Result, Service};
 use crate::domain::policy::{grace_end, Access};
-use crate::domain::validate;
+use crate::domain::validate::{self, RotateInput, WebhookInput};
 use crate::domain::webhook::{new_secret, signature, Delivery, DeliveryState, Webhook, TEST_EVENT};
 use crate::domain::{Action, RandomSource, TargetType, Timestamp};
 use crate::store::{keys, Changes, Event, Kv, Store};
@@ -69,17 +69,17 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// `allow_insecure` admits `http://` and private hosts (local development only).
     ///
     /// # Errors
-    /// [`Error::Forbidden`], [`Error::Validation`], [`Error::BadRequest`], [`Error::Internal`].
+    /// [`Error::Forbidden`], [`Error::Validation`], [`Error::Internal`].
     pub async fn put_webhook(
         &self,
         actor: &Actor,
-        body: &Value,
+        input: &WebhookInput,
         allow_insecure: bool,
         now: Timestamp,
     ) -> Result<WebhookSet> {
         actor.require(Access::Manage)?;
         actor.require_admin("only admins can set the webhook")?;
-        let form = validate::webhook(object(body)?, allow_insecure)?;
+        let form = validate::webhook(input, allow_insecure)?;
         let org = &actor.org.id;
         let before = self.repo.webhook(org).await?;
         let (hook, secret) = match &before {
@@ -128,10 +128,10 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     ///
     /// # Errors
     /// [`Error::Forbidden`], [`Error::NotFound`] when none is set, [`Error::Validation`], [`Error::Internal`].
-    pub async fn rotate_webhook(&self, actor: &Actor, body: &Value, now: Timestamp) -> Result<WebhookSet> {
+    pub async fn rotate_webhook(&self, actor: &Actor, input: &RotateInput, now: Timestamp) -> Result<WebhookSet> {
         actor.require(Access::Manage)?;
         actor.require_admin("only admins can rotate the webhook secret")?;
-        let grace = validate::rotate(object(body)?)?;
+        let grace = validate::rotate(input)?;
         let org = &actor.org.id;
         let before = self.repo.webhook(org).await?.ok_or(Error::NotFound)?;
         let secret = new_secret(&self.rng)?;

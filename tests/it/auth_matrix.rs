@@ -18,14 +18,17 @@ fn developer_reach_and_role() {
     for id in [&o.admin_token_id, &other_tok, &org_tok, &"tok_nonexistent00000000".to_owned(), &"../x".to_owned()] {
         assert_eq!(block_on(w.svc.get_token(&d, id, w.now())).unwrap_err(), Error::NotFound, "{id}");
         assert_eq!(block_on(w.svc.disable_token(&d, id, w.now())).unwrap_err(), Error::NotFound);
-        assert_eq!(block_on(w.svc.update_token(&d, id, &json!({"label": "x"}), w.now())).unwrap_err(), Error::NotFound);
         assert_eq!(
-            block_on(w.svc.revoke_token(&d, id, &json!({"confirm_label": "mine"}), w.now())).unwrap_err(),
+            block_on(w.svc.update_token(&d, id, &form(json!({"label": "x"})), w.now())).unwrap_err(),
             Error::NotFound
         );
-        assert_eq!(block_on(w.svc.rotate_token(&d, id, &json!({}), w.now())).unwrap_err(), Error::NotFound);
         assert_eq!(
-            block_on(w.svc.delete_token(&d, id, &json!({"confirm_label": "mine"}), w.now())).unwrap_err(),
+            block_on(w.svc.revoke_token(&d, id, &form(json!({"confirm_label": "mine"})), w.now())).unwrap_err(),
+            Error::NotFound
+        );
+        assert_eq!(block_on(w.svc.rotate_token(&d, id, &form(json!({})), w.now())).unwrap_err(), Error::NotFound);
+        assert_eq!(
+            block_on(w.svc.delete_token(&d, id, &form(json!({"confirm_label": "mine"})), w.now())).unwrap_err(),
             Error::NotFound
         );
     }
@@ -46,19 +49,19 @@ fn developer_reach_and_role() {
         Err(Error::Forbidden(_))
     ));
     assert!(matches!(
-        block_on(w.svc.update_token(&d, &dev_tok, &json!({"role": "admin"}), w.now())),
+        block_on(w.svc.update_token(&d, &dev_tok, &form(json!({"role": "admin"})), w.now())),
         Err(Error::Forbidden(_))
     ));
     assert!(matches!(block_on(w.svc.members(&d)), Err(Error::Forbidden(_))));
     assert!(matches!(
-        block_on(w.svc.create_member(&d, &json!({"email": "x@y.io", "name": "x", "role": "admin"}), w.now())),
+        block_on(w.svc.create_member(&d, &form(json!({"email": "x@y.io", "name": "x", "role": "admin"})), w.now())),
         Err(Error::Forbidden(_))
     ));
     assert!(matches!(
-        block_on(w.svc.update_member(&d, &dev_id, &json!({"role": "admin"}), w.now())),
+        block_on(w.svc.update_member(&d, &dev_id, &form(json!({"role": "admin"})), w.now())),
         Err(Error::Forbidden(_))
     ));
-    assert!(matches!(block_on(w.svc.update_org(&d, &json!({"name": "x"}), w.now())), Err(Error::Forbidden(_))));
+    assert!(matches!(block_on(w.svc.update_org(&d, &form(json!({"name": "x"})), w.now())), Err(Error::Forbidden(_))));
     assert!(matches!(block_on(w.svc.audit_events(&d, None, None, None, None)), Err(Error::Forbidden(_))));
     assert!(matches!(block_on(w.svc.notifications(&d)), Err(Error::Forbidden(_))));
     // own tokens: full lifecycle allowed
@@ -66,8 +69,8 @@ fn developer_reach_and_role() {
         w.create(&dev, json!({"label": "own", "role": "developer", "kind": "personal", "owner_member_id": dev_id}));
     assert!(block_on(w.svc.disable_token(&d, &mine, w.now())).is_ok());
     assert!(block_on(w.svc.enable_token(&d, &mine, w.now())).is_ok());
-    assert!(block_on(w.svc.rotate_token(&d, &mine, &json!({}), w.now())).is_ok());
-    assert!(block_on(w.svc.delete_token(&d, &mine, &json!({"confirm_label": "own"}), w.now())).is_ok());
+    assert!(block_on(w.svc.rotate_token(&d, &mine, &form(json!({})), w.now())).is_ok());
+    assert!(block_on(w.svc.delete_token(&d, &mine, &form(json!({"confirm_label": "own"})), w.now())).is_ok());
     // a developer's list is their own, whatever the filter asks
     let q = TokenQuery { owner: Some(o.admin_id.clone()), ..TokenQuery::default() };
     assert!(block_on(w.svc.list_tokens(&d, &q, w.now())).unwrap().0.is_empty());
@@ -138,14 +141,14 @@ fn other_org_admin_sees_nothing() {
         block_on(w.svc.revoke_token(
             &beta,
             &a.admin_token_id,
-            &json!({"confirm_label": "Initial admin token"}),
+            &form(json!({"confirm_label": "Initial admin token"})),
             w.now()
         ))
         .unwrap_err(),
         Error::NotFound
     );
     assert_eq!(
-        block_on(w.svc.update_member(&beta, &a.admin_id, &json!({"name": "x"}), w.now())).unwrap_err(),
+        block_on(w.svc.update_member(&beta, &a.admin_id, &form(json!({"name": "x"})), w.now())).unwrap_err(),
         Error::NotFound
     );
     let (rows, _) = block_on(w.svc.list_tokens(&beta, &TokenQuery::default(), w.now())).unwrap();
@@ -167,10 +170,39 @@ fn unusable_tokens_do_not_authenticate() {
     block_on(w.svc.disable_token(&admin, &id, w.now())).unwrap();
     assert_eq!(w.auth(&s).unwrap_err(), Error::Unauthenticated);
     block_on(w.svc.enable_token(&admin, &id, w.now())).unwrap();
-    block_on(w.svc.revoke_token(&admin, &id, &json!({"confirm_label": "x"}), w.now())).unwrap();
+    block_on(w.svc.revoke_token(&admin, &id, &form(json!({"confirm_label": "x"})), w.now())).unwrap();
     assert_eq!(w.auth(&s).unwrap_err(), Error::Unauthenticated);
     block_on(w.svc.reapprove_token(&admin, &id, w.now())).unwrap();
     assert!(w.auth(&s).is_ok());
     w.advance_seconds(86_400);
     assert_eq!(w.auth(&s).unwrap_err(), Error::Unauthenticated);
+}
+
+/// The use case reads its typed input only after deciding the caller: a body full of wrong
+/// types and unknown fields still hears 404 outside reach and 403 above the role, and inside
+/// reach every bad field is answered at once.
+#[test]
+fn bad_input_is_judged_after_the_caller() {
+    let w = World::new();
+    let o = w.org("Acme", &["billing"]);
+    let (_, dev, _) = w.member_with_token(&o.admin_secret, "dev@acme.io", "developer");
+    let d = w.actor(&dev);
+    let bad = json!({"label": 7, "scopes": "billing", "role": ["admin"], "bogus": true});
+    assert_eq!(
+        block_on(w.svc.update_token(&d, &o.admin_token_id, &form(bad.clone()), w.now())).unwrap_err(),
+        Error::NotFound
+    );
+    assert!(matches!(block_on(w.svc.create_member(&d, &form(bad.clone()), w.now())), Err(Error::Forbidden(_))));
+    assert!(matches!(
+        block_on(w.svc.put_webhook(&d, &form(json!({"url": 1})), false, w.now())),
+        Err(Error::Forbidden(_))
+    ));
+    let a = w.actor(&o.admin_secret);
+    let Err(Error::Validation(e)) = block_on(w.svc.update_token(&a, &o.admin_token_id, &form(bad), w.now())) else {
+        panic!("refused with every field")
+    };
+    assert_eq!(e.keys().map(String::as_str).collect::<Vec<_>>(), ["bogus", "label", "role", "scopes"]);
+    assert_eq!(e["label"], "must be a string");
+    assert_eq!(e["scopes"], "must be a list of strings");
+    assert_eq!(e["bogus"], "unknown field");
 }

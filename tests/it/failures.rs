@@ -64,7 +64,7 @@ fn setup(w: &World) -> Setup {
     let (s, org_token) =
         w.create(&o.admin_secret, json!({"label": "x", "role": "developer", "scopes": ["billing"], "kind": "org"}));
     let admin = w.actor(&o.admin_secret);
-    let r = block_on(w.svc.rotate_token(&admin, &org_token, &json!({"grace_seconds": 600}), w.now())).unwrap();
+    let r = block_on(w.svc.rotate_token(&admin, &org_token, &form(json!({"grace_seconds": 600})), w.now())).unwrap();
     block_on(w.svc.record_use(&o.id, &org_token, w.now())).unwrap();
     Setup {
         secrets: vec![o.admin_secret.clone(), dev_secret, s, r.secret],
@@ -112,38 +112,38 @@ fn use_cases(s: &Setup) -> Vec<(&'static str, Op)> {
             ));
         }};
     }
-    op!("edit narrower", |w, a, t, p, m| block_on(w.svc.update_token(a, t, &json!({"scopes": []}), w.now()))
+    op!("edit narrower", |w, a, t, p, m| block_on(w.svc.update_token(a, t, &form(json!({"scopes": []})), w.now()))
         .map(|v| json!(v)));
     op!("edit wider", |w, a, t, p, m| block_on(w.svc.update_token(
         a,
         t,
-        &json!({"scopes": ["billing", "users:read"]}),
+        &form(json!({"scopes": ["billing", "users:read"]})),
         w.now()
     ))
     .map(|v| json!(v)));
     op!("disable", |w, a, t, p, m| block_on(w.svc.disable_token(a, t, w.now())).map(|v| json!(v)));
-    op!("revoke", |w, a, t, p, m| block_on(w.svc.revoke_token(a, t, &json!({"confirm_label": "x"}), w.now()))
+    op!("revoke", |w, a, t, p, m| block_on(w.svc.revoke_token(a, t, &form(json!({"confirm_label": "x"})), w.now()))
         .map(|v| json!(v)));
-    op!("delete", |w, a, t, p, m| block_on(w.svc.delete_token(a, t, &json!({"confirm_label": "x"}), w.now()))
+    op!("delete", |w, a, t, p, m| block_on(w.svc.delete_token(a, t, &form(json!({"confirm_label": "x"})), w.now()))
         .map(|()| json!(null)));
     op!("revoke personal", |w, a, t, p, m| block_on(w.svc.revoke_token(
         a,
         p,
-        &json!({"confirm_label": "mine"}),
+        &form(json!({"confirm_label": "mine"})),
         w.now()
     ))
     .map(|v| json!(v)));
     op!("deactivate member", |w, a, t, p, m| block_on(w.svc.update_member(
         a,
         m,
-        &json!({"status": "deactivated"}),
+        &form(json!({"status": "deactivated"})),
         w.now()
     ))
     .map(|v| json!(v)));
     op!("demote member", |w, a, t, p, m| block_on(w.svc.update_member(
         a,
         m,
-        &json!({"role": "developer", "name": "D"}),
+        &form(json!({"role": "developer", "name": "D"})),
         w.now()
     ))
     .map(|v| json!(v)));
@@ -154,7 +154,7 @@ fn use_cases(s: &Setup) -> Vec<(&'static str, Op)> {
             "rotate",
             Box::new(move |w, secrets| {
                 let a = w.actor(&admin);
-                match block_on(w.svc.rotate_token(&a, &t, &json!({"grace_seconds": 60}), w.now())) {
+                match block_on(w.svc.rotate_token(&a, &t, &form(json!({"grace_seconds": 60})), w.now())) {
                     Ok(r) => {
                         secrets.push(r.secret);
                         true
@@ -171,7 +171,7 @@ fn use_cases(s: &Setup) -> Vec<(&'static str, Op)> {
             "rotate without grace",
             Box::new(move |w, secrets| {
                 let a = w.actor(&admin);
-                match block_on(w.svc.rotate_token(&a, &t, &json!({}), w.now())) {
+                match block_on(w.svc.rotate_token(&a, &t, &form(json!({})), w.now())) {
                     Ok(r) => {
                         secrets.push(r.secret);
                         true
@@ -235,7 +235,7 @@ fn while_kv_refuses_writes_strict_sees_the_change_and_the_edge_catches_up_after(
     let admin = w.actor(&s.admin);
     let current = s.secrets[3].clone();
     w.kv().fail_writes(true);
-    block_on(w.svc.revoke_token(&admin, &s.org_token, &json!({"confirm_label": "x"}), w.now())).unwrap();
+    block_on(w.svc.revoke_token(&admin, &s.org_token, &form(json!({"confirm_label": "x"})), w.now())).unwrap();
     assert!(block_on(w.svc.projection_pending()).unwrap());
     assert_eq!(block_on(w.svc.verify(&current, &[] as &[&str], None, w.now())).unwrap().code.as_str(), "VALID");
     assert_eq!(w.verify_strict(&current, &[]), "REVOKED");
@@ -257,7 +257,8 @@ fn the_latest_state_of_a_key_wins_over_an_older_owed_one() {
     w.kv().fail_writes(true);
     block_on(w.svc.disable_token(&admin, &s.org_token, w.now())).unwrap();
     block_on(w.svc.enable_token(&w.actor(&s.admin), &s.org_token, w.now())).unwrap();
-    block_on(w.svc.delete_token(&w.actor(&s.admin), &s.org_token, &json!({"confirm_label": "x"}), w.now())).unwrap();
+    block_on(w.svc.delete_token(&w.actor(&s.admin), &s.org_token, &form(json!({"confirm_label": "x"})), w.now()))
+        .unwrap();
     w.kv().fail_writes(false);
     block_on(w.svc.project(w.now())).unwrap();
     assert_eq!(w.verify(&current, &[]), "NOT_FOUND");
@@ -273,7 +274,7 @@ fn reconcile_repairs_planted_and_stale_entries() {
     let current = s.secrets[3].clone();
     // A stale entry: KV says active while the records say revoked.
     w.kv().fail_writes(true);
-    block_on(w.svc.revoke_token(&admin, &s.org_token, &json!({"confirm_label": "x"}), w.now())).unwrap();
+    block_on(w.svc.revoke_token(&admin, &s.org_token, &form(json!({"confirm_label": "x"})), w.now())).unwrap();
     w.kv().fail_writes(false);
     // Forget the debt (as if the outbox were lost): only reconciliation can find it now.
     let owed: Vec<String> = w.store().dump().into_keys().filter(|k| k.starts_with(keys::OUTBOX)).collect();
@@ -320,7 +321,7 @@ fn a_write_retried_later_asks_kv_for_an_expiration_it_accepts() {
     let s = setup(&w);
     let admin = w.actor(&s.admin);
     w.kv().fail_writes(true);
-    let r = block_on(w.svc.rotate_token(&admin, &s.org_token, &json!({"grace_seconds": 30}), w.now())).unwrap();
+    let r = block_on(w.svc.rotate_token(&admin, &s.org_token, &form(json!({"grace_seconds": 30})), w.now())).unwrap();
     w.kv().fail_writes(false);
     w.advance_seconds(120);
     block_on(w.svc.project(w.now())).unwrap();

@@ -7,7 +7,7 @@ use keyward::domain::webhook::ATTEMPT_OFFSETS_SECONDS;
 use keyward::service::{UsageCount, UsageReport};
 use serde_json::{json, Value};
 
-use crate::support::World;
+use crate::support::{form, World};
 
 fn notifications(w: &World, admin: &str) -> Vec<Value> {
     let a = w.actor(admin);
@@ -21,7 +21,7 @@ fn deliveries(w: &World, admin: &str) -> Vec<Value> {
 
 fn set_hook(w: &World, admin: &str, body: Value) -> Value {
     let a = w.actor(admin);
-    serde_json::to_value(block_on(w.svc.put_webhook(&a, &body, true, w.now())).unwrap()).unwrap()
+    serde_json::to_value(block_on(w.svc.put_webhook(&a, &form(body.clone()), true, w.now())).unwrap()).unwrap()
 }
 
 #[test]
@@ -93,7 +93,7 @@ fn a_rotation_signs_with_both_secrets_during_its_grace() {
     let org = w.org("Acme", &[]);
     set_hook(&w, &org.admin_secret, json!({"url": "http://127.0.0.1:9/h"}));
     let a = w.actor(&org.admin_secret);
-    let r = block_on(w.svc.rotate_webhook(&a, &json!({"grace_seconds": 60}), w.now())).unwrap();
+    let r = block_on(w.svc.rotate_webhook(&a, &form(json!({"grace_seconds": 60})), w.now())).unwrap();
     assert!(r.secret.as_deref().is_some_and(|s| s.starts_with("whsec_")));
     block_on(w.svc.test_webhook(&a, w.now())).unwrap();
     let due = block_on(w.svc.due_deliveries(&org.id, w.now())).unwrap();
@@ -131,17 +131,17 @@ fn webhook_endpoints_are_checked() {
         (json!({"url": "https://example.com/h", "events": []}), "events"),
         (json!({"url": "https://example.com/h", "extra": 1}), "extra"),
     ] {
-        match block_on(w.svc.put_webhook(&a, &body, false, w.now())) {
+        match block_on(w.svc.put_webhook(&a, &form(body.clone()), false, w.now())) {
             Err(keyward::service::Error::Validation(e)) => assert!(e.contains_key(field), "{body}: {e:?}"),
             other => panic!("{body}: {other:?}"),
         }
     }
-    assert!(block_on(w.svc.put_webhook(&a, &json!({"url": "https://example.com/h"}), false, w.now())).is_ok());
+    assert!(block_on(w.svc.put_webhook(&a, &form(json!({"url": "https://example.com/h"})), false, w.now())).is_ok());
     // A developer can neither read nor set it.
     let (_, dev, _) = w.member_with_token(&org.admin_secret, "dev@acme.io", "developer");
     let d = w.actor(&dev);
     assert!(block_on(w.svc.webhook(&d, w.now())).is_err());
-    assert!(block_on(w.svc.put_webhook(&d, &json!({"url": "https://example.com/x"}), false, w.now())).is_err());
+    assert!(block_on(w.svc.put_webhook(&d, &form(json!({"url": "https://example.com/x"})), false, w.now())).is_err());
 }
 
 #[test]
@@ -150,7 +150,7 @@ fn expiry_warnings_reach_owner_and_admins_once_each() {
     let org = w.org("Acme", &[]);
     // No emails, so that the next wake is the next reminder's.
     let a = w.actor(&org.admin_secret);
-    block_on(w.svc.update_org(&a, &json!({"policy": {"email_notifications": false}}), w.now())).unwrap();
+    block_on(w.svc.update_org(&a, &form(json!({"policy": {"email_notifications": false}})), w.now())).unwrap();
     assert!(block_on(w.svc.due_emails(&org.id, "", w.now())).unwrap().is_empty(), "the org's first email is given up");
     let (_, dev, _) = w.member_with_token(&org.admin_secret, "dev@acme.io", "developer");
     // The dev's own token, 10 days.
@@ -195,7 +195,7 @@ fn idle_tokens_are_warned_then_disabled_by_the_system_unless_used() {
     let w = World::new();
     let org = w.org("Acme", &[]);
     let a = w.actor(&org.admin_secret);
-    block_on(w.svc.update_org(&a, &json!({"policy": {"disable_after_idle_days": 10}}), w.now())).unwrap();
+    block_on(w.svc.update_org(&a, &form(json!({"policy": {"disable_after_idle_days": 10}})), w.now())).unwrap();
     let (used_secret, used) = w.create(
         &org.admin_secret,
         json!({"label": "used", "role": "developer", "kind": "org", "scopes": [], "never_expires": null}),
@@ -249,19 +249,21 @@ fn idle_policy_is_validated() {
     let org = w.org("Acme", &[]);
     let a = w.actor(&org.admin_secret);
     for bad in [json!(0), json!(366), json!("7"), json!(1.5)] {
-        let r = block_on(w.svc.update_org(&a, &json!({"policy": {"disable_after_idle_days": bad}}), w.now()));
+        let r = block_on(w.svc.update_org(&a, &form(json!({"policy": {"disable_after_idle_days": bad}})), w.now()));
         assert!(
             matches!(r, Err(keyward::service::Error::Validation(ref e)) if e.contains_key("policy.disable_after_idle_days")),
             "{bad}: {r:?}"
         );
     }
-    let on = block_on(w.svc.update_org(&a, &json!({"policy": {"disable_after_idle_days": 90}}), w.now())).unwrap();
+    let on =
+        block_on(w.svc.update_org(&a, &form(json!({"policy": {"disable_after_idle_days": 90}})), w.now())).unwrap();
     assert_eq!(on.policy.disable_after_idle_days, Some(90));
     let a = w.actor(&org.admin_secret);
-    let kept = block_on(w.svc.update_org(&a, &json!({"policy": {"max_ttl_days": 100}}), w.now())).unwrap();
+    let kept = block_on(w.svc.update_org(&a, &form(json!({"policy": {"max_ttl_days": 100}})), w.now())).unwrap();
     assert_eq!(kept.policy.disable_after_idle_days, Some(90), "absent keeps it");
     let a = w.actor(&org.admin_secret);
-    let off = block_on(w.svc.update_org(&a, &json!({"policy": {"disable_after_idle_days": null}}), w.now())).unwrap();
+    let off =
+        block_on(w.svc.update_org(&a, &form(json!({"policy": {"disable_after_idle_days": null}})), w.now())).unwrap();
     assert_eq!(off.policy.disable_after_idle_days, None, "null turns it off");
 }
 
@@ -335,7 +337,7 @@ fn notifications_are_emailed_once_each_and_retried() {
     block_on(w.svc.record_email(&again[0].key, Err("refused".into()), w.now())).unwrap();
     // The dev is deactivated before the next retry: given up, never sent.
     let a = w.actor(&org.admin_secret);
-    block_on(w.svc.update_member(&a, &dev_id, &json!({"status": "deactivated"}), w.now())).unwrap();
+    block_on(w.svc.update_member(&a, &dev_id, &form(json!({"status": "deactivated"})), w.now())).unwrap();
     w.advance_seconds(300);
     let left: Vec<String> =
         block_on(w.svc.due_emails(&org.id, "", w.now())).unwrap().into_iter().map(|d| d.email.to).collect();
@@ -347,7 +349,7 @@ fn notifications_are_emailed_once_each_and_retried() {
     assert_eq!(dev_view["email"]["last_error"], "the recipient is not an active member");
     // Emails off: new notifications carry none.
     let a = w.actor(&org.admin_secret);
-    block_on(w.svc.update_org(&a, &json!({"policy": {"email_notifications": false}}), w.now())).unwrap();
+    block_on(w.svc.update_org(&a, &form(json!({"policy": {"email_notifications": false}})), w.now())).unwrap();
     w.create(&org.admin_secret, json!({"label": "quiet", "role": "developer", "kind": "org", "scopes": []}));
     let quiet = notifications(&w, &org.admin_secret);
     assert_eq!(quiet[0]["kind"], "token.created");
@@ -362,8 +364,8 @@ fn red_team_findings_stay_fixed() {
     let w = World::new();
     let org = w.org("Acme", &[]);
     let a = w.actor(&org.admin_secret);
-    block_on(w.svc.put_webhook(&a, &json!({"url": "http://127.0.0.1:9/h"}), true, w.now())).unwrap();
-    block_on(w.svc.rotate_webhook(&a, &json!({"grace_seconds": 60}), w.now())).unwrap();
+    block_on(w.svc.put_webhook(&a, &form(json!({"url": "http://127.0.0.1:9/h"})), true, w.now())).unwrap();
+    block_on(w.svc.rotate_webhook(&a, &form(json!({"grace_seconds": 60})), w.now())).unwrap();
     let during = block_on(w.svc.webhook(&a, w.now())).unwrap().unwrap();
     assert!(during.previous_valid_until.is_some());
     let after = block_on(w.svc.webhook(&a, w.now().plus_seconds(60))).unwrap().unwrap();
@@ -371,7 +373,7 @@ fn red_team_findings_stay_fixed() {
 
     let both = block_on(w.svc.put_webhook(
         &a,
-        &json!({"url": "http://127.0.0.1:9/h", "events": ["*", "token.created"]}),
+        &form(json!({"url": "http://127.0.0.1:9/h", "events": ["*", "token.created"]})),
         true,
         w.now(),
     ));
@@ -384,7 +386,7 @@ fn red_team_findings_stay_fixed() {
         block_on(w.svc.record_email(&d.key, Err("refused".into()), w.now())).unwrap();
     }
     let a = w.actor(&org.admin_secret);
-    block_on(w.svc.update_org(&a, &json!({"policy": {"email_notifications": false}}), w.now())).unwrap();
+    block_on(w.svc.update_org(&a, &form(json!({"policy": {"email_notifications": false}})), w.now())).unwrap();
     assert!(block_on(w.svc.due_emails(&org.id, "", w.now())).unwrap().is_empty());
     let states: Vec<Value> = notifications(&w, &org.admin_secret)
         .into_iter()
@@ -414,18 +416,18 @@ fn timed_work_details() {
     let org = w.org("Acme", &[]);
     w.svc.take_wake();
     let a = w.actor(&org.admin_secret);
-    block_on(w.svc.update_org(&a, &json!({"name": "Acme Two"}), w.now())).unwrap();
+    block_on(w.svc.update_org(&a, &form(json!({"name": "Acme Two"})), w.now())).unwrap();
     assert_eq!(w.svc.take_wake(), None, "a new name moves no reminder");
     let a = w.actor(&org.admin_secret);
-    block_on(w.svc.update_org(&a, &json!({"policy": {"disable_after_idle_days": 60}}), w.now())).unwrap();
+    block_on(w.svc.update_org(&a, &form(json!({"policy": {"disable_after_idle_days": 60}})), w.now())).unwrap();
     assert_eq!(w.svc.take_wake(), Some(w.now()), "the idle policy moves every reminder");
     let a = w.actor(&org.admin_secret);
-    block_on(w.svc.update_org(&a, &json!({"policy": {"email_notifications": false}}), w.now())).unwrap();
+    block_on(w.svc.update_org(&a, &form(json!({"policy": {"email_notifications": false}})), w.now())).unwrap();
     assert_eq!(w.svc.take_wake(), Some(w.now()), "emails turned off: pending ones to give up");
     let a = w.actor(&org.admin_secret);
     block_on(w.svc.update_org(
         &a,
-        &json!({"policy": {"email_notifications": true, "disable_after_idle_days": null}}),
+        &form(json!({"policy": {"email_notifications": true, "disable_after_idle_days": null}})),
         w.now(),
     ))
     .unwrap();
@@ -440,7 +442,7 @@ fn timed_work_details() {
         json!({"label": "dev ci", "role": "developer", "kind": "personal", "owner_member_id": dev_id, "expires_in_days": 10}),
     );
     let a = w.actor(&org.admin_secret);
-    block_on(w.svc.update_member(&a, &dev_id, &json!({"status": "deactivated"}), w.now())).unwrap();
+    block_on(w.svc.update_member(&a, &dev_id, &form(json!({"status": "deactivated"})), w.now())).unwrap();
     let t0 = w.now();
     w.now.set(t0.plus_days(9));
     block_on(w.svc.tick(&org.id, w.now())).unwrap();
@@ -454,7 +456,7 @@ fn timed_work_details() {
 
     // A system disable counts one version.
     let a = w.actor(&org.admin_secret);
-    block_on(w.svc.update_org(&a, &json!({"policy": {"disable_after_idle_days": 5}}), w.now())).unwrap();
+    block_on(w.svc.update_org(&a, &form(json!({"policy": {"disable_after_idle_days": 5}})), w.now())).unwrap();
     let (_, idle) = w
         .create(&org.admin_secret, json!({"label": "idle", "role": "developer", "kind": "org", "expires_in_days": 60}));
     let version_of = |id: &str| {
@@ -487,7 +489,12 @@ fn webhook_events_are_read_exactly() {
     let org = w.org("Acme", &[]);
     let a = w.actor(&org.admin_secret);
     let put = |events: Value| {
-        block_on(w.svc.put_webhook(&a, &json!({"url": "https://example.com/h", "events": events}), false, w.now()))
+        block_on(w.svc.put_webhook(
+            &a,
+            &form(json!({"url": "https://example.com/h", "events": events})),
+            false,
+            w.now(),
+        ))
     };
     match put(json!("token.created")) {
         Err(keyward::service::Error::Validation(e)) => assert!(e.contains_key("events")),
@@ -567,7 +574,7 @@ fn usage_edges() {
     assert_eq!(admin_use(), Some(at.plus_seconds(3_600)));
 
     // A delivery's retry is the authority's next wake.
-    block_on(w.svc.put_webhook(&a, &json!({"url": "http://127.0.0.1:9/h"}), true, w.now())).unwrap();
+    block_on(w.svc.put_webhook(&a, &form(json!({"url": "http://127.0.0.1:9/h"})), true, w.now())).unwrap();
     block_on(w.svc.test_webhook(&a, w.now())).unwrap();
     for out in block_on(w.svc.due_deliveries(&org.id, w.now())).unwrap() {
         block_on(w.svc.record_attempt(&out.key, Some(500), None, w.now())).unwrap();

@@ -30,9 +30,9 @@ fn network_allowlists_bind_verification_and_the_admin_api() {
     assert!(w.auth(&s).is_ok());
     // an edit changes the verify entry too; [] lifts the allowlist
     let admin = w.actor(&o.admin_secret);
-    block_on(w.svc.update_token(&admin, &id, &json!({"allowed_cidrs": ["192.0.2.0/24"]}), w.now())).unwrap();
+    block_on(w.svc.update_token(&admin, &id, &form(json!({"allowed_cidrs": ["192.0.2.0/24"]})), w.now())).unwrap();
     assert_eq!(w.verify(&s, &[]), "IP_NOT_ALLOWED");
-    block_on(w.svc.update_token(&admin, &id, &json!({"allowed_cidrs": []}), w.now())).unwrap();
+    block_on(w.svc.update_token(&admin, &id, &form(json!({"allowed_cidrs": []})), w.now())).unwrap();
     w.client.set(None);
     assert_eq!(w.verify(&s, &[]), "VALID");
     // bad blocks are 422, every one named
@@ -100,7 +100,7 @@ fn on_leak_notify_tells_without_revoking_but_a_holder_always_revokes() {
     let w = World::new();
     let o = w.org("Acme", &["billing"]);
     let admin = w.actor(&o.admin_secret);
-    block_on(w.svc.update_org(&admin, &json!({"policy": {"on_leak": "notify"}}), w.now())).unwrap();
+    block_on(w.svc.update_org(&admin, &form(json!({"policy": {"on_leak": "notify"}})), w.now())).unwrap();
     let (s, id) = w.create(&o.admin_secret, json!({"label": "ci", "role": "developer", "kind": "org"}));
     assert!(report(&w, &s, &scanner()));
     assert_eq!(w.verify(&s, &[]), "VALID", "notify only");
@@ -112,7 +112,7 @@ fn on_leak_notify_tells_without_revoking_but_a_holder_always_revokes() {
     let (events, _) = block_on(w.svc.audit_events(&w.actor(&o.admin_secret), Some(&id), None, None, None)).unwrap();
     assert!(events[0].summary.contains("198.51.100.4") && events[0].summary.contains("curl/8.5"));
     assert!(matches!(
-        block_on(w.svc.update_org(&w.actor(&o.admin_secret), &json!({"policy": {"on_leak": "ignore"}}), w.now())),
+        block_on(w.svc.update_org(&w.actor(&o.admin_secret), &form(json!({"policy": {"on_leak": "ignore"}})), w.now())),
         Err(Error::Validation(e)) if e.contains_key("policy.on_leak")
     ));
 }
@@ -123,7 +123,7 @@ fn a_reported_secret_in_its_grace_stops_and_the_current_one_goes_on() {
     let o = w.org("Acme", &["billing"]);
     let (old, id) = w.create(&o.admin_secret, json!({"label": "ci", "role": "developer", "kind": "org"}));
     let admin = w.actor(&o.admin_secret);
-    let new = block_on(w.svc.rotate_token(&admin, &id, &json!({"grace_seconds": 3600}), w.now())).unwrap().secret;
+    let new = block_on(w.svc.rotate_token(&admin, &id, &form(json!({"grace_seconds": 3600})), w.now())).unwrap().secret;
     assert_eq!(w.verify(&old, &[]), "VALID");
     assert!(report(&w, &old, &scanner()));
     assert_eq!(w.verify(&old, &[]), "NOT_FOUND");
@@ -138,7 +138,7 @@ fn a_leaked_token_its_developer_revoked_stays_revoked_and_reporter_text_is_made_
     let (_, dev, _) = w.member_with_token(&o.admin_secret, "d@acme.io", "developer");
     let (s, id) = w.create(&dev, json!({"label": "laptop", "role": "developer", "kind": "personal"}));
     let d = w.actor(&dev);
-    block_on(w.svc.revoke_token(&d, &id, &json!({"confirm_label": "laptop"}), w.now())).unwrap();
+    block_on(w.svc.revoke_token(&d, &id, &form(json!({"confirm_label": "laptop"})), w.now())).unwrap();
     let sneaky =
         Reporter::Holder { address: "198.51.100.4".into(), user_agent: "curl \u{202e}nimda\u{2028}x\u{200b}".into() };
     assert!(!report(&w, &s, &sneaky), "not live: a false positive");

@@ -25,36 +25,45 @@ fn every_use_case(
         ("get token", true, ok(block_on(svc.get_token(caller, token, now)).map(|v| json!(v)))),
         ("audit", true, ok(block_on(svc.audit_events(caller, None, None, None, None)).map(|v| json!(v.0)))),
         ("notifications", true, ok(block_on(svc.notifications(caller)).map(|v| json!(v)))),
-        ("update org", false, ok(block_on(svc.update_org(caller, &json!({"name": "X"}), now)).map(|v| json!(v)))),
+        ("update org", false, ok(block_on(svc.update_org(caller, &form(json!({"name": "X"})), now)).map(|v| json!(v)))),
         (
             "create member",
             false,
-            ok(block_on(svc.create_member(caller, &json!({"email": "n@x.io", "name": "N", "role": "developer"}), now))
-                .map(|v| json!(v))),
+            ok(block_on(svc.create_member(
+                caller,
+                &form(json!({"email": "n@x.io", "name": "N", "role": "developer"})),
+                now,
+            ))
+            .map(|v| json!(v))),
         ),
         (
             "update member",
             false,
-            ok(block_on(svc.update_member(caller, member, &json!({"name": "M"}), now)).map(|v| json!(v))),
+            ok(block_on(svc.update_member(caller, member, &form(json!({"name": "M"})), now)).map(|v| json!(v))),
         ),
         (
             "create token",
             false,
-            ok(block_on(svc.create_token(caller, &json!({"label": "n", "role": "developer", "kind": "org"}), now))
-                .map(|v| json!(v.token))),
+            ok(block_on(svc.create_token(
+                caller,
+                &form(json!({"label": "n", "role": "developer", "kind": "org"})),
+                now,
+            ))
+            .map(|v| json!(v.token))),
         ),
         (
             "update token",
             false,
-            ok(block_on(svc.update_token(caller, token, &json!({"label": "t2"}), now)).map(|v| json!(v))),
+            ok(block_on(svc.update_token(caller, token, &form(json!({"label": "t2"})), now)).map(|v| json!(v))),
         ),
         ("disable", false, ok(block_on(svc.disable_token(caller, token, now)).map(|v| json!(v)))),
-        ("rotate", false, ok(block_on(svc.rotate_token(caller, token, &json!({}), now)).map(|v| json!(v.token)))),
+        ("rotate", false, ok(block_on(svc.rotate_token(caller, token, &form(json!({})), now)).map(|v| json!(v.token)))),
         ("reconcile", false, ok(block_on(svc.reconcile(caller, now)).map(|v| json!(v)))),
         (
             "delete",
             false,
-            ok(block_on(svc.delete_token(caller, token, &json!({"confirm_label": "t2"}), now)).map(|()| json!(null))),
+            ok(block_on(svc.delete_token(caller, token, &form(json!({"confirm_label": "t2"})), now))
+                .map(|()| json!(null))),
         ),
     ]
 }
@@ -128,23 +137,23 @@ fn grants_never_exceed_the_callers_keyward_scopes() {
     let (plain, plain_id) = w.create(&dev, json!({"label": "plain", "role": "developer", "kind": "personal"}));
     let p = w.actor(&plain);
     let widened =
-        block_on(w.svc.update_token(&p, &plain_id, &json!({"scopes": ["billing", "keyward:manage"]}), w.now()));
+        block_on(w.svc.update_token(&p, &plain_id, &form(json!({"scopes": ["billing", "keyward:manage"]})), w.now()));
     assert!(matches!(widened, Err(Error::Forbidden(_))));
     let (read_dev, read_dev_id) =
         w.create(&dev, json!({"label": "rd", "role": "developer", "kind": "personal", "scopes": ["keyward:read"]}));
     let rd = w.actor(&read_dev);
-    let r = block_on(w.svc.update_token(&rd, &read_dev_id, &json!({"scopes": ["keyward:manage"]}), w.now()));
+    let r = block_on(w.svc.update_token(&rd, &read_dev_id, &form(json!({"scopes": ["keyward:manage"]})), w.now()));
     assert!(matches!(r, Err(Error::Forbidden(_))));
     let d = w.actor(&dev);
-    let r = block_on(w.svc.update_token(&d, &read_dev_id, &json!({"scopes": ["keyward:manage"]}), w.now()));
+    let r = block_on(w.svc.update_token(&d, &read_dev_id, &form(json!({"scopes": ["keyward:manage"]})), w.now()));
     assert!(r.is_ok(), "{r:?}");
     // Module names are never keyward's.
     let bad = json!({"name": "K", "modules": ["keyward:manage"], "admin": {"email": "a@k.io", "name": "A"}});
     let id = w.new_org_id();
     assert!(
-        matches!(block_on(w.svc.create_org(&operator(), &id, &bad, w.now())), Err(Error::Validation(e)) if e.contains_key("modules"))
+        matches!(block_on(w.svc.create_org(&operator(), &id, &form(bad.clone()), w.now())), Err(Error::Validation(e)) if e.contains_key("modules"))
     );
-    let r = block_on(w.svc.update_org(&admin, &json!({"modules": ["billing", "keyward:read"]}), w.now()));
+    let r = block_on(w.svc.update_org(&admin, &form(json!({"modules": ["billing", "keyward:read"]})), w.now()));
     assert!(matches!(r, Err(Error::Validation(e)) if e.contains_key("modules")));
 }
 
@@ -153,7 +162,8 @@ fn a_rotated_out_secret_only_verifies() {
     let w = World::new();
     let o = w.org("Acme", &["billing"]);
     let admin = w.actor(&o.admin_secret);
-    let r = block_on(w.svc.rotate_token(&admin, &o.admin_token_id, &json!({"grace_seconds": 300}), w.now())).unwrap();
+    let r =
+        block_on(w.svc.rotate_token(&admin, &o.admin_token_id, &form(json!({"grace_seconds": 300})), w.now())).unwrap();
     assert_eq!(w.verify(&o.admin_secret, &[]), "VALID");
     assert_eq!(w.auth(&o.admin_secret).unwrap_err(), Error::Unauthenticated);
     assert!(w.auth(&r.secret).is_ok());
@@ -170,19 +180,19 @@ fn admin_actions_stick() {
     let v = block_on(w.svc.disable_token(&admin, &id, w.now())).unwrap();
     assert_eq!(json!(v)["state_set_by"], "admin");
     assert!(matches!(block_on(w.svc.enable_token(&d, &id, w.now())), Err(Error::Forbidden(_))));
-    block_on(w.svc.revoke_token(&admin, &id, &json!({"confirm_label": "mine2"}), w.now())).unwrap();
+    block_on(w.svc.revoke_token(&admin, &id, &form(json!({"confirm_label": "mine2"})), w.now())).unwrap();
     assert!(matches!(block_on(w.svc.reapprove_token(&d, &id, w.now())), Err(Error::Forbidden(_))));
     block_on(w.svc.reapprove_token(&admin, &id, w.now())).unwrap();
     // A developer's own disable and revoke they may undo themselves.
     let v = block_on(w.svc.disable_token(&d, &id, w.now())).unwrap();
     assert_eq!(json!(v)["state_set_by"], "developer");
     block_on(w.svc.enable_token(&d, &id, w.now())).unwrap();
-    block_on(w.svc.revoke_token(&d, &id, &json!({"confirm_label": "mine2"}), w.now())).unwrap();
+    block_on(w.svc.revoke_token(&d, &id, &form(json!({"confirm_label": "mine2"})), w.now())).unwrap();
     block_on(w.svc.reapprove_token(&d, &id, w.now())).unwrap();
     assert_eq!(w.token_json(&dev, &id).unwrap()["state"], "active");
     // Revoking what an admin disabled does not make it the developer's to undo.
     block_on(w.svc.disable_token(&admin, &id, w.now())).unwrap();
-    let v = block_on(w.svc.revoke_token(&d, &id, &json!({"confirm_label": "mine2"}), w.now())).unwrap();
+    let v = block_on(w.svc.revoke_token(&d, &id, &form(json!({"confirm_label": "mine2"})), w.now())).unwrap();
     assert_eq!(json!(v)["state_set_by"], "admin");
     assert!(matches!(block_on(w.svc.reapprove_token(&d, &id, w.now())), Err(Error::Forbidden(_))));
     block_on(w.svc.reapprove_token(&admin, &id, w.now())).unwrap();
@@ -191,11 +201,11 @@ fn admin_actions_stick() {
     let v = block_on(w.svc.disable_token(&admin, &id, w.now())).unwrap();
     assert_eq!((json!(v)["state"].clone(), json!(v)["state_set_by"].clone()), (json!("disabled"), json!("admin")));
     assert!(matches!(block_on(w.svc.enable_token(&d, &id, w.now())), Err(Error::Forbidden(_))));
-    block_on(w.svc.revoke_token(&d, &id, &json!({"confirm_label": "mine2"}), w.now())).unwrap();
+    block_on(w.svc.revoke_token(&d, &id, &form(json!({"confirm_label": "mine2"})), w.now())).unwrap();
     assert!(matches!(block_on(w.svc.reapprove_token(&d, &id, w.now())), Err(Error::Forbidden(_))));
     block_on(w.svc.reapprove_token(&admin, &id, w.now())).unwrap();
-    block_on(w.svc.revoke_token(&d, &id, &json!({"confirm_label": "mine2"}), w.now())).unwrap();
-    let v = block_on(w.svc.revoke_token(&admin, &id, &json!({"confirm_label": "mine2"}), w.now())).unwrap();
+    block_on(w.svc.revoke_token(&d, &id, &form(json!({"confirm_label": "mine2"})), w.now())).unwrap();
+    let v = block_on(w.svc.revoke_token(&admin, &id, &form(json!({"confirm_label": "mine2"})), w.now())).unwrap();
     assert_eq!(json!(v)["state_set_by"], "admin");
     assert!(matches!(block_on(w.svc.reapprove_token(&d, &id, w.now())), Err(Error::Forbidden(_))));
     // an admin repeating their own disable is still a conflict
@@ -221,13 +231,13 @@ fn security_relevant_changes_notify_the_admins_and_the_owner_when_someone_else_a
     };
     let before = kinds_to("d@acme.io").len();
     // The owner's own changes are not sent back to them; an admin's are.
-    block_on(w.svc.update_token(&w.actor(&dev), &id, &json!({"scopes": ["billing"]}), w.now())).unwrap();
+    block_on(w.svc.update_token(&w.actor(&dev), &id, &form(json!({"scopes": ["billing"]})), w.now())).unwrap();
     assert_eq!(kinds_to("d@acme.io").len(), before);
-    block_on(w.svc.update_token(&admin, &id, &json!({"scopes": []}), w.now())).unwrap();
-    block_on(w.svc.update_token(&admin, &id, &json!({"label": "renamed"}), w.now())).unwrap();
+    block_on(w.svc.update_token(&admin, &id, &form(json!({"scopes": []})), w.now())).unwrap();
+    block_on(w.svc.update_token(&admin, &id, &form(json!({"label": "renamed"})), w.now())).unwrap();
     block_on(w.svc.disable_token(&admin, &id, w.now())).unwrap();
     block_on(w.svc.enable_token(&admin, &id, w.now())).unwrap();
-    block_on(w.svc.delete_token(&admin, &id, &json!({"confirm_label": "renamed"}), w.now())).unwrap();
+    block_on(w.svc.delete_token(&admin, &id, &form(json!({"confirm_label": "renamed"})), w.now())).unwrap();
     let to_owner = kinds_to("d@acme.io");
     assert_eq!(&to_owner[..4], ["token.deleted", "token.enabled", "token.disabled", "token.updated"]);
     assert_eq!(to_owner.len(), before + 4, "a label-only edit is not security-relevant");
@@ -238,8 +248,8 @@ fn security_relevant_changes_notify_the_admins_and_the_owner_when_someone_else_a
     );
     // Member changes: admins are told, with no token; a deactivated admin is not told.
     let (m2, _, _) = w.member_with_token(&o.admin_secret, "a2@acme.io", "admin");
-    block_on(w.svc.update_member(&admin, &m2, &json!({"status": "deactivated"}), w.now())).unwrap();
-    block_on(w.svc.update_member(&admin, &dev_id, &json!({"role": "admin"}), w.now())).unwrap();
+    block_on(w.svc.update_member(&admin, &m2, &form(json!({"status": "deactivated"})), w.now())).unwrap();
+    block_on(w.svc.update_member(&admin, &dev_id, &form(json!({"role": "admin"})), w.now())).unwrap();
     let notes = block_on(w.svc.notifications(&admin)).unwrap();
     let member_notes: Vec<_> = notes.iter().filter(|n| json!(n.kind) == "member.updated").collect();
     assert!(member_notes.iter().all(|n| n.token_id.is_none() && n.masked.is_none()));
@@ -280,11 +290,15 @@ fn a_secret_in_the_wrong_field_is_not_echoed() {
     let org = w.org("Acme", &["billing"]);
     let a = w.actor(&org.admin_secret);
     let body = serde_json::json!({"label": "x", "role": "developer", "kind": "org", "scopes": [org.admin_secret]});
-    let Err(Error::Validation(e)) = block_on(w.svc.create_token(&a, &body, w.now())) else { panic!("refused") };
+    let Err(Error::Validation(e)) = block_on(w.svc.create_token(&a, &form(body.clone()), w.now())) else {
+        panic!("refused")
+    };
     let shown = e.get("scopes").expect("scopes refused");
     assert!(!shown.contains(&org.admin_secret[3..]), "{shown}");
     assert!(shown.contains("token secret"), "{shown}");
     let plain = serde_json::json!({"label": "x", "role": "developer", "kind": "org", "scopes": ["payroll"]});
-    let Err(Error::Validation(e)) = block_on(w.svc.create_token(&a, &plain, w.now())) else { panic!("refused") };
+    let Err(Error::Validation(e)) = block_on(w.svc.create_token(&a, &form(plain.clone()), w.now())) else {
+        panic!("refused")
+    };
     assert!(e["scopes"].contains("\"payroll\""), "other values are still quoted");
 }

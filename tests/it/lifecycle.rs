@@ -59,7 +59,8 @@ fn token_create_edit_list_with_views_and_notifications() {
     // edit: label, scopes; the verify entry follows
     let dev = w.actor(&dev_secret);
     let edited =
-        block_on(w.svc.update_token(&dev, &id, &json!({"label": "CI 2", "scopes": ["users:read"]}), w.now())).unwrap();
+        block_on(w.svc.update_token(&dev, &id, &form(json!({"label": "CI 2", "scopes": ["users:read"]})), w.now()))
+            .unwrap();
     assert_eq!(edited.label, "CI 2");
     assert_eq!(w.verify(&secret, &["users:read"]), "VALID");
     assert_eq!(w.verify(&secret, &["billing"]), "INSUFFICIENT_SCOPE");
@@ -106,13 +107,13 @@ fn every_verify_code() {
     assert_eq!(w.verify(&s, &[]), "DISABLED");
     block_on(w.svc.enable_token(&admin, &id, w.now())).unwrap();
     assert_eq!(w.verify(&s, &[]), "VALID");
-    block_on(w.svc.revoke_token(&admin, &id, &json!({"confirm_label": "x"}), w.now())).unwrap();
+    block_on(w.svc.revoke_token(&admin, &id, &form(json!({"confirm_label": "x"})), w.now())).unwrap();
     assert_eq!(w.verify(&s, &[]), "REVOKED");
     block_on(w.svc.reapprove_token(&admin, &id, w.now())).unwrap();
     assert_eq!(w.verify(&s, &[]), "VALID");
     let (_, dev_secret, _) = w.member_with_token(&o.admin_secret, "dev@acme.io", "developer");
     let dev_id = w.actor(&dev_secret).member.unwrap().id;
-    block_on(w.svc.update_member(&admin, &dev_id, &json!({"status": "deactivated"}), w.now())).unwrap();
+    block_on(w.svc.update_member(&admin, &dev_id, &form(json!({"status": "deactivated"})), w.now())).unwrap();
     assert_eq!(w.verify(&dev_secret, &[]), "OWNER_DEACTIVATED");
     w.advance_seconds(86_400);
     assert_eq!(w.verify(&s, &[]), "EXPIRED");
@@ -128,22 +129,22 @@ fn revoke_needs_the_exact_label_and_reapprove_only_unexpired() {
         json!({"label": "Deploy bot", "role": "developer", "kind": "org", "expires_in_days": 2}),
     );
     for wrong in ["deploy bot", "Deploy bot ", ""] {
-        let r = block_on(w.svc.revoke_token(&admin, &id, &json!({"confirm_label": wrong}), w.now()));
+        let r = block_on(w.svc.revoke_token(&admin, &id, &form(json!({"confirm_label": wrong})), w.now()));
         assert_eq!(r.unwrap_err(), Error::ConfirmationMismatch);
     }
-    assert!(matches!(block_on(w.svc.revoke_token(&admin, &id, &json!({}), w.now())), Err(Error::Validation(_))));
+    assert!(matches!(block_on(w.svc.revoke_token(&admin, &id, &form(json!({})), w.now())), Err(Error::Validation(_))));
     assert_eq!(w.verify(&s, &[]), "VALID");
-    let v = block_on(w.svc.revoke_token(&admin, &id, &json!({"confirm_label": "Deploy bot"}), w.now())).unwrap();
+    let v = block_on(w.svc.revoke_token(&admin, &id, &form(json!({"confirm_label": "Deploy bot"})), w.now())).unwrap();
     assert_eq!((v.status.as_str(), v.revoked_at.is_some()), ("revoked", true));
     assert!(matches!(
-        block_on(w.svc.revoke_token(&admin, &id, &json!({"confirm_label": "Deploy bot"}), w.now())),
+        block_on(w.svc.revoke_token(&admin, &id, &form(json!({"confirm_label": "Deploy bot"})), w.now())),
         Err(Error::Conflict(_))
     ));
     assert!(matches!(block_on(w.svc.enable_token(&admin, &id, w.now())), Err(Error::Conflict(_))));
     let v = block_on(w.svc.reapprove_token(&admin, &id, w.now())).unwrap();
     assert_eq!((v.status.as_str(), v.revoked_at), ("active", None));
     assert!(matches!(block_on(w.svc.reapprove_token(&admin, &id, w.now())), Err(Error::Conflict(_))));
-    block_on(w.svc.revoke_token(&admin, &id, &json!({"confirm_label": "Deploy bot"}), w.now())).unwrap();
+    block_on(w.svc.revoke_token(&admin, &id, &form(json!({"confirm_label": "Deploy bot"})), w.now())).unwrap();
     w.advance_seconds(2 * 86_400);
     assert!(matches!(
         block_on(w.svc.reapprove_token(&w.actor(&o.admin_secret), &id, w.now())),
@@ -157,7 +158,7 @@ fn rotation_with_and_without_grace() {
     let o = w.org("Acme", &[]);
     let admin = w.actor(&o.admin_secret);
     let (old, id) = w.create(&o.admin_secret, json!({"label": "svc", "role": "developer", "kind": "org"}));
-    let r = block_on(w.svc.rotate_token(&admin, &id, &json!({"grace_seconds": 300}), w.now())).unwrap();
+    let r = block_on(w.svc.rotate_token(&admin, &id, &form(json!({"grace_seconds": 300})), w.now())).unwrap();
     let new = r.secret.clone();
     assert_ne!(new, old);
     assert_eq!(r.token.masked, format!("kw_••••••••{}", &new[35..]));
@@ -172,19 +173,22 @@ fn rotation_with_and_without_grace() {
     assert_eq!(w.verify(&new, &[]), "VALID");
     // no grace: the old secret dies at once; an older one still in grace dies too
     let admin = w.actor(&o.admin_secret);
-    let r2 = block_on(w.svc.rotate_token(&admin, &id, &json!({"grace_seconds": 60}), w.now())).unwrap();
-    let r3 = block_on(w.svc.rotate_token(&admin, &id, &json!({}), w.now())).unwrap();
+    let r2 = block_on(w.svc.rotate_token(&admin, &id, &form(json!({"grace_seconds": 60})), w.now())).unwrap();
+    let r3 = block_on(w.svc.rotate_token(&admin, &id, &form(json!({})), w.now())).unwrap();
     assert_eq!(w.verify(&new, &[]), "NOT_FOUND");
     assert_eq!(w.verify(&r2.secret, &[]), "NOT_FOUND");
     assert_eq!(w.verify(&r3.secret, &[]), "VALID");
     // revoking also stops a secret that is still in grace
-    let r4 = block_on(w.svc.rotate_token(&admin, &id, &json!({"grace_seconds": 600}), w.now())).unwrap();
-    block_on(w.svc.revoke_token(&admin, &id, &json!({"confirm_label": "svc"}), w.now())).unwrap();
+    let r4 = block_on(w.svc.rotate_token(&admin, &id, &form(json!({"grace_seconds": 600})), w.now())).unwrap();
+    block_on(w.svc.revoke_token(&admin, &id, &form(json!({"confirm_label": "svc"})), w.now())).unwrap();
     assert_eq!(w.verify(&r3.secret, &[]), "REVOKED");
     assert_eq!(w.verify(&r4.secret, &[]), "REVOKED");
-    assert!(matches!(block_on(w.svc.rotate_token(&admin, &id, &json!({}), w.now())), Err(Error::Conflict(_))));
+    assert!(matches!(block_on(w.svc.rotate_token(&admin, &id, &form(json!({})), w.now())), Err(Error::Conflict(_))));
     for bad in [json!({"grace_seconds": 86_401}), json!({"grace_seconds": -1}), json!({"grace": 1})] {
-        assert!(matches!(block_on(w.svc.rotate_token(&admin, &id, &bad, w.now())), Err(Error::Validation(_))));
+        assert!(matches!(
+            block_on(w.svc.rotate_token(&admin, &id, &form(bad.clone()), w.now())),
+            Err(Error::Validation(_))
+        ));
     }
     // rotation and revocation notify the admins too (newest first)
     let notes = block_on(w.svc.notifications(&admin)).unwrap();
@@ -207,10 +211,10 @@ fn delete_is_for_good() {
     let (s, id) = w.create(&o.admin_secret, json!({"label": "tmp", "role": "developer", "kind": "org"}));
     block_on(w.svc.record_use(&o.id, &id, w.now())).unwrap();
     assert_eq!(
-        block_on(w.svc.delete_token(&admin, &id, &json!({"confirm_label": "TMP"}), w.now())),
+        block_on(w.svc.delete_token(&admin, &id, &form(json!({"confirm_label": "TMP"})), w.now())),
         Err(Error::ConfirmationMismatch)
     );
-    block_on(w.svc.delete_token(&admin, &id, &json!({"confirm_label": "tmp"}), w.now())).unwrap();
+    block_on(w.svc.delete_token(&admin, &id, &form(json!({"confirm_label": "tmp"})), w.now())).unwrap();
     assert_eq!(w.verify(&s, &[]), "NOT_FOUND");
     assert_eq!(w.token_json(&o.admin_secret, &id), Err(Error::NotFound));
     assert!(w.store().dump().keys().all(|k| !k.contains(&id) || k.contains(":a:")));
@@ -238,14 +242,14 @@ fn personal_limit_of_ten() {
         json!({"label": "x", "role": "developer", "kind": "personal", "owner_member_id": dev_id}),
     );
     assert_eq!(over.unwrap_err(), Error::LimitReached { limit: 10 });
-    block_on(w.svc.revoke_token(&admin, &ids[0], &json!({"confirm_label": "t1"}), w.now())).unwrap();
+    block_on(w.svc.revoke_token(&admin, &ids[0], &form(json!({"confirm_label": "t1"})), w.now())).unwrap();
     assert!(w.try_create(&dev, json!({"label": "x", "role": "developer", "kind": "personal"})).is_err());
     // org tokens do not count; deleting frees a slot
     w.create(&o.admin_secret, json!({"label": "org one", "role": "developer", "kind": "org"}));
-    block_on(w.svc.delete_token(&admin, &ids[0], &json!({"confirm_label": "t1"}), w.now())).unwrap();
+    block_on(w.svc.delete_token(&admin, &ids[0], &form(json!({"confirm_label": "t1"})), w.now())).unwrap();
     assert!(w.try_create(&dev, json!({"label": "x", "role": "developer", "kind": "personal"})).is_ok());
     // the limit is a per-org policy
-    block_on(w.svc.update_org(&admin, &json!({"policy": {"max_personal_tokens": 11}}), w.now())).unwrap();
+    block_on(w.svc.update_org(&admin, &form(json!({"policy": {"max_personal_tokens": 11}})), w.now())).unwrap();
     assert!(w.try_create(&dev, json!({"label": "y", "role": "developer", "kind": "personal"})).is_ok());
     let me = serde_json::to_value(block_on(w.svc.me(&w.actor(&dev), w.now())).unwrap()).unwrap();
     assert_eq!(me["personal_tokens"], json!({"used": 11, "limit": 11}));
@@ -260,7 +264,7 @@ fn deactivation_cascade_and_org_tokens_survive() {
     let (personal, _) = w.create(&second_admin, json!({"label": "laptop", "role": "admin", "kind": "personal"}));
     let ops_id = w.actor(&second_admin).member.unwrap().id;
     let admin = w.actor(&o.admin_secret);
-    let m = block_on(w.svc.update_member(&admin, &ops_id, &json!({"status": "deactivated"}), w.now())).unwrap();
+    let m = block_on(w.svc.update_member(&admin, &ops_id, &form(json!({"status": "deactivated"})), w.now())).unwrap();
     assert_eq!(serde_json::to_value(m.status).unwrap(), "deactivated");
     assert_eq!(w.verify(&personal, &[]), "OWNER_DEACTIVATED");
     assert_eq!(w.verify(&second_admin, &[]), "OWNER_DEACTIVATED");
@@ -278,7 +282,7 @@ fn deactivation_cascade_and_org_tokens_survive() {
     .unwrap();
     assert_eq!(rows.len(), 2);
     // reactivation brings them back
-    block_on(w.svc.update_member(&admin, &ops_id, &json!({"status": "active"}), w.now())).unwrap();
+    block_on(w.svc.update_member(&admin, &ops_id, &form(json!({"status": "active"})), w.now())).unwrap();
     assert_eq!(w.verify(&personal, &[]), "VALID");
 }
 
@@ -290,7 +294,7 @@ fn demotion_lowers_effective_role_at_once() {
     let v = block_on(w.svc.verify(&ops, &[] as &[&str], None, w.now())).unwrap();
     assert_eq!(serde_json::to_value(&v).unwrap()["token"]["role"], "admin");
     let admin = w.actor(&o.admin_secret);
-    block_on(w.svc.update_member(&admin, &ops_id, &json!({"role": "developer"}), w.now())).unwrap();
+    block_on(w.svc.update_member(&admin, &ops_id, &form(json!({"role": "developer"})), w.now())).unwrap();
     let v = block_on(w.svc.verify(&ops, &[] as &[&str], None, w.now())).unwrap();
     assert_eq!(serde_json::to_value(&v).unwrap()["token"]["role"], "developer");
     let demoted = w.actor(&ops);
@@ -305,20 +309,24 @@ fn members_rules() {
     let admin = w.actor(&o.admin_secret);
     let r = block_on(w.svc.create_member(
         &admin,
-        &json!({"email": "ADMIN@acme.IO", "name": "Dup", "role": "developer"}),
+        &form(json!({"email": "ADMIN@acme.IO", "name": "Dup", "role": "developer"})),
         w.now(),
     ));
     assert!(matches!(r, Err(Error::Conflict(_))));
     // the last active admin can neither be demoted nor deactivated
     for body in [json!({"role": "developer"}), json!({"status": "deactivated"})] {
-        let r = block_on(w.svc.update_member(&admin, &o.admin_id, &body, w.now()));
+        let r = block_on(w.svc.update_member(&admin, &o.admin_id, &form(body.clone()), w.now()));
         assert!(matches!(r, Err(Error::Conflict(_))), "{body}");
     }
-    assert_eq!(block_on(w.svc.update_member(&admin, "mem_nope", &json!({}), w.now())).unwrap_err(), Error::NotFound);
-    let m = block_on(w.svc.update_member(&admin, &o.admin_id, &json!({"name": "Ada L."}), w.now())).unwrap();
+    assert_eq!(
+        block_on(w.svc.update_member(&admin, "mem_nope", &form(json!({})), w.now())).unwrap_err(),
+        Error::NotFound
+    );
+    let m = block_on(w.svc.update_member(&admin, &o.admin_id, &form(json!({"name": "Ada L."})), w.now())).unwrap();
     assert_eq!(m.name, "Ada L.");
     assert_eq!(block_on(w.svc.members(&admin)).unwrap().len(), 1);
-    let org = block_on(w.svc.update_org(&admin, &json!({"modules": ["a", "b"], "name": "Acme Inc"}), w.now())).unwrap();
+    let org =
+        block_on(w.svc.update_org(&admin, &form(json!({"modules": ["a", "b"], "name": "Acme Inc"})), w.now())).unwrap();
     assert_eq!((org.name.as_str(), org.modules.len()), ("Acme Inc", 2));
 }
 
@@ -329,7 +337,8 @@ fn never_expiring_org_tokens_follow_policy() {
     let admin = w.actor(&o.admin_secret);
     let body = json!({"label": "forever", "role": "developer", "kind": "org", "never_expires": true});
     assert!(matches!(w.try_create(&o.admin_secret, body.clone()), Err(Error::Validation(_))));
-    block_on(w.svc.update_org(&admin, &json!({"policy": {"allow_non_expiring_org_tokens": true}}), w.now())).unwrap();
+    block_on(w.svc.update_org(&admin, &form(json!({"policy": {"allow_non_expiring_org_tokens": true}})), w.now()))
+        .unwrap();
     let (s, id) = w.create(&o.admin_secret, body);
     assert_eq!(w.token_json(&o.admin_secret, &id).unwrap()["expires_at"], Value::Null);
     w.advance_seconds(10 * 365 * 86_400);
@@ -342,7 +351,7 @@ fn secrets_never_stored() {
     let o = w.org("Acme", &["billing"]);
     let (s, id) = w.create(&o.admin_secret, json!({"label": "x", "role": "developer", "kind": "org"}));
     let admin = w.actor(&o.admin_secret);
-    let r = block_on(w.svc.rotate_token(&admin, &id, &json!({"grace_seconds": 30}), w.now())).unwrap();
+    let r = block_on(w.svc.rotate_token(&admin, &id, &form(json!({"grace_seconds": 30})), w.now())).unwrap();
     let dump = format!("{:?}{:?}", w.store().dump(), w.kv().dump());
     for secret in [&o.admin_secret, &s, &r.secret] {
         assert!(!dump.contains(secret.as_str()));

@@ -29,14 +29,14 @@ fn a_change_with_the_current_etag_goes_through_and_a_stale_one_is_refused() {
     let v1 = block_on(w.svc.get_token(&a, &id, w.now())).unwrap().version;
 
     let current = with_if_match(&a, &etag(v1));
-    let edited = block_on(w.svc.update_token(&current, &id, &json!({"label": "ci-2"}), w.now()))
+    let edited = block_on(w.svc.update_token(&current, &id, &form(json!({"label": "ci-2"})), w.now()))
         .expect("the current ETag allows the change");
     assert_eq!(edited.label, "ci-2");
     assert!(edited.version > v1);
 
     // the same If-Match is stale now: refused, and the record is unchanged
     assert_eq!(
-        block_on(w.svc.update_token(&current, &id, &json!({"label": "ci-3"}), w.now())).unwrap_err(),
+        block_on(w.svc.update_token(&current, &id, &form(json!({"label": "ci-3"})), w.now())).unwrap_err(),
         Error::PreconditionFailed
     );
     let now = block_on(w.svc.get_token(&a, &id, w.now())).unwrap();
@@ -44,14 +44,14 @@ fn a_change_with_the_current_etag_goes_through_and_a_stale_one_is_refused() {
 
     // a list naming the current version among stale ones allows it, and so does `*`
     let listed = with_if_match(&a, &format!("{}, {}", etag(v1), etag(edited.version)));
-    let v3 = block_on(w.svc.update_token(&listed, &id, &json!({"label": "ci-4"}), w.now())).expect("listed");
+    let v3 = block_on(w.svc.update_token(&listed, &id, &form(json!({"label": "ci-4"})), w.now())).expect("listed");
     let any = with_if_match(&a, "*");
-    let v4 = block_on(w.svc.update_token(&any, &id, &json!({"label": "ci-5"}), w.now())).expect("any");
+    let v4 = block_on(w.svc.update_token(&any, &id, &form(json!({"label": "ci-5"})), w.now())).expect("any");
     assert!(v4.version > v3.version);
     // a weak tag of the current version matches nothing
     let weak = with_if_match(&a, &format!("W/{}", etag(v4.version)));
     assert_eq!(
-        block_on(w.svc.update_token(&weak, &id, &json!({"label": "ci-6"}), w.now())).unwrap_err(),
+        block_on(w.svc.update_token(&weak, &id, &form(json!({"label": "ci-6"})), w.now())).unwrap_err(),
         Error::PreconditionFailed
     );
 }
@@ -67,12 +67,15 @@ fn every_change_to_a_record_checks_if_match_against_that_record() {
     let refused = |r: Result<(), Error>, what: &str| assert_eq!(r, Err(Error::PreconditionFailed), "{what}");
 
     refused(block_on(w.svc.disable_token(&stale, &id, w.now())).map(drop), "disable");
-    refused(block_on(w.svc.revoke_token(&stale, &id, &json!({"confirm_label": "ci"}), w.now())).map(drop), "revoke");
-    refused(block_on(w.svc.rotate_token(&stale, &id, &json!({}), w.now())).map(drop), "rotate");
-    refused(block_on(w.svc.delete_token(&stale, &id, &json!({"confirm_label": "ci"}), w.now())), "delete");
-    refused(block_on(w.svc.update_org(&stale, &json!({"name": "Other"}), w.now())).map(drop), "update org");
     refused(
-        block_on(w.svc.update_member(&stale, &o.admin_id, &json!({"name": "Other"}), w.now())).map(drop),
+        block_on(w.svc.revoke_token(&stale, &id, &form(json!({"confirm_label": "ci"})), w.now())).map(drop),
+        "revoke",
+    );
+    refused(block_on(w.svc.rotate_token(&stale, &id, &form(json!({})), w.now())).map(drop), "rotate");
+    refused(block_on(w.svc.delete_token(&stale, &id, &form(json!({"confirm_label": "ci"})), w.now())), "delete");
+    refused(block_on(w.svc.update_org(&stale, &form(json!({"name": "Other"})), w.now())).map(drop), "update org");
+    refused(
+        block_on(w.svc.update_member(&stale, &o.admin_id, &form(json!({"name": "Other"})), w.now())).map(drop),
         "update member",
     );
 
@@ -86,10 +89,10 @@ fn every_change_to_a_record_checks_if_match_against_that_record() {
 
     // with the org's and the member's current ETags, the same changes go through
     let org_now = with_if_match(&fresh, &etag(fresh.org.version));
-    assert_eq!(block_on(w.svc.update_org(&org_now, &json!({"name": "Other"}), w.now())).unwrap().name, "Other");
+    assert_eq!(block_on(w.svc.update_org(&org_now, &form(json!({"name": "Other"})), w.now())).unwrap().name, "Other");
     let admin = block_on(w.svc.members(&fresh)).unwrap().into_iter().find(|m| m.id == o.admin_id).unwrap();
     let member_now = with_if_match(&fresh, &etag(admin.version));
-    let m = block_on(w.svc.update_member(&member_now, &o.admin_id, &json!({"name": "Ada B"}), w.now())).unwrap();
+    let m = block_on(w.svc.update_member(&member_now, &o.admin_id, &form(json!({"name": "Ada B"})), w.now())).unwrap();
     assert_eq!(m.name, "Ada B");
 }
 

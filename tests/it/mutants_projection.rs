@@ -19,7 +19,7 @@ fn tokens_while_kv_refuses(w: &World, admin: &str, n: usize) {
     w.kv().fail_writes(true);
     for i in 0..n {
         let body = json!({"label": format!("t{i}"), "role": "developer", "kind": "org", "scopes": ["billing"]});
-        block_on(w.svc.create_token(&a, &body, w.now())).expect("the records commit; KV is owed");
+        block_on(w.svc.create_token(&a, &form(body.clone()), w.now())).expect("the records commit; KV is owed");
     }
 }
 
@@ -69,7 +69,7 @@ fn reconcile_deletes_its_own_orphans_and_leaves_other_orgs_alone() {
     let (orphan, id) = w.create(&a.admin_secret, json!({"label": "gone", "role": "developer", "kind": "org"}));
     let admin = w.actor(&a.admin_secret);
     w.kv().fail_writes(true);
-    block_on(w.svc.delete_token(&admin, &id, &json!({"confirm_label": "gone"}), w.now())).unwrap();
+    block_on(w.svc.delete_token(&admin, &id, &form(json!({"confirm_label": "gone"})), w.now())).unwrap();
     w.kv().fail_writes(false);
     forget_the_outbox(&w);
     assert_eq!(block_on(w.svc.verify(&orphan, &[] as &[&str], None, w.now())).unwrap().code.as_str(), "VALID");
@@ -96,7 +96,7 @@ fn reconcile_writes_an_entry_kv_never_got() {
     let admin = w.actor(&o.admin_secret);
     w.kv().fail_writes(true);
     let body = json!({"label": "lost", "role": "developer", "kind": "org", "scopes": ["billing"]});
-    let issued = block_on(w.svc.create_token(&admin, &body, w.now())).unwrap();
+    let issued = block_on(w.svc.create_token(&admin, &form(body.clone()), w.now())).unwrap();
     w.kv().fail_writes(false);
     forget_the_outbox(&w);
     assert_eq!(

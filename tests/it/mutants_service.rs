@@ -44,7 +44,7 @@ fn a_reported_current_secret_is_revoked_even_while_its_predecessor_is_in_grace()
     let o = w.org("Acme", &["billing"]);
     let (_, id) = w.create(&o.admin_secret, json!({"label": "ci", "role": "developer", "kind": "org"}));
     let admin = w.actor(&o.admin_secret);
-    let new = block_on(w.svc.rotate_token(&admin, &id, &json!({"grace_seconds": 3600}), w.now())).unwrap().secret;
+    let new = block_on(w.svc.rotate_token(&admin, &id, &form(json!({"grace_seconds": 3600})), w.now())).unwrap().secret;
     let before = version(&w, &o.admin_secret, &id);
     assert!(report(&w, &new));
     assert_eq!(w.verify(&new, &[]), "REVOKED");
@@ -59,7 +59,7 @@ fn a_previous_secret_reported_at_the_instant_its_grace_ends_is_a_false_positive(
     let o = w.org("Acme", &["billing"]);
     let (old, id) = w.create(&o.admin_secret, json!({"label": "ci", "role": "developer", "kind": "org"}));
     let admin = w.actor(&o.admin_secret);
-    let new = block_on(w.svc.rotate_token(&admin, &id, &json!({"grace_seconds": 60}), w.now())).unwrap().secret;
+    let new = block_on(w.svc.rotate_token(&admin, &id, &form(json!({"grace_seconds": 60})), w.now())).unwrap().secret;
     w.advance_seconds(60);
     let before = version(&w, &o.admin_secret, &id);
     assert!(!report(&w, &old));
@@ -73,7 +73,7 @@ fn a_report_that_ends_a_grace_counts_as_a_new_version() {
     let o = w.org("Acme", &["billing"]);
     let (old, id) = w.create(&o.admin_secret, json!({"label": "ci", "role": "developer", "kind": "org"}));
     let admin = w.actor(&o.admin_secret);
-    block_on(w.svc.rotate_token(&admin, &id, &json!({"grace_seconds": 60}), w.now())).unwrap();
+    block_on(w.svc.rotate_token(&admin, &id, &form(json!({"grace_seconds": 60})), w.now())).unwrap();
     let before = version(&w, &o.admin_secret, &id);
     assert!(report(&w, &old));
     assert_eq!(version(&w, &o.admin_secret, &id), before + 1);
@@ -85,7 +85,7 @@ fn a_report_of_a_token_its_developer_revoked_counts_as_a_new_version() {
     let o = w.org("Acme", &["billing"]);
     let (_, dev, _) = w.member_with_token(&o.admin_secret, "d@acme.io", "developer");
     let (s, id) = w.create(&dev, json!({"label": "laptop", "role": "developer", "kind": "personal"}));
-    block_on(w.svc.revoke_token(&w.actor(&dev), &id, &json!({"confirm_label": "laptop"}), w.now())).unwrap();
+    block_on(w.svc.revoke_token(&w.actor(&dev), &id, &form(json!({"confirm_label": "laptop"})), w.now())).unwrap();
     let before = version(&w, &o.admin_secret, &id);
     assert!(before > 1);
     assert!(!report(&w, &s));
@@ -98,17 +98,17 @@ fn org_and_member_edits_count_one_version_each() {
     let o = w.org("Acme", &["billing"]);
     let a = w.actor(&o.admin_secret);
     let v0 = a.org.version;
-    let org = block_on(w.svc.update_org(&a, &json!({"name": "Acme 2"}), w.now())).unwrap();
+    let org = block_on(w.svc.update_org(&a, &form(json!({"name": "Acme 2"})), w.now())).unwrap();
     assert_eq!(org.version, v0 + 1);
     let a = w.actor(&o.admin_secret);
-    assert_eq!(block_on(w.svc.update_org(&a, &json!({"name": "Acme 3"}), w.now())).unwrap().version, v0 + 2);
+    assert_eq!(block_on(w.svc.update_org(&a, &form(json!({"name": "Acme 3"})), w.now())).unwrap().version, v0 + 2);
 
     let (member, _, _) = w.member_with_token(&o.admin_secret, "d@acme.io", "developer");
     let a = w.actor(&o.admin_secret);
     let m0 = block_on(w.svc.members(&a)).unwrap().into_iter().find(|m| m.id == member).unwrap().version;
-    let m = block_on(w.svc.update_member(&a, &member, &json!({"name": "Dee"}), w.now())).unwrap();
+    let m = block_on(w.svc.update_member(&a, &member, &form(json!({"name": "Dee"})), w.now())).unwrap();
     assert_eq!(m.version, m0 + 1);
-    let m = block_on(w.svc.update_member(&a, &member, &json!({"name": "Dee 2"}), w.now())).unwrap();
+    let m = block_on(w.svc.update_member(&a, &member, &form(json!({"name": "Dee 2"})), w.now())).unwrap();
     assert_eq!(m.version, m0 + 2);
 }
 
@@ -128,7 +128,7 @@ fn member_edits_are_described_by_what_changed() {
     let o = w.org("Acme", &["billing"]);
     let (member, _, _) = w.member_with_token(&o.admin_secret, "d@acme.io", "developer");
     let edit = |body: serde_json::Value| {
-        block_on(w.svc.update_member(&w.actor(&o.admin_secret), &member, &body, w.now())).unwrap();
+        block_on(w.svc.update_member(&w.actor(&o.admin_secret), &member, &form(body.clone()), w.now())).unwrap();
     };
 
     edit(json!({"name": "Dee"}));

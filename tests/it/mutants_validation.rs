@@ -3,12 +3,12 @@
 
 use futures_executor::block_on;
 use keyward::domain::cidr::MAX_CIDRS;
-use keyward::domain::validate::{new_token, token_patch, FieldErrors};
+use keyward::domain::validate::{new_token, token_patch, FieldErrors, TokenPatchInput};
 use keyward::domain::Policy;
 use keyward::service::Error;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-use crate::support::World;
+use crate::support::{form, World};
 
 fn policy(w: &World, admin: &str) -> Policy {
     w.actor(admin).org.policy
@@ -16,7 +16,7 @@ fn policy(w: &World, admin: &str) -> Policy {
 
 fn token_errors(body: &Value, grantable: &[&str], policy: &Policy) -> FieldErrors {
     let grantable: Vec<String> = grantable.iter().map(|s| (*s).to_owned()).collect();
-    new_token(body.as_object().unwrap(), &grantable, policy).expect_err("refused")
+    new_token(&form(body.clone()), &grantable, policy).expect_err("refused")
 }
 
 #[test]
@@ -72,12 +72,13 @@ fn the_default_lifetime_may_equal_the_longest_but_not_exceed_it() {
     let w = World::new();
     let o = w.org("Acme", &["billing"]);
     let a = w.actor(&o.admin_secret);
-    let org = block_on(w.svc.update_org(&a, &json!({"policy": {"default_ttl_days": 45, "max_ttl_days": 45}}), w.now()))
-        .expect("equal is allowed");
+    let org =
+        block_on(w.svc.update_org(&a, &form(json!({"policy": {"default_ttl_days": 45, "max_ttl_days": 45}})), w.now()))
+            .expect("equal is allowed");
     let v = serde_json::to_value(&org).unwrap();
     assert_eq!((v["policy"]["default_ttl_days"].as_u64(), v["policy"]["max_ttl_days"].as_u64()), (Some(45), Some(45)));
     let a = w.actor(&o.admin_secret);
-    match block_on(w.svc.update_org(&a, &json!({"policy": {"default_ttl_days": 46}}), w.now())) {
+    match block_on(w.svc.update_org(&a, &form(json!({"policy": {"default_ttl_days": 46}})), w.now())) {
         Err(Error::Validation(e)) => assert_eq!(e["policy.default_ttl_days"], "must not exceed max_ttl_days"),
         other => panic!("{other:?}"),
     }
@@ -96,14 +97,14 @@ fn a_refused_never_expires_says_why_for_its_kind() {
     );
     let allowed = Policy { allow_non_expiring_org_tokens: true, ..p };
     assert_eq!(token_errors(&body("personal"), &[], &allowed)["never_expires"], "personal tokens always expire");
-    assert!(new_token(body("org").as_object().unwrap(), &[], &allowed).is_ok());
+    assert!(new_token(&form(body("org")), &[], &allowed).is_ok());
 }
 
 #[test]
 fn an_edit_that_changes_nothing_is_empty() {
     let none: &[String] = &[];
-    assert!(token_patch(&Map::new(), none).unwrap().is_empty());
+    assert!(token_patch(&TokenPatchInput::default(), none).unwrap().is_empty());
     for body in [json!({"label": "y"}), json!({"description": "d"}), json!({"scopes": []}), json!({"role": "admin"})] {
-        assert!(!token_patch(body.as_object().unwrap(), none).unwrap().is_empty(), "{body}");
+        assert!(!token_patch(&form(body.clone()), none).unwrap().is_empty(), "{body}");
     }
 }

@@ -5,7 +5,7 @@ use futures_executor::block_on;
 use keyward::domain::reminder::EXPIRY_WARNING_DAYS;
 use serde_json::json;
 
-use crate::support::World;
+use crate::support::{form, World};
 
 #[test]
 fn a_new_or_edited_token_asks_for_a_wake_at_its_first_expiry_warning() {
@@ -15,7 +15,7 @@ fn a_new_or_edited_token_asks_for_a_wake_at_its_first_expiry_warning() {
     let a = w.actor(&o.admin_secret);
     block_on(w.svc.update_org(
         &a,
-        &json!({"policy": {"email_notifications": false, "allow_non_expiring_org_tokens": true}}),
+        &form(json!({"policy": {"email_notifications": false, "allow_non_expiring_org_tokens": true}})),
         w.now(),
     ))
     .unwrap();
@@ -33,7 +33,7 @@ fn a_new_or_edited_token_asks_for_a_wake_at_its_first_expiry_warning() {
 
     w.advance_seconds(3600);
     let a = w.actor(&o.admin_secret);
-    block_on(w.svc.update_token(&a, &id, &json!({"label": "ci-2"}), w.now())).unwrap();
+    block_on(w.svc.update_token(&a, &id, &form(json!({"label": "ci-2"})), w.now())).unwrap();
     assert_eq!(w.svc.take_wake(), Some(first_warning), "an edit asks again");
 
     // a token that never expires, in an org without an idle policy, has nothing to wake for

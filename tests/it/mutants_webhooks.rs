@@ -7,7 +7,7 @@ use keyward::domain::webhook::{mask_secret, signature};
 use keyward::service::Outgoing;
 use serde_json::json;
 
-use crate::support::World;
+use crate::support::{form, World};
 
 fn due(w: &World, org: &str) -> Vec<Outgoing> {
     block_on(w.svc.due_deliveries(org, w.now())).unwrap()
@@ -22,12 +22,13 @@ fn a_second_set_moves_the_webhook_and_its_deliveries_to_the_new_url_and_events()
     let w = World::new();
     let org = w.org("Acme", &[]);
     let a = w.actor(&org.admin_secret);
-    let first = block_on(w.svc.put_webhook(&a, &json!({"url": "http://127.0.0.1:9/one"}), true, w.now())).unwrap();
+    let first =
+        block_on(w.svc.put_webhook(&a, &form(json!({"url": "http://127.0.0.1:9/one"})), true, w.now())).unwrap();
     assert!(first.created);
     let secret = first.secret.expect("the first set makes the secret");
 
     let body = json!({"url": "http://127.0.0.1:9/two", "events": ["token.revoked"]});
-    let second = block_on(w.svc.put_webhook(&a, &body, true, w.now())).unwrap();
+    let second = block_on(w.svc.put_webhook(&a, &form(body.clone()), true, w.now())).unwrap();
     assert!(!second.created);
     assert_eq!(second.secret, None);
     assert_eq!(
@@ -50,7 +51,7 @@ fn a_rotation_replaces_the_signing_secret_and_says_when() {
     let w = World::new();
     let org = w.org("Acme", &[]);
     let a = w.actor(&org.admin_secret);
-    let old = block_on(w.svc.put_webhook(&a, &json!({"url": "http://127.0.0.1:9/h"}), true, w.now()))
+    let old = block_on(w.svc.put_webhook(&a, &form(json!({"url": "http://127.0.0.1:9/h"})), true, w.now()))
         .unwrap()
         .secret
         .unwrap();
@@ -58,7 +59,7 @@ fn a_rotation_replaces_the_signing_secret_and_says_when() {
 
     w.advance_seconds(10);
     let rotated_at = w.now();
-    let r = block_on(w.svc.rotate_webhook(&a, &json!({"grace_seconds": 60}), w.now())).unwrap();
+    let r = block_on(w.svc.rotate_webhook(&a, &form(json!({"grace_seconds": 60})), w.now())).unwrap();
     let new = r.secret.clone().expect("a rotation answers its new secret");
     assert_ne!(new, old);
     assert_eq!(r.webhook.masked_secret, mask_secret(&new));
@@ -73,7 +74,7 @@ fn a_rotation_replaces_the_signing_secret_and_says_when() {
     assert!(signed_with(&due(&w, &org.id)[0], &[&new]));
 
     // a rotation without grace drops the previous secret at once
-    let r2 = block_on(w.svc.rotate_webhook(&a, &json!({"grace_seconds": 0}), w.now())).unwrap();
+    let r2 = block_on(w.svc.rotate_webhook(&a, &form(json!({"grace_seconds": 0})), w.now())).unwrap();
     let newer = r2.secret.unwrap();
     assert_eq!(r2.webhook.previous_valid_until, None);
     // (the last attempt was handed out and never recorded: wait out its lease)

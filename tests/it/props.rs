@@ -5,6 +5,7 @@
 
 use core::cell::RefCell;
 
+use crate::support::form;
 use keyward::domain::cidr::Cidr;
 use keyward::domain::token::{mask, parse, Prefix, Secret};
 use keyward::domain::{leak, validate, Policy, RandomError, RandomSource};
@@ -92,14 +93,14 @@ proptest! {
         let modules = vec!["billing".to_owned(), "keyward:read".to_owned()];
         let policy = Policy::default();
         let results = [
-            validate::new_token(&obj, &modules, &policy).err(),
-            validate::token_patch(&obj, &modules).err(),
-            validate::new_member(&obj).err(),
-            validate::member_patch(&obj).err(),
-            validate::new_org(&obj).err(),
-            validate::org_patch(&obj, &policy).err(),
-            validate::rotate(&obj).err(),
-            validate::confirmation(&obj).err(),
+            validate::new_token(&form(Value::Object(obj.clone())), &modules, &policy).err(),
+            validate::token_patch(&form(Value::Object(obj.clone())), &modules).err(),
+            validate::new_member(&form(Value::Object(obj.clone()))).err(),
+            validate::member_patch(&form(Value::Object(obj.clone()))).err(),
+            validate::new_org(&form(Value::Object(obj.clone()))).err(),
+            validate::org_patch(&form(Value::Object(obj.clone())), &policy).err(),
+            validate::rotate(&form(Value::Object(obj.clone()))).err(),
+            validate::confirmation(&form(Value::Object(obj.clone()))).err(),
         ];
         for errors in results.into_iter().flatten() {
             prop_assert!(!errors.is_empty());

@@ -7,6 +7,11 @@ use keyward::service::{Actor, Error, Service};
 use keyward::store::memory::{MemoryKv, MemoryStore};
 use serde_json::{json, Value};
 
+/// The typed input of a JSON body, read as the server reads it.
+pub fn form<T: serde::de::DeserializeOwned>(body: Value) -> T {
+    keyward::domain::validate::read(body).expect("a JSON object")
+}
+
 /// Deterministic xorshift bytes: tests only.
 pub struct TestRandom(Cell<u64>);
 
@@ -84,7 +89,7 @@ impl World {
         let body = json!({"name": name, "modules": modules, "admin": {"email": format!("admin@{}.io", name.to_lowercase()), "name": "Ada Admin"}});
         let org_id = self.new_org_id();
         let op = keyward::service::Operator::authenticate(Some("op-secret"), Some("op-secret")).expect("operator");
-        let created = block_on(self.svc.create_org(&op, &org_id, &body, self.now())).expect("create org");
+        let created = block_on(self.svc.create_org(&op, &org_id, &form(body.clone()), self.now())).expect("create org");
         let v = serde_json::to_value(&created).unwrap();
         Org {
             id: v["org"]["id"].as_str().unwrap().to_owned(),
@@ -113,9 +118,12 @@ impl World {
     /// Add a member and give them a personal token; returns (member id, secret, token id).
     pub fn member_with_token(&self, admin: &str, email: &str, role: &str) -> (String, String, String) {
         let a = self.actor(admin);
-        let m =
-            block_on(self.svc.create_member(&a, &json!({"email": email, "name": "Member", "role": role}), self.now()))
-                .expect("member");
+        let m = block_on(self.svc.create_member(
+            &a,
+            &form(json!({"email": email, "name": "Member", "role": role})),
+            self.now(),
+        ))
+        .expect("member");
         let (secret, id) =
             self.create(admin, json!({"label": "mine", "role": role, "kind": "personal", "owner_member_id": m.id, "scopes": ["keyward:manage"]}));
         (m.id, secret, id)
@@ -129,7 +137,7 @@ impl World {
 
     pub fn try_create(&self, caller: &str, body: Value) -> Result<(String, String), Error> {
         let a = self.actor(caller);
-        let issued = block_on(self.svc.create_token(&a, &body, self.now()))?;
+        let issued = block_on(self.svc.create_token(&a, &form(body.clone()), self.now()))?;
         Ok((issued.secret, issued.token.id))
     }
 

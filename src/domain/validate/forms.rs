@@ -1,8 +1,10 @@
 //! One function per form of the API, each returning every failed field at once.
 
-use serde_json::{Map, Value};
-
 use super::form::{clip, finish, optional_text, Form};
+use super::input::{
+    ConfirmInput, Field, MemberPatchInput, NewMemberInput, NewOrgInput, NewTokenInput, OrgPatchInput, RotateInput,
+    TokenPatchInput, WebhookInput,
+};
 use super::rules::{description_problem, logo_problem, module_problem};
 use super::FieldErrors;
 use crate::domain::cidr::{BadCidr, Cidr, MAX_CIDRS};
@@ -15,10 +17,10 @@ use crate::domain::reminder::MAX_IDLE_DAYS;
 
 /// Validated scopes: distinct, each one of `grantable` (the org's modules and the keyward scopes
 /// the caller holds, see [`crate::domain::policy::grantable`]).
-fn scopes(form: &mut Form<'_>, field: &str, modules: &[String]) -> Option<Vec<String>> {
-    let list = form.string_list(field)?;
+fn scopes(form: &mut Form<'_>, field: &str, v: &Field<Vec<String>>, modules: &[String]) -> Option<Vec<String>> {
+    let list = form.value(field, v)?;
     let mut out: Vec<String> = Vec::with_capacity(list.len());
-    for s in list {
+    for s in list.iter().map(String::as_str) {
         if out.iter().any(|o| o == s) {
             form.fail(field, format!("lists \"{}\" twice", clip(s)));
             return None;
@@ -39,14 +41,14 @@ fn scopes(form: &mut Form<'_>, field: &str, modules: &[String]) -> Option<Vec<St
 
 /// A network allowlist: at most [`MAX_CIDRS`] distinct IPv4 or IPv6 CIDR blocks, normalised
 /// (`10.1.2.3/24` is kept as `10.1.2.0/24`; a bare address is one host).
-fn cidrs(form: &mut Form<'_>, field: &str) -> Option<Vec<String>> {
-    let list = form.string_list(field)?;
+fn cidrs(form: &mut Form<'_>, field: &str, v: &Field<Vec<String>>) -> Option<Vec<String>> {
+    let list = form.value(field, v)?;
     if list.len() > MAX_CIDRS {
         form.fail(field, format!("at most {MAX_CIDRS} blocks"));
         return None;
     }
     let mut out: Vec<String> = Vec::with_capacity(list.len());
-    for s in list {
+    for s in list.iter().map(String::as_str) {
         let block = match Cidr::parse(s) {
             Ok(c) => c.to_string(),
             Err(BadCidr(why)) => {
@@ -63,14 +65,14 @@ fn cidrs(form: &mut Form<'_>, field: &str) -> Option<Vec<String>> {
     Some(out)
 }
 
-fn modules(form: &mut Form<'_>, field: &str) -> Option<Vec<String>> {
-    let list = form.string_list(field)?;
+fn modules(form: &mut Form<'_>, field: &str, v: &Field<Vec<String>>) -> Option<Vec<String>> {
+    let list = form.value(field, v)?;
     if list.len() > MAX_MODULES {
         form.fail(field, format!("at most {MAX_MODULES} modules"));
         return None;
     }
     let mut out: Vec<String> = Vec::with_capacity(list.len());
-    for s in list {
+    for s in list.iter().map(String::as_str) {
         if let Some(p) = module_problem(s) {
             form.fail(field, format!("\"{}\": {p}", clip(s)));
             return None;
@@ -104,34 +106,27 @@ pub struct NewOrg {
 ///
 /// # Example
 /// ```
-/// use keyward::domain::validate::new_org;
+/// use keyward::domain::validate::{new_org, read};
 /// let body = serde_json::json!({"name": "Acme", "modules": ["billing"], "admin": {"email": "a@acme.io", "name": "Ann"}});
-/// assert!(new_org(body.as_object().unwrap()).is_ok());
+/// assert!(new_org(&read(body).unwrap()).is_ok());
 /// let bad = serde_json::json!({"name": "", "modules": ["Bad"], "admin": {"email": "nope"}, "x": 1});
-/// let errors = new_org(bad.as_object().unwrap()).unwrap_err();
+/// let errors = new_org(&read(bad).unwrap()).unwrap_err();
 /// assert_eq!(errors.keys().collect::<Vec<_>>(), ["admin.email", "admin.name", "modules", "name", "x"]);
 /// ```
-pub fn new_org(obj: &Map<String, Value>) -> Result<NewOrg, FieldErrors> {
+pub fn new_org(input: &NewOrgInput) -> Result<NewOrg, FieldErrors> {
     let mut errors = FieldErrors::new();
-    let mut f = Form::new(obj, "", &mut errors, &["name", "modules", "admin"]);
-    let name = f.name("name", true);
-    let mods = if f.get("modules").is_none() {
+    let mut f = Form::new("", &mut errors, &input.unknown);
+    let name = f.name("name", &input.name, true);
+    let mods = if input.modules.is_sent() {
+        modules(&mut f, "modules", &input.modules)
+    } else {
         f.fail("modules", "is required");
         None
-    } else {
-        modules(&mut f, "modules")
     };
-    let admin = match f.object("admin") {
-        Some(a) => Some(a),
-        None => {
-            f.fail("admin", "is required");
-            None
-        }
-    };
-    let (email, admin_name) = match admin {
+    let (email, admin_name) = match f.required("admin", &input.admin) {
         Some(a) => {
-            let mut g = f.nested(a, "admin", &["email", "name"]);
-            (g.email("email"), g.name("name", true))
+            let mut g = f.nested("admin", &a.unknown);
+            (g.email("email", &a.email), g.name("name", &a.name, true))
         }
         None => (None, None),
     };
@@ -159,42 +154,33 @@ pub struct OrgPatch {
 ///
 /// # Errors
 /// Every failed field.
-pub fn org_patch(obj: &Map<String, Value>, current: &Policy) -> Result<OrgPatch, FieldErrors> {
+pub fn org_patch(input: &OrgPatchInput, current: &Policy) -> Result<OrgPatch, FieldErrors> {
     let mut errors = FieldErrors::new();
-    let mut f = Form::new(obj, "", &mut errors, &["name", "modules", "policy"]);
-    let name = f.name("name", false);
-    let mods = modules(&mut f, "modules");
-    let policy_obj = f.object("policy");
-    let policy = policy_obj.map(|p| {
-        let mut g = f.nested(
-            p,
-            "policy",
-            &[
-                "max_personal_tokens",
-                "default_ttl_days",
-                "max_ttl_days",
-                "allow_non_expiring_org_tokens",
-                "on_leak",
-                "disable_after_idle_days",
-                "email_notifications",
-            ],
-        );
+    let mut f = Form::new("", &mut errors, &input.unknown);
+    let name = f.name("name", &input.name, false);
+    let mods = modules(&mut f, "modules", &input.modules);
+    let policy = f.value("policy", &input.policy).map(|p| {
+        let mut g = f.nested("policy", &p.unknown);
         // `null` turns the idle policy off; absent leaves it as it is.
-        let idle = match p.get("disable_after_idle_days") {
-            None => current.disable_after_idle_days,
-            Some(Value::Null) => None,
-            Some(_) => g.int("disable_after_idle_days", 1, MAX_IDLE_DAYS).or(current.disable_after_idle_days),
+        let idle = match &p.disable_after_idle_days {
+            Field::Absent => current.disable_after_idle_days,
+            Field::Null => None,
+            days => g.int("disable_after_idle_days", days, 1, MAX_IDLE_DAYS).or(current.disable_after_idle_days),
         };
         let merged = Policy {
             max_personal_tokens: g
-                .int("max_personal_tokens", 1, MAX_PERSONAL_TOKENS_CEILING)
+                .int("max_personal_tokens", &p.max_personal_tokens, 1, MAX_PERSONAL_TOKENS_CEILING)
                 .unwrap_or(current.max_personal_tokens),
-            default_ttl_days: g.int("default_ttl_days", 1, MAX_TTL_DAYS_CEILING).unwrap_or(current.default_ttl_days),
-            max_ttl_days: g.int("max_ttl_days", 1, MAX_TTL_DAYS_CEILING).unwrap_or(current.max_ttl_days),
+            default_ttl_days: g
+                .int("default_ttl_days", &p.default_ttl_days, 1, MAX_TTL_DAYS_CEILING)
+                .unwrap_or(current.default_ttl_days),
+            max_ttl_days: g
+                .int("max_ttl_days", &p.max_ttl_days, 1, MAX_TTL_DAYS_CEILING)
+                .unwrap_or(current.max_ttl_days),
             allow_non_expiring_org_tokens: g
-                .bool("allow_non_expiring_org_tokens")
+                .bool("allow_non_expiring_org_tokens", &p.allow_non_expiring_org_tokens)
                 .unwrap_or(current.allow_non_expiring_org_tokens),
-            on_leak: match g.str("on_leak") {
+            on_leak: match g.str("on_leak", &p.on_leak) {
                 None => current.on_leak,
                 Some("revoke") => OnLeak::Revoke,
                 Some("notify") => OnLeak::Notify,
@@ -204,7 +190,9 @@ pub fn org_patch(obj: &Map<String, Value>, current: &Policy) -> Result<OrgPatch,
                 }
             },
             disable_after_idle_days: idle,
-            email_notifications: g.bool("email_notifications").unwrap_or(current.email_notifications),
+            email_notifications: g
+                .bool("email_notifications", &p.email_notifications)
+                .unwrap_or(current.email_notifications),
         };
         if merged.default_ttl_days > merged.max_ttl_days {
             g.fail("default_ttl_days", "must not exceed max_ttl_days");
@@ -229,12 +217,12 @@ pub struct NewMember {
 ///
 /// # Errors
 /// Every failed field.
-pub fn new_member(obj: &Map<String, Value>) -> Result<NewMember, FieldErrors> {
+pub fn new_member(input: &NewMemberInput) -> Result<NewMember, FieldErrors> {
     let mut errors = FieldErrors::new();
-    let mut f = Form::new(obj, "", &mut errors, &["email", "name", "role"]);
-    let email = f.email("email");
-    let name = f.name("name", true);
-    let role = f.role("role", true);
+    let mut f = Form::new("", &mut errors, &input.unknown);
+    let email = f.email("email", &input.email);
+    let name = f.name("name", &input.name, true);
+    let role = f.role("role", &input.role, true);
     let value = match (email, name, role) {
         (Some(email), Some(name), Some(role)) => Some(NewMember { email, name, role }),
         _ => None,
@@ -257,12 +245,12 @@ pub struct MemberPatch {
 ///
 /// # Errors
 /// Every failed field.
-pub fn member_patch(obj: &Map<String, Value>) -> Result<MemberPatch, FieldErrors> {
+pub fn member_patch(input: &MemberPatchInput) -> Result<MemberPatch, FieldErrors> {
     let mut errors = FieldErrors::new();
-    let mut f = Form::new(obj, "", &mut errors, &["name", "role", "status"]);
-    let name = f.name("name", false);
-    let role = f.role("role", false);
-    let status = f.str("status").and_then(|s| match s {
+    let mut f = Form::new("", &mut errors, &input.unknown);
+    let name = f.name("name", &input.name, false);
+    let role = f.role("role", &input.role, false);
+    let status = f.str("status", &input.status).and_then(|s| match s {
         "active" => Some(MemberStatus::Active),
         "deactivated" => Some(MemberStatus::Deactivated),
         _ => {
@@ -305,44 +293,33 @@ pub struct NewToken {
 ///
 /// # Example
 /// ```
-/// use keyward::domain::{validate::new_token, Policy};
+/// use keyward::domain::{validate::{new_token, read}, Policy};
 /// let form = serde_json::json!({"label": "CI", "role": "developer", "scopes": ["billing"], "kind": "personal"});
-/// let t = new_token(form.as_object().unwrap(), &["billing".into()], &Policy::default()).unwrap();
+/// let t = new_token(&read(form).unwrap(), &["billing".into()], &Policy::default()).unwrap();
 /// assert_eq!(t.lifetime, keyward::domain::policy::Lifetime::Days(30));
 /// ```
-pub fn new_token(obj: &Map<String, Value>, grantable: &[String], policy: &Policy) -> Result<NewToken, FieldErrors> {
+pub fn new_token(input: &NewTokenInput, grantable: &[String], policy: &Policy) -> Result<NewToken, FieldErrors> {
     let mut errors = FieldErrors::new();
-    let mut f = Form::new(
-        obj,
-        "",
-        &mut errors,
-        &[
-            "label",
-            "description",
-            "logo",
-            "role",
-            "scopes",
-            "kind",
-            "owner_member_id",
-            "expires_in_days",
-            "never_expires",
-            "allowed_cidrs",
-        ],
-    );
-    let label = f.label("label", true);
-    let description = optional_text(&mut f, "description", description_problem);
-    let logo = optional_text(&mut f, "logo", logo_problem);
-    let role = f.role("role", true);
-    let scopes = if f.get("scopes").is_none() { Some(Vec::new()) } else { scopes(&mut f, "scopes", grantable) };
-    let cidrs = if f.get("allowed_cidrs").is_none() { Some(Vec::new()) } else { cidrs(&mut f, "allowed_cidrs") };
-    let kind = f.required_str("kind").and_then(|s| {
+    let mut f = Form::new("", &mut errors, &input.unknown);
+    let label = f.label("label", &input.label, true);
+    let description = optional_text(&mut f, "description", &input.description, description_problem);
+    let logo = optional_text(&mut f, "logo", &input.logo, logo_problem);
+    let role = f.role("role", &input.role, true);
+    let scopes =
+        if input.scopes.is_sent() { scopes(&mut f, "scopes", &input.scopes, grantable) } else { Some(Vec::new()) };
+    let cidrs = if input.allowed_cidrs.is_sent() {
+        cidrs(&mut f, "allowed_cidrs", &input.allowed_cidrs)
+    } else {
+        Some(Vec::new())
+    };
+    let kind = f.required_str("kind", &input.kind).and_then(|s| {
         let k = Kind::parse(s);
         if k.is_none() {
             f.fail("kind", "must be \"personal\" or \"org\"");
         }
         k
     });
-    let owner = f.str("owner_member_id");
+    let owner = f.str("owner_member_id", &input.owner_member_id);
     if let Some(o) = owner {
         if kind == Some(Kind::Org) {
             f.fail("owner_member_id", "only personal tokens have an owner");
@@ -350,9 +327,9 @@ pub fn new_token(obj: &Map<String, Value>, grantable: &[String], policy: &Policy
             f.fail("owner_member_id", "is not a member id");
         }
     }
-    let days_given = f.get("expires_in_days").is_some();
-    let days = f.int("expires_in_days", 1, policy.max_ttl_days);
-    let never = f.bool("never_expires").unwrap_or(false);
+    let days_given = input.expires_in_days.is_sent();
+    let days = f.int("expires_in_days", &input.expires_in_days, 1, policy.max_ttl_days);
+    let never = f.bool("never_expires", &input.never_expires).unwrap_or(false);
     let lifetime = if never {
         if days_given {
             f.fail("never_expires", "cannot be combined with expires_in_days");
@@ -432,28 +409,22 @@ impl TokenPatch {
 ///
 /// # Errors
 /// Every failed field.
-pub fn token_patch(obj: &Map<String, Value>, grantable: &[String]) -> Result<TokenPatch, FieldErrors> {
+pub fn token_patch(input: &TokenPatchInput, grantable: &[String]) -> Result<TokenPatch, FieldErrors> {
     let mut errors = FieldErrors::new();
-    let mut f = Form::new(obj, "", &mut errors, &["label", "description", "logo", "scopes", "role", "allowed_cidrs"]);
-    if obj.get("label").is_some_and(Value::is_null) {
+    let mut f = Form::new("", &mut errors, &input.unknown);
+    if input.label == Field::Null {
         f.fail("label", "cannot be removed");
     }
-    let label = f.label("label", false);
-    let present = |k: &str| obj.contains_key(k);
-    let description =
-        if present("description") { optional_text(&mut f, "description", description_problem) } else { None };
-    let logo = if present("logo") { optional_text(&mut f, "logo", logo_problem) } else { None };
-    let sc = if present("scopes") && !obj.get("scopes").is_some_and(Value::is_null) {
-        scopes(&mut f, "scopes", grantable)
+    let label = f.label("label", &input.label, false);
+    let description = if input.description.is_present() {
+        optional_text(&mut f, "description", &input.description, description_problem)
     } else {
         None
     };
-    let role = f.role("role", false);
-    let allowed_cidrs = if present("allowed_cidrs") && !obj.get("allowed_cidrs").is_some_and(Value::is_null) {
-        cidrs(&mut f, "allowed_cidrs")
-    } else {
-        None
-    };
+    let logo = if input.logo.is_present() { optional_text(&mut f, "logo", &input.logo, logo_problem) } else { None };
+    let sc = scopes(&mut f, "scopes", &input.scopes, grantable);
+    let role = f.role("role", &input.role, false);
+    let allowed_cidrs = cidrs(&mut f, "allowed_cidrs", &input.allowed_cidrs);
     finish(Some(TokenPatch { label, description, logo, scopes: sc, role, allowed_cidrs }), errors)
 }
 
@@ -461,11 +432,11 @@ pub fn token_patch(obj: &Map<String, Value>, grantable: &[String]) -> Result<Tok
 ///
 /// # Errors
 /// Every failed field.
-pub fn rotate(obj: &Map<String, Value>) -> Result<u32, FieldErrors> {
+pub fn rotate(input: &RotateInput) -> Result<u32, FieldErrors> {
     let mut errors = FieldErrors::new();
-    let mut f = Form::new(obj, "", &mut errors, &["grace_seconds"]);
-    let given = f.get("grace_seconds").is_some();
-    let grace = f.int("grace_seconds", 0, MAX_GRACE_SECONDS);
+    let mut f = Form::new("", &mut errors, &input.unknown);
+    let given = input.grace_seconds.is_sent();
+    let grace = f.int("grace_seconds", &input.grace_seconds, 0, MAX_GRACE_SECONDS);
     finish(if given { grace } else { Some(0) }, errors)
 }
 
@@ -483,23 +454,23 @@ pub struct WebhookForm {
 ///
 /// # Errors
 /// Every failed field.
-pub fn webhook(obj: &Map<String, Value>, allow_insecure: bool) -> Result<WebhookForm, FieldErrors> {
+pub fn webhook(input: &WebhookInput, allow_insecure: bool) -> Result<WebhookForm, FieldErrors> {
     use crate::domain::webhook::{url_problem, ALL_EVENTS, EVENT_KINDS};
     let mut errors = FieldErrors::new();
-    let mut f = Form::new(obj, "", &mut errors, &["url", "events"]);
-    let url = f.required_str("url").and_then(|u| match url_problem(u, allow_insecure) {
+    let mut f = Form::new("", &mut errors, &input.unknown);
+    let url = f.required_str("url", &input.url).and_then(|u| match url_problem(u, allow_insecure) {
         Some(why) => {
             f.fail("url", why);
             None
         }
         None => Some(u.to_owned()),
     });
-    let events = match f.string_list("events") {
-        None if f.get("events").is_none() => Some(vec![ALL_EVENTS.to_owned()]),
+    let events = match f.value("events", &input.events) {
+        None if !input.events.is_sent() => Some(vec![ALL_EVENTS.to_owned()]),
         None => None,
         Some(list) => {
             let mut out: Vec<String> = Vec::new();
-            for e in list {
+            for e in list.iter().map(String::as_str) {
                 if e != ALL_EVENTS && !EVENT_KINDS.contains(&e) {
                     f.fail("events", format!("unknown event kind (one of *, {})", EVENT_KINDS.join(", ")));
                 } else if out.iter().any(|o| o == e) {
@@ -523,10 +494,10 @@ pub fn webhook(obj: &Map<String, Value>, allow_insecure: bool) -> Result<Webhook
 ///
 /// # Errors
 /// Every failed field (a missing or non-string `confirm_label`, unknown fields).
-pub fn confirmation(obj: &Map<String, Value>) -> Result<String, FieldErrors> {
+pub fn confirmation(input: &ConfirmInput) -> Result<String, FieldErrors> {
     let mut errors = FieldErrors::new();
-    let mut f = Form::new(obj, "", &mut errors, &["confirm_label"]);
-    let typed = f.required_str("confirm_label").map(str::to_owned);
+    let mut f = Form::new("", &mut errors, &input.unknown);
+    let typed = f.required_str("confirm_label", &input.confirm_label).map(str::to_owned);
     finish(typed, errors)
 }
 
