@@ -35,7 +35,8 @@ use super::{internal, param, prefix, query, reply, CryptoRandom};
 use crate::domain::Timestamp;
 use crate::routes::{resolve, Route};
 use crate::service::{
-    etag, Actor, Error, IfMatch, Located, Operator, Outgoing, OutgoingEmail, Service, TokenQuery, UsageReport,
+    etag, Actor, AuditQuery, Error, IfMatch, Located, Operator, Outgoing, OutgoingEmail, Service, TokenQuery,
+    UsageReport,
 };
 use crate::store::{keys, Store, StoreError, Write};
 
@@ -617,15 +618,13 @@ async fn dispatch(
         }
         Route::Audit => {
             let q = query(req);
-            let (events, cursor) = svc
-                .audit_events(
-                    a,
-                    param(&q, "target").as_deref(),
-                    param(&q, "actor_token").as_deref(),
-                    param(&q, "cursor").as_deref(),
-                    param(&q, "limit").as_deref(),
-                )
-                .await?;
+            let aq = AuditQuery {
+                target: param(&q, "target"),
+                actor_token: param(&q, "actor_token"),
+                cursor: param(&q, "cursor"),
+                limit: param(&q, "limit"),
+            };
+            let (events, cursor) = svc.audit_events(a, &aq).await?;
             reply(200, &json!({"events": events, "cursor": cursor}))
         }
         Route::Notifications => reply(200, &json!({"notifications": svc.notifications(a).await?})),

@@ -17,9 +17,7 @@ use crate::domain::token::Secret;
 use crate::domain::validate::{
     self, confirm_label_matches, ConfirmInput, NewToken, NewTokenInput, RotateInput, TokenPatchInput,
 };
-use crate::domain::{
-    model::is_id, Action, Kind, Member, Org, RandomSource, State, Status, TargetType, Timestamp, Token,
-};
+use crate::domain::{model::is_id, Action, Kind, Member, Org, RandomSource, State, TargetType, Timestamp, Token};
 use crate::store::{Changes, Kv, Store};
 
 /// A token with its secret, shown this once (`POST /v1/tokens`, rotate, first admin token).
@@ -31,7 +29,8 @@ pub struct Issued {
     pub token: TokenView,
 }
 
-/// `GET /v1/tokens` filters.
+/// `GET /v1/tokens` query parameters, as the server read them from the URL (checked by the use
+/// case, after the caller: [`validate::token_filters`]).
 #[derive(Debug, Clone, Default)]
 pub struct TokenQuery {
     /// `personal` or `org`.
@@ -187,22 +186,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         now: Timestamp,
     ) -> Result<(Vec<TokenView>, Option<String>)> {
         actor.require(Access::Read)?;
-        let mut errors = validate::FieldErrors::new();
-        let kind = q.kind.as_deref().map(|k| Kind::parse(k).ok_or("must be \"personal\" or \"org\""));
-        let status = q
-            .status
-            .as_deref()
-            .map(|s| Status::parse(s).ok_or("must be active, disabled, revoked, expired or owner_deactivated"));
-        if let Some(Err(m)) = kind {
-            errors.insert("kind".into(), m.into());
-        }
-        if let Some(Err(m)) = status {
-            errors.insert("status".into(), m.into());
-        }
-        if !errors.is_empty() {
-            return Err(Error::Validation(errors));
-        }
-        let (kind, status) = (kind.and_then(core::result::Result::ok), status.and_then(core::result::Result::ok));
+        let validate::TokenFilters { kind, status } = validate::token_filters(q.kind.as_deref(), q.status.as_deref())?;
         let page = self
             .repo
             .token_page(&actor.org.id, TOKEN_PAGE, q.cursor.as_deref())

@@ -10,8 +10,23 @@ use super::{object, parse_json, Actor, Error, Result, Service};
 use crate::domain::policy::Access;
 use crate::domain::projection::entries;
 use crate::domain::token::{parse, sha256_hex};
+use crate::domain::validate;
 use crate::domain::{verdict, Code, Kind, RandomSource, Role, Timestamp, VerifyEntry};
 use crate::store::{Edge, Kv, Store};
+
+/// `GET /v1/audit` query parameters, as the server read them from the URL (the use case checks
+/// them, after the caller).
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    /// Only events about this object id.
+    pub target: Option<String>,
+    /// Only events made with this token id.
+    pub actor_token: Option<String>,
+    /// Where to continue.
+    pub cursor: Option<String>,
+    /// Events per page read (1–100, default 50).
+    pub limit: Option<String>,
+}
 
 /// The token part of a `VALID` verify answer.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -294,25 +309,12 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     ///
     /// # Errors
     /// [`Error::Forbidden`] for developers, [`Error::Validation`] for a bad limit or cursor, [`Error::Internal`].
-    pub async fn audit_events(
-        &self,
-        actor: &Actor,
-        target: Option<&str>,
-        actor_token: Option<&str>,
-        cursor: Option<&str>,
-        limit: Option<&str>,
-    ) -> Result<(Vec<AuditEventView>, Option<String>)> {
+    pub async fn audit_events(&self, actor: &Actor, q: &AuditQuery) -> Result<(Vec<AuditEventView>, Option<String>)> {
         actor.require(Access::Read)?;
         actor.require_admin("only admins can read the audit log")?;
-        let limit = match limit {
-            None => AUDIT_PAGE_DEFAULT,
-            Some(l) => l
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=AUDIT_PAGE_MAX).contains(n))
-                .ok_or_else(|| Error::field("limit", "must be a whole number from 1 to 100"))?,
-        };
-        let mut cursor = cursor.map(str::to_owned);
+        let limit = validate::page_limit(q.limit.as_deref(), AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX)?;
+        let (target, actor_token) = (q.target.as_deref(), q.actor_token.as_deref());
+        let mut cursor = q.cursor.clone();
         // Filtered reads skip empty pages, a bounded number of them.
         for _ in 0..20 {
             let page = self

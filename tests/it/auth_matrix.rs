@@ -5,6 +5,7 @@ use keyward::service::{Error, TokenQuery};
 use serde_json::json;
 
 use crate::support::*;
+use keyward::service::AuditQuery;
 
 #[test]
 fn developer_reach_and_role() {
@@ -62,7 +63,7 @@ fn developer_reach_and_role() {
         Err(Error::Forbidden(_))
     ));
     assert!(matches!(block_on(w.svc.update_org(&d, &form(json!({"name": "x"})), w.now())), Err(Error::Forbidden(_))));
-    assert!(matches!(block_on(w.svc.audit_events(&d, None, None, None, None)), Err(Error::Forbidden(_))));
+    assert!(matches!(block_on(w.svc.audit_events(&d, &AuditQuery::default())), Err(Error::Forbidden(_))));
     assert!(matches!(block_on(w.svc.notifications(&d)), Err(Error::Forbidden(_))));
     // own tokens: full lifecycle allowed
     let (_, mine) =

@@ -8,6 +8,7 @@ use keyward::service::{UsageCount, UsageReport};
 use serde_json::{json, Value};
 
 use crate::support::{form, World};
+use keyward::service::AuditQuery;
 
 fn notifications(w: &World, admin: &str) -> Vec<Value> {
     let a = w.actor(admin);
@@ -226,7 +227,8 @@ fn idle_tokens_are_warned_then_disabled_by_the_system_unless_used() {
     assert_eq!(w.token_json(&org.admin_secret, &used).unwrap()["state"], "active");
     assert_eq!(w.token_json(&org.admin_secret, &org.admin_token_id).unwrap()["state"], "active");
     let a = w.actor(&org.admin_secret);
-    let (events, _) = block_on(w.svc.audit_events(&a, Some(&idle), None, None, None)).unwrap();
+    let (events, _) =
+        block_on(w.svc.audit_events(&a, &AuditQuery { target: Some(idle.clone()), ..AuditQuery::default() })).unwrap();
     let e = serde_json::to_value(&events[0]).unwrap();
     assert_eq!(e["action"], "token.disabled");
     assert_eq!(e["actor_member_id"], Value::Null);

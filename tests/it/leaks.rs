@@ -5,6 +5,7 @@ use keyward::service::{Error, Reporter};
 use serde_json::json;
 
 use crate::support::*;
+use keyward::service::AuditQuery;
 
 #[test]
 fn network_allowlists_bind_verification_and_the_admin_api() {
@@ -78,7 +79,9 @@ fn a_reported_live_token_is_revoked_and_everyone_told() {
     assert!(matches!(block_on(w.svc.reapprove_token(&d, &id, w.now())), Err(Error::Forbidden(_))));
     // audit and notifications say who reported it, and where it was found
     let admin = w.actor(&o.admin_secret);
-    let (events, _) = block_on(w.svc.audit_events(&admin, Some(&id), None, None, None)).unwrap();
+    let (events, _) =
+        block_on(w.svc.audit_events(&admin, &AuditQuery { target: Some(id.clone()), ..AuditQuery::default() }))
+            .unwrap();
     assert!(events[0].summary.contains("github.com/acme/app") && events[0].actor_token_id.is_none());
     let notes = block_on(w.svc.notifications(&admin)).unwrap();
     let told: Vec<_> = notes
@@ -109,7 +112,11 @@ fn on_leak_notify_tells_without_revoking_but_a_holder_always_revokes() {
     let holder = Reporter::Holder { address: "198.51.100.4".into(), user_agent: "curl/8.5".into() };
     assert!(report(&w, &s, &holder));
     assert_eq!(w.verify(&s, &[]), "REVOKED");
-    let (events, _) = block_on(w.svc.audit_events(&w.actor(&o.admin_secret), Some(&id), None, None, None)).unwrap();
+    let (events, _) = block_on(
+        w.svc
+            .audit_events(&w.actor(&o.admin_secret), &AuditQuery { target: Some(id.clone()), ..AuditQuery::default() }),
+    )
+    .unwrap();
     assert!(events[0].summary.contains("198.51.100.4") && events[0].summary.contains("curl/8.5"));
     assert!(matches!(
         block_on(w.svc.update_org(&w.actor(&o.admin_secret), &form(json!({"policy": {"on_leak": "ignore"}})), w.now())),
@@ -145,7 +152,11 @@ fn a_leaked_token_its_developer_revoked_stays_revoked_and_reporter_text_is_made_
     let v = w.token_json(&o.admin_secret, &id).unwrap();
     assert_eq!((v["state"].clone(), v["state_set_by"].clone()), (json!("revoked"), json!("report")));
     assert!(matches!(block_on(w.svc.reapprove_token(&d, &id, w.now())), Err(Error::Forbidden(_))));
-    let (events, _) = block_on(w.svc.audit_events(&w.actor(&o.admin_secret), Some(&id), None, None, None)).unwrap();
+    let (events, _) = block_on(
+        w.svc
+            .audit_events(&w.actor(&o.admin_secret), &AuditQuery { target: Some(id.clone()), ..AuditQuery::default() }),
+    )
+    .unwrap();
     assert_eq!(json!(events[0].action), "token.leaked");
     assert!(
         events[0].summary.contains("curl nimdax") && !events[0].summary.contains('\u{202e}'),

@@ -6,6 +6,7 @@ use keyward::service::{Actor, Error, TokenQuery};
 use serde_json::{json, Value};
 
 use crate::support::*;
+use keyward::service::AuditQuery;
 
 /// Every admin use case once, as `caller`: `(name, is a read, outcome)`.
 fn every_use_case(
@@ -23,7 +24,7 @@ fn every_use_case(
         ("members", true, ok(block_on(svc.members(caller)).map(|v| json!(v)))),
         ("list tokens", true, ok(block_on(svc.list_tokens(caller, &TokenQuery::default(), now)).map(|v| json!(v.0)))),
         ("get token", true, ok(block_on(svc.get_token(caller, token, now)).map(|v| json!(v)))),
-        ("audit", true, ok(block_on(svc.audit_events(caller, None, None, None, None)).map(|v| json!(v.0)))),
+        ("audit", true, ok(block_on(svc.audit_events(caller, &AuditQuery::default())).map(|v| json!(v.0)))),
         ("notifications", true, ok(block_on(svc.notifications(caller)).map(|v| json!(v)))),
         ("update org", false, ok(block_on(svc.update_org(caller, &form(json!({"name": "X"})), now)).map(|v| json!(v)))),
         (

@@ -3,6 +3,7 @@ use keyward::service::{Error, TokenQuery};
 use serde_json::{json, Value};
 
 use crate::support::*;
+use keyward::service::AuditQuery;
 
 #[test]
 fn create_org_issues_a_working_admin_token_and_tells_the_admin() {
@@ -24,7 +25,7 @@ fn create_org_issues_a_working_admin_token_and_tells_the_admin() {
     assert_eq!(notes[0].token_id.as_deref(), Some(o.admin_token_id.as_str()));
     assert_eq!(notes[0].created_by, o.admin_id);
     assert!(notes[0].body.contains(notes[0].masked.as_deref().unwrap()));
-    let (events, _) = block_on(w.svc.audit_events(&a, None, None, None, None)).unwrap();
+    let (events, _) = block_on(w.svc.audit_events(&a, &AuditQuery::default())).unwrap();
     let actions: Vec<String> =
         events.iter().map(|e| serde_json::to_value(e.action).unwrap().as_str().unwrap().to_owned()).collect();
     assert_eq!(actions, ["token.created", "member.created", "org.created"]);
@@ -82,7 +83,9 @@ fn token_create_edit_list_with_views_and_notifications() {
         other => panic!("{other:?}"),
     }
     // audit names member and token
-    let (events, _) = block_on(w.svc.audit_events(&admin, Some(&id), None, None, None)).unwrap();
+    let (events, _) =
+        block_on(w.svc.audit_events(&admin, &AuditQuery { target: Some(id.clone()), ..AuditQuery::default() }))
+            .unwrap();
     assert_eq!(events.len(), 2);
     assert_eq!(events[0].actor_token_id.as_deref(), Some(dev.token.id.as_str()));
     assert_eq!(events[0].actor_member_id.as_deref(), Some(dev.member.as_ref().unwrap().id.as_str()));
@@ -219,7 +222,9 @@ fn delete_is_for_good() {
     assert_eq!(w.token_json(&o.admin_secret, &id), Err(Error::NotFound));
     assert!(w.store().dump().keys().all(|k| !k.contains(&id) || k.contains(":a:")));
     assert!(w.kv().dump().keys().all(|k| !k.contains(&id)), "last use forgotten");
-    let (events, _) = block_on(w.svc.audit_events(&admin, Some(&id), None, None, None)).unwrap();
+    let (events, _) =
+        block_on(w.svc.audit_events(&admin, &AuditQuery { target: Some(id.clone()), ..AuditQuery::default() }))
+            .unwrap();
     assert_eq!(events[0].summary, "Deleted \"tmp\" (kw_••••••••".to_owned() + &s[35..] + ")");
 }
 

@@ -7,6 +7,7 @@ use keyward::service::views::AuditEventView;
 use serde_json::json;
 
 use crate::support::*;
+use keyward::service::AuditQuery;
 
 fn audit(
     w: &World,
@@ -16,7 +17,16 @@ fn audit(
     cursor: Option<&str>,
     limit: Option<&str>,
 ) -> (Vec<AuditEventView>, Option<String>) {
-    block_on(w.svc.audit_events(&w.actor(admin), target, by, cursor, limit)).unwrap()
+    block_on(w.svc.audit_events(
+        &w.actor(admin),
+        &AuditQuery {
+            target: target.map(str::to_owned),
+            actor_token: by.map(str::to_owned),
+            cursor: cursor.map(str::to_owned),
+            limit: limit.map(str::to_owned),
+        },
+    ))
+    .unwrap()
 }
 
 #[test]

@@ -8,6 +8,7 @@ use keyward::service::{Error, Reporter};
 use serde_json::json;
 
 use crate::support::*;
+use keyward::service::AuditQuery;
 
 // (Every problem's status, code and title: `server::problem`'s own unit test, where HTTP lives.)
 
@@ -113,7 +114,10 @@ fn org_and_member_edits_count_one_version_each() {
 }
 
 fn member_events(w: &World, admin: &str, member: &str) -> Vec<String> {
-    let (events, _) = block_on(w.svc.audit_events(&w.actor(admin), Some(member), None, None, None)).unwrap();
+    let (events, _) = block_on(
+        w.svc.audit_events(&w.actor(admin), &AuditQuery { target: Some(member.to_owned()), ..AuditQuery::default() }),
+    )
+    .unwrap();
     events.into_iter().filter(|e| e.action == Action::MemberUpdated).map(|e| e.summary).collect()
 }
 

@@ -8,6 +8,7 @@ use keyward::service::{verify_body, Consistency, Error};
 use serde_json::{json, Value};
 
 use crate::support::*;
+use keyward::service::AuditQuery;
 
 fn field_error(r: Result<(String, String), Error>, field: &str) -> String {
     match r {
@@ -102,7 +103,10 @@ fn every_change_to_a_token_counts_one_version() {
 }
 
 fn last_summary(w: &World, admin: &str, id: &str) -> String {
-    let (events, _) = block_on(w.svc.audit_events(&w.actor(admin), Some(id), None, None, None)).unwrap();
+    let (events, _) = block_on(
+        w.svc.audit_events(&w.actor(admin), &AuditQuery { target: Some(id.to_owned()), ..AuditQuery::default() }),
+    )
+    .unwrap();
     events[0].summary.clone()
 }
 
@@ -144,7 +148,8 @@ fn state_changes_are_logged_with_a_capitalised_verb_and_the_masked_secret() {
     assert_eq!(last_summary(&w, &o.admin_secret, &id), format!("Enabled \"ci\" ({masked})"));
     block_on(w.svc.revoke_token(&a, &id, &form(json!({"confirm_label": "ci"})), w.now())).unwrap();
     assert_eq!(last_summary(&w, &o.admin_secret, &id), format!("Revoked \"ci\" ({masked})"));
-    let (events, _) = block_on(w.svc.audit_events(&a, Some(&id), None, None, None)).unwrap();
+    let (events, _) =
+        block_on(w.svc.audit_events(&a, &AuditQuery { target: Some(id.clone()), ..AuditQuery::default() })).unwrap();
     assert_eq!(events[0].action, Action::TokenRevoked);
 }
 

@@ -8,7 +8,7 @@ use super::input::{
 use super::rules::{description_problem, logo_problem, module_problem};
 use super::FieldErrors;
 use crate::domain::cidr::{BadCidr, Cidr, MAX_CIDRS};
-use crate::domain::model::{is_id, Kind, MemberStatus, OnLeak, Policy, Role};
+use crate::domain::model::{is_id, Kind, MemberStatus, OnLeak, Policy, Role, Status};
 use crate::domain::policy::{
     never_expires_allowed, Lifetime, KEYWARD_MANAGE, KEYWARD_READ, MAX_GRACE_SECONDS, MAX_MODULES,
     MAX_PERSONAL_TOKENS_CEILING, MAX_TTL_DAYS_CEILING,
@@ -488,6 +488,60 @@ pub fn webhook(input: &WebhookInput, allow_insecure: bool) -> Result<WebhookForm
         }
     };
     finish(url.zip(events).map(|(url, events)| WebhookForm { url, events }), errors)
+}
+
+/// The filters of `GET /v1/tokens`, read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TokenFilters {
+    /// Only this kind.
+    pub kind: Option<Kind>,
+    /// Only this derived status.
+    pub status: Option<Status>,
+}
+
+/// The `kind` and `status` query parameters of `GET /v1/tokens`.
+///
+/// # Errors
+/// Each parameter that names no kind or status.
+pub fn token_filters(kind: Option<&str>, status: Option<&str>) -> Result<TokenFilters, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let kind = kind.and_then(|k| {
+        let parsed = Kind::parse(k);
+        if parsed.is_none() {
+            errors.insert("kind".into(), "must be \"personal\" or \"org\"".into());
+        }
+        parsed
+    });
+    let status = status.and_then(|s| {
+        let parsed = Status::parse(s);
+        if parsed.is_none() {
+            errors.insert("status".into(), "must be active, disabled, revoked, expired or owner_deactivated".into());
+        }
+        parsed
+    });
+    finish(Some(TokenFilters { kind, status }), errors)
+}
+
+/// A page size query parameter (`limit`): absent gives `default`, else a whole number in `1..=max`.
+///
+/// # Errors
+/// `limit` when it is not such a number.
+///
+/// # Example
+/// ```
+/// use keyward::domain::validate::page_limit;
+/// assert_eq!(page_limit(None, 50, 100), Ok(50));
+/// assert_eq!(page_limit(Some("100"), 50, 100), Ok(100));
+/// assert!(page_limit(Some("0"), 50, 100).unwrap_err().contains_key("limit"));
+/// ```
+pub fn page_limit(limit: Option<&str>, default: u32, max: u32) -> Result<u32, FieldErrors> {
+    let Some(given) = limit else { return Ok(default) };
+    let n = given.parse::<u32>().ok().filter(|n| (1..=max).contains(n));
+    let mut errors = FieldErrors::new();
+    if n.is_none() {
+        errors.insert("limit".into(), format!("must be a whole number from 1 to {max}"));
+    }
+    finish(n, errors)
 }
 
 /// `{confirm_label}` for revoke and delete → the typed label.
