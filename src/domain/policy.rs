@@ -130,12 +130,44 @@ pub enum Transition {
 
 /// Why a transition is refused (answered as 409 `CONFLICT`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Refused(pub &'static str);
+#[non_exhaustive]
+pub enum Refused {
+    /// Disabling a token that is not active.
+    NotActive,
+    /// Enabling a token that is not disabled.
+    NotDisabled,
+    /// Revoking a revoked token.
+    AlreadyRevoked,
+    /// Re-approving a token that is not revoked.
+    NotRevoked,
+    /// Re-approving a token past its expiry.
+    ExpiredReapprove,
+    /// Rotating a revoked token.
+    RevokedRotate,
+    /// Rotating a token past its expiry.
+    ExpiredRotate,
+}
+
+impl Refused {
+    /// The reason, for people.
+    #[must_use]
+    pub const fn message(self) -> &'static str {
+        match self {
+            Self::NotActive => "only an active token can be disabled",
+            Self::NotDisabled => "only a disabled token can be enabled",
+            Self::AlreadyRevoked => "the token is already revoked",
+            Self::NotRevoked => "only a revoked token can be re-approved",
+            Self::ExpiredReapprove => "an expired token cannot be re-approved",
+            Self::RevokedRotate => "a revoked token cannot be rotated",
+            Self::ExpiredRotate => "an expired token cannot be rotated",
+        }
+    }
+}
 
 /// The state a token has after `t`, or why `t` is not allowed now.
 ///
 /// # Errors
-/// [`Refused`] with a reason for people when the token's state or expiry forbids `t`.
+/// [`Refused`], saying why, when the token's state or expiry forbids `t`.
 ///
 /// # Example
 /// ```
@@ -154,16 +186,16 @@ pub fn next_state(
     let expired = expires_at.is_some_and(|e| now >= e);
     match (t, state) {
         (Transition::Disable, State::Active) => Ok(State::Disabled),
-        (Transition::Disable, _) => Err(Refused("only an active token can be disabled")),
+        (Transition::Disable, _) => Err(Refused::NotActive),
         (Transition::Enable, State::Disabled) => Ok(State::Active),
-        (Transition::Enable, _) => Err(Refused("only a disabled token can be enabled")),
+        (Transition::Enable, _) => Err(Refused::NotDisabled),
         (Transition::Revoke, State::Active | State::Disabled) => Ok(State::Revoked),
-        (Transition::Revoke, State::Revoked) => Err(Refused("the token is already revoked")),
+        (Transition::Revoke, State::Revoked) => Err(Refused::AlreadyRevoked),
         (Transition::Reapprove, State::Revoked) if !expired => Ok(State::Active),
-        (Transition::Reapprove, State::Revoked) => Err(Refused("an expired token cannot be re-approved")),
-        (Transition::Reapprove, _) => Err(Refused("only a revoked token can be re-approved")),
-        (Transition::Rotate, State::Revoked) => Err(Refused("a revoked token cannot be rotated")),
-        (Transition::Rotate, _) if expired => Err(Refused("an expired token cannot be rotated")),
+        (Transition::Reapprove, State::Revoked) => Err(Refused::ExpiredReapprove),
+        (Transition::Reapprove, _) => Err(Refused::NotRevoked),
+        (Transition::Rotate, State::Revoked) => Err(Refused::RevokedRotate),
+        (Transition::Rotate, _) if expired => Err(Refused::ExpiredRotate),
         (Transition::Rotate | Transition::Delete, s) => Ok(s),
     }
 }

@@ -643,9 +643,7 @@ impl OrgAuthority {
     ///   of expiry warnings, idle tokens and delivery retries use it instead of sleeping.
     async fn faults(&self, svc: &Rc<Svc>, body: &[u8], actor: &Actor) -> Result<Response, Problem> {
         actor.require(crate::domain::policy::Access::Manage)?;
-        if !actor.is_admin() {
-            return Err(Error::Forbidden("admins only").into());
-        }
+        actor.require_admin("inject faults")?;
         let body = crate::service::parse_json(body)?;
         if let Some(n) = body.get("advance_seconds") {
             let n = n.as_i64().filter(|n| (0..=400 * 86_400).contains(n));

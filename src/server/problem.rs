@@ -170,13 +170,13 @@ mod tests {
     fn every_problem_answers_its_status_code_and_title() {
         let table: [(Problem, u16, &str, &str); 14] = [
             (Error::Unauthenticated.into(), 401, "UNAUTHENTICATED", "Authentication required"),
-            (Error::Forbidden("why").into(), 403, "FORBIDDEN", "Not allowed"),
+            (Error::Forbidden(crate::service::Denied::ReadOnly).into(), 403, "FORBIDDEN", "Not allowed"),
             (Error::NotFound.into(), 404, "NOT_FOUND", "Not found"),
             (Problem::NoRoute, 404, "NOT_FOUND", "Not found"),
             (Error::Validation(FieldErrors::new()).into(), 422, "VALIDATION_FAILED", "Validation failed"),
             (Error::LimitReached { limit: 3 }.into(), 409, "LIMIT_REACHED", "Limit reached"),
             (Error::ConfirmationMismatch.into(), 422, "CONFIRMATION_MISMATCH", "Confirmation does not match"),
-            (Error::Conflict("why").into(), 409, "CONFLICT", "Conflict"),
+            (Error::Conflict(crate::service::Conflict::LastAdmin).into(), 409, "CONFLICT", "Conflict"),
             (Error::PreconditionFailed.into(), 412, "PRECONDITION_FAILED", "Precondition failed"),
             (Problem::PayloadTooLarge, 413, "PAYLOAD_TOO_LARGE", "Payload too large"),
             (Problem::RateLimited { retry_after: 60 }, 429, "RATE_LIMITED", "Too many requests"),

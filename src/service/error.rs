@@ -3,6 +3,7 @@
 
 use core::fmt;
 
+use crate::domain::policy::Refused;
 use crate::domain::validate::FieldErrors;
 use crate::domain::RandomError;
 use crate::store::StoreError;
@@ -17,8 +18,8 @@ use crate::store::StoreError;
 pub enum Error {
     /// No credential, or one that does not verify.
     Unauthenticated,
-    /// Inside the caller's reach but above its role.
-    Forbidden(&'static str),
+    /// Inside the caller's reach but above its role or scopes.
+    Forbidden(Denied),
     /// Absent, or outside the caller's reach.
     NotFound,
     /// Every failed field with a message.
@@ -30,8 +31,8 @@ pub enum Error {
     },
     /// The typed label is not the token's label.
     ConfirmationMismatch,
-    /// The state forbids it (the text says why).
-    Conflict(&'static str),
+    /// The state of the records forbids it.
+    Conflict(Conflict),
     /// `If-Match` names a version the record no longer has.
     PreconditionFailed,
     /// Not JSON, or not the JSON shape the endpoint takes.
@@ -54,7 +55,9 @@ impl Error {
     pub fn detail(&self) -> String {
         match self {
             Self::Unauthenticated => "Send a valid token as 'Authorization: Bearer <token>'.".into(),
-            Self::Forbidden(why) | Self::Conflict(why) | Self::BadRequest(why) => (*why).into(),
+            Self::Forbidden(why) => why.message(),
+            Self::Conflict(why) => why.message().into(),
+            Self::BadRequest(why) => (*why).into(),
             Self::NotFound => "No such object in your reach.".into(),
             Self::Validation(_) => "One or more fields are invalid; see errors.".into(),
             Self::LimitReached { limit } => {
@@ -66,6 +69,79 @@ impl Error {
             }
             Self::Internal(_) => "Something went wrong on our side; nothing secret was exposed. Try again.".into(),
         }
+    }
+}
+
+/// Why a caller inside reach may not do something (403 `FORBIDDEN`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Denied {
+    /// The token holds neither `keyward:read` nor `keyward:manage`.
+    NoKeywardScope,
+    /// The token holds `keyward:read` only, and this is a change.
+    ReadOnly,
+    /// For admins only; `task` says what, for people ("change members").
+    AdminOnly {
+        /// What only admins may do.
+        task: &'static str,
+    },
+    /// A token may not get a role above its creator's (or editor's).
+    RoleAboveCaller,
+    /// A developer creating a personal token for someone else.
+    OthersPersonalToken,
+    /// Undoing a disable or revoke made by an admin, keyward or a report, as a developer.
+    RestrictionNotYours,
+}
+
+impl Denied {
+    /// The reason, for people.
+    #[must_use]
+    pub fn message(self) -> String {
+        match self {
+            Self::NoKeywardScope => {
+                "this token has no access to keyward itself: it needs the keyward:read or keyward:manage scope".into()
+            }
+            Self::ReadOnly => "this token may only read keyward: changes need the keyward:manage scope".into(),
+            Self::AdminOnly { task } => format!("only admins can {task}"),
+            Self::RoleAboveCaller => "a token cannot be given a higher role than the caller's".into(),
+            Self::OthersPersonalToken => "developers create personal tokens for themselves only".into(),
+            Self::RestrictionNotYours => {
+                "only an admin can undo a disable or revoke made by an admin, keyward or a report".into()
+            }
+        }
+    }
+}
+
+/// Why the records forbid a change (409 `CONFLICT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Conflict {
+    /// Creating an org that exists.
+    OrgExists,
+    /// A second member with the same email (compared case-insensitively).
+    EmailTaken,
+    /// A change that would leave the org without an active admin.
+    LastAdmin,
+    /// The token's state or expiry forbids the transition.
+    Transition(Refused),
+}
+
+impl Conflict {
+    /// The reason, for people.
+    #[must_use]
+    pub const fn message(self) -> &'static str {
+        match self {
+            Self::OrgExists => "this org exists already",
+            Self::EmailTaken => "a member with this email already exists in the org",
+            Self::LastAdmin => "the org must keep at least one active admin",
+            Self::Transition(r) => r.message(),
+        }
+    }
+}
+
+impl From<Refused> for Error {
+    fn from(r: Refused) -> Self {
+        Self::Conflict(Conflict::Transition(r))
     }
 }
 

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::views::{directory, MemberView, OrgView, TokenView};
-use super::{Actor, Error, Notice, Result, Service};
+use super::{Actor, Conflict, Error, Notice, Result, Service};
 use crate::domain::model::is_id;
 use crate::domain::policy::{keeps_an_active_admin, Access, Lifetime, KEYWARD_MANAGE};
 use crate::domain::projection;
@@ -71,7 +71,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             return Err(Error::Internal("not an org id".into()));
         }
         if self.repo.org(org_id).await?.is_some() {
-            return Err(Error::Conflict("this org exists already"));
+            return Err(Error::Conflict(Conflict::OrgExists));
         }
         let org = Org {
             id: org_id.to_owned(),
@@ -157,7 +157,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// [`Error::Internal`].
     pub async fn update_org(&self, actor: &Actor, input: &OrgPatchInput, now: Timestamp) -> Result<OrgView> {
         actor.require(Access::Manage)?;
-        actor.require_admin("only admins can change the org")?;
+        actor.require_admin("change the org")?;
         let patch = validate::org_patch(input, &actor.org.policy)?;
         actor.precondition(actor.org.version)?;
         let mut org = actor.org.clone();
@@ -206,7 +206,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// [`Error::Forbidden`] for developers, [`Error::Internal`].
     pub async fn members(&self, actor: &Actor) -> Result<Vec<MemberView>> {
         actor.require(Access::Read)?;
-        actor.require_admin("only admins can list members")?;
+        actor.require_admin("list members")?;
         let mut ms = self.repo.members(&actor.org.id).await?;
         ms.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
         Ok(ms.iter().map(MemberView::from).collect())
@@ -218,11 +218,11 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// [`Error::Forbidden`], [`Error::Validation`], [`Error::Conflict`] for a taken email, [`Error::Internal`].
     pub async fn create_member(&self, actor: &Actor, input: &NewMemberInput, now: Timestamp) -> Result<MemberView> {
         actor.require(Access::Manage)?;
-        actor.require_admin("only admins can add members")?;
+        actor.require_admin("add members")?;
         let input = validate::new_member(input)?;
         let key = email_key(&input.email);
         if self.repo.members(&actor.org.id).await?.iter().any(|m| email_key(&m.email) == key) {
-            return Err(Error::Conflict("a member with this email already exists in the org"));
+            return Err(Error::Conflict(Conflict::EmailTaken));
         }
         let m = Member {
             id: self.id("mem_")?,
@@ -266,7 +266,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         now: Timestamp,
     ) -> Result<MemberView> {
         actor.require(Access::Manage)?;
-        actor.require_admin("only admins can change members")?;
+        actor.require_admin("change members")?;
         let members = self.repo.members(&actor.org.id).await?;
         let current = members.iter().find(|m| m.id == id).ok_or(Error::NotFound)?;
         let patch = validate::member_patch(input)?;
@@ -278,7 +278,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         m.role = patch.role.unwrap_or(m.role);
         m.status = patch.status.unwrap_or(m.status);
         if !keeps_an_active_admin(&members, &m.id, m.role, m.status) {
-            return Err(Error::Conflict("the org must keep at least one active admin"));
+            return Err(Error::Conflict(Conflict::LastAdmin));
         }
         if m == *current {
             return Ok(MemberView::from(&m));

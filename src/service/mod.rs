@@ -24,7 +24,7 @@ use futures_util::lock::Mutex;
 use serde_json::{Map, Value};
 
 pub use emails::OutgoingEmail;
-pub use error::Error;
+pub use error::{Conflict, Denied, Error};
 pub use leaks::Reporter;
 pub use members::{Me, OrgCreated, Usage, FIRST_TOKEN_LABEL};
 pub use projection::{Drained, Fix, Reconciled};
@@ -182,18 +182,20 @@ impl Actor {
             return Ok(());
         }
         Err(Error::Forbidden(match access {
-            Access::Read => {
-                "this token has no access to keyward itself: it needs the keyward:read or keyward:manage scope"
-            }
-            Access::Manage => "this token may only read keyward: changes need the keyward:manage scope",
+            Access::Read => Denied::NoKeywardScope,
+            Access::Manage => Denied::ReadOnly,
         }))
     }
 
-    fn require_admin(&self, what: &'static str) -> Result<()> {
+    /// `Ok` for an admin; `task` says what only admins may do ("change members").
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`] with [`Denied::AdminOnly`] for a developer.
+    pub fn require_admin(&self, task: &'static str) -> Result<()> {
         if self.is_admin() {
             Ok(())
         } else {
-            Err(Error::Forbidden(what))
+            Err(Error::Forbidden(Denied::AdminOnly { task }))
         }
     }
 }

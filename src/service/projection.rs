@@ -113,7 +113,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// [`super::Error::Forbidden`] for developers, [`super::Error::Internal`].
     pub async fn reconcile(&self, actor: &Actor, now: Timestamp) -> Result<Reconciled> {
         actor.require(Access::Manage)?;
-        actor.require_admin("only admins can reconcile the org")?;
+        actor.require_admin("reconcile the org")?;
         let org = actor.org.id.as_str();
         // What KV holds for this org, read first (KV reads let other requests run meanwhile).
         let mut held: HashMap<String, Option<String>> = HashMap::new();

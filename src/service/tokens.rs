@@ -7,7 +7,7 @@
 use serde::Serialize;
 
 use super::views::{directory, owner_active, TokenView};
-use super::{Actor, Error, Notice, Result, Service};
+use super::{Actor, Denied, Error, Notice, Result, Service};
 use crate::domain::policy::{
     check_transition, expires_at, grace_end, grantable, may_undo, personal_limit_allows, restricted_by, role_ceiling,
     takes_over, Access, Transition,
@@ -129,11 +129,11 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let may_grant = grantable(&actor.org.modules, &actor.token.scopes);
         let spec = validate::new_token(input, &may_grant, &actor.org.policy)?;
         if spec.role > actor.role {
-            return Err(Error::Forbidden("a token cannot be given a higher role than the caller's"));
+            return Err(Error::Forbidden(Denied::RoleAboveCaller));
         }
         let owner = match spec.kind {
             Kind::Org => {
-                actor.require_admin("only admins can create org tokens")?;
+                actor.require_admin("create org tokens")?;
                 None
             }
             Kind::Personal => Some(self.owner_for_new_token(actor, spec.owner_member_id.as_deref()).await?),
@@ -163,9 +163,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             (None, None) if actor.is_admin() => {
                 Err(Error::field("owner_member_id", "is required when an org token creates a personal token"))
             }
-            (_, _) if !actor.is_admin() => {
-                Err(Error::Forbidden("developers create personal tokens for themselves only"))
-            }
+            (_, _) if !actor.is_admin() => Err(Error::Forbidden(Denied::OthersPersonalToken)),
             (Some(id), _) => match self.repo.member(&actor.org.id, id).await? {
                 Some(m) if m.is_active() => Ok(m),
                 _ => Err(Error::field("owner_member_id", "is not an active member of the org")),
@@ -289,7 +287,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let owner = self.owner_of(&before).await?;
         if let Some(role) = patch.role {
             if role > actor.role {
-                return Err(Error::Forbidden("a token cannot be given a higher role than the caller's"));
+                return Err(Error::Forbidden(Denied::RoleAboveCaller));
             }
             if owner.as_ref().is_some_and(|o| role > o.role) {
                 return Err(Error::field("role", "must not exceed the owner's role"));
@@ -349,14 +347,12 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         // that state the admin's; every other repeat is a conflict.
         let taken_over = takes_over(before.state, before.state_set_by, tr, actor.role);
         if !taken_over {
-            t.state = check_transition(&t, tr, now).map_err(|r| Error::Conflict(r.0))?;
+            t.state = check_transition(&t, tr, now)?;
         }
         t.updated_at = now;
         t.version = before.version + 1;
         if matches!(tr, Transition::Enable | Transition::Reapprove) && !may_undo(before.state_set_by, actor.role) {
-            return Err(Error::Forbidden(
-                "only an admin can undo a disable or revoke made by an admin, keyward or a report",
-            ));
+            return Err(Error::Forbidden(Denied::RestrictionNotYours));
         }
         let restricted = restricted_by(before.state, before.state_set_by, actor.role);
         let (action, verb) = match tr {
@@ -444,7 +440,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let before = self.reachable(actor, id).await?;
         let grace = validate::rotate(input)?;
         actor.precondition(before.version)?;
-        check_transition(&before, Transition::Rotate, now).map_err(|r| Error::Conflict(r.0))?;
+        check_transition(&before, Transition::Rotate, now)?;
         let secret = Secret::generate(&self.prefix, &self.rng)?;
         let until = grace_end(now, grace);
         let mut t = before.clone();
@@ -483,7 +479,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         if !confirm_label_matches(&t.label, &typed) {
             return Err(Error::ConfirmationMismatch);
         }
-        check_transition(&t, Transition::Delete, now).map_err(|r| Error::Conflict(r.0))?;
+        check_transition(&t, Transition::Delete, now)?;
         let owner = self.owner_of(&t).await?;
         let mut changes = Changes::new();
         changes.delete_token(&t.org_id, &t.id);

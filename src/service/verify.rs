@@ -311,7 +311,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// [`Error::Forbidden`] for developers, [`Error::Validation`] for a bad limit or cursor, [`Error::Internal`].
     pub async fn audit_events(&self, actor: &Actor, q: &AuditQuery) -> Result<(Vec<AuditEventView>, Option<String>)> {
         actor.require(Access::Read)?;
-        actor.require_admin("only admins can read the audit log")?;
+        actor.require_admin("read the audit log")?;
         let limit = validate::page_limit(q.limit.as_deref(), AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX)?;
         let (target, actor_token) = (q.target.as_deref(), q.actor_token.as_deref());
         let mut cursor = q.cursor.clone();
@@ -343,7 +343,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// [`Error::Forbidden`] for developers, [`Error::Internal`].
     pub async fn notifications(&self, actor: &Actor) -> Result<Vec<NotificationView>> {
         actor.require(Access::Read)?;
-        actor.require_admin("only admins can read notifications")?;
+        actor.require_admin("read notifications")?;
         let items = self.repo.notifications(&actor.org.id, NOTIFICATIONS_MAX).await?;
         Ok(items.iter().map(NotificationView::from).collect())
     }

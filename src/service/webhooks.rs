@@ -60,7 +60,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// [`Error::Forbidden`] for developers, [`Error::Internal`].
     pub async fn webhook(&self, actor: &Actor, now: Timestamp) -> Result<Option<WebhookView>> {
         actor.require(Access::Read)?;
-        actor.require_admin("only admins can read the webhook")?;
+        actor.require_admin("read the webhook")?;
         Ok(self.repo.webhook(&actor.org.id).await?.map(|w| WebhookView::at(&w, now)))
     }
 
@@ -78,7 +78,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         now: Timestamp,
     ) -> Result<WebhookSet> {
         actor.require(Access::Manage)?;
-        actor.require_admin("only admins can set the webhook")?;
+        actor.require_admin("set the webhook")?;
         let form = validate::webhook(input, allow_insecure)?;
         let org = &actor.org.id;
         let before = self.repo.webhook(org).await?;
@@ -113,7 +113,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// [`Error::Forbidden`], [`Error::NotFound`] when none is set, [`Error::Internal`].
     pub async fn delete_webhook(&self, actor: &Actor, now: Timestamp) -> Result<()> {
         actor.require(Access::Manage)?;
-        actor.require_admin("only admins can remove the webhook")?;
+        actor.require_admin("remove the webhook")?;
         let org = &actor.org.id;
         let hook = self.repo.webhook(org).await?.ok_or(Error::NotFound)?;
         let mut changes = Changes::new();
@@ -130,7 +130,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// [`Error::Forbidden`], [`Error::NotFound`] when none is set, [`Error::Validation`], [`Error::Internal`].
     pub async fn rotate_webhook(&self, actor: &Actor, input: &RotateInput, now: Timestamp) -> Result<WebhookSet> {
         actor.require(Access::Manage)?;
-        actor.require_admin("only admins can rotate the webhook secret")?;
+        actor.require_admin("rotate the webhook secret")?;
         let grace = validate::rotate(input)?;
         let org = &actor.org.id;
         let before = self.repo.webhook(org).await?.ok_or(Error::NotFound)?;
@@ -157,7 +157,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// [`Error::Forbidden`], [`Error::NotFound`] when no webhook is set, [`Error::Internal`].
     pub async fn test_webhook(&self, actor: &Actor, now: Timestamp) -> Result<DeliveryView> {
         actor.require(Access::Manage)?;
-        actor.require_admin("only admins can test the webhook")?;
+        actor.require_admin("test the webhook")?;
         let org = &actor.org.id;
         self.repo.webhook(org).await?.ok_or(Error::NotFound)?;
         let mut changes = Changes::new();
@@ -182,7 +182,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// [`Error::Forbidden`], [`Error::Internal`].
     pub async fn deliveries(&self, actor: &Actor) -> Result<Vec<DeliveryView>> {
         actor.require(Access::Read)?;
-        actor.require_admin("only admins can read webhook deliveries")?;
+        actor.require_admin("read webhook deliveries")?;
         let rows = self.repo.deliveries(&actor.org.id, DELIVERIES_SHOWN).await?;
         Ok(rows.iter().map(|(_, d)| DeliveryView::from(d)).collect())
     }

@@ -207,3 +207,49 @@ fn bad_input_is_judged_after_the_caller() {
     assert_eq!(e["scopes"], "must be a list of strings");
     assert_eq!(e["bogus"], "unknown field");
 }
+
+/// Refusals carry typed reasons a caller can act on, and each reads as before.
+#[test]
+fn refusals_say_why_by_kind() {
+    use keyward::domain::policy::Refused;
+    use keyward::service::{Conflict, Denied};
+    let w = World::new();
+    let o = w.org("Acme", &["billing"]);
+    let (_, dev, _) = w.member_with_token(&o.admin_secret, "dev@acme.io", "developer");
+    let d = w.actor(&dev);
+    let a = w.actor(&o.admin_secret);
+    let refused = |r: Result<keyward::service::Issued, Error>| r.err();
+    assert_eq!(
+        refused(block_on(w.svc.create_token(
+            &d,
+            &form(json!({"label": "a", "role": "admin", "kind": "personal"})),
+            w.now()
+        ))),
+        Some(Error::Forbidden(Denied::RoleAboveCaller))
+    );
+    assert_eq!(
+        refused(block_on(w.svc.create_token(
+            &d,
+            &form(json!({"label": "a", "role": "developer", "kind": "personal", "owner_member_id": o.admin_id})),
+            w.now()
+        ))),
+        Some(Error::Forbidden(Denied::OthersPersonalToken))
+    );
+    let Err(Error::Forbidden(Denied::AdminOnly { task })) = block_on(w.svc.members(&d)) else { panic!("admins only") };
+    assert_eq!(Error::Forbidden(Denied::AdminOnly { task }).detail(), "only admins can list members");
+    let dup = json!({"email": "DEV@acme.io", "name": "Dev", "role": "developer"});
+    assert_eq!(
+        block_on(w.svc.create_member(&a, &form(dup), w.now())).unwrap_err(),
+        Error::Conflict(Conflict::EmailTaken)
+    );
+    let demote = json!({"role": "developer"});
+    assert_eq!(
+        block_on(w.svc.update_member(&a, &o.admin_id, &form(demote), w.now())).unwrap_err(),
+        Error::Conflict(Conflict::LastAdmin)
+    );
+    let (_, id) = w.create(&o.admin_secret, json!({"label": "ci", "role": "developer", "kind": "org"}));
+    block_on(w.svc.revoke_token(&a, &id, &form(json!({"confirm_label": "ci"})), w.now())).unwrap();
+    let again = block_on(w.svc.revoke_token(&a, &id, &form(json!({"confirm_label": "ci"})), w.now())).unwrap_err();
+    assert_eq!(again, Error::Conflict(Conflict::Transition(Refused::AlreadyRevoked)));
+    assert_eq!(again.detail(), "the token is already revoked");
+}

@@ -3,8 +3,9 @@
 //! `leaks.rs` and `members.rs` (issue #14).
 
 use futures_executor::block_on;
+use keyward::domain::policy::Refused;
 use keyward::domain::Action;
-use keyward::service::{Error, Reporter};
+use keyward::service::{Conflict, Denied, Error, Reporter};
 use serde_json::json;
 
 use crate::support::*;
@@ -14,8 +15,8 @@ use keyward::service::AuditQuery;
 
 #[test]
 fn details_carry_the_reason_and_numbers_but_never_internals() {
-    assert_eq!(Error::Forbidden("only admins").detail(), "only admins");
-    assert_eq!(Error::Conflict("already revoked").detail(), "already revoked");
+    assert_eq!(Error::Forbidden(Denied::AdminOnly { task: "x" }).detail(), "only admins can x");
+    assert_eq!(Error::Conflict(Conflict::Transition(Refused::AlreadyRevoked)).detail(), "the token is already revoked");
     assert_eq!(Error::BadRequest("not JSON").detail(), "not JSON");
     assert!(Error::LimitReached { limit: 7 }.detail().contains("holds 7 personal tokens"));
     let internal = Error::Internal("store: disk on fire".into());
