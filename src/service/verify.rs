@@ -296,14 +296,6 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         Ok(Verification::new(code, entry, Consistency::Strict))
     }
 
-    /// Record that `token` was used at `now` (its own KV key; the record is never rewritten).
-    ///
-    /// # Errors
-    /// [`Error::Internal`] on storage failure.
-    pub async fn record_use(&self, org: &str, token: &str, now: Timestamp) -> Result<()> {
-        Ok(self.edge.put_last_used(org, token, now).await?)
-    }
-
     /// `GET /v1/audit`: newest first, filtered by target id and acting token. A filtered page
     /// may hold fewer than `limit` events; follow `cursor` until it is null.
     ///

@@ -65,7 +65,7 @@ fn setup(w: &World) -> Setup {
         w.create(&o.admin_secret, json!({"label": "x", "role": "developer", "scopes": ["billing"], "kind": "org"}));
     let admin = w.actor(&o.admin_secret);
     let r = block_on(w.svc.rotate_token(&admin, &org_token, &form(json!({"grace_seconds": 600})), w.now())).unwrap();
-    block_on(w.svc.record_use(&o.id, &org_token, w.now())).unwrap();
+    block_on(w.svc.edge().put_last_used(&o.id, &org_token, w.now())).unwrap();
     Setup {
         secrets: vec![o.admin_secret.clone(), dev_secret, s, r.secret],
         admin: o.admin_secret,

@@ -212,7 +212,7 @@ fn delete_is_for_good() {
     let o = w.org("Acme", &[]);
     let admin = w.actor(&o.admin_secret);
     let (s, id) = w.create(&o.admin_secret, json!({"label": "tmp", "role": "developer", "kind": "org"}));
-    block_on(w.svc.record_use(&o.id, &id, w.now())).unwrap();
+    block_on(w.svc.edge().put_last_used(&o.id, &id, w.now())).unwrap();
     assert_eq!(
         block_on(w.svc.delete_token(&admin, &id, &form(json!({"confirm_label": "TMP"})), w.now())),
         Err(Error::ConfirmationMismatch)

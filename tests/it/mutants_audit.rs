@@ -37,7 +37,7 @@ fn a_recorded_use_shows_as_the_tokens_last_use() {
     assert_eq!(w.token_json(&o.admin_secret, &id).unwrap()["last_used_at"], json!(null));
     w.advance_seconds(90);
     let used = w.now();
-    block_on(w.svc.record_use(&o.id, &id, used)).unwrap();
+    block_on(w.svc.edge().put_last_used(&o.id, &id, used)).unwrap();
     w.advance_seconds(10);
     assert_eq!(w.token_json(&o.admin_secret, &id).unwrap()["last_used_at"], json!(used.to_rfc3339()));
 }
