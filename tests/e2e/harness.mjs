@@ -40,22 +40,24 @@ export function ratelimits({ misses = 1_000_000, auth = 1_000_000, strict = 1_00
 
 /**
  * Start a Worker; `bindings` override the defaults, `scriptPath` picks another build (the
- * `faults` build for fault injection). Returns { mf, api, logs, kv, secrets }.
+ * `faults` build for fault injection), `workers` adds Workers beside it (Miniflare worker options;
+ * keyward is then the first, named "keyward", for their service bindings). Returns
+ * { mf, api, logs, kv, secrets }.
  */
-export async function start(bindings = {}, { scriptPath = "build/index.js", limits = ratelimits() } = {}) {
+export async function start(
+  bindings = {},
+  { scriptPath = "build/index.js", limits = ratelimits(), workers = [] } = {},
+) {
   const out = [];
-  const mf = new Miniflare({
+  const keyward = {
     modules: true,
     scriptPath,
     durableObjects: DURABLE_OBJECTS,
     ratelimits: limits,
-    durableObjectsPersist: false,
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
     compatibilityDate: "2025-09-01",
     kvNamespaces: ["TOKENS"],
-    kvPersist: false,
     email: EMAIL,
-    log: new Captured(out),
     bindings: {
       OPERATOR_SECRET: OPERATOR,
       TOKEN_PREFIX: "kw",
@@ -64,6 +66,11 @@ export async function start(bindings = {}, { scriptPath = "build/index.js", limi
       PUBLIC_URL,
       ...bindings,
     },
+  };
+  const shared = {
+    durableObjectsPersist: false,
+    kvPersist: false,
+    log: new Captured(out),
     structuredWorkerdLogs: true,
     handleStructuredLogs({ level, message }) {
       out.push(`${level}: ${message}\n`);
@@ -72,7 +79,10 @@ export async function start(bindings = {}, { scriptPath = "build/index.js", limi
       stdout.on("data", (d) => out.push(String(d)));
       stderr.on("data", (d) => out.push(String(d)));
     },
-  });
+  };
+  const mf = new Miniflare(
+    workers.length ? { ...shared, workers: [{ name: "keyward", ...keyward }, ...workers] } : { ...shared, ...keyward },
+  );
   await mf.ready;
   const secrets = new Set();
   /** Call the API: returns { status, headers, body, text }; remembers every secret it sees. */
