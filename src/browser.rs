@@ -126,7 +126,7 @@ fn object(value: &JsValue, what: &str) -> Result<Map<String, Value>, JsValue> {
 }
 
 /// The typed input of a form the page holds, read as the server reads a request body.
-fn input<T: serde::de::DeserializeOwned>(value: &JsValue, what: &str) -> Result<T, JsValue> {
+fn input<T: crate::domain::validate::FromObject>(value: &JsValue, what: &str) -> Result<T, JsValue> {
     let map = object(value, what)?;
     validate::read(Value::Object(map)).ok_or_else(|| type_error(&format!("{what} must be a plain object")))
 }

@@ -5,7 +5,7 @@ use keyward::domain::{validate, Policy};
 use libfuzzer_sys::fuzz_target;
 
 /// Reading an object into any form's input never fails: wrong types are kept per field.
-fn read<T: serde::de::DeserializeOwned>(v: &serde_json::Value) -> T {
+fn read<T: keyward::domain::validate::FromObject>(v: &serde_json::Value) -> T {
     validate::read(v.clone()).expect("every object reads as an input")
 }
 

@@ -181,6 +181,53 @@ pub fn parse(s: &str) -> Result<Parsed<'_>, Malformed> {
     }
 }
 
+/// What [`hide_secrets`] puts in a secret's place.
+pub const HIDDEN: &str = "(a token secret, not shown)";
+
+/// `text` with every run shaped like a token secret (a prefix of 2–10 `[a-z0-9]` starting with a
+/// letter, `_`, then 36 base62 characters) replaced by [`HIDDEN`], wherever it stands and
+/// whatever is glued around it. Checksums are not checked: a near-miss is hidden too, since a
+/// message quoting what a client sent must never quote a secret back.
+///
+/// # Example
+/// ```
+/// use keyward::domain::token::hide_secrets;
+/// let s = "x kw_0000000000000000000000000000003wuQEo!";
+/// assert_eq!(hide_secrets(s), "x (a token secret, not shown)!");
+/// assert_eq!(hide_secrets("kw_short"), "kw_short");
+/// ```
+#[must_use]
+pub fn hide_secrets(text: &str) -> String {
+    let b = text.as_bytes();
+    let at = |k: usize| b.get(k).copied().unwrap_or(0);
+    let (mut out, mut shown, mut i) = (String::with_capacity(text.len()), 0, 0);
+    while i < b.len() {
+        let end = i + 1 + BODY_LEN + CHECK_LEN;
+        let body = b.get(i + 1..end).is_some_and(|body| body.iter().copied().all(is_base62));
+        if at(i) == b'_' && body {
+            // The longest prefix before the `_` that starts with a letter.
+            let mut start = i;
+            while start > shown && i - start < 10 && matches!(at(start - 1), b'a'..=b'z' | b'0'..=b'9') {
+                start -= 1;
+            }
+            while start < i && !at(start).is_ascii_lowercase() {
+                start += 1;
+            }
+            if i - start >= 2 {
+                // Both ends sit next to ASCII bytes, so both are character boundaries.
+                out.push_str(text.get(shown..start).unwrap_or_default());
+                out.push_str(HIDDEN);
+                shown = end;
+                i = end;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    out.push_str(text.get(shown..).unwrap_or_default());
+    out
+}
+
 /// CRC-32/ISO-HDLC (the zip/PNG CRC-32). The byte-at-a-time table is 1 KiB, built at compile
 /// time; a token's 33 signed bytes gain nothing from crc32fast's 16 KiB slice-by-16 tables, which
 /// would cost the wasm modules 16 KiB each.

@@ -7,7 +7,7 @@ use super::policy::Lifetime;
 use super::validate::*;
 
 /// The typed input of a JSON object, as the server reads a body.
-fn obj<T: serde::de::DeserializeOwned>(v: Value) -> T {
+fn obj<T: crate::domain::validate::FromObject>(v: Value) -> T {
     read(v).expect("a JSON object")
 }
 
@@ -349,4 +349,33 @@ fn unsafe_characters() {
     for c in ['a', 'é', ' ', '\u{fffd}', '\u{fdcf}', '\u{fdf0}', '😀', '\u{2800}', '\u{a0}'] {
         assert!(!is_unsafe_char(c), "{:04x}", u32::from(c));
     }
+}
+
+#[test]
+fn secrets_are_never_quoted_back() {
+    let secret = "kw_0000000000000000000000000000003wuQEo";
+    let hidden = "(a token secret, not shown)";
+    // as an unknown field's name, at the top and nested
+    let e = org_patch(&obj(json!({ secret: 1, "policy": { secret: 1 } })), &Policy::default()).unwrap_err();
+    assert!(e.keys().all(|k| !k.contains("kw_0000")), "{e:?}");
+    assert!(e.contains_key(hidden) && e.contains_key(&format!("policy.{hidden}")), "{e:?}");
+    // wrapped in other text, in values quoted by messages
+    for value in [format!("x {secret}"), format!("{secret} "), format!("\"{secret}"), format!("9{secret}")] {
+        let e = token_errors(json!({"scopes": [value], "allowed_cidrs": [value]}));
+        assert!(e.values().all(|m| !m.contains("kw_0000") && !m.contains("3wuQEo")), "{e:?}");
+        let e = org_patch(&obj(json!({"modules": [value]})), &Policy::default()).unwrap_err();
+        assert!(e["modules"].contains(hidden), "{e:?}");
+    }
+}
+
+#[test]
+fn numbers_beyond_any_range_are_told_the_range() {
+    for huge in [json!(u64::MAX), json!(1e300), json!(-1e300), json!(18_446_744_073_709_551_616.0)] {
+        let e = org_patch(&obj(json!({"policy": {"max_ttl_days": huge}})), &Policy::default()).unwrap_err();
+        assert_eq!(e["policy.max_ttl_days"], "must be between 1 and 3650", "{huge}");
+        assert!(
+            rotate(&obj(json!({ "grace_seconds": huge }))).unwrap_err()["grace_seconds"].starts_with("must be between")
+        );
+    }
+    assert_eq!(token_errors(json!({"expires_in_days": 1.5}))["expires_in_days"], "must be a whole number");
 }

@@ -24,7 +24,7 @@ use worker::{
     console_error, durable_object, Delay, DurableObject, Env, Request, Response, SqlStorage, SqlStorageValue, State,
 };
 
-use super::http::{bearer, expect_empty, input, no_content, read_body};
+use super::http::{bearer, input, no_content, read_body};
 use super::kv::WorkersKv;
 use super::leaks::ReportQuestion;
 use super::problem::Problem;
@@ -532,14 +532,10 @@ async fn dispatch(
             secret_reply(if set.created { 201 } else { 200 }, &set)
         }
         Route::DeleteWebhook => {
-            expect_empty(body)?;
-            svc.delete_webhook(a, now).await?;
+            svc.delete_webhook(a, &input(body)?, now).await?;
             no_content().map_err(internal)
         }
-        Route::TestWebhook => {
-            expect_empty(body)?;
-            reply(202, &svc.test_webhook(a, now).await?)
-        }
+        Route::TestWebhook => reply(202, &svc.test_webhook(a, &input(body)?, now).await?),
         Route::RotateWebhookSecret => secret_reply(200, &svc.rotate_webhook(a, &input(body)?, now).await?),
         Route::ListWebhookDeliveries => reply(200, &json!({"deliveries": svc.deliveries(a).await?})),
         Route::TokenUsage => reply(200, &svc.token_usage(a, id, now).await?),
@@ -553,10 +549,7 @@ async fn dispatch(
             let o = svc.update_org(a, &input(body)?, now).await?;
             tagged(200, &o, o.version)
         }
-        Route::ReconcileOrg => {
-            expect_empty(body)?;
-            reply(200, &svc.reconcile(a, now).await?)
-        }
+        Route::ReconcileOrg => reply(200, &svc.reconcile(a, &input(body)?, now).await?),
         Route::ListMembers => reply(200, &json!({"members": svc.members(a).await?})),
         Route::CreateMember => {
             let m = svc.create_member(a, &input(body)?, now).await?;
@@ -594,13 +587,11 @@ async fn dispatch(
             no_content().map_err(internal)
         }
         Route::DisableToken => {
-            expect_empty(body)?;
-            let t = svc.disable_token(a, id, now).await?;
+            let t = svc.disable_token(a, id, &input(body)?, now).await?;
             tagged(200, &t, t.version)
         }
         Route::EnableToken => {
-            expect_empty(body)?;
-            let t = svc.enable_token(a, id, now).await?;
+            let t = svc.enable_token(a, id, &input(body)?, now).await?;
             tagged(200, &t, t.version)
         }
         Route::RevokeToken => {
@@ -608,8 +599,7 @@ async fn dispatch(
             tagged(200, &t, t.version)
         }
         Route::ReapproveToken => {
-            expect_empty(body)?;
-            let t = svc.reapprove_token(a, id, now).await?;
+            let t = svc.reapprove_token(a, id, &input(body)?, now).await?;
             tagged(200, &t, t.version)
         }
         Route::RotateToken => {

@@ -111,24 +111,9 @@ impl Answer {
 /// # Errors
 /// [`Error::BadRequest`] for malformed JSON or a body that is not a JSON object.
 #[cfg(feature = "admin")]
-pub fn input<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
+pub fn input<T: crate::domain::validate::FromObject>(body: &[u8]) -> Result<T, Problem> {
     let v = crate::service::parse_json(body)?;
     crate::domain::validate::read(v).ok_or_else(|| Error::BadRequest("the body must be a JSON object").into())
-}
-
-/// For endpoints that take no body: nothing, or `{}`.
-///
-/// # Errors
-/// [`Error::BadRequest`] for malformed JSON or a non-object, [`Error::Validation`] naming each field.
-#[cfg(feature = "admin")]
-pub fn expect_empty(body: &[u8]) -> Result<(), Problem> {
-    let v = crate::service::parse_json(body)?;
-    let obj = crate::service::object(&v)?;
-    if obj.is_empty() {
-        return Ok(());
-    }
-    let errors = obj.keys().map(|k| (k.chars().take(64).collect(), "unknown field".to_owned())).collect();
-    Err(Error::Validation(errors).into())
 }
 
 /// The credential of `Authorization: Bearer <credential>` (scheme case-insensitive).

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::{Actor, Result, Service};
 use crate::domain::policy::Access;
 use crate::domain::projection::{entries, Projected};
+use crate::domain::validate::{self, EmptyInput};
 use crate::domain::{Member, RandomSource, Timestamp, VerifyEntry};
 use crate::store::{keys, Changes, Kv, Store, ORG_META};
 
@@ -111,9 +112,10 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     ///
     /// # Errors
     /// [`super::Error::Forbidden`] for developers, [`super::Error::Internal`].
-    pub async fn reconcile(&self, actor: &Actor, now: Timestamp) -> Result<Reconciled> {
+    pub async fn reconcile(&self, actor: &Actor, input: &EmptyInput, now: Timestamp) -> Result<Reconciled> {
         actor.require(Access::Manage)?;
         actor.require_admin("reconcile the org")?;
+        validate::empty(input)?;
         let org = actor.org.id.as_str();
         // What KV holds for this org, read first (KV reads let other requests run meanwhile).
         let mut held: HashMap<String, Option<String>> = HashMap::new();

@@ -15,9 +15,9 @@ use crate::domain::policy::{
 use crate::domain::projection;
 use crate::domain::token::Secret;
 use crate::domain::validate::{
-    self, confirm_label_matches, ConfirmInput, NewToken, NewTokenInput, RotateInput, TokenPatchInput,
+    self, confirm_label_matches, ConfirmInput, EmptyInput, NewToken, NewTokenInput, RotateInput, TokenPatchInput,
 };
-use crate::domain::{model::is_id, Action, Kind, Member, Org, RandomSource, State, TargetType, Timestamp, Token};
+use crate::domain::{model::is_id, Action, Kind, Member, Org, RandomSource, Role, State, TargetType, Timestamp, Token};
 use crate::store::{Changes, Kv, Store};
 
 /// A token with its secret, shown this once (`POST /v1/tokens`, rotate, first admin token).
@@ -126,16 +126,20 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// As above, plus [`Error::Validation`] and [`Error::Internal`].
     pub async fn create_token(&self, actor: &Actor, input: &NewTokenInput, now: Timestamp) -> Result<Issued> {
         actor.require(Access::Manage)?;
-        let may_grant = grantable(&actor.org.modules, &actor.token.scopes);
-        let spec = validate::new_token(input, &may_grant, &actor.org.policy)?;
-        if spec.role > actor.role {
+        // What the caller may not ask for is refused before any field is judged.
+        if input.role.given().and_then(|r| Role::parse(r)).is_some_and(|r| r > actor.role) {
             return Err(Error::Forbidden(Denied::RoleAboveCaller));
         }
+        if input.kind.given().and_then(|k| Kind::parse(k)) == Some(Kind::Org) {
+            actor.require_admin("create org tokens")?;
+        }
+        if input.owner_member_id.given().is_some_and(|o| o != actor.member_id()) && !actor.is_admin() {
+            return Err(Error::Forbidden(Denied::OthersPersonalToken));
+        }
+        let may_grant = grantable(&actor.org.modules, &actor.token.scopes);
+        let spec = validate::new_token(input, &may_grant, &actor.org.policy)?;
         let owner = match spec.kind {
-            Kind::Org => {
-                actor.require_admin("create org tokens")?;
-                None
-            }
+            Kind::Org => None,
             Kind::Personal => Some(self.owner_for_new_token(actor, spec.owner_member_id.as_deref()).await?),
         };
         if let Some(o) = &owner {
@@ -282,13 +286,13 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     ) -> Result<TokenView> {
         actor.require(Access::Manage)?;
         let before = self.reachable(actor, id).await?;
+        if input.role.given().and_then(|r| Role::parse(r)).is_some_and(|r| r > actor.role) {
+            return Err(Error::Forbidden(Denied::RoleAboveCaller));
+        }
         let patch = validate::token_patch(input, &grantable(&actor.org.modules, &actor.token.scopes))?;
         actor.precondition(before.version)?;
         let owner = self.owner_of(&before).await?;
         if let Some(role) = patch.role {
-            if role > actor.role {
-                return Err(Error::Forbidden(Denied::RoleAboveCaller));
-            }
             if owner.as_ref().is_some_and(|o| role > o.role) {
                 return Err(Error::field("role", "must not exceed the owner's role"));
             }
@@ -388,16 +392,22 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     ///
     /// # Errors
     /// [`Error::NotFound`], [`Error::PreconditionFailed`], [`Error::Conflict`] unless active, [`Error::Internal`].
-    pub async fn disable_token(&self, actor: &Actor, id: &str, now: Timestamp) -> Result<TokenView> {
-        self.change_state(actor, id, Transition::Disable, None, now).await
+    pub async fn disable_token(
+        &self,
+        actor: &Actor,
+        id: &str,
+        input: &EmptyInput,
+        now: Timestamp,
+    ) -> Result<TokenView> {
+        self.bodyless_change(actor, id, Transition::Disable, input, now).await
     }
 
     /// `POST /v1/tokens/{id}/enable`.
     ///
     /// # Errors
     /// [`Error::NotFound`], [`Error::PreconditionFailed`], [`Error::Conflict`] unless disabled, [`Error::Internal`].
-    pub async fn enable_token(&self, actor: &Actor, id: &str, now: Timestamp) -> Result<TokenView> {
-        self.change_state(actor, id, Transition::Enable, None, now).await
+    pub async fn enable_token(&self, actor: &Actor, id: &str, input: &EmptyInput, now: Timestamp) -> Result<TokenView> {
+        self.bodyless_change(actor, id, Transition::Enable, input, now).await
     }
 
     /// `POST /v1/tokens/{id}/revoke` with `{confirm_label}`.
@@ -423,8 +433,29 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     ///
     /// # Errors
     /// [`Error::NotFound`], [`Error::PreconditionFailed`], [`Error::Conflict`], [`Error::Internal`].
-    pub async fn reapprove_token(&self, actor: &Actor, id: &str, now: Timestamp) -> Result<TokenView> {
-        self.change_state(actor, id, Transition::Reapprove, None, now).await
+    pub async fn reapprove_token(
+        &self,
+        actor: &Actor,
+        id: &str,
+        input: &EmptyInput,
+        now: Timestamp,
+    ) -> Result<TokenView> {
+        self.bodyless_change(actor, id, Transition::Reapprove, input, now).await
+    }
+
+    /// A transition without a body: the caller and the token first, then the (empty) input.
+    async fn bodyless_change(
+        &self,
+        actor: &Actor,
+        id: &str,
+        tr: Transition,
+        input: &EmptyInput,
+        now: Timestamp,
+    ) -> Result<TokenView> {
+        actor.require(Access::Manage)?;
+        self.reachable(actor, id).await?;
+        validate::empty(input)?;
+        self.change_state(actor, id, tr, None, now).await
     }
 
     /// `POST /v1/tokens/{id}/rotate` with `{grace_seconds?}`: a new secret, shown once; the

@@ -13,7 +13,7 @@ use serde_json::json;
 use super::views::{DeliveryView, WebhookView};
 use super::{Actor, Error, Result, Service};
 use crate::domain::policy::{grace_end, Access};
-use crate::domain::validate::{self, RotateInput, WebhookInput};
+use crate::domain::validate::{self, EmptyInput, RotateInput, WebhookInput};
 use crate::domain::webhook::{new_secret, signature, Delivery, DeliveryState, Webhook, TEST_EVENT};
 use crate::domain::{Action, RandomSource, TargetType, Timestamp};
 use crate::store::{keys, Changes, Event, Kv, Store};
@@ -111,9 +111,10 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     ///
     /// # Errors
     /// [`Error::Forbidden`], [`Error::NotFound`] when none is set, [`Error::Internal`].
-    pub async fn delete_webhook(&self, actor: &Actor, now: Timestamp) -> Result<()> {
+    pub async fn delete_webhook(&self, actor: &Actor, input: &EmptyInput, now: Timestamp) -> Result<()> {
         actor.require(Access::Manage)?;
         actor.require_admin("remove the webhook")?;
+        validate::empty(input)?;
         let org = &actor.org.id;
         let hook = self.repo.webhook(org).await?.ok_or(Error::NotFound)?;
         let mut changes = Changes::new();
@@ -155,9 +156,10 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     ///
     /// # Errors
     /// [`Error::Forbidden`], [`Error::NotFound`] when no webhook is set, [`Error::Internal`].
-    pub async fn test_webhook(&self, actor: &Actor, now: Timestamp) -> Result<DeliveryView> {
+    pub async fn test_webhook(&self, actor: &Actor, input: &EmptyInput, now: Timestamp) -> Result<DeliveryView> {
         actor.require(Access::Manage)?;
         actor.require_admin("test the webhook")?;
+        validate::empty(input)?;
         let org = &actor.org.id;
         self.repo.webhook(org).await?.ok_or(Error::NotFound)?;
         let mut changes = Changes::new();

@@ -18,7 +18,7 @@ fn developer_reach_and_role() {
     // outside reach: 404 for every verb, never 403
     for id in [&o.admin_token_id, &other_tok, &org_tok, &"tok_nonexistent00000000".to_owned(), &"../x".to_owned()] {
         assert_eq!(block_on(w.svc.get_token(&d, id, w.now())).unwrap_err(), Error::NotFound, "{id}");
-        assert_eq!(block_on(w.svc.disable_token(&d, id, w.now())).unwrap_err(), Error::NotFound);
+        assert_eq!(block_on(w.svc.disable_token(&d, id, &no_body(), w.now())).unwrap_err(), Error::NotFound);
         assert_eq!(
             block_on(w.svc.update_token(&d, id, &form(json!({"label": "x"})), w.now())).unwrap_err(),
             Error::NotFound
@@ -68,8 +68,8 @@ fn developer_reach_and_role() {
     // own tokens: full lifecycle allowed
     let (_, mine) =
         w.create(&dev, json!({"label": "own", "role": "developer", "kind": "personal", "owner_member_id": dev_id}));
-    assert!(block_on(w.svc.disable_token(&d, &mine, w.now())).is_ok());
-    assert!(block_on(w.svc.enable_token(&d, &mine, w.now())).is_ok());
+    assert!(block_on(w.svc.disable_token(&d, &mine, &no_body(), w.now())).is_ok());
+    assert!(block_on(w.svc.enable_token(&d, &mine, &no_body(), w.now())).is_ok());
     assert!(block_on(w.svc.rotate_token(&d, &mine, &form(json!({})), w.now())).is_ok());
     assert!(block_on(w.svc.delete_token(&d, &mine, &form(json!({"confirm_label": "own"})), w.now())).is_ok());
     // a developer's list is their own, whatever the filter asks
@@ -168,12 +168,12 @@ fn unusable_tokens_do_not_authenticate() {
     for bad in ["", "Bearer", "kw_0000000000000000000000000000003wuQEo", "not a token"] {
         assert_eq!(w.auth(bad).unwrap_err(), Error::Unauthenticated);
     }
-    block_on(w.svc.disable_token(&admin, &id, w.now())).unwrap();
+    block_on(w.svc.disable_token(&admin, &id, &no_body(), w.now())).unwrap();
     assert_eq!(w.auth(&s).unwrap_err(), Error::Unauthenticated);
-    block_on(w.svc.enable_token(&admin, &id, w.now())).unwrap();
+    block_on(w.svc.enable_token(&admin, &id, &no_body(), w.now())).unwrap();
     block_on(w.svc.revoke_token(&admin, &id, &form(json!({"confirm_label": "x"})), w.now())).unwrap();
     assert_eq!(w.auth(&s).unwrap_err(), Error::Unauthenticated);
-    block_on(w.svc.reapprove_token(&admin, &id, w.now())).unwrap();
+    block_on(w.svc.reapprove_token(&admin, &id, &no_body(), w.now())).unwrap();
     assert!(w.auth(&s).is_ok());
     w.advance_seconds(86_400);
     assert_eq!(w.auth(&s).unwrap_err(), Error::Unauthenticated);
@@ -198,7 +198,34 @@ fn bad_input_is_judged_after_the_caller() {
         block_on(w.svc.put_webhook(&d, &form(json!({"url": 1})), false, w.now())),
         Err(Error::Forbidden(_))
     ));
+    // Bodyless endpoints too: a body they do not take is judged after the caller.
+    let extra = || form(json!({"zzz": 1}));
+    assert_eq!(block_on(w.svc.disable_token(&d, &o.admin_token_id, &extra(), w.now())).unwrap_err(), Error::NotFound);
+    assert!(matches!(block_on(w.svc.reconcile(&d, &extra(), w.now())), Err(Error::Forbidden(_))));
+    // Refusals that depend on what the body asks for come before its other faults.
+    let ask = |body: serde_json::Value| block_on(w.svc.create_token(&d, &form(body), w.now())).err();
+    assert!(matches!(
+        ask(json!({"label": 1, "kind": "org", "role": "developer"})),
+        Some(Error::Forbidden(keyward::service::Denied::AdminOnly { .. }))
+    ));
+    assert_eq!(
+        ask(json!({"label": "x", "kind": "personal", "role": "admin", "scopes": 5})),
+        Some(Error::Forbidden(keyward::service::Denied::RoleAboveCaller))
+    );
+    assert_eq!(
+        ask(json!({"label": "x", "kind": "personal", "role": "developer", "owner_member_id": o.admin_id, "scopes": 5})),
+        Some(Error::Forbidden(keyward::service::Denied::OthersPersonalToken))
+    );
+    let (_, own) = w.create(&dev, json!({"label": "mine", "role": "developer", "kind": "personal"}));
+    assert_eq!(
+        block_on(w.svc.update_token(&d, &own, &form(json!({"role": "admin", "label": 5})), w.now())).unwrap_err(),
+        Error::Forbidden(keyward::service::Denied::RoleAboveCaller)
+    );
     let a = w.actor(&o.admin_secret);
+    let Err(Error::Validation(e)) = block_on(w.svc.disable_token(&a, &own, &extra(), w.now())) else {
+        panic!("an admin hears about the body")
+    };
+    assert_eq!(e["zzz"], "unknown field");
     let Err(Error::Validation(e)) = block_on(w.svc.update_token(&a, &o.admin_token_id, &form(bad), w.now())) else {
         panic!("refused with every field")
     };

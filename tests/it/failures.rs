@@ -121,7 +121,7 @@ fn use_cases(s: &Setup) -> Vec<(&'static str, Op)> {
         w.now()
     ))
     .map(|v| json!(v)));
-    op!("disable", |w, a, t, p, m| block_on(w.svc.disable_token(a, t, w.now())).map(|v| json!(v)));
+    op!("disable", |w, a, t, p, m| block_on(w.svc.disable_token(a, t, &no_body(), w.now())).map(|v| json!(v)));
     op!("revoke", |w, a, t, p, m| block_on(w.svc.revoke_token(a, t, &form(json!({"confirm_label": "x"})), w.now()))
         .map(|v| json!(v)));
     op!("delete", |w, a, t, p, m| block_on(w.svc.delete_token(a, t, &form(json!({"confirm_label": "x"})), w.now()))
@@ -255,8 +255,8 @@ fn the_latest_state_of_a_key_wins_over_an_older_owed_one() {
     let admin = w.actor(&s.admin);
     let current = s.secrets[3].clone();
     w.kv().fail_writes(true);
-    block_on(w.svc.disable_token(&admin, &s.org_token, w.now())).unwrap();
-    block_on(w.svc.enable_token(&w.actor(&s.admin), &s.org_token, w.now())).unwrap();
+    block_on(w.svc.disable_token(&admin, &s.org_token, &no_body(), w.now())).unwrap();
+    block_on(w.svc.enable_token(&w.actor(&s.admin), &s.org_token, &no_body(), w.now())).unwrap();
     block_on(w.svc.delete_token(&w.actor(&s.admin), &s.org_token, &form(json!({"confirm_label": "x"})), w.now()))
         .unwrap();
     w.kv().fail_writes(false);
@@ -289,7 +289,7 @@ fn reconcile_repairs_planted_and_stale_entries() {
     assert_eq!(block_on(w.svc.verify(fake, &[] as &[&str], None, w.now())).unwrap().code.as_str(), "VALID");
     assert_eq!(block_on(w.svc.verify(&current, &[] as &[&str], None, w.now())).unwrap().code.as_str(), "VALID");
 
-    let r = block_on(w.svc.reconcile(&w.actor(&s.admin), w.now())).unwrap();
+    let r = block_on(w.svc.reconcile(&w.actor(&s.admin), &no_body(), w.now())).unwrap();
     let fixed: Vec<_> = r.fixed.iter().map(|f| f.action).collect();
     assert_eq!(fixed.iter().filter(|a| **a == "deleted").count(), 1, "{r:?}");
     assert_eq!(fixed.iter().filter(|a| **a == "written").count(), 2, "current and grace secrets: {r:?}");
@@ -297,9 +297,9 @@ fn reconcile_repairs_planted_and_stale_entries() {
     assert_eq!(w.verify(fake, &[]), "NOT_FOUND");
     assert_eq!(w.verify(&current, &[]), "REVOKED");
     // Nothing left to fix; a developer may not reconcile.
-    assert!(block_on(w.svc.reconcile(&w.actor(&s.admin), w.now())).unwrap().fixed.is_empty());
+    assert!(block_on(w.svc.reconcile(&w.actor(&s.admin), &no_body(), w.now())).unwrap().fixed.is_empty());
     let dev = w.member_with_token(&s.admin, "d2@acme.io", "developer").1;
-    assert!(matches!(block_on(w.svc.reconcile(&w.actor(&dev), w.now())), Err(Error::Forbidden(_))));
+    assert!(matches!(block_on(w.svc.reconcile(&w.actor(&dev), &no_body(), w.now())), Err(Error::Forbidden(_))));
 }
 
 #[test]

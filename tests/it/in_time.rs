@@ -7,7 +7,7 @@ use keyward::domain::webhook::ATTEMPT_OFFSETS_SECONDS;
 use keyward::service::{UsageCount, UsageReport};
 use serde_json::{json, Value};
 
-use crate::support::{form, World};
+use crate::support::{form, no_body, World};
 use keyward::service::AuditQuery;
 
 fn notifications(w: &World, admin: &str) -> Vec<Value> {
@@ -60,7 +60,7 @@ fn deliveries_are_signed_retried_on_schedule_and_given_up() {
     let set = set_hook(&w, &org.admin_secret, json!({"url": "http://127.0.0.1:9/h"}));
     let secret = set["secret"].as_str().unwrap().to_owned();
     let a = w.actor(&org.admin_secret);
-    block_on(w.svc.test_webhook(&a, w.now())).unwrap();
+    block_on(w.svc.test_webhook(&a, &no_body(), w.now())).unwrap();
     let t0 = w.now();
     for (i, offset) in ATTEMPT_OFFSETS_SECONDS.iter().enumerate() {
         w.now.set(t0.plus_seconds(*offset));
@@ -96,7 +96,7 @@ fn a_rotation_signs_with_both_secrets_during_its_grace() {
     let a = w.actor(&org.admin_secret);
     let r = block_on(w.svc.rotate_webhook(&a, &form(json!({"grace_seconds": 60})), w.now())).unwrap();
     assert!(r.secret.as_deref().is_some_and(|s| s.starts_with("whsec_")));
-    block_on(w.svc.test_webhook(&a, w.now())).unwrap();
+    block_on(w.svc.test_webhook(&a, &no_body(), w.now())).unwrap();
     let due = block_on(w.svc.due_deliveries(&org.id, w.now())).unwrap();
     assert_eq!(due[0].signature.split(' ').count(), 2);
     w.advance_seconds(61);
@@ -110,8 +110,8 @@ fn removing_the_webhook_gives_up_pending_deliveries() {
     let org = w.org("Acme", &[]);
     set_hook(&w, &org.admin_secret, json!({"url": "http://127.0.0.1:9/h"}));
     let a = w.actor(&org.admin_secret);
-    block_on(w.svc.test_webhook(&a, w.now())).unwrap();
-    block_on(w.svc.delete_webhook(&a, w.now())).unwrap();
+    block_on(w.svc.test_webhook(&a, &no_body(), w.now())).unwrap();
+    block_on(w.svc.delete_webhook(&a, &no_body(), w.now())).unwrap();
     assert!(block_on(w.svc.due_deliveries(&org.id, w.now())).unwrap().is_empty());
     let d = &deliveries(&w, &org.admin_secret)[0];
     assert_eq!(d["state"], "failed");
@@ -239,7 +239,7 @@ fn idle_tokens_are_warned_then_disabled_by_the_system_unless_used() {
     let (_, dev, _) = w.member_with_token(&org.admin_secret, "dev@acme.io", "developer");
     let _ = dev;
     let a = w.actor(&org.admin_secret);
-    block_on(w.svc.enable_token(&a, &idle, w.now())).unwrap();
+    block_on(w.svc.enable_token(&a, &idle, &no_body(), w.now())).unwrap();
     let tick = block_on(w.svc.tick(&org.id, w.now())).unwrap();
     assert_eq!(tick.idle_disabled, 0);
     assert_eq!(w.verify(&idle_secret, &[]), "VALID");
@@ -577,7 +577,7 @@ fn usage_edges() {
 
     // A delivery's retry is the authority's next wake.
     block_on(w.svc.put_webhook(&a, &form(json!({"url": "http://127.0.0.1:9/h"})), true, w.now())).unwrap();
-    block_on(w.svc.test_webhook(&a, w.now())).unwrap();
+    block_on(w.svc.test_webhook(&a, &no_body(), w.now())).unwrap();
     for out in block_on(w.svc.due_deliveries(&org.id, w.now())).unwrap() {
         block_on(w.svc.record_attempt(&out.key, Some(500), None, w.now())).unwrap();
     }

@@ -76,7 +76,7 @@ fn a_reported_live_token_is_revoked_and_everyone_told() {
     assert_eq!((v["state"].clone(), v["state_set_by"].clone()), (json!("revoked"), json!("report")));
     // only an admin brings it back
     let d = w.actor(&dev);
-    assert!(matches!(block_on(w.svc.reapprove_token(&d, &id, w.now())), Err(Error::Forbidden(_))));
+    assert!(matches!(block_on(w.svc.reapprove_token(&d, &id, &no_body(), w.now())), Err(Error::Forbidden(_))));
     // audit and notifications say who reported it, and where it was found
     let admin = w.actor(&o.admin_secret);
     let (events, _) =
@@ -151,7 +151,7 @@ fn a_leaked_token_its_developer_revoked_stays_revoked_and_reporter_text_is_made_
     assert!(!report(&w, &s, &sneaky), "not live: a false positive");
     let v = w.token_json(&o.admin_secret, &id).unwrap();
     assert_eq!((v["state"].clone(), v["state_set_by"].clone()), (json!("revoked"), json!("report")));
-    assert!(matches!(block_on(w.svc.reapprove_token(&d, &id, w.now())), Err(Error::Forbidden(_))));
+    assert!(matches!(block_on(w.svc.reapprove_token(&d, &id, &no_body(), w.now())), Err(Error::Forbidden(_))));
     let (events, _) = block_on(
         w.svc
             .audit_events(&w.actor(&o.admin_secret), &AuditQuery { target: Some(id.clone()), ..AuditQuery::default() }),

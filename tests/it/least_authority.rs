@@ -57,9 +57,9 @@ fn every_use_case(
             false,
             ok(block_on(svc.update_token(caller, token, &form(json!({"label": "t2"})), now)).map(|v| json!(v))),
         ),
-        ("disable", false, ok(block_on(svc.disable_token(caller, token, now)).map(|v| json!(v)))),
+        ("disable", false, ok(block_on(svc.disable_token(caller, token, &no_body(), now)).map(|v| json!(v)))),
         ("rotate", false, ok(block_on(svc.rotate_token(caller, token, &form(json!({})), now)).map(|v| json!(v.token)))),
-        ("reconcile", false, ok(block_on(svc.reconcile(caller, now)).map(|v| json!(v)))),
+        ("reconcile", false, ok(block_on(svc.reconcile(caller, &no_body(), now)).map(|v| json!(v)))),
         (
             "delete",
             false,
@@ -178,41 +178,41 @@ fn admin_actions_stick() {
     let (_, id) = w.create(&dev, json!({"label": "mine2", "role": "developer", "kind": "personal"}));
     let (admin, d) = (w.actor(&o.admin_secret), w.actor(&dev));
     // An admin's disable and revoke are undone by an admin only.
-    let v = block_on(w.svc.disable_token(&admin, &id, w.now())).unwrap();
+    let v = block_on(w.svc.disable_token(&admin, &id, &no_body(), w.now())).unwrap();
     assert_eq!(json!(v)["state_set_by"], "admin");
-    assert!(matches!(block_on(w.svc.enable_token(&d, &id, w.now())), Err(Error::Forbidden(_))));
+    assert!(matches!(block_on(w.svc.enable_token(&d, &id, &no_body(), w.now())), Err(Error::Forbidden(_))));
     block_on(w.svc.revoke_token(&admin, &id, &form(json!({"confirm_label": "mine2"})), w.now())).unwrap();
-    assert!(matches!(block_on(w.svc.reapprove_token(&d, &id, w.now())), Err(Error::Forbidden(_))));
-    block_on(w.svc.reapprove_token(&admin, &id, w.now())).unwrap();
+    assert!(matches!(block_on(w.svc.reapprove_token(&d, &id, &no_body(), w.now())), Err(Error::Forbidden(_))));
+    block_on(w.svc.reapprove_token(&admin, &id, &no_body(), w.now())).unwrap();
     // A developer's own disable and revoke they may undo themselves.
-    let v = block_on(w.svc.disable_token(&d, &id, w.now())).unwrap();
+    let v = block_on(w.svc.disable_token(&d, &id, &no_body(), w.now())).unwrap();
     assert_eq!(json!(v)["state_set_by"], "developer");
-    block_on(w.svc.enable_token(&d, &id, w.now())).unwrap();
+    block_on(w.svc.enable_token(&d, &id, &no_body(), w.now())).unwrap();
     block_on(w.svc.revoke_token(&d, &id, &form(json!({"confirm_label": "mine2"})), w.now())).unwrap();
-    block_on(w.svc.reapprove_token(&d, &id, w.now())).unwrap();
+    block_on(w.svc.reapprove_token(&d, &id, &no_body(), w.now())).unwrap();
     assert_eq!(w.token_json(&dev, &id).unwrap()["state"], "active");
     // Revoking what an admin disabled does not make it the developer's to undo.
-    block_on(w.svc.disable_token(&admin, &id, w.now())).unwrap();
+    block_on(w.svc.disable_token(&admin, &id, &no_body(), w.now())).unwrap();
     let v = block_on(w.svc.revoke_token(&d, &id, &form(json!({"confirm_label": "mine2"})), w.now())).unwrap();
     assert_eq!(json!(v)["state_set_by"], "admin");
-    assert!(matches!(block_on(w.svc.reapprove_token(&d, &id, w.now())), Err(Error::Forbidden(_))));
-    block_on(w.svc.reapprove_token(&admin, &id, w.now())).unwrap();
+    assert!(matches!(block_on(w.svc.reapprove_token(&d, &id, &no_body(), w.now())), Err(Error::Forbidden(_))));
+    block_on(w.svc.reapprove_token(&admin, &id, &no_body(), w.now())).unwrap();
     // An admin takes over a developer's own disable or revoke; it then sticks.
-    block_on(w.svc.disable_token(&d, &id, w.now())).unwrap();
-    let v = block_on(w.svc.disable_token(&admin, &id, w.now())).unwrap();
+    block_on(w.svc.disable_token(&d, &id, &no_body(), w.now())).unwrap();
+    let v = block_on(w.svc.disable_token(&admin, &id, &no_body(), w.now())).unwrap();
     assert_eq!((json!(v)["state"].clone(), json!(v)["state_set_by"].clone()), (json!("disabled"), json!("admin")));
-    assert!(matches!(block_on(w.svc.enable_token(&d, &id, w.now())), Err(Error::Forbidden(_))));
+    assert!(matches!(block_on(w.svc.enable_token(&d, &id, &no_body(), w.now())), Err(Error::Forbidden(_))));
     block_on(w.svc.revoke_token(&d, &id, &form(json!({"confirm_label": "mine2"})), w.now())).unwrap();
-    assert!(matches!(block_on(w.svc.reapprove_token(&d, &id, w.now())), Err(Error::Forbidden(_))));
-    block_on(w.svc.reapprove_token(&admin, &id, w.now())).unwrap();
+    assert!(matches!(block_on(w.svc.reapprove_token(&d, &id, &no_body(), w.now())), Err(Error::Forbidden(_))));
+    block_on(w.svc.reapprove_token(&admin, &id, &no_body(), w.now())).unwrap();
     block_on(w.svc.revoke_token(&d, &id, &form(json!({"confirm_label": "mine2"})), w.now())).unwrap();
     let v = block_on(w.svc.revoke_token(&admin, &id, &form(json!({"confirm_label": "mine2"})), w.now())).unwrap();
     assert_eq!(json!(v)["state_set_by"], "admin");
-    assert!(matches!(block_on(w.svc.reapprove_token(&d, &id, w.now())), Err(Error::Forbidden(_))));
+    assert!(matches!(block_on(w.svc.reapprove_token(&d, &id, &no_body(), w.now())), Err(Error::Forbidden(_))));
     // an admin repeating their own disable is still a conflict
-    block_on(w.svc.reapprove_token(&admin, &id, w.now())).unwrap();
-    block_on(w.svc.disable_token(&admin, &id, w.now())).unwrap();
-    assert!(matches!(block_on(w.svc.disable_token(&admin, &id, w.now())), Err(Error::Conflict(_))));
+    block_on(w.svc.reapprove_token(&admin, &id, &no_body(), w.now())).unwrap();
+    block_on(w.svc.disable_token(&admin, &id, &no_body(), w.now())).unwrap();
+    assert!(matches!(block_on(w.svc.disable_token(&admin, &id, &no_body(), w.now())), Err(Error::Conflict(_))));
 }
 
 #[test]
@@ -236,8 +236,8 @@ fn security_relevant_changes_notify_the_admins_and_the_owner_when_someone_else_a
     assert_eq!(kinds_to("d@acme.io").len(), before);
     block_on(w.svc.update_token(&admin, &id, &form(json!({"scopes": []})), w.now())).unwrap();
     block_on(w.svc.update_token(&admin, &id, &form(json!({"label": "renamed"})), w.now())).unwrap();
-    block_on(w.svc.disable_token(&admin, &id, w.now())).unwrap();
-    block_on(w.svc.enable_token(&admin, &id, w.now())).unwrap();
+    block_on(w.svc.disable_token(&admin, &id, &no_body(), w.now())).unwrap();
+    block_on(w.svc.enable_token(&admin, &id, &no_body(), w.now())).unwrap();
     block_on(w.svc.delete_token(&admin, &id, &form(json!({"confirm_label": "renamed"})), w.now())).unwrap();
     let to_owner = kinds_to("d@acme.io");
     assert_eq!(&to_owner[..4], ["token.deleted", "token.enabled", "token.disabled", "token.updated"]);

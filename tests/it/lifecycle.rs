@@ -106,13 +106,13 @@ fn every_verify_code() {
     assert_eq!(w.verify(&s, &[]), "VALID");
     assert_eq!(w.verify(&s, &["billing"]), "VALID");
     assert_eq!(w.verify(&s, &["payroll"]), "INSUFFICIENT_SCOPE");
-    block_on(w.svc.disable_token(&admin, &id, w.now())).unwrap();
+    block_on(w.svc.disable_token(&admin, &id, &no_body(), w.now())).unwrap();
     assert_eq!(w.verify(&s, &[]), "DISABLED");
-    block_on(w.svc.enable_token(&admin, &id, w.now())).unwrap();
+    block_on(w.svc.enable_token(&admin, &id, &no_body(), w.now())).unwrap();
     assert_eq!(w.verify(&s, &[]), "VALID");
     block_on(w.svc.revoke_token(&admin, &id, &form(json!({"confirm_label": "x"})), w.now())).unwrap();
     assert_eq!(w.verify(&s, &[]), "REVOKED");
-    block_on(w.svc.reapprove_token(&admin, &id, w.now())).unwrap();
+    block_on(w.svc.reapprove_token(&admin, &id, &no_body(), w.now())).unwrap();
     assert_eq!(w.verify(&s, &[]), "VALID");
     let (_, dev_secret, _) = w.member_with_token(&o.admin_secret, "dev@acme.io", "developer");
     let dev_id = w.actor(&dev_secret).member.unwrap().id;
@@ -143,14 +143,14 @@ fn revoke_needs_the_exact_label_and_reapprove_only_unexpired() {
         block_on(w.svc.revoke_token(&admin, &id, &form(json!({"confirm_label": "Deploy bot"})), w.now())),
         Err(Error::Conflict(_))
     ));
-    assert!(matches!(block_on(w.svc.enable_token(&admin, &id, w.now())), Err(Error::Conflict(_))));
-    let v = block_on(w.svc.reapprove_token(&admin, &id, w.now())).unwrap();
+    assert!(matches!(block_on(w.svc.enable_token(&admin, &id, &no_body(), w.now())), Err(Error::Conflict(_))));
+    let v = block_on(w.svc.reapprove_token(&admin, &id, &no_body(), w.now())).unwrap();
     assert_eq!((v.status.as_str(), v.revoked_at), ("active", None));
-    assert!(matches!(block_on(w.svc.reapprove_token(&admin, &id, w.now())), Err(Error::Conflict(_))));
+    assert!(matches!(block_on(w.svc.reapprove_token(&admin, &id, &no_body(), w.now())), Err(Error::Conflict(_))));
     block_on(w.svc.revoke_token(&admin, &id, &form(json!({"confirm_label": "Deploy bot"})), w.now())).unwrap();
     w.advance_seconds(2 * 86_400);
     assert!(matches!(
-        block_on(w.svc.reapprove_token(&w.actor(&o.admin_secret), &id, w.now())),
+        block_on(w.svc.reapprove_token(&w.actor(&o.admin_secret), &id, &no_body(), w.now())),
         Err(Error::Conflict(_))
     ));
 }

@@ -66,7 +66,7 @@ fn every_change_to_a_record_checks_if_match_against_that_record() {
     let stale = with_if_match(&a, &etag(999_999));
     let refused = |r: Result<(), Error>, what: &str| assert_eq!(r, Err(Error::PreconditionFailed), "{what}");
 
-    refused(block_on(w.svc.disable_token(&stale, &id, w.now())).map(drop), "disable");
+    refused(block_on(w.svc.disable_token(&stale, &id, &no_body(), w.now())).map(drop), "disable");
     refused(
         block_on(w.svc.revoke_token(&stale, &id, &form(json!({"confirm_label": "ci"})), w.now())).map(drop),
         "revoke",

@@ -74,7 +74,7 @@ fn reconcile_deletes_its_own_orphans_and_leaves_other_orgs_alone() {
     forget_the_outbox(&w);
     assert_eq!(block_on(w.svc.verify(&orphan, &[] as &[&str], None, w.now())).unwrap().code.as_str(), "VALID");
 
-    let r = block_on(w.svc.reconcile(&w.actor(&a.admin_secret), w.now())).unwrap();
+    let r = block_on(w.svc.reconcile(&w.actor(&a.admin_secret), &no_body(), w.now())).unwrap();
     assert_eq!(
         r.fixed.iter().map(|f| (f.action, f.token_id.as_deref())).collect::<Vec<_>>(),
         [("deleted", Some(id.as_str()))]
@@ -84,7 +84,7 @@ fn reconcile_deletes_its_own_orphans_and_leaves_other_orgs_alone() {
     // Bolt's entries were neither read as Acme's nor touched
     assert_eq!(w.verify(&b_secret, &[]), "VALID");
     assert_eq!(w.verify(&b.admin_secret, &[]), "VALID");
-    let r = block_on(w.svc.reconcile(&w.actor(&b.admin_secret), w.now())).unwrap();
+    let r = block_on(w.svc.reconcile(&w.actor(&b.admin_secret), &no_body(), w.now())).unwrap();
     assert!(r.fixed.is_empty(), "{r:?}");
     assert_eq!(r.checked, 2);
 }
@@ -104,7 +104,7 @@ fn reconcile_writes_an_entry_kv_never_got() {
         "NOT_FOUND"
     );
 
-    let r = block_on(w.svc.reconcile(&w.actor(&o.admin_secret), w.now())).unwrap();
+    let r = block_on(w.svc.reconcile(&w.actor(&o.admin_secret), &no_body(), w.now())).unwrap();
     let fixed: Vec<_> = r.fixed.iter().map(|f| (f.action, f.token_id.clone())).collect();
     assert_eq!(fixed, [("written", Some(issued.token.id.clone()))]);
     assert!(!r.pending);

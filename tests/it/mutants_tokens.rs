@@ -92,8 +92,8 @@ fn every_change_to_a_token_counts_one_version() {
         block_on(w.svc.update_token(&a, &id, &form(json!({"label": "ci-2"})), w.now())).unwrap().version,
         v0 + 1
     );
-    assert_eq!(block_on(w.svc.disable_token(&a, &id, w.now())).unwrap().version, v0 + 2);
-    assert_eq!(block_on(w.svc.enable_token(&a, &id, w.now())).unwrap().version, v0 + 3);
+    assert_eq!(block_on(w.svc.disable_token(&a, &id, &no_body(), w.now())).unwrap().version, v0 + 2);
+    assert_eq!(block_on(w.svc.enable_token(&a, &id, &no_body(), w.now())).unwrap().version, v0 + 3);
     block_on(w.svc.rotate_token(&a, &id, &form(json!({})), w.now())).unwrap();
     assert_eq!(v(&w), v0 + 4);
     assert_eq!(
@@ -142,9 +142,9 @@ fn state_changes_are_logged_with_a_capitalised_verb_and_the_masked_secret() {
     let (secret, id) = w.create(&o.admin_secret, json!({"label": "ci", "role": "developer", "kind": "org"}));
     let masked = keyward::domain::token::mask(&secret);
     let a = w.actor(&o.admin_secret);
-    block_on(w.svc.disable_token(&a, &id, w.now())).unwrap();
+    block_on(w.svc.disable_token(&a, &id, &no_body(), w.now())).unwrap();
     assert_eq!(last_summary(&w, &o.admin_secret, &id), format!("Disabled \"ci\" ({masked})"));
-    block_on(w.svc.enable_token(&a, &id, w.now())).unwrap();
+    block_on(w.svc.enable_token(&a, &id, &no_body(), w.now())).unwrap();
     assert_eq!(last_summary(&w, &o.admin_secret, &id), format!("Enabled \"ci\" ({masked})"));
     block_on(w.svc.revoke_token(&a, &id, &form(json!({"confirm_label": "ci"})), w.now())).unwrap();
     assert_eq!(last_summary(&w, &o.admin_secret, &id), format!("Revoked \"ci\" ({masked})"));

@@ -7,7 +7,7 @@ use keyward::domain::webhook::{mask_secret, signature};
 use keyward::service::Outgoing;
 use serde_json::json;
 
-use crate::support::{form, World};
+use crate::support::{form, no_body, World};
 
 fn due(w: &World, org: &str) -> Vec<Outgoing> {
     block_on(w.svc.due_deliveries(org, w.now())).unwrap()
@@ -39,7 +39,7 @@ fn a_second_set_moves_the_webhook_and_its_deliveries_to_the_new_url_and_events()
     assert_eq!(stored, second.webhook);
     assert_eq!(stored.masked_secret, mask_secret(&secret));
 
-    block_on(w.svc.test_webhook(&a, w.now())).unwrap();
+    block_on(w.svc.test_webhook(&a, &no_body(), w.now())).unwrap();
     let out = due(&w, &org.id);
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].url, "http://127.0.0.1:9/two");
@@ -68,7 +68,7 @@ fn a_rotation_replaces_the_signing_secret_and_says_when() {
     assert_eq!(block_on(w.svc.webhook(&a, w.now())).unwrap().unwrap(), r.webhook, "as stored");
 
     // during the grace both sign, the new one first; after it only the new one
-    block_on(w.svc.test_webhook(&a, w.now())).unwrap();
+    block_on(w.svc.test_webhook(&a, &no_body(), w.now())).unwrap();
     assert!(signed_with(&due(&w, &org.id)[0], &[&new, &old]));
     w.advance_seconds(60);
     assert!(signed_with(&due(&w, &org.id)[0], &[&new]));

@@ -7,8 +7,13 @@ use keyward::service::{Actor, Error, Service};
 use keyward::store::memory::{MemoryKv, MemoryStore};
 use serde_json::{json, Value};
 
+/// The input of an endpoint that takes no body.
+pub fn no_body() -> keyward::domain::validate::EmptyInput {
+    keyward::domain::validate::EmptyInput::default()
+}
+
 /// The typed input of a JSON body, read as the server reads it.
-pub fn form<T: serde::de::DeserializeOwned>(body: Value) -> T {
+pub fn form<T: keyward::domain::validate::FromObject>(body: Value) -> T {
     keyward::domain::validate::read(body).expect("a JSON object")
 }
 

@@ -16,8 +16,9 @@ impl<'a> Form<'a> {
     /// A form whose `unknown` fields are recorded as errors at once.
     pub(super) fn new(path: &'a str, errors: &'a mut FieldErrors, unknown: &Unknown) -> Self {
         for key in unknown.keys() {
-            let mut shown: String = key.chars().take(64).collect();
-            if shown.len() < key.len() {
+            let hidden = crate::domain::token::hide_secrets(key);
+            let mut shown: String = hidden.chars().take(64).collect();
+            if shown.len() < hidden.len() {
                 shown.push('…');
             }
             errors.insert(join(path, &shown), "unknown field".to_owned());
@@ -140,11 +141,9 @@ pub(super) fn finish<T>(value: Option<T>, errors: FieldErrors) -> Result<T, Fiel
 
 /// `s` as a message may quote it: its first 64 characters, and never a token secret.
 pub(super) fn clip(s: &str) -> String {
-    // A secret pasted into the wrong field is not repeated back.
-    if crate::domain::token::parse(s).is_ok() {
-        return "(a token secret, not shown)".into();
-    }
-    s.chars().take(64).collect()
+    // A secret pasted into the wrong field is not repeated back, however it is wrapped; it is
+    // hidden before the cut, so no part of one is shown either.
+    crate::domain::token::hide_secrets(s).chars().take(64).collect()
 }
 
 pub(super) fn optional_text(

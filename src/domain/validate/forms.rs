@@ -2,8 +2,8 @@
 
 use super::form::{clip, finish, optional_text, Form};
 use super::input::{
-    ConfirmInput, Field, MemberPatchInput, NewMemberInput, NewOrgInput, NewTokenInput, OrgPatchInput, RotateInput,
-    TokenPatchInput, WebhookInput,
+    ConfirmInput, EmptyInput, Field, MemberPatchInput, NewMemberInput, NewOrgInput, NewTokenInput, OrgPatchInput,
+    RotateInput, TokenPatchInput, WebhookInput,
 };
 use super::rules::{description_problem, logo_problem, module_problem};
 use super::FieldErrors;
@@ -542,6 +542,16 @@ pub fn page_limit(limit: Option<&str>, default: u32, max: u32) -> Result<u32, Fi
         errors.insert("limit".into(), format!("must be a whole number from 1 to {max}"));
     }
     finish(n, errors)
+}
+
+/// An endpoint that takes no body: nothing, or `{}`.
+///
+/// # Errors
+/// Each field sent (`unknown field`).
+pub fn empty(input: &EmptyInput) -> Result<(), FieldErrors> {
+    let mut errors = FieldErrors::new();
+    Form::new("", &mut errors, &input.unknown);
+    finish(Some(()), errors)
 }
 
 /// `{confirm_label}` for revoke and delete → the typed label.

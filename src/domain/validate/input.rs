@@ -18,9 +18,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// One field of a form as received.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -41,6 +39,15 @@ impl<T> Field<T> {
     #[must_use]
     pub const fn is_sent(&self) -> bool {
         matches!(self, Self::Given(_) | Self::Wrong)
+    }
+
+    /// The value, when given with its shape.
+    #[must_use]
+    pub const fn given(&self) -> Option<&T> {
+        match self {
+            Self::Given(v) => Some(v),
+            _ => None,
+        }
     }
 
     /// In the object at all, `null` included.
@@ -92,7 +99,8 @@ impl Shape for Vec<String> {
 }
 
 /// A whole number, `30.0` included (JavaScript numbers cross as floats); its range is the
-/// rule's business.
+/// rule's business. Numbers beyond `i64` are kept at its ends, so a rule still answers with its
+/// range (`1e300` is "between 1 and 365", not "a whole number").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Whole(pub i64);
 
@@ -103,32 +111,46 @@ impl Shape for Whole {
         if let Some(i) = n.as_i64() {
             return Some(Self(i));
         }
+        if n.is_u64() {
+            return Some(Self(i64::MAX));
+        }
         let f = n.as_f64()?;
-        // Exactly integral and inside the range where f64 is exact.
+        // Integral floats only; `as` saturates at i64's ends.
         #[allow(clippy::cast_possible_truncation, clippy::float_cmp)]
-        ((f.fract() == 0.0) && f.abs() < 9_007_199_254_740_992.0).then_some(Self(f as i64))
+        (f.is_finite() && f.fract() == 0.0).then_some(Self(f as i64))
     }
 }
 
-impl<'de, T: Shape> Deserialize<'de> for Field<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(match Value::deserialize(d)? {
-            Value::Null => Self::Null,
-            v => T::from_json(v).map_or(Self::Wrong, Self::Given),
-        })
+impl<T: Shape> Field<T> {
+    /// Take field `name` out of `object`.
+    fn take(object: &mut Map<String, Value>, name: &str) -> Self {
+        match object.remove(name) {
+            None => Self::Absent,
+            Some(Value::Null) => Self::Null,
+            Some(v) => T::from_json(v).map_or(Self::Wrong, Self::Given),
+        }
     }
 }
 
 /// Fields a form does not know, by name (each is reported as `unknown field`).
 pub type Unknown = BTreeMap<String, Value>;
 
+/// An input read from the fields of one JSON object.
+pub trait FromObject: Sized {
+    /// Every field the form knows taken out of `object`; what is left is `unknown`.
+    fn from_object(object: Map<String, Value>) -> Self;
+}
+
 /// The input of type `T` in a JSON value, or `None` when the value is not a JSON object.
+///
+/// Read by hand rather than with `#[derive(Deserialize)]`: serde's derive (with `flatten` for
+/// the unknown fields) doubled the browser module's size; this costs a few hundred bytes.
 #[must_use]
-pub fn read<T: DeserializeOwned>(value: Value) -> Option<T> {
-    if !value.is_object() {
-        return None;
+pub fn read<T: FromObject>(value: Value) -> Option<T> {
+    match value {
+        Value::Object(object) => Some(T::from_object(object)),
+        _ => None,
     }
-    serde_json::from_value(value).ok()
 }
 
 /// Declares input types: plain structs of [`Field`]s plus the unknown fields; a nested input
@@ -139,13 +161,21 @@ macro_rules! inputs {
         pub struct $name:ident { $( $(#[$fmeta:meta])* pub $field:ident : $ty:ty, )* }
     )*) => {$(
         $(#[$meta])*
-        #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-        #[serde(default)]
+        #[derive(Clone, Debug, Default, PartialEq)]
         pub struct $name {
             $( $(#[$fmeta])* pub $field: $ty, )*
             /// Fields the form does not know.
-            #[serde(flatten)]
             pub unknown: Unknown,
+        }
+
+        impl FromObject for $name {
+            #[allow(unused_mut)] // an input without fields only keeps the unknown ones
+            fn from_object(mut object: Map<String, Value>) -> Self {
+                Self {
+                    $( $field: Field::take(&mut object, stringify!($field)), )*
+                    unknown: object.into_iter().collect(),
+                }
+            }
         }
 
         impl Shape for $name {
@@ -276,6 +306,10 @@ inputs! {
         pub confirm_label: Field<String>,
     }
 
+    /// Endpoints that take no body (disable, enable, re-approve, reconcile, the webhook's test
+    /// and removal): nothing, or `{}`.
+    pub struct EmptyInput {}
+
     /// `PUT /v1/org/webhook`.
     pub struct WebhookInput {
         /// The endpoint.
@@ -316,8 +350,10 @@ mod tests {
         assert_eq!(w(json!(-7)), Some(-7));
         assert_eq!(w(json!(7.0)), Some(7));
         assert_eq!(w(json!(7.5)), None);
-        assert_eq!(w(json!(1e300)), None);
-        assert_eq!(w(json!(u64::MAX)), None);
+        assert_eq!(w(json!(1e300)), Some(i64::MAX));
+        assert_eq!(w(json!(-1e300)), Some(i64::MIN));
+        assert_eq!(w(json!(u64::MAX)), Some(i64::MAX));
+        assert_eq!(w(json!(9_007_199_254_740_993_u64)), Some(9_007_199_254_740_993));
         assert_eq!(w(json!("7")), None);
     }
 
