@@ -35,10 +35,6 @@ impl<'a> Form<'a> {
         self.errors.entry(join(self.path, field)).or_insert_with(|| msg.into());
     }
 
-    fn failed(&self, field: &str) -> bool {
-        self.errors.contains_key(&join(self.path, field))
-    }
-
     /// `Some(value)` when given with its shape; another shape is recorded as an error.
     pub(super) fn value<'v, T: Shape>(&mut self, field: &str, v: &'v Field<T>) -> Option<&'v T> {
         match v {
@@ -51,10 +47,11 @@ impl<'a> Form<'a> {
         }
     }
 
-    /// As [`Self::value`], and a missing (or `null`) field is an error too.
+    /// As [`Self::value`], and a missing (or `null`) field is an error too (a wrong shape keeps
+    /// its own message: the first message of a field stands).
     pub(super) fn required<'v, T: Shape>(&mut self, field: &str, v: &'v Field<T>) -> Option<&'v T> {
         let out = self.value(field, v);
-        if out.is_none() && !self.failed(field) {
+        if out.is_none() {
             self.fail(field, "is required");
         }
         out
@@ -152,9 +149,9 @@ pub(super) fn optional_text(
     v: &Field<String>,
     problem: fn(&str) -> Option<String>,
 ) -> Option<Option<String>> {
-    // Outer None: invalid. Inner None: absent, null or empty.
+    // Outer None: invalid. Inner None: absent, null or empty (or of the wrong shape, which is
+    // recorded, so the form fails anyway).
     match f.str(field, v) {
-        None if f.failed(field) => None,
         None => Some(None),
         Some("") => Some(None),
         Some(s) => check(f, field, problem(s)).then(|| Some(s.to_owned())),

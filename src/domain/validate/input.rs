@@ -16,8 +16,6 @@
 //! assert!(input.unknown.contains_key("x"));
 //! ```
 
-use std::collections::BTreeMap;
-
 use serde_json::{Map, Value};
 
 /// One field of a form as received.
@@ -122,18 +120,17 @@ impl Shape for Whole {
 }
 
 impl<T: Shape> Field<T> {
-    /// Take field `name` out of `object`.
-    fn take(object: &mut Map<String, Value>, name: &str) -> Self {
-        match object.remove(name) {
-            None => Self::Absent,
-            Some(Value::Null) => Self::Null,
-            Some(v) => T::from_json(v).map_or(Self::Wrong, Self::Given),
+    /// A field sent with `value`.
+    fn sent(value: Value) -> Self {
+        match value {
+            Value::Null => Self::Null,
+            v => T::from_json(v).map_or(Self::Wrong, Self::Given),
         }
     }
 }
 
 /// Fields a form does not know, by name (each is reported as `unknown field`).
-pub type Unknown = BTreeMap<String, Value>;
+pub type Unknown = Map<String, Value>;
 
 /// An input read from the fields of one JSON object.
 pub trait FromObject: Sized {
@@ -169,12 +166,19 @@ macro_rules! inputs {
         }
 
         impl FromObject for $name {
-            #[allow(unused_mut)] // an input without fields only keeps the unknown ones
-            fn from_object(mut object: Map<String, Value>) -> Self {
-                Self {
-                    $( $field: Field::take(&mut object, stringify!($field)), )*
-                    unknown: object.into_iter().collect(),
+            // One pass, each field moved out as it comes (BTreeMap::remove would add its
+            // rebalancing code to the browser module).
+            fn from_object(object: Map<String, Value>) -> Self {
+                let mut input = Self::default();
+                for (name, value) in object {
+                    match name.as_str() {
+                        $( stringify!($field) => input.$field = Field::sent(value), )*
+                        _ => {
+                            input.unknown.insert(name, value);
+                        }
+                    }
                 }
+                input
             }
         }
 
