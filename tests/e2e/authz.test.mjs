@@ -321,6 +321,52 @@ describe("bad input gets a clear 4xx and loses nothing", () => {
     assert.equal(g.body.logo, PNG_1x1);
   });
 
+  test("the caller is decided before the body: 404 and 403 whatever it holds, then every field at once", async () => {
+    const { o, devSecret } = await world("order");
+    const org = await w.api("POST", "/v1/tokens", {
+      token: o.secret,
+      body: { label: "org", role: "developer", kind: "org" },
+    });
+    const id = org.body.token.id;
+    const junk = { zzz: 1, label: 7 };
+    for (const verb of ["disable", "enable", "reapprove", "rotate"])
+      assertProblem(
+        await w.api("POST", `/v1/tokens/${id}/${verb}`, { token: devSecret, body: junk }),
+        404,
+        "NOT_FOUND",
+      );
+    assertProblem(await w.api("POST", "/v1/org/reconcile", { token: devSecret, body: junk }), 403, "FORBIDDEN");
+    assertProblem(await w.api("DELETE", "/v1/org/webhook", { token: devSecret, body: junk }), 403, "FORBIDDEN");
+    assertProblem(
+      await w.api("POST", "/v1/tokens", { token: devSecret, body: { label: 1, kind: "org", role: "developer" } }),
+      403,
+      "FORBIDDEN",
+    );
+    const admin = await w.api("POST", `/v1/tokens/${id}/disable`, { token: o.secret, body: junk });
+    assertProblem(admin, 422, "VALIDATION_FAILED");
+    assert.deepEqual(Object.keys(admin.body.errors).sort(), ["label", "zzz"]);
+    assert.equal((await w.api("GET", `/v1/tokens/${id}`, { token: o.secret })).body.status, "active");
+  });
+
+  test("a secret sent where it does not belong is never quoted back", async () => {
+    const o = await createOrg(w.api, "Quote");
+    const secret = o.secret;
+    const answers = [
+      await w.api("PATCH", "/v1/org", { token: secret, body: { [secret]: 1, policy: { [secret]: 1 } } }),
+      await w.api("PATCH", "/v1/org", { token: secret, body: { modules: [`x ${secret}`] } }),
+      await w.api("POST", "/v1/tokens", {
+        token: secret,
+        body: { label: "x", role: "developer", kind: "org", scopes: [`${secret} `], allowed_cidrs: [`"${secret}`] },
+      }),
+      await w.api("POST", `/v1/tokens/${o.token.id}/disable`, { token: secret, body: { [`9${secret}`]: 1 } }),
+    ];
+    for (const a of answers) {
+      assertProblem(a, 422, "VALIDATION_FAILED");
+      assert.ok(!a.text.includes(secret.slice(3, 20)), a.text);
+      assert.ok(a.text.includes("(a token secret, not shown)"), a.text);
+    }
+  });
+
   test("a flood of malformed requests leaves the Worker answering", async () => {
     const junk = ["{", "null", "[]", "\u00ff\u00fe", '{"token":{}}', "x".repeat(1000)];
     const reqs = [];
