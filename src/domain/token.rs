@@ -182,50 +182,101 @@ pub fn parse(s: &str) -> Result<Parsed<'_>, Malformed> {
 }
 
 /// What [`hide_secrets`] puts in a secret's place.
-pub const HIDDEN: &str = "(a token secret, not shown)";
+pub const HIDDEN: &str = "(a secret, not shown)";
 
-/// `text` with every run shaped like a token secret (a prefix of 2–10 `[a-z0-9]` starting with a
-/// letter, `_`, then 36 base62 characters) replaced by [`HIDDEN`], wherever it stands and
-/// whatever is glued around it. Checksums are not checked: a near-miss is hidden too, since a
-/// message quoting what a client sent must never quote a secret back.
+/// Characters of a webhook signing secret after `whsec_` (24 bytes in standard base64).
+const WEBHOOK_SECRET_CHARS: usize = 32;
+
+/// Each stretch of `text` shaped like a secret, as `(start, end)` byte offsets, overlaps kept:
+/// a keyward token (a prefix of 2–10 `[a-z0-9]` starting with a letter, `_`, 36 base62
+/// characters; `prefixes` lists every such prefix start before the `_`) and a webhook signing
+/// secret (`whsec_` and 32 base64 characters). Every offset sits next to ASCII bytes.
+fn secret_shapes(text: &str, mut found: impl FnMut(&[usize], usize)) {
+    let b = text.as_bytes();
+    let at = |k: usize| b.get(k).copied().unwrap_or(0);
+    let mut starts: Vec<usize> = Vec::with_capacity(10);
+    for (i, _) in b.iter().enumerate().filter(|(_, c)| **c == b'_') {
+        let end = i + 1 + BODY_LEN + CHECK_LEN;
+        if b.get(i + 1..end).is_some_and(|body| body.iter().copied().all(is_base62)) {
+            starts.clear();
+            let mut start = i;
+            while start > 0 && i - start < 10 && matches!(at(start - 1), b'a'..=b'z' | b'0'..=b'9') {
+                start -= 1;
+                if i - start >= 2 && at(start).is_ascii_lowercase() {
+                    starts.push(start);
+                }
+            }
+            if !starts.is_empty() {
+                found(&starts, end);
+            }
+        }
+        let end = i + 1 + WEBHOOK_SECRET_CHARS;
+        let base64 = |c: u8| is_base62(c) || c == b'+' || c == b'/';
+        if i >= 5
+            && b.get(i - 5..=i) == Some(b"whsec_".as_slice())
+            && b.get(i + 1..end).is_some_and(|k| k.iter().copied().all(base64))
+        {
+            found(&[i - 5], end);
+        }
+    }
+}
+
+/// `text` with every stretch shaped like a secret (a keyward token with any prefix, or a
+/// webhook signing secret) replaced by [`HIDDEN`], wherever it stands, whatever is glued around
+/// it and however such stretches overlap. Checksums are not checked: a near-miss is hidden too,
+/// since a message quoting what a client sent must never quote a secret back.
 ///
 /// # Example
 /// ```
 /// use keyward::domain::token::hide_secrets;
 /// let s = "x kw_0000000000000000000000000000003wuQEo!";
-/// assert_eq!(hide_secrets(s), "x (a token secret, not shown)!");
+/// assert_eq!(hide_secrets(s), "x (a secret, not shown)!");
 /// assert_eq!(hide_secrets("kw_short"), "kw_short");
 /// ```
 #[must_use]
 pub fn hide_secrets(text: &str) -> String {
-    let b = text.as_bytes();
-    let at = |k: usize| b.get(k).copied().unwrap_or(0);
-    let (mut out, mut shown, mut i) = (String::with_capacity(text.len()), 0, 0);
-    while i < b.len() {
-        let end = i + 1 + BODY_LEN + CHECK_LEN;
-        let body = b.get(i + 1..end).is_some_and(|body| body.iter().copied().all(is_base62));
-        if at(i) == b'_' && body {
-            // The longest prefix before the `_` that starts with a letter.
-            let mut start = i;
-            while start > shown && i - start < 10 && matches!(at(start - 1), b'a'..=b'z' | b'0'..=b'9') {
-                start -= 1;
-            }
-            while start < i && !at(start).is_ascii_lowercase() {
-                start += 1;
-            }
-            if i - start >= 2 {
-                // Both ends sit next to ASCII bytes, so both are character boundaries.
-                out.push_str(text.get(shown..start).unwrap_or_default());
-                out.push_str(HIDDEN);
-                shown = end;
-                i = end;
-                continue;
-            }
+    let mut hidden = vec![false; text.len()];
+    secret_shapes(text, |starts, end| {
+        // The longest prefix: everything a shorter one would leave shown is hidden too.
+        let start = starts.last().copied().unwrap_or(end);
+        if let Some(span) = hidden.get_mut(start..end) {
+            span.fill(true);
         }
-        i += 1;
+    });
+    let mut out = String::with_capacity(text.len());
+    let mut in_secret = false;
+    for (k, c) in text.char_indices() {
+        if hidden.get(k).copied().unwrap_or(false) {
+            if !in_secret {
+                out.push_str(HIDDEN);
+            }
+            in_secret = true;
+        } else {
+            in_secret = false;
+            out.push(c);
+        }
     }
-    out.push_str(text.get(shown..).unwrap_or_default());
     out
+}
+
+/// Whether `text` holds a keyward token secret with a valid checksum (any prefix), or a webhook
+/// signing secret. Stored text (labels, names, descriptions, webhook URLs) refuses one, so no
+/// record, audit event, notification, email or webhook payload repeats it.
+///
+/// # Example
+/// ```
+/// use keyward::domain::token::contains_secret;
+/// assert!(contains_secret("CI for kw_0000000000000000000000000000003wuQEo"));
+/// assert!(!contains_secret("CI for kw_0000000000000000000000000000003wuQEp")); // bad checksum
+/// ```
+#[must_use]
+pub fn contains_secret(text: &str) -> bool {
+    let mut any = false;
+    secret_shapes(text, |starts, end| {
+        let webhook = text.get(starts.first().copied().unwrap_or(end)..).is_some_and(|t| t.starts_with("whsec_"));
+        any |= webhook || starts.iter().any(|&s| text.get(s..end).is_some_and(|t| parse(t).is_ok()));
+    });
+    any
 }
 
 /// CRC-32/ISO-HDLC (the zip/PNG CRC-32). The byte-at-a-time table is 1 KiB, built at compile

@@ -354,7 +354,7 @@ fn unsafe_characters() {
 #[test]
 fn secrets_are_never_quoted_back() {
     let secret = "kw_0000000000000000000000000000003wuQEo";
-    let hidden = "(a token secret, not shown)";
+    let hidden = "(a secret, not shown)";
     // as an unknown field's name, at the top and nested
     let e = org_patch(&obj(json!({ secret: 1, "policy": { secret: 1 } })), &Policy::default()).unwrap_err();
     assert!(e.keys().all(|k| !k.contains("kw_0000")), "{e:?}");
@@ -378,4 +378,42 @@ fn numbers_beyond_any_range_are_told_the_range() {
         );
     }
     assert_eq!(token_errors(json!({"expires_in_days": 1.5}))["expires_in_days"], "must be a whole number");
+}
+
+#[test]
+fn overlapping_and_webhook_secrets_are_hidden_too() {
+    use crate::domain::token::hide_secrets;
+    let live = "kw_JYc4cAlp2GcJrMlLo7Wq6B5HxXlwRg01B9aS";
+    // A half-pasted secret ending in the next one's prefix (the red team's case), and ones
+    // overlapping by a single character.
+    for text in [
+        format!("kw_Zq9Zq9Zq9Zq9Zq9Zq9Zq9Zq9Zq9Zq9Zq9Z{live}"),
+        format!("kw_Zq9Zq9Zq9Zq9Zq9Zq9Zq9Zq9Zq9Zq9Zq9Zk{}", &live[1..]),
+        format!("ab_{}{live}", "x".repeat(36)),
+    ] {
+        let shown = hide_secrets(&text);
+        assert!(!shown.contains("JYc4cAlp2GcJrMlLo7Wq6B5HxXlwRg01B9aS"), "{shown}");
+        assert!(!shown.contains("_J") && !shown.contains("w_"), "{shown}");
+    }
+    let whsec = "whsec_U5ebgBzS205mZg9B2jyRWC1GuO5ugaFM";
+    assert_eq!(hide_secrets(&format!("a {whsec}!")), "a (a secret, not shown)!");
+    let e = org_patch(&obj(json!({ "modules": [whsec], whsec: 1 })), &Policy::default()).unwrap_err();
+    assert!(!format!("{e:?}").contains("U5ebgBzS"), "{e:?}");
+    // Multibyte text around a secret is kept whole.
+    assert_eq!(hide_secrets(&format!("é{live}ü")), "é(a secret, not shown)ü");
+}
+
+#[test]
+fn stored_text_refuses_secrets() {
+    let live = "kw_0000000000000000000000000000003wuQEo";
+    let whsec = "whsec_U5ebgBzS205mZg9B2jyRWC1GuO5ugaFM";
+    for text in [format!("CI {live}"), format!("x{live}y"), format!("hook {whsec}")] {
+        assert_eq!(label_problem(&text).as_deref(), Some(SECRET_PROBLEM), "{text}");
+        assert_eq!(name_problem(&text).as_deref(), Some(SECRET_PROBLEM), "{text}");
+        assert_eq!(description_problem(&text).as_deref(), Some(SECRET_PROBLEM), "{text}");
+    }
+    // Near-misses are only hidden, not refused: a label may hold any text that is not a secret.
+    assert_eq!(label_problem("kw_0000000000000000000000000000003wuQEp"), None);
+    let e = webhook(&obj(json!({"url": format!("https://example.com/hook/{live}")})), false).unwrap_err();
+    assert_eq!(e["url"], SECRET_PROBLEM);
 }

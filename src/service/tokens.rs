@@ -133,7 +133,12 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         if input.kind.given().and_then(|k| Kind::parse(k)) == Some(Kind::Org) {
             actor.require_admin("create org tokens")?;
         }
-        if input.owner_member_id.given().is_some_and(|o| o != actor.member_id()) && !actor.is_admin() {
+        let for_someone_else = match input.owner_member_id.given() {
+            Some(owner) => owner != actor.member_id(),
+            // An org token has no member of its own to make a personal token for.
+            None => actor.member.is_none() && input.kind.given().is_some_and(|k| k == "personal"),
+        };
+        if for_someone_else && !actor.is_admin() {
             return Err(Error::Forbidden(Denied::OthersPersonalToken));
         }
         let may_grant = grantable(&actor.org.modules, &actor.token.scopes);
@@ -355,9 +360,6 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         }
         t.updated_at = now;
         t.version = before.version + 1;
-        if matches!(tr, Transition::Enable | Transition::Reapprove) && !may_undo(before.state_set_by, actor.role) {
-            return Err(Error::Forbidden(Denied::RestrictionNotYours));
-        }
         let restricted = restricted_by(before.state, before.state_set_by, actor.role);
         let (action, verb) = match tr {
             Transition::Disable => {
@@ -453,7 +455,13 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         now: Timestamp,
     ) -> Result<TokenView> {
         actor.require(Access::Manage)?;
-        self.reachable(actor, id).await?;
+        let t = self.reachable(actor, id).await?;
+        // Undoing a restriction that is not the caller's to undo is refused before the body is
+        // judged (when the state allows the transition at all: else the conflict says why).
+        let undo = matches!(tr, Transition::Enable | Transition::Reapprove) && check_transition(&t, tr, now).is_ok();
+        if undo && !may_undo(t.state_set_by, actor.role) {
+            return Err(Error::Forbidden(Denied::RestrictionNotYours));
+        }
         validate::empty(input)?;
         self.change_state(actor, id, tr, None, now).await
     }

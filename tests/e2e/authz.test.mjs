@@ -363,7 +363,21 @@ describe("bad input gets a clear 4xx and loses nothing", () => {
     for (const a of answers) {
       assertProblem(a, 422, "VALIDATION_FAILED");
       assert.ok(!a.text.includes(secret.slice(3, 20)), a.text);
-      assert.ok(a.text.includes("(a token secret, not shown)"), a.text);
+      assert.ok(a.text.includes("(a secret, not shown)"), a.text);
+    }
+    // Stored text refuses a secret outright, so no list, audit event, email or webhook repeats it.
+    const stored = [
+      await w.api("POST", "/v1/tokens", {
+        token: secret,
+        body: { label: `CI ${secret}`, role: "developer", kind: "org" },
+      }),
+      await w.api("PATCH", "/v1/org", { token: secret, body: { name: `Quote ${secret}` } }),
+      await w.api("PUT", "/v1/org/webhook", { token: secret, body: { url: `https://example.com/h?k=${secret}` } }),
+    ];
+    for (const a of stored) {
+      assertProblem(a, 422, "VALIDATION_FAILED");
+      assert.ok(!a.text.includes(secret.slice(3, 20)), a.text);
+      assert.match(a.text, /must not contain a token or webhook secret/);
     }
   });
 

@@ -221,7 +221,24 @@ fn bad_input_is_judged_after_the_caller() {
         block_on(w.svc.update_token(&d, &own, &form(json!({"role": "admin", "label": 5})), w.now())).unwrap_err(),
         Error::Forbidden(keyward::service::Denied::RoleAboveCaller)
     );
+    // A developer's org token has no member to make a personal token for.
+    let (bot, _) = w.create(
+        &o.admin_secret,
+        json!({"label": "bot", "role": "developer", "kind": "org", "scopes": ["keyward:manage"]}),
+    );
+    let bot_asks = form(json!({"label": "", "kind": "personal", "role": "developer", "zzz": 1}));
+    assert_eq!(
+        block_on(w.svc.create_token(&w.actor(&bot), &bot_asks, w.now())).unwrap_err(),
+        Error::Forbidden(keyward::service::Denied::OthersPersonalToken)
+    );
     let a = w.actor(&o.admin_secret);
+    // Undoing an admin's disable is refused before the body is judged.
+    block_on(w.svc.disable_token(&a, &own, &no_body(), w.now())).unwrap();
+    assert_eq!(
+        block_on(w.svc.enable_token(&d, &own, &extra(), w.now())).unwrap_err(),
+        Error::Forbidden(keyward::service::Denied::RestrictionNotYours)
+    );
+    block_on(w.svc.enable_token(&a, &own, &no_body(), w.now())).unwrap();
     let Err(Error::Validation(e)) = block_on(w.svc.disable_token(&a, &own, &extra(), w.now())) else {
         panic!("an admin hears about the body")
     };

@@ -5,7 +5,7 @@ use super::input::{
     ConfirmInput, EmptyInput, Field, MemberPatchInput, NewMemberInput, NewOrgInput, NewTokenInput, OrgPatchInput,
     RotateInput, TokenPatchInput, WebhookInput,
 };
-use super::rules::{description_problem, logo_problem, module_problem};
+use super::rules::{description_problem, logo_problem, module_problem, SECRET_PROBLEM};
 use super::FieldErrors;
 use crate::domain::cidr::{BadCidr, Cidr, MAX_CIDRS};
 use crate::domain::model::{is_id, Kind, MemberStatus, OnLeak, Policy, Role, Status};
@@ -458,12 +458,16 @@ pub fn webhook(input: &WebhookInput, allow_insecure: bool) -> Result<WebhookForm
     use crate::domain::webhook::{url_problem, ALL_EVENTS, EVENT_KINDS};
     let mut errors = FieldErrors::new();
     let mut f = Form::new("", &mut errors, &input.unknown);
-    let url = f.required_str("url", &input.url).and_then(|u| match url_problem(u, allow_insecure) {
-        Some(why) => {
-            f.fail("url", why);
-            None
+    let url = f.required_str("url", &input.url).and_then(|u| {
+        match url_problem(u, allow_insecure)
+            .or_else(|| crate::domain::token::contains_secret(u).then_some(SECRET_PROBLEM))
+        {
+            Some(why) => {
+                f.fail("url", why);
+                None
+            }
+            None => Some(u.to_owned()),
         }
-        None => Some(u.to_owned()),
     });
     let events = match f.value("events", &input.events) {
         None if !input.events.is_sent() => Some(vec![ALL_EVENTS.to_owned()]),

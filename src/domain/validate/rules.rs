@@ -93,9 +93,18 @@ fn label_like_problem(t: &str, max: usize) -> Option<String> {
     } else if t.chars().any(is_unsafe_char) {
         Some("must not contain control, invisible, direction-changing, separator or private-use characters".into())
     } else {
-        None
+        secret_problem(t)
     }
 }
+
+/// Stored text never holds a secret: it would be repeated in lists, audit events,
+/// notifications, emails and webhook payloads.
+fn secret_problem(s: &str) -> Option<String> {
+    crate::domain::token::contains_secret(s).then(|| SECRET_PROBLEM.to_owned())
+}
+
+/// What a field holding a secret is told.
+pub const SECRET_PROBLEM: &str = "must not contain a token or webhook secret (a secret is shown once and never stored)";
 
 /// Why `s` is not a valid token label, or `None`.
 #[must_use]
@@ -111,7 +120,7 @@ pub fn description_problem(s: &str) -> Option<String> {
     } else if has_control(s, true) {
         Some("must not contain control characters other than newline".into())
     } else {
-        None
+        secret_problem(s)
     }
 }
 
