@@ -469,9 +469,9 @@ pub fn webhook(input: &WebhookInput, allow_insecure: bool) -> Result<WebhookForm
             None => Some(u.to_owned()),
         }
     });
+    // Absent or null: every kind (a wrong shape is recorded, so the form fails anyway).
     let events = match f.value("events", &input.events) {
-        None if !input.events.is_sent() => Some(vec![ALL_EVENTS.to_owned()]),
-        None => None,
+        None => Some(vec![ALL_EVENTS.to_owned()]),
         Some(list) => {
             let mut out: Vec<String> = Vec::new();
             for e in list.iter().map(String::as_str) {
