@@ -530,4 +530,25 @@ mod tests {
         assert_eq!(mask("kw_abcde"), format!("kw_{MASK}"));
         assert_eq!(mask("kw_abcdef"), format!("kw_{MASK}cdef"));
     }
+
+    #[test]
+    fn secret_shapes_at_their_edges() {
+        let body = "0000000000000000000000000000003wuQEo";
+        // A prefix is 2 to 10 characters and starts with a letter: an 11th is left shown.
+        assert_eq!(hide_secrets(&format!("abcdefghijk_{body}")), format!("a{HIDDEN}"));
+        assert_eq!(hide_secrets(&format!("xy_{body}")), HIDDEN);
+        for short in [format!("k_{body}"), format!("9_{body}"), format!("_{body}"), format!("K9_{body}")] {
+            assert_eq!(hide_secrets(&short), short, "not a secret's shape");
+        }
+        assert_eq!(hide_secrets(&format!("99kw_{body}")), format!("99{HIDDEN}"));
+        // Webhook secrets use the whole standard base64 alphabet.
+        for key in
+            ["U5ebgBzS205mZg9B2jyRWC1GuO5ugaFM", "ab+cd/ef+gh/ij+kl/mn+op/qr+st/uv", "+///////////////////////////////"]
+        {
+            assert_eq!(hide_secrets(&format!("[whsec_{key}]")), format!("[{HIDDEN}]"), "{key}");
+            assert!(contains_secret(&format!("whsec_{key}")));
+        }
+        assert!(!contains_secret("whsec_short"));
+        assert_eq!(hide_secrets("whsec_-------------------------------x"), "whsec_-------------------------------x");
+    }
 }
