@@ -541,6 +541,8 @@ mod tests {
             assert_eq!(hide_secrets(&short), short, "not a secret's shape");
         }
         assert_eq!(hide_secrets(&format!("99kw_{body}")), format!("99{HIDDEN}"));
+        assert_eq!(hide_secrets(&format!("abcdefghijklmnopqrst_{body}")), format!("abcdefghij{HIDDEN}"));
+        assert_eq!(hide_secrets(&format!("- k_{body}")), format!("- k_{body}"));
         // Webhook secrets use the whole standard base64 alphabet.
         for key in
             ["U5ebgBzS205mZg9B2jyRWC1GuO5ugaFM", "ab+cd/ef+gh/ij+kl/mn+op/qr+st/uv", "+///////////////////////////////"]
