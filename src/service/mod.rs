@@ -41,6 +41,7 @@ use crate::domain::email::EmailState;
 use crate::domain::model::new_id;
 use crate::domain::policy::{self, Access};
 use crate::domain::token::{parse, sha256_hex, Prefix};
+use crate::domain::validate;
 use crate::domain::{
     effective_role, Action, AuditEvent, Kind, Member, Notification, Org, RandomSource, Role, State, TargetType,
     Timestamp, Token,
@@ -242,6 +243,21 @@ struct Notice<'a> {
 pub const REPORTER: &str = "report";
 /// `created_by` of a notification keyward itself sends (reminders, idle tokens disabled).
 pub const SYSTEM: &str = "system";
+
+/// `checked`'s value, or every failed query parameter at once, a cursor not from the listing
+/// (`cursor_ok` false) included.
+fn with_cursor<T>(checked: core::result::Result<T, validate::FieldErrors>, cursor_ok: bool) -> Result<T> {
+    match (checked, cursor_ok) {
+        (Ok(value), true) => Ok(value),
+        (checked, _) => {
+            let mut errors = checked.err().unwrap_or_default();
+            if !cursor_ok {
+                errors.insert("cursor".into(), "is not a cursor from this listing".into());
+            }
+            Err(Error::Validation(errors))
+        }
+    }
+}
 
 /// Parse a JSON body; an empty body reads as `{}`.
 ///

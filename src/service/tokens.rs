@@ -7,7 +7,7 @@
 use serde::Serialize;
 
 use super::views::{directory, owner_active, TokenView};
-use super::{Actor, Denied, Error, Notice, Result, Service};
+use super::{with_cursor, Actor, Denied, Error, Notice, Result, Service};
 use crate::domain::policy::{
     check_transition, expires_at, grace_end, grantable, may_undo, personal_limit_allows, restricted_by, role_ceiling,
     takes_over, Access, Transition,
@@ -18,7 +18,7 @@ use crate::domain::validate::{
     self, confirm_label_matches, ConfirmInput, EmptyInput, NewToken, NewTokenInput, RotateInput, TokenPatchInput,
 };
 use crate::domain::{model::is_id, Action, Kind, Member, Org, RandomSource, Role, State, TargetType, Timestamp, Token};
-use crate::store::{Changes, Kv, Store};
+use crate::store::{cursor, Changes, Kv, Store};
 
 /// A token with its secret, shown this once (`POST /v1/tokens`, rotate, first admin token).
 #[derive(Debug, Serialize)]
@@ -193,7 +193,9 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         now: Timestamp,
     ) -> Result<(Vec<TokenView>, Option<String>)> {
         actor.require(Access::Read)?;
-        let validate::TokenFilters { kind, status } = validate::token_filters(q.kind.as_deref(), q.status.as_deref())?;
+        let filters = validate::token_filters(q.kind.as_deref(), q.status.as_deref());
+        let cursor_ok = q.cursor.as_deref().is_none_or(|c| cursor::is_tokens(&actor.org.id, c));
+        let validate::TokenFilters { kind, status } = with_cursor(filters, cursor_ok)?;
         let page = self
             .repo
             .token_page(&actor.org.id, TOKEN_PAGE, q.cursor.as_deref())

@@ -171,6 +171,26 @@ pub mod cursor {
         let raw = String::from_utf8(B64.decode(b64).ok()?).ok()?;
         (check(prefix, &raw) == sum).then_some(raw)
     }
+
+    /// The store's cursor inside `public` if it is one of the listing of `prefix`: issued for it,
+    /// and inside it.
+    #[must_use]
+    pub fn within(prefix: &str, public: &str) -> Option<String> {
+        decode(prefix, public).filter(|raw| raw.starts_with(prefix))
+    }
+
+    /// Whether `public` is a cursor of `GET /v1/tokens` for `org` (checked before any read, so a
+    /// bad one is reported with the other parameters).
+    #[must_use]
+    pub fn is_tokens(org: &str, public: &str) -> bool {
+        within(&super::keys::tokens(org), public).is_some()
+    }
+
+    /// Whether `public` is a cursor of `GET /v1/audit` for `org`.
+    #[must_use]
+    pub fn is_audit(org: &str, public: &str) -> bool {
+        within(&super::keys::audits(org), public).is_some()
+    }
 }
 
 /// One KV write the authority owes: `x:<key>` in the records, committed with the change that
@@ -451,9 +471,9 @@ impl<S: Store> Repo<S> {
     ) -> Result<Result<Page<T>, BadCursor>, StoreError> {
         let after = match public {
             None => None,
-            Some(c) => match cursor::decode(prefix, c) {
-                Some(raw) if raw.starts_with(prefix) => Some(raw),
-                _ => return Ok(Err(BadCursor)),
+            Some(c) => match cursor::within(prefix, c) {
+                Some(raw) => Some(raw),
+                None => return Ok(Err(BadCursor)),
             },
         };
         let mut rows = self.store.list(prefix, after.as_deref(), limit.saturating_add(1)).await?;

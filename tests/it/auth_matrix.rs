@@ -297,3 +297,33 @@ fn refusals_say_why_by_kind() {
     assert_eq!(again, Error::Conflict(Conflict::Transition(Refused::AlreadyRevoked)));
     assert_eq!(again.detail(), "the token is already revoked");
 }
+
+/// Every bad query parameter is answered at once, a cursor from elsewhere included.
+#[test]
+fn bad_query_parameters_all_at_once() {
+    use keyward::service::{AuditQuery, TokenQuery};
+    let w = World::new();
+    let o = w.org("Acme", &["billing"]);
+    let other = w.org("Other", &["billing"]);
+    let a = w.actor(&o.admin_secret);
+    for _ in 0..101 {
+        w.create(&other.admin_secret, json!({"label": "t", "role": "developer", "kind": "org"}));
+    }
+    let (_, elsewhere) =
+        block_on(w.svc.list_tokens(&w.actor(&other.admin_secret), &TokenQuery::default(), w.now())).unwrap();
+    let elsewhere = elsewhere.expect("a second page");
+    let q = TokenQuery {
+        kind: Some("bogus".into()),
+        status: Some("bogus".into()),
+        cursor: Some(elsewhere.clone()),
+        ..TokenQuery::default()
+    };
+    let Err(Error::Validation(e)) = block_on(w.svc.list_tokens(&a, &q, w.now())) else { panic!("refused") };
+    assert_eq!(e.keys().map(String::as_str).collect::<Vec<_>>(), ["cursor", "kind", "status"]);
+    let q = AuditQuery { limit: Some("0".into()), cursor: Some("junk".into()), ..AuditQuery::default() };
+    let Err(Error::Validation(e)) = block_on(w.svc.audit_events(&a, &q)) else { panic!("refused") };
+    assert_eq!(e.keys().map(String::as_str).collect::<Vec<_>>(), ["cursor", "limit"]);
+    // A good cursor alone still pages.
+    let q = TokenQuery { cursor: Some(elsewhere), ..TokenQuery::default() };
+    assert!(block_on(w.svc.list_tokens(&w.actor(&other.admin_secret), &q, w.now())).is_ok());
+}
