@@ -412,6 +412,7 @@ fn stored_text_refuses_secrets() {
         assert_eq!(name_problem(&text).as_deref(), Some(SECRET_PROBLEM), "{text}");
         assert_eq!(description_problem(&text).as_deref(), Some(SECRET_PROBLEM), "{text}");
     }
+    assert_eq!(email_problem(&format!("{live}@acme.io")).as_deref(), Some(SECRET_PROBLEM));
     // Near-misses are only hidden, not refused: a label may hold any text that is not a secret.
     assert_eq!(label_problem("kw_0000000000000000000000000000003wuQEp"), None);
     let e = webhook(&obj(json!({"url": format!("https://example.com/hook/{live}")})), false).unwrap_err();

@@ -143,7 +143,10 @@ pub fn email_problem(s: &str) -> Option<String> {
     let shape_ok = s.split_once('@').is_some_and(|(local, domain)| {
         !local.is_empty() && !domain.contains('@') && domain.contains('.') && domain.split('.').all(|l| !l.is_empty())
     });
-    (!shape_ok).then(|| "must be an email address like name@example.com".into())
+    if !shape_ok {
+        return Some("must be an email address like name@example.com".into());
+    }
+    secret_problem(s)
 }
 
 /// Why `s` is not a valid module name (`[a-z][a-z0-9_.:-]{0,63}`, not `keyward:…`), or `None`.
