@@ -2,7 +2,8 @@
 // member's name and email, the operator, a leak report, or keyward itself), with which token, and
 // on what (a token links to its details), filtered by a token (the API's `target` or
 // `actor_token`) and by action (over the events loaded), "Load more" following the cursor.
-import { api, fill, h, keepFocus, when } from "./lib.js";
+import { api, fill, h, keepFocus } from "./lib.js";
+import { when } from "./time.js";
 import { allTokens, claimView, main, page } from "./state.js";
 import { emptyState, errorState, loadingState } from "./states.js";
 
@@ -23,15 +24,9 @@ export const ACTIONS = [
 ];
 const PAGE = 50;
 
-/**
- * Who made the change when no member did: keyward itself (an idle token disabled, "by keyward"),
- * a leak report, or else the operator.
- */
+/** Who made the change when no token did, as the server records it (`acted_by`). */
 export function systemActor(e) {
-  const summary = e.summary ?? "";
-  if (/\bby keyward\b/.test(summary)) return "keyward (automatic)";
-  if (e.action === "token.leaked" || /leak report|reported leaked/i.test(summary)) return "leak report";
-  return "operator";
+  return { keyward: "keyward (automatic)", report: "leak report" }[e.acted_by] ?? "operator";
 }
 
 /** The audit query for a token filter and a cursor. */

@@ -165,27 +165,15 @@ export function field(label, control, { hint, name } = {}) {
 
 /** Put `errors` ({field: message}) next to the fields of `form` (fields carry data-field). */
 export function showErrors(container, errors) {
-  for (const f of container.querySelectorAll(".field[data-field]")) f.setError?.(errors[f.dataset.field]);
+  const fields = [...container.querySelectorAll(".field[data-field]")];
+  for (const f of fields) f.setError?.(errors[f.dataset.field]);
+  return Object.entries(errors).filter(([k]) => !fields.some((f) => f.dataset.field === k));
 }
 
-const rtf = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
-const UNITS = [
-  ["year", 31536000],
-  ["month", 2592000],
-  ["week", 604800],
-  ["day", 86400],
-  ["hour", 3600],
-  ["minute", 60],
-  ["second", 1],
-];
-
-/** A <time> showing "in 3 days" / "5 minutes ago", the exact UTC time on hover. */
-export function when(iso, empty = "—") {
-  if (!iso) return h("span", { class: "muted" }, empty);
-  const t = new Date(iso);
-  const diff = (t.getTime() - Date.now()) / 1000;
-  const [unit, secs] = UNITS.find(([, s]) => Math.abs(diff) >= s) ?? ["second", 1];
-  return h("time", { datetime: iso, title: t.toUTCString() }, rtf.format(Math.round(diff / secs), unit));
+/** The server's 422: each error on its field, and any the form has no field for in a toast. */
+export function showServerErrors(container, errors) {
+  const left = showErrors(container, errors);
+  if (left.length) toast(left.map(([k, m]) => (k ? `${k} ${m}` : m)).join("; "), "error");
 }
 
 /**

@@ -3,7 +3,8 @@
 // on their tokens shown before it happens.
 import { validateMemberForm } from "./pkg/keyward.js";
 import { READ_ONLY_MESSAGE } from "./access.js";
-import { api, field, fill, h, keepFocus, openDialog, showErrors, toast, when } from "./lib.js";
+import { api, field, fill, h, keepFocus, openDialog, showErrors, showServerErrors, toast } from "./lib.js";
+import { when } from "./time.js";
 import { emptyState } from "./states.js";
 import { allTokens, canManage, claimView, handleActionError, main } from "./state.js";
 
@@ -49,7 +50,7 @@ export async function renderMembers() {
       toast(`${m.name} added.`);
       await renderMembers();
     } catch (err) {
-      if (err.code === "VALIDATION_FAILED") showErrors(add, err.errors);
+      if (err.code === "VALIDATION_FAILED") showServerErrors(add, err.errors);
       else if (err.code === "CONFLICT") fs[0].setError(err.message);
       else toast(err.message, "error");
     }

@@ -3,7 +3,8 @@
 // alarm within seconds (policy `email_notifications`), so a fresh one is often still on its way:
 // while one is due soon the view reads the list again by itself, and "Refresh" does it at once.
 import { kindWords } from "./access.js";
-import { api, fill, h, keepFocus, when } from "./lib.js";
+import { api, fill, h, keepFocus } from "./lib.js";
+import { when } from "./time.js";
 import { emptyState } from "./states.js";
 
 /** How long to wait before reading again while an email is due soon (ms), and how soon counts. */

@@ -4,7 +4,8 @@
 // (`policy.email_notifications`), all changed with PATCH /v1/org (only what changed). A session
 // with keyward:manage may change it; a keyward:read session sees the same, read-only.
 import { READ_ONLY_MESSAGE } from "./access.js";
-import { api, field, fill, h, keepFocus, toast, when } from "./lib.js";
+import { api, field, fill, h, keepFocus, toast } from "./lib.js";
+import { when } from "./time.js";
 
 const ON_LEAK = [
   {

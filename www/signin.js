@@ -2,7 +2,7 @@
 // first run: an organisation created with the operator secret, its first admin token shown once.
 import { checkToken } from "./pkg/keyward.js";
 import { NO_ACCESS_MESSAGE } from "./access.js";
-import { api, field, fill, h, secretPanel, session, showErrors, toast } from "./lib.js";
+import { api, field, fill, h, secretPanel, session, showErrors, showServerErrors, toast } from "./lib.js";
 import { linkedTokenId } from "./deeplink.js";
 import { claimView, main, page, restart, signedIn } from "./state.js";
 
@@ -114,7 +114,7 @@ function firstRunPanel() {
       panel.querySelector("button.primary")?.focus();
     } catch (err) {
       if (err.status === 401) fields[0].setError("The operator secret is not right.");
-      else if (err.code === "VALIDATION_FAILED") showErrors(form, err.errors);
+      else if (err.code === "VALIDATION_FAILED") showServerErrors(form, err.errors);
       else toast(err.message, "error");
     }
   });

@@ -3,7 +3,7 @@
 // and rotate with a grace period. Also the scope checkboxes the edit dialog and the wizard share.
 import { allowedActions, confirmLabelMatches, validateTokenForm } from "./pkg/keyward.js";
 import { isKeywardScope, keywardChoice, splitScopeErrors } from "./access.js";
-import { api, field, h, openDialog, secretPanel, session, showErrors, toast } from "./lib.js";
+import { api, field, h, openDialog, secretPanel, session, showErrors, showServerErrors, toast } from "./lib.js";
 import { networksField } from "./networks.js";
 import { callerRole, handleActionError, isAdmin, page } from "./state.js";
 import { refreshTokens } from "./tokens.js";
@@ -69,7 +69,7 @@ function confirmByLabel(t, action) {
       refreshTokens();
     } catch (err) {
       if (err.code === "CONFIRMATION_MISMATCH") f.setError("That is not the exact label.");
-      else if (err.code === "VALIDATION_FAILED") showErrors(form, err.errors);
+      else if (err.code === "VALIDATION_FAILED") showServerErrors(form, err.errors);
       else f.setError(err.message);
     }
   });
@@ -120,7 +120,7 @@ function rotateDialog(t) {
       form.replaceWith(h("div", {}, panel, h("div", { class: "actions" }, done)));
       panel.querySelector("button.primary")?.focus();
     } catch (err) {
-      if (err.code === "VALIDATION_FAILED") showErrors(form, err.errors);
+      if (err.code === "VALIDATION_FAILED") showServerErrors(form, err.errors);
       else f.setError(err.message);
     }
   });
@@ -192,7 +192,7 @@ function editDialog(t) {
       toast(`${label.value.trim()}: saved.`);
       refreshTokens();
     } catch (err) {
-      if (err.code === "VALIDATION_FAILED") showErrors(form, splitScopeErrors(err.errors));
+      if (err.code === "VALIDATION_FAILED") showServerErrors(form, splitScopeErrors(err.errors));
       else handleActionError(err);
     }
   });

@@ -2,7 +2,8 @@
 // status and, for a keyward:manage session, the actions of each row (token-actions.js) and the
 // create wizard (wizard.js). A token's label opens its details (usage.js).
 import { READ_ONLY_MESSAGE, isKeywardScope, stateNote } from "./access.js";
-import { api, fill, h, keepFocus, when } from "./lib.js";
+import { api, fill, h, keepFocus } from "./lib.js";
+import { when } from "./time.js";
 import { networksSummary } from "./networks.js";
 import {
   STATUS_LABEL,

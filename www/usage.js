@@ -4,7 +4,8 @@
 // /v1/tokens/{id}/usage) for a bar chart. Both are SVG built with DOM calls: sizes are SVG
 // attributes, colours are classes of style.css (the CSP allows no inline style). Each has a text
 // alternative: the totals as its accessible name, a <title> per day, and a table of the numbers.
-import { api, fill, h, openDialog, when } from "./lib.js";
+import { api, fill, h, openDialog } from "./lib.js";
+import { when } from "./time.js";
 import { stateNote } from "./access.js";
 import { errorState, loadingState } from "./states.js";
 

@@ -1,6 +1,6 @@
 // The webhook's dialogs: the signing secret shown once, rotating it with a grace period, and
 // removing the webhook. Each repaints the Webhook section (`again`) when it is done.
-import { api, field, h, openDialog, secretPanel, showErrors, toast } from "./lib.js";
+import { api, field, h, openDialog, secretPanel, showServerErrors, toast } from "./lib.js";
 
 const SECRET_WORDS = {
   what: "signing secret",
@@ -64,7 +64,7 @@ export function rotateDialog({ onError, again }) {
       );
       panel.querySelector("button.primary")?.focus();
     } catch (err) {
-      if (err.code === "VALIDATION_FAILED") showErrors(form, err.errors);
+      if (err.code === "VALIDATION_FAILED") showServerErrors(form, err.errors);
       else {
         close();
         onError(err);

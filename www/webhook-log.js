@@ -1,7 +1,8 @@
 // The webhook's delivery log: each delivery's event, state and attempts in words, its payload,
 // Refresh, and a look again by itself while a delivery is pending. A refresh that fails says so
 // in the log, with Retry; the rest of the section stays.
-import { ApiError, api, fill, h, keepFocus, when } from "./lib.js";
+import { ApiError, api, fill, h, keepFocus } from "./lib.js";
+import { when } from "./time.js";
 import { emptyState, errorState } from "./states.js";
 
 const STATE = { pending: "Pending", delivered: "Delivered", failed: "Failed" };

@@ -4,7 +4,8 @@
 // same without the forms and buttons.
 import { validateWebhookForm, webhookEventKinds } from "./pkg/keyward.js";
 import { READ_ONLY_MESSAGE, kindWords } from "./access.js";
-import { api, field, fill, h, keepFocus, showErrors, toast, when } from "./lib.js";
+import { api, field, fill, h, keepFocus, showErrors, showServerErrors, toast } from "./lib.js";
+import { when } from "./time.js";
 import { emptyState } from "./states.js";
 import { removeDialog, rotateDialog, secretDialog } from "./webhook-dialogs.js";
 import { paintLog } from "./webhook-log.js";
@@ -175,7 +176,7 @@ function endpointForm(w, { onError, again }) {
       again();
     } catch (failure) {
       submit.disabled = false;
-      if (failure.code === "VALIDATION_FAILED") showErrors(form, failure.errors);
+      if (failure.code === "VALIDATION_FAILED") showServerErrors(form, failure.errors);
       else onError(failure);
     }
   });

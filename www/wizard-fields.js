@@ -20,9 +20,10 @@ export function generalStep({ onLogo }) {
   logoInput.addEventListener("change", async () => {
     const file = logoInput.files?.[0];
     step.logo = file ? await readDataUrl(file) : null;
-    logoPreview.hidden = !step.logo;
     if (step.logo) logoPreview.src = step.logo;
     onLogo();
+    // Shown only for a logo the rules accept (onLogo has just checked it).
+    logoPreview.hidden = !step.logo || f.logo.classList.contains("invalid");
   });
   step.el = h("section", { "aria-label": "General" }, f.logo, logoPreview, f.label, f.description);
   return step;

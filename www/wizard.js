@@ -3,7 +3,7 @@
 // which fields each step checks, moving between steps, and creating the token.
 import { validateTokenForm } from "./pkg/keyward.js";
 import { splitScopeErrors } from "./access.js";
-import { api, h, openDialog, secretPanel, showErrors, toast } from "./lib.js";
+import { api, h, openDialog, secretPanel, showErrors, showServerErrors, toast } from "./lib.js";
 import { isAdmin, page } from "./state.js";
 import { refreshTokens } from "./tokens.js";
 import { accessStep, generalStep, overviewRows, tokenBody } from "./wizard-fields.js";
@@ -105,7 +105,7 @@ export function createWizard(members) {
       next.disabled = false;
       if (err.code === "VALIDATION_FAILED") {
         const errors = splitScopeErrors(err.errors);
-        showErrors(stepsEl, errors);
+        showServerErrors(stepsEl, errors);
         show(firstBadStep(errors));
       } else if (err.code === "LIMIT_REACHED") {
         toast(err.message, "error");

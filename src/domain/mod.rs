@@ -22,8 +22,8 @@ pub mod webhook;
 mod validate_tests;
 
 pub use model::{
-    derive_status, effective_role, Action, AuditEvent, Kind, Member, MemberStatus, Notification, OnLeak, Org, Policy,
-    Role, SetBy, State, Status, TargetType, Token, VerifyEntry,
+    derive_status, effective_role, ActedBy, Action, AuditEvent, Kind, Member, MemberStatus, Notification, OnLeak, Org,
+    Policy, Role, SetBy, State, Status, TargetType, Token, VerifyEntry,
 };
 pub use random::{RandomError, RandomSource};
 pub use time::Timestamp;

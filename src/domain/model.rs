@@ -496,6 +496,20 @@ impl Action {
     }
 }
 
+/// Who made an audited change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActedBy {
+    /// A call made with a token (`actor_token_id`; `actor_member_id` for a personal one).
+    Token,
+    /// The operator (org creation).
+    Operator,
+    /// keyward itself (the idle-token policy).
+    Keyward,
+    /// A leak report (a secret-scanning partner, or someone holding the secret).
+    Report,
+}
+
 /// What an audit event is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -521,6 +535,10 @@ pub struct AuditEvent {
     pub actor_member_id: Option<String>,
     /// The token that made the call (`None`: the operator).
     pub actor_token_id: Option<String>,
+    /// Who acted; absent in events written before it was recorded (then: a token if
+    /// `actor_token_id` is set, else the operator).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acted_by: Option<ActedBy>,
     /// Kind of object changed.
     pub target_type: TargetType,
     /// Its id.

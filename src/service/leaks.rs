@@ -1,8 +1,9 @@
 //! Leaked tokens: a secret-scanning report or someone holding the token asks keyward to kill it.
 
-use super::{Notice, Result, Service, REPORTER};
+use super::{Notice, Result, Service, Who, REPORTER};
 use crate::domain::policy::may_undo;
 use crate::domain::projection;
+use crate::domain::token::hide_secrets;
 use crate::domain::token::{parse, sha256_hex};
 use crate::domain::validate::is_unsafe_char;
 use crate::domain::{Action, OnLeak, RandomSource, Role, SetBy, State, TargetType, Timestamp};
@@ -31,8 +32,12 @@ pub enum Reporter {
 impl Reporter {
     fn describe(&self) -> String {
         // Reporter text is someone else's words: nothing invisible or direction-changing goes
-        // into the audit log (the label-like text rule), and not much of it.
-        let clip = |s: &str| s.chars().filter(|c| !is_unsafe_char(*c)).take(200).collect::<String>();
+        // into the audit log (the label-like text rule), no secret (hidden once the invisible
+        // characters that could split one are gone), and not much of it.
+        let clip = |s: &str| {
+            let visible: String = s.chars().filter(|c| !is_unsafe_char(*c)).collect();
+            hide_secrets(&visible).chars().take(200).collect::<String>()
+        };
         match self {
             Self::Scanner { source, url } => {
                 format!("a secret-scanning report ({}) found it at {}", clip(source), clip(url))
@@ -81,7 +86,15 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             changes.put_token(&t)?;
             let summary =
                 format!("Reported leaked after its revocation, \"{}\" stays revoked: {}", t.label, reporter.describe());
-            self.audit(&mut changes, &org.id, None, Action::TokenLeaked, (TargetType::Token, &t.id), summary, now)?;
+            self.audit(
+                &mut changes,
+                &org.id,
+                Who::Report,
+                Action::TokenLeaked,
+                (TargetType::Token, &t.id),
+                summary,
+                now,
+            )?;
             self.commit(&changes, now).await?;
             return Ok(false);
         }
@@ -115,7 +128,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let mut changes = Changes::new();
         changes.put_token(&t)?;
         changes.project(&projection::changes(Some((&before, owner.as_ref())), Some((&t, owner.as_ref())), now))?;
-        self.audit(&mut changes, &org.id, None, action, (TargetType::Token, &t.id), summary, now)?;
+        self.audit(&mut changes, &org.id, Who::Report, action, (TargetType::Token, &t.id), summary, now)?;
         let notice = Notice { kind: action, verb, by: REPORTER, token: Some(&t), member: None, text: None };
         self.notify(&mut changes, &org, &members, &notice, now)?;
         self.commit(&changes, now).await?;

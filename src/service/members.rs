@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::views::{directory, MemberView, OrgView, TokenView};
-use super::{Actor, Conflict, Error, Notice, Result, Service};
+use super::{Actor, Conflict, Error, Notice, Result, Service, Who};
 use crate::domain::model::is_id;
 use crate::domain::policy::{keeps_an_active_admin, Access, Lifetime, KEYWARD_MANAGE};
 use crate::domain::projection;
@@ -95,9 +95,17 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         changes.put_org(&org)?;
         changes.put_member(&admin)?;
         let summary = format!("Created org \"{}\"", org.name);
-        self.audit(&mut changes, &org.id, None, Action::OrgCreated, (TargetType::Org, &org.id), summary, now)?;
+        self.audit(&mut changes, &org.id, Who::Operator, Action::OrgCreated, (TargetType::Org, &org.id), summary, now)?;
         let summary = format!("Added admin {}", admin.email);
-        self.audit(&mut changes, &org.id, None, Action::MemberCreated, (TargetType::Member, &admin.id), summary, now)?;
+        self.audit(
+            &mut changes,
+            &org.id,
+            Who::Operator,
+            Action::MemberCreated,
+            (TargetType::Member, &admin.id),
+            summary,
+            now,
+        )?;
         let spec = NewToken {
             label: FIRST_TOKEN_LABEL.to_owned(),
             description: None,
@@ -189,7 +197,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             self.audit(
                 &mut changes,
                 &org.id,
-                Some(actor),
+                Who::Caller(actor),
                 Action::OrgUpdated,
                 (TargetType::Org, &org.id),
                 summary,
@@ -240,7 +248,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         self.audit(
             &mut changes,
             &m.org_id,
-            Some(actor),
+            Who::Caller(actor),
             Action::MemberCreated,
             (TargetType::Member, &m.id),
             summary,
@@ -318,7 +326,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         self.audit(
             &mut changes,
             &m.org_id,
-            Some(actor),
+            Who::Caller(actor),
             Action::MemberUpdated,
             (TargetType::Member, &m.id),
             summary,

@@ -43,8 +43,8 @@ use crate::domain::policy::{self, Access};
 use crate::domain::token::{parse, sha256_hex, Prefix};
 use crate::domain::validate;
 use crate::domain::{
-    effective_role, Action, AuditEvent, Kind, Member, Notification, Org, RandomSource, Role, State, TargetType,
-    Timestamp, Token,
+    effective_role, ActedBy, Action, AuditEvent, Kind, Member, Notification, Org, RandomSource, Role, State,
+    TargetType, Timestamp, Token,
 };
 use crate::store::{Changes, Edge, Kv, Repo, Store};
 
@@ -244,6 +244,37 @@ pub const REPORTER: &str = "report";
 /// `created_by` of a notification keyward itself sends (reminders, idle tokens disabled).
 pub const SYSTEM: &str = "system";
 
+/// Who makes a change, for its audit event.
+#[derive(Clone, Copy)]
+enum Who<'a> {
+    /// A call made with a token.
+    Caller(&'a Actor),
+    /// The operator.
+    Operator,
+    /// keyward itself.
+    Keyward,
+    /// A leak report.
+    Report,
+}
+
+impl<'a> Who<'a> {
+    const fn caller(self) -> Option<&'a Actor> {
+        match self {
+            Self::Caller(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    const fn acted_by(self) -> ActedBy {
+        match self {
+            Self::Caller(_) => ActedBy::Token,
+            Self::Operator => ActedBy::Operator,
+            Self::Keyward => ActedBy::Keyward,
+            Self::Report => ActedBy::Report,
+        }
+    }
+}
+
 /// `checked`'s value, or every failed query parameter at once, a cursor not from the listing
 /// (`cursor_ok` false) included.
 fn with_cursor<T>(checked: core::result::Result<T, validate::FieldErrors>, cursor_ok: bool) -> Result<T> {
@@ -399,7 +430,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// An audit event of `actor` (`None`: the operator).
     fn event(
         &self,
-        actor: Option<&Actor>,
+        who: Who<'_>,
         action: Action,
         target_type: TargetType,
         target_id: &str,
@@ -410,8 +441,9 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             id: self.id("evt_")?,
             at: now,
             action,
-            actor_member_id: actor.map(|a| a.member_id().to_owned()),
-            actor_token_id: actor.map(|a| a.token.id.clone()),
+            actor_member_id: who.caller().map(|a| a.member_id().to_owned()),
+            actor_token_id: who.caller().map(|a| a.token.id.clone()),
+            acted_by: Some(who.acted_by()),
             target_type,
             target_id: target_id.to_owned(),
             summary,
@@ -424,13 +456,13 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         &self,
         changes: &mut Changes,
         org: &str,
-        actor: Option<&Actor>,
+        who: Who<'_>,
         action: Action,
         target: (TargetType, &str),
         summary: String,
         now: Timestamp,
     ) -> Result<()> {
-        let e = self.event(actor, action, target.0, target.1, summary, now)?;
+        let e = self.event(who, action, target.0, target.1, summary, now)?;
         Ok(changes.audit(org, &e, self.next_seq())?)
     }
 

@@ -2,7 +2,7 @@
 //! ([`crate::domain::reminder`] decides), run by its alarm at the moment the next one is due.
 //! There is no global scan: each authority looks only at its own org's tokens.
 
-use super::{Notice, Result, Service, SYSTEM};
+use super::{Notice, Result, Service, Who, SYSTEM};
 use crate::domain::projection;
 use crate::domain::reminder::{due, mark, next_due, Due};
 use crate::domain::{Action, Kind, RandomSource, SetBy, State, TargetType, Timestamp};
@@ -92,7 +92,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
                         self.audit(
                             &mut changes,
                             org_id,
-                            None,
+                            Who::Keyward,
                             Action::TokenDisabled,
                             (TargetType::Token, &t.id),
                             summary,

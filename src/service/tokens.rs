@@ -7,7 +7,7 @@
 use serde::Serialize;
 
 use super::views::{directory, owner_active, TokenView};
-use super::{with_cursor, Actor, Denied, Error, Notice, Result, Service};
+use super::{with_cursor, Actor, Denied, Error, Notice, Result, Service, Who};
 use crate::domain::policy::{
     check_transition, expires_at, grace_end, grantable, may_undo, personal_limit_allows, restricted_by, role_ceiling,
     takes_over, Access, Transition,
@@ -102,7 +102,15 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             t.masked(),
             owner.map_or_else(String::new, |m| format!(" for {}", m.email))
         );
-        self.audit(changes, &org.id, actor, Action::TokenCreated, (TargetType::Token, &t.id), summary, now)?;
+        self.audit(
+            changes,
+            &org.id,
+            actor.map_or(Who::Operator, Who::Caller),
+            Action::TokenCreated,
+            (TargetType::Token, &t.id),
+            summary,
+            now,
+        )?;
         let notice = Notice {
             kind: Action::TokenCreated,
             verb: "created",
@@ -269,7 +277,15 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         Self::remind(&mut changes, &actor.org, after, now);
         let p = projection::changes(Some((before, owner.as_ref())), Some((after, owner.as_ref())), now);
         changes.project(&p)?;
-        self.audit(&mut changes, &after.org_id, Some(actor), action, (TargetType::Token, &after.id), summary, now)?;
+        self.audit(
+            &mut changes,
+            &after.org_id,
+            Who::Caller(actor),
+            action,
+            (TargetType::Token, &after.id),
+            summary,
+            now,
+        )?;
         if let Some(verb) = verb {
             let members = self.repo.members(&after.org_id).await?;
             let notice =
@@ -529,7 +545,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         self.audit(
             &mut changes,
             &t.org_id,
-            Some(actor),
+            Who::Caller(actor),
             Action::TokenDeleted,
             (TargetType::Token, &t.id),
             summary,

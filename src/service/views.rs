@@ -8,8 +8,8 @@ use serde::Serialize;
 use crate::domain::email::SendState;
 use crate::domain::webhook::{Delivery, DeliveryState, Webhook};
 use crate::domain::{
-    Action, AuditEvent, Kind, Member, MemberStatus, Notification, Org, Policy, Role, SetBy, State, Status, TargetType,
-    Timestamp, Token,
+    ActedBy, Action, AuditEvent, Kind, Member, MemberStatus, Notification, Org, Policy, Role, SetBy, State, Status,
+    TargetType, Timestamp, Token,
 };
 
 fn ts(t: Timestamp) -> String {
@@ -229,6 +229,9 @@ pub struct AuditEventView {
     pub actor_member_id: Option<String>,
     /// Acting token (null: the operator).
     pub actor_token_id: Option<String>,
+    /// Who acted: `token` (a call made with `actor_token_id`), `operator`, `keyward` (the
+    /// idle-token policy) or `report` (a leak report).
+    pub acted_by: ActedBy,
     /// `org`, `member` or `token`.
     pub target_type: TargetType,
     /// Its id.
@@ -245,6 +248,7 @@ impl From<&AuditEvent> for AuditEventView {
             action: e.action,
             actor_member_id: e.actor_member_id.clone(),
             actor_token_id: e.actor_token_id.clone(),
+            acted_by: e.acted_by.unwrap_or(if e.actor_token_id.is_some() { ActedBy::Token } else { ActedBy::Operator }),
             target_type: e.target_type,
             target_id: e.target_id.clone(),
             summary: e.summary.clone(),

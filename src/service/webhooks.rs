@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::views::{DeliveryView, WebhookView};
-use super::{Actor, Error, Result, Service};
+use super::{Actor, Error, Result, Service, Who};
 use crate::domain::policy::{grace_end, Access};
 use crate::domain::validate::{self, EmptyInput, RotateInput, WebhookInput};
 use crate::domain::webhook::{new_secret, signature, Delivery, DeliveryState, Webhook, TEST_EVENT};
@@ -101,7 +101,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let mut changes = Changes::new();
         changes.put_webhook(org, &hook)?;
         let summary = format!("Set the webhook to {} for {}", hook.url, hook.events.join(", "));
-        self.audit(&mut changes, org, Some(actor), Action::OrgUpdated, (TargetType::Org, org), summary, now)?;
+        self.audit(&mut changes, org, Who::Caller(actor), Action::OrgUpdated, (TargetType::Org, org), summary, now)?;
         self.commit(&changes, now).await?;
         Ok(WebhookSet { webhook: WebhookView::at(&hook, now), secret, created: before.is_none() })
     }
@@ -120,7 +120,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let mut changes = Changes::new();
         changes.delete_webhook(org);
         let summary = format!("Removed the webhook to {}", hook.url);
-        self.audit(&mut changes, org, Some(actor), Action::OrgUpdated, (TargetType::Org, org), summary, now)?;
+        self.audit(&mut changes, org, Who::Caller(actor), Action::OrgUpdated, (TargetType::Org, org), summary, now)?;
         self.commit(&changes, now).await
     }
 
@@ -147,7 +147,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let mut changes = Changes::new();
         changes.put_webhook(org, &hook)?;
         let summary = format!("Rotated the webhook's signing secret (grace {grace} s)");
-        self.audit(&mut changes, org, Some(actor), Action::OrgUpdated, (TargetType::Org, org), summary, now)?;
+        self.audit(&mut changes, org, Who::Caller(actor), Action::OrgUpdated, (TargetType::Org, org), summary, now)?;
         self.commit(&changes, now).await?;
         Ok(WebhookSet { webhook: WebhookView::at(&hook, now), secret: Some(secret), created: false })
     }

@@ -92,6 +92,7 @@ test("the page and its assets carry the security headers", async () => {
     "/deeplink.js",
     "/idle.js",
     "/lib.js",
+    "/time.js",
     "/state.js",
     "/states.js",
     "/signin.js",
@@ -198,6 +199,7 @@ test("the create wizard validates live, shows the secret once and never again", 
     .getByLabel("Logo (PNG, JPEG or WebP, up to 32 KiB)")
     .setInputFiles({ name: "fake.png", mimeType: "image/png", buffer: Buffer.from("GIF89a") });
   await dialog.getByText("is not a png image").waitFor();
+  assert.equal(await dialog.getByAltText("Logo preview").isVisible(), false, "no broken preview");
   await dialog
     .getByLabel("Logo (PNG, JPEG or WebP, up to 32 KiB)")
     .setInputFiles({ name: "logo.png", mimeType: "image/png", buffer: PNG });

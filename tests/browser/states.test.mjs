@@ -259,16 +259,19 @@ test("the audit log names people and tokens: who acted, with which token, on wha
 });
 
 test("who acted when no member did: keyward itself (an idle token), a leak report, or the operator", async () => {
+  // Told by the server's acted_by, never guessed from the summary (which holds names people
+  // chose: an org called "Acme by keyward" is still the operator's doing).
   const events = [
-    ["token.disabled", `Disabled "Deploy bot" (kw_••••) by keyward: unused for 30 days`],
-    ["token.revoked", `Revoked "Deploy bot" (kw_••••) on a leak report: a secret-scanning report found it`],
-    ["org.updated", "Renamed the organisation"],
-  ].map(([action, summary], i) => ({
+    ["token.disabled", `Disabled "Deploy bot" (kw_••••) by keyward: unused for 30 days`, "keyward"],
+    ["token.revoked", `Revoked "idle by keyward" (kw_••••) on a leak report`, "report"],
+    ["org.created", "Created the organisation Acme by keyward", "operator"],
+  ].map(([action, summary, acted_by], i) => ({
     id: `evt_${i}`,
     at: new Date().toISOString(),
     action,
     actor_member_id: null,
     actor_token_id: null,
+    acted_by,
     target_type: action.startsWith("org") ? "org" : "token",
     target_id: action.startsWith("org") ? admin.org.id : ids.bot,
     summary,
@@ -323,4 +326,35 @@ test("the audit log loads more with its cursor, until there is no more", async (
   assert.equal(await more.count(), 0, "no Load more after the last page");
   assert.ok(!/\bnull\b/.test(await page.locator("main").innerText()), "no stray null");
   await shot("62-audit-load-more");
+});
+
+test("a refusal the form has no field for is still told, not lost (the wizard's 422)", async () => {
+  await open("Tokens", "API tokens");
+  await page.route(path("/v1/tokens"), (r) =>
+    r.request().method() === "POST"
+      ? r.fulfill({
+          status: 422,
+          contentType: "application/problem+json",
+          body: JSON.stringify({
+            type: "about:blank",
+            title: "Unprocessable",
+            status: 422,
+            code: "VALIDATION_FAILED",
+            detail: "One or more fields are invalid; see errors.",
+            errors: { junk: "unknown field" },
+          }),
+        })
+      : r.fallback(),
+  );
+  await page.getByRole("button", { name: "Create token" }).click();
+  const dialog = page.getByRole("dialog", { name: "Create an API token" });
+  await dialog.getByLabel("Name").fill("refused");
+  await dialog.getByRole("button", { name: "Next" }).click();
+  await dialog.getByLabel("Kind").selectOption("org");
+  await dialog.getByRole("button", { name: "Next" }).click();
+  await dialog.getByRole("button", { name: "Create token" }).click();
+  await page.locator("#toast").getByText("junk unknown field").waitFor();
+  await shot("78-wizard-unmapped-refusal");
+  await dialog.getByRole("button", { name: "Close" }).click();
+  await dialog.waitFor({ state: "detached" });
 });

@@ -232,6 +232,7 @@ fn idle_tokens_are_warned_then_disabled_by_the_system_unless_used() {
     let e = serde_json::to_value(&events[0]).unwrap();
     assert_eq!(e["action"], "token.disabled");
     assert_eq!(e["actor_member_id"], Value::Null);
+    assert_eq!(e["acted_by"], "keyward");
     assert!(notifications(&w, &org.admin_secret)
         .iter()
         .any(|n| n["kind"] == "token.disabled" && n["created_by"] == "system"));

@@ -164,3 +164,29 @@ fn a_leaked_token_its_developer_revoked_stays_revoked_and_reporter_text_is_made_
         events[0].summary
     );
 }
+
+/// A reporter's words never carry a secret into the audit log, even one split by invisible
+/// characters (the red team sent a bystander's live secret in a User-Agent).
+#[test]
+fn reporter_text_never_carries_a_secret() {
+    use keyward::domain::ActedBy;
+    let w = World::new();
+    let o = w.org("Acme", &["billing"]);
+    let (victim, id) = w.create(&o.admin_secret, json!({"label": "victim", "role": "developer", "kind": "org"}));
+    let (bystander, _) = w.create(&o.admin_secret, json!({"label": "bystander", "role": "developer", "kind": "org"}));
+    let split = format!("{}\u{200b}{}", &bystander[..10], &bystander[10..]);
+    let sneaky = Reporter::Holder { address: bystander.clone(), user_agent: format!("tool/1 {split}") };
+    assert!(report(&w, &victim, &sneaky), "live: revoked");
+    let (events, _) = block_on(
+        w.svc
+            .audit_events(&w.actor(&o.admin_secret), &AuditQuery { target: Some(id.clone()), ..AuditQuery::default() }),
+    )
+    .unwrap();
+    assert!(!events.is_empty());
+    for e in &events {
+        assert!(!e.summary.contains(&bystander[3..20]), "{}", e.summary);
+        let by = if json!(e.action) == "token.created" { ActedBy::Token } else { ActedBy::Report };
+        assert_eq!(e.acted_by, by, "{}", e.summary);
+    }
+    assert!(events.iter().any(|e| e.summary.contains("tool/1 (a secret, not shown)")), "{events:?}");
+}

@@ -30,6 +30,7 @@ fn create_org_issues_a_working_admin_token_and_tells_the_admin() {
         events.iter().map(|e| serde_json::to_value(e.action).unwrap().as_str().unwrap().to_owned()).collect();
     assert_eq!(actions, ["token.created", "member.created", "org.created"]);
     assert!(events.iter().all(|e| e.actor_token_id.is_none() && e.actor_member_id.is_none()));
+    assert!(events.iter().all(|e| e.acted_by == keyward::domain::ActedBy::Operator));
 }
 
 #[test]

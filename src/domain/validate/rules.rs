@@ -169,13 +169,13 @@ pub fn module_problem(s: &str) -> Option<String> {
 #[must_use]
 pub fn logo_problem(s: &str) -> Option<String> {
     let Some(rest) = s.strip_prefix("data:image/") else {
-        return Some("must be a data:image/png, jpeg or webp URL".into());
+        return Some("must be a PNG, JPEG or WebP image (a data:image/… URL)".into());
     };
     let Some((format, magic, b64)) = ALLOWED_LOGO_TYPES
         .iter()
         .find_map(|(f, m)| rest.strip_prefix(f).and_then(|r| r.strip_prefix(";base64,")).map(|b| (*f, *m, b)))
     else {
-        return Some("must be a data:image/png, jpeg or webp URL in base64".into());
+        return Some("must be a PNG, JPEG or WebP image (a data:image/… URL in base64)".into());
     };
     // Cheap size bound before decoding anything.
     if b64.len() > LOGO_MAX_BYTES.div_ceil(3) * 4 {
