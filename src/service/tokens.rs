@@ -43,6 +43,9 @@ pub struct TokenQuery {
     pub cursor: Option<String>,
 }
 
+/// What an org token creating a personal token without naming its owner is told.
+const OWNER_REQUIRED: &str = "is required when an org token creates a personal token";
+
 /// Keys read per `GET /v1/tokens` page.
 pub const TOKEN_PAGE: u32 = 100;
 
@@ -150,7 +153,20 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             return Err(Error::Forbidden(Denied::OthersPersonalToken));
         }
         let may_grant = grantable(&actor.org.modules, &actor.token.scopes);
-        let spec = validate::new_token(input, &may_grant, &actor.org.policy)?;
+        // An org token names the owner of a personal token; said with the form's other faults.
+        let wants_owner = actor.member.is_none()
+            && input.kind.given().is_some_and(|k| k == "personal")
+            && !input.owner_member_id.is_sent();
+        let spec = match (validate::new_token(input, &may_grant, &actor.org.policy), wants_owner) {
+            (Ok(spec), false) => spec,
+            (checked, _) => {
+                let mut errors = checked.err().unwrap_or_default();
+                if wants_owner {
+                    errors.entry("owner_member_id".into()).or_insert_with(|| OWNER_REQUIRED.into());
+                }
+                return Err(Error::Validation(errors));
+            }
+        };
         let owner = match spec.kind {
             Kind::Org => None,
             Kind::Personal => Some(self.owner_for_new_token(actor, spec.owner_member_id.as_deref()).await?),
@@ -177,9 +193,6 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         match (requested, own) {
             (None, Some(me)) => Ok(me.clone()),
             (Some(id), Some(me)) if id == me.id => Ok(me.clone()),
-            (None, None) if actor.is_admin() => {
-                Err(Error::field("owner_member_id", "is required when an org token creates a personal token"))
-            }
             (_, _) if !actor.is_admin() => Err(Error::Forbidden(Denied::OthersPersonalToken)),
             (Some(id), _) => match self.repo.member(&actor.org.id, id).await? {
                 Some(m) if m.is_active() => Ok(m),

@@ -327,3 +327,23 @@ fn bad_query_parameters_all_at_once() {
     let q = TokenQuery { cursor: Some(elsewhere), ..TokenQuery::default() };
     assert!(block_on(w.svc.list_tokens(&w.actor(&other.admin_secret), &q, w.now())).is_ok());
 }
+
+/// An admin's org token must name a personal token's owner, said with the form's other faults.
+#[test]
+fn an_org_token_names_the_owner_with_the_other_faults() {
+    let w = World::new();
+    let o = w.org("Acme", &["billing"]);
+    let (ops, _) = w
+        .create(&o.admin_secret, json!({"label": "ops", "role": "admin", "kind": "org", "scopes": ["keyward:manage"]}));
+    let body = form(json!({"kind": "personal", "label": "", "role": "developer", "scopes": ["billing"]}));
+    let Err(Error::Validation(e)) = block_on(w.svc.create_token(&w.actor(&ops), &body, w.now())) else {
+        panic!("refused")
+    };
+    assert_eq!(e.keys().map(String::as_str).collect::<Vec<_>>(), ["label", "owner_member_id"]);
+    assert_eq!(e["owner_member_id"], "is required when an org token creates a personal token");
+    let alone = form(json!({"kind": "personal", "label": "x", "role": "developer"}));
+    let Err(Error::Validation(e)) = block_on(w.svc.create_token(&w.actor(&ops), &alone, w.now())) else {
+        panic!("refused")
+    };
+    assert_eq!(e.keys().map(String::as_str).collect::<Vec<_>>(), ["owner_member_id"]);
+}
