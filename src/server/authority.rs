@@ -612,7 +612,8 @@ async fn dispatch(
                 target: param(&q, "target"),
                 actor_token: param(&q, "actor_token"),
                 cursor: param(&q, "cursor"),
-                limit: param(&q, "limit"),
+                // An empty limit is not a number (unlike an empty filter, which filters nothing).
+                limit: q.get("limit").and_then(serde_json::Value::as_str).map(str::to_owned),
             };
             let (events, cursor) = svc.audit_events(a, &aq).await?;
             reply(200, &json!({"events": events, "cursor": cursor}))
