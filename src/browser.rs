@@ -312,6 +312,13 @@ pub fn webhook_event_kinds() -> JsValue {
     crate::domain::webhook::EVENT_KINDS.iter().map(|k| JsValue::from_str(k)).collect::<Array>().into()
 }
 
+/// The actions the audit log records, for its filter (the server's own list).
+#[wasm_bindgen(js_name = auditActions, unchecked_return_type = "string[]")]
+#[must_use]
+pub fn audit_actions() -> JsValue {
+    crate::domain::Action::AUDITED.iter().map(|a| JsValue::from_str(a.as_str())).collect::<Array>().into()
+}
+
 /// Validate a webhook form (`PUT /v1/org/webhook` body). The page cannot know whether the
 /// deployment admits `http://` and private hosts, so it checks as `wrangler dev` does
 /// (`allowInsecure`) and leaves the production rule to the server.

@@ -222,4 +222,18 @@ mod tests {
             assert_eq!(op["operationId"].as_str(), Some(camel.as_str()), "{method} {template}");
         }
     }
+
+    /// The audit log's actions, as the page offers them, are the document's `AuditEvent.action`.
+    #[test]
+    fn audited_actions_match_the_document() {
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI_JSON).unwrap();
+        let documented: Vec<&str> = doc["components"]["schemas"]["AuditEvent"]["properties"]["action"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let audited: Vec<&str> = crate::domain::Action::AUDITED.iter().map(|a| a.as_str()).collect();
+        assert_eq!(audited, documented);
+    }
 }

@@ -2,26 +2,12 @@
 // member's name and email, the operator, a leak report, or keyward itself), with which token, and
 // on what (a token links to its details), filtered by a token (the API's `target` or
 // `actor_token`) and by action (over the events loaded), "Load more" following the cursor.
+import { auditActions } from "./pkg/keyward.js";
 import { api, fill, h, keepFocus } from "./lib.js";
 import { when } from "./time.js";
 import { allTokens, claimView, main, page } from "./state.js";
 import { emptyState, errorState, loadingState } from "./states.js";
 
-export const ACTIONS = [
-  "org.created",
-  "org.updated",
-  "member.created",
-  "member.updated",
-  "token.created",
-  "token.updated",
-  "token.disabled",
-  "token.enabled",
-  "token.revoked",
-  "token.reapproved",
-  "token.rotated",
-  "token.deleted",
-  "token.leaked",
-];
 const PAGE = 50;
 
 /** Who made the change when no token did, as the server records it (`acted_by`). */
@@ -70,7 +56,7 @@ export async function renderAudit() {
     "select",
     { id: "audit-action", "aria-label": "Filter by action" },
     h("option", { value: "" }, "All actions"),
-    ACTIONS.map((a) => h("option", { value: a }, a)),
+    auditActions().map((a) => h("option", { value: a }, a)),
   );
   const reload = async () => {
     view.filter.token = tokenSel.value;

@@ -473,6 +473,24 @@ pub enum Action {
 }
 
 impl Action {
+    /// Every action the audit log records (warnings are notified, never audited), in the order
+    /// the page offers them as filters.
+    pub const AUDITED: [Self; 13] = [
+        Self::OrgCreated,
+        Self::OrgUpdated,
+        Self::MemberCreated,
+        Self::MemberUpdated,
+        Self::TokenCreated,
+        Self::TokenUpdated,
+        Self::TokenDisabled,
+        Self::TokenEnabled,
+        Self::TokenRevoked,
+        Self::TokenReapproved,
+        Self::TokenRotated,
+        Self::TokenDeleted,
+        Self::TokenLeaked,
+    ];
+
     /// The wire name, e.g. `token.created`.
     #[must_use]
     pub fn as_str(self) -> &'static str {

@@ -2,7 +2,7 @@
 
 use js_sys::{Array, Object, Reflect};
 use keyward::browser::{
-    allowed_actions, check_token, confirm_label_matches, effective_role, grantable_scopes, mask_token,
+    allowed_actions, audit_actions, check_token, confirm_label_matches, effective_role, grantable_scopes, mask_token,
     validate_member_form, validate_token_form, validate_webhook_form, version, webhook_event_kinds,
 };
 use wasm_bindgen::{JsCast, JsValue};
@@ -282,6 +282,15 @@ fn roles_and_actions_as_the_server_decides_them() {
     assert_eq!(acts("revoked", true, Some("admin"), "admin"), ["delete"]);
     assert_eq!(acts("active", true, None, "admin"), ["disable", "revoke", "delete"]);
     assert!(allowed_actions("gone", false, None, "admin").unwrap_err().is_instance_of::<js_sys::TypeError>());
+}
+
+#[wasm_bindgen_test]
+fn audit_actions_as_the_server_records_them() {
+    let actions: Array = audit_actions().unchecked_into();
+    assert_eq!(actions.length(), 13);
+    assert_eq!(actions.get(0), "org.created");
+    assert_eq!(actions.get(12), "token.leaked");
+    assert!(!actions.includes(&JsValue::from_str("token.expiring"), 0), "warnings are not audited");
 }
 
 #[wasm_bindgen_test]
