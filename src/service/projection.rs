@@ -111,7 +111,8 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// verify entries of every org: an operator's repair, not a routine call.
     ///
     /// # Errors
-    /// [`super::Error::Forbidden`] for developers, [`super::Error::Internal`].
+    /// [`super::Error::Forbidden`] for developers, [`super::Error::Validation`] for any field
+    /// sent, [`super::Error::Internal`].
     pub async fn reconcile(&self, actor: &Actor, input: &EmptyInput, now: Timestamp) -> Result<Reconciled> {
         actor.require(Access::Manage)?;
         actor.require_admin("reconcile the org")?;

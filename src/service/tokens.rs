@@ -424,7 +424,8 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// `POST /v1/tokens/{id}/disable`.
     ///
     /// # Errors
-    /// [`Error::NotFound`], [`Error::PreconditionFailed`], [`Error::Conflict`] unless active, [`Error::Internal`].
+    /// [`Error::NotFound`], [`Error::Validation`] for any field sent, [`Error::PreconditionFailed`],
+    /// [`Error::Conflict`] unless active, [`Error::Internal`].
     pub async fn disable_token(
         &self,
         actor: &Actor,
@@ -438,7 +439,9 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// `POST /v1/tokens/{id}/enable`.
     ///
     /// # Errors
-    /// [`Error::NotFound`], [`Error::PreconditionFailed`], [`Error::Conflict`] unless disabled, [`Error::Internal`].
+    /// [`Error::NotFound`], [`Error::Forbidden`] for a developer undoing a disable not theirs,
+    /// [`Error::Validation`] for any field sent, [`Error::PreconditionFailed`], [`Error::Conflict`]
+    /// unless disabled, [`Error::Internal`].
     pub async fn enable_token(&self, actor: &Actor, id: &str, input: &EmptyInput, now: Timestamp) -> Result<TokenView> {
         self.bodyless_change(actor, id, Transition::Enable, input, now).await
     }
@@ -465,7 +468,9 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// `POST /v1/tokens/{id}/reapprove`: only a revoked, unexpired token.
     ///
     /// # Errors
-    /// [`Error::NotFound`], [`Error::PreconditionFailed`], [`Error::Conflict`], [`Error::Internal`].
+    /// [`Error::NotFound`], [`Error::Forbidden`] for a developer undoing a revoke not theirs,
+    /// [`Error::Validation`] for any field sent, [`Error::PreconditionFailed`], [`Error::Conflict`],
+    /// [`Error::Internal`].
     pub async fn reapprove_token(
         &self,
         actor: &Actor,

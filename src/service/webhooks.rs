@@ -110,7 +110,8 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// attempt.
     ///
     /// # Errors
-    /// [`Error::Forbidden`], [`Error::NotFound`] when none is set, [`Error::Internal`].
+    /// [`Error::Forbidden`], [`Error::Validation`] for any field sent, [`Error::NotFound`] when
+    /// none is set, [`Error::Internal`].
     pub async fn delete_webhook(&self, actor: &Actor, input: &EmptyInput, now: Timestamp) -> Result<()> {
         actor.require(Access::Manage)?;
         actor.require_admin("remove the webhook")?;
@@ -155,7 +156,8 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// `POST /v1/org/webhook/test` (admins): send a `webhook.test` event now.
     ///
     /// # Errors
-    /// [`Error::Forbidden`], [`Error::NotFound`] when no webhook is set, [`Error::Internal`].
+    /// [`Error::Forbidden`], [`Error::Validation`] for any field sent, [`Error::NotFound`] when
+    /// no webhook is set, [`Error::Internal`].
     pub async fn test_webhook(&self, actor: &Actor, input: &EmptyInput, now: Timestamp) -> Result<DeliveryView> {
         actor.require(Access::Manage)?;
         actor.require_admin("test the webhook")?;
