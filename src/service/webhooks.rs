@@ -211,7 +211,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// Every delivery attempt due at `now` in `org`, signed with the secrets valid now, each
     /// leased to its caller (not due again until the lease ends or its outcome is recorded). A
     /// delivery whose endpoint was removed gives up here. Also drops deliveries beyond
-    /// [`DELIVERIES_KEPT`] that are no longer pending.
+    /// `DELIVERIES_KEPT` (200) that are no longer pending.
     ///
     /// # Errors
     /// [`Error::Internal`] on storage failure.

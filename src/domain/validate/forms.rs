@@ -450,7 +450,7 @@ pub struct WebhookForm {
 }
 
 /// Validate a webhook endpoint; `allow_insecure` (local development only) admits `http://`
-/// and private hosts (see [`super::webhook::url_problem`]).
+/// and private hosts (see [`crate::domain::webhook::url_problem`]).
 ///
 /// # Errors
 /// Every failed field.
