@@ -247,13 +247,6 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         }
     }
 
-    /// A token within reach whose version satisfies the request's `If-Match`.
-    async fn reachable_for_change(&self, actor: &Actor, id: &str) -> Result<Token> {
-        let t = self.reachable(actor, id).await?;
-        actor.precondition(t.version)?;
-        Ok(t)
-    }
-
     /// The view of `t`, read after any commit (its last use comes from KV).
     async fn view(&self, t: &Token, now: Timestamp) -> Result<TokenView> {
         let dir = directory(self.repo.members(&t.org_id).await?);
@@ -367,16 +360,16 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     }
 
     /// Disable, enable, revoke or re-approve a token. Revocation takes the typed label.
+    /// `before` is the token as its caller read it, within reach and with the scope checked.
     async fn change_state(
         &self,
         actor: &Actor,
-        id: &str,
+        before: Token,
         tr: Transition,
         confirm: Option<&str>,
         now: Timestamp,
     ) -> Result<TokenView> {
-        actor.require(Access::Manage)?;
-        let before = self.reachable_for_change(actor, id).await?;
+        actor.precondition(before.version)?;
         if let Some(typed) = confirm {
             if !confirm_label_matches(&before.label, typed) {
                 return Err(Error::ConfirmationMismatch);
@@ -460,9 +453,9 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         now: Timestamp,
     ) -> Result<TokenView> {
         actor.require(Access::Manage)?;
-        self.reachable(actor, id).await?;
+        let before = self.reachable(actor, id).await?;
         let typed = validate::confirmation(input)?;
-        self.change_state(actor, id, Transition::Revoke, Some(&typed), now).await
+        self.change_state(actor, before, Transition::Revoke, Some(&typed), now).await
     }
 
     /// `POST /v1/tokens/{id}/reapprove`: only a revoked, unexpired token.
@@ -499,7 +492,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             return Err(Error::Forbidden(Denied::RestrictionNotYours));
         }
         validate::empty(input)?;
-        self.change_state(actor, id, tr, None, now).await
+        self.change_state(actor, t, tr, None, now).await
     }
 
     /// `POST /v1/tokens/{id}/rotate` with `{grace_seconds?}`: a new secret, shown once; the
