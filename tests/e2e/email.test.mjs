@@ -6,9 +6,8 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { NOTIFY_FROM, PUBLIC_URL, createOrg, start } from "./harness.mjs";
+import { NOTIFY_FROM, PUBLIC_URL, createOrg, sleep, start, until } from "./harness.mjs";
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // ANSI colours in the log line.
 const plain = (s) => s.replace(/\x1b\[[0-9;]*m/g, "");
 
@@ -29,16 +28,6 @@ function sentEmails(logs) {
         html: html ? readFileSync(html, "utf8") : null,
       };
     });
-}
-
-/** Wait (up to `ms`) until `pred()` holds. */
-async function until(pred, ms = 5000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await pred()) return true;
-    await sleep(50);
-  }
-  return pred();
 }
 
 let w;

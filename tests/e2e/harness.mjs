@@ -154,6 +154,43 @@ export async function createOrg(api, name, modules = ["billing", "users:read"]) 
   return r.body;
 }
 
+/** Wait `ms` milliseconds. */
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Wait (up to `ms`) until `pred()` holds; answers whether it did. */
+export async function until(pred, ms = 5000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await pred()) return true;
+    await sleep(50);
+  }
+  return pred();
+}
+
+/**
+ * A developer of the org, added by `adminSecret`, with a personal token that may change keyward;
+ * returns { member, token: { secret, token } } as the API answered them.
+ */
+export async function developer(api, adminSecret, email) {
+  const member = await api("POST", "/v1/members", {
+    token: adminSecret,
+    body: { email, name: "D", role: "developer" },
+  });
+  assert.equal(member.status, 201, member.text);
+  const token = await api("POST", "/v1/tokens", {
+    token: adminSecret,
+    body: {
+      label: "d",
+      role: "developer",
+      kind: "personal",
+      owner_member_id: member.body.id,
+      scopes: ["keyward:manage"],
+    },
+  });
+  assert.equal(token.status, 201, token.text);
+  return { member: member.body, token: token.body };
+}
+
 /** Assert an RFC 9457 problem with `status` and `code`. */
 export function assertProblem(r, status, code) {
   assert.equal(r.status, status, r.text);

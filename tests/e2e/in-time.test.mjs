@@ -7,10 +7,9 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac, generateKeyPairSync, sign, timingSafeEqual } from "node:crypto";
 import { createServer } from "node:http";
-import { assertProblem, createOrg, start } from "./harness.mjs";
+import { assertProblem, createOrg, developer, sleep, start, until } from "./harness.mjs";
 
 const FAULTS = "build-faults/index.js";
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Standard Webhooks, "Verifying webhooks": the signed content is `${id}.${timestamp}.${body}`,
@@ -47,16 +46,6 @@ async function receiver(answer = () => 204) {
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
   const url = `http://127.0.0.1:${server.address().port}/hook`;
   return { got, url, close: () => new Promise((r) => server.close(r)) };
-}
-
-/** Wait (up to `ms`) until `pred()` holds; answers whether it did. */
-async function until(pred, ms = 5000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await pred()) return true;
-    await sleep(50);
-  }
-  return pred();
 }
 
 const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
@@ -393,26 +382,13 @@ describe("signed webhooks", () => {
     assertProblem(await w.api("DELETE", "/v1/org/webhook", { token: o.secret }), 404, "NOT_FOUND");
     assertProblem(await w.api("PATCH", "/v1/org/webhook", { token: o.secret, body: {} }), 405, "METHOD_NOT_ALLOWED");
     assert.deepEqual((await w.api("GET", "/v1/org/webhook", { token: o.secret })).body, { webhook: null });
-    const dev = await w.api("POST", "/v1/members", {
-      token: o.secret,
-      body: { email: "d@strict.io", name: "D", role: "developer" },
-    });
-    const dt = await w.api("POST", "/v1/tokens", {
-      token: o.secret,
-      body: {
-        label: "d",
-        role: "developer",
-        kind: "personal",
-        owner_member_id: dev.body.id,
-        scopes: ["keyward:manage"],
-      },
-    });
+    const { token: dt } = await developer(w.api, o.secret, "d@strict.io");
     assertProblem(
-      await w.api("PUT", "/v1/org/webhook", { token: dt.body.secret, body: { url: "https://x.io" } }),
+      await w.api("PUT", "/v1/org/webhook", { token: dt.secret, body: { url: "https://x.io" } }),
       403,
       "FORBIDDEN",
     );
-    assertProblem(await w.api("GET", "/v1/org/webhook/deliveries", { token: dt.body.secret }), 403, "FORBIDDEN");
+    assertProblem(await w.api("GET", "/v1/org/webhook/deliveries", { token: dt.secret }), 403, "FORBIDDEN");
     const again = await w.api("PUT", "/v1/org/webhook", {
       token: o.secret,
       body: { url: "https://hooks.example.com/a" },

@@ -4,10 +4,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { createOrg, start } from "./harness.mjs";
+import { createOrg, developer, sleep, start } from "./harness.mjs";
 
 const sha256 = (s) => createHash("sha256").update(s).digest("hex");
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function verify(w, token, consistency = "edge") {
   const r = await w.api("POST", "/v1/verify", { body: { token, consistency } });
@@ -94,21 +93,8 @@ test("reconcile repairs a v: entry planted by hand and one changed by hand", asy
     assert.equal(await verify(w, fake), "VALID");
     assert.equal(await verify(w, fake, "strict"), "NOT_FOUND", "the authority never issued it");
 
-    const dev = await w.api("POST", "/v1/members", {
-      token: o.secret,
-      body: { email: "d@recon.io", name: "D", role: "developer" },
-    });
-    const devTok = await w.api("POST", "/v1/tokens", {
-      token: o.secret,
-      body: {
-        label: "d",
-        role: "developer",
-        kind: "personal",
-        owner_member_id: dev.body.id,
-        scopes: ["keyward:manage"],
-      },
-    });
-    assert.equal((await w.api("POST", "/v1/org/reconcile", { token: devTok.body.secret })).status, 403);
+    const { token: devTok } = await developer(w.api, o.secret, "d@recon.io");
+    assert.equal((await w.api("POST", "/v1/org/reconcile", { token: devTok.secret })).status, 403);
     assert.equal((await w.api("POST", "/v1/org/reconcile", { token: o.secret, body: { x: 1 } })).status, 422);
 
     const r = await w.api("POST", "/v1/org/reconcile", { token: o.secret });
