@@ -3,7 +3,7 @@
 // an admin's revoke, look-alike emails and labels, methods HTTP does not define.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { assertProblem, createOrg, start } from "./harness.mjs";
+import { assertProblem, createOrg, developer, start } from "./harness.mjs";
 
 let w;
 before(async () => {
@@ -114,18 +114,8 @@ describe("keyward's own scopes", () => {
     const reader = await create(o.secret, { label: "r", role: "admin", kind: "org", scopes: ["keyward:read"] });
     assertProblem(await create(reader.body.secret, { label: "y", role: "developer", kind: "org" }), 403, "FORBIDDEN");
     // a developer with keyward:read granted by an admin cannot be given manage by itself
-    const dev = await w.api("POST", "/v1/members", {
-      token: o.secret,
-      body: { email: "d@grants.io", name: "D", role: "developer" },
-    });
-    const devTok = await create(o.secret, {
-      label: "d",
-      role: "developer",
-      kind: "personal",
-      owner_member_id: dev.body.id,
-      scopes: ["keyward:manage"],
-    });
-    const readOnly = await create(devTok.body.secret, {
+    const { token: devTok } = await developer(w.api, o.secret, "d@grants.io");
+    const readOnly = await create(devTok.secret, {
       label: "ro",
       role: "developer",
       kind: "personal",
