@@ -12,6 +12,7 @@ import { createServer } from "node:http";
 import {
   OPERATOR,
   SHOTS,
+  closed,
   freshPage as harnessPage,
   problems,
   signIn as harnessSignIn,
@@ -234,7 +235,7 @@ test("the create wizard validates live, shows the secret once and never again", 
   await dialog.getByRole("button", { name: "Copy" }).click();
   assert.equal(await page.evaluate(() => navigator.clipboard.readText()), ciSecret);
   await dialog.getByRole("button", { name: "Done" }).click();
-  await dialog.waitFor({ state: "detached" });
+  await closed(dialog);
   assert.equal(await verify(ciSecret), "VALID");
   // never again: not in the page, not after a reload
   await row("CI deploy").waitFor();
@@ -291,7 +292,7 @@ async function wizardToken({ label, kind = "personal", role = "developer", acces
   await dialog.getByRole("button", { name: "Create token" }).click();
   const secret = await dialog.getByLabel("New token secret").inputValue();
   await dialog.getByRole("button", { name: "Done" }).click();
-  await dialog.waitFor({ state: "detached" });
+  await closed(dialog);
   await row(label).waitFor();
   return secret;
 }
@@ -338,7 +339,7 @@ test("the wizard grants access to keyward: Manage signs in with every change, Re
   await edit.getByRole("radio", { name: /^None/ }).check();
   await shot("25-edit-keyward-access");
   await edit.getByRole("button", { name: "Save" }).click();
-  await edit.waitFor({ state: "detached" });
+  await closed(edit);
   await row("Auditor").getByText("none", { exact: true }).waitFor();
   await p.getByRole("link", { name: "Members" }).click();
   await p.getByText(NO_ACCESS).waitFor();
@@ -359,7 +360,7 @@ test("revoke needs the exact label; re-approve, rotate and delete", async () => 
   await confirm.fill("CI deploy");
   assert.ok(await go.isEnabled());
   await go.click();
-  await dialog.waitFor({ state: "detached" });
+  await closed(dialog);
   await row("CI deploy").getByText("Revoked", { exact: true }).waitFor();
   await row("CI deploy").getByText("revoked by an admin").waitFor();
   assert.equal(await verify(ciSecret), "REVOKED");
@@ -377,7 +378,7 @@ test("revoke needs the exact label; re-approve, rotate and delete", async () => 
   assert.notEqual(rotated, ciSecret);
   await shot("10-rotated-secret");
   await dialog.getByRole("button", { name: "Done" }).click();
-  await dialog.waitFor({ state: "detached" });
+  await closed(dialog);
   assert.equal(await verify(rotated), "VALID");
   assert.equal(await verify(ciSecret), "VALID", "old secret in its 5-minute grace");
   await row("CI deploy")
@@ -389,7 +390,7 @@ test("revoke needs the exact label; re-approve, rotate and delete", async () => 
   dialog = page.getByRole("dialog", { name: "Delete “CI deploy”?" });
   await dialog.getByLabel("Type the label “CI deploy” to confirm").fill("CI deploy");
   await dialog.getByRole("button", { name: "Delete", exact: true }).click();
-  await dialog.waitFor({ state: "detached" });
+  await closed(dialog);
   await row("CI deploy").waitFor({ state: "detached" });
   assert.equal(await verify(rotated), "NOT_FOUND");
 });
@@ -409,7 +410,7 @@ test("rotating the token you are signed in with carries on with the new secret",
   await dialog.getByRole("button", { name: "Rotate" }).click();
   const fresh = await dialog.getByLabel("New token secret").inputValue();
   await dialog.getByRole("button", { name: "Done" }).click();
-  await dialog.waitFor({ state: "detached" });
+  await closed(dialog);
   await row(label)
     .getByText(`kw_••••••••${fresh.slice(-4)}`)
     .waitFor();
@@ -645,7 +646,7 @@ test("the wizard takes allowed networks: the server's error live, Next blocked; 
   await dialog.getByRole("button", { name: "Create token" }).click();
   vpnSecret = await dialog.getByLabel("New token secret").inputValue();
   await dialog.getByRole("button", { name: "Done" }).click();
-  await dialog.waitFor({ state: "detached" });
+  await closed(dialog);
   posts.stop();
   assert.equal(posts.seen.length, 1);
   assert.deepEqual(posts.seen[0].postDataJSON().allowed_cidrs, ["10.1.2.3/24", "2001:db8:abcd::1/48"], "sent as typed");
@@ -701,7 +702,7 @@ test("the edit dialog changes networks: comma-separated, a bad one refused live,
 
   await networks.fill("192.0.2.0/24, 198.51.100.7");
   await edit.getByRole("button", { name: "Save" }).click();
-  await edit.waitFor({ state: "detached" });
+  await closed(edit);
   assert.deepEqual(
     (await adminApi("GET", `/v1/tokens/${id}`)).body.allowed_cidrs,
     ["192.0.2.0/24", "198.51.100.7/32"],
@@ -716,7 +717,7 @@ test("the edit dialog changes networks: comma-separated, a bad one refused live,
   assert.equal(await networks.inputValue(), "192.0.2.0/24\n198.51.100.7/32");
   await networks.fill("");
   await edit.getByRole("button", { name: "Save" }).click();
-  await edit.waitFor({ state: "detached" });
+  await closed(edit);
   patches.stop();
   assert.deepEqual(patches.seen.at(-1).postDataJSON().allowed_cidrs, [], "[] removes the allowlist");
   assert.deepEqual((await adminApi("GET", `/v1/tokens/${id}`)).body.allowed_cidrs, []);
@@ -964,7 +965,7 @@ test("webhook: set with a real receiver, its secret shown once, a test delivered
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), secret);
     await page.getByRole("status").getByText("Signing secret copied to the clipboard.").waitFor();
     await dialog.getByRole("button", { name: "Done" }).click();
-    await dialog.waitFor({ state: "detached" });
+    await closed(dialog);
     puts.stop();
     assert.deepEqual(puts.seen[0].postDataJSON(), {
       url: `${hook.origin}/hook`,
@@ -1028,7 +1029,7 @@ test("webhook: set with a real receiver, its secret shown once, a test delivered
     assert.notEqual(fresh, secret);
     await rotate.screenshot({ path: `${SHOTS}/45-webhook-rotated.png` });
     await rotate.getByRole("button", { name: "Done" }).click();
-    await rotate.waitFor({ state: "detached" });
+    await closed(rotate);
     await page.getByText(`whsec_••••••••${fresh.slice(-4)}`).waitFor();
     await page.getByText("Old secret also signs until").waitFor();
 
@@ -1036,7 +1037,7 @@ test("webhook: set with a real receiver, its secret shown once, a test delivered
     await page.getByRole("button", { name: "Remove webhook" }).click();
     const remove = page.getByRole("dialog", { name: "Remove the webhook?" });
     await remove.getByRole("button", { name: "Remove" }).click();
-    await remove.waitFor({ state: "detached" });
+    await closed(remove);
     await page.getByText("No webhook is set").waitFor();
     assert.equal((await adminApi("GET", "/v1/org/webhook")).body.webhook, null);
     await page.getByRole("button", { name: "Set webhook" }).waitFor();
@@ -1134,7 +1135,7 @@ test("usage: verifications counted at the edge show in the token's chart and in 
   page.off("request", perToken);
   await dialog.screenshot({ path: `${SHOTS}/42-token-usage.png` });
   await page.keyboard.press("Escape");
-  await dialog.waitFor({ state: "detached" });
+  await closed(dialog);
   assert.equal(
     await page.evaluate(() => document.activeElement?.getAttribute("aria-label")),
     "Details and usage of usage probe",
@@ -1328,7 +1329,7 @@ test("a link to a token (#/tokens/<id>, as in the emails) opens its details: loa
   assert.equal(await page.locator("#tab-tokens").getAttribute("aria-current"), "page");
   await page.screenshot({ path: `${SHOTS}/49-token-deep-link.png` });
   await page.keyboard.press("Escape");
-  await dialog.waitFor({ state: "detached" });
+  await closed(dialog);
   assert.equal(await page.evaluate(() => location.hash), "#/tokens", "closed: the list's own address");
   const label = row("linked token").getByRole("button", { name: "Details and usage of linked token" });
   await until(() => focused(label), 2_000);
@@ -1342,7 +1343,7 @@ test("a link to a token (#/tokens/<id>, as in the emails) opens its details: loa
   await dialog.waitFor();
   await page.getByRole("heading", { name: "API tokens" }).waitFor();
   await page.keyboard.press("Escape");
-  await dialog.waitFor({ state: "detached" });
+  await closed(dialog);
 
   // an unknown id, and a link that names no token: a message, no crash
   await page.evaluate(() => (location.hash = "#/tokens/tok_00000000000000000000"));
@@ -1352,12 +1353,12 @@ test("a link to a token (#/tokens/<id>, as in the emails) opens its details: loa
     .waitFor();
   await lost.screenshot({ path: `${SHOTS}/52-token-link-not-found.png` });
   await lost.getByRole("button", { name: "Show the tokens" }).click();
-  await lost.waitFor({ state: "detached" });
+  await closed(lost);
   assert.equal(await page.evaluate(() => location.hash), "#/tokens");
   await page.evaluate(() => (location.hash = "#/tokens/%E0%A4%A"));
   await lost.getByText("That link does not name a token.").waitFor();
   await page.keyboard.press("Escape");
-  await lost.waitFor({ state: "detached" });
+  await closed(lost);
   await page.getByRole("heading", { name: "API tokens" }).waitFor();
 
   // signed out: the link waits for the sign-in, then opens
@@ -1396,7 +1397,7 @@ test("dialogs trap focus and give it back; everything works from the keyboard", 
   await page.keyboard.press("Shift+Tab");
   assert.ok(await page.evaluate(() => Boolean(document.activeElement?.closest("dialog"))));
   await page.keyboard.press("Escape");
-  await dialog.waitFor({ state: "detached" });
+  await closed(dialog);
   assert.equal(await page.evaluate(() => document.activeElement?.id), "create-token", "focus returns to the opener");
   // visible focus ring
   const ring = await page.evaluate(() => getComputedStyle(document.activeElement).boxShadow);
@@ -1452,7 +1453,7 @@ test("signs out after 30 minutes without input (Playwright's clock), closing any
   assert.equal(await dialog.count(), 1, "not yet");
   await p.clock.fastForward("00:02");
   await p.getByText(IDLE).waitFor();
-  await dialog.waitFor({ state: "detached" });
+  await closed(dialog);
   await p.getByRole("heading", { name: "Sign in" }).waitFor();
   assert.equal(await p.evaluate(() => sessionStorage.getItem("keyward.token")), null, "token forgotten");
   assert.equal(await p.getByRole("link", { name: "Tokens" }).isVisible(), false, "no sections left");

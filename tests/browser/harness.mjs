@@ -38,6 +38,17 @@ export async function freshPage(browser) {
   return p;
 }
 
+/**
+ * Wait until `dialog` (a locator) has closed and the page has finished closing it. A role
+ * locator stops matching as soon as the dialog is hidden, but the page's `close` handler (which
+ * removes the dialog, moves focus back and leaves a token link) runs a task later; this waits for
+ * that too, since the page removes every dialog it closes.
+ */
+export async function closed(dialog) {
+  await dialog.waitFor({ state: "detached" });
+  await dialog.page().waitForFunction(() => !document.querySelector("dialog:not([open])"));
+}
+
 /** Open the page and sign in with `secret`. */
 export async function signIn(p, base, secret) {
   await p.goto(base);

@@ -4,7 +4,7 @@
 // Screenshots 60-77 in test-results/screenshots/.
 import { after, afterEach, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { OPERATOR, SHOTS, problems, signIn, start, watch } from "./harness.mjs";
+import { OPERATOR, SHOTS, closed, problems, signIn, start, watch } from "./harness.mjs";
 
 let mf, base, browser, page;
 let admin; // the org's first admin: { secret, token }
@@ -96,7 +96,7 @@ test("empty states: no tokens (with a way to create one), no audit events, no no
   const wizard = page.getByRole("dialog", { name: "Create an API token" });
   await wizard.waitFor();
   await wizard.getByRole("button", { name: "Cancel" }).click();
-  await wizard.waitFor({ state: "detached" });
+  await closed(wizard);
 
   await page.route(path("/v1/audit"), (r) => r.fulfill({ json: { events: [], cursor: null } }));
   await open("Audit log");
@@ -161,7 +161,7 @@ test("the delivery log and the usage chart fail in place, with Retry", async () 
   await dialog.getByText("No verifications in the last 30 days: the chart fills").waitFor();
   await dialog.locator("svg.usage-chart").waitFor();
   await dialog.getByRole("button", { name: "Close" }).click();
-  await dialog.waitFor({ state: "detached" });
+  await closed(dialog);
 });
 
 test("a view says it is loading while the API is slow (tokens, audit, usage)", async () => {
@@ -254,7 +254,7 @@ test("the audit log names people and tokens: who acted, with which token, on wha
   const dialog = page.getByRole("dialog", { name: "“Deploy bot”" });
   await dialog.waitFor();
   await dialog.getByRole("button", { name: "Close" }).click();
-  await dialog.waitFor({ state: "detached" });
+  await closed(dialog);
   await page.getByRole("heading", { name: "API tokens" }).waitFor();
 });
 
@@ -356,5 +356,5 @@ test("a refusal the form has no field for is still told, not lost (the wizard's 
   await page.locator("#toast").getByText("junk unknown field").waitFor();
   await shot("78-wizard-unmapped-refusal");
   await dialog.getByRole("button", { name: "Close" }).click();
-  await dialog.waitFor({ state: "detached" });
+  await closed(dialog);
 });
