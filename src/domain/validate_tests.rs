@@ -418,3 +418,33 @@ fn stored_text_refuses_secrets() {
     let e = webhook(&obj(json!({"url": format!("https://example.com/hook/{live}")})), false).unwrap_err();
     assert_eq!(e["url"], SECRET_PROBLEM);
 }
+
+#[test]
+fn list_filters_take_ids_of_their_kind_only() {
+    let id = |prefix: &str| format!("{prefix}0123456789ABCDEFghij");
+    let owner = |o: &str| token_filters(None, None, Some(o)).err().map(|e| e.into_keys().collect::<Vec<_>>());
+    assert_eq!(owner(&id("mem_")), None);
+    for bad in [id("tok_"), id("org_"), id("MEM_"), id("mem_")[..23].to_string(), format!("{}k", id("mem_"))] {
+        assert_eq!(owner(&bad), Some(vec!["owner".to_string()]), "{bad}");
+    }
+    let audit = |target: Option<&str>, actor: Option<&str>| audit_filters(target, actor, Some("7"), 50, 100);
+    for target in ["org_", "mem_", "tok_"] {
+        assert_eq!(audit(Some(&id(target)), Some(&id("tok_"))), Ok(7), "{target}");
+    }
+    for (target, actor, failed) in [
+        (Some(id("evt_")), None, vec!["target"]),
+        (None, Some(id("mem_")), vec!["actor_token"]),
+        (Some("mem_".to_string()), Some(id("tok_") + "/"), vec!["actor_token", "target"]),
+    ] {
+        let e = audit(target.as_deref(), actor.as_deref()).unwrap_err();
+        assert_eq!(e.keys().collect::<Vec<_>>(), failed);
+    }
+    let e = audit_filters(None, Some("x"), Some("101"), 50, 100).unwrap_err();
+    assert_eq!(e["actor_token"], "must be a token id (tok_…): a prefix and 20 letters or digits");
+    assert_eq!(e["limit"], "must be a whole number from 1 to 100");
+    assert_eq!(
+        token_filters(None, None, Some("x")).unwrap_err()["owner"],
+        "must be a member id (mem_…): a prefix and 20 letters or digits"
+    );
+    assert_eq!(audit_filters(None, None, None, 50, 100), Ok(50));
+}

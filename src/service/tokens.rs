@@ -214,7 +214,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         now: Timestamp,
     ) -> Result<(Vec<TokenView>, Option<String>)> {
         actor.require(Access::Read)?;
-        let filters = validate::token_filters(q.kind.as_deref(), q.status.as_deref());
+        let filters = validate::token_filters(q.kind.as_deref(), q.status.as_deref(), q.owner.as_deref());
         let cursor_ok = q.cursor.as_deref().is_none_or(|c| cursor::is_tokens(&actor.org.id, c));
         let validate::TokenFilters { kind, status } = with_cursor(filters, cursor_ok)?;
         let page = self

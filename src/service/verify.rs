@@ -300,14 +300,15 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// may hold fewer than `limit` events; follow `cursor` until it is null.
     ///
     /// # Errors
-    /// [`Error::Forbidden`] for developers, [`Error::Validation`] for a bad limit or cursor, [`Error::Internal`].
+    /// [`Error::Forbidden`] for developers, [`Error::Validation`] for a bad filter, limit or cursor, [`Error::Internal`].
     pub async fn audit_events(&self, actor: &Actor, q: &AuditQuery) -> Result<(Vec<AuditEventView>, Option<String>)> {
         actor.require(Access::Read)?;
         actor.require_admin("read the audit log")?;
-        let limit = validate::page_limit(q.limit.as_deref(), AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX);
+        let (target, actor_token) = (q.target.as_deref(), q.actor_token.as_deref());
+        let limit =
+            validate::audit_filters(target, actor_token, q.limit.as_deref(), AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX);
         let cursor_ok = q.cursor.as_deref().is_none_or(|c| crate::store::cursor::is_audit(&actor.org.id, c));
         let limit = super::with_cursor(limit, cursor_ok)?;
-        let (target, actor_token) = (q.target.as_deref(), q.actor_token.as_deref());
         let mut cursor = q.cursor.clone();
         // Filtered reads skip empty pages, a bounded number of them.
         for _ in 0..20 {

@@ -263,6 +263,16 @@ describe("token lifecycle over HTTP", () => {
       byToken.body.events.map((e) => e.id),
     );
     assertProblem(await w.api("GET", "/v1/audit?limit=0", { token: t }), 422, "VALIDATION_FAILED");
+    // filters that are not ids say so, all at once, instead of listing nothing
+    const badIds = await w.api("GET", `/v1/audit?target=${o.member.email}&actor_token=${o.member.id}&limit=x`, {
+      token: t,
+    });
+    assertProblem(badIds, 422, "VALIDATION_FAILED");
+    assert.deepEqual(Object.keys(badIds.body.errors).sort(), ["actor_token", "limit", "target"]);
+    const badOwner = await w.api("GET", `/v1/tokens?owner=${o.token.id}`, { token: t });
+    assertProblem(badOwner, 422, "VALIDATION_FAILED");
+    assert.deepEqual(Object.keys(badOwner.body.errors), ["owner"]);
+    assert.match(badOwner.body.errors.owner, /member id \(mem_…\)/);
     const auditText = (await w.api("GET", "/v1/audit?limit=100", { token: t })).text;
     for (const s of [secret, r1.body.secret, r2.body.secret]) assert.ok(!auditText.includes(s.slice(3, 33)));
   });

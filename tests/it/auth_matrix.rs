@@ -315,14 +315,25 @@ fn bad_query_parameters_all_at_once() {
     let q = TokenQuery {
         kind: Some("bogus".into()),
         status: Some("bogus".into()),
+        owner: Some("alice@example.com".into()),
         cursor: Some(elsewhere.clone()),
-        ..TokenQuery::default()
     };
     let Err(Error::Validation(e)) = block_on(w.svc.list_tokens(&a, &q, w.now())) else { panic!("refused") };
-    assert_eq!(e.keys().map(String::as_str).collect::<Vec<_>>(), ["cursor", "kind", "status"]);
-    let q = AuditQuery { limit: Some("0".into()), cursor: Some("junk".into()), ..AuditQuery::default() };
+    assert_eq!(e.keys().map(String::as_str).collect::<Vec<_>>(), ["cursor", "kind", "owner", "status"]);
+    let q = AuditQuery {
+        target: Some("evt_0123456789abcdefghij".into()), // an id, but no event is a target
+        actor_token: Some(o.admin_secret.clone()),       // a secret is not a token id
+        limit: Some("0".into()),
+        cursor: Some("junk".into()),
+    };
     let Err(Error::Validation(e)) = block_on(w.svc.audit_events(&a, &q)) else { panic!("refused") };
-    assert_eq!(e.keys().map(String::as_str).collect::<Vec<_>>(), ["cursor", "limit"]);
+    assert_eq!(e.keys().map(String::as_str).collect::<Vec<_>>(), ["actor_token", "cursor", "limit", "target"]);
+    assert!(!format!("{e:?}").contains(&o.admin_secret[3..]), "the secret is not quoted back");
+    // Well-formed ids that name nothing list nothing.
+    let q = AuditQuery { target: Some("org_0123456789abcdefghij".into()), ..AuditQuery::default() };
+    assert_eq!(block_on(w.svc.audit_events(&a, &q)).unwrap(), (vec![], None));
+    let q = TokenQuery { owner: Some("mem_0123456789abcdefghij".into()), ..TokenQuery::default() };
+    assert!(block_on(w.svc.list_tokens(&a, &q, w.now())).unwrap().0.is_empty());
     // A good cursor alone still pages.
     let q = TokenQuery { cursor: Some(elsewhere), ..TokenQuery::default() };
     assert!(block_on(w.svc.list_tokens(&w.actor(&other.admin_secret), &q, w.now())).is_ok());

@@ -8,7 +8,7 @@ use super::input::{
 use super::rules::{description_problem, logo_problem, module_problem, SECRET_PROBLEM};
 use super::FieldErrors;
 use crate::domain::cidr::{BadCidr, Cidr, MAX_CIDRS};
-use crate::domain::model::{is_id, Kind, MemberStatus, OnLeak, Policy, Role, Status};
+use crate::domain::model::{is_id, Kind, MemberStatus, OnLeak, Policy, Role, Status, ID_RANDOM_LEN};
 use crate::domain::policy::{
     never_expires_allowed, Lifetime, KEYWARD_MANAGE, KEYWARD_READ, MAX_GRACE_SECONDS, MAX_MODULES,
     MAX_PERSONAL_TOKENS_CEILING, MAX_TTL_DAYS_CEILING,
@@ -503,11 +503,25 @@ pub struct TokenFilters {
     pub status: Option<Status>,
 }
 
-/// The `kind` and `status` query parameters of `GET /v1/tokens`.
+/// The `kind`, `status` and `owner` query parameters of `GET /v1/tokens`. `owner` is kept by
+/// the caller as given; it is only checked to be a member id, since a malformed one would list
+/// nothing without saying why.
 ///
 /// # Errors
-/// Each parameter that names no kind or status.
-pub fn token_filters(kind: Option<&str>, status: Option<&str>) -> Result<TokenFilters, FieldErrors> {
+/// Each parameter that names no kind or status, or no member id.
+///
+/// # Example
+/// ```
+/// use keyward::domain::validate::token_filters;
+/// assert!(token_filters(Some("org"), None, Some("mem_0123456789abcdefghij")).is_ok());
+/// let errors = token_filters(Some("team"), None, Some("alice")).unwrap_err();
+/// assert!(errors.contains_key("kind") && errors.contains_key("owner"));
+/// ```
+pub fn token_filters(
+    kind: Option<&str>,
+    status: Option<&str>,
+    owner: Option<&str>,
+) -> Result<TokenFilters, FieldErrors> {
     let mut errors = FieldErrors::new();
     let kind = kind.and_then(|k| {
         let parsed = Kind::parse(k);
@@ -523,7 +537,54 @@ pub fn token_filters(kind: Option<&str>, status: Option<&str>) -> Result<TokenFi
         }
         parsed
     });
+    id_param(&mut errors, "owner", owner, &[MEMBER_ID]);
     finish(Some(TokenFilters { kind, status }), errors)
+}
+
+/// The query parameters of `GET /v1/audit`: `target` (an org, member or token id),
+/// `actor_token` (a token id) and the page size `limit` (as [`page_limit`]). Gives the limit.
+///
+/// # Errors
+/// Each parameter that is not such an id or number, all at once.
+///
+/// # Example
+/// ```
+/// use keyward::domain::validate::audit_filters;
+/// assert_eq!(audit_filters(Some("tok_0123456789abcdefghij"), None, None, 50, 100), Ok(50));
+/// let errors = audit_filters(Some("evt_0123456789abcdefghij"), Some("kw_x"), Some("0"), 50, 100).unwrap_err();
+/// assert_eq!(errors.len(), 3);
+/// ```
+pub fn audit_filters(
+    target: Option<&str>,
+    actor_token: Option<&str>,
+    limit: Option<&str>,
+    default: u32,
+    max: u32,
+) -> Result<u32, FieldErrors> {
+    let (limit, mut errors) = match page_limit(limit, default, max) {
+        Ok(n) => (Some(n), FieldErrors::new()),
+        Err(e) => (None, e),
+    };
+    id_param(&mut errors, "target", target, &[ORG_ID, MEMBER_ID, TOKEN_ID]);
+    id_param(&mut errors, "actor_token", actor_token, &[TOKEN_ID]);
+    finish(limit, errors)
+}
+
+/// An id prefix and what the error calls it.
+type IdKind = (&'static str, &'static str);
+const ORG_ID: IdKind = ("org_", "an org");
+const MEMBER_ID: IdKind = ("mem_", "a member");
+const TOKEN_ID: IdKind = ("tok_", "a token");
+
+/// Fail `name` unless `value` (when given) is an id of one of `kinds`.
+fn id_param(errors: &mut FieldErrors, name: &str, value: Option<&str>, kinds: &[IdKind]) {
+    let Some(v) = value else { return };
+    if kinds.iter().any(|(prefix, _)| is_id(prefix, v)) {
+        return;
+    }
+    let what: Vec<String> = kinds.iter().map(|(prefix, noun)| format!("{noun} id ({prefix}…)")).collect();
+    errors
+        .insert(name.into(), format!("must be {}: a prefix and {ID_RANDOM_LEN} letters or digits", what.join(" or ")));
 }
 
 /// A page size query parameter (`limit`): absent gives `default`, else a whole number in `1..=max`.
