@@ -2,7 +2,7 @@
 // the edge (valid, and refused: any other verdict for a known token). The token list reads every
 // token's at once (GET /v1/usage) for a sparkline per row; a token's details read its own (GET
 // /v1/tokens/{id}/usage) for a bar chart. Both are SVG built with DOM calls: sizes are SVG
-// attributes, colours are classes of style.css (the CSP allows no inline style). Each has a text
+// attributes, colours are classes of css/views.css (the CSP allows no inline style). Each has a text
 // alternative: the totals as its accessible name, a <title> per day, and a table of the numbers.
 import { api, fill, h, openDialog } from "./lib.js";
 import { when } from "./time.js";

@@ -106,7 +106,13 @@ test("the page and its assets carry the security headers", async () => {
     "/check.js",
     "/webhook-dialogs.js",
     "/webhook-log.js",
-    "/style.css",
+    "/css/base.css",
+    "/css/forms.css",
+    "/css/tables.css",
+    "/css/views.css",
+    "/css/dialogs.css",
+    "/css/narrow.css",
+    "/css/states.css",
     "/pkg/keyward_bg.wasm",
   ]) {
     const res = await fetch(new URL(path, base));
