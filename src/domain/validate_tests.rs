@@ -448,3 +448,23 @@ fn list_filters_take_ids_of_their_kind_only() {
     );
     assert_eq!(audit_filters(None, None, None, 50, 100), Ok(50));
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+    /// The hand check answers what the `base64` crate's decoder answers, for text that is
+    /// mostly base64 (near misses included) and for the encoding of any bytes.
+    #[test]
+    fn base64_head_agrees_with_the_base64_crate(
+        s in "[A-Za-z0-9+/]{0,16}(=|==|===)?|[A-Za-z0-9+/= \n_-]{0,12}",
+        bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+        head in 0usize..16,
+    ) {
+        use base64::Engine as _;
+        let std = base64::engine::general_purpose::STANDARD;
+        for text in [s.clone(), std.encode(&bytes)] {
+            let expected = std.decode(&text).ok().map(|d| (d.len(), d[..head.min(d.len())].to_vec()));
+            proptest::prop_assert_eq!(base64_head(&text, head), expected, "{:?}", text);
+        }
+    }
+}

@@ -1,8 +1,6 @@
 //! The rules of single fields: each says why a value breaks it (`Some(message)`) or `None`.
 //! Labels and names share one rule for label-like text.
 
-use base64::Engine as _;
-
 use crate::domain::policy::KEYWARD_PREFIX;
 
 /// Longest label, in characters.
@@ -181,15 +179,67 @@ pub fn logo_problem(s: &str) -> Option<String> {
     if b64.len() > LOGO_MAX_BYTES.div_ceil(3) * 4 {
         return Some("must be at most 32 KiB".into());
     }
-    let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(b64) else {
+    let Some((len, head)) = base64_head(b64, 12) else {
         return Some("is not valid base64".into());
     };
-    if bytes.len() > LOGO_MAX_BYTES {
+    if len > LOGO_MAX_BYTES {
         return Some("must be at most 32 KiB".into());
     }
-    let webp_ok = format != "webp" || bytes.get(8..12) == Some(b"WEBP".as_slice());
-    if !bytes.starts_with(magic) || !webp_ok {
+    let webp_ok = format != "webp" || head.get(8..12) == Some(b"WEBP".as_slice());
+    if !head.starts_with(magic) || !webp_ok {
         return Some(format!("is not a {format} image"));
     }
     None
+}
+
+/// What standard, padded base64 `s` decodes to: its length and its first `head` bytes, or `None`
+/// when `s` is not such base64. "Standard, padded" is RFC 4648 §4 as the `base64` crate's
+/// `STANDARD` engine reads it: the `+/` alphabet, canonical `=` padding, no whitespace, and zero
+/// bits after the last byte (a test holds the two to the same answers).
+///
+/// A logo needs only its size and magic number, so it is checked here rather than decoded: the
+/// crate's decoder costs the browser module 1.9 KiB gzip (docs/DECISIONS.md).
+///
+/// # Example
+/// ```
+/// use keyward::domain::validate::base64_head;
+/// assert_eq!(base64_head("UklGRg==", 2), Some((4, b"RI".to_vec())));
+/// assert_eq!(base64_head("UklGRh==", 2), None); // bits after the last byte
+/// assert_eq!(base64_head("UklGRg", 2), None); // padding missing
+/// ```
+#[must_use]
+pub fn base64_head(s: &str, head: usize) -> Option<(usize, Vec<u8>)> {
+    let b = s.as_bytes();
+    let pad = b.iter().rev().take_while(|&&c| c == b'=').count();
+    if b.len() % 4 != 0 || pad > 2 {
+        return None;
+    }
+    let body = b.get(..b.len() - pad)?;
+    let mut out = Vec::with_capacity(head.min(body.len()));
+    // Sextets are shifted into `bits`; each whole byte is taken off the top as it completes.
+    let (mut bits, mut held) = (0u16, 0u32);
+    for &c in body {
+        bits = bits * 64 + u16::from(sextet(c)?);
+        held += 6;
+        if held >= 8 {
+            held -= 8;
+            if out.len() < head {
+                out.push(u8::try_from(bits >> held).ok()?);
+            }
+            bits &= (1 << held) - 1;
+        }
+    }
+    (bits == 0).then_some((body.len() * 3 / 4, out))
+}
+
+/// The value of one base64 (`+/` alphabet) character.
+const fn sextet(c: u8) -> Option<u8> {
+    match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    }
 }
