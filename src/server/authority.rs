@@ -560,7 +560,7 @@ async fn dispatch(
             tagged(200, &m, m.version)
         }
         Route::ListTokens => {
-            let q = query(req);
+            let q = query(req)?;
             let tq = TokenQuery {
                 kind: param(&q, "kind"),
                 owner: param(&q, "owner"),
@@ -607,7 +607,7 @@ async fn dispatch(
             tagged(200, &issued, issued.token.version)
         }
         Route::Audit => {
-            let q = query(req);
+            let q = query(req)?;
             let aq = AuditQuery {
                 target: param(&q, "target"),
                 actor_token: param(&q, "actor_token"),

@@ -158,15 +158,28 @@ fn edge(env: &Env) -> Edge<WorkersKv> {
     Edge::new(WorkersKv::new(env)).with_cache(Box::new(kv::IsolateCache::new(env)))
 }
 
-/// Query parameters (percent-decoded; the last of a repeated name wins). Read off the URL string
-/// with `form_urlencoded` rather than `Request::url()`, whose full WHATWG parse (IDNA tables and
-/// all) would cost the wasm tens of KiB for nothing.
-fn query(req: &Request) -> Map<String, Value> {
+/// Query parameters, percent-decoded. Read off the URL string with `form_urlencoded` rather than
+/// `Request::url()`, whose full WHATWG parse (IDNA tables and all) would cost the wasm tens of KiB
+/// for nothing.
+///
+/// # Errors
+/// 400 `BAD_REQUEST` when a name is given more than once: `scopes=a&scopes=b` would otherwise be
+/// read as one of them, and a verification would check fewer scopes than its caller asked for.
+fn query(req: &Request) -> Result<Map<String, Value>, Problem> {
     let raw = req.inner().url();
     let query = raw.split_once('?').map_or("", |(_, q)| q);
     let query = query.split_once('#').map_or(query, |(q, _)| q);
-    form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), Value::String(v.into_owned()))).collect()
+    let mut params = Map::new();
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        if params.insert(k.into_owned(), Value::String(v.into_owned())).is_some() {
+            return Err(Error::BadRequest(REPEATED_PARAMETER).into());
+        }
+    }
+    Ok(params)
 }
+
+/// What a query with a repeated parameter is told.
+const REPEATED_PARAMETER: &str = "each query parameter may be given only once";
 
 fn param(q: &Map<String, Value>, name: &str) -> Option<String> {
     q.get(name).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned)
@@ -243,7 +256,7 @@ pub(crate) async fn verify_post(req: &web_sys::Request, env: &Env, ctx: &Context
 
 /// `GET /v1/verify?scopes=a,b&consistency=strict&client_ip=…` with the token as Bearer.
 fn verify_query(req: &Request) -> Result<service::VerifyRequest, Problem> {
-    let q = query(req);
+    let q = query(req)?;
     let scopes = param(&q, "scopes")
         .map(|s| s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
         .unwrap_or_default();

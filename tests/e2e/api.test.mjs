@@ -299,6 +299,24 @@ describe("token lifecycle over HTTP", () => {
     assert.equal(g.body.code, "VALID");
     assert.equal((await w.api("GET", "/v1/verify?scopes=nope", { token: o.secret })).body.code, "INSUFFICIENT_SCOPE");
     assert.equal((await w.api("GET", "/v1/verify")).body.code, "MALFORMED");
+    // A repeated parameter is refused, never read as one of its values: scopes=billing&scopes=payroll
+    // asks for both, and reading the first alone would answer VALID for a token without payroll.
+    for (const q of [
+      "scopes=billing&scopes=payroll",
+      "scopes=payroll&scopes=billing",
+      "consistency=edge&consistency=x",
+    ]) {
+      const r = await w.api("GET", `/v1/verify?${q}`, { token: o.secret });
+      assertProblem(r, 400, "BAD_REQUEST");
+      assert.equal(r.body.detail, "each query parameter may be given only once");
+    }
+    for (const path of [
+      `/v1/tokens?owner=x&owner=${o.member.id}`,
+      "/v1/audit?limit=0&limit=5",
+      "/v1/tokens?kind=&kind=",
+    ]) {
+      assertProblem(await w.api("GET", path, { token: o.secret }), 400, "BAD_REQUEST");
+    }
     // owner deactivated: personal tokens stop, org tokens made by them go on
     const m = await w.api("POST", "/v1/members", {
       token: o.secret,
