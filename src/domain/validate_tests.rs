@@ -82,7 +82,10 @@ fn logo_rule() {
     big.resize(32 * 1024, 0);
     assert_eq!(logo_problem(&data_url("png", &big)), None);
     big.push(0);
-    assert!(logo_problem(&data_url("png", &big)).is_some(), "over 32 KiB");
+    assert_eq!(logo_problem(&data_url("png", &big)).as_deref(), Some("must be at most 32 KiB"));
+    // Bad text is told as bad text, however long.
+    let padded = format!("{}{}", data_url("png", PNG), " ".repeat(50_000));
+    assert_eq!(logo_problem(&padded).as_deref(), Some("is not valid base64"));
     assert!(logo_problem(&data_url("svg+xml", b"<svg/>")).is_some(), "svg");
     assert!(logo_problem(&data_url("gif", b"GIF89a")).is_some(), "gif");
     assert!(logo_problem(&data_url("png", JPEG)).is_some(), "jpeg bytes labelled png");
