@@ -136,9 +136,7 @@ function tokenRow(t, members, days) {
       h(
         "div",
         { class: "label-cell" },
-        t.logo
-          ? h("img", { src: t.logo, alt: "", class: "logo-thumb" })
-          : h("span", { class: "logo-thumb placeholder", "aria-hidden": "true" }, t.label.slice(0, 1).toUpperCase()),
+        logoThumb(t),
         h(
           "div",
           {},
@@ -200,4 +198,17 @@ function tokenRow(t, members, days) {
     ),
     canManage() ? cell("Actions", rowActions(t, members)) : null,
   );
+}
+
+/**
+ * A token's logo, or the first letter of its label when it has none or the browser cannot draw
+ * it (the server checks a logo's type, size and magic number, not that the image is whole).
+ */
+function logoThumb(t) {
+  const letter = () =>
+    h("span", { class: "logo-thumb placeholder", "aria-hidden": "true" }, t.label.slice(0, 1).toUpperCase());
+  if (!t.logo) return letter();
+  const img = h("img", { src: t.logo, alt: "", class: "logo-thumb" });
+  img.addEventListener("error", () => img.replaceWith(letter()), { once: true });
+  return img;
 }

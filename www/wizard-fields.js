@@ -9,6 +9,8 @@ import { scopeChecks, scopeFieldset } from "./token-actions.js";
 export function generalStep({ onLogo }) {
   const logoInput = h("input", { type: "file", accept: "image/png,image/jpeg,image/webp" });
   const logoPreview = h("img", { class: "logo-preview", alt: "Logo preview", hidden: true });
+  // Accepted but not drawable (the rules check the type, size and magic number only): no broken icon.
+  logoPreview.addEventListener("error", () => (logoPreview.hidden = true));
   const label = h("input", { type: "text", autofocus: true, maxlength: 200 });
   const desc = h("textarea", { rows: 3 });
   const f = {

@@ -268,6 +268,26 @@ test("the create wizard validates live, shows the secret once and never again", 
   assert.ok(scroll <= client, `the token list fits 1280 px, actions included (${scroll} > ${client})`);
 });
 
+test("a logo the browser cannot draw shows the label's letter, not a broken image", async () => {
+  // The server checks a logo's type, size and magic number, not that it is a whole image:
+  // eight bytes of PNG signature pass, and no browser can draw them.
+  const magicOnly = `data:image/png;base64,${Buffer.from("\x89PNG\r\n\x1a\n", "latin1").toString("base64")}`;
+  const odd = await createToken(adminSecret, { label: "Odd logo", role: "developer", kind: "org", logo: magicOnly });
+  assert.equal(odd.token.logo, magicOnly);
+  try {
+    await page.getByRole("link", { name: "Tokens" }).click();
+    await page.reload();
+    const cell = row("Odd logo").locator(".label-cell");
+    await cell.locator(".logo-thumb.placeholder", { hasText: "O" }).waitFor();
+    assert.equal(await cell.locator("img").count(), 0, "no broken image left");
+    assert.ok(await row("CI deploy").locator("img.logo-thumb").count(), "a drawable logo stays an image");
+  } finally {
+    assert.equal((await adminApi("DELETE", `/v1/tokens/${odd.token.id}`, { confirm_label: "Odd logo" })).status, 204);
+  }
+  await page.reload();
+  await row("CI deploy").waitFor();
+});
+
 test("a token without access to keyward works for services but cannot sign in", async () => {
   const p = await freshPage();
   await signIn(p, ciSecret);
