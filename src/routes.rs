@@ -162,10 +162,16 @@ pub fn resolve<'p>(method: &str, path: &'p str) -> Result<(Route, Option<&'p str
     Err(if path_known { RouteError::MethodNotAllowed } else { RouteError::NoRoute })
 }
 
-/// The methods a known path takes (for `Allow` headers and CORS preflights).
+/// The methods a known path takes (for `Allow` headers and CORS preflights): its routes', and
+/// `HEAD` wherever `GET` is (the server answers it as GET without the body).
 #[must_use]
 pub fn allowed_methods(path: &str) -> Vec<&'static str> {
-    ROUTES.iter().filter(|(_, t, _)| matches(t, path).is_some()).map(|(m, _, _)| *m).collect()
+    ROUTES
+        .iter()
+        .filter(|(_, t, _)| matches(t, path).is_some())
+        .flat_map(|(m, _, _)| if *m == "GET" { &["GET", "HEAD"][..] } else { core::slice::from_ref(m) })
+        .copied()
+        .collect()
 }
 
 /// The OpenAPI 3.1 document served at `GET /v1/openapi.json`.
@@ -187,7 +193,8 @@ mod tests {
         assert_eq!(resolve("GET", "/v1/tokens/a/b").unwrap_err(), RouteError::NoRoute);
         assert_eq!(resolve("PUT", "/v1/org").unwrap_err(), RouteError::MethodNotAllowed);
         assert_eq!(resolve("GET", "/v1/tokens/x/revoke").unwrap_err(), RouteError::MethodNotAllowed);
-        assert_eq!(allowed_methods("/v1/tokens/x"), ["GET", "PATCH", "DELETE"]);
+        assert_eq!(allowed_methods("/v1/tokens/x"), ["GET", "HEAD", "PATCH", "DELETE"]);
+        assert_eq!(allowed_methods("/v1/tokens/x/revoke"), ["POST"]);
     }
 
     /// Every route the router serves is in the OpenAPI document, and nothing else is.

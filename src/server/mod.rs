@@ -106,7 +106,10 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<
 /// Every request but the verify fast path: the admin API, CORS, problems.
 async fn general(mut req: Request, env: &Env, ctx: &Context, now: Timestamp) -> worker::Result<Response> {
     // The method as sent: workers-rs reads a method it does not know (`PROPFIND`, `QUERY`) as GET.
-    let method = req.inner().method();
+    let sent = req.inner().method();
+    // HEAD is GET without the body (RFC 9110 §9.3.2): everything below sees GET.
+    let head = sent == "HEAD";
+    let method = if head { "GET".to_owned() } else { sent };
     let path = req.path();
     let origin = req.headers().get("origin").ok().flatten();
     let allowed = env.var("ALLOWED_ORIGINS").map(|v| v.to_string()).unwrap_or_default();
@@ -121,6 +124,10 @@ async fn general(mut req: Request, env: &Env, ctx: &Context, now: Timestamp) -> 
     };
     if !allowed.is_empty() {
         http::cors(&mut resp, origin.as_deref(), &allowed);
+    }
+    if head {
+        // The GET answer's status and headers, no body.
+        return Ok(Response::empty()?.with_status(resp.status_code()).with_headers(resp.headers().clone()));
     }
     Ok(resp)
 }

@@ -38,7 +38,42 @@ describe("service basics", () => {
     assertProblem(await w.api("GET", "/v1/nothing"), 404, "NOT_FOUND");
     const m = await w.api("PUT", "/v1/tokens");
     assertProblem(m, 405, "METHOD_NOT_ALLOWED");
-    assert.equal(m.headers.get("allow"), "GET, POST");
+    assert.equal(m.headers.get("allow"), "GET, HEAD, POST");
+  });
+
+  test("HEAD answers as GET does, without the body", async () => {
+    const o = await createOrg(w.api, "Heads");
+    for (const path of [
+      "/healthz",
+      "/v1/openapi.json",
+      "/v1/me",
+      "/v1/tokens",
+      `/v1/tokens/${o.token.id}`,
+      "/v1/audit",
+    ]) {
+      const get = await w.api("GET", path, { token: o.secret });
+      const head = await w.api("HEAD", path, { token: o.secret });
+      assert.equal(get.status, 200, `${path}: ${get.text}`);
+      assert.equal(head.status, 200, path);
+      assert.equal(head.text, "", `${path}: no body`);
+      for (const name of ["content-type", "cache-control", "etag"]) {
+        assert.equal(head.headers.get(name), get.headers.get(name), `${path}: ${name}`);
+      }
+    }
+    // a verification: HEAD says nothing a GET would not, and nothing in a body
+    const verified = await w.api("HEAD", "/v1/verify?scopes=billing", { token: o.secret });
+    assert.equal(verified.status, 200);
+    assert.equal(verified.text, "");
+    // refusals keep their status and problem type
+    const refused = await w.api("HEAD", "/v1/me");
+    assert.equal(refused.status, 401);
+    assert.equal(refused.headers.get("content-type"), "application/problem+json");
+    assert.equal(refused.text, "");
+    const other = await w.api("HEAD", `/v1/tokens/${o.token.id}/revoke`, { token: o.secret });
+    assert.equal(other.status, 405);
+    assert.equal(other.headers.get("allow"), "POST");
+    const tagged = await w.api("HEAD", `/v1/tokens/${o.token.id}`, { token: o.secret });
+    assert.match(tagged.headers.get("etag") ?? "", /^"\d+"$/);
   });
 
   test("CORS only for the listed origin", async () => {
