@@ -7,6 +7,7 @@
 
 mod emails;
 mod error;
+mod json;
 mod leaks;
 mod members;
 mod projection;
@@ -21,10 +22,10 @@ use core::cell::Cell;
 use core::net::IpAddr;
 
 use futures_util::lock::Mutex;
-use serde_json::{Map, Value};
 
 pub use emails::OutgoingEmail;
 pub use error::{Conflict, Denied, Error};
+pub use json::{object, parse_json};
 pub use leaks::Reporter;
 pub use members::{Me, OrgCreated, Usage, FIRST_TOKEN_LABEL};
 pub use projection::{Drained, Fix, Reconciled};
@@ -288,25 +289,6 @@ fn with_cursor<T>(checked: core::result::Result<T, validate::FieldErrors>, curso
             Err(Error::Validation(errors))
         }
     }
-}
-
-/// Parse a JSON body; an empty body reads as `{}`.
-///
-/// # Errors
-/// [`Error::BadRequest`] for malformed JSON.
-pub fn parse_json(body: &[u8]) -> Result<Value> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Value::Object(Map::new()));
-    }
-    serde_json::from_slice(body).map_err(|_| Error::BadRequest("the body is not valid JSON"))
-}
-
-/// The JSON body as an object, or 400.
-///
-/// # Errors
-/// [`Error::BadRequest`] when the body is not a JSON object.
-pub fn object(body: &Value) -> Result<&Map<String, Value>> {
-    body.as_object().ok_or(Error::BadRequest("the body must be a JSON object"))
 }
 
 impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
