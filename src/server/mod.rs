@@ -113,11 +113,8 @@ async fn general(mut req: Request, env: &Env, ctx: &Context, now: Timestamp) -> 
     let path = req.path();
     let origin = req.headers().get("origin").ok().flatten();
     let allowed = env.var("ALLOWED_ORIGINS").map(|v| v.to_string()).unwrap_or_default();
-    let outcome = if method == "OPTIONS" {
-        no_content().map_err(Problem::internal)
-    } else {
-        handle(&mut req, env, ctx, &method, &path, now).await
-    };
+    let outcome =
+        if method == "OPTIONS" { options(&path) } else { handle(&mut req, env, ctx, &method, &path, now).await };
     let mut resp = match outcome {
         Ok(r) => r,
         Err(e) => answer_error(&e, &method, &path)?,
@@ -130,6 +127,19 @@ async fn general(mut req: Request, env: &Env, ctx: &Context, now: Timestamp) -> 
         return Ok(Response::empty()?.with_status(resp.status_code()).with_headers(resp.headers().clone()));
     }
     Ok(resp)
+}
+
+/// `OPTIONS` (CORS preflights and plain asks): 204 with `Allow` on a path the API serves, 404 on
+/// any other (the CORS headers are added after, as to every answer).
+fn options(path: &str) -> Result<Response, Problem> {
+    let mut methods = crate::routes::allowed_methods(path);
+    if methods.is_empty() {
+        return Err(crate::routes::RouteError::NoRoute.into());
+    }
+    methods.push("OPTIONS");
+    let mut r = no_content().map_err(Problem::internal)?;
+    r.headers_mut().set("allow", &methods.join(", ")).map_err(Problem::internal)?;
+    Ok(r)
 }
 
 /// The problem answer for `e`, logged when it is internal (the log names the route, never a
@@ -264,6 +274,10 @@ pub(crate) async fn verify_post(req: &web_sys::Request, env: &Env, ctx: &Context
 /// `GET /v1/verify?scopes=a,b&consistency=strict&client_ip=…` with the token as Bearer.
 fn verify_query(req: &Request) -> Result<service::VerifyRequest, Problem> {
     let q = query(req)?;
+    // A misspelt `scope=` must not verify with no scope check, as an unknown body field does not.
+    if q.keys().any(|k| !["scopes", "consistency", "client_ip"].contains(&k.as_str())) {
+        return Err(Error::BadRequest("GET /v1/verify takes only scopes, consistency and client_ip").into());
+    }
     let scopes = param(&q, "scopes")
         .map(|s| s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
         .unwrap_or_default();

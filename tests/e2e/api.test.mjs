@@ -84,6 +84,9 @@ describe("service basics", () => {
     const pre = await w.api("OPTIONS", "/v1/tokens", { headers: { origin: ORIGIN } });
     assert.equal(pre.status, 204);
     assert.match(pre.headers.get("access-control-allow-headers"), /authorization/);
+    assert.equal(pre.headers.get("allow"), "GET, HEAD, POST, OPTIONS");
+    // a path the API does not serve has nothing to offer a preflight either
+    assertProblem(await w.api("OPTIONS", "/v1/nothing", { headers: { origin: ORIGIN } }), 404, "NOT_FOUND");
   });
 });
 
@@ -345,6 +348,35 @@ describe("token lifecycle over HTTP", () => {
       assertProblem(r, 400, "BAD_REQUEST");
       assert.equal(r.body.detail, "each query parameter may be given only once");
     }
+    // An unknown parameter is refused too: a misspelt scope= must not verify with no scope check.
+    for (const q of ["scope=payroll", "scopes=billing&SCOPES=payroll", "token=x"]) {
+      const r = await w.api("GET", `/v1/verify?${q}`, { token: o.secret });
+      assertProblem(r, 400, "BAD_REQUEST");
+      assert.equal(r.body.detail, "GET /v1/verify takes only scopes, consistency and client_ip");
+    }
+    // A body repeating a key is refused, never read as its last copy: scopes as [] last would
+    // verify with no scope check. Checked on verify, a create and an edit.
+    const repeated = '{"token":"SECRET","scopes":["payroll"],"scopes":[]}'.replace("SECRET", o.secret);
+    for (const raw of [
+      repeated,
+      repeated.replace('"scopes":["payroll"],', '"consistency":"strict","consistency":"edge",'),
+    ]) {
+      const r = await w.api("POST", "/v1/verify", { raw, headers: { "content-type": "application/json" } });
+      assertProblem(r, 400, "BAD_REQUEST");
+      assert.equal(r.body.detail, "the body repeats a key; each may be given only once");
+    }
+    const twice = await w.api("POST", "/v1/tokens", {
+      token: o.secret,
+      raw: '{"label":"twice","kind":"org","role":"developer","role":"admin"}',
+      headers: { "content-type": "application/json" },
+    });
+    assertProblem(twice, 400, "BAD_REQUEST");
+    const nested = await w.api("PATCH", "/v1/org", {
+      token: o.secret,
+      raw: '{"policy":{"max_ttl_days":30,"max_ttl_days":365}}',
+      headers: { "content-type": "application/json" },
+    });
+    assertProblem(nested, 400, "BAD_REQUEST");
     for (const path of [
       `/v1/tokens?owner=x&owner=${o.member.id}`,
       "/v1/audit?limit=0&limit=5",
