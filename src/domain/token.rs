@@ -222,8 +222,8 @@ fn secret_shapes(text: &str, mut found: impl FnMut(&[usize], usize)) {
 }
 
 /// `text` with every stretch shaped like a secret (a keyward token with any prefix, or a
-/// webhook signing secret) replaced by [`HIDDEN`], wherever it stands, whatever is glued around
-/// it and however such stretches overlap. Checksums are not checked: a near-miss is hidden too,
+/// webhook signing secret) or like a token's hash (64 or more hex digits in a row) replaced by
+/// [`HIDDEN`], wherever it stands, whatever is glued around it and however such stretches overlap. Checksums are not checked: a near-miss is hidden too,
 /// since a message quoting what a client sent must never quote a secret back.
 ///
 /// # Example
@@ -243,6 +243,11 @@ pub fn hide_secrets(text: &str) -> String {
             span.fill(true);
         }
     });
+    hash_runs(text, |start, end| {
+        if let Some(span) = hidden.get_mut(start..end) {
+            span.fill(true);
+        }
+    });
     let mut out = String::with_capacity(text.len());
     let mut in_secret = false;
     for (k, c) in text.char_indices() {
@@ -257,6 +262,42 @@ pub fn hide_secrets(text: &str) -> String {
         }
     }
     out
+}
+
+/// Hex digits in a row from which a run may hold a token's SHA-256 (as stored, and as verify
+/// keys are written).
+pub const HASH_HEX_LEN: usize = 64;
+
+/// Each run of at least [`HASH_HEX_LEN`] ASCII hex digits in `text`, as byte offsets.
+fn hash_runs(text: &str, mut found: impl FnMut(usize, usize)) {
+    let b = text.as_bytes();
+    let mut start = 0;
+    for end in 0..=b.len() {
+        if b.get(end).is_some_and(u8::is_ascii_hexdigit) {
+            continue;
+        }
+        if end - start >= HASH_HEX_LEN {
+            found(start, end);
+        }
+        start = end + 1;
+    }
+}
+
+/// Whether `text` holds 64 or more hex digits in a row: where a token's SHA-256 could stand.
+/// Stored text (labels, names, descriptions) refuses one, and [`hide_secrets`] hides it, so no
+/// record, audit event, notification or message repeats a token's hash.
+///
+/// # Example
+/// ```
+/// use keyward::domain::token::contains_hash;
+/// assert!(contains_hash(&format!("key {}", "ab".repeat(32))));
+/// assert!(!contains_hash(&format!("commit {}", "ab".repeat(20)))); // a SHA-1 is 40
+/// ```
+#[must_use]
+pub fn contains_hash(text: &str) -> bool {
+    let mut any = false;
+    hash_runs(text, |_, _| any = true);
+    any
 }
 
 /// Whether `text` holds a keyward token secret with a valid checksum (any prefix), or a webhook

@@ -185,6 +185,26 @@ pub fn url_problem(url: &str, allow_insecure: bool) -> Option<&'static str> {
     None
 }
 
+/// How the audit log, and so notifications and webhook payloads, name an endpoint: its scheme
+/// and host (with port), and `/…` when a path or query follows. Endpoint URLs often carry a
+/// secret of their own in the path or query (chat services' incoming webhooks do); the org's
+/// webhook setting keeps the whole URL, but no record repeats it.
+///
+/// # Example
+/// ```
+/// use keyward::domain::webhook::shown_url;
+/// assert_eq!(shown_url("https://hooks.example.com/services/T0/B0/XyZ?t=1"), "https://hooks.example.com/…");
+/// assert_eq!(shown_url("https://hooks.example.com:8443/"), "https://hooks.example.com:8443");
+/// ```
+#[must_use]
+pub fn shown_url(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = rest.get(..end).unwrap_or_default();
+    let more = rest.get(end..).is_some_and(|tail| !tail.trim_start_matches('/').is_empty());
+    format!("{scheme}://{authority}{}", if more { "/…" } else { "" })
+}
+
 /// The host of `host[:port]` or `[v6][:port]`, lower-cased, without brackets.
 fn host_of(authority: &str) -> Option<String> {
     if let Some(v6) = authority.strip_prefix('[') {

@@ -14,7 +14,7 @@ use super::views::{DeliveryView, WebhookView};
 use super::{Actor, Error, Result, Service, Who};
 use crate::domain::policy::{grace_end, Access};
 use crate::domain::validate::{self, EmptyInput, RotateInput, WebhookInput};
-use crate::domain::webhook::{new_secret, signature, Delivery, DeliveryState, Webhook, TEST_EVENT};
+use crate::domain::webhook::{new_secret, shown_url, signature, Delivery, DeliveryState, Webhook, TEST_EVENT};
 use crate::domain::{Action, RandomSource, TargetType, Timestamp};
 use crate::store::{keys, Changes, Event, Kv, Store};
 
@@ -100,7 +100,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         };
         let mut changes = Changes::new();
         changes.put_webhook(org, &hook)?;
-        let summary = format!("Set the webhook to {} for {}", hook.url, hook.events.join(", "));
+        let summary = format!("Set the webhook to {} for {}", shown_url(&hook.url), hook.events.join(", "));
         self.audit(&mut changes, org, Who::Caller(actor), Action::OrgUpdated, (TargetType::Org, org), summary, now)?;
         self.commit(&changes, now).await?;
         Ok(WebhookSet { webhook: WebhookView::at(&hook, now), secret, created: before.is_none() })
@@ -120,7 +120,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let hook = self.repo.webhook(org).await?.ok_or(Error::NotFound)?;
         let mut changes = Changes::new();
         changes.delete_webhook(org);
-        let summary = format!("Removed the webhook to {}", hook.url);
+        let summary = format!("Removed the webhook to {}", shown_url(&hook.url));
         self.audit(&mut changes, org, Who::Caller(actor), Action::OrgUpdated, (TargetType::Org, org), summary, now)?;
         self.commit(&changes, now).await
     }

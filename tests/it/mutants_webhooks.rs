@@ -81,3 +81,24 @@ fn a_rotation_replaces_the_signing_secret_and_says_when() {
     w.advance_seconds(keyward::domain::webhook::SEND_LEASE_SECONDS);
     assert!(signed_with(&due(&w, &org.id)[0], &[&newer]));
 }
+
+/// An endpoint URL often carries a secret of its own: the audit log names its host only, while
+/// the setting keeps it whole.
+#[test]
+fn the_audit_log_names_the_endpoint_by_its_host() {
+    use keyward::service::AuditQuery;
+    let w = World::new();
+    let org = w.org("Acme", &[]);
+    let a = w.actor(&org.admin_secret);
+    let hex = "ab".repeat(32);
+    let url = format!("https://hooks.example.com/services/{hex}?t={hex}");
+    let set = block_on(w.svc.put_webhook(&a, &form(json!({"url": url})), false, w.now())).unwrap();
+    assert_eq!(set.webhook.url, url, "the setting keeps the whole URL");
+    block_on(w.svc.delete_webhook(&a, &no_body(), w.now())).unwrap();
+    let (events, _) = block_on(w.svc.audit_events(&a, &AuditQuery::default())).unwrap();
+    let summaries: Vec<&str> = events.iter().take(2).map(|e| e.summary.as_str()).collect();
+    assert_eq!(
+        summaries,
+        ["Removed the webhook to https://hooks.example.com/…", "Set the webhook to https://hooks.example.com/… for *"]
+    );
+}

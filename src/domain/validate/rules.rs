@@ -98,11 +98,18 @@ fn label_like_problem(t: &str, max: usize) -> Option<String> {
 /// Stored text never holds a secret: it would be repeated in lists, audit events,
 /// notifications, emails and webhook payloads.
 fn secret_problem(s: &str) -> Option<String> {
-    crate::domain::token::contains_secret(s).then(|| SECRET_PROBLEM.to_owned())
+    if crate::domain::token::contains_secret(s) {
+        Some(SECRET_PROBLEM.to_owned())
+    } else {
+        crate::domain::token::contains_hash(s).then(|| HASH_PROBLEM.to_owned())
+    }
 }
 
 /// What a field holding a secret is told.
 pub const SECRET_PROBLEM: &str = "must not contain a token or webhook secret (a secret is shown once and never stored)";
+
+/// What a field holding 64 hex digits in a row is told.
+pub const HASH_PROBLEM: &str = "must not contain 64 or more hex digits in a row (where a token's hash could stand)";
 
 /// Why `s` is not a valid token label, or `None`.
 #[must_use]
@@ -157,7 +164,10 @@ pub fn module_problem(s: &str) -> Option<String> {
     let ok = b.first().is_some_and(u8::is_ascii_lowercase)
         && b.len() <= MODULE_MAX
         && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"_.:-".contains(c));
-    (!ok).then(|| format!("module names are [a-z][a-z0-9_.:-], at most {MODULE_MAX} characters"))
+    if !ok {
+        return Some(format!("module names are [a-z][a-z0-9_.:-], at most {MODULE_MAX} characters"));
+    }
+    crate::domain::token::contains_hash(s).then(|| HASH_PROBLEM.to_owned())
 }
 
 /// Why `s` is not an acceptable logo data URL, or `None`.
