@@ -83,10 +83,6 @@ impl<'de> Visitor<'de> for DistinctVisitor {
         Ok(Value::String(v.to_owned()))
     }
 
-    fn visit_string<E>(self, v: String) -> core::result::Result<Value, E> {
-        Ok(Value::String(v))
-    }
-
     fn visit_unit<E>(self) -> core::result::Result<Value, E> {
         Ok(Value::Null)
     }
