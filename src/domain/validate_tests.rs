@@ -485,6 +485,11 @@ fn stored_text_refuses_a_hash_and_messages_hide_one() {
         assert!(!hide_secrets(&text).contains(&hash[..16]) && hide_secrets(&text).contains(HIDDEN), "{text}");
     }
     assert_eq!(email_problem(&format!("{hash}@b.io")).as_deref(), Some(HASH_PROBLEM));
+    // invisible characters, allowed in a description, do not split a run on screen
+    for gap in ['\u{200b}', '\u{200c}', '\u{2060}', '\u{ad}'] {
+        let split = format!("{}{gap}{}", &hash[..32], &hash[32..]);
+        assert_eq!(description_problem(&split).as_deref(), Some(HASH_PROBLEM), "{gap:?}");
+    }
     // 63 hex digits, or 64 broken by another character, are only text
     let short = &hash[..63];
     assert_eq!(description_problem(&format!("{short} {short}")), None);

@@ -9,7 +9,7 @@
 //! Unlike a token, a signing secret must be kept (keyward signs with it); it lives only in the
 //! org authority's records and is shown once, when it is made.
 
-use core::net::{IpAddr, Ipv4Addr};
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
@@ -159,6 +159,10 @@ pub fn url_problem(url: &str, allow_insecure: bool) -> Option<&'static str> {
     if url.bytes().any(|b| !(0x21..0x7f).contains(&b)) {
         return Some("must be printable ASCII without spaces");
     }
+    if url.contains('\\') {
+        // URL parsers (fetch's among them) read `\` as `/` in an http(s) URL.
+        return Some("must not contain a backslash (write / instead)");
+    }
     let rest = if let Some(r) = url.strip_prefix("https://") {
         r
     } else if let Some(r) = url.strip_prefix("http://") {
@@ -209,7 +213,7 @@ pub fn shown_url(url: &str) -> String {
 fn host_of(authority: &str) -> Option<String> {
     if let Some(v6) = authority.strip_prefix('[') {
         let (h, after) = v6.split_once(']')?;
-        if !(after.is_empty() || after.strip_prefix(':').is_some_and(is_port)) {
+        if !(after.is_empty() || after.strip_prefix(':').is_some_and(is_port)) || h.parse::<Ipv6Addr>().is_err() {
             return None;
         }
         return Some(h.to_ascii_lowercase());
@@ -218,7 +222,10 @@ fn host_of(authority: &str) -> Option<String> {
         Some((h, p)) => (h, Some(p)),
         None => (authority, None),
     };
-    if port.is_some_and(|p| !is_port(p)) || h.contains(':') {
+    // Letters, digits, dots, hyphens (and underscores, which some services use): no percent
+    // escapes, and nothing a URL parser would read as the end of the host.
+    let host_chars = |b: u8| b.is_ascii_alphanumeric() || b".-_".contains(&b);
+    if port.is_some_and(|p| !is_port(p)) || !h.bytes().all(host_chars) {
         return None;
     }
     Some(h.trim_end_matches('.').to_ascii_lowercase())
@@ -533,6 +540,34 @@ mod tests {
         assert_eq!(url_problem("http://127.0.0.1:9000/hook", true), None);
         assert_eq!(url_problem("http://localhost:9000/hook", true), None);
         assert!(url_problem("ftp://127.0.0.1/", true).is_some());
+    }
+
+    /// Whatever a URL parser could read as the end of the host is refused, so the host the audit
+    /// log names (`shown_url`) is the one requests go to, and nothing of the path comes with it.
+    #[test]
+    fn hosts_are_plain_names_or_addresses() {
+        for dev in [true, false] {
+            for bad in [
+                "https://hooks.example.com\\secret/x",
+                "https://hooks.example.com\\",
+                "https://hooks.example.com%2Fsecret/x",
+                "https://hooks.example.com;secret/x",
+                "https://hooks.example.com%5Csecret",
+                "https://[not-v6]/x",
+                "https://[fe80::1%25eth0]/x",
+            ] {
+                assert!(url_problem(bad, dev).is_some(), "{bad} ({dev})");
+            }
+            for ok in ["https://hooks.example.com/x", "https://a_b.example.com/", "https://[2001:db8::1]:8443/x"] {
+                let refused = url_problem(ok, dev);
+                assert!(refused.is_none() || (!dev && refused.is_some_and(|w| w.contains("private"))), "{ok}");
+            }
+        }
+        assert_eq!(
+            url_problem("https://h.example.com\\x", true),
+            Some("must not contain a backslash (write / instead)")
+        );
+        assert_eq!(shown_url("https://[2001:db8::1]:8443/x?t=1"), "https://[2001:db8::1]:8443/…");
     }
 
     #[test]

@@ -124,8 +124,13 @@ pub fn description_problem(s: &str) -> Option<String> {
         Some(format!("must be at most {DESCRIPTION_MAX} characters"))
     } else if has_control(s, true) {
         Some("must not contain control characters other than newline".into())
+    } else if let Some(why) = secret_problem(s) {
+        Some(why)
     } else {
-        secret_problem(s)
+        // A description may hold invisible characters (labels may not); a run of hex digits they
+        // split still reads as one on screen.
+        let seen: String = s.chars().filter(|&c| c == '\n' || !is_unsafe_char(c)).collect();
+        crate::domain::token::contains_hash(&seen).then(|| HASH_PROBLEM.to_owned())
     }
 }
 
