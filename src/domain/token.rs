@@ -283,6 +283,27 @@ fn hash_runs(text: &str, mut found: impl FnMut(usize, usize)) {
     }
 }
 
+/// `text` with each run of 64 or more hex digits (where a token's SHA-256 could stand) replaced
+/// by `with`; the log redaction (`store::redact`) and [`hide_secrets`] find runs the same way.
+///
+/// # Example
+/// ```
+/// use keyward::domain::token::replace_hashes;
+/// assert_eq!(replace_hashes(&format!("v:{}!", "ab".repeat(32)), "<hash>"), "v:<hash>!");
+/// ```
+#[must_use]
+pub fn replace_hashes(text: &str, with: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut shown = 0;
+    hash_runs(text, |start, end| {
+        out.push_str(text.get(shown..start).unwrap_or_default());
+        out.push_str(with);
+        shown = end;
+    });
+    out.push_str(text.get(shown..).unwrap_or_default());
+    out
+}
+
 /// Whether `text` holds 64 or more hex digits in a row: where a token's SHA-256 could stand.
 /// Stored text (labels, names, descriptions) refuses one, and [`hide_secrets`] hides it, so no
 /// record, audit event, notification or message repeats a token's hash.

@@ -50,26 +50,7 @@ impl std::error::Error for StoreError {}
 /// ```
 #[must_use]
 pub fn redact(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut run = String::new();
-    let flush = |run: &mut String, out: &mut String| {
-        if run.len() >= 64 {
-            out.push_str("<hash>");
-        } else {
-            out.push_str(run);
-        }
-        run.clear();
-    };
-    for c in text.chars() {
-        if c.is_ascii_hexdigit() {
-            run.push(c);
-        } else {
-            flush(&mut run, &mut out);
-            out.push(c);
-        }
-    }
-    flush(&mut run, &mut out);
-    out
+    crate::domain::token::replace_hashes(text, "<hash>")
 }
 
 /// One write of a [`Store::commit`].
