@@ -175,7 +175,7 @@ pub fn url_problem(url: &str, allow_insecure: bool) -> Option<&'static str> {
     } else {
         return Some("must start with https://");
     };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let (authority, _) = split_authority(rest);
     if authority.contains('@') {
         return Some("must not carry a user name or password");
     }
@@ -203,10 +203,14 @@ pub fn url_problem(url: &str, allow_insecure: bool) -> Option<&'static str> {
 #[must_use]
 pub fn shown_url(url: &str) -> String {
     let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = rest.get(..end).unwrap_or_default();
-    let more = rest.get(end..).is_some_and(|tail| !tail.trim_start_matches('/').is_empty());
+    let (authority, tail) = split_authority(rest);
+    let more = !tail.trim_start_matches('/').is_empty();
     format!("{scheme}://{authority}{}", if more { "/…" } else { "" })
+}
+
+/// What follows `scheme://`, split where the authority ends: at the first `/`, `?` or `#`.
+fn split_authority(rest: &str) -> (&str, &str) {
+    rest.split_at_checked(rest.find(['/', '?', '#']).unwrap_or(rest.len())).unwrap_or((rest, ""))
 }
 
 /// The host of `host[:port]` or `[v6][:port]`, lower-cased, without brackets.
