@@ -73,6 +73,38 @@ pub fn grantable<S: AsRef<str>>(modules: &[String], caller_scopes: &[S]) -> Vec<
     out
 }
 
+/// Whether a caller acting with `caller_role` and holding `caller_scopes` may change, rotate or
+/// delete a token of role `role` holding `scopes`: only when that token is no more powerful than
+/// itself, neither in role nor in keyward access (`keyward:manage` > `keyward:read` > none). A
+/// token must never obtain a secret, nor make a token, above what it could create itself; org
+/// modules do not count, since any caller that may change a token may grant every module.
+///
+/// The target's stored role counts, not its effective one: a demoted owner's admin-role token
+/// becomes an admin token again if the owner is promoted.
+///
+/// # Example
+/// ```
+/// use keyward::domain::policy::may_act_on;
+/// use keyward::domain::Role;
+/// let dev = (Role::Developer, &["keyward:manage"][..]);
+/// assert!(may_act_on(dev, (Role::Developer, &["keyward:manage", "billing"][..])));
+/// assert!(!may_act_on(dev, (Role::Admin, &["billing"][..])));
+/// let reader = (Role::Admin, &["keyward:read"][..]);
+/// assert!(!may_act_on(reader, (Role::Developer, &["keyward:manage"][..])));
+/// ```
+#[must_use]
+pub fn may_act_on<S: AsRef<str>, T: AsRef<str>>(caller: (Role, &[S]), target: (Role, &[T])) -> bool {
+    target.0 <= caller.0 && access(target.1) <= access(caller.1)
+}
+
+/// Whether a caller acting with `role` may delete a token in `state` whose last disable or revoke
+/// was made by `set`: a token an admin, keyward or a report restricted is deleted only by an admin
+/// (else a developer would sidestep the restriction by deleting the token and making a new one).
+#[must_use]
+pub fn may_delete(state: State, set: Option<SetBy>, role: Role) -> bool {
+    state == State::Active || may_undo(set, role)
+}
+
 /// Who a disable or revoke by a caller acting with `role` is recorded as set by.
 #[must_use]
 pub const fn set_by(role: Role) -> SetBy {
@@ -359,6 +391,39 @@ mod tests {
         }
         assert!(may_undo(Some(SetBy::Developer), Role::Developer));
         assert!(may_undo(None, Role::Developer));
+    }
+
+    #[test]
+    fn no_token_acts_on_a_more_powerful_one() {
+        use super::{may_act_on, KEYWARD_MANAGE as M, KEYWARD_READ as R};
+        let none: &[&str] = &[];
+        for (role, scopes) in [(Role::Developer, none), (Role::Developer, &[R][..]), (Role::Admin, &[M][..])] {
+            // the same role and access: allowed, whatever the modules
+            assert!(may_act_on((role, scopes), (role, scopes)));
+            assert!(may_act_on((role, scopes), (role, &[&["billing"][..], scopes].concat()[..])));
+        }
+        // a higher role, or a higher keyward access, is refused; lower ones are not
+        assert!(!may_act_on((Role::Developer, &[M][..]), (Role::Admin, none)));
+        assert!(may_act_on((Role::Admin, &[M][..]), (Role::Developer, &[M][..])));
+        assert!(!may_act_on((Role::Admin, &[R][..]), (Role::Admin, &[M][..])));
+        assert!(!may_act_on((Role::Admin, none), (Role::Admin, &[R][..])));
+        assert!(may_act_on((Role::Admin, &[M][..]), (Role::Admin, &[R][..])));
+        assert!(may_act_on((Role::Admin, &[R, M][..]), (Role::Admin, &[M][..])));
+    }
+
+    #[test]
+    fn restricted_tokens_are_deleted_by_admins_only() {
+        use super::may_delete;
+        for set in [Some(SetBy::Admin), Some(SetBy::System), Some(SetBy::Report)] {
+            for state in [State::Disabled, State::Revoked] {
+                assert!(!may_delete(state, set, Role::Developer), "{state:?} by {set:?}");
+                assert!(may_delete(state, set, Role::Admin));
+            }
+            // re-enabled since: the old restriction no longer holds
+            assert!(may_delete(State::Active, set, Role::Developer));
+        }
+        assert!(may_delete(State::Disabled, Some(SetBy::Developer), Role::Developer));
+        assert!(may_delete(State::Revoked, None, Role::Developer));
     }
 
     #[test]

@@ -91,6 +91,10 @@ pub enum Denied {
     OthersPersonalToken,
     /// Undoing a disable or revoke made by an admin, keyward or a report, as a developer.
     RestrictionNotYours,
+    /// Deleting a token that an admin, keyward or a report disabled or revoked, as a developer.
+    RestrictedDelete,
+    /// Changing, rotating or deleting a token whose role or keyward access exceeds the caller's.
+    TokenAboveCaller,
 }
 
 impl Denied {
@@ -107,6 +111,13 @@ impl Denied {
             Self::OthersPersonalToken => "developers create personal tokens for themselves only".into(),
             Self::RestrictionNotYours => {
                 "only an admin can undo a disable or revoke made by an admin, keyward or a report".into()
+            }
+            Self::RestrictedDelete => {
+                "only an admin can delete a token that an admin, keyward or a report disabled or revoked".into()
+            }
+            Self::TokenAboveCaller => {
+                "this token cannot change, rotate or delete a token whose role or keyward access is above its own"
+                    .into()
             }
         }
     }

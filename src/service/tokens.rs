@@ -9,8 +9,8 @@ use serde::Serialize;
 use super::views::{directory, owner_active, TokenView};
 use super::{with_cursor, Actor, Denied, Error, Notice, Result, Service, Who};
 use crate::domain::policy::{
-    check_transition, expires_at, grace_end, grantable, may_undo, personal_limit_allows, restricted_by, role_ceiling,
-    takes_over, Access, Transition,
+    check_transition, expires_at, grace_end, grantable, may_act_on, may_delete, may_undo, personal_limit_allows,
+    restricted_by, role_ceiling, takes_over, Access, Transition,
 };
 use crate::domain::projection;
 use crate::domain::token::Secret;
@@ -247,6 +247,18 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         }
     }
 
+    /// A token within reach that the caller may change, rotate or delete: 404 outside reach, 403
+    /// when its role or keyward access is above the caller's ([`may_act_on`]), so no token ever
+    /// obtains a secret, or makes a token, more powerful than itself.
+    async fn changeable(&self, actor: &Actor, id: &str) -> Result<Token> {
+        let t = self.reachable(actor, id).await?;
+        if may_act_on((actor.role, &actor.token.scopes), (t.role, &t.scopes)) {
+            Ok(t)
+        } else {
+            Err(Error::Forbidden(Denied::TokenAboveCaller))
+        }
+    }
+
     /// The view of `t`, read after any commit (its last use comes from KV).
     async fn view(&self, t: &Token, now: Timestamp) -> Result<TokenView> {
         let dir = directory(self.repo.members(&t.org_id).await?);
@@ -314,7 +326,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         now: Timestamp,
     ) -> Result<TokenView> {
         actor.require(Access::Manage)?;
-        let before = self.reachable(actor, id).await?;
+        let before = self.changeable(actor, id).await?;
         if input.role.given().and_then(|r| Role::parse(r)).is_some_and(|r| r > actor.role) {
             return Err(Error::Forbidden(Denied::RoleAboveCaller));
         }
@@ -453,7 +465,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         now: Timestamp,
     ) -> Result<TokenView> {
         actor.require(Access::Manage)?;
-        let before = self.reachable(actor, id).await?;
+        let before = self.changeable(actor, id).await?;
         let typed = validate::confirmation(input)?;
         self.change_state(actor, before, Transition::Revoke, Some(&typed), now).await
     }
@@ -484,7 +496,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         now: Timestamp,
     ) -> Result<TokenView> {
         actor.require(Access::Manage)?;
-        let t = self.reachable(actor, id).await?;
+        let t = self.changeable(actor, id).await?;
         // Undoing a restriction that is not the caller's to undo is refused before the body is
         // judged (when the state allows the transition at all: else the conflict says why).
         let undo = matches!(tr, Transition::Enable | Transition::Reapprove) && check_transition(&t, tr, now).is_ok();
@@ -505,7 +517,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// [`Error::Conflict`] for revoked or expired tokens, [`Error::Internal`].
     pub async fn rotate_token(&self, actor: &Actor, id: &str, input: &RotateInput, now: Timestamp) -> Result<Issued> {
         actor.require(Access::Manage)?;
-        let before = self.reachable(actor, id).await?;
+        let before = self.changeable(actor, id).await?;
         let grace = validate::rotate(input)?;
         actor.precondition(before.version)?;
         check_transition(&before, Transition::Rotate, now)?;
@@ -541,7 +553,10 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// [`Error::ConfirmationMismatch`], [`Error::Internal`].
     pub async fn delete_token(&self, actor: &Actor, id: &str, input: &ConfirmInput, now: Timestamp) -> Result<()> {
         actor.require(Access::Manage)?;
-        let t = self.reachable(actor, id).await?;
+        let t = self.changeable(actor, id).await?;
+        if !may_delete(t.state, t.state_set_by, actor.role) {
+            return Err(Error::Forbidden(Denied::RestrictedDelete));
+        }
         let typed = validate::confirmation(input)?;
         actor.precondition(t.version)?;
         if !confirm_label_matches(&t.label, &typed) {

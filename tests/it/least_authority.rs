@@ -303,3 +303,70 @@ fn a_secret_in_the_wrong_field_is_not_echoed() {
     };
     assert!(e["scopes"].contains("\"payroll\""), "other values are still quoted");
 }
+
+/// A developer-role token of an admin member reaches its owner's personal tokens, but never one
+/// whose role or keyward access is above its own: no rotation (whose answer would carry the
+/// stronger secret), no edit, no state change, no delete. Found by an outside review: it could
+/// rotate an admin-role sibling and use that secret to make admin members.
+#[test]
+fn no_token_changes_or_obtains_a_token_more_powerful_than_itself() {
+    use keyward::service::Denied;
+    let w = World::new();
+    let o = w.org("Acme", &["billing"]);
+    let personal = |role: &str, scopes: &[&str]| {
+        let body = json!({"label": "s", "role": role, "kind": "personal", "scopes": scopes});
+        w.create(&o.admin_secret, body)
+    };
+    let (dev_secret, _) = personal("developer", &["keyward:manage"]);
+    let (_, admin_sibling) = personal("admin", &[]);
+    let (_, reader_sibling) = personal("developer", &["keyward:read"]);
+    let d = w.actor(&dev_secret);
+    let above = Err(Error::Forbidden(Denied::TokenAboveCaller));
+    let before = w.token_json(&o.admin_secret, &admin_sibling).unwrap();
+    let now = w.now();
+    let svc = &w.svc;
+    let id = admin_sibling.as_str();
+    let label = || form(json!({"confirm_label": "s"}));
+    assert_eq!(block_on(svc.rotate_token(&d, id, &form(json!({})), now)).map(|_| ()), above);
+    let widen = form(json!({"scopes": ["keyward:manage"]}));
+    assert_eq!(block_on(svc.update_token(&d, id, &widen, now)).map(|_| ()), above);
+    assert_eq!(block_on(svc.disable_token(&d, id, &no_body(), now)).map(|_| ()), above);
+    assert_eq!(block_on(svc.revoke_token(&d, id, &label(), now)).map(|_| ()), above);
+    assert_eq!(block_on(svc.delete_token(&d, id, &label(), now)), above);
+    assert_eq!(w.token_json(&o.admin_secret, id).unwrap(), before, "the admin-role token is untouched");
+    // Its own role and keyward access, or less, are within reach (modules never count).
+    let rotated = block_on(svc.rotate_token(&d, &reader_sibling, &form(json!({})), now)).unwrap();
+    assert_eq!(w.verify(&rotated.secret, &["keyward:read"]), "VALID");
+    let (_, billing) = personal("developer", &["keyward:manage", "billing"]);
+    block_on(svc.update_token(&d, &billing, &form(json!({"label": "b"})), now)).unwrap();
+    // An admin-role caller reaches the admin-role token.
+    let a = w.actor(&o.admin_secret);
+    block_on(svc.rotate_token(&a, id, &form(json!({})), now)).unwrap();
+}
+
+/// A developer cannot delete a token an admin, keyward or a report restricted (deleting it and
+/// making one with the same label would sidestep the admin's disable); an admin can.
+#[test]
+fn a_developer_cannot_delete_what_an_admin_restricted() {
+    use keyward::service::Denied;
+    let w = World::new();
+    let o = w.org("Acme", &["billing"]);
+    let (_, dev, own) = w.member_with_token(&o.admin_secret, "dev@acme.io", "developer");
+    let (d, a) = (w.actor(&dev), w.actor(&o.admin_secret));
+    let (_, other) = w.create(&dev, json!({"label": "x", "role": "developer", "kind": "personal"}));
+    let confirm = |l: &str| form(json!({"confirm_label": l}));
+    block_on(w.svc.disable_token(&a, &other, &no_body(), w.now())).unwrap();
+    assert_eq!(
+        block_on(w.svc.delete_token(&d, &other, &confirm("x"), w.now())),
+        Err(Error::Forbidden(Denied::RestrictedDelete))
+    );
+    // Re-enabled by the admin, the token is the developer's to delete again.
+    block_on(w.svc.enable_token(&a, &other, &no_body(), w.now())).unwrap();
+    block_on(w.svc.delete_token(&d, &other, &confirm("x"), w.now())).unwrap();
+    // The developer's own revoke is theirs; an admin deletes whatever it restricted.
+    let (_, mine) = w.create(&dev, json!({"label": "y", "role": "developer", "kind": "personal"}));
+    block_on(w.svc.revoke_token(&d, &mine, &confirm("y"), w.now())).unwrap();
+    block_on(w.svc.delete_token(&d, &mine, &confirm("y"), w.now())).unwrap();
+    block_on(w.svc.revoke_token(&a, &own, &confirm("mine"), w.now())).unwrap();
+    block_on(w.svc.delete_token(&a, &own, &confirm("mine"), w.now())).unwrap();
+}
