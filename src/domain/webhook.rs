@@ -326,12 +326,17 @@ pub struct Delivery {
     /// While an attempt is in flight: until when it holds the delivery (see [`Self::lease`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leased_until: Option<Timestamp>,
+    /// The endpoint it was made for, named by when that endpoint was set ([`Webhook::created_at`]):
+    /// it goes there or nowhere, never to an endpoint set after that one was removed. Absent in
+    /// deliveries written before this field existed (taken as made for the current endpoint).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<Timestamp>,
 }
 
 impl Delivery {
-    /// A new delivery of `payload`, due at once.
+    /// A new delivery of `payload` to the endpoint `hook`, due at once.
     #[must_use]
-    pub fn new(id: String, kind: String, payload: String, now: Timestamp) -> Self {
+    pub fn new(id: String, kind: String, payload: String, hook: &Webhook, now: Timestamp) -> Self {
         Self {
             id,
             kind,
@@ -341,7 +346,23 @@ impl Delivery {
             next_attempt_at: Some(now),
             attempts: Vec::new(),
             leased_until: None,
+            endpoint: Some(hook.created_at),
         }
+    }
+
+    /// Whether it was made for `hook` (the endpoint set now), and so may be sent to it.
+    #[must_use]
+    pub fn is_for(&self, hook: &Webhook) -> bool {
+        self.endpoint.is_none_or(|e| e == hook.created_at)
+    }
+
+    /// Give up at `now` without sending, saying `why` as the attempt's error: its endpoint is
+    /// gone.
+    pub fn give_up(&mut self, now: Timestamp, why: &str) {
+        self.attempts.push(Attempt { at: now, response_code: None, error: Some(why.to_owned()) });
+        self.state = DeliveryState::Failed;
+        self.next_attempt_at = None;
+        self.leased_until = None;
     }
 
     /// Whether an attempt is due at `now` (and none is in flight).
@@ -574,10 +595,43 @@ mod tests {
         assert_eq!(shown_url("https://[2001:db8::1]:8443/x?t=1"), "https://[2001:db8::1]:8443/…");
     }
 
+    fn hook(created_at: Timestamp) -> Webhook {
+        Webhook {
+            url: "https://example.com/h".into(),
+            events: vec![ALL_EVENTS.into()],
+            secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+            previous_secret: None,
+            previous_valid_until: None,
+            created_at,
+            rotated_at: None,
+        }
+    }
+
+    #[test]
+    fn a_delivery_belongs_to_the_endpoint_it_was_made_for() {
+        let t0 = Timestamp::from_millis(1_000_000);
+        let first = hook(t0);
+        let mut d = Delivery::new("msg_1".into(), "k".into(), "{}".into(), &first, t0);
+        assert!(d.is_for(&first));
+        // the same endpoint moved or rotated is still the one it was made for
+        assert!(d.is_for(&Webhook { url: "https://example.org/x".into(), rotated_at: Some(t0), ..first.clone() }));
+        // one set after that was removed is not
+        assert!(!d.is_for(&hook(t0.plus_seconds(1))));
+        // written before deliveries named their endpoint: the current one
+        assert!(Delivery { endpoint: None, ..d.clone() }.is_for(&hook(t0.plus_seconds(1))));
+        d.lease(t0);
+        d.give_up(t0.plus_seconds(2), "the webhook was removed");
+        assert_eq!(d.state, DeliveryState::Failed);
+        assert_eq!((d.next_attempt_at, d.leased_until, d.next_due()), (None, None, None));
+        assert_eq!(d.attempts[0].error.as_deref(), Some("the webhook was removed"));
+        assert_eq!(d.attempts[0].at, t0.plus_seconds(2));
+        assert_eq!(d.attempts[0].response_code, None);
+    }
+
     #[test]
     fn attempts_back_off_then_give_up() {
         let t0 = Timestamp::from_millis(1_000_000);
-        let mut d = Delivery::new("msg_1".into(), "token.created".into(), "{}".into(), t0);
+        let mut d = Delivery::new("msg_1".into(), "token.created".into(), "{}".into(), &hook(t0), t0);
         assert!(d.is_due(t0));
         d.record(t0, Some(500), None);
         assert_eq!(d.state, DeliveryState::Pending);
@@ -599,7 +653,7 @@ mod tests {
     #[test]
     fn a_lease_holds_a_delivery_until_its_attempt_is_recorded_or_the_lease_ends() {
         let t0 = Timestamp::from_millis(1_000_000);
-        let mut d = Delivery::new("msg_1".into(), "k".into(), "{}".into(), t0);
+        let mut d = Delivery::new("msg_1".into(), "k".into(), "{}".into(), &hook(t0), t0);
         d.lease(t0);
         assert!(!d.is_due(t0));
         assert_eq!(d.next_attempt_at, Some(t0), "the schedule is unchanged: it is due now, in flight");
@@ -615,7 +669,7 @@ mod tests {
     #[test]
     fn a_late_attempt_is_followed_at_once_and_a_2xx_delivers() {
         let t0 = Timestamp::from_millis(0);
-        let mut d = Delivery::new("msg_1".into(), "k".into(), "{}".into(), t0);
+        let mut d = Delivery::new("msg_1".into(), "k".into(), "{}".into(), &hook(t0), t0);
         d.record(t0.plus_days(1), Some(500), None);
         assert_eq!(d.next_attempt_at, Some(t0.plus_days(1)));
         d.record(t0.plus_days(1), Some(204), None);

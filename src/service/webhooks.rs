@@ -23,6 +23,9 @@ pub const DELIVERIES_SHOWN: u32 = 50;
 /// Deliveries kept; older ones that are no longer pending are dropped.
 pub const DELIVERIES_KEPT: u32 = 200;
 
+/// Why a delivery whose endpoint is gone was given up (shown in the delivery log).
+const ENDPOINT_REMOVED: &str = "the webhook was removed";
+
 /// `PUT /v1/org/webhook` and `POST /v1/org/webhook/rotate`: the endpoint, and its signing
 /// secret when one was made (shown this once).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -106,8 +109,9 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         Ok(WebhookSet { webhook: WebhookView::at(&hook, now), secret, created: before.is_none() })
     }
 
-    /// `DELETE /v1/org/webhook` (admins). Deliveries still pending give up at their next
-    /// attempt.
+    /// `DELETE /v1/org/webhook` (admins). Deliveries still pending give up in the same commit:
+    /// a delivery belongs to the endpoint it was made for, never to one set later (one in flight
+    /// finishes, to the endpoint it was made for, and its outcome is then left alone).
     ///
     /// # Errors
     /// [`Error::Forbidden`], [`Error::Validation`] for any field sent, [`Error::NotFound`] when
@@ -120,6 +124,12 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let hook = self.repo.webhook(org).await?.ok_or(Error::NotFound)?;
         let mut changes = Changes::new();
         changes.delete_webhook(org);
+        for (key, mut d) in self.repo.deliveries(org, DELIVERIES_KEPT.saturating_mul(5)).await? {
+            if d.state == DeliveryState::Pending {
+                d.give_up(now, ENDPOINT_REMOVED);
+                changes.put_delivery(key, &d)?;
+            }
+        }
         let summary = format!("Removed the webhook to {}", shown_url(&hook.url));
         self.audit(&mut changes, org, Who::Caller(actor), Action::OrgUpdated, (TargetType::Org, org), summary, now)?;
         self.commit(&changes, now).await
@@ -201,7 +211,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             }
             let id = self.id("msg_")?;
             let payload = json!({ "type": e.kind, "timestamp": now.to_rfc3339(), "data": e.data });
-            let d = Delivery::new(id, e.kind.clone(), payload.to_string(), now);
+            let d = Delivery::new(id, e.kind.clone(), payload.to_string(), &hook, now);
             out.put_delivery(keys::delivery(&e.org, now, self.next_seq(), &d.id), &d)?;
             out.wake(now);
         }
@@ -231,7 +241,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
                 continue;
             }
             match &hook {
-                Some(h) => {
+                Some(h) if d.is_for(h) => {
                     let mut leased = d.clone();
                     leased.lease(now);
                     changes.put_delivery(key.clone(), &leased)?;
@@ -244,15 +254,9 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
                         body: d.payload.clone(),
                     });
                 }
-                None => {
+                _ => {
                     let mut gone = d.clone();
-                    gone.attempts.push(crate::domain::webhook::Attempt {
-                        at: now,
-                        response_code: None,
-                        error: Some("the webhook was removed".into()),
-                    });
-                    gone.state = DeliveryState::Failed;
-                    gone.next_attempt_at = None;
+                    gone.give_up(now, ENDPOINT_REMOVED);
                     changes.put_delivery(key.clone(), &gone)?;
                 }
             }
