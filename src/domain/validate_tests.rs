@@ -472,6 +472,32 @@ proptest::proptest! {
     }
 }
 
+/// A live secret split by a space, a line break or an invisible character is still a secret: the
+/// same joining as for hashes (found by an outside review in descriptions).
+#[test]
+fn stored_text_refuses_a_secret_split_by_spaces_or_invisible_characters() {
+    let secret = "kw_0000000000000000000000000000003wuQEo";
+    for gap in [" ", "\n", "\u{200b}", "\u{2060}", "\u{ad}", " \u{200b}\n", "\t"] {
+        for at in [3, 10, 33, 38] {
+            let split = format!("see {}{gap}{} here", &secret[..at], &secret[at..]);
+            let want = if gap == "\t" { None } else { Some(SECRET_PROBLEM) };
+            if want.is_some() {
+                assert_eq!(description_problem(&split).as_deref(), want, "{gap:?} at {at}");
+            }
+            if !gap.contains(['\n', '\t']) && !gap.chars().any(is_unsafe_char) {
+                assert_eq!(label_problem(&split).as_deref(), Some(SECRET_PROBLEM), "{gap:?} at {at}");
+                assert_eq!(name_problem(&split).as_deref(), Some(SECRET_PROBLEM), "{gap:?} at {at}");
+            }
+        }
+    }
+    // a tab is a control character: refused as such, before any secret is looked for
+    assert_eq!(description_problem("a\tb").as_deref(), Some("must not contain control characters other than newline"));
+    // the same words around a near-miss (bad checksum) are only text
+    assert_eq!(description_problem("see kw_00000000000000 00000000000000003wuQEp here"), None);
+    // a webhook secret split by a space too
+    assert_eq!(description_problem("whsec_MfKQ9r8GKYqr TwjUPD8ILPZIo2LaLaSw").as_deref(), Some(SECRET_PROBLEM));
+}
+
 #[test]
 fn stored_text_refuses_a_hash_and_messages_hide_one() {
     use crate::domain::token::{hide_secrets, HIDDEN};
@@ -490,9 +516,19 @@ fn stored_text_refuses_a_hash_and_messages_hide_one() {
         let split = format!("{}{gap}{}", &hash[..32], &hash[32..]);
         assert_eq!(description_problem(&split).as_deref(), Some(HASH_PROBLEM), "{gap:?}");
     }
+    // nor do spaces and line breaks, in a description, a label or a name
+    for gap in [" ", "\n", " \n ", "\u{3000}", "\u{a0}"] {
+        let split = format!("{}{gap}{}", &hash[..32], &hash[32..]);
+        assert_eq!(description_problem(&split).as_deref(), Some(HASH_PROBLEM), "{gap:?}");
+        if !gap.contains('\n') {
+            // (a label is too short to hold one split)
+            assert_eq!(name_problem(&split).as_deref(), Some(HASH_PROBLEM), "{gap:?}");
+        }
+    }
     // 63 hex digits, or 64 broken by another character, are only text
     let short = &hash[..63];
-    assert_eq!(description_problem(&format!("{short} {short}")), None);
+    assert_eq!(description_problem(&format!("{short}-{short}")), None);
+    assert_eq!(description_problem(&format!("{short}\n")), None);
     assert_eq!(description_problem(&format!("{}-{}", &hash[..32], &hash[32..])), None);
     assert_eq!(hide_secrets(short), short);
     // a module name's message never quotes one back

@@ -95,14 +95,25 @@ fn label_like_problem(t: &str, max: usize) -> Option<String> {
     }
 }
 
-/// Stored text never holds a secret: it would be repeated in lists, audit events,
-/// notifications, emails and webhook payloads.
+/// Stored text never holds a secret, nor a token's hash: it would be repeated in lists, audit
+/// events, notifications, emails and webhook payloads. Both are looked for in the text as it
+/// stands and as it reads once copied back together ([`joined`]), so a space, a line break or an
+/// invisible character put inside one hides nothing.
 fn secret_problem(s: &str) -> Option<String> {
-    if crate::domain::token::contains_secret(s) {
+    let joined = joined(s);
+    let texts = [s, joined.as_str()];
+    if texts.iter().any(|t| crate::domain::token::contains_secret(t)) {
         Some(SECRET_PROBLEM.to_owned())
     } else {
-        crate::domain::token::contains_hash(s).then(|| HASH_PROBLEM.to_owned())
+        texts.iter().any(|t| crate::domain::token::contains_hash(t)).then(|| HASH_PROBLEM.to_owned())
     }
+}
+
+/// `s` without whitespace (spaces, line breaks, tabs, in any script) and without the characters
+/// [`is_unsafe_char`] names (invisible ones among them): what a reader who copies the text puts
+/// back together.
+fn joined(s: &str) -> String {
+    s.chars().filter(|&c| !c.is_whitespace() && !is_unsafe_char(c)).collect()
 }
 
 /// What a field holding a secret is told.
@@ -124,13 +135,10 @@ pub fn description_problem(s: &str) -> Option<String> {
         Some(format!("must be at most {DESCRIPTION_MAX} characters"))
     } else if has_control(s, true) {
         Some("must not contain control characters other than newline".into())
-    } else if let Some(why) = secret_problem(s) {
-        Some(why)
     } else {
-        // A description may hold invisible characters (labels may not); a run of hex digits they
-        // split still reads as one on screen.
-        let seen: String = s.chars().filter(|&c| c == '\n' || !is_unsafe_char(c)).collect();
-        crate::domain::token::contains_hash(&seen).then(|| HASH_PROBLEM.to_owned())
+        // A description may hold line breaks and invisible characters (labels may not): neither
+        // hides a secret or a hash they split.
+        secret_problem(s)
     }
 }
 
