@@ -475,7 +475,9 @@ impl OrgAuthority {
         };
         let client = header(req, CLIENT_HEADER).and_then(|c| c.parse().ok());
         let mut actor = svc.authenticate(&presented, &at, client, now).await?;
-        actor.if_match = header(req, "if-match").map(|h| IfMatch::parse(&h));
+        // Present but empty, it matches nothing (RFC 9110, 13.1.1): a client whose `If-Match: $ETAG`
+        // lost its variable must not overwrite blindly.
+        actor.if_match = req.headers().get("if-match").ok().flatten().map(|h| IfMatch::parse(&h));
         if let Err(e) = svc.note_use(&actor, now).await {
             console_error!("last use: {}", crate::store::redact(&e.to_string()));
         }

@@ -270,6 +270,37 @@ describe("the org authority serialises every change", () => {
     }
   });
 
+  test("an empty If-Match matches nothing: sixteen parallel PATCHes with it are all 412 and change nothing", async () => {
+    for (let run = 0; run < RUNS; run++) {
+      const o = await createOrg(w.api, `EmptyTag${run}`);
+      const t = await orgToken(o.secret, "empty");
+      const answers = await parallel(16, (i) =>
+        w.api("PATCH", `/v1/tokens/${t.token.id}`, {
+          token: o.secret,
+          body: { label: `blind-${i}` },
+          headers: { "if-match": "" },
+        }),
+      );
+      for (const r of answers) {
+        assert.equal(r.status, 412, r.text);
+        assert.equal(r.body.code, "PRECONDITION_FAILED");
+      }
+      const after = await w.api("GET", `/v1/tokens/${t.token.id}`, { token: o.secret });
+      assert.equal(after.body.label, "empty");
+      assert.equal(after.headers.get("etag"), '"1"');
+      // Every write that takes If-Match reads it the same way; without the header it is unconditional.
+      const org = await w.api("PATCH", "/v1/org", { token: o.secret, body: { name: "X" }, headers: { "if-match": "" } });
+      assert.equal(org.status, 412, org.text);
+      const del = await w.api("DELETE", `/v1/tokens/${t.token.id}`, {
+        token: o.secret,
+        body: { confirm_label: "empty" },
+        headers: { "if-match": " " },
+      });
+      assert.equal(del.status, 412, del.text);
+      assert.equal((await w.api("PATCH", `/v1/tokens/${t.token.id}`, { token: o.secret, body: { label: "n" } })).status, 200);
+    }
+  });
+
   test("a revoked token is refused by the admin API at once, and strict verification agrees", async () => {
     const o = await createOrg(w.api, "AtOnce");
     const m = await w.api("POST", "/v1/members", {

@@ -216,6 +216,44 @@ describe("signed webhooks", () => {
     }
   });
 
+  test("a delivery belongs to its endpoint: after DELETE, nothing pending goes to the next endpoint set", async () => {
+    const old = await receiver(() => 503);
+    const next = await receiver();
+    try {
+      const o = await createOrg(w.api, "Moved");
+      const first = await w.api("PUT", "/v1/org/webhook", { token: o.secret, body: { url: old.url } });
+      await w.api("POST", "/v1/org/webhook/test", { token: o.secret });
+      await w.api("POST", "/v1/members", { token: o.secret, body: { email: "x@moved.io", name: "X", role: "developer" } });
+      await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "t", role: "developer", kind: "org" } });
+      assert.ok(await until(() => old.got.length >= 2), "first attempts made and failed");
+      const del = await w.api("DELETE", "/v1/org/webhook", { token: o.secret });
+      assert.equal(del.status, 204, del.text);
+      const set = await w.api("PUT", "/v1/org/webhook", { token: o.secret, body: { url: next.url } });
+      assert.equal(set.status, 201, set.text);
+      assert.notEqual(set.body.secret, first.body.secret);
+      // Every retry falls due (5 s, 5 min, … 24 h): none reaches the new endpoint, nor the old one.
+      const seen = old.got.length;
+      for (const step of [5, 300, 1800, 7200, 18000, 36000, 86400]) await advance(o.secret, step);
+      await sleep(200);
+      assert.equal(next.got.length, 0, next.got.map((g) => g.body).join("\n"));
+      assert.equal(old.got.length, seen);
+      const log = (await w.api("GET", "/v1/org/webhook/deliveries", { token: o.secret })).body.deliveries;
+      assert.ok(log.length >= 2);
+      for (const d of log) {
+        assert.equal(d.state, "failed", JSON.stringify(d));
+        assert.equal(d.next_attempt_at, null);
+        assert.equal(d.attempts.at(-1).error, "the webhook was removed");
+      }
+      // The new endpoint gets what happens from now on.
+      await w.api("POST", "/v1/org/webhook/test", { token: o.secret });
+      assert.ok(await until(() => next.got.length === 1));
+      assert.equal(standardWebhooksVerify(set.body.secret, next.got[0].headers, next.got[0].body), 0);
+    } finally {
+      await old.close();
+      await next.close();
+    }
+  });
+
   test("a receiver that never succeeds is given up after 24 h with every attempt recorded", async () => {
     const rx = await receiver(() => 503);
     try {

@@ -237,6 +237,116 @@ describe("secrets and states that stick", () => {
   });
 });
 
+describe("no token above its own", () => {
+  /**
+   * Every endpoint that returns or changes a secret, or makes a token, with a body it takes:
+   * aimed at `crown`, an admin-role token holding keyward:manage.
+   */
+  const escalations = (crown, label) => [
+    ["POST", "/v1/tokens", { label: "up", role: "admin", kind: "personal" }],
+    ["POST", "/v1/tokens", { label: "up", role: "admin", kind: "org", scopes: ["keyward:manage"] }],
+    ["POST", `/v1/tokens/${crown}/rotate`, {}],
+    ["POST", `/v1/tokens/${crown}/rotate`, { grace_seconds: 3600 }],
+    ["PATCH", `/v1/tokens/${crown}`, { scopes: ["keyward:manage", "billing"] }],
+    ["PATCH", `/v1/tokens/${crown}`, { label: "mine now" }],
+    ["POST", `/v1/tokens/${crown}/disable`],
+    ["POST", `/v1/tokens/${crown}/enable`],
+    ["POST", `/v1/tokens/${crown}/revoke`, { confirm_label: label }],
+    ["POST", `/v1/tokens/${crown}/reapprove`],
+    ["DELETE", `/v1/tokens/${crown}`, { confirm_label: label }],
+    ["PUT", "/v1/org/webhook", { url: "https://hooks.example.com/k" }],
+    ["POST", "/v1/org/webhook/rotate", {}],
+    ["POST", "/v1/members", { email: "up@ceiling.io", name: "Up", role: "admin" }],
+  ];
+
+  test("every kind of caller below admin with keyward:manage is refused on every secret-returning or -changing endpoint", async () => {
+    const o = await createOrg(w.api, "Ceiling");
+    // The callers: developer/admin role × keyward read/manage × personal (owned by an admin
+    // member, so only the token's own role limits it) / org.
+    const callers = [];
+    for (const kind of ["personal", "org"]) {
+      for (const role of ["developer", "admin"]) {
+        for (const scope of ["keyward:read", "keyward:manage"]) {
+          const r = await create(o.secret, { label: `${kind}-${role}-${scope}`, role, kind, scopes: [scope, "billing"] });
+          assert.equal(r.status, 201, r.text);
+          callers.push({ name: `${kind} ${role} ${scope}`, secret: r.body.secret, mayAll: role === "admin" && scope === "keyward:manage" });
+        }
+      }
+    }
+    // The crowns: the admin member's admin-role personal token, and an admin-role org token.
+    const crowns = [];
+    for (const kind of ["personal", "org"]) {
+      const r = await create(o.secret, { label: `crown-${kind}`, role: "admin", kind, scopes: ["keyward:manage"] });
+      crowns.push({ id: r.body.token.id, label: `crown-${kind}`, secret: r.body.secret });
+    }
+    const snapshot = async () =>
+      Promise.all(crowns.map(async (c) => (await w.api("GET", `/v1/tokens/${c.id}`, { token: o.secret })).text));
+    const before = await snapshot();
+    const membersBefore = (await w.api("GET", "/v1/members", { token: o.secret })).body.members.length;
+    for (const caller of callers.filter((c) => !c.mayAll)) {
+      for (const crown of crowns) {
+        for (const [method, path, body] of escalations(crown.id, crown.label)) {
+          const r = await w.api(method, path, { token: caller.secret, body });
+          const what = `${caller.name}: ${method} ${path} ${JSON.stringify(body)} → ${r.status} ${r.text}`;
+          assert.ok(r.status === 403 || r.status === 404, what);
+          assert.equal(r.headers.get("content-type"), "application/problem+json", what);
+          assert.ok(!("secret" in (r.body ?? {})), what);
+        }
+      }
+    }
+    // The case the review found: a developer-role token of an admin member reaches its owner's
+    // admin-role token (so the refusal is 403, not 404), and gets nothing from it.
+    const dev = callers.find((c) => c.name === "personal developer keyward:manage");
+    const crown = crowns[0];
+    const rotate = await w.api("POST", `/v1/tokens/${crown.id}/rotate`, { token: dev.secret, body: {} });
+    assertProblem(rotate, 403, "FORBIDDEN");
+    assert.match(rotate.body.detail, /role or keyward access is above its own/);
+    assert.deepEqual(await snapshot(), before, "no crown changed");
+    assert.equal((await w.api("GET", "/v1/members", { token: o.secret })).body.members.length, membersBefore);
+    for (const c of crowns) {
+      assert.equal((await w.api("POST", "/v1/verify", { body: { token: c.secret } })).body.code, "VALID");
+    }
+    // It still reaches what is not above it: its own role and access, any modules.
+    const sibling = await create(o.secret, { label: "sib", role: "developer", kind: "personal", scopes: ["keyward:manage"] });
+    const ok = await w.api("POST", `/v1/tokens/${sibling.body.token.id}/rotate`, { token: dev.secret, body: {} });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal((await w.api("POST", "/v1/verify", { body: { token: ok.body.secret } })).body.token.role, "developer");
+    // Admin-role callers with keyward:manage, personal and org, reach the crowns.
+    for (const caller of callers.filter((c) => c.mayAll)) {
+      for (const c of crowns) {
+        const r = await w.api("POST", `/v1/tokens/${c.id}/rotate`, { token: caller.secret, body: {} });
+        assert.equal(r.status, 200, `${caller.name}: ${r.text}`);
+        assert.equal(typeof r.body.secret, "string");
+      }
+    }
+  });
+
+  test("a developer cannot delete what an admin restricted (and so cannot sidestep it with a new token of the same label)", async () => {
+    const o = await createOrg(w.api, "NoDetour");
+    const { token: mine } = await developer(w.api, o.secret, "d@nodetour.io");
+    const t = await create(mine.secret, { label: "ci", role: "developer", kind: "personal" });
+    const id = t.body.token.id;
+    await w.api("POST", `/v1/tokens/${id}/disable`, { token: o.secret });
+    const del = await w.api("DELETE", `/v1/tokens/${id}`, { token: mine.secret, body: { confirm_label: "ci" } });
+    assertProblem(del, 403, "FORBIDDEN");
+    assert.match(del.body.detail, /only an admin can delete/);
+    assert.equal((await w.api("GET", `/v1/tokens/${id}`, { token: mine.secret })).body.state, "disabled");
+    // an admin's revoke sticks the same way; the admin deletes it
+    await w.api("POST", `/v1/tokens/${id}/revoke`, { token: o.secret, body: { confirm_label: "ci" } });
+    assertProblem(
+      await w.api("DELETE", `/v1/tokens/${id}`, { token: mine.secret, body: { confirm_label: "ci" } }),
+      403,
+      "FORBIDDEN",
+    );
+    assert.equal((await w.api("DELETE", `/v1/tokens/${id}`, { token: o.secret, body: { confirm_label: "ci" } })).status, 204);
+    // the developer's own disable is theirs to delete
+    const u = await create(mine.secret, { label: "own", role: "developer", kind: "personal" });
+    await w.api("POST", `/v1/tokens/${u.body.token.id}/disable`, { token: mine.secret });
+    const gone = await w.api("DELETE", `/v1/tokens/${u.body.token.id}`, { token: mine.secret, body: { confirm_label: "own" } });
+    assert.equal(gone.status, 204, gone.text);
+  });
+});
+
 describe("safe text and methods", () => {
   test("look-alike emails and invisible or direction-changing labels are refused", async () => {
     const o = await createOrg(w.api, "Text");
@@ -290,6 +400,32 @@ describe("safe text and methods", () => {
       ).status,
       200,
     );
+  });
+
+  test("a live secret or a hash split by a space, a line break or an invisible character is refused in a description", async () => {
+    const o = await createOrg(w.api, "Split");
+    const live = await create(o.secret, { label: "live", role: "developer", kind: "org" });
+    const secret = live.body.secret;
+    const hash = "ab".repeat(32);
+    for (const gap of [" ", "\n", "\u200b", " \n\u2060 "]) {
+      for (const [text, why] of [
+        [`${secret.slice(0, 12)}${gap}${secret.slice(12)}`, /token or webhook secret/],
+        [`${hash.slice(0, 30)}${gap}${hash.slice(30)}`, /64 or more hex digits/],
+      ]) {
+        const r = await create(o.secret, { label: "d", role: "developer", kind: "org", description: `see ${text}` });
+        assertProblem(r, 422, "VALIDATION_FAILED");
+        assert.match(r.body.errors.description, why, JSON.stringify(gap));
+        assert.ok(!r.text.includes(secret.slice(14, 30)), "the message does not quote it back");
+        const p = await w.api("PATCH", `/v1/tokens/${live.body.token.id}`, {
+          token: o.secret,
+          body: { description: text },
+        });
+        assertProblem(p, 422, "VALIDATION_FAILED");
+      }
+    }
+    // prose with spaces and line breaks is still prose
+    const fine = await create(o.secret, { label: "d", role: "developer", kind: "org", description: "Deploys\nthe billing app" });
+    assert.equal(fine.status, 201, fine.text);
   });
 
   test("methods a route does not serve are 405, including ones HTTP does not define", async () => {

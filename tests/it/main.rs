@@ -4,6 +4,7 @@
 mod support;
 
 mod auth_matrix;
+mod deployment;
 mod failures;
 mod in_time;
 mod leaks;
