@@ -266,7 +266,7 @@ pub fn allowed_actions(
     #[wasm_bindgen(js_name = stateSetBy)] state_set_by: Option<String>,
     #[wasm_bindgen(js_name = callerRole)] caller_role: &str,
 ) -> Result<JsValue, JsValue> {
-    use crate::domain::policy::{may_undo, next_state, takes_over, Transition};
+    use crate::domain::policy::{may_delete, may_undo, next_state, takes_over, Transition};
     use crate::domain::{SetBy, State, Timestamp};
     let state = match state {
         "active" => State::Active,
@@ -300,9 +300,31 @@ pub fn allowed_actions(
     let allowed = all.iter().filter(|(_, t)| {
         let possible = next_state(state, expires_at, *t, now).is_ok() || takes_over(state, set, *t, role);
         let undo = matches!(t, Transition::Enable | Transition::Reapprove);
-        possible && (!undo || may_undo(set, role))
+        let delete = *t == Transition::Delete;
+        possible && (!undo || may_undo(set, role)) && (!delete || may_delete(state, set, role))
     });
     Ok(allowed.map(|(name, _)| JsValue::from_str(name)).collect::<Array>().into())
+}
+
+/// Whether a caller acting as `callerRole` with `callerScopes` may change, rotate or delete a
+/// token of `role` holding `scopes`: not when its role or keyward access is above the caller's
+/// (the server answers 403; the page offers no such action).
+///
+/// # Errors
+/// A `TypeError` for a role the API never answers, or scopes that are not arrays of strings.
+#[wasm_bindgen(js_name = mayActOn)]
+pub fn may_act_on(
+    #[wasm_bindgen(js_name = callerRole)] caller_role: &str,
+    #[wasm_bindgen(js_name = callerScopes, unchecked_param_type = "string[]")] caller_scopes: JsValue,
+    role: &str,
+    #[wasm_bindgen(unchecked_param_type = "string[]")] scopes: JsValue,
+) -> Result<bool, JsValue> {
+    let roles = || type_error("roles must be \"admin\" or \"developer\"");
+    let caller = Role::parse(caller_role).ok_or_else(roles)?;
+    let target = Role::parse(role).ok_or_else(roles)?;
+    let held = string_array(&caller_scopes).ok_or_else(|| type_error("callerScopes must be an array of strings"))?;
+    let scopes = string_array(&scopes).ok_or_else(|| type_error("scopes must be an array of strings"))?;
+    Ok(crate::domain::policy::may_act_on((caller, &held), (target, &scopes)))
 }
 
 /// The event kinds a webhook may ask for (`"*"` asks for all of them, present and future).

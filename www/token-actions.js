@@ -1,7 +1,7 @@
 // What a keyward:manage session does to one token from its row: edit (with the same rules as the
 // wizard), disable and enable, revoke and delete with the label typed to confirm, re-approve,
 // and rotate with a grace period. Also the scope checkboxes the edit dialog and the wizard share.
-import { allowedActions, confirmLabelMatches, validateTokenForm } from "./pkg/keyward.js";
+import { allowedActions, confirmLabelMatches, mayActOn, validateTokenForm } from "./pkg/keyward.js";
 import { isKeywardScope, keywardChoice, splitScopeErrors } from "./access.js";
 import { api, field, h, openDialog, secretPanel, session, showErrors, showServerErrors, toast } from "./lib.js";
 import { networksField } from "./networks.js";
@@ -23,6 +23,9 @@ export function rowActions(t, members) {
   // What the server would allow, from the server's own rules (the browser module): an admin's
   // or keyward's disable shows no Enable to a developer; an expired token no Rotate. A disable
   // or revoke that only takes over a developer's own (same state) is left to the server.
+  // A token whose role or keyward access is above the signed-in token's is out of its hands.
+  if (!mayActOn(callerRole(), page.me.token.scopes, t.role, t.scopes))
+    return h("p", { class: "muted small" }, "Above your token: an admin token with Manage changes it.");
   const allowed = new Set(allowedActions(t.state, t.status === "expired", t.state_set_by ?? null, callerRole()));
   const acts = [b("Edit", () => editDialog(t))];
   if (allowed.has("disable") && t.state === "active") acts.push(b("Disable", post("disable", "disabled")));

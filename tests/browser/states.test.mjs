@@ -358,3 +358,30 @@ test("a refusal the form has no field for is still told, not lost (the wizard's 
   await dialog.getByRole("button", { name: "Close" }).click();
   await closed(dialog);
 });
+
+test("a token above the signed-in one shows no actions, only why (the server would answer 403)", async () => {
+  // The first admin's own developer-role token with Manage, beside an admin-role token of theirs.
+  const dev = await call("POST", "/v1/tokens", {
+    label: "dev helper",
+    role: "developer",
+    kind: "personal",
+    scopes: ["keyward:manage"],
+  });
+  await call("POST", "/v1/tokens", { label: "admin crown", role: "admin", kind: "personal", scopes: [] });
+  await call("POST", "/v1/tokens", { label: "dev sibling", role: "developer", kind: "personal", scopes: ["billing"] });
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const p = await ctx.newPage();
+  await watch(p);
+  try {
+    await signIn(p, base, dev.secret);
+    await p.getByRole("heading", { name: "API tokens" }).waitFor();
+    const crown = p.locator("main tbody tr").filter({ hasText: "admin crown" });
+    await crown.getByText("Above your token").waitFor();
+    assert.equal(await crown.getByRole("button").count(), 0, "no Edit, Rotate or Delete on a stronger token");
+    const sibling = p.locator("main tbody tr").filter({ hasText: "dev sibling" });
+    await sibling.getByRole("button", { name: "Rotate dev sibling" }).waitFor();
+    await p.screenshot({ path: `${SHOTS}/78-token-above-the-caller.png`, fullPage: true });
+  } finally {
+    await ctx.close();
+  }
+});

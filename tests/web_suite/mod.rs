@@ -3,7 +3,7 @@
 use js_sys::{Array, Object, Reflect};
 use keyward::browser::{
     allowed_actions, audit_actions, check_token, confirm_label_matches, effective_role, grantable_scopes, mask_token,
-    validate_member_form, validate_token_form, validate_webhook_form, version, webhook_event_kinds,
+    may_act_on, validate_member_form, validate_token_form, validate_webhook_form, version, webhook_event_kinds,
 };
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -270,8 +270,10 @@ fn roles_and_actions_as_the_server_decides_them() {
     };
     assert_eq!(acts("active", false, None, "developer"), ["disable", "revoke", "rotate", "delete"]);
     assert_eq!(acts("disabled", false, Some("developer"), "developer"), ["enable", "revoke", "rotate", "delete"]);
-    // an admin's (or keyward's) disable: a developer cannot undo it; an admin can
-    assert_eq!(acts("disabled", false, Some("admin"), "developer"), ["revoke", "rotate", "delete"]);
+    // an admin's (or keyward's) disable: a developer cannot undo it, nor delete the token; an admin can
+    assert_eq!(acts("disabled", false, Some("admin"), "developer"), ["revoke", "rotate"]);
+    assert_eq!(acts("revoked", false, Some("report"), "developer"), Vec::<String>::new());
+    assert_eq!(acts("active", false, Some("admin"), "developer"), ["disable", "revoke", "rotate", "delete"]);
     assert_eq!(acts("disabled", false, Some("system"), "admin"), ["enable", "revoke", "rotate", "delete"]);
     // an admin takes over a developer's own disable
     assert_eq!(
@@ -282,6 +284,18 @@ fn roles_and_actions_as_the_server_decides_them() {
     assert_eq!(acts("revoked", true, Some("admin"), "admin"), ["delete"]);
     assert_eq!(acts("active", true, None, "admin"), ["disable", "revoke", "delete"]);
     assert!(allowed_actions("gone", false, None, "admin").unwrap_err().is_instance_of::<js_sys::TypeError>());
+}
+
+#[wasm_bindgen_test]
+fn no_action_on_a_token_above_the_caller() {
+    let scopes = |s: &[&str]| -> JsValue { s.iter().map(|x| JsValue::from_str(x)).collect::<Array>().into() };
+    let manage = || scopes(&["keyward:manage"]);
+    assert!(may_act_on("developer", manage(), "developer", scopes(&["billing", "keyward:manage"])).unwrap());
+    assert!(!may_act_on("developer", manage(), "admin", scopes(&[])).unwrap());
+    assert!(!may_act_on("admin", scopes(&["keyward:read"]), "admin", manage()).unwrap());
+    assert!(may_act_on("admin", manage(), "admin", manage()).unwrap());
+    assert!(may_act_on("root", manage(), "admin", manage()).unwrap_err().is_instance_of::<js_sys::TypeError>());
+    assert!(may_act_on("admin", JsValue::NULL, "admin", manage()).unwrap_err().is_instance_of::<js_sys::TypeError>());
 }
 
 #[wasm_bindgen_test]
