@@ -274,7 +274,7 @@ describe("the org authority serialises every change", () => {
 
   test("an If-Match that names no version matches nothing: sixteen parallel PATCHes are all 412 and change nothing", async () => {
     // `""` is what `If-Match: "$ETAG"` sends with the variable unset; the rest name no version.
-    const blind = ['""', '"" , ""', ",", "W/\"1\"", "1", '"x"'];
+    const blind = ['""', '"" , ""', ",", 'W/"1"', "1", '"x"'];
     for (let run = 0; run < RUNS; run++) {
       const o = await createOrg(w.api, `EmptyTag${run}`);
       const t = await orgToken(o.secret, "empty");
@@ -293,7 +293,11 @@ describe("the org authority serialises every change", () => {
       assert.equal(after.body.label, "empty");
       assert.equal(after.headers.get("etag"), '"1"');
       // Every write that takes If-Match reads it the same way; without the header it is unconditional.
-      const org = await w.api("PATCH", "/v1/org", { token: o.secret, body: { name: "X" }, headers: { "if-match": '""' } });
+      const org = await w.api("PATCH", "/v1/org", {
+        token: o.secret,
+        body: { name: "X" },
+        headers: { "if-match": '""' },
+      });
       assert.equal(org.status, 412, org.text);
       const del = await w.api("DELETE", `/v1/tokens/${t.token.id}`, {
         token: o.secret,
@@ -301,7 +305,10 @@ describe("the org authority serialises every change", () => {
         headers: { "if-match": '""' },
       });
       assert.equal(del.status, 412, del.text);
-      assert.equal((await w.api("PATCH", `/v1/tokens/${t.token.id}`, { token: o.secret, body: { label: "n" } })).status, 200);
+      assert.equal(
+        (await w.api("PATCH", `/v1/tokens/${t.token.id}`, { token: o.secret, body: { label: "n" } })).status,
+        200,
+      );
     }
   });
 

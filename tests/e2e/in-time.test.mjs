@@ -223,7 +223,10 @@ describe("signed webhooks", () => {
       const o = await createOrg(w.api, "Moved");
       const first = await w.api("PUT", "/v1/org/webhook", { token: o.secret, body: { url: old.url } });
       await w.api("POST", "/v1/org/webhook/test", { token: o.secret });
-      await w.api("POST", "/v1/members", { token: o.secret, body: { email: "x@moved.io", name: "X", role: "developer" } });
+      await w.api("POST", "/v1/members", {
+        token: o.secret,
+        body: { email: "x@moved.io", name: "X", role: "developer" },
+      });
       await w.api("POST", "/v1/tokens", { token: o.secret, body: { label: "t", role: "developer", kind: "org" } });
       assert.ok(await until(() => old.got.length >= 2), "first attempts made and failed");
       const del = await w.api("DELETE", "/v1/org/webhook", { token: o.secret });

@@ -267,9 +267,18 @@ describe("no token above its own", () => {
     for (const kind of ["personal", "org"]) {
       for (const role of ["developer", "admin"]) {
         for (const scope of ["keyward:read", "keyward:manage"]) {
-          const r = await create(o.secret, { label: `${kind}-${role}-${scope}`, role, kind, scopes: [scope, "billing"] });
+          const r = await create(o.secret, {
+            label: `${kind}-${role}-${scope}`,
+            role,
+            kind,
+            scopes: [scope, "billing"],
+          });
           assert.equal(r.status, 201, r.text);
-          callers.push({ name: `${kind} ${role} ${scope}`, secret: r.body.secret, mayAll: role === "admin" && scope === "keyward:manage" });
+          callers.push({
+            name: `${kind} ${role} ${scope}`,
+            secret: r.body.secret,
+            mayAll: role === "admin" && scope === "keyward:manage",
+          });
         }
       }
     }
@@ -307,7 +316,12 @@ describe("no token above its own", () => {
       assert.equal((await w.api("POST", "/v1/verify", { body: { token: c.secret } })).body.code, "VALID");
     }
     // It still reaches what is not above it: its own role and access, any modules.
-    const sibling = await create(o.secret, { label: "sib", role: "developer", kind: "personal", scopes: ["keyward:manage"] });
+    const sibling = await create(o.secret, {
+      label: "sib",
+      role: "developer",
+      kind: "personal",
+      scopes: ["keyward:manage"],
+    });
     const ok = await w.api("POST", `/v1/tokens/${sibling.body.token.id}/rotate`, { token: dev.secret, body: {} });
     assert.equal(ok.status, 200, ok.text);
     assert.equal((await w.api("POST", "/v1/verify", { body: { token: ok.body.secret } })).body.token.role, "developer");
@@ -338,11 +352,17 @@ describe("no token above its own", () => {
       403,
       "FORBIDDEN",
     );
-    assert.equal((await w.api("DELETE", `/v1/tokens/${id}`, { token: o.secret, body: { confirm_label: "ci" } })).status, 204);
+    assert.equal(
+      (await w.api("DELETE", `/v1/tokens/${id}`, { token: o.secret, body: { confirm_label: "ci" } })).status,
+      204,
+    );
     // the developer's own disable is theirs to delete
     const u = await create(mine.secret, { label: "own", role: "developer", kind: "personal" });
     await w.api("POST", `/v1/tokens/${u.body.token.id}/disable`, { token: mine.secret });
-    const gone = await w.api("DELETE", `/v1/tokens/${u.body.token.id}`, { token: mine.secret, body: { confirm_label: "own" } });
+    const gone = await w.api("DELETE", `/v1/tokens/${u.body.token.id}`, {
+      token: mine.secret,
+      body: { confirm_label: "own" },
+    });
     assert.equal(gone.status, 204, gone.text);
   });
 });
@@ -424,7 +444,12 @@ describe("safe text and methods", () => {
       }
     }
     // prose with spaces and line breaks is still prose
-    const fine = await create(o.secret, { label: "d", role: "developer", kind: "org", description: "Deploys\nthe billing app" });
+    const fine = await create(o.secret, {
+      label: "d",
+      role: "developer",
+      kind: "org",
+      description: "Deploys\nthe billing app",
+    });
     assert.equal(fine.status, 201, fine.text);
   });
 
