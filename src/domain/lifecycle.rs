@@ -1,0 +1,360 @@
+//! A token's life, written once: every change to a token record — create, edit, disable,
+//! enable, revoke, re-approve, rotate, a leak report, keyward's idle disable, delete — is one
+//! pure function here that checks the transition, decides who holds a restriction
+//! (`state_set_by`), bumps the version and says what changed: the new record, the audit action
+//! and summary, the fields that changed and what people are told. The service records an
+//! [`Outcome`] in one place (`Service::record`: put, remind, project, audit, notify, commit).
+//!
+//! Who may ask for a change (reach, keyward scopes, the role ceiling, undoing a restriction) is
+//! the service's to decide first; this module decides what the change *is*.
+//!
+//! A member's deactivation is not a token change: no token record moves, only what the verify
+//! projection says of the member's tokens (`projection::changes` with the owner before and after).
+
+use super::model::{Action, OnLeak, SetBy, State, Token};
+use super::policy::{grace_end, next_state, restricted_by, takes_over, Refused, Transition};
+use super::time::Timestamp;
+use super::token::Secret;
+use super::validate::TokenPatch;
+use super::Role;
+
+/// Who makes a change: a caller acting with its effective role, keyward itself, or a leak report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum By {
+    /// A call made with a token acting as this role.
+    Caller(Role),
+    /// keyward itself (the idle-token policy).
+    Keyward,
+    /// A leak report (a scanner's, or the holder's own).
+    Report,
+}
+
+/// What a leak report finds the reported secret to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LeakFinding {
+    /// The previous secret of a rotation, still in its grace: the grace ends now.
+    InGrace,
+    /// The current secret of a live token, to be revoked (the report's revocation).
+    Revoke,
+    /// The current secret of a live token, reported by a scanner under `on_leak: notify`.
+    Flag,
+    /// The current secret of a token its developer had revoked: it stays revoked, but the
+    /// revocation becomes the report's, so only an admin may re-approve it.
+    AfterRevocation,
+}
+
+impl LeakFinding {
+    /// What a report of the secret hashing to `hash` finds `t` to be at `now`, or `None` when it
+    /// is no secret of a live token (nothing to do). `scanner`: the report comes from a secret
+    /// scanner (whose reports the org's `on_leak` policy governs), not the holder.
+    #[must_use]
+    pub fn of(t: &Token, hash: &str, scanner: bool, on_leak: OnLeak, now: Timestamp) -> Option<Self> {
+        let in_grace = t.previous_hash.as_deref() == Some(hash) && t.previous_valid_until.is_some_and(|g| now < g);
+        let current = t.hash == hash;
+        if current && t.state == State::Revoked {
+            return super::policy::may_undo(t.state_set_by, Role::Developer).then_some(Self::AfterRevocation);
+        }
+        if in_grace {
+            Some(Self::InGrace)
+        } else if !current || t.is_expired(now) {
+            None
+        } else if scanner && on_leak == OnLeak::Notify {
+            Some(Self::Flag)
+        } else {
+            Some(Self::Revoke)
+        }
+    }
+
+    /// Whether the reported secret was live (the report's answer).
+    #[must_use]
+    pub const fn was_live(self) -> bool {
+        !matches!(self, Self::AfterRevocation)
+    }
+}
+
+/// A change to an existing token.
+#[derive(Clone, Copy, Debug)]
+pub enum Change<'a> {
+    /// Label, description, logo, scopes, role, networks (checked by `validate::token_patch`, and
+    /// the role against the owner's by the service).
+    Edit(&'a TokenPatch),
+    /// active → disabled (or an admin taking over a developer's own disable).
+    Disable,
+    /// disabled → active.
+    Enable,
+    /// active | disabled → revoked (or an admin taking over a developer's own revoke).
+    Revoke,
+    /// revoked and unexpired → active.
+    Reapprove,
+    /// A new secret; the old one verifies `grace_seconds` more (at once with 0).
+    Rotate {
+        /// The new secret (only its hash, hint and prefix are kept).
+        secret: &'a Secret,
+        /// How long the replaced secret still verifies.
+        grace_seconds: u32,
+    },
+    /// A leak report found the token, as `finding` says; `why` names the report for people.
+    Leak {
+        /// What the report found.
+        finding: LeakFinding,
+        /// The report, in people's words.
+        why: &'a str,
+    },
+    /// keyward disables a token unused for `idle_days` (the org's policy).
+    IdleDisable {
+        /// The policy's number of days.
+        idle_days: u32,
+    },
+    /// Gone for good, from any state.
+    Delete,
+}
+
+/// What people are told of a change (a notification to the admins and the owner, an email,
+/// a webhook event).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    /// The change in words: "revoked", "flagged as leaked", …
+    pub verb: String,
+    /// The body's first sentence, when "<who> <verb> the token … at <time>." does not fit.
+    pub text: Option<String>,
+}
+
+impl Notice {
+    fn verb(verb: &str) -> Option<Self> {
+        Some(Self { verb: verb.to_owned(), text: None })
+    }
+}
+
+/// What a change did: the record after it (`None`: deleted), its audit action and summary, the
+/// fields that changed, and what people are told (`None`: nobody, the change is not
+/// security-relevant).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// The record after the change; `None` once deleted.
+    pub after: Option<Token>,
+    /// The audit action.
+    pub action: Action,
+    /// The audit summary (never a secret: tokens are named by label and masked form).
+    pub summary: String,
+    /// The fields that changed, in people's words (edits only).
+    pub changed: Vec<&'static str>,
+    /// What people are told, if anything.
+    pub notice: Option<Notice>,
+}
+
+/// A new token `t` (already built from its validated form and secret), for `owner` (the
+/// owner's email, for a personal token).
+#[must_use]
+pub fn created(t: &Token, owner: Option<&str>) -> Outcome {
+    let summary = format!(
+        "Created {} {} token \"{}\" ({}){}",
+        t.kind.as_str(),
+        t.role.as_str(),
+        t.label,
+        t.masked(),
+        owner.map_or_else(String::new, |email| format!(" for {email}"))
+    );
+    Outcome {
+        after: Some(t.clone()),
+        action: Action::TokenCreated,
+        summary,
+        changed: Vec::new(),
+        notice: Notice::verb("created"),
+    }
+}
+
+/// `before` changed by `change`, made by `by` at `now`: the outcome, `Ok(None)` when nothing
+/// would change (an edit to the same values), or why the token's state or expiry refuses it.
+///
+/// # Errors
+/// [`Refused`] when the transition is not allowed now (answered 409 `CONFLICT`).
+pub fn apply(before: &Token, change: Change<'_>, by: By, now: Timestamp) -> Result<Option<Outcome>, Refused> {
+    let mut t = before.clone();
+    let (action, summary, changed, notice) = match change {
+        Change::Edit(patch) => {
+            edit(&mut t, patch);
+            if t == *before {
+                return Ok(None);
+            }
+            let changed = changed_fields(before, &t);
+            let access = t.role != before.role || t.scopes != before.scopes || t.allowed_cidrs != before.allowed_cidrs;
+            let summary = format!("Edited \"{}\": {}", t.label, changed.join(", "));
+            (Action::TokenUpdated, summary, changed, if access { Notice::verb("edited") } else { None })
+        }
+        Change::Disable | Change::Enable | Change::Revoke | Change::Reapprove => {
+            let (action, verb) = restrict_or_restore(&mut t, before, change, by, now)?;
+            let summary = format!("{} \"{}\" ({})", capitalized(verb), t.label, t.masked());
+            (action, summary, Vec::new(), Notice::verb(verb))
+        }
+        Change::Rotate { secret, grace_seconds } => {
+            next_state(before.state, before.expires_at, Transition::Rotate, now)?;
+            let until = grace_end(now, grace_seconds);
+            t.hash = secret.hash();
+            t.hint = secret.hint().to_owned();
+            t.prefix = secret.prefix().to_owned();
+            t.rotated_at = Some(now);
+            t.previous_valid_until = until;
+            t.previous_hash = until.map(|_| before.hash.clone());
+            let old = until
+                .map_or_else(|| ", old secret stopped at once".to_owned(), |u| format!(", old secret valid until {u}"));
+            let summary = format!("Rotated \"{}\": {} replaces {}{old}", t.label, t.masked(), before.masked());
+            (Action::TokenRotated, summary, Vec::new(), Notice::verb("rotated"))
+        }
+        Change::Leak { finding, why } => leak(&mut t, finding, why, now),
+        Change::IdleDisable { idle_days } => {
+            t.state = State::Disabled;
+            t.state_set_by = Some(SetBy::System);
+            let summary = format!("Disabled \"{}\" ({}) by keyward: unused for {idle_days} days", t.label, t.masked());
+            let text = format!(
+                "keyward disabled the {} {} token \"{}\" ({}) at {now}: unused for {idle_days} days (the org's policy). An admin can enable it again.",
+                t.kind.as_str(),
+                t.role.as_str(),
+                t.label,
+                t.masked()
+            );
+            (Action::TokenDisabled, summary, Vec::new(), Some(Notice { verb: "disabled".into(), text: Some(text) }))
+        }
+        Change::Delete => {
+            let summary = format!("Deleted \"{}\" ({})", before.label, before.masked());
+            return Ok(Some(Outcome {
+                after: None,
+                action: Action::TokenDeleted,
+                summary,
+                changed: Vec::new(),
+                notice: Notice::verb("deleted"),
+            }));
+        }
+    };
+    t.updated_at = now;
+    t.version = before.version + 1;
+    Ok(Some(Outcome { after: Some(t), action, summary, changed, notice }))
+}
+
+/// Disable, enable, revoke or re-approve `t` (a copy of `before`); answers the action and verb.
+fn restrict_or_restore(
+    t: &mut Token,
+    before: &Token,
+    change: Change<'_>,
+    by: By,
+    now: Timestamp,
+) -> Result<(Action, &'static str), Refused> {
+    let (tr, action, verb) = match change {
+        Change::Disable => (Transition::Disable, Action::TokenDisabled, "disabled"),
+        Change::Enable => (Transition::Enable, Action::TokenEnabled, "enabled"),
+        Change::Revoke => (Transition::Revoke, Action::TokenRevoked, "revoked"),
+        _ => (Transition::Reapprove, Action::TokenReapproved, "re-approved"),
+    };
+    // An admin's disable or revoke of a token a developer already disabled or revoked makes that
+    // state the admin's; every other repeat is a conflict.
+    let taken_over = matches!(by, By::Caller(role) if takes_over(before.state, before.state_set_by, tr, role));
+    if !taken_over {
+        t.state = next_state(before.state, before.expires_at, tr, now)?;
+    }
+    let restricted = match by {
+        By::Caller(role) => restricted_by(before.state, before.state_set_by, role),
+        By::Keyward => SetBy::System,
+        By::Report => SetBy::Report,
+    };
+    match tr {
+        Transition::Disable => t.state_set_by = Some(restricted),
+        Transition::Revoke => {
+            if !taken_over {
+                t.revoked_at = Some(now);
+            }
+            t.state_set_by = Some(restricted);
+        }
+        Transition::Reapprove => {
+            t.revoked_at = None;
+            t.enabled_at = Some(now);
+        }
+        _ => t.enabled_at = Some(now),
+    }
+    Ok((action, verb))
+}
+
+/// A leak report's effect on `t`.
+fn leak(
+    t: &mut Token,
+    finding: LeakFinding,
+    why: &str,
+    now: Timestamp,
+) -> (Action, String, Vec<&'static str>, Option<Notice>) {
+    match finding {
+        LeakFinding::AfterRevocation => {
+            t.state_set_by = Some(SetBy::Report);
+            let s = format!("Reported leaked after its revocation, \"{}\" stays revoked: {why}", t.label);
+            (Action::TokenLeaked, s, Vec::new(), None)
+        }
+        LeakFinding::InGrace => {
+            t.previous_valid_until = Some(now);
+            let s = format!("Ended the grace of the previous secret of \"{}\": {why}", t.label);
+            (
+                Action::TokenLeaked,
+                s,
+                Vec::new(),
+                Notice::verb("flagged as leaked (its previous secret stopped at once)"),
+            )
+        }
+        LeakFinding::Flag => {
+            let s = format!(
+                "Reported leaked, \"{}\" ({}) left as it is (policy on_leak: notify): {why}",
+                t.label,
+                t.masked()
+            );
+            (Action::TokenLeaked, s, Vec::new(), Notice::verb("flagged as leaked"))
+        }
+        LeakFinding::Revoke => {
+            t.state = State::Revoked;
+            t.revoked_at = Some(now);
+            t.state_set_by = Some(SetBy::Report);
+            let s = format!("Revoked \"{}\" ({}) on a leak report: {why}", t.label, t.masked());
+            (Action::TokenRevoked, s, Vec::new(), Notice::verb("revoked"))
+        }
+    }
+}
+
+/// Apply an edit's fields to `t`.
+fn edit(t: &mut Token, patch: &TokenPatch) {
+    if let Some(l) = &patch.label {
+        t.label.clone_from(l);
+    }
+    if let Some(d) = &patch.description {
+        t.description.clone_from(d);
+    }
+    if let Some(l) = &patch.logo {
+        t.logo.clone_from(l);
+    }
+    if let Some(s) = &patch.scopes {
+        t.scopes.clone_from(s);
+    }
+    if let Some(r) = patch.role {
+        t.role = r;
+    }
+    if let Some(c) = &patch.allowed_cidrs {
+        t.allowed_cidrs.clone_from(c);
+    }
+}
+
+/// The fields that differ between `a` and `b`, in people's words.
+fn changed_fields(a: &Token, b: &Token) -> Vec<&'static str> {
+    [
+        (a.label != b.label, "label"),
+        (a.description != b.description, "description"),
+        (a.logo != b.logo, "logo"),
+        (a.scopes != b.scopes, "scopes"),
+        (a.role != b.role, "role"),
+        (a.allowed_cidrs != b.allowed_cidrs, "allowed networks"),
+    ]
+    .into_iter()
+    .filter_map(|(changed, name)| changed.then_some(name))
+    .collect()
+}
+
+fn capitalized(verb: &str) -> String {
+    let mut c = verb.chars();
+    c.next().map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
+}
+
+#[cfg(test)]
+#[path = "lifecycle_tests.rs"]
+mod tests;
