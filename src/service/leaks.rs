@@ -1,14 +1,13 @@
 //! Leaked tokens: a secret-scanning report or someone holding the token asks keyward to kill it.
 
-use super::{Notice, Result, Service, Who, REPORTER};
-use crate::domain::policy::may_undo;
-use crate::domain::projection;
+use super::{Error, Result, Service, Who};
+use crate::domain::lifecycle::{apply, Change, LeakFinding};
 use crate::domain::token::hide_secrets;
 use crate::domain::token::{parse, sha256_hex};
 use crate::domain::validate::is_unsafe_char;
-use crate::domain::{Action, OnLeak, RandomSource, Role, SetBy, State, TargetType, Timestamp};
+use crate::domain::{RandomSource, Timestamp};
 use crate::service::Located;
-use crate::store::{Changes, Kv, Store};
+use crate::store::{Kv, Store};
 
 /// Who reported a leaked token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,66 +71,13 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         else {
             return Ok(false);
         };
-        let in_grace = before.previous_hash.as_deref() == Some(hash.as_str())
-            && before.previous_valid_until.is_some_and(|g| now < g);
-        let current = before.hash == hash && before.state != State::Revoked && !before.is_expired(now);
-        if before.hash == hash && before.state == State::Revoked && may_undo(before.state_set_by, Role::Developer) {
-            // Already revoked by its developer: not a live token, but now known leaked, so the
-            // revocation becomes the report's and only an admin may re-approve it.
-            let mut t = before.clone();
-            t.state_set_by = Some(SetBy::Report);
-            t.updated_at = now;
-            t.version = before.version + 1;
-            let mut changes = Changes::new();
-            changes.put_token(&t)?;
-            let summary =
-                format!("Reported leaked after its revocation, \"{}\" stays revoked: {}", t.label, reporter.describe());
-            self.audit(
-                &mut changes,
-                &org.id,
-                Who::Report,
-                Action::TokenLeaked,
-                (TargetType::Token, &t.id),
-                summary,
-                now,
-            )?;
-            self.commit(&changes, now).await?;
-            return Ok(false);
-        }
-        if !in_grace && !current {
-            return Ok(false);
-        }
-        let mut t = before.clone();
-        t.updated_at = now;
-        t.version = before.version + 1;
+        let scanner = matches!(reporter, Reporter::Scanner { .. });
+        let Some(finding) = LeakFinding::of(&before, &hash, scanner, org.policy.on_leak, now) else { return Ok(false) };
         let why = reporter.describe();
-        let (action, verb, summary) = if in_grace {
-            t.previous_valid_until = Some(now);
-            let s = format!("Ended the grace of the previous secret of \"{}\": {why}", t.label);
-            (Action::TokenLeaked, "flagged as leaked (its previous secret stopped at once)", s)
-        } else if matches!(reporter, Reporter::Scanner { .. }) && org.policy.on_leak == OnLeak::Notify {
-            let s = format!(
-                "Reported leaked, \"{}\" ({}) left as it is (policy on_leak: notify): {why}",
-                t.label,
-                t.masked()
-            );
-            (Action::TokenLeaked, "flagged as leaked", s)
-        } else {
-            t.state = State::Revoked;
-            t.revoked_at = Some(now);
-            t.state_set_by = Some(SetBy::Report);
-            let s = format!("Revoked \"{}\" ({}) on a leak report: {why}", t.label, t.masked());
-            (Action::TokenRevoked, "revoked", s)
-        };
-        let owner = self.owner_of(&t).await?;
-        let members = self.repo.members(&org.id).await?;
-        let mut changes = Changes::new();
-        changes.put_token(&t)?;
-        changes.project(&projection::changes(Some((&before, owner.as_ref())), Some((&t, owner.as_ref())), now))?;
-        self.audit(&mut changes, &org.id, Who::Report, action, (TargetType::Token, &t.id), summary, now)?;
-        let notice = Notice { kind: action, verb, by: REPORTER, token: Some(&t), member: None, text: None };
-        self.notify(&mut changes, &org, &members, &notice, now)?;
-        self.commit(&changes, now).await?;
-        Ok(true)
+        let leak = Change::Leak { finding, why: &why };
+        let outcome =
+            apply(&before, leak, Who::Report.lifecycle(), now)?.ok_or_else(|| Error::Internal("no leak".into()))?;
+        self.record(Who::Report, &org, Some(&before), &outcome, now).await?;
+        Ok(finding.was_live())
     }
 }

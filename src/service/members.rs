@@ -95,12 +95,13 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         changes.put_org(&org)?;
         changes.put_member(&admin)?;
         let summary = format!("Created org \"{}\"", org.name);
-        self.audit(&mut changes, &org.id, Who::Operator, Action::OrgCreated, (TargetType::Org, &org.id), summary, now)?;
+        let operator = Who::Operator { member: &admin.id };
+        self.audit(&mut changes, &org.id, operator, Action::OrgCreated, (TargetType::Org, &org.id), summary, now)?;
         let summary = format!("Added admin {}", admin.email);
         self.audit(
             &mut changes,
             &org.id,
-            Who::Operator,
+            operator,
             Action::MemberCreated,
             (TargetType::Member, &admin.id),
             summary,
@@ -118,7 +119,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             lifetime: Lifetime::Days(org.policy.default_ttl_days),
         };
         let members = [admin.clone()];
-        let (secret, t) = self.issue(&mut changes, &org, &members, None, &admin.id, spec, Some(&admin), now)?;
+        let (secret, t) = self.issue(&mut changes, (operator, &org, &members), spec, Some(&admin), now)?;
         self.commit(&changes, now).await?;
         let token = TokenView::new(&t, &directory(members.to_vec()), None, now);
         Ok(OrgCreated {
@@ -310,17 +311,10 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         }
         if !what.is_empty() {
             let verb = what.join(", ");
-            let notice = Notice {
-                kind: Action::MemberUpdated,
-                verb: &verb,
-                by: actor.member_id(),
-                token: None,
-                member: Some(&m),
-                text: None,
-            };
+            let notice = Notice { kind: Action::MemberUpdated, verb: &verb, token: None, member: Some(&m), text: None };
             // Told as the members are after the change: a deactivated admin is not told.
             let after: Vec<Member> = members.iter().map(|x| if x.id == m.id { m.clone() } else { x.clone() }).collect();
-            self.notify(&mut changes, &actor.org, &after, &notice, now)?;
+            self.notify(&mut changes, &actor.org, &after, Who::Caller(actor), &notice, now)?;
         }
         let summary = describe_member_change(current, &m);
         self.audit(

@@ -39,6 +39,7 @@ pub use verify::{
 pub use webhooks::{Outgoing, WebhookSet};
 
 use crate::domain::email::EmailState;
+use crate::domain::lifecycle::{self, Outcome};
 use crate::domain::model::new_id;
 use crate::domain::policy::{self, Access};
 use crate::domain::token::{parse, sha256_hex, Prefix};
@@ -228,11 +229,10 @@ impl Operator {
     }
 }
 
-/// What a notification reports: `by` made change `kind` (in words, `verb`) to a token or a member.
+/// What a notification reports: change `kind` (in words, `verb`) to a token or a member.
 struct Notice<'a> {
     kind: Action,
     verb: &'a str,
-    by: &'a str,
     token: Option<&'a Token>,
     member: Option<&'a Member>,
     /// The body's first sentence, when "<who> <verb> the token … at <time>." does not fit (a
@@ -245,13 +245,18 @@ pub const REPORTER: &str = "report";
 /// `created_by` of a notification keyward itself sends (reminders, idle tokens disabled).
 pub const SYSTEM: &str = "system";
 
-/// Who makes a change, for its audit event.
+/// Who makes a change: the one representation of the actor, for its audit event (`acted_by`,
+/// the member and token), its notifications (`created_by`, and the words "A leak report",
+/// "keyward" or the member's name) and, for token changes, who holds a restriction.
 #[derive(Clone, Copy)]
 enum Who<'a> {
     /// A call made with a token.
     Caller(&'a Actor),
-    /// The operator.
-    Operator,
+    /// The operator, making an org for `member` (its first admin, whom notifications name).
+    Operator {
+        /// The member the operator acts for.
+        member: &'a str,
+    },
     /// keyward itself.
     Keyward,
     /// A leak report.
@@ -266,10 +271,30 @@ impl<'a> Who<'a> {
         }
     }
 
+    /// `created_by` of the notifications it causes: a member id, [`REPORTER`] or [`SYSTEM`].
+    fn by(self) -> &'a str {
+        match self {
+            Self::Caller(a) => a.member_id(),
+            Self::Operator { member } => member,
+            Self::Keyward => SYSTEM,
+            Self::Report => REPORTER,
+        }
+    }
+
+    /// Who makes a token change, as the lifecycle decides restrictions.
+    const fn lifecycle(self) -> lifecycle::By {
+        match self {
+            Self::Caller(a) => lifecycle::By::Caller(a.role),
+            Self::Operator { .. } => lifecycle::By::Caller(Role::Admin),
+            Self::Keyward => lifecycle::By::Keyward,
+            Self::Report => lifecycle::By::Report,
+        }
+    }
+
     const fn acted_by(self) -> ActedBy {
         match self {
             Self::Caller(_) => ActedBy::Token,
-            Self::Operator => ActedBy::Operator,
+            Self::Operator { .. } => ActedBy::Operator,
             Self::Keyward => ActedBy::Keyward,
             Self::Report => ActedBy::Report,
         }
@@ -456,18 +481,20 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         changes: &mut Changes,
         org: &Org,
         members: &[Member],
+        actor: Who<'_>,
         n: &Notice<'_>,
         now: Timestamp,
     ) -> Result<()> {
-        let by = members.iter().find(|m| m.id == n.by);
-        let who = if n.by == REPORTER {
-            "A leak report".to_owned()
-        } else if n.by == SYSTEM {
-            "keyward".to_owned()
-        } else {
-            by.map_or_else(|| "The operator".to_owned(), |m| format!("{} <{}>", m.name, m.email))
+        let by = actor.by();
+        let who = match actor {
+            Who::Report => "A leak report".to_owned(),
+            Who::Keyward => "keyward".to_owned(),
+            _ => members
+                .iter()
+                .find(|m| m.id == by)
+                .map_or_else(|| "The operator".to_owned(), |m| format!("{} <{}>", m.name, m.email)),
         };
-        let owner = n.token.and_then(|t| t.owner_member_id.as_deref()).filter(|o| *o != n.by);
+        let owner = n.token.and_then(|t| t.owner_member_id.as_deref()).filter(|o| *o != by);
         let to = members.iter().filter(|m| m.is_active() && (m.role == Role::Admin || Some(m.id.as_str()) == owner));
         let (subject, body) = match (n.token, n.member) {
             (Some(t), _) => (
@@ -503,7 +530,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
                 subject: subject.clone(),
                 body: body.clone(),
                 token_id: n.token.map(|t| t.id.clone()),
-                created_by: n.by.to_owned(),
+                created_by: by.to_owned(),
                 created_at: now,
                 masked: n.token.map(Token::masked),
                 email: org.policy.email_notifications.then(|| EmailState::pending(now)),
@@ -522,11 +549,64 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
                 "subject": subject,
                 "body": body,
                 "token_id": n.token.map(|t| t.id.clone()),
-                "created_by": n.by,
+                "created_by": by,
                 "created_at": now.to_rfc3339(),
                 "masked": n.token.map(Token::masked),
             }),
         });
+        Ok(())
+    }
+
+    /// Record a token change in one commit: the record (or its deletion), when it next needs a
+    /// reminder, what KV owes, the audit event and, when the change is security-relevant, the
+    /// notifications (and with them the webhook event and the emails). Every use case that
+    /// changes a token goes through here (or [`Service::record_into`], to share a commit).
+    async fn record(
+        &self,
+        who: Who<'_>,
+        org: &Org,
+        before: Option<&Token>,
+        outcome: &Outcome,
+        now: Timestamp,
+    ) -> Result<()> {
+        let token = outcome.after.as_ref().or(before).ok_or_else(|| Error::Internal("no token to record".into()))?;
+        let owner = self.owner_of(token).await?;
+        let members = if outcome.notice.is_some() { self.repo.members(&org.id).await? } else { Vec::new() };
+        let mut changes = Changes::new();
+        self.record_into(&mut changes, (who, org, &members), before, owner.as_ref(), outcome, now)?;
+        self.commit(&changes, now).await
+    }
+
+    /// [`Service::record`]'s writes added to `changes`, for use cases that commit several at once
+    /// or whose owner and members are not stored yet. `members` are those to notify (unused when
+    /// the outcome tells nobody); `owner` is the token's owner as the change leaves it.
+    fn record_into(
+        &self,
+        changes: &mut Changes,
+        (who, org, members): (Who<'_>, &Org, &[Member]),
+        before: Option<&Token>,
+        owner: Option<&Member>,
+        outcome: &Outcome,
+        now: Timestamp,
+    ) -> Result<()> {
+        let token = outcome.after.as_ref().or(before).ok_or_else(|| Error::Internal("no token to record".into()))?;
+        match &outcome.after {
+            Some(t) => {
+                changes.put_token(t)?;
+                Self::remind(changes, org, t, now);
+            }
+            None => changes.delete_token(&token.org_id, &token.id),
+        }
+        let after = outcome.after.as_ref().map(|t| (t, owner));
+        let projected = crate::domain::projection::changes(before.map(|b| (b, owner)), after, now);
+        changes.project(&projected)?;
+        let target = (TargetType::Token, token.id.as_str());
+        self.audit(changes, &org.id, who, outcome.action, target, outcome.summary.clone(), now)?;
+        if let Some(n) = &outcome.notice {
+            let notice =
+                Notice { kind: outcome.action, verb: &n.verb, token: Some(token), member: None, text: n.text.clone() };
+            self.notify(changes, org, members, who, &notice, now)?;
+        }
         Ok(())
     }
 

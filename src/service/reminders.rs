@@ -2,10 +2,10 @@
 //! ([`crate::domain::reminder`] decides), run by its alarm at the moment the next one is due.
 //! There is no global scan: each authority looks only at its own org's tokens.
 
-use super::{Notice, Result, Service, Who, SYSTEM};
-use crate::domain::projection;
+use super::{Notice, Result, Service, Who};
+use crate::domain::lifecycle::{apply, Change};
 use crate::domain::reminder::{due, mark, next_due, Due};
-use crate::domain::{Action, Kind, RandomSource, SetBy, State, TargetType, Timestamp};
+use crate::domain::{Action, Kind, RandomSource, Timestamp};
 use crate::store::{Changes, Kv, Store};
 
 /// What one run of the reminders did, and when the authority should wake next.
@@ -77,44 +77,24 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
                     }
                     Due::IdleDisable { idle_days } => {
                         out.idle_disabled += 1;
-                        after.state = State::Disabled;
-                        after.state_set_by = Some(SetBy::System);
-                        after.updated_at = now;
-                        after.version = t.version + 1;
-                        changes.put_token(&after)?;
-                        let p = projection::changes(Some((&t, owner)), Some((&after, owner)), now);
-                        changes.project(&p)?;
-                        let summary = format!(
-                            "Disabled \"{}\" ({}) by keyward: unused for {idle_days} days",
-                            t.label,
-                            t.masked()
-                        );
-                        self.audit(
-                            &mut changes,
-                            org_id,
-                            Who::Keyward,
-                            Action::TokenDisabled,
-                            (TargetType::Token, &t.id),
-                            summary,
-                            now,
-                        )?;
-                        Some((
-                            Action::TokenDisabled,
-                            "disabled".to_owned(),
-                            format!(
-                                "keyward disabled the {} {} token \"{}\" ({}) at {now}: unused for {idle_days} days (the org's policy). An admin can enable it again.",
-                                t.kind.as_str(),
-                                t.role.as_str(),
-                                t.label,
-                                t.masked()
-                            ),
-                        ))
+                        let idle = Change::IdleDisable { idle_days: *idle_days };
+                        if let Some(o) = apply(&after, idle, Who::Keyward.lifecycle(), now)? {
+                            self.record_into(
+                                &mut changes,
+                                (Who::Keyward, &org, &members),
+                                Some(&after),
+                                owner,
+                                &o,
+                                now,
+                            )?;
+                            after = o.after.unwrap_or(after);
+                        }
+                        None
                     }
                 };
                 if let Some((kind, verb, text)) = text {
-                    let notice =
-                        Notice { kind, verb: &verb, by: SYSTEM, token: Some(&after), member: None, text: Some(text) };
-                    self.notify(&mut changes, &org, &members, &notice, now)?;
+                    let notice = Notice { kind, verb: &verb, token: Some(&after), member: None, text: Some(text) };
+                    self.notify(&mut changes, &org, &members, Who::Keyward, &notice, now)?;
                 }
                 mark(&mut w, *d);
             }

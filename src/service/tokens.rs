@@ -1,23 +1,24 @@
 //! Tokens: create, list, read, edit, disable, enable, revoke, re-approve, rotate, delete.
 //!
-//! Each use case loads what it needs, decides with domain code, and commits one [`Changes`]:
-//! the record, its audit event, its notifications and the verify-projection changes
-//! ([`projection::changes`]), all at once. KV follows the records, never the other way round.
+//! Each use case decides who may ask (reach, keyward scopes, the role ceiling), checks the body
+//! and `If-Match`, lets [`lifecycle::apply`] say what the change is, and records it with
+//! [`Service::record`]: the record, its audit event, its notifications and the verify-projection
+//! changes, all at once. KV follows the records, never the other way round.
 
 use serde::Serialize;
 
 use super::views::{directory, owner_active, TokenView};
-use super::{with_cursor, Actor, Denied, Error, Notice, Result, Service, Who};
+use super::{with_cursor, Actor, Denied, Error, Result, Service, Who};
+use crate::domain::lifecycle::{self, apply, Change};
 use crate::domain::policy::{
-    check_transition, expires_at, grace_end, grantable, may_act_on, may_delete, may_undo, personal_limit_allows,
-    restricted_by, role_ceiling, takes_over, Access, Transition,
+    check_transition, expires_at, grantable, may_act_on, may_delete, may_undo, personal_limit_allows, role_ceiling,
+    Access, Transition,
 };
-use crate::domain::projection;
 use crate::domain::token::Secret;
 use crate::domain::validate::{
     self, confirm_label_matches, ConfirmInput, EmptyInput, NewToken, NewTokenInput, RotateInput, TokenPatchInput,
 };
-use crate::domain::{model::is_id, Action, Kind, Member, Org, RandomSource, Role, State, TargetType, Timestamp, Token};
+use crate::domain::{model::is_id, Kind, Member, Org, RandomSource, Role, State, Timestamp, Token};
 use crate::store::{cursor, Changes, Kv, Store};
 
 /// A token with its secret, shown this once (`POST /v1/tokens`, rotate, first admin token).
@@ -51,16 +52,12 @@ pub const TOKEN_PAGE: u32 = 100;
 
 impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// A new token from a validated spec, added to `changes` with its projection, audit event
-    /// and one notification per active admin of `members`. `actor` `None` is the operator
-    /// (first admin token). Returns the secret and the record.
-    #[allow(clippy::too_many_arguments)]
+    /// and one notification per active admin of `members` ([`Service::record_into`]). `who` made
+    /// it: a caller, or the operator (first admin token). Returns the secret and the record.
     pub(super) fn issue(
         &self,
         changes: &mut Changes,
-        org: &Org,
-        members: &[Member],
-        actor: Option<&Actor>,
-        creator_id: &str,
+        (who, org, members): (Who<'_>, &Org, &[Member]),
         spec: NewToken,
         owner: Option<&Member>,
         now: Timestamp,
@@ -71,8 +68,8 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             org_id: org.id.clone(),
             kind: spec.kind,
             owner_member_id: owner.map(|m| m.id.clone()),
-            created_by: creator_id.to_owned(),
-            created_with: actor.map(|a| a.token.id.clone()),
+            created_by: who.by().to_owned(),
+            created_with: who.caller().map(|a| a.token.id.clone()),
             label: spec.label,
             description: spec.description,
             logo: spec.logo,
@@ -94,35 +91,8 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             enabled_at: None,
             version: 1,
         };
-        changes.put_token(&t)?;
-        Self::remind(changes, org, &t, now);
-        changes.project(&projection::changes(None, Some((&t, owner)), now))?;
-        let summary = format!(
-            "Created {} {} token \"{}\" ({}){}",
-            t.kind.as_str(),
-            t.role.as_str(),
-            t.label,
-            t.masked(),
-            owner.map_or_else(String::new, |m| format!(" for {}", m.email))
-        );
-        self.audit(
-            changes,
-            &org.id,
-            actor.map_or(Who::Operator, Who::Caller),
-            Action::TokenCreated,
-            (TargetType::Token, &t.id),
-            summary,
-            now,
-        )?;
-        let notice = Notice {
-            kind: Action::TokenCreated,
-            verb: "created",
-            by: creator_id,
-            token: Some(&t),
-            member: None,
-            text: None,
-        };
-        self.notify(changes, org, members, &notice, now)?;
+        let outcome = lifecycle::created(&t, owner.map(|m| m.email.as_str()));
+        self.record_into(changes, (who, org, members), None, owner, &outcome, now)?;
         Ok((secret, t))
     }
 
@@ -182,7 +152,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let members = self.repo.members(&actor.org.id).await?;
         let mut changes = Changes::new();
         let (secret, t) =
-            self.issue(&mut changes, &actor.org, &members, Some(actor), actor.member_id(), spec, owner.as_ref(), now)?;
+            self.issue(&mut changes, (Who::Caller(actor), &actor.org, &members), spec, owner.as_ref(), now)?;
         self.commit(&changes, now).await?;
         let view = TokenView::new(&t, &directory(members), None, now);
         Ok(Issued { secret: secret.expose().to_owned(), token: view })
@@ -276,43 +246,6 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         self.view(&t, now).await
     }
 
-    /// The changes that replace `before` with `after`: the record, its projection changes, an
-    /// audit event and, when `verb` names a security-relevant change, notifications.
-    #[allow(clippy::too_many_arguments)]
-    async fn save(
-        &self,
-        actor: &Actor,
-        before: &Token,
-        after: &Token,
-        action: Action,
-        summary: String,
-        verb: Option<&str>,
-        now: Timestamp,
-    ) -> Result<Changes> {
-        let owner = self.owner_of(after).await?;
-        let mut changes = Changes::new();
-        changes.put_token(after)?;
-        Self::remind(&mut changes, &actor.org, after, now);
-        let p = projection::changes(Some((before, owner.as_ref())), Some((after, owner.as_ref())), now);
-        changes.project(&p)?;
-        self.audit(
-            &mut changes,
-            &after.org_id,
-            Who::Caller(actor),
-            action,
-            (TargetType::Token, &after.id),
-            summary,
-            now,
-        )?;
-        if let Some(verb) = verb {
-            let members = self.repo.members(&after.org_id).await?;
-            let notice =
-                Notice { kind: action, verb, by: actor.member_id(), token: Some(after), member: None, text: None };
-            self.notify(&mut changes, &actor.org, &members, &notice, now)?;
-        }
-        Ok(changes)
-    }
-
     /// `PATCH /v1/tokens/{id}`: label, description, logo, scopes, role.
     ///
     /// # Errors
@@ -338,92 +271,19 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
                 return Err(Error::field("role", "must not exceed the owner's role"));
             }
         }
-        let mut t = before.clone();
-        if let Some(l) = patch.label {
-            t.label = l;
-        }
-        if let Some(d) = patch.description {
-            t.description = d;
-        }
-        if let Some(l) = patch.logo {
-            t.logo = l;
-        }
-        if let Some(s) = patch.scopes {
-            t.scopes = s;
-        }
-        if let Some(r) = patch.role {
-            t.role = r;
-        }
-        if let Some(c) = patch.allowed_cidrs {
-            t.allowed_cidrs = c;
-        }
-        if t == before {
-            return self.view(&t, now).await;
-        }
-        t.updated_at = now;
-        t.version = before.version + 1;
-        let summary = format!("Edited \"{}\": {}", t.label, changed_fields(&before, &t).join(", "));
-        let access_changed =
-            t.role != before.role || t.scopes != before.scopes || t.allowed_cidrs != before.allowed_cidrs;
-        let verb = access_changed.then_some("edited");
-        let changes = self.save(actor, &before, &t, Action::TokenUpdated, summary, verb, now).await?;
-        self.commit(&changes, now).await?;
-        self.view(&t, now).await
+        self.change(actor, &before, Change::Edit(&patch), now).await
     }
 
-    /// Disable, enable, revoke or re-approve a token. Revocation takes the typed label.
-    /// `before` is the token as its caller read it, within reach and with the scope checked.
-    async fn change_state(
-        &self,
-        actor: &Actor,
-        before: Token,
-        tr: Transition,
-        confirm: Option<&str>,
-        now: Timestamp,
-    ) -> Result<TokenView> {
-        actor.precondition(before.version)?;
-        if let Some(typed) = confirm {
-            if !confirm_label_matches(&before.label, typed) {
-                return Err(Error::ConfirmationMismatch);
-            }
+    /// Apply `change` to `before` as the caller (reach, scope, role, body and `If-Match` already
+    /// checked), record it, and answer the token's view after it.
+    async fn change(&self, actor: &Actor, before: &Token, change: Change<'_>, now: Timestamp) -> Result<TokenView> {
+        let who = Who::Caller(actor);
+        let Some(outcome) = apply(before, change, who.lifecycle(), now)? else { return self.view(before, now).await };
+        self.record(who, &actor.org, Some(before), &outcome, now).await?;
+        match &outcome.after {
+            Some(t) => self.view(t, now).await,
+            None => Err(Error::Internal("a change that deletes has no view".into())),
         }
-        let mut t = before.clone();
-        // An admin's disable or revoke of a token a developer already disabled or revoked makes
-        // that state the admin's; every other repeat is a conflict.
-        let taken_over = takes_over(before.state, before.state_set_by, tr, actor.role);
-        if !taken_over {
-            t.state = check_transition(&t, tr, now)?;
-        }
-        t.updated_at = now;
-        t.version = before.version + 1;
-        let restricted = restricted_by(before.state, before.state_set_by, actor.role);
-        let (action, verb) = match tr {
-            Transition::Disable => {
-                t.state_set_by = Some(restricted);
-                (Action::TokenDisabled, "disabled")
-            }
-            Transition::Enable => {
-                t.enabled_at = Some(now);
-                (Action::TokenEnabled, "enabled")
-            }
-            Transition::Revoke => {
-                if !taken_over {
-                    t.revoked_at = Some(now);
-                }
-                t.state_set_by = Some(restricted);
-                (Action::TokenRevoked, "revoked")
-            }
-            Transition::Reapprove => {
-                t.revoked_at = None;
-                t.enabled_at = Some(now);
-                (Action::TokenReapproved, "re-approved")
-            }
-            Transition::Rotate | Transition::Delete => return Err(Error::Internal("not a state change".into())),
-        };
-        let summary = format!("{} \"{}\" ({})", capitalized(verb), t.label, t.masked());
-        let changes = self.save(actor, &before, &t, action, summary, Some(verb), now).await?;
-        self.commit(&changes, now).await?;
-        self.view(&t, now).await
     }
 
     /// `POST /v1/tokens/{id}/disable`.
@@ -467,7 +327,11 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         actor.require(Access::Manage)?;
         let before = self.changeable(actor, id).await?;
         let typed = validate::confirmation(input)?;
-        self.change_state(actor, before, Transition::Revoke, Some(&typed), now).await
+        actor.precondition(before.version)?;
+        if !confirm_label_matches(&before.label, &typed) {
+            return Err(Error::ConfirmationMismatch);
+        }
+        self.change(actor, &before, Change::Revoke, now).await
     }
 
     /// `POST /v1/tokens/{id}/reapprove`: only a revoked, unexpired token.
@@ -504,7 +368,13 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             return Err(Error::Forbidden(Denied::RestrictionNotYours));
         }
         validate::empty(input)?;
-        self.change_state(actor, t, tr, None, now).await
+        actor.precondition(t.version)?;
+        let change = match tr {
+            Transition::Disable => Change::Disable,
+            Transition::Enable => Change::Enable,
+            _ => Change::Reapprove,
+        };
+        self.change(actor, &t, change, now).await
     }
 
     /// `POST /v1/tokens/{id}/rotate` with `{grace_seconds?}`: a new secret, shown once; the
@@ -520,29 +390,14 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let before = self.changeable(actor, id).await?;
         let grace = validate::rotate(input)?;
         actor.precondition(before.version)?;
-        check_transition(&before, Transition::Rotate, now)?;
         let secret = Secret::generate(&self.prefix, &self.rng)?;
-        let until = grace_end(now, grace);
-        let mut t = before.clone();
-        t.hash = secret.hash();
-        t.hint = secret.hint().to_owned();
-        t.prefix = secret.prefix().to_owned();
-        t.rotated_at = Some(now);
-        t.updated_at = now;
-        t.previous_valid_until = until;
-        t.previous_hash = until.map(|_| before.hash.clone());
-        t.version = before.version + 1;
-        let summary = format!(
-            "Rotated \"{}\": {} replaces {}{}",
-            t.label,
-            t.masked(),
-            before.masked(),
-            until
-                .map_or_else(|| ", old secret stopped at once".to_owned(), |u| format!(", old secret valid until {u}"))
-        );
-        let changes = self.save(actor, &before, &t, Action::TokenRotated, summary, Some("rotated"), now).await?;
-        self.commit(&changes, now).await?;
-        Ok(Issued { secret: secret.expose().to_owned(), token: self.view(&t, now).await? })
+        let rotate = Change::Rotate { secret: &secret, grace_seconds: grace };
+        let who = Who::Caller(actor);
+        let outcome =
+            apply(&before, rotate, who.lifecycle(), now)?.ok_or_else(|| Error::Internal("no rotation".into()))?;
+        self.record(who, &actor.org, Some(&before), &outcome, now).await?;
+        let after = outcome.after.as_ref().ok_or_else(|| Error::Internal("a rotation keeps its token".into()))?;
+        Ok(Issued { secret: secret.expose().to_owned(), token: self.view(after, now).await? })
     }
 
     /// `DELETE /v1/tokens/{id}` with `{confirm_label}`: the record, its audit event and the
@@ -562,59 +417,9 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         if !confirm_label_matches(&t.label, &typed) {
             return Err(Error::ConfirmationMismatch);
         }
-        check_transition(&t, Transition::Delete, now)?;
-        let owner = self.owner_of(&t).await?;
-        let mut changes = Changes::new();
-        changes.delete_token(&t.org_id, &t.id);
-        changes.project(&projection::changes(Some((&t, owner.as_ref())), None, now))?;
-        let summary = format!("Deleted \"{}\" ({})", t.label, t.masked());
-        self.audit(
-            &mut changes,
-            &t.org_id,
-            Who::Caller(actor),
-            Action::TokenDeleted,
-            (TargetType::Token, &t.id),
-            summary,
-            now,
-        )?;
-        let members = self.repo.members(&t.org_id).await?;
-        let notice = Notice {
-            kind: Action::TokenDeleted,
-            verb: "deleted",
-            by: actor.member_id(),
-            token: Some(&t),
-            member: None,
-            text: None,
-        };
-        self.notify(&mut changes, &actor.org, &members, &notice, now)?;
-        self.commit(&changes, now).await
+        let who = Who::Caller(actor);
+        let outcome =
+            apply(&t, Change::Delete, who.lifecycle(), now)?.ok_or_else(|| Error::Internal("no delete".into()))?;
+        self.record(who, &actor.org, Some(&t), &outcome, now).await
     }
-}
-
-fn capitalized(verb: &str) -> String {
-    let mut c = verb.chars();
-    c.next().map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
-}
-
-fn changed_fields(a: &Token, b: &Token) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    if a.label != b.label {
-        out.push("label");
-    }
-    if a.description != b.description {
-        out.push("description");
-    }
-    if a.logo != b.logo {
-        out.push("logo");
-    }
-    if a.scopes != b.scopes {
-        out.push("scopes");
-    }
-    if a.role != b.role {
-        out.push("role");
-    }
-    if a.allowed_cidrs != b.allowed_cidrs {
-        out.push("allowed networks");
-    }
-    out
 }
