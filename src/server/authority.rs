@@ -24,7 +24,7 @@ use worker::{
     console_error, durable_object, Delay, DurableObject, Env, Request, Response, SqlStorage, SqlStorageValue, State,
 };
 
-use super::http::{bearer, input, no_content, read_body};
+use super::http::{bearer, etag, if_match, input, no_content, read_body};
 use super::kv::WorkersKv;
 use super::leaks::ReportQuestion;
 use super::problem::Problem;
@@ -35,8 +35,7 @@ use super::{internal, param, prefix, query, reply, CryptoRandom};
 use crate::domain::Timestamp;
 use crate::routes::{resolve, Route};
 use crate::service::{
-    etag, Actor, AuditQuery, Error, IfMatch, Located, Operator, Outgoing, OutgoingEmail, Service, TokenQuery,
-    UsageReport,
+    Actor, AuditQuery, Error, Located, Operator, Outgoing, OutgoingEmail, Service, TokenQuery, UsageReport,
 };
 use crate::store::{keys, Store, StoreError, Write};
 
@@ -477,7 +476,7 @@ impl OrgAuthority {
         let mut actor = svc.authenticate(&presented, &at, client, now).await?;
         // Present but empty, it matches nothing (RFC 9110, 13.1.1): a client whose `If-Match: $ETAG`
         // lost its variable must not overwrite blindly.
-        actor.if_match = req.headers().get("if-match").ok().flatten().map(|h| IfMatch::parse(&h));
+        actor.if_match = req.headers().get("if-match").ok().flatten().map(|h| if_match(&h));
         if let Err(e) = svc.note_use(&actor, now).await {
             console_error!("last use: {}", crate::store::redact(&e.to_string()));
         }

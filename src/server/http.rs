@@ -6,7 +6,7 @@ use serde_json::json;
 use worker::{web_sys, ByteStream, Headers, Request, Response};
 
 use super::problem::Problem;
-use crate::service::Error;
+use crate::service::{Error, Precondition};
 
 /// Largest accepted body.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -197,5 +197,44 @@ pub fn cors(resp: &mut Response, origin: Option<&str>, allowed: &str) {
         let _ = h.set("access-control-allow-methods", "GET, POST, PUT, PATCH, DELETE");
         let _ = h.set("access-control-max-age", "600");
         let _ = h.append("vary", "Origin");
+    }
+}
+
+/// Read an `If-Match` header value: `*`, or the strong entity tags it lists. If-Match compares
+/// strongly (RFC 9110, 13.1.1): a weak tag (`W/"3"`), an unquoted or unreadable one, and an empty
+/// value name no version, so they match nothing.
+#[must_use]
+pub fn if_match(header: &str) -> Precondition {
+    if header.trim() == "*" {
+        return Precondition::Any;
+    }
+    Precondition::Versions(
+        header.split(',').filter_map(|tag| tag.trim().strip_prefix('"')?.strip_suffix('"')?.parse().ok()).collect(),
+    )
+}
+
+/// The `ETag` of a record at `version`.
+#[must_use]
+pub fn etag(version: u64) -> String {
+    format!("\"{version}\"")
+}
+
+#[cfg(test)]
+mod if_match_tests {
+    use super::{etag, if_match};
+
+    #[test]
+    fn strong_comparison_only() {
+        assert!(if_match("*").allows(7));
+        assert!(if_match(" * ").allows(7));
+        assert!(if_match("\"7\"").allows(7));
+        assert!(if_match(" \"3\" , \"7\"").allows(7));
+        assert!(!if_match("\"3\"").allows(7));
+        assert!(!if_match("W/\"7\"").allows(7), "weak tags never match If-Match");
+        assert!(!if_match("7").allows(7), "an unquoted tag is unreadable");
+        assert!(!if_match("").allows(7), "present but empty names no version");
+        assert!(!if_match("\"\"").allows(7));
+        assert!(!if_match(",").allows(0));
+        assert!(if_match(&etag(7)).allows(7), "what we answer is what we read");
     }
 }

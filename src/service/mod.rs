@@ -69,62 +69,25 @@ pub struct Service<S, K, R> {
     wake: Cell<Option<Timestamp>>,
 }
 
-/// A request's `If-Match`: `*` (any current version) or the versions it names.
+/// Which versions of a record a change may apply to, as the request named them (the server reads
+/// them from `If-Match`; the service knows no HTTP).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IfMatch {
-    /// `If-Match: *`
+pub enum Precondition {
+    /// Any current version (`If-Match: *`).
     Any,
-    /// `If-Match: "3", "4"`. If-Match compares strongly (RFC 9110, 13.1.1): a weak tag
-    /// (`W/"3"`) or an unreadable one matches nothing.
+    /// Only these versions; none at all when the request named none it could hold.
     Versions(Vec<u64>),
 }
 
-impl IfMatch {
-    /// Read an `If-Match` header value.
+impl Precondition {
+    /// Whether a record at `version` may be changed.
     #[must_use]
-    pub fn parse(header: &str) -> Self {
-        if header.trim() == "*" {
-            return Self::Any;
-        }
-        Self::Versions(
-            header
-                .split(',')
-                .filter_map(|tag| {
-                    let tag = tag.trim();
-                    tag.strip_prefix('"')?.strip_suffix('"')?.parse().ok()
-                })
-                .collect(),
-        )
-    }
-
-    fn allows(&self, version: u64) -> bool {
+    pub fn allows(&self, version: u64) -> bool {
         match self {
             Self::Any => true,
             Self::Versions(v) => v.contains(&version),
         }
     }
-}
-
-#[cfg(test)]
-mod if_match_tests {
-    use super::IfMatch;
-
-    #[test]
-    fn strong_comparison_only() {
-        assert!(IfMatch::parse("*").allows(7));
-        assert!(IfMatch::parse("\"7\"").allows(7));
-        assert!(IfMatch::parse(" \"3\" , \"7\"").allows(7));
-        assert!(!IfMatch::parse("\"3\"").allows(7));
-        assert!(!IfMatch::parse("W/\"7\"").allows(7), "weak tags never match If-Match");
-        assert!(!IfMatch::parse("7").allows(7), "an unquoted tag is unreadable");
-        assert!(!IfMatch::parse("").allows(7));
-    }
-}
-
-/// The `ETag` of a record at `version`.
-#[must_use]
-pub fn etag(version: u64) -> String {
-    format!("\"{version}\"")
 }
 
 /// Who is calling: an authenticated token, its org, its owner (personal tokens) and the role it
@@ -139,8 +102,9 @@ pub struct Actor {
     pub member: Option<Member>,
     /// Effective role: the lower of the token's and its owner's.
     pub role: Role,
-    /// The request's `If-Match`, checked against the record a change applies to.
-    pub if_match: Option<IfMatch>,
+    /// The request's precondition (`If-Match`), checked against the record a change applies to;
+    /// `None`: unconditional.
+    pub if_match: Option<Precondition>,
 }
 
 impl Actor {
