@@ -9,6 +9,7 @@ pub mod email;
 pub mod leak;
 pub mod lifecycle;
 pub mod model;
+pub mod notice;
 pub mod policy;
 pub mod projection;
 pub mod random;

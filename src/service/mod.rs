@@ -41,6 +41,7 @@ pub use webhooks::{Outgoing, WebhookSet};
 use crate::domain::email::EmailState;
 use crate::domain::lifecycle::{self, Outcome};
 use crate::domain::model::new_id;
+use crate::domain::notice;
 use crate::domain::policy::{self, Access};
 use crate::domain::token::{parse, sha256_hex, Prefix};
 use crate::domain::validate;
@@ -460,32 +461,13 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         };
         let owner = n.token.and_then(|t| t.owner_member_id.as_deref()).filter(|o| *o != by);
         let to = members.iter().filter(|m| m.is_active() && (m.role == Role::Admin || Some(m.id.as_str()) == owner));
-        let (subject, body) = match (n.token, n.member) {
-            (Some(t), _) => (
-                format!("[{}] API token \"{}\" {}", org.name, t.label, n.verb),
-                format!(
-                    "{}\nScopes: {}.\nExpires: {}.\nIf this was not expected, revoke it in keyward.",
-                    n.text.clone().unwrap_or_else(|| format!(
-                        "{who} {} the {} {} token \"{}\" ({}) at {now}.",
-                        n.verb,
-                        t.kind.as_str(),
-                        t.role.as_str(),
-                        t.label,
-                        t.masked()
-                    )),
-                    if t.scopes.is_empty() { "none".to_owned() } else { t.scopes.join(", ") },
-                    t.expires_at.map_or_else(|| "never".to_owned(), |e| e.to_string()),
-                ),
-            ),
-            (None, Some(m)) => (
-                format!("[{}] Member {}: {}", org.name, m.email, n.verb),
-                format!(
-                    "{who} changed the member {} <{}> at {now}: {}.\nIf this was not expected, check the org's members in keyward.",
-                    m.name, m.email, n.verb
-                ),
-            ),
+        let about = match (n.token, n.member) {
+            (Some(t), _) => notice::About::Token(t),
+            (None, Some(m)) => notice::About::Member(m),
             (None, None) => return Ok(()),
         };
+        let words = notice::Notice { org: &org.name, who: &who, verb: n.verb, about, text: n.text.as_deref(), at: now };
+        let (subject, body) = notice::written(&words);
         for r in to {
             let note = Notification {
                 id: self.id("ntf_")?,
@@ -504,20 +486,9 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             }
             changes.notify(&org.id, &note, self.next_seq())?;
         }
-        changes.event(crate::store::Event {
-            org: org.id.clone(),
-            kind: n.kind.as_str().to_owned(),
-            data: serde_json::json!({
-                "org_id": org.id,
-                "kind": n.kind.as_str(),
-                "subject": subject,
-                "body": body,
-                "token_id": n.token.map(|t| t.id.clone()),
-                "created_by": by,
-                "created_at": now.to_rfc3339(),
-                "masked": n.token.map(Token::masked),
-            }),
-        });
+        let kind = n.kind.as_str();
+        let data = notice::event_data(&org.id, kind, &words, by);
+        changes.event(crate::store::Event { org: org.id.clone(), kind: kind.to_owned(), data });
         Ok(())
     }
 
