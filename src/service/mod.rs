@@ -9,6 +9,7 @@ mod emails;
 mod error;
 mod json;
 mod leaks;
+mod listings;
 mod members;
 mod projection;
 mod reminders;
@@ -27,14 +28,14 @@ pub use emails::OutgoingEmail;
 pub use error::{Conflict, Denied, Error};
 pub use json::{object, parse_json};
 pub use leaks::Reporter;
+pub use listings::AuditQuery;
 pub use members::{Me, OrgCreated, Usage, FIRST_TOKEN_LABEL};
 pub use projection::{Drained, Fix, Reconciled};
 pub use reminders::Tick;
 pub use tokens::{Issued, TokenQuery};
 pub use usage::{UsageCount, UsageReport, REPORT_MAX as USAGE_REPORT_MAX};
 pub use verify::{
-    client_ip, locate, verify, verify_body, AuditQuery, Consistency, Located, Verification, VerifiedToken,
-    VerifyRequest,
+    client_ip, locate, verify, verify_body, Consistency, Located, Verification, VerifiedToken, VerifyRequest,
 };
 pub use webhooks::{Outgoing, WebhookSet};
 
