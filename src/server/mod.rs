@@ -58,7 +58,7 @@ use self::kv::WorkersKv;
 use self::problem::Problem;
 use crate::domain::{Code, Timestamp};
 use crate::routes::{resolve, Route};
-use crate::service::{self, Consistency, Error, Verification};
+use crate::service::{self, Consistency, Error, Located, Lookup, Verification};
 use crate::store::cache::TtlCache;
 use crate::store::Edge;
 
@@ -281,10 +281,7 @@ fn verify_query(req: &Request) -> Result<service::VerifyRequest, Problem> {
     let scopes = param(&q, "scopes")
         .map(|s| s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
         .unwrap_or_default();
-    let consistency = match param(&q, "consistency") {
-        None => Consistency::Edge,
-        Some(c) => Consistency::parse(&c).ok_or(Error::BadRequest("consistency must be \"edge\" or \"strict\""))?,
-    };
+    let consistency = service::consistency(param(&q, "consistency").as_deref())?;
     let client_ip = service::client_ip(param(&q, "client_ip").as_deref())?;
     Ok(service::VerifyRequest { token: bearer(req).unwrap_or_default(), scopes, consistency, client_ip })
 }
@@ -303,23 +300,18 @@ pub(crate) async fn verify(
     caller: &str,
     now: Timestamp,
 ) -> Result<Verification, Problem> {
-    let edge = edge(env);
-    let presented = asked.token.as_str();
-    let outcome = match asked.consistency {
-        Consistency::Edge => service::verify(&edge, presented, &asked.scopes, asked.client_ip, now).await?,
-        Consistency::Strict => match service::locate(&edge, presented).await? {
-            Some(at) => {
-                limits::check(env, limits::Limit::StrictVerifications, &at.token_id).await?;
-                let mut answer = relay::strict(env, asked, &at).await?;
-                answer.located = Some(at);
-                answer
-            }
-            None => {
-                let code =
-                    if crate::domain::token::parse(presented).is_ok() { Code::NotFound } else { Code::Malformed };
-                Verification::new(code, None, Consistency::Strict)
-            }
-        },
+    let found = service::lookup(&edge(env), &asked.token).await?;
+    let outcome = match (asked.consistency, found) {
+        (Consistency::Strict, Lookup::Found { hash, entry }) => {
+            let at = Located::from(&entry);
+            limits::check(env, limits::Limit::StrictVerifications, &at.token_id).await?;
+            let mut answer = relay::strict(env, asked, &hash, &at).await?;
+            answer.located = Some(at);
+            answer
+        }
+        (Consistency::Strict, Lookup::Unknown) => Verification::new(Code::NotFound, None, Consistency::Strict),
+        (Consistency::Strict, Lookup::Malformed) => Verification::new(Code::Malformed, None, Consistency::Strict),
+        (Consistency::Edge, found) => found.edge_verdict(&asked.scopes, asked.client_ip, now),
     };
     if let Some(t) = &outcome.token {
         touch(ctx, env, &t.org_id, &t.id, now);

@@ -64,11 +64,12 @@ pub async fn send(
     stub(env, org)?.fetch_with_request(req).await.map_err(internal)
 }
 
-/// The body of a strict verification, edge to authority.
+/// The body of a strict verification, edge to authority: the secret's hash as the edge computed
+/// it, never the secret.
 #[derive(Serialize, serde::Deserialize)]
 pub struct StrictQuestion {
-    /// The presented secret.
-    pub token: String,
+    /// `sha256` hex of the presented secret.
+    pub hash: String,
     /// Scopes asked for.
     pub scopes: Vec<String>,
     /// Where the edge found it.
@@ -80,13 +81,19 @@ pub struct StrictQuestion {
     pub client_ip: Option<core::net::IpAddr>,
 }
 
-/// Ask the org's authority for a strict verdict on what was `asked`, found at `at`.
+/// Ask the org's authority for a strict verdict on what was `asked`, whose secret hashes to
+/// `hash` and was found at `at`.
 ///
 /// # Errors
 /// [`Error::Internal`] when the authority cannot be reached or answers something else.
-pub async fn strict(env: &Env, asked: &crate::service::VerifyRequest, at: &Located) -> Result<Verification, Problem> {
+pub async fn strict(
+    env: &Env,
+    asked: &crate::service::VerifyRequest,
+    hash: &str,
+    at: &Located,
+) -> Result<Verification, Problem> {
     let q = StrictQuestion {
-        token: asked.token.clone(),
+        hash: hash.to_owned(),
         scopes: asked.scopes.clone(),
         org_id: at.org_id.clone(),
         token_id: at.token_id.clone(),

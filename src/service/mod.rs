@@ -35,7 +35,8 @@ pub use reminders::Tick;
 pub use tokens::{Issued, TokenQuery};
 pub use usage::{UsageCount, UsageReport, REPORT_MAX as USAGE_REPORT_MAX};
 pub use verify::{
-    client_ip, locate, verify, verify_body, Consistency, Located, Verification, VerifiedToken, VerifyRequest,
+    client_ip, consistency, locate, lookup, verify, verify_body, Consistency, Located, Lookup, Verification,
+    VerifiedToken, VerifyRequest,
 };
 pub use webhooks::{Outgoing, WebhookSet};
 

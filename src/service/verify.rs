@@ -118,6 +118,11 @@ struct VerifyBody {
     client_ip: Option<String>,
 }
 
+/// What a `client_ip` that is not an address is told (both forms of the endpoint).
+const BAD_CLIENT_IP: Error = Error::BadRequest("client_ip must be an IPv4 or IPv6 address");
+/// What a `consistency` other than edge or strict is told (both forms of the endpoint).
+const BAD_CONSISTENCY: Error = Error::BadRequest("consistency must be \"edge\" or \"strict\"");
+
 /// A `client_ip` as given (`None` or empty: not given).
 ///
 /// # Errors
@@ -125,8 +130,16 @@ struct VerifyBody {
 pub fn client_ip(raw: Option<&str>) -> Result<Option<IpAddr>, Error> {
     match raw.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(s) => s.parse().map(Some).map_err(|_| Error::BadRequest("client_ip must be an IPv4 or IPv6 address")),
+        Some(s) => s.parse().map(Some).map_err(|_| BAD_CLIENT_IP),
     }
+}
+
+/// A `consistency` as given (`None`: the default, edge).
+///
+/// # Errors
+/// [`Error::BadRequest`] for anything but `edge` or `strict`.
+pub fn consistency(raw: Option<&str>) -> Result<Consistency, Error> {
+    raw.map_or(Ok(Consistency::Edge), |c| Consistency::parse(c).ok_or(BAD_CONSISTENCY))
 }
 
 /// Read a verify body: typed parse first (fast), and on failure the detailed check that names
@@ -151,15 +164,13 @@ pub fn verify_body(body: &[u8]) -> Result<VerifyRequest, Error> {
     }
     let consistency = match obj.get("consistency") {
         None | Some(Value::Null) => Consistency::Edge,
-        Some(c) => c
-            .as_str()
-            .and_then(Consistency::parse)
-            .ok_or(Error::BadRequest("consistency must be \"edge\" or \"strict\""))?,
+        Some(Value::String(c)) => consistency(Some(c))?,
+        Some(_) => return Err(BAD_CONSISTENCY),
     };
     let client_ip = match obj.get("client_ip") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => client_ip(Some(s))?,
-        Some(_) => return Err(Error::BadRequest("client_ip must be an IPv4 or IPv6 address")),
+        Some(_) => return Err(BAD_CLIENT_IP),
     };
     let token = obj.get("token").and_then(Value::as_str).ok_or(Error::BadRequest("token must be a string"))?;
     let scopes = match obj.get("scopes") {
@@ -189,9 +200,63 @@ impl From<&VerifyEntry> for Located {
     }
 }
 
-/// Verify a presented token for `scopes` at the edge: parse and checksum (no read for junk),
-/// then one read of `v:<sha256>`, then the pure verdict. Needs nothing but KV, so the Worker's
-/// hot path calls it without building a [`Service`].
+/// What the edge knows of a presented string, after one parse, one hash and at most one read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    /// Not a token: wrong pattern or checksum (never read from KV).
+    Malformed,
+    /// A well-formed secret KV does not know.
+    Unknown,
+    /// A secret KV knows: its hash and its verify entry.
+    Found {
+        /// `sha256` hex of the secret (what the authority matches strictly).
+        hash: String,
+        /// The entry KV holds for it.
+        entry: VerifyEntry,
+    },
+}
+
+impl Lookup {
+    /// Where the secret lives, if KV knows it.
+    #[must_use]
+    pub fn located(&self) -> Option<Located> {
+        match self {
+            Self::Found { entry, .. } => Some(Located::from(entry)),
+            _ => None,
+        }
+    }
+
+    /// The edge's answer for `scopes` from the address `client` at `now`.
+    #[must_use]
+    pub fn edge_verdict<T: AsRef<str>>(self, scopes: &[T], client: Option<IpAddr>, now: Timestamp) -> Verification {
+        let entry = match self {
+            Self::Malformed => return Verification::new(Code::Malformed, None, Consistency::Edge),
+            Self::Unknown => None,
+            Self::Found { entry, .. } => Some(entry),
+        };
+        let code = verdict(entry.as_ref(), now, scopes, client);
+        Verification::new(code, entry, Consistency::Edge)
+    }
+}
+
+/// Look `presented` up at the edge: parse and checksum (no read for junk), then one read of
+/// `v:<sha256>`.
+///
+/// # Errors
+/// [`Error::Internal`] on storage failure only.
+pub async fn lookup<K: Kv>(edge: &Edge<K>, presented: &str) -> Result<Lookup> {
+    if parse(presented).is_err() {
+        return Ok(Lookup::Malformed);
+    }
+    let hash = sha256_hex(presented);
+    Ok(match edge.verify_entry(&hash).await? {
+        Some(entry) => Lookup::Found { hash, entry },
+        None => Lookup::Unknown,
+    })
+}
+
+/// Verify a presented token for `scopes` at the edge ([`lookup`], then the pure verdict). Needs
+/// nothing but KV, so the Worker's hot path calls it without building a [`Service`].
 ///
 /// # Errors
 /// [`Error::Internal`] on storage failure only; every other outcome is a [`Code`].
@@ -202,12 +267,7 @@ pub async fn verify<K: Kv, T: AsRef<str>>(
     client: Option<IpAddr>,
     now: Timestamp,
 ) -> Result<Verification> {
-    if parse(presented).is_err() {
-        return Ok(Verification::new(Code::Malformed, None, Consistency::Edge));
-    }
-    let entry = edge.verify_entry(&sha256_hex(presented)).await?;
-    let code = verdict(entry.as_ref(), now, scopes, client);
-    Ok(Verification::new(code, entry, Consistency::Edge))
+    Ok(lookup(edge, presented).await?.edge_verdict(scopes, client, now))
 }
 
 /// Where the edge says `presented` lives (`None`: malformed or unknown to KV).
@@ -215,10 +275,7 @@ pub async fn verify<K: Kv, T: AsRef<str>>(
 /// # Errors
 /// [`Error::Internal`] on storage failure.
 pub async fn locate<K: Kv>(edge: &Edge<K>, presented: &str) -> Result<Option<Located>> {
-    if parse(presented).is_err() {
-        return Ok(None);
-    }
-    Ok(edge.verify_entry(&sha256_hex(presented)).await?.as_ref().map(Located::from))
+    Ok(lookup(edge, presented).await?.located())
 }
 
 impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
@@ -245,26 +302,24 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     }
 
     /// Verify strictly, from the records: the verdict the edge will give once KV has caught
-    /// up with every change made so far. `at` is where the edge found the secret.
+    /// up with every change made so far. `hash` is the presented secret's, as the edge computed
+    /// it ([`Lookup::Found`]), and `at` where the edge found it: the secret itself never reaches
+    /// the authority.
     ///
     /// # Errors
     /// [`Error::Internal`] on storage failure only.
     pub async fn verify_strict<T: AsRef<str>>(
         &self,
-        presented: &str,
+        hash: &str,
         at: &Located,
         scopes: &[T],
         client: Option<IpAddr>,
         now: Timestamp,
     ) -> Result<Verification> {
-        if parse(presented).is_err() {
-            return Ok(Verification::new(Code::Malformed, None, Consistency::Strict));
-        }
-        let hash = sha256_hex(presented);
         let entry = match self.repo.token(&at.org_id, &at.token_id).await? {
             Some(t) => {
                 let owner = self.owner_of(&t).await?;
-                entries(&t, owner.as_ref(), now).into_iter().find(|(h, _)| *h == hash).map(|(_, e)| e)
+                entries(&t, owner.as_ref(), now).into_iter().find(|(h, _)| h == hash).map(|(_, e)| e)
             }
             None => None,
         };

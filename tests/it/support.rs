@@ -170,7 +170,13 @@ impl World {
                     .to_owned(),
                 Some(at) => self
                     .svc
-                    .verify_strict(secret, &at, scopes, self.client.get(), self.now())
+                    .verify_strict(
+                        &keyward::domain::token::sha256_hex(secret),
+                        &at,
+                        scopes,
+                        self.client.get(),
+                        self.now(),
+                    )
                     .await
                     .unwrap()
                     .code
