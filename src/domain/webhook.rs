@@ -9,7 +9,7 @@
 //! Unlike a token, a signing secret must be kept (keyward signs with it); it lives only in the
 //! org authority's records and is shown once, when it is made.
 
-use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use core::net::{IpAddr, Ipv6Addr};
 
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
@@ -18,6 +18,9 @@ use sha2::Sha256;
 
 use super::random::{RandomError, RandomSource};
 use super::Timestamp;
+
+mod host;
+use host::Host;
 
 /// Prefix of a signing secret.
 pub const SECRET_PREFIX: &str = "whsec_";
@@ -146,11 +149,14 @@ pub fn signature(secrets: &[&str], id: &str, timestamp: i64, body: &str) -> Stri
 
 /// Why an endpoint URL is refused, for people.
 ///
-/// `allow_insecure` (local development and tests only) admits `http://` and private, loopback
-/// and link-local hosts; in production only `https://` to a public host is accepted. A host
-/// name is judged by its text (names that only resolve privately, such as `localhost` or
-/// `*.internal`); what a public name resolves to is the platform's business, since a Worker's
-/// outbound requests do not reach private networks.
+/// `allow_insecure` (local development and tests only) admits `http://` and hosts that are not
+/// public; in production only `https://` to a public host is accepted. The host is read as
+/// `fetch` reads it (the URL Standard: `127.1`, `0x7f.0.0.1` and `2130706433` are 127.0.0.1), and
+/// one that `fetch` could not read is refused in both modes. An address must be of the public
+/// Internet (see `host.rs` for the blocks that are not); a name is judged by its text (a dotless
+/// name, `localhost`, `*.internal`, … only resolve privately). What a public name resolves to is
+/// the platform's business: a deployed Worker's requests go out to the public Internet and never
+/// into the account's private networks (SECURITY.md, "Webhook endpoints").
 #[must_use]
 pub fn url_problem(url: &str, allow_insecure: bool) -> Option<&'static str> {
     if url.len() > URL_MAX {
@@ -180,11 +186,11 @@ pub fn url_problem(url: &str, allow_insecure: bool) -> Option<&'static str> {
         return Some("must not carry a user name or password");
     }
     let Some(host) = host_of(authority) else { return Some("has no valid host") };
-    if host.is_empty() {
+    if matches!(&host, Host::Name(name) if name.is_empty()) {
         return Some("has no host");
     }
-    if !allow_insecure && is_private_host(&host) {
-        return Some("must not point to a private, loopback or link-local address");
+    if !allow_insecure && !host.is_public() {
+        return Some("must point to a public host, not a private, loopback, link-local or reserved address");
     }
     None
 }
@@ -213,14 +219,15 @@ fn split_authority(rest: &str) -> (&str, &str) {
     rest.split_at_checked(rest.find(['/', '?', '#']).unwrap_or(rest.len())).unwrap_or((rest, ""))
 }
 
-/// The host of `host[:port]` or `[v6][:port]`, lower-cased, without brackets.
-fn host_of(authority: &str) -> Option<String> {
+/// The host of `host[:port]` or `[v6][:port]`, read as `fetch` reads it; `None` when it is not
+/// a plain name or address, or `fetch` could not read it.
+fn host_of(authority: &str) -> Option<Host> {
     if let Some(v6) = authority.strip_prefix('[') {
         let (h, after) = v6.split_once(']')?;
-        if !(after.is_empty() || after.strip_prefix(':').is_some_and(is_port)) || h.parse::<Ipv6Addr>().is_err() {
+        if !(after.is_empty() || after.strip_prefix(':').is_some_and(is_port)) {
             return None;
         }
-        return Some(h.to_ascii_lowercase());
+        return h.parse::<Ipv6Addr>().ok().map(|ip| Host::Ip(IpAddr::V6(ip)));
     }
     let (h, port) = match authority.rsplit_once(':') {
         Some((h, p)) => (h, Some(p)),
@@ -232,55 +239,11 @@ fn host_of(authority: &str) -> Option<String> {
     if port.is_some_and(|p| !is_port(p)) || !h.bytes().all(host_chars) {
         return None;
     }
-    Some(h.trim_end_matches('.').to_ascii_lowercase())
+    host::read(h)
 }
 
 fn is_port(p: &str) -> bool {
     !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok()
-}
-
-/// Whether `host` names this machine or a private network.
-fn is_private_host(host: &str) -> bool {
-    if let Ok(ip) = host.parse::<IpAddr>() {
-        return is_private_ip(ip);
-    }
-    // A dotless name, or one of the suffixes reserved for local use.
-    !host.contains('.')
-        || ["localhost", "local", "internal", "home.arpa", "lan", "intranet"]
-            .iter()
-            .any(|s| host == *s || host.ends_with(&format!(".{s}")))
-}
-
-fn is_private_ip(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => is_private_v4(v4),
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_private_v4(v4);
-            }
-            let s = v6.segments();
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (s[0] & 0xfe00) == 0xfc00 // unique local
-                || (s[0] & 0xffc0) == 0xfe80 // link-local
-                || (s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] // NAT64: the IPv4 address it embeds
-                    && is_private_v4(Ipv4Addr::from((u32::from(s[6]) << 16) | u32::from(s[7]))))
-        }
-    }
-}
-
-fn is_private_v4(v4: Ipv4Addr) -> bool {
-    let [a, b, ..] = v4.octets();
-    v4.is_private()
-        || v4.is_loopback()
-        || v4.is_link_local()
-        || v4.is_unspecified()
-        || v4.is_broadcast()
-        || v4.is_multicast()
-        || a == 0
-        || (a == 100 && (64..128).contains(&b)) // shared address space (CGNAT)
-        || (a == 198 && (b == 18 || b == 19)) // benchmarking
 }
 
 /// Where a delivery stands.
@@ -547,10 +510,12 @@ mod tests {
             "64:ff9b::",
             "64:ff9b::a00:1",
             "::ffff:10.0.0.1",
+            "fec0::1",
+            "fe00::1",
         ] {
             assert!(url_problem(&format!("https://[{ip}]/"), false).is_some(), "{ip} is private");
         }
-        for ip in ["2606:4700::1", "fec0::1", "fe00::1", "64:ff9b::808:808", "::ffff:8.8.8.8"] {
+        for ip in ["2606:4700::1", "64:ff9b::808:808", "::ffff:8.8.8.8"] {
             assert_eq!(url_problem(&format!("https://[{ip}]/"), false), None, "{ip} is public");
         }
         // A URL of exactly the longest length is accepted; one byte more is not.
@@ -558,6 +523,87 @@ mod tests {
         let exact = format!("{base}{}", "a".repeat(URL_MAX - base.len()));
         assert_eq!(url_problem(&exact, false), None);
         assert!(url_problem(&format!("{exact}a"), false).is_some());
+    }
+
+    /// The outside review's URLs: each reaches a private address once fetch has read it (as
+    /// workerd's URL parser does: tests/e2e/webhook-hosts.test.mjs), and each is refused.
+    const REVIEW_URLS: [&str; 9] = [
+        "https://127.1/",
+        "https://0x7f.0.0.1/",
+        "https://0177.0.0.1/",
+        "https://10.1/",
+        "https://192.168.257/",
+        "https://[::7f00:1]/",
+        "https://[fec0::1]/",
+        "https://[64:ff9b:1::a00:1]/",
+        "https://[2002:7f00:1::]/",
+    ];
+    const NOT_PUBLIC: Option<&str> =
+        Some("must point to a public host, not a private, loopback, link-local or reserved address");
+
+    #[test]
+    fn hosts_are_read_as_fetch_reads_them() {
+        for url in REVIEW_URLS {
+            assert_eq!(url_problem(url, false), NOT_PUBLIC, "{url}");
+            assert_eq!(url_problem(url, true), None, "{url} in development");
+        }
+        // Their public neighbours, spelled the same ways.
+        for url in [
+            "https://8.8.8.8/",
+            "https://0x8.0x8.0x8.0x8/",
+            "https://010.010.010.010/",
+            "https://8.526344/",
+            "https://134744072/",
+            "https://126.1/",
+            "https://0x80.0.0.1/",
+            "https://11.1/",
+            "https://192.169.257/",
+            "https://[2606:4700::1111]/",
+            "https://[2002:808:808::]/",
+            "https://[64:ff9b::808:808]/",
+            "https://example.com/",
+            "https://example.com./",
+            "https://a-1.example/",
+        ] {
+            assert_eq!(url_problem(url, false), None, "{url}");
+        }
+        for url in [
+            "https://0x/",                        // 0.0.0.0
+            "https://0/",                         //
+            "https://127.0.0.1./",                // a final dot changes nothing
+            "https://0x7F000001/",                //
+            "https://2130706433/",                //
+            "https://0xa9.0xfe.0xa9.0xfe/latest", // 169.254.169.254
+            "https://[::1.2.3.4]/",               // IPv4-compatible
+            "https://[::ffff:0:808:808]/",        // IPv4-translated: not mapped
+            "https://[2001::1]/",                 // Teredo
+            "https://[3fff::1]/",                 // documentation
+            "https://[2002:a00:1::]/",            // 6to4 of 10.0.0.1
+            "https://localhost./",                //
+            "https://db.internal./",
+        ] {
+            assert_eq!(url_problem(url, false), NOT_PUBLIC, "{url}");
+        }
+        // What fetch cannot read is refused in both modes.
+        for dev in [false, true] {
+            for url in [
+                "https://1.2.3.0x100/", // the last of four numbers is one byte
+                "https://1.2.3.4.5/",   // at most four numbers
+                "https://256.0.0.1/",   //
+                "https://99999999999999999999/",
+                "https://hooks.example.0x10000000000000000000/",
+                "https://4294967296/",
+                "https://foo.0x/", // ends in a number, so IPv4, and foo is none
+                "https://example.1/",
+                "https://08.1/", // not octal
+                "https://127.0.0.1../",
+                "https://a..b.example/",
+                "https://./",
+            ] {
+                assert_eq!(url_problem(url, dev), Some("has no valid host"), "{url} ({dev})");
+            }
+        }
+        assert_eq!(url_problem("https://:443/", false), Some("has no host"));
     }
 
     #[test]
