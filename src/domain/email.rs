@@ -7,107 +7,9 @@
 //! link to the token in the admin page. Never a secret or a hash: the notification holds none.
 //! Every piece of text in the HTML part is escaped.
 
-use serde::{Deserialize, Serialize};
-
 use super::model::Notification;
-use super::webhook::ATTEMPT_OFFSETS_SECONDS;
+pub use super::sending::{EmailState, SendState};
 use super::Timestamp;
-
-/// Where a notification's email stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SendState {
-    /// Not sent yet; an attempt is due at `next_attempt_at`.
-    Pending,
-    /// The Email Service accepted it.
-    Sent,
-    /// Every attempt of the 24-hour window failed, or there was no one to send it to.
-    Failed,
-}
-
-/// A notification's email delivery.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EmailState {
-    /// Where it stands.
-    pub state: SendState,
-    /// Attempts made.
-    pub attempts: u32,
-    /// Why the last attempt failed, in a few words.
-    pub last_error: Option<String>,
-    /// When the next attempt is due (`None` once sent or given up).
-    pub next_attempt_at: Option<Timestamp>,
-    /// While an attempt is in flight: until when it holds the email (see [`Self::lease`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub leased_until: Option<Timestamp>,
-}
-
-impl EmailState {
-    /// A new email, due at `now`.
-    #[must_use]
-    pub const fn pending(now: Timestamp) -> Self {
-        Self {
-            state: SendState::Pending,
-            attempts: 0,
-            last_error: None,
-            next_attempt_at: Some(now),
-            leased_until: None,
-        }
-    }
-
-    /// Whether an attempt is due at `now` (and none is in flight).
-    #[must_use]
-    pub fn is_due(&self, now: Timestamp) -> bool {
-        self.next_due().is_some_and(|t| t <= now)
-    }
-
-    /// When the next attempt may start: its slot, or the end of the lease of one in flight.
-    #[must_use]
-    pub fn next_due(&self) -> Option<Timestamp> {
-        if self.state != SendState::Pending {
-            return None;
-        }
-        super::webhook::held_until(self.next_attempt_at, self.leased_until)
-    }
-
-    /// Hold it for an attempt starting at `now`: no one else starts one before the attempt is
-    /// recorded or [`super::webhook::SEND_LEASE_SECONDS`] pass (its sender died).
-    pub fn lease(&mut self, now: Timestamp) {
-        self.leased_until = Some(now.plus_seconds(super::webhook::SEND_LEASE_SECONDS));
-    }
-
-    /// Record an attempt made at `now` for a notification made at `created_at`: sent, or the
-    /// next slot of the webhook schedule (5 s … 24 h after the notification), or failed after
-    /// the last.
-    pub fn record(&mut self, created_at: Timestamp, now: Timestamp, outcome: Result<(), String>) {
-        self.attempts = self.attempts.saturating_add(1);
-        self.leased_until = None;
-        match outcome {
-            Ok(()) => {
-                self.state = SendState::Sent;
-                self.last_error = None;
-                self.next_attempt_at = None;
-            }
-            Err(why) => {
-                self.last_error = Some(why);
-                match ATTEMPT_OFFSETS_SECONDS.get(self.attempts as usize) {
-                    Some(offset) => self.next_attempt_at = Some(created_at.plus_seconds(*offset).max(now)),
-                    None => {
-                        self.state = SendState::Failed;
-                        self.next_attempt_at = None;
-                    }
-                }
-            }
-        }
-    }
-
-    /// Give up without sending (the recipient left, or the org turned emails off).
-    pub fn give_up(&mut self, why: &str) {
-        self.state = SendState::Failed;
-        self.leased_until = None;
-        self.last_error = Some(why.to_owned());
-        self.next_attempt_at = None;
-    }
-}
 
 /// One email, ready to send.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -256,28 +158,5 @@ mod tests {
         assert!(!e.text.contains("Open the token"));
         assert!(!e.html.contains("href"));
         assert_eq!(token_link("javascript:alert(1)", "tok_1"), None);
-    }
-
-    #[test]
-    fn sending_backs_off_then_gives_up() {
-        let t0 = Timestamp::from_millis(1_000_000);
-        let mut s = EmailState::pending(t0);
-        assert!(s.is_due(t0));
-        s.record(t0, t0, Err("refused".into()));
-        assert_eq!((s.state, s.attempts, s.next_attempt_at), (SendState::Pending, 1, Some(t0.plus_seconds(5))));
-        assert_eq!(s.last_error.as_deref(), Some("refused"));
-        for offset in &ATTEMPT_OFFSETS_SECONDS[1..] {
-            s.record(t0, t0.plus_seconds(*offset), Err("refused".into()));
-        }
-        assert_eq!(s.state, SendState::Failed);
-        assert_eq!(s.attempts as usize, ATTEMPT_OFFSETS_SECONDS.len());
-        assert!(!s.is_due(t0.plus_days(3)));
-        let mut ok = EmailState::pending(t0);
-        ok.record(t0, t0, Err("x".into()));
-        ok.record(t0, t0.plus_seconds(5), Ok(()));
-        assert_eq!((ok.state, ok.attempts, ok.last_error), (SendState::Sent, 2, None));
-        let mut gone = EmailState::pending(t0);
-        gone.give_up("the recipient was deactivated");
-        assert_eq!(gone.state, SendState::Failed);
     }
 }

@@ -14,6 +14,7 @@ pub mod policy;
 pub mod projection;
 pub mod random;
 pub mod reminder;
+pub mod sending;
 pub mod time;
 pub mod token;
 pub mod validate;

@@ -588,7 +588,7 @@ pub struct Notification {
     pub masked: Option<String>,
     /// Its email, when the org emails notifications (`None`: not emailed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<super::email::EmailState>,
+    pub email: Option<super::sending::EmailState>,
 }
 
 #[cfg(test)]

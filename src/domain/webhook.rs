@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use super::random::{RandomError, RandomSource};
+use super::sending::{held_until, lease_end, next_attempt};
 use super::Timestamp;
 
 mod host;
@@ -47,21 +48,6 @@ pub const EVENT_KINDS: [&str; 12] = [
 ];
 /// The event `POST /v1/org/webhook/test` sends; always delivered, whatever `events` says.
 pub const TEST_EVENT: &str = "webhook.test";
-
-/// How long a send in progress holds its delivery or email (no other run picks it up before):
-/// longer than any send takes, short enough that a send lost with its process is retried soon.
-pub const SEND_LEASE_SECONDS: i64 = 30;
-/// When an attempt scheduled for `next` may start, given the lease of one in flight (shared by
-/// webhook deliveries and emails).
-#[must_use]
-pub fn held_until(next: Option<Timestamp>, leased_until: Option<Timestamp>) -> Option<Timestamp> {
-    let next = next?;
-    Some(leased_until.map_or(next, |l| next.max(l)))
-}
-
-/// When each attempt of a delivery is due, in seconds after the event: at once, then with
-/// backoff up to 24 h. After the last one fails the delivery is given up (`failed`).
-pub const ATTEMPT_OFFSETS_SECONDS: [i64; 8] = [0, 5, 300, 1_800, 7_200, 18_000, 36_000, 86_400];
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -346,7 +332,7 @@ impl Delivery {
     /// Hold it for an attempt starting at `now`: no one else starts one before the attempt is
     /// recorded or [`SEND_LEASE_SECONDS`] pass (its sender died).
     pub fn lease(&mut self, now: Timestamp) {
-        self.leased_until = Some(now.plus_seconds(SEND_LEASE_SECONDS));
+        self.leased_until = Some(lease_end(now));
     }
 
     /// Record an attempt made at `now` that got `response_code` (or failed with `error`), and
@@ -366,12 +352,9 @@ impl Delivery {
             self.next_attempt_at = None;
             return;
         }
-        match ATTEMPT_OFFSETS_SECONDS.get(self.attempts.len()) {
-            Some(offset) => self.next_attempt_at = Some(self.created_at.plus_seconds(*offset).max(now)),
-            None => {
-                self.state = DeliveryState::Failed;
-                self.next_attempt_at = None;
-            }
+        self.next_attempt_at = next_attempt(self.created_at, self.attempts.len(), now);
+        if self.next_attempt_at.is_none() {
+            self.state = DeliveryState::Failed;
         }
     }
 }
@@ -379,6 +362,7 @@ impl Delivery {
 #[cfg(test)]
 mod tests {
     use super::super::random::testing::SeqRandom;
+    use super::super::sending::{ATTEMPT_OFFSETS_SECONDS, SEND_LEASE_SECONDS};
     use super::*;
 
     /// The Standard Webhooks specification's own example (secret, id, timestamp, body and the

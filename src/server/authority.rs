@@ -402,7 +402,7 @@ impl OrgAuthority {
         } else if leased {
             self.state.wait_until(work);
         }
-        let lease_end = leased.then(|| now().plus_seconds(crate::domain::webhook::SEND_LEASE_SECONDS));
+        let lease_end = leased.then(|| now().plus_seconds(crate::domain::sending::SEND_LEASE_SECONDS));
         Ok([tick.next, lease_end].into_iter().flatten().min())
     }
 

@@ -3,7 +3,7 @@
 //! the world's clock, never by sleeping.
 
 use futures_executor::block_on;
-use keyward::domain::webhook::ATTEMPT_OFFSETS_SECONDS;
+use keyward::domain::sending::ATTEMPT_OFFSETS_SECONDS;
 use keyward::service::{UsageCount, UsageReport};
 use serde_json::{json, Value};
 
@@ -74,7 +74,7 @@ fn deliveries_are_signed_retried_on_schedule_and_given_up() {
             // handed out again once the lease ends without an outcome (its sender died).
             let none = block_on(w.svc.due_deliveries(&org.id, w.now().plus_seconds(1))).unwrap();
             assert!(none.is_empty(), "leased");
-            let lease_end = w.now().plus_seconds(keyward::domain::webhook::SEND_LEASE_SECONDS);
+            let lease_end = w.now().plus_seconds(keyward::domain::sending::SEND_LEASE_SECONDS);
             let again = block_on(w.svc.due_deliveries(&org.id, lease_end)).unwrap();
             assert_eq!(again.len(), 1, "the lease ran out");
         }

@@ -78,7 +78,7 @@ fn a_rotation_replaces_the_signing_secret_and_says_when() {
     let newer = r2.secret.unwrap();
     assert_eq!(r2.webhook.previous_valid_until, None);
     // (the last attempt was handed out and never recorded: wait out its lease)
-    w.advance_seconds(keyward::domain::webhook::SEND_LEASE_SECONDS);
+    w.advance_seconds(keyward::domain::sending::SEND_LEASE_SECONDS);
     assert!(signed_with(&due(&w, &org.id)[0], &[&newer]));
 }
 
