@@ -7,6 +7,7 @@ mod auth_matrix;
 mod deployment;
 mod failures;
 mod in_time;
+mod layering;
 mod leaks;
 mod least_authority;
 mod lifecycle;
