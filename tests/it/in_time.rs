@@ -236,14 +236,48 @@ fn idle_tokens_are_warned_then_disabled_by_the_system_unless_used() {
     assert!(notifications(&w, &org.admin_secret)
         .iter()
         .any(|n| n["kind"] == "token.disabled" && n["created_by"] == "system"));
-    // A developer cannot undo the system's disable; an admin can, and the idle clock restarts.
-    let (_, dev, _) = w.member_with_token(&org.admin_secret, "dev@acme.io", "developer");
-    let _ = dev;
+    // An admin enables it again, and the idle clock restarts.
     let a = w.actor(&org.admin_secret);
     block_on(w.svc.enable_token(&a, &idle, &no_body(), w.now())).unwrap();
     let tick = block_on(w.svc.tick(&org.id, w.now())).unwrap();
     assert_eq!(tick.idle_disabled, 0);
     assert_eq!(w.verify(&idle_secret, &[]), "VALID");
+}
+
+/// keyward's own disable sticks like an admin's: the token's developer cannot enable it (nor
+/// delete it to start over); an admin can.
+#[test]
+fn a_developer_cannot_undo_keywards_idle_disable() {
+    use keyward::service::{Denied, Error};
+    let w = World::new();
+    let org = w.org("Acme", &[]);
+    let a = w.actor(&org.admin_secret);
+    block_on(w.svc.update_org(&a, &form(json!({"policy": {"disable_after_idle_days": 10}})), w.now())).unwrap();
+    let (_, dev, _) = w.member_with_token(&org.admin_secret, "dev@acme.io", "developer");
+    let (_, script) = w.create(&dev, json!({"label": "script", "role": "developer", "kind": "personal"}));
+    // The developer's own token is used every few days; `script` never is.
+    let t0 = w.now();
+    for day in [3, 6, 9, 12] {
+        w.now.set(t0.plus_days(day));
+        w.actor(&dev);
+        w.actor(&org.admin_secret);
+        block_on(w.svc.tick(&org.id, w.now())).unwrap();
+    }
+    let view = w.token_json(&dev, &script).unwrap();
+    assert_eq!((view["state"].as_str(), view["state_set_by"].as_str()), (Some("disabled"), Some("system")));
+    let d = w.actor(&dev);
+    assert_eq!(
+        block_on(w.svc.enable_token(&d, &script, &no_body(), w.now())).unwrap_err(),
+        Error::Forbidden(Denied::RestrictionNotYours)
+    );
+    assert_eq!(
+        block_on(w.svc.delete_token(&d, &script, &form(json!({"confirm_label": "script"})), w.now())).unwrap_err(),
+        Error::Forbidden(Denied::RestrictedDelete)
+    );
+    assert_eq!(w.token_json(&dev, &script).unwrap()["state"], "disabled");
+    let a = w.actor(&org.admin_secret);
+    block_on(w.svc.enable_token(&a, &script, &no_body(), w.now())).unwrap();
+    assert_eq!(w.token_json(&dev, &script).unwrap()["state"], "active");
 }
 
 #[test]

@@ -3,20 +3,20 @@
 
 mod support;
 
+mod alarm_wakes;
+mod answers_and_records;
+mod audit_pages;
 mod auth_matrix;
 mod deployment;
 mod failures;
+mod form_rules;
 mod in_time;
 mod layering;
 mod leaks;
 mod least_authority;
 mod lifecycle;
-mod mutants_audit;
-mod mutants_preconditions;
-mod mutants_projection;
-mod mutants_service;
-mod mutants_tokens;
-mod mutants_validation;
-mod mutants_wake;
-mod mutants_webhooks;
+mod preconditions;
+mod projection_drain;
 mod props;
+mod token_edges;
+mod webhook_setup;

@@ -1,6 +1,6 @@
 //! Problem answers, leak reports at the edges of a rotation's grace, and what member and org
-//! edits record: tests added for mutants cargo-mutants found unchecked in `src/service/error.rs`,
-//! `leaks.rs` and `members.rs` (issue #14).
+//! edits record.
+//! (Many were first written to pin behaviour mutation testing found unchecked; docs/ASSURANCE.md.)
 
 use futures_executor::block_on;
 use keyward::domain::policy::Refused;

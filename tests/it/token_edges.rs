@@ -1,6 +1,6 @@
 //! Token use cases at their edges: owners of new personal tokens, role ceilings on edits,
-//! versions, what the audit log says, and the verify body's consistency. Tests added for
-//! mutants cargo-mutants found unchecked in `src/service/tokens.rs` and `verify.rs` (issue #14).
+//! versions, what the audit log says, and the verify body's consistency.
+//! (Many were first written to pin behaviour mutation testing found unchecked; docs/ASSURANCE.md.)
 
 use futures_executor::block_on;
 use keyward::domain::Action;

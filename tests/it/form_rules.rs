@@ -1,5 +1,5 @@
-//! Form rules at their edges, through the public validators and use cases: tests added for
-//! mutants cargo-mutants found unchecked in `src/domain/validate.rs` (issue #14).
+//! Form rules at their edges, through the public validators and use cases.
+//! (Many were first written to pin behaviour mutation testing found unchecked; docs/ASSURANCE.md.)
 
 use futures_executor::block_on;
 use keyward::domain::cidr::MAX_CIDRS;

@@ -1,5 +1,5 @@
-//! The authority's alarm: what a commit asks it to wake for. Tests added for mutants
-//! cargo-mutants found unchecked in `src/service/mod.rs` (`take_wake`, `remind`; issue #14).
+//! The authority's alarm: what a commit asks it to wake for.
+//! (Many were first written to pin behaviour mutation testing found unchecked; docs/ASSURANCE.md.)
 
 use futures_executor::block_on;
 use keyward::domain::reminder::EXPIRY_WARNING_DAYS;

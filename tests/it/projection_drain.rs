@@ -1,6 +1,6 @@
 //! Draining the verify projection's outbox: how refused writes are counted and how much one
-//! drain copies. Tests added for mutants cargo-mutants found unchecked in
-//! `src/service/projection.rs` (issue #14).
+//! drain copies.
+//! (Many were first written to pin behaviour mutation testing found unchecked; docs/ASSURANCE.md.)
 
 use futures_executor::block_on;
 use keyward::service::Drained;

@@ -1,5 +1,6 @@
-//! `If-Match` preconditions, `ETag`s and JSON bodies through the public API: tests added for the
-//! mutants cargo-mutants found unchecked in `src/service/mod.rs` (issue #14).
+//! `If-Match` preconditions on every record a change applies to, and JSON bodies, through the
+//! public API.
+//! (Many were first written to pin behaviour mutation testing found unchecked; docs/ASSURANCE.md.)
 
 use futures_executor::block_on;
 use keyward::service::{parse_json, Actor, Error, Precondition};
