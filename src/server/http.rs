@@ -6,7 +6,9 @@ use serde_json::json;
 use worker::{web_sys, ByteStream, Headers, Request, Response};
 
 use super::problem::Problem;
-use crate::service::{Error, Precondition};
+use crate::service::Error;
+#[cfg(feature = "admin")]
+use crate::service::Precondition;
 
 /// Largest accepted body.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -200,6 +202,7 @@ pub fn cors(resp: &mut Response, origin: Option<&str>, allowed: &str) {
     }
 }
 
+#[cfg(feature = "admin")]
 /// Read an `If-Match` header value: `*`, or the strong entity tags it lists. If-Match compares
 /// strongly (RFC 9110, 13.1.1): a weak tag (`W/"3"`), an unquoted or unreadable one, and an empty
 /// value name no version, so they match nothing.
@@ -214,12 +217,13 @@ pub fn if_match(header: &str) -> Precondition {
 }
 
 /// The `ETag` of a record at `version`.
+#[cfg(feature = "admin")]
 #[must_use]
 pub fn etag(version: u64) -> String {
     format!("\"{version}\"")
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "admin"))]
 mod if_match_tests {
     use super::{etag, if_match};
 

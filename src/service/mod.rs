@@ -68,8 +68,6 @@ pub struct Service<S, K, R> {
     seq: Cell<u16>,
     /// One drainer of the projection outbox at a time, so two KV writes to one key never race.
     drain: Mutex<()>,
-    /// The earliest moment a commit asked the authority to wake (see [`Service::take_wake`]).
-    wake: Cell<Option<Timestamp>>,
 }
 
 /// Which versions of a record a change may apply to, as the request named them (the server reads
@@ -287,15 +285,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// The use cases over the records in `store` projecting to `kv`, drawing randomness from
     /// `rng`, issuing tokens with `prefix`.
     pub fn new(store: S, kv: K, rng: R, prefix: Prefix) -> Self {
-        Self {
-            repo: Repo::new(store),
-            edge: Edge::new(kv),
-            rng,
-            prefix,
-            seq: Cell::new(0),
-            drain: Mutex::new(()),
-            wake: Cell::new(None),
-        }
+        Self { repo: Repo::new(store), edge: Edge::new(kv), rng, prefix, seq: Cell::new(0), drain: Mutex::new(()) }
     }
 
     /// The same, reading verify entries through `cache` (the Worker's isolate cache).
@@ -336,20 +326,13 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             with_deliveries = self.with_deliveries(changes, now).await?;
             &with_deliveries
         };
+        // The commit carries when the authority must next wake (`Changes::wake`); the store's
+        // owner sets its alarm from it, in the same step.
         self.repo.commit(changes).await?;
-        if let Some(at) = changes.wake_at() {
-            self.wake.set(Some(self.wake.get().map_or(at, |w| w.min(at))));
-        }
         // Failures stay in the outbox; the authority reports them (`Keyward-Projection: pending`)
         // and its alarm retries.
         let _ = self.project(now).await;
         Ok(())
-    }
-
-    /// The earliest moment a commit since the last call asked to be woken at (a delivery due, a
-    /// reminder coming); the org authority sets its alarm from it.
-    pub fn take_wake(&self) -> Option<Timestamp> {
-        self.wake.take()
     }
 
     /// Ask for a wake when `t`'s next reminder may come (a lower bound: what was already sent is

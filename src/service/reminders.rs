@@ -108,7 +108,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         self.commit(&changes, now).await?;
         let deliveries = self.next_delivery(org_id).await?;
         let emails = self.next_email(org_id).await?;
-        out.next = [next, deliveries, emails, self.take_wake()].into_iter().flatten().min();
+        out.next = [next, deliveries, emails].into_iter().flatten().min();
         Ok(out)
     }
 }

@@ -16,6 +16,8 @@ pub struct MemoryStore {
     commits: Cell<u64>,
     fail_at: Cell<Option<u64>>,
     fail_reads: Cell<bool>,
+    /// The earliest wake the commits asked for since [`MemoryStore::take_wake`] last took it.
+    wake: Cell<Option<crate::domain::Timestamp>>,
 }
 
 impl MemoryStore {
@@ -33,6 +35,12 @@ impl MemoryStore {
     /// Make every read fail (or heal with `false`).
     pub fn fail_reads(&self, fail: bool) {
         self.fail_reads.set(fail);
+    }
+
+    /// The earliest wake the commits since the last call asked for (the alarm an org authority
+    /// would have set), taken once.
+    pub fn take_wake(&self) -> Option<crate::domain::Timestamp> {
+        self.wake.take()
     }
 
     /// A copy of everything stored, for inspection in tests.
@@ -68,7 +76,7 @@ impl Store for MemoryStore {
             .collect())
     }
 
-    async fn commit(&self, writes: &[Write]) -> Result<(), StoreError> {
+    async fn commit(&self, writes: &[Write], wake: Option<crate::domain::Timestamp>) -> Result<(), StoreError> {
         let n = self.commits.get() + 1;
         self.commits.set(n);
         if self.fail_at.get() == Some(n) {
@@ -80,6 +88,9 @@ impl Store for MemoryStore {
                 Write::Put(k, v) => data.insert(k.clone(), v.clone()),
                 Write::Delete(k) => data.remove(k),
             };
+        }
+        if let Some(at) = wake {
+            self.wake.set(Some(self.wake.get().map_or(at, |w| w.min(at))));
         }
         Ok(())
     }
@@ -266,11 +277,11 @@ mod tests {
         block_on(async {
             let s = MemoryStore::new();
             let put = |k: &str| Write::Put(k.into(), "v".into());
-            s.commit(&[put("a:1"), put("a:2"), put("b:1")]).await.unwrap();
+            s.commit(&[put("a:1"), put("a:2"), put("b:1")], None).await.unwrap();
             s.fail_write(Some(1));
-            assert!(s.commit(&[put("a:3"), Write::Delete("a:1".into())]).await.is_err());
+            assert!(s.commit(&[put("a:3"), Write::Delete("a:1".into())], None).await.is_err());
             assert_eq!(s.dump().keys().collect::<Vec<_>>(), ["a:1", "a:2", "b:1"]);
-            s.commit(&[Write::Delete("a:1".into())]).await.unwrap();
+            s.commit(&[Write::Delete("a:1".into())], None).await.unwrap();
             let rows = s.list("a:", None, 10).await.unwrap();
             assert_eq!(rows, [("a:2".to_owned(), "v".to_owned())]);
             assert!(s.list("a:", Some("a:2"), 10).await.unwrap().is_empty());

@@ -82,11 +82,13 @@ pub trait Store {
     /// [`StoreError`] when the backend fails.
     async fn list(&self, prefix: &str, after: Option<&str>, limit: u32) -> Result<Vec<(String, String)>, StoreError>;
 
-    /// Apply every write, all or none.
+    /// Apply every write, all or none, and see that whoever keeps the records (the org
+    /// authority's alarm) wakes at `wake` or earlier: a reminder, a delivery or an email is then
+    /// due. The service says when with each commit; it keeps no wake time of its own.
     ///
     /// # Errors
-    /// [`StoreError`] when the backend fails; then nothing was written.
-    async fn commit(&self, writes: &[Write]) -> Result<(), StoreError>;
+    /// [`StoreError`] when the backend fails; then nothing was written (nor any wake asked for).
+    async fn commit(&self, writes: &[Write], wake: Option<crate::domain::Timestamp>) -> Result<(), StoreError>;
 }
 
 /// Options of one KV write.

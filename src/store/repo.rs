@@ -451,7 +451,7 @@ impl<S: Store> Repo<S> {
         if changes.is_empty() {
             return Ok(());
         }
-        self.store.commit(changes.writes()).await
+        self.store.commit(changes.writes(), changes.wake_at()).await
     }
 
     async fn get_json<T: DeserializeOwned>(&self, what: &str, key: &str) -> Result<Option<T>, StoreError> {
@@ -589,7 +589,7 @@ impl<S: Store> Repo<S> {
     /// # Errors
     /// [`StoreError`] on backend failure or if it cannot be encoded.
     pub async fn rewrite_notification(&self, key: &str, n: &Notification) -> Result<(), StoreError> {
-        self.store.commit(&[Write::Put(key.to_owned(), encode("notification", n)?)]).await
+        self.store.commit(&[Write::Put(key.to_owned(), encode("notification", n)?)], None).await
     }
 
     /// The org these records belong to (an org authority holds exactly one).
@@ -682,7 +682,7 @@ impl<S: Store> Repo<S> {
     pub async fn settle(&self, kv_key: &str, written: &str) -> Result<(), StoreError> {
         let key = keys::outbox(kv_key);
         if self.store.get(&key).await?.as_deref() == Some(written) {
-            self.store.commit(&[Write::Delete(key)]).await?;
+            self.store.commit(&[Write::Delete(key)], None).await?;
         }
         Ok(())
     }

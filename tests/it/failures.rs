@@ -279,7 +279,7 @@ fn reconcile_repairs_planted_and_stale_entries() {
     // Forget the debt (as if the outbox were lost): only reconciliation can find it now.
     let owed: Vec<String> = w.store().dump().into_keys().filter(|k| k.starts_with(keys::OUTBOX)).collect();
     for k in &owed {
-        block_on(keyward::store::Store::commit(w.store(), &[keyward::store::Write::Delete(k.clone())])).unwrap();
+        block_on(keyward::store::Store::commit(w.store(), &[keyward::store::Write::Delete(k.clone())], None)).unwrap();
     }
     // A planted entry: a made-up secret of this org, written by hand without metadata.
     let fake = "kw_AbCdEfGhIjKlMnOpQrStUvWxYz012314Wc0Q";

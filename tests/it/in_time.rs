@@ -169,7 +169,7 @@ fn expiry_warnings_reach_owner_and_admins_once_each() {
     let t0 = w.now();
     // (What the commits so far asked for is the authority's business, as it takes it after each
     // request; here the tick's own answer counts.)
-    w.svc.take_wake();
+    w.store().take_wake();
     let tick = block_on(w.svc.tick(&org.id, w.now())).unwrap();
     assert_eq!(tick.expiry_warnings, 0);
     assert_eq!(tick.next, Some(t0.plus_days(3)), "the 7-day warning of the 10-day token is next");
@@ -451,16 +451,16 @@ fn red_team_findings_stay_fixed() {
 fn timed_work_details() {
     let w = World::new();
     let org = w.org("Acme", &[]);
-    w.svc.take_wake();
+    w.store().take_wake();
     let a = w.actor(&org.admin_secret);
     block_on(w.svc.update_org(&a, &form(json!({"name": "Acme Two"})), w.now())).unwrap();
-    assert_eq!(w.svc.take_wake(), None, "a new name moves no reminder");
+    assert_eq!(w.store().take_wake(), None, "a new name moves no reminder");
     let a = w.actor(&org.admin_secret);
     block_on(w.svc.update_org(&a, &form(json!({"policy": {"disable_after_idle_days": 60}})), w.now())).unwrap();
-    assert_eq!(w.svc.take_wake(), Some(w.now()), "the idle policy moves every reminder");
+    assert_eq!(w.store().take_wake(), Some(w.now()), "the idle policy moves every reminder");
     let a = w.actor(&org.admin_secret);
     block_on(w.svc.update_org(&a, &form(json!({"policy": {"email_notifications": false}})), w.now())).unwrap();
-    assert_eq!(w.svc.take_wake(), Some(w.now()), "emails turned off: pending ones to give up");
+    assert_eq!(w.store().take_wake(), Some(w.now()), "emails turned off: pending ones to give up");
     let a = w.actor(&org.admin_secret);
     block_on(w.svc.update_org(
         &a,
@@ -468,7 +468,7 @@ fn timed_work_details() {
         w.now(),
     ))
     .unwrap();
-    w.svc.take_wake();
+    w.store().take_wake();
 
     // An org token is warned like a personal one; a deactivated owner's token is not.
     let (_, org_tok) =
@@ -513,7 +513,7 @@ fn timed_work_details() {
     for d in &due {
         block_on(w.svc.record_email(&d.key, Err("refused".into()), w.now())).unwrap();
     }
-    w.svc.take_wake();
+    w.store().take_wake();
     let tick = block_on(w.svc.tick(&org.id, w.now())).unwrap();
     let retry = tick.next.expect("a wake is due");
     assert!(retry <= w.now().plus_seconds(300), "{retry:?}");
@@ -620,7 +620,7 @@ fn usage_edges() {
     for e in &emails {
         block_on(w.svc.record_email(&e.key, Ok(()), w.now())).unwrap();
     }
-    w.svc.take_wake();
+    w.store().take_wake();
     let tick = block_on(w.svc.tick(&org.id, w.now())).unwrap();
     assert_eq!(tick.next, Some(w.now().plus_seconds(5)));
 }

@@ -54,7 +54,7 @@ fn forget_the_outbox(w: &World) {
     let owed: Vec<String> =
         w.store().dump().into_keys().filter(|k| k.starts_with(keyward::store::keys::OUTBOX)).collect();
     for k in owed {
-        block_on(keyward::store::Store::commit(w.store(), &[keyward::store::Write::Delete(k)])).unwrap();
+        block_on(keyward::store::Store::commit(w.store(), &[keyward::store::Write::Delete(k)], None)).unwrap();
     }
 }
 

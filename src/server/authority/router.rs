@@ -1,0 +1,259 @@
+//! The org authority's one internal router: strict verifications, usage reports, leak reports
+//! and org creation from the edge, and every admin route, served from the records.
+
+use std::rc::Rc;
+
+use serde_json::json;
+use worker::{console_error, Request, Response};
+
+use super::{OrgAuthority, Svc};
+use crate::domain::Timestamp;
+use crate::routes::{resolve, Route};
+use crate::server::http::{bearer, etag, if_match, input, no_content, read_body};
+use crate::server::leaks::ReportQuestion;
+use crate::server::problem::Problem;
+use crate::server::relay::{
+    StrictQuestion, CLIENT_HEADER, CREATE_PATH, ORG_HEADER, REPORT_PATH, STRICT_PATH, TOKEN_HEADER, USAGE_PATH,
+};
+use crate::server::{internal, param, query, reply};
+use crate::service::{Actor, AuditQuery, Error, Located, Operator, TokenQuery, UsageReport};
+
+impl OrgAuthority {
+    /// Serve one request the edge forwarded, from the records.
+    pub(super) async fn serve(
+        &self,
+        svc: &Rc<Svc>,
+        req: &mut Request,
+        method: &str,
+        path: &str,
+        now: Timestamp,
+    ) -> Result<Response, Problem> {
+        if method == "POST" && path == STRICT_PATH {
+            let q: StrictQuestion = serde_json::from_slice(&read_body(req).await?).map_err(internal)?;
+            let at = Located { org_id: q.org_id, token_id: q.token_id };
+            return reply(200, &svc.verify_strict(&q.hash, &at, &q.scopes, q.client_ip, now).await?);
+        }
+        if method == "POST" && path == REPORT_PATH {
+            let q: ReportQuestion = serde_json::from_slice(&read_body(req).await?).map_err(internal)?;
+            let reporter = q.reporter().ok_or_else(|| internal("a report names no reporter"))?;
+            let at = Located { org_id: q.org_id.clone(), token_id: q.token_id.clone() };
+            let live = svc.report(&q.token, &at, &reporter, now).await?;
+            return reply(200, &json!({ "live": live }));
+        }
+        if method == "POST" && path == USAGE_PATH {
+            let report: UsageReport = serde_json::from_slice(&read_body(req).await?).map_err(internal)?;
+            svc.record_usage(&report, now).await?;
+            return no_content().map_err(internal);
+        }
+        if method == "POST" && path == CREATE_PATH {
+            let org = header(req, ORG_HEADER).ok_or_else(|| internal("no org named"))?;
+            let body = read_body(req).await?;
+            let secret = crate::server::admin::operator_secret(&self.env);
+            let operator = Operator::authenticate(secret.as_deref(), bearer(req).as_deref())?;
+            return reply(201, &svc.create_org(&operator, &org, &input(&body)?, now).await?);
+        }
+        // Everything that waits on I/O comes first: from authentication to commit the request
+        // must run as one step, or another request could change the records in between and
+        // leave this one deciding on a stale caller.
+        let body =
+            if matches!(method, "POST" | "PUT" | "PATCH" | "DELETE") { read_body(req).await? } else { Vec::new() };
+        let presented = bearer(req).ok_or(Error::Unauthenticated)?;
+        let at = match (header(req, ORG_HEADER), header(req, TOKEN_HEADER)) {
+            (Some(org_id), Some(token_id)) => Located { org_id, token_id },
+            _ => return Err(Error::Unauthenticated.into()),
+        };
+        let client = header(req, CLIENT_HEADER).and_then(|c| c.parse().ok());
+        let mut actor = svc.authenticate(&presented, &at, client, now).await?;
+        // Present but empty, it matches nothing (RFC 9110, 13.1.1): a client whose `If-Match: $ETAG`
+        // lost its variable must not overwrite blindly.
+        actor.if_match = req.headers().get("if-match").ok().flatten().map(|h| if_match(&h));
+        if let Err(e) = svc.note_use(&actor, now).await {
+            console_error!("last use: {}", crate::store::redact(&e.to_string()));
+        }
+        #[cfg(feature = "faults")]
+        if path == crate::server::FAULTS_PATH {
+            return self.faults(svc, &body, &actor).await;
+        }
+        let (route, id) = resolve(method, path)?;
+        let ctx = Ctx { allow_insecure: self.allow_insecure };
+        dispatch(svc, req, &actor, route, id.unwrap_or_default(), &body, now, ctx).await
+    }
+}
+
+fn header(req: &Request, name: &str) -> Option<String> {
+    req.headers().get(name).ok().flatten().filter(|v| !v.is_empty())
+}
+
+/// A JSON answer that carries a secret: never stored by a cache.
+fn secret_reply<T: serde::Serialize>(status: u16, value: &T) -> Result<Response, Problem> {
+    let resp = reply(status, value)?;
+    let _ = resp.headers().set("cache-control", "no-store");
+    Ok(resp)
+}
+
+/// A JSON answer carrying the record's `ETag`.
+fn tagged<T: serde::Serialize>(status: u16, value: &T, version: u64) -> Result<Response, Problem> {
+    let resp = reply(status, value)?;
+    let _ = resp.headers().set("etag", &etag(version));
+    Ok(resp)
+}
+
+/// What a route may need to know about the authority itself.
+#[derive(Clone, Copy)]
+struct Ctx {
+    allow_insecure: bool,
+}
+
+/// One admin route, served from the records.
+#[allow(clippy::too_many_arguments, clippy::too_many_lines)]
+async fn dispatch(
+    svc: &Svc,
+    req: &Request,
+    a: &Actor,
+    route: Route,
+    id: &str,
+    body: &[u8],
+    now: Timestamp,
+    ctx: Ctx,
+) -> Result<Response, Problem> {
+    match route {
+        Route::GetWebhook => reply(200, &json!({"webhook": svc.webhook(a, now).await?})),
+        Route::SetWebhook => {
+            let set = svc.put_webhook(a, &input(body)?, ctx.allow_insecure, now).await?;
+            secret_reply(if set.created { 201 } else { 200 }, &set)
+        }
+        Route::DeleteWebhook => {
+            svc.delete_webhook(a, &input(body)?, now).await?;
+            no_content().map_err(internal)
+        }
+        Route::TestWebhook => reply(202, &svc.test_webhook(a, &input(body)?, now).await?),
+        Route::RotateWebhookSecret => secret_reply(200, &svc.rotate_webhook(a, &input(body)?, now).await?),
+        Route::ListWebhookDeliveries => reply(200, &json!({"deliveries": svc.deliveries(a).await?})),
+        Route::TokenUsage => reply(200, &svc.token_usage(a, id, now).await?),
+        Route::OrgUsage => reply(200, &json!({"tokens": svc.org_usage(a, now).await?})),
+        Route::Me => reply(200, &svc.me(a, now).await?),
+        Route::GetOrg => {
+            let o = svc.org(a)?;
+            tagged(200, &o, o.version)
+        }
+        Route::UpdateOrg => {
+            let o = svc.update_org(a, &input(body)?, now).await?;
+            tagged(200, &o, o.version)
+        }
+        Route::ReconcileOrg => reply(200, &svc.reconcile(a, &input(body)?, now).await?),
+        Route::ListMembers => reply(200, &json!({"members": svc.members(a).await?})),
+        Route::CreateMember => {
+            let m = svc.create_member(a, &input(body)?, now).await?;
+            tagged(201, &m, m.version)
+        }
+        Route::UpdateMember => {
+            let m = svc.update_member(a, id, &input(body)?, now).await?;
+            tagged(200, &m, m.version)
+        }
+        Route::ListTokens => {
+            let q = query(req)?;
+            let tq = TokenQuery {
+                kind: param(&q, "kind"),
+                owner: param(&q, "owner"),
+                status: param(&q, "status"),
+                cursor: param(&q, "cursor"),
+            };
+            let (tokens, cursor) = svc.list_tokens(a, &tq, now).await?;
+            reply(200, &json!({"tokens": tokens, "cursor": cursor}))
+        }
+        Route::CreateToken => {
+            let issued = svc.create_token(a, &input(body)?, now).await?;
+            tagged(201, &issued, issued.token.version)
+        }
+        Route::GetToken => {
+            let t = svc.get_token(a, id, now).await?;
+            tagged(200, &t, t.version)
+        }
+        Route::UpdateToken => {
+            let t = svc.update_token(a, id, &input(body)?, now).await?;
+            tagged(200, &t, t.version)
+        }
+        Route::DeleteToken => {
+            svc.delete_token(a, id, &input(body)?, now).await?;
+            no_content().map_err(internal)
+        }
+        Route::DisableToken => {
+            let t = svc.disable_token(a, id, &input(body)?, now).await?;
+            tagged(200, &t, t.version)
+        }
+        Route::EnableToken => {
+            let t = svc.enable_token(a, id, &input(body)?, now).await?;
+            tagged(200, &t, t.version)
+        }
+        Route::RevokeToken => {
+            let t = svc.revoke_token(a, id, &input(body)?, now).await?;
+            tagged(200, &t, t.version)
+        }
+        Route::ReapproveToken => {
+            let t = svc.reapprove_token(a, id, &input(body)?, now).await?;
+            tagged(200, &t, t.version)
+        }
+        Route::RotateToken => {
+            let issued = svc.rotate_token(a, id, &input(body)?, now).await?;
+            tagged(200, &issued, issued.token.version)
+        }
+        Route::Audit => {
+            let q = query(req)?;
+            let aq = AuditQuery {
+                target: param(&q, "target"),
+                actor_token: param(&q, "actor_token"),
+                cursor: param(&q, "cursor"),
+                // An empty limit is not a number (unlike an empty filter, which filters nothing).
+                limit: q.get("limit").and_then(serde_json::Value::as_str).map(str::to_owned),
+            };
+            let (events, cursor) = svc.audit_events(a, &aq).await?;
+            reply(200, &json!({"events": events, "cursor": cursor}))
+        }
+        Route::Notifications => reply(200, &json!({"notifications": svc.notifications(a).await?})),
+        _ => Err(Problem::NoRoute),
+    }
+}
+
+#[cfg(feature = "faults")]
+impl OrgAuthority {
+    /// Test builds only, by an admin: `POST /v1/_test/faults` with
+    /// - `{"kv_writes": "fail" | "ok"}`: this isolate's KV writes fail (or heal), to show the
+    ///   outbox and the alarm finishing the job;
+    /// - `{"email": "fail" | "ok"}`: every email send fails (or works again);
+    /// - `{"advance_seconds": n}`: move the authority's clock `n` seconds ahead, then run what the
+    ///   alarm would run at that time (reminders, deliveries due) and answer what it did. Tests
+    ///   of expiry warnings, idle tokens and delivery retries use it instead of sleeping.
+    async fn faults(&self, svc: &Rc<Svc>, body: &[u8], actor: &Actor) -> Result<Response, Problem> {
+        actor.require(crate::domain::policy::Access::Manage)?;
+        actor.require_admin("inject faults")?;
+        let body = crate::service::parse_json(body)?;
+        if let Some(n) = body.get("advance_seconds") {
+            let n = n.as_i64().filter(|n| (0..=400 * 86_400).contains(n));
+            let n =
+                n.ok_or_else(|| Error::field("advance_seconds", "must be a whole number of seconds, 0 to 400 days"))?;
+            super::alarm::advance(n);
+            let next = self.timed_work(svc, true).await?;
+            if let Some(at) = next {
+                self.alarm.wake_at(at);
+            }
+            let now = super::alarm::now();
+            return reply(200, &json!({"now": now.to_rfc3339(), "next": next.map(Timestamp::to_rfc3339)}));
+        }
+        if let Some(mode) = body.get("email") {
+            let fail = match mode.as_str() {
+                Some("fail") => true,
+                Some("ok") => false,
+                _ => return Err(Error::field("email", "must be \"fail\" or \"ok\"").into()),
+            };
+            crate::server::email::FAIL_SENDS.with(|f| f.set(fail));
+            return reply(200, &json!({"email": if fail { "fail" } else { "ok" }}));
+        }
+        let fail = match body.get("kv_writes").and_then(serde_json::Value::as_str) {
+            Some("fail") => true,
+            Some("ok") => false,
+            _ => return Err(Error::field("kv_writes", "must be \"fail\" or \"ok\"").into()),
+        };
+        crate::server::kv::FAIL_WRITES.with(|f| f.set(fail));
+        reply(200, &json!({"kv_writes": if fail { "fail" } else { "ok" }}))
+    }
+}
