@@ -12,6 +12,7 @@
 //! projection says of the member's tokens (`projection::changes` with the owner before and after).
 
 use super::model::{Action, OnLeak, SetBy, State, Token};
+use super::notice::named;
 use super::policy::{grace_end, next_state, restricted_by, takes_over, Refused, Transition};
 use super::time::Timestamp;
 use super::token::Secret;
@@ -146,14 +147,7 @@ pub struct Outcome {
 /// owner's email, for a personal token).
 #[must_use]
 pub fn created(t: &Token, owner: Option<&str>) -> Outcome {
-    let summary = format!(
-        "Created {} {} token \"{}\" ({}){}",
-        t.kind.as_str(),
-        t.role.as_str(),
-        t.label,
-        t.masked(),
-        owner.map_or_else(String::new, |email| format!(" for {email}"))
-    );
+    let summary = format!("Created {}{}", named(t), owner.map_or_else(String::new, |email| format!(" for {email}")));
     Outcome {
         after: Some(t.clone()),
         action: Action::TokenCreated,
@@ -206,11 +200,8 @@ pub fn apply(before: &Token, change: Change<'_>, by: By, now: Timestamp) -> Resu
             t.state_set_by = Some(SetBy::System);
             let summary = format!("Disabled \"{}\" ({}) by keyward: unused for {idle_days} days", t.label, t.masked());
             let text = format!(
-                "keyward disabled the {} {} token \"{}\" ({}) at {now}: unused for {idle_days} days (the org's policy). An admin can enable it again.",
-                t.kind.as_str(),
-                t.role.as_str(),
-                t.label,
-                t.masked()
+                "keyward disabled the {} at {now}: unused for {idle_days} days (the org's policy). An admin can enable it again.",
+                named(&t)
             );
             (Action::TokenDisabled, summary, Vec::new(), Some(Notice { verb: "disabled".into(), text: Some(text) }))
         }

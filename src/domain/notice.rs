@@ -39,24 +39,38 @@ pub struct Notice<'a> {
     pub at: Timestamp,
 }
 
+/// A token as people read it in notices and summaries: `personal developer token "ci"
+/// (kw_••••••••3f9A)`.
+#[must_use]
+pub fn named(t: &Token) -> String {
+    format!("{} {} token \"{}\" ({})", t.kind.as_str(), t.role.as_str(), t.label, t.masked())
+}
+
+/// The change and first sentence of a warning that `t` expires in `days` days, at `at`.
+#[must_use]
+pub fn expiry_warning(t: &Token, days: u32, at: Timestamp) -> (String, String) {
+    let verb = if days == 1 { "expires in 1 day".to_owned() } else { format!("expires in {days} days") };
+    (verb, format!("The {} expires at {at}. Rotate or replace it before then.", named(t)))
+}
+
+/// The change and first sentence of a warning that `t`, unused since `since`, will be disabled
+/// at `at` by the org's idle policy.
+#[must_use]
+pub fn idle_warning(t: &Token, since: Timestamp, at: Timestamp) -> (String, String) {
+    let text = format!(
+        "The {} has not been used since {since}; keyward will disable it at {at} unless it is used before then.",
+        named(t)
+    );
+    ("is unused and will be disabled".to_owned(), text)
+}
+
 /// The subject and body of a notification.
 #[must_use]
 pub fn written(n: &Notice<'_>) -> (String, String) {
     let Notice { org, who, verb, at, .. } = *n;
     match n.about {
         About::Token(t) => {
-            let first = n.text.map_or_else(
-                || {
-                    format!(
-                        "{who} {verb} the {} {} token \"{}\" ({}) at {at}.",
-                        t.kind.as_str(),
-                        t.role.as_str(),
-                        t.label,
-                        t.masked()
-                    )
-                },
-                str::to_owned,
-            );
+            let first = n.text.map_or_else(|| format!("{who} {verb} the {} at {at}.", named(t)), str::to_owned);
             let scopes = if t.scopes.is_empty() { "none".to_owned() } else { t.scopes.join(", ") };
             let expires = t.expires_at.map_or_else(|| "never".to_owned(), |e| e.to_string());
             (
@@ -142,6 +156,19 @@ mod tests {
             body,
             format!("A warning.\nScopes: none.\nExpires: {AT}.\nIf this was not expected, revoke it in keyward.")
         );
+    }
+
+    #[test]
+    fn warnings_name_the_token_and_when() {
+        let t = token();
+        let (verb, text) = expiry_warning(&t, 7, AT);
+        assert_eq!(verb, "expires in 7 days");
+        assert_eq!(text, format!("The personal developer token \"ci\" (kw_••••••••abcd) expires at {AT}. Rotate or replace it before then."));
+        assert_eq!(expiry_warning(&t, 1, AT).0, "expires in 1 day");
+        let since = Timestamp::from_millis(0);
+        let (verb, text) = idle_warning(&t, since, AT);
+        assert_eq!(verb, "is unused and will be disabled");
+        assert_eq!(text, format!("The personal developer token \"ci\" (kw_••••••••abcd) has not been used since {since}; keyward will disable it at {AT} unless it is used before then."));
     }
 
     #[test]

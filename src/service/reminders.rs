@@ -4,6 +4,7 @@
 
 use super::{Notice, Result, Service, Who};
 use crate::domain::lifecycle::{apply, Change};
+use crate::domain::notice;
 use crate::domain::reminder::{due, mark, next_due, Due};
 use crate::domain::{Action, Kind, RandomSource, Timestamp};
 use crate::store::{Changes, Kv, Store};
@@ -48,32 +49,14 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
                 let text = match d {
                     Due::Expiry { days, expires_at } => {
                         out.expiry_warnings += 1;
-                        Some((
-                            Action::TokenExpiring,
-                            if *days == 1 { "expires in 1 day".to_owned() } else { format!("expires in {days} days") },
-                            format!(
-                                "The {} {} token \"{}\" ({}) expires at {expires_at}. Rotate or replace it before then.",
-                                t.kind.as_str(),
-                                t.role.as_str(),
-                                t.label,
-                                t.masked()
-                            ),
-                        ))
+                        let (verb, text) = notice::expiry_warning(&t, *days, *expires_at);
+                        Some((Action::TokenExpiring, verb, text))
                     }
                     Due::IdleWarning { disable_at } => {
                         out.idle_warnings += 1;
-                        Some((
-                            Action::TokenIdle,
-                            "is unused and will be disabled".to_owned(),
-                            format!(
-                                "The {} {} token \"{}\" ({}) has not been used since {}; keyward will disable it at {disable_at} unless it is used before then.",
-                                t.kind.as_str(),
-                                t.role.as_str(),
-                                t.label,
-                                t.masked(),
-                                crate::domain::reminder::idle_since(&t, &w),
-                            ),
-                        ))
+                        let since = crate::domain::reminder::idle_since(&t, &w);
+                        let (verb, text) = notice::idle_warning(&t, since, *disable_at);
+                        Some((Action::TokenIdle, verb, text))
                     }
                     Due::IdleDisable { idle_days } => {
                         out.idle_disabled += 1;
