@@ -257,6 +257,11 @@ fn restrict_or_restore(
         Transition::Reapprove => {
             t.revoked_at = None;
             t.enabled_at = Some(now);
+            // Re-approving restores the current secret only: a rotated-out one still in its grace
+            // (which the revocation may have been about) stays dead.
+            if before.previous_valid_until.is_some_and(|g| now < g) {
+                t.previous_valid_until = Some(now);
+            }
         }
         _ => t.enabled_at = Some(now),
     }

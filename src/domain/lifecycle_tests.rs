@@ -138,6 +138,29 @@ fn restrictions_record_who_made_them() {
     assert_eq!(done(&token(), Change::Revoke, By::Report).0.state_set_by, Some(SetBy::Report));
 }
 
+/// Found by a red-team pass: revoke, then re-approve, brought a rotated-out secret back for the
+/// rest of its grace. While revoked it still answers REVOKED; re-approved, it is gone.
+#[test]
+fn reapproving_does_not_revive_the_previous_secret() {
+    let grace = Token { previous_hash: Some("h0".into()), previous_valid_until: Some(NOW.plus_seconds(60)), ..token() };
+    let (revoked, _) = done(&grace, Change::Revoke, DEV);
+    assert_eq!(revoked.previous_valid_until, Some(NOW.plus_seconds(60)), "revoked, it answers REVOKED");
+    let (back, _) = done(&revoked, Change::Reapprove, DEV);
+    assert_eq!(back.previous_valid_until, Some(NOW), "re-approved, it is over");
+    // a grace already over is left as it was
+    let over = Token { state: State::Revoked, previous_valid_until: Some(Timestamp::from_millis(3)), ..grace.clone() };
+    assert_eq!(done(&over, Change::Reapprove, ADMIN).0.previous_valid_until, Some(Timestamp::from_millis(3)));
+    let at_now = Token { state: State::Revoked, previous_valid_until: Some(NOW), ..grace.clone() };
+    assert_eq!(done(&at_now, Change::Reapprove, ADMIN).0.previous_valid_until, Some(NOW));
+    assert_eq!(
+        done(&Token { state: State::Revoked, ..token() }, Change::Reapprove, ADMIN).0.previous_valid_until,
+        None
+    );
+    // a disable is temporary: enabling keeps the grace
+    let (off, _) = done(&grace, Change::Disable, DEV);
+    assert_eq!(done(&off, Change::Enable, DEV).0.previous_valid_until, Some(NOW.plus_seconds(60)));
+}
+
 #[test]
 fn enabling_and_reapproving_stamp_when() {
     let disabled = Token { state: State::Disabled, state_set_by: Some(SetBy::Admin), ..token() };

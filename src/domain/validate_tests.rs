@@ -349,7 +349,12 @@ fn unsafe_characters() {
     for c in ['\u{e0000}', '\u{3164}', '\u{fe0f}', '\u{34f}', '\u{115f}', '\u{ffa0}', '\u{e01ef}'] {
         assert!(is_unsafe_char(c), "{:04x}", u32::from(c));
     }
-    for c in ['a', 'é', ' ', '\u{fffd}', '\u{fdcf}', '\u{fdf0}', '😀', '\u{2800}', '\u{a0}'] {
+    // characters that draw as a blank (a red-team pass split secrets with them)
+    for c in ['\u{2800}', '\u{13441}', '\u{13442}', '\u{16fe4}', '\u{1d159}'] {
+        assert!(is_unsafe_char(c), "{:04x}", u32::from(c));
+    }
+    for c in ['a', 'é', ' ', '\u{fffd}', '\u{fdcf}', '\u{fdf0}', '😀', '\u{2801}', '\u{a0}', '\u{13440}', '\u{1d158}']
+    {
         assert!(!is_unsafe_char(c), "{:04x}", u32::from(c));
     }
 }
@@ -470,6 +475,20 @@ proptest::proptest! {
             proptest::prop_assert_eq!(base64_head(&text, head), expected, "{:?}", text);
         }
     }
+}
+
+/// Nor do blank-looking characters or combining marks hide a secret (a red-team pass).
+#[test]
+fn blanks_and_combining_marks_split_nothing() {
+    let secret = "kw_0000000000000000000000000000003wuQEo";
+    for gap in ["\u{2800}", "\u{13441}", "\u{1d159}", "\u{16fe4}", "\u{301}", "\u{332}", "\u{20dd}", "\u{1d17b}"] {
+        let split = format!("x {}{gap}{} y", &secret[..17], &secret[17..]);
+        assert_eq!(description_problem(&split).as_deref(), Some(SECRET_PROBLEM), "{gap:?}");
+        assert!(holds_secret(&split), "{gap:?}");
+    }
+    assert!(label_problem("prod\u{2800}").is_some(), "a blank does not pass for a space");
+    assert_eq!(label_problem("Café Münster"), None, "accents stay allowed");
+    assert!(!holds_secret("an ordinary user agent/1.0 (linux)"));
 }
 
 /// A live secret split by a space, a line break or an invisible character is still a secret: the

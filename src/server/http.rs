@@ -212,8 +212,17 @@ pub fn if_match(header: &str) -> Precondition {
         return Precondition::Any;
     }
     Precondition::Versions(
-        header.split(',').filter_map(|tag| tag.trim().strip_prefix('"')?.strip_suffix('"')?.parse().ok()).collect(),
+        header.split(',').filter_map(|tag| version_tag(tag.trim().strip_prefix('"')?.strip_suffix('"')?)).collect(),
     )
+}
+
+/// The version an entity tag's opaque text names, only if it is exactly how [`etag`] writes one
+/// (decimal digits, no sign, no leading zero): strong comparison is of the text, so `"05"` and
+/// `"+5"` match nothing.
+#[cfg(feature = "admin")]
+fn version_tag(text: &str) -> Option<u64> {
+    let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    (digits && (text == "0" || !text.starts_with('0'))).then(|| text.parse().ok()).flatten()
 }
 
 /// The `ETag` of a record at `version`.
@@ -240,5 +249,9 @@ mod if_match_tests {
         assert!(!if_match("\"\"").allows(7));
         assert!(!if_match(",").allows(0));
         assert!(if_match(&etag(7)).allows(7), "what we answer is what we read");
+        assert!(if_match(&etag(0)).allows(0));
+        for other in ["\"+7\"", "\"07\"", "\"0007\"", "\"7 \"", "\"-7\"", "\"7.0\"", "\"99999999999999999999999\""] {
+            assert!(!if_match(other).allows(7), "{other} is not a tag we wrote");
+        }
     }
 }

@@ -190,3 +190,28 @@ fn reporter_text_never_carries_a_secret() {
     }
     assert!(events.iter().any(|e| e.summary.contains("tool/1 (a secret, not shown)")), "{events:?}");
 }
+
+/// A red-team pass split a bystander's live secret with a space and a Braille blank in the
+/// reporter's User-Agent: such text is left out of the audit log whole.
+#[test]
+fn reporter_text_split_by_spaces_is_left_out() {
+    let w = World::new();
+    let o = w.org("Acme", &["billing"]);
+    let (victim, id) = w.create(&o.admin_secret, json!({"label": "victim", "role": "developer", "kind": "org"}));
+    let (bystander, _) = w.create(&o.admin_secret, json!({"label": "bystander", "role": "developer", "kind": "org"}));
+    let split = format!("{} {}\u{2800}{}", &bystander[..12], &bystander[12..24], &bystander[24..]);
+    let sneaky = Reporter::Holder { address: "198.51.100.7".into(), user_agent: format!("curl/8 {split}") };
+    assert!(report(&w, &victim, &sneaky));
+    let a = w.actor(&o.admin_secret);
+    let (events, _) =
+        block_on(w.svc.audit_events(&a, &AuditQuery { target: Some(id), ..AuditQuery::default() })).unwrap();
+    let revoked = events.iter().find(|e| json!(e.action) == "token.revoked").expect("audited");
+    assert!(
+        revoked.summary.contains("from 198.51.100.7 ((not shown: it held a secret or a hash))"),
+        "{}",
+        revoked.summary
+    );
+    for piece in [&bystander[3..12], &bystander[12..24], &bystander[24..]] {
+        assert!(!revoked.summary.contains(piece), "{}", revoked.summary);
+    }
+}

@@ -364,3 +364,21 @@ fn secrets_never_stored() {
         assert!(!dump.contains(&secret[3..35]), "body of a secret stored");
     }
 }
+
+/// Revoke, then re-approve: the token's current secret is back, a rotated-out one in its grace is
+/// not (a red-team pass found it back for the rest of its grace).
+#[test]
+fn reapproving_restores_only_the_current_secret() {
+    let w = World::new();
+    let o = w.org("Acme", &["billing"]);
+    let (old, id) = w.create(&o.admin_secret, json!({"label": "ci", "role": "developer", "kind": "org"}));
+    let a = w.actor(&o.admin_secret);
+    let new = block_on(w.svc.rotate_token(&a, &id, &form(json!({"grace_seconds": 86_400})), w.now())).unwrap().secret;
+    assert_eq!(w.verify(&old, &[]), "VALID", "in its grace");
+    block_on(w.svc.revoke_token(&a, &id, &form(json!({"confirm_label": "ci"})), w.now())).unwrap();
+    assert_eq!((w.verify(&old, &[]).as_str(), w.verify(&new, &[]).as_str()), ("REVOKED", "REVOKED"));
+    block_on(w.svc.reapprove_token(&a, &id, &no_body(), w.now())).unwrap();
+    assert_eq!(w.verify(&new, &[]), "VALID");
+    assert_eq!(w.verify(&old, &[]), "NOT_FOUND", "the old secret stays dead");
+    assert_eq!(w.verify_strict(&old, &[]), "NOT_FOUND");
+}

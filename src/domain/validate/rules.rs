@@ -67,14 +67,25 @@ const INVISIBLE: [(u32, u32); 10] = [
     (0xE0000, 0xE0FFF),
 ];
 
+/// Characters that draw as a blank without being whitespace or default-ignorable: the Braille
+/// blank, the Khitan filler, the Egyptian hieroglyph blanks, the musical null notehead. A label
+/// `prod⠀` must not pass for `prod `, nor one split a secret unseen.
+const BLANK: [(u32, u32); 4] = [(0x2800, 0x2800), (0x13441, 0x13442), (0x16FE4, 0x16FE4), (0x1D159, 0x1D159)];
+
+/// Combining marks (the main blocks): allowed in text (accents), but drawn onto the character
+/// before them, so a run split by one reads as one.
+const COMBINING: [(u32, u32); 6] =
+    [(0x0300, 0x036F), (0x1AB0, 0x1AFF), (0x1DC0, 0x1DFF), (0x20D0, 0x20FF), (0xFE20, 0xFE2F), (0x1D165, 0x1D1AD)];
+
 /// Whether `c` may not appear in label-like text (labels, member and org names): a control (Cc),
 /// format (Cf), line or paragraph separator (Zl, Zp), private-use (Co) or noncharacter code
-/// point (API.md, "Validation rules"), or any other default-ignorable (invisible) code point.
+/// point (API.md, "Validation rules"), any other default-ignorable (invisible) code point, or a
+/// character that draws as a blank.
 #[must_use]
 pub fn is_unsafe_char(c: char) -> bool {
     let n = u32::from(c);
     c.is_control()
-        || FORMAT.iter().chain(INVISIBLE.iter()).any(|&(lo, hi)| (lo..=hi).contains(&n))
+        || FORMAT.iter().chain(INVISIBLE.iter()).chain(BLANK.iter()).any(|&(lo, hi)| (lo..=hi).contains(&n))
         || matches!(n, 0x2028 | 0x2029)
         || (0xE000..=0xF8FF).contains(&n)
         || (n >= 0xF_0000 && (n & 0xFFFF) <= 0xFFFD)
@@ -109,11 +120,20 @@ fn secret_problem(s: &str) -> Option<String> {
     }
 }
 
-/// `s` without whitespace (spaces, line breaks, tabs, in any script) and without the characters
-/// [`is_unsafe_char`] names (invisible ones among them): what a reader who copies the text puts
-/// back together.
+/// `s` without whitespace (spaces, line breaks, tabs, in any script), without the characters
+/// [`is_unsafe_char`] names (invisible and blank ones among them) and without combining marks:
+/// what a reader who copies the text puts back together.
 fn joined(s: &str) -> String {
-    s.chars().filter(|&c| !c.is_whitespace() && !is_unsafe_char(c)).collect()
+    let combining = |c: char| COMBINING.iter().any(|&(lo, hi)| (lo..=hi).contains(&u32::from(c)));
+    s.chars().filter(|&c| !c.is_whitespace() && !is_unsafe_char(c) && !combining(c)).collect()
+}
+
+/// Whether `s` holds a secret or a token's hash, also split by whitespace, invisible or blank
+/// characters or combining marks: text from elsewhere (a reporter's) that holds one is not
+/// written down at all.
+#[must_use]
+pub fn holds_secret(s: &str) -> bool {
+    secret_problem(s).is_some()
 }
 
 /// What a field holding a secret is told.
