@@ -2,7 +2,7 @@
 // with keyward itself, the "Access to keyward itself" choice of the create wizard and the edit
 // dialog, and plain words for who set a token's state and what a notification reports.
 import { grantableScopes } from "./pkg/keyward.js";
-import { h } from "./lib.js";
+import { errorSlot, h } from "./lib.js";
 
 export const KEYWARD_READ = "keyward:read";
 export const KEYWARD_MANAGE = "keyward:manage";
@@ -79,10 +79,7 @@ export function keywardChoice({ modules, callerScopes, current = [], name }) {
       : null,
     err,
   );
-  el.setError = (message) => {
-    err.textContent = message ?? "";
-    el.classList.toggle("invalid", Boolean(message));
-  };
+  el.setError = errorSlot(el, radios);
   return { el, grantable, value: () => radios.find((r) => r.checked)?.value ?? "" };
 }
 

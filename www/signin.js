@@ -2,7 +2,8 @@
 // first run: an organisation created with the operator secret, its first admin token shown once.
 import { checkToken } from "./pkg/keyward.js";
 import { NO_ACCESS_MESSAGE } from "./access.js";
-import { api, field, fill, h, secretPanel, session, showErrors, showServerErrors, toast } from "./lib.js";
+import { api, field, fill, h, session, showErrors, showServerErrors, toast } from "./lib.js";
+import { secretPanel } from "./secret.js";
 import { linkedTokenId } from "./deeplink.js";
 import { claimView, main, page, restart, signedIn } from "./state.js";
 

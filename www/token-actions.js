@@ -3,7 +3,8 @@
 // and rotate with a grace period. Also the scope checkboxes the edit dialog and the wizard share.
 import { allowedActions, confirmLabelMatches, mayActOn, validateTokenForm } from "./pkg/keyward.js";
 import { isKeywardScope, keywardChoice, splitScopeErrors } from "./access.js";
-import { api, field, h, openDialog, secretPanel, session, showErrors, showServerErrors, toast } from "./lib.js";
+import { api, errorSlot, field, h, openDialog, session, showErrors, showServerErrors, toast } from "./lib.js";
+import { secretPanel } from "./secret.js";
 import { networksField } from "./networks.js";
 import { callerRole, handleActionError, isAdmin, page } from "./state.js";
 import { refreshTokens } from "./tokens.js";
@@ -215,7 +216,7 @@ export function scopeChecks(modules, selected, prefix) {
         boxes.map((b) => h("label", { class: "check", for: b.id }, b, h("span", {}, b.value))),
       )
     : h("p", { class: "muted" }, "This org has no modules yet.");
-  return { el, value: () => boxes.filter((b) => b.checked).map((b) => b.value) };
+  return { el, boxes, value: () => boxes.filter((b) => b.checked).map((b) => b.value) };
 }
 
 export function scopeFieldset(scopes) {
@@ -226,7 +227,7 @@ export function scopeFieldset(scopes) {
     scopes.el,
     h("p", { class: "field-error", "aria-live": "polite" }),
   );
-  el.setError = (m) => (el.querySelector(".field-error").textContent = m ?? "");
+  el.setError = errorSlot(el, scopes.boxes);
   return el;
 }
 

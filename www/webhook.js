@@ -4,7 +4,7 @@
 // same without the forms and buttons.
 import { validateWebhookForm, webhookEventKinds } from "./pkg/keyward.js";
 import { READ_ONLY_MESSAGE, kindWords } from "./access.js";
-import { api, field, fill, h, keepFocus, showErrors, showServerErrors, toast } from "./lib.js";
+import { api, errorSlot, field, fill, h, keepFocus, showErrors, showServerErrors, toast } from "./lib.js";
 import { when } from "./time.js";
 import { emptyState } from "./states.js";
 import { removeDialog, rotateDialog, secretDialog } from "./webhook-dialogs.js";
@@ -139,10 +139,7 @@ function endpointForm(w, { onError, again }) {
     ),
     err,
   );
-  events.setError = (m) => {
-    err.textContent = m ?? "";
-    events.classList.toggle("invalid", Boolean(m));
-  };
+  events.setError = errorSlot(events, [all, ...kinds]);
   const sync = () => kinds.forEach((b) => (b.disabled = all.checked));
   sync();
   all.addEventListener("change", sync);

@@ -3,7 +3,8 @@
 // which fields each step checks, moving between steps, and creating the token.
 import { validateTokenForm } from "./pkg/keyward.js";
 import { splitScopeErrors } from "./access.js";
-import { api, h, openDialog, secretPanel, showErrors, showServerErrors, toast } from "./lib.js";
+import { api, h, openDialog, showErrors, showServerErrors, toast } from "./lib.js";
+import { secretPanel } from "./secret.js";
 import { isAdmin, page } from "./state.js";
 import { refreshTokens } from "./tokens.js";
 import { accessStep, generalStep, overviewRows, tokenBody } from "./wizard-fields.js";

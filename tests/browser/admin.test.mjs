@@ -642,7 +642,7 @@ test("the wizard takes allowed networks: the server's error live, Next blocked; 
   await networks.fill("10.1.2.3/24\n10.0.0.0/33");
   const error = dialog.locator('.field[data-field="allowed_cidrs"] .field-error');
   await error.getByText(serverSays, { exact: true }).waitFor();
-  assert.equal(await networks.getAttribute("aria-invalid"), "", "the field is marked invalid");
+  assert.equal(await networks.getAttribute("aria-invalid"), "true", "the field is marked invalid");
   await dialog.getByRole("button", { name: "Next" }).click();
   assert.ok(await focused(networks), "Next stays on the Access step and focuses the bad field");
   assert.equal(await dialog.getByRole("button", { name: "Create token" }).count(), 0, "no overview, no Create");
@@ -873,7 +873,7 @@ test("organisation: the idle-token policy, checked as the server checks it, save
   const patches = recordRequests(page, "PATCH", "/v1/org");
   await days.fill("0");
   await error.getByText(serverSays, { exact: true }).waitFor();
-  assert.equal(await days.getAttribute("aria-invalid"), "");
+  assert.equal(await days.getAttribute("aria-invalid"), "true");
   await days.fill("366");
   await error.getByText(serverSays, { exact: true }).waitFor();
   await days.fill("2.5");
