@@ -1,9 +1,9 @@
 // The create wizard's fields, one builder per step (General, Access), the request body they
 // make, and the Overview's rows in words. wizard.js runs the steps.
-import { accessWords, isKeywardScope, keywardChoice } from "./access.js";
+import { isKeywardScope } from "./access.js";
 import { errorSlot, field, h, readDataUrl } from "./lib.js";
 import { networksField, networksWords } from "./networks.js";
-import { scopeChecks, scopeFieldset } from "./token-actions.js";
+import { accessWords, keywardChoice, scopeChecks, scopeFieldset } from "./scope-fields.js";
 
 /** Step 1: logo (read as a data URL, previewed), name and description. */
 export function generalStep({ onLogo }) {
