@@ -1,7 +1,9 @@
 // keyward's own scopes and a token's state in people's words: what the signed-in token may do with
 // keyward itself (the rule is the browser module's `keywardAccess`, the server's own), who set a
-// token's state, and what a notification reports.
+// token's state, whether a rotated token's old secret still works, and what a notification reports.
 import { keywardAccess } from "./pkg/keyward.js";
+import { h } from "./lib.js";
+import { until } from "./time.js";
 
 /** Whether `scope` is one of keyward's own (it gives access to keyward), not an org module. */
 export const isKeywardScope = (scope) => keywardAccess([scope]) !== null;
@@ -26,6 +28,23 @@ const SET_BY = {
 export function stateNote(t) {
   if (t.state === "active" || !t.state_set_by) return null;
   return `${t.state} ${SET_BY[t.state_set_by] ?? `by ${t.state_set_by}`}`;
+}
+
+/**
+ * "Old secret works until 14:05" while a rotation's grace period lets the replaced secret verify
+ * (the server sends `previous_valid_until` only then), or null.
+ */
+export function graceNote(t, now = Date.now()) {
+  if (!t.previous_valid_until || Date.parse(t.previous_valid_until) <= now) return null;
+  return h(
+    "span",
+    {
+      class: "grace-note",
+      title: "Services may still verify the replaced secret until then; keyward's admin API refuses it.",
+    },
+    "Old secret works until ",
+    until(t.previous_valid_until),
+  );
 }
 
 const KINDS = {

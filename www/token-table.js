@@ -1,6 +1,6 @@
 // The token list's table: one row per token with its status, a 30-day sparkline and, for a
 // keyward:manage session, the actions the view passes in. tokens.js orders and filters the rows.
-import { isKeywardScope, stateNote } from "./access.js";
+import { graceNote, isKeywardScope, stateNote } from "./access.js";
 import { h } from "./lib.js";
 import { networksSummary } from "./networks.js";
 import { statusWords } from "./state.js";
@@ -52,6 +52,7 @@ export function tokenTable(tokens, { usage, actions }) {
 }
 
 function tokenRow(t, days, actions) {
+  const grace = graceNote(t);
   const cell = (label, ...content) => h("td", { "data-label": label }, ...content);
   return h(
     "tr",
@@ -119,6 +120,7 @@ function tokenRow(t, days, actions) {
         {},
         h("span", { class: `badge status-${t.status}` }, statusWords(t)),
         stateNote(t) ? h("div", { class: "muted small state-note" }, stateNote(t)) : null,
+        grace ? h("div", { class: "muted small state-note" }, grace) : null,
       ),
     ),
     actions ? cell("Actions", actions(t)) : null,
