@@ -37,9 +37,13 @@ export function scopeFieldset(scopes) {
 /** The levels of access to keyward, weakest first, in words (`access` as `keywardAccess` names it). */
 const CHOICES = [
   { access: null, label: "None" },
-  { access: "read", label: "Read: see tokens, members and the audit log" },
-  { access: "manage", label: "Manage: create and change tokens" },
+  { access: "read", label: "Read: see what its role reaches, change nothing" },
+  { access: "manage", label: "Manage: see, create and change what its role reaches" },
 ];
+
+/** What Read and Manage reach, by the token's role (what the server answers, not more). */
+const ROLE_REACH =
+  "What its role reaches: a developer token, its owner's own tokens; an admin token, every token, the members, the audit log and the organisation's settings.";
 
 /** The first of `scopes` that gives `access` (keyward's own scope for it), or undefined. */
 const scopeFor = (access, scopes) => scopes.find((s) => keywardAccess([s]) === access);
@@ -77,7 +81,7 @@ export function keywardChoice({ modules, callerScopes, current = [], name }) {
     {
       class: "field keyward-access",
       dataset: { field: "keyward" },
-      "aria-describedby": `${name}-why ${name}-err`,
+      "aria-describedby": `${name}-why ${name}-reach ${name}-err`,
     },
     h("legend", {}, "Access to keyward itself"),
     h(
@@ -98,6 +102,7 @@ export function keywardChoice({ modules, callerScopes, current = [], name }) {
         ),
       ),
     ),
+    h("p", { class: "hint", id: `${name}-reach` }, ROLE_REACH),
     withheld.length
       ? h(
           "p",
