@@ -44,7 +44,10 @@ export function renderSignIn(message) {
   signIn.addEventListener("submit", async (e) => {
     e.preventDefault();
     const token = tokenInput.value.trim();
-    if (!checkToken(token).ok) return tokenField.setError("This is not a keyward token (pattern or checksum).");
+    if (!checkToken(token).ok) {
+      formatNote.textContent = ""; // the field's error says it: one message, not two
+      return tokenField.setError("This is not a keyward token (pattern or checksum).");
+    }
     try {
       page.me = await api("GET", "/v1/me", undefined, token);
     } catch (err) {
