@@ -52,7 +52,19 @@ export async function renderWebhook(ctx) {
       log,
     ),
   );
-  paintLog(log, deliveries, isCurrent, onFailure);
+  paintLog(log, deliveries, { isCurrent, onFailure, empty: emptyLogWords(webhook, manage) });
+}
+
+/** What an empty delivery log says, naming only what is on screen. */
+function emptyLogWords(webhook, manage) {
+  if (!webhook) {
+    return manage
+      ? "Nothing sent yet. Set a webhook above: keyward then sends it each event, and the deliveries show here."
+      : "Nothing sent yet: no webhook is set.";
+  }
+  return manage
+    ? "Nothing sent yet. Deliveries show here as keyward sends them; Send test, above, sends one now."
+    : "Nothing sent yet. Deliveries show here as keyward sends them.";
 }
 
 function summary(w, { manage, onError, again }) {
