@@ -220,6 +220,71 @@ pub fn grantable_scopes(
     Ok(crate::domain::policy::grantable(&modules, &held).iter().map(|s| JsValue::from_str(s)).collect::<Array>().into())
 }
 
+/// What `scopes` let a token do with keyward itself, by the server's rule: `"manage"` (every
+/// change; includes read), `"read"` (the GET endpoints), or `null` for a token that cannot use
+/// the admin API at all. A scope is keyward's own when `keywardAccess([scope])` is not null.
+///
+/// # Errors
+/// A `TypeError` when `scopes` is not an array of strings.
+#[wasm_bindgen(js_name = keywardAccess, unchecked_return_type = "\"read\" | \"manage\" | null")]
+pub fn keyward_access(#[wasm_bindgen(unchecked_param_type = "string[]")] scopes: JsValue) -> Result<JsValue, JsValue> {
+    use crate::domain::policy::{access, Access};
+    let scopes = string_array(&scopes).ok_or_else(|| type_error("scopes must be an array of strings"))?;
+    Ok(match access(&scopes) {
+        Some(Access::Manage) => JsValue::from_str("manage"),
+        Some(Access::Read) => JsValue::from_str("read"),
+        None => JsValue::NULL,
+    })
+}
+
+/// Whether the org still has an active admin after the member `memberId` takes `role` and
+/// `status`, by the server's rule (it answers 409 otherwise). `members` are the org's members as
+/// `GET /v1/members` answers them (only `id`, `role` and `status` are read).
+///
+/// # Errors
+/// A `TypeError` when `members` is not such an array, or for a role or status the API never answers.
+#[wasm_bindgen(js_name = keepsAnActiveAdmin)]
+pub fn keeps_an_active_admin(
+    #[wasm_bindgen(unchecked_param_type = "{ id: string; role: string; status: string }[]")] members: JsValue,
+    #[wasm_bindgen(js_name = memberId)] member_id: &str,
+    role: &str,
+    status: &str,
+) -> Result<bool, JsValue> {
+    use crate::domain::{Member, MemberStatus, Timestamp};
+    let status_of = |s: &str| match s {
+        "active" => Some(MemberStatus::Active),
+        "deactivated" => Some(MemberStatus::Deactivated),
+        _ => None,
+    };
+    let role = Role::parse(role).ok_or_else(|| type_error("role must be \"admin\" or \"developer\""))?;
+    let status = status_of(status).ok_or_else(|| type_error("status must be \"active\" or \"deactivated\""))?;
+    let text = |m: &JsValue, key: &str| Reflect::get(m, &JsValue::from_str(key)).ok()?.as_string();
+    // The rule asks whether any member is an active admin afterwards: asked of one member at a
+    // time, it needs no list of them.
+    let keeps = |m: JsValue| {
+        let one = Member {
+            id: text(&m, "id")?,
+            role: Role::parse(&text(&m, "role")?)?,
+            status: status_of(&text(&m, "status")?)?,
+            org_id: String::new(),
+            email: String::new(),
+            name: String::new(),
+            created_at: Timestamp::from_millis(0),
+            version: 0,
+        };
+        Some(crate::domain::policy::keeps_an_active_admin(&[one], member_id, role, status))
+    };
+    let bad = || type_error("members must be an array of { id, role, status }");
+    if !Array::is_array(&members) {
+        return Err(bad());
+    }
+    let mut any = false;
+    for m in members.unchecked_ref::<Array>().iter() {
+        any |= keeps(m).ok_or_else(bad)?;
+    }
+    Ok(any)
+}
+
 /// Validate a member form (`POST /v1/members` body).
 ///
 /// # Errors

@@ -1,5 +1,5 @@
-// Small helpers shared by the admin page: DOM building, the API client, dialogs with focus
-// management, times, and the one-time secret panel.
+// Small helpers shared by the admin page: DOM building, the API client, toasts, dialogs with
+// focus management, fields and their error slots. (The one-time secret panel is secret.js.)
 
 /** Build an element: h("button", {class: "x", onclick}, "text", child). */
 export function h(tag, attrs = {}, ...children) {
@@ -155,12 +155,35 @@ export function field(label, control, { hint, name } = {}) {
     hintEl,
     err,
   );
-  wrap.setError = (msg) => {
-    err.textContent = msg ?? "";
-    control.toggleAttribute("aria-invalid", Boolean(msg));
-    wrap.classList.toggle("invalid", Boolean(msg));
-  };
+  wrap.setError = errorSlot(wrap, control);
   return wrap;
+}
+
+/** The error slots holding each control invalid (a control two slots describe, say). */
+const invalidBy = new WeakMap();
+
+/**
+ * The one way a field shows its error: `container` (a `.field`, or a fieldset) holds a
+ * `.field-error` element; the returned `setError(message)` puts the message there (none clears
+ * it), toggles the container's `invalid` class, and marks `controls` (an element or a list)
+ * `aria-invalid="true"` while any slot describing them holds a message.
+ */
+export function errorSlot(container, controls = []) {
+  const err = container.querySelector(":scope > .field-error");
+  const list = controls instanceof Element ? [controls] : [...controls];
+  const me = {};
+  return (message) => {
+    err.textContent = message ?? "";
+    container.classList.toggle("invalid", Boolean(message));
+    for (const c of list) {
+      const by = invalidBy.get(c) ?? new Set();
+      invalidBy.set(c, by);
+      if (message) by.add(me);
+      else by.delete(me);
+      if (by.size) c.setAttribute("aria-invalid", "true");
+      else c.removeAttribute("aria-invalid");
+    }
+  };
 }
 
 /** Put `errors` ({field: message}) next to the fields of `form` (fields carry data-field). */
@@ -174,65 +197,6 @@ export function showErrors(container, errors) {
 export function showServerErrors(container, errors) {
   const left = showErrors(container, errors);
   if (left.length) toast(left.map(([k, m]) => (k ? `${k} ${m}` : m)).join("; "), "error");
-}
-
-/**
- * The one-time secret panel: masked by default, Show/Hide, Copy, and a plain warning. The secret
- * lives only in this panel's input; `destroy()` wipes it. `what` names the secret in the panel's
- * words ("token" by default, "signing secret" for the webhook), `why` says why it is not shown
- * again and `shownAs` where its masked form appears.
- */
-export function secretPanel(
-  secret,
-  masked,
-  { what = "token", why = "keyward stores only its hash", shownAs = "In lists it will appear as " } = {},
-) {
-  const name = what === "token" ? "New token secret" : `New ${what}`;
-  const input = h("input", {
-    type: "password",
-    readonly: true,
-    class: "secret",
-    value: secret,
-    "aria-label": name,
-    spellcheck: "false",
-    autocomplete: "off",
-  });
-  const toggle = h("button", { type: "button", "aria-pressed": "false" }, "Show");
-  toggle.addEventListener("click", () => {
-    const show = input.type === "password";
-    input.type = show ? "text" : "password";
-    toggle.textContent = show ? "Hide" : "Show";
-    toggle.setAttribute("aria-pressed", String(show));
-  });
-  const Word = what.charAt(0).toUpperCase() + what.slice(1);
-  const copy = h("button", { type: "button", class: "primary" }, "Copy");
-  copy.addEventListener("click", async () => {
-    try {
-      await navigator.clipboard.writeText(input.value);
-      toast(`${Word} copied to the clipboard.`);
-    } catch {
-      input.type = "text";
-      input.select();
-      toast(`Copy was blocked: the ${what} is selected, press Ctrl+C.`, "warn");
-    }
-  });
-  const panel = h(
-    "div",
-    { class: "secret-panel" },
-    h(
-      "p",
-      { class: "warning", role: "alert" },
-      h("strong", {}, `Copy this ${what} now. `),
-      `It is shown only this once and cannot be seen again — ${why}.`,
-    ),
-    h("div", { class: "secret-row" }, input, toggle, copy),
-    h("p", { class: "muted" }, shownAs, h("code", {}, masked), "."),
-  );
-  panel.destroy = () => {
-    input.value = "";
-    panel.remove();
-  };
-  return panel;
 }
 
 /** Read a chosen image file as a data URL. */

@@ -1,7 +1,7 @@
 // The "Members" view (admins): every member with their role, status and personal tokens (every
 // page of GET /v1/tokens counted), adding one, changing a role, and deactivating with its effect
-// on their tokens shown before it happens.
-import { validateMemberForm } from "./pkg/keyward.js";
+// on their tokens shown before it happens (or, for the last active admin, why it cannot happen).
+import { keepsAnActiveAdmin, validateMemberForm } from "./pkg/keyward.js";
 import { READ_ONLY_MESSAGE } from "./access.js";
 import { api, field, fill, h, keepFocus, openDialog, showErrors, showServerErrors, toast } from "./lib.js";
 import { when } from "./time.js";
@@ -71,7 +71,7 @@ export async function renderMembers() {
         m.status === "active"
           ? h(
               "button",
-              { type: "button", class: "small danger", onclick: () => deactivateDialog(m, mine, made(m.id)) },
+              { type: "button", class: "small danger", onclick: () => deactivateDialog(m, mine, made(m.id), members) },
               "Deactivate",
             )
           : h(
@@ -150,8 +150,29 @@ async function changeMember(m, patch, control) {
   }
 }
 
-function deactivateDialog(m, personal, orgMade) {
+/** The last active admin cannot go (the server answers 409): say so, and offer no Deactivate. */
+function lastAdmin(m, body, close) {
+  body.append(
+    h(
+      "p",
+      { class: "notice", role: "alert" },
+      `${m.name} is the organisation's last active admin, so they cannot be deactivated: the organisation would have no one left to manage it.`,
+    ),
+    h("p", {}, "Make another active member an admin first (their role, in the list), then deactivate ", m.name, "."),
+    h(
+      "div",
+      { class: "actions" },
+      h("button", { type: "button", class: "primary", autofocus: true, onclick: () => close() }, "OK"),
+    ),
+  );
+}
+
+function deactivateDialog(m, personal, orgMade, members) {
   const { body, close, focusFirst } = openDialog(`Deactivate ${m.name}?`);
+  if (!keepsAnActiveAdmin(members, m.id, m.role, "deactivated")) {
+    lastAdmin(m, body, close);
+    return focusFirst();
+  }
   const go = h("button", { type: "button", class: "danger", autofocus: true }, "Deactivate");
   go.addEventListener("click", async () => {
     try {

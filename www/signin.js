@@ -2,7 +2,8 @@
 // first run: an organisation created with the operator secret, its first admin token shown once.
 import { checkToken } from "./pkg/keyward.js";
 import { NO_ACCESS_MESSAGE } from "./access.js";
-import { api, field, fill, h, secretPanel, session, showErrors, showServerErrors, toast } from "./lib.js";
+import { api, field, fill, h, session, showErrors, showServerErrors, toast } from "./lib.js";
+import { secretPanel } from "./secret.js";
 import { linkedTokenId } from "./deeplink.js";
 import { claimView, main, page, restart, signedIn } from "./state.js";
 
@@ -43,7 +44,10 @@ export function renderSignIn(message) {
   signIn.addEventListener("submit", async (e) => {
     e.preventDefault();
     const token = tokenInput.value.trim();
-    if (!checkToken(token).ok) return tokenField.setError("This is not a keyward token (pattern or checksum).");
+    if (!checkToken(token).ok) {
+      formatNote.textContent = ""; // the field's error says it: one message, not two
+      return tokenField.setError("This is not a keyward token (pattern or checksum).");
+    }
     try {
       page.me = await api("GET", "/v1/me", undefined, token);
     } catch (err) {

@@ -1,8 +1,8 @@
 // The signed-in page's shared state: who is signed in (GET /v1/me), which view owns the screen,
 // what the caller may do, and how a failed load or action is reported. app.js (the shell) sets
 // the session's end and the current view's retry; the views read the rest.
-import { effectiveRole } from "./pkg/keyward.js";
-import { NO_ACCESS_MESSAGE, keywardAccess } from "./access.js";
+import { effectiveRole, keywardAccess } from "./pkg/keyward.js";
+import { NO_ACCESS_MESSAGE } from "./access.js";
 import { ApiError, api, fill, toast } from "./lib.js";
 import { errorState } from "./states.js";
 
@@ -29,8 +29,8 @@ export const callerRole = () => {
 };
 /** Whether the signed-in token acts as an admin. */
 export const isAdmin = () => callerRole() === "admin";
-/** Changes need keyward:manage; a keyward:read token only looks (no change buttons at all). */
-export const canManage = () => keywardAccess(page.me?.token?.scopes) === "manage";
+/** Changes need keyward:manage (the server's rule); a keyward:read token only looks (no change buttons at all). */
+export const canManage = () => keywardAccess(page.me?.token?.scopes ?? []) === "manage";
 
 export const STATUS_LABEL = {
   active: "Active",

@@ -20,3 +20,13 @@ export function when(iso, empty = "—") {
   const [unit, secs] = UNITS.find(([, s]) => Math.abs(diff) >= s) ?? ["second", 1];
   return h("time", { datetime: iso, title: t.toUTCString() }, rtf.format(Math.round(diff / secs), unit));
 }
+
+/** A <time> for a moment soon: "14:05" today, "8 Dec, 14:05" another day; the exact UTC time on hover. */
+export function until(iso) {
+  const t = new Date(iso);
+  const today = t.toDateString() === new Date().toDateString();
+  const text = today
+    ? t.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
+    : t.toLocaleString([], { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+  return h("time", { datetime: iso, title: t.toUTCString() }, text);
+}

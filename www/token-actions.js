@@ -1,21 +1,22 @@
 // What a keyward:manage session does to one token from its row: edit (with the same rules as the
 // wizard), disable and enable, revoke and delete with the label typed to confirm, re-approve,
-// and rotate with a grace period. Also the scope checkboxes the edit dialog and the wizard share.
+// and rotate with a grace period. The view passes `onChanged`, run after each change.
 import { allowedActions, confirmLabelMatches, mayActOn, validateTokenForm } from "./pkg/keyward.js";
-import { isKeywardScope, keywardChoice, splitScopeErrors } from "./access.js";
-import { api, field, h, openDialog, secretPanel, session, showErrors, showServerErrors, toast } from "./lib.js";
+import { api, field, h, openDialog, session, showErrors, showServerErrors, toast } from "./lib.js";
+import { secretPanel } from "./secret.js";
 import { networksField } from "./networks.js";
+import { keywardChoice, scopeChecks, scopeFieldset, splitScopeErrors } from "./scope-fields.js";
 import { callerRole, handleActionError, isAdmin, page } from "./state.js";
-import { refreshTokens } from "./tokens.js";
 
-export function rowActions(t, members) {
+/** The buttons of `t`'s row; `onChanged()` runs after a change (the list repaints). */
+export function rowActions(t, { onChanged }) {
   const b = (text, fn, cls = "") =>
     h("button", { type: "button", class: `small ${cls}`, "aria-label": `${text} ${t.label}`, onclick: fn }, text);
   const post = (action, verb) => async () => {
     try {
       await api("POST", `/v1/tokens/${t.id}/${action}`);
       toast(`${t.label}: ${verb}.`);
-      refreshTokens();
+      onChanged();
     } catch (e) {
       handleActionError(e, `${t.label} was not ${verb}`);
     }
@@ -27,19 +28,19 @@ export function rowActions(t, members) {
   if (!mayActOn(callerRole(), page.me.token.scopes, t.role, t.scopes))
     return h("p", { class: "muted small" }, "Above your token: an admin token with Manage changes it.");
   const allowed = new Set(allowedActions(t.state, t.status === "expired", t.state_set_by ?? null, callerRole()));
-  const acts = [b("Edit", () => editDialog(t))];
+  const acts = [b("Edit", () => editDialog(t, onChanged))];
   if (allowed.has("disable") && t.state === "active") acts.push(b("Disable", post("disable", "disabled")));
   if (allowed.has("enable")) acts.push(b("Enable", post("enable", "enabled")));
   if (allowed.has("revoke") && t.state !== "revoked")
-    acts.push(b("Revoke", () => confirmByLabel(t, "revoke"), "danger"));
+    acts.push(b("Revoke", () => confirmByLabel(t, "revoke", onChanged), "danger"));
   if (allowed.has("reapprove")) acts.push(b("Re-approve", post("reapprove", "re-approved")));
-  if (allowed.has("rotate")) acts.push(b("Rotate", () => rotateDialog(t)));
-  if (allowed.has("delete")) acts.push(b("Delete", () => confirmByLabel(t, "delete"), "danger"));
+  if (allowed.has("rotate")) acts.push(b("Rotate", () => rotateDialog(t, onChanged)));
+  if (allowed.has("delete")) acts.push(b("Delete", () => confirmByLabel(t, "delete", onChanged), "danger"));
   return h("div", { class: "row-actions" }, acts);
 }
 
 /** Revoke or delete: the button enables only when the typed label matches (wasm rule). */
-function confirmByLabel(t, action) {
+function confirmByLabel(t, action, onChanged) {
   const verb = action === "revoke" ? "Revoke" : "Delete";
   const { body, close, focusFirst } = openDialog(`${verb} “${t.label}”?`);
   const typed = h("input", { type: "text", autocomplete: "off", spellcheck: "false", autofocus: true });
@@ -69,7 +70,7 @@ function confirmByLabel(t, action) {
       else await api("DELETE", `/v1/tokens/${t.id}`, { confirm_label: typed.value });
       close();
       toast(`${t.label}: ${action === "revoke" ? "revoked" : "deleted"}.`);
-      refreshTokens();
+      onChanged();
     } catch (err) {
       if (err.code === "CONFIRMATION_MISMATCH") f.setError("That is not the exact label.");
       else if (err.code === "VALIDATION_FAILED") showServerErrors(form, err.errors);
@@ -80,8 +81,8 @@ function confirmByLabel(t, action) {
   focusFirst();
 }
 
-function rotateDialog(t) {
-  const { body, close, focusFirst } = openDialog(`Rotate “${t.label}”`, { onClose: refreshTokens });
+function rotateDialog(t, onChanged) {
+  const { body, close, focusFirst } = openDialog(`Rotate “${t.label}”`, { onClose: onChanged });
   // The admin API takes only a token's current secret: rotating the one this page signed in with
   // would sign it out, so the page carries on with the new secret.
   const own = t.id === page.me.token.id;
@@ -131,7 +132,7 @@ function rotateDialog(t) {
   focusFirst();
 }
 
-function editDialog(t) {
+function editDialog(t, onChanged) {
   const { body, close, focusFirst } = openDialog(`Edit “${t.label}”`, { wide: true });
   const label = h("input", { type: "text", value: t.label, autofocus: true });
   const desc = h("textarea", { rows: 3 }, t.description ?? "");
@@ -193,7 +194,7 @@ function editDialog(t) {
       await api("PATCH", `/v1/tokens/${t.id}`, patch());
       close();
       toast(`${label.value.trim()}: saved.`);
-      refreshTokens();
+      onChanged();
     } catch (err) {
       if (err.code === "VALIDATION_FAILED") showServerErrors(form, splitScopeErrors(err.errors));
       else handleActionError(err);
@@ -202,32 +203,3 @@ function editDialog(t) {
   body.append(form);
   focusFirst();
 }
-
-/** The org's modules as checkboxes (keyward's own scopes are the separate choice of access.js). */
-export function scopeChecks(modules, selected, prefix) {
-  const boxes = modules
-    .filter((m) => !isKeywardScope(m))
-    .map((m) => h("input", { type: "checkbox", value: m, id: `${prefix}-scope-${m}`, checked: selected.includes(m) }));
-  const el = boxes.length
-    ? h(
-        "div",
-        { class: "checks" },
-        boxes.map((b) => h("label", { class: "check", for: b.id }, b, h("span", {}, b.value))),
-      )
-    : h("p", { class: "muted" }, "This org has no modules yet.");
-  return { el, value: () => boxes.filter((b) => b.checked).map((b) => b.value) };
-}
-
-export function scopeFieldset(scopes) {
-  const el = h(
-    "fieldset",
-    { class: "field", dataset: { field: "scopes" } },
-    h("legend", {}, "Scopes"),
-    scopes.el,
-    h("p", { class: "field-error", "aria-live": "polite" }),
-  );
-  el.setError = (m) => (el.querySelector(".field-error").textContent = m ?? "");
-  return el;
-}
-
-/** The create wizard: General → Access → Overview → Create, validated live by the wasm rules. */

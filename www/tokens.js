@@ -1,24 +1,15 @@
-// The "Tokens" view: every token within reach, with its status, a 30-day sparkline, a filter by
-// status and, for a keyward:manage session, the actions of each row (token-actions.js) and the
-// create wizard (wizard.js). A token's label opens its details (usage.js).
-import { READ_ONLY_MESSAGE, isKeywardScope, stateNote } from "./access.js";
+// The "Tokens" view: every token within reach, newest first, found with a search (label, masked
+// token, owner), a sort and a filter by status, all over the loaded list; for a keyward:manage
+// session, each row's actions (token-actions.js) and the create wizard (wizard.js). The table
+// is token-table.js; a token's label opens its details (usage.js). The modules below this one
+// get `refreshTokens` as a callback, never by importing it.
+import { READ_ONLY_MESSAGE } from "./access.js";
 import { api, fill, h, keepFocus } from "./lib.js";
-import { when } from "./time.js";
-import { networksSummary } from "./networks.js";
-import {
-  STATUS_LABEL,
-  allTokens,
-  canManage,
-  claimView,
-  isAdmin,
-  main,
-  page,
-  showFailure,
-  statusWords,
-} from "./state.js";
+import { STATUS_LABEL, allTokens, canManage, claimView, isAdmin, main, page, showFailure } from "./state.js";
 import { emptyState } from "./states.js";
 import { rowActions } from "./token-actions.js";
-import { loadUsage, openTokenDetail, sparkline } from "./usage.js";
+import { tokenTable } from "./token-table.js";
+import { loadUsage } from "./usage.js";
 import { createWizard } from "./wizard.js";
 
 /** Repaint the token list after a dialog closes, unless the session ended meanwhile. */
@@ -26,11 +17,26 @@ export function refreshTokens() {
   if (page.me) renderTokens().catch(showFailure);
 }
 
+/** What the list shows: the search, the sort and the status, kept while the view repaints. */
+const shown = { q: "", sort: "newest", status: "" };
+
+const time = (iso) => (iso ? Date.parse(iso) : Infinity);
+const byLabel = (a, b) => a.label.localeCompare(b.label, undefined, { sensitivity: "base", numeric: true });
+const SORTS = {
+  newest: ["Newest first", (a, b) => time(b.created_at) - time(a.created_at) || byLabel(a, b)],
+  label: ["Label (A–Z)", (a, b) => byLabel(a, b) || time(b.created_at) - time(a.created_at)],
+  expires: ["Expires soonest", (a, b) => time(a.expires_at) - time(b.expires_at) || byLabel(a, b)],
+};
+
+/** Whether `t` has `q` (lower case) in its label, masked token or owner's name or email. */
+const matches = (t, q) =>
+  !q || [t.label, t.masked, t.owner?.name, t.owner?.email].some((s) => s?.toLowerCase().includes(q));
+
 /** No token yet: say so, and offer the wizard to a session that may create one. */
 function noTokens(members) {
   if (!canManage()) return emptyState("No tokens yet. An admin or a keyward:manage session can create them.");
   const create = h("button", { type: "button", class: "primary" }, "Create your first token");
-  create.addEventListener("click", () => createWizard(members));
+  create.addEventListener("click", () => createWizard(members, { onClose: refreshTokens }));
   return emptyState("No tokens yet — create one to get started.", create);
 }
 
@@ -56,159 +62,73 @@ export async function renderTokens() {
   const create = canManage()
     ? h("button", { type: "button", class: "primary", id: "create-token" }, "Create token")
     : null;
-  create?.addEventListener("click", () => createWizard(members.members));
-  const statusFilter = h(
-    "select",
-    { id: "status-filter", "aria-label": "Filter by status" },
-    h("option", { value: "" }, "All statuses"),
-    ...Object.entries(STATUS_LABEL).map(([v, l]) => h("option", { value: v }, l)),
-  );
-  const table = tokenTable(tokens, members.members, usage);
-  statusFilter.addEventListener("change", () => {
-    const v = statusFilter.value;
-    table.querySelectorAll("tbody tr").forEach((tr) => (tr.hidden = Boolean(v) && tr.dataset.status !== v));
-  });
+  create?.addEventListener("click", () => createWizard(members.members, { onClose: refreshTokens }));
+  const actions = canManage() ? (t) => rowActions(t, { onChanged: refreshTokens }) : null;
+  const table = tokenTable(tokens, { usage, actions });
   keepFocus(main, () =>
     fill(
       main,
-      h(
-        "div",
-        { class: "view-head" },
-        h("h1", {}, "API tokens"),
-        meter,
-        h("div", { class: "spacer" }),
-        statusFilter,
-        create,
-      ),
+      h("div", { class: "view-head" }, h("h1", {}, "API tokens"), meter, h("div", { class: "spacer" }), create),
       canManage() ? null : h("p", { class: "notice" }, READ_ONLY_MESSAGE),
-      tokens.length ? table : noTokens(members.members),
+      tokens.length ? [finder(tokens, table), table.el] : noTokens(members.members),
     ),
-  );
-}
-
-function tokenTable(tokens, members, usage) {
-  const head = [
-    "Label",
-    "Token",
-    "Kind",
-    "Owner",
-    "Role",
-    "Scopes",
-    "Created by",
-    "Created",
-    "Expires",
-    "Last used",
-    "Status",
-    canManage() && "Actions",
-  ].filter(Boolean);
-  return h(
-    "div",
-    { class: "table-wrap" },
-    h(
-      "table",
-      { class: "tokens" },
-      h("caption", { class: "sr-only" }, "API tokens"),
-      h(
-        "thead",
-        {},
-        h(
-          "tr",
-          {},
-          head.map((c) => h("th", { scope: "col" }, c)),
-        ),
-      ),
-      h(
-        "tbody",
-        {},
-        tokens.map((t) => tokenRow(t, members, usage?.get(t.id))),
-      ),
-    ),
-  );
-}
-
-function tokenRow(t, members, days) {
-  const cell = (label, ...content) => h("td", { "data-label": label }, ...content);
-  return h(
-    "tr",
-    { dataset: { id: t.id, status: t.status } },
-    cell(
-      "Label",
-      h(
-        "div",
-        { class: "label-cell" },
-        logoThumb(t),
-        h(
-          "div",
-          {},
-          h(
-            "button",
-            {
-              type: "button",
-              class: "link",
-              "aria-label": `Details and usage of ${t.label}`,
-              onclick: () => openTokenDetail(t, statusWords(t)),
-            },
-            h("strong", {}, t.label),
-          ),
-          t.description ? h("div", { class: "muted small" }, t.description) : null,
-        ),
-      ),
-    ),
-    cell("Token", h("code", { class: "masked" }, t.masked)),
-    cell("Kind", t.kind === "org" ? "Org" : "Personal"),
-    cell("Owner", t.owner ? t.owner.name || t.owner.email : h("span", { class: "muted" }, "Org")),
-    cell("Role", h("span", { class: `badge role-${t.role}` }, t.role)),
-    // one child, so the narrow layout's label column keeps the scopes and the networks together
-    cell(
-      "Scopes",
-      h(
-        "div",
-        {},
-        t.scopes.length
-          ? h(
-              "div",
-              { class: "chips" },
-              t.scopes.map((s) =>
-                h(
-                  "span",
-                  {
-                    class: isKeywardScope(s) ? "chip keyward" : "chip",
-                    title: isKeywardScope(s) ? "Access to keyward itself" : null,
-                  },
-                  s,
-                ),
-              ),
-            )
-          : h("span", { class: "muted" }, "none"),
-        networksSummary(t.allowed_cidrs),
-      ),
-    ),
-    cell("Created by", t.created_by.name || t.created_by.email),
-    cell("Created", when(t.created_at)),
-    cell("Expires", when(t.expires_at, "Never")),
-    cell("Last used", h("div", {}, when(t.last_used_at, "Never"), sparkline(days))),
-    cell(
-      "Status",
-      h(
-        "div",
-        {},
-        h("span", { class: `badge status-${t.status}` }, statusWords(t)),
-        stateNote(t) ? h("div", { class: "muted small state-note" }, stateNote(t)) : null,
-      ),
-    ),
-    canManage() ? cell("Actions", rowActions(t, members)) : null,
   );
 }
 
 /**
- * A token's logo, or the first letter of its label when it has none or the browser cannot draw
- * it (the server checks a logo's type, size and magic number, not that the image is whole).
+ * The search, sort and status filter over the loaded tokens: each change orders the table's rows
+ * and hides those that do not match; a line says how many match when some are hidden.
  */
-function logoThumb(t) {
-  const letter = () =>
-    h("span", { class: "logo-thumb placeholder", "aria-hidden": "true" }, t.label.slice(0, 1).toUpperCase());
-  if (!t.logo) return letter();
-  const img = h("img", { src: t.logo, alt: "", class: "logo-thumb" });
-  img.addEventListener("error", () => img.replaceWith(letter()), { once: true });
-  return img;
+function finder(tokens, table) {
+  const search = h("input", {
+    type: "search",
+    id: "token-search",
+    value: shown.q,
+    "aria-label": "Search tokens",
+    placeholder: "Search label, token or owner",
+    autocomplete: "off",
+    spellcheck: "false",
+  });
+  const sort = h(
+    "select",
+    { id: "token-sort", "aria-label": "Sort tokens" },
+    Object.entries(SORTS).map(([v, [label]]) => h("option", { value: v, selected: v === shown.sort }, label)),
+  );
+  const status = h(
+    "select",
+    { id: "status-filter", "aria-label": "Filter by status" },
+    h("option", { value: "" }, "All statuses"),
+    ...Object.entries(STATUS_LABEL).map(([v, l]) => h("option", { value: v, selected: v === shown.status }, l)),
+  );
+  const count = h("p", { class: "muted small match-count", role: "status" });
+  const apply = () => {
+    Object.assign(shown, { q: search.value, sort: sort.value, status: status.value });
+    const q = shown.q.trim().toLowerCase();
+    const ordered = [...tokens].sort(SORTS[shown.sort]?.[1] ?? SORTS.newest[1]);
+    let n = 0;
+    for (const t of ordered) {
+      const tr = table.rows.get(t.id);
+      tr.hidden = !matches(t, q) || Boolean(shown.status && t.status !== shown.status);
+      if (!tr.hidden) n++;
+    }
+    table.tbody.replaceChildren(...ordered.map((t) => table.rows.get(t.id)));
+    count.textContent =
+      n === tokens.length
+        ? ""
+        : n
+          ? `${n} of ${tokens.length} tokens match.`
+          : "No token matches: change the search or the filter.";
+  };
+  search.addEventListener("input", apply);
+  sort.addEventListener("change", apply);
+  status.addEventListener("change", apply);
+  apply();
+  return h(
+    "div",
+    { class: "filters token-finder", role: "group", "aria-label": "Find tokens" },
+    search,
+    sort,
+    status,
+    count,
+  );
 }

@@ -6,7 +6,7 @@
 // alternative: the totals as its accessible name, a <title> per day, and a table of the numbers.
 import { api, fill, h, openDialog } from "./lib.js";
 import { when } from "./time.js";
-import { stateNote } from "./access.js";
+import { graceNote, stateNote } from "./access.js";
 import { errorState, loadingState } from "./states.js";
 
 const NS = "http://www.w3.org/2000/svg";
@@ -174,15 +174,17 @@ export async function loadUsage() {
  */
 export function openTokenDetail(t, status, { onClose } = {}) {
   const { body } = openDialog(`“${t.label}”`, { wide: true, onClose });
+  const grace = graceNote(t); // while the replaced secret still works
   const facts = [
     ["Token", h("code", {}, t.masked)],
     ["Status", [h("span", { class: `badge status-${t.status}` }, status), stateNote(t) ? ` ${stateNote(t)}` : null]],
     ["Kind", t.kind === "org" ? "Org" : `Personal, of ${t.owner?.name || t.owner?.email || "a member"}`],
     ["Role and scopes", `${t.role}; ${t.scopes.join(", ") || "no scopes"}`],
     ["Created", when(t.created_at)],
+    t.rotated_at ? ["Secret rotated", [when(t.rotated_at), grace ? ". " : null, grace]] : null,
     ["Expires", when(t.expires_at, "Never")],
     ["Last used", when(t.last_used_at, "Never")],
-  ];
+  ].filter(Boolean);
   const usage = h("div", { class: "usage-slot", "aria-live": "polite" }, loadingState("usage"));
   body.append(
     h(

@@ -1,6 +1,7 @@
 // The webhook's dialogs: the signing secret shown once, rotating it with a grace period, and
 // removing the webhook. Each repaints the Webhook section (`again`) when it is done.
-import { api, field, h, openDialog, secretPanel, showServerErrors, toast } from "./lib.js";
+import { api, field, h, openDialog, showServerErrors, toast } from "./lib.js";
+import { secretPanel } from "./secret.js";
 
 const SECRET_WORDS = {
   what: "signing secret",

@@ -15,12 +15,15 @@ function attemptWords(a) {
   return !a.error || a.error.startsWith(head) ? (a.error ?? head) : `${head}: ${a.error}`;
 }
 
-/** Paint the delivery log into `log`, and look again shortly while any delivery is pending. */
-export function paintLog(log, deliveries, isCurrent, onFailure) {
+/**
+ * Paint the delivery log into `log`, and look again shortly while any delivery is pending.
+ * `empty` is what an empty log says: the section knows which buttons are on screen.
+ */
+export function paintLog(log, deliveries, { isCurrent, onFailure, empty }) {
   const live = () => isCurrent() && document.contains(log);
   const refresh = () =>
     api("GET", "/v1/org/webhook/deliveries").then(
-      (d) => live() && paintLog(log, d.deliveries, isCurrent, onFailure),
+      (d) => live() && paintLog(log, d.deliveries, { isCurrent, onFailure, empty }),
       (e) => {
         if (e instanceof ApiError && e.status === 401) return onFailure(e);
         if (!live()) return;
@@ -103,7 +106,7 @@ export function paintLog(log, deliveries, isCurrent, onFailure) {
               h("tbody", {}, rows),
             ),
           )
-        : emptyState("Nothing sent yet. Deliveries show here as keyward sends them; Send test sends one now."),
+        : emptyState(empty),
     ),
   );
   clearTimeout(log.poll);

@@ -4,7 +4,7 @@
 // same without the forms and buttons.
 import { validateWebhookForm, webhookEventKinds } from "./pkg/keyward.js";
 import { READ_ONLY_MESSAGE, kindWords } from "./access.js";
-import { api, field, fill, h, keepFocus, showErrors, showServerErrors, toast } from "./lib.js";
+import { api, errorSlot, field, fill, h, keepFocus, showErrors, showServerErrors, toast } from "./lib.js";
 import { when } from "./time.js";
 import { emptyState } from "./states.js";
 import { removeDialog, rotateDialog, secretDialog } from "./webhook-dialogs.js";
@@ -52,7 +52,19 @@ export async function renderWebhook(ctx) {
       log,
     ),
   );
-  paintLog(log, deliveries, isCurrent, onFailure);
+  paintLog(log, deliveries, { isCurrent, onFailure, empty: emptyLogWords(webhook, manage) });
+}
+
+/** What an empty delivery log says, naming only what is on screen. */
+function emptyLogWords(webhook, manage) {
+  if (!webhook) {
+    return manage
+      ? "Nothing sent yet. Set a webhook above: keyward then sends it each event, and the deliveries show here."
+      : "Nothing sent yet: no webhook is set.";
+  }
+  return manage
+    ? "Nothing sent yet. Deliveries show here as keyward sends them; Send test, above, sends one now."
+    : "Nothing sent yet. Deliveries show here as keyward sends them.";
 }
 
 function summary(w, { manage, onError, again }) {
@@ -139,10 +151,7 @@ function endpointForm(w, { onError, again }) {
     ),
     err,
   );
-  events.setError = (m) => {
-    err.textContent = m ?? "";
-    events.classList.toggle("invalid", Boolean(m));
-  };
+  events.setError = errorSlot(events, [all, ...kinds]);
   const sync = () => kinds.forEach((b) => (b.disabled = all.checked));
   sync();
   all.addEventListener("change", sync);

@@ -1,9 +1,9 @@
 // The create wizard's fields, one builder per step (General, Access), the request body they
 // make, and the Overview's rows in words. wizard.js runs the steps.
-import { accessWords, isKeywardScope, keywardChoice } from "./access.js";
-import { field, h, readDataUrl } from "./lib.js";
+import { isKeywardScope } from "./access.js";
+import { errorSlot, field, h, readDataUrl } from "./lib.js";
 import { networksField, networksWords } from "./networks.js";
-import { scopeChecks, scopeFieldset } from "./token-actions.js";
+import { accessWords, keywardChoice, scopeChecks, scopeFieldset } from "./scope-fields.js";
 
 /** Step 1: logo (read as a data URL, previewed), name and description. */
 export function generalStep({ onLogo }) {
@@ -84,7 +84,8 @@ export function accessStep({ members, admin, org, me }) {
     { class: "field", dataset: { field: "never_expires" } },
     h("p", { class: "field-error", "aria-live": "polite" }),
   );
-  neverErr.setError = (m) => (neverErr.querySelector(".field-error").textContent = m ?? "");
+  // "Never" is an option of the Expires select: an error about it marks that select
+  neverErr.setError = errorSlot(neverErr, expirySel);
   if (!admin) f.owner_member_id.hidden = true;
   kindSel.addEventListener("change", () => {
     f.owner_member_id.hidden = !admin || kindSel.value !== "personal";

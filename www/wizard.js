@@ -2,10 +2,10 @@
 // same Rust code as the server). Its fields are in wizard-fields.js; this file runs the steps:
 // which fields each step checks, moving between steps, and creating the token.
 import { validateTokenForm } from "./pkg/keyward.js";
-import { splitScopeErrors } from "./access.js";
-import { api, h, openDialog, secretPanel, showErrors, showServerErrors, toast } from "./lib.js";
+import { api, h, openDialog, showErrors, showServerErrors, toast } from "./lib.js";
+import { secretPanel } from "./secret.js";
+import { splitScopeErrors } from "./scope-fields.js";
 import { isAdmin, page } from "./state.js";
-import { refreshTokens } from "./tokens.js";
 import { accessStep, generalStep, overviewRows, tokenBody } from "./wizard-fields.js";
 
 /** The fields each step checks before the next one (Overview checks them all). */
@@ -23,9 +23,12 @@ const firstBadStep = (errors) =>
     0,
   );
 
-/** Open the wizard in a dialog; `members` are the owners an admin may choose from. */
-export function createWizard(members) {
-  const { body, close, focusFirst } = openDialog("Create an API token", { wide: true, onClose: refreshTokens });
+/**
+ * Open the wizard in a dialog; `members` are the owners an admin may choose from, `onClose()`
+ * runs when it closes (the list repaints).
+ */
+export function createWizard(members, { onClose }) {
+  const { body, close, focusFirst } = openDialog("Create an API token", { wide: true, onClose });
   const me = page.me;
   const org = me.org;
   const touched = new Set();

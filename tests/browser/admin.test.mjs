@@ -4,16 +4,22 @@
 // The Worker script is build/index.js unless KEYWARD_WORKER names another build of it (see
 // harness.mjs). Every page is watched: a Content Security Policy violation or an uncaught page
 // error fails the test that was running. states.test.mjs covers loading, empty and error states
-// and the audit log's names, filters and pages.
+// and the audit log's names, filters and pages; newcomer.test.mjs what a newcomer tripped on.
+//
+// Each test makes what it needs itself: its own organisation (setup()), its tokens and members
+// through the API, its own browser session. None leans on another, so any one runs alone:
+//   node --test --test-name-pattern="revoke needs" tests/browser/admin.test.mjs
 import { after, afterEach, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac, generateKeyPairSync, sign } from "node:crypto";
+import { readdirSync } from "node:fs";
 import { createServer } from "node:http";
 import {
   OPERATOR,
   SHOTS,
+  apiAs,
   closed,
-  freshPage as harnessPage,
+  createOrg,
   problems,
   signIn as harnessSignIn,
   start,
@@ -24,6 +30,7 @@ const PNG = Buffer.from(
   "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
   "base64",
 );
+const PNG_URL = `data:image/png;base64,${PNG.toString("base64")}`;
 
 const CSP =
   "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; " +
@@ -40,20 +47,16 @@ const LEAK_REPORT_KEYS = JSON.stringify([
   { key_identifier: LEAK_KEY_ID, key: LEAK.publicKey.export({ type: "spki", format: "pem" }) },
 ]);
 
-let mf, base, browser, context, page;
-
-const freshPage = () => harnessPage(browser);
-const signIn = (p, secret) => harnessSignIn(p, base, secret);
+let mf, base, browser;
+/** The browser sessions a test opened: closed after it, whether it passed or not. */
+const contexts = [];
 
 before(async () => {
   ({ mf, base, browser } = await start({ LEAK_REPORT_KEYS }));
-  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(base).origin });
-  page = await context.newPage();
-  await watch(page);
 });
 
-afterEach(() => {
+afterEach(async () => {
+  await Promise.all(contexts.splice(0).map((c) => c.close().catch(() => {})));
   assert.deepEqual(problems.splice(0), [], "no Content Security Policy violation and no page error");
 });
 
@@ -62,14 +65,24 @@ after(async () => {
   await mf?.dispose();
 });
 
-const shot = (name) => page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
-const verify = async (token, extra = {}) =>
-  (
-    await (
-      await fetch(new URL("/v1/verify", base), { method: "POST", body: JSON.stringify({ token, ...extra }) })
-    ).json()
-  ).code;
-const row = (label, p = page) => p.locator("tbody tr", { has: p.getByText(label, { exact: true }) });
+/** A new browser session (its own sessionStorage; the clipboard allowed), closed after the test. */
+async function newPage({ width = 1280, height = 900 } = {}) {
+  const ctx = await browser.newContext({ viewport: { width, height } });
+  contexts.push(ctx);
+  await ctx.grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(base).origin });
+  const p = await ctx.newPage();
+  await watch(p);
+  return p;
+}
+const signIn = (p, secret) => harnessSignIn(p, base, secret);
+/** A new session signed in with `secret`, on the token list. */
+async function signedIn(secret, size) {
+  const p = await newPage(size);
+  await signIn(p, secret);
+  await p.getByRole("heading", { name: "API tokens" }).waitFor();
+  return p;
+}
+
 /** POST /v1/tokens with `secret`, as another admin tool would. */
 const createToken = async (secret, body) =>
   (
@@ -80,41 +93,95 @@ const createToken = async (secret, body) =>
     })
   ).json();
 
+/**
+ * What one test starts from: a fresh organisation "Acme" (modules billing, users:read, audit)
+ * whose first admin, Ada Admin, holds the initial admin token. `api(method, path, body)` calls
+ * the admin API as that admin; `createToken(body)` makes a token; `page` is a session signed in
+ * as the admin (none with `signedIn: false`: make what the list should show first, then
+ * `open()`).
+ */
+async function setup({ signedIn: signIn = true } = {}) {
+  const o = await createOrg(base);
+  const t = {
+    ...o,
+    api: apiAs(base, o.secret),
+    createToken: (body) => createToken(o.secret, body),
+    open: async (size) => (t.page = await signedIn(t.secret, size)),
+  };
+  if (signIn) await t.open();
+  return t;
+}
+
+/** "CI deploy": Ada's personal developer token for billing, with a logo, as the wizard makes it. */
+const ciDeploy = (t) =>
+  t.createToken({
+    label: "CI deploy",
+    description: "Deploys from CI",
+    logo: PNG_URL,
+    role: "developer",
+    kind: "personal",
+    scopes: ["billing"],
+    expires_in_days: 90,
+  });
+
+/**
+ * A developer, Dev Eloper, with two personal tokens: "dev laptop" to sign in to keyward with
+ * (keyward:manage) and "dev script" for their scripts (billing). Returns { member, laptop, script }.
+ */
+async function developer(t) {
+  const { status, body: member } = await t.api("POST", "/v1/members", {
+    email: "dev@acme.io",
+    name: "Dev Eloper",
+    role: "developer",
+  });
+  assert.equal(status, 201);
+  const mine = { role: "developer", kind: "personal", owner_member_id: member.id };
+  const laptop = await t.createToken({ ...mine, label: "dev laptop", scopes: ["keyward:manage"] });
+  const script = await t.createToken({ ...mine, label: "dev script", scopes: ["billing"] });
+  return { member, laptop, script };
+}
+
+const shot = (p, name) => p.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+const verify = async (token, extra = {}) =>
+  (
+    await (
+      await fetch(new URL("/v1/verify", base), { method: "POST", body: JSON.stringify({ token, ...extra }) })
+    ).json()
+  ).code;
+const row = (p, label) => p.locator("tbody tr", { has: p.getByText(label, { exact: true }) });
+/** Whether `locator`'s element has keyboard focus. */
+const focused = (locator) => locator.evaluate((el) => el === document.activeElement);
+/** How far the page scrolls sideways (0 or less: it fits). */
+const overflow = (p) => p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+
+/** Record the page's requests to `path` with `method` until `stop()`. */
+function recordRequests(p, method, path) {
+  const seen = [];
+  const on = (r) => r.method() === method && new URL(r.url()).pathname === path && seen.push(r);
+  p.on("request", on);
+  return { seen, stop: () => p.off("request", on) };
+}
+
+/** Wait until `pred()` holds, asking again every 100 ms for up to `ms`. */
+async function until(pred, ms = 15_000) {
+  const end = Date.now() + ms;
+  while (!(await pred())) {
+    if (Date.now() > end) throw new Error(`still not true after ${ms} ms: ${pred}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+// ---------------------------------------------------------------- headers, CSP, first run
+
 test("the page and its assets carry the security headers", async () => {
-  for (const path of [
-    "/",
-    "/app.js",
-    "/access.js",
-    "/networks.js",
-    "/org.js",
-    "/usage.js",
-    "/webhook.js",
-    "/notifications.js",
-    "/deeplink.js",
-    "/idle.js",
-    "/lib.js",
-    "/time.js",
-    "/state.js",
-    "/states.js",
-    "/signin.js",
-    "/tokens.js",
-    "/token-actions.js",
-    "/wizard.js",
-    "/wizard-fields.js",
-    "/members.js",
-    "/audit.js",
-    "/check.js",
-    "/webhook-dialogs.js",
-    "/webhook-log.js",
-    "/css/base.css",
-    "/css/forms.css",
-    "/css/tables.css",
-    "/css/views.css",
-    "/css/dialogs.css",
-    "/css/narrow.css",
-    "/css/states.css",
-    "/pkg/keyward_bg.wasm",
-  ]) {
+  // every module and style sheet the page has, however many there are
+  const modules = readdirSync("www").filter((f) => f.endsWith(".js"));
+  for (const named of ["app.js", "access.js", "lib.js", "tokens.js", "token-actions.js", "wizard.js", "members.js"]) {
+    assert.ok(modules.includes(named), named);
+  }
+  const sheets = readdirSync("www/css").filter((f) => f.endsWith(".css"));
+  assert.ok(sheets.length >= 7, "the seven style sheets at least");
+  for (const path of ["/", ...modules.map((f) => `/${f}`), ...sheets.map((f) => `/css/${f}`), "/pkg/keyward_bg.wasm"]) {
     const res = await fetch(new URL(path, base));
     assert.equal(res.status, 200, path);
     assert.equal(res.headers.get("content-security-policy"), CSP, `${path}: CSP`);
@@ -136,6 +203,7 @@ test("the page and its assets carry the security headers", async () => {
 });
 
 test("the CSP is enforced, the page runs under it, and a violation would be caught", async () => {
+  const page = await newPage();
   await page.goto(base);
   await page.getByRole("heading", { name: "Sign in" }).waitFor();
   assert.ok(await page.evaluate(() => document.documentElement.dataset.wasm), "the wasm module loaded under the CSP");
@@ -162,12 +230,11 @@ test("the CSP is enforced, the page runs under it, and a violation would be caug
   await page.evaluate(() => document.body.removeAttribute("style"));
 });
 
-let adminSecret;
-
 test("first run creates an org and signs in with its admin token", async () => {
+  const page = await newPage();
   await page.goto(base);
   await page.getByRole("heading", { name: "Sign in" }).waitFor();
-  await shot("01-sign-in");
+  await shot(page, "01-sign-in");
   await page.getByLabel("Operator secret").fill("wrong");
   await page.getByLabel("Organisation name").fill("Acme");
   await page.getByLabel("Modules (scopes tokens may carry)").fill("billing, users:read, audit");
@@ -180,9 +247,9 @@ test("first run creates an org and signs in with its admin token", async () => {
   const secretInput = page.getByLabel("New token secret");
   await secretInput.waitFor();
   assert.equal(await secretInput.getAttribute("type"), "password", "masked by default");
-  adminSecret = await secretInput.inputValue();
+  const adminSecret = await secretInput.inputValue();
   assert.match(adminSecret, /^kw_[0-9A-Za-z]{36}$/);
-  await shot("02-first-run-secret");
+  await shot(page, "02-first-run-secret");
   await page.getByRole("button", { name: "Sign in with this token" }).click();
   await page.getByRole("heading", { name: "API tokens" }).waitFor();
   assert.equal(await page.evaluate(() => sessionStorage.getItem("keyward.token")), adminSecret);
@@ -191,9 +258,10 @@ test("first run creates an org and signs in with its admin token", async () => {
   await page.locator(".chip", { hasText: "keyward:manage" }).first().waitFor();
 });
 
-let ciSecret;
+// ---------------------------------------------------------------- the wizard and a token's life
 
 test("the create wizard validates live, shows the secret once and never again", async () => {
+  const { page } = await setup();
   await page.getByRole("button", { name: "Create token" }).click();
   const dialog = page.getByRole("dialog", { name: "Create an API token" });
   await dialog.waitFor();
@@ -212,7 +280,7 @@ test("the create wizard validates live, shows the secret once and never again", 
     .setInputFiles({ name: "logo.png", mimeType: "image/png", buffer: PNG });
   await dialog.getByAltText("Logo preview").waitFor();
   await dialog.getByLabel("Description (optional)").fill("Deploys from CI");
-  await shot("03-wizard-general");
+  await shot(page, "03-wizard-general");
   await dialog.getByRole("button", { name: "Next" }).click();
   await dialog.getByLabel("billing").check();
   await dialog.getByLabel("Expires").selectOption("90");
@@ -220,7 +288,7 @@ test("the create wizard validates live, shows the secret once and never again", 
   await dialog.getByRole("group", { name: "Access to keyward itself" }).waitFor();
   assert.ok(await dialog.getByRole("radio", { name: /^None/ }).isChecked(), "no access to keyward by default");
   await dialog.getByText("a token that calls your own services does not need to call keyward").waitFor();
-  await shot("04-wizard-access");
+  await shot(page, "04-wizard-access");
   await dialog.getByRole("button", { name: "Next" }).click();
   await dialog.getByText("in 90 days").waitFor();
   await dialog.getByRole("definition").filter({ hasText: "billing" }).waitFor();
@@ -228,7 +296,7 @@ test("the create wizard validates live, shows the secret once and never again", 
     .getByRole("definition")
     .filter({ hasText: /^None$/ })
     .waitFor();
-  await shot("05-wizard-overview");
+  await shot(page, "05-wizard-overview");
   await dialog.getByRole("button", { name: "Create token" }).click();
   const secretInput = dialog.getByLabel("New token secret");
   await secretInput.waitFor();
@@ -236,31 +304,31 @@ test("the create wizard validates live, shows the secret once and never again", 
   assert.equal(await secretInput.getAttribute("type"), "password");
   await dialog.getByRole("button", { name: "Show" }).click();
   assert.equal(await secretInput.getAttribute("type"), "text");
-  ciSecret = await secretInput.inputValue();
-  await shot("06-secret-shown-once");
+  const ciSecret = await secretInput.inputValue();
+  await shot(page, "06-secret-shown-once");
   await dialog.getByRole("button", { name: "Copy" }).click();
   assert.equal(await page.evaluate(() => navigator.clipboard.readText()), ciSecret);
   await dialog.getByRole("button", { name: "Done" }).click();
   await closed(dialog);
   assert.equal(await verify(ciSecret), "VALID");
   // never again: not in the page, not after a reload
-  await row("CI deploy").waitFor();
+  await row(page, "CI deploy").waitFor();
   assert.ok(!(await page.content()).includes(ciSecret));
   await page.reload();
-  await row("CI deploy").waitFor();
+  await row(page, "CI deploy").waitFor();
   assert.ok(!(await page.content()).includes(ciSecret));
   const masked = `kw_••••••••${ciSecret.slice(-4)}`;
-  await row("CI deploy").getByText(masked).waitFor();
+  await row(page, "CI deploy").getByText(masked).waitFor();
   for (const col of ["Personal", "Ada Admin", "developer", "billing", "Active"]) {
-    assert.ok((await row("CI deploy").innerText()).includes(col), `row shows ${col}`);
+    assert.ok((await row(page, "CI deploy").innerText()).includes(col), `row shows ${col}`);
   }
   // it was just verified, so "Last used" is a time (exact UTC on hover), not "Never"
-  const lastUsed = row("CI deploy").locator('td[data-label="Last used"] time');
+  const lastUsed = row(page, "CI deploy").locator('td[data-label="Last used"] time');
   assert.match(await lastUsed.getAttribute("title"), /GMT$/);
-  assert.ok(await row("CI deploy").locator("img.logo-thumb").count(), "logo in the row");
+  assert.ok(await row(page, "CI deploy").locator("img.logo-thumb").count(), "logo in the row");
   await page.getByText("2 of 10 personal tokens").waitFor();
   assert.doesNotMatch(await page.locator("body").innerText(), /\b(null|undefined)\b/, "no stray null on the page");
-  await shot("07-tokens-list");
+  await shot(page, "07-tokens-list");
   const [scroll, client] = await page.evaluate(() => {
     const w = document.querySelector(".table-wrap");
     return [w.scrollWidth, w.clientWidth];
@@ -269,39 +337,42 @@ test("the create wizard validates live, shows the secret once and never again", 
 });
 
 test("a logo the browser cannot draw shows the label's letter, not a broken image", async () => {
+  const t = await setup({ signedIn: false });
+  await ciDeploy(t);
   // The server checks a logo's type, size and magic number, not that it is a whole image:
   // eight bytes of PNG signature pass, and no browser can draw them.
   const magicOnly = `data:image/png;base64,${Buffer.from("\x89PNG\r\n\x1a\n", "latin1").toString("base64")}`;
-  const odd = await createToken(adminSecret, { label: "Odd logo", role: "developer", kind: "org", logo: magicOnly });
+  const odd = await t.createToken({ label: "Odd logo", role: "developer", kind: "org", logo: magicOnly });
   assert.equal(odd.token.logo, magicOnly);
+  const page = await t.open();
   try {
-    await page.getByRole("link", { name: "Tokens" }).click();
-    await page.reload();
-    const cell = row("Odd logo").locator(".label-cell");
+    const cell = row(page, "Odd logo").locator(".label-cell");
     await cell.locator(".logo-thumb.placeholder", { hasText: "O" }).waitFor();
     assert.equal(await cell.locator("img").count(), 0, "no broken image left");
-    assert.ok(await row("CI deploy").locator("img.logo-thumb").count(), "a drawable logo stays an image");
+    assert.ok(await row(page, "CI deploy").locator("img.logo-thumb").count(), "a drawable logo stays an image");
   } finally {
-    assert.equal((await adminApi("DELETE", `/v1/tokens/${odd.token.id}`, { confirm_label: "Odd logo" })).status, 204);
+    assert.equal((await t.api("DELETE", `/v1/tokens/${odd.token.id}`, { confirm_label: "Odd logo" })).status, 204);
   }
   await page.reload();
-  await row("CI deploy").waitFor();
+  await row(page, "CI deploy").waitFor();
+  await row(page, "Odd logo").waitFor({ state: "detached" });
 });
 
 test("a token without access to keyward works for services but cannot sign in", async () => {
-  const p = await freshPage();
-  await signIn(p, ciSecret);
+  const t = await setup({ signedIn: false });
+  const ci = await ciDeploy(t);
+  const p = await newPage();
+  await signIn(p, ci.secret);
   await p.getByText(NO_ACCESS).waitFor();
   await p.getByText("Ask an admin of your organisation for a token with access to keyward itself").waitFor();
   assert.equal(await p.getByRole("heading", { name: "API tokens" }).count(), 0, "not signed in");
   assert.equal(await p.evaluate(() => sessionStorage.getItem("keyward.token")), null, "not kept");
-  assert.equal(await verify(ciSecret), "VALID", "it still verifies for services");
-  await p.screenshot({ path: `${SHOTS}/18-no-keyward-access.png`, fullPage: true });
-  await p.context().close();
+  assert.equal(await verify(ci.secret), "VALID", "it still verifies for services");
+  await shot(p, "18-no-keyward-access");
 });
 
-/** Create a token through the wizard on the main page (signed in as an admin); returns its secret. */
-async function wizardToken({ label, kind = "personal", role = "developer", access }) {
+/** Create a token through the wizard on `page` (signed in as an admin); returns its secret. */
+async function wizardToken(page, { label, kind = "personal", role = "developer", access }) {
   await page.getByRole("button", { name: "Create token" }).click();
   const dialog = page.getByRole("dialog", { name: "Create an API token" });
   await dialog.getByLabel("Name").fill(label);
@@ -314,32 +385,31 @@ async function wizardToken({ label, kind = "personal", role = "developer", acces
     .getByRole("definition")
     .filter({ hasText: new RegExp(`^${access}$`) })
     .waitFor();
-  if (access === "Manage") await shot("19-wizard-keyward-manage");
+  if (access === "Manage") await shot(page, "19-wizard-keyward-manage");
   await dialog.getByRole("button", { name: "Create token" }).click();
   const secret = await dialog.getByLabel("New token secret").inputValue();
   await dialog.getByRole("button", { name: "Done" }).click();
   await closed(dialog);
-  await row(label).waitFor();
+  await row(page, label).waitFor();
   return secret;
 }
 
 test("the wizard grants access to keyward: Manage signs in with every change, Read signs in read-only", async () => {
-  const ops = await wizardToken({ label: "Ops console", kind: "org", role: "admin", access: "Manage" });
-  await row("Ops console").locator(".chip", { hasText: "keyward:manage" }).waitFor();
-  let p = await freshPage();
-  await signIn(p, ops);
-  await p.getByRole("heading", { name: "API tokens" }).waitFor();
+  const t = await setup({ signedIn: false });
+  await ciDeploy(t);
+  const page = await t.open();
+  const ops = await wizardToken(page, { label: "Ops console", kind: "org", role: "admin", access: "Manage" });
+  await row(page, "Ops console").locator(".chip", { hasText: "keyward:manage" }).waitFor();
+  let p = await signedIn(ops);
   await p.getByText("Ops console (org token) · Acme").waitFor();
   await p.getByRole("button", { name: "Create token" }).waitFor();
-  await row("CI deploy", p).getByRole("button", { name: "Disable CI deploy" }).waitFor();
+  await row(p, "CI deploy").getByRole("button", { name: "Disable CI deploy" }).waitFor();
   await p.context().close();
 
-  const auditor = await wizardToken({ label: "Auditor", role: "admin", access: "Read" });
-  await row("Auditor").locator(".chip", { hasText: "keyward:read" }).waitFor();
-  p = await freshPage();
-  await signIn(p, auditor);
-  await p.getByRole("heading", { name: "API tokens" }).waitFor();
-  await row("CI deploy", p).waitFor();
+  const auditor = await wizardToken(page, { label: "Auditor", role: "admin", access: "Read" });
+  await row(page, "Auditor").locator(".chip", { hasText: "keyward:read" }).waitFor();
+  p = await signedIn(auditor);
+  await row(p, "CI deploy").waitFor();
   await p.getByText("Read-only: this token may see keyward but not change anything.").waitFor();
   assert.equal(await p.getByRole("button", { name: "Create token" }).count(), 0, "no create");
   assert.equal(await p.getByRole("columnheader", { name: "Actions" }).count(), 0, "no actions column");
@@ -347,7 +417,7 @@ test("the wizard grants access to keyward: Manage signs in with every change, Re
     assert.equal(await p.getByRole("button", { name: new RegExp(`^${verb} `) }).count(), 0, `no ${verb} button`);
   }
   assert.doesNotMatch(await p.locator("body").innerText(), /\b(null|undefined)\b/, "no stray null on the page");
-  await p.screenshot({ path: `${SHOTS}/20-read-only-tokens.png`, fullPage: true });
+  await shot(p, "20-read-only-tokens");
   await p.getByRole("link", { name: "Members" }).click();
   await p.getByRole("heading", { name: "Members" }).waitFor();
   await p.getByText("ada@acme.io").waitFor();
@@ -358,86 +428,87 @@ test("the wizard grants access to keyward: Manage signs in with every change, Re
   await p.getByRole("heading", { name: "Audit log" }).waitFor();
 
   // The edit dialog shows the same choice; taking the access away signs the auditor out.
-  await row("Auditor").getByRole("button", { name: "Edit Auditor" }).click();
+  await row(page, "Auditor").getByRole("button", { name: "Edit Auditor" }).click();
   const edit = page.getByRole("dialog", { name: "Edit “Auditor”" });
   assert.ok(await edit.getByRole("radio", { name: /^Read/ }).isChecked(), "shows the token's access");
   await edit.getByRole("radio", { name: /^Manage/ }).waitFor();
   await edit.getByRole("radio", { name: /^None/ }).check();
-  await shot("25-edit-keyward-access");
+  await shot(page, "25-edit-keyward-access");
   await edit.getByRole("button", { name: "Save" }).click();
   await closed(edit);
-  await row("Auditor").getByText("none", { exact: true }).waitFor();
+  await row(page, "Auditor").getByText("none", { exact: true }).waitFor();
   await p.getByRole("link", { name: "Members" }).click();
   await p.getByText(NO_ACCESS).waitFor();
   assert.equal(await p.evaluate(() => sessionStorage.getItem("keyward.token")), null, "signed out");
-  await p.context().close();
+  // the admin's own, CI deploy and Auditor are personal; Ops console is the org's
   await page.getByText("3 of 10 personal tokens").waitFor();
 });
 
 test("revoke needs the exact label; re-approve, rotate and delete", async () => {
-  await row("CI deploy").getByRole("button", { name: "Revoke CI deploy" }).click();
+  const t = await setup({ signedIn: false });
+  const { secret: ciSecret } = await ciDeploy(t);
+  const page = await t.open();
+  await row(page, "CI deploy").getByRole("button", { name: "Revoke CI deploy" }).click();
   let dialog = page.getByRole("dialog", { name: "Revoke “CI deploy”?" });
   const confirm = dialog.getByLabel("Type the label “CI deploy” to confirm");
   const go = dialog.getByRole("button", { name: "Revoke", exact: true });
   assert.ok(await go.isDisabled());
   await confirm.fill("ci deploy");
   assert.ok(await go.isDisabled(), "a wrong label keeps the button off");
-  await shot("08-revoke-wrong-label");
+  await shot(page, "08-revoke-wrong-label");
   await confirm.fill("CI deploy");
   assert.ok(await go.isEnabled());
   await go.click();
   await closed(dialog);
-  await row("CI deploy").getByText("Revoked", { exact: true }).waitFor();
-  await row("CI deploy").getByText("revoked by an admin").waitFor();
+  await row(page, "CI deploy").getByText("Revoked", { exact: true }).waitFor();
+  await row(page, "CI deploy").getByText("revoked by an admin").waitFor();
   assert.equal(await verify(ciSecret), "REVOKED");
-  await shot("09-revoked");
+  await shot(page, "09-revoked");
 
-  await row("CI deploy").getByRole("button", { name: "Re-approve CI deploy" }).click();
-  await row("CI deploy").getByText("Active", { exact: true }).waitFor();
+  await row(page, "CI deploy").getByRole("button", { name: "Re-approve CI deploy" }).click();
+  await row(page, "CI deploy").getByText("Active", { exact: true }).waitFor();
   assert.equal(await verify(ciSecret), "VALID");
 
-  await row("CI deploy").getByRole("button", { name: "Rotate CI deploy" }).click();
+  await row(page, "CI deploy").getByRole("button", { name: "Rotate CI deploy" }).click();
   dialog = page.getByRole("dialog", { name: "Rotate “CI deploy”" });
   await dialog.getByLabel("Grace period for the old secret").selectOption("300");
   await dialog.getByRole("button", { name: "Rotate" }).click();
   const rotated = await dialog.getByLabel("New token secret").inputValue();
   assert.notEqual(rotated, ciSecret);
-  await shot("10-rotated-secret");
+  await shot(page, "10-rotated-secret");
   await dialog.getByRole("button", { name: "Done" }).click();
   await closed(dialog);
   assert.equal(await verify(rotated), "VALID");
   assert.equal(await verify(ciSecret), "VALID", "old secret in its 5-minute grace");
-  await row("CI deploy")
+  await row(page, "CI deploy")
     .getByText(`kw_••••••••${rotated.slice(-4)}`)
     .waitFor();
   assert.ok(!(await page.content()).includes(rotated));
 
-  await row("CI deploy").getByRole("button", { name: "Delete CI deploy" }).click();
+  await row(page, "CI deploy").getByRole("button", { name: "Delete CI deploy" }).click();
   dialog = page.getByRole("dialog", { name: "Delete “CI deploy”?" });
   await dialog.getByLabel("Type the label “CI deploy” to confirm").fill("CI deploy");
   await dialog.getByRole("button", { name: "Delete", exact: true }).click();
   await closed(dialog);
-  await row("CI deploy").waitFor({ state: "detached" });
+  await row(page, "CI deploy").waitFor({ state: "detached" });
   assert.equal(await verify(rotated), "NOT_FOUND");
 });
 
 test("rotating the token you are signed in with carries on with the new secret", async () => {
-  const me = await (
-    await fetch(new URL("/v1/me", base), { headers: { authorization: `Bearer ${adminSecret}` } })
-  ).json();
-  const label = me.token.label;
-  await row(label)
+  const { page, secret: adminSecret, token } = await setup();
+  const label = token.label;
+  await row(page, label)
     .getByRole("button", { name: `Rotate ${label}` })
     .click();
   const dialog = page.getByRole("dialog", { name: `Rotate “${label}”` });
   await dialog.getByText("This is the token you are signed in with.").waitFor();
   await dialog.getByLabel("Grace period for the old secret").selectOption("300");
-  await shot("21-rotate-own-token");
+  await shot(page, "21-rotate-own-token");
   await dialog.getByRole("button", { name: "Rotate" }).click();
   const fresh = await dialog.getByLabel("New token secret").inputValue();
   await dialog.getByRole("button", { name: "Done" }).click();
   await closed(dialog);
-  await row(label)
+  await row(page, label)
     .getByText(`kw_••••••••${fresh.slice(-4)}`)
     .waitFor();
   assert.equal(await page.evaluate(() => sessionStorage.getItem("keyward.token")), fresh);
@@ -446,14 +517,16 @@ test("rotating the token you are signed in with carries on with the new secret",
   const old = await fetch(new URL("/v1/me", base), { headers: { authorization: `Bearer ${adminSecret}` } });
   assert.equal(old.status, 401);
   await old.arrayBuffer();
-  adminSecret = fresh;
   await page.reload();
   await page.getByRole("heading", { name: "API tokens" }).waitFor();
+  assert.equal((await apiAs(base, fresh)("GET", "/v1/me")).status, 200, "the new secret signs in");
 });
 
-let devSecret, devScriptSecret, devScriptId;
+// ---------------------------------------------------------------- members, developers, audit
 
 test("members: add, and the deactivation cascade is shown before it happens", async () => {
+  const t = await setup();
+  const { page } = t;
   await page.getByRole("link", { name: "Members" }).click();
   await page.getByRole("heading", { name: "Members" }).waitFor();
   await page.getByLabel("Email").fill("dev@acme");
@@ -466,67 +539,64 @@ test("members: add, and the deactivation cascade is shown before it happens", as
   const devId = await devRow.getAttribute("data-id");
   // give the developer tokens through the API, as another admin tool would: one to sign in to
   // keyward with, one for their scripts
-  devSecret = (
-    await createToken(adminSecret, {
-      label: "dev laptop",
-      role: "developer",
-      kind: "personal",
-      owner_member_id: devId,
-      scopes: ["keyward:manage"],
-    })
-  ).secret;
-  const devScript = await createToken(adminSecret, {
-    label: "dev script",
-    role: "developer",
-    kind: "personal",
-    owner_member_id: devId,
-    scopes: ["billing"],
-  });
-  devScriptSecret = devScript.secret;
-  devScriptId = devScript.token.id;
+  const mine = { role: "developer", kind: "personal", owner_member_id: devId };
+  const devSecret = (await t.createToken({ ...mine, label: "dev laptop", scopes: ["keyward:manage"] })).secret;
+  await t.createToken({ ...mine, label: "dev script", scopes: ["billing"] });
   await page.reload();
   await devRow.getByRole("button", { name: "Deactivate" }).click();
   const dialog = page.getByRole("dialog", { name: "Deactivate Dev Eloper?" });
   await dialog.getByText("2 personal token(s) of Dev Eloper stop working (OWNER_DEACTIVATED).").waitFor();
   await dialog.getByText("dev laptop").waitFor();
-  await shot("11-deactivate-cascade");
+  await shot(page, "11-deactivate-cascade");
   await dialog.getByRole("button", { name: "Deactivate" }).click();
   await devRow.getByText("deactivated").waitFor();
   assert.equal(await verify(devSecret), "OWNER_DEACTIVATED");
   await devRow.getByRole("button", { name: "Reactivate" }).click();
   await devRow.getByRole("button", { name: "Deactivate" }).waitFor();
   assert.equal(await verify(devSecret), "VALID");
-  await shot("12-members");
+  await shot(page, "12-members");
 });
 
 test("a developer cannot re-enable a token an admin disabled; the page says why and offers no Enable", async () => {
-  await page.getByRole("link", { name: "Tokens" }).click();
-  await row("dev script").getByRole("button", { name: "Disable dev script" }).click();
-  await row("dev script").getByText("disabled by an admin").waitFor();
-  assert.equal(await verify(devScriptSecret), "DISABLED");
-  await shot("22-disabled-by-admin");
-  const p = await freshPage();
-  await signIn(p, devSecret);
-  await p.getByRole("heading", { name: "API tokens" }).waitFor();
-  await row("dev script", p).getByText("disabled by an admin").waitFor();
+  const t = await setup({ signedIn: false });
+  const dev = await developer(t);
+  const page = await t.open();
+  await row(page, "dev script").getByRole("button", { name: "Disable dev script" }).click();
+  await row(page, "dev script").getByText("disabled by an admin").waitFor();
+  assert.equal(await verify(dev.script.secret), "DISABLED");
+  await shot(page, "22-disabled-by-admin");
+  const p = await signedIn(dev.laptop.secret);
+  await row(p, "dev script").getByText("disabled by an admin").waitFor();
   // The page asks the server's own rules (allowedActions in the browser module): no Enable for a
   // developer here, while Revoke, Rotate and Delete stay.
-  await row("dev script", p).getByRole("button", { name: "Revoke dev script" }).waitFor();
-  assert.equal(await row("dev script", p).getByRole("button", { name: "Enable dev script" }).count(), 0);
-  await p.screenshot({ path: `${SHOTS}/23-developer-enable-refused.png`, fullPage: true });
+  await row(p, "dev script").getByRole("button", { name: "Revoke dev script" }).waitFor();
+  assert.equal(await row(p, "dev script").getByRole("button", { name: "Enable dev script" }).count(), 0);
+  await shot(p, "23-developer-enable-refused");
   // ...and the server refuses it anyway, whatever a client sends.
-  const refused = await fetch(new URL(`/v1/tokens/${devScriptId}/enable`, base), {
-    method: "POST",
-    headers: { authorization: `Bearer ${devSecret}` },
-  });
+  const refused = await apiAs(base, dev.laptop.secret)("POST", `/v1/tokens/${dev.script.token.id}/enable`);
   assert.equal(refused.status, 403);
-  assert.match((await refused.json()).detail, /only an admin can undo a disable or revoke made by an admin/);
-  assert.equal(await verify(devScriptSecret), "DISABLED", "still disabled");
-  await row("dev script", p).getByText("Disabled", { exact: true }).waitFor();
-  await p.context().close();
+  assert.match(refused.body.detail, /only an admin can undo a disable or revoke made by an admin/);
+  assert.equal(await verify(dev.script.secret), "DISABLED", "still disabled");
+  await row(p, "dev script").getByText("Disabled", { exact: true }).waitFor();
 });
 
 test("audit log and notifications", async () => {
+  const t = await setup({ signedIn: false });
+  // A token's whole life and a member's change, through the API: what the log and the
+  // notifications then tell.
+  const ci = await ciDeploy(t);
+  const id = ci.token.id;
+  const ok = async (method, path, body) => assert.ok((await t.api(method, path, body)).status < 300, path);
+  await ok("POST", `/v1/tokens/${id}/revoke`, { confirm_label: "CI deploy" });
+  await ok("POST", `/v1/tokens/${id}/reapprove`);
+  await ok("POST", `/v1/tokens/${id}/rotate`, { grace_seconds: 300 });
+  await ok("DELETE", `/v1/tokens/${id}`, { confirm_label: "CI deploy" });
+  const dev = await developer(t);
+  await ok("POST", `/v1/tokens/${dev.script.token.id}/disable`); // an admin changes the developer's token
+  await ok("PATCH", `/v1/members/${dev.member.id}`, { status: "deactivated" });
+  await ok("PATCH", `/v1/members/${dev.member.id}`, { status: "active" });
+
+  const page = await t.open();
   await page.getByRole("link", { name: "Audit log" }).click();
   await page.getByRole("heading", { name: "Audit log" }).waitFor();
   for (const a of [
@@ -539,11 +609,11 @@ test("audit log and notifications", async () => {
   ]) {
     assert.ok(await page.getByText(a, { exact: true }).count(), a);
   }
-  await shot("13-audit");
+  await shot(page, "13-audit");
   await page.getByRole("link", { name: "Notifications" }).click();
   await page.getByRole("heading", { name: "Notifications" }).waitFor();
   await page.getByText('[Acme] API token "CI deploy" created').waitFor();
-  assert.ok(!(await page.content()).includes(ciSecret.slice(3, 33)));
+  assert.ok(!(await page.content()).includes(ci.secret.slice(3, 33)));
   // the kind in words; a change to a member names no token
   const note = (kind) => page.locator(`li[data-kind="${kind}"]`);
   await note("token.created").first().getByText("Token created", { exact: true }).waitFor();
@@ -558,32 +628,25 @@ test("audit log and notifications", async () => {
     .filter({ hasText: "To dev@acme.io" })
     .getByText("Token disabled", { exact: true })
     .waitFor();
-  await shot("14-notifications");
+  await shot(page, "14-notifications");
 });
 
 test("check a token: the wasm format check at once, then the server's verdict", async () => {
+  const t = await setup({ signedIn: false });
+  const { laptop } = await developer(t);
+  const page = await t.open();
   await page.getByRole("link", { name: "Check a token" }).click();
   const input = page.getByLabel("Token", { exact: true });
   await input.fill("kw_nope");
   await page.getByText("Format: MALFORMED").waitFor();
-  await input.fill(devSecret);
-  await page.getByText(`Format: well formed (kw_••••••••${devSecret.slice(-4)})`).waitFor();
+  await input.fill(laptop.secret);
+  await page.getByText(`Format: well formed (kw_••••••••${laptop.secret.slice(-4)})`).waitFor();
   await page.getByRole("button", { name: "Verify with the server" }).click();
   await page.getByText(/^Server: VALID/).waitFor();
-  await shot("15-check-token");
+  await shot(page, "15-check-token");
 });
 
 // ---------------------------------------------------------------- network allowlists, leaks
-
-/** The admin API with the page's admin token, as another admin tool would call it. */
-async function adminApi(method, path, body) {
-  const res = await fetch(new URL(path, base), {
-    method,
-    headers: { authorization: `Bearer ${adminSecret}` },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: res.status === 204 ? null : await res.json() };
-}
 
 /** Report `token` leaked as GitHub's secret scanning does (signed); returns GitHub's feedback label. */
 async function reportLeak(token) {
@@ -603,24 +666,13 @@ async function reportLeak(token) {
   return (await res.json())[0].label;
 }
 
-/** Record the page's requests to `path` with `method` until `stop()`. */
-function recordRequests(p, method, path) {
-  const seen = [];
-  const on = (r) => r.method() === method && new URL(r.url()).pathname === path && seen.push(r);
-  p.on("request", on);
-  return { seen, stop: () => p.off("request", on) };
-}
-
-/** Whether `locator`'s element has keyboard focus. */
-const focused = (locator) => locator.evaluate((el) => el === document.activeElement);
-
-let vpnSecret;
-
 test("the wizard takes allowed networks: the server's error live, Next blocked; overview, list and stored blocks", async () => {
-  await page.getByRole("link", { name: "Tokens" }).click();
-  await page.getByRole("heading", { name: "API tokens" }).waitFor();
+  const t = await setup({ signedIn: false });
+  // a token usable from anywhere, to show that such rows show nothing extra
+  await t.createToken({ label: "Auditor", role: "admin", kind: "personal", scopes: ["keyward:read"] });
+  const page = await t.open();
   // What the server answers for a bad block, to hold the page's live message against.
-  const refused = await adminApi("POST", "/v1/tokens", {
+  const refused = await t.api("POST", "/v1/tokens", {
     label: "bad",
     role: "developer",
     kind: "org",
@@ -642,11 +694,11 @@ test("the wizard takes allowed networks: the server's error live, Next blocked; 
   await networks.fill("10.1.2.3/24\n10.0.0.0/33");
   const error = dialog.locator('.field[data-field="allowed_cidrs"] .field-error');
   await error.getByText(serverSays, { exact: true }).waitFor();
-  assert.equal(await networks.getAttribute("aria-invalid"), "", "the field is marked invalid");
+  assert.equal(await networks.getAttribute("aria-invalid"), "true", "the field is marked invalid");
   await dialog.getByRole("button", { name: "Next" }).click();
   assert.ok(await focused(networks), "Next stays on the Access step and focuses the bad field");
   assert.equal(await dialog.getByRole("button", { name: "Create token" }).count(), 0, "no overview, no Create");
-  await shot("26-wizard-networks-error");
+  await shot(page, "26-wizard-networks-error");
   // Back on the way from the overview, a block broken again blocks Next again.
   await networks.fill("10.1.2.3/24");
   await dialog.getByRole("button", { name: "Next" }).click();
@@ -662,15 +714,15 @@ test("the wizard takes allowed networks: the server's error live, Next blocked; 
   await networks.fill("10.1.2.3/24\n2001:db8:abcd::1/48");
   await error.getByText(serverSays).waitFor({ state: "hidden" });
   assert.equal(await networks.getAttribute("aria-invalid"), null);
-  await shot("27-wizard-networks");
+  await shot(page, "27-wizard-networks");
   await dialog.getByRole("button", { name: "Next" }).click();
   await dialog
     .getByRole("definition")
     .filter({ hasText: /^10\.1\.2\.3\/24, 2001:db8:abcd::1\/48$/ })
     .waitFor();
-  await shot("28-wizard-overview-networks");
+  await shot(page, "28-wizard-overview-networks");
   await dialog.getByRole("button", { name: "Create token" }).click();
-  vpnSecret = await dialog.getByLabel("New token secret").inputValue();
+  const vpnSecret = await dialog.getByLabel("New token secret").inputValue();
   await dialog.getByRole("button", { name: "Done" }).click();
   await closed(dialog);
   posts.stop();
@@ -678,21 +730,21 @@ test("the wizard takes allowed networks: the server's error live, Next blocked; 
   assert.deepEqual(posts.seen[0].postDataJSON().allowed_cidrs, ["10.1.2.3/24", "2001:db8:abcd::1/48"], "sent as typed");
 
   // The list: a small "2 networks" that opens to the blocks as the server keeps them.
-  const r = row("Office VPN");
+  const r = row(page, "Office VPN");
   const chip = r.locator("details.networks summary");
   assert.equal(await chip.innerText(), "2 networks");
   assert.equal(await chip.getAttribute("title"), "Usable only from 10.1.2.0/24, 2001:db8:abcd::/48");
   await chip.click();
   await r.getByText("10.1.2.0/24", { exact: true }).waitFor();
   await r.getByText("2001:db8:abcd::/48", { exact: true }).waitFor();
-  await shot("29-tokens-networks");
-  const stored = await adminApi("GET", `/v1/tokens/${await r.getAttribute("data-id")}`);
+  await shot(page, "29-tokens-networks");
+  const stored = await t.api("GET", `/v1/tokens/${await r.getAttribute("data-id")}`);
   assert.deepEqual(stored.body.allowed_cidrs, ["10.1.2.0/24", "2001:db8:abcd::/48"], "stored normalised");
   assert.equal(await verify(vpnSecret, { client_ip: "10.1.2.200" }), "VALID");
   assert.equal(await verify(vpnSecret, { client_ip: "10.1.3.1" }), "IP_NOT_ALLOWED");
   assert.equal(await verify(vpnSecret), "IP_NOT_ALLOWED", "no client_ip");
   // tokens usable from anywhere show nothing extra
-  assert.equal(await row("Auditor").locator("details.networks").count(), 0);
+  assert.equal(await row(page, "Auditor").locator("details.networks").count(), 0);
   const [scroll, client] = await page.evaluate(() => {
     const w = document.querySelector(".table-wrap");
     return [w.scrollWidth, w.clientWidth];
@@ -701,7 +753,17 @@ test("the wizard takes allowed networks: the server's error live, Next blocked; 
 });
 
 test("the edit dialog changes networks: comma-separated, a bad one refused live, emptied removes the allowlist", async () => {
-  const r = row("Office VPN");
+  const t = await setup({ signedIn: false });
+  const vpn = await t.createToken({
+    label: "Office VPN",
+    role: "developer",
+    kind: "org",
+    scopes: ["billing"],
+    allowed_cidrs: ["10.1.2.3/24", "2001:db8:abcd::1/48"],
+  });
+  const vpnSecret = vpn.secret;
+  const page = await t.open();
+  const r = row(page, "Office VPN");
   const id = await r.getAttribute("data-id");
   const edit = page.getByRole("dialog", { name: "Edit “Office VPN”" });
   const networks = edit.getByLabel(NETWORKS);
@@ -710,7 +772,7 @@ test("the edit dialog changes networks: comma-separated, a bad one refused live,
   await edit.getByText(NETWORKS_HINT).waitFor();
 
   // Two ways of writing the same network: the server's rule, word for word, and Save sends nothing.
-  const refused = await adminApi("PATCH", `/v1/tokens/${id}`, { allowed_cidrs: ["192.0.2.0/24", "192.0.2.9/24"] });
+  const refused = await t.api("PATCH", `/v1/tokens/${id}`, { allowed_cidrs: ["192.0.2.0/24", "192.0.2.9/24"] });
   assert.equal(refused.status, 422);
   const serverSays = refused.body.errors.allowed_cidrs;
   assert.equal(serverSays, "lists 192.0.2.0/24 twice");
@@ -722,7 +784,7 @@ test("the edit dialog changes networks: comma-separated, a bad one refused live,
     .waitFor();
   await edit.getByRole("button", { name: "Save" }).click();
   assert.ok(await focused(networks), "Save stays in the dialog on the bad field");
-  await shot("30-edit-networks-error");
+  await shot(page, "30-edit-networks-error");
   await page.waitForTimeout(200);
   assert.equal(patches.seen.length, 0, "nothing was sent");
 
@@ -730,7 +792,7 @@ test("the edit dialog changes networks: comma-separated, a bad one refused live,
   await edit.getByRole("button", { name: "Save" }).click();
   await closed(edit);
   assert.deepEqual(
-    (await adminApi("GET", `/v1/tokens/${id}`)).body.allowed_cidrs,
+    (await t.api("GET", `/v1/tokens/${id}`)).body.allowed_cidrs,
     ["192.0.2.0/24", "198.51.100.7/32"],
     "a bare address is one host",
   );
@@ -746,13 +808,14 @@ test("the edit dialog changes networks: comma-separated, a bad one refused live,
   await closed(edit);
   patches.stop();
   assert.deepEqual(patches.seen.at(-1).postDataJSON().allowed_cidrs, [], "[] removes the allowlist");
-  assert.deepEqual((await adminApi("GET", `/v1/tokens/${id}`)).body.allowed_cidrs, []);
+  assert.deepEqual((await t.api("GET", `/v1/tokens/${id}`)).body.allowed_cidrs, []);
   await r.locator("details.networks").waitFor({ state: "detached" });
   assert.equal(await verify(vpnSecret), "VALID", "no client_ip needed any more");
 });
 
-test("a token used from outside its networks cannot sign in, and the page says why", async () => {
-  const fenced = await createToken(adminSecret, {
+/** "Fenced console": an org admin token with Read, usable only from 192.0.2.0/24. */
+async function fencedConsole(t) {
+  const fenced = await t.createToken({
     label: "Fenced console",
     role: "admin",
     kind: "org",
@@ -760,15 +823,24 @@ test("a token used from outside its networks cannot sign in, and the page says w
     allowed_cidrs: ["192.0.2.0/24"],
   });
   assert.deepEqual(fenced.token.allowed_cidrs, ["192.0.2.0/24"]);
-  const p = await freshPage();
+  return fenced;
+}
+
+test("a token used from outside its networks cannot sign in, and the page says why", async () => {
+  const t = await setup({ signedIn: false });
+  const fenced = await fencedConsole(t);
+  const p = await newPage();
   await signIn(p, fenced.secret);
   await p.getByText("not allowed from this network").waitFor();
   assert.equal(await p.getByRole("heading", { name: "API tokens" }).count(), 0, "not signed in");
   assert.equal(await p.evaluate(() => sessionStorage.getItem("keyward.token")), null, "not kept");
-  await p.context().close();
 });
 
+// ---------------------------------------------------------------- the organisation
+
 test("organisation: what happens to a leaked token, switched to notify and back (GET /v1/org and real reports)", async () => {
+  const t = await setup();
+  const { page } = t;
   await page.getByRole("link", { name: "Organisation" }).click();
   await page.getByRole("heading", { name: "Organisation", level: 1 }).waitFor();
   await page.getByRole("heading", { name: "Acme", level: 2 }).waitFor();
@@ -778,30 +850,25 @@ test("organisation: what happens to a leaked token, switched to notify and back 
   const save = page.getByRole("button", { name: "Save" });
   assert.ok(await revoke.isChecked(), "revoke by default");
   assert.ok(await save.isDisabled(), "nothing to save yet");
-  assert.equal((await adminApi("GET", "/v1/org")).body.policy.on_leak, "revoke");
-  await shot("31-org-settings");
+  assert.equal((await t.api("GET", "/v1/org")).body.policy.on_leak, "revoke");
+  await shot(page, "31-org-settings");
 
   await notify.check();
   assert.ok(await save.isEnabled());
   await save.click();
   await page.getByRole("status").getByText("Saved. When a token is reported leaked: only notify.").waitFor();
-  assert.equal((await adminApi("GET", "/v1/org")).body.policy.on_leak, "notify");
+  assert.equal((await t.api("GET", "/v1/org")).body.policy.on_leak, "notify");
   assert.ok(await save.isDisabled(), "saved: nothing left to save");
   assert.ok(await notify.isChecked());
-  await shot("32-org-on-leak-notify");
+  await shot(page, "32-org-on-leak-notify");
   // A report now only tells people; the notification says so in words.
-  const told = await createToken(adminSecret, {
-    label: "leaky notebook",
-    role: "developer",
-    kind: "org",
-    scopes: ["billing"],
-  });
+  const told = await t.createToken({ label: "leaky notebook", role: "developer", kind: "org", scopes: ["billing"] });
   assert.equal(await reportLeak(told.secret), "true_positive");
   assert.equal(await verify(told.secret), "VALID", "left working");
   await page.getByRole("link", { name: "Notifications" }).click();
   const leaked = page.locator('li[data-kind="token.leaked"]', { hasText: "leaky notebook" }).first();
   await leaked.getByText("Reported leaked", { exact: true }).waitFor();
-  await shot("33-notification-reported-leaked");
+  await shot(page, "33-notification-reported-leaked");
   // The page reloaded still shows the stored choice.
   await page.getByRole("link", { name: "Organisation" }).click();
   await page.reload();
@@ -811,28 +878,22 @@ test("organisation: what happens to a leaked token, switched to notify and back 
   await revoke.check();
   await save.click();
   await page.getByRole("status").getByText("Saved. When a token is reported leaked: revoke it at once.").waitFor();
-  assert.equal((await adminApi("GET", "/v1/org")).body.policy.on_leak, "revoke");
-  const caught = await createToken(adminSecret, {
-    label: "leaky script",
-    role: "developer",
-    kind: "org",
-    scopes: ["billing"],
-  });
+  assert.equal((await t.api("GET", "/v1/org")).body.policy.on_leak, "revoke");
+  const caught = await t.createToken({ label: "leaky script", role: "developer", kind: "org", scopes: ["billing"] });
   assert.equal(await reportLeak(caught.secret), "true_positive");
   assert.equal(await verify(caught.secret), "REVOKED");
   await page.getByRole("link", { name: "Tokens" }).click();
-  await row("leaky script").getByText("revoked after a leak report").waitFor();
-  await row("leaky script").getByText("Revoked", { exact: true }).waitFor();
-  await shot("34-revoked-after-leak-report");
+  await row(page, "leaky script").getByText("revoked after a leak report").waitFor();
+  await row(page, "leaky script").getByText("Revoked", { exact: true }).waitFor();
+  await shot(page, "34-revoked-after-leak-report");
 });
 
 test("organisation is read-only for a keyward:read session", async () => {
-  const reader = (
-    await createToken(adminSecret, { label: "Org reader", role: "admin", kind: "org", scopes: ["keyward:read"] })
-  ).secret;
-  const p = await freshPage();
-  await signIn(p, reader);
-  await p.getByRole("heading", { name: "API tokens" }).waitFor();
+  const t = await setup({ signedIn: false });
+  await fencedConsole(t);
+  const reader = (await t.createToken({ label: "Org reader", role: "admin", kind: "org", scopes: ["keyward:read"] }))
+    .secret;
+  const p = await signedIn(reader);
   await p.getByRole("link", { name: "Organisation" }).click();
   await p.getByRole("heading", { name: "Organisation", level: 1 }).waitFor();
   await p.getByText("Read-only: this token may see keyward but not change anything.").waitFor();
@@ -841,46 +902,44 @@ test("organisation is read-only for a keyward:read session", async () => {
   for (const radio of await group.getByRole("radio").all()) assert.ok(await radio.isDisabled(), "no change");
   assert.equal(await p.getByRole("button", { name: "Save" }).count(), 0, "no Save");
   assert.doesNotMatch(await p.locator("body").innerText(), /\b(null|undefined)\b/, "no stray null on the page");
-  await p.screenshot({ path: `${SHOTS}/35-org-read-only.png`, fullPage: true });
+  await shot(p, "35-org-read-only");
   // at 360 px: the organisation and a token list with a network chip, without sideways scrolling
   await p.setViewportSize({ width: 360, height: 780 });
-  const overflow = () => p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  assert.ok((await overflow()) <= 0, `organisation fits 360 px (${await overflow()}px)`);
-  await p.screenshot({ path: `${SHOTS}/36-org-narrow-360.png`, fullPage: true });
+  assert.ok((await overflow(p)) <= 0, `organisation fits 360 px (${await overflow(p)}px)`);
+  await shot(p, "36-org-narrow-360");
   await p.getByRole("link", { name: "Tokens" }).click();
-  await row("Fenced console", p).locator("details.networks summary", { hasText: "1 network" }).click();
-  await row("Fenced console", p).getByText("192.0.2.0/24", { exact: true }).waitFor();
-  assert.ok((await overflow()) <= 0, `token list with networks fits 360 px (${await overflow()}px)`);
-  await row("Fenced console", p).screenshot({ path: `${SHOTS}/37-networks-narrow-360.png` });
-  await p.context().close();
+  await row(p, "Fenced console").locator("details.networks summary", { hasText: "1 network" }).click();
+  await row(p, "Fenced console").getByText("192.0.2.0/24", { exact: true }).waitFor();
+  assert.ok((await overflow(p)) <= 0, `token list with networks fits 360 px (${await overflow(p)}px)`);
+  await row(p, "Fenced console").screenshot({ path: `${SHOTS}/37-networks-narrow-360.png` });
 });
 
-// ---------------------------------------------------------------- idle policy, webhook, usage
-
 test("organisation: the idle-token policy, checked as the server checks it, saved and turned off", async () => {
+  const t = await setup();
+  const { page } = t;
   await page.getByRole("link", { name: "Organisation" }).click();
   await page.getByRole("heading", { name: "Organisation", level: 1 }).waitFor();
   const days = page.getByLabel("Disable tokens unused for (days)");
   const save = page.getByRole("button", { name: "Save" });
   const error = page.locator('.field[data-field="policy.disable_after_idle_days"] .field-error');
   assert.equal(await days.inputValue(), "", "off by default: empty");
-  assert.equal((await adminApi("GET", "/v1/org")).body.policy.disable_after_idle_days, null);
+  assert.equal((await t.api("GET", "/v1/org")).body.policy.disable_after_idle_days, null);
   // The server's own words for a bad number, held against the page's live message.
-  const refused = await adminApi("PATCH", "/v1/org", { policy: { disable_after_idle_days: 0 } });
+  const refused = await t.api("PATCH", "/v1/org", { policy: { disable_after_idle_days: 0 } });
   assert.equal(refused.status, 422);
   const serverSays = refused.body.errors["policy.disable_after_idle_days"];
   assert.equal(serverSays, "must be between 1 and 365");
   const patches = recordRequests(page, "PATCH", "/v1/org");
   await days.fill("0");
   await error.getByText(serverSays, { exact: true }).waitFor();
-  assert.equal(await days.getAttribute("aria-invalid"), "");
+  assert.equal(await days.getAttribute("aria-invalid"), "true");
   await days.fill("366");
   await error.getByText(serverSays, { exact: true }).waitFor();
   await days.fill("2.5");
   await error.getByText("must be a whole number", { exact: true }).waitFor();
   await save.click();
   assert.ok(await focused(days), "Save stays on the bad field");
-  await shot("38-org-idle-policy-error");
+  await shot(page, "38-org-idle-policy-error");
   await page.waitForTimeout(200);
   assert.equal(patches.seen.length, 0, "nothing was sent");
 
@@ -896,9 +955,9 @@ test("organisation: the idle-token policy, checked as the server checks it, save
     { policy: { disable_after_idle_days: 30 } },
     "only what changed",
   );
-  assert.equal((await adminApi("GET", "/v1/org")).body.policy.disable_after_idle_days, 30);
+  assert.equal((await t.api("GET", "/v1/org")).body.policy.disable_after_idle_days, 30);
   assert.ok(await save.isDisabled(), "saved: nothing left to save");
-  await shot("39-org-idle-policy");
+  await shot(page, "39-org-idle-policy");
   await page.reload();
   assert.equal(await days.inputValue(), "30", "the stored policy after a reload");
 
@@ -911,8 +970,10 @@ test("organisation: the idle-token policy, checked as the server checks it, save
     { policy: { disable_after_idle_days: null } },
     "null turns it off",
   );
-  assert.equal((await adminApi("GET", "/v1/org")).body.policy.disable_after_idle_days, null);
+  assert.equal((await t.api("GET", "/v1/org")).body.policy.disable_after_idle_days, null);
 });
+
+// ---------------------------------------------------------------- webhook, usage
 
 /**
  * Standard Webhooks, "Verifying webhooks": HMAC-SHA256 of `${id}.${timestamp}.${body}`, keyed with
@@ -944,16 +1005,9 @@ async function receiver() {
   return { got, origin, close: () => new Promise((r) => server.close(r)) };
 }
 
-/** Wait until `pred()` holds, asking again every 100 ms for up to `ms`. */
-async function until(pred, ms = 15_000) {
-  const end = Date.now() + ms;
-  while (!(await pred())) {
-    if (Date.now() > end) throw new Error(`still not true after ${ms} ms: ${pred}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 test("webhook: set with a real receiver, its secret shown once, a test delivered and logged, rotated and removed", async () => {
+  const t = await setup();
+  const { page } = t;
   const hook = await receiver();
   try {
     await page.getByRole("link", { name: "Webhook" }).click();
@@ -1004,7 +1058,7 @@ test("webhook: set with a real receiver, its secret shown once, a test delivered
     await page.reload();
     await page.getByText(masked).waitFor();
     assert.ok(!(await page.content()).includes(secret), "and not after a reload");
-    await shot("40-webhook");
+    await shot(page, "40-webhook");
 
     // A test event: pending, then delivered (the log looks again by itself), signed with the secret.
     await page.getByRole("button", { name: "Send test" }).click();
@@ -1018,12 +1072,7 @@ test("webhook: set with a real receiver, its secret shown once, a test delivered
     assert.ok(signedWith(secret, sent.headers, sent.body), "signed with the secret shown once");
     assert.equal(JSON.parse(sent.body).type, "webhook.test");
     // A change of a chosen kind is sent too, and logged.
-    const made = await createToken(adminSecret, {
-      label: "hooked",
-      role: "developer",
-      kind: "org",
-      scopes: ["billing"],
-    });
+    const made = await t.createToken({ label: "hooked", role: "developer", kind: "org", scopes: ["billing"] });
     await page.getByRole("button", { name: "Refresh" }).click();
     const createdRow = page.locator("tr[data-state]", { hasText: "token.created" });
     await createdRow.getByText("Delivered", { exact: true }).waitFor({ timeout: 15_000 });
@@ -1036,14 +1085,14 @@ test("webhook: set with a real receiver, its secret shown once, a test delivered
     await page.getByRole("button", { name: "Save webhook" }).click();
     await page.getByRole("status").getByText("Webhook saved: the signing secret is unchanged.").waitFor();
     assert.equal(await page.getByRole("dialog").count(), 0, "no new secret");
-    assert.deepEqual((await adminApi("GET", "/v1/org/webhook")).body.webhook.events, ["*"]);
+    assert.deepEqual((await t.api("GET", "/v1/org/webhook")).body.webhook.events, ["*"]);
     await page.getByText("All events, present and future", { exact: true }).waitFor();
     await page.getByRole("button", { name: "Send test" }).click();
     const failing = page.locator("tr[data-state]", { hasText: "webhook.test" }).first();
     await failing.getByText("HTTP 500", { exact: true }).first().waitFor({ timeout: 15_000 });
     await failing.getByText("Pending", { exact: true }).waitFor();
     assert.match(await failing.locator('td[data-label="Next attempt"] time').getAttribute("datetime"), /^\d{4}-/);
-    await shot("41-webhook-deliveries");
+    await shot(page, "41-webhook-deliveries");
 
     // Rotate with a grace: a new secret shown once; the old one still signs for an hour.
     await page.getByRole("button", { name: "Rotate secret" }).click();
@@ -1065,7 +1114,7 @@ test("webhook: set with a real receiver, its secret shown once, a test delivered
     await remove.getByRole("button", { name: "Remove" }).click();
     await closed(remove);
     await page.getByText("No webhook is set").waitFor();
-    assert.equal((await adminApi("GET", "/v1/org/webhook")).body.webhook, null);
+    assert.equal((await t.api("GET", "/v1/org/webhook")).body.webhook, null);
     await page.getByRole("button", { name: "Set webhook" }).waitFor();
     await page.locator("tr[data-state]", { hasText: "token.created" }).waitFor();
     assert.doesNotMatch(await page.locator("body").innerText(), /\b(null|undefined)\b/, "no stray null on the page");
@@ -1075,52 +1124,53 @@ test("webhook: set with a real receiver, its secret shown once, a test delivered
 });
 
 test("webhook is read-only for a keyward:read admin", async () => {
-  const reader = (
-    await createToken(adminSecret, { label: "Hook reader", role: "admin", kind: "org", scopes: ["keyward:read"] })
-  ).secret;
-  const p = await freshPage();
-  await signIn(p, reader);
-  await p.getByRole("link", { name: "Webhook" }).click();
-  await p.getByRole("heading", { name: "Delivery log" }).waitFor();
-  await p.getByText("Read-only: this token may see keyward but not change anything.").waitFor();
-  await p.locator("tr[data-state]", { hasText: "webhook.test" }).first().waitFor();
-  for (const name of ["Set webhook", "Send test", "Rotate secret", "Remove webhook"]) {
-    assert.equal(await p.getByRole("button", { name }).count(), 0, `no ${name}`);
+  const t = await setup({ signedIn: false });
+  const hook = await receiver();
+  try {
+    // a webhook with a test delivery in its log, set by the admin
+    assert.ok((await t.api("PUT", "/v1/org/webhook", { url: `${hook.origin}/hook`, events: ["*"] })).status < 300);
+    assert.ok((await t.api("POST", "/v1/org/webhook/test")).status < 300);
+    const reader = (await t.createToken({ label: "Hook reader", role: "admin", kind: "org", scopes: ["keyward:read"] }))
+      .secret;
+    const p = await signedIn(reader);
+    await p.getByRole("link", { name: "Webhook" }).click();
+    await p.getByRole("heading", { name: "Delivery log" }).waitFor();
+    await p.getByText("Read-only: this token may see keyward but not change anything.").waitFor();
+    await p.locator("tr[data-state]", { hasText: "webhook.test" }).first().waitFor();
+    for (const name of ["Set webhook", "Send test", "Rotate secret", "Remove webhook"]) {
+      assert.equal(await p.getByRole("button", { name }).count(), 0, `no ${name}`);
+    }
+    assert.equal(await p.getByLabel("Endpoint URL").count(), 0, "no form");
+    await p.setViewportSize({ width: 360, height: 780 });
+    assert.ok((await overflow(p)) <= 0, `webhook and its log fit 360 px (${await overflow(p)}px)`);
+    await shot(p, "46-webhook-read-only-360");
+  } finally {
+    await hook.close();
   }
-  assert.equal(await p.getByLabel("Endpoint URL").count(), 0, "no form");
-  await p.setViewportSize({ width: 360, height: 780 });
-  const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  assert.ok(overflow <= 0, `webhook and its log fit 360 px (${overflow}px)`);
-  await p.screenshot({ path: `${SHOTS}/46-webhook-read-only-360.png`, fullPage: true });
-  await p.context().close();
 });
 
 test("usage: verifications counted at the edge show in the token's chart and in the list's sparklines", async () => {
-  const probe = await createToken(adminSecret, {
-    label: "usage probe",
-    role: "developer",
-    kind: "org",
-    scopes: ["billing"],
-  });
+  const t = await setup();
+  const { page } = t;
+  await t.createToken({ label: "hooked", role: "developer", kind: "org", scopes: ["billing"] }); // never verified
+  const probe = await t.createToken({ label: "usage probe", role: "developer", kind: "org", scopes: ["billing"] });
   const id = probe.token.id;
   for (let i = 0; i < 5; i++) assert.equal(await verify(probe.secret, { scopes: ["billing"] }), "VALID");
   for (let i = 0; i < 2; i++) assert.equal(await verify(probe.secret, { scopes: ["audit"] }), "INSUFFICIENT_SCOPE");
   // The edge reports its counts to the authority at most once a second here: ask until they are in.
-  const today = async () => (await adminApi("GET", `/v1/tokens/${id}/usage`)).body.days.at(-1);
+  const today = async () => (await t.api("GET", `/v1/tokens/${id}/usage`)).body.days.at(-1);
   await until(async () => {
     const d = await today();
     return d.valid === 5 && d.refused === 2;
   });
 
   // The list: one GET /v1/usage for every row, never one per token.
-  await page.getByRole("link", { name: "Tokens" }).click();
-  await page.getByRole("heading", { name: "API tokens" }).waitFor();
   const all = recordRequests(page, "GET", "/v1/usage");
   const each = [];
   const perToken = (r) => /\/v1\/tokens\/[^/]+\/usage$/.test(new URL(r.url()).pathname) && each.push(r);
   page.on("request", perToken);
   await page.reload();
-  const spark = row("usage probe").locator("svg.sparkline");
+  const spark = row(page, "usage probe").locator("svg.sparkline");
   await spark.waitFor();
   assert.equal(await spark.getAttribute("aria-label"), "Last 30 days: 5 valid and 2 refused verifications");
   assert.equal(await spark.getAttribute("role"), "img");
@@ -1128,16 +1178,16 @@ test("usage: verifications counted at the edge show in the token's chart and in 
   assert.equal(await spark.locator("rect.refused").count(), 1, "refused stacked on it");
   assert.equal(await spark.locator("rect.none").count(), 29, "the other days are a baseline");
   assert.equal(
-    await row("hooked").locator("svg.sparkline").getAttribute("aria-label"),
+    await row(page, "hooked").locator("svg.sparkline").getAttribute("aria-label"),
     "No verifications in the last 30 days",
   );
   all.stop();
   assert.equal(all.seen.length, 1, "one GET /v1/usage for the list");
   assert.equal(each.length, 0, "no per-token usage call for the list");
-  await shot("43-token-list-sparklines");
+  await shot(page, "43-token-list-sparklines");
 
   // The token's details: a bar chart of 30 days, its totals as its name, the numbers as a table.
-  await row("usage probe").getByRole("button", { name: "Details and usage of usage probe" }).click();
+  await row(page, "usage probe").getByRole("button", { name: "Details and usage of usage probe" }).click();
   const dialog = page.getByRole("dialog", { name: "“usage probe”" });
   const chart = dialog.getByRole("img", {
     name: /^Last 30 days: 5 valid and 2 refused verifications; busiest day \d{4}-\d\d-\d\d \(7\)$/,
@@ -1171,7 +1221,7 @@ test("usage: verifications counted at the edge show in the token's chart and in 
   // More verifications reach the chart when the details open again.
   assert.equal(await verify(probe.secret), "VALID");
   await until(async () => (await today()).valid === 6);
-  await row("usage probe").getByRole("button", { name: "Details and usage of usage probe" }).click();
+  await row(page, "usage probe").getByRole("button", { name: "Details and usage of usage probe" }).click();
   await dialog.getByRole("img", { name: /^Last 30 days: 6 valid and 2 refused/ }).waitFor();
   await page.keyboard.press("Escape");
 });
@@ -1179,18 +1229,22 @@ test("usage: verifications counted at the edge show in the token's chart and in 
 // ---------------------------------------------------------------- notification emails, links to a token
 
 /** The Notifications view's entry for the `token.created` of `label`. */
-const createdNote = (label, p = page) => p.locator('li[data-kind="token.created"]', { hasText: `"${label}"` }).first();
+const createdNote = (p, label) => p.locator('li[data-kind="token.created"]', { hasText: `"${label}"` }).first();
 
 test("notifications: each email's state in words, sent through the Email Service within seconds", async () => {
-  const made = await createToken(adminSecret, {
-    label: "emailed token",
-    role: "developer",
-    kind: "org",
-    scopes: ["billing"],
-  });
+  const t = await setup({ signedIn: false });
+  // earlier notifications, emailed before this test looks: the list has more than the one it watches
+  for (const label of ["older one", "older two", "older three", "older four"]) {
+    await t.createToken({ label, role: "developer", kind: "org", scopes: ["billing"] });
+  }
+  await until(async () =>
+    (await t.api("GET", "/v1/notifications")).body.notifications.every((n) => n.email?.state === "sent"),
+  );
+  const made = await t.createToken({ label: "emailed token", role: "developer", kind: "org", scopes: ["billing"] });
+  const page = await t.open();
   await page.getByRole("link", { name: "Notifications" }).click();
   await page.getByRole("heading", { name: "Notifications" }).waitFor();
-  const item = createdNote("emailed token");
+  const item = createdNote(page, "emailed token");
   await item.waitFor();
   // Pending at first, or already sent: the view reads again by itself while an email is due, and
   // Refresh reads at once; ask until the state arrives.
@@ -1203,9 +1257,7 @@ test("notifications: each email's state in words, sent through the Email Service
   });
   await item.getByText("Email sent", { exact: true }).waitFor();
   // The server says the same of every email about this token.
-  const mine = (await adminApi("GET", "/v1/notifications")).body.notifications.filter(
-    (n) => n.token_id === made.token.id,
-  );
+  const mine = (await t.api("GET", "/v1/notifications")).body.notifications.filter((n) => n.token_id === made.token.id);
   assert.ok(mine.length >= 1);
   for (const n of mine) {
     assert.equal(n.email?.state, "sent", `${n.to}: sent`);
@@ -1267,12 +1319,14 @@ test("notifications: each email's state in words, sent through the Email Service
 });
 
 test("organisation: emails turned off (only that is sent), a new notification is not emailed, and on again", async () => {
+  const t = await setup();
+  const { page } = t;
   await page.getByRole("link", { name: "Organisation" }).click();
   await page.getByRole("heading", { name: "Organisation", level: 1 }).waitFor();
   const box = page.getByRole("checkbox", { name: "Email notifications to their recipients" });
   const save = page.getByRole("button", { name: "Save" });
   assert.ok(await box.isChecked(), "on by default");
-  assert.equal((await adminApi("GET", "/v1/org")).body.policy.email_notifications, true);
+  assert.equal((await t.api("GET", "/v1/org")).body.policy.email_notifications, true);
   assert.ok(await save.isDisabled(), "nothing to save yet");
   const patches = recordRequests(page, "PATCH", "/v1/org");
   await box.uncheck();
@@ -1283,28 +1337,23 @@ test("organisation: emails turned off (only that is sent), a new notification is
   await save.click();
   await page.getByRole("status").getByText("Saved. Emails: notifications are not emailed.").waitFor();
   assert.deepEqual(patches.seen.at(-1).postDataJSON(), { policy: { email_notifications: false } }, "only what changed");
-  assert.equal((await adminApi("GET", "/v1/org")).body.policy.email_notifications, false);
+  assert.equal((await t.api("GET", "/v1/org")).body.policy.email_notifications, false);
   assert.ok(await save.isDisabled(), "saved: nothing left to save");
   assert.ok(await focused(box), "focus stays on what changed");
-  await shot("48-org-email-policy");
+  await shot(page, "48-org-email-policy");
   await page.reload();
   await page.getByRole("heading", { name: "Organisation", level: 1 }).waitFor();
   assert.equal(await box.isChecked(), false, "the stored choice after a reload");
 
   // A change now notifies people in the page, and emails nobody.
-  const quiet = await createToken(adminSecret, {
-    label: "quiet token",
-    role: "developer",
-    kind: "org",
-    scopes: ["billing"],
-  });
-  const told = (await adminApi("GET", "/v1/notifications")).body.notifications.filter(
+  const quiet = await t.createToken({ label: "quiet token", role: "developer", kind: "org", scopes: ["billing"] });
+  const told = (await t.api("GET", "/v1/notifications")).body.notifications.filter(
     (n) => n.token_id === quiet.token.id,
   );
   assert.ok(told.length >= 1);
   for (const n of told) assert.equal(n.email, null, `${n.to}: not emailed`);
   await page.getByRole("link", { name: "Notifications" }).click();
-  const item = createdNote("quiet token");
+  const item = createdNote(page, "quiet token");
   await item.getByText("Not emailed", { exact: true }).waitFor();
   await item.getByText("Email notifications were off for this organisation.").waitFor();
   await item.screenshot({ path: `${SHOTS}/51-notification-not-emailed.png` });
@@ -1315,30 +1364,25 @@ test("organisation: emails turned off (only that is sent), a new notification is
   await page.getByRole("status").getByText("Saved. Emails: each notification is emailed to its recipient.").waitFor();
   patches.stop();
   assert.deepEqual(patches.seen.at(-1).postDataJSON(), { policy: { email_notifications: true } });
-  assert.equal((await adminApi("GET", "/v1/org")).body.policy.email_notifications, true);
+  assert.equal((await t.api("GET", "/v1/org")).body.policy.email_notifications, true);
 });
 
 test("organisation: the email choice is read-only for a keyward:read session", async () => {
-  const reader = (
-    await createToken(adminSecret, { label: "Email reader", role: "admin", kind: "org", scopes: ["keyward:read"] })
-  ).secret;
-  const p = await freshPage();
-  await signIn(p, reader);
-  await p.getByRole("heading", { name: "API tokens" }).waitFor();
+  const t = await setup({ signedIn: false });
+  const reader = (await t.createToken({ label: "Email reader", role: "admin", kind: "org", scopes: ["keyward:read"] }))
+    .secret;
+  const p = await signedIn(reader);
   await p.getByRole("link", { name: "Organisation" }).click();
   const box = p.getByRole("checkbox", { name: "Email notifications to their recipients" });
   assert.ok(await box.isChecked());
   assert.ok(await box.isDisabled(), "no change");
-  await p.context().close();
 });
 
 test("a link to a token (#/tokens/<id>, as in the emails) opens its details: loaded, on hashchange, after signing in; an unknown one says so", async () => {
-  const linked = await createToken(adminSecret, {
-    label: "linked token",
-    role: "developer",
-    kind: "org",
-    scopes: ["billing"],
-  });
+  const t = await setup();
+  const { page } = t;
+  const { laptop } = await developer(t);
+  const linked = await t.createToken({ label: "linked token", role: "developer", kind: "org", scopes: ["billing"] });
   const id = linked.token.id;
   // what an email links to: PUBLIC_URL (this page's origin) + /#/tokens/<id>
   const link = new URL(`/#/tokens/${id}`, base).href;
@@ -1357,13 +1401,13 @@ test("a link to a token (#/tokens/<id>, as in the emails) opens its details: loa
   await page.keyboard.press("Escape");
   await closed(dialog);
   assert.equal(await page.evaluate(() => location.hash), "#/tokens", "closed: the list's own address");
-  const label = row("linked token").getByRole("button", { name: "Details and usage of linked token" });
+  const label = row(page, "linked token").getByRole("button", { name: "Details and usage of linked token" });
   await until(() => focused(label), 2_000);
   assert.equal(await page.getByRole("dialog").count(), 0, "opened once");
 
   // hashchange: the notification's own link to the token
   await page.getByRole("link", { name: "Notifications" }).click();
-  await createdNote("linked token")
+  await createdNote(page, "linked token")
     .getByRole("link", { name: `Open the token ${linked.token.masked}` })
     .click();
   await dialog.waitFor();
@@ -1388,29 +1432,28 @@ test("a link to a token (#/tokens/<id>, as in the emails) opens its details: loa
   await page.getByRole("heading", { name: "API tokens" }).waitFor();
 
   // signed out: the link waits for the sign-in, then opens
-  const p = await freshPage();
+  const p = await newPage();
   await p.goto(link);
-  await p.getByLabel("API token").fill(adminSecret);
+  await p.getByLabel("API token").fill(t.secret);
   await p.getByRole("button", { name: "Sign in" }).click();
   await p.getByRole("dialog", { name: "“linked token”" }).getByText(linked.token.masked, { exact: true }).waitFor();
   await p.getByRole("heading", { name: "API tokens" }).waitFor();
   assert.equal(await p.getByRole("dialog").count(), 1, "opened once");
-  await p.context().close();
 
   // out of reach: a developer's session does not see an org token
-  const d = await freshPage();
+  const d = await newPage();
   await d.goto(link);
-  await d.getByLabel("API token").fill(devSecret);
+  await d.getByLabel("API token").fill(laptop.secret);
   await d.getByRole("button", { name: "Sign in" }).click();
   const refused = d.getByRole("dialog", { name: "Token not found" });
   await refused.getByText("a developer sees only their own tokens", { exact: false }).waitFor();
   assert.equal(await d.getByText(linked.token.masked).count(), 0, "nothing of the token shown");
-  await d.context().close();
 });
 
+// ---------------------------------------------------------------- keyboard, developers, narrow, idle
+
 test("dialogs trap focus and give it back; everything works from the keyboard", async () => {
-  await page.getByRole("link", { name: "Tokens" }).click();
-  await page.getByRole("heading", { name: "API tokens" }).waitFor();
+  const { page } = await setup();
   const opener = page.getByRole("button", { name: "Create token" });
   await opener.focus();
   await page.keyboard.press("Enter");
@@ -1431,19 +1474,23 @@ test("dialogs trap focus and give it back; everything works from the keyboard", 
 });
 
 test("a developer sees only their own tokens and no admin sections", async () => {
+  const t = await setup();
+  const { page } = t;
+  const { laptop } = await developer(t);
+  await t.createToken({ label: "CI deploy", role: "developer", kind: "org", scopes: ["billing"] }); // not theirs
   await page.getByRole("button", { name: "Sign out" }).click();
-  await page.getByLabel("API token").fill(devSecret);
+  await page.getByLabel("API token").fill(laptop.secret);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("heading", { name: "API tokens" }).waitFor();
   assert.equal(await page.getByRole("link", { name: "Members" }).count(), 0);
   assert.equal(await page.getByRole("link", { name: "Audit log" }).count(), 0);
   assert.equal(await page.getByRole("link", { name: "Organisation" }).count(), 0);
   assert.equal(await page.getByRole("link", { name: "Webhook" }).count(), 0, "no webhook for a developer");
-  await row("dev laptop").waitFor();
+  await row(page, "dev laptop").waitFor();
   const rows = page.locator("tbody tr");
   assert.equal(await rows.count(), 2, "dev laptop and dev script, nothing else");
   await page.getByText("2 of 10 personal tokens").waitFor();
-  await shot("16-developer-view");
+  await shot(page, "16-developer-view");
   // the wizard offers no org kind and no admin role to a developer
   await page.getByRole("button", { name: "Create token" }).click();
   const dialog = page.getByRole("dialog", { name: "Create an API token" });
@@ -1455,16 +1502,18 @@ test("a developer sees only their own tokens and no admin sections", async () =>
 });
 
 test("works at 360 px wide", async () => {
-  await page.setViewportSize({ width: 360, height: 780 });
+  const t = await setup({ signedIn: false });
+  const { laptop } = await developer(t);
+  const page = await signedIn(laptop.secret, { width: 360, height: 780 });
   await page.reload();
-  await row("dev laptop").waitFor();
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  assert.ok(overflow <= 0, `no sideways scrolling (${overflow}px)`);
-  await shot("17-narrow-360");
+  await row(page, "dev laptop").waitFor();
+  assert.ok((await overflow(page)) <= 0, `no sideways scrolling (${await overflow(page)}px)`);
+  await shot(page, "17-narrow-360");
 });
 
 test("signs out after 30 minutes without input (Playwright's clock), closing any dialog", async () => {
-  const p = await freshPage();
+  const { secret: adminSecret } = await setup({ signedIn: false });
+  const p = await newPage();
   await p.clock.install();
   await signIn(p, adminSecret);
   await p.getByRole("heading", { name: "API tokens" }).waitFor();
@@ -1483,7 +1532,7 @@ test("signs out after 30 minutes without input (Playwright's clock), closing any
   await p.getByRole("heading", { name: "Sign in" }).waitFor();
   assert.equal(await p.evaluate(() => sessionStorage.getItem("keyward.token")), null, "token forgotten");
   assert.equal(await p.getByRole("link", { name: "Tokens" }).isVisible(), false, "no sections left");
-  await p.screenshot({ path: `${SHOTS}/24-idle-signed-out.png`, fullPage: true });
+  await shot(p, "24-idle-signed-out");
   // A tab the browser put to sleep and reloads later: the reload is not activity.
   await signIn(p, adminSecret);
   await p.getByRole("heading", { name: "API tokens" }).waitFor();
@@ -1492,5 +1541,4 @@ test("signs out after 30 minutes without input (Playwright's clock), closing any
   await p.reload();
   await p.getByText(IDLE).waitFor();
   assert.equal(await p.evaluate(() => sessionStorage.getItem("keyward.token")), null, "token forgotten");
-  await p.context().close();
 });

@@ -120,3 +120,38 @@ export async function start(bindings = {}) {
   });
   return { mf, base, browser };
 }
+
+/**
+ * A fresh organisation, made with the operator secret as the first-run panel makes one: each test
+ * that needs one makes its own, so it runs alone (`--test-name-pattern`) as well as in the suite.
+ * Returns { org, member, secret, token } of its first admin.
+ */
+export async function createOrg(
+  base,
+  {
+    name = "Acme",
+    modules = ["billing", "users:read", "audit"],
+    admin = { email: "ada@acme.io", name: "Ada Admin" },
+  } = {},
+) {
+  const res = await fetch(new URL("/v1/orgs", base), {
+    method: "POST",
+    headers: { authorization: `Bearer ${OPERATOR}` },
+    body: JSON.stringify({ name, modules, admin }),
+  });
+  assert.equal(res.status, 201, `POST /v1/orgs: ${res.status}`);
+  return res.json();
+}
+
+/** The admin API as `secret`, as another admin tool would call it: (method, path, body) → { status, body }. */
+export function apiAs(base, secret) {
+  return async (method, path, body) => {
+    const res = await fetch(new URL(path, base), {
+      method,
+      headers: { authorization: `Bearer ${secret}` },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  };
+}

@@ -2,8 +2,9 @@
 
 use js_sys::{Array, Object, Reflect};
 use keyward::browser::{
-    allowed_actions, audit_actions, check_token, confirm_label_matches, effective_role, grantable_scopes, mask_token,
-    may_act_on, validate_member_form, validate_token_form, validate_webhook_form, version, webhook_event_kinds,
+    allowed_actions, audit_actions, check_token, confirm_label_matches, effective_role, grantable_scopes,
+    keeps_an_active_admin, keyward_access, mask_token, may_act_on, validate_member_form, validate_token_form,
+    validate_webhook_form, version, webhook_event_kinds,
 };
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -284,6 +285,49 @@ fn roles_and_actions_as_the_server_decides_them() {
     assert_eq!(acts("revoked", true, Some("admin"), "admin"), ["delete"]);
     assert_eq!(acts("active", true, None, "admin"), ["disable", "revoke", "delete"]);
     assert!(allowed_actions("gone", false, None, "admin").unwrap_err().is_instance_of::<js_sys::TypeError>());
+}
+
+#[wasm_bindgen_test]
+fn keyward_access_as_the_server_reads_scopes() {
+    let scopes = |s: &[&str]| -> JsValue { s.iter().map(|x| JsValue::from_str(x)).collect::<Array>().into() };
+    let access = |s: &[&str]| keyward_access(scopes(s)).expect("array").as_string();
+    assert_eq!(access(&[]), None);
+    assert!(keyward_access(scopes(&["billing"])).unwrap().is_null(), "null, as the page tests it");
+    assert_eq!(access(&["billing", "keyward:read"]).as_deref(), Some("read"));
+    assert_eq!(access(&["keyward:read", "keyward:manage"]).as_deref(), Some("manage"));
+    assert_eq!(access(&["keyward:manage"]).as_deref(), Some("manage"));
+    // a scope is keyward's own only by name, exactly
+    assert_eq!(access(&["keyward:Read", "keyward:*", "keyward"]), None);
+    assert!(keyward_access(JsValue::from_str("keyward:read")).unwrap_err().is_instance_of::<js_sys::TypeError>());
+    assert!(keyward_access(Array::of1(&JsValue::from(1)).into()).unwrap_err().is_instance_of::<js_sys::TypeError>());
+}
+
+#[wasm_bindgen_test]
+fn the_last_active_admin_as_the_server_keeps_one() {
+    let members = js(r#"[
+        {"id":"mem_a","email":"a@x.io","name":"A","role":"admin","status":"active","created_at":"2025-01-01T00:00:00Z"},
+        {"id":"mem_b","role":"admin","status":"deactivated"},
+        {"id":"mem_c","role":"developer","status":"active"}
+    ]"#);
+    let keeps = |id: &str, role: &str, status: &str| keeps_an_active_admin(members.clone(), id, role, status).unwrap();
+    assert!(!keeps("mem_a", "admin", "deactivated"), "the only active admin");
+    assert!(!keeps("mem_a", "developer", "active"), "nor demoted");
+    assert!(keeps("mem_a", "admin", "active"));
+    assert!(keeps("mem_c", "developer", "deactivated"));
+    assert!(keeps("mem_b", "admin", "deactivated"), "a deactivated admin counts for nothing either way");
+    // with a second active admin, either may go
+    Reflect::set(&get(&members, "1"), &"status".into(), &"active".into()).unwrap();
+    assert!(keeps("mem_a", "admin", "deactivated"));
+    assert!(keeps("mem_b", "developer", "active"));
+    let type_error = |m: JsValue, role: &str, status: &str| {
+        keeps_an_active_admin(m, "mem_a", role, status).unwrap_err().is_instance_of::<js_sys::TypeError>()
+    };
+    assert!(type_error(js(r#"{"id":"mem_a"}"#), "admin", "active"));
+    assert!(type_error(js(r#"[{"id":"mem_a","role":"owner","status":"active"}]"#), "admin", "active"));
+    assert!(type_error(js(r#"[{"id":"mem_a","role":"admin"}]"#), "admin", "active"));
+    assert!(type_error(js("[null]"), "admin", "active"));
+    assert!(type_error(members.clone(), "root", "active"));
+    assert!(type_error(members, "admin", "gone"));
 }
 
 #[wasm_bindgen_test]
