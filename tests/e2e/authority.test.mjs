@@ -273,8 +273,9 @@ describe("the org authority serialises every change", () => {
   });
 
   test("an If-Match that names no version matches nothing: sixteen parallel PATCHes are all 412 and change nothing", async () => {
-    // `""` is what `If-Match: "$ETAG"` sends with the variable unset; the rest name no version.
-    const blind = ['""', '"" , ""', ",", 'W/"1"', "1", '"x"'];
+    // `""` is what `If-Match: "$ETAG"` sends with the variable unset; the rest name no version
+    // keyward wrote (the token is at version 1, and `"01"` or `"+1"` is not `"1"`).
+    const blind = ['""', '"" , ""', ",", 'W/"1"', "1", '"x"', '"01"', '"+1"'];
     for (let run = 0; run < RUNS; run++) {
       const o = await createOrg(w.api, `EmptyTag${run}`);
       const t = await orgToken(o.secret, "empty");
