@@ -64,8 +64,8 @@ impl OrgAuthority {
         };
         let client = header(req, CLIENT_HEADER).and_then(|c| c.parse().ok());
         let mut actor = svc.authenticate(&presented, &at, client, now).await?;
-        // Present but empty, it matches nothing (RFC 9110, 13.1.1): a client whose `If-Match: $ETAG`
-        // lost its variable must not overwrite blindly.
+        // Any header that is present counts, an empty one included (it matches nothing, RFC 9110,
+        // 13.1.1), though workerd drops empty fields before they get here (SECURITY.md).
         actor.if_match = req.headers().get("if-match").ok().flatten().map(|h| if_match(&h));
         if let Err(e) = svc.note_use(&actor, now).await {
             console_error!("last use: {}", crate::store::redact(&e.to_string()));
