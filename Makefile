@@ -32,7 +32,7 @@ lint: lint-openapi lint-js
 ## The JavaScript (page, tests, benchmarks) as prettier formats it (pinned in package.json),
 ## like rustfmt for the Rust; `node_modules/.bin/prettier --write www tests bench` fixes it.
 lint-js:
-	node_modules/.bin/prettier --check www tests bench
+	node_modules/.bin/prettier --check www tests bench shim
 
 ## The OpenAPI document against Redocly's recommended ruleset: no warning passes.
 lint-openapi:
