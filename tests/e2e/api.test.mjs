@@ -427,7 +427,9 @@ describe("token lifecycle over HTTP", () => {
     assert.equal(entry.token_id, old.body.token.id, "the verify entry is keyed by the secret's SHA-256");
     assert.equal(typeof entry.expires_at, "number", "verify entries keep times as epoch milliseconds");
     await w.kv.put(key, JSON.stringify({ ...entry, expires_at: Date.now() - 60_000 }));
-    assert.deepEqual((await v(old.body.secret)).body, { valid: false, code: "EXPIRED", consistency: "edge" });
+    const expired = (await v(old.body.secret)).body;
+    assert.deepEqual(expired, { ...expired, valid: false, code: "EXPIRED", consistency: "edge", max_staleness_s: 65 });
+    assert.deepEqual(Object.keys(expired).sort(), ["checked_at", "code", "consistency", "max_staleness_s", "valid"]);
     // The authority decides from its records, not from KV: for it the token is still live.
     assert.equal((await w.api("GET", "/v1/me", { token: old.body.secret })).status, 200);
     const strict = await w.api("POST", "/v1/verify", { body: { token: old.body.secret, consistency: "strict" } });
