@@ -65,7 +65,7 @@ deploy: setup
 
 ## `make deploy` without an account: the deploy script against a stand-in wrangler, then
 ## `wrangler deploy --dry-run` of each Worker with its bundle and bindings checked.
-deploy-check: setup
+deploy-check:
 	node --test --test-reporter=spec 'tests/deploy/*.test.mjs'
 	bash scripts/deploy.sh --dry-run
 
