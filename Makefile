@@ -20,7 +20,7 @@ dev: setup
 	$(WRANGLER) dev --local --ip 127.0.0.1 --port 8787 --var WEBHOOK_ALLOW_INSECURE:true --var PUBLIC_URL:http://127.0.0.1:8787
 
 ## Every check and test suite.
-test: setup lint test-native test-wasm build e2e schema browser
+test: setup lint test-native test-wasm build deploy-check e2e schema browser
 
 lint: lint-openapi lint-js
 	cargo fmt --all -- --check
@@ -55,6 +55,19 @@ build:
 	bash scripts/build.sh
 	bash scripts/build-worker.sh . build-verify --no-default-features --features server
 	bash scripts/build-worker.sh . build-faults --features faults
+
+## Deploy both Workers to a Cloudflare account (scripts/deploy.sh): the KV namespace, its id in both
+## configs, the operator secret, keyward (with its Durable Object migration), then keyward-verify.
+## Idempotent. Needs `wrangler login` or CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID.
+.PHONY: deploy deploy-check
+deploy: setup
+	bash scripts/deploy.sh
+
+## `make deploy` without an account: the deploy script against a stand-in wrangler, then
+## `wrangler deploy --dry-run` of each Worker with its bundle and bindings checked.
+deploy-check:
+	node --test --test-reporter=spec 'tests/deploy/*.test.mjs'
+	bash scripts/deploy.sh --dry-run
 
 ## The API against the built Workers in workerd (Miniflare).
 e2e:
