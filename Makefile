@@ -29,11 +29,11 @@ lint: lint-openapi lint-js
 	cargo clippy --target wasm32-unknown-unknown --no-default-features --features server -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown --no-default-features --features browser -- -D warnings
 
-## The JavaScript (page, tests, benchmarks, JS client, examples) as prettier formats it (pinned in
-## package.json), like rustfmt for the Rust; `node_modules/.bin/prettier --write www tests bench
-## clients examples` fixes it.
+## The JavaScript (page, tests, benchmarks, the Worker's shim, JS client, examples) as prettier
+## formats it (pinned in package.json), like rustfmt for the Rust; `node_modules/.bin/prettier
+## --write www tests bench shim clients examples` fixes it.
 lint-js:
-	node_modules/.bin/prettier --check www tests bench clients examples
+	node_modules/.bin/prettier --check www tests bench shim clients examples
 
 ## The OpenAPI document against Redocly's recommended ruleset: no warning passes.
 lint-openapi:

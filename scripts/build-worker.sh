@@ -21,6 +21,13 @@ if [ $# -gt 0 ]; then
   export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target/$out}"
 fi
 worker-build --release --out-dir "$out" "$@"
+# keyward's own builds: worker-build's module becomes keyward.mjs (.mjs: Miniflare reads a .js
+# import as CommonJS), and the entry is shim/index.js, which re-exports it and adds the
+# `KeywardVerifier` entrypoint for service bindings.
+if [ "$(pwd)" = "$root" ]; then
+  mv "$out/index.js" "$out/keyward.mjs"
+  cp "$root/shim/index.js" "$out/index.js"
+fi
 # worker-build always runs wasm-opt with `--debuginfo`, which keeps the names section (~150 KB raw
 # for keyward) for readable stack traces. Nothing on the request path may panic, so ship the
 # module without it: a second wasm-opt pass with no optimisation, the same feature set as

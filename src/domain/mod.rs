@@ -7,6 +7,7 @@
 pub mod cidr;
 pub mod email;
 pub mod leak;
+pub mod legacy;
 pub mod lifecycle;
 pub mod model;
 pub mod notice;

@@ -9,6 +9,7 @@ use super::limits::{self, Limit};
 use super::problem::Problem;
 use super::relay::{self, CLIENT_HEADER, CREATE_PATH, ORG_HEADER, TOKEN_HEADER};
 use super::{edge, internal, prefix, touch, CryptoRandom};
+use crate::domain::legacy::LegacyFormats;
 use crate::domain::model::new_id;
 use crate::domain::Timestamp;
 use crate::routes::{Route, OPENAPI_JSON};
@@ -88,7 +89,9 @@ pub(super) async fn forward(
 ) -> Result<Response, Problem> {
     let body = if matches!(method, "POST" | "PUT" | "PATCH" | "DELETE") { read_body(req).await? } else { Vec::new() };
     let Some(presented) = bearer(req) else { return Err(auth_failed(env, req).await) };
-    let Some(at) = service::locate(&edge(env), &presented).await? else { return Err(auth_failed(env, req).await) };
+    let Some(at) = service::locate(&edge(env), &presented, &LegacyFormats::none()).await? else {
+        return Err(auth_failed(env, req).await);
+    };
     let headers = Headers::new();
     let _ = headers.set("authorization", &format!("Bearer {presented}"));
     let _ = headers.set(ORG_HEADER, &at.org_id);

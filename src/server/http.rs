@@ -168,6 +168,10 @@ pub fn problem_body(e: &Problem) -> String {
     if let (Problem::Service(Error::Validation(errors)), Some(obj)) = (e, body.as_object_mut()) {
         obj.insert("errors".into(), json!(errors));
     }
+    // The wait in the body too, for callers that never see headers (the service binding).
+    if let (Problem::RateLimited { retry_after }, Some(obj)) = (e, body.as_object_mut()) {
+        obj.insert("retry_after".into(), json!(retry_after));
+    }
     body.to_string()
 }
 

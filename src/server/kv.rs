@@ -202,3 +202,17 @@ impl Kv for WorkersKv {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every edge answer states `max_staleness_s`: KV's propagation plus this isolate's cache.
+    #[test]
+    fn edge_staleness_is_propagation_plus_cache() {
+        // How long Workers KV may take to show a write everywhere (Cloudflare's documented bound).
+        const KV_PROPAGATION_S: u64 = 60;
+        let cache_s = VERIFY_CACHE_TTL_MS.div_ceil(1_000);
+        assert_eq!(KV_PROPAGATION_S + cache_s, u64::from(crate::service::EDGE_MAX_STALENESS_S));
+    }
+}

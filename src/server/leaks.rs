@@ -218,7 +218,7 @@ pub async fn leak_report(req: &mut Request, env: &Env) -> Result<Response, Probl
     let edge = edge(env);
     let mut feedback = Vec::with_capacity(reported.len());
     for r in reported {
-        let live = match service::locate(&edge, &r.token).await? {
+        let live = match service::locate(&edge, &r.token, &super::legacy_formats(env)).await? {
             Some(at) => {
                 let q = ReportQuestion {
                     token: r.token.clone(),
@@ -255,7 +255,7 @@ pub async fn revoke_credentials(req: &mut Request, env: &Env, ctx: &Context) -> 
     ctx.wait_until(async move {
         let edge = edge(&env);
         for token in tokens {
-            let at = match service::locate(&edge, &token).await {
+            let at = match service::locate(&edge, &token, &super::legacy_formats(&env)).await {
                 Ok(Some(at)) => at,
                 Ok(None) => continue,
                 Err(e) => {

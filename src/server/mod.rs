@@ -56,6 +56,7 @@ use worker::{console_error, event, web_sys, Context, Date, Env, IntoResponse as 
 use self::http::{bearer, json_response, no_content, problem, Answer};
 use self::kv::WorkersKv;
 use self::problem::Problem;
+use crate::domain::legacy::LegacyFormats;
 use crate::domain::{Code, Timestamp};
 use crate::routes::{resolve, Route};
 use crate::service::{self, Consistency, Error, Located, Lookup, Verification};
@@ -81,6 +82,27 @@ const LAST_USED_MEMORY: usize = 16_384;
 thread_local! {
     /// Token id → when this isolate last wrote its last use.
     static LAST_USED: RefCell<TtlCache<()>> = RefCell::new(TtlCache::new(LAST_USED_MEMORY, LAST_USED_EVERY_MS));
+}
+
+thread_local! {
+    /// The deployment's `LEGACY_KEY_FORMATS`, read once per isolate.
+    static LEGACY: std::cell::OnceCell<std::rc::Rc<LegacyFormats>> = const { std::cell::OnceCell::new() };
+}
+
+/// The legacy key formats this deployment declares (`LEGACY_KEY_FORMATS`), read once per
+/// isolate. A setting that does not parse is logged once and counts as none: keys of no declared
+/// shape stay `MALFORMED`, never the other way round.
+pub(crate) fn legacy_formats(env: &Env) -> std::rc::Rc<LegacyFormats> {
+    LEGACY.with(|cell| {
+        cell.get_or_init(|| {
+            let text = env.var("LEGACY_KEY_FORMATS").map(|v| v.to_string()).unwrap_or_default();
+            std::rc::Rc::new(LegacyFormats::parse(&text).unwrap_or_else(|e| {
+                console_error!("{e}; no legacy key format is accepted");
+                LegacyFormats::none()
+            }))
+        })
+        .clone()
+    })
 }
 
 /// Test builds only (`--features faults`): the route that switches fault injection.
@@ -300,7 +322,7 @@ pub(crate) async fn verify(
     caller: &str,
     now: Timestamp,
 ) -> Result<Verification, Problem> {
-    let found = service::lookup(&edge(env), &asked.token).await?;
+    let found = service::lookup(&edge(env), &asked.token, &legacy_formats(env)).await?;
     let outcome = match (asked.consistency, found) {
         (Consistency::Strict, Lookup::Found { hash, entry }) => {
             let at = Located::from(&entry);
@@ -309,8 +331,8 @@ pub(crate) async fn verify(
             answer.located = Some(at);
             answer
         }
-        (Consistency::Strict, Lookup::Unknown) => Verification::new(Code::NotFound, None, Consistency::Strict),
-        (Consistency::Strict, Lookup::Malformed) => Verification::new(Code::Malformed, None, Consistency::Strict),
+        (Consistency::Strict, Lookup::Unknown) => Verification::new(Code::NotFound, None, Consistency::Strict, now),
+        (Consistency::Strict, Lookup::Malformed) => Verification::new(Code::Malformed, None, Consistency::Strict, now),
         (Consistency::Edge, found) => found.edge_verdict(&asked.scopes, asked.client_ip, now),
     };
     if let Some(t) = &outcome.token {

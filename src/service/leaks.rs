@@ -3,7 +3,7 @@
 use super::{Error, Result, Service, Who};
 use crate::domain::lifecycle::{apply, Change, LeakFinding};
 use crate::domain::token::hide_secrets;
-use crate::domain::token::{parse, sha256_hex};
+use crate::domain::token::sha256_hex;
 use crate::domain::validate::{holds_secret, is_unsafe_char};
 use crate::domain::{RandomSource, Timestamp};
 use crate::service::Located;
@@ -68,9 +68,6 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// # Errors
     /// [`super::Error::Internal`] on storage failure.
     pub async fn report(&self, presented: &str, at: &Located, reporter: &Reporter, now: Timestamp) -> Result<bool> {
-        if parse(presented).is_err() {
-            return Ok(false);
-        }
         let hash = sha256_hex(presented);
         let (Some(before), Some(org)) =
             (self.repo.token(&at.org_id, &at.token_id).await?, self.repo.org(&at.org_id).await?)

@@ -36,7 +36,7 @@ pub use tokens::{Issued, TokenQuery};
 pub use usage::{UsageCount, UsageReport, REPORT_MAX as USAGE_REPORT_MAX};
 pub use verify::{
     client_ip, consistency, locate, lookup, verify, verify_body, Consistency, Located, Lookup, Verification,
-    VerifiedToken, VerifyRequest,
+    VerifiedToken, VerifyRequest, EDGE_MAX_STALENESS_S,
 };
 pub use webhooks::{Outgoing, WebhookSet};
 

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{object, parse_json, Error, Result, Service};
+use crate::domain::legacy::LegacyFormats;
 use crate::domain::projection::entries;
 use crate::domain::token::{parse, sha256_hex};
 use crate::domain::{verdict, Code, Kind, RandomSource, Role, Timestamp, VerifyEntry};
@@ -53,7 +54,13 @@ impl Consistency {
     }
 }
 
-/// `POST /v1/verify` answer: `{valid, code, consistency}` plus `token` when valid.
+/// How stale an edge answer may be, in seconds: Workers KV's propagation (about 60 s) plus the
+/// isolate's verify cache (5 s, `server::kv::VERIFY_CACHE_TTL_MS`; a test there checks the sum).
+/// A strict answer is never stale (0).
+pub const EDGE_MAX_STALENESS_S: u32 = 65;
+
+/// `POST /v1/verify` answer: `{valid, code, consistency, checked_at, max_staleness_s}` plus
+/// `token` when valid.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Verification {
     /// `code == VALID`.
@@ -62,6 +69,13 @@ pub struct Verification {
     pub code: Code,
     /// Which consistency the answer had.
     pub consistency: Consistency,
+    /// When the verdict was decided (RFC 3339, UTC).
+    #[serde(default)]
+    pub checked_at: String,
+    /// How old the records behind the verdict may have been: 0 for strict,
+    /// [`EDGE_MAX_STALENESS_S`] for edge.
+    #[serde(default)]
+    pub max_staleness_s: u32,
     /// What the token may do (only when valid).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<VerifiedToken>,
@@ -72,9 +86,9 @@ pub struct Verification {
 }
 
 impl Verification {
-    /// The answer for `code` given the entry it was decided on.
+    /// The answer for `code` given the entry it was decided on, at `now`.
     #[must_use]
-    pub fn new(code: Code, entry: Option<VerifyEntry>, consistency: Consistency) -> Self {
+    pub fn new(code: Code, entry: Option<VerifyEntry>, consistency: Consistency, now: Timestamp) -> Self {
         let located = entry.as_ref().map(Located::from);
         let token = match (code, entry) {
             (Code::Valid, Some(e)) => Some(VerifiedToken {
@@ -88,7 +102,19 @@ impl Verification {
             }),
             _ => None,
         };
-        Self { valid: code == Code::Valid, code, consistency, token, located }
+        let max_staleness_s = match consistency {
+            Consistency::Edge => EDGE_MAX_STALENESS_S,
+            Consistency::Strict => 0,
+        };
+        Self {
+            valid: code == Code::Valid,
+            code,
+            consistency,
+            checked_at: now.to_rfc3339(),
+            max_staleness_s,
+            token,
+            located,
+        }
     }
 }
 
@@ -230,22 +256,22 @@ impl Lookup {
     #[must_use]
     pub fn edge_verdict<T: AsRef<str>>(self, scopes: &[T], client: Option<IpAddr>, now: Timestamp) -> Verification {
         let entry = match self {
-            Self::Malformed => return Verification::new(Code::Malformed, None, Consistency::Edge),
+            Self::Malformed => return Verification::new(Code::Malformed, None, Consistency::Edge, now),
             Self::Unknown => None,
             Self::Found { entry, .. } => Some(entry),
         };
         let code = verdict(entry.as_ref(), now, scopes, client);
-        Verification::new(code, entry, Consistency::Edge)
+        Verification::new(code, entry, Consistency::Edge, now)
     }
 }
 
-/// Look `presented` up at the edge: parse and checksum (no read for junk), then one read of
-/// `v:<sha256>`.
+/// Look `presented` up at the edge: parse and checksum, or else one of the deployment's
+/// `legacy` formats (no read for junk), then one read of `v:<sha256>`.
 ///
 /// # Errors
 /// [`Error::Internal`] on storage failure only.
-pub async fn lookup<K: Kv>(edge: &Edge<K>, presented: &str) -> Result<Lookup> {
-    if parse(presented).is_err() {
+pub async fn lookup<K: Kv>(edge: &Edge<K>, presented: &str, legacy: &LegacyFormats) -> Result<Lookup> {
+    if parse(presented).is_err() && !legacy.matches(presented) {
         return Ok(Lookup::Malformed);
     }
     let hash = sha256_hex(presented);
@@ -263,19 +289,22 @@ pub async fn lookup<K: Kv>(edge: &Edge<K>, presented: &str) -> Result<Lookup> {
 pub async fn verify<K: Kv, T: AsRef<str>>(
     edge: &Edge<K>,
     presented: &str,
+    legacy: &LegacyFormats,
     scopes: &[T],
     client: Option<IpAddr>,
     now: Timestamp,
 ) -> Result<Verification> {
-    Ok(lookup(edge, presented).await?.edge_verdict(scopes, client, now))
+    Ok(lookup(edge, presented, legacy).await?.edge_verdict(scopes, client, now))
 }
 
-/// Where the edge says `presented` lives (`None`: malformed or unknown to KV).
+/// Where the edge says `presented` lives (`None`: malformed or unknown to KV). `legacy`: the
+/// formats of keys brought from elsewhere that count ([`LegacyFormats::none`] for the admin
+/// API, which only keyward's own tokens may call).
 ///
 /// # Errors
 /// [`Error::Internal`] on storage failure.
-pub async fn locate<K: Kv>(edge: &Edge<K>, presented: &str) -> Result<Option<Located>> {
-    Ok(lookup(edge, presented).await?.located())
+pub async fn locate<K: Kv>(edge: &Edge<K>, presented: &str, legacy: &LegacyFormats) -> Result<Option<Located>> {
+    Ok(lookup(edge, presented, legacy).await?.located())
 }
 
 impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
@@ -286,19 +315,20 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     pub async fn verify<T: AsRef<str>>(
         &self,
         presented: &str,
+        legacy: &LegacyFormats,
         scopes: &[T],
         client: Option<IpAddr>,
         now: Timestamp,
     ) -> Result<Verification> {
-        verify(&self.edge, presented, scopes, client, now).await
+        verify(&self.edge, presented, legacy, scopes, client, now).await
     }
 
     /// [`locate`] over this service's KV.
     ///
     /// # Errors
     /// [`Error::Internal`] on storage failure.
-    pub async fn locate(&self, presented: &str) -> Result<Option<Located>> {
-        locate(&self.edge, presented).await
+    pub async fn locate(&self, presented: &str, legacy: &LegacyFormats) -> Result<Option<Located>> {
+        locate(&self.edge, presented, legacy).await
     }
 
     /// Verify strictly, from the records: the verdict the edge will give once KV has caught
@@ -324,7 +354,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             None => None,
         };
         let code = verdict(entry.as_ref(), now, scopes, client);
-        Ok(Verification::new(code, entry, Consistency::Strict))
+        Ok(Verification::new(code, entry, Consistency::Strict, now))
     }
 }
 

@@ -318,7 +318,15 @@ describe("token lifecycle over HTTP", () => {
   test("every verify code over HTTP, POST and GET", async () => {
     const o = await createOrg(w.api, "Verif");
     const v = async (token, scopes) => w.api("POST", "/v1/verify", { body: scopes ? { token, scopes } : { token } });
-    assert.deepEqual((await v("junk")).body, { valid: false, code: "MALFORMED", consistency: "edge" });
+    const junk = (await v("junk")).body;
+    assert.deepEqual(junk, {
+      valid: false,
+      code: "MALFORMED",
+      consistency: "edge",
+      checked_at: junk.checked_at,
+      max_staleness_s: 65,
+    });
+    assert.ok(Math.abs(Date.parse(junk.checked_at) - Date.now()) < 60_000, junk.checked_at);
     assert.equal((await v(o.secret.slice(0, -1) + (o.secret.endsWith("A") ? "B" : "A"))).body.code, "MALFORMED");
     assert.equal((await v("kw_0000000000000000000000000000003wuQEo")).body.code, "NOT_FOUND");
     const ok = await v(o.secret, ["billing"]);

@@ -32,7 +32,7 @@ fn scanner() -> Reporter {
 }
 
 fn report(w: &World, secret: &str) -> bool {
-    let at = block_on(w.svc.locate(secret)).unwrap().expect("located");
+    let at = block_on(w.svc.locate(secret, &keyward::domain::legacy::LegacyFormats::none())).unwrap().expect("located");
     block_on(w.svc.report(secret, &at, &scanner(), w.now())).unwrap()
 }
 

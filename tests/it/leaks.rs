@@ -57,7 +57,7 @@ fn scanner() -> Reporter {
 }
 
 fn report(w: &World, secret: &str, who: &Reporter) -> bool {
-    let at = block_on(w.svc.locate(secret)).unwrap();
+    let at = block_on(w.svc.locate(secret, &keyward::domain::legacy::LegacyFormats::none())).unwrap();
     match at {
         Some(at) => block_on(w.svc.report(secret, &at, who, w.now())).unwrap(),
         None => false,

@@ -43,6 +43,8 @@ pub struct World {
     pub client: Cell<Option<std::net::IpAddr>>,
     /// Randomness for the ids the Worker (not the service) makes.
     ids: TestRandom,
+    /// The deployment's legacy key formats (`LEGACY_KEY_FORMATS`); none unless a test sets them.
+    pub legacy: std::cell::RefCell<keyward::domain::legacy::LegacyFormats>,
 }
 
 pub struct Org {
@@ -64,6 +66,7 @@ impl World {
             now: Cell::new(Timestamp::from_millis(T0)),
             client: Cell::new(None),
             ids: TestRandom(Cell::new(0x2545_f491_4f6c_dd1d)),
+            legacy: std::cell::RefCell::default(),
         }
     }
 
@@ -108,7 +111,11 @@ impl World {
     /// against the records.
     pub fn auth(&self, secret: &str) -> Result<Actor, Error> {
         block_on(async {
-            let at = self.svc.locate(secret).await?.ok_or(Error::Unauthenticated)?;
+            let at = self
+                .svc
+                .locate(secret, &keyward::domain::legacy::LegacyFormats::none())
+                .await?
+                .ok_or(Error::Unauthenticated)?;
             let actor = self.svc.authenticate(secret, &at, self.client.get(), self.now()).await?;
             // As the org authority does: an admin call is a use of its token.
             self.svc.note_use(&actor, self.now()).await?;
@@ -149,7 +156,8 @@ impl World {
     /// The edge verdict (KV), checked against the strict one (records) whenever KV has
     /// nothing left owed: the two must agree.
     pub fn verify(&self, secret: &str, scopes: &[&str]) -> String {
-        let edge = block_on(self.svc.verify(secret, scopes, self.client.get(), self.now())).expect("verify");
+        let edge = block_on(self.svc.verify(secret, &self.legacy.borrow(), scopes, self.client.get(), self.now()))
+            .expect("verify");
         if !block_on(self.svc.projection_pending()).unwrap() {
             assert_eq!(self.verify_strict(secret, scopes), edge.code.as_str(), "edge and strict disagree");
         }
@@ -159,10 +167,11 @@ impl World {
     /// The strict verdict: from the records, found through the edge.
     pub fn verify_strict(&self, secret: &str, scopes: &[&str]) -> String {
         block_on(async {
-            match self.svc.locate(secret).await.unwrap() {
+            let legacy = self.legacy.borrow().clone();
+            match self.svc.locate(secret, &legacy).await.unwrap() {
                 None => self
                     .svc
-                    .verify(secret, scopes, self.client.get(), self.now())
+                    .verify(secret, &legacy, scopes, self.client.get(), self.now())
                     .await
                     .unwrap()
                     .code
