@@ -57,22 +57,35 @@ export function isKeywardToken(token) {
   return checksum(token.slice(0, end)) === token.slice(end);
 }
 
+/** The bounds keyward puts on `LEGACY_KEY_FORMATS` (src/domain/legacy.rs). */
+const MIN_BODY = 16;
+const MAX_BODY = 512;
+const MAX_PREFIX = 32;
+const MAX_FORMATS = 16;
+const PRINTABLE = /^[\x21-\x7e]+$/;
+const FIELDS = ["prefix", "min", "max", "alphabet"];
+
 /**
- * Check `formats` (the `LEGACY_KEY_FORMATS` shape) and answer a frozen copy; throws a TypeError
- * naming the first thing wrong.
+ * Check `formats` as keyward checks its `LEGACY_KEY_FORMATS` (so its value can be copied here
+ * as it is) and answer a frozen copy; throws a TypeError naming the first thing wrong.
  */
 export function legacyFormatsOf(formats) {
   if (formats === undefined || formats === null) return Object.freeze([]);
   if (!Array.isArray(formats)) throw new TypeError("legacyFormats must be an array of {prefix, min, max, alphabet}");
+  if (formats.length > MAX_FORMATS) throw new TypeError(`legacyFormats: at most ${MAX_FORMATS} formats`);
   return Object.freeze(
     formats.map((f, i) => {
       const at = `legacyFormats[${i}]`;
-      if (f === null || typeof f !== "object") throw new TypeError(`${at} must be an object`);
+      if (f === null || typeof f !== "object" || Array.isArray(f)) throw new TypeError(`${at} must be an object`);
+      const unknown = Object.keys(f).find((k) => !FIELDS.includes(k));
+      if (unknown !== undefined) throw new TypeError(`${at} has an unknown field ${JSON.stringify(unknown)}`);
       const { prefix, min, max, alphabet } = f;
-      if (typeof prefix !== "string" || prefix.length === 0)
-        throw new TypeError(`${at}.prefix must be a non-empty string`);
-      if (!Number.isInteger(min) || min < 1) throw new TypeError(`${at}.min must be an integer of at least 1`);
-      if (!Number.isInteger(max) || max < min) throw new TypeError(`${at}.max must be an integer of at least min`);
+      if (typeof prefix !== "string" || prefix.length > MAX_PREFIX || !PRINTABLE.test(prefix)) {
+        throw new TypeError(`${at}.prefix must be 1-${MAX_PREFIX} printable ASCII characters without spaces`);
+      }
+      if (!Number.isInteger(min) || !Number.isInteger(max) || min < MIN_BODY || max > MAX_BODY || min > max) {
+        throw new TypeError(`${at}: min and max must be integers with ${MIN_BODY} <= min <= max <= ${MAX_BODY}`);
+      }
       if (!Object.hasOwn(ALPHABETS, alphabet)) throw new TypeError(`${at}.alphabet must be base62, hex or base64url`);
       return Object.freeze({ prefix, min, max, alphabet });
     }),

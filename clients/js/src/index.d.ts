@@ -55,13 +55,16 @@ export interface InvalidVerification extends VerdictBase {
 /** keyward's verdict, discriminated by `valid`. */
 export type Verification = ValidVerification | InvalidVerification;
 
-/** A declared legacy key format, as keyward's `LEGACY_KEY_FORMATS` lists them. */
+/**
+ * A declared legacy key format, as keyward's `LEGACY_KEY_FORMATS` lists them (and with keyward's
+ * bounds: at most 16 formats).
+ */
 export interface LegacyFormat {
-  /** The literal start of the key, e.g. `sk_live_`. */
+  /** The literal start of the key, e.g. `sk_live_`: 1–32 printable ASCII characters, no spaces. */
   prefix: string;
-  /** Fewest characters after the prefix (at least 1). */
+  /** Fewest characters after the prefix: 16 <= min <= max. */
   min: number;
-  /** Most characters after the prefix (at least `min`). */
+  /** Most characters after the prefix: at most 512. */
   max: number;
   /** `base62`: `0-9A-Za-z`; `hex`: `0-9a-fA-F`; `base64url`: `0-9A-Za-z_-`. */
   alphabet: "base62" | "hex" | "base64url";

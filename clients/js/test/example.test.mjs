@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 
 const example = (p) => readFileSync(new URL(`../../../examples/hono-api/${p}`, import.meta.url), "utf8");
 
-test('the README\'s "Protect your API" section is the example\'s wrangler.toml and src/index.ts', () => {
+test("the README's \"Protect your API\" section is the example's wrangler.toml and src/index.ts", () => {
   const readme = example("README.md");
   const section = readme.slice(readme.indexOf("## Protect your API"));
   assert.ok(section.startsWith("## Protect your API"), "no such section");

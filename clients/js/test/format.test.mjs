@@ -107,18 +107,18 @@ test("a local MALFORMED verdict is shaped as keyward's: checked now, staleness o
 
 const LEGACY = [
   { prefix: "sk_live_", min: 24, max: 32, alphabet: "base62" },
-  { prefix: "hx-", min: 4, max: 4, alphabet: "hex" },
-  { prefix: "b64.", min: 3, max: 5, alphabet: "base64url" },
+  { prefix: "hx-", min: 16, max: 16, alphabet: "hex" },
+  { prefix: "b64.", min: 16, max: 18, alphabet: "base64url" },
 ];
 
 test("legacy formats: the prefix, then min to max characters of the alphabet", async () => {
   const accepted = [
     "sk_live_" + "a".repeat(24),
     "sk_live_" + "Z9".repeat(16),
-    "hx-00fF",
-    "hx-abcd",
-    "b64.a-_",
-    "b64.AZaz9",
+    "hx-" + "00fF".repeat(4),
+    "hx-" + "abcd".repeat(4),
+    "b64." + "a-_".repeat(5) + "Z",
+    "b64." + "AZaz9".repeat(3) + "-_0",
   ];
   const refused = [
     "sk_live_" + "a".repeat(23),
@@ -126,15 +126,16 @@ test("legacy formats: the prefix, then min to max characters of the alphabet", a
     "sk_live_" + "a".repeat(23) + "-",
     "sk_test_" + "a".repeat(24),
     "SK_LIVE_" + "a".repeat(24),
-    "hx-abcg",
-    "hx-ABCG",
-    "hx-abc",
-    "hx-abcde",
-    "b64.a=",
-    "b64.a+/",
-    "b64.ab",
-    "b64.abcdef",
-    "x" + "hx-abcd",
+    "hx-" + "abcd".repeat(3) + "abcg",
+    "hx-" + "ABCD".repeat(3) + "ABCG",
+    "hx-" + "a".repeat(15),
+    "hx-" + "a".repeat(17),
+    "b64." + "a".repeat(15) + "=",
+    "b64." + "a".repeat(14) + "+/",
+    "b64." + "a".repeat(15),
+    "b64." + "a".repeat(19),
+    "b64." + "a".repeat(15) + "\u00e9",
+    "x" + "hx-" + "abcd".repeat(4),
   ];
   const { client, seen } = counting({ legacyFormats: LEGACY });
   for (const t of accepted) {
@@ -155,18 +156,39 @@ test("legacy formats: the prefix, then min to max characters of the alphabet", a
   assert.ok(isWellFormed(vectors.ok[0], LEGACY));
 });
 
-test("legacy formats of the wrong shape are refused when the client is made", () => {
+test("the alphabets, character by character, as keyward's legacy.rs tests them", () => {
+  for (const [alphabet, yes, no] of [
+    ["base62", "aZ9", "-_+/=. \u00e9"],
+    ["hex", "09afAF", "gG-_ "],
+    ["base64url", "aZ9-_", "+/=. \u00e9"],
+  ]) {
+    const formats = [{ prefix: "k_", min: 16, max: 64, alphabet }];
+    for (const c of yes) assert.ok(isWellFormed(`k_${c.repeat(16)}`, formats), `${alphabet} ${c}`);
+    for (const c of no) assert.equal(isWellFormed(`k_${"a".repeat(15)}${c}`, formats), false, `${alphabet} ${c}`);
+  }
+});
+
+test("legacy formats keyward would refuse are refused when the client is made", () => {
+  const ok = { prefix: "a_", min: 16, max: 16, alphabet: "hex" };
   const bad = [
     {},
     "sk_",
+    [1],
     [null],
-    [{ prefix: "", min: 1, max: 2, alphabet: "hex" }],
-    [{ prefix: "a", min: 0, max: 2, alphabet: "hex" }],
-    [{ prefix: "a", min: 3, max: 2, alphabet: "hex" }],
-    [{ prefix: "a", min: 1.5, max: 2, alphabet: "hex" }],
-    [{ prefix: "a", min: 1, max: "2", alphabet: "hex" }],
-    [{ prefix: "a", min: 1, max: 2, alphabet: "base32" }],
-    [{ prefix: "a", min: 1, max: 2 }],
+    [{ prefix: "a_", min: 16, max: 16 }],
+    [{ ...ok, alphabet: "base32" }],
+    [{ ...ok, regex: ".*" }],
+    [{ ...ok, prefix: "" }],
+    [{ ...ok, prefix: "a b" }],
+    [{ ...ok, prefix: "a\u00e9" }],
+    [{ ...ok, prefix: "p".repeat(33) }],
+    [{ ...ok, min: 8 }],
+    [{ ...ok, min: 20 }],
+    [{ ...ok, max: 513 }],
+    [{ ...ok, min: -1 }],
+    [{ ...ok, min: 16.5, max: 17 }],
+    [{ ...ok, max: "16" }],
+    Array(17).fill(ok),
   ];
   for (const legacyFormats of bad) {
     assert.throws(
@@ -174,6 +196,10 @@ test("legacy formats of the wrong shape are refused when the client is made", ()
       TypeError,
       JSON.stringify(legacyFormats),
     );
-    assert.throws(() => isWellFormed("a12", legacyFormats), TypeError);
+    assert.throws(() => isWellFormed("a_0123456789abcdef", legacyFormats), TypeError);
   }
+  // The bounds themselves are allowed.
+  const edges = [{ ...ok, prefix: "p".repeat(32), min: 16, max: 512 }, ...Array(15).fill(ok)];
+  assert.doesNotThrow(() => createClient({ url: "https://k.example", legacyFormats: edges }));
+  assert.ok(isWellFormed("a_0123456789abcdef", [ok]));
 });

@@ -265,10 +265,10 @@ describe("hooks and options", () => {
 
   test("legacy formats are passed on: a legacy key is asked about, anything else is refused locally", async () => {
     const t = transports.binding(() => verdict("VALID"));
-    const legacyFormats = [{ prefix: "sk_live_", min: 8, max: 8, alphabet: "hex" }];
+    const legacyFormats = [{ prefix: "sk_live_", min: 16, max: 16, alphabet: "hex" }];
     const { a } = app({ ...t.options, legacyFormats });
-    assert.equal((await a.request("/p", bearer("sk_live_0123abcd"), t.env)).status, 200);
-    assert.equal((await a.request("/p", bearer("sk_live_0123abcg"), t.env)).status, 401);
+    assert.equal((await a.request("/p", bearer("sk_live_0123456789abcdef"), t.env)).status, 200);
+    assert.equal((await a.request("/p", bearer("sk_live_0123456789abcdeg"), t.env)).status, 401);
     assert.equal(t.calls.length, 1);
   });
 
