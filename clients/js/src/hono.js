@@ -100,8 +100,9 @@ async function replaced(hook, fallback, ...args) {
 export function keyward(options) {
   if (options === null || typeof options !== "object") throw new TypeError("keyward() needs {binding} or {url}");
   const { binding, url, scopes, consistency, legacyFormats, fetch, timeoutMs, onInvalid, onError } = options;
-  if ((binding === undefined) === (url === undefined))
+  if ((binding === undefined) === (url === undefined)) {
     throw new TypeError("keyward() needs exactly one of binding and url");
+  }
   if (binding !== undefined && typeof binding !== "function") {
     throw new TypeError("binding must be a function of the context, e.g. (c) => c.env.KEYWARD");
   }
@@ -113,9 +114,6 @@ export function keyward(options) {
   }
   const getToken = options.getToken ?? bearerToken;
   const clientIp = options.clientIp ?? connectingIp;
-  const asked = { scopes, consistency };
-  let fixed;
-  if (typeof url === "string") fixed = createClient({ url, fetch, timeoutMs, legacyFormats });
   // What does not depend on the request is checked now, not at the first request.
   if (scopes !== undefined && !(Array.isArray(scopes) && scopes.every((s) => typeof s === "string"))) {
     throw new TypeError("scopes must be an array of strings");
@@ -124,6 +122,8 @@ export function keyward(options) {
     throw new TypeError('consistency must be "edge" or "strict"');
   }
   createClient({ binding: { verify() {} }, legacyFormats });
+  const asked = { scopes, consistency };
+  const fixed = typeof url === "string" ? createClient({ url, fetch, timeoutMs, legacyFormats }) : undefined;
 
   /** The client for this request's binding or URL; a misconfiguration throws (Hono answers 500). */
   function clientFor(c) {
