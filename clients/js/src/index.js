@@ -115,8 +115,9 @@ function requestOptions(options) {
     out.scopes = [...scopes];
   }
   if (consistency !== undefined && consistency !== null) {
-    if (consistency !== "edge" && consistency !== "strict")
+    if (consistency !== "edge" && consistency !== "strict") {
       throw new TypeError('consistency must be "edge" or "strict"');
+    }
     out.consistency = consistency;
   }
   if (clientIp !== undefined && clientIp !== null && clientIp !== "") {
