@@ -50,6 +50,8 @@ pub enum Route {
     ListTokens,
     /// `POST /v1/tokens`
     CreateToken,
+    /// `POST /v1/tokens/import`
+    ImportTokens,
     /// `GET /v1/tokens/{id}`
     GetToken,
     /// `PATCH /v1/tokens/{id}`
@@ -84,6 +86,24 @@ pub enum Route {
     VerifyGet,
 }
 
+/// The import of keys brought from elsewhere, the one route that takes bodies up to
+/// [`MAX_IMPORT_BODY`].
+pub const IMPORT_PATH: &str = "/v1/tokens/import";
+/// Largest body of every route but [`IMPORT_PATH`].
+pub const MAX_BODY: usize = 64 * 1024;
+/// Largest body of [`IMPORT_PATH`] (1 000 keys).
+pub const MAX_IMPORT_BODY: usize = 1024 * 1024;
+
+/// The largest body a request to `path` may send.
+#[must_use]
+pub fn max_body(path: &str) -> usize {
+    if path == IMPORT_PATH {
+        MAX_IMPORT_BODY
+    } else {
+        MAX_BODY
+    }
+}
+
 /// `(method, path template, route)`; `{id}` matches one non-empty path segment.
 pub const ROUTES: &[(&str, &str, Route)] = &[
     ("GET", "/healthz", Route::Healthz),
@@ -104,6 +124,7 @@ pub const ROUTES: &[(&str, &str, Route)] = &[
     ("PATCH", "/v1/members/{id}", Route::UpdateMember),
     ("GET", "/v1/tokens", Route::ListTokens),
     ("POST", "/v1/tokens", Route::CreateToken),
+    ("POST", IMPORT_PATH, Route::ImportTokens),
     ("GET", "/v1/tokens/{id}", Route::GetToken),
     ("PATCH", "/v1/tokens/{id}", Route::UpdateToken),
     ("DELETE", "/v1/tokens/{id}", Route::DeleteToken),
@@ -195,6 +216,12 @@ mod tests {
         assert_eq!(resolve("GET", "/v1/tokens/x/revoke").unwrap_err(), RouteError::MethodNotAllowed);
         assert_eq!(allowed_methods("/v1/tokens/x"), ["GET", "HEAD", "PATCH", "DELETE"]);
         assert_eq!(allowed_methods("/v1/tokens/x/revoke"), ["POST"]);
+        assert_eq!(resolve("POST", "/v1/tokens/import").unwrap(), (Route::ImportTokens, None));
+        assert_eq!(resolve("GET", "/v1/tokens/import").unwrap(), (Route::GetToken, Some("import")));
+        assert_eq!(
+            (max_body(IMPORT_PATH), max_body("/v1/tokens"), max_body("/v1/verify")),
+            (1 << 20, 1 << 16, 1 << 16)
+        );
     }
 
     /// Every route the router serves is in the OpenAPI document, and nothing else is.

@@ -157,6 +157,28 @@ pub fn created(t: &Token, owner: Option<&str>) -> Outcome {
     }
 }
 
+/// A key brought from elsewhere, `t` (already built from its checked import entry), for `owner`
+/// (the owner's email, for a personal key). Audited as a creation; people are told once per
+/// import, not once per key: `told` is the import's one notice (on its first key), or `None`.
+#[must_use]
+pub fn imported(t: &Token, owner: Option<&str>, told: Option<Notice>) -> Outcome {
+    let summary = format!("Imported {}{}", named(t), owner.map_or_else(String::new, |email| format!(" for {email}")));
+    Outcome { after: Some(t.clone()), action: Action::TokenCreated, summary, changed: Vec::new(), notice: told }
+}
+
+/// The one notice of an import of `count` keys, told with its `first` key: one key reads as
+/// "<who> imported the … token … at <time>."; more say how many.
+#[must_use]
+pub fn import_notice(first: &Token, count: usize) -> Notice {
+    let text = (count > 1).then(|| {
+        format!(
+            "{count} keys were imported from elsewhere at once, the {} among them. The tokens list marks each \"imported\".",
+            named(first)
+        )
+    });
+    Notice { verb: "imported".to_owned(), text }
+}
+
 /// `before` changed by `change`, made by `by` at `now`: the outcome, `Ok(None)` when nothing
 /// would change (an edit to the same values), or why the token's state or expiry refuses it.
 ///

@@ -34,6 +34,7 @@ fn token() -> Token {
         hash: "h1".into(),
         previous_hash: None,
         enabled_at: None,
+        imported: false,
         version: 4,
     }
 }

@@ -327,12 +327,20 @@ pub struct Token {
     /// Grows with every change (the `ETag`).
     #[serde(default)]
     pub version: u64,
+    /// Brought from elsewhere (`POST /v1/tokens/import`): keyward never saw its first secret,
+    /// only the hash, and its `prefix` is empty until a rotation issues a keyward secret.
+    #[serde(default, skip_serializing_if = "core::ops::Not::not")]
+    pub imported: bool,
 }
 
 impl Token {
     /// The masked form of the current secret.
     #[must_use]
     pub fn masked(&self) -> String {
+        if self.prefix.is_empty() {
+            // An imported key: its own prefix was never seen, only the hint it came with.
+            return format!("{}{}", crate::domain::token::MASK, self.hint);
+        }
         mask_parts(&self.prefix, &self.hint)
     }
 

@@ -160,6 +160,7 @@ mod tests {
             hash: "h1".into(),
             previous_hash: None,
             enabled_at: None,
+            imported: false,
             version: 1,
         }
     }

@@ -188,6 +188,7 @@ mod tests {
             hash: String::new(),
             previous_hash: None,
             enabled_at: None,
+            imported: false,
             version: 1,
         }
     }

@@ -69,6 +69,90 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// Read an RFC 3339 instant: `YYYY-MM-DDTHH:MM:SS`, optional fraction (kept to the
+    /// millisecond), then `Z` or `±HH:MM` (`t` and `z` in lower case too, RFC 3339 §5.6).
+    /// `None` for anything else, an impossible date (`2026-02-30`) or a leap second included.
+    ///
+    /// ```
+    /// use keyward::domain::Timestamp;
+    /// let t = Timestamp::parse_rfc3339("2026-11-18T12:06:40.5+01:00").unwrap();
+    /// assert_eq!(t, Timestamp::from_millis(1_795_000_000_500));
+    /// assert!(Timestamp::parse_rfc3339("2026-11-18 12:06:40Z").is_none());
+    /// ```
+    #[must_use]
+    pub fn parse_rfc3339(s: &str) -> Option<Self> {
+        let b = s.as_bytes();
+        let num = |from: usize, len: usize| -> Option<i64> {
+            let digits = b.get(from..from + len)?;
+            digits.iter().try_fold(0i64, |n, d| d.is_ascii_digit().then(|| n * 10 + i64::from(d - b'0')))
+        };
+        let at = |i: usize, c: &[u8]| b.get(i).is_some_and(|x| c.contains(x));
+        if !(at(4, b"-") && at(7, b"-") && at(10, b"Tt") && at(13, b":") && at(16, b":")) {
+            return None;
+        }
+        let (y, mo, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
+        let (h, mi, sec) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+        if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59 {
+            return None;
+        }
+        let mut i = 19;
+        let mut ms = 0;
+        if at(i, b".") {
+            let start = i + 1;
+            i = start;
+            while b.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            if i == start {
+                return None;
+            }
+            let digits = s.get(start..i.min(start + 3))?;
+            ms = digits.parse::<i64>().ok()? * 10_i64.pow(3 - u32::try_from(digits.len()).ok()?);
+        }
+        let offset_min = match b.get(i..) {
+            Some(b"Z" | b"z") => 0,
+            Some([sign @ (b'+' | b'-'), _, _, b':', _, _]) => {
+                let (oh, om) = (num(i + 1, 2)?, num(i + 4, 2)?);
+                if oh > 23 || om > 59 {
+                    return None;
+                }
+                let m = oh * 60 + om;
+                if *sign == b'-' {
+                    -m
+                } else {
+                    m
+                }
+            }
+            _ => return None,
+        };
+        let days = days_from_civil(y, mo, d);
+        let secs = days * 86_400 + h * 3_600 + mi * 60 + sec - offset_min * 60;
+        Some(Self(secs * MS_PER_SECOND + ms))
+    }
+}
+
+/// Days in month `m` of year `y` (proleptic Gregorian).
+const fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// (year, month, day) to days since 1970-01-01: Howard Hinnant's `days_from_civil`.
+const fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// Days since 1970-01-01 to a proleptic Gregorian (year, month, day).
 ///
 /// Howard Hinnant's `civil_from_days`, exact for every `i64` day count we can produce.
@@ -100,6 +184,43 @@ impl fmt::Display for Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_what_it_formats_and_refuses_the_rest() {
+        for ms in [0, 951_827_696_000, 1_795_000_000_000, -86_400_000, 4_102_444_799_000] {
+            let t = Timestamp::from_millis(ms);
+            assert_eq!(Timestamp::parse_rfc3339(&t.to_rfc3339()), Some(t), "{t}");
+        }
+        let p = |s: &str| Timestamp::parse_rfc3339(s).map(Timestamp::as_millis);
+        assert_eq!(p("2000-02-29T12:34:56.789Z"), Some(951_827_696_789));
+        assert_eq!(p("2000-02-29T12:34:56.7891234Z"), Some(951_827_696_789));
+        assert_eq!(p("2000-02-29T12:34:56.7Z"), Some(951_827_696_700));
+        assert_eq!(p("2000-02-29t12:34:56z"), Some(951_827_696_000));
+        assert_eq!(p("2000-02-29T14:34:56+02:00"), Some(951_827_696_000));
+        assert_eq!(p("2000-02-29T10:04:56-02:30"), Some(951_827_696_000));
+        for bad in [
+            "",
+            "2000-02-29",
+            "2000-02-29T12:34:56",
+            "2000-02-29 12:34:56Z",
+            "2001-02-29T12:34:56Z",
+            "1900-02-29T00:00:00Z",
+            "2000-13-01T00:00:00Z",
+            "2000-00-01T00:00:00Z",
+            "2000-04-31T00:00:00Z",
+            "2000-01-01T24:00:00Z",
+            "2000-01-01T00:60:00Z",
+            "2000-01-01T00:00:60Z",
+            "2000-01-01T00:00:00.Z",
+            "2000-01-01T00:00:00+0200",
+            "2000-01-01T00:00:00+24:00",
+            "2000-01-01T00:00:00Zjunk",
+            "+2000-01-01T00:00:00Z",
+            "２000-01-01T00:00:00Z",
+        ] {
+            assert_eq!(p(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn formats_epoch_and_known_instants() {

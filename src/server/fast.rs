@@ -14,7 +14,7 @@ use super::http::MAX_BODY;
 use crate::domain::Timestamp;
 
 /// The path of a serialized WHATWG URL (`https://host/path?query` → `/path`).
-fn path_of(url: &str) -> &str {
+pub(super) fn path_of(url: &str) -> &str {
     let after_scheme = url.find("://").map_or(0, |i| i + 3);
     let rest = url.get(after_scheme..).unwrap_or("");
     let path = rest.find('/').and_then(|i| rest.get(i..)).unwrap_or("/");

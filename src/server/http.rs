@@ -10,14 +10,14 @@ use crate::service::Error;
 #[cfg(feature = "admin")]
 use crate::service::Precondition;
 
-/// Largest accepted body.
-pub const MAX_BODY: usize = 64 * 1024;
+pub use crate::routes::MAX_BODY;
 /// Up to this size an oversized body is read and dropped before the 413, so the client's
 /// keep-alive connection survives (workerd closes a connection whose request body was left
 /// unread). Anything larger is refused at once.
 pub const DRAIN_LIMIT: usize = 1024 * 1024;
 
-/// Read the body, refusing more than [`MAX_BODY`] without ever holding more than that.
+/// Read the body, refusing more than its route takes ([`crate::routes::max_body`]: 64 KiB, or
+/// 1 MiB for an import) without ever holding more than that.
 ///
 /// # Errors
 /// [`Error::PayloadTooLarge`]; [`Error::BadRequest`] when the stream breaks.
@@ -32,6 +32,7 @@ pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, Problem> {
 /// # Errors
 /// [`Error::PayloadTooLarge`]; [`Error::BadRequest`] when the stream breaks.
 pub async fn read_raw_body(req: &web_sys::Request) -> Result<Vec<u8>, Problem> {
+    let limit = crate::routes::max_body(super::fast::path_of(&req.url())).min(DRAIN_LIMIT);
     let declared = req.headers().get("content-length").ok().flatten().and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > DRAIN_LIMIT as u64) {
         return Err(Problem::PayloadTooLarge);
@@ -49,11 +50,11 @@ pub async fn read_raw_body(req: &web_sys::Request) -> Result<Vec<u8>, Problem> {
         if seen > DRAIN_LIMIT {
             return Err(Problem::PayloadTooLarge);
         }
-        if seen <= MAX_BODY {
+        if seen <= limit {
             body.extend_from_slice(&chunk);
         }
     }
-    if seen > MAX_BODY {
+    if seen > limit {
         return Err(Problem::PayloadTooLarge);
     }
     Ok(body)

@@ -134,7 +134,7 @@ impl Problem {
             Self::Service(e) => e.detail(),
             Self::NoRoute => "No such endpoint.".into(),
             Self::MethodNotAllowed => "This endpoint does not take that method.".into(),
-            Self::PayloadTooLarge => "Request bodies are limited to 64 KiB.".into(),
+            Self::PayloadTooLarge => "Request bodies are limited to 64 KiB (1 MiB for an import).".into(),
             Self::RateLimited { retry_after } => {
                 format!("Too many of these requests just now; try again in {retry_after} seconds.")
             }

@@ -56,6 +56,9 @@ impl Error {
         match self {
             Self::Unauthenticated => "Send a valid token as 'Authorization: Bearer <token>'.".into(),
             Self::Forbidden(why) => why.message(),
+            Self::Conflict(Conflict::KeyKnown(i)) => {
+                format!("tokens[{i}].sha256 is already known to keyward; nothing was imported.")
+            }
             Self::Conflict(why) => why.message().into(),
             Self::BadRequest(why) => (*why).into(),
             Self::NotFound => "No such object in your reach.".into(),
@@ -135,6 +138,8 @@ pub enum Conflict {
     LastAdmin,
     /// The token's state or expiry forbids the transition.
     Transition(Refused),
+    /// An imported key (`tokens[i]`) whose SHA-256 keyward already knows.
+    KeyKnown(u16),
 }
 
 impl Conflict {
@@ -146,6 +151,7 @@ impl Conflict {
             Self::EmailTaken => "a member with this email already exists in the org",
             Self::LastAdmin => "the org must keep at least one active admin",
             Self::Transition(r) => r.message(),
+            Self::KeyKnown(_) => "a key of this import is already known to keyward",
         }
     }
 }

@@ -7,6 +7,7 @@
 
 mod emails;
 mod error;
+mod imports;
 mod json;
 mod leaks;
 mod listings;

@@ -89,6 +89,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             hash: secret.hash(),
             previous_hash: None,
             enabled_at: None,
+            imported: false,
             version: 1,
         };
         let outcome = lifecycle::created(&t, owner.map(|m| m.email.as_str()));

@@ -150,6 +150,8 @@ pub struct TokenView {
     pub prefix: String,
     /// Last four characters.
     pub hint: String,
+    /// Brought from elsewhere (`POST /v1/tokens/import`) rather than issued by keyward.
+    pub imported: bool,
     /// Derived status.
     pub status: Status,
     /// Stored state.
@@ -198,6 +200,7 @@ impl TokenView {
             masked: t.masked(),
             prefix: t.prefix.clone(),
             hint: t.hint.clone(),
+            imported: t.imported,
             status: t.status(now, owner_active(t, dir)),
             state: t.state,
             state_set_by: t.state_set_by,

@@ -10,6 +10,7 @@ mod auth_matrix;
 mod deployment;
 mod failures;
 mod form_rules;
+mod imports;
 mod in_time;
 mod layering;
 mod leaks;

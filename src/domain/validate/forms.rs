@@ -17,7 +17,12 @@ use crate::domain::reminder::MAX_IDLE_DAYS;
 
 /// Validated scopes: distinct, each one of `grantable` (the org's modules and the keyward scopes
 /// the caller holds, see [`crate::domain::policy::grantable`]).
-fn scopes(form: &mut Form<'_>, field: &str, v: &Field<Vec<String>>, modules: &[String]) -> Option<Vec<String>> {
+pub(super) fn scopes(
+    form: &mut Form<'_>,
+    field: &str,
+    v: &Field<Vec<String>>,
+    modules: &[String],
+) -> Option<Vec<String>> {
     let list = form.value(field, v)?;
     let mut out: Vec<String> = Vec::with_capacity(list.len());
     for s in list.iter().map(String::as_str) {

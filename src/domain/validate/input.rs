@@ -73,6 +73,16 @@ impl Shape for String {
     }
 }
 
+impl Shape for Vec<Value> {
+    const EXPECTED: &'static str = "must be a list";
+    fn from_json(value: Value) -> Option<Self> {
+        match value {
+            Value::Array(items) => Some(items),
+            _ => None,
+        }
+    }
+}
+
 impl Shape for bool {
     const EXPECTED: &'static str = "must be true or false";
     fn from_json(value: Value) -> Option<Self> {
@@ -256,6 +266,33 @@ inputs! {
         pub role: Field<String>,
         /// `active` or `deactivated`.
         pub status: Field<String>,
+    }
+
+    /// `POST /v1/tokens/import`: `{tokens: [...]}`, each entry an [`ImportedTokenInput`].
+    pub struct ImportInput {
+        /// The keys, as JSON values (each is read as an [`ImportedTokenInput`] in turn, so one
+        /// entry that is not an object is named alone).
+        pub tokens: Field<Vec<Value>>,
+    }
+
+    /// One key of [`ImportInput`].
+    pub struct ImportedTokenInput {
+        /// SHA-256 of the existing key, 64 lowercase hex.
+        pub sha256: Field<String>,
+        /// Its last characters, for the masked form.
+        pub hint: Field<String>,
+        /// Label.
+        pub label: Field<String>,
+        /// `personal` or `org`.
+        pub kind: Field<String>,
+        /// Owner of a personal key.
+        pub owner_member_id: Field<String>,
+        /// `admin` or `developer`.
+        pub role: Field<String>,
+        /// Scopes.
+        pub scopes: Field<Vec<String>>,
+        /// End of life, RFC 3339.
+        pub expires_at: Field<String>,
     }
 
     /// `POST /v1/tokens`.

@@ -14,10 +14,12 @@ use std::collections::BTreeMap;
 
 mod form;
 pub mod forms;
+pub mod imports;
 pub mod input;
 pub mod rules;
 
 pub use forms::*;
+pub use imports::*;
 pub use input::*;
 pub use rules::*;
 

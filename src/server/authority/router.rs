@@ -161,6 +161,7 @@ async fn dispatch(
             let (tokens, cursor) = svc.list_tokens(a, &tq, now).await?;
             reply(200, &json!({"tokens": tokens, "cursor": cursor}))
         }
+        Route::ImportTokens => reply(201, &json!({ "tokens": svc.import_tokens(a, &input(body)?, now).await? })),
         Route::CreateToken => {
             let issued = svc.create_token(a, &input(body)?, now).await?;
             tagged(201, &issued, issued.token.version)

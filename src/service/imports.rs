@@ -1,0 +1,146 @@
+//! `POST /v1/tokens/import`: keys brought from elsewhere, known only by their SHA-256, so that
+//! keys already in customers' hands keep working (they verify when the deployment declares
+//! their shape in `LEGACY_KEY_FORMATS`, see [`crate::domain::legacy`]).
+//!
+//! One import is one step of the org's authority: every entry is checked, every owner is an
+//! active member with room under the personal limit, no hash is known already (in this org's
+//! records or, through the verify projection, in any org), and then every key is recorded with
+//! its audit event and projection in one commit, or none is.
+
+use std::collections::{HashMap, HashSet};
+
+use futures_util::future::try_join_all;
+
+use super::views::{directory, TokenView};
+use super::{Actor, Conflict, Error, Result, Service, Who};
+use crate::domain::lifecycle;
+use crate::domain::policy::{personal_limit_allows, role_ceiling, Access};
+use crate::domain::validate::{self, ImportInput, ImportedToken};
+use crate::domain::{Kind, Member, RandomSource, Role, State, Timestamp, Token};
+use crate::store::{Changes, Kv, Store};
+
+impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
+    /// `POST /v1/tokens/import`: an admin with `keyward:manage` brings up to 1 000 keys.
+    ///
+    /// # Errors
+    /// 403 for anyone else; [`Error::Validation`] naming `tokens[i].<field>` for any entry that
+    /// breaks a rule of a new token, a personal key whose owner is not an active member (or whose
+    /// role is above the owner's), and owners the import would take past the personal limit;
+    /// [`Conflict::KeyKnown`] for a hash keyward knows already; [`Error::Internal`].
+    pub async fn import_tokens(&self, actor: &Actor, input: &ImportInput, now: Timestamp) -> Result<Vec<TokenView>> {
+        actor.require(Access::Manage)?;
+        actor.require_admin("import keys")?;
+        let org = &actor.org;
+        let entries = validate::import(input, &org.modules, &org.policy, now).map_err(Error::Validation)?;
+        let members = self.repo.members(&org.id).await?;
+        let tokens = self.repo.tokens(&org.id).await?;
+        let owners = owners(&entries, &members, &tokens, actor.role, &org.policy)?;
+        self.refuse_known(&entries, &tokens).await?;
+        let mut changes = Changes::new();
+        let count = entries.len();
+        let mut made = Vec::with_capacity(count);
+        for (i, e) in entries.into_iter().enumerate() {
+            let owner = e.owner_member_id.as_deref().and_then(|o| owners.get(o).copied());
+            let t = self.imported(actor, e, now)?;
+            let told = (i == 0).then(|| lifecycle::import_notice(&t, count));
+            let outcome = lifecycle::imported(&t, owner.map(|m| m.email.as_str()), told);
+            self.record_into(&mut changes, (Who::Caller(actor), org, &members), None, owner, &outcome, now)?;
+            made.push(t);
+        }
+        self.commit(&changes, now).await?;
+        let dir = directory(members);
+        Ok(made.iter().map(|t| TokenView::new(t, &dir, None, now)).collect())
+    }
+
+    /// The record of one checked entry.
+    fn imported(&self, actor: &Actor, e: ImportedToken, now: Timestamp) -> Result<Token> {
+        Ok(Token {
+            id: self.id("tok_")?,
+            org_id: actor.org.id.clone(),
+            kind: e.kind,
+            owner_member_id: e.owner_member_id,
+            created_by: Who::Caller(actor).by().to_owned(),
+            created_with: Some(actor.token.id.clone()),
+            label: e.label,
+            description: None,
+            logo: None,
+            role: e.role,
+            scopes: e.scopes,
+            allowed_cidrs: Vec::new(),
+            created_at: now,
+            updated_at: now,
+            expires_at: e.expires_at,
+            state: State::Active,
+            revoked_at: None,
+            state_set_by: None,
+            hint: e.hint,
+            prefix: String::new(),
+            rotated_at: None,
+            previous_valid_until: None,
+            hash: e.hash,
+            previous_hash: None,
+            enabled_at: None,
+            version: 1,
+            imported: true,
+        })
+    }
+
+    /// 409 for the first entry whose hash is a secret keyward knows: one of this org's (current
+    /// or in its rotation grace) or, through the verify projection, any org's.
+    async fn refuse_known(&self, entries: &[ImportedToken], tokens: &[Token]) -> Result<()> {
+        let ours: HashSet<&str> =
+            tokens.iter().flat_map(|t| std::iter::once(t.hash.as_str()).chain(t.previous_hash.as_deref())).collect();
+        let known = |i: usize| Error::Conflict(Conflict::KeyKnown(u16::try_from(i).unwrap_or(u16::MAX)));
+        if let Some(i) = entries.iter().position(|e| ours.contains(e.hash.as_str())) {
+            return Err(known(i));
+        }
+        let elsewhere = try_join_all(entries.iter().map(|e| self.edge.verify_entry(&e.hash))).await?;
+        match elsewhere.iter().position(Option::is_some) {
+            Some(i) => Err(known(i)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The owner of every personal entry, by id: an active member whose role is at least the key's,
+/// with room for the keys this import gives them under the org's personal limit.
+fn owners<'m>(
+    entries: &[ImportedToken],
+    members: &'m [Member],
+    tokens: &[Token],
+    caller: Role,
+    policy: &crate::domain::Policy,
+) -> Result<HashMap<String, &'m Member>> {
+    let mut errors = validate::FieldErrors::new();
+    let mut owners: HashMap<String, &Member> = HashMap::new();
+    let mut adding: HashMap<&str, usize> = HashMap::new();
+    for (i, e) in entries.iter().enumerate() {
+        let Some(id) = e.owner_member_id.as_deref() else { continue };
+        let field = format!("tokens[{i}].owner_member_id");
+        let Some(m) = members.iter().find(|m| m.id == id && m.is_active()) else {
+            errors.entry(field).or_insert_with(|| "is not an active member of the org".into());
+            continue;
+        };
+        if e.role > role_ceiling(caller, Some(m.role)) {
+            errors.entry(format!("tokens[{i}].role")).or_insert_with(|| "must not exceed the owner's role".into());
+            continue;
+        }
+        let n = adding.entry(id).or_default();
+        *n += 1;
+        let held =
+            tokens.iter().filter(|t| t.kind == Kind::Personal && t.owner_member_id.as_deref() == Some(id)).count();
+        if !personal_limit_allows(held + *n - 1, policy) {
+            let limit = policy.max_personal_tokens;
+            errors
+                .entry(field)
+                .or_insert_with(|| format!("the owner would hold more than {limit} personal tokens, the org's limit"));
+            continue;
+        }
+        owners.insert(id.to_owned(), m);
+    }
+    if errors.is_empty() {
+        Ok(owners)
+    } else {
+        Err(Error::Validation(errors))
+    }
+}
