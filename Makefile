@@ -8,7 +8,7 @@ WRANGLER := node_modules/.bin/wrangler
 # enough) only bootstraps `npm ci`.
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: soak fuzz mutants setup dev test lint lint-js lint-openapi test-native test-wasm build e2e schema fuzz-api browser bench clean
+.PHONY: soak fuzz mutants setup dev test lint lint-js lint-openapi test-client test-native test-wasm build e2e schema fuzz-api browser bench clean
 
 ## Install what is missing (idempotent): rust target, worker-build, wasm-bindgen CLI, npm packages, Chromium.
 setup:
@@ -20,7 +20,7 @@ dev: setup
 	$(WRANGLER) dev --local --ip 127.0.0.1 --port 8787 --var WEBHOOK_ALLOW_INSECURE:true --var PUBLIC_URL:http://127.0.0.1:8787
 
 ## Every check and test suite.
-test: setup lint test-native test-wasm build deploy-check e2e schema browser
+test: setup lint test-client test-native test-wasm build deploy-check e2e schema browser
 
 lint: lint-openapi lint-js
 	cargo fmt --all -- --check
@@ -29,16 +29,24 @@ lint: lint-openapi lint-js
 	cargo clippy --target wasm32-unknown-unknown --no-default-features --features server -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown --no-default-features --features browser -- -D warnings
 
-## The JavaScript (page, tests, benchmarks) as prettier formats it (pinned in package.json),
-## like rustfmt for the Rust; `node_modules/.bin/prettier --write www tests bench` fixes it.
+## The JavaScript (page, tests, benchmarks, the Worker's shim, JS client, examples) as prettier
+## formats it (pinned in package.json), like rustfmt for the Rust; `node_modules/.bin/prettier
+## --write www tests bench shim clients examples` fixes it.
 lint-js:
-	node_modules/.bin/prettier --check www tests bench shim
+	node_modules/.bin/prettier --check www tests bench shim clients examples
 
 ## The OpenAPI document against Redocly's recommended ruleset: no warning passes.
 lint-openapi:
 	@out=$$(REDOCLY_TELEMETRY=off node_modules/.bin/redocly lint openapi/openapi.json --extends recommended --format stylish 2>&1); \
 	  echo "$$out" | grep -v '[║╔╚]'; \
 	  if echo "$$out" | grep -qE '^ +[0-9]+:[0-9]+ +(warning|error)'; then echo "openapi/openapi.json: fix the problems above"; exit 1; fi
+
+## The JS client @keyward/client (clients/js) in Node and in workerd, its types against the OpenAPI
+## document, then tsc over its types and over the example API (examples/hono-api). No Rust build.
+test-client:
+	node --test --test-reporter=spec 'clients/js/test/*.test.mjs'
+	node_modules/.bin/tsc -p clients/js
+	node_modules/.bin/tsc -p examples/hono-api
 
 ## Domain, store and service natively (unit, integration and doc tests).
 test-native:

@@ -20,4 +20,5 @@ mod preconditions;
 mod projection_drain;
 mod props;
 mod token_edges;
+mod token_vectors;
 mod webhook_setup;

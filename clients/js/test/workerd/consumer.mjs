@@ -1,0 +1,36 @@
+// The Worker the workerd test bundles (esbuild) with the client and Hono: the client alone under
+// /client/<binding|http>?token=…&scopes=a,b&consistency=…&ip=…, and the middleware guarding
+// /mw/<binding|http>/whoami (any valid token) and /mw/<binding|http>/invoices (scope billing).
+import { Hono } from "hono";
+import { KeywardError, createClient } from "../../src/index.js";
+import { keyward } from "../../src/hono.js";
+
+const app = new Hono();
+
+app.get("/client/:via", async (c) => {
+  const client =
+    c.req.param("via") === "binding"
+      ? createClient({ binding: c.env.KEYWARD })
+      : createClient({ url: c.env.KEYWARD_URL, timeoutMs: 3000 });
+  const q = c.req.query();
+  const options = { scopes: q.scopes?.split(","), consistency: q.consistency, clientIp: q.ip };
+  try {
+    return c.json({ verdict: await client.verify(q.token ?? "", options) });
+  } catch (e) {
+    if (!(e instanceof KeywardError)) throw e;
+    const { name, code, status, retryAfter, problem } = e;
+    return c.json({ error: { name, code, status, retryAfter, problem: problem?.code ?? null } });
+  }
+});
+
+for (const via of ["binding", "http"]) {
+  const base =
+    via === "binding" ? { binding: (c) => c.env.KEYWARD } : { url: (c) => c.env.KEYWARD_URL, timeoutMs: 3000 };
+  app.get(`/mw/${via}/whoami`, keyward(base), (c) => {
+    const { token } = c.get("keyward");
+    return c.json({ id: token.id, scopes: token.scopes });
+  });
+  app.get(`/mw/${via}/invoices`, keyward({ ...base, scopes: ["billing"] }), (c) => c.json({ invoices: [] }));
+}
+
+export default app;
