@@ -6,13 +6,20 @@ import { readFileSync } from "node:fs";
 
 const example = (p) => readFileSync(new URL(`../../../examples/hono-api/${p}`, import.meta.url), "utf8");
 
-test("the README's \"Protect your API\" section is the example's wrangler.toml and src/index.ts", () => {
-  const readme = example("README.md");
-  const section = readme.slice(readme.indexOf("## Protect your API"));
-  assert.ok(section.startsWith("## Protect your API"), "no such section");
-  const blocks = [...section.matchAll(/```(\w+)\n([\s\S]*?)```/g)].map(([, lang, code]) => [lang, code]);
-  assert.deepEqual(blocks, [
-    ["toml", example("wrangler.toml")],
-    ["ts", example("src/index.ts")],
-  ]);
-});
+for (const [name, readme] of [
+  ["the example's README", () => example("README.md")],
+  ["keyward's README", () => readFileSync(new URL("../../../README.md", import.meta.url), "utf8")],
+]) {
+  test(`${name}: the "Protect your API" section is the example's wrangler.toml and src/index.ts`, () => {
+    const text = readme();
+    const start = text.indexOf("## Protect your API");
+    const next = text.indexOf("\n## ", start + 1);
+    const section = text.slice(start, next === -1 ? undefined : next);
+    assert.ok(section.startsWith("## Protect your API"), "no such section");
+    const blocks = [...section.matchAll(/```(\w+)\n([\s\S]*?)```/g)].map(([, lang, code]) => [lang, code]);
+    assert.deepEqual(blocks, [
+      ["toml", example("wrangler.toml")],
+      ["ts", example("src/index.ts")],
+    ]);
+  });
+}
