@@ -94,6 +94,11 @@ fn imported_keys_live_like_any_other_and_rotate_into_keyward_secrets() {
     let other = legacy_key(2);
     import(&w, &o.admin_secret, vec![entry(&other, json!({}))]).unwrap();
     assert!(matches!(w.auth(&other), Err(Error::Unauthenticated)));
+    // A leak report of an imported key kills it, found by its original string.
+    let at = block_on(w.svc.locate(&other, &w.legacy.borrow())).unwrap().expect("located by its legacy shape");
+    let holder = keyward::service::Reporter::Holder { address: "198.51.100.4".into(), user_agent: "curl/8.5".into() };
+    assert!(block_on(w.svc.report(&other, &at, &holder, w.now())).unwrap(), "it was live");
+    assert_eq!(w.verify(&other, &[]), "REVOKED");
 }
 
 #[test]
