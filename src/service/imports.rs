@@ -32,10 +32,15 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         actor.require_admin("import keys")?;
         let org = &actor.org;
         let entries = validate::import(input, &org.modules, &org.policy, now).map_err(Error::Validation)?;
+        // KV first: it is the one read that leaves the authority, and while it is out other
+        // requests run. From here to the commit only the authority's own records are read, so
+        // no other request can change them in between (eight identical imports at once: one
+        // lands, seven are 409).
+        self.refuse_known_elsewhere(&entries).await?;
         let members = self.repo.members(&org.id).await?;
         let tokens = self.repo.tokens(&org.id).await?;
+        refuse_known_here(&entries, &tokens)?;
         let owners = owners(&entries, &members, &tokens, actor.role, &org.policy)?;
-        self.refuse_known(&entries, &tokens).await?;
         let mut changes = Changes::new();
         let count = entries.len();
         let mut made = Vec::with_capacity(count);
@@ -85,21 +90,25 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         })
     }
 
-    /// 409 for the first entry whose hash is a secret keyward knows: one of this org's (current
-    /// or in its rotation grace) or, through the verify projection, any org's.
-    async fn refuse_known(&self, entries: &[ImportedToken], tokens: &[Token]) -> Result<()> {
-        let ours: HashSet<&str> =
-            tokens.iter().flat_map(|t| std::iter::once(t.hash.as_str()).chain(t.previous_hash.as_deref())).collect();
-        let known = |i: usize| Error::Conflict(Conflict::KeyKnown(u16::try_from(i).unwrap_or(u16::MAX)));
-        if let Some(i) = entries.iter().position(|e| ours.contains(e.hash.as_str())) {
-            return Err(known(i));
-        }
-        let elsewhere = try_join_all(entries.iter().map(|e| self.edge.verify_entry(&e.hash))).await?;
-        match elsewhere.iter().position(Option::is_some) {
-            Some(i) => Err(known(i)),
-            None => Ok(()),
-        }
+    /// 409 for the first entry whose hash the verify projection knows: a secret of any org
+    /// (this org's own records are checked again by [`refuse_known_here`]).
+    async fn refuse_known_elsewhere(&self, entries: &[ImportedToken]) -> Result<()> {
+        let found = try_join_all(entries.iter().map(|e| self.edge.verify_entry(&e.hash))).await?;
+        found.iter().position(Option::is_some).map_or(Ok(()), |i| Err(known(i)))
     }
+}
+
+/// 409 for entry `i`.
+fn known(i: usize) -> Error {
+    Error::Conflict(Conflict::KeyKnown(u16::try_from(i).unwrap_or(u16::MAX)))
+}
+
+/// 409 for the first entry whose hash is one of this org's secrets, current or in its rotation
+/// grace, as the records say now (the projection may not have caught up yet).
+fn refuse_known_here(entries: &[ImportedToken], tokens: &[Token]) -> Result<()> {
+    let ours: HashSet<&str> =
+        tokens.iter().flat_map(|t| std::iter::once(t.hash.as_str()).chain(t.previous_hash.as_deref())).collect();
+    entries.iter().position(|e| ours.contains(e.hash.as_str())).map_or(Ok(()), |i| Err(known(i)))
 }
 
 /// The owner of every personal entry, by id: an active member whose role is at least the key's,

@@ -82,6 +82,22 @@ describe("POST /v1/tokens/import", () => {
     assertProblem(await importKeys([entry(key("d", 1))], dev.body.secret), 403, "FORBIDDEN");
   });
 
+  test("the same import sent eight times at once lands once", async () => {
+    for (let run = 0; run < 3; run++) {
+      const tokens = Array.from({ length: 20 }, (_, n) => entry(key(`p${run}`, n)));
+      const answers = await Promise.all(Array.from({ length: 8 }, () => importKeys(tokens)));
+      const statuses = answers.map((a) => a.status).sort();
+      assert.deepEqual(
+        statuses,
+        [201, 409, 409, 409, 409, 409, 409, 409],
+        answers.map((a) => a.text.slice(0, 200)).join("\n"),
+      );
+      const list = await w.api("GET", "/v1/tokens?kind=org", { token: admin });
+      assert.equal(list.status, 200);
+      for (const t of tokens) assert.equal((await verify(key(`p${run}`, tokens.indexOf(t)))).body.code, "VALID");
+    }
+  });
+
   test("an import racing a member's deactivation leaves none of their keys verifying", async () => {
     for (let run = 0; run < 5; run++) {
       const m = await w.api("POST", "/v1/members", {
