@@ -4,7 +4,7 @@
 // shown on its line of the file, a known key (409) and an oversized file (413) in the problem's
 // words; nobody but an admin with Manage is offered the import. The files are written to a
 // temporary folder and chosen with setInputFiles, as a person would choose them. The reader of
-// the file alone is import-file.test.mjs. Screenshots 53-59 and 96-98 in test-results/screenshots/.
+// the file alone is import-file.test.mjs. Screenshots 53-59 and 96-99 in test-results/screenshots/.
 import { after, afterEach, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
@@ -37,8 +37,8 @@ after(async () => {
 });
 
 /** A session signed in with `secret`, on the token list. */
-async function signedIn(secret) {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+async function signedIn(secret, width = 1280) {
+  const ctx = await browser.newContext({ viewport: { width, height: width > 400 ? 900 : 780 } });
   contexts.push(ctx);
   const p = await ctx.newPage();
   await watch(p);
@@ -454,4 +454,32 @@ test("only an admin with Manage is offered the import: not a developer, nor a re
     ],
   });
   assert.equal(refused.status, 403);
+});
+
+test("at 360 px the import dialog fits, and each refused entry keeps its messages under it", async () => {
+  const t = await setup();
+  const [a, b] = [oldKey(), oldKey()];
+  const p = await signedIn(t.secret, 360);
+  const dialog = await chooseFile(
+    p,
+    file(
+      "narrow.csv",
+      "sha256,hint,label,kind,role,scopes,expires_at\n" +
+        `${a.sha256},${a.hint},A rather long label for one old key,org,owner,billing,2020-01-01T00:00:00Z\n` +
+        `${b.sha256},${b.hint},Fine,org,developer,billing users:read,${inDays(20)}\n`,
+    ),
+  );
+  await dialog.getByRole("button", { name: "Import 2 keys" }).click();
+  await dialog.getByText("Nothing was imported: 1 key of 2 refused (below).", { exact: false }).waitFor();
+  assert.deepEqual(await messagesOf(dialog, 2), [
+    "expires_at: must be in the future",
+    'role: must be "admin" or "developer"',
+  ]);
+  const wide = await p.evaluate(() => {
+    const d = document.querySelector("dialog");
+    return [document.documentElement.scrollWidth - innerWidth, d.scrollWidth - d.clientWidth];
+  });
+  assert.deepEqual(wide, [0, 0], "neither the page nor the dialog scrolls sideways");
+  await dialog.locator("tr.entry-problems").scrollIntoViewIfNeeded();
+  await p.screenshot({ path: `${SHOTS}/99-import-refused-360.png` });
 });
