@@ -1,6 +1,7 @@
 // keyward's own scopes and a token's state in people's words: what the signed-in token may do with
 // keyward itself (the rule is the browser module's `keywardAccess`, the server's own), who set a
-// token's state, whether a rotated token's old secret still works, and what a notification reports.
+// token's state, whether a rotated token's old secret still works, whether it was imported, and
+// what a notification reports.
 import { keywardAccess } from "./pkg/keyward.js";
 import { h } from "./lib.js";
 import { until } from "./time.js";
@@ -44,6 +45,19 @@ export function graceNote(t, now = Date.now()) {
     },
     "Old secret works until ",
     until(t.previous_valid_until),
+  );
+}
+
+/**
+ * The "imported" badge of a token brought from elsewhere (POST /v1/tokens/import): keyward knows
+ * only its SHA-256 and the hint it came with. Null for any other token.
+ */
+export function importedBadge(t) {
+  if (!t.imported) return null;
+  return h(
+    "span",
+    { class: "badge imported", title: "Imported: keyward knows this key only by its SHA-256 and last characters." },
+    "imported",
   );
 }
 

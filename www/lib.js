@@ -90,7 +90,8 @@ const FOCUSABLE =
 
 /**
  * Open a modal dialog. Focus moves into it, Tab cycles inside it, Escape or close() ends it, and
- * focus returns to whatever had it before. Returns { dialog, body, close }.
+ * focus returns to whatever had it before (or, if a repaint replaced that, to the new element
+ * with its id). Returns { dialog, body, close }.
  */
 export function openDialog(title, { wide = false, onClose } = {}) {
   const previous = document.activeElement;
@@ -114,7 +115,9 @@ export function openDialog(title, { wide = false, onClose } = {}) {
   dialog.addEventListener("close", () => {
     onClose?.();
     dialog.remove();
-    if (previous && document.contains(previous)) previous.focus();
+    const back =
+      previous && document.contains(previous) ? previous : previous?.id && document.getElementById(previous.id);
+    if (back) back.focus();
   });
   dialog.addEventListener("keydown", (e) => {
     if (e.key !== "Tab") return;

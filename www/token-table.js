@@ -1,6 +1,7 @@
-// The token list's table: one row per token with its status, a 30-day sparkline and, for a
-// keyward:manage session, the actions the view passes in. tokens.js orders and filters the rows.
-import { graceNote, isKeywardScope, stateNote } from "./access.js";
+// The token list's table: one row per token with its status, a 30-day sparkline, an "imported"
+// badge for a key brought from elsewhere and, for a keyward:manage session, the actions the view
+// passes in. tokens.js orders and filters the rows.
+import { graceNote, importedBadge, isKeywardScope, stateNote } from "./access.js";
 import { h } from "./lib.js";
 import { networksSummary } from "./networks.js";
 import { statusWords } from "./state.js";
@@ -76,6 +77,7 @@ function tokenRow(t, days, actions) {
             },
             h("strong", {}, t.label),
           ),
+          t.imported ? [" ", importedBadge(t)] : null,
           t.description ? h("div", { class: "muted small" }, t.description) : null,
         ),
       ),

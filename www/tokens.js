@@ -1,13 +1,15 @@
 // The "Tokens" view: every token within reach, newest first, found with a search (label, masked
 // token, owner), a sort and a filter by status, all over the loaded list; for a keyward:manage
-// session, each row's actions (token-actions.js) and the create wizard (wizard.js). The table
-// is token-table.js; a token's label opens its details (usage.js). The modules below this one
-// get `refreshTokens` as a callback, never by importing it.
+// session, each row's actions (token-actions.js) and the create wizard (wizard.js), and for an
+// admin with it, the import of keys brought from elsewhere (token-import.js). The table is
+// token-table.js; a token's label opens its details (usage.js). The modules below this one get
+// `refreshTokens` as a callback, never by importing it.
 import { READ_ONLY_MESSAGE } from "./access.js";
 import { api, fill, h, keepFocus } from "./lib.js";
 import { STATUS_LABEL, allTokens, canManage, claimView, isAdmin, main, page, showFailure } from "./state.js";
 import { emptyState } from "./states.js";
 import { rowActions } from "./token-actions.js";
+import { importDialog } from "./token-import.js";
 import { tokenTable } from "./token-table.js";
 import { loadUsage } from "./usage.js";
 import { createWizard } from "./wizard.js";
@@ -63,12 +65,24 @@ export async function renderTokens() {
     ? h("button", { type: "button", class: "primary", id: "create-token" }, "Create token")
     : null;
   create?.addEventListener("click", () => createWizard(members.members, { onClose: refreshTokens }));
+  // Importing is an admin's (POST /v1/tokens/import answers 403 to anyone else).
+  const importKeys =
+    canManage() && isAdmin() ? h("button", { type: "button", id: "import-tokens" }, "Import keys") : null;
+  importKeys?.addEventListener("click", () => importDialog(members.members, { onImported: refreshTokens }));
   const actions = canManage() ? (t) => rowActions(t, { onChanged: refreshTokens }) : null;
   const table = tokenTable(tokens, { usage, actions });
   keepFocus(main, () =>
     fill(
       main,
-      h("div", { class: "view-head" }, h("h1", {}, "API tokens"), meter, h("div", { class: "spacer" }), create),
+      h(
+        "div",
+        { class: "view-head" },
+        h("h1", {}, "API tokens"),
+        meter,
+        h("div", { class: "spacer" }),
+        importKeys,
+        create,
+      ),
       canManage() ? null : h("p", { class: "notice" }, READ_ONLY_MESSAGE),
       tokens.length ? [finder(tokens, table), table.el] : noTokens(members.members),
     ),

@@ -6,7 +6,7 @@
 // alternative: the totals as its accessible name, a <title> per day, and a table of the numbers.
 import { api, fill, h, openDialog } from "./lib.js";
 import { when } from "./time.js";
-import { graceNote, stateNote } from "./access.js";
+import { graceNote, importedBadge, stateNote } from "./access.js";
 import { errorState, loadingState } from "./states.js";
 
 const NS = "http://www.w3.org/2000/svg";
@@ -176,7 +176,7 @@ export function openTokenDetail(t, status, { onClose } = {}) {
   const { body } = openDialog(`“${t.label}”`, { wide: true, onClose });
   const grace = graceNote(t); // while the replaced secret still works
   const facts = [
-    ["Token", h("code", {}, t.masked)],
+    ["Token", [h("code", {}, t.masked), t.imported && " ", importedBadge(t), t.imported && importedNote(t)]],
     ["Status", [h("span", { class: `badge status-${t.status}` }, status), stateNote(t) ? ` ${stateNote(t)}` : null]],
     ["Kind", t.kind === "org" ? "Org" : `Personal, of ${t.owner?.name || t.owner?.email || "a member"}`],
     ["Role and scopes", `${t.role}; ${t.scopes.join(", ") || "no scopes"}`],
@@ -203,6 +203,16 @@ export function openTokenDetail(t, status, { onClose } = {}) {
   };
   load();
 }
+
+/** What "imported" means for this token, under its masked form in the details. */
+const importedNote = (t) =>
+  h(
+    "p",
+    { class: "muted small imported-note" },
+    t.prefix
+      ? "Brought from elsewhere; its secret has since been rotated to a keyward token."
+      : "Brought from elsewhere: keyward knows this key only by its SHA-256, and shows the last characters it came with. Rotating it issues a keyward token.",
+  );
 
 /** No verification in 30 days: said in words above the (flat) chart. */
 const noUsage = () =>
