@@ -30,10 +30,15 @@ export class KeywardVerifier extends WorkerEntrypoint {
    * `retry_after` on 429). Rejects only when the call itself cannot be made.
    */
   async verify(token, options = {}) {
-    if (options === null || typeof options !== "object" || Array.isArray(options)) {
-      throw new TypeError("options must be an object: {scopes?, consistency?, client_ip?}");
+    // A plain object only: a Map, a Date or a class instance would cross as something whose
+    // entries are not its options, and an option lost is a check skipped.
+    const proto = options === null || typeof options !== "object" ? undefined : Object.getPrototypeOf(options);
+    if (proto !== Object.prototype && proto !== null) {
+      throw new TypeError("options must be a plain object: {scopes?, consistency?, client_ip?}");
     }
-    const ask = { token };
+    // No prototype, so an own `__proto__` key is kept as a key (and refused like any unknown one).
+    const ask = Object.create(null);
+    ask.token = token;
     for (const [key, value] of Object.entries(options)) {
       if (key === "token") throw new TypeError("the token is the first argument, not an option");
       ask[key] = value;

@@ -11,6 +11,8 @@ mod admin;
 #[cfg(feature = "admin")]
 mod authority;
 #[cfg(feature = "admin")]
+mod claims;
+#[cfg(feature = "admin")]
 mod email;
 mod fast;
 mod http;
@@ -331,7 +333,13 @@ pub(crate) async fn verify(
             answer.located = Some(at);
             answer
         }
-        (Consistency::Strict, Lookup::Unknown) => Verification::new(Code::NotFound, None, Consistency::Strict, now),
+        (Consistency::Strict, Lookup::Unknown) => {
+            // An unknown secret names no org, so no authority can answer: the miss is KV's, and as
+            // stale as an edge answer.
+            let mut miss = Verification::new(Code::NotFound, None, Consistency::Strict, now);
+            miss.max_staleness_s = service::EDGE_MAX_STALENESS_S;
+            miss
+        }
         (Consistency::Strict, Lookup::Malformed) => Verification::new(Code::Malformed, None, Consistency::Strict, now),
         (Consistency::Edge, found) => found.edge_verdict(&asked.scopes, asked.client_ip, now),
     };

@@ -20,23 +20,36 @@ use crate::domain::{Kind, Member, RandomSource, Role, State, Timestamp, Token};
 use crate::store::{Changes, Kv, Store};
 
 impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
-    /// `POST /v1/tokens/import`: an admin with `keyward:manage` brings up to 1 000 keys.
+    /// The first half of `POST /v1/tokens/import`, the one that leaves the authority: who may
+    /// import, every entry checked, and no hash known to the verify projection (any org's
+    /// secret). Answers the hashes, which the server then claims in the registry of imported keys
+    /// (`server::claims`); both wait on I/O, during which other requests of the org run, so
+    /// [`Service::import_tokens`] decides again on the records as they are after.
+    ///
+    /// # Errors
+    /// As [`Service::import_tokens`], and [`Conflict::KeyKnown`] for a hash KV knows.
+    pub async fn import_precheck(&self, actor: &Actor, input: &ImportInput, now: Timestamp) -> Result<Vec<String>> {
+        let entries = self.import_entries(actor, input, now)?;
+        let found = try_join_all(entries.iter().map(|e| self.edge.verify_entry(&e.hash))).await?;
+        if let Some(i) = found.iter().position(Option::is_some) {
+            return Err(known(i));
+        }
+        Ok(entries.into_iter().map(|e| e.hash).collect())
+    }
+
+    /// `POST /v1/tokens/import`, decided: an admin with `keyward:manage` brings up to 1 000
+    /// keys. Reads only the authority's own records (after [`Service::import_precheck`]), so
+    /// nothing runs between its checks and its commit: eight identical imports at once land
+    /// once.
     ///
     /// # Errors
     /// 403 for anyone else; [`Error::Validation`] naming `tokens[i].<field>` for any entry that
     /// breaks a rule of a new token, a personal key whose owner is not an active member (or whose
     /// role is above the owner's), and owners the import would take past the personal limit;
-    /// [`Conflict::KeyKnown`] for a hash keyward knows already; [`Error::Internal`].
+    /// [`Conflict::KeyKnown`] for a hash this org's records hold; [`Error::Internal`].
     pub async fn import_tokens(&self, actor: &Actor, input: &ImportInput, now: Timestamp) -> Result<Vec<TokenView>> {
-        actor.require(Access::Manage)?;
-        actor.require_admin("import keys")?;
+        let entries = self.import_entries(actor, input, now)?;
         let org = &actor.org;
-        let entries = validate::import(input, &org.modules, &org.policy, now).map_err(Error::Validation)?;
-        // KV first: it is the one read that leaves the authority, and while it is out other
-        // requests run. From here to the commit only the authority's own records are read, so
-        // no other request can change them in between (eight identical imports at once: one
-        // lands, seven are 409).
-        self.refuse_known_elsewhere(&entries).await?;
         let members = self.repo.members(&org.id).await?;
         let tokens = self.repo.tokens(&org.id).await?;
         refuse_known_here(&entries, &tokens)?;
@@ -55,6 +68,14 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         self.commit(&changes, now).await?;
         let dir = directory(members);
         Ok(made.iter().map(|t| TokenView::new(t, &dir, None, now)).collect())
+    }
+
+    /// Who may import, and every entry checked against the org's modules and policy.
+    fn import_entries(&self, actor: &Actor, input: &ImportInput, now: Timestamp) -> Result<Vec<ImportedToken>> {
+        actor.require(Access::Manage)?;
+        actor.require_admin("import keys")?;
+        let org = &actor.org;
+        validate::import(input, &org.modules, &org.policy, now).map_err(Error::Validation)
     }
 
     /// The record of one checked entry.
@@ -88,13 +109,6 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             version: 1,
             imported: true,
         })
-    }
-
-    /// 409 for the first entry whose hash the verify projection knows: a secret of any org
-    /// (this org's own records are checked again by [`refuse_known_here`]).
-    async fn refuse_known_elsewhere(&self, entries: &[ImportedToken]) -> Result<()> {
-        let found = try_join_all(entries.iter().map(|e| self.edge.verify_entry(&e.hash))).await?;
-        found.iter().position(Option::is_some).map_or(Ok(()), |i| Err(known(i)))
     }
 }
 

@@ -363,7 +363,9 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         parse(presented).map_err(|_| Error::Unauthenticated)?;
         let hash = sha256_hex(presented);
         let token = self.repo.token(&at.org_id, &at.token_id).await?.ok_or(Error::Unauthenticated)?;
-        if token.hash != hash || token.state != State::Active || token.is_expired(now) {
+        // A key brought from elsewhere never reaches keyward itself, even rotated into a keyward
+        // secret: it had a life outside keyward, and its customers' services are what it is for.
+        if token.hash != hash || token.state != State::Active || token.is_expired(now) || token.imported {
             return Err(Error::Unauthenticated);
         }
         if !crate::domain::cidr::allows(&token.allowed_cidrs, client) {

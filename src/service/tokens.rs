@@ -11,8 +11,8 @@ use super::views::{directory, owner_active, TokenView};
 use super::{with_cursor, Actor, Denied, Error, Result, Service, Who};
 use crate::domain::lifecycle::{self, apply, Change};
 use crate::domain::policy::{
-    check_transition, expires_at, grantable, may_act_on, may_delete, may_undo, personal_limit_allows, role_ceiling,
-    Access, Transition,
+    self, check_transition, expires_at, grantable, may_act_on, may_delete, may_undo, personal_limit_allows,
+    role_ceiling, Access, Transition,
 };
 use crate::domain::token::Secret;
 use crate::domain::validate::{
@@ -265,6 +265,9 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             return Err(Error::Forbidden(Denied::RoleAboveCaller));
         }
         let patch = validate::token_patch(input, &grantable(&actor.org.modules, &actor.token.scopes))?;
+        if before.imported && patch.scopes.as_ref().is_some_and(|s| policy::access(s).is_some()) {
+            return Err(Error::field("scopes", validate::IMPORTED_KEYWARD_SCOPES));
+        }
         actor.precondition(before.version)?;
         let owner = self.owner_of(&before).await?;
         if let Some(role) = patch.role {

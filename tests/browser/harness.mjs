@@ -77,7 +77,10 @@ export async function start(bindings = {}) {
     compatibilityDate: "2025-09-01",
     kvNamespaces: ["TOKENS"],
     kvPersist: false,
-    durableObjects: { ORGS: { className: "OrgAuthority", useSQLite: true } },
+    durableObjects: {
+      ORGS: { className: "OrgAuthority", useSQLite: true },
+      CLAIMS: { className: "KeyClaims", useSQLite: true },
+    },
     durableObjectsPersist: false,
     // the rate limits of wrangler.toml, as `make dev` simulates them
     ratelimits: {

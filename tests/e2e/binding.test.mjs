@@ -11,10 +11,13 @@ import { createOrg, ratelimits, start, until } from "./harness.mjs";
 const CONSUMER = `
 export default {
   async fetch(request, env) {
-    const { token, options, verifyOnly } = await request.json();
+    const { token, options, verifyOnly, kind } = await request.json();
     const target = verifyOnly ? env.KEYWARD_VERIFY : env.KEYWARD;
     try {
-      const answer = options === undefined ? await target.verify(token) : await target.verify(token, options);
+      let answer;
+      if (kind === "proto") answer = await target.verify(token, JSON.parse('{"__proto__":{"scopes":["users:read"]}}'));
+      else if (kind === "map") answer = await target.verify(token, new Map([["scopes", ["users:read"]]]));
+      else answer = options === undefined ? await target.verify(token) : await target.verify(token, options);
       return Response.json({ answer });
     } catch (e) {
       return Response.json({ thrown: { name: e.name, message: e.message } });
@@ -34,6 +37,12 @@ async function viaBinding(token, options, { verifyOnly = false } = {}) {
     method: "POST",
     body: JSON.stringify({ token, options, verifyOnly }),
   });
+  return res.json();
+}
+
+/** A raw call to the consumer (for options JSON cannot carry): { answer } or { thrown }. */
+async function consumerCall(body) {
+  const res = await consumer.fetch("http://consumer/", { method: "POST", body: JSON.stringify(body) });
   return res.json();
 }
 
@@ -188,6 +197,11 @@ describe("KeywardVerifier over a service binding", () => {
       assert.equal((await viaBinding(secret, options)).thrown?.name, "TypeError", String(options));
     }
     assert.equal((await viaBinding(secret, { token: secret })).thrown?.name, "TypeError");
+    // An own `__proto__` key is an unknown option, as over HTTP; a Map is no options object.
+    const proto = await consumerCall({ kind: "proto", token: secret });
+    assert.equal(proto.answer?.status, 400, JSON.stringify(proto));
+    assert.equal(proto.answer.code, "BAD_REQUEST");
+    assert.equal((await consumerCall({ kind: "map", token: secret })).thrown?.name, "TypeError");
   });
 
   test("misses are rate-limited per client_ip, and the problem says how long to wait", async () => {

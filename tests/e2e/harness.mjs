@@ -22,8 +22,11 @@ class Captured extends Log {
   }
 }
 
-/** The org authority's Durable Object namespace, as wrangler.toml declares it. */
-export const DURABLE_OBJECTS = { ORGS: { className: "OrgAuthority", useSQLite: true } };
+/** The Durable Object namespaces, as wrangler.toml declares them: the org authority and the registry of imported keys. */
+export const DURABLE_OBJECTS = {
+  ORGS: { className: "OrgAuthority", useSQLite: true },
+  CLAIMS: { className: "KeyClaims", useSQLite: true },
+};
 
 /**
  * The rate limits of wrangler.toml, raised so that suites which verify thousands of junk tokens

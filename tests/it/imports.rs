@@ -24,8 +24,11 @@ fn entry(key: &str, extra: Value) -> Value {
 }
 
 fn import(w: &World, caller: &str, tokens: Vec<Value>) -> Result<Vec<Value>, Error> {
+    // As the org authority does it: the checks that leave it first, then the decision.
     let a = w.auth(caller)?;
-    let views = block_on(w.svc.import_tokens(&a, &form(json!({ "tokens": tokens })), w.now()))?;
+    let input = form(json!({ "tokens": tokens }));
+    block_on(w.svc.import_precheck(&a, &input, w.now()))?;
+    let views = block_on(w.svc.import_tokens(&w.auth(caller)?, &input, w.now()))?;
     Ok(views.iter().map(|v| serde_json::to_value(v).unwrap()).collect())
 }
 
@@ -66,6 +69,30 @@ fn imported_keys_verify_by_their_original_strings() {
     // Without the deployment's formats the same keys are malformed.
     *w.legacy.borrow_mut() = LegacyFormats::none();
     assert_eq!(w.verify(&keys[0], &[]), "MALFORMED");
+}
+
+#[test]
+fn imported_keys_never_get_keyward_scopes_nor_sign_in() {
+    let (w, o) = world();
+    // A string in keyward's own format, chosen by the admin, imported as an admin key.
+    let chosen = "kw_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAZ".to_owned();
+    let chosen = format!("{chosen}{}", keyward::domain::token::checksum(chosen.as_bytes()));
+    assert!(keyward::domain::token::parse(&chosen).is_ok());
+    let id = import(&w, &o.admin_secret, vec![entry(&chosen, json!({"role": "admin"}))]).unwrap()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(w.verify(&chosen, &["billing"]), "VALID");
+    assert!(matches!(w.auth(&chosen), Err(Error::Unauthenticated)));
+    let admin = w.actor(&o.admin_secret);
+    let patch =
+        block_on(w.svc.update_token(&admin, &id, &form(json!({"scopes": ["billing", "keyward:read"]})), w.now()));
+    match patch {
+        Err(Error::Validation(e)) => assert!(e.contains_key("scopes"), "{e:?}"),
+        other => panic!("{other:?}"),
+    }
+    // Other edits go on as for any token.
+    block_on(w.svc.update_token(&admin, &id, &form(json!({"label": "renamed"})), w.now())).unwrap();
 }
 
 #[test]
@@ -197,6 +224,10 @@ fn a_known_hash_refuses_the_whole_import() {
     ));
     let other = w.org("Other", &["billing"]);
     assert!(matches!(import(&w, &other.admin_secret, vec![entry(&legacy_key(1), json!({}))]), Err(Error::Conflict(_))));
+    // Without the first half, this org's own records still refuse it.
+    let a = w.actor(&o.admin_secret);
+    let again = form(json!({ "tokens": [entry(&legacy_key(1), json!({}))] }));
+    assert!(matches!(block_on(w.svc.import_tokens(&a, &again, w.now())), Err(Error::Conflict(_))));
 }
 
 #[test]

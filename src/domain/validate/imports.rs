@@ -14,6 +14,10 @@ use crate::domain::policy::{never_expires_allowed, KEYWARD_MANAGE, KEYWARD_READ}
 use crate::domain::token::HINT_LEN;
 use crate::domain::Timestamp;
 
+/// What an imported key asking for `keyward:*` scopes is told (on import and on edit).
+pub const IMPORTED_KEYWARD_SCOPES: &str =
+    "an imported key cannot be given access to keyward itself (keyward:read, keyward:manage)";
+
 /// Most keys one import takes.
 pub const MAX_IMPORT: usize = 1_000;
 
@@ -155,7 +159,7 @@ fn one(
     };
     let keyward = e.scopes.given().is_some_and(|s| s.iter().any(|s| s == KEYWARD_READ || s == KEYWARD_MANAGE));
     let scopes = if keyward {
-        f.fail("scopes", "an imported key cannot be given access to keyward itself (keyward:read, keyward:manage)");
+        f.fail("scopes", IMPORTED_KEYWARD_SCOPES);
         None
     } else if f.required("scopes", &e.scopes).is_some() {
         scopes(f, "scopes", &e.scopes, modules)

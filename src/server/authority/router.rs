@@ -75,6 +75,9 @@ impl OrgAuthority {
             return self.faults(svc, &body, &actor).await;
         }
         let (route, id) = resolve(method, path)?;
+        if route == Route::ImportTokens {
+            return self.import(svc, &actor, (&presented, &at, client), &body, now).await;
+        }
         let ctx = Ctx { allow_insecure: self.allow_insecure };
         dispatch(svc, req, &actor, route, id.unwrap_or_default(), &body, now, ctx).await
     }
@@ -161,7 +164,8 @@ async fn dispatch(
             let (tokens, cursor) = svc.list_tokens(a, &tq, now).await?;
             reply(200, &json!({"tokens": tokens, "cursor": cursor}))
         }
-        Route::ImportTokens => reply(201, &json!({ "tokens": svc.import_tokens(a, &input(body)?, now).await? })),
+        // Served by `OrgAuthority::import` before dispatch (it waits on I/O between two steps).
+        Route::ImportTokens => Err(Problem::internal("import reached dispatch")),
         Route::CreateToken => {
             let issued = svc.create_token(a, &input(body)?, now).await?;
             tagged(201, &issued, issued.token.version)
@@ -256,5 +260,40 @@ impl OrgAuthority {
         };
         crate::server::kv::FAIL_WRITES.with(|f| f.set(fail));
         reply(200, &json!({"kv_writes": if fail { "fail" } else { "ok" }}))
+    }
+}
+
+impl OrgAuthority {
+    /// `POST /v1/tokens/import`, in three steps. The checks that leave the authority come first
+    /// (the verify projection; the registry of imported keys, `server::claims`, which decides
+    /// between orgs importing the same key at once); while they wait, other requests of the org
+    /// run, so the caller is authenticated again and the import decided on the records as they are
+    /// then, with no wait until its commit. What a failed import claimed is given back.
+    async fn import(
+        &self,
+        svc: &Rc<Svc>,
+        actor: &crate::service::Actor,
+        (presented, at, client): (&str, &Located, Option<core::net::IpAddr>),
+        body: &[u8],
+        now: Timestamp,
+    ) -> Result<Response, Problem> {
+        let asked: crate::domain::validate::ImportInput = input(body)?;
+        let hashes = svc.import_precheck(actor, &asked, now).await?;
+        let claimed = crate::server::claims::claim(&self.env, &actor.org.id, &hashes).await?;
+        if let Some(i) = claimed.taken {
+            let i = u16::try_from(i).unwrap_or(u16::MAX);
+            return Err(Error::Conflict(crate::service::Conflict::KeyKnown(i)).into());
+        }
+        let decided = match svc.authenticate(presented, at, client, now).await {
+            Ok(fresh) => svc.import_tokens(&fresh, &asked, now).await,
+            Err(e) => Err(e),
+        };
+        match decided {
+            Ok(views) => reply(201, &json!({ "tokens": views })),
+            Err(e) => {
+                crate::server::claims::release(&self.env, &actor.org.id, &hashes, &claimed.added).await;
+                Err(e.into())
+            }
+        }
     }
 }
