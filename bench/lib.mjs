@@ -76,7 +76,7 @@ export function run(cmd, args, timeoutMs) {
 
 /**
  * One wrk run against `url` with bench/verify.lua and its `scriptArgs` (see there), one
- * connection per thread. Returns { rps, p50, p99 (ms), non2xx, busy } where `busy` is the
+ * connection per thread. Returns { rps, p50, p99 (ms), non2xx, socketErrors, busy } where `busy` is the
  * Little's-law check of the script's own timing (≈ 1 when the figures add up).
  */
 export async function wrk(url, scriptArgs, { seconds, connections }) {
@@ -93,11 +93,14 @@ export async function wrk(url, scriptArgs, { seconds, connections }) {
   const out = await run("wrk", args, (seconds + 30) * 1000);
   const field = (name) => Number(out.match(new RegExp(`KW_LATENCY .*\\b${name}=([\\d.]+)`))?.[1]);
   const errors = out.match(/Non-2xx or 3xx responses: (\d+)/);
+  const socket = out.match(/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/);
   const r = {
     rps: Number(out.match(/Requests\/sec:\s+([\d.]+)/)?.[1]),
     p50: field("p50_us") / 1000,
     p99: field("p99_us") / 1000,
     non2xx: errors ? Number(errors[1]) : 0,
+    // connect, read, write and timeout errors together (wrk counts these apart from non-2xx)
+    socketErrors: socket ? socket.slice(1).reduce((n, x) => n + Number(x), 0) : 0,
     // Little's law check: mean latency × requests / connections should be the run's duration.
     busy: (field("mean_us") * field("n")) / connections / field("duration_us"),
   };
