@@ -76,8 +76,9 @@ export function run(cmd, args, timeoutMs) {
 
 /**
  * One wrk run against `url` with bench/verify.lua and its `scriptArgs` (see there), one
- * connection per thread. Returns { rps, p50, p99 (ms), non2xx, socketErrors, busy } where `busy` is the
- * Little's-law check of the script's own timing (≈ 1 when the figures add up).
+ * connection per thread. Returns { rps, p50, p99 (ms), non2xx, socket: {connect, read, write,
+ * timeout}, socketErrors (their sum), busy } where `busy` is the Little's-law check of the
+ * script's own timing (≈ 1 when the figures add up).
  */
 export async function wrk(url, scriptArgs, { seconds, connections }) {
   const args = [
@@ -99,7 +100,10 @@ export async function wrk(url, scriptArgs, { seconds, connections }) {
     p50: field("p50_us") / 1000,
     p99: field("p99_us") / 1000,
     non2xx: errors ? Number(errors[1]) : 0,
-    // connect, read, write and timeout errors together (wrk counts these apart from non-2xx)
+    // wrk counts these apart from non-2xx answers; a timeout is an answer slower than 2 s
+    socket: Object.fromEntries(
+      ["connect", "read", "write", "timeout"].map((k, i) => [k, Number(socket?.[i + 1] ?? 0)]),
+    ),
     socketErrors: socket ? socket.slice(1).reduce((n, x) => n + Number(x), 0) : 0,
     // Little's law check: mean latency × requests / connections should be the run's duration.
     busy: (field("mean_us") * field("n")) / connections / field("duration_us"),
