@@ -1,5 +1,5 @@
-// `make bench`, third part: what the service binding saves a consumer Worker against calling
-// keyward over HTTP. One Miniflare instance runs keyward (build/index.js, its KV seeded with
+// `make bench`, third part: a consumer Worker's verify through the service binding against the
+// same question over HTTP. One Miniflare instance runs keyward (build/index.js, its KV seeded with
 // 10 000 valid tokens as bench/run.mjs seeds it) and a consumer Worker (bench/consumer/worker.js)
 // with two routes that differ only in how they ask keyward:
 //   /binding  env.KEYWARD.verify(token, {scopes}), the `KeywardVerifier` entrypoint;
@@ -8,8 +8,9 @@
 //             centres, which a fetch to keyward's URL would add on Cloudflare).
 // Every token is first verified through both routes, and every answer must be VALID for the same
 // token id. Then the same wrk load (bench/verify.lua, one connection per thread, all valid tokens,
-// Zipfian and hot-set popularity as bench/run.mjs) drives the two routes in alternating pairs —
-// binding then HTTP, then HTTP then binding, … — so that the machine's noise falls on both.
+// Zipfian and hot-set popularity as bench/run.mjs) drives the two routes, after an unrecorded
+// warm-up of each, in alternating pairs — binding then HTTP, then HTTP then binding, … (BENCH_PAIRS,
+// 4) — so that the machine's noise and any drift fall on both.
 // Prints req/s, p50 and p99 of every run, the binding / HTTP ratio of each pair and of the pairs'
 // means; writes bench/results/binding.{txt,json}. See BENCHMARKS.md.
 import { execFileSync } from "node:child_process";
@@ -21,8 +22,10 @@ import { seedTokens, settle, wrk } from "./lib.mjs";
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 16;
 const TOKENS = 10_000;
-// Pairs of runs per popularity (each pair one binding run and one HTTP run, the order alternating).
-const PAIRS = Number(process.env.BENCH_PAIRS ?? 2);
+// Pairs of runs per popularity (each pair one binding run and one HTTP run, the order alternating:
+// binding first in odd pairs, HTTP first in even ones).
+const PAIRS = Number(process.env.BENCH_PAIRS ?? 4);
+const WARMUP_SECONDS = Math.min(SECONDS, 5);
 // see bench/verify.lua; BENCH_POPULARITY=zipf runs a subset
 const POPULARITY = process.env.BENCH_POPULARITY?.split(",").map((s) => s.trim()) ?? ["zipf", "hot"];
 const OUT = "bench/results";
@@ -134,6 +137,18 @@ console.error(`binding: all ${TOKENS} tokens VALID through both routes (${checkR
 
 const runs = [];
 for (const popularity of POPULARITY) {
+  // Warm-up under this popularity, both routes, not recorded. In two trial runs without it the
+  // first timed run after the check pass was the slowest Zipfian run (the tokens the check pass
+  // touched fall due for their once-a-minute last_used write together, among other things); the
+  // warm-up puts that change of load on no timed run.
+  for (const variant of VARIANTS) {
+    await settle(`${base}http`);
+    const r = await wrk(`${base}${variant}`, [bodies, "-", "0", popularity], {
+      seconds: WARMUP_SECONDS,
+      connections: CONNECTIONS,
+    });
+    console.error(`binding: ${popularity} warm-up ${variant}: ${r.rps.toFixed(0)} req/s (not recorded)`);
+  }
   for (let pair = 1; pair <= PAIRS; pair++) {
     const order = pair % 2 ? VARIANTS : [...VARIANTS].reverse();
     for (const variant of order) {
