@@ -110,13 +110,15 @@ mutants:
 
 ## Benchmarks (never part of `make test`): the native domain verify step, then keyward's verify
 ## against a plain-JS verify and the JS and wasm floors in workerd, then strict against edge verify
-## and admin calls before and after the org authority. BENCH_SECONDS per run (10).
+## and admin calls before and after the org authority, then a consumer Worker's verify through the
+## service binding against the same over HTTP. BENCH_SECONDS per run (10).
 bench: setup build
 	@bash scripts/setup.sh --bench
 	cargo bench --bench verify
 	bash scripts/build-worker.sh bench/wasm-const
 	node bench/run.mjs
 	node bench/authority.mjs
+	node bench/binding.mjs
 
 clean:
 	rm -rf build build-verify target .wrangler

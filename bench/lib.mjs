@@ -1,5 +1,60 @@
-// Shared by the benchmark scripts: wrk runs timed by bench/verify.lua.
+// Shared by the benchmark scripts: seeded tokens, wrk runs timed by bench/verify.lua, and the
+// wait for a quiet Worker between runs.
 import { spawn } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { crc32 } from "node:zlib";
+
+const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+function base62(n, width) {
+  let s = "";
+  for (let i = 0; i < width; i++) {
+    s = ALPHABET[n % 62] + s;
+    n = Math.floor(n / 62);
+  }
+  return s;
+}
+
+/** A fresh token in keyward's format (prefix `kw`, 30 random characters, CRC-32 check). */
+export function makeToken() {
+  const bytes = randomBytes(64);
+  let body = "";
+  for (const b of bytes) if (b < 248 && body.length < 30) body += ALPHABET[b % 62];
+  const signed = `kw_${body}`;
+  return signed + base62(crc32(signed) >>> 0, 6);
+}
+
+/**
+ * Write `count` active org-less personal tokens (developer, scopes billing and users:read, 30
+ * days to live) straight into the `TOKENS` KV namespace `kv`, as verify entries in DESIGN.md's
+ * format under `v:<sha256>`; answers their secrets, in the order written. Their org has no
+ * authority, so the usage counts keyward reports for them are dropped there.
+ */
+export async function seedTokens(kv, count) {
+  const now = Date.now();
+  const valid = [];
+  for (let i = 0; i < count; i += 250) {
+    await Promise.all(
+      Array.from({ length: Math.min(250, count - i) }, (_, j) => {
+        const token = makeToken();
+        valid.push(token);
+        const entry = {
+          token_id: `tok_${base62(i + j, 20)}`,
+          org_id: "org_bench0000000000000",
+          kind: "personal",
+          owner_member_id: "mem_bench0000000000000",
+          role: "developer",
+          scopes: ["billing", "users:read"],
+          state: "active",
+          owner_active: true,
+          expires_at: now + 30 * 86_400_000,
+        };
+        return kv.put(`v:${createHash("sha256").update(token).digest("hex")}`, JSON.stringify(entry));
+      }),
+    );
+  }
+  return valid;
+}
 
 // Run a command without blocking node, which must keep draining workerd's output meanwhile.
 export function run(cmd, args, timeoutMs) {
@@ -21,8 +76,9 @@ export function run(cmd, args, timeoutMs) {
 
 /**
  * One wrk run against `url` with bench/verify.lua and its `scriptArgs` (see there), one
- * connection per thread. Returns { rps, p50, p99 (ms), non2xx, busy } where `busy` is the
- * Little's-law check of the script's own timing (≈ 1 when the figures add up).
+ * connection per thread. Returns { rps, p50, p99 (ms), non2xx, socket: {connect, read, write,
+ * timeout}, socketErrors (their sum), busy } where `busy` is the Little's-law check of the
+ * script's own timing (≈ 1 when the figures add up).
  */
 export async function wrk(url, scriptArgs, { seconds, connections }) {
   const args = [
@@ -38,14 +94,39 @@ export async function wrk(url, scriptArgs, { seconds, connections }) {
   const out = await run("wrk", args, (seconds + 30) * 1000);
   const field = (name) => Number(out.match(new RegExp(`KW_LATENCY .*\\b${name}=([\\d.]+)`))?.[1]);
   const errors = out.match(/Non-2xx or 3xx responses: (\d+)/);
+  const socket = out.match(/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/);
   const r = {
     rps: Number(out.match(/Requests\/sec:\s+([\d.]+)/)?.[1]),
     p50: field("p50_us") / 1000,
     p99: field("p99_us") / 1000,
     non2xx: errors ? Number(errors[1]) : 0,
+    // wrk counts these apart from non-2xx answers; a timeout is an answer slower than 2 s
+    socket: Object.fromEntries(
+      ["connect", "read", "write", "timeout"].map((k, i) => [k, Number(socket?.[i + 1] ?? 0)]),
+    ),
+    socketErrors: socket ? socket.slice(1).reduce((n, x) => n + Number(x), 0) : 0,
     // Little's law check: mean latency × requests / connections should be the run's duration.
     busy: (field("mean_us") * field("n")) / connections / field("duration_us"),
   };
   if (!(r.busy > 0.9 && r.busy < 1.1)) console.error(`latency figures do not add up (busy ${r.busy.toFixed(2)})`);
   return r;
+}
+
+// Wait until the Worker and its KV are quiet: keyward writes last_used off the response path
+// (wait_until), and under Miniflare those writes queue in the KV simulator, on the same two cores,
+// long after the requests that caused them were answered. A run started on top of that backlog
+// measures the previous run's writes. A quiet Worker answers a KV miss (a well-formed token that
+// was never issued) in a few ms; wait for five in a row, at most 90 s. Answers whether it got them.
+export async function settle(url) {
+  const deadline = performance.now() + 90_000;
+  let quiet = 0;
+  while (quiet < 5 && performance.now() < deadline) {
+    const started = performance.now();
+    const r = await fetch(url, { method: "POST", body: JSON.stringify({ token: makeToken(), scopes: ["billing"] }) });
+    await r.arrayBuffer();
+    const ms = performance.now() - started;
+    quiet = ms < 15 ? quiet + 1 : 0;
+    if (quiet === 0) await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return quiet >= 5;
 }

@@ -7,18 +7,17 @@
 // 100, what one busy isolate mostly sees). Prints req/s, p50, p99, the ratios and
 // the wasm sizes; writes bench/results/latest.{txt,json}. See BENCHMARKS.md.
 import { execFileSync } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { gzipSync, crc32 } from "node:zlib";
+import { gzipSync } from "node:zlib";
 import { Miniflare } from "miniflare";
-import { wrk as wrkRun } from "./lib.mjs";
+import { seedTokens, settle, wrk as wrkRun } from "./lib.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 16;
 const TOKENS = 10_000;
 const OUT = "bench/results";
 const KV_DIR = `${OUT}/kv`;
-const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 const ALL_WORKERS = [
   { name: "keyward", script: "build/index.js", wasm: true, authority: true },
@@ -31,23 +30,6 @@ const ALL_WORKERS = [
 // BENCH_WORKERS=keyward,js-verify runs a subset (for experiments; the ratios need all four).
 const ONLY = process.env.BENCH_WORKERS?.split(",").map((s) => s.trim());
 const WORKERS = ONLY ? ALL_WORKERS.filter((w) => ONLY.includes(w.name)) : ALL_WORKERS;
-
-function base62(n, width) {
-  let s = "";
-  for (let i = 0; i < width; i++) {
-    s = ALPHABET[n % 62] + s;
-    n = Math.floor(n / 62);
-  }
-  return s;
-}
-
-function makeToken() {
-  const bytes = randomBytes(64);
-  let body = "";
-  for (const b of bytes) if (b < 248 && body.length < 30) body += ALPHABET[b % 62];
-  const signed = `kw_${body}`;
-  return signed + base62(crc32(signed) >>> 0, 6);
-}
 
 function options(script, wasm, { authority = false, vars = {} } = {}) {
   return {
@@ -69,31 +51,9 @@ function options(script, wasm, { authority = false, vars = {} } = {}) {
 async function seed() {
   rmSync(OUT, { recursive: true, force: true });
   mkdirSync(OUT, { recursive: true });
-  const now = Date.now();
-  const valid = [];
   const mf = new Miniflare(options("bench/js-const/worker.js", false));
   await mf.ready;
-  const kv = await mf.getKVNamespace("TOKENS");
-  for (let i = 0; i < TOKENS; i += 250) {
-    await Promise.all(
-      Array.from({ length: Math.min(250, TOKENS - i) }, (_, j) => {
-        const token = makeToken();
-        valid.push(token);
-        const entry = {
-          token_id: `tok_${base62(i + j, 20)}`,
-          org_id: "org_bench0000000000000",
-          kind: "personal",
-          owner_member_id: "mem_bench0000000000000",
-          role: "developer",
-          scopes: ["billing", "users:read"],
-          state: "active",
-          owner_active: true,
-          expires_at: now + 30 * 86_400_000,
-        };
-        return kv.put(`v:${createHash("sha256").update(token).digest("hex")}`, JSON.stringify(entry));
-      }),
-    );
-  }
+  const valid = await seedTokens(await mf.getKVNamespace("TOKENS"), TOKENS);
   await mf.dispose();
   const body = (token) => JSON.stringify({ token, scopes: ["billing"] });
   writeFileSync(`${OUT}/valid.txt`, valid.map(body).join("\n") + "\n");
@@ -134,25 +94,6 @@ async function onePass(url, tokens) {
   );
   const seconds = (performance.now() - started) / 1000;
   return { rps: tokens.length / seconds, failures };
-}
-
-// Wait until the Worker and its KV are quiet: keyward writes last_used off the response path
-// (wait_until), and under Miniflare those writes queue in the KV simulator, on the same two cores,
-// long after the requests that caused them were answered. A run started on top of that backlog
-// measures the previous run's writes. A quiet Worker answers a KV miss (a well-formed token that
-// was never issued) in a few ms; wait for five in a row, at most 90 s. Applied to every Worker.
-async function settle(url) {
-  const deadline = performance.now() + 90_000;
-  let quiet = 0;
-  while (quiet < 5 && performance.now() < deadline) {
-    const started = performance.now();
-    const r = await fetch(url, { method: "POST", body: JSON.stringify({ token: makeToken(), scopes: ["billing"] }) });
-    await r.arrayBuffer();
-    const ms = performance.now() - started;
-    quiet = ms < 15 ? quiet + 1 : 0;
-    if (quiet === 0) await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  return quiet >= 5;
 }
 
 function size(path) {
