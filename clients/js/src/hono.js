@@ -132,7 +132,7 @@ export function keyward(options) {
     if (b === undefined || b === null) {
       throw new TypeError("keyward(): binding(c) gave no service binding; is it declared in wrangler.toml?");
     }
-    return createClient({ binding: b, legacyFormats });
+    return createClient({ binding: b, timeoutMs, legacyFormats });
   }
 
   return async function keywardMiddleware(c, next) {

@@ -123,6 +123,8 @@ export interface HttpClientOptions {
 /** Options of a client that calls keyward over a service binding. */
 export interface BindingClientOptions {
   binding: KeywardBinding;
+  /** Give up (KeywardError UNAVAILABLE) after this many milliseconds; default 5000. */
+  timeoutMs?: number;
   legacyFormats?: readonly LegacyFormat[];
   url?: undefined;
 }

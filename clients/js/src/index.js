@@ -63,20 +63,20 @@ export function createClient(options) {
     throw new TypeError("createClient needs exactly one of url and binding");
   }
   const legacy = legacyFormatsOf(options.legacyFormats);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new TypeError("timeoutMs must be a positive number");
   let ask;
   if (binding !== undefined) {
     if (binding === null || typeof binding.verify !== "function") {
       throw new TypeError("binding must be a service binding to keyward's KeywardVerifier entrypoint");
     }
-    ask = (token, body) => viaBinding(binding, token, body);
+    ask = (token, body) => viaBinding(binding, timeoutMs, token, body);
   } else {
     if (typeof url !== "string" && !(url instanceof URL)) throw new TypeError("url must be a string or a URL");
     const endpoint = `${String(url).replace(/\/+$/, "")}/v1/verify`;
     new URL(endpoint); // throws a TypeError now for a URL that fetch could never use
     const f = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     if (typeof f !== "function") throw new TypeError("fetch must be a function");
-    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new TypeError("timeoutMs must be a positive number");
     ask = (token, body) => viaHttp(f, endpoint, timeoutMs, token, body);
   }
 
@@ -132,12 +132,25 @@ function now() {
   return new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
-async function viaBinding(binding, token, body) {
+async function viaBinding(binding, timeoutMs, token, body) {
+  let timer;
+  let late = false;
+  const deadline = new Promise((_, reject) => {
+    timer = setTimeout(() => {
+      late = true;
+      reject(new Error("timeout"));
+    }, timeoutMs);
+  });
   let answer;
   try {
-    answer = await binding.verify(token, body);
+    answer = await Promise.race([binding.verify(token, body), deadline]);
   } catch (cause) {
-    throw new KeywardError("keyward could not be reached over the service binding", { cause });
+    const message = late
+      ? `keyward did not answer within ${timeoutMs} ms over the service binding`
+      : "keyward could not be reached over the service binding";
+    throw new KeywardError(message, { cause });
+  } finally {
+    clearTimeout(timer);
   }
   if (answer !== null && typeof answer === "object" && "valid" in answer) return verdictOf(answer, null);
   throw problemError(answer, typeof answer?.status === "number" ? answer.status : null, null);
@@ -207,9 +220,11 @@ function problemError(body, status, retryAfterHeader) {
     const what = status === null ? "an answer that is neither a verdict nor a problem" : `status ${status}`;
     return new KeywardError(`keyward is unavailable (${what})`, { status, problem });
   }
-  let retryAfter = Number.isInteger(problem.retry_after) ? problem.retry_after : null;
-  if (retryAfter === null && retryAfterHeader !== null && /^\d+$/.test(retryAfterHeader.trim())) {
-    retryAfter = Number(retryAfterHeader.trim());
+  // A wait keyward could mean: whole seconds, at most a day; anything else is not passed on.
+  const sane = (n) => (Number.isSafeInteger(n) && n >= 0 && n <= 86_400 ? n : null);
+  let retryAfter = sane(problem.retry_after);
+  if (retryAfter === null && retryAfterHeader !== null && /^\d{1,6}$/.test(retryAfterHeader.trim())) {
+    retryAfter = sane(Number(retryAfterHeader.trim()));
   }
   const detail = typeof problem.detail === "string" ? `: ${problem.detail}` : "";
   return new KeywardError(`keyward answered ${status} ${problem.code}${detail}`, {
