@@ -348,6 +348,7 @@ describe("a dry run's output", () => {
     ].join("\n");
   const FULL_ROWS = [
     ["ORGS (OrgAuthority)", "Durable Object"],
+    ["CLAIMS (KeyClaims)", "Durable Object"],
     [`TOKENS (${PLACEHOLDER})`, "KV Namespace"],
     ["EMAIL (unrestricted)", "Send Email"],
     ["VERIFY_MISS_LIMIT (300 requests/60s)", "Rate Limit"],
@@ -362,7 +363,7 @@ describe("a dry run's output", () => {
     ["VERIFY_MISS_LIMIT (300 requests/60s)", "Rate Limit"],
     ["STRICT_VERIFY_LIMIT (600 requests/60s)", "Rate Limit"],
   ];
-  const BUNDLE = `import Z from "./${WASM}";\nvar Tt = 1, Wt = 2;\nexport {\n  Tt as OrgAuthority,\n  Wt as default\n};\n//# sourceMappingURL=index.js.map\n`;
+  const BUNDLE = `import Z from "./${WASM}";\nvar Tt = 1, Kt = 3, Wt = 2;\nexport {\n  Kt as KeyClaims,\n  Tt as OrgAuthority,\n  Wt as default\n};\n//# sourceMappingURL=index.js.map\n`;
 
   /** A sandbox with a bundle in out/ and wrangler's output in out.log: why `which` is refused. */
   function dryRun(which, { rows, bundle = BUNDLE, wasm = "\0asm\x01\0\0\0", assets = true, pkg = true }) {
@@ -404,6 +405,11 @@ describe("a dry run's output", () => {
   test("fails when the bundle does not export the Durable Object class it owns", () => {
     const bundle = BUNDLE.replace("  Tt as OrgAuthority,\n", "");
     assert.match(dryRun("full", { rows: FULL_ROWS, bundle }), /does not export the Durable Object class OrgAuthority/);
+    const noClaims = BUNDLE.replace("  Kt as KeyClaims,\n", "");
+    assert.match(
+      dryRun("full", { rows: FULL_ROWS, bundle: noClaims }),
+      /does not export the Durable Object class KeyClaims/,
+    );
     // The verify Worker owns no class: it binds keyward's.
     assert.equal(dryRun("verify", { rows: VERIFY_ROWS, bundle }), "");
   });
