@@ -172,24 +172,27 @@ fn matches<'p>(template: &str, path: &'p str) -> Option<Option<&'p str>> {
 /// ```
 pub fn resolve<'p>(method: &str, path: &'p str) -> Result<(Route, Option<&'p str>), RouteError> {
     let mut path_known = false;
-    for (m, template, route) in ROUTES {
-        if let Some(param) = matches(template, path) {
-            if *m == method {
-                return Ok((*route, param));
-            }
-            path_known = true;
+    for (m, template, route) in serving(path) {
+        if *m == method {
+            return Ok((*route, matches(template, path).flatten()));
         }
+        path_known = true;
     }
     Err(if path_known { RouteError::MethodNotAllowed } else { RouteError::NoRoute })
+}
+
+/// The rows that serve `path`: those whose template is `path` itself, if any (so
+/// `/v1/tokens/import` is never read as the token `import`), else those it matches with an `{id}`.
+fn serving(path: &str) -> impl Iterator<Item = &'static (&'static str, &'static str, Route)> + '_ {
+    let literal = ROUTES.iter().any(|(_, t, _)| *t == path);
+    ROUTES.iter().filter(move |(_, t, _)| if literal { *t == path } else { matches(t, path).is_some() })
 }
 
 /// The methods a known path takes (for `Allow` headers and CORS preflights): its routes', and
 /// `HEAD` wherever `GET` is (the server answers it as GET without the body).
 #[must_use]
 pub fn allowed_methods(path: &str) -> Vec<&'static str> {
-    ROUTES
-        .iter()
-        .filter(|(_, t, _)| matches(t, path).is_some())
+    serving(path)
         .flat_map(|(m, _, _)| if *m == "GET" { &["GET", "HEAD"][..] } else { core::slice::from_ref(m) })
         .copied()
         .collect()
@@ -217,7 +220,10 @@ mod tests {
         assert_eq!(allowed_methods("/v1/tokens/x"), ["GET", "HEAD", "PATCH", "DELETE"]);
         assert_eq!(allowed_methods("/v1/tokens/x/revoke"), ["POST"]);
         assert_eq!(resolve("POST", "/v1/tokens/import").unwrap(), (Route::ImportTokens, None));
-        assert_eq!(resolve("GET", "/v1/tokens/import").unwrap(), (Route::GetToken, Some("import")));
+        assert_eq!(resolve("GET", "/v1/tokens/import").unwrap_err(), RouteError::MethodNotAllowed);
+        assert_eq!(resolve("PATCH", "/v1/tokens/import").unwrap_err(), RouteError::MethodNotAllowed);
+        assert_eq!(allowed_methods("/v1/tokens/import"), ["POST"]);
+        assert_eq!(resolve("GET", "/v1/tokens/importx").unwrap(), (Route::GetToken, Some("importx")));
         assert_eq!(
             (max_body(IMPORT_PATH), max_body("/v1/tokens"), max_body("/v1/verify")),
             (1 << 20, 1 << 16, 1 << 16)
