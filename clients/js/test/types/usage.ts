@@ -36,8 +36,9 @@ export function options() {
   createClient({ url: "https://keyward.example", binding });
   // @ts-expect-error one of url and binding is needed
   createClient({});
-  // @ts-expect-error a binding client has no timeout of its own
   createClient({ binding, timeoutMs: 5 });
+  // @ts-expect-error a timeout is a number of milliseconds
+  createClient({ binding, timeoutMs: "5s" });
   // @ts-expect-error the legacy alphabets are base62, hex and base64url
   createClient({ binding, legacyFormats: [{ prefix: "x_", min: 1, max: 2, alphabet: "base32" }] });
   const client = createClient({ binding });
