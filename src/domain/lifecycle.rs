@@ -351,6 +351,12 @@ fn edit(t: &mut Token, patch: &TokenPatch) {
     if let Some(c) = &patch.allowed_cidrs {
         t.allowed_cidrs.clone_from(c);
     }
+    if let Some(m) = &patch.meta {
+        t.meta.clone_from(m);
+    }
+    if let Some(x) = &patch.external_id {
+        t.external_id.clone_from(x);
+    }
 }
 
 /// The fields that differ between `a` and `b`, in people's words.
@@ -362,6 +368,8 @@ fn changed_fields(a: &Token, b: &Token) -> Vec<&'static str> {
         (a.scopes != b.scopes, "scopes"),
         (a.role != b.role, "role"),
         (a.allowed_cidrs != b.allowed_cidrs, "allowed networks"),
+        (a.meta != b.meta, "metadata"),
+        (a.external_id != b.external_id, "external id"),
     ]
     .into_iter()
     .filter_map(|(changed, name)| changed.then_some(name))

@@ -35,6 +35,8 @@ fn token() -> Token {
         previous_hash: None,
         enabled_at: None,
         imported: false,
+        meta: None,
+        external_id: None,
         version: 4,
     }
 }

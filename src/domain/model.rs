@@ -331,6 +331,12 @@ pub struct Token {
     /// only the hash, and its `prefix` is empty until a rotation issues a keyward secret.
     #[serde(default, skip_serializing_if = "core::ops::Not::not")]
     pub imported: bool,
+    /// The org's own data about what the token serves (a JSON object, at most 1 KiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The org's own id for the customer or app the token serves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
 }
 
 impl Token {
@@ -427,6 +433,12 @@ pub struct VerifyEntry {
     /// CIDR blocks the token may be used from; empty: anywhere.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed_cidrs: Vec<String>,
+    /// The token's `meta`, answered with a valid verdict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The token's `external_id`, answered with a valid verdict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
 }
 
 /// The audited actions.

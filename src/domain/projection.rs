@@ -36,6 +36,8 @@ pub fn entry(t: &Token, owner: Option<&Member>) -> VerifyEntry {
         expires_at: t.expires_at,
         grace_until: None,
         allowed_cidrs: t.allowed_cidrs.clone(),
+        meta: t.meta.clone(),
+        external_id: t.external_id.clone(),
     }
 }
 
@@ -161,6 +163,8 @@ mod tests {
             previous_hash: None,
             enabled_at: None,
             imported: false,
+            meta: None,
+            external_id: None,
             version: 1,
         }
     }

@@ -189,6 +189,8 @@ mod tests {
             previous_hash: None,
             enabled_at: None,
             imported: false,
+            meta: None,
+            external_id: None,
             version: 1,
         }
     }

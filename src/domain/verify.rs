@@ -113,6 +113,8 @@ mod tests {
             expires_at: Some(Timestamp::from_millis(100_000)),
             grace_until: None,
             allowed_cidrs: vec![],
+            meta: None,
+            external_id: None,
         }
     }
     const NOW: Timestamp = Timestamp::from_millis(50_000);

@@ -108,6 +108,8 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             enabled_at: None,
             version: 1,
             imported: true,
+            meta: None,
+            external_id: None,
         })
     }
 }

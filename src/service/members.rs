@@ -117,6 +117,8 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             kind: Kind::Personal,
             owner_member_id: Some(admin.id.clone()),
             lifetime: Lifetime::Days(org.policy.default_ttl_days),
+            meta: None,
+            external_id: None,
         };
         let members = [admin.clone()];
         let (secret, t) = self.issue(&mut changes, (operator, &org, &members), spec, Some(&admin), now)?;

@@ -40,6 +40,8 @@ pub struct TokenQuery {
     pub owner: Option<String>,
     /// Derived status.
     pub status: Option<String>,
+    /// Only tokens with this `external_id`.
+    pub external_id: Option<String>,
     /// Where to continue.
     pub cursor: Option<String>,
 }
@@ -90,6 +92,8 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             previous_hash: None,
             enabled_at: None,
             imported: false,
+            meta: spec.meta,
+            external_id: spec.external_id,
             version: 1,
         };
         let outcome = lifecycle::created(&t, owner.map(|m| m.email.as_str()));
@@ -185,7 +189,12 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         now: Timestamp,
     ) -> Result<(Vec<TokenView>, Option<String>)> {
         actor.require(Access::Read)?;
-        let filters = validate::token_filters(q.kind.as_deref(), q.status.as_deref(), q.owner.as_deref());
+        let mut filters = validate::token_filters(q.kind.as_deref(), q.status.as_deref(), q.owner.as_deref());
+        if let Some(why) = q.external_id.as_deref().and_then(validate::external_id_problem) {
+            let mut errors = filters.err().unwrap_or_default();
+            errors.insert("external_id".into(), why);
+            filters = Err(errors);
+        }
         let cursor_ok = q.cursor.as_deref().is_none_or(|c| cursor::is_tokens(&actor.org.id, c));
         let validate::TokenFilters { kind, status } = with_cursor(filters, cursor_ok)?;
         let page = self
@@ -201,6 +210,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             .filter(|t| actor.reaches(t))
             .filter(|t| kind.is_none_or(|k| t.kind == k))
             .filter(|t| q.owner.as_deref().is_none_or(|o| t.owner_member_id.as_deref() == Some(o)))
+            .filter(|t| q.external_id.is_none() || t.external_id == q.external_id)
             .filter(|t| status.is_none_or(|s| t.status(now, owner_active(t, &dir)) == s))
             .map(|t| TokenView::new(t, &dir, used.get(&t.id).copied(), now))
             .collect();

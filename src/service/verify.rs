@@ -29,6 +29,12 @@ pub struct VerifiedToken {
     pub scopes: Vec<String>,
     /// RFC 3339 or null.
     pub expires_at: Option<String>,
+    /// The token's `meta` (null when it has none).
+    #[serde(default)]
+    pub meta: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The token's `external_id` (null when it has none).
+    #[serde(default)]
+    pub external_id: Option<String>,
 }
 
 /// Where an answer came from (DESIGN.md, "Verification: edge and strict").
@@ -99,6 +105,8 @@ impl Verification {
                 role: e.role,
                 scopes: e.scopes,
                 expires_at: e.expires_at.map(Timestamp::to_rfc3339),
+                meta: e.meta,
+                external_id: e.external_id,
             }),
             _ => None,
         };

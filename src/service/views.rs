@@ -152,6 +152,10 @@ pub struct TokenView {
     pub hint: String,
     /// Brought from elsewhere (`POST /v1/tokens/import`) rather than issued by keyward.
     pub imported: bool,
+    /// The org's own data about what the token serves.
+    pub meta: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The org's own id for the customer or app the token serves.
+    pub external_id: Option<String>,
     /// Derived status.
     pub status: Status,
     /// Stored state.
@@ -201,6 +205,8 @@ impl TokenView {
             prefix: t.prefix.clone(),
             hint: t.hint.clone(),
             imported: t.imported,
+            meta: t.meta.clone(),
+            external_id: t.external_id.clone(),
             status: t.status(now, owner_active(t, dir)),
             state: t.state,
             state_set_by: t.state_set_by,

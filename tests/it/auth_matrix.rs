@@ -316,10 +316,11 @@ fn bad_query_parameters_all_at_once() {
         kind: Some("bogus".into()),
         status: Some("bogus".into()),
         owner: Some("alice@example.com".into()),
+        external_id: Some("has space".into()),
         cursor: Some(elsewhere.clone()),
     };
     let Err(Error::Validation(e)) = block_on(w.svc.list_tokens(&a, &q, w.now())) else { panic!("refused") };
-    assert_eq!(e.keys().map(String::as_str).collect::<Vec<_>>(), ["cursor", "kind", "owner", "status"]);
+    assert_eq!(e.keys().map(String::as_str).collect::<Vec<_>>(), ["cursor", "external_id", "kind", "owner", "status"]);
     let q = AuditQuery {
         target: Some("evt_0123456789abcdefghij".into()), // an id, but no event is a target
         actor_token: Some(o.admin_secret.clone()),       // a secret is not a token id

@@ -75,6 +75,7 @@ fn token_create_edit_list_with_views_and_notifications() {
         status: Some("active".into()),
         kind: Some("personal".into()),
         owner: Some(dev.member.as_ref().unwrap().id.clone()),
+        external_id: None,
         cursor: None,
     };
     assert_eq!(block_on(w.svc.list_tokens(&admin, &q, w.now())).unwrap().0.len(), 2);

@@ -16,6 +16,7 @@ mod layering;
 mod leaks;
 mod least_authority;
 mod lifecycle;
+mod metadata;
 mod preconditions;
 mod projection_drain;
 mod props;

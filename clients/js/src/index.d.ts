@@ -27,6 +27,10 @@ export interface VerifiedToken {
   scopes: string[];
   /** RFC 3339 UTC, or null when it never expires. */
   expires_at: string | null;
+  /** The org's own data about what the token serves (a JSON object of at most 1 KiB), or null. */
+  meta: { [key: string]: unknown } | null;
+  /** The org's own id for the customer or app the token serves, or null. */
+  external_id: string | null;
 }
 
 interface VerdictBase {

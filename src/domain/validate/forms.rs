@@ -5,7 +5,9 @@ use super::input::{
     ConfirmInput, EmptyInput, Field, MemberPatchInput, NewMemberInput, NewOrgInput, NewTokenInput, OrgPatchInput,
     RotateInput, TokenPatchInput, WebhookInput,
 };
-use super::rules::{description_problem, logo_problem, module_problem, SECRET_PROBLEM};
+use super::rules::{
+    description_problem, external_id_problem, logo_problem, meta_problem, module_problem, SECRET_PROBLEM,
+};
 use super::FieldErrors;
 use crate::domain::cidr::{BadCidr, Cidr, MAX_CIDRS};
 use crate::domain::model::{is_id, Kind, MemberStatus, OnLeak, Policy, Role, Status, ID_RANDOM_LEN};
@@ -287,6 +289,10 @@ pub struct NewToken {
     pub owner_member_id: Option<String>,
     /// Days to live, or never.
     pub lifetime: Lifetime,
+    /// The org's own data about what the token serves.
+    pub meta: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The org's own id for the customer or app the token serves.
+    pub external_id: Option<String>,
 }
 
 /// Validate a token creation against the `policy` and the scopes the caller may grant
@@ -357,7 +363,9 @@ pub fn new_token(input: &NewTokenInput, grantable: &[String], policy: &Policy) -
             (true, None) => None,
         }
     };
-    let value = match (label, description, logo, role, scopes, kind, lifetime, cidrs) {
+    let meta = meta_field(&mut f, &input.meta);
+    let external_id = external_id_field(&mut f, &input.external_id);
+    let value = match (label, description, logo, role, scopes, kind, lifetime, cidrs, meta, external_id) {
         (
             Some(label),
             Some(description),
@@ -367,6 +375,8 @@ pub fn new_token(input: &NewTokenInput, grantable: &[String], policy: &Policy) -
             Some(kind),
             Some(lifetime),
             Some(allowed_cidrs),
+            Some(meta),
+            Some(external_id),
         ) => Some(NewToken {
             label,
             description,
@@ -377,6 +387,8 @@ pub fn new_token(input: &NewTokenInput, grantable: &[String], policy: &Policy) -
             kind,
             owner_member_id: owner.map(str::to_owned),
             lifetime,
+            meta,
+            external_id,
         }),
         _ => None,
     };
@@ -400,6 +412,10 @@ pub struct TokenPatch {
     pub role: Option<Role>,
     /// New network allowlist (`[]` removes it).
     pub allowed_cidrs: Option<Vec<String>>,
+    /// New `meta`, or clear it.
+    pub meta: Option<Option<serde_json::Map<String, serde_json::Value>>>,
+    /// New `external_id`, or clear it.
+    pub external_id: Option<Option<String>>,
 }
 
 impl TokenPatch {
@@ -430,7 +446,51 @@ pub fn token_patch(input: &TokenPatchInput, grantable: &[String]) -> Result<Toke
     let sc = scopes(&mut f, "scopes", &input.scopes, grantable);
     let role = f.role("role", &input.role, false);
     let allowed_cidrs = cidrs(&mut f, "allowed_cidrs", &input.allowed_cidrs);
-    finish(Some(TokenPatch { label, description, logo, scopes: sc, role, allowed_cidrs }), errors)
+    let meta = if input.meta.is_present() { meta_field(&mut f, &input.meta) } else { None };
+    let external_id = if input.external_id.is_present() { external_id_field(&mut f, &input.external_id) } else { None };
+    finish(Some(TokenPatch { label, description, logo, scopes: sc, role, allowed_cidrs, meta, external_id }), errors)
+}
+
+/// `meta` as sent: `Some(None)` when absent or `null`, `Some(Some(m))` when valid, `None` when
+/// refused (recorded in the form).
+fn meta_field(
+    f: &mut Form<'_>,
+    v: &Field<serde_json::Map<String, serde_json::Value>>,
+) -> Option<Option<serde_json::Map<String, serde_json::Value>>> {
+    match v {
+        Field::Absent | Field::Null => Some(None),
+        Field::Wrong => {
+            f.fail("meta", "must be a JSON object");
+            None
+        }
+        Field::Given(m) => match meta_problem(m) {
+            Some(why) => {
+                f.fail("meta", why);
+                None
+            }
+            None => Some(Some(m.clone())),
+        },
+    }
+}
+
+/// `external_id` as sent: `Some(None)` when absent, `null` or empty, `Some(Some(s))` when valid,
+/// `None` when refused (recorded in the form).
+fn external_id_field(f: &mut Form<'_>, v: &Field<String>) -> Option<Option<String>> {
+    match v {
+        Field::Absent | Field::Null => Some(None),
+        Field::Given(s) if s.is_empty() => Some(None),
+        Field::Wrong => {
+            f.fail("external_id", "must be a string");
+            None
+        }
+        Field::Given(s) => match external_id_problem(s) {
+            Some(why) => {
+                f.fail("external_id", why);
+                None
+            }
+            None => Some(Some(s.clone())),
+        },
+    }
 }
 
 /// `POST /v1/tokens/{id}/rotate`: `{grace_seconds?: 0..86400}` → the grace in seconds (0 when absent).

@@ -73,6 +73,16 @@ impl Shape for String {
     }
 }
 
+impl Shape for Map<String, Value> {
+    const EXPECTED: &'static str = "must be an object";
+    fn from_json(value: Value) -> Option<Self> {
+        match value {
+            Value::Object(m) => Some(m),
+            _ => None,
+        }
+    }
+}
+
 impl Shape for Vec<Value> {
     const EXPECTED: &'static str = "must be a list";
     fn from_json(value: Value) -> Option<Self> {
@@ -317,6 +327,10 @@ inputs! {
         pub never_expires: Field<bool>,
         /// Network allowlist.
         pub allowed_cidrs: Field<Vec<String>>,
+        /// The org's own data about what the token serves.
+        pub meta: Field<Map<String, Value>>,
+        /// The org's own id for the customer or app the token serves.
+        pub external_id: Field<String>,
     }
 
     /// `PATCH /v1/tokens/{id}`.
@@ -333,6 +347,10 @@ inputs! {
         pub role: Field<String>,
         /// New network allowlist.
         pub allowed_cidrs: Field<Vec<String>>,
+        /// New `meta` (`null` clears it).
+        pub meta: Field<Map<String, Value>>,
+        /// New `external_id` (`null` clears it).
+        pub external_id: Field<String>,
     }
 
     /// `POST /v1/tokens/{id}/rotate` and `POST /v1/org/webhook/rotate`.

@@ -142,6 +142,50 @@ pub const SECRET_PROBLEM: &str = "must not contain a token or webhook secret (a 
 /// What a field holding 64 hex digits in a row is told.
 pub const HASH_PROBLEM: &str = "must not contain 64 or more hex digits in a row (where a token's hash could stand)";
 
+/// Longest `external_id`.
+pub const EXTERNAL_ID_MAX: usize = 255;
+/// Largest `meta`, serialised as compact JSON.
+pub const META_MAX_BYTES: usize = 1024;
+
+/// Why `s` is not a valid `external_id` (the org's own id for the customer or app a token
+/// serves: 1–255 characters of `[A-Za-z0-9_.:@/-]`), or `None`.
+#[must_use]
+pub fn external_id_problem(s: &str) -> Option<String> {
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || b"_.:@/-".contains(&b);
+    if s.is_empty() || s.len() > EXTERNAL_ID_MAX || !s.bytes().all(allowed) {
+        Some(format!("must be 1 to {EXTERNAL_ID_MAX} characters of A-Z, a-z, 0-9 and _ . : @ / -"))
+    } else {
+        secret_problem(s)
+    }
+}
+
+/// Why `meta` is not valid (at most [`META_MAX_BYTES`] serialised; no key or string value that
+/// holds a secret or a hash, at any depth), or `None`.
+#[must_use]
+pub fn meta_problem(meta: &serde_json::Map<String, serde_json::Value>) -> Option<String> {
+    let size = serde_json::to_string(meta).map_or(usize::MAX, |s| s.len());
+    if size > META_MAX_BYTES {
+        return Some(format!("must be at most {META_MAX_BYTES} bytes as JSON (it is {size})"));
+    }
+    fn texts<'a>(v: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+        match v {
+            serde_json::Value::String(s) => out.push(s),
+            serde_json::Value::Array(items) => items.iter().for_each(|i| texts(i, out)),
+            serde_json::Value::Object(m) => m.iter().for_each(|(k, v)| {
+                out.push(k);
+                texts(v, out);
+            }),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    meta.iter().for_each(|(k, v)| {
+        all.push(k.as_str());
+        texts(v, &mut all);
+    });
+    all.into_iter().find_map(secret_problem)
+}
+
 /// Why `s` is not a valid token label, or `None`.
 #[must_use]
 pub fn label_problem(s: &str) -> Option<String> {

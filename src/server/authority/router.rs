@@ -159,6 +159,7 @@ async fn dispatch(
                 kind: param(&q, "kind"),
                 owner: param(&q, "owner"),
                 status: param(&q, "status"),
+                external_id: param(&q, "external_id"),
                 cursor: param(&q, "cursor"),
             };
             let (tokens, cursor) = svc.list_tokens(a, &tq, now).await?;
