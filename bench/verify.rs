@@ -51,6 +51,8 @@ fn main() {
         expires_at: Some(now.plus_days(30)),
         grace_until: None,
         allowed_cidrs: vec![],
+        meta: None,
+        external_id: None,
     };
     let required = ["billing"];
     // What the timed step must conclude, checked before timing it.

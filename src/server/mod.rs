@@ -327,7 +327,7 @@ pub(crate) async fn verify(
     let found = service::lookup(&edge(env), &asked.token, &legacy_formats(env)).await?;
     let outcome = match (asked.consistency, found) {
         (Consistency::Strict, Lookup::Found { hash, entry }) => {
-            let at = Located::from(&entry);
+            let at = Located::from(entry.as_ref());
             limits::check(env, limits::Limit::StrictVerifications, &at.token_id).await?;
             let mut answer = relay::strict(env, asked, &hash, &at).await?;
             answer.located = Some(at);

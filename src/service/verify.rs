@@ -246,7 +246,7 @@ pub enum Lookup {
         /// `sha256` hex of the secret (what the authority matches strictly).
         hash: String,
         /// The entry KV holds for it.
-        entry: VerifyEntry,
+        entry: Box<VerifyEntry>,
     },
 }
 
@@ -255,7 +255,7 @@ impl Lookup {
     #[must_use]
     pub fn located(&self) -> Option<Located> {
         match self {
-            Self::Found { entry, .. } => Some(Located::from(entry)),
+            Self::Found { entry, .. } => Some(Located::from(entry.as_ref())),
             _ => None,
         }
     }
@@ -266,7 +266,7 @@ impl Lookup {
         let entry = match self {
             Self::Malformed => return Verification::new(Code::Malformed, None, Consistency::Edge, now),
             Self::Unknown => None,
-            Self::Found { entry, .. } => Some(entry),
+            Self::Found { entry, .. } => Some(*entry),
         };
         let code = verdict(entry.as_ref(), now, scopes, client);
         Verification::new(code, entry, Consistency::Edge, now)
@@ -284,7 +284,7 @@ pub async fn lookup<K: Kv>(edge: &Edge<K>, presented: &str, legacy: &LegacyForma
     }
     let hash = sha256_hex(presented);
     Ok(match edge.verify_entry(&hash).await? {
-        Some(entry) => Lookup::Found { hash, entry },
+        Some(entry) => Lookup::Found { hash, entry: Box::new(entry) },
         None => Lookup::Unknown,
     })
 }
