@@ -339,6 +339,8 @@ describe("token lifecycle over HTTP", () => {
       role: "admin",
       scopes: ["billing", "users:read", "keyward:manage"],
       expires_at: o.token.expires_at,
+      meta: null,
+      external_id: null,
     });
     assert.equal((await v(o.secret, ["payroll"])).body.code, "INSUFFICIENT_SCOPE");
     const g = await w.api("GET", "/v1/verify?scopes=billing,users:read", { token: o.secret });
