@@ -43,12 +43,7 @@ fn assert_converged(w: &World, secrets: &Secrets) {
     assert_eq!(drained.failed, 0);
     assert!(!block_on(w.svc.projection_pending()).unwrap());
     for s in secrets {
-        let edge =
-            block_on(w.svc.verify(s, &keyward::domain::legacy::LegacyFormats::none(), &[] as &[&str], None, w.now()))
-                .unwrap()
-                .code
-                .as_str()
-                .to_owned();
+        let edge = w.edge_code(s);
         assert_eq!(edge, w.verify_strict(s, &[]), "edge and records disagree after convergence");
     }
 }
@@ -242,19 +237,7 @@ fn while_kv_refuses_writes_strict_sees_the_change_and_the_edge_catches_up_after(
     w.kv().fail_writes(true);
     block_on(w.svc.revoke_token(&admin, &s.org_token, &form(json!({"confirm_label": "x"})), w.now())).unwrap();
     assert!(block_on(w.svc.projection_pending()).unwrap());
-    assert_eq!(
-        block_on(w.svc.verify(
-            &current,
-            &keyward::domain::legacy::LegacyFormats::none(),
-            &[] as &[&str],
-            None,
-            w.now()
-        ))
-        .unwrap()
-        .code
-        .as_str(),
-        "VALID"
-    );
+    assert_eq!(w.edge_code(&current), "VALID");
     assert_eq!(w.verify_strict(&current, &[]), "REVOKED");
     // Retries while KV still refuses keep the debt.
     assert_eq!(block_on(w.svc.project(w.now())).unwrap().written, 0);
@@ -303,26 +286,8 @@ fn reconcile_repairs_planted_and_stale_entries() {
     let planted = json!({"token_id": s.org_token, "org_id": admin.org.id, "kind": "org", "owner_member_id": null,
         "role": "admin", "scopes": ["billing"], "state": "active", "owner_active": true, "expires_at": null});
     w.kv().plant(&keys::verify(&keyward::domain::token::sha256_hex(fake)), &planted.to_string());
-    assert_eq!(
-        block_on(w.svc.verify(fake, &keyward::domain::legacy::LegacyFormats::none(), &[] as &[&str], None, w.now()))
-            .unwrap()
-            .code
-            .as_str(),
-        "VALID"
-    );
-    assert_eq!(
-        block_on(w.svc.verify(
-            &current,
-            &keyward::domain::legacy::LegacyFormats::none(),
-            &[] as &[&str],
-            None,
-            w.now()
-        ))
-        .unwrap()
-        .code
-        .as_str(),
-        "VALID"
-    );
+    assert_eq!(w.edge_code(fake), "VALID");
+    assert_eq!(w.edge_code(&current), "VALID");
 
     let r = block_on(w.svc.reconcile(&w.actor(&s.admin), &no_body(), w.now())).unwrap();
     let fixed: Vec<_> = r.fixed.iter().map(|f| f.action).collect();
@@ -342,22 +307,10 @@ fn storage_failure_is_internal_not_a_verdict() {
     let w = World::new();
     let o = w.org("Acme", &[]);
     w.kv().fail_reads(true);
-    let r = block_on(w.svc.verify(
-        &o.admin_secret,
-        &keyward::domain::legacy::LegacyFormats::none(),
-        &[] as &[&str],
-        None,
-        w.now(),
-    ));
+    let r = w.edge_answer(&o.admin_secret);
     assert!(matches!(r, Err(Error::Internal(_))));
     // junk never reaches storage, so it still answers
-    assert_eq!(
-        block_on(w.svc.verify("junk", &keyward::domain::legacy::LegacyFormats::none(), &[] as &[&str], None, w.now()))
-            .unwrap()
-            .code
-            .as_str(),
-        "MALFORMED"
-    );
+    assert_eq!(w.edge_code("junk"), "MALFORMED");
 }
 
 #[test]

@@ -298,15 +298,11 @@ fn demotion_lowers_effective_role_at_once() {
     let w = World::new();
     let o = w.org("Acme", &[]);
     let (ops_id, ops, _) = w.member_with_token(&o.admin_secret, "ops@acme.io", "admin");
-    let v =
-        block_on(w.svc.verify(&ops, &keyward::domain::legacy::LegacyFormats::none(), &[] as &[&str], None, w.now()))
-            .unwrap();
+    let v = w.edge_answer(&ops).unwrap();
     assert_eq!(serde_json::to_value(&v).unwrap()["token"]["role"], "admin");
     let admin = w.actor(&o.admin_secret);
     block_on(w.svc.update_member(&admin, &ops_id, &form(json!({"role": "developer"})), w.now())).unwrap();
-    let v =
-        block_on(w.svc.verify(&ops, &keyward::domain::legacy::LegacyFormats::none(), &[] as &[&str], None, w.now()))
-            .unwrap();
+    let v = w.edge_answer(&ops).unwrap();
     assert_eq!(serde_json::to_value(&v).unwrap()["token"]["role"], "developer");
     let demoted = w.actor(&ops);
     assert!(!demoted.is_admin());

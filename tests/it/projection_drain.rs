@@ -72,13 +72,7 @@ fn reconcile_deletes_its_own_orphans_and_leaves_other_orgs_alone() {
     block_on(w.svc.delete_token(&admin, &id, &form(json!({"confirm_label": "gone"})), w.now())).unwrap();
     w.kv().fail_writes(false);
     forget_the_outbox(&w);
-    assert_eq!(
-        block_on(w.svc.verify(&orphan, &keyward::domain::legacy::LegacyFormats::none(), &[] as &[&str], None, w.now()))
-            .unwrap()
-            .code
-            .as_str(),
-        "VALID"
-    );
+    assert_eq!(w.edge_code(&orphan), "VALID");
 
     let r = block_on(w.svc.reconcile(&w.actor(&a.admin_secret), &no_body(), w.now())).unwrap();
     assert_eq!(
@@ -105,19 +99,7 @@ fn reconcile_writes_an_entry_kv_never_got() {
     let issued = block_on(w.svc.create_token(&admin, &form(body.clone()), w.now())).unwrap();
     w.kv().fail_writes(false);
     forget_the_outbox(&w);
-    assert_eq!(
-        block_on(w.svc.verify(
-            &issued.secret,
-            &keyward::domain::legacy::LegacyFormats::none(),
-            &[] as &[&str],
-            None,
-            w.now()
-        ))
-        .unwrap()
-        .code
-        .as_str(),
-        "NOT_FOUND"
-    );
+    assert_eq!(w.edge_code(&issued.secret), "NOT_FOUND");
 
     let r = block_on(w.svc.reconcile(&w.actor(&o.admin_secret), &no_body(), w.now())).unwrap();
     let fixed: Vec<_> = r.fixed.iter().map(|f| (f.action, f.token_id.clone())).collect();
