@@ -158,3 +158,18 @@ export function apiAs(base, secret) {
     return { status: res.status, body: text ? JSON.parse(text) : null };
   };
 }
+
+/**
+ * A fresh organisation and its first admin's API: { secret, token, org, member, api, ok }, where
+ * `ok(method, path, body)` is an API call that must succeed and answers its body.
+ */
+export async function orgWithApi(base) {
+  const o = await createOrg(base);
+  const api = apiAs(base, o.secret);
+  const ok = async (method, path, body) => {
+    const r = await api(method, path, body);
+    assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body;
+  };
+  return { ...o, api, ok };
+}

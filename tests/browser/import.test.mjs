@@ -11,7 +11,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SHOTS, apiAs, closed, createOrg, problems, signIn, start, watch } from "./harness.mjs";
+import { SHOTS, apiAs, closed, orgWithApi, problems, signIn, start, watch } from "./harness.mjs";
 
 const HASHES_ONLY = "The file holds SHA-256 hashes of your existing keys, never the keys.";
 // The deployment declares the old keys' shape, so an imported key verifies by its original string.
@@ -47,17 +47,8 @@ async function signedIn(secret, width = 1280) {
   return p;
 }
 
-/** A fresh organisation: { secret, org, member, api, ok(method, path, body) } of its first admin. */
-async function setup() {
-  const o = await createOrg(base);
-  const api = apiAs(base, o.secret);
-  const ok = async (method, path, body) => {
-    const r = await api(method, path, body);
-    assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
-    return r.body;
-  };
-  return { ...o, api, ok };
-}
+/** A fresh organisation and its first admin's API (harness.mjs). */
+const setup = () => orgWithApi(base);
 
 /** An existing key, as another system issued it: the string, its SHA-256 and its last four. */
 function oldKey() {

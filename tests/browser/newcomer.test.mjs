@@ -6,7 +6,7 @@
 // test-results/screenshots/.
 import { after, afterEach, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { SHOTS, apiAs, closed, createOrg, problems, signIn, start, watch } from "./harness.mjs";
+import { SHOTS, apiAs, closed, orgWithApi, problems, signIn, start, watch } from "./harness.mjs";
 
 let mf, base, browser;
 const contexts = [];
@@ -42,18 +42,8 @@ async function signedIn(secret, width) {
   return p;
 }
 
-/** A fresh organisation: { secret, token, org, member, api(method, path, body) } of its first admin. */
-async function setup() {
-  const o = await createOrg(base);
-  const api = apiAs(base, o.secret);
-  /** The API call, which must succeed; its body. */
-  const ok = async (method, path, body) => {
-    const r = await api(method, path, body);
-    assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
-    return r.body;
-  };
-  return { ...o, api, ok };
-}
+/** A fresh organisation and its first admin's API (harness.mjs). */
+const setup = () => orgWithApi(base);
 
 const row = (p, label) => p.locator("tbody tr", { has: p.getByText(label, { exact: true }) });
 const shot = (p, name) => p.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
