@@ -1,6 +1,6 @@
 //! One function per form of the API, each returning every failed field at once.
 
-use super::form::{clip, finish, optional_text, Form};
+use super::form::{check, clip, finish, optional_text, Form};
 use super::input::{
     ConfirmInput, EmptyInput, Field, MemberPatchInput, NewMemberInput, NewOrgInput, NewTokenInput, OrgPatchInput,
     RotateInput, TokenPatchInput, WebhookInput,
@@ -364,7 +364,7 @@ pub fn new_token(input: &NewTokenInput, grantable: &[String], policy: &Policy) -
         }
     };
     let meta = meta_field(&mut f, &input.meta);
-    let external_id = external_id_field(&mut f, &input.external_id);
+    let external_id = optional_text(&mut f, "external_id", &input.external_id, external_id_problem);
     let value = match (label, description, logo, role, scopes, kind, lifetime, cidrs, meta, external_id) {
         (
             Some(label),
@@ -447,49 +447,23 @@ pub fn token_patch(input: &TokenPatchInput, grantable: &[String]) -> Result<Toke
     let role = f.role("role", &input.role, false);
     let allowed_cidrs = cidrs(&mut f, "allowed_cidrs", &input.allowed_cidrs);
     let meta = if input.meta.is_present() { meta_field(&mut f, &input.meta) } else { None };
-    let external_id = if input.external_id.is_present() { external_id_field(&mut f, &input.external_id) } else { None };
+    let external_id = if input.external_id.is_present() {
+        optional_text(&mut f, "external_id", &input.external_id, external_id_problem)
+    } else {
+        None
+    };
     finish(Some(TokenPatch { label, description, logo, scopes: sc, role, allowed_cidrs, meta, external_id }), errors)
 }
 
 /// `meta` as sent: `Some(None)` when absent or `null`, `Some(Some(m))` when valid, `None` when
-/// refused (recorded in the form).
+/// refused (recorded in the form), as [`optional_text`] reads a text field.
 fn meta_field(
     f: &mut Form<'_>,
     v: &Field<serde_json::Map<String, serde_json::Value>>,
 ) -> Option<Option<serde_json::Map<String, serde_json::Value>>> {
-    match v {
-        Field::Absent | Field::Null => Some(None),
-        Field::Wrong => {
-            f.fail("meta", "must be a JSON object");
-            None
-        }
-        Field::Given(m) => match meta_problem(m) {
-            Some(why) => {
-                f.fail("meta", why);
-                None
-            }
-            None => Some(Some(m.clone())),
-        },
-    }
-}
-
-/// `external_id` as sent: `Some(None)` when absent, `null` or empty, `Some(Some(s))` when valid,
-/// `None` when refused (recorded in the form).
-fn external_id_field(f: &mut Form<'_>, v: &Field<String>) -> Option<Option<String>> {
-    match v {
-        Field::Absent | Field::Null => Some(None),
-        Field::Given(s) if s.is_empty() => Some(None),
-        Field::Wrong => {
-            f.fail("external_id", "must be a string");
-            None
-        }
-        Field::Given(s) => match external_id_problem(s) {
-            Some(why) => {
-                f.fail("external_id", why);
-                None
-            }
-            None => Some(Some(s.clone())),
-        },
+    match f.value("meta", v) {
+        None => Some(None),
+        Some(m) => check(f, "meta", meta_problem(m)).then(|| Some(m.clone())),
     }
 }
 
