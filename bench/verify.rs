@@ -53,6 +53,7 @@ fn main() {
         allowed_cidrs: vec![],
         meta: None,
         external_id: None,
+        metered: false,
     };
     let required = ["billing"];
     // What the timed step must conclude, checked before timing it.

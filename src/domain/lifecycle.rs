@@ -141,12 +141,15 @@ pub struct Outcome {
     pub changed: Vec<&'static str>,
     /// What people are told, if anything.
     pub notice: Option<Notice>,
+    /// The credits balance the change sets (a new token's, or an admin's edit): the token's
+    /// meter ([`crate::domain::meter::Meter`]) is written with it in the same commit.
+    pub balance: Option<u32>,
 }
 
 /// A new token `t` (already built from its validated form and secret), for `owner` (the
-/// owner's email, for a personal token).
+/// owner's email, for a personal token), starting with `balance` credits if it has credits.
 #[must_use]
-pub fn created(t: &Token, owner: Option<&str>) -> Outcome {
+pub fn created(t: &Token, owner: Option<&str>, balance: Option<u32>) -> Outcome {
     let summary = format!("Created {}{}", named(t), owner.map_or_else(String::new, |email| format!(" for {email}")));
     Outcome {
         after: Some(t.clone()),
@@ -154,6 +157,7 @@ pub fn created(t: &Token, owner: Option<&str>) -> Outcome {
         summary,
         changed: Vec::new(),
         notice: Notice::verb("created"),
+        balance: t.credits.and(balance),
     }
 }
 
@@ -163,7 +167,14 @@ pub fn created(t: &Token, owner: Option<&str>) -> Outcome {
 #[must_use]
 pub fn imported(t: &Token, owner: Option<&str>, told: Option<Notice>) -> Outcome {
     let summary = format!("Imported {}{}", named(t), owner.map_or_else(String::new, |email| format!(" for {email}")));
-    Outcome { after: Some(t.clone()), action: Action::TokenCreated, summary, changed: Vec::new(), notice: told }
+    Outcome {
+        after: Some(t.clone()),
+        action: Action::TokenCreated,
+        summary,
+        changed: Vec::new(),
+        notice: told,
+        balance: None,
+    }
 }
 
 /// The one notice of an import of `count` keys, told with its `first` key: one key reads as
@@ -186,13 +197,18 @@ pub fn import_notice(first: &Token, count: usize) -> Notice {
 /// [`Refused`] when the transition is not allowed now (answered 409 `CONFLICT`).
 pub fn apply(before: &Token, change: Change<'_>, by: By, now: Timestamp) -> Result<Option<Outcome>, Refused> {
     let mut t = before.clone();
+    let mut balance = None;
     let (action, summary, changed, notice) = match change {
         Change::Edit(patch) => {
             edit(&mut t, patch);
-            if t == *before {
+            balance = patch.credits.flatten().and_then(|c| c.remaining).filter(|_| t.credits.is_some());
+            if t == *before && balance.is_none() {
                 return Ok(None);
             }
-            let changed = changed_fields(before, &t);
+            let mut changed = changed_fields(before, &t);
+            if balance.is_some() && !changed.contains(&"credits") {
+                changed.push("credits");
+            }
             let access = t.role != before.role || t.scopes != before.scopes || t.allowed_cidrs != before.allowed_cidrs;
             let summary = format!("Edited \"{}\": {}", t.label, changed.join(", "));
             (Action::TokenUpdated, summary, changed, if access { Notice::verb("edited") } else { None })
@@ -235,12 +251,13 @@ pub fn apply(before: &Token, change: Change<'_>, by: By, now: Timestamp) -> Resu
                 summary,
                 changed: Vec::new(),
                 notice: Notice::verb("deleted"),
+                balance: None,
             }));
         }
     };
     t.updated_at = now;
     t.version = before.version + 1;
-    Ok(Some(Outcome { after: Some(t), action, summary, changed, notice }))
+    Ok(Some(Outcome { after: Some(t), action, summary, changed, notice, balance }))
 }
 
 /// Disable, enable, revoke or re-approve `t` (a copy of `before`); answers the action and verb.
@@ -357,6 +374,12 @@ fn edit(t: &mut Token, patch: &TokenPatch) {
     if let Some(x) = &patch.external_id {
         t.external_id.clone_from(x);
     }
+    if let Some(l) = patch.ratelimit {
+        t.ratelimit = l;
+    }
+    if let Some(c) = patch.credits {
+        t.credits = c.map(|c| c.plan(t.credits));
+    }
 }
 
 /// The fields that differ between `a` and `b`, in people's words.
@@ -370,6 +393,8 @@ fn changed_fields(a: &Token, b: &Token) -> Vec<&'static str> {
         (a.allowed_cidrs != b.allowed_cidrs, "allowed networks"),
         (a.meta != b.meta, "metadata"),
         (a.external_id != b.external_id, "external id"),
+        (a.ratelimit != b.ratelimit, "rate limit"),
+        (a.credits != b.credits, "credits"),
     ]
     .into_iter()
     .filter_map(|(changed, name)| changed.then_some(name))

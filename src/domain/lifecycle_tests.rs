@@ -37,6 +37,8 @@ fn token() -> Token {
         imported: false,
         meta: None,
         external_id: None,
+        ratelimit: None,
+        credits: None,
         version: 4,
     }
 }
@@ -279,10 +281,10 @@ fn leak_reports_find_and_act() {
 
 #[test]
 fn a_new_token_is_described_with_its_owner() {
-    let o = created(&token(), Some("ada@x.io"));
+    let o = created(&token(), Some("ada@x.io"), None);
     assert_eq!(o.summary, "Created personal developer token \"ci\" (kw_••••••••abcd) for ada@x.io");
     assert_eq!((o.action, o.after), (Action::TokenCreated, Some(token())));
     assert_eq!(o.notice.map(|n| n.verb), Some("created".into()));
     let org = Token { kind: Kind::Org, owner_member_id: None, role: Role::Admin, ..token() };
-    assert_eq!(created(&org, None).summary, "Created org admin token \"ci\" (kw_••••••••abcd)");
+    assert_eq!(created(&org, None, None).summary, "Created org admin token \"ci\" (kw_••••••••abcd)");
 }

@@ -9,6 +9,7 @@ pub mod email;
 pub mod leak;
 pub mod legacy;
 pub mod lifecycle;
+pub mod meter;
 pub mod model;
 pub mod notice;
 pub mod policy;

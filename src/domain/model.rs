@@ -337,9 +337,21 @@ pub struct Token {
     /// The org's own id for the customer or app the token serves.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
+    /// At most `limit` valid verifications per `period_s` ([`crate::domain::meter`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratelimit: Option<crate::domain::meter::RateLimit>,
+    /// Usage credits: the refill plan (the balance is the token's meter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credits: Option<crate::domain::meter::CreditPlan>,
 }
 
 impl Token {
+    /// What its verifications are metered by.
+    #[must_use]
+    pub const fn plan(&self) -> crate::domain::meter::Plan {
+        crate::domain::meter::Plan { ratelimit: self.ratelimit, credits: self.credits }
+    }
+
     /// The masked form of the current secret.
     #[must_use]
     pub fn masked(&self) -> String {
@@ -439,6 +451,9 @@ pub struct VerifyEntry {
     /// The token's `external_id`, answered with a valid verdict.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
+    /// It has a rate limit or credits: only its org's authority may answer for it.
+    #[serde(default, skip_serializing_if = "core::ops::Not::not")]
+    pub metered: bool,
 }
 
 /// The audited actions.
@@ -490,6 +505,12 @@ pub enum Action {
     /// A token will soon be disabled for being unused (a warning: notified, never audited).
     #[serde(rename = "token.idle")]
     TokenIdle,
+    /// A token reached its rate limit (notified once per window, never audited).
+    #[serde(rename = "token.limited")]
+    TokenLimited,
+    /// A token ran out of credits (notified once per refill, never audited).
+    #[serde(rename = "token.credits_exhausted")]
+    TokenCreditsExhausted,
 }
 
 impl Action {
@@ -530,6 +551,8 @@ impl Action {
             Self::TokenLeaked => "token.leaked",
             Self::TokenExpiring => "token.expiring",
             Self::TokenIdle => "token.idle",
+            Self::TokenLimited => "token.limited",
+            Self::TokenCreditsExhausted => "token.credits_exhausted",
         }
     }
 }

@@ -64,6 +64,30 @@ pub fn idle_warning(t: &Token, since: Timestamp, at: Timestamp) -> (String, Stri
     ("is unused and will be disabled".to_owned(), text)
 }
 
+/// The change and first sentence of a notice that `t` hit its rate limit of `limit` per
+/// `period_s` seconds at `at` (told once per window).
+#[must_use]
+pub fn limited(t: &Token, limit: u32, period_s: u32, at: Timestamp) -> (String, String) {
+    let text = format!(
+        "The {} reached its rate limit of {limit} verifications per {period_s} s at {at}; verifications over it are answered RATE_LIMITED until the window moves on.",
+        named(t)
+    );
+    ("reached its rate limit".to_owned(), text)
+}
+
+/// The change and first sentence of a notice that `t` ran out of credits at `at` (told once per
+/// refill, or until an admin sets its balance).
+#[must_use]
+pub fn credits_exhausted(t: &Token, at: Timestamp) -> (String, String) {
+    let next = t.credits.and_then(|c| c.refill).map_or_else(
+        || " An admin can set its credits again.".to_owned(),
+        |r| format!(" They are refilled to {} every {} at 00:00 UTC.", r.amount, r.interval.as_str()),
+    );
+    let text =
+        format!("The {} ran out of credits at {at}; its verifications are answered USAGE_EXCEEDED.{next}", named(t));
+    ("ran out of credits".to_owned(), text)
+}
+
 /// The subject and body of a notification.
 #[must_use]
 pub fn written(n: &Notice<'_>) -> (String, String) {

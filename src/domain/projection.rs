@@ -38,6 +38,7 @@ pub fn entry(t: &Token, owner: Option<&Member>) -> VerifyEntry {
         allowed_cidrs: t.allowed_cidrs.clone(),
         meta: t.meta.clone(),
         external_id: t.external_id.clone(),
+        metered: t.plan().is_metered(),
     }
 }
 
@@ -165,6 +166,8 @@ mod tests {
             imported: false,
             meta: None,
             external_id: None,
+            ratelimit: None,
+            credits: None,
             version: 1,
         }
     }

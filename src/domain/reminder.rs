@@ -191,6 +191,8 @@ mod tests {
             imported: false,
             meta: None,
             external_id: None,
+            ratelimit: None,
+            credits: None,
             version: 1,
         }
     }

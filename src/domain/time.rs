@@ -55,6 +55,44 @@ impl Timestamp {
         Self(self.0.saturating_add(seconds.saturating_mul(MS_PER_SECOND)))
     }
 
+    /// 00:00 UTC of the next day of the month `day` strictly after this instant (`day` is
+    /// 1..=28, so every month has it); `None` for another `day`.
+    ///
+    /// ```
+    /// use keyward::domain::Timestamp;
+    /// let t = Timestamp::parse_rfc3339("2026-12-15T10:00:00Z").unwrap();
+    /// assert_eq!(t.next_day_of_month(1).unwrap().to_rfc3339(), "2027-01-01T00:00:00Z");
+    /// assert_eq!(t.next_day_of_month(20).unwrap().to_rfc3339(), "2026-12-20T00:00:00Z");
+    /// ```
+    #[must_use]
+    pub const fn next_day_of_month(self, day: u8) -> Option<Self> {
+        if day < 1 || day > 28 {
+            return None;
+        }
+        let (y, m, _) = civil_from_days(self.0.div_euclid(MS_PER_DAY));
+        let this_month = Self(days_from_civil(y, m as i64, day as i64) * MS_PER_DAY);
+        if this_month.0 > self.0 {
+            return Some(this_month);
+        }
+        let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m as i64 + 1) };
+        Some(Self(days_from_civil(ny, nm, day as i64) * MS_PER_DAY))
+    }
+
+    /// 00:00 UTC of the day after this instant's.
+    #[must_use]
+    pub const fn next_midnight(self) -> Self {
+        Self((self.0.div_euclid(MS_PER_DAY) + 1) * MS_PER_DAY)
+    }
+
+    /// This instant rounded up to a whole second.
+    #[must_use]
+    pub const fn ceil_second(self) -> Self {
+        Self(
+            self.0.div_euclid(MS_PER_SECOND) * MS_PER_SECOND
+                + if self.0.rem_euclid(MS_PER_SECOND) == 0 { 0 } else { MS_PER_SECOND },
+        )
+    }
+
     /// The UTC calendar day, `YYYY-MM-DD`.
     #[must_use]
     pub fn date(self) -> String {

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use core::net::IpAddr;
 
 use super::cidr::allows;
+use super::meter::Refusal;
 use super::model::{State, VerifyEntry};
 use super::time::Timestamp;
 
@@ -28,11 +29,25 @@ pub enum Code {
     IpNotAllowed,
     /// Valid, but lacks a scope that was asked for.
     InsufficientScope,
+    /// Valid, but over its rate limit ([`super::meter`]).
+    RateLimited,
+    /// Valid, but with fewer credits left than the verification costs ([`super::meter`]).
+    UsageExceeded,
     /// Good to use.
     Valid,
 }
 
 impl Code {
+    /// The final code of a metered verification whose verdict was `self`.
+    #[must_use]
+    pub const fn metered(self, refused: Option<Refusal>) -> Self {
+        match refused {
+            Some(Refusal::RateLimited) => Self::RateLimited,
+            Some(Refusal::UsageExceeded) => Self::UsageExceeded,
+            None => self,
+        }
+    }
+
     /// The wire name (`"NOT_FOUND"`, …).
     #[must_use]
     pub const fn as_str(self) -> &'static str {
@@ -45,6 +60,8 @@ impl Code {
             Self::Expired => "EXPIRED",
             Self::IpNotAllowed => "IP_NOT_ALLOWED",
             Self::InsufficientScope => "INSUFFICIENT_SCOPE",
+            Self::RateLimited => "RATE_LIMITED",
+            Self::UsageExceeded => "USAGE_EXCEEDED",
             Self::Valid => "VALID",
         }
     }
@@ -115,6 +132,7 @@ mod tests {
             allowed_cidrs: vec![],
             meta: None,
             external_id: None,
+            metered: false,
         }
     }
     const NOW: Timestamp = Timestamp::from_millis(50_000);

@@ -32,7 +32,7 @@ pub const URL_MAX: usize = 2_048;
 /// Every event kind (`"*"` in `events` subscribes to all of them, present and future).
 pub const ALL_EVENTS: &str = "*";
 /// The event kinds an endpoint may ask for: every notification's `kind`.
-pub const EVENT_KINDS: [&str; 12] = [
+pub const EVENT_KINDS: [&str; 14] = [
     "token.created",
     "token.updated",
     "token.disabled",
@@ -44,6 +44,8 @@ pub const EVENT_KINDS: [&str; 12] = [
     "token.leaked",
     "token.expiring",
     "token.idle",
+    "token.limited",
+    "token.credits_exhausted",
     "member.updated",
 ];
 /// The event `POST /v1/org/webhook/test` sends; always delivered, whatever `events` says.

@@ -299,21 +299,27 @@ pub(crate) async fn verify_post(req: &web_sys::Request, env: &Env, ctx: &Context
 fn verify_query(req: &Request) -> Result<service::VerifyRequest, Problem> {
     let q = query(req)?;
     // A misspelt `scope=` must not verify with no scope check, as an unknown body field does not.
-    if q.keys().any(|k| !["scopes", "consistency", "client_ip"].contains(&k.as_str())) {
-        return Err(Error::BadRequest("GET /v1/verify takes only scopes, consistency and client_ip").into());
+    if q.keys().any(|k| !["scopes", "consistency", "client_ip", "cost"].contains(&k.as_str())) {
+        return Err(Error::BadRequest("GET /v1/verify takes only scopes, consistency, client_ip and cost").into());
     }
     let scopes = param(&q, "scopes")
         .map(|s| s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
         .unwrap_or_default();
     let consistency = service::consistency(param(&q, "consistency").as_deref())?;
     let client_ip = service::client_ip(param(&q, "client_ip").as_deref())?;
-    Ok(service::VerifyRequest { token: bearer(req).unwrap_or_default(), scopes, consistency, client_ip })
+    let cost = match param(&q, "cost") {
+        None => service::cost(None)?,
+        Some(c) => service::cost(Some(c.trim().parse().unwrap_or(u64::MAX)))?,
+    };
+    Ok(service::VerifyRequest { token: bearer(req).unwrap_or_default(), scopes, consistency, client_ip, cost })
 }
 
 /// Answer a verification, both paths: at the edge from KV, or strictly from the org's authority
-/// (found through the secret's verify entry). A valid answer records the use off the response
-/// path. Answers `MALFORMED` and `NOT_FOUND` count against `caller`'s limit (the connecting
-/// client, not `client_ip`), strict ones against the token's; nothing else is limited.
+/// (found through the secret's verify entry). A token with a rate limit or credits (its entry
+/// says `metered`) is always answered by its authority, which meters it exactly. A valid answer
+/// records the use off the response path. Answers `MALFORMED` and `NOT_FOUND` count against
+/// `caller`'s limit (the connecting client, not `client_ip`), strict ones of unmetered tokens
+/// against the token's; nothing else is limited (a metered token's own limit and credits bound it).
 ///
 /// # Errors
 /// [`Error::RateLimited`] past a limit; [`Error::Internal`] when KV or the authority fails.
@@ -326,6 +332,12 @@ pub(crate) async fn verify(
 ) -> Result<Verification, Problem> {
     let found = service::lookup(&edge(env), &asked.token, &legacy_formats(env)).await?;
     let outcome = match (asked.consistency, found) {
+        (_, Lookup::Found { hash, entry }) if entry.metered => {
+            let at = Located::from(entry.as_ref());
+            let mut answer = relay::strict(env, asked, &hash, &at).await?;
+            answer.located = Some(at);
+            answer
+        }
         (Consistency::Strict, Lookup::Found { hash, entry }) => {
             let at = Located::from(entry.as_ref());
             limits::check(env, limits::Limit::StrictVerifications, &at.token_id).await?;

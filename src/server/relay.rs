@@ -79,6 +79,13 @@ pub struct StrictQuestion {
     /// The address the calling service saw (network allowlists).
     #[serde(default)]
     pub client_ip: Option<core::net::IpAddr>,
+    /// Credits a valid verification spends.
+    #[serde(default = "default_cost")]
+    pub cost: u32,
+}
+
+const fn default_cost() -> u32 {
+    crate::domain::meter::DEFAULT_COST
 }
 
 /// Ask the org's authority for a strict verdict on what was `asked`, whose secret hashes to
@@ -98,6 +105,7 @@ pub async fn strict(
         org_id: at.org_id.clone(),
         token_id: at.token_id.clone(),
         client_ip: asked.client_ip,
+        cost: asked.cost,
     };
     let body = serde_json::to_vec(&q).map_err(internal)?;
     let headers = Headers::new();

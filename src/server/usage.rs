@@ -17,7 +17,7 @@ use std::time::Duration;
 use worker::{console_error, Context, Delay, Env, Headers, Method};
 
 use super::relay::{send, USAGE_PATH};
-use crate::domain::Timestamp;
+use crate::domain::{Code, Timestamp};
 use crate::service::{UsageCount, UsageReport, Verification};
 
 /// Default flush interval per org and isolate.
@@ -31,6 +31,8 @@ struct Count {
     day: i64,
     valid: u64,
     refused: u64,
+    rate_limited: u64,
+    usage_exceeded: u64,
 }
 
 #[derive(Default)]
@@ -91,6 +93,11 @@ pub fn count(ctx: &Context, env: &Env, outcome: &Verification, now: Timestamp) {
         } else {
             c.refused += 1;
         }
+        match outcome.code {
+            Code::RateLimited => c.rate_limited += 1,
+            Code::UsageExceeded => c.usage_exceeded += 1,
+            _ => {}
+        }
         if org.flush_scheduled {
             return None;
         }
@@ -130,6 +137,8 @@ async fn flush(env: &Env, org: &str) {
                 date: Timestamp::from_millis(c.day * MS_PER_DAY).date(),
                 valid: c.valid,
                 refused: c.refused,
+                rate_limited: c.rate_limited,
+                usage_exceeded: c.usage_exceeded,
             })
         })
         .collect();

@@ -62,12 +62,12 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             let t = self.imported(actor, e, now)?;
             let told = (i == 0).then(|| lifecycle::import_notice(&t, count));
             let outcome = lifecycle::imported(&t, owner.map(|m| m.email.as_str()), told);
-            self.record_into(&mut changes, (Who::Caller(actor), org, &members), None, owner, &outcome, now)?;
+            self.record_into(&mut changes, (Who::Caller(actor), org, &members), None, owner, &outcome, None, now)?;
             made.push(t);
         }
         self.commit(&changes, now).await?;
         let dir = directory(members);
-        Ok(made.iter().map(|t| TokenView::new(t, &dir, None, now)).collect())
+        Ok(made.iter().map(|t| TokenView::new(t, &dir, None, None, now)).collect())
     }
 
     /// Who may import, and every entry checked against the org's modules and policy.
@@ -110,6 +110,8 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             imported: true,
             meta: None,
             external_id: None,
+            ratelimit: None,
+            credits: None,
         })
     }
 }

@@ -119,11 +119,13 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             lifetime: Lifetime::Days(org.policy.default_ttl_days),
             meta: None,
             external_id: None,
+            ratelimit: None,
+            credits: None,
         };
         let members = [admin.clone()];
         let (secret, t) = self.issue(&mut changes, (operator, &org, &members), spec, Some(&admin), now)?;
         self.commit(&changes, now).await?;
-        let token = TokenView::new(&t, &directory(members.to_vec()), None, now);
+        let token = TokenView::new(&t, &directory(members.to_vec()), None, None, now);
         Ok(OrgCreated {
             org: OrgView::from(&org),
             member: MemberView::from(&admin),
@@ -144,10 +146,11 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             None => 0,
         };
         let last = self.edge.last_used(&actor.org.id, &actor.token.id).await?;
+        let meter = self.meter_of(&actor.token).await?;
         Ok(Me {
             member: actor.member.as_ref().map(MemberView::from),
             org: OrgView::from(&actor.org),
-            token: TokenView::new(&actor.token, &dir, last, now),
+            token: TokenView::new(&actor.token, &dir, last, meter.as_ref(), now),
             personal_tokens: Usage { used, limit: actor.org.policy.max_personal_tokens },
         })
     }

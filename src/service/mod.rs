@@ -36,13 +36,14 @@ pub use reminders::Tick;
 pub use tokens::{Issued, TokenQuery};
 pub use usage::{UsageCount, UsageReport, REPORT_MAX as USAGE_REPORT_MAX};
 pub use verify::{
-    client_ip, consistency, locate, lookup, verify, verify_body, Consistency, Located, Lookup, Verification,
-    VerifiedToken, VerifyRequest, EDGE_MAX_STALENESS_S,
+    client_ip, consistency, cost, locate, lookup, verify, verify_body, Consistency, CreditsLeft, LimitState, Located,
+    Lookup, Verification, VerifiedToken, VerifyRequest, EDGE_MAX_STALENESS_S,
 };
 pub use webhooks::{Outgoing, WebhookSet};
 
 use crate::domain::email::EmailState;
 use crate::domain::lifecycle::{self, Outcome};
+use crate::domain::meter::Meter;
 use crate::domain::model::new_id;
 use crate::domain::notice;
 use crate::domain::policy::{self, Access};
@@ -336,12 +337,16 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         Ok(())
     }
 
-    /// Ask for a wake when `t`'s next reminder may come (a lower bound: what was already sent is
-    /// not known here, and an early wake only finds nothing to do).
+    /// Ask for a wake when `t`'s next reminder or credit refill may come (a lower bound: what was
+    /// already sent is not known here, and an early wake only finds nothing to do).
     fn remind(changes: &mut Changes, org: &Org, t: &Token, now: Timestamp) {
         let idle = org.policy.disable_after_idle_days;
         if let Some(at) = crate::domain::reminder::next_due(t, &crate::domain::reminder::Watch::default(), idle, now) {
             changes.wake(at);
+        }
+        // A credit refill is due at the first refill moment after now, at the latest.
+        if let Some(r) = t.credits.and_then(|c| c.refill) {
+            changes.wake(r.next_after(now));
         }
     }
 
@@ -495,14 +500,20 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let token = outcome.after.as_ref().or(before).ok_or_else(|| Error::Internal("no token to record".into()))?;
         let owner = self.owner_of(token).await?;
         let members = if outcome.notice.is_some() { self.repo.members(&org.id).await? } else { Vec::new() };
+        let meter = match outcome.balance {
+            Some(_) => Some(self.repo.meter(&org.id, &token.id).await?),
+            None => None,
+        };
         let mut changes = Changes::new();
-        self.record_into(&mut changes, (who, org, &members), before, owner.as_ref(), outcome, now)?;
+        self.record_into(&mut changes, (who, org, &members), before, owner.as_ref(), outcome, meter.as_ref(), now)?;
         self.commit(&changes, now).await
     }
 
     /// [`Service::record`]'s writes added to `changes`, for use cases that commit several at once
     /// or whose owner and members are not stored yet. `members` are those to notify (unused when
-    /// the outcome tells nobody); `owner` is the token's owner as the change leaves it.
+    /// the outcome tells nobody); `owner` is the token's owner as the change leaves it; `meter`
+    /// the token's meter before a change that sets its balance (`None`: a new token's, empty).
+    #[allow(clippy::too_many_arguments)]
     fn record_into(
         &self,
         changes: &mut Changes,
@@ -510,6 +521,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         before: Option<&Token>,
         owner: Option<&Member>,
         outcome: &Outcome,
+        meter: Option<&Meter>,
         now: Timestamp,
     ) -> Result<()> {
         let token = outcome.after.as_ref().or(before).ok_or_else(|| Error::Internal("no token to record".into()))?;
@@ -519,6 +531,10 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
                 Self::remind(changes, org, t, now);
             }
             None => changes.delete_token(&token.org_id, &token.id),
+        }
+        if let Some(b) = outcome.balance {
+            let after = meter.cloned().unwrap_or_default().with_balance(b, now);
+            changes.put_meter(&token.org_id, &token.id, &after)?;
         }
         let after = outcome.after.as_ref().map(|t| (t, owner));
         let projected = crate::domain::projection::changes(before.map(|b| (b, owner)), after, now);

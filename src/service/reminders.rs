@@ -1,5 +1,6 @@
 //! The org authority's own timed work: expiry warnings and the idle-token policy
-//! ([`crate::domain::reminder`] decides), run by its alarm at the moment the next one is due.
+//! ([`crate::domain::reminder`] decides) and credit refills ([`crate::domain::meter`]), run by
+//! its alarm at the moment the next one is due.
 //! There is no global scan: each authority looks only at its own org's tokens.
 
 use super::{Notice, Result, Service, Who};
@@ -18,6 +19,8 @@ pub struct Tick {
     pub idle_warnings: usize,
     /// Tokens disabled for being idle.
     pub idle_disabled: usize,
+    /// Credit balances refilled.
+    pub refills: usize,
     /// When the next reminder, webhook delivery or email is due.
     #[serde(skip)]
     pub next: Option<Timestamp>,
@@ -37,7 +40,23 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let mut watches = self.repo.watches(org_id).await?;
         let mut changes = Changes::new();
         let mut next: Option<Timestamp> = None;
-        for t in self.repo.tokens(org_id).await? {
+        let tokens = self.repo.tokens(org_id).await?;
+        if tokens.iter().any(|t| t.credits.is_some_and(|c| c.refill.is_some())) {
+            let meters = self.repo.meters(org_id).await?;
+            for t in tokens.iter().filter(|t| t.credits.is_some_and(|c| c.refill.is_some())) {
+                let plan = t.plan();
+                let before = meters.get(&t.id).cloned().unwrap_or_default();
+                let after = before.clone().refilled(&plan, now);
+                if after != before {
+                    out.refills += 1;
+                    changes.put_meter(org_id, &t.id, &after)?;
+                }
+                if let Some(at) = after.next_refill(&plan) {
+                    next = Some(next.map_or(at, |n: Timestamp| n.min(at)));
+                }
+            }
+        }
+        for t in tokens {
             let owner = t.owner_member_id.as_deref().and_then(|o| members.iter().find(|m| m.id == o));
             if t.kind == Kind::Personal && !owner.is_some_and(|m| m.is_active()) {
                 continue;
@@ -68,6 +87,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
                                 Some(&after),
                                 owner,
                                 &o,
+                                None,
                                 now,
                             )?;
                             after = o.after.unwrap_or(after);

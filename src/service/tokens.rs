@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::views::{directory, owner_active, TokenView};
 use super::{with_cursor, Actor, Denied, Error, Result, Service, Who};
 use crate::domain::lifecycle::{self, apply, Change};
+use crate::domain::meter::Meter;
 use crate::domain::policy::{
     self, check_transition, expires_at, grantable, may_act_on, may_delete, may_undo, personal_limit_allows,
     role_ceiling, Access, Transition,
@@ -94,10 +95,13 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             imported: false,
             meta: spec.meta,
             external_id: spec.external_id,
+            ratelimit: spec.ratelimit,
+            credits: spec.credits.map(|c| c.plan(None)),
             version: 1,
         };
-        let outcome = lifecycle::created(&t, owner.map(|m| m.email.as_str()));
-        self.record_into(changes, (who, org, members), None, owner, &outcome, now)?;
+        let balance = spec.credits.and_then(|c| c.remaining);
+        let outcome = lifecycle::created(&t, owner.map(|m| m.email.as_str()), balance);
+        self.record_into(changes, (who, org, members), None, owner, &outcome, None, now)?;
         Ok((secret, t))
     }
 
@@ -159,7 +163,8 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let (secret, t) =
             self.issue(&mut changes, (Who::Caller(actor), &actor.org, &members), spec, owner.as_ref(), now)?;
         self.commit(&changes, now).await?;
-        let view = TokenView::new(&t, &directory(members), None, now);
+        let meter = self.meter_of(&t).await?;
+        let view = TokenView::new(&t, &directory(members), None, meter.as_ref(), now);
         Ok(Issued { secret: secret.expose().to_owned(), token: view })
     }
 
@@ -204,6 +209,11 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             .map_err(|_| Error::field("cursor", "is not a cursor from this listing"))?;
         let dir = directory(self.repo.members(&actor.org.id).await?);
         let used = self.edge.last_used_by_token(&actor.org.id).await?;
+        let meters = if page.items.iter().any(|t| t.credits.is_some()) {
+            self.repo.meters(&actor.org.id).await?
+        } else {
+            std::collections::BTreeMap::new()
+        };
         let views = page
             .items
             .iter()
@@ -212,7 +222,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             .filter(|t| q.owner.as_deref().is_none_or(|o| t.owner_member_id.as_deref() == Some(o)))
             .filter(|t| q.external_id.is_none() || t.external_id == q.external_id)
             .filter(|t| status.is_none_or(|s| t.status(now, owner_active(t, &dir)) == s))
-            .map(|t| TokenView::new(t, &dir, used.get(&t.id).copied(), now))
+            .map(|t| TokenView::new(t, &dir, used.get(&t.id).copied(), meters.get(&t.id), now))
             .collect();
         Ok((views, page.cursor))
     }
@@ -244,7 +254,16 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     async fn view(&self, t: &Token, now: Timestamp) -> Result<TokenView> {
         let dir = directory(self.repo.members(&t.org_id).await?);
         let last = self.edge.last_used(&t.org_id, &t.id).await?;
-        Ok(TokenView::new(t, &dir, last, now))
+        let meter = self.meter_of(t).await?;
+        Ok(TokenView::new(t, &dir, last, meter.as_ref(), now))
+    }
+
+    /// The meter of a token with credits (what its view shows of it), or `None`.
+    pub(super) async fn meter_of(&self, t: &Token) -> Result<Option<Meter>> {
+        match t.credits {
+            Some(_) => Ok(Some(self.repo.meter(&t.org_id, &t.id).await?)),
+            None => Ok(None),
+        }
     }
 
     /// `GET /v1/tokens/{id}`.
@@ -277,6 +296,9 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let patch = validate::token_patch(input, &grantable(&actor.org.modules, &actor.token.scopes))?;
         if before.imported && patch.scopes.as_ref().is_some_and(|s| policy::access(s).is_some()) {
             return Err(Error::field("scopes", validate::IMPORTED_KEYWARD_SCOPES));
+        }
+        if before.credits.is_none() && patch.credits.flatten().is_some_and(|c| c.remaining.is_none()) {
+            return Err(Error::field("credits.remaining", "is required when the token has no credits yet"));
         }
         actor.precondition(before.version)?;
         let owner = self.owner_of(&before).await?;

@@ -30,6 +30,12 @@ pub struct UsageCount {
     pub valid: u64,
     /// Answered with another code.
     pub refused: u64,
+    /// Of `refused`: answered `RATE_LIMITED`.
+    #[serde(default)]
+    pub rate_limited: u64,
+    /// Of `refused`: answered `USAGE_EXCEEDED`.
+    #[serde(default)]
+    pub usage_exceeded: u64,
 }
 
 /// What one isolate reports to an org's authority.
@@ -96,6 +102,8 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             let after = DayCount {
                 valid: before.valid.saturating_add(c.valid),
                 refused: before.refused.saturating_add(c.refused),
+                rate_limited: before.rate_limited.saturating_add(c.rate_limited),
+                usage_exceeded: before.usage_exceeded.saturating_add(c.usage_exceeded),
             };
             changes.put_usage(org, &c.token_id, &c.date, &after)?;
             // Several counts of one token in one report: read back what this report wrote.
@@ -128,7 +136,13 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             .into_iter()
             .map(|date| {
                 let n = stored.iter().find(|(d, _, _)| *d == date).map(|(_, _, n)| *n).unwrap_or_default();
-                UsageDay { date, valid: n.valid, refused: n.refused }
+                UsageDay {
+                    date,
+                    valid: n.valid,
+                    refused: n.refused,
+                    rate_limited: n.rate_limited,
+                    usage_exceeded: n.usage_exceeded,
+                }
             })
             .collect())
     }

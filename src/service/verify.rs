@@ -5,12 +5,13 @@ use core::net::IpAddr;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{object, parse_json, Error, Result, Service};
+use super::{object, parse_json, Error, Notice, Result, Service, Who};
 use crate::domain::legacy::LegacyFormats;
+use crate::domain::meter::{meter, Metered, Refusal, COST_MAX, DEFAULT_COST};
 use crate::domain::projection::entries;
 use crate::domain::token::{parse, sha256_hex};
-use crate::domain::{verdict, Code, Kind, RandomSource, Role, Timestamp, VerifyEntry};
-use crate::store::{Edge, Kv, Store};
+use crate::domain::{notice, verdict, Action, Code, Kind, RandomSource, Role, Timestamp, Token, VerifyEntry};
+use crate::store::{Changes, Edge, Kv, Store};
 
 /// The token part of a `VALID` verify answer.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -66,7 +67,7 @@ impl Consistency {
 pub const EDGE_MAX_STALENESS_S: u32 = 65;
 
 /// `POST /v1/verify` answer: `{valid, code, consistency, checked_at, max_staleness_s}` plus
-/// `token` when valid.
+/// `token` when valid, and `ratelimit` and `credits` for a metered token.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Verification {
     /// `code == VALID`.
@@ -85,6 +86,12 @@ pub struct Verification {
     /// What the token may do (only when valid).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<VerifiedToken>,
+    /// A rate-limited token's window: `{limit, remaining, reset_at}` (only for such a token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratelimit: Option<LimitState>,
+    /// A token with credits: `{remaining}` (only for such a token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credits: Option<CreditsLeft>,
     /// The token the presented secret belongs to, valid or not (for usage counts; never
     /// answered).
     #[serde(skip)]
@@ -121,9 +128,29 @@ impl Verification {
             checked_at: now.to_rfc3339(),
             max_staleness_s,
             token,
+            ratelimit: None,
+            credits: None,
             located,
         }
     }
+}
+
+/// The `ratelimit` of a verify answer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LimitState {
+    /// Valid verifications allowed per period.
+    pub limit: u32,
+    /// Left in the current window (after this verification).
+    pub remaining: u32,
+    /// When the window's count next goes down (RFC 3339).
+    pub reset_at: String,
+}
+
+/// The `credits` of a verify answer.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CreditsLeft {
+    /// Credits left (after this verification).
+    pub remaining: u32,
 }
 
 /// One verification asked for, by either form of the endpoint.
@@ -137,9 +164,12 @@ pub struct VerifyRequest {
     pub consistency: Consistency,
     /// The address the calling service saw its client use (for network allowlists).
     pub client_ip: Option<IpAddr>,
+    /// Credits a valid verification spends (0..=[`COST_MAX`], default 1; only tokens with
+    /// credits have any to spend).
+    pub cost: u32,
 }
 
-/// `{token, scopes?, consistency?, client_ip?}`, the one shape `POST /v1/verify` takes.
+/// `{token, scopes?, consistency?, client_ip?, cost?}`, the one shape `POST /v1/verify` takes.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct VerifyBody {
@@ -150,12 +180,28 @@ struct VerifyBody {
     consistency: Option<Consistency>,
     #[serde(default)]
     client_ip: Option<String>,
+    #[serde(default)]
+    cost: Option<u32>,
 }
 
 /// What a `client_ip` that is not an address is told (both forms of the endpoint).
 const BAD_CLIENT_IP: Error = Error::BadRequest("client_ip must be an IPv4 or IPv6 address");
 /// What a `consistency` other than edge or strict is told (both forms of the endpoint).
 const BAD_CONSISTENCY: Error = Error::BadRequest("consistency must be \"edge\" or \"strict\"");
+
+/// What a `cost` outside 0..=1000 is told (both forms of the endpoint).
+const BAD_COST: Error = Error::BadRequest("cost must be a whole number from 0 to 1000");
+
+/// A `cost` as given (`None`: the default, 1).
+///
+/// # Errors
+/// [`Error::BadRequest`] outside 0..=[`COST_MAX`].
+pub fn cost(raw: Option<u64>) -> Result<u32, Error> {
+    match raw {
+        None => Ok(DEFAULT_COST),
+        Some(n) => u32::try_from(n).ok().filter(|n| *n <= COST_MAX).ok_or(BAD_COST),
+    }
+}
 
 /// A `client_ip` as given (`None` or empty: not given).
 ///
@@ -189,13 +235,19 @@ pub fn verify_body(body: &[u8]) -> Result<VerifyRequest, Error> {
             scopes: b.scopes.unwrap_or_default(),
             consistency: b.consistency.unwrap_or_default(),
             client_ip: client_ip(b.client_ip.as_deref())?,
+            cost: cost(b.cost.map(u64::from))?,
         });
     }
     let v = parse_json(body)?;
     let obj = object(&v)?;
-    if obj.keys().any(|k| !["token", "scopes", "consistency", "client_ip"].contains(&k.as_str())) {
-        return Err(Error::BadRequest("the body takes only token, scopes, consistency and client_ip"));
+    if obj.keys().any(|k| !["token", "scopes", "consistency", "client_ip", "cost"].contains(&k.as_str())) {
+        return Err(Error::BadRequest("the body takes only token, scopes, consistency, client_ip and cost"));
     }
+    let cost = match obj.get("cost") {
+        None | Some(Value::Null) => DEFAULT_COST,
+        Some(Value::Number(n)) => cost(Some(n.as_u64().ok_or(BAD_COST)?))?,
+        Some(_) => return Err(BAD_COST),
+    };
     let consistency = match obj.get("consistency") {
         None | Some(Value::Null) => Consistency::Edge,
         Some(Value::String(c)) => consistency(Some(c))?,
@@ -216,7 +268,7 @@ pub fn verify_body(body: &[u8]) -> Result<VerifyRequest, Error> {
             .ok_or(Error::BadRequest("scopes must be a list of strings"))?,
         Some(_) => return Err(Error::BadRequest("scopes must be a list of strings")),
     };
-    Ok(VerifyRequest { token: token.to_owned(), scopes, consistency, client_ip })
+    Ok(VerifyRequest { token: token.to_owned(), scopes, consistency, client_ip, cost })
 }
 
 /// Where the edge says a presented secret lives: its org (and so its authority) and its token.
@@ -344,6 +396,10 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// it ([`Lookup::Found`]), and `at` where the edge found it: the secret itself never reaches
     /// the authority.
     ///
+    /// A token with a rate limit or credits is metered here too ([`meter`]): its meter is read,
+    /// decided on and written back in one step, so however many verifications arrive at once,
+    /// no credit is spent twice and no limit exceeded. `cost` is what a valid one spends.
+    ///
     /// # Errors
     /// [`Error::Internal`] on storage failure only.
     pub async fn verify_strict<T: AsRef<str>>(
@@ -352,17 +408,57 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         at: &Located,
         scopes: &[T],
         client: Option<IpAddr>,
+        cost: u32,
         now: Timestamp,
     ) -> Result<Verification> {
-        let entry = match self.repo.token(&at.org_id, &at.token_id).await? {
-            Some(t) => {
-                let owner = self.owner_of(&t).await?;
-                entries(&t, owner.as_ref(), now).into_iter().find(|(h, _)| h == hash).map(|(_, e)| e)
-            }
-            None => None,
+        let Some(t) = self.repo.token(&at.org_id, &at.token_id).await? else {
+            return Ok(Verification::new(Code::NotFound, None, Consistency::Strict, now));
         };
+        let owner = self.owner_of(&t).await?;
+        let entry = entries(&t, owner.as_ref(), now).into_iter().find(|(h, _)| h == hash).map(|(_, e)| e);
         let code = verdict(entry.as_ref(), now, scopes, client);
-        Ok(Verification::new(code, entry, Consistency::Strict, now))
+        if entry.is_none() || !t.plan().is_metered() {
+            return Ok(Verification::new(code, entry, Consistency::Strict, now));
+        }
+        let before = self.repo.meter(&t.org_id, &t.id).await?;
+        let m = meter(&t.plan(), before.clone(), code == Code::Valid, cost, now);
+        if m.meter != before {
+            self.record_meter(&t, &m, now).await?;
+        }
+        let mut answer = Verification::new(code.metered(m.refused), entry, Consistency::Strict, now);
+        answer.ratelimit = m.ratelimit.map(|l| LimitState {
+            limit: l.limit,
+            remaining: l.remaining,
+            reset_at: l.reset_at.to_rfc3339(),
+        });
+        answer.credits = m.credits.map(|remaining| CreditsLeft { remaining });
+        Ok(answer)
+    }
+
+    /// Store a metered verification's meter, and tell people (once per window or refill) that
+    /// the token hit its limit or ran out of credits: a notification to every admin and the
+    /// owner, the webhook event and the emails, in the same commit.
+    async fn record_meter(&self, t: &Token, m: &Metered, now: Timestamp) -> Result<()> {
+        let mut changes = Changes::new();
+        changes.put_meter(&t.org_id, &t.id, &m.meter)?;
+        let told = match (m.tell, t.ratelimit) {
+            (Some(Refusal::RateLimited), Some(l)) => {
+                Some((Action::TokenLimited, notice::limited(t, l.limit, l.period_s, now)))
+            }
+            (Some(Refusal::UsageExceeded), _) => {
+                Some((Action::TokenCreditsExhausted, notice::credits_exhausted(t, now)))
+            }
+            _ => None,
+        };
+        let Some((kind, (verb, text))) = told else {
+            self.repo.commit(&changes).await?;
+            return Ok(());
+        };
+        let org = self.repo.org(&t.org_id).await?.ok_or_else(|| Error::Internal("the org is gone".into()))?;
+        let members = self.repo.members(&t.org_id).await?;
+        let n = Notice { kind, verb: &verb, token: Some(t), member: None, text: Some(text) };
+        self.notify(&mut changes, &org, &members, Who::Keyward, &n, now)?;
+        self.commit(&changes, now).await
     }
 }
 
@@ -377,6 +473,7 @@ mod tests {
             scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
             consistency,
             client_ip: client_ip.map(|ip| ip.parse().unwrap()),
+            cost: 1,
         };
         let edge = Consistency::Edge;
         assert_eq!(verify_body(br#"{"token":"t"}"#).unwrap(), ask("t", &[], edge, None));

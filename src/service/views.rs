@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::domain::email::SendState;
+use crate::domain::meter::{Meter, RateLimit, Refill};
 use crate::domain::webhook::{Delivery, DeliveryState, Webhook};
 use crate::domain::{
     ActedBy, Action, AuditEvent, Kind, Member, MemberStatus, Notification, Org, Policy, Role, SetBy, State, Status,
@@ -156,6 +157,10 @@ pub struct TokenView {
     pub meta: Option<serde_json::Map<String, serde_json::Value>>,
     /// The org's own id for the customer or app the token serves.
     pub external_id: Option<String>,
+    /// At most `limit` valid verifications per `period_s` (null: no limit).
+    pub ratelimit: Option<RateLimit>,
+    /// Credits left and their refill (null: not metered by credits).
+    pub credits: Option<CreditsView>,
     /// Derived status.
     pub status: Status,
     /// Stored state.
@@ -188,10 +193,29 @@ pub struct TokenView {
     pub version: u64,
 }
 
+/// A token's `credits` as the view shows them.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct CreditsView {
+    /// Credits left now (a refill due by now counted in).
+    pub remaining: u32,
+    /// When and to what they are refilled (null: never).
+    pub refill: Option<Refill>,
+}
+
 impl TokenView {
-    /// Build the view of `t` at `now`.
+    /// Build the view of `t` at `now`; `meter` is its meter (read for tokens with credits).
     #[must_use]
-    pub fn new(t: &Token, dir: &Directory, last_used: Option<Timestamp>, now: Timestamp) -> Self {
+    pub fn new(
+        t: &Token,
+        dir: &Directory,
+        last_used: Option<Timestamp>,
+        meter: Option<&Meter>,
+        now: Timestamp,
+    ) -> Self {
+        let credits = t.credits.map(|c| CreditsView {
+            remaining: meter.cloned().unwrap_or_default().refilled(&t.plan(), now).remaining.unwrap_or(0),
+            refill: c.refill,
+        });
         Self {
             id: t.id.clone(),
             kind: t.kind,
@@ -207,6 +231,8 @@ impl TokenView {
             imported: t.imported,
             meta: t.meta.clone(),
             external_id: t.external_id.clone(),
+            ratelimit: t.ratelimit,
+            credits,
             status: t.status(now, owner_active(t, dir)),
             state: t.state,
             state_set_by: t.state_set_by,
@@ -415,6 +441,10 @@ pub struct UsageDay {
     pub valid: u64,
     /// Verifications of this token answered with any other code.
     pub refused: u64,
+    /// Of `refused`: answered `RATE_LIMITED`.
+    pub rate_limited: u64,
+    /// Of `refused`: answered `USAGE_EXCEEDED`.
+    pub usage_exceeded: u64,
 }
 
 /// `GET /v1/tokens/{id}/usage`: the last 30 days, oldest first, today last.

@@ -5,6 +5,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreError, Write};
+use crate::domain::meter::Meter;
 use crate::domain::projection::{expiration, Projected};
 use crate::domain::reminder::Watch;
 use crate::domain::webhook::{Delivery, Webhook};
@@ -17,6 +18,16 @@ pub struct DayCount {
     pub valid: u64,
     /// Answered with any other code (the token was found, but refused).
     pub refused: u64,
+    /// Of `refused`: answered `RATE_LIMITED`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rate_limited: u64,
+    /// Of `refused`: answered `USAGE_EXCEEDED`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub usage_exceeded: u64,
+}
+
+const fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The key layout of the records (DESIGN.md, "Storage"), and of the KV projection.
@@ -116,6 +127,16 @@ pub mod keys {
     #[must_use]
     pub fn watches(org: &str) -> String {
         format!("o:{org}:w:")
+    }
+    /// `o:<org>:q:<token>`: a metered token's meter (credits left, the rate limit's window).
+    #[must_use]
+    pub fn meter(org: &str, token: &str) -> String {
+        format!("o:{org}:q:{token}")
+    }
+    /// Prefix of every meter of `org`.
+    #[must_use]
+    pub fn meters(org: &str) -> String {
+        format!("o:{org}:q:")
     }
     /// `o:<org>:d:<token>:<YYYY-MM-DD>`: one token's verifications on one UTC day.
     #[must_use]
@@ -303,6 +324,14 @@ impl Changes {
         self.put(keys::watch(org, token), w)
     }
 
+    /// Write a token's meter.
+    ///
+    /// # Errors
+    /// [`StoreError`] if the record cannot be encoded.
+    pub fn put_meter(&mut self, org: &str, token: &str, m: &Meter) -> Result<(), StoreError> {
+        self.put(keys::meter(org, token), m)
+    }
+
     /// Write one token's counts for one day.
     ///
     /// # Errors
@@ -347,11 +376,12 @@ impl Changes {
         self.put(keys::token(&t.org_id, &t.id), t)
     }
 
-    /// Remove a token record and its watch record, and (through the outbox) its last-use key
-    /// in KV. (Its usage days are dropped by [`Repo::usage`]'s caller.)
+    /// Remove a token record, its watch record and its meter, and (through the outbox) its
+    /// last-use key in KV. (Its usage days are dropped by [`Repo::usage`]'s caller.)
     pub fn delete_token(&mut self, org: &str, id: &str) {
         self.writes.push(Write::Delete(keys::token(org, id)));
         self.writes.push(Write::Delete(keys::watch(org, id)));
+        self.writes.push(Write::Delete(keys::meter(org, id)));
         let row = OutboxRow { key: keys::last_used(org, id), value: None, expiration: None, org: None };
         self.outbox(&row);
     }
@@ -626,20 +656,44 @@ impl<S: Store> Repo<S> {
         Ok(self.get_json("watch", &keys::watch(org, token)).await?.unwrap_or_default())
     }
 
+    /// A token's meter (default: empty).
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure or an unreadable record.
+    pub async fn meter(&self, org: &str, token: &str) -> Result<Meter, StoreError> {
+        Ok(self.get_json("meter", &keys::meter(org, token)).await?.unwrap_or_default())
+    }
+
+    /// Every meter of the org, by token id.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure or an unreadable record.
+    pub async fn meters(&self, org: &str) -> Result<std::collections::BTreeMap<String, Meter>, StoreError> {
+        self.by_token(&keys::meters(org), "meter").await
+    }
+
     /// Every watch record of the org, by token id.
     ///
     /// # Errors
     /// [`StoreError`] on backend failure or an unreadable record.
     pub async fn watches(&self, org: &str) -> Result<std::collections::BTreeMap<String, Watch>, StoreError> {
-        let prefix = keys::watches(org);
+        self.by_token(&keys::watches(org), "watch").await
+    }
+
+    /// Every record under `prefix` (one per token), by token id.
+    async fn by_token<T: DeserializeOwned>(
+        &self,
+        prefix: &str,
+        what: &str,
+    ) -> Result<std::collections::BTreeMap<String, T>, StoreError> {
         let mut out = std::collections::BTreeMap::new();
         let mut after: Option<String> = None;
         loop {
-            let rows = self.store.list(&prefix, after.as_deref(), CHUNK).await?;
+            let rows = self.store.list(prefix, after.as_deref(), CHUNK).await?;
             let full = rows.len() >= usize::try_from(CHUNK).unwrap_or(usize::MAX);
             after = rows.last().map(|(k, _)| k.clone());
             for (k, v) in &rows {
-                out.insert(k[prefix.len()..].to_owned(), decode("watch", v)?);
+                out.insert(k[prefix.len()..].to_owned(), decode(what, v)?);
             }
             if !full {
                 return Ok(out);

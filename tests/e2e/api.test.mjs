@@ -362,7 +362,7 @@ describe("token lifecycle over HTTP", () => {
     for (const q of ["scope=payroll", "scopes=billing&SCOPES=payroll", "token=x"]) {
       const r = await w.api("GET", `/v1/verify?${q}`, { token: o.secret });
       assertProblem(r, 400, "BAD_REQUEST");
-      assert.equal(r.body.detail, "GET /v1/verify takes only scopes, consistency and client_ip");
+      assert.equal(r.body.detail, "GET /v1/verify takes only scopes, consistency, client_ip and cost");
     }
     // A body repeating a key is refused, never read as its last copy: scopes as [] last would
     // verify with no scope check. Checked on verify, a create and an edit.

@@ -246,7 +246,14 @@ fn idle_tokens_are_warned_then_disabled_by_the_system_unless_used() {
     w.actor(&org.admin_secret);
     let report = UsageReport {
         org_id: org.id.clone(),
-        counts: vec![UsageCount { token_id: used.clone(), date: w.now().date(), valid: 3, refused: 1 }],
+        counts: vec![UsageCount {
+            token_id: used.clone(),
+            date: w.now().date(),
+            valid: 3,
+            refused: 1,
+            rate_limited: 0,
+            usage_exceeded: 0,
+        }],
     };
     block_on(w.svc.record_usage(&report, w.now())).unwrap();
     w.now.set(t0.plus_days(10));
@@ -341,18 +348,33 @@ fn usage_is_summed_per_day_over_thirty_days() {
     let w = World::new();
     let org = w.org("Acme", &[]);
     let (_, id) = w.create(&org.admin_secret, json!({"label": "ci", "role": "developer", "kind": "org", "scopes": []}));
-    let count = |date: String, valid, refused| UsageCount { token_id: id.clone(), date, valid, refused };
+    let count = |date: String, valid, refused| UsageCount {
+        token_id: id.clone(),
+        date,
+        valid,
+        refused,
+        rate_limited: 0,
+        usage_exceeded: 0,
+    };
     let today = w.now().date();
     let yesterday = w.now().plus_days(-1).date();
     let report = UsageReport {
         org_id: org.id.clone(),
         counts: vec![
-            count(today.clone(), 2, 1),
+            UsageCount { rate_limited: 1, ..count(today.clone(), 2, 1) },
             count(today.clone(), 3, 0),
+            UsageCount { usage_exceeded: 2, rate_limited: 1, ..count(today.clone(), 0, 3) },
             count(yesterday.clone(), 0, 4),
             count(w.now().plus_days(-40).date(), 9, 9),
             count("junk".into(), 9, 9),
-            UsageCount { token_id: "tok_unknown".into(), date: today.clone(), valid: 1, refused: 0 },
+            UsageCount {
+                token_id: "tok_unknown".into(),
+                date: today.clone(),
+                valid: 1,
+                refused: 0,
+                rate_limited: 0,
+                usage_exceeded: 0,
+            },
         ],
     };
     block_on(w.svc.record_usage(&report, w.now())).unwrap();
@@ -360,8 +382,8 @@ fn usage_is_summed_per_day_over_thirty_days() {
     let u = serde_json::to_value(block_on(w.svc.token_usage(&a, &id, w.now())).unwrap()).unwrap();
     let days = u["days"].as_array().unwrap();
     assert_eq!(days.len(), 30);
-    assert_eq!(days[29], json!({"date": today, "valid": 5, "refused": 1}));
-    assert_eq!(days[28], json!({"date": yesterday, "valid": 0, "refused": 4}));
+    assert_eq!(days[29], json!({"date": today, "valid": 5, "refused": 4, "rate_limited": 2, "usage_exceeded": 2}));
+    assert_eq!(days[28], json!({"date": yesterday, "valid": 0, "refused": 4, "rate_limited": 0, "usage_exceeded": 0}));
     assert_eq!(days.iter().map(|d| d["valid"].as_u64().unwrap()).sum::<u64>(), 5);
     // 31 days on, all of it has left the window.
     let later = w.now().plus_days(31);
@@ -468,7 +490,14 @@ fn red_team_findings_stay_fixed() {
     let (_, id) = w.create(&org.admin_secret, json!({"label": "ci", "role": "developer", "kind": "org", "scopes": []}));
     let report = UsageReport {
         org_id: org.id.clone(),
-        counts: vec![UsageCount { token_id: id.clone(), date: "1999-01-01".into(), valid: 1, refused: 0 }],
+        counts: vec![UsageCount {
+            token_id: id.clone(),
+            date: "1999-01-01".into(),
+            valid: 1,
+            refused: 0,
+            rate_limited: 0,
+            usage_exceeded: 0,
+        }],
     };
     let later = w.now().plus_days(40);
     block_on(w.svc.record_usage(&report, later)).unwrap();
@@ -586,7 +615,7 @@ fn usage_edges() {
     let (_, id) = w.create(&org.admin_secret, json!({"label": "ci", "role": "developer", "kind": "org"}));
     let report = |date: String, valid: u64, refused: u64| UsageReport {
         org_id: org.id.clone(),
-        counts: vec![UsageCount { token_id: id.clone(), date, valid, refused }],
+        counts: vec![UsageCount { token_id: id.clone(), date, valid, refused, rate_limited: 0, usage_exceeded: 0 }],
     };
     let last_use = || block_on(w.svc.repo().watch(&org.id, &id)).unwrap().last_used_at;
     let stored = || -> Vec<String> {

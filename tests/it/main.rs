@@ -17,6 +17,7 @@ mod leaks;
 mod least_authority;
 mod lifecycle;
 mod metadata;
+mod metering;
 mod preconditions;
 mod projection_drain;
 mod props;

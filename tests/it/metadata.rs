@@ -16,7 +16,14 @@ fn meta_of(bytes: usize) -> Value {
 fn verdict(w: &World, secret: &str, consistency: &str) -> Value {
     let v = if consistency == "strict" {
         let at = block_on(w.svc.locate(secret, &keyward::domain::legacy::LegacyFormats::none())).unwrap().unwrap();
-        block_on(w.svc.verify_strict(&keyward::domain::token::sha256_hex(secret), &at, &[] as &[&str], None, w.now()))
+        block_on(w.svc.verify_strict(
+            &keyward::domain::token::sha256_hex(secret),
+            &at,
+            &[] as &[&str],
+            None,
+            1,
+            w.now(),
+        ))
     } else {
         w.edge_answer(secret)
     };

@@ -195,6 +195,7 @@ impl World {
                         &at,
                         scopes,
                         self.client.get(),
+                        1,
                         self.now(),
                     )
                     .await

@@ -172,7 +172,7 @@ fn consistency_names_parse_and_reach_the_verify_body() {
     for unknown in [json!({"x": 1}), json!({"token": "kw_x", "x": 1})] {
         assert_eq!(
             verify_body(unknown.to_string().as_bytes()).unwrap_err(),
-            Error::BadRequest("the body takes only token, scopes, consistency and client_ip"),
+            Error::BadRequest("the body takes only token, scopes, consistency, client_ip and cost"),
             "{unknown}"
         );
     }

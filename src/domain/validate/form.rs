@@ -80,6 +80,14 @@ impl<'a> Form<'a> {
         }
     }
 
+    /// A whole number in `lo..=hi` that must be there.
+    pub(super) fn required_int(&mut self, field: &str, v: &Field<Whole>, lo: u32, hi: u32) -> Option<u32> {
+        if !v.is_sent() {
+            self.fail(field, "is required");
+        }
+        self.int(field, v, lo, hi)
+    }
+
     pub(super) fn role(&mut self, field: &str, v: &Field<String>, required: bool) -> Option<Role> {
         let s = if required { self.required_str(field, v) } else { self.str(field, v) }?;
         let r = Role::parse(s);

@@ -5,11 +5,13 @@ use super::input::{
     ConfirmInput, EmptyInput, Field, MemberPatchInput, NewMemberInput, NewOrgInput, NewTokenInput, OrgPatchInput,
     RotateInput, TokenPatchInput, WebhookInput,
 };
+use super::metering::{credits_field, ratelimit_field, CreditsSpec};
 use super::rules::{
     description_problem, external_id_problem, logo_problem, meta_problem, module_problem, SECRET_PROBLEM,
 };
 use super::FieldErrors;
 use crate::domain::cidr::{BadCidr, Cidr, MAX_CIDRS};
+use crate::domain::meter::RateLimit;
 use crate::domain::model::{is_id, Kind, MemberStatus, OnLeak, Policy, Role, Status, ID_RANDOM_LEN};
 use crate::domain::policy::{
     never_expires_allowed, Lifetime, KEYWARD_MANAGE, KEYWARD_READ, MAX_GRACE_SECONDS, MAX_MODULES,
@@ -293,6 +295,10 @@ pub struct NewToken {
     pub meta: Option<serde_json::Map<String, serde_json::Value>>,
     /// The org's own id for the customer or app the token serves.
     pub external_id: Option<String>,
+    /// Its rate limit.
+    pub ratelimit: Option<RateLimit>,
+    /// Its credits (`remaining` always set, `refill` always `Some`).
+    pub credits: Option<CreditsSpec>,
 }
 
 /// Validate a token creation against the `policy` and the scopes the caller may grant
@@ -365,7 +371,10 @@ pub fn new_token(input: &NewTokenInput, grantable: &[String], policy: &Policy) -
     };
     let meta = meta_field(&mut f, &input.meta);
     let external_id = optional_text(&mut f, "external_id", &input.external_id, external_id_problem);
-    let value = match (label, description, logo, role, scopes, kind, lifetime, cidrs, meta, external_id) {
+    let ratelimit = ratelimit_field(&mut f, &input.ratelimit);
+    let credits = credits_field(&mut f, &input.credits, true);
+    let metering = ratelimit.zip(credits);
+    let value = match (label, description, logo, role, scopes, kind, lifetime, cidrs, meta, external_id, metering) {
         (
             Some(label),
             Some(description),
@@ -377,6 +386,7 @@ pub fn new_token(input: &NewTokenInput, grantable: &[String], policy: &Policy) -
             Some(allowed_cidrs),
             Some(meta),
             Some(external_id),
+            Some((ratelimit, credits)),
         ) => Some(NewToken {
             label,
             description,
@@ -389,6 +399,8 @@ pub fn new_token(input: &NewTokenInput, grantable: &[String], policy: &Policy) -
             lifetime,
             meta,
             external_id,
+            ratelimit,
+            credits,
         }),
         _ => None,
     };
@@ -416,6 +428,10 @@ pub struct TokenPatch {
     pub meta: Option<Option<serde_json::Map<String, serde_json::Value>>>,
     /// New `external_id`, or clear it.
     pub external_id: Option<Option<String>>,
+    /// New rate limit, or remove it.
+    pub ratelimit: Option<Option<RateLimit>>,
+    /// New credits (what is given of them), or remove them.
+    pub credits: Option<Option<CreditsSpec>>,
 }
 
 impl TokenPatch {
@@ -452,7 +468,11 @@ pub fn token_patch(input: &TokenPatchInput, grantable: &[String]) -> Result<Toke
     } else {
         None
     };
-    finish(Some(TokenPatch { label, description, logo, scopes: sc, role, allowed_cidrs, meta, external_id }), errors)
+    let ratelimit = if input.ratelimit.is_present() { ratelimit_field(&mut f, &input.ratelimit) } else { None };
+    let credits = if input.credits.is_present() { credits_field(&mut f, &input.credits, false) } else { None };
+    let patch =
+        TokenPatch { label, description, logo, scopes: sc, role, allowed_cidrs, meta, external_id, ratelimit, credits };
+    finish(Some(patch), errors)
 }
 
 /// `meta` as sent: `Some(None)` when absent or `null`, `Some(Some(m))` when valid, `None` when

@@ -331,6 +331,10 @@ inputs! {
         pub meta: Field<Map<String, Value>>,
         /// The org's own id for the customer or app the token serves.
         pub external_id: Field<String>,
+        /// At most `limit` valid verifications per `period_s` (`null`: none).
+        pub ratelimit: Field<RateLimitInput>,
+        /// Usage credits (`null`: none).
+        pub credits: Field<CreditsInput>,
     }
 
     /// `PATCH /v1/tokens/{id}`.
@@ -351,6 +355,36 @@ inputs! {
         pub meta: Field<Map<String, Value>>,
         /// New `external_id` (`null` clears it).
         pub external_id: Field<String>,
+        /// At most `limit` valid verifications per `period_s` (`null`: none).
+        pub ratelimit: Field<RateLimitInput>,
+        /// Usage credits (`null`: none).
+        pub credits: Field<CreditsInput>,
+    }
+
+    /// The `ratelimit` of a token.
+    pub struct RateLimitInput {
+        /// Valid verifications per period.
+        pub limit: Field<Whole>,
+        /// The period, in seconds.
+        pub period_s: Field<Whole>,
+    }
+
+    /// The `credits` of a token.
+    pub struct CreditsInput {
+        /// Credits left.
+        pub remaining: Field<Whole>,
+        /// When and to what they are refilled (`null`: never).
+        pub refill: Field<RefillInput>,
+    }
+
+    /// The `credits.refill` of a token.
+    pub struct RefillInput {
+        /// What `remaining` becomes at each refill.
+        pub amount: Field<Whole>,
+        /// `day` or `month`.
+        pub interval: Field<String>,
+        /// For a monthly refill, the day (1..=28; the 1st when absent).
+        pub day_of_month: Field<Whole>,
     }
 
     /// `POST /v1/tokens/{id}/rotate` and `POST /v1/org/webhook/rotate`.

@@ -16,11 +16,13 @@ mod form;
 pub mod forms;
 pub mod imports;
 pub mod input;
+pub mod metering;
 pub mod rules;
 
 pub use forms::*;
 pub use imports::*;
 pub use input::*;
+pub use metering::CreditsSpec;
 pub use rules::*;
 
 /// Field name → message for people. Empty means valid.

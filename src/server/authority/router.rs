@@ -31,7 +31,7 @@ impl OrgAuthority {
         if method == "POST" && path == STRICT_PATH {
             let q: StrictQuestion = serde_json::from_slice(&read_body(req).await?).map_err(internal)?;
             let at = Located { org_id: q.org_id, token_id: q.token_id };
-            return reply(200, &svc.verify_strict(&q.hash, &at, &q.scopes, q.client_ip, now).await?);
+            return reply(200, &svc.verify_strict(&q.hash, &at, &q.scopes, q.client_ip, q.cost, now).await?);
         }
         if method == "POST" && path == REPORT_PATH {
             let q: ReportQuestion = serde_json::from_slice(&read_body(req).await?).map_err(internal)?;
