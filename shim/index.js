@@ -24,7 +24,7 @@ const ADDRESS = /^[0-9A-Fa-f:.]{2,45}$/;
 
 export class KeywardVerifier extends WorkerEntrypoint {
   /**
-   * Verify `token`: `options` is `{scopes?, consistency?, client_ip?}`, as `POST /v1/verify`
+   * Verify `token`: `options` is `{scopes?, consistency?, client_ip?, cost?}`, as `POST /v1/verify`
    * takes them (any other key is answered 400, as there). Resolves to exactly the body that
    * endpoint answers: the verdict on 200, else the RFC 9457 problem (with its `status`, and
    * `retry_after` on 429). Rejects only when the call itself cannot be made.
@@ -34,7 +34,7 @@ export class KeywardVerifier extends WorkerEntrypoint {
     // entries are not its options, and an option lost is a check skipped.
     const proto = options === null || typeof options !== "object" ? undefined : Object.getPrototypeOf(options);
     if (proto !== Object.prototype && proto !== null) {
-      throw new TypeError("options must be a plain object: {scopes?, consistency?, client_ip?}");
+      throw new TypeError("options must be a plain object: {scopes?, consistency?, client_ip?, cost?}");
     }
     // No prototype, so an own `__proto__` key is kept as a key (and refused like any unknown one).
     const ask = Object.create(null);
