@@ -1,6 +1,7 @@
 // `make bench`, second part: what the org authority costs and buys.
 //   1. verify: edge (one KV read, isolate cache) against strict (a Durable Object round trip),
-//      on the current build;
+//      and a credit-limited token (metered by its authority: a read, a decision and a write of
+//      its meter per verification) against a plain one, on the current build;
 //   2. an admin read (GET /v1/me) and an admin write (PATCH /v1/tokens/{id}) before the org
 //      authority (records in KV; BENCH_BEFORE, a git revision, built into bench/results/before)
 //      and after it (the current build).
@@ -57,6 +58,22 @@ async function call(base, method, path, token, body) {
   return json;
 }
 
+/** `TOKENS` more org tokens of `org`, each with a billion credits (every verification VALID). */
+async function seedCredited(base, admin) {
+  const secrets = [];
+  for (let i = 0; i < TOKENS; i++) {
+    const t = await call(base, "POST", "/v1/tokens", admin, {
+      label: `c${i}`,
+      role: "developer",
+      kind: "org",
+      scopes: ["billing"],
+      credits: { remaining: 1_000_000_000 },
+    });
+    secrets.push(t.secret);
+  }
+  return secrets;
+}
+
 /** An org with `TOKENS` org tokens; returns { admin, secrets, tokenId }. */
 async function seed(base) {
   const org = await call(base, "POST", "/v1/orgs", OPERATOR, {
@@ -102,8 +119,13 @@ async function measure(script, withAuthority) {
       "strict",
       secrets.map((token) => JSON.stringify({ token, scopes: ["billing"], consistency: "strict" })),
     );
+    const credited = bodies(
+      "credited",
+      (await seedCredited(base, admin)).map((token) => JSON.stringify({ token, scopes: ["billing"] })),
+    );
     r["verify edge"] = await load(verify, [edge, "-", "0", "uniform"]);
     r["verify strict"] = await load(verify, [strict, "-", "0", "uniform"]);
+    r["verify credited"] = await load(verify, [credited, "-", "0", "uniform"]);
   }
   const none = bodies("none", [""]);
   const patches = bodies(
@@ -149,6 +171,7 @@ for (const [build, r] of [
 lines.push("");
 lines.push("ratio                          req/s       p50       p99");
 lines.push(`strict / edge verify          ${ratio(after["verify strict"], after["verify edge"])}`);
+lines.push(`credited / plain verify       ${ratio(after["verify credited"], after["verify edge"])}`);
 lines.push(`GET /v1/me    after / before  ${ratio(after["GET /v1/me"], before["GET /v1/me"])}`);
 lines.push(`PATCH token   after / before  ${ratio(after["PATCH token"], before["PATCH token"])}`);
 console.log(lines.join("\n"));
