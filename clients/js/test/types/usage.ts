@@ -5,7 +5,10 @@ import {
   KeywardError,
   createClient,
   isWellFormed,
+  type CreditsState,
+  type InvalidCode,
   type KeywardBinding,
+  type RateLimitState,
   type Verification,
   type VerifiedToken,
 } from "../../src/index.js";
@@ -27,6 +30,25 @@ export async function narrowing() {
   // @ts-expect-error an invalid verdict is never VALID
   const never: "VALID" = v.code;
   return [v.code, never];
+}
+
+export async function metered() {
+  const client = createClient({ binding });
+  const v = await client.verify(token, { cost: 3 });
+  // Only a token with a rate limit or credits has them.
+  // @ts-expect-error ratelimit may be absent
+  v.ratelimit.remaining;
+  const left: number | undefined = v.credits?.remaining;
+  if (!v.valid && v.code === "RATE_LIMITED" && v.ratelimit) {
+    const { limit, remaining, reset_at }: RateLimitState = v.ratelimit;
+    return [limit, remaining, reset_at, left];
+  }
+  const refused: InvalidCode[] = ["RATE_LIMITED", "USAGE_EXCEEDED"];
+  const credits: CreditsState | undefined = v.credits;
+  // @ts-expect-error cost is a number of credits
+  client.verify(token, { cost: "3" });
+  await binding.verify(token, { cost: 0 });
+  return [refused, credits];
 }
 
 export function options() {
