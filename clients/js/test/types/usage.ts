@@ -110,6 +110,20 @@ export function middleware() {
   keyward({ url: "https://keyward.example", binding: (c) => c.env.KEYWARD });
   // @ts-expect-error scopes are strings
   keyward({ url: "https://keyward.example", scopes: [1] });
+  app.get(
+    "/metered",
+    keyward<{ Bindings: Bindings }>({ binding: (c) => c.env.KEYWARD, cost: (c) => (c.req.query("bulk") ? 10 : 1) }),
+    (c) => {
+      const { ratelimit, credits } = c.get("keyward");
+      return c.json({ left: ratelimit?.remaining ?? null, credits: credits?.remaining ?? null });
+    },
+  );
+  keyward({ url: "https://keyward.example", cost: 5 });
+  keyward({ url: "https://keyward.example", cost: async () => undefined });
+  // @ts-expect-error a cost is a number of credits
+  keyward({ url: "https://keyward.example", cost: "5" });
+  // @ts-expect-error a cost function answers a number
+  keyward({ url: "https://keyward.example", cost: () => "5" });
   // Without the middleware, the context holds no verdict.
   // @ts-expect-error no keyward variable on a route it does not guard
   app.get("/c", (c) => c.text(c.get("keyward").token.id));
