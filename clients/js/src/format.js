@@ -1,5 +1,5 @@
-// The token format, as keyward's `parse` (src/domain/token.rs) checks it, and the declared legacy
-// formats. Pure functions: no request, no clock.
+// The token format, as keyward's `parse` (src/domain/token.rs) checks it, the declared legacy
+// formats, and the bounds of `cost`. Pure functions: no request, no clock.
 
 const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const BODY_LEN = 30;
@@ -100,4 +100,15 @@ export function isLegacyKey(token, formats) {
     const rest = token.slice(prefix.length);
     return rest.length >= min && rest.length <= max && ALPHABETS[alphabet].test(rest);
   });
+}
+
+/** The most credits one verification may spend (keyward answers 400 to more). */
+const MAX_COST = 1000;
+
+/** `cost` if keyward takes it (a whole number of credits from 0 to 1000), else a TypeError. */
+export function checkedCost(cost) {
+  if (!Number.isInteger(cost) || cost < 0 || cost > MAX_COST) {
+    throw new TypeError(`cost must be a whole number from 0 to ${MAX_COST}`);
+  }
+  return cost;
 }

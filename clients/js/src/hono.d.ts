@@ -22,6 +22,12 @@ interface CommonOptions<E extends Env> {
   scopes?: readonly string[];
   /** `edge` (default) or `strict`. */
   consistency?: Consistency;
+  /**
+   * Credits a valid request spends (tokens with credits only): a whole number from 0 to 1000, or
+   * a function of the context answering one (or nothing: keyward's default, 1). A fixed value out
+   * of range throws a TypeError at once; a function's, at the request (Hono answers 500).
+   */
+  cost?: number | ((c: Context<E>) => number | undefined | null | Promise<number | undefined | null>);
   /** Legacy key formats keyward accepts besides its own (its `LEGACY_KEY_FORMATS`). */
   legacyFormats?: readonly LegacyFormat[];
   /** Where the token is; default: `Authorization: Bearer <token>`. Nothing (or "") is "no token": 401. */
@@ -34,7 +40,7 @@ interface CommonOptions<E extends Env> {
   /**
    * Called when the request is refused for its token: `verdict` is keyward's invalid verdict, or
    * null when no token was presented. It may return a Response to send instead of the default
-   * 401/403; it cannot let the request through (the route never runs).
+   * 401/402/403/429; it cannot let the request through (the route never runs).
    */
   onInvalid?: (c: Context<E>, verdict: InvalidVerification | null) => Replacement;
   /**
@@ -69,10 +75,11 @@ export type KeywardOptions<E extends Env = any> = BindingOptions<E> | UrlOptions
 /**
  * A middleware that lets a request reach the route only with a valid token, set as
  * `c.get("keyward")`. No token: 401 `Bearer`; an invalid one: 401 `Bearer error="invalid_token"`;
- * `INSUFFICIENT_SCOPE`: 403 `Bearer error="insufficient_scope"`; keyward unreachable: 503;
- * keyward rate-limiting: 429 with `Retry-After`; keyward refusing the request itself: 500. Each
- * with an `application/problem+json` body that never quotes the token. Throws a TypeError for
- * bad options.
+ * `INSUFFICIENT_SCOPE`: 403 `Bearer error="insufficient_scope"`; the token over its rate limit
+ * (`RATE_LIMITED`): 429 with `Retry-After` until its `ratelimit.reset_at`; the token out of
+ * credits (`USAGE_EXCEEDED`): 402; keyward unreachable: 503; keyward rate-limiting: 429 with
+ * `Retry-After`; keyward refusing the request itself: 500. Each with an
+ * `application/problem+json` body that never quotes the token. Throws a TypeError for bad options.
  */
 export function keyward<E extends Env = any>(options: KeywardOptions<E>): MiddlewareHandler<KeywardEnv>;
 

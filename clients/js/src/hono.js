@@ -1,5 +1,6 @@
 // @keyward/client/hono: a Hono middleware that lets a request reach the route only with a token
 // keyward says is valid. It imports nothing from Hono at run time.
+import { checkedCost } from "./format.js";
 import { KeywardError, createClient } from "./index.js";
 
 const PROBLEM = "application/problem+json";
@@ -17,6 +18,7 @@ const TITLES = {
   IP_NOT_ALLOWED: "Not allowed from this network",
   INSUFFICIENT_SCOPE: "Insufficient scope",
   RATE_LIMITED: "Too many requests",
+  USAGE_EXCEEDED: "Usage exceeded",
   UNAVAILABLE: "Authorization unavailable",
   INTERNAL: "Internal error",
 };
@@ -30,6 +32,11 @@ const DETAILS = {
   EXPIRED: "The token has expired.",
   IP_NOT_ALLOWED: "The token may not be used from this network.",
   INSUFFICIENT_SCOPE: "The token lacks a scope this request needs.",
+  /** keyward limiting the middleware's checks (the 429 problem). */
+  RATE_LIMITED: "Too many token checks just now.",
+  /** The token over its own rate limit (the RATE_LIMITED verdict). */
+  TOKEN_RATE_LIMITED: "The token is over its rate limit.",
+  USAGE_EXCEEDED: "The token has no credits left for this request.",
   UNAVAILABLE: "The token could not be checked just now; try again later.",
   INTERNAL: "The token could not be checked.",
 };
@@ -46,41 +53,67 @@ function connectingIp(c) {
   return c.req.header("cf-connecting-ip") || undefined;
 }
 
-/** An RFC 9457 problem response; its words are fixed per code and never quote the request. */
-function problem(status, code, headers = {}) {
+/**
+ * An RFC 9457 problem response; its words are fixed per code (`detail` names another line of
+ * DETAILS) and never quote the request. With `retryAfter` (whole seconds), also `Retry-After`
+ * and `retry_after`.
+ */
+function problem(status, code, { headers = {}, detail = code, retryAfter = null } = {}) {
   const body = {
     type: `urn:keyward:problem:${code.toLowerCase().replaceAll("_", "-")}`,
     title: TITLES[code],
     status,
-    detail: DETAILS[code] ?? DETAILS.INTERNAL,
+    detail: DETAILS[detail] ?? DETAILS.INTERNAL,
     code,
   };
-  if (code === "RATE_LIMITED") {
-    const wait = headers["retry-after"];
-    body.detail = wait
-      ? `Too many token checks just now; try again in ${wait} seconds.`
-      : "Too many token checks just now.";
-    if (wait) body.retry_after = Number(wait);
+  const all = { "content-type": PROBLEM, ...headers };
+  if (retryAfter !== null) {
+    body.detail = `${body.detail.slice(0, -1)}; try again in ${retryAfter} second${retryAfter === 1 ? "" : "s"}.`;
+    body.retry_after = retryAfter;
+    all["retry-after"] = String(retryAfter);
   }
-  return new Response(JSON.stringify(body), { status, headers: { "content-type": PROBLEM, ...headers } });
+  return new Response(JSON.stringify(body), { status, headers: all });
 }
 
-/** The refusal for an invalid verdict, or for no token at all (`verdict` null). */
+/** The longest wait the middleware passes on, as keyward bounds its own (a day). */
+const MAX_WAIT_S = 86_400;
+
+/**
+ * Whole seconds from the verdict to its `ratelimit.reset_at`, both on keyward's clock (so the
+ * server's own clock does not matter), rounded up, within 1..86400; null when either is unknown.
+ */
+function waitOf(verdict) {
+  const reset = Date.parse(verdict.ratelimit?.reset_at ?? "");
+  const checked = Date.parse(verdict.checked_at);
+  if (!Number.isFinite(reset) || !Number.isFinite(checked)) return null;
+  return Math.min(MAX_WAIT_S, Math.max(1, Math.ceil((reset - checked) / 1000)));
+}
+
+/**
+ * The refusal for an invalid verdict, or for no token at all (`verdict` null). A token over its
+ * rate limit or out of credits is a good token refused for now: 429 or 402, with no challenge.
+ */
 function refusal(verdict, scopes) {
-  if (verdict === null) return problem(401, "UNAUTHENTICATED", { "www-authenticate": "Bearer" });
-  if (verdict.code === "INSUFFICIENT_SCOPE") {
-    const scope =
-      scopes && scopes.length && scopes.every((s) => SCOPE_TOKEN.test(s)) ? `, scope="${scopes.join(" ")}"` : "";
-    return problem(403, "INSUFFICIENT_SCOPE", { "www-authenticate": `Bearer error="insufficient_scope"${scope}` });
+  if (verdict === null) return problem(401, "UNAUTHENTICATED", { headers: { "www-authenticate": "Bearer" } });
+  switch (verdict.code) {
+    case "INSUFFICIENT_SCOPE": {
+      const scope =
+        scopes && scopes.length && scopes.every((s) => SCOPE_TOKEN.test(s)) ? `, scope="${scopes.join(" ")}"` : "";
+      const headers = { "www-authenticate": `Bearer error="insufficient_scope"${scope}` };
+      return problem(403, "INSUFFICIENT_SCOPE", { headers });
+    }
+    case "RATE_LIMITED":
+      return problem(429, "RATE_LIMITED", { detail: "TOKEN_RATE_LIMITED", retryAfter: waitOf(verdict) });
+    case "USAGE_EXCEEDED":
+      return problem(402, "USAGE_EXCEEDED");
+    default:
+      return problem(401, verdict.code, { headers: { "www-authenticate": 'Bearer error="invalid_token"' } });
   }
-  return problem(401, verdict.code, { "www-authenticate": 'Bearer error="invalid_token"' });
 }
 
 /** The answer when keyward gives no verdict: 503 unreachable, 429 rate-limited, else 500 (our own request was wrong). */
 function failure(error) {
-  if (error.code === "RATE_LIMITED") {
-    return problem(429, "RATE_LIMITED", error.retryAfter === null ? {} : { "retry-after": String(error.retryAfter) });
-  }
+  if (error.code === "RATE_LIMITED") return problem(429, "RATE_LIMITED", { retryAfter: error.retryAfter });
   if (error.code === "UNAVAILABLE") return problem(503, "UNAVAILABLE");
   return problem(500, "INTERNAL");
 }
@@ -99,7 +132,7 @@ async function replaced(hook, fallback, ...args) {
  */
 export function keyward(options) {
   if (options === null || typeof options !== "object") throw new TypeError("keyward() needs {binding} or {url}");
-  const { binding, url, scopes, consistency, legacyFormats, fetch, timeoutMs, onInvalid, onError } = options;
+  const { binding, url, scopes, consistency, cost, legacyFormats, fetch, timeoutMs, onInvalid, onError } = options;
   if ((binding === undefined) === (url === undefined)) {
     throw new TypeError("keyward() needs exactly one of binding and url");
   }
@@ -121,6 +154,7 @@ export function keyward(options) {
   if (consistency !== undefined && consistency !== "edge" && consistency !== "strict") {
     throw new TypeError('consistency must be "edge" or "strict"');
   }
+  if (cost !== undefined && typeof cost !== "function") checkedCost(cost);
   createClient({ binding: { verify() {} }, legacyFormats });
   const asked = { scopes, consistency };
   const fixed = typeof url === "string" ? createClient({ url, fetch, timeoutMs, legacyFormats }) : undefined;
@@ -141,9 +175,11 @@ export function keyward(options) {
       return replaced(onInvalid, refusal(null, scopes), c, null);
     }
     const client = fixed ?? clientFor(c);
+    // A cost that is not one (from a function of the context) throws: Hono answers 500.
+    const spend = typeof cost === "function" ? await cost(c) : cost;
     let verdict;
     try {
-      verdict = await client.verify(String(token), { ...asked, clientIp: clientIp(c) });
+      verdict = await client.verify(String(token), { ...asked, clientIp: clientIp(c), cost: spend });
     } catch (error) {
       if (!(error instanceof KeywardError)) throw error;
       return replaced(onError, failure(error), c, error);

@@ -8,6 +8,8 @@ export type VerifyCode =
   | "EXPIRED"
   | "IP_NOT_ALLOWED"
   | "INSUFFICIENT_SCOPE"
+  | "RATE_LIMITED"
+  | "USAGE_EXCEEDED"
   | "VALID";
 
 /** Every code but `VALID`: why a token was refused. */
@@ -33,13 +35,33 @@ export interface VerifiedToken {
   external_id: string | null;
 }
 
+/** A rate-limited token's window, as of this verdict. */
+export interface RateLimitState {
+  /** `VALID` verdicts allowed per window. */
+  limit: number;
+  /** `VALID` verdicts left in the current window (after this one). */
+  remaining: number;
+  /** When the window's count next goes down (RFC 3339 UTC, rounded up to the second): a refused caller may retry then. */
+  reset_at: string;
+}
+
+/** A token's usage credits, as of this verdict. */
+export interface CreditsState {
+  /** Credits left (after this verification). */
+  remaining: number;
+}
+
 interface VerdictBase {
-  /** How this answer was reached. */
+  /** How this answer was reached (always `strict` for a token with a rate limit or credits). */
   consistency: Consistency;
   /** When the verdict was decided: RFC 3339 UTC, seconds precision. */
   checked_at: string;
   /** How old the records behind the verdict may have been, in seconds: 0 for strict, 65 for edge. */
   max_staleness_s: number;
+  /** Only for a token with a rate limit (once it is found): its window. */
+  ratelimit?: RateLimitState;
+  /** Only for a token with usage credits: what is left. */
+  credits?: CreditsState;
 }
 
 /** The token is valid (and has every scope asked for). */
@@ -82,6 +104,11 @@ export interface VerifyOptions {
   consistency?: Consistency | null;
   /** The IPv4 or IPv6 address your own client used, checked against the token's allowed networks (sent as `client_ip`). */
   clientIp?: string | null;
+  /**
+   * Credits a `VALID` verdict spends: a whole number from 0 to 1000 (a TypeError otherwise);
+   * keyward's default is 1. Only tokens with credits spend them (`USAGE_EXCEEDED` with too few left).
+   */
+  cost?: number | null;
 }
 
 /** What the binding's `verify` takes (keyward's wire names). */
@@ -89,6 +116,8 @@ export interface BindingVerifyOptions {
   scopes?: string[];
   consistency?: Consistency;
   client_ip?: string;
+  /** Credits a `VALID` verdict spends: 0 to 1000, default 1. */
+  cost?: number;
 }
 
 /** An RFC 9457 problem, as keyward answers one. */

@@ -1,6 +1,6 @@
 // @keyward/client: verify keyward tokens over a service binding or over HTTP.
 // No dependencies and no Node built-ins: Workers, Node >= 20, Deno, Bun and browsers.
-import { isKeywardToken, isLegacyKey, legacyFormatsOf } from "./format.js";
+import { checkedCost, isKeywardToken, isLegacyKey, legacyFormatsOf } from "./format.js";
 
 export { checksum } from "./format.js";
 
@@ -14,6 +14,8 @@ export const VERIFY_CODES = Object.freeze([
   "EXPIRED",
   "IP_NOT_ALLOWED",
   "INSUFFICIENT_SCOPE",
+  "RATE_LIMITED",
+  "USAGE_EXCEEDED",
   "VALID",
 ]);
 
@@ -106,7 +108,7 @@ export function createClient(options) {
 /** The wire form of `verify`'s options: only the keys given, `clientIp` as `client_ip`. */
 function requestOptions(options) {
   if (options === null || typeof options !== "object") throw new TypeError("verify options must be an object");
-  const { scopes, consistency, clientIp } = options;
+  const { scopes, consistency, clientIp, cost } = options;
   const out = {};
   if (scopes !== undefined && scopes !== null) {
     if (!Array.isArray(scopes) || !scopes.every((s) => typeof s === "string")) {
@@ -124,6 +126,7 @@ function requestOptions(options) {
     if (typeof clientIp !== "string") throw new TypeError("clientIp must be a string");
     out.client_ip = clientIp;
   }
+  if (cost !== undefined && cost !== null) out.cost = checkedCost(cost);
   return out;
 }
 
@@ -209,8 +212,21 @@ function verdictOf(answer, status) {
     }
     if (typeof token.id !== "string" || !Array.isArray(token.scopes)) throw fail("the token has no id or scopes");
   }
+  const { ratelimit, credits } = answer;
+  if (ratelimit !== undefined) {
+    if (!isObject(ratelimit) || !count(ratelimit.limit) || !count(ratelimit.remaining)) {
+      throw fail("ratelimit is not {limit, remaining, reset_at}");
+    }
+    if (typeof ratelimit.reset_at !== "string") throw fail("ratelimit.reset_at is not a string");
+  }
+  if (credits !== undefined && !(isObject(credits) && count(credits.remaining))) {
+    throw fail("credits is not {remaining}");
+  }
   return answer;
 }
+
+const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+const count = (n) => Number.isSafeInteger(n) && n >= 0;
 
 /** The KeywardError for a non-verdict answer: the problem's code for a 4xx problem, else UNAVAILABLE. */
 function problemError(body, status, retryAfterHeader) {

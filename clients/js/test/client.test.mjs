@@ -4,7 +4,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { KeywardError, VERIFY_CODES, createClient } from "../src/index.js";
-import { TOKENS, fakeBinding, fakeFetch, json, problemOf, verdict } from "./support.mjs";
+import { RATELIMIT, TOKENS, fakeBinding, fakeFetch, json, problemOf, verdict } from "./support.mjs";
 
 const TOKEN = TOKENS[3];
 
@@ -25,10 +25,12 @@ describe("over HTTP", () => {
     for (const url of ["https://keyward.example", "https://keyward.example/", new URL("https://keyward.example")]) {
       const { fetch, calls } = fakeFetch(() => json(200, verdict("VALID")));
       const client = createClient({ url, fetch });
-      await client.verify(TOKEN, { scopes: ["billing"], consistency: "strict", clientIp: "203.0.113.9" });
+      await client.verify(TOKEN, { scopes: ["billing"], consistency: "strict", clientIp: "203.0.113.9", cost: 5 });
       await client.verify(TOKEN);
-      await client.verify(TOKEN, { scopes: null, consistency: null, clientIp: "" });
-      assert.equal(calls.length, 3);
+      await client.verify(TOKEN, { scopes: null, consistency: null, clientIp: "", cost: null });
+      await client.verify(TOKEN, { cost: 0 });
+      await client.verify(TOKEN, { cost: 1000 });
+      assert.equal(calls.length, 5);
       for (const c of calls) {
         assert.equal(c.url, "https://keyward.example/v1/verify");
         assert.equal(c.init.method, "POST");
@@ -41,9 +43,12 @@ describe("over HTTP", () => {
         scopes: ["billing"],
         consistency: "strict",
         client_ip: "203.0.113.9",
+        cost: 5,
       });
       assert.deepEqual(calls[1].body, { token: TOKEN });
       assert.deepEqual(calls[2].body, { token: TOKEN });
+      assert.deepEqual(calls[3].body, { token: TOKEN, cost: 0 });
+      assert.deepEqual(calls[4].body, { token: TOKEN, cost: 1000 });
     }
   });
 
@@ -57,6 +62,21 @@ describe("over HTTP", () => {
     for (const code of VERIFY_CODES) {
       for (const consistency of ["edge", "strict"]) {
         const answer = verdict(code, consistency);
+        const { fetch } = fakeFetch(() => json(200, answer));
+        assert.deepEqual(await createClient({ url: "https://k.example", fetch }).verify(TOKEN), answer);
+      }
+    }
+  });
+
+  test("a metered token's ratelimit and credits are passed on, on every code", async () => {
+    const meters = [
+      { ratelimit: RATELIMIT },
+      { credits: { remaining: 0 } },
+      { ratelimit: { limit: 1, remaining: 1, reset_at: "2026-05-01T12:01:00Z" }, credits: { remaining: 999 } },
+    ];
+    for (const code of ["VALID", "RATE_LIMITED", "USAGE_EXCEEDED", "REVOKED"]) {
+      for (const extra of meters) {
+        const answer = verdict(code, "strict", extra);
         const { fetch } = fakeFetch(() => json(200, answer));
         assert.deepEqual(await createClient({ url: "https://k.example", fetch }).verify(TOKEN), answer);
       }
@@ -111,6 +131,19 @@ describe("over HTTP", () => {
       [() => json(200, { ...valid, checked_at: undefined }), 200],
       [() => json(200, { ...valid, max_staleness_s: -1 }), 200],
       [() => json(200, { ...valid, max_staleness_s: "65" }), 200],
+      // A ratelimit or credits of the wrong shape: the answer is not keyward's.
+      [() => json(200, { ...valid, ratelimit: null }), 200],
+      [() => json(200, { ...valid, ratelimit: [RATELIMIT] }), 200],
+      [() => json(200, { ...valid, ratelimit: { ...RATELIMIT, limit: -1 } }), 200],
+      [() => json(200, { ...valid, ratelimit: { ...RATELIMIT, limit: "100" } }), 200],
+      [() => json(200, { ...valid, ratelimit: { ...RATELIMIT, remaining: 1.5 } }), 200],
+      [() => json(200, { ...valid, ratelimit: { limit: 100, remaining: 0 } }), 200],
+      [() => json(200, { ...valid, ratelimit: { ...RATELIMIT, reset_at: 1777636830 } }), 200],
+      [() => json(200, verdict("RATE_LIMITED", "strict", { ratelimit: { ...RATELIMIT, remaining: null } })), 200],
+      [() => json(200, { ...valid, credits: null }), 200],
+      [() => json(200, { ...valid, credits: 10 }), 200],
+      [() => json(200, { ...valid, credits: {} }), 200],
+      [() => json(200, verdict("USAGE_EXCEEDED", "strict", { credits: { remaining: -1 } })), 200],
       [() => json(201, valid), 201],
       [() => json(202, valid), 202],
       [() => new Response(null, { status: 302, headers: { location: "https://elsewhere.example/" } }), 302],
@@ -208,16 +241,22 @@ describe("over a service binding", () => {
     const client = createClient({ binding });
     await client.verify(TOKEN, { scopes: ["billing", "users:read"], consistency: "edge", clientIp: "2001:db8::1" });
     await client.verify(TOKEN);
+    await client.verify(TOKEN, { cost: 7 });
+    await client.verify(TOKEN, { cost: 0, consistency: "strict" });
     assert.deepEqual(binding.calls, [
       { token: TOKEN, options: { scopes: ["billing", "users:read"], consistency: "edge", client_ip: "2001:db8::1" } },
       { token: TOKEN, options: {} },
+      { token: TOKEN, options: { cost: 7 } },
+      { token: TOKEN, options: { consistency: "strict", cost: 0 } },
     ]);
   });
 
-  test("every verdict is passed on as it is", async () => {
+  test("every verdict is passed on as it is, with its ratelimit and credits", async () => {
     for (const code of VERIFY_CODES) {
-      const answer = verdict(code, "strict");
-      assert.deepEqual(await createClient({ binding: fakeBinding(() => answer) }).verify(TOKEN), answer);
+      for (const extra of [{}, { ratelimit: RATELIMIT, credits: { remaining: 3 } }]) {
+        const answer = verdict(code, "strict", extra);
+        assert.deepEqual(await createClient({ binding: fakeBinding(() => answer) }).verify(TOKEN), answer);
+      }
     }
   });
 
@@ -246,6 +285,8 @@ describe("over a service binding", () => {
       () => ({ ok: true }),
       () => ({ ...verdict("VALID"), token: null }),
       () => ({ ...verdict("EXPIRED"), valid: true }),
+      () => verdict("RATE_LIMITED", "strict", { ratelimit: { limit: 10, reset_at: "2026-05-01T12:00:30Z" } }),
+      () => verdict("USAGE_EXCEEDED", "strict", { credits: { remaining: "0" } }),
       () => ({ status: 429 }),
     ];
     for (const answer of cases) {
@@ -295,6 +336,13 @@ describe("options", () => {
       { scopes: ["billing", 7] },
       { consistency: "eventual" },
       { clientIp: 127001 },
+      { cost: -1 },
+      { cost: 1001 },
+      { cost: 1.5 },
+      { cost: "3" },
+      { cost: NaN },
+      { cost: Infinity },
+      { cost: true },
     ]) {
       await assert.rejects(client.verify(TOKEN, options), TypeError, JSON.stringify(options));
       await assert.rejects(client.verify("kw_malformed", options), TypeError, JSON.stringify(options));

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { keyward } from "../src/hono.js";
 import { VERIFY_CODES } from "../src/index.js";
-import { TOKENS, fakeBinding, fakeFetch, json, problemOf, verdict } from "./support.mjs";
+import { RATELIMIT, TOKENS, fakeBinding, fakeFetch, json, problemOf, verdict } from "./support.mjs";
 
 const TOKEN = TOKENS[5];
 
@@ -109,7 +109,7 @@ for (const [name, make] of Object.entries(transports)) {
       assert.equal(t.calls.length, 0);
     });
 
-    test("each invalid verdict: 401 invalid_token (403 insufficient_scope for scopes), the route never runs", async () => {
+    test("each invalid verdict: 401 invalid_token (403 insufficient_scope, 429 and 402 for a metered token), the route never runs", async () => {
       for (const code of VERIFY_CODES.filter((c) => c !== "VALID" && c !== "MALFORMED")) {
         const t = make(() => verdict(code), { scopes: ["billing", "users:read"] });
         const { a, state } = app(t.options);
@@ -120,6 +120,10 @@ for (const [name, make] of Object.entries(transports)) {
             r.headers.get("www-authenticate"),
             'Bearer error="insufficient_scope", scope="billing users:read"',
           );
+        } else if (code === "RATE_LIMITED" || code === "USAGE_EXCEEDED") {
+          // A good token refused for now: no challenge.
+          assert.equal(r.status, code === "RATE_LIMITED" ? 429 : 402, code);
+          assert.equal(r.headers.get("www-authenticate"), null);
         } else {
           assert.equal(r.status, 401, code);
           assert.equal(r.headers.get("www-authenticate"), 'Bearer error="invalid_token"');
@@ -140,6 +144,111 @@ for (const [name, make] of Object.entries(transports)) {
         { token: TOKEN, scopes: ["billing"], consistency: "strict", client_ip: "198.51.100.7" },
         { token: TOKEN, scopes: ["billing"], consistency: "strict" },
       ]);
+    });
+
+    test("a token over its rate limit: 429, Retry-After until ratelimit.reset_at (counted from checked_at)", async () => {
+      const t = make(() => verdict("RATE_LIMITED", "strict", { ratelimit: RATELIMIT }));
+      const seen = [];
+      const { a, state } = app({ ...t.options, onInvalid: (c, v) => void seen.push(v) });
+      const r = await send(a, bearer(), t.env);
+      assert.equal(r.status, 429);
+      assert.equal(r.headers.get("retry-after"), "30");
+      assert.equal(r.headers.get("www-authenticate"), null);
+      assert.deepEqual(r.body, {
+        type: "urn:keyward:problem:rate-limited",
+        title: "Too many requests",
+        status: 429,
+        detail: "The token is over its rate limit; try again in 30 seconds.",
+        code: "RATE_LIMITED",
+        retry_after: 30,
+      });
+      assert.equal(state.reached, 0);
+      assert.deepEqual(seen, [verdict("RATE_LIMITED", "strict", { ratelimit: RATELIMIT })]);
+    });
+
+    test("the wait is whole seconds, at least 1 and at most a day, and left out when unknown", async () => {
+      const at = (reset_at) => ({ ratelimit: { ...RATELIMIT, reset_at } });
+      for (const [extra, wait] of [
+        [at("2026-05-01T12:00:01Z"), 1],
+        [at("2026-05-01T12:00:00Z"), 1],
+        [at("2026-05-01T11:59:00Z"), 1],
+        [at("2026-05-01T12:00:01.200Z"), 2],
+        [at("2026-05-01T13:00:00Z"), 3600],
+        [at("2026-05-02T12:00:00Z"), 86400],
+        [at("2026-05-09T12:00:00Z"), 86400],
+        [at("not a time"), null],
+        [{}, null],
+      ]) {
+        const t = make(() => verdict("RATE_LIMITED", "strict", extra));
+        const r = await send(app(t.options).a, bearer(), t.env);
+        assert.equal(r.status, 429);
+        assert.equal(r.headers.get("retry-after"), wait === null ? null : String(wait), JSON.stringify(extra));
+        assert.equal(r.body.retry_after, wait ?? undefined);
+        assert.equal(
+          r.body.detail,
+          wait === null
+            ? "The token is over its rate limit."
+            : `The token is over its rate limit; try again in ${wait} second${wait === 1 ? "" : "s"}.`,
+        );
+        // The fixed words only: nothing of the answer but the wait.
+        assert.ok(!r.text.includes("not a time"));
+      }
+    });
+
+    test("a token out of credits: 402 Usage exceeded, the route never runs", async () => {
+      const t = make(() => verdict("USAGE_EXCEEDED", "strict", { credits: { remaining: 2 } }), { cost: 5 });
+      const { a, state } = app(t.options);
+      const r = await send(a, bearer(), t.env);
+      assert.equal(r.status, 402);
+      assert.equal(r.headers.get("www-authenticate"), null);
+      assert.equal(r.headers.get("retry-after"), null);
+      assert.deepEqual(r.body, {
+        type: "urn:keyward:problem:usage-exceeded",
+        title: "Usage exceeded",
+        status: 402,
+        detail: "The token has no credits left for this request.",
+        code: "USAGE_EXCEEDED",
+      });
+      assert.equal(state.reached, 0);
+    });
+
+    test("a metered valid token reaches the route with its ratelimit and credits on the context", async () => {
+      const extra = { ratelimit: { ...RATELIMIT, remaining: 41 }, credits: { remaining: 958 } };
+      const t = make(() => verdict("VALID", "strict", extra));
+      const { a, state } = app(t.options);
+      assert.equal((await send(a, bearer(), t.env)).status, 200);
+      assert.deepEqual(state.seen[0], verdict("VALID", "strict", extra));
+    });
+
+    test("cost, fixed or a function of the context (async too), is what keyward is asked", async () => {
+      const t = make(() => verdict("VALID", "strict"));
+      const asked = () => t.calls.map((c) => (name === "binding" ? c.options.cost : c.body.cost));
+      const fixed = app({ ...t.options, cost: 0 }).a;
+      await send(fixed, bearer(), t.env);
+      const byHeader = app({ ...t.options, cost: (c) => Number(c.req.header("x-cost") ?? 1) }).a;
+      await send(byHeader, bearer(TOKEN, { "x-cost": "25" }), t.env);
+      await send(byHeader, bearer(), t.env);
+      const later = app({ ...t.options, cost: async (c) => (c.req.query("bulk") ? 1000 : undefined) }).a;
+      await send(later, bearer(), t.env, "/p?bulk=1");
+      await send(later, bearer(), t.env);
+      assert.deepEqual(asked(), [0, 25, 1, 1000, undefined]);
+    });
+
+    test("a cost function answering no cost keyward takes is an error (500), and keyward is not asked", async () => {
+      for (const bad of [1001, -1, 2.5, "3", NaN]) {
+        const t = make(() => verdict("VALID"));
+        const { a, state } = app({ ...t.options, cost: () => bad });
+        const errors = [];
+        a.onError((e, c) => {
+          errors.push(e);
+          return c.text("error", 500);
+        });
+        assert.equal((await a.request("/p", bearer(), t.env)).status, 500);
+        assert.ok(errors[0] instanceof TypeError, String(bad));
+        assert.match(errors[0].message, /cost must be a whole number from 0 to 1000/);
+        assert.equal(state.reached, 0);
+        assert.equal(t.calls.length, 0);
+      }
     });
 
     test("keyward unreachable or failing: 503, the route never runs", async () => {
@@ -169,6 +278,7 @@ for (const [name, make] of Object.entries(transports)) {
       assert.equal(r.headers.get("retry-after"), "12");
       assert.equal(r.body.code, "RATE_LIMITED");
       assert.equal(r.body.retry_after, 12);
+      assert.equal(r.body.detail, "Too many token checks just now; try again in 12 seconds.");
       assert.equal(state.reached, 0);
     });
 
@@ -291,6 +401,11 @@ describe("hooks and options", () => {
       { url: "not a url" },
       { binding, scopes: "billing" },
       { binding, consistency: "eventual" },
+      { binding, cost: -1 },
+      { binding, cost: 1001 },
+      { binding, cost: 0.5 },
+      { binding, cost: "1" },
+      { binding, cost: null },
       { binding, onInvalid: "refuse" },
       { binding, onError: 1 },
       { binding, legacyFormats: [{ prefix: "x" }] },

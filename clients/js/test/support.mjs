@@ -15,8 +15,11 @@ export const VERIFIED_TOKEN = Object.freeze({
   expires_at: "2027-01-01T00:00:00Z",
 });
 
-/** keyward's 200 answer with `code` (and the token when VALID). */
-export function verdict(code, consistency = "edge") {
+/** A rate-limited token's window in a verdict checked at 12:00:00 (support's `verdict`): retry in 30 s. */
+export const RATELIMIT = Object.freeze({ limit: 100, remaining: 0, reset_at: "2026-05-01T12:00:30Z" });
+
+/** keyward's 200 answer with `code` (and the token when VALID), and any `extra` fields (ratelimit, credits). */
+export function verdict(code, consistency = "edge", extra = {}) {
   const v = {
     valid: code === "VALID",
     code,
@@ -25,7 +28,7 @@ export function verdict(code, consistency = "edge") {
     max_staleness_s: consistency === "strict" ? 0 : 65,
   };
   if (code === "VALID") v.token = structuredClone(VERIFIED_TOKEN);
-  return v;
+  return Object.assign(v, structuredClone(extra));
 }
 
 const TITLES = { BAD_REQUEST: "Bad request", RATE_LIMITED: "Too many requests", INTERNAL: "Internal error" };

@@ -21,6 +21,8 @@ const REVOKED = tok("z9");
 const LIMITED = tok("sk");
 const FAILING = tok("live");
 const DOWN = tok("q0000");
+const OVER_LIMIT = tok("abcdefghij");
+const CREDITED = tok("a1b2c3d4e5");
 
 const COMPAT = "2025-09-01";
 const BINDING = { KEYWARD: { name: "keyward", entrypoint: "KeywardVerifier" } };
@@ -103,6 +105,24 @@ for (const via of ["binding", "http"]) {
       assert.deepEqual((await get(consumer, ask(via, { token: REVOKED }))).body.verdict.asked, { token: REVOKED });
     });
 
+    test("a metered token: cost sent, RATE_LIMITED and USAGE_EXCEEDED verdicts with their ratelimit and credits", async () => {
+      const spent = await get(consumer, ask(via, { token: CREDITED, cost: "3" }));
+      assert.equal(spent.body.verdict.code, "VALID", spent.text);
+      assert.deepEqual(spent.body.verdict.credits, { remaining: 7 });
+      assert.deepEqual(spent.body.verdict.asked, { token: CREDITED, cost: 3 });
+      assert.equal(spent.body.verdict.consistency, "strict");
+      const broke = await get(consumer, ask(via, { token: CREDITED, cost: "11" }));
+      assert.deepEqual([broke.body.verdict.valid, broke.body.verdict.code], [false, "USAGE_EXCEEDED"]);
+      assert.deepEqual(broke.body.verdict.credits, { remaining: 10 });
+      const over = await get(consumer, ask(via, { token: OVER_LIMIT }));
+      assert.equal(over.body.verdict.code, "RATE_LIMITED", over.text);
+      assert.deepEqual([over.body.verdict.ratelimit.limit, over.body.verdict.ratelimit.remaining], [5, 0]);
+      // A cost keyward would refuse is the client's TypeError, before any request: Hono answers 500.
+      const bad = await consumer.fetch(`http://api.example${ask(via, { token: CREDITED, cost: "1001" })}`);
+      assert.equal(bad.status, 500);
+      await bad.arrayBuffer();
+    });
+
     test("a malformed token is answered without asking keyward", async () => {
       const r = await get(consumer, ask(via, { token: VALID.slice(0, -1) }));
       assert.equal(r.body.verdict.code, "MALFORMED");
@@ -167,6 +187,24 @@ for (const via of ["binding", "http"]) {
       const limited = await get(consumer, `/mw/${via}/whoami`, LIMITED);
       assert.equal(limited.status, 429);
       assert.equal(limited.headers.get("retry-after"), "7");
+    });
+
+    test("a metered token: 200 spending the cost, 429 over its rate limit, 402 out of credits", async () => {
+      const ok = await get(consumer, `/mw/${via}/metered?cost=4`, CREDITED);
+      assert.equal(ok.status, 200, ok.text);
+      assert.deepEqual(ok.body, { id: "tok_metered", ratelimit: null, credits: { remaining: 6 } });
+      assert.deepEqual((await get(consumer, `/mw/${via}/metered`, CREDITED)).body.credits, { remaining: 9 });
+      const over = await get(consumer, `/mw/${via}/metered`, OVER_LIMIT);
+      assert.equal(over.status, 429, over.text);
+      assert.equal(over.headers.get("retry-after"), "42");
+      assert.equal(over.headers.get("www-authenticate"), null);
+      assert.deepEqual([over.body.code, over.body.retry_after], ["RATE_LIMITED", 42]);
+      assert.ok(!over.text.includes(OVER_LIMIT));
+      const broke = await get(consumer, `/mw/${via}/metered?cost=11`, CREDITED);
+      assert.equal(broke.status, 402, broke.text);
+      assert.equal(broke.headers.get("content-type"), "application/problem+json");
+      assert.deepEqual([broke.body.code, broke.body.title], ["USAGE_EXCEEDED", "Usage exceeded"]);
+      assert.ok(!broke.text.includes(CREDITED));
     });
   });
 }

@@ -5,7 +5,10 @@ import {
   KeywardError,
   createClient,
   isWellFormed,
+  type CreditsState,
+  type InvalidCode,
   type KeywardBinding,
+  type RateLimitState,
   type Verification,
   type VerifiedToken,
 } from "../../src/index.js";
@@ -27,6 +30,25 @@ export async function narrowing() {
   // @ts-expect-error an invalid verdict is never VALID
   const never: "VALID" = v.code;
   return [v.code, never];
+}
+
+export async function metered() {
+  const client = createClient({ binding });
+  const v = await client.verify(token, { cost: 3 });
+  // Only a token with a rate limit or credits has them.
+  // @ts-expect-error ratelimit may be absent
+  v.ratelimit.remaining;
+  const left: number | undefined = v.credits?.remaining;
+  if (!v.valid && v.code === "RATE_LIMITED" && v.ratelimit) {
+    const { limit, remaining, reset_at }: RateLimitState = v.ratelimit;
+    return [limit, remaining, reset_at, left];
+  }
+  const refused: InvalidCode[] = ["RATE_LIMITED", "USAGE_EXCEEDED"];
+  const credits: CreditsState | undefined = v.credits;
+  // @ts-expect-error cost is a number of credits
+  client.verify(token, { cost: "3" });
+  await binding.verify(token, { cost: 0 });
+  return [refused, credits];
 }
 
 export function options() {
@@ -88,6 +110,20 @@ export function middleware() {
   keyward({ url: "https://keyward.example", binding: (c) => c.env.KEYWARD });
   // @ts-expect-error scopes are strings
   keyward({ url: "https://keyward.example", scopes: [1] });
+  app.get(
+    "/metered",
+    keyward<{ Bindings: Bindings }>({ binding: (c) => c.env.KEYWARD, cost: (c) => (c.req.query("bulk") ? 10 : 1) }),
+    (c) => {
+      const { ratelimit, credits } = c.get("keyward");
+      return c.json({ left: ratelimit?.remaining ?? null, credits: credits?.remaining ?? null });
+    },
+  );
+  keyward({ url: "https://keyward.example", cost: 5 });
+  keyward({ url: "https://keyward.example", cost: async () => undefined });
+  // @ts-expect-error a cost is a number of credits
+  keyward({ url: "https://keyward.example", cost: "5" });
+  // @ts-expect-error a cost function answers a number
+  keyward({ url: "https://keyward.example", cost: () => "5" });
   // Without the middleware, the context holds no verdict.
   // @ts-expect-error no keyward variable on a route it does not guard
   app.get("/c", (c) => c.text(c.get("keyward").token.id));

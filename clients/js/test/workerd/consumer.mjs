@@ -1,6 +1,7 @@
 // The Worker the workerd test bundles (esbuild) with the client and Hono: the client alone under
-// /client/<binding|http>?token=…&scopes=a,b&consistency=…&ip=…, and the middleware guarding
-// /mw/<binding|http>/whoami (any valid token) and /mw/<binding|http>/invoices (scope billing).
+// /client/<binding|http>?token=…&scopes=a,b&consistency=…&ip=…&cost=…, and the middleware guarding
+// /mw/<binding|http>/whoami (any valid token), /mw/<binding|http>/invoices (scope billing) and
+// /mw/<binding|http>/metered?cost=… (any valid token, spending `cost`).
 import { Hono } from "hono";
 import { KeywardError, createClient } from "../../src/index.js";
 import { keyward } from "../../src/hono.js";
@@ -14,6 +15,7 @@ app.get("/client/:via", async (c) => {
       : createClient({ url: c.env.KEYWARD_URL, timeoutMs: 3000 });
   const q = c.req.query();
   const options = { scopes: q.scopes?.split(","), consistency: q.consistency, clientIp: q.ip };
+  if (q.cost !== undefined) options.cost = Number(q.cost);
   try {
     return c.json({ verdict: await client.verify(q.token ?? "", options) });
   } catch (e) {
@@ -31,6 +33,11 @@ for (const via of ["binding", "http"]) {
     return c.json({ id: token.id, scopes: token.scopes });
   });
   app.get(`/mw/${via}/invoices`, keyward({ ...base, scopes: ["billing"] }), (c) => c.json({ invoices: [] }));
+  const cost = (c) => (c.req.query("cost") === undefined ? undefined : Number(c.req.query("cost")));
+  app.get(`/mw/${via}/metered`, keyward({ ...base, cost }), (c) => {
+    const { token, ratelimit, credits } = c.get("keyward");
+    return c.json({ id: token.id, ratelimit: ratelimit ?? null, credits: credits ?? null });
+  });
 }
 
 export default app;

@@ -3,12 +3,15 @@
 //   acme: VALID with billing and users:read   ab: VALID with users:read only
 //   z9: REVOKED   kw: EXPIRED   sk: 429 RATE_LIMITED (retry after 7 s)   live: 500 INTERNAL
 //   q0000: the call fails (the binding rejects; HTTP answers 502 with an HTML page)
-// Like keyward, it refuses an option it does not know (400), and it echoes what it was asked in
-// `asked`, so the test sees what crossed the binding or the wire.
+//   abcdefghij: over its rate limit (5 per window): RATE_LIMITED, the window resetting in 42 s
+//   a1b2c3d4e5: 10 credits: VALID spending `cost` (default 1; nothing is kept), USAGE_EXCEEDED above 10
+// Like keyward, it refuses an option it does not know, or a cost that is not 0..1000 (400), and
+// it echoes what it was asked in `asked`, so the test sees what crossed the binding or the wire.
 import { WorkerEntrypoint } from "cloudflare:workers";
 
 const SCOPES = { acme: ["billing", "users:read"], ab: ["users:read"] };
-const KNOWN = new Set(["scopes", "consistency", "client_ip"]);
+const KNOWN = new Set(["scopes", "consistency", "client_ip", "cost"]);
+const CREDITS = 10;
 
 function problem(status, code, extra = {}) {
   const title = { 400: "Bad request", 429: "Too many requests", 500: "Internal error" }[status];
@@ -20,12 +23,24 @@ function problem(status, code, extra = {}) {
 function answer(token, options) {
   const unknown = Object.keys(options).filter((k) => !KNOWN.has(k));
   if (unknown.length) return problem(400, "BAD_REQUEST", { detail: `unknown field ${unknown[0]}` });
+  const cost = options.cost ?? 1;
+  if (!Number.isInteger(cost) || cost < 0 || cost > 1000) return problem(400, "BAD_REQUEST", { detail: "cost" });
   const prefix = token.slice(0, token.indexOf("_"));
-  const consistency = options.consistency ?? "edge";
-  const base = { consistency, checked_at: new Date().toISOString().slice(0, 19) + "Z" };
+  // A metered token is always answered strict, as keyward does.
+  const metered = prefix === "abcdefghij" || prefix === "a1b2c3d4e5";
+  const consistency = metered ? "strict" : (options.consistency ?? "edge");
+  const now = Math.floor(Date.now() / 1000) * 1000;
+  const base = { consistency, checked_at: new Date(now).toISOString().slice(0, 19) + "Z" };
   base.max_staleness_s = consistency === "strict" ? 0 : 65;
   const asked = { token, ...options };
   const refused = (code) => ({ valid: false, code, ...base, asked });
+  const valid = (id, scopes) => ({
+    valid: true,
+    code: "VALID",
+    ...base,
+    token: { id, org_id: "org_fake", kind: "org", owner_member_id: null, role: "developer", scopes, expires_at: null },
+    asked,
+  });
   switch (prefix) {
     case "acme":
     case "ab": {
@@ -52,6 +67,14 @@ function answer(token, options) {
       return problem(500, "INTERNAL");
     case "q0000":
       return null;
+    case "abcdefghij": {
+      const reset_at = new Date(now + 42_000).toISOString().slice(0, 19) + "Z";
+      return { ...refused("RATE_LIMITED"), ratelimit: { limit: 5, remaining: 0, reset_at } };
+    }
+    case "a1b2c3d4e5":
+      return cost > CREDITS
+        ? { ...refused("USAGE_EXCEEDED"), credits: { remaining: CREDITS } }
+        : { ...valid("tok_metered", ["billing"]), credits: { remaining: CREDITS - cost } };
     default:
       return refused("NOT_FOUND");
   }
