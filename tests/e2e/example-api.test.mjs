@@ -11,10 +11,10 @@ import { createOrg, start, until } from "./harness.mjs";
 let w, api, offline, tokens;
 
 /** A token of the org with `scopes`: { id, secret }. */
-async function token(admin, label, scopes) {
+async function token(admin, label, scopes, extra = {}) {
   const r = await w.api("POST", "/v1/tokens", {
     token: admin,
-    body: { label, role: "developer", kind: "org", scopes },
+    body: { label, role: "developer", kind: "org", scopes, ...extra },
   });
   assert.equal(r.status, 201, r.text);
   return { id: r.body.token.id, secret: r.body.secret };
@@ -66,6 +66,12 @@ before(async () => {
     users: await token(org.secret, "users", ["users:read"]),
     revoked: await token(org.secret, "gone", ["billing"]),
   };
+  for (const via of ["binding", "http"]) {
+    tokens[`limited-${via}`] = await token(org.secret, `limited ${via}`, ["billing"], {
+      ratelimit: { limit: 1, period_s: 600 },
+    });
+    tokens[`broke-${via}`] = await token(org.secret, `broke ${via}`, ["billing"], { credits: { remaining: 1 } });
+  }
   const rv = await w.api("POST", `/v1/tokens/${tokens.revoked.id}/revoke`, {
     token: org.secret,
     body: { confirm_label: "gone" },
@@ -128,6 +134,18 @@ for (const via of ["binding", "http"]) {
     test("403 insufficient_scope without the billing scope", async () => {
       const r = await get(api, `/${via}/invoices`, tokens.users.secret);
       assertRefused(r, 403, 'Bearer error="insufficient_scope", scope="billing"', "INSUFFICIENT_SCOPE");
+    });
+
+    test("429 over the token's own rate limit, 402 out of credits", async () => {
+      const limited = tokens[`limited-${via}`].secret;
+      assert.equal((await get(api, `/${via}/whoami`, limited)).status, 200);
+      const over = await get(api, `/${via}/whoami`, limited);
+      assertRefused(over, 429, null, "RATE_LIMITED");
+      const wait = Number(over.headers.get("retry-after"));
+      assert.ok(wait > 0 && wait <= 620, `Retry-After ${wait}`);
+      const broke = tokens[`broke-${via}`].secret;
+      assert.equal((await get(api, `/${via}/whoami`, broke)).status, 200);
+      assertRefused(await get(api, `/${via}/whoami`, broke), 402, null, "USAGE_EXCEEDED");
     });
   });
 }
