@@ -17,7 +17,10 @@ before(async () => {
 after(() => w?.mf.dispose());
 
 const create = async (extra, label = "metered") => {
-  const r = await w.api("POST", "/v1/tokens", { token: admin, body: { label, role: "developer", kind: "org", ...extra } });
+  const r = await w.api("POST", "/v1/tokens", {
+    token: admin,
+    body: { label, role: "developer", kind: "org", ...extra },
+  });
   assert.equal(r.status, 201, r.text);
   return r.body;
 };
@@ -118,7 +121,10 @@ describe("the verify request", () => {
     // a plain token ignores cost and answers neither field
     const plain = await create({}, "plain");
     const p = await verify(plain.secret, { cost: 1000 });
-    assert.deepEqual([p.body.code, p.body.consistency, p.body.credits, p.body.ratelimit], ["VALID", "edge", undefined, undefined]);
+    assert.deepEqual(
+      [p.body.code, p.body.consistency, p.body.credits, p.body.ratelimit],
+      ["VALID", "edge", undefined, undefined],
+    );
   });
 
   test("an admin sets the balance with If-Match; a stale ETag is refused and changes nothing", async () => {
