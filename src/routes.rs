@@ -189,11 +189,17 @@ fn serving(path: &str) -> impl Iterator<Item = &'static (&'static str, &'static 
 }
 
 /// The methods a known path takes (for `Allow` headers and CORS preflights): its routes', and
-/// `HEAD` wherever `GET` is (the server answers it as GET without the body).
+/// `HEAD` wherever `GET` is (the server answers it as GET without the body), but for
+/// `GET /v1/verify`: a verification is not safe (it counts use and spends credits), so a `HEAD`
+/// that would answer nothing must not make one.
 #[must_use]
 pub fn allowed_methods(path: &str) -> Vec<&'static str> {
     serving(path)
-        .flat_map(|(m, _, _)| if *m == "GET" { &["GET", "HEAD"][..] } else { core::slice::from_ref(m) })
+        .flat_map(|(m, _, r)| match (*m, r) {
+            ("GET", Route::VerifyGet) => &["GET"][..],
+            ("GET", _) => &["GET", "HEAD"][..],
+            _ => core::slice::from_ref(m),
+        })
         .copied()
         .collect()
 }
@@ -219,6 +225,7 @@ mod tests {
         assert_eq!(resolve("GET", "/v1/tokens/x/revoke").unwrap_err(), RouteError::MethodNotAllowed);
         assert_eq!(allowed_methods("/v1/tokens/x"), ["GET", "HEAD", "PATCH", "DELETE"]);
         assert_eq!(allowed_methods("/v1/tokens/x/revoke"), ["POST"]);
+        assert_eq!(allowed_methods("/v1/verify"), ["POST", "GET"], "no HEAD: a verification is not safe");
         assert_eq!(resolve("POST", "/v1/tokens/import").unwrap(), (Route::ImportTokens, None));
         assert_eq!(resolve("GET", "/v1/tokens/import").unwrap_err(), RouteError::MethodNotAllowed);
         assert_eq!(resolve("PATCH", "/v1/tokens/import").unwrap_err(), RouteError::MethodNotAllowed);

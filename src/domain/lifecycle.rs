@@ -141,9 +141,30 @@ pub struct Outcome {
     pub changed: Vec<&'static str>,
     /// What people are told, if anything.
     pub notice: Option<Notice>,
-    /// The credits balance the change sets (a new token's, or an admin's edit): the token's
-    /// meter ([`crate::domain::meter::Meter`]) is written with it in the same commit.
-    pub balance: Option<u32>,
+    /// What the change does to the token's meter ([`crate::domain::meter::Meter`]), written in
+    /// the same commit: a new balance, or a new refill plan whose first refill counts from now.
+    pub meter: Option<MeterChange>,
+}
+
+/// A change's effect on a token's meter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MeterChange {
+    /// The balance is set (a new token's, or an admin's edit); refills count from now.
+    Balance(u32),
+    /// The refill plan changed, the balance kept: its first refill is the first after now, not
+    /// one the new plan would have made since the balance was last set.
+    RefillFromNow,
+}
+
+impl MeterChange {
+    /// `meter` after this change at `now`.
+    #[must_use]
+    pub fn apply(self, meter: crate::domain::meter::Meter, now: Timestamp) -> crate::domain::meter::Meter {
+        match self {
+            Self::Balance(b) => meter.with_balance(b, now),
+            Self::RefillFromNow => meter.refill_from(now),
+        }
+    }
 }
 
 /// A new token `t` (already built from its validated form and secret), for `owner` (the
@@ -157,7 +178,7 @@ pub fn created(t: &Token, owner: Option<&str>, balance: Option<u32>) -> Outcome 
         summary,
         changed: Vec::new(),
         notice: Notice::verb("created"),
-        balance: t.credits.and(balance),
+        meter: t.credits.and(balance).map(MeterChange::Balance),
     }
 }
 
@@ -173,7 +194,7 @@ pub fn imported(t: &Token, owner: Option<&str>, told: Option<Notice>) -> Outcome
         summary,
         changed: Vec::new(),
         notice: told,
-        balance: None,
+        meter: None,
     }
 }
 
@@ -197,16 +218,19 @@ pub fn import_notice(first: &Token, count: usize) -> Notice {
 /// [`Refused`] when the transition is not allowed now (answered 409 `CONFLICT`).
 pub fn apply(before: &Token, change: Change<'_>, by: By, now: Timestamp) -> Result<Option<Outcome>, Refused> {
     let mut t = before.clone();
-    let mut balance = None;
+    let mut meter = None;
     let (action, summary, changed, notice) = match change {
         Change::Edit(patch) => {
             edit(&mut t, patch);
-            balance = patch.credits.flatten().and_then(|c| c.remaining).filter(|_| t.credits.is_some());
-            if t == *before && balance.is_none() {
+            let balance = patch.credits.flatten().and_then(|c| c.remaining).filter(|_| t.credits.is_some());
+            let refill = |x: &Token| x.credits.and_then(|c| c.refill);
+            let replanned = before.credits.is_some() && refill(&t).is_some() && refill(&t) != refill(before);
+            meter = balance.map(MeterChange::Balance).or(replanned.then_some(MeterChange::RefillFromNow));
+            if t == *before && meter.is_none() {
                 return Ok(None);
             }
             let mut changed = changed_fields(before, &t);
-            if balance.is_some() && !changed.contains(&"credits") {
+            if meter.is_some() && !changed.contains(&"credits") {
                 changed.push("credits");
             }
             let access = t.role != before.role || t.scopes != before.scopes || t.allowed_cidrs != before.allowed_cidrs;
@@ -251,13 +275,13 @@ pub fn apply(before: &Token, change: Change<'_>, by: By, now: Timestamp) -> Resu
                 summary,
                 changed: Vec::new(),
                 notice: Notice::verb("deleted"),
-                balance: None,
+                meter: None,
             }));
         }
     };
     t.updated_at = now;
     t.version = before.version + 1;
-    Ok(Some(Outcome { after: Some(t), action, summary, changed, notice, balance }))
+    Ok(Some(Outcome { after: Some(t), action, summary, changed, notice, meter }))
 }
 
 /// Disable, enable, revoke or re-approve `t` (a copy of `before`); answers the action and verb.

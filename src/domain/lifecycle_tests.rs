@@ -288,3 +288,42 @@ fn a_new_token_is_described_with_its_owner() {
     let org = Token { kind: Kind::Org, owner_member_id: None, role: Role::Admin, ..token() };
     assert_eq!(created(&org, None, None).summary, "Created org admin token \"ci\" (kw_••••••••abcd)");
 }
+
+#[test]
+fn metering_edits_say_what_they_do_to_the_meter() {
+    use crate::domain::meter::{CreditPlan, Interval, Meter, RateLimit, Refill};
+    use crate::domain::validate::CreditsSpec;
+    let daily = Refill { amount: 9, interval: Interval::Day, day_of_month: None };
+    let edit = |t: &Token, p: TokenPatch| apply(t, Change::Edit(&p), By::Caller(Role::Admin), NOW).unwrap();
+    let credited = |refill| Token { credits: Some(CreditPlan { refill }), ..token() };
+    // a balance: written, and audited as a change of the credits
+    let spec = |remaining, refill| Some(Some(CreditsSpec { remaining, refill }));
+    let o = edit(&credited(None), TokenPatch { credits: spec(Some(5), None), ..TokenPatch::default() }).unwrap();
+    assert_eq!((o.meter, o.changed.clone()), (Some(MeterChange::Balance(5)), vec!["credits"]));
+    assert_eq!(o.after.as_ref().map(|t| t.version), Some(token().version + 1));
+    // a new refill with the balance kept: refills count from now
+    let o = edit(&credited(None), TokenPatch { credits: spec(None, Some(Some(daily))), ..TokenPatch::default() });
+    assert_eq!(o.unwrap().meter, Some(MeterChange::RefillFromNow));
+    // the same refill again: nothing changes at all
+    let same = TokenPatch { credits: spec(None, Some(Some(daily))), ..TokenPatch::default() };
+    assert_eq!(edit(&credited(Some(daily)), same), None);
+    // removing the refill, or the credits, leaves the meter alone
+    let o = edit(&credited(Some(daily)), TokenPatch { credits: spec(None, Some(None)), ..TokenPatch::default() });
+    assert_eq!(o.unwrap().meter, None);
+    let o = edit(&credited(Some(daily)), TokenPatch { credits: Some(None), ..TokenPatch::default() }).unwrap();
+    assert_eq!((o.meter, o.after.unwrap().credits), (None, None));
+    // credits added to a token without any: the balance is what is written
+    let o = edit(&token(), TokenPatch { credits: spec(Some(2), Some(Some(daily))), ..TokenPatch::default() });
+    assert_eq!(o.unwrap().meter, Some(MeterChange::Balance(2)));
+    // a rate limit is plan only
+    let limit = Some(Some(RateLimit { limit: 3, period_s: 60 }));
+    let o = edit(&token(), TokenPatch { ratelimit: limit, ..TokenPatch::default() }).unwrap();
+    assert_eq!((o.meter, o.changed), (None, vec!["rate limit"]));
+    // what each change makes of a meter
+    let m = Meter::default().with_balance(4, Timestamp::from_millis(0));
+    assert_eq!(MeterChange::RefillFromNow.apply(m.clone(), NOW), Meter { refilled_at: Some(NOW), ..m.clone() });
+    assert_eq!(MeterChange::Balance(7).apply(m, NOW).remaining, Some(7));
+    let created_with = created(&credited(None), None, Some(3));
+    assert_eq!(created_with.meter, Some(MeterChange::Balance(3)));
+    assert_eq!(created(&token(), None, Some(3)).meter, None, "no credits, no balance");
+}

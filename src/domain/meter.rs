@@ -165,6 +165,13 @@ impl Meter {
         self
     }
 
+    /// This meter with refills counted from `now` (a new refill plan), its balance kept.
+    #[must_use]
+    pub fn refill_from(mut self, now: Timestamp) -> Self {
+        self.refilled_at = Some(now);
+        self
+    }
+
     /// When `plan`'s next refill is due (`None`: no refill, or no balance to refill).
     #[must_use]
     pub fn next_refill(&self, plan: &Plan) -> Option<Timestamp> {

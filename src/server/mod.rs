@@ -137,8 +137,14 @@ async fn general(mut req: Request, env: &Env, ctx: &Context, now: Timestamp) -> 
     let path = req.path();
     let origin = req.headers().get("origin").ok().flatten();
     let allowed = env.var("ALLOWED_ORIGINS").map(|v| v.to_string()).unwrap_or_default();
-    let outcome =
-        if method == "OPTIONS" { options(&path) } else { handle(&mut req, env, ctx, &method, &path, now).await };
+    let outcome = if method == "OPTIONS" {
+        options(&path)
+    } else if head && !crate::routes::allowed_methods(&path).contains(&"HEAD") {
+        // A verification is not safe (RFC 9110 §9.2.1): it counts use and spends credits.
+        Err(crate::routes::RouteError::MethodNotAllowed.into())
+    } else {
+        handle(&mut req, env, ctx, &method, &path, now).await
+    };
     let mut resp = match outcome {
         Ok(r) => r,
         Err(e) => answer_error(&e, &method, &path)?,
@@ -307,10 +313,7 @@ fn verify_query(req: &Request) -> Result<service::VerifyRequest, Problem> {
         .unwrap_or_default();
     let consistency = service::consistency(param(&q, "consistency").as_deref())?;
     let client_ip = service::client_ip(param(&q, "client_ip").as_deref())?;
-    let cost = match param(&q, "cost") {
-        None => service::cost(None)?,
-        Some(c) => service::cost(Some(c.trim().parse().unwrap_or(u64::MAX)))?,
-    };
+    let cost = service::cost_param(param(&q, "cost").as_deref())?;
     Ok(service::VerifyRequest { token: bearer(req).unwrap_or_default(), scopes, consistency, client_ip, cost })
 }
 

@@ -36,8 +36,8 @@ pub use reminders::Tick;
 pub use tokens::{Issued, TokenQuery};
 pub use usage::{UsageCount, UsageReport, REPORT_MAX as USAGE_REPORT_MAX};
 pub use verify::{
-    client_ip, consistency, cost, locate, lookup, verify, verify_body, Consistency, CreditsLeft, LimitState, Located,
-    Lookup, Verification, VerifiedToken, VerifyRequest, EDGE_MAX_STALENESS_S,
+    client_ip, consistency, cost, cost_param, locate, lookup, verify, verify_body, Consistency, CreditsLeft,
+    LimitState, Located, Lookup, Verification, VerifiedToken, VerifyRequest, EDGE_MAX_STALENESS_S,
 };
 pub use webhooks::{Outgoing, WebhookSet};
 
@@ -500,7 +500,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let token = outcome.after.as_ref().or(before).ok_or_else(|| Error::Internal("no token to record".into()))?;
         let owner = self.owner_of(token).await?;
         let members = if outcome.notice.is_some() { self.repo.members(&org.id).await? } else { Vec::new() };
-        let meter = match outcome.balance {
+        let meter = match outcome.meter {
             Some(_) => Some(self.repo.meter(&org.id, &token.id).await?),
             None => None,
         };
@@ -512,7 +512,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// [`Service::record`]'s writes added to `changes`, for use cases that commit several at once
     /// or whose owner and members are not stored yet. `members` are those to notify (unused when
     /// the outcome tells nobody); `owner` is the token's owner as the change leaves it; `meter`
-    /// the token's meter before a change that sets its balance (`None`: a new token's, empty).
+    /// the token's meter before a change to it (`None`: a new token's, empty).
     #[allow(clippy::too_many_arguments)]
     fn record_into(
         &self,
@@ -532,8 +532,8 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             }
             None => changes.delete_token(&token.org_id, &token.id),
         }
-        if let Some(b) = outcome.balance {
-            let after = meter.cloned().unwrap_or_default().with_balance(b, now);
+        if let Some(change) = outcome.meter {
+            let after = change.apply(meter.cloned().unwrap_or_default(), now);
             changes.put_meter(&token.org_id, &token.id, &after)?;
         }
         let after = outcome.after.as_ref().map(|t| (t, owner));

@@ -10,6 +10,7 @@ use crate::domain::legacy::LegacyFormats;
 use crate::domain::meter::{meter, Metered, Refusal, COST_MAX, DEFAULT_COST};
 use crate::domain::projection::entries;
 use crate::domain::token::{parse, sha256_hex};
+use crate::domain::validate::{Shape, Whole};
 use crate::domain::{notice, verdict, Action, Code, Kind, RandomSource, Role, Timestamp, Token, VerifyEntry};
 use crate::store::{Changes, Edge, Kv, Store};
 
@@ -196,10 +197,23 @@ const BAD_COST: Error = Error::BadRequest("cost must be a whole number from 0 to
 ///
 /// # Errors
 /// [`Error::BadRequest`] outside 0..=[`COST_MAX`].
-pub fn cost(raw: Option<u64>) -> Result<u32, Error> {
+pub fn cost(raw: Option<i64>) -> Result<u32, Error> {
     match raw {
         None => Ok(DEFAULT_COST),
         Some(n) => u32::try_from(n).ok().filter(|n| *n <= COST_MAX).ok_or(BAD_COST),
+    }
+}
+
+/// A `cost` as a query gives it: decimal digits only (`+5`, ` 5`, `5.0` are refused); empty is
+/// not given, as for the endpoint's other parameters.
+///
+/// # Errors
+/// [`Error::BadRequest`] for anything else, or outside 0..=[`COST_MAX`].
+pub fn cost_param(raw: Option<&str>) -> Result<u32, Error> {
+    match raw.filter(|s| !s.is_empty()) {
+        None => Ok(DEFAULT_COST),
+        Some(s) if s.len() <= 4 && s.bytes().all(|b| b.is_ascii_digit()) => cost(s.parse().ok()),
+        Some(_) => Err(BAD_COST),
     }
 }
 
@@ -235,7 +249,7 @@ pub fn verify_body(body: &[u8]) -> Result<VerifyRequest, Error> {
             scopes: b.scopes.unwrap_or_default(),
             consistency: b.consistency.unwrap_or_default(),
             client_ip: client_ip(b.client_ip.as_deref())?,
-            cost: cost(b.cost.map(u64::from))?,
+            cost: cost(b.cost.map(i64::from))?,
         });
     }
     let v = parse_json(body)?;
@@ -245,7 +259,8 @@ pub fn verify_body(body: &[u8]) -> Result<VerifyRequest, Error> {
     }
     let cost = match obj.get("cost") {
         None | Some(Value::Null) => DEFAULT_COST,
-        Some(Value::Number(n)) => cost(Some(n.as_u64().ok_or(BAD_COST)?))?,
+        // A whole number as the forms read one (`3.0` and `3e0` are 3), so both agree.
+        Some(n @ Value::Number(_)) => cost(Some(Whole::from_json(n.clone()).ok_or(BAD_COST)?.0))?,
         Some(_) => return Err(BAD_COST),
     };
     let consistency = match obj.get("consistency") {
@@ -488,6 +503,30 @@ mod tests {
             ask("t", &[], edge, Some("2001:db8::1"))
         );
         assert_eq!(verify_body(br#"{"token":"t","client_ip":null}"#).unwrap(), ask("t", &[], edge, None));
+        let cost = |body: &[u8]| verify_body(body).map(|r| r.cost);
+        assert_eq!(cost(br#"{"token":"t"}"#).unwrap(), 1);
+        assert_eq!(cost(br#"{"token":"t","cost":null}"#).unwrap(), 1);
+        assert_eq!(cost(br#"{"token":"t","cost":0}"#).unwrap(), 0);
+        assert_eq!(cost(br#"{"token":"t","cost":1000}"#).unwrap(), 1000);
+        assert_eq!(cost(br#"{"token":"t","cost":3.0}"#).unwrap(), 3, "a whole number as the forms read one");
+        assert_eq!(cost(br#"{"token":"t","cost":1e3}"#).unwrap(), 1000);
+        for bad in [
+            &br#"{"token":"t","cost":1001}"#[..],
+            br#"{"token":"t","cost":-1}"#,
+            br#"{"token":"t","cost":1.5}"#,
+            br#"{"token":"t","cost":"3"}"#,
+            br#"{"token":"t","cost":true}"#,
+            br#"{"token":"t","cost":1e30}"#,
+        ] {
+            assert_eq!(cost(bad), Err(BAD_COST), "{}", String::from_utf8_lossy(bad));
+        }
+        assert_eq!(cost_param(None), Ok(1));
+        assert_eq!(cost_param(Some("")), Ok(1));
+        assert_eq!(cost_param(Some("0")), Ok(0));
+        assert_eq!(cost_param(Some("1000")), Ok(1000));
+        for bad in ["+5", " 5", "5.0", "-1", "1001", "99999", "x", "0x10"] {
+            assert_eq!(cost_param(Some(bad)), Err(BAD_COST), "{bad}");
+        }
         for bad in [
             &b"{"[..],
             b"[]",

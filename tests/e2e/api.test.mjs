@@ -60,9 +60,10 @@ describe("service basics", () => {
         assert.equal(head.headers.get(name), get.headers.get(name), `${path}: ${name}`);
       }
     }
-    // a verification: HEAD says nothing a GET would not, and nothing in a body
+    // a verification is not safe (it counts use, and spends a metered token's credits): no HEAD
     const verified = await w.api("HEAD", "/v1/verify?scopes=billing", { token: o.secret });
-    assert.equal(verified.status, 200);
+    assert.equal(verified.status, 405);
+    assert.equal(verified.headers.get("allow"), "POST, GET");
     assert.equal(verified.text, "");
     // refusals keep their status and problem type
     const refused = await w.api("HEAD", "/v1/me");

@@ -224,3 +224,30 @@ fn bad_limits_and_credits_are_named() {
         (Some("must be an object"), Some("must be an object"))
     );
 }
+
+#[test]
+fn a_new_refill_plan_keeps_the_balance_until_its_first_midnight() {
+    let w = World::new();
+    let o = w.org("Acme", &[]);
+    let (secret, id) = w.create(
+        &o.admin_secret,
+        json!({"label": "p", "role": "developer", "kind": "org", "credits": {"remaining": 5}}),
+    );
+    // a day later, at noon, a daily refill is added without a balance
+    w.advance_seconds(86_400);
+    let a = w.actor(&o.admin_secret);
+    let plan = json!({"credits": {"refill": {"amount": 100, "interval": "day"}}});
+    let v = serde_json::to_value(block_on(w.svc.update_token(&a, &id, &form(plan), w.now())).unwrap()).unwrap();
+    assert_eq!(v["credits"]["remaining"], 5, "no refill the new plan would have made in the past");
+    assert_eq!(metered(&w, &secret, 1)["credits"]["remaining"], 4);
+    // changing the plan again does not hand one out either
+    let monthly = json!({"credits": {"refill": {"amount": 60, "interval": "month", "day_of_month": 1}}});
+    block_on(w.svc.update_token(&a, &id, &form(monthly), w.now())).unwrap();
+    let daily = json!({"credits": {"refill": {"amount": 60, "interval": "day"}}});
+    let v = serde_json::to_value(block_on(w.svc.update_token(&a, &id, &form(daily), w.now())).unwrap()).unwrap();
+    assert_eq!(v["credits"]["remaining"], 4);
+    // the first refill is the next midnight
+    w.now.set(w.now().next_midnight());
+    assert_eq!(block_on(w.svc.tick(&o.id, w.now())).unwrap().refills, 1);
+    assert_eq!(metered(&w, &secret, 1)["credits"]["remaining"], 59);
+}
