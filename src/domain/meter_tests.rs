@@ -236,3 +236,17 @@ fn plans_and_meters_have_a_stable_wire_form() {
     assert_eq!(RateLimit { limit: 1, period_s: 64 }.slice_ms(), 1_000);
     assert_eq!(RateLimit { limit: 1, period_s: 86_400 }.slice_ms(), 1_350_000);
 }
+
+#[test]
+fn the_window_keeps_at_most_65_slices_whatever_the_traffic() {
+    let plan = limited(1_000_000, 64);
+    let mut m = Meter::default();
+    for t in attempts(20_000, 40, 9) {
+        m = meter(&plan, m, true, 1, t).meter;
+        assert!(m.used.len() <= 65, "{} slices", m.used.len());
+    }
+    // answers in one slice are one entry
+    let t = Timestamp::from_millis(1_000_000);
+    let two = meter(&plan, meter(&plan, Meter::default(), true, 1, t).meter, true, 1, t.plus_seconds(0));
+    assert_eq!(two.meter.used, vec![(1_000, 2)]);
+}

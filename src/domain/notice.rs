@@ -236,4 +236,28 @@ mod tests {
             (Some("org_1"), Some("token.created"), Some("mem_1"))
         );
     }
+
+    #[test]
+    fn limits_and_credits_are_told_in_words() {
+        let t = token();
+        let (verb, text) = limited(&t, 5, 60, AT);
+        assert_eq!(verb, "reached its rate limit");
+        assert!(text.contains("rate limit of 5 verifications per 60 s") && text.contains("RATE_LIMITED"), "{text}");
+        assert!(text.contains(&AT.to_rfc3339()), "{text}");
+        let (verb, text) = credits_exhausted(&t, AT);
+        assert_eq!(verb, "ran out of credits");
+        assert!(text.contains("USAGE_EXCEEDED") && text.ends_with("An admin can set its credits again."), "{text}");
+        let refilled = Token {
+            credits: Some(crate::domain::meter::CreditPlan {
+                refill: Some(crate::domain::meter::Refill {
+                    amount: 50,
+                    interval: crate::domain::meter::Interval::Month,
+                    day_of_month: None,
+                }),
+            }),
+            ..t
+        };
+        let (_, text) = credits_exhausted(&refilled, AT);
+        assert!(text.ends_with("They are refilled to 50 every month at 00:00 UTC."), "{text}");
+    }
 }
