@@ -108,6 +108,151 @@ async function limitsCell(p, label) {
 
 const META = { plan: "pro", seats: 3, tags: ["eu", "beta"] };
 
+test("the wizard sets a rate limit, credits with a monthly refill, an external id and meta: the view holds exactly them", async () => {
+  const t = await setup();
+  const page = await signedIn(t.secret);
+  const posts = recordRequests(page, "POST", "/v1/tokens");
+  const dialog = await toLimitsStep(page, "Metered");
+  await dialog.getByLabel("Valid verifications").fill("5");
+  await dialog.getByLabel("Per", { exact: true }).fill("1");
+  await dialog.getByLabel("Period unit").selectOption("min");
+  await dialog.getByLabel("Starting balance").fill("1000");
+  const day = dialog.getByLabel("Day of the month");
+  assert.equal(await day.isVisible(), false, "no day of the month without a monthly refill");
+  assert.equal(await dialog.getByLabel("Refill to").isVisible(), false, "no amount without a refill");
+  await dialog.getByLabel("Refill", { exact: true }).selectOption("day");
+  await dialog.getByLabel("Refill to").waitFor();
+  assert.equal(await day.isVisible(), false, "a daily refill has no day of the month");
+  await dialog.getByLabel("Refill", { exact: true }).selectOption("month");
+  await dialog.getByLabel("Refill to").fill("1000");
+  await day.fill("15");
+  await dialog.getByLabel("External id").fill("cus_42");
+  await dialog.getByLabel("Meta", { exact: true }).fill(JSON.stringify(META, null, 1));
+  assert.equal(await dialog.locator(".field-error:not(:empty)").count(), 0, "no error");
+  await shot(page, "100-wizard-limits");
+  await dialog.getByRole("button", { name: "Next" }).click();
+  const dd = (text) => dialog.getByRole("definition").filter({ hasText: text });
+  await dd("5 per 60 s (1 min)").waitFor();
+  await dd("1000 to start · refilled to 1000 every month on the 15th").waitFor();
+  await dd("cus_42").waitFor();
+  assert.deepEqual(JSON.parse(await dialog.locator("pre.meta-json").textContent()), META);
+  await shot(page, "101-wizard-overview-limits");
+  await dialog.getByRole("button", { name: "Create token" }).click();
+  const secret = await dialog.getByLabel("New token secret").inputValue();
+  await dialog.getByRole("button", { name: "Done" }).click();
+  await closed(dialog);
+  posts.stop();
+
+  // Sent: what was filled in, as the API takes it.
+  assert.equal(posts.seen.length, 1);
+  const sent = posts.seen[0].postDataJSON();
+  assert.deepEqual(sent.ratelimit, { limit: 5, period_s: 60 });
+  assert.deepEqual(sent.credits, { remaining: 1000, refill: { amount: 1000, interval: "month", day_of_month: 15 } });
+  assert.equal(sent.external_id, "cus_42");
+  assert.deepEqual(sent.meta, META);
+  // Held: exactly that.
+  const id = await row(page, "Metered").getAttribute("data-id");
+  const view = await t.ok("GET", `/v1/tokens/${id}`);
+  assert.deepEqual(view.ratelimit, { limit: 5, period_s: 60 });
+  assert.deepEqual(view.credits, {
+    remaining: 1000,
+    refill: { amount: 1000, interval: "month", day_of_month: 15 },
+  });
+  assert.equal(view.external_id, "cus_42");
+  assert.deepEqual(view.meta, META);
+
+  // The list: a bar of the credits against the refill amount, the number, and the limit.
+  const cell = await limitsCell(page, "Metered");
+  assert.deepEqual(cell.meter, {
+    value: 1000,
+    max: 1000,
+    name: "Credits: 1000 of 1000 left, refilled to 1000 every month on the 15th",
+  });
+  assert.equal(cell.text, "1000 credits\nlimit 5 per 60 s");
+  // A verification spends a credit; the list says so once it repaints.
+  assert.equal(await verify(secret), "VALID");
+  await page.reload();
+  await until(async () => (await limitsCell(page, "Metered")).meter?.value === 999);
+  assert.match((await limitsCell(page, "Metered")).text, /^999 credits/);
+  await shot(page, "102-tokens-limits");
+  const [scroll, client] = await page.evaluate(() => {
+    const w = document.querySelector(".table-wrap");
+    return [w.scrollWidth, w.clientWidth];
+  });
+  assert.ok(scroll <= client, `the list with its limits fits 1280 px, actions included (${scroll} > ${client})`);
+});
+
+test("errors on the Limits & metadata step show on their fields, block Next and send nothing; an empty step sets nothing", async () => {
+  const t = await setup();
+  const page = await signedIn(t.secret);
+  // What the server answers for a hash in meta, to hold the page's live message against.
+  const hashy = { note: "a".repeat(64) };
+  const refused = await t.api("POST", "/v1/tokens", { label: "x", role: "developer", kind: "org", meta: hashy });
+  assert.equal(refused.status, 422);
+  const serverSays = refused.body.errors.meta;
+  const posts = recordRequests(page, "POST", "/v1/tokens");
+  const dialog = await toLimitsStep(page, "Broken");
+
+  const limit = dialog.getByLabel("Valid verifications");
+  await limit.fill("0");
+  await fieldError(dialog, "ratelimit.limit").getByText("must be between 1 and 1000000", { exact: true }).waitFor();
+  assert.equal(await limit.getAttribute("aria-invalid"), "true");
+  const meta = dialog.getByLabel("Meta", { exact: true });
+  await meta.fill("{plan: pro}");
+  await fieldError(dialog, "meta").getByText("is not valid JSON", { exact: false }).waitFor();
+  assert.equal(await meta.getAttribute("aria-invalid"), "true");
+  await dialog.getByLabel("Refill", { exact: true }).selectOption("month");
+  await dialog.getByLabel("Day of the month").fill("29");
+  await fieldError(dialog, "credits.refill.day_of_month").getByText("must be between 1 and 28").waitFor();
+  await dialog.getByLabel("External id").fill("has space");
+  await fieldError(dialog, "external_id").waitFor();
+  // Next shows every error of the step, the ones not yet touched too, and stays on the step.
+  await dialog.getByRole("button", { name: "Next" }).click();
+  await fieldError(dialog, "credits.refill.amount").getByText("is required").waitFor();
+  await fieldError(dialog, "credits.remaining").getByText("is required").waitFor();
+  assert.ok(await focused(dialog.locator("[aria-invalid]").first()), "focus on the first bad field");
+  assert.equal(await dialog.getByRole("button", { name: "Create token" }).count(), 0, "no overview");
+  await shot(page, "103-wizard-limits-errors");
+
+  // meta that is JSON but holds a hash: the server's own rule, word for word
+  await meta.fill(JSON.stringify(hashy));
+  await fieldError(dialog, "meta").getByText(serverSays, { exact: true }).waitFor();
+  // a daily refill takes no day of the month: the field goes, and so does its error
+  await dialog.getByLabel("Refill", { exact: true }).selectOption("day");
+  await dialog.getByLabel("Day of the month").waitFor({ state: "hidden" });
+  await dialog.getByRole("button", { name: "Next" }).click();
+  assert.equal(await dialog.getByRole("button", { name: "Create token" }).count(), 0, "still no overview");
+  assert.equal(posts.seen.length, 0, "nothing was sent");
+
+  // Emptied, the step sets nothing: no key is sent, the view holds none.
+  await limit.fill("");
+  await meta.fill("");
+  await dialog.getByLabel("Refill", { exact: true }).selectOption("");
+  await dialog.getByLabel("External id").fill("");
+  assert.equal(await dialog.locator(".field-error:not(:empty)").count(), 0, "every error gone");
+  await dialog.getByRole("button", { name: "Next" }).click();
+  await dialog
+    .getByRole("definition")
+    .filter({ hasText: /^No limit$/ })
+    .waitFor();
+  await dialog
+    .getByRole("definition")
+    .filter({ hasText: /^No credits$/ })
+    .waitFor();
+  await dialog.getByRole("button", { name: "Create token" }).click();
+  await dialog.getByLabel("New token secret").waitFor();
+  await dialog.getByRole("button", { name: "Done" }).click();
+  await closed(dialog);
+  posts.stop();
+  assert.equal(posts.seen.length, 1);
+  const sent = posts.seen[0].postDataJSON();
+  for (const key of ["ratelimit", "credits", "meta", "external_id"]) assert.ok(!(key in sent), `no ${key} sent`);
+  const view = await t.ok("GET", `/v1/tokens/${await row(page, "Broken").getAttribute("data-id")}`);
+  assert.deepEqual([view.ratelimit, view.credits, view.meta, view.external_id], [null, null, null, null]);
+  // a list where no token has limits says scopes only
+  await page.getByRole("columnheader", { name: "Scopes", exact: true }).waitFor();
+});
+
 test("the details show the external id, meta as text (markup in it stays text), the limit and the credits", async () => {
   const t = await setup();
   const meta = { note: "<img src=x onerror=alert(1)>", plan: "pro" };
@@ -213,4 +358,26 @@ test("the usage chart counts rate-limited and usage-exceeded refusals apart from
     "1",
   ]);
   await details.screenshot({ path: `${SHOTS}/107-usage-metered.png` });
+});
+
+test("at 360 px the Limits & metadata step and the list's limits fit", async () => {
+  const t = await setup();
+  await t.ok("POST", "/v1/tokens", {
+    label: "Narrow",
+    role: "developer",
+    kind: "org",
+    ratelimit: { limit: 5, period_s: 60 },
+    credits: { remaining: 3, refill: { amount: 10, interval: "day" } },
+  });
+  const page = await signedIn(t.secret, 360);
+  const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  await row(page, "Narrow").locator("meter").waitFor();
+  assert.ok((await overflow()) <= 0, "the list fits");
+  await shot(page, "108-narrow-limits");
+  const dialog = await toLimitsStep(page, "Narrow two");
+  await dialog.getByLabel("Refill", { exact: true }).selectOption("month");
+  assert.ok((await overflow()) <= 0, "the step fits");
+  const [scroll, client] = await dialog.evaluate((d) => [d.scrollWidth, d.clientWidth]);
+  assert.ok(scroll <= client, `the dialog does not scroll sideways (${scroll} > ${client})`);
+  await dialog.screenshot({ path: `${SHOTS}/109-narrow-wizard-limits.png` });
 });
