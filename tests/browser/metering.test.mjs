@@ -253,6 +253,159 @@ test("errors on the Limits & metadata step show on their fields, block Next and 
   await page.getByRole("columnheader", { name: "Scopes", exact: true }).waitFor();
 });
 
+test("the edit dialog sets a balance (the bar follows), removes the limit and the credits, and sends If-Match", async () => {
+  const t = await setup();
+  const created = await t.ok("POST", "/v1/tokens", {
+    label: "Paid API",
+    role: "developer",
+    kind: "org",
+    scopes: ["billing"],
+    ratelimit: { limit: 5, period_s: 3600 },
+    credits: { remaining: 1000, refill: { amount: 1000, interval: "month", day_of_month: 15 } },
+    meta: { plan: "pro" },
+  });
+  const id = created.token.id;
+  const page = await signedIn(t.secret);
+  await page.getByRole("columnheader", { name: "Scopes & limits" }).waitFor();
+  assert.equal((await limitsCell(page, "Paid API")).meter.value, 1000);
+  // the admin's own token has no limits: nothing under its scopes
+  assert.equal((await limitsCell(page, "Initial admin token")).meter, null);
+  const patches = recordRequests(page, "PATCH", `/v1/tokens/${id}`);
+  const edit = page.getByRole("dialog", { name: "Edit “Paid API”" });
+  const open = async () => {
+    await row(page, "Paid API").getByRole("button", { name: "Edit Paid API" }).click();
+    await edit.waitFor();
+  };
+
+  // Prefilled from the view; the balance is a field of its own, empty: left so, it is kept.
+  await open();
+  assert.equal(await edit.getByLabel("Valid verifications").inputValue(), "5");
+  assert.equal(await edit.getByLabel("Per", { exact: true }).inputValue(), "1");
+  assert.equal(await edit.getByLabel("Period unit").inputValue(), "h");
+  assert.equal(await edit.getByLabel("Refill", { exact: true }).inputValue(), "month");
+  assert.equal(await edit.getByLabel("Refill to").inputValue(), "1000");
+  assert.equal(await edit.getByLabel("Day of the month").inputValue(), "15");
+  assert.deepEqual(JSON.parse(await edit.getByLabel("Meta", { exact: true }).inputValue()), { plan: "pro" });
+  const balance = edit.getByLabel("Set balance to");
+  assert.equal(await balance.inputValue(), "");
+  await edit
+    .getByText("Now 1000 left · refilled to 1000 every month on the 15th. Leave empty to keep the balance.")
+    .waitFor();
+  await balance.fill("-1");
+  await fieldError(edit, "credits.remaining").getByText("must be between 0 and 1000000000").waitFor();
+  await edit.getByRole("button", { name: "Save" }).click();
+  assert.ok(await focused(balance), "Save stays on the bad field");
+  await page.waitForTimeout(200);
+  assert.equal(patches.seen.length, 0, "nothing sent");
+  await balance.fill("250");
+  const tag = await etagOf(t.secret, id);
+  await shot(page, "104-edit-limits");
+  await edit.getByRole("button", { name: "Save" }).click();
+  await closed(edit);
+  let sent = patches.seen.at(-1);
+  assert.deepEqual(sent.postDataJSON().credits, { remaining: 250 }, "the balance alone; the refill kept");
+  for (const key of ["ratelimit", "meta", "external_id"]) assert.ok(!(key in sent.postDataJSON()), `${key} unchanged`);
+  assert.equal(sent.headers()["if-match"], tag, "If-Match: the ETag the dialog read");
+  await until(async () => (await limitsCell(page, "Paid API")).meter?.value === 250);
+  const after = await limitsCell(page, "Paid API");
+  assert.equal(after.meter.max, 1000, "still against the refill amount");
+  assert.equal(after.text, "250 credits\nlimit 5 per 3600 s");
+  let view = await t.ok("GET", `/v1/tokens/${id}`);
+  assert.deepEqual(view.credits, { remaining: 250, refill: { amount: 1000, interval: "month", day_of_month: 15 } });
+  await shot(page, "105-tokens-balance-set");
+
+  // Remove the limit: sent as null, gone from the list; the credits stay.
+  await open();
+  await edit.getByLabel("Remove the rate limit").check();
+  await edit.getByLabel("Valid verifications").waitFor({ state: "hidden" });
+  await edit.getByRole("button", { name: "Save" }).click();
+  await closed(edit);
+  sent = patches.seen.at(-1).postDataJSON();
+  assert.equal(sent.ratelimit, null);
+  assert.ok(!("credits" in sent), "credits unchanged");
+  await until(async () => (await limitsCell(page, "Paid API")).text === "250 credits");
+  view = await t.ok("GET", `/v1/tokens/${id}`);
+  assert.equal(view.ratelimit, null);
+  assert.equal(view.credits.remaining, 250);
+
+  // Someone else changes it meanwhile: the page's If-Match no longer holds, nothing is overwritten.
+  await open();
+  await t.ok("PATCH", `/v1/tokens/${id}`, { description: "changed elsewhere" });
+  await edit.getByLabel("Refill", { exact: true }).selectOption("");
+  await edit.getByRole("button", { name: "Save" }).click();
+  await closed(edit);
+  await page.locator("#toast").getByText("was changed elsewhere meanwhile").waitFor();
+  view = await t.ok("GET", `/v1/tokens/${id}`);
+  assert.ok(view.credits.refill, "the refill was not removed");
+  await row(page, "Paid API").getByText("changed elsewhere").waitFor();
+
+  // Remove the refill, then the credits; with no token metered the column goes.
+  await open();
+  await edit.getByLabel("Refill", { exact: true }).selectOption("");
+  await edit.getByRole("button", { name: "Save" }).click();
+  await closed(edit);
+  assert.deepEqual(patches.seen.at(-1).postDataJSON().credits, { refill: null });
+  // without a refill, the bar is drawn against the largest balance this page has seen
+  await until(async () => (await limitsCell(page, "Paid API")).meter?.name === "Credits: 250 of 1000 left");
+  await open();
+  await edit.getByLabel("Remove the credits").check();
+  await edit.getByRole("button", { name: "Save" }).click();
+  await closed(edit);
+  patches.stop();
+  assert.equal(patches.seen.at(-1).postDataJSON().credits, null);
+  await page.getByRole("columnheader", { name: "Scopes", exact: true }).waitFor();
+  assert.equal(await row(page, "Paid API").locator(".metering").count(), 0, "nothing under its scopes");
+  view = await t.ok("GET", `/v1/tokens/${id}`);
+  assert.deepEqual([view.ratelimit, view.credits], [null, null]);
+});
+
+test("the edit dialog adds a limit and credits to a token without, and changes its metadata", async () => {
+  const t = await setup();
+  const created = await t.ok("POST", "/v1/tokens", {
+    label: "Plain",
+    role: "developer",
+    kind: "org",
+    external_id: "cus_1",
+    meta: { plan: "free" },
+  });
+  const id = created.token.id;
+  const page = await signedIn(t.secret);
+  const patches = recordRequests(page, "PATCH", `/v1/tokens/${id}`);
+  const edit = page.getByRole("dialog", { name: "Edit “Plain”" });
+  await row(page, "Plain").getByRole("button", { name: "Edit Plain" }).click();
+  assert.equal(await edit.getByLabel("Remove the rate limit").count(), 0, "nothing to remove");
+  assert.equal(await edit.getByLabel("External id").inputValue(), "cus_1");
+  await edit.getByLabel("Valid verifications").fill("100");
+  await edit.getByLabel("Per", { exact: true }).fill("2");
+  await edit.getByLabel("Period unit").selectOption("h");
+  await edit.getByLabel("Starting balance").fill("50");
+  await edit.getByLabel("Refill", { exact: true }).selectOption("day");
+  await edit.getByLabel("Refill to").fill("50");
+  const meta = edit.getByLabel("Meta", { exact: true });
+  await meta.fill('{"plan": "team",}');
+  await fieldError(edit, "meta").getByText("is not valid JSON", { exact: false }).waitFor();
+  await edit.getByRole("button", { name: "Save" }).click();
+  assert.ok(await focused(meta));
+  await page.waitForTimeout(200);
+  assert.equal(patches.seen.length, 0, "meta that is not JSON is never sent");
+  await meta.fill('{"plan": "team"}');
+  await edit.getByLabel("External id").fill("");
+  await edit.getByRole("button", { name: "Save" }).click();
+  await closed(edit);
+  patches.stop();
+  const sent = patches.seen[0].postDataJSON();
+  assert.deepEqual(sent.ratelimit, { limit: 100, period_s: 7200 });
+  assert.deepEqual(sent.credits, { remaining: 50, refill: { amount: 50, interval: "day" } });
+  assert.deepEqual(sent.meta, { plan: "team" });
+  assert.equal(sent.external_id, null, "an emptied external id is removed");
+  const view = await t.ok("GET", `/v1/tokens/${id}`);
+  assert.deepEqual(view.ratelimit, { limit: 100, period_s: 7200 });
+  assert.deepEqual(view.credits, { remaining: 50, refill: { amount: 50, interval: "day" } });
+  assert.deepEqual(view.meta, { plan: "team" });
+  assert.equal(view.external_id, null);
+  await until(async () => (await limitsCell(page, "Plain")).text === "50 credits\nlimit 100 per 7200 s");
+});
+
 test("the details show the external id, meta as text (markup in it stays text), the limit and the credits", async () => {
   const t = await setup();
   const meta = { note: "<img src=x onerror=alert(1)>", plan: "pro" };
