@@ -204,9 +204,26 @@ pub fn validate_token_form(
     Ok(form_check(validate::new_token(&form, &modules, &policy)))
 }
 
+/// Validate a token edit (`PATCH /v1/tokens/{id}` body) with the scopes the caller may grant
+/// (`modules`: see [`grantable_scopes`]). Fields left out are kept; `null` removes `meta`,
+/// `external_id`, `ratelimit` and `credits`. (Whether `credits.remaining` is needed because the
+/// token has no credits yet is the server's to check: it knows the token.)
+///
+/// # Errors
+/// A `TypeError` when `form` is not a plain object or `modules` not a string array.
+#[wasm_bindgen(js_name = validateTokenEdit, unchecked_return_type = "FormCheck")]
+pub fn validate_token_edit(
+    #[wasm_bindgen(unchecked_param_type = "Record<string, unknown>")] form: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string[]")] modules: JsValue,
+) -> Result<JsValue, JsValue> {
+    let form = input(&form, "form")?;
+    let modules = string_array(&modules).ok_or_else(|| type_error("modules must be an array of strings"))?;
+    Ok(form_check(validate::token_patch(&form, &modules)))
+}
+
 /// The scopes a caller holding `callerScopes` may grant in an org with `modules`: every module,
 /// and the keyward scopes it holds (`keyward:manage` includes `keyward:read`). Pass the result
-/// to [`validate_token_form`] as its `modules`.
+/// to [`validate_token_form`] or [`validate_token_edit`] as its `modules`.
 ///
 /// # Errors
 /// A `TypeError` when either argument is not an array of strings.

@@ -27,8 +27,8 @@ import {
   statusWords,
 } from "./state.js";
 import { loadingState } from "./states.js";
+import { openTokenDetail } from "./token-detail.js";
 import { renderTokens } from "./tokens.js";
-import { openTokenDetail } from "./usage.js";
 import { renderWebhook } from "./webhook.js";
 
 const tabsNav = document.getElementById("tabs");

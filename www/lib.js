@@ -57,13 +57,22 @@ export const session = {
   clear: () => sessionStorage.removeItem(TOKEN_KEY),
 };
 
-/** Call the API with the session token (or `auth`); JSON in, JSON out, problems thrown. */
-export async function api(method, path, body, auth = session.get()) {
-  const headers = {};
+/**
+ * Call the API with the session token (or `auth`); JSON in, JSON out, problems thrown. `extra`
+ * adds request headers (`if-match` for a write that must not overwrite a newer change).
+ */
+export async function api(method, path, body, auth = session.get(), extra = {}) {
+  return (await apiTagged(method, path, body, auth, extra)).body;
+}
+
+/** As api(), answering { body, etag }: the record's version (`ETag`) for a later `If-Match`. */
+export async function apiTagged(method, path, body, auth = session.get(), extra = {}) {
+  const headers = { ...extra };
   if (auth) headers.authorization = `Bearer ${auth}`;
   if (body !== undefined) headers["content-type"] = "application/json";
   const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  if (res.status === 204) return null;
+  const etag = res.headers.get("etag");
+  if (res.status === 204) return { body: null, etag };
   const text = await res.text();
   let json = null;
   try {
@@ -72,7 +81,7 @@ export async function api(method, path, body, auth = session.get()) {
     json = null;
   }
   if (!res.ok) throw new ApiError(res.status, json);
-  return json;
+  return { body: json, etag };
 }
 
 /** Announce a short message to everyone (visually and to screen readers). */

@@ -1,12 +1,11 @@
-// What a keyward:manage session does to one token from its row: edit (with the same rules as the
-// wizard), disable and enable, revoke and delete with the label typed to confirm, re-approve,
-// and rotate with a grace period. The view passes `onChanged`, run after each change.
-import { allowedActions, confirmLabelMatches, mayActOn, validateTokenForm } from "./pkg/keyward.js";
-import { api, field, h, openDialog, session, showErrors, showServerErrors, toast } from "./lib.js";
+// What a keyward:manage session does to one token from its row: edit (token-edit.js), disable and
+// enable, revoke and delete with the label typed to confirm, re-approve, and rotate with a grace
+// period. The view passes `onChanged`, run after each change.
+import { allowedActions, confirmLabelMatches, mayActOn } from "./pkg/keyward.js";
+import { api, field, h, openDialog, session, showServerErrors, toast } from "./lib.js";
 import { secretPanel } from "./secret.js";
-import { networksField } from "./networks.js";
-import { keywardChoice, scopeChecks, scopeFieldset, splitScopeErrors } from "./scope-fields.js";
-import { callerRole, handleActionError, isAdmin, page } from "./state.js";
+import { callerRole, handleActionError, page } from "./state.js";
+import { editDialog } from "./token-edit.js";
 
 /** The buttons of `t`'s row; `onChanged()` runs after a change (the list repaints). */
 export function rowActions(t, { onChanged }) {
@@ -126,78 +125,6 @@ function rotateDialog(t, onChanged) {
     } catch (err) {
       if (err.code === "VALIDATION_FAILED") showServerErrors(form, err.errors);
       else f.setError(err.message);
-    }
-  });
-  body.append(form);
-  focusFirst();
-}
-
-function editDialog(t, onChanged) {
-  const { body, close, focusFirst } = openDialog(`Edit “${t.label}”`, { wide: true });
-  const label = h("input", { type: "text", value: t.label, autofocus: true });
-  const desc = h("textarea", { rows: 3 }, t.description ?? "");
-  const roleSel = h(
-    "select",
-    {},
-    ["developer", "admin"].map((r) =>
-      h("option", { value: r, selected: r === t.role, disabled: r === "admin" && !isAdmin() }, r),
-    ),
-  );
-  const scopes = scopeChecks(page.me.org.modules, t.scopes, "edit");
-  const keyward = keywardChoice({
-    modules: page.me.org.modules,
-    callerScopes: page.me.token.scopes,
-    current: t.scopes,
-    name: "edit-keyward",
-  });
-  const networks = networksField(t.allowed_cidrs ?? [], { own: t.id === page.me.token.id });
-  const fields = [
-    field("Name", label, { name: "label" }),
-    field("Description", desc, { name: "description" }),
-    field("Role", roleSel, { name: "role" }),
-  ];
-  const scopeField = scopeFieldset(scopes);
-  const form = h(
-    "form",
-    {},
-    ...fields,
-    scopeField,
-    keyward.el,
-    networks.el,
-    h(
-      "div",
-      { class: "actions" },
-      h("button", { type: "button", onclick: () => close() }, "Cancel"),
-      h("button", { type: "submit", class: "primary" }, "Save"),
-    ),
-  );
-  // allowed_cidrs is always sent: an emptied field ([]) removes the allowlist.
-  const patch = () => ({
-    label: label.value,
-    description: desc.value,
-    role: roleSel.value,
-    scopes: [...scopes.value(), keyward.value()].filter(Boolean),
-    allowed_cidrs: networks.value(),
-  });
-  const validate = () => {
-    // The same rules as create (and the server), applied to the edited fields.
-    const check = validateTokenForm({ ...patch(), kind: t.kind }, keyward.grantable, page.me.org.policy);
-    showErrors(form, splitScopeErrors(check.errors));
-    return check;
-  };
-  form.addEventListener("input", validate);
-  form.addEventListener("change", validate);
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    if (!validate().ok) return form.querySelector("[aria-invalid]")?.focus();
-    try {
-      await api("PATCH", `/v1/tokens/${t.id}`, patch());
-      close();
-      toast(`${label.value.trim()}: saved.`);
-      onChanged();
-    } catch (err) {
-      if (err.code === "VALIDATION_FAILED") showServerErrors(form, splitScopeErrors(err.errors));
-      else handleActionError(err);
     }
   });
   body.append(form);

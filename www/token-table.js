@@ -1,12 +1,15 @@
 // The token list's table: one row per token with its status, a 30-day sparkline, an "imported"
-// badge for a key brought from elsewhere and, for a keyward:manage session, the actions the view
-// passes in. tokens.js orders and filters the rows.
+// badge for a key brought from elsewhere, its credits and rate limit under its scopes and networks
+// (the column is "Scopes & limits" when some token has them) and, for a keyward:manage session,
+// the actions the view passes in. tokens.js orders and filters the rows.
 import { graceNote, importedBadge, isKeywardScope, stateNote } from "./access.js";
 import { h } from "./lib.js";
+import { meteringSummary } from "./metering.js";
 import { networksSummary } from "./networks.js";
 import { statusWords } from "./state.js";
 import { when } from "./time.js";
-import { openTokenDetail, sparkline } from "./usage.js";
+import { openTokenDetail } from "./token-detail.js";
+import { sparkline } from "./usage.js";
 
 /**
  * The table of `tokens`: `usage` maps a token id to its days (null: no sparklines), `actions(t)`
@@ -14,13 +17,14 @@ import { openTokenDetail, sparkline } from "./usage.js";
  * maps each token id to its row.
  */
 export function tokenTable(tokens, { usage, actions }) {
+  const scopesHead = tokens.some((t) => t.credits || t.ratelimit) ? "Scopes & limits" : "Scopes";
   const head = [
     "Label",
     "Token",
     "Kind",
     "Owner",
     "Role",
-    "Scopes",
+    scopesHead,
     "Created by",
     "Created",
     "Expires",
@@ -28,7 +32,7 @@ export function tokenTable(tokens, { usage, actions }) {
     "Status",
     actions && "Actions",
   ].filter(Boolean);
-  const rows = new Map(tokens.map((t) => [t.id, tokenRow(t, usage?.get(t.id), actions)]));
+  const rows = new Map(tokens.map((t) => [t.id, tokenRow(t, usage?.get(t.id), { actions, scopesHead })]));
   const tbody = h("tbody", {}, [...rows.values()]);
   const el = h(
     "div",
@@ -52,7 +56,7 @@ export function tokenTable(tokens, { usage, actions }) {
   return { el, tbody, rows };
 }
 
-function tokenRow(t, days, actions) {
+function tokenRow(t, days, { actions, scopesHead }) {
   const grace = graceNote(t);
   const cell = (label, ...content) => h("td", { "data-label": label }, ...content);
   return h(
@@ -86,9 +90,9 @@ function tokenRow(t, days, actions) {
     cell("Kind", t.kind === "org" ? "Org" : "Personal"),
     cell("Owner", t.owner ? t.owner.name || t.owner.email : h("span", { class: "muted" }, "Org")),
     cell("Role", h("span", { class: `badge role-${t.role}` }, t.role)),
-    // one child, so the narrow layout's label column keeps the scopes and the networks together
+    // one child, so the narrow layout's label column keeps the scopes, networks and limits together
     cell(
-      "Scopes",
+      scopesHead,
       h(
         "div",
         {},
@@ -109,6 +113,7 @@ function tokenRow(t, days, actions) {
             )
           : h("span", { class: "muted" }, "none"),
         networksSummary(t.allowed_cidrs),
+        meteringSummary(t),
       ),
     ),
     cell("Created by", t.created_by.name || t.created_by.email),

@@ -1,13 +1,11 @@
 // Usage on the admin page: a token's verifications per UTC day over the last 30 days, counted at
-// the edge (valid, and refused: any other verdict for a known token). The token list reads every
-// token's at once (GET /v1/usage) for a sparkline per row; a token's details read its own (GET
+// the edge (valid, and refused: any other verdict for a known token, of which the meter's
+// RATE_LIMITED and USAGE_EXCEEDED are counted apart). The token list reads every token's at once
+// (GET /v1/usage) for a sparkline per row; a token's details (token-detail.js) read its own (GET
 // /v1/tokens/{id}/usage) for a bar chart. Both are SVG built with DOM calls: sizes are SVG
 // attributes, colours are classes of css/views.css (the CSP allows no inline style). Each has a text
 // alternative: the totals as its accessible name, a <title> per day, and a table of the numbers.
-import { api, fill, h, openDialog } from "./lib.js";
-import { when } from "./time.js";
-import { graceNote, importedBadge, stateNote } from "./access.js";
-import { errorState, loadingState } from "./states.js";
+import { api, h } from "./lib.js";
 
 const NS = "http://www.w3.org/2000/svg";
 
@@ -19,37 +17,71 @@ function svg(tag, attrs = {}, ...children) {
   return el;
 }
 
-/** The sums of `days`: { valid, refused }. */
-export const totals = (days = []) =>
-  days.reduce((t, d) => ({ valid: t.valid + d.valid, refused: t.refused + d.refused }), { valid: 0, refused: 0 });
+/** A day's refusals other than the two the meter answers (`refused` is the total of all three). */
+const otherRefused = (d) => Math.max(0, d.refused - (d.rate_limited ?? 0) - (d.usage_exceeded ?? 0));
 
-/** The 30 days in words: "Last 30 days: 12 valid and 3 refused verifications", or that there were none. */
-export function usageWords(days = []) {
-  const { valid, refused } = totals(days);
-  if (!valid && !refused) return "No verifications in the last 30 days";
-  return `Last 30 days: ${valid} valid and ${refused} refused verifications`;
+/** The parts of a day's verifications, stacked bottom up: [class, legend words, count]. */
+const PARTS = [
+  ["valid", "Valid", (d) => d.valid],
+  ["refused", "Other refused", otherRefused],
+  ["limited", "Rate limited", (d) => d.rate_limited ?? 0],
+  ["exceeded", "Usage exceeded", (d) => d.usage_exceeded ?? 0],
+];
+
+/** The sums of `days`: { valid, refused, rate_limited, usage_exceeded } (refused counts all refusals). */
+export const totals = (days = []) =>
+  days.reduce(
+    (t, d) => ({
+      valid: t.valid + d.valid,
+      refused: t.refused + d.refused,
+      rate_limited: t.rate_limited + (d.rate_limited ?? 0),
+      usage_exceeded: t.usage_exceeded + (d.usage_exceeded ?? 0),
+    }),
+    { valid: 0, refused: 0, rate_limited: 0, usage_exceeded: 0 },
+  );
+
+/** " (2 rate limited, 1 usage exceeded)": the refusals the meter answered, when there are any. */
+function meteredWords(n) {
+  const parts = [
+    n.rate_limited ? `${n.rate_limited} rate limited` : null,
+    n.usage_exceeded ? `${n.usage_exceeded} usage exceeded` : null,
+  ].filter(Boolean);
+  return parts.length ? ` (${parts.join(", ")})` : "";
 }
 
-const dayWords = (d) => `${d.date}: ${d.valid} valid, ${d.refused} refused`;
+/**
+ * The 30 days in words: "Last 30 days: 12 valid and 3 refused verifications (2 rate limited)",
+ * or that there were none.
+ */
+export function usageWords(days = []) {
+  const n = totals(days);
+  if (!n.valid && !n.refused) return "No verifications in the last 30 days";
+  return `Last 30 days: ${n.valid} valid and ${n.refused} refused verifications${meteredWords(n)}`;
+}
+
+const dayWords = (d) => `${d.date}: ${d.valid} valid, ${d.refused} refused${meteredWords(d)}`;
 
 /**
- * The bars of `days`, `w` wide each with `gap` between, scaled to `height`: valid at the bottom,
- * refused stacked on it; any day with a count gets at least one unit, an empty day a baseline.
+ * The bars of `days`, `w` wide each with `gap` between, scaled to `height`: the PARTS stacked,
+ * valid at the bottom; any part with a count gets at least one unit, an empty day a baseline.
  */
 function bars(days, { w, gap, height, titles }) {
   const top = Math.max(1, ...days.map((d) => d.valid + d.refused));
   const scale = (n) => (n ? Math.max(1, Math.round((n / top) * height)) : 0);
   return days.map((d, i) => {
     const x = i * (w + gap);
-    const hv = scale(d.valid);
-    const hr = scale(d.refused);
+    let y = height;
+    const rects = PARTS.map(([cls, , count]) => {
+      const hp = Math.min(scale(count(d)), y);
+      y -= hp;
+      return hp ? svg("rect", { class: cls, x, y, width: w, height: hp }) : null;
+    });
     return svg(
       "g",
       { class: "day" },
       titles ? svg("title", {}, dayWords(d)) : null,
-      hv + hr === 0 ? svg("rect", { class: "none", x, y: height - 1, width: w, height: 1 }) : null,
-      hv ? svg("rect", { class: "valid", x, y: height - hv, width: w, height: hv }) : null,
-      hr ? svg("rect", { class: "refused", x, y: height - hv - hr, width: w, height: hr }) : null,
+      y === height ? svg("rect", { class: "none", x, y: height - 1, width: w, height: 1 }) : null,
+      rects,
     );
   });
 }
@@ -74,9 +106,44 @@ export function sparkline(days) {
   );
 }
 
-/** The details' bar chart with a legend, the first and last date, and the numbers as a table. */
-export function usageChart(days) {
+/** The legend: a swatch and a total for each part (`split`), or for valid and refused. */
+function legend(days, split) {
+  const n = totals(days);
+  const other = days.reduce((sum, d) => sum + otherRefused(d), 0);
+  const items = split
+    ? [
+        ["valid", "Valid", n.valid],
+        ["refused", "Other refused", other],
+        ["limited", "Rate limited", n.rate_limited],
+        ["exceeded", "Usage exceeded", n.usage_exceeded],
+      ]
+    : [
+        ["valid", "Valid", n.valid],
+        ["refused", "Refused", n.refused],
+      ];
+  return h(
+    "span",
+    { class: "legend" },
+    items.map(([cls, words, count]) =>
+      h(
+        "span",
+        { class: "legend-item" },
+        h("span", { class: `swatch ${cls}`, "aria-hidden": "true" }),
+        `${words} ${count}`,
+      ),
+    ),
+  );
+}
+
+/**
+ * The details' bar chart with a legend, the first and last date, and the numbers as a table.
+ * `metered` (a token with a rate limit or credits, or days that count their refusals) splits the
+ * refusals: rate limited, usage exceeded (out of credits) and the others.
+ */
+export function usageChart(days, { metered = false } = {}) {
   const words = usageWords(days);
+  const n = totals(days);
+  const split = metered || Boolean(n.rate_limited || n.usage_exceeded);
   const busiest = days.reduce((b, d) => (d.valid + d.refused > b.valid + b.refused ? d : b), days[0]);
   const label =
     busiest && busiest.valid + busiest.refused
@@ -94,25 +161,21 @@ export function usageChart(days) {
     svg("title", {}, label),
     bars(days, { w: 8, gap: 2, height: 80, titles: true }),
   );
-  const { valid, refused } = totals(days);
+  const columns = [
+    ["Day (UTC)", "Day", (d) => d.date],
+    ["Valid", "Valid", (d) => d.valid],
+    ["Refused", "Refused", (d) => d.refused],
+    ...(split
+      ? [
+          ["Of them rate limited", "Rate limited", (d) => d.rate_limited ?? 0],
+          ["Of them usage exceeded", "Usage exceeded", (d) => d.usage_exceeded ?? 0],
+        ]
+      : []),
+  ];
   return h(
     "figure",
     { class: "usage" },
-    h(
-      "figcaption",
-      {},
-      h("strong", {}, "Verifications, last 30 days"),
-      " ",
-      h(
-        "span",
-        { class: "legend" },
-        h("span", { class: "swatch valid", "aria-hidden": "true" }),
-        `Valid ${valid}`,
-        " ",
-        h("span", { class: "swatch refused", "aria-hidden": "true" }),
-        `Refused ${refused}`,
-      ),
-    ),
+    h("figcaption", {}, h("strong", {}, "Verifications, last 30 days"), " ", legend(days, split)),
     chart,
     h(
       "div",
@@ -134,7 +197,7 @@ export function usageChart(days) {
           h(
             "tr",
             {},
-            ["Day (UTC)", "Valid", "Refused"].map((c) => h("th", { scope: "col" }, c)),
+            columns.map(([c]) => h("th", { scope: "col" }, c)),
           ),
         ),
         h(
@@ -146,9 +209,7 @@ export function usageChart(days) {
               h(
                 "tr",
                 { dataset: { date: d.date } },
-                h("td", { "data-label": "Day" }, d.date),
-                h("td", { "data-label": "Valid" }, String(d.valid)),
-                h("td", { "data-label": "Refused" }, String(d.refused)),
+                columns.map(([, label, value]) => h("td", { "data-label": label }, String(value(d)))),
               ),
             ),
         ),
@@ -166,58 +227,3 @@ export async function loadUsage() {
     return null; // the list shows without sparklines rather than not at all
   }
 }
-
-/**
- * A token's details in a dialog: what the list shows in one place, and its usage chart (read
- * fresh from the authority each time it opens). `status` is the status in words; `onClose` runs
- * when it closes.
- */
-export function openTokenDetail(t, status, { onClose } = {}) {
-  const { body } = openDialog(`“${t.label}”`, { wide: true, onClose });
-  const grace = graceNote(t); // while the replaced secret still works
-  const facts = [
-    ["Token", [h("code", {}, t.masked), t.imported && " ", importedBadge(t), t.imported && importedNote(t)]],
-    ["Status", [h("span", { class: `badge status-${t.status}` }, status), stateNote(t) ? ` ${stateNote(t)}` : null]],
-    ["Kind", t.kind === "org" ? "Org" : `Personal, of ${t.owner?.name || t.owner?.email || "a member"}`],
-    ["Role and scopes", `${t.role}; ${t.scopes.join(", ") || "no scopes"}`],
-    ["Created", when(t.created_at)],
-    t.rotated_at ? ["Secret rotated", [when(t.rotated_at), grace ? ". " : null, grace]] : null,
-    ["Expires", when(t.expires_at, "Never")],
-    ["Last used", when(t.last_used_at, "Never")],
-  ].filter(Boolean);
-  const usage = h("div", { class: "usage-slot", "aria-live": "polite" }, loadingState("usage"));
-  body.append(
-    h(
-      "dl",
-      { class: "overview" },
-      facts.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]),
-    ),
-    usage,
-  );
-  const load = () => {
-    fill(usage, loadingState("usage"));
-    api("GET", `/v1/tokens/${t.id}/usage`).then(
-      ({ days }) => fill(usage, totals(days).valid + totals(days).refused ? null : noUsage(), usageChart(days)),
-      (e) => fill(usage, errorState("Usage could not be read", e, load, { heading: "h3" })),
-    );
-  };
-  load();
-}
-
-/** What "imported" means for this token, under its masked form in the details. */
-const importedNote = (t) =>
-  h(
-    "p",
-    { class: "muted small imported-note" },
-    t.prefix
-      ? "Brought from elsewhere; its secret has since been rotated to a keyward token."
-      : "Brought from elsewhere: keyward knows this key only by its SHA-256, and shows the last characters it came with. Rotating it issues a keyward token.",
-  );
-
-/** No verification in 30 days: said in words above the (flat) chart. */
-const noUsage = () =>
-  h(
-    "p",
-    { class: "muted small no-usage" },
-    "No verifications in the last 30 days: the chart fills as services verify this token.",
-  );

@@ -1,7 +1,9 @@
-// The create wizard's fields, one builder per step (General, Access), the request body they
-// make, and the Overview's rows in words. wizard.js runs the steps.
+// The create wizard's fields, one builder per step (General, Access; Limits & metadata is
+// metering-fields.js), the request body they make, and the Overview's rows in words. wizard.js
+// runs the steps.
 import { isKeywardScope } from "./access.js";
 import { errorSlot, field, h, readDataUrl } from "./lib.js";
+import { meteringRows } from "./metering.js";
 import { networksField, networksWords } from "./networks.js";
 import { accessWords, keywardChoice, scopeChecks, scopeFieldset } from "./scope-fields.js";
 
@@ -106,8 +108,8 @@ export function accessStep({ members, admin, org, me }) {
   return { el, f, admin, kindSel, ownerSel, roleSel, scopes, keyward, expirySel, customDays, networks };
 }
 
-/** The POST /v1/tokens body of the two steps. */
-export function tokenBody(general, access) {
+/** The POST /v1/tokens body of the steps (`metering`: the Limits & metadata step's share). */
+export function tokenBody(general, access, metering = {}) {
   const a = access;
   const body = {
     label: general.label.value,
@@ -121,7 +123,7 @@ export function tokenBody(general, access) {
   if (a.kindSel.value === "personal" && a.admin && a.ownerSel.value) body.owner_member_id = a.ownerSel.value;
   if (a.expirySel.value === "never") body.never_expires = true;
   else body.expires_in_days = Number(a.expirySel.value === "custom" ? a.customDays.value : a.expirySel.value);
-  return body;
+  return { ...body, ...metering };
 }
 
 /** Step 3: what will be created, in words ([term, description] pairs). */
@@ -138,5 +140,6 @@ export function overviewRows(b, { logo, keyward, members, me }) {
     ["Access to keyward", accessWords(keyward.value())],
     ["Networks", networksWords(b.allowed_cidrs)],
     ["Expires", b.never_expires ? "Never" : `in ${b.expires_in_days} days`],
+    ...meteringRows(b, { creating: true, unset: { ratelimit: "No limit", credits: "No credits" } }),
   ];
 }

@@ -1,21 +1,24 @@
-// The create wizard: General → Access → Overview → Create, validated live by the wasm rules (the
-// same Rust code as the server). Its fields are in wizard-fields.js; this file runs the steps:
-// which fields each step checks, moving between steps, and creating the token.
+// The create wizard: General → Access → Limits & metadata → Overview → Create, validated live by
+// the wasm rules (the same Rust code as the server). Its fields are in wizard-fields.js and
+// metering-fields.js; this file runs the steps: which fields each step checks, moving between
+// steps, and creating the token.
 import { validateTokenForm } from "./pkg/keyward.js";
 import { api, h, openDialog, showErrors, showServerErrors, toast } from "./lib.js";
 import { secretPanel } from "./secret.js";
 import { splitScopeErrors } from "./scope-fields.js";
 import { isAdmin, page } from "./state.js";
+import { METERING_FIELDS, meteringFields } from "./metering-fields.js";
 import { accessStep, generalStep, overviewRows, tokenBody } from "./wizard-fields.js";
 
 /** The fields each step checks before the next one (Overview checks them all). */
 const STEP_FIELDS = [
   ["logo", "label", "description"],
   ["kind", "owner_member_id", "role", "scopes", "keyward", "allowed_cidrs", "expires_in_days", "never_expires"],
-  [],
+  METERING_FIELDS,
   [],
 ];
-const NAMES = ["General", "Access", "Overview"];
+const NAMES = ["General", "Access", "Limits & metadata", "Overview"];
+const OVERVIEW = NAMES.length - 1;
 /** The first step with an error among `errors`, or the first step. */
 const firstBadStep = (errors) =>
   Math.max(
@@ -39,18 +42,28 @@ export function createWizard(members, { onClose }) {
     },
   });
   const access = accessStep({ members, admin: isAdmin(), org, me });
-  const form = () => tokenBody(general, access);
+  const metering = meteringFields({ prefix: "new" });
+  const form = () => tokenBody(general, access, metering.value());
   const validate = (only) => {
     // Validated against what this caller may grant: the org's modules and its own keyward scopes.
     const check = validateTokenForm(form(), access.keyward.grantable, org.policy);
-    const errors = splitScopeErrors(check.errors);
+    // meta that is not JSON is not sent: its error is the page's own
+    const local = metering.errors();
+    const errors = { ...splitScopeErrors(check.errors), ...local };
     const shown = Object.fromEntries(Object.entries(errors).filter(([k]) => !only || only.has(k)));
     showErrors(stepsEl, shown);
-    return { ok: check.ok, errors };
+    return { ok: check.ok && !Object.keys(local).length, errors };
   };
 
   const overview = h("dl", { class: "overview" });
-  const steps = [general.el, access.el, h("section", { "aria-label": "Overview" }, overview)];
+  const limits = h(
+    "section",
+    { "aria-label": "Limits & metadata" },
+    h("p", { class: "hint intro-hint" }, "All optional: a part left empty is not set."),
+    metering.limits,
+    metering.metadata,
+  );
+  const steps = [general.el, access.el, limits, h("section", { "aria-label": "Overview" }, overview)];
   const stepsEl = h("div", { class: "steps" }, steps);
   stepsEl.addEventListener("input", (e) => {
     const name = e.target.closest(".field")?.dataset.field;
@@ -82,8 +95,8 @@ export function createWizard(members, { onClose }) {
       li.classList.toggle("done", j < i);
     });
     back.hidden = i === 0;
-    next.textContent = i === 2 ? "Create token" : "Next";
-    if (i === 2) {
+    next.textContent = i === OVERVIEW ? "Create token" : "Next";
+    if (i === OVERVIEW) {
       const rows = overviewRows(form(), { logo: general.logo, keyward: access.keyward, members, me });
       overview.replaceChildren(...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
     }
@@ -92,7 +105,7 @@ export function createWizard(members, { onClose }) {
   back.addEventListener("click", () => show(step - 1));
   wizard.addEventListener("submit", async (e) => {
     e.preventDefault();
-    if (step < 2) {
+    if (step < OVERVIEW) {
       STEP_FIELDS[step].forEach((n) => touched.add(n));
       const check = validate(touched);
       if (STEP_FIELDS[step].some((n) => check.errors[n])) return stepsEl.querySelector("[aria-invalid]")?.focus();

@@ -290,6 +290,9 @@ test("the create wizard validates live, shows the secret once and never again", 
   await dialog.getByText("a token that calls your own services does not need to call keyward").waitFor();
   await shot(page, "04-wizard-access");
   await dialog.getByRole("button", { name: "Next" }).click();
+  // limits, credits and metadata are optional: left empty, none is set
+  await dialog.getByRole("group", { name: "Rate limit" }).waitFor();
+  await dialog.getByRole("button", { name: "Next" }).click();
   await dialog.getByText("in 90 days").waitFor();
   await dialog.getByRole("definition").filter({ hasText: "billing" }).waitFor();
   await dialog
@@ -381,6 +384,7 @@ async function wizardToken(page, { label, kind = "personal", role = "developer",
   await dialog.getByLabel("Role", { exact: true }).selectOption(role);
   await dialog.getByRole("radio", { name: new RegExp(`^${access}`) }).check();
   await dialog.getByRole("button", { name: "Next" }).click();
+  await dialog.getByRole("button", { name: "Next" }).click(); // no limits, credits or metadata
   await dialog
     .getByRole("definition")
     .filter({ hasText: new RegExp(`^${access}$`) })
@@ -702,7 +706,9 @@ test("the wizard takes allowed networks: the server's error live, Next blocked; 
   // Back on the way from the overview, a block broken again blocks Next again.
   await networks.fill("10.1.2.3/24");
   await dialog.getByRole("button", { name: "Next" }).click();
+  await dialog.getByRole("button", { name: "Next" }).click(); // past Limits & metadata
   await dialog.getByRole("button", { name: "Create token" }).waitFor();
+  await dialog.getByRole("button", { name: "Back" }).click();
   await dialog.getByRole("button", { name: "Back" }).click();
   await networks.fill("10.1.2.3/24, 10.0.0.0/33");
   await dialog.getByRole("button", { name: "Next" }).click();
@@ -716,6 +722,7 @@ test("the wizard takes allowed networks: the server's error live, Next blocked; 
   assert.equal(await networks.getAttribute("aria-invalid"), null);
   await shot(page, "27-wizard-networks");
   await dialog.getByRole("button", { name: "Next" }).click();
+  await dialog.getByRole("button", { name: "Next" }).click(); // past Limits & metadata
   await dialog
     .getByRole("definition")
     .filter({ hasText: /^10\.1\.2\.3\/24, 2001:db8:abcd::1\/48$/ })

@@ -1,0 +1,117 @@
+// A token's rate limit, credits and metadata in people's words: the list's small credits bar and
+// limit, the details' rows and the wizard's overview. The fields that set them are
+// metering-fields.js; what they mean is the server's (a valid verification spends its cost in
+// credits, the limit counts valid verifications in any `period_s`).
+import { h } from "./lib.js";
+
+/** The period units the forms offer, largest first: [value, seconds, words]. */
+export const UNITS = [
+  ["day", 86_400, "days"],
+  ["h", 3_600, "hours"],
+  ["min", 60, "minutes"],
+  ["s", 1, "seconds"],
+];
+
+/** `period_s` as the largest unit it is a whole number of: { amount, unit } (90 → 90 s). */
+export function inUnits(periodS) {
+  const [unit, secs] = UNITS.find(([, s]) => periodS % s === 0) ?? UNITS.at(-1);
+  return { amount: periodS / secs, unit };
+}
+
+/** "5 per 60 s" (the period as the API has it, in seconds). */
+export const rateWords = (r) => `${r.limit} per ${r.period_s} s`;
+
+/** "5 per 60 s (1 min)": the details' and overview's words, a whole unit added when there is one. */
+export function rateLongWords(r) {
+  const { amount, unit } = inUnits(r.period_s);
+  return unit === "s" ? rateWords(r) : `${rateWords(r)} (${amount} ${unit})`;
+}
+
+const ordinal = (n) => {
+  const teen = n % 100 >= 11 && n % 100 <= 13;
+  return `${n}${teen ? "th" : ({ 1: "st", 2: "nd", 3: "rd" }[n % 10] ?? "th")}`;
+};
+
+/** "refilled to 1000 every month on the 15th" / "every day", or null without a refill. */
+export function refillWords(refill) {
+  if (!refill) return null;
+  const when = refill.interval === "day" ? "every day" : `every month on the ${ordinal(refill.day_of_month ?? 1)}`;
+  return `refilled to ${refill.amount} ${when}`;
+}
+
+/** "812 left · refilled to 1000 every month on the 15th" (`left` words the balance otherwise). */
+export function creditsWords(c, left = "left") {
+  return [`${c.remaining} ${left}`, refillWords(c.refill)].filter(Boolean).join(" · ");
+}
+
+/**
+ * The largest balance each token was seen with on this page (the view has no starting balance):
+ * what a bar of credits without a refill is drawn against.
+ */
+const peaks = new Map();
+
+/** Remember that token `id` holds `remaining` credits (seen in the list or just set). */
+export function notePeak(id, remaining) {
+  peaks.set(id, Math.max(peaks.get(id) ?? 0, remaining));
+}
+
+/** What `t`'s balance is drawn against: its refill amount, else the largest balance seen. */
+export function creditsScale(t) {
+  const c = t.credits;
+  notePeak(t.id, c.remaining);
+  return Math.max(c.refill ? c.refill.amount : peaks.get(t.id), c.remaining, 1);
+}
+
+/**
+ * The list's credits and limit (under the scopes): a small bar of the credits left with the
+ * number, and the rate limit as text; nothing for a token with neither. The bar is a <meter>
+ * named in words (the number beside it says the same, so screen readers skip the number).
+ */
+export function meteringSummary(t) {
+  if (!t.credits && !t.ratelimit) return null;
+  const c = t.credits;
+  let credits = null;
+  if (c) {
+    const max = creditsScale(t);
+    const words = `Credits: ${c.remaining} of ${max} left${c.refill ? `, ${refillWords(c.refill)}` : ""}`;
+    credits = h(
+      "div",
+      { class: "credits", title: words },
+      h("meter", {
+        class: "credits-bar",
+        min: 0,
+        max,
+        value: c.remaining,
+        low: max / 5,
+        high: max / 2,
+        optimum: max,
+        "aria-label": words,
+      }),
+      h("span", { class: "credits-left", "aria-hidden": "true" }, `${c.remaining} credits`),
+    );
+  }
+  const limit = t.ratelimit
+    ? h(
+        "div",
+        { class: "muted ratelimit", title: `At most ${rateLongWords(t.ratelimit)}` },
+        `limit ${rateWords(t.ratelimit)}`,
+      )
+    : null;
+  return h("div", { class: "metering" }, credits, limit);
+}
+
+/** `meta` as pretty JSON in a <pre>, always as text. */
+export const metaBlock = (meta) => h("pre", { class: "meta-json" }, JSON.stringify(meta, null, 2));
+
+/**
+ * The details' and overview's rows ([term, description]) of what `t` (a view, or a create body
+ * when `creating`) has set; `unset` words the rate limit and credits rows when they are not set.
+ */
+export function meteringRows(t, { creating = false, unset = {} } = {}) {
+  return [
+    ["Rate limit", t.ratelimit ? rateLongWords(t.ratelimit) : unset.ratelimit],
+    ["Credits", t.credits ? creditsWords(t.credits, creating ? "to start" : "left") : unset.credits],
+    ["External id", t.external_id ? h("code", { class: "wrap" }, t.external_id) : null],
+    ["Meta", t.meta ? metaBlock(t.meta) : null],
+  ].filter(([, v]) => v);
+}
