@@ -3,8 +3,8 @@
 use js_sys::{Array, Object, Reflect};
 use keyward::browser::{
     allowed_actions, audit_actions, check_token, confirm_label_matches, effective_role, grantable_scopes,
-    keeps_an_active_admin, keyward_access, mask_token, may_act_on, validate_member_form, validate_token_form,
-    validate_webhook_form, version, webhook_event_kinds,
+    keeps_an_active_admin, keyward_access, mask_token, may_act_on, validate_member_form, validate_token_edit,
+    validate_token_form, validate_webhook_form, version, webhook_event_kinds,
 };
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -70,6 +70,24 @@ fn token_form_accepts_a_good_form() {
         token_form(r#"{"label":"CI","role":"developer","scopes":["billing"],"kind":"personal","expires_in_days":30}"#);
     assert_eq!(get(&r, "ok"), JsValue::TRUE);
     assert!(errors(&r).is_empty());
+}
+
+#[wasm_bindgen_test]
+fn limits_and_credits_are_checked_with_the_server_rules() {
+    let good = token_form(
+        r#"{"label":"CI","role":"developer","kind":"org","ratelimit":{"limit":5,"period_s":60},
+            "credits":{"remaining":10,"refill":{"amount":10,"interval":"month","day_of_month":15}}}"#,
+    );
+    assert_eq!(get(&good, "ok"), JsValue::TRUE);
+    let bad = token_form(
+        r#"{"label":"CI","role":"developer","kind":"org","ratelimit":{"limit":0,"period_s":60},
+            "credits":{"refill":{"amount":1,"interval":"day","day_of_month":2}}}"#,
+    );
+    assert_eq!(errors(&bad), ["credits.refill.day_of_month", "credits.remaining", "ratelimit.limit"]);
+    let edit = |json: &str| validate_token_edit(js(json), modules()).expect("validated");
+    assert_eq!(get(&edit(r#"{"credits":{"remaining":3},"ratelimit":null}"#), "ok"), JsValue::TRUE);
+    assert_eq!(errors(&edit(r#"{"credits":{"remaining":-1},"meta":[]}"#)), ["credits.remaining", "meta"]);
+    assert!(validate_token_edit(js("[]"), modules()).unwrap_err().is_instance_of::<js_sys::TypeError>());
 }
 
 #[wasm_bindgen_test]
