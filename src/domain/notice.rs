@@ -69,7 +69,7 @@ pub fn idle_warning(t: &Token, since: Timestamp, at: Timestamp) -> (String, Stri
 #[must_use]
 pub fn limited(t: &Token, limit: u32, period_s: u32, at: Timestamp) -> (String, String) {
     let text = format!(
-        "The {} reached its rate limit of {limit} verifications per {period_s} s at {at}; verifications over it are answered RATE_LIMITED until the window moves on.",
+        "The {} reached its rate limit of {limit} per {period_s} s at {at}; verifications over it are answered RATE_LIMITED until the window moves on.",
         named(t)
     );
     ("reached its rate limit".to_owned(), text)
@@ -242,7 +242,7 @@ mod tests {
         let t = token();
         let (verb, text) = limited(&t, 5, 60, AT);
         assert_eq!(verb, "reached its rate limit");
-        assert!(text.contains("rate limit of 5 verifications per 60 s") && text.contains("RATE_LIMITED"), "{text}");
+        assert!(text.contains("rate limit of 5 per 60 s") && text.contains("RATE_LIMITED"), "{text}");
         assert!(text.contains(&AT.to_rfc3339()), "{text}");
         let (verb, text) = credits_exhausted(&t, AT);
         assert_eq!(verb, "ran out of credits");

@@ -251,3 +251,35 @@ fn a_new_refill_plan_keeps_the_balance_until_its_first_midnight() {
     assert_eq!(block_on(w.svc.tick(&o.id, w.now())).unwrap().refills, 1);
     assert_eq!(metered(&w, &secret, 1)["credits"]["remaining"], 59);
 }
+
+#[test]
+fn a_webhook_subscribed_to_the_two_kinds_gets_each_once() {
+    let w = World::new();
+    let o = w.org("Acme", &[]);
+    let a = w.actor(&o.admin_secret);
+    let hook = json!({"url": "http://127.0.0.1:9/hook", "events": ["token.limited", "token.credits_exhausted"]});
+    block_on(w.svc.put_webhook(&a, &form(hook), true, w.now())).unwrap();
+    let body = json!({"label": "w", "role": "developer", "kind": "org", "ratelimit": {"limit": 1, "period_s": 600},
+                      "credits": {"remaining": 0}});
+    let (secret, id) = w.create(&o.admin_secret, body);
+    // cost 0 passes the credits; the limit then refuses
+    assert_eq!(codes(&w, &secret, 3, 0), ["VALID", "RATE_LIMITED", "RATE_LIMITED"]);
+    // (the window is counted in slices of 600/64 s: the first answer leaves it within 610 s)
+    w.advance_seconds(610);
+    assert_eq!(codes(&w, &secret, 3, 1), ["USAGE_EXCEEDED"; 3]);
+    let out = block_on(w.svc.due_deliveries(&o.id, w.now())).unwrap();
+    let mut kinds: Vec<String> = out
+        .iter()
+        .map(|d| serde_json::from_str::<Value>(&d.body).unwrap()["type"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        ["token.credits_exhausted", "token.limited"],
+        "{:?}",
+        out.iter().map(|d| &d.body).collect::<Vec<_>>()
+    );
+    for d in &out {
+        assert!(d.body.contains(&id) && !d.body.contains(&secret), "{}", d.body);
+    }
+}
