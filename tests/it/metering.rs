@@ -283,3 +283,26 @@ fn a_webhook_subscribed_to_the_two_kinds_gets_each_once() {
         assert!(d.body.contains(&id) && !d.body.contains(&secret), "{}", d.body);
     }
 }
+
+#[test]
+fn both_secrets_of_a_rotation_share_the_meter_and_a_dead_one_reads_none() {
+    let w = World::new();
+    let o = w.org("Acme", &[]);
+    let (old, id) = w.create(
+        &o.admin_secret,
+        json!({"label": "r", "role": "developer", "kind": "org", "credits": {"remaining": 3}}),
+    );
+    let at = block_on(w.svc.locate(&old, &keyward::domain::legacy::LegacyFormats::none())).unwrap().unwrap();
+    let a = w.actor(&o.admin_secret);
+    let new = block_on(w.svc.rotate_token(&a, &id, &form(json!({"grace_seconds": 60})), w.now())).unwrap().secret;
+    assert_eq!(metered(&w, &old, 1)["credits"]["remaining"], 2, "in its grace the old secret spends the same credits");
+    assert_eq!(metered(&w, &new, 1)["credits"]["remaining"], 1);
+    w.advance_seconds(61);
+    // past its grace the old secret is no token at all: no meter is read or shown
+    let hash = keyward::domain::token::sha256_hex(&old);
+    let gone = block_on(w.svc.verify_strict(&hash, &at, &[] as &[&str], None, 1, w.now())).unwrap();
+    let gone = serde_json::to_value(gone).unwrap();
+    assert_eq!(gone["code"], "NOT_FOUND");
+    assert!(gone.get("credits").is_none(), "{gone}");
+    assert_eq!(metered(&w, &new, 1)["credits"]["remaining"], 0);
+}
