@@ -145,6 +145,14 @@ function creditsPart(current, prefix) {
 }
 
 const JSON_ERROR = 'is not valid JSON (write an object, like {"plan": "pro"})';
+const SURROGATE_ERROR = "holds a lone surrogate (a \\ud800-style escape that is not Unicode text)";
+
+/** Whether every key and string in `v` is well-formed Unicode (no lone surrogate). */
+function wellFormed(v) {
+  if (typeof v === "string") return v.isWellFormed();
+  if (v === null || typeof v !== "object") return true;
+  return Object.entries(v).every(([k, x]) => k.isWellFormed() && wellFormed(x));
+}
 
 /** The org's own data: `external_id` and `meta` (JSON typed in a textarea, read here). */
 function metadataPart(current, editing, prefix) {
@@ -176,7 +184,10 @@ function metadataPart(current, editing, prefix) {
   const parsed = () => {
     if (!meta.value.trim()) return { blank: true };
     try {
-      return { value: JSON.parse(meta.value) };
+      const value = JSON.parse(meta.value);
+      // "\ud800" parses in JS but is no Unicode text: the server's JSON reader refuses it.
+      if (!wellFormed(value)) return { error: SURROGATE_ERROR };
+      return { value };
     } catch {
       return { error: JSON_ERROR };
     }
@@ -192,7 +203,7 @@ function metadataPart(current, editing, prefix) {
       if (metaChanged() && !p.error && (editing || !p.blank)) out.meta = p.blank ? null : p.value;
       return out;
     },
-    errors: () => (metaChanged() && parsed().error ? { meta: JSON_ERROR } : {}),
+    errors: () => (metaChanged() && parsed().error ? { meta: parsed().error } : {}),
   };
 }
 

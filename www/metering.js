@@ -45,26 +45,9 @@ export function creditsWords(c, left = "left") {
 }
 
 /**
- * The largest balance each token was seen with on this page (the view has no starting balance):
- * what a bar of credits without a refill is drawn against.
- */
-const peaks = new Map();
-
-/** Remember that token `id` holds `remaining` credits (seen in the list or just set). */
-export function notePeak(id, remaining) {
-  peaks.set(id, Math.max(peaks.get(id) ?? 0, remaining));
-}
-
-/** What `t`'s balance is drawn against: its refill amount, else the largest balance seen. */
-export function creditsScale(t) {
-  const c = t.credits;
-  notePeak(t.id, c.remaining);
-  return Math.max(c.refill ? c.refill.amount : peaks.get(t.id), c.remaining, 1);
-}
-
-/**
- * The list's credits and limit (under the scopes): a small bar of the credits left with the
- * number, and the rate limit as text; nothing for a token with neither. The bar is a <meter>
+ * The list's credits and limit (under the scopes): the credits left, with a small bar of them
+ * against the refill amount when there is a refill (without one there is no full mark to draw
+ * against), and the rate limit as text; nothing for a token with neither. The bar is a <meter>
  * named in words (the number beside it says the same, so screen readers skip the number).
  */
 export function meteringSummary(t) {
@@ -72,11 +55,12 @@ export function meteringSummary(t) {
   const c = t.credits;
   let credits = null;
   if (c) {
-    const max = creditsScale(t);
-    const words = `Credits: ${c.remaining} of ${max} left${c.refill ? `, ${refillWords(c.refill)}` : ""}`;
-    credits = h(
-      "div",
-      { class: "credits", title: words },
+    const max = c.refill ? Math.max(c.refill.amount, c.remaining, 1) : null;
+    const words = max
+      ? `Credits: ${c.remaining} of ${max} left, ${refillWords(c.refill)}`
+      : `Credits: ${c.remaining} left, no refill`;
+    const bar =
+      max &&
       h("meter", {
         class: "credits-bar",
         min: 0,
@@ -86,8 +70,12 @@ export function meteringSummary(t) {
         high: max / 2,
         optimum: max,
         "aria-label": words,
-      }),
-      h("span", { class: "credits-left", "aria-hidden": "true" }, `${c.remaining} credits`),
+      });
+    credits = h(
+      "div",
+      { class: "credits", title: words },
+      bar,
+      h("span", { class: "credits-left", "aria-hidden": max ? "true" : undefined }, `${c.remaining} credits`),
     );
   }
   const limit = t.ratelimit

@@ -15,27 +15,18 @@ import { totals, usageChart } from "./usage.js";
  */
 export function openTokenDetail(t, status, { onClose } = {}) {
   const { body } = openDialog(`“${t.label}”`, { wide: true, onClose });
-  const grace = graceNote(t); // while the replaced secret still works
-  const facts = [
-    ["Token", [h("code", {}, t.masked), t.imported && " ", importedBadge(t), t.imported && importedNote(t)]],
-    ["Status", [h("span", { class: `badge status-${t.status}` }, status), stateNote(t) ? ` ${stateNote(t)}` : null]],
-    ["Kind", t.kind === "org" ? "Org" : `Personal, of ${t.owner?.name || t.owner?.email || "a member"}`],
-    ["Role and scopes", `${t.role}; ${t.scopes.join(", ") || "no scopes"}`],
-    ["Created", when(t.created_at)],
-    t.rotated_at ? ["Secret rotated", [when(t.rotated_at), grace ? ". " : null, grace]] : null,
-    ["Expires", when(t.expires_at, "Never")],
-    ["Last used", when(t.last_used_at, "Never")],
-    ...meteringRows(t),
-  ].filter(Boolean);
+  const overview = h("dl", { class: "overview" });
+  const paint = (v) =>
+    fill(
+      overview,
+      facts(v, status).flatMap(([k, d]) => [h("dt", {}, k), h("dd", {}, d)]),
+    );
+  paint(t);
+  // The list's copy at once, then the token as it is now (credits are spent between repaints);
+  // should that read fail, the list's copy stays.
+  api("GET", `/v1/tokens/${t.id}`).then(paint, () => {});
   const usage = h("div", { class: "usage-slot", "aria-live": "polite" }, loadingState("usage"));
-  body.append(
-    h(
-      "dl",
-      { class: "overview" },
-      facts.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]),
-    ),
-    usage,
-  );
+  body.append(overview, usage);
   const metered = Boolean(t.ratelimit || t.credits);
   const load = () => {
     fill(usage, loadingState("usage"));
@@ -46,6 +37,22 @@ export function openTokenDetail(t, status, { onClose } = {}) {
     );
   };
   load();
+}
+
+/** The details' rows ([term, description]) of the token view `t`, `status` in words. */
+function facts(t, status) {
+  const grace = graceNote(t); // while the replaced secret still works
+  return [
+    ["Token", [h("code", {}, t.masked), t.imported && " ", importedBadge(t), t.imported && importedNote(t)]],
+    ["Status", [h("span", { class: `badge status-${t.status}` }, status), stateNote(t) ? ` ${stateNote(t)}` : null]],
+    ["Kind", t.kind === "org" ? "Org" : `Personal, of ${t.owner?.name || t.owner?.email || "a member"}`],
+    ["Role and scopes", `${t.role}; ${t.scopes.join(", ") || "no scopes"}`],
+    ["Created", when(t.created_at)],
+    t.rotated_at ? ["Secret rotated", [when(t.rotated_at), grace ? ". " : null, grace]] : null,
+    ["Expires", when(t.expires_at, "Never")],
+    ["Last used", when(t.last_used_at, "Never")],
+    ...meteringRows(t),
+  ].filter(Boolean);
 }
 
 /** What "imported" means for this token, under its masked form in the details. */

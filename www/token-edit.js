@@ -6,7 +6,6 @@
 import { validateTokenEdit } from "./pkg/keyward.js";
 import { api, apiTagged, field, h, openDialog, showErrors, showServerErrors, toast } from "./lib.js";
 import { meteringFields } from "./metering-fields.js";
-import { notePeak } from "./metering.js";
 import { networksField } from "./networks.js";
 import { keywardChoice, scopeChecks, scopeFieldset, splitScopeErrors } from "./scope-fields.js";
 import { handleActionError, isAdmin, page } from "./state.js";
@@ -73,6 +72,12 @@ export async function editDialog(listed, onChanged) {
   const validate = () => {
     const check = validateTokenEdit(patch(), keyward.grantable);
     const local = metering.errors(); // meta that is not JSON
+    // Credits given to a token that has none need a balance to start from (the server says so
+    // too; saying it here sends nothing).
+    const credits = patch().credits;
+    if (!t.credits && credits && credits.remaining === undefined) {
+      local["credits.remaining"] = "is required when the token has no credits yet";
+    }
     showErrors(form, { ...splitScopeErrors(check.errors), ...local });
     return check.ok && !Object.keys(local).length;
   };
@@ -84,7 +89,6 @@ export async function editDialog(listed, onChanged) {
     try {
       const ifMatch = etag ? { "if-match": etag } : {};
       const saved = await api("PATCH", `/v1/tokens/${t.id}`, patch(), undefined, ifMatch);
-      if (saved?.credits) notePeak(t.id, saved.credits.remaining);
       close();
       toast(`${label.value.trim()}: saved.`);
       onChanged();

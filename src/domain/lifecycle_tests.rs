@@ -295,9 +295,9 @@ fn metering_edits_say_what_they_do_to_the_meter() {
     use crate::domain::validate::CreditsSpec;
     let daily = Refill { amount: 9, interval: Interval::Day, day_of_month: None };
     let edit = |t: &Token, p: TokenPatch| apply(t, Change::Edit(&p), By::Caller(Role::Admin), NOW).unwrap();
-    let credited = |refill| Token { credits: Some(CreditPlan { refill }), ..token() };
+    let credited = |refill| Token { credits: Some(CreditPlan { refill, shared: false }), ..token() };
     // a balance: written, and audited as a change of the credits
-    let spec = |remaining, refill| Some(Some(CreditsSpec { remaining, refill }));
+    let spec = |remaining, refill| Some(Some(CreditsSpec { remaining, refill, shared: None }));
     let o = edit(&credited(None), TokenPatch { credits: spec(Some(5), None), ..TokenPatch::default() }).unwrap();
     assert_eq!((o.meter, o.changed.clone()), (Some(MeterChange::Balance(5)), vec!["credits"]));
     assert_eq!(o.after.as_ref().map(|t| t.version), Some(token().version + 1));
@@ -316,7 +316,7 @@ fn metering_edits_say_what_they_do_to_the_meter() {
     let o = edit(&token(), TokenPatch { credits: spec(Some(2), Some(Some(daily))), ..TokenPatch::default() });
     assert_eq!(o.unwrap().meter, Some(MeterChange::Balance(2)));
     // a rate limit is plan only
-    let limit = Some(Some(RateLimit { limit: 3, period_s: 60 }));
+    let limit = Some(Some(RateLimit { limit: 3, period_s: 60, shared: false }));
     let o = edit(&token(), TokenPatch { ratelimit: limit, ..TokenPatch::default() }).unwrap();
     assert_eq!((o.meter, o.changed), (None, vec!["rate limit"]));
     // what each change makes of a meter

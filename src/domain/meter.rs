@@ -41,6 +41,9 @@ pub struct RateLimit {
     pub limit: u32,
     /// 1..=[`PERIOD_MAX_S`].
     pub period_s: u32,
+    /// One window for every token of the org with the same `external_id` and a shared limit.
+    #[serde(default, skip_serializing_if = "core::ops::Not::not")]
+    pub shared: bool,
 }
 
 impl RateLimit {
@@ -107,6 +110,9 @@ pub struct CreditPlan {
     /// When and to what the balance is refilled (`None`: never).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refill: Option<Refill>,
+    /// One balance for every token of the org with the same `external_id` and shared credits.
+    #[serde(default, skip_serializing_if = "core::ops::Not::not")]
+    pub shared: bool,
 }
 
 /// What a token's verifications are metered by.
@@ -123,6 +129,32 @@ impl Plan {
     #[must_use]
     pub const fn is_metered(&self) -> bool {
         self.ratelimit.is_some() || self.credits.is_some()
+    }
+
+    /// Whether the window and the balance are kept in different records (one of them shared by
+    /// the tokens of an `external_id`, the other the token's own): see [`meter_apart`].
+    #[must_use]
+    pub fn kept_apart(&self) -> bool {
+        let limit_shared = self.ratelimit.is_some_and(|l| l.shared);
+        let credits_shared = self.credits.is_some_and(|c| c.shared);
+        self.ratelimit.is_some() && self.credits.is_some() && limit_shared != credits_shared
+    }
+}
+
+/// Which part of `mine` cannot share with `other` (another token of the same `external_id`): a
+/// shared window is one, so its limit and period must be the same on every token sharing it
+/// (`"ratelimit"`), and a shared balance has one refill (`"credits.refill"`).
+#[must_use]
+pub fn shared_mismatch(mine: &Plan, other: &Plan) -> Option<&'static str> {
+    let shared_limit = |p: &Plan| p.ratelimit.filter(|l| l.shared).map(|l| (l.limit, l.period_s));
+    let shared_refill = |p: &Plan| p.credits.filter(|c| c.shared).map(|c| c.refill);
+    match (shared_limit(mine), shared_limit(other)) {
+        (Some(a), Some(b)) if a != b => return Some("ratelimit"),
+        _ => {}
+    }
+    match (shared_refill(mine), shared_refill(other)) {
+        (Some(a), Some(b)) if a != b => Some("credits.refill"),
+        _ => None,
     }
 }
 
@@ -307,6 +339,35 @@ pub fn meter(plan: &Plan, before: Meter, valid: bool, cost: u32, now: Timestamp)
     let ratelimit = plan.ratelimit.map(|l| reading(l, &m, now));
     let credits = plan.credits.map(|_| m.remaining.unwrap_or(0));
     Metered { refused, meter: m, ratelimit, credits, tell }
+}
+
+/// [`meter`] with the window and the balance in two records (`window` and `balance`: one shared by
+/// the tokens of an `external_id`, the other the token's own). The same decision, in the same
+/// order: over the limit, nothing is spent; short of credits, the window is not counted. Answers
+/// the decision with the window's record as its `meter`, and the balance's record.
+#[must_use]
+pub fn meter_apart(
+    plan: &Plan,
+    window: Meter,
+    balance: Meter,
+    valid: bool,
+    cost: u32,
+    now: Timestamp,
+) -> (Metered, Meter) {
+    let limit = Plan { ratelimit: plan.ratelimit, credits: None };
+    let credits = Plan { ratelimit: None, credits: plan.credits };
+    let l = meter(&limit, window.clone(), valid, cost, now);
+    let c = meter(&credits, balance, valid && l.refused.is_none(), cost, now);
+    // Short of credits: the window must not count the answer after all.
+    let l = if c.refused.is_some() { meter(&limit, window, false, cost, now) } else { l };
+    let decided = Metered {
+        refused: l.refused.or(c.refused),
+        meter: l.meter,
+        ratelimit: l.ratelimit,
+        credits: c.credits,
+        tell: l.tell.or(c.tell),
+    };
+    (decided, c.meter)
 }
 
 /// The limit's state as the meter leaves it at `now`.

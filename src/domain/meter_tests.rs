@@ -5,11 +5,11 @@ fn at(s: &str) -> Timestamp {
 }
 
 const fn limited(limit: u32, period_s: u32) -> Plan {
-    Plan { ratelimit: Some(RateLimit { limit, period_s }), credits: None }
+    Plan { ratelimit: Some(RateLimit { limit, period_s, shared: false }), credits: None }
 }
 
 const fn credited(refill: Option<Refill>) -> Plan {
-    Plan { ratelimit: None, credits: Some(CreditPlan { refill }) }
+    Plan { ratelimit: None, credits: Some(CreditPlan { refill, shared: false }) }
 }
 
 const DAILY: Refill = Refill { amount: 100, interval: Interval::Day, day_of_month: None };
@@ -126,7 +126,10 @@ fn credits_are_spent_by_cost_and_never_below_zero() {
 
 #[test]
 fn a_refused_verification_spends_neither_credits_nor_limit() {
-    let plan = Plan { ratelimit: Some(RateLimit { limit: 1, period_s: 60 }), credits: Some(CreditPlan::default()) };
+    let plan = Plan {
+        ratelimit: Some(RateLimit { limit: 1, period_s: 60, shared: false }),
+        credits: Some(CreditPlan::default()),
+    };
     let now = Timestamp::from_millis(0);
     let start = Meter::default().with_balance(5, now);
     {
@@ -144,7 +147,7 @@ fn a_refused_verification_spends_neither_credits_nor_limit() {
     let limited = meter(&plan, first.meter, true, 1, now);
     assert_eq!((limited.refused, limited.credits), (Some(Refusal::RateLimited), Some(4)));
     // ...and with too few credits, the window is not counted
-    let broke = Plan { ratelimit: Some(RateLimit { limit: 2, period_s: 60 }), ..plan };
+    let broke = Plan { ratelimit: Some(RateLimit { limit: 2, period_s: 60, shared: false }), ..plan };
     let poor = Meter::default().with_balance(0, now);
     let out = meter(&broke, poor, true, 1, now);
     assert_eq!((out.refused, out.ratelimit.unwrap().remaining), (Some(Refusal::UsageExceeded), 2));
@@ -232,9 +235,9 @@ fn plans_and_meters_have_a_stable_wire_form() {
     assert_eq!(Interval::Month.as_str(), "month");
     assert_eq!(serde_json::to_string(&Meter::default()).unwrap(), "{}");
     assert!(limited(1, 1).is_metered() && credited(None).is_metered() && !Plan::default().is_metered());
-    assert_eq!(RateLimit { limit: 1, period_s: 1 }.slice_ms(), 16);
-    assert_eq!(RateLimit { limit: 1, period_s: 64 }.slice_ms(), 1_000);
-    assert_eq!(RateLimit { limit: 1, period_s: 86_400 }.slice_ms(), 1_350_000);
+    assert_eq!(RateLimit { limit: 1, period_s: 1, shared: false }.slice_ms(), 16);
+    assert_eq!(RateLimit { limit: 1, period_s: 64, shared: false }.slice_ms(), 1_000);
+    assert_eq!(RateLimit { limit: 1, period_s: 86_400, shared: false }.slice_ms(), 1_350_000);
 }
 
 #[test]
@@ -249,4 +252,49 @@ fn the_window_keeps_at_most_65_slices_whatever_the_traffic() {
     let t = Timestamp::from_millis(1_000_000);
     let two = meter(&plan, meter(&plan, Meter::default(), true, 1, t).meter, true, 1, t.plus_seconds(0));
     assert_eq!(two.meter.used, vec![(1_000, 2)]);
+}
+
+#[test]
+fn apart_the_window_and_the_balance_decide_as_one() {
+    let shared_limit = RateLimit { limit: 2, period_s: 60, shared: true };
+    let plan = Plan { ratelimit: Some(shared_limit), credits: Some(CreditPlan::default()) };
+    assert!(plan.kept_apart());
+    let now = Timestamp::from_millis(0);
+    let (window, balance) = (Meter::default(), Meter::default().with_balance(1, now));
+    let (a, balance) = meter_apart(&plan, window, balance, true, 1, now);
+    assert_eq!((a.refused, a.credits, a.ratelimit.unwrap().remaining), (None, Some(0), 1));
+    // short of credits: refused, and the window does not count it
+    let (b, balance) = meter_apart(&plan, a.meter, balance, true, 1, now);
+    assert_eq!(
+        (b.refused, b.tell, b.ratelimit.unwrap().remaining),
+        (Some(Refusal::UsageExceeded), Some(Refusal::UsageExceeded), 1)
+    );
+    assert!(balance.exhausted_told);
+    // cost 0 passes the credits and fills the window; then the limit refuses and spends nothing
+    let (c, balance) = meter_apart(&plan, b.meter, balance, true, 0, now);
+    assert_eq!((c.refused, c.ratelimit.unwrap().remaining), (None, 0));
+    let (d, after) = meter_apart(&plan, c.meter, balance.clone(), true, 0, now);
+    assert_eq!((d.refused, d.tell), (Some(Refusal::RateLimited), Some(Refusal::RateLimited)));
+    assert_eq!(after, balance);
+    // refused before metering: nothing counted or spent, the readings still given
+    let (e, after) = meter_apart(&plan, Meter::default(), balance.clone(), false, 1, now);
+    assert_eq!((e.refused, e.credits, e.meter.used.len()), (None, Some(0), 0));
+    assert_eq!(after, balance);
+    // one record when both parts are shared or neither is
+    let both = Plan { credits: Some(CreditPlan { refill: None, shared: true }), ..plan };
+    assert!(!both.kept_apart() && !limited(1, 1).kept_apart() && !Plan::default().kept_apart());
+}
+
+#[test]
+fn tokens_sharing_must_share_one_plan() {
+    let limit = |limit, shared| Plan { ratelimit: Some(RateLimit { limit, period_s: 60, shared }), credits: None };
+    assert_eq!(shared_mismatch(&limit(5, true), &limit(6, true)), Some("ratelimit"));
+    assert_eq!(shared_mismatch(&limit(5, true), &limit(5, true)), None);
+    assert_eq!(shared_mismatch(&limit(5, true), &limit(6, false)), None, "the other keeps its own window");
+    assert_eq!(shared_mismatch(&limit(5, false), &limit(6, true)), None);
+    let credits = |refill, shared| Plan { ratelimit: None, credits: Some(CreditPlan { refill, shared }) };
+    assert_eq!(shared_mismatch(&credits(Some(DAILY), true), &credits(None, true)), Some("credits.refill"));
+    assert_eq!(shared_mismatch(&credits(Some(DAILY), true), &credits(Some(DAILY), true)), None);
+    assert_eq!(shared_mismatch(&credits(Some(DAILY), true), &credits(None, false)), None);
+    assert_eq!(shared_mismatch(&credits(None, true), &limit(1, true)), None);
 }

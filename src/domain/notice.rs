@@ -254,6 +254,7 @@ mod tests {
                     interval: crate::domain::meter::Interval::Month,
                     day_of_month: None,
                 }),
+                shared: false,
             }),
             ..t
         };

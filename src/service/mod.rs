@@ -501,7 +501,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let owner = self.owner_of(token).await?;
         let members = if outcome.notice.is_some() { self.repo.members(&org.id).await? } else { Vec::new() };
         let meter = match outcome.meter {
-            Some(_) => Some(self.repo.meter(&org.id, &token.id).await?),
+            Some(_) => Some(self.repo.meter(&crate::store::keys::balance_of(token)).await?),
             None => None,
         };
         let mut changes = Changes::new();
@@ -534,7 +534,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         }
         if let Some(change) = outcome.meter {
             let after = change.apply(meter.cloned().unwrap_or_default(), now);
-            changes.put_meter(&token.org_id, &token.id, &after)?;
+            changes.put_meter(crate::store::keys::balance_of(token), &after)?;
         }
         let after = outcome.after.as_ref().map(|t| (t, owner));
         let projected = crate::domain::projection::changes(before.map(|b| (b, owner)), after, now);

@@ -8,7 +8,7 @@ use crate::domain::lifecycle::{apply, Change};
 use crate::domain::notice;
 use crate::domain::reminder::{due, mark, next_due, Due};
 use crate::domain::{Action, Kind, RandomSource, Timestamp};
-use crate::store::{Changes, Kv, Store};
+use crate::store::{keys, Changes, Kv, Store};
 
 /// What one run of the reminders did, and when the authority should wake next.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -41,19 +41,22 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let mut changes = Changes::new();
         let mut next: Option<Timestamp> = None;
         let tokens = self.repo.tokens(org_id).await?;
-        if tokens.iter().any(|t| t.credits.is_some_and(|c| c.refill.is_some())) {
-            let meters = self.repo.meters(org_id).await?;
-            for t in tokens.iter().filter(|t| t.credits.is_some_and(|c| c.refill.is_some())) {
-                let plan = t.plan();
-                let before = meters.get(&t.id).cloned().unwrap_or_default();
-                let after = before.clone().refilled(&plan, now);
-                if after != before {
-                    out.refills += 1;
-                    changes.put_meter(org_id, &t.id, &after)?;
-                }
-                if let Some(at) = after.next_refill(&plan) {
-                    next = Some(next.map_or(at, |n: Timestamp| n.min(at)));
-                }
+        // Each balance once: one shared by the tokens of an external_id is refilled by the first.
+        let mut balances = std::collections::HashSet::new();
+        for t in tokens.iter().filter(|t| t.credits.is_some_and(|c| c.refill.is_some())) {
+            let key = keys::balance_of(t);
+            if !balances.insert(key.clone()) {
+                continue;
+            }
+            let plan = t.plan();
+            let before = self.repo.meter(&key).await?;
+            let after = before.clone().refilled(&plan, now);
+            if let Some(at) = after.next_refill(&plan) {
+                next = Some(next.map_or(at, |n: Timestamp| n.min(at)));
+            }
+            if after != before {
+                out.refills += 1;
+                changes.put_meter(key, &after)?;
             }
         }
         for t in tokens {

@@ -5,12 +5,15 @@
 //! [`Service::record`]: the record, its audit event, its notifications and the verify-projection
 //! changes, all at once. KV follows the records, never the other way round.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use super::views::{directory, owner_active, TokenView};
 use super::{with_cursor, Actor, Denied, Error, Result, Service, Who};
+
 use crate::domain::lifecycle::{self, apply, Change};
-use crate::domain::meter::Meter;
+use crate::domain::meter::{shared_mismatch, Meter, Plan};
 use crate::domain::policy::{
     self, check_transition, expires_at, grantable, may_act_on, may_delete, may_undo, personal_limit_allows,
     role_ceiling, Access, Transition,
@@ -20,7 +23,7 @@ use crate::domain::validate::{
     self, confirm_label_matches, ConfirmInput, EmptyInput, NewToken, NewTokenInput, RotateInput, TokenPatchInput,
 };
 use crate::domain::{model::is_id, Kind, Member, Org, RandomSource, Role, State, Timestamp, Token};
-use crate::store::{cursor, Changes, Kv, Store};
+use crate::store::{cursor, keys, Changes, Kv, Store};
 
 /// A token with its secret, shown this once (`POST /v1/tokens`, rotate, first admin token).
 #[derive(Debug, Serialize)]
@@ -158,6 +161,16 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
                 return Err(Error::LimitReached { limit: actor.org.policy.max_personal_tokens });
             }
         }
+        let plan = Plan { ratelimit: spec.ratelimit, credits: spec.credits.map(|c| c.plan(None)) };
+        self.shared_check(&actor.org.id, None, spec.external_id.as_deref(), &plan).await?;
+        if let Some(x) = spec.external_id.as_deref().filter(|_| spec.credits.is_some_and(|c| c.remaining.is_none())) {
+            if self.repo.meter(&keys::shared_meter(&actor.org.id, x)).await?.remaining.is_none() {
+                return Err(Error::field(
+                    "credits.remaining",
+                    &format!("is required: no token of {x} holds a shared balance yet"),
+                ));
+            }
+        }
         let members = self.repo.members(&actor.org.id).await?;
         let mut changes = Changes::new();
         let (secret, t) =
@@ -209,10 +222,12 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             .map_err(|_| Error::field("cursor", "is not a cursor from this listing"))?;
         let dir = directory(self.repo.members(&actor.org.id).await?);
         let used = self.edge.last_used_by_token(&actor.org.id).await?;
-        let meters = if page.items.iter().any(|t| t.credits.is_some()) {
-            self.repo.meters(&actor.org.id).await?
-        } else {
-            std::collections::BTreeMap::new()
+        let credited = |shared| page.items.iter().any(|t| t.credits.is_some_and(|c| c.shared == shared));
+        let own = if credited(false) { self.repo.meters(&actor.org.id).await? } else { BTreeMap::new() };
+        let shared = if credited(true) { self.repo.shared_meters(&actor.org.id).await? } else { BTreeMap::new() };
+        let balance = |t: &Token| match (t.credits.is_some_and(|c| c.shared), &t.external_id) {
+            (true, Some(x)) => shared.get(x),
+            _ => own.get(&t.id),
         };
         let views = page
             .items
@@ -222,7 +237,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             .filter(|t| q.owner.as_deref().is_none_or(|o| t.owner_member_id.as_deref() == Some(o)))
             .filter(|t| q.external_id.is_none() || t.external_id == q.external_id)
             .filter(|t| status.is_none_or(|s| t.status(now, owner_active(t, &dir)) == s))
-            .map(|t| TokenView::new(t, &dir, used.get(&t.id).copied(), meters.get(&t.id), now))
+            .map(|t| TokenView::new(t, &dir, used.get(&t.id).copied(), balance(t), now))
             .collect();
         Ok((views, page.cursor))
     }
@@ -258,10 +273,36 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         Ok(TokenView::new(t, &dir, last, meter.as_ref(), now))
     }
 
+    /// 422 unless a token of `org` (`me`, or a new one) with `plan` and `external_id` may share
+    /// what it shares: it needs an `external_id`, and the limit and the refill it shares must be
+    /// those of the other tokens sharing them.
+    async fn shared_check(&self, org: &str, me: Option<&str>, external_id: Option<&str>, plan: &Plan) -> Result<()> {
+        let shares_limit = plan.ratelimit.is_some_and(|l| l.shared);
+        if !shares_limit && !plan.credits.is_some_and(|c| c.shared) {
+            return Ok(());
+        }
+        let Some(x) = external_id else {
+            let field = if shares_limit { "ratelimit.shared" } else { "credits.shared" };
+            return Err(Error::field(field, validate::SHARED_NEEDS_EXTERNAL_ID));
+        };
+        for other in self.repo.tokens(org).await? {
+            if other.external_id.as_deref() != Some(x) || Some(other.id.as_str()) == me {
+                continue;
+            }
+            if let Some(field) = shared_mismatch(plan, &other.plan()) {
+                return Err(Error::field(
+                    field,
+                    &format!("must be the same as on {}, which shares it ({x})", other.id),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The meter of a token with credits (what its view shows of it), or `None`.
     pub(super) async fn meter_of(&self, t: &Token) -> Result<Option<Meter>> {
         match t.credits {
-            Some(_) => Ok(Some(self.repo.meter(&t.org_id, &t.id).await?)),
+            Some(_) => Ok(Some(self.repo.meter(&keys::balance_of(t)).await?)),
             None => Ok(None),
         }
     }
@@ -301,6 +342,13 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             return Err(Error::field("credits.remaining", "is required when the token has no credits yet"));
         }
         actor.precondition(before.version)?;
+        // What the edit would make of a shared limit or balance, checked against the other
+        // tokens of its external_id before anything is recorded.
+        if let Some(after) =
+            apply(&before, Change::Edit(&patch), Who::Caller(actor).lifecycle(), now)?.and_then(|o| o.after)
+        {
+            self.shared_check(&after.org_id, Some(&after.id), after.external_id.as_deref(), &after.plan()).await?;
+        }
         let owner = self.owner_of(&before).await?;
         if let Some(role) = patch.role {
             if owner.as_ref().is_some_and(|o| role > o.role) {

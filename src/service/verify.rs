@@ -7,12 +7,12 @@ use serde_json::Value;
 
 use super::{object, parse_json, Error, Notice, Result, Service, Who};
 use crate::domain::legacy::LegacyFormats;
-use crate::domain::meter::{meter, Metered, Refusal, COST_MAX, DEFAULT_COST};
+use crate::domain::meter::{meter, meter_apart, Meter, Refusal, COST_MAX, DEFAULT_COST};
 use crate::domain::projection::entries;
 use crate::domain::token::{parse, sha256_hex};
 use crate::domain::validate::{Shape, Whole};
 use crate::domain::{notice, verdict, Action, Code, Kind, RandomSource, Role, Timestamp, Token, VerifyEntry};
-use crate::store::{Changes, Edge, Kv, Store};
+use crate::store::{keys, Changes, Edge, Kv, Store};
 
 /// The token part of a `VALID` verify answer.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -435,10 +435,31 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         if entry.is_none() || !t.plan().is_metered() {
             return Ok(Verification::new(code, entry, Consistency::Strict, now));
         }
-        let before = self.repo.meter(&t.org_id, &t.id).await?;
-        let m = meter(&t.plan(), before.clone(), code == Code::Valid, cost, now);
-        if m.meter != before {
-            self.record_meter(&t, &m, now).await?;
+        let plan = t.plan();
+        let (window, balance) = (keys::window_of(&t), keys::balance_of(&t));
+        // The window's record, and the balance's when it is another (one of them shared).
+        let mut writes = Vec::new();
+        let m = if plan.kept_apart() {
+            let (w, b) = (self.repo.meter(&window).await?, self.repo.meter(&balance).await?);
+            let (m, b_after) = meter_apart(&plan, w.clone(), b.clone(), code == Code::Valid, cost, now);
+            if b_after != b {
+                writes.push((balance, b_after));
+            }
+            if m.meter != w {
+                writes.push((window, m.meter.clone()));
+            }
+            m
+        } else {
+            let key = if plan.ratelimit.is_some() { window } else { balance };
+            let before = self.repo.meter(&key).await?;
+            let m = meter(&plan, before.clone(), code == Code::Valid, cost, now);
+            if m.meter != before {
+                writes.push((key, m.meter.clone()));
+            }
+            m
+        };
+        if !writes.is_empty() {
+            self.record_meter(&t, writes, m.tell, now).await?;
         }
         let mut answer = Verification::new(code.metered(m.refused), entry, Consistency::Strict, now);
         answer.ratelimit = m.ratelimit.map(|l| LimitState {
@@ -453,10 +474,18 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// Store a metered verification's meter, and tell people (once per window or refill) that
     /// the token hit its limit or ran out of credits: a notification to every admin and the
     /// owner, the webhook event and the emails, in the same commit.
-    async fn record_meter(&self, t: &Token, m: &Metered, now: Timestamp) -> Result<()> {
+    async fn record_meter(
+        &self,
+        t: &Token,
+        writes: Vec<(String, Meter)>,
+        tell: Option<Refusal>,
+        now: Timestamp,
+    ) -> Result<()> {
         let mut changes = Changes::new();
-        changes.put_meter(&t.org_id, &t.id, &m.meter)?;
-        let told = match (m.tell, t.ratelimit) {
+        for (key, m) in writes {
+            changes.put_meter(key, &m)?;
+        }
+        let told = match (tell, t.ratelimit) {
             (Some(Refusal::RateLimited), Some(l)) => {
                 Some((Action::TokenLimited, notice::limited(t, l.limit, l.period_s, now)))
             }

@@ -200,6 +200,9 @@ pub struct CreditsView {
     pub remaining: u32,
     /// When and to what they are refilled (null: never).
     pub refill: Option<Refill>,
+    /// One balance for the org's tokens of this token's `external_id` (present only when true).
+    #[serde(skip_serializing_if = "core::ops::Not::not")]
+    pub shared: bool,
 }
 
 impl TokenView {
@@ -215,6 +218,7 @@ impl TokenView {
         let credits = t.credits.map(|c| CreditsView {
             remaining: meter.cloned().unwrap_or_default().refilled(&t.plan(), now).remaining.unwrap_or(0),
             refill: c.refill,
+            shared: c.shared,
         });
         Self {
             id: t.id.clone(),

@@ -138,6 +138,35 @@ pub mod keys {
     pub fn meters(org: &str) -> String {
         format!("o:{org}:q:")
     }
+    /// `o:<org>:s:<external_id>`: the window or balance the tokens of one `external_id` share.
+    #[must_use]
+    pub fn shared_meter(org: &str, external_id: &str) -> String {
+        format!("o:{org}:s:{external_id}")
+    }
+    /// Prefix of every shared meter of `org`.
+    #[must_use]
+    pub fn shared_meters(org: &str) -> String {
+        format!("o:{org}:s:")
+    }
+    /// The meter `t` keeps its window (`part` = its limit's `shared`) or its balance (its
+    /// credits' `shared`) in: the one of its `external_id` when shared, else its own.
+    #[must_use]
+    pub fn meter_of(t: &crate::domain::Token, shared: bool) -> String {
+        match (&t.external_id, shared) {
+            (Some(x), true) => shared_meter(&t.org_id, x),
+            _ => meter(&t.org_id, &t.id),
+        }
+    }
+    /// Where `t`'s rate-limit window is kept.
+    #[must_use]
+    pub fn window_of(t: &crate::domain::Token) -> String {
+        meter_of(t, t.ratelimit.is_some_and(|l| l.shared))
+    }
+    /// Where `t`'s credits balance is kept.
+    #[must_use]
+    pub fn balance_of(t: &crate::domain::Token) -> String {
+        meter_of(t, t.credits.is_some_and(|c| c.shared))
+    }
     /// `o:<org>:d:<token>:<YYYY-MM-DD>`: one token's verifications on one UTC day.
     #[must_use]
     pub fn usage(org: &str, token: &str, date: &str) -> String {
@@ -324,12 +353,12 @@ impl Changes {
         self.put(keys::watch(org, token), w)
     }
 
-    /// Write a token's meter.
+    /// Write a meter at `key` ([`keys::window_of`], [`keys::balance_of`]).
     ///
     /// # Errors
     /// [`StoreError`] if the record cannot be encoded.
-    pub fn put_meter(&mut self, org: &str, token: &str, m: &Meter) -> Result<(), StoreError> {
-        self.put(keys::meter(org, token), m)
+    pub fn put_meter(&mut self, key: String, m: &Meter) -> Result<(), StoreError> {
+        self.put(key, m)
     }
 
     /// Write one token's counts for one day.
@@ -656,12 +685,20 @@ impl<S: Store> Repo<S> {
         Ok(self.get_json("watch", &keys::watch(org, token)).await?.unwrap_or_default())
     }
 
-    /// A token's meter (default: empty).
+    /// The meter at `key` ([`keys::window_of`], [`keys::balance_of`]; default: empty).
     ///
     /// # Errors
     /// [`StoreError`] on backend failure or an unreadable record.
-    pub async fn meter(&self, org: &str, token: &str) -> Result<Meter, StoreError> {
-        Ok(self.get_json("meter", &keys::meter(org, token)).await?.unwrap_or_default())
+    pub async fn meter(&self, key: &str) -> Result<Meter, StoreError> {
+        Ok(self.get_json("meter", key).await?.unwrap_or_default())
+    }
+
+    /// Every shared meter of the org, by `external_id`.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure or an unreadable record.
+    pub async fn shared_meters(&self, org: &str) -> Result<std::collections::BTreeMap<String, Meter>, StoreError> {
+        self.by_token(&keys::shared_meters(org), "meter").await
     }
 
     /// Every meter of the org, by token id.

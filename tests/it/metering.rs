@@ -306,3 +306,103 @@ fn both_secrets_of_a_rotation_share_the_meter_and_a_dead_one_reads_none() {
     assert!(gone.get("credits").is_none(), "{gone}");
     assert_eq!(metered(&w, &new, 1)["credits"]["remaining"], 0);
 }
+
+/// A token of `external_id` with `extra` metering; answers its secret.
+fn customer_token(w: &World, admin: &str, label: &str, external_id: &str, extra: Value) -> String {
+    let mut body = json!({"label": label, "role": "developer", "kind": "org", "external_id": external_id});
+    body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    w.create(admin, body).0
+}
+
+#[test]
+fn tokens_of_one_customer_share_one_balance_and_one_window() {
+    let w = World::new();
+    let o = w.org("Acme", &[]);
+    let a = customer_token(&w, &o.admin_secret, "a", "cus_1", json!({"credits": {"remaining": 10, "shared": true}}));
+    // the second token joins the balance without setting it
+    let b = customer_token(&w, &o.admin_secret, "b", "cus_1", json!({"credits": {"shared": true}}));
+    let other = customer_token(&w, &o.admin_secret, "c", "cus_2", json!({"credits": {"remaining": 10}}));
+    let mut valid = 0;
+    for i in 0..14 {
+        let secret = if i % 2 == 0 { &a } else { &b };
+        if metered(&w, secret, 1)["code"] == "VALID" {
+            valid += 1;
+        }
+    }
+    assert_eq!(valid, 10, "one balance of 10 for both tokens");
+    assert_eq!(metered(&w, &other, 1)["credits"]["remaining"], 9, "another customer's is its own");
+    let views =
+        block_on(w.svc.list_tokens(&w.actor(&o.admin_secret), &keyward::service::TokenQuery::default(), w.now()));
+    let views = serde_json::to_value(views.unwrap().0).unwrap();
+    let shared: Vec<&Value> = views.as_array().unwrap().iter().filter(|v| v["external_id"] == "cus_1").collect();
+    assert_eq!(shared.len(), 2);
+    assert!(
+        shared.iter().all(|v| v["credits"] == json!({"remaining": 0, "refill": null, "shared": true})),
+        "{shared:?}"
+    );
+
+    let x = customer_token(
+        &w,
+        &o.admin_secret,
+        "x",
+        "cus_3",
+        json!({"ratelimit": {"limit": 3, "period_s": 60, "shared": true}}),
+    );
+    let y = customer_token(
+        &w,
+        &o.admin_secret,
+        "y",
+        "cus_3",
+        json!({"ratelimit": {"limit": 3, "period_s": 60, "shared": true},
+                                                                       "credits": {"remaining": 100}}),
+    );
+    let seen: Vec<String> =
+        [&x, &y, &x, &y, &y].iter().map(|s| metered(&w, s, 1)["code"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(seen, ["VALID", "VALID", "VALID", "RATE_LIMITED", "RATE_LIMITED"]);
+    // y keeps its own credits apart from the shared window: only its one valid answer spent one
+    assert_eq!(metered(&w, &y, 1)["credits"]["remaining"], 99);
+}
+
+#[test]
+fn a_shared_balance_is_refilled_once_and_sharing_has_rules() {
+    let w = World::new();
+    let o = w.org("Acme", &[]);
+    let daily = json!({"amount": 4, "interval": "day"});
+    let a = customer_token(
+        &w,
+        &o.admin_secret,
+        "a",
+        "cus_1",
+        json!({"credits": {"remaining": 1, "shared": true, "refill": daily}}),
+    );
+    let b = customer_token(&w, &o.admin_secret, "b", "cus_1", json!({"credits": {"shared": true, "refill": daily}}));
+    assert_eq!(codes(&w, &b, 2, 1), ["VALID", "USAGE_EXCEEDED"]);
+    w.now.set(w.now().next_midnight());
+    assert_eq!(block_on(w.svc.tick(&o.id, w.now())).unwrap().refills, 1, "one balance, one refill");
+    assert_eq!(metered(&w, &a, 1)["credits"]["remaining"], 3);
+    let refused = |body: Value| match w.try_create(&o.admin_secret, body) {
+        Err(Error::Validation(f)) => f.into_keys().collect::<Vec<_>>(),
+        other => panic!("{other:?}"),
+    };
+    let base = |extra: Value| {
+        let mut b = json!({"label": "z", "role": "developer", "kind": "org"});
+        b.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        b
+    };
+    assert_eq!(refused(base(json!({"ratelimit": {"limit": 1, "period_s": 1, "shared": true}}))), ["ratelimit.shared"]);
+    assert_eq!(refused(base(json!({"credits": {"remaining": 1, "shared": true}}))), ["credits.shared"]);
+    assert_eq!(refused(base(json!({"external_id": "cus_9", "credits": {"shared": true}}))), ["credits.remaining"]);
+    let monthly = json!({"amount": 4, "interval": "month"});
+    assert_eq!(
+        refused(base(json!({"external_id": "cus_1", "credits": {"shared": true, "refill": monthly}}))),
+        ["credits.refill"]
+    );
+    // an edit that would make a token's external_id another one's, with a different shared plan
+    let (_, id) =
+        w.create(&o.admin_secret, base(json!({"external_id": "cus_5", "credits": {"remaining": 1, "shared": true}})));
+    let a_admin = w.actor(&o.admin_secret);
+    let e = block_on(w.svc.update_token(&a_admin, &id, &form(json!({"external_id": "cus_1"})), w.now())).unwrap_err();
+    assert!(matches!(&e, Error::Validation(f) if f.contains_key("credits.refill")), "{e:?}");
+    let e = block_on(w.svc.update_token(&a_admin, &id, &form(json!({"external_id": null})), w.now())).unwrap_err();
+    assert!(matches!(&e, Error::Validation(f) if f.contains_key("credits.shared")), "{e:?}");
+}

@@ -5,7 +5,7 @@ use super::input::{
     ConfirmInput, EmptyInput, Field, MemberPatchInput, NewMemberInput, NewOrgInput, NewTokenInput, OrgPatchInput,
     RotateInput, TokenPatchInput, WebhookInput,
 };
-use super::metering::{credits_field, ratelimit_field, CreditsSpec};
+use super::metering::{credits_field, ratelimit_field, CreditsSpec, SHARED_NEEDS_EXTERNAL_ID};
 use super::rules::{
     description_problem, external_id_problem, logo_problem, meta_problem, module_problem, SECRET_PROBLEM,
 };
@@ -373,6 +373,14 @@ pub fn new_token(input: &NewTokenInput, grantable: &[String], policy: &Policy) -
     let external_id = optional_text(&mut f, "external_id", &input.external_id, external_id_problem);
     let ratelimit = ratelimit_field(&mut f, &input.ratelimit);
     let credits = credits_field(&mut f, &input.credits, true);
+    if external_id == Some(None) {
+        if ratelimit.flatten().is_some_and(|l| l.shared) {
+            f.fail("ratelimit.shared", SHARED_NEEDS_EXTERNAL_ID);
+        }
+        if credits.flatten().is_some_and(|c| c.shared == Some(true)) {
+            f.fail("credits.shared", SHARED_NEEDS_EXTERNAL_ID);
+        }
+    }
     let metering = ratelimit.zip(credits);
     let value = match (label, description, logo, role, scopes, kind, lifetime, cidrs, meta, external_id, metering) {
         (

@@ -367,6 +367,8 @@ inputs! {
         pub limit: Field<Whole>,
         /// The period, in seconds.
         pub period_s: Field<Whole>,
+        /// One window for the tokens of the same `external_id`.
+        pub shared: Field<bool>,
     }
 
     /// The `credits` of a token.
@@ -375,6 +377,8 @@ inputs! {
         pub remaining: Field<Whole>,
         /// When and to what they are refilled (`null`: never).
         pub refill: Field<RefillInput>,
+        /// One balance for the tokens of the same `external_id`.
+        pub shared: Field<bool>,
     }
 
     /// The `credits.refill` of a token.

@@ -14,15 +14,25 @@ pub struct CreditsSpec {
     pub remaining: Option<u32>,
     /// Set the refill (`Some(None)`: no refill); `None`: keep it.
     pub refill: Option<Option<Refill>>,
+    /// Share the balance with the org's other tokens of the same `external_id`, or not; `None`:
+    /// keep it (on create: not shared).
+    pub shared: Option<bool>,
 }
 
 impl CreditsSpec {
     /// The plan this sets, over `before` (the token's plan so far, if it has one).
     #[must_use]
     pub fn plan(self, before: Option<CreditPlan>) -> CreditPlan {
-        CreditPlan { refill: self.refill.unwrap_or_else(|| before.and_then(|p| p.refill)) }
+        CreditPlan {
+            refill: self.refill.unwrap_or_else(|| before.and_then(|p| p.refill)),
+            shared: self.shared.unwrap_or_else(|| before.is_some_and(|p| p.shared)),
+        }
     }
 }
+
+/// What a shared limit or balance on a token without an `external_id` is told.
+pub const SHARED_NEEDS_EXTERNAL_ID: &str =
+    "needs the token's external_id: a shared limit or balance is one per external_id";
 
 /// `ratelimit` as sent: `Some(None)` when absent or `null`, `Some(Some(l))` when valid, `None`
 /// when refused (recorded in the form).
@@ -31,18 +41,24 @@ pub(super) fn ratelimit_field(f: &mut Form<'_>, v: &Field<RateLimitInput>) -> Op
     let mut g = f.nested("ratelimit", &r.unknown);
     let limit = g.required_int("limit", &r.limit, 1, LIMIT_MAX);
     let period_s = g.required_int("period_s", &r.period_s, 1, PERIOD_MAX_S);
-    Some(Some(RateLimit { limit: limit?, period_s: period_s? }))
+    let shared = g.bool("shared", &r.shared).unwrap_or(false);
+    Some(Some(RateLimit { limit: limit?, period_s: period_s?, shared }))
 }
 
 /// `credits` as sent: `Some(None)` when absent or `null`, `Some(Some(c))` when valid, `None`
-/// when refused. On create (`creating`) `remaining` is required and an absent `refill` is none.
+/// when refused. On create (`creating`) an absent `refill` is none, and `remaining` is required
+/// unless the balance is `shared` (another token of the `external_id` may hold it already: the
+/// service decides).
 pub(super) fn credits_field(f: &mut Form<'_>, v: &Field<CreditsInput>, creating: bool) -> Option<Option<CreditsSpec>> {
     let Some(c) = f.value("credits", v) else { return Some(None) };
     let mut g = f.nested("credits", &c.unknown);
+    let shared = g.bool("shared", &c.shared);
     let remaining = match (&c.remaining, creating) {
         (Field::Absent, false) => Some(None),
+        (Field::Absent, true) if shared == Some(true) => Some(None),
         _ => g.required_int("remaining", &c.remaining, 0, CREDITS_MAX).map(Some),
     };
+    let shared = if creating { Some(shared.unwrap_or(false)) } else { shared };
     let refill = match (g.value("refill", &c.refill), &c.refill) {
         (Some(r), _) => {
             let mut h = g.nested("credits.refill", &r.unknown);
@@ -71,5 +87,5 @@ pub(super) fn credits_field(f: &mut Form<'_>, v: &Field<CreditsInput>, creating:
         (None, _) if creating => Some(Some(None)),
         (None, _) => Some(None),
     };
-    Some(Some(CreditsSpec { remaining: remaining?, refill: refill? }))
+    Some(Some(CreditsSpec { remaining: remaining?, refill: refill?, shared }))
 }

@@ -22,7 +22,7 @@ pub mod rules;
 pub use forms::*;
 pub use imports::*;
 pub use input::*;
-pub use metering::CreditsSpec;
+pub use metering::{CreditsSpec, SHARED_NEEDS_EXTERNAL_ID};
 pub use rules::*;
 
 /// Field name → message for people. Empty means valid.
