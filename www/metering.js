@@ -19,12 +19,16 @@ export function inUnits(periodS) {
 }
 
 /** "5 per 60 s" (the period as the API has it, in seconds). */
-export const rateWords = (r) => `${r.limit} per ${r.period_s} s`;
+const perPeriod = (r) => `${r.limit} per ${r.period_s} s`;
+
+/** "5 per 60 s" (the period as the API has it, in seconds), ", shared" when it is. */
+export const rateWords = (r) => `${perPeriod(r)}${r.shared ? ", shared" : ""}`;
 
 /** "5 per 60 s (1 min)": the details' and overview's words, a whole unit added when there is one. */
 export function rateLongWords(r) {
   const { amount, unit } = inUnits(r.period_s);
-  return unit === "s" ? rateWords(r) : `${rateWords(r)} (${amount} ${unit})`;
+  const words = unit === "s" ? perPeriod(r) : `${perPeriod(r)} (${amount} ${unit})`;
+  return r.shared ? `${words}, shared by the tokens of its external id` : words;
 }
 
 const ordinal = (n) => {
@@ -41,7 +45,8 @@ export function refillWords(refill) {
 
 /** "812 left · refilled to 1000 every month on the 15th" (`left` words the balance otherwise). */
 export function creditsWords(c, left = "left") {
-  return [`${c.remaining} ${left}`, refillWords(c.refill)].filter(Boolean).join(" · ");
+  const shared = c.shared && "shared by the tokens of its external id";
+  return [`${c.remaining} ${left}`, refillWords(c.refill), shared].filter(Boolean).join(" · ");
 }
 
 /**

@@ -74,6 +74,24 @@ describe("credits under parallel load", () => {
   }
 });
 
+describe("shared by one customer", () => {
+  for (let run = 1; run <= RUNS; run++) {
+    test(`run ${run}: two tokens of one external_id, 64 at once, spend one balance of 10`, async () => {
+      const external_id = `cus_shared_${run}`;
+      const a = await create({ external_id, credits: { remaining: 10, shared: true } }, "a");
+      const b = await create({ external_id, credits: { shared: true }, ratelimit: { limit: 100, period_s: 60 } }, "b");
+      const answers = await Promise.all(Array.from({ length: 64 }, (_, i) => verify(i % 2 ? a.secret : b.secret)));
+      const valid = answers.filter((r) => r.body.code === "VALID").length;
+      assert.equal(valid, 10, answers.map((r) => r.body.code).join());
+      assert.ok(answers.every((r) => r.body.valid || r.body.code === "USAGE_EXCEEDED"));
+      assert.deepEqual(
+        [(await view(a.token.id)).credits, (await view(b.token.id)).credits].map((c) => c.remaining),
+        [0, 0],
+      );
+    });
+  }
+});
+
 describe("what a refused verification spends", () => {
   test("a revoked token with credits spends none, and re-approved it has them all", async () => {
     const t = await create({ credits: { remaining: 5 }, ratelimit: { limit: 100, period_s: 60 } }, "gone");
