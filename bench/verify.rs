@@ -12,7 +12,7 @@ use keyward::domain::model::{Kind, Role, State, VerifyEntry};
 use keyward::domain::token::{parse, sha256_hex};
 use keyward::domain::{verdict, Code, Timestamp};
 
-/// A DESIGN.md test vector: a well-formed token with a valid checksum.
+/// A docs/ARCHITECTURE.md test vector: a well-formed token with a valid checksum.
 const TOKEN: &str = "kw_AbCdEfGhIjKlMnOpQrStUvWxYz012314Wc0Q";
 /// The same token with its checksum broken (rejected before any hashing).
 const WRONG_CHECKSUM: &str = "kw_AbCdEfGhIjKlMnOpQrStUvWxYz012314Wc0R";

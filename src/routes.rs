@@ -1,4 +1,4 @@
-//! The HTTP route table: one row per endpoint of API.md. Pure, so the OpenAPI document can be
+//! The HTTP route table: one row per endpoint of docs/API.md. Pure, so the OpenAPI document can be
 //! checked against it natively and the Worker dispatches from the very same table.
 
 /// Why no route serves a request.
@@ -225,6 +225,11 @@ mod tests {
         assert_eq!(resolve("GET", "/v1/tokens/x/revoke").unwrap_err(), RouteError::MethodNotAllowed);
         assert_eq!(allowed_methods("/v1/tokens/x"), ["GET", "HEAD", "PATCH", "DELETE"]);
         assert_eq!(allowed_methods("/v1/tokens/x/revoke"), ["POST"]);
+        // docs/API.md, the contract in words, names every route as `METHOD /path`.
+        let words = include_str!("../docs/API.md");
+        for (m, t, _) in ROUTES {
+            assert!(words.contains(&format!("`{m} {t}`")), "docs/API.md does not name {m} {t}");
+        }
         assert_eq!(allowed_methods("/v1/verify"), ["POST", "GET"], "no HEAD: a verification is not safe");
         assert_eq!(resolve("POST", "/v1/tokens/import").unwrap(), (Route::ImportTokens, None));
         assert_eq!(resolve("GET", "/v1/tokens/import").unwrap_err(), RouteError::MethodNotAllowed);

@@ -142,7 +142,7 @@ impl Status {
 }
 
 /// Who made a token's last disable or revoke. Only an admin may undo a state set by anyone but
-/// a developer (DESIGN.md, "Authority").
+/// a developer (docs/ARCHITECTURE.md, "Authority").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SetBy {

@@ -19,7 +19,7 @@ pub const KEYWARD_MANAGE: &str = "keyward:manage";
 /// Org module names may not start with this: it is keyward's own.
 pub const KEYWARD_PREFIX: &str = "keyward:";
 
-/// What a token may do with keyward itself (DESIGN.md, "Authority"). `Read < Manage`.
+/// What a token may do with keyward itself (docs/ARCHITECTURE.md, "Authority"). `Read < Manage`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Access {
     /// `keyward:read`: the GET endpoints within the caller's role.

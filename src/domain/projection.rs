@@ -1,7 +1,7 @@
 //! The verify projection: which `v:` entries a token's records call for, and what has to change
 //! in KV when the records change. This is the one write-order rule of keyward: every use case
 //! commits its records and [`changes`] together, and the org authority copies the changes to KV
-//! afterwards (DESIGN.md, "Storage").
+//! afterwards (docs/ARCHITECTURE.md, "Storage").
 
 use super::model::{effective_role, Kind, Member, Token, VerifyEntry};
 use super::time::Timestamp;

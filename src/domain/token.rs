@@ -444,7 +444,7 @@ mod tests {
         assert_eq!(checksum(b"kw_000000000000000000000000000000"), "3wuQEo");
     }
 
-    /// DESIGN.md names crc32fast; we use `crc`'s small table. They must agree on every input.
+    /// The checksum is CRC-32/ISO-HDLC (docs/ARCHITECTURE.md), which crc32fast computes too; we use `crc`'s small table. They must agree on every input.
     #[test]
     fn crc_agrees_with_crc32fast() {
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;

@@ -1,4 +1,4 @@
-//! Accept and reject side of every rule in API.md's validation table.
+//! Accept and reject side of every rule in docs/API.md's validation table.
 
 use serde_json::{json, Map, Value};
 

@@ -71,7 +71,7 @@ impl Code {
 /// used from `client` (the address the calling service saw; `None`: not given).
 ///
 /// `MALFORMED` is decided before this, by [`super::token::parse`]: a malformed string is never
-/// looked up. The remaining codes are checked in DESIGN.md's order, with `IP_NOT_ALLOWED` after
+/// looked up. The remaining codes are checked in docs/ARCHITECTURE.md's order, with `IP_NOT_ALLOWED` after
 /// `EXPIRED` and before `INSUFFICIENT_SCOPE`.
 ///
 /// # Example

@@ -81,7 +81,7 @@ impl Problem {
         }
     }
 
-    /// The stable problem code (API.md).
+    /// The stable problem code (docs/API.md).
     #[must_use]
     pub const fn code(&self) -> &'static str {
         match self {
@@ -165,7 +165,7 @@ mod tests {
     use super::*;
     use crate::domain::validate::FieldErrors;
 
-    /// Every problem's status, code and title, as API.md lists them.
+    /// Every problem's status, code and title, as docs/API.md lists them.
     #[test]
     fn every_problem_answers_its_status_code_and_title() {
         let table: [(Problem, u16, &str, &str); 14] = [

@@ -8,7 +8,7 @@ use crate::domain::validate::FieldErrors;
 use crate::domain::RandomError;
 use crate::store::StoreError;
 
-/// Why a use case did not happen, by kind (each is one problem `code` of API.md once the server
+/// Why a use case did not happen, by kind (each is one problem `code` of docs/API.md once the server
 /// answers it).
 ///
 /// Texts in variants are safe to show to clients, except [`Error::Internal`]'s, which is for

@@ -1,4 +1,4 @@
-//! The use cases of API.md, written once against [`Store`] and tested natively on
+//! The use cases of docs/API.md, written once against [`Store`] and tested natively on
 //! [`crate::store::memory::MemoryStore`].
 //!
 //! Authorisation lives here, not in HTTP: objects outside the caller's reach are
@@ -141,7 +141,7 @@ impl Actor {
         }
     }
 
-    /// The caller's token must carry keyward's own scope for `access` (DESIGN.md, "Authority"):
+    /// The caller's token must carry keyward's own scope for `access` (docs/ARCHITECTURE.md, "Authority"):
     /// without `keyward:read` or `keyward:manage` a token cannot use the admin API at all,
     /// whatever its role.
     ///

@@ -39,7 +39,7 @@ pub struct VerifiedToken {
     pub external_id: Option<String>,
 }
 
-/// Where an answer came from (DESIGN.md, "Verification: edge and strict").
+/// Where an answer came from (docs/ARCHITECTURE.md, "Verification: edge and strict").
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Consistency {

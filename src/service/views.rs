@@ -1,4 +1,4 @@
-//! What the API answers with: stored records turned into API.md's shapes (times as RFC 3339).
+//! What the API answers with: stored records turned into docs/API.md's shapes (times as RFC 3339).
 //! No view ever carries a secret or a hash.
 
 use std::collections::HashMap;
@@ -126,7 +126,7 @@ pub fn owner_active(t: &Token, dir: &Directory) -> bool {
     }
 }
 
-/// A token as API.md's "token view": never the secret or its hash.
+/// A token as docs/API.md's "token view": never the secret or its hash.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct TokenView {
     /// `tok_…`

@@ -1,4 +1,4 @@
-//! Storage, in two parts (DESIGN.md, "Storage"):
+//! Storage, in two parts (docs/ARCHITECTURE.md, "Storage"):
 //!
 //! - [`Store`]: the org authority's **records** (orgs, members, tokens, audit, notifications and
 //!   the projection outbox). Reads and one atomic [`Store::commit`] per change. Implemented by the
@@ -7,7 +7,7 @@
 //!   list with cursors). It holds only the verify projection and last-use times. Implemented by
 //!   the KV binding in the Worker and by [`memory::MemoryKv`] in tests.
 //!
-//! [`Repo`] maps DESIGN.md's record layout onto a [`Store`]; [`Edge`] the KV layout onto a [`Kv`].
+//! [`Repo`] maps docs/ARCHITECTURE.md's record layout onto a [`Store`]; [`Edge`] the KV layout onto a [`Kv`].
 
 pub mod cache;
 mod edge;

@@ -30,7 +30,7 @@ const fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
-/// The key layout of the records (DESIGN.md, "Storage"), and of the KV projection.
+/// The key layout of the records (docs/ARCHITECTURE.md, "Storage"), and of the KV projection.
 pub mod keys {
     use crate::domain::Timestamp;
 

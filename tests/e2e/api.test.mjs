@@ -1,4 +1,4 @@
-// End-to-end: every API.md row over HTTP against the built Worker in workerd.
+// End-to-end: every docs/API.md row over HTTP against the built Worker in workerd.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";

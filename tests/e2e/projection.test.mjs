@@ -84,7 +84,7 @@ test("reconcile repairs a v: entry planted by hand and one changed by hand", asy
       token: o.secret,
       body: { label: "ci", role: "developer", kind: "org" },
     });
-    // A made-up, well-formed secret (DESIGN.md's vector) given an entry of this org by hand.
+    // A made-up, well-formed secret (docs/ARCHITECTURE.md's vector) given an entry of this org by hand.
     const fake = "kw_AbCdEfGhIjKlMnOpQrStUvWxYz012314Wc0Q";
     const entry = await w.kv.get(`v:${sha256(t.body.secret)}`, "json");
     await w.kv.put(`v:${sha256(fake)}`, JSON.stringify({ ...entry, role: "admin" }));

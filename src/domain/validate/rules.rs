@@ -79,7 +79,7 @@ const COMBINING: [(u32, u32); 6] =
 
 /// Whether `c` may not appear in label-like text (labels, member and org names): a control (Cc),
 /// format (Cf), line or paragraph separator (Zl, Zp), private-use (Co) or noncharacter code
-/// point (API.md, "Validation rules"), any other default-ignorable (invisible) code point, or a
+/// point (docs/API.md, "Validation rules"), any other default-ignorable (invisible) code point, or a
 /// character that draws as a blank.
 #[must_use]
 pub fn is_unsafe_char(c: char) -> bool {

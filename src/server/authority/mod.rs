@@ -1,5 +1,5 @@
 //! The org authority: a SQLite-backed Durable Object per org (binding `ORGS`,
-//! `idFromName(org_id)`), the source of truth for that org (DESIGN.md, "Storage").
+//! `idFromName(org_id)`), the source of truth for that org (docs/ARCHITECTURE.md, "Storage").
 //!
 //! Every admin request and strict verification of the org runs here. The records live in one
 //! SQLite table behind [`SqlStore`], whose calls are synchronous: a use case loads, decides and
