@@ -54,6 +54,7 @@ fn main() {
         meta: None,
         external_id: None,
         metered: false,
+        org_suspended: false,
     };
     let required = ["billing"];
     // What the timed step must conclude, checked before timing it.

@@ -20,6 +20,12 @@ pub enum Route {
     OpenApi,
     /// `POST /v1/orgs` (operator)
     CreateOrg,
+    /// `GET /v1/orgs/{id}` (operator)
+    OperatorGetOrg,
+    /// `POST /v1/orgs/{id}/suspend` (operator)
+    SuspendOrg,
+    /// `POST /v1/orgs/{id}/resume` (operator)
+    ResumeOrg,
     /// `GET /v1/me`
     Me,
     /// `GET /v1/org`
@@ -109,6 +115,9 @@ pub const ROUTES: &[(&str, &str, Route)] = &[
     ("GET", "/healthz", Route::Healthz),
     ("GET", "/v1/openapi.json", Route::OpenApi),
     ("POST", "/v1/orgs", Route::CreateOrg),
+    ("GET", "/v1/orgs/{id}", Route::OperatorGetOrg),
+    ("POST", "/v1/orgs/{id}/suspend", Route::SuspendOrg),
+    ("POST", "/v1/orgs/{id}/resume", Route::ResumeOrg),
     ("GET", "/v1/me", Route::Me),
     ("GET", "/v1/org", Route::GetOrg),
     ("PATCH", "/v1/org", Route::UpdateOrg),

@@ -233,6 +233,18 @@ pub struct Org {
     /// Grows with every change (the `ETag`).
     #[serde(default)]
     pub version: u64,
+    /// When the operator suspended it (`None`: not suspended): its tokens verify
+    /// `ORG_SUSPENDED` and its admin API answers 403 until the operator resumes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspended_at: Option<Timestamp>,
+}
+
+impl Org {
+    /// Whether the operator has suspended it.
+    #[must_use]
+    pub const fn is_suspended(&self) -> bool {
+        self.suspended_at.is_some()
+    }
 }
 
 /// A person in an org.
@@ -454,6 +466,9 @@ pub struct VerifyEntry {
     /// It has a rate limit or credits: only its org's authority may answer for it.
     #[serde(default, skip_serializing_if = "core::ops::Not::not")]
     pub metered: bool,
+    /// Its org is suspended by the operator.
+    #[serde(default, skip_serializing_if = "core::ops::Not::not")]
+    pub org_suspended: bool,
 }
 
 /// The audited actions.

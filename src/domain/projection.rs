@@ -21,9 +21,10 @@ pub struct Projected {
     pub entry: Option<VerifyEntry>,
 }
 
-/// The verify entry of `t`'s current secret, with `owner` as it is now.
+/// The verify entry of `t`'s current secret, with `owner` as it is now, in an org `suspended`
+/// or not.
 #[must_use]
-pub fn entry(t: &Token, owner: Option<&Member>) -> VerifyEntry {
+pub fn entry(t: &Token, owner: Option<&Member>, suspended: bool) -> VerifyEntry {
     VerifyEntry {
         token_id: t.id.clone(),
         org_id: t.org_id.clone(),
@@ -39,18 +40,23 @@ pub fn entry(t: &Token, owner: Option<&Member>) -> VerifyEntry {
         meta: t.meta.clone(),
         external_id: t.external_id.clone(),
         metered: t.plan().is_metered(),
+        org_suspended: suspended,
     }
 }
+
+/// What a token's entries depend on besides the token: its owner as they are (personal tokens),
+/// and whether its org is suspended.
+pub type Side<'a> = (Option<&'a Member>, bool);
 
 /// Every entry `t` needs in KV at `now`: its current secret's, and the previous secret's while
 /// its grace lasts. None once the token is past its expiry plus the retention (KV has dropped
 /// them by then).
 #[must_use]
-pub fn entries(t: &Token, owner: Option<&Member>, now: Timestamp) -> Vec<(String, VerifyEntry)> {
+pub fn entries(t: &Token, (owner, suspended): Side<'_>, now: Timestamp) -> Vec<(String, VerifyEntry)> {
     if t.expires_at.is_some_and(|e| now >= e.plus_days(EXPIRED_ENTRY_RETENTION_DAYS)) {
         return Vec::new();
     }
-    let current = entry(t, owner);
+    let current = entry(t, owner, suspended);
     let mut out = Vec::with_capacity(2);
     if let (Some(prev), Some(until)) = (&t.previous_hash, t.previous_valid_until) {
         if now < until && *prev != t.hash {
@@ -81,14 +87,14 @@ fn hashes(t: &Token) -> impl Iterator<Item = &String> {
 /// #   "revoked_at": null, "hint": "abcd", "prefix": "kw", "rotated_at": null,
 /// #   "previous_valid_until": null, "hash": "aa"})).unwrap() }
 /// # let now = keyward::domain::Timestamp::from_millis(0);
-/// let gone = changes(Some((&t(), None)), None, now);
+/// let gone = changes(Some((&t(), (None, false))), None, now);
 /// assert_eq!(gone.len(), 1);
 /// assert_eq!(gone[0].entry, None);
 /// ```
 #[must_use]
 pub fn changes(
-    before: Option<(&Token, Option<&Member>)>,
-    after: Option<(&Token, Option<&Member>)>,
+    before: Option<(&Token, Side<'_>)>,
+    after: Option<(&Token, Side<'_>)>,
     now: Timestamp,
 ) -> Vec<Projected> {
     let old = before.map(|(t, o)| entries(t, o, now)).unwrap_or_default();
@@ -192,7 +198,7 @@ mod tests {
     #[test]
     fn create_writes_the_current_secret_only() {
         let o = owner(Role::Admin, MemberStatus::Active);
-        let p = changes(None, Some((&token(), Some(&o))), NOW);
+        let p = changes(None, Some((&token(), (Some(&o), false))), NOW);
         assert_eq!(hashes_of(&p), [("h1", true)]);
         let e = p[0].entry.as_ref().unwrap();
         assert_eq!((e.role, e.owner_active, e.grace_until), (Role::Admin, true, None));
@@ -203,7 +209,7 @@ mod tests {
         let o = owner(Role::Admin, MemberStatus::Active);
         let t = token();
         let edited = Token { label: "y".into(), description: Some("d".into()), ..t.clone() };
-        assert!(changes(Some((&t, Some(&o))), Some((&edited, Some(&o))), NOW).is_empty());
+        assert!(changes(Some((&t, (Some(&o), false))), Some((&edited, (Some(&o), false))), NOW).is_empty());
     }
 
     #[test]
@@ -211,10 +217,10 @@ mod tests {
         let o = owner(Role::Admin, MemberStatus::Active);
         let t = token();
         let narrower = Token { scopes: vec![], ..t.clone() };
-        let p = changes(Some((&t, Some(&o))), Some((&narrower, Some(&o))), NOW);
+        let p = changes(Some((&t, (Some(&o), false))), Some((&narrower, (Some(&o), false))), NOW);
         assert_eq!(p[0].entry.as_ref().unwrap().scopes, Vec::<String>::new());
         let revoked = Token { state: State::Revoked, ..t.clone() };
-        let p = changes(Some((&t, Some(&o))), Some((&revoked, Some(&o))), NOW);
+        let p = changes(Some((&t, (Some(&o), false))), Some((&revoked, (Some(&o), false))), NOW);
         assert_eq!(p[0].entry.as_ref().unwrap().state, State::Revoked);
     }
 
@@ -223,7 +229,7 @@ mod tests {
         let t = token();
         let before = owner(Role::Admin, MemberStatus::Active);
         let after = owner(Role::Developer, MemberStatus::Deactivated);
-        let p = changes(Some((&t, Some(&before))), Some((&t, Some(&after))), NOW);
+        let p = changes(Some((&t, (Some(&before), false))), Some((&t, (Some(&after), false))), NOW);
         let e = p[0].entry.as_ref().unwrap();
         assert_eq!((e.role, e.owner_active), (Role::Developer, false));
     }
@@ -239,7 +245,7 @@ mod tests {
             previous_valid_until: Some(NOW.plus_seconds(300)),
             ..token()
         };
-        let p = changes(Some((&before, Some(&o))), Some((&after, Some(&o))), NOW);
+        let p = changes(Some((&before, (Some(&o), false))), Some((&after, (Some(&o), false))), NOW);
         assert_eq!(hashes_of(&p), [("h2", true), ("h1", true), ("h0", false)]);
         assert_eq!(p[1].entry.as_ref().unwrap().grace_until, Some(NOW.plus_seconds(300)));
     }
@@ -248,29 +254,29 @@ mod tests {
     fn rotation_without_grace_deletes_the_old_secret() {
         let o = owner(Role::Admin, MemberStatus::Active);
         let after = Token { hash: "h2".into(), ..token() };
-        let p = changes(Some((&token(), Some(&o))), Some((&after, Some(&o))), NOW);
+        let p = changes(Some((&token(), (Some(&o), false))), Some((&after, (Some(&o), false))), NOW);
         assert_eq!(hashes_of(&p), [("h2", true), ("h1", false)]);
     }
 
     #[test]
     fn delete_removes_every_hash_even_past_grace() {
         let t = Token { previous_hash: Some("h0".into()), previous_valid_until: Some(NOW), ..token() };
-        let p = changes(Some((&t, None)), None, NOW);
+        let p = changes(Some((&t, (None, false))), None, NOW);
         assert_eq!(hashes_of(&p), [("h1", false), ("h0", false)]);
     }
 
     #[test]
     fn long_expired_tokens_project_nothing() {
         let t = Token { expires_at: Some(NOW.plus_days(-2)), ..token() };
-        assert!(entries(&t, None, NOW).is_empty());
+        assert!(entries(&t, (None, false), NOW).is_empty());
         let t = Token { expires_at: Some(NOW.plus_seconds(-1)), ..token() };
-        assert_eq!(entries(&t, None, NOW).len(), 1);
+        assert_eq!(entries(&t, (None, false), NOW).len(), 1);
     }
 
     #[test]
     fn expirations() {
         let o = owner(Role::Admin, MemberStatus::Active);
-        let e = entry(&token(), Some(&o));
+        let e = entry(&token(), Some(&o), false);
         assert_eq!(expiration(&e), Some(NOW.plus_days(31).as_seconds()));
         let g = VerifyEntry { grace_until: Some(NOW.plus_seconds(5)), ..e.clone() };
         assert_eq!(expiration(&g), Some(NOW.plus_seconds(5).as_seconds()));
@@ -288,12 +294,16 @@ mod tests {
         let until = NOW.plus_seconds(300);
         let t =
             Token { hash: "h2".into(), previous_hash: Some("h1".into()), previous_valid_until: Some(until), ..token() };
-        let during = entries(&t, Some(&o), Timestamp::from_millis(until.as_millis() - 1));
+        let during = entries(&t, (Some(&o), false), Timestamp::from_millis(until.as_millis() - 1));
         assert_eq!(during.iter().map(|(h, _)| h.as_str()).collect::<Vec<_>>(), ["h2", "h1"]);
-        let at_end = entries(&t, Some(&o), until);
+        let at_end = entries(&t, (Some(&o), false), until);
         assert_eq!(at_end.iter().map(|(h, _)| h.as_str()).collect::<Vec<_>>(), ["h2"]);
         // so a change made when the grace has ended deletes the old secret instead of rewriting it
-        let p = changes(Some((&t, Some(&o))), Some((&Token { label: "y".into(), ..t.clone() }, Some(&o))), until);
+        let p = changes(
+            Some((&t, (Some(&o), false))),
+            Some((&Token { label: "y".into(), ..t.clone() }, (Some(&o), false))),
+            until,
+        );
         assert_eq!(hashes_of(&p), [("h1", false)]);
     }
 
@@ -302,8 +312,19 @@ mod tests {
         let o = owner(Role::Admin, MemberStatus::Active);
         let t =
             Token { previous_hash: Some("h1".into()), previous_valid_until: Some(NOW.plus_seconds(300)), ..token() };
-        let e = entries(&t, Some(&o), NOW);
+        let e = entries(&t, (Some(&o), false), NOW);
         assert_eq!(e.len(), 1);
         assert_eq!(e[0].1.grace_until, None);
+    }
+
+    #[test]
+    fn a_suspension_rewrites_every_entry_and_a_resumption_restores_it() {
+        let o = owner(Role::Admin, MemberStatus::Active);
+        let t = Token { previous_hash: Some("h0".into()), previous_valid_until: Some(NOW.plus_seconds(60)), ..token() };
+        let p = changes(Some((&t, (Some(&o), false))), Some((&t, (Some(&o), true))), NOW);
+        assert_eq!(hashes_of(&p), [("h1", true), ("h0", true)], "the current secret and the one in grace");
+        assert!(p.iter().all(|x| x.entry.as_ref().is_some_and(|e| e.org_suspended)));
+        let back = changes(Some((&t, (Some(&o), true))), Some((&t, (Some(&o), false))), NOW);
+        assert!(back.iter().all(|x| x.entry.as_ref().is_some_and(|e| !e.org_suspended)) && back.len() == 2);
     }
 }

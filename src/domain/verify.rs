@@ -17,6 +17,8 @@ pub enum Code {
     Malformed,
     /// Well formed but unknown (or a rotated-out secret past its grace).
     NotFound,
+    /// Its org is suspended by the operator.
+    OrgSuspended,
     /// Revoked.
     Revoked,
     /// Disabled.
@@ -54,6 +56,7 @@ impl Code {
         match self {
             Self::Malformed => "MALFORMED",
             Self::NotFound => "NOT_FOUND",
+            Self::OrgSuspended => "ORG_SUSPENDED",
             Self::Revoked => "REVOKED",
             Self::Disabled => "DISABLED",
             Self::OwnerDeactivated => "OWNER_DEACTIVATED",
@@ -71,8 +74,9 @@ impl Code {
 /// used from `client` (the address the calling service saw; `None`: not given).
 ///
 /// `MALFORMED` is decided before this, by [`super::token::parse`]: a malformed string is never
-/// looked up. The remaining codes are checked in docs/ARCHITECTURE.md's order, with `IP_NOT_ALLOWED` after
-/// `EXPIRED` and before `INSUFFICIENT_SCOPE`.
+/// looked up. The remaining codes are checked in docs/ARCHITECTURE.md's order, with
+/// `ORG_SUSPENDED` right after `NOT_FOUND` (a suspended org answers for none of its tokens), and
+/// `IP_NOT_ALLOWED` after `EXPIRED` and before `INSUFFICIENT_SCOPE`.
 ///
 /// # Example
 /// ```
@@ -91,6 +95,9 @@ pub fn verdict<S: AsRef<str>>(
     };
     if e.grace_until.is_some_and(|g| now >= g) {
         return Code::NotFound;
+    }
+    if e.org_suspended {
+        return Code::OrgSuspended;
     }
     match e.state {
         State::Revoked => return Code::Revoked,
@@ -133,6 +140,7 @@ mod tests {
             meta: None,
             external_id: None,
             metered: false,
+            org_suspended: false,
         }
     }
     const NOW: Timestamp = Timestamp::from_millis(50_000);
@@ -205,6 +213,18 @@ mod tests {
         // a revoked token's old secret past grace is gone, not revoked
         let e = VerifyEntry { state: State::Revoked, ..e };
         assert_eq!(verdict(Some(&e), Timestamp::from_millis(60_000), &NONE, None), Code::NotFound);
+    }
+
+    #[test]
+    fn a_suspended_org_answers_for_none_of_its_tokens() {
+        let e = VerifyEntry { org_suspended: true, ..entry() };
+        assert_eq!(verdict(Some(&e), NOW, &NONE, None), Code::OrgSuspended);
+        // before every state of the token, after only a secret that is gone
+        let revoked = VerifyEntry { state: State::Revoked, owner_active: false, ..e.clone() };
+        assert_eq!(verdict(Some(&revoked), Timestamp::from_millis(200_000), &["x"], None), Code::OrgSuspended);
+        let gone = VerifyEntry { grace_until: Some(NOW), ..e };
+        assert_eq!(verdict(Some(&gone), NOW, &NONE, None), Code::NotFound);
+        assert_eq!(Code::OrgSuspended.as_str(), "ORG_SUSPENDED");
     }
 
     #[test]

@@ -7,7 +7,9 @@ use worker::{console_error, Context, Env, Headers, Method, Request, Response};
 use super::http::{bearer, read_body};
 use super::limits::{self, Limit};
 use super::problem::Problem;
-use super::relay::{self, CLIENT_HEADER, CREATE_PATH, ORG_HEADER, TOKEN_HEADER};
+use super::relay::{
+    self, CLIENT_HEADER, CREATE_PATH, OPERATOR_ORG_PATH, ORG_HEADER, RESUME_PATH, SUSPEND_PATH, TOKEN_HEADER,
+};
 use super::{edge, internal, prefix, touch, CryptoRandom};
 use crate::domain::legacy::LegacyFormats;
 use crate::domain::model::new_id;
@@ -72,6 +74,30 @@ pub(super) async fn admin(
             let _ = headers.set("authorization", &format!("Bearer {p}"));
         }
         let resp = relay::send(env, &org, Method::Post, CREATE_PATH, headers, Some(&body)).await?;
+        return relay::relay(resp).await;
+    }
+    let operator_path = match route {
+        Route::OperatorGetOrg => Some((Method::Get, OPERATOR_ORG_PATH)),
+        Route::SuspendOrg => Some((Method::Post, SUSPEND_PATH)),
+        Route::ResumeOrg => Some((Method::Post, RESUME_PATH)),
+        _ => None,
+    };
+    if let Some((internal_method, internal_path)) = operator_path {
+        // Only the operator: authenticated here (a failure counts as any failed sign-in) and
+        // again by the authority, which answers from the org's records.
+        let presented = bearer(req);
+        if Operator::authenticate(operator_secret(env).as_deref(), presented.as_deref()).is_err() {
+            return Err(auth_failed(env, req).await);
+        }
+        let path = req.path();
+        let id = crate::routes::resolve(method, &path).ok().and_then(|(_, id)| id);
+        let org = id.filter(|i| crate::domain::model::is_id("org_", i)).ok_or(Error::NotFound)?;
+        let headers = Headers::new();
+        let _ = headers.set(ORG_HEADER, org);
+        if let Some(p) = &presented {
+            let _ = headers.set("authorization", &format!("Bearer {p}"));
+        }
+        let resp = relay::send(env, org, internal_method, internal_path, headers, None).await?;
         return relay::relay(resp).await;
     }
     forward(req, env, ctx, method, now).await

@@ -25,6 +25,15 @@ pub const REPORT_PATH: &str = "/_authority/report";
 /// Internal path of an org's creation.
 #[cfg(feature = "admin")]
 pub const CREATE_PATH: &str = "/_authority/orgs";
+/// Internal path of the operator's read of an org.
+#[cfg(feature = "admin")]
+pub const OPERATOR_ORG_PATH: &str = "/_authority/org";
+/// Internal path of the operator's suspension of an org.
+#[cfg(feature = "admin")]
+pub const SUSPEND_PATH: &str = "/_authority/suspend";
+/// Internal path of the operator's resumption of an org.
+#[cfg(feature = "admin")]
+pub const RESUME_PATH: &str = "/_authority/resume";
 /// The org the edge found the caller's secret in (or the org to create).
 #[cfg(feature = "admin")]
 pub const ORG_HEADER: &str = "keyward-org";

@@ -98,6 +98,8 @@ pub enum Denied {
     RestrictedDelete,
     /// Changing, rotating or deleting a token whose role or keyward access exceeds the caller's.
     TokenAboveCaller,
+    /// The org is suspended by the operator.
+    OrgSuspended,
 }
 
 impl Denied {
@@ -122,6 +124,7 @@ impl Denied {
                 "this token cannot change, rotate or delete a token whose role or keyward access is above its own"
                     .into()
             }
+            Self::OrgSuspended => "this org is suspended by the operator of this keyward".into(),
         }
     }
 }

@@ -53,6 +53,51 @@ pub struct Usage {
 pub const FIRST_TOKEN_LABEL: &str = "Initial admin token";
 
 impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
+    /// `POST /v1/orgs/{id}/suspend` and `/resume` (operator). A suspended org's tokens verify
+    /// `ORG_SUSPENDED` (strictly at once: its authority reads the org; at the edge once the
+    /// projection, rewritten here for every token in the same commit, reaches KV) and its admin
+    /// API answers 403. Audited in the org's log as the operator's. Asking for the state the org
+    /// is already in changes nothing and answers it as it is.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`], [`Error::Internal`].
+    pub async fn set_suspended(
+        &self,
+        _operator: &super::Operator,
+        org_id: &str,
+        suspend: bool,
+        now: Timestamp,
+    ) -> Result<OrgView> {
+        let before = self.repo.org(org_id).await?.ok_or(Error::NotFound)?;
+        if before.is_suspended() == suspend {
+            return Ok(OrgView::from(&before));
+        }
+        let org = Org { suspended_at: suspend.then_some(now), version: before.version + 1, ..before.clone() };
+        let mut changes = Changes::new();
+        changes.put_org(&org)?;
+        let members = self.repo.members(org_id).await?;
+        for t in self.repo.tokens(org_id).await? {
+            let owner = t.owner_member_id.as_deref().and_then(|o| members.iter().find(|m| m.id == o));
+            let (was, is) = ((owner, before.is_suspended()), (owner, suspend));
+            changes.project(&projection::changes(Some((&t, was)), Some((&t, is)), now))?;
+        }
+        let first = members.iter().find(|m| m.role == Role::Admin).map_or("", |m| m.id.as_str());
+        let summary = if suspend { "Suspended by the operator" } else { "Resumed by the operator" };
+        let who = Who::Operator { member: first };
+        self.audit(&mut changes, org_id, who, Action::OrgUpdated, (TargetType::Org, org_id), summary.into(), now)?;
+        self.commit(&changes, now).await?;
+        Ok(OrgView::from(&org))
+    }
+
+    /// `GET /v1/orgs/{id}` (operator): the org, or 404.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`], [`Error::Internal`].
+    pub async fn operator_org(&self, _operator: &super::Operator, org_id: &str) -> Result<OrgView> {
+        let org = self.repo.org(org_id).await?.ok_or(Error::NotFound)?;
+        Ok(OrgView::from(&org))
+    }
+
     /// Create org `org_id`, its first admin and that admin's first admin token, in one commit:
     /// the operator's call, and only theirs (`_operator` is the proof).
     ///
@@ -80,6 +125,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             policy: Policy::default(),
             created_at: now,
             version: 1,
+            suspended_at: None,
         };
         let admin = Member {
             id: self.id("mem_")?,
@@ -303,7 +349,9 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         if m.role != current.role || m.status != current.status {
             for t in self.repo.tokens(&m.org_id).await? {
                 if t.kind == Kind::Personal && t.owner_member_id.as_deref() == Some(m.id.as_str()) {
-                    changes.project(&projection::changes(Some((&t, Some(current))), Some((&t, Some(&m))), now))?;
+                    let suspended = actor.org.is_suspended();
+                    let (before, after) = ((Some(current), suspended), (Some(&m), suspended));
+                    changes.project(&projection::changes(Some((&t, before)), Some((&t, after)), now))?;
                 }
             }
         }

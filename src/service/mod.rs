@@ -377,6 +377,9 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             return Err(Error::Unauthenticated);
         }
         let org = self.repo.org(&token.org_id).await?.ok_or(Error::Unauthenticated)?;
+        if org.is_suspended() {
+            return Err(Error::Forbidden(Denied::OrgSuspended));
+        }
         let member = match (&token.kind, &token.owner_member_id) {
             (Kind::Personal, Some(owner)) => {
                 let m = self.repo.member(&org.id, owner).await?.ok_or(Error::Unauthenticated)?;
@@ -536,8 +539,9 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             let after = change.apply(meter.cloned().unwrap_or_default(), now);
             changes.put_meter(crate::store::keys::balance_of(token), &after)?;
         }
-        let after = outcome.after.as_ref().map(|t| (t, owner));
-        let projected = crate::domain::projection::changes(before.map(|b| (b, owner)), after, now);
+        let side = (owner, org.is_suspended());
+        let after = outcome.after.as_ref().map(|t| (t, side));
+        let projected = crate::domain::projection::changes(before.map(|b| (b, side)), after, now);
         changes.project(&projected)?;
         let target = (TargetType::Token, token.id.as_str());
         self.audit(changes, &org.id, who, outcome.action, target, outcome.summary.clone(), now)?;

@@ -95,10 +95,11 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     async fn expected(&self, org: &str, now: Timestamp) -> Result<HashMap<String, VerifyEntry>> {
         let members: HashMap<String, Member> =
             self.repo.members(org).await?.into_iter().map(|m| (m.id.clone(), m)).collect();
+        let suspended = self.repo.org(org).await?.is_some_and(|o| o.is_suspended());
         let mut out = HashMap::new();
         for t in self.repo.tokens(org).await? {
             let owner = t.owner_member_id.as_ref().and_then(|o| members.get(o));
-            out.extend(entries(&t, owner, now));
+            out.extend(entries(&t, (owner, suspended), now));
         }
         Ok(out)
     }

@@ -430,7 +430,8 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             return Ok(Verification::new(Code::NotFound, None, Consistency::Strict, now));
         };
         let owner = self.owner_of(&t).await?;
-        let entry = entries(&t, owner.as_ref(), now).into_iter().find(|(h, _)| h == hash).map(|(_, e)| e);
+        let suspended = self.repo.org(&t.org_id).await?.is_some_and(|o| o.is_suspended());
+        let entry = entries(&t, (owner.as_ref(), suspended), now).into_iter().find(|(h, _)| h == hash).map(|(_, e)| e);
         let code = verdict(entry.as_ref(), now, scopes, client);
         if entry.is_none() || !t.plan().is_metered() {
             return Ok(Verification::new(code, entry, Consistency::Strict, now));

@@ -34,6 +34,8 @@ pub struct OrgView {
     pub policy: Policy,
     /// RFC 3339.
     pub created_at: String,
+    /// RFC 3339: when the operator suspended it; null when it is not suspended.
+    pub suspended_at: Option<String>,
     /// The record's version (answered as `ETag`, not in the body).
     #[serde(skip)]
     pub version: u64,
@@ -47,6 +49,7 @@ impl From<&Org> for OrgView {
             modules: o.modules.clone(),
             policy: o.policy.clone(),
             created_at: ts(o.created_at),
+            suspended_at: ts_opt(o.suspended_at),
             version: o.version,
         }
     }

@@ -26,7 +26,7 @@ fn assert_no_orphans(w: &World) {
         if k.contains(":t:") {
             let t: Token = serde_json::from_str(v).unwrap();
             let owner = members.iter().find(|m| Some(&m.id) == t.owner_member_id.as_ref());
-            held.extend(entries(&t, owner, w.now()).into_iter().map(|(h, _)| h));
+            held.extend(entries(&t, (owner, false), w.now()).into_iter().map(|(h, _)| h));
         }
     }
     for key in w.kv().dump().keys() {

@@ -21,6 +21,7 @@ mod metering;
 mod preconditions;
 mod projection_drain;
 mod props;
+mod suspension;
 mod token_edges;
 mod token_vectors;
 mod webhook_setup;

@@ -2,6 +2,7 @@
 export type VerifyCode =
   | "MALFORMED"
   | "NOT_FOUND"
+  | "ORG_SUSPENDED"
   | "REVOKED"
   | "DISABLED"
   | "OWNER_DEACTIVATED"

@@ -8,6 +8,7 @@ export { checksum } from "./format.js";
 export const VERIFY_CODES = Object.freeze([
   "MALFORMED",
   "NOT_FOUND",
+  "ORG_SUSPENDED",
   "REVOKED",
   "DISABLED",
   "OWNER_DEACTIVATED",

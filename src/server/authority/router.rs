@@ -13,7 +13,8 @@ use crate::server::http::{bearer, etag, if_match, input, no_content, read_body};
 use crate::server::leaks::ReportQuestion;
 use crate::server::problem::Problem;
 use crate::server::relay::{
-    StrictQuestion, CLIENT_HEADER, CREATE_PATH, ORG_HEADER, REPORT_PATH, STRICT_PATH, TOKEN_HEADER, USAGE_PATH,
+    StrictQuestion, CLIENT_HEADER, CREATE_PATH, OPERATOR_ORG_PATH, ORG_HEADER, REPORT_PATH, RESUME_PATH, STRICT_PATH,
+    SUSPEND_PATH, TOKEN_HEADER, USAGE_PATH,
 };
 use crate::server::{internal, param, query, reply};
 use crate::service::{Actor, AuditQuery, Error, Located, Operator, TokenQuery, UsageReport};
@@ -51,6 +52,23 @@ impl OrgAuthority {
             let secret = crate::server::admin::operator_secret(&self.env);
             let operator = Operator::authenticate(secret.as_deref(), bearer(req).as_deref())?;
             return reply(201, &svc.create_org(&operator, &org, &input(&body)?, now).await?);
+        }
+        if let Some(suspend) = match (method, path) {
+            ("GET", OPERATOR_ORG_PATH) => Some(None),
+            ("POST", SUSPEND_PATH) => Some(Some(true)),
+            ("POST", RESUME_PATH) => Some(Some(false)),
+            _ => None,
+        } {
+            let org = header(req, ORG_HEADER).ok_or_else(|| internal("no org named"))?;
+            let secret = crate::server::admin::operator_secret(&self.env);
+            let operator = Operator::authenticate(secret.as_deref(), bearer(req).as_deref())?;
+            let view = match suspend {
+                None => svc.operator_org(&operator, &org).await?,
+                Some(s) => svc.set_suspended(&operator, &org, s, now).await?,
+            };
+            let resp = reply(200, &view)?;
+            let _ = resp.headers().set("etag", &etag(view.version));
+            return Ok(resp);
         }
         // Everything that waits on I/O comes first: from authentication to commit the request
         // must run as one step, or another request could change the records in between and
