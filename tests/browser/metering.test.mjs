@@ -88,22 +88,28 @@ async function toLimitsStep(p, label) {
   return dialog;
 }
 
-/** The credits and limit of `label`'s row (under its scopes): { meter, text }. */
+/**
+ * The credits and limit of `label`'s row (under its scopes): { cell, meter, text }, read in one
+ * step in the page (the list repaints as credits change: a meter seen a moment ago may be gone).
+ * A row caught mid-repaint reads as empty, so callers polling with until() ask again.
+ */
 async function limitsCell(p, label) {
   const cell = row(p, label).locator(".metering");
-  if (!(await cell.count())) return { meter: null, text: "" };
-  const meter = cell.locator("meter");
-  return {
-    cell,
-    meter: (await meter.count())
-      ? {
-          value: Number(await meter.getAttribute("value")),
-          max: Number(await meter.getAttribute("max")),
-          name: await meter.getAttribute("aria-label"),
-        }
-      : null,
-    text: (await cell.innerText()).trim(),
+  if (!(await cell.count())) return { cell, meter: null, text: "" };
+  const read = (el) => {
+    const m = el.querySelector("meter");
+    const meter = m && {
+      value: Number(m.getAttribute("value")),
+      max: Number(m.getAttribute("max")),
+      name: m.getAttribute("aria-label"),
+    };
+    return { meter, text: el.innerText.trim() };
   };
+  const seen = await cell
+    .first()
+    .evaluate(read, undefined, { timeout: 2000 })
+    .catch(() => ({ meter: null, text: "" }));
+  return { cell, ...seen };
 }
 
 const META = { plan: "pro", seats: 3, tags: ["eu", "beta"] };
