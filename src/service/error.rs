@@ -100,6 +100,8 @@ pub enum Denied {
     TokenAboveCaller,
     /// The org is suspended by the operator.
     OrgSuspended,
+    /// Sharing a limit or balance with tokens the caller cannot reach.
+    SharedBeyondReach,
 }
 
 impl Denied {
@@ -125,6 +127,10 @@ impl Denied {
                     .into()
             }
             Self::OrgSuspended => "this org is suspended by the operator of this keyward".into(),
+            Self::SharedBeyondReach => {
+                "this limit or balance is shared by tokens this token cannot change: only a caller who reaches them all may join it"
+                    .into()
+            }
         }
     }
 }

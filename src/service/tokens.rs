@@ -162,7 +162,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             }
         }
         let plan = Plan { ratelimit: spec.ratelimit, credits: spec.credits.map(|c| c.plan(None)) };
-        self.shared_check(&actor.org.id, None, spec.external_id.as_deref(), &plan).await?;
+        self.shared_check(actor, None, spec.external_id.as_deref(), &plan).await?;
         if let Some(x) = spec.external_id.as_deref().filter(|_| spec.credits.is_some_and(|c| c.remaining.is_none())) {
             if self.repo.meter(&keys::shared_meter(&actor.org.id, x)).await?.remaining.is_none() {
                 return Err(Error::field(
@@ -276,7 +276,13 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// 422 unless a token of `org` (`me`, or a new one) with `plan` and `external_id` may share
     /// what it shares: it needs an `external_id`, and the limit and the refill it shares must be
     /// those of the other tokens sharing them.
-    async fn shared_check(&self, org: &str, me: Option<&str>, external_id: Option<&str>, plan: &Plan) -> Result<()> {
+    async fn shared_check(
+        &self,
+        actor: &Actor,
+        me: Option<&str>,
+        external_id: Option<&str>,
+        plan: &Plan,
+    ) -> Result<()> {
         let shares_limit = plan.ratelimit.is_some_and(|l| l.shared);
         if !shares_limit && !plan.credits.is_some_and(|c| c.shared) {
             return Ok(());
@@ -285,9 +291,19 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             let field = if shares_limit { "ratelimit.shared" } else { "credits.shared" };
             return Err(Error::field(field, validate::SHARED_NEEDS_EXTERNAL_ID));
         };
-        for other in self.repo.tokens(org).await? {
+        let shares = |p: Plan| {
+            (shares_limit && p.ratelimit.is_some_and(|l| l.shared))
+                || (plan.credits.is_some_and(|c| c.shared) && p.credits.is_some_and(|c| c.shared))
+        };
+        for other in self.repo.tokens(&actor.org.id).await? {
             if other.external_id.as_deref() != Some(x) || Some(other.id.as_str()) == me {
                 continue;
+            }
+            // Joining a window or a balance is spending and setting it for every token in it: only
+            // a caller who may change each of them may join (a developer cannot drain or top up
+            // the balance of org tokens it cannot even see).
+            if shares(other.plan()) && !actor.reaches(&other) {
+                return Err(Error::Forbidden(Denied::SharedBeyondReach));
             }
             if let Some(field) = shared_mismatch(plan, &other.plan()) {
                 return Err(Error::field(
@@ -347,7 +363,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         if let Some(after) =
             apply(&before, Change::Edit(&patch), Who::Caller(actor).lifecycle(), now)?.and_then(|o| o.after)
         {
-            self.shared_check(&after.org_id, Some(&after.id), after.external_id.as_deref(), &after.plan()).await?;
+            self.shared_check(actor, Some(&after.id), after.external_id.as_deref(), &after.plan()).await?;
         }
         let owner = self.owner_of(&before).await?;
         if let Some(role) = patch.role {

@@ -406,3 +406,44 @@ fn a_shared_balance_is_refilled_once_and_sharing_has_rules() {
     let e = block_on(w.svc.update_token(&a_admin, &id, &form(json!({"external_id": null})), w.now())).unwrap_err();
     assert!(matches!(&e, Error::Validation(f) if f.contains_key("credits.shared")), "{e:?}");
 }
+
+#[test]
+fn a_developer_cannot_join_a_balance_or_window_shared_by_tokens_beyond_its_reach() {
+    let w = World::new();
+    let o = w.org("Acme", &[]);
+    let paid = customer_token(
+        &w,
+        &o.admin_secret,
+        "paid",
+        "cus_1",
+        json!({"credits": {"remaining": 50, "shared": true},
+        "ratelimit": {"limit": 5, "period_s": 60, "shared": true}}),
+    );
+    let (_, dev, dev_token) = w.member_with_token(&o.admin_secret, "dev@acme.io", "developer");
+    let join = |extra: Value| {
+        let mut body = json!({"label": "mine", "role": "developer", "kind": "personal", "external_id": "cus_1"});
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        w.try_create(&dev, body)
+    };
+    // neither drain nor top up the customer's balance, nor count in its window
+    for extra in [
+        json!({"credits": {"remaining": 0, "shared": true}}),
+        json!({"credits": {"shared": true}}),
+        json!({"ratelimit": {"limit": 5, "period_s": 60, "shared": true}}),
+    ] {
+        let e = join(extra).unwrap_err();
+        assert!(matches!(e, Error::Forbidden(keyward::service::Denied::SharedBeyondReach)), "{e:?}");
+    }
+    // nor by an edit of its own token
+    let d = w.actor(&dev);
+    let edit = json!({"external_id": "cus_1", "credits": {"remaining": 0, "shared": true}});
+    let e = block_on(w.svc.update_token(&d, &dev_token, &form(edit), w.now())).unwrap_err();
+    assert!(matches!(e, Error::Forbidden(keyward::service::Denied::SharedBeyondReach)), "{e:?}");
+    assert_eq!(metered(&w, &paid, 1)["credits"]["remaining"], 49, "the balance is the customer's still");
+    // its own credits, unshared, with the same external id, are its own business
+    assert!(join(json!({"credits": {"remaining": 3}})).is_ok());
+    // an admin reaches every token, and may join
+    assert!(
+        customer_token(&w, &o.admin_secret, "more", "cus_1", json!({"credits": {"shared": true}})).starts_with("kw_")
+    );
+}
