@@ -34,6 +34,12 @@ pub const SUSPEND_PATH: &str = "/_authority/suspend";
 /// Internal path of the operator's resumption of an org.
 #[cfg(feature = "admin")]
 pub const RESUME_PATH: &str = "/_authority/resume";
+/// Internal path of the operator's deletion of an org.
+#[cfg(feature = "admin")]
+pub const DELETE_PATH: &str = "/_authority/delete";
+/// Internal path of the operator's recovery token.
+#[cfg(feature = "admin")]
+pub const RECOVERY_PATH: &str = "/_authority/recovery";
 /// The org the edge found the caller's secret in (or the org to create).
 #[cfg(feature = "admin")]
 pub const ORG_HEADER: &str = "keyward-org";
