@@ -67,9 +67,9 @@ describe("the operator's orgs", () => {
 
   for (let run = 1; run <= 3; run++) {
     test(`run ${run}: delete with verifications in flight; nothing of the org is left in KV`, async () => {
-      const name = `Deleted ${run}`;
+      const name = `Deleted${run}`;
       const o = await createOrg(w.api, name);
-      const keep = await createOrg(w.api, `Kept ${run}`);
+      const keep = await createOrg(w.api, `Kept${run}`);
       const secrets = [o.secret];
       for (const kind of ["org", "personal"]) {
         const t = await w.api("POST", "/v1/tokens", {
