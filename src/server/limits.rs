@@ -77,7 +77,7 @@ pub async fn check(env: &Env, limit: Limit, key: &str) -> Result<(), Problem> {
     let limiter = match env.rate_limiter(limit.binding()) {
         Ok(l) => l,
         Err(e) => {
-            console_error!("rate limit {}: no binding ({e})", limit.binding());
+            super::log_once(limit.binding(), || format!("rate limit {}: no binding ({e})", limit.binding()));
             return Ok(());
         }
     };
