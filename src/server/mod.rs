@@ -399,7 +399,8 @@ pub(crate) async fn verify(
     usage::count(ctx, env, &outcome, now);
     kv::refresh_due(ctx, env);
     if matches!(outcome.code, Code::Malformed | Code::NotFound) {
-        limits::check(env, limits::Limit::VerifyMisses, caller).await?;
+        let now_ms = u64::try_from(now.as_millis()).unwrap_or(0);
+        limits::count_later(ctx, env, limits::Limit::VerifyMisses, caller, now_ms)?;
     }
     Ok(outcome)
 }
