@@ -658,6 +658,10 @@ pub struct Notification {
     /// Its email, when the org emails notifications (`None`: not emailed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<super::sending::EmailState>,
+    /// Emailed whatever the org's email policy says, then or later (a recovery token: nobody in
+    /// the org asked for it, so turning emails off must not hide it).
+    #[serde(default, skip_serializing_if = "core::ops::Not::not")]
+    pub urgent: bool,
 }
 
 #[cfg(test)]

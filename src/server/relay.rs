@@ -11,7 +11,8 @@ use worker::wasm_bindgen::JsValue;
 use worker::{web_sys, Env, Headers, Method, Request, Response, Stub};
 
 use super::problem::Problem;
-use crate::service::{Located, Verification};
+use crate::domain::Code;
+use crate::service::Located;
 
 /// The Durable Object namespace binding (wrangler.toml `[[durable_objects.bindings]]`).
 pub const BINDING: &str = "ORGS";
@@ -40,6 +41,10 @@ pub const DELETE_PATH: &str = "/_authority/delete";
 /// Internal path of the operator's recovery token.
 #[cfg(feature = "admin")]
 pub const RECOVERY_PATH: &str = "/_authority/recovery";
+/// Set by the authority on an operator's answer when that request changed the org (not on a
+/// repeat that found it so already): only then is it in the operator's audit log.
+#[cfg(feature = "admin")]
+pub const CHANGED_HEADER: &str = "keyward-changed";
 /// The org the edge found the caller's secret in (or the org to create).
 #[cfg(feature = "admin")]
 pub const ORG_HEADER: &str = "keyward-org";
@@ -107,17 +112,30 @@ const fn default_cost() -> u32 {
     crate::domain::meter::DEFAULT_COST
 }
 
+/// The header the authority names its strict verdict's code in, so the edge can count and
+/// remember the use without reading the answer.
+pub const CODE_HEADER: &str = "keyward-code";
+
+/// A strict verdict as the authority wrote it: the answer's body, passed on as it is, and its code.
+pub struct StrictAnswer {
+    /// The JSON answer, byte for byte the authority's.
+    pub body: String,
+    /// Its code.
+    pub code: Code,
+}
+
 /// Ask the org's authority for a strict verdict on what was `asked`, whose secret hashes to
-/// `hash` and was found at `at`.
+/// `hash` and was found at `at`. One round trip; the answer is not parsed here (its code comes in
+/// [`CODE_HEADER`]), so it reaches the caller as the authority wrote it.
 ///
 /// # Errors
-/// [`Error::Internal`] when the authority cannot be reached or answers something else.
+/// Internal when the authority cannot be reached or answers something else.
 pub async fn strict(
     env: &Env,
     asked: &crate::service::VerifyRequest,
     hash: &str,
     at: &Located,
-) -> Result<Verification, Problem> {
+) -> Result<StrictAnswer, Problem> {
     let q = StrictQuestion {
         hash: hash.to_owned(),
         scopes: asked.scopes.clone(),
@@ -133,8 +151,9 @@ pub async fn strict(
     if resp.status_code() != 200 {
         return Err(internal(format!("strict verification answered {}", resp.status_code())));
     }
-    let bytes = resp.bytes().await.map_err(internal)?;
-    serde_json::from_slice(&bytes).map_err(internal)
+    let code = resp.headers().get(CODE_HEADER).ok().flatten().and_then(|c| Code::parse(&c));
+    let code = code.ok_or_else(|| internal("a strict answer without its code"))?;
+    Ok(StrictAnswer { body: resp.text().await.map_err(internal)?, code })
 }
 
 /// A copy of an answer (an authority's, or the full Worker's) that the edge may add headers to

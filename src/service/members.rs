@@ -57,7 +57,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// `ORG_SUSPENDED` (strictly at once: its authority reads the org; at the edge once the
     /// projection, rewritten here for every token in the same commit, reaches KV) and its admin
     /// API answers 403. Audited in the org's log as the operator's. Asking for the state the org
-    /// is already in changes nothing and answers it as it is.
+    /// is already in changes nothing and answers it as it is (with `false`: nothing changed).
     ///
     /// # Errors
     /// [`Error::NotFound`], [`Error::Internal`].
@@ -67,10 +67,10 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         org_id: &str,
         suspend: bool,
         now: Timestamp,
-    ) -> Result<OrgView> {
+    ) -> Result<(OrgView, bool)> {
         let before = self.repo.org(org_id).await?.filter(|o| !o.is_deleted()).ok_or(Error::NotFound)?;
         if before.is_suspended() == suspend {
-            return Ok(OrgView::from(&before));
+            return Ok((OrgView::from(&before), false));
         }
         let org = Org { suspended_at: suspend.then_some(now), version: before.version + 1, ..before.clone() };
         let mut changes = Changes::new();
@@ -86,7 +86,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let who = Who::Operator { member: first };
         self.audit(&mut changes, org_id, who, Action::OrgUpdated, (TargetType::Org, org_id), summary.into(), now)?;
         self.commit(&changes, now).await?;
-        Ok(OrgView::from(&org))
+        Ok((OrgView::from(&org), true))
     }
 
     /// `GET /v1/orgs/{id}` (operator): the org, or 404 (also for one being deleted).

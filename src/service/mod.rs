@@ -33,7 +33,7 @@ pub use json::{object, parse_json};
 pub use leaks::Reporter;
 pub use listings::AuditQuery;
 pub use members::{Me, OrgCreated, Usage, FIRST_TOKEN_LABEL};
-pub use operator::{Deleted, Recovered, RECOVERY_TOKEN_LABEL};
+pub use operator::{Deleted, Erasure, Recovered, RECOVERY_TOKEN_LABEL, SWEEP_AFTER_S};
 pub use projection::{Drained, Fix, Reconciled};
 pub use reminders::Tick;
 pub use tokens::{Issued, TokenQuery};
@@ -481,6 +481,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
                 created_at: now,
                 masked: n.token.map(Token::masked),
                 email: (org.policy.email_notifications || n.urgent).then(|| EmailState::pending(now)),
+                urgent: n.urgent,
             };
             if note.email.is_some() {
                 changes.wake(now);

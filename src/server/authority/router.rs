@@ -13,8 +13,8 @@ use crate::server::http::{bearer, etag, if_match, input, no_content, read_body};
 use crate::server::leaks::ReportQuestion;
 use crate::server::problem::Problem;
 use crate::server::relay::{
-    StrictQuestion, CLIENT_HEADER, CREATE_PATH, DELETE_PATH, OPERATOR_ORG_PATH, ORG_HEADER, RECOVERY_PATH, REPORT_PATH,
-    RESUME_PATH, STRICT_PATH, SUSPEND_PATH, TOKEN_HEADER, USAGE_PATH,
+    StrictQuestion, CHANGED_HEADER, CLIENT_HEADER, CREATE_PATH, DELETE_PATH, OPERATOR_ORG_PATH, ORG_HEADER,
+    RECOVERY_PATH, REPORT_PATH, RESUME_PATH, STRICT_PATH, SUSPEND_PATH, TOKEN_HEADER, USAGE_PATH,
 };
 use crate::server::{internal, param, query, reply};
 use crate::service::{Actor, AuditQuery, Error, Located, Operator, TokenQuery, UsageReport};
@@ -32,7 +32,10 @@ impl OrgAuthority {
         if method == "POST" && path == STRICT_PATH {
             let q: StrictQuestion = serde_json::from_slice(&read_body(req).await?).map_err(internal)?;
             let at = Located { org_id: q.org_id, token_id: q.token_id };
-            return reply(200, &svc.verify_strict(&q.hash, &at, &q.scopes, q.client_ip, q.cost, now).await?);
+            let verdict = svc.verify_strict(&q.hash, &at, &q.scopes, q.client_ip, q.cost, now).await?;
+            let resp = reply(200, &verdict)?;
+            let _ = resp.headers().set(crate::server::relay::CODE_HEADER, verdict.code.as_str());
+            return Ok(resp);
         }
         if method == "POST" && path == REPORT_PATH {
             let q: ReportQuestion = serde_json::from_slice(&read_body(req).await?).map_err(internal)?;
@@ -62,11 +65,14 @@ impl OrgAuthority {
             let org = header(req, ORG_HEADER).ok_or_else(|| internal("no org named"))?;
             let secret = crate::server::admin::operator_secret(&self.env);
             let operator = Operator::authenticate(secret.as_deref(), bearer(req).as_deref())?;
-            let view = match suspend {
-                None => svc.operator_org(&operator, &org).await?,
+            let (view, changed) = match suspend {
+                None => (svc.operator_org(&operator, &org).await?, false),
                 Some(s) => svc.set_suspended(&operator, &org, s, now).await?,
             };
             let resp = reply(200, &view)?;
+            if changed {
+                let _ = resp.headers().set(CHANGED_HEADER, "1");
+            }
             let _ = resp.headers().set("etag", &etag(view.version));
             return Ok(resp);
         }
@@ -79,11 +85,18 @@ impl OrgAuthority {
                 return secret_reply(201, &svc.recover(&operator, &org, &input(&body)?, now).await?);
             }
             let deleted = svc.delete_org(&operator, &org, &input(&body)?, now).await?;
-            if !deleted.erased {
+            match deleted.sweep_at {
+                // The erasure's last sweep, once edges can no longer answer for the org.
+                Some(at) => self.alarm.wake_at(at),
                 // KV still owes deletions: the alarm finishes the erasure once they are made.
-                self.alarm.retry_soon();
+                None if !deleted.erased => self.alarm.retry_soon(),
+                None => {}
             }
-            return reply(if deleted.erased { 200 } else { 202 }, &deleted);
+            let resp = reply(if deleted.erased { 200 } else { 202 }, &deleted)?;
+            if deleted.newly {
+                let _ = resp.headers().set(CHANGED_HEADER, "1");
+            }
+            return Ok(resp);
         }
         // Everything that waits on I/O comes first: from authentication to commit the request
         // must run as one step, or another request could change the records in between and
