@@ -16,6 +16,7 @@ import { renderNotifications } from "./notifications.js";
 import { renderOrg } from "./org.js";
 import { renderSignIn } from "./signin.js";
 import {
+  callerRole,
   canManage,
   claimView,
   handleActionError,
@@ -75,7 +76,7 @@ function signedIn() {
   fill(
     whoami,
     h("span", {}, me.member ? `${me.member.name} · ${me.org.name}` : `${me.token.label} (org token) · ${me.org.name}`),
-    h("span", { class: `badge role-${me.token.role}` }, isAdmin() ? "admin" : "developer"),
+    h("span", { class: `badge role-${me.token?.role ?? callerRole()}` }, isAdmin() ? "admin" : "developer"),
     canManage() ? null : h("span", { class: "badge", title: READ_ONLY_MESSAGE }, "read-only"),
     h("button", { type: "button", onclick: () => endSession("Signed out.") }, "Sign out"),
   );

@@ -8,7 +8,8 @@ use super::http::{bearer, read_body};
 use super::limits::{self, Limit};
 use super::problem::Problem;
 use super::relay::{
-    self, CLIENT_HEADER, CREATE_PATH, OPERATOR_ORG_PATH, ORG_HEADER, RESUME_PATH, SUSPEND_PATH, TOKEN_HEADER,
+    self, ACT_AS_HEADER, CLIENT_HEADER, CREATE_PATH, OPERATOR_ORG_PATH, ORG_HEADER, RESUME_PATH, SUSPEND_PATH,
+    TOKEN_HEADER,
 };
 use super::{edge, internal, prefix, touch, CryptoRandom};
 use crate::domain::legacy::LegacyFormats;
@@ -114,6 +115,9 @@ pub(super) async fn forward(
     now: Timestamp,
 ) -> Result<Response, Problem> {
     let body = if matches!(method, "POST" | "PUT" | "PATCH" | "DELETE") { read_body(req).await? } else { Vec::new() };
+    if req.headers().has(ACT_AS_HEADER).unwrap_or(false) {
+        return act_as(req, env, method, &body).await;
+    }
     let Some(presented) = bearer(req) else { return Err(auth_failed(env, req).await) };
     let Some(at) = service::locate(&edge(env), &presented, &LegacyFormats::none()).await? else {
         return Err(auth_failed(env, req).await);
@@ -141,6 +145,42 @@ pub(super) async fn forward(
     } else {
         touch(ctx, env, &at.org_id, &at.token_id, now);
     }
+    relay::relay(resp).await
+}
+
+/// An admin request the operator makes for one member of one org (`Keyward-Act-As: mem_…`,
+/// `Keyward-Org: org_…`, the operator secret as bearer): checked here (a wrong secret counts as
+/// any failed sign-in), then sent to that org's authority with headers the edge sets itself,
+/// where the operator is checked again and the member must be active. The client's own
+/// `Keyward-*` headers are read, never passed on.
+async fn act_as(req: &Request, env: &Env, method: &str, body: &[u8]) -> Result<Response, Problem> {
+    let presented = bearer(req);
+    if Operator::authenticate(operator_secret(env).as_deref(), presented.as_deref()).is_err() {
+        return Err(auth_failed(env, req).await);
+    }
+    let named = |name: &str| req.headers().get(name).ok().flatten().map(|v| v.trim().to_owned());
+    let org = named(ORG_HEADER)
+        .filter(|o| crate::domain::model::is_id("org_", o))
+        .ok_or(Error::BadRequest("Keyward-Act-As needs Keyward-Org: the id (org_…) of the member's org."))?;
+    let member = named(ACT_AS_HEADER)
+        .filter(|m| crate::domain::model::is_id("mem_", m))
+        .ok_or(Error::BadRequest("Keyward-Act-As must name a member id (mem_…)."))?;
+    let headers = Headers::new();
+    if let Some(p) = &presented {
+        let _ = headers.set("authorization", &format!("Bearer {p}"));
+    }
+    let _ = headers.set(ORG_HEADER, &org);
+    let _ = headers.set(ACT_AS_HEADER, &member);
+    if let Ok(Some(ip)) = req.headers().get("cf-connecting-ip") {
+        let _ = headers.set(CLIENT_HEADER, &ip);
+    }
+    for name in ["content-type", "if-match"] {
+        if let Ok(Some(v)) = req.headers().get(name) {
+            let _ = headers.set(name, &v);
+        }
+    }
+    let method = Method::from(method.to_owned());
+    let resp = relay::send(env, &org, method, &path_and_query(req), headers, Some(body)).await?;
     relay::relay(resp).await
 }
 

@@ -43,6 +43,10 @@ pub const TOKEN_HEADER: &str = "keyward-token";
 /// The caller's connecting address as Cloudflare saw it (network allowlists of admin callers).
 #[cfg(feature = "admin")]
 pub const CLIENT_HEADER: &str = "keyward-client";
+/// The member the operator acts for (`Keyward-Act-As`, checked by the edge and again by the
+/// authority, with the operator secret it forwards).
+#[cfg(feature = "admin")]
+pub const ACT_AS_HEADER: &str = "keyward-act-as";
 /// Internal requests are addressed to this origin (a Durable Object ignores the host).
 const ORIGIN: &str = "https://authority.keyward.internal";
 

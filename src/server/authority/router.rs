@@ -13,11 +13,11 @@ use crate::server::http::{bearer, etag, if_match, input, no_content, read_body};
 use crate::server::leaks::ReportQuestion;
 use crate::server::problem::Problem;
 use crate::server::relay::{
-    StrictQuestion, CLIENT_HEADER, CREATE_PATH, OPERATOR_ORG_PATH, ORG_HEADER, REPORT_PATH, RESUME_PATH, STRICT_PATH,
-    SUSPEND_PATH, TOKEN_HEADER, USAGE_PATH,
+    StrictQuestion, ACT_AS_HEADER, CLIENT_HEADER, CREATE_PATH, OPERATOR_ORG_PATH, ORG_HEADER, REPORT_PATH, RESUME_PATH,
+    STRICT_PATH, SUSPEND_PATH, TOKEN_HEADER, USAGE_PATH,
 };
 use crate::server::{internal, param, query, reply};
-use crate::service::{Actor, AuditQuery, Error, Located, Operator, TokenQuery, UsageReport};
+use crate::service::{Actor, AuditQuery, Error, Located, Operator, TokenQuery, UsageReport, Via};
 
 impl OrgAuthority {
     /// Serve one request the edge forwarded, from the records.
@@ -75,13 +75,8 @@ impl OrgAuthority {
         // leave this one deciding on a stale caller.
         let body =
             if matches!(method, "POST" | "PUT" | "PATCH" | "DELETE") { read_body(req).await? } else { Vec::new() };
-        let presented = bearer(req).ok_or(Error::Unauthenticated)?;
-        let at = match (header(req, ORG_HEADER), header(req, TOKEN_HEADER)) {
-            (Some(org_id), Some(token_id)) => Located { org_id, token_id },
-            _ => return Err(Error::Unauthenticated.into()),
-        };
-        let client = header(req, CLIENT_HEADER).and_then(|c| c.parse().ok());
-        let mut actor = svc.authenticate(&presented, &at, client, now).await?;
+        let credential = self.credential(req)?;
+        let mut actor = credential.authenticate(svc, now).await?;
         // Any header that is present counts, an empty one included (it matches nothing, RFC 9110,
         // 13.1.1), though workerd drops empty fields before they get here (SECURITY.md).
         actor.if_match = req.headers().get("if-match").ok().flatten().map(|h| if_match(&h));
@@ -94,10 +89,48 @@ impl OrgAuthority {
         }
         let (route, id) = resolve(method, path)?;
         if route == Route::ImportTokens {
-            return self.import(svc, &actor, (&presented, &at, client), &body, now).await;
+            return self.import(svc, &actor, &credential, &body, now).await;
         }
         let ctx = Ctx { allow_insecure: self.allow_insecure };
         dispatch(svc, req, &actor, route, id.unwrap_or_default(), &body, now, ctx).await
+    }
+}
+
+/// How the caller of an admin route proves who it is, as the edge forwarded it.
+pub(super) enum Credential {
+    /// A token's secret, found by the edge at `at`, called from `client`.
+    Token { presented: String, at: Located, client: Option<core::net::IpAddr> },
+    /// The operator (its secret checked here) acting for `member` of `org`.
+    ActAs { org: String, member: String },
+}
+
+impl Credential {
+    /// The caller, authenticated against the records as they are now.
+    async fn authenticate(&self, svc: &Svc, now: Timestamp) -> Result<Actor, Error> {
+        match self {
+            Self::Token { presented, at, client } => svc.authenticate(presented, at, *client, now).await,
+            Self::ActAs { org, member } => svc.authenticate_member(org, member, Via::Operator).await,
+        }
+    }
+}
+
+impl OrgAuthority {
+    /// The credential of a forwarded admin request. The operator acting for a member is checked
+    /// here again, from the secret the edge forwarded.
+    fn credential(&self, req: &Request) -> Result<Credential, Error> {
+        let presented = bearer(req).ok_or(Error::Unauthenticated)?;
+        if let Some(member) = header(req, ACT_AS_HEADER) {
+            let secret = crate::server::admin::operator_secret(&self.env);
+            Operator::authenticate(secret.as_deref(), Some(&presented))?;
+            let org = header(req, ORG_HEADER).ok_or(Error::Unauthenticated)?;
+            return Ok(Credential::ActAs { org, member });
+        }
+        let at = match (header(req, ORG_HEADER), header(req, TOKEN_HEADER)) {
+            (Some(org_id), Some(token_id)) => Located { org_id, token_id },
+            _ => return Err(Error::Unauthenticated),
+        };
+        let client = header(req, CLIENT_HEADER).and_then(|c| c.parse().ok());
+        Ok(Credential::Token { presented, at, client })
     }
 }
 
@@ -292,7 +325,7 @@ impl OrgAuthority {
         &self,
         svc: &Rc<Svc>,
         actor: &crate::service::Actor,
-        (presented, at, client): (&str, &Located, Option<core::net::IpAddr>),
+        credential: &Credential,
         body: &[u8],
         now: Timestamp,
     ) -> Result<Response, Problem> {
@@ -303,7 +336,7 @@ impl OrgAuthority {
             let i = u16::try_from(i).unwrap_or(u16::MAX);
             return Err(Error::Conflict(crate::service::Conflict::KeyKnown(i)).into());
         }
-        let decided = match svc.authenticate(presented, at, client, now).await {
+        let decided = match credential.authenticate(svc, now).await {
             Ok(fresh) => svc.import_tokens(&fresh, &asked, now).await,
             Err(e) => Err(e),
         };
