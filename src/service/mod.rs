@@ -14,6 +14,7 @@ mod listings;
 mod members;
 mod projection;
 mod reminders;
+mod sessions;
 mod tokens;
 mod usage;
 mod verify;
@@ -33,6 +34,7 @@ pub use listings::AuditQuery;
 pub use members::{Me, OrgCreated, Usage, FIRST_TOKEN_LABEL};
 pub use projection::{Drained, Fix, Reconciled};
 pub use reminders::Tick;
+pub use sessions::{SessionStarted, SessionView, SignInChoice};
 pub use tokens::{Issued, TokenQuery};
 pub use usage::{UsageCount, UsageReport, REPORT_MAX as USAGE_REPORT_MAX};
 pub use verify::{

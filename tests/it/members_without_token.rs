@@ -91,3 +91,50 @@ fn only_an_active_member_of_the_org_can_be_acted_for() {
     // Never as a token without one.
     assert!(matches!(block_on(w.svc.authenticate_member(&o.id, &o.admin_id, Via::Token)), Err(Error::Unauthenticated)));
 }
+
+#[test]
+fn a_session_signs_in_the_active_member_with_that_email_until_it_is_ended_or_idle() {
+    use keyward::domain::access::{csrf_matches, SESSION_IDLE_SECONDS};
+    let w = World::new();
+    let o = w.org("Acme", &["billing"]);
+    // The email as Access gives it may differ in case.
+    let started = block_on(w.svc.start_session(&o.id, "ADMIN@acme.io", w.now())).unwrap();
+    assert_eq!(started.view.member.id, o.admin_id);
+    assert!(csrf_matches(&started.secret, Some(&started.view.csrf_token)));
+    // Only the hash is stored.
+    assert!(!format!("{:?}", w.store().dump()).contains(&started.secret));
+    let (a, _) = block_on(w.svc.session_actor(&o.id, &started.secret, w.now())).unwrap();
+    assert_eq!((a.via, a.role, a.token.is_none()), (Via::Session, keyward::domain::Role::Admin, true));
+    // Used within the idle limit, it lives on past it.
+    w.advance_seconds(SESSION_IDLE_SECONDS - 60);
+    assert!(block_on(w.svc.session_actor(&o.id, &started.secret, w.now())).is_ok());
+    w.advance_seconds(SESSION_IDLE_SECONDS - 60);
+    assert!(block_on(w.svc.session_actor(&o.id, &started.secret, w.now())).is_ok());
+    // Idle too long: ended.
+    w.advance_seconds(SESSION_IDLE_SECONDS);
+    let idle = block_on(w.svc.session_actor(&o.id, &started.secret, w.now()));
+    assert!(matches!(idle, Err(Error::Unauthenticated)));
+    // Signed out: ended.
+    let again = block_on(w.svc.start_session(&o.id, "admin@acme.io", w.now())).unwrap();
+    block_on(w.svc.end_session(&o.id, &again.secret)).unwrap();
+    assert!(matches!(block_on(w.svc.session_actor(&o.id, &again.secret, w.now())), Err(Error::Unauthenticated)));
+    // Another org's session secret is nothing here; an unknown email signs in nowhere.
+    assert!(matches!(block_on(w.svc.start_session(&o.id, "nobody@acme.io", w.now())), Err(Error::Unauthenticated)));
+}
+
+#[test]
+fn a_deactivated_member_neither_signs_in_nor_keeps_a_session_and_leaves_the_email_index() {
+    let w = World::new();
+    let o = w.org("Acme", &[]);
+    let (dev_id, _, _) = w.member_with_token(&o.admin_secret, "Dev@acme.io", "developer");
+    block_on(w.svc.project(w.now())).unwrap();
+    let index = keyward::store::keys::member_email("dev@ACME.io", &o.id);
+    assert_eq!(w.kv().dump().get(&index).map(|e| e.value.clone()), Some(dev_id.clone()));
+    let s = block_on(w.svc.start_session(&o.id, "dev@acme.io", w.now())).unwrap();
+    let admin = w.actor(&o.admin_secret);
+    block_on(w.svc.update_member(&admin, &dev_id, &form(json!({"status": "deactivated"})), w.now())).unwrap();
+    block_on(w.svc.project(w.now())).unwrap();
+    assert!(!w.kv().dump().contains_key(&index));
+    assert!(matches!(block_on(w.svc.session_actor(&o.id, &s.secret, w.now())), Err(Error::Unauthenticated)));
+    assert!(matches!(block_on(w.svc.start_session(&o.id, "dev@acme.io", w.now())), Err(Error::Unauthenticated)));
+}
