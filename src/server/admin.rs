@@ -8,8 +8,8 @@ use super::http::{bearer, read_body};
 use super::limits::{self, Limit};
 use super::problem::Problem;
 use super::relay::{
-    self, ACT_AS_HEADER, CLIENT_HEADER, CREATE_PATH, OPERATOR_ORG_PATH, ORG_HEADER, RESUME_PATH, SUSPEND_PATH,
-    TOKEN_HEADER,
+    self, ACT_AS_HEADER, CLIENT_HEADER, CREATE_PATH, OPERATOR_ORG_PATH, ORG_HEADER, RESUME_PATH, SESSION_HEADER,
+    SUSPEND_PATH, TOKEN_HEADER,
 };
 use super::{edge, internal, prefix, touch, CryptoRandom};
 use crate::domain::legacy::LegacyFormats;
@@ -57,6 +57,20 @@ pub(super) async fn admin(
     match route {
         Route::LeakReport => return super::leaks::leak_report(req, env).await,
         Route::RevokeCredentials => return super::leaks::revoke_credentials(req, env, ctx).await,
+        _ => {}
+    }
+    match route {
+        Route::CreateSession => {
+            let body = read_body(req).await?;
+            // A refused sign-in counts as any failed authentication of this client.
+            return match super::access::sign_in(req, env, &body, now).await {
+                Err(Problem::Service(Error::Unauthenticated)) => Err(auth_failed(env, req).await),
+                answered => answered,
+            };
+        }
+        Route::GetSession | Route::DeleteSession if super::access::config(env).is_none() => {
+            return Err(super::access::NOT_CONFIGURED);
+        }
         _ => {}
     }
     if route == Route::CreateOrg {
@@ -118,7 +132,13 @@ pub(super) async fn forward(
     if req.headers().has(ACT_AS_HEADER).unwrap_or(false) {
         return act_as(req, env, method, &body).await;
     }
-    let Some(presented) = bearer(req) else { return Err(auth_failed(env, req).await) };
+    let Some(presented) = bearer(req) else {
+        let cookie = req.headers().get("cookie").ok().flatten().unwrap_or_default();
+        if let Some((org, secret)) = crate::domain::access::parse_session_cookie(&cookie) {
+            return session(req, env, method, &body, (org, secret)).await;
+        }
+        return Err(auth_failed(env, req).await);
+    };
     let Some(at) = service::locate(&edge(env), &presented, &LegacyFormats::none()).await? else {
         return Err(auth_failed(env, req).await);
     };
@@ -182,6 +202,41 @@ async fn act_as(req: &Request, env: &Env, method: &str, body: &[u8]) -> Result<R
     let method = Method::from(method.to_owned());
     let resp = relay::send(env, &org, method, &path_and_query(req), headers, Some(body)).await?;
     relay::relay(resp).await
+}
+
+/// An admin request in a sign-in session (its cookie, no bearer): a change must come from this
+/// site (`Origin`) and carry the session's CSRF token, which the authority checks. The cookie is
+/// cleared when the session is ended or no longer works.
+async fn session(
+    req: &Request,
+    env: &Env,
+    method: &str,
+    body: &[u8],
+    (org, secret): (&str, &str),
+) -> Result<Response, Problem> {
+    if !matches!(method, "GET" | "HEAD") && !super::access::same_origin(req) {
+        return Err(Error::Forbidden(service::Denied::Csrf).into());
+    }
+    let headers = Headers::new();
+    let _ = headers.set(ORG_HEADER, org);
+    let _ = headers.set(SESSION_HEADER, secret);
+    if let Ok(Some(ip)) = req.headers().get("cf-connecting-ip") {
+        let _ = headers.set(CLIENT_HEADER, &ip);
+    }
+    for name in ["content-type", "if-match", crate::domain::access::CSRF_HEADER] {
+        if let Ok(Some(v)) = req.headers().get(name) {
+            let _ = headers.set(name, &v);
+        }
+    }
+    let path = path_and_query(req);
+    let ends = method == "DELETE" && path.split('?').next() == Some("/v1/session");
+    let resp = relay::send(env, org, Method::from(method.to_owned()), &path, headers, Some(body)).await?;
+    let status = resp.status_code();
+    let out = relay::relay(resp).await?;
+    if ends || status == 401 {
+        let _ = out.headers().append("set-cookie", &crate::domain::access::session_cookie(None));
+    }
+    Ok(out)
 }
 
 /// A failed admin authentication: counted per client address; 401 until the limit, then 429.
