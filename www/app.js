@@ -6,6 +6,7 @@
 // empty and error states, lib.js the DOM and API kit.
 import init, { version } from "./pkg/keyward.js";
 import { NO_ACCESS_MESSAGE, READ_ONLY_MESSAGE } from "./access.js";
+import { currentSession, leaveSession, requestSession, signedOutHere, useSession } from "./access-signin.js";
 import { renderAudit } from "./audit.js";
 import { renderCheck } from "./check.js";
 import { openLinkedToken } from "./deeplink.js";
@@ -54,7 +55,7 @@ window.addEventListener("hashchange", route);
 await start();
 
 async function start() {
-  if (!session.get()) return renderSignIn();
+  if (!session.get()) return startWithoutToken();
   if (idleExpired()) return endSession(IDLE_MESSAGE);
   try {
     page.me = await api("GET", "/v1/me");
@@ -64,6 +65,42 @@ async function start() {
     if (e instanceof ApiError && e.status === 403) return renderSignIn(NO_ACCESS_MESSAGE);
     return renderSignIn(
       e instanceof ApiError && e.status === 401 ? "That token no longer works. Sign in again." : e.message,
+    );
+  }
+  signedIn();
+}
+
+/**
+ * No token in this tab: a Cloudflare Access session if the deployment has Access (the one the
+ * cookie holds, or a new one unless this tab signed out), else the token sign-in.
+ */
+async function startWithoutToken() {
+  let current;
+  try {
+    current = await currentSession();
+  } catch (e) {
+    return renderSignIn(e.message);
+  }
+  page.access = current !== "off";
+  if (!page.access) return renderSignIn();
+  if (current && idleExpired()) {
+    useSession(current);
+    return endSession(IDLE_MESSAGE);
+  }
+  try {
+    if (current) useSession(current);
+    else if (signedOutHere()) return renderSignIn();
+    else {
+      const r = await requestSession();
+      if (r.orgs) return renderSignIn(undefined, { orgs: r.orgs });
+    }
+    page.me = await api("GET", "/v1/me", undefined, null);
+  } catch (e) {
+    page.me = null;
+    return renderSignIn(
+      e instanceof ApiError && e.status === 401
+        ? "Cloudflare Access did not vouch for an active member of an organisation here. Sign in with a token instead."
+        : e.message,
     );
   }
   signedIn();
@@ -95,6 +132,7 @@ function signedIn() {
  */
 function endSession(message) {
   session.clear();
+  leaveSession();
   stopIdle();
   page.me = null;
   delete main.dataset.view;

@@ -9,7 +9,7 @@ import { errorState } from "./states.js";
 export const main = document.getElementById("main");
 
 /** The signed-in caller (GET /v1/me), or null when signed out. */
-export const page = { me: null };
+export const page = { me: null, access: false };
 
 /**
  * Every view claims the screen when it starts; an async render that finishes after another view
