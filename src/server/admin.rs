@@ -1,4 +1,4 @@
-//! The admin REST API at the edge: the operator's org creation, and forwarding every other admin
+//! The admin REST API at the edge: the operator's routes (`operator.rs`), and forwarding every other admin
 //! request to the caller's org authority, which serves it. Left out of the verify-only Worker
 //! (`--no-default-features --features server`).
 
@@ -7,13 +7,9 @@ use worker::{console_error, Context, Env, Headers, Method, Request, Response};
 use super::http::{bearer, read_body};
 use super::limits::{self, Limit};
 use super::problem::Problem;
-use super::relay::{
-    self, ACT_AS_HEADER, CLIENT_HEADER, CREATE_PATH, OPERATOR_ORG_PATH, ORG_HEADER, RESUME_PATH, SESSION_HEADER,
-    SUSPEND_PATH, TOKEN_HEADER,
-};
-use super::{edge, internal, prefix, touch, CryptoRandom};
+use super::relay::{self, ACT_AS_HEADER, CLIENT_HEADER, ORG_HEADER, SESSION_HEADER, TOKEN_HEADER};
+use super::{edge, internal, prefix, touch};
 use crate::domain::legacy::LegacyFormats;
-use crate::domain::model::new_id;
 use crate::domain::Timestamp;
 use crate::routes::{Route, OPENAPI_JSON};
 use crate::service::{self, Error, Operator};
@@ -73,47 +69,8 @@ pub(super) async fn admin(
         }
         _ => {}
     }
-    if route == Route::CreateOrg {
-        let body = read_body(req).await?;
-        let presented = bearer(req);
-        if Operator::authenticate(operator_secret(env).as_deref(), presented.as_deref()).is_err() {
-            return Err(auth_failed(env, req).await);
-        }
-        // The edge names the org, since the name picks its authority.
-        let org = new_id("org_", &CryptoRandom)?;
-        let headers = Headers::new();
-        let _ = headers.set("content-type", "application/json");
-        let _ = headers.set(ORG_HEADER, &org);
-        // The authority decides again (the service's Operator), from the same credential.
-        if let Some(p) = &presented {
-            let _ = headers.set("authorization", &format!("Bearer {p}"));
-        }
-        let resp = relay::send(env, &org, Method::Post, CREATE_PATH, headers, Some(&body)).await?;
-        return relay::relay(resp).await;
-    }
-    let operator_path = match route {
-        Route::OperatorGetOrg => Some((Method::Get, OPERATOR_ORG_PATH)),
-        Route::SuspendOrg => Some((Method::Post, SUSPEND_PATH)),
-        Route::ResumeOrg => Some((Method::Post, RESUME_PATH)),
-        _ => None,
-    };
-    if let Some((internal_method, internal_path)) = operator_path {
-        // Only the operator: authenticated here (a failure counts as any failed sign-in) and
-        // again by the authority, which answers from the org's records.
-        let presented = bearer(req);
-        if Operator::authenticate(operator_secret(env).as_deref(), presented.as_deref()).is_err() {
-            return Err(auth_failed(env, req).await);
-        }
-        let path = req.path();
-        let id = crate::routes::resolve(method, &path).ok().and_then(|(_, id)| id);
-        let org = id.filter(|i| crate::domain::model::is_id("org_", i)).ok_or(Error::NotFound)?;
-        let headers = Headers::new();
-        let _ = headers.set(ORG_HEADER, org);
-        if let Some(p) = &presented {
-            let _ = headers.set("authorization", &format!("Bearer {p}"));
-        }
-        let resp = relay::send(env, org, internal_method, internal_path, headers, None).await?;
-        return relay::relay(resp).await;
+    if super::operator::is_operator(route) {
+        return super::operator::operator(req, env, method, route, now).await;
     }
     forward(req, env, ctx, method, now).await
 }
@@ -240,7 +197,7 @@ async fn session(
 }
 
 /// A failed admin authentication: counted per client address; 401 until the limit, then 429.
-async fn auth_failed(env: &Env, req: &Request) -> Problem {
+pub(super) async fn auth_failed(env: &Env, req: &Request) -> Problem {
     let client = limits::client(req.headers().get("cf-connecting-ip").ok().flatten());
     match limits::check(env, Limit::AdminAuthFailures, &client).await {
         Ok(()) => Error::Unauthenticated.into(),

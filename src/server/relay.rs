@@ -34,6 +34,12 @@ pub const SUSPEND_PATH: &str = "/_authority/suspend";
 /// Internal path of the operator's resumption of an org.
 #[cfg(feature = "admin")]
 pub const RESUME_PATH: &str = "/_authority/resume";
+/// Internal path of the operator's deletion of an org.
+#[cfg(feature = "admin")]
+pub const DELETE_PATH: &str = "/_authority/delete";
+/// Internal path of the operator's recovery token.
+#[cfg(feature = "admin")]
+pub const RECOVERY_PATH: &str = "/_authority/recovery";
 /// The org the edge found the caller's secret in (or the org to create).
 #[cfg(feature = "admin")]
 pub const ORG_HEADER: &str = "keyward-org";
@@ -143,8 +149,8 @@ pub async fn strict(
     serde_json::from_slice(&bytes).map_err(internal)
 }
 
-/// A copy of an authority's answer that the edge may add headers to (CORS).
-#[cfg(feature = "admin")]
+/// A copy of an answer (an authority's, or the full Worker's) that the edge may add headers to
+/// (CORS).
 pub async fn relay(mut resp: Response) -> Result<Response, Problem> {
     let status = resp.status_code();
     let bytes = resp.bytes().await.map_err(internal)?;

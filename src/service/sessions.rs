@@ -59,7 +59,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// The active member of `org` with `email` (compared case-insensitively), and the org, if
     /// the org may be signed in to.
     async fn member_by_email(&self, org: &str, email: &str) -> Result<Option<(Org, Member)>> {
-        let Some(o) = self.repo.org(org).await? else { return Ok(None) };
+        let Some(o) = self.repo.org(org).await?.filter(|o| !o.is_deleted()) else { return Ok(None) };
         let m =
             self.repo.members(org).await?.into_iter().find(|m| m.is_active() && m.email.eq_ignore_ascii_case(email));
         Ok(m.map(|m| (o, m)))

@@ -396,7 +396,11 @@ impl Changes {
         &self.writes
     }
 
-    fn put<T: Serialize>(&mut self, key: String, value: &T) -> Result<(), StoreError> {
+    /// Write any record as JSON at `key` (records outside an org's layout: the operator's registry).
+    ///
+    /// # Errors
+    /// [`StoreError`] if it cannot be encoded.
+    pub fn put<T: Serialize>(&mut self, key: String, value: &T) -> Result<(), StoreError> {
         let v = encode("record", value)?;
         self.writes.push(Write::Put(key, v));
         Ok(())
@@ -416,10 +420,16 @@ impl Changes {
     /// [`StoreError`] if the record cannot be encoded.
     pub fn put_member(&mut self, m: &Member) -> Result<(), StoreError> {
         // The sign-in index follows the member through the outbox: present while active.
-        let key = keys::member_email(&m.email, &m.org_id);
-        let value = m.is_active().then(|| m.id.clone());
-        self.outbox(&OutboxRow { key, value, expiration: None, org: Some(m.org_id.clone()) });
+        self.index_member(m, m.is_active());
         self.put(keys::member(&m.org_id, &m.id), m)
+    }
+
+    /// Owe KV the sign-in index entry of `m` ([`keys::member_email`]): written when `present`,
+    /// else deleted (a member leaving with their org).
+    pub fn index_member(&mut self, m: &Member, present: bool) {
+        let key = keys::member_email(&m.email, &m.org_id);
+        let value = present.then(|| m.id.clone());
+        self.outbox(&OutboxRow { key, value, expiration: None, org: Some(m.org_id.clone()) });
     }
 
     /// Write a sign-in session under the hash of its secret.
@@ -553,8 +563,12 @@ impl<S: Store> Repo<S> {
         }
     }
 
-    /// One page by public cursor: `Ok(Err(BadCursor))` for a cursor this listing did not issue.
-    async fn page<T: DeserializeOwned>(
+    /// One page of the records under `prefix` (`what` they are, for errors), by public cursor:
+    /// `Ok(Err(BadCursor))` for a cursor this listing did not issue.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure or an unreadable record.
+    pub async fn page<T: DeserializeOwned>(
         &self,
         what: &str,
         prefix: &str,

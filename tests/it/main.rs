@@ -19,6 +19,7 @@ mod lifecycle;
 mod members_without_token;
 mod metadata;
 mod metering;
+mod operator;
 mod preconditions;
 mod projection_drain;
 mod props;

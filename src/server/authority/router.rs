@@ -13,9 +13,9 @@ use crate::server::http::{bearer, etag, if_match, input, no_content, read_body};
 use crate::server::leaks::ReportQuestion;
 use crate::server::problem::Problem;
 use crate::server::relay::{
-    StrictQuestion, ACT_AS_HEADER, CLIENT_HEADER, CREATE_PATH, EMAIL_HEADER, OPERATOR_ORG_PATH, ORG_HEADER,
-    REPORT_PATH, RESUME_PATH, SESSION_HEADER, SESSION_PATH, SIGN_IN_CHOICE_PATH, STRICT_PATH, SUSPEND_PATH,
-    TOKEN_HEADER, USAGE_PATH,
+    StrictQuestion, ACT_AS_HEADER, CLIENT_HEADER, CREATE_PATH, DELETE_PATH, EMAIL_HEADER, OPERATOR_ORG_PATH,
+    ORG_HEADER, RECOVERY_PATH, REPORT_PATH, RESUME_PATH, SESSION_HEADER, SESSION_PATH, SIGN_IN_CHOICE_PATH,
+    STRICT_PATH, SUSPEND_PATH, TOKEN_HEADER, USAGE_PATH,
 };
 use crate::server::{internal, param, query, reply};
 use crate::service::{Actor, AuditQuery, Error, Located, Operator, SessionView, TokenQuery, UsageReport, Via};
@@ -70,6 +70,21 @@ impl OrgAuthority {
             let resp = reply(200, &view)?;
             let _ = resp.headers().set("etag", &etag(view.version));
             return Ok(resp);
+        }
+        if method == "POST" && (path == DELETE_PATH || path == RECOVERY_PATH) {
+            let org = header(req, ORG_HEADER).ok_or_else(|| internal("no org named"))?;
+            let body = read_body(req).await?;
+            let secret = crate::server::admin::operator_secret(&self.env);
+            let operator = Operator::authenticate(secret.as_deref(), bearer(req).as_deref())?;
+            if path == RECOVERY_PATH {
+                return secret_reply(201, &svc.recover(&operator, &org, &input(&body)?, now).await?);
+            }
+            let deleted = svc.delete_org(&operator, &org, &input(&body)?, now).await?;
+            if !deleted.erased {
+                // KV still owes deletions: the alarm finishes the erasure once they are made.
+                self.alarm.retry_soon();
+            }
+            return reply(if deleted.erased { 200 } else { 202 }, &deleted);
         }
         if path == SESSION_PATH || path == SIGN_IN_CHOICE_PATH {
             // The edge checked the Access JWT; only it reaches this object.
