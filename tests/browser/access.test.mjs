@@ -2,13 +2,13 @@
 // without a pasted token (the JWT header Access adds is played by the context's extra headers,
 // signed by a key made here and published on loopback), asks which organisation when the email
 // has several, sends the session's CSRF token with its changes and ends the session at sign-out;
-// pasting a token stays available, with Access and without it. Screenshots 96-99 in
-// test-results/screenshots/.
+// pasting a token stays available, with Access and without it. Screenshots 96-99 and 100 (the audit
+// log naming the operator acting for a member) in test-results/screenshots/.
 import { after, afterEach, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { generateKeyPairSync, sign } from "node:crypto";
-import { SHOTS, createOrg, problems, signIn, start, watch } from "./harness.mjs";
+import { OPERATOR, SHOTS, createOrg, problems, signIn, start, watch } from "./harness.mjs";
 
 const AUD = "keyward-browser-aud";
 const b64u = (b) => Buffer.from(b).toString("base64url");
@@ -149,4 +149,31 @@ test("pasting a token stays available where Access vouches for nobody here", asy
   await signIn(p, base, o.secret);
   await p.getByRole("heading", { name: "API tokens" }).waitFor();
   await p.locator("#whoami", { hasText: "Cy Admin · Pasted" }).waitFor();
+});
+
+test("the audit log names the operator acting for a member, and a session's changes as the member's", async () => {
+  const o = await createOrg(base, { name: "Actfor", admin: { email: "di@actfor.io", name: "Di Admin" } });
+  const res = await fetch(new URL("/v1/tokens", base), {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${OPERATOR}`,
+      "keyward-act-as": o.member.id,
+      "keyward-org": o.org.id,
+      "content-type": "application/json",
+    },
+    body: JSON.stringify({ label: "made by the SaaS", role: "developer", kind: "org" }),
+  });
+  assert.equal(res.status, 201, await res.text());
+  const p = await newPage("di@actfor.io");
+  await p.goto(base);
+  await p.getByRole("heading", { name: "API tokens" }).waitFor();
+  assert.ok(
+    (await pageApi(p, "POST", "/v1/tokens", { label: "made in a session", role: "developer", kind: "org" })).ok,
+  );
+  await p.getByRole("link", { name: "Audit log" }).click();
+  const actedFor = p.locator(".acted-for");
+  await actedFor.first().waitFor();
+  assert.match(await actedFor.first().innerText(), /^operator for\s*Di Admin/);
+  await p.getByText("signed in, no token").first().waitFor();
+  await shot(p, "100-audit-operator-for");
 });

@@ -138,3 +138,18 @@ fn a_deactivated_member_neither_signs_in_nor_keeps_a_session_and_leaves_the_emai
     assert!(matches!(block_on(w.svc.session_actor(&o.id, &s.secret, w.now())), Err(Error::Unauthenticated)));
     assert!(matches!(block_on(w.svc.start_session(&o.id, "dev@acme.io", w.now())), Err(Error::Unauthenticated)));
 }
+
+#[test]
+fn reconcile_writes_the_sign_in_index_again() {
+    let w = World::new();
+    let o = w.org("Acme", &[]);
+    block_on(w.svc.project(w.now())).unwrap();
+    let index = keyward::store::keys::member_email("admin@acme.io", &o.id);
+    assert!(w.kv().dump().contains_key(&index));
+    // Lost (or written before the index existed): a reconcile brings it back.
+    block_on(keyward::store::Kv::delete(w.kv(), &index)).unwrap();
+    let admin = w.actor(&o.admin_secret);
+    block_on(w.svc.reconcile(&admin, &no_body(), w.now())).unwrap();
+    block_on(w.svc.project(w.now())).unwrap();
+    assert_eq!(w.kv().dump().get(&index).map(|e| e.value.clone()), Some(o.admin_id.clone()));
+}
