@@ -54,7 +54,9 @@ pub(super) fn config(env: &Env) -> Option<Access> {
     let (team, aud) = (var("ACCESS_TEAM_DOMAIN")?, var("ACCESS_AUD")?);
     let team = rules::team_domain(&team, insecure);
     if team.is_none() {
-        console_error!("ACCESS_TEAM_DOMAIN is not an https:// origin: Access sign-in is off");
+        super::log_once("ACCESS_TEAM_DOMAIN", || {
+            "ACCESS_TEAM_DOMAIN is not an https:// origin: Access sign-in is off".to_owned()
+        });
     }
     Some(Access { team: team?, aud: aud.trim().to_owned() })
 }
