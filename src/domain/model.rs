@@ -589,12 +589,14 @@ impl Action {
 pub enum ActedBy {
     /// A call made with a token (`actor_token_id`; `actor_member_id` for a personal one).
     Token,
-    /// The operator (org creation).
+    /// The operator: org creation, or acting for `actor_member_id` (`Keyward-Act-As`).
     Operator,
     /// keyward itself (the idle-token policy).
     Keyward,
     /// A leak report (a secret-scanning partner, or someone holding the secret).
     Report,
+    /// `actor_member_id` in a sign-in session, without a token (Cloudflare Access).
+    Session,
 }
 
 /// What an audit event is about.

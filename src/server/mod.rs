@@ -7,6 +7,8 @@
 //!   org) serves every admin request and strict verification from its records, one at a time.
 
 #[cfg(feature = "admin")]
+mod access;
+#[cfg(feature = "admin")]
 mod admin;
 #[cfg(feature = "admin")]
 mod authority;

@@ -54,6 +54,22 @@ pub const TOKEN_HEADER: &str = "keyward-token";
 /// The caller's connecting address as Cloudflare saw it (network allowlists of admin callers).
 #[cfg(feature = "admin")]
 pub const CLIENT_HEADER: &str = "keyward-client";
+/// The member the operator acts for (`Keyward-Act-As`, checked by the edge and again by the
+/// authority, with the operator secret it forwards).
+#[cfg(feature = "admin")]
+pub const ACT_AS_HEADER: &str = "keyward-act-as";
+/// Internal path of a sign-in session's start (the email Access vouched for in [`EMAIL_HEADER`]).
+#[cfg(feature = "admin")]
+pub const SESSION_PATH: &str = "/_authority/session";
+/// Internal path of the question whether an email may sign in to the org (the org picker).
+#[cfg(feature = "admin")]
+pub const SIGN_IN_CHOICE_PATH: &str = "/_authority/sign-in-choice";
+/// The email Cloudflare Access vouched for, as the edge checked it.
+#[cfg(feature = "admin")]
+pub const EMAIL_HEADER: &str = "keyward-email";
+/// The secret of the caller's sign-in session (from its cookie).
+#[cfg(feature = "admin")]
+pub const SESSION_HEADER: &str = "keyward-session";
 /// Internal requests are addressed to this origin (a Durable Object ignores the host).
 const ORIGIN: &str = "https://authority.keyward.internal";
 

@@ -102,6 +102,8 @@ pub enum Denied {
     OrgSuspended,
     /// Sharing a limit or balance with tokens the caller cannot reach.
     SharedBeyondReach,
+    /// A change in a sign-in session without its CSRF token, or from another origin.
+    Csrf,
 }
 
 impl Denied {
@@ -129,6 +131,10 @@ impl Denied {
             Self::OrgSuspended => "this org is suspended by the operator of this keyward".into(),
             Self::SharedBeyondReach => {
                 "this limit or balance is shared by tokens this token cannot change: only a caller who reaches them all may join it"
+                    .into()
+            }
+            Self::Csrf => {
+                "a change made in a sign-in session needs the session's CSRF token (Keyward-CSRF) and this site's origin"
                     .into()
             }
         }

@@ -34,8 +34,9 @@ pub struct Me {
     pub member: Option<MemberView>,
     /// The org.
     pub org: OrgView,
-    /// The calling token.
-    pub token: TokenView,
+    /// The calling token; null for a member acting without one (the operator acting for them,
+    /// or their sign-in session).
+    pub token: Option<TokenView>,
     /// Personal-token usage of the member.
     pub personal_tokens: Usage,
 }
@@ -192,12 +193,18 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             Some(m) => self.personal_count(&actor.org.id, &m.id).await?,
             None => 0,
         };
-        let last = self.edge.last_used(&actor.org.id, &actor.token.id).await?;
-        let meter = self.meter_of(&actor.token).await?;
+        let token = match &actor.token {
+            Some(t) => {
+                let last = self.edge.last_used(&actor.org.id, &t.id).await?;
+                let meter = self.meter_of(t).await?;
+                Some(TokenView::new(t, &dir, last, meter.as_ref(), now))
+            }
+            None => None,
+        };
         Ok(Me {
             member: actor.member.as_ref().map(MemberView::from),
             org: OrgView::from(&actor.org),
-            token: TokenView::new(&actor.token, &dir, last, meter.as_ref(), now),
+            token,
             personal_tokens: Usage { used, limit: actor.org.policy.max_personal_tokens },
         })
     }

@@ -90,6 +90,10 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
                 let mut changes = Changes::new();
                 changes.put_org(&gone)?;
                 let members = self.repo.members(org_id).await?;
+                // No one signs in to it any more (the sign-in index, owed to KV like the rest).
+                for m in &members {
+                    changes.index_member(m, false);
+                }
                 for t in self.repo.tokens(org_id).await? {
                     let owner = t.owner_member_id.as_deref().and_then(|o| members.iter().find(|m| m.id == o));
                     changes.delete_token(org_id, &t.id);
