@@ -6,6 +6,7 @@
 
 pub mod cidr;
 pub mod email;
+pub mod ip;
 pub mod leak;
 pub mod legacy;
 pub mod lifecycle;
