@@ -150,8 +150,7 @@ fn string_array(value: &JsValue) -> Option<Vec<String>> {
 /// (fields left out keep their defaults).
 fn org_policy(value: &JsValue) -> Option<Policy> {
     let policy = validate::read(Value::Object(plain_object(value, "policy", 0).ok()?))?;
-    let patch = validate::OrgPatchInput { policy: validate::Field::Given(policy), ..Default::default() };
-    validate::org_patch(&patch, &Policy::default()).ok()?.policy
+    validate::policy(&policy, &Policy::default()).ok()
 }
 
 /// A plain JS object from `(name, value)` pairs.
