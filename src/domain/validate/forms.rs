@@ -253,9 +253,7 @@ fn merge_policy(g: &mut Form<'_>, p: &PolicyInput, current: &Policy) -> Policy {
         default_ttl_days: g
             .int("default_ttl_days", &p.default_ttl_days, 1, MAX_TTL_DAYS_CEILING)
             .unwrap_or(current.default_ttl_days),
-        max_ttl_days: g
-            .int("max_ttl_days", &p.max_ttl_days, 1, MAX_TTL_DAYS_CEILING)
-            .unwrap_or(current.max_ttl_days),
+        max_ttl_days: g.int("max_ttl_days", &p.max_ttl_days, 1, MAX_TTL_DAYS_CEILING).unwrap_or(current.max_ttl_days),
         allow_non_expiring_org_tokens: g
             .bool("allow_non_expiring_org_tokens", &p.allow_non_expiring_org_tokens)
             .unwrap_or(current.allow_non_expiring_org_tokens),
