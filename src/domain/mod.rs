@@ -7,6 +7,7 @@
 pub mod access;
 pub mod cidr;
 pub mod email;
+pub mod ip;
 pub mod leak;
 pub mod legacy;
 pub mod lifecycle;
