@@ -190,6 +190,13 @@ async fn session(
     let ends = method == "DELETE" && path.split('?').next() == Some("/v1/session");
     let resp = relay::send(env, org, Method::from(method.to_owned()), &path, headers, Some(body)).await?;
     let status = resp.status_code();
+    if status == 401 {
+        // A forged or dead session counts like any other failed sign-in.
+        let refused = auth_failed(env, req).await;
+        if refused != Problem::Service(Error::Unauthenticated) {
+            return Err(refused);
+        }
+    }
     let out = relay::relay(resp).await?;
     if ends || status == 401 {
         let _ = out.headers().append("set-cookie", &crate::domain::access::session_cookie(None));

@@ -68,6 +68,11 @@ pub(super) async fn operator(
     route: Route,
     now: Timestamp,
 ) -> Result<Response, Problem> {
+    if req.headers().has(super::relay::ACT_AS_HEADER).unwrap_or(true) {
+        // Acting for a member is for the org's admin routes: the operator's own are never a
+        // member's, and a header passed through from a SaaS page must not reach them.
+        return Err(Error::BadRequest("Keyward-Act-As is for an org's admin routes, not the operator's own.").into());
+    }
     let body = if matches!(method, "POST" | "DELETE") { read_body(req).await? } else { Vec::new() };
     let Some(presented) = bearer(req) else { return Err(auth_failed(env, req).await) };
     if Operator::authenticate(operator_secret(env).as_deref(), Some(&presented)).is_err() {

@@ -341,6 +341,15 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         m.version = current.version + 1;
         let mut changes = Changes::new();
         changes.put_member(&m)?;
+        if current.is_active() && !m.is_active() {
+            // A deactivation ends the member's sign-in sessions for good: a reactivation later
+            // must not bring a stolen cookie back.
+            for (key, session) in self.repo.sessions(&m.org_id, u32::MAX).await? {
+                if session.member_id == m.id {
+                    changes.delete(key);
+                }
+            }
+        }
         if m.role != current.role || m.status != current.status {
             for t in self.repo.tokens(&m.org_id).await? {
                 if t.kind == Kind::Personal && t.owner_member_id.as_deref() == Some(m.id.as_str()) {

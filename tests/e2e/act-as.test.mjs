@@ -116,6 +116,18 @@ describe("acting for a member", () => {
       400,
       "BAD_REQUEST",
     );
+    // The operator's own routes are never a member's: a header passed through from a SaaS page
+    // must not reach them with the operator's power.
+    for (const [method, path, body] of [
+      ["POST", `/v1/orgs/${other.org.id}/recovery`, { member_id: other.member.id }],
+      ["POST", `/v1/orgs/${other.org.id}/suspend`, undefined],
+      ["GET", "/v1/orgs", undefined],
+      ["GET", "/v1/operator/audit", undefined],
+      ["POST", "/v1/orgs", { name: "Smuggled", modules: [], admin: { email: "a@smuggled.io", name: "A" } }],
+    ]) {
+      assertProblem(await actAs(o.org.id, d.member.id, method, path, { body }), 400, "BAD_REQUEST");
+    }
+    assert.equal((await w.api("GET", `/v1/orgs/${other.org.id}`, { token: OPERATOR })).body.suspended_at, null);
     // The member of another org, or an unknown one: not a member there.
     assertProblem(await actAs(other.org.id, d.member.id, "GET", "/v1/me"), 401, "UNAUTHENTICATED");
     assertProblem(await actAs(o.org.id, "mem_00000000000000000000", "GET", "/v1/me"), 401, "UNAUTHENTICATED");

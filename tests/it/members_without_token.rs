@@ -137,6 +137,24 @@ fn a_deactivated_member_neither_signs_in_nor_keeps_a_session_and_leaves_the_emai
     assert!(!w.kv().dump().contains_key(&index));
     assert!(matches!(block_on(w.svc.session_actor(&o.id, &s.secret, w.now())), Err(Error::Unauthenticated)));
     assert!(matches!(block_on(w.svc.start_session(&o.id, "dev@acme.io", w.now())), Err(Error::Unauthenticated)));
+    // reactivated, the member signs in anew; the old session stays dead (a stolen cookie with it)
+    block_on(w.svc.update_member(&admin, &dev_id, &form(json!({"status": "active"})), w.now())).unwrap();
+    assert!(matches!(block_on(w.svc.session_actor(&o.id, &s.secret, w.now())), Err(Error::Unauthenticated)));
+    assert!(block_on(w.svc.start_session(&o.id, "dev@acme.io", w.now())).is_ok());
+}
+
+#[test]
+fn a_deactivation_ends_sessions_that_were_never_used_while_it_lasted() {
+    let w = World::new();
+    let o = w.org("Acme", &[]);
+    let (dev_id, _, _) = w.member_with_token(&o.admin_secret, "dev@acme.io", "developer");
+    let s = block_on(w.svc.start_session(&o.id, "dev@acme.io", w.now())).unwrap();
+    let other = block_on(w.svc.start_session(&o.id, "admin@acme.io", w.now())).unwrap();
+    let admin = w.actor(&o.admin_secret);
+    block_on(w.svc.update_member(&admin, &dev_id, &form(json!({"status": "deactivated"})), w.now())).unwrap();
+    block_on(w.svc.update_member(&admin, &dev_id, &form(json!({"status": "active"})), w.now())).unwrap();
+    assert!(matches!(block_on(w.svc.session_actor(&o.id, &s.secret, w.now())), Err(Error::Unauthenticated)));
+    assert!(block_on(w.svc.session_actor(&o.id, &other.secret, w.now())).is_ok(), "another member's session holds");
 }
 
 #[test]
