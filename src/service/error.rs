@@ -149,6 +149,8 @@ pub enum Conflict {
     Transition(Refused),
     /// An imported key (`tokens[i]`) whose SHA-256 keyward already knows.
     KeyKnown(u16),
+    /// A restored org's token whose SHA-256 another org of the deployment holds.
+    KeyElsewhere,
 }
 
 impl Conflict {
@@ -161,6 +163,9 @@ impl Conflict {
             Self::LastAdmin => "the org must keep at least one active admin",
             Self::Transition(r) => r.message(),
             Self::KeyKnown(_) => "a key of this import is already known to keyward",
+            Self::KeyElsewhere => {
+                "a token of this export has a secret another org of this keyward holds; nothing was imported"
+            }
         }
     }
 }

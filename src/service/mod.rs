@@ -7,6 +7,7 @@
 
 mod emails;
 mod error;
+pub mod exports;
 mod imports;
 mod json;
 mod leaks;
@@ -14,6 +15,7 @@ mod listings;
 mod members;
 mod projection;
 mod reminders;
+pub mod schema;
 mod tokens;
 mod usage;
 mod verify;
