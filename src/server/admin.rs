@@ -8,7 +8,8 @@ use super::http::{bearer, read_body};
 use super::limits::{self, Limit};
 use super::problem::Problem;
 use super::relay::{
-    self, CLIENT_HEADER, CREATE_PATH, OPERATOR_ORG_PATH, ORG_HEADER, RESUME_PATH, SUSPEND_PATH, TOKEN_HEADER,
+    self, CLIENT_HEADER, CREATE_PATH, EXPORT_PATH, OPERATOR_ORG_PATH, ORG_HEADER, RESUME_PATH, SUSPEND_PATH,
+    TOKEN_HEADER,
 };
 use super::{edge, internal, prefix, touch, CryptoRandom};
 use crate::domain::legacy::LegacyFormats;
@@ -76,7 +77,11 @@ pub(super) async fn admin(
         let resp = relay::send(env, &org, Method::Post, CREATE_PATH, headers, Some(&body)).await?;
         return relay::relay(resp).await;
     }
+    if route == Route::ImportOrg {
+        return import_org(req, env).await;
+    }
     let operator_path = match route {
+        Route::ExportOrg => Some((Method::Get, EXPORT_PATH)),
         Route::OperatorGetOrg => Some((Method::Get, OPERATOR_ORG_PATH)),
         Route::SuspendOrg => Some((Method::Post, SUSPEND_PATH)),
         Route::ResumeOrg => Some((Method::Post, RESUME_PATH)),
@@ -101,6 +106,26 @@ pub(super) async fn admin(
         return relay::relay(resp).await;
     }
     forward(req, env, ctx, method, now).await
+}
+
+/// `POST /v1/orgs/import` (operator): the export names its org, and so the authority that
+/// restores it (`idFromName(org_id)`); the edge reads only that and relays the body, and the
+/// authority authenticates the operator again and decides.
+async fn import_org(req: &mut Request, env: &Env) -> Result<Response, Problem> {
+    let body = read_body(req).await?;
+    let presented = bearer(req);
+    if Operator::authenticate(operator_secret(env).as_deref(), presented.as_deref()).is_err() {
+        return Err(auth_failed(env, req).await);
+    }
+    let org = service::exports::import_target(&body)?;
+    let headers = Headers::new();
+    let _ = headers.set("content-type", "application/json");
+    let _ = headers.set(ORG_HEADER, &org);
+    if let Some(p) = &presented {
+        let _ = headers.set("authorization", &format!("Bearer {p}"));
+    }
+    let resp = relay::send(env, &org, Method::Post, crate::routes::ORG_IMPORT_PATH, headers, Some(&body)).await?;
+    relay::relay(resp).await
 }
 
 /// Send an admin request to the authority of the org the caller's secret belongs to. The edge

@@ -34,6 +34,10 @@ pub const SUSPEND_PATH: &str = "/_authority/suspend";
 /// Internal path of the operator's resumption of an org.
 #[cfg(feature = "admin")]
 pub const RESUME_PATH: &str = "/_authority/resume";
+/// Internal path of the operator's export of an org. (Its restore goes to the authority at its
+/// public path, [`crate::routes::ORG_IMPORT_PATH`], whose body limit it shares.)
+#[cfg(feature = "admin")]
+pub const EXPORT_PATH: &str = "/_authority/export";
 /// The org the edge found the caller's secret in (or the org to create).
 #[cfg(feature = "admin")]
 pub const ORG_HEADER: &str = "keyward-org";
