@@ -117,7 +117,7 @@ async fn import_org(req: &mut Request, env: &Env) -> Result<Response, Problem> {
     if Operator::authenticate(operator_secret(env).as_deref(), presented.as_deref()).is_err() {
         return Err(auth_failed(env, req).await);
     }
-    let org = service::exports::import_target(&body)?;
+    let org = service::import_target(&body)?;
     let headers = Headers::new();
     let _ = headers.set("content-type", "application/json");
     let _ = headers.set(ORG_HEADER, &org);

@@ -16,9 +16,11 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::schema::{self, SCHEMA_VERSION};
 use super::views::{OrgView, WebhookView};
-use super::{Conflict, Error, Operator, Result, Service, Who};
+use super::{
+    migration_steps_from, schema_record, upgrade_records, Conflict, Error, Operator, Result, Service, Who,
+    SCHEMA_VERSION,
+};
 use crate::domain::meter::Meter;
 use crate::domain::model::is_id;
 use crate::domain::projection::{self, Projected};
@@ -283,7 +285,7 @@ pub fn read_export(body: &[u8]) -> Result<ImportPlan> {
     }
     let schema_version = u32_field(top, "schema_version", &mut errors);
     if let Some(v) = schema_version {
-        if let Err(e) = schema::steps_from(v) {
+        if let Err(e) = migration_steps_from(v) {
             errors.insert("schema_version".into(), e.to_string());
         }
     }
@@ -336,7 +338,7 @@ pub fn read_export(body: &[u8]) -> Result<ImportPlan> {
     }
     let positions: BTreeMap<&str, usize> =
         records.iter().enumerate().filter_map(|(i, r)| r.get("k").and_then(Value::as_str).map(|k| (k, i))).collect();
-    let stored = schema::upgrade(from, stored).map_err(|e| Error::field("schema_version", &e.to_string()))?;
+    let stored = upgrade_records(from, stored).map_err(|e| Error::field("schema_version", &e.to_string()))?;
     let mut parts = Parts::default();
     for (k, raw) in &stored {
         let at = positions.get(k.as_str()).map_or_else(|| "records".to_owned(), |i| format!("records[{i}].v"));
@@ -469,7 +471,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         for (k, v) in &plan.records {
             changes.put_raw(k.clone(), v.clone());
         }
-        changes.put_raw(keys::SCHEMA.to_owned(), schema::record(SCHEMA_VERSION));
+        changes.put_raw(keys::SCHEMA.to_owned(), schema_record(SCHEMA_VERSION));
         let webhook = match &plan.webhook {
             None => None,
             Some(w) => {

@@ -141,7 +141,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         changes.put_org(&org)?;
         changes.put_member(&admin)?;
         // A new authority's records are of the current storage schema from their first commit.
-        changes.put_raw(keys::SCHEMA.to_owned(), super::schema::record(super::schema::SCHEMA_VERSION));
+        changes.put_raw(keys::SCHEMA.to_owned(), super::schema_record(super::SCHEMA_VERSION));
         let summary = format!("Created org \"{}\"", org.name);
         let operator = Who::Operator { member: &admin.id };
         self.audit(&mut changes, &org.id, operator, Action::OrgCreated, (TargetType::Org, &org.id), summary, now)?;

@@ -7,7 +7,7 @@
 
 mod emails;
 mod error;
-pub mod exports;
+mod exports;
 mod imports;
 mod json;
 mod leaks;
@@ -15,7 +15,7 @@ mod listings;
 mod members;
 mod projection;
 mod reminders;
-pub mod schema;
+mod schema;
 mod tokens;
 mod usage;
 mod verify;
@@ -29,12 +29,20 @@ use futures_util::lock::Mutex;
 
 pub use emails::OutgoingEmail;
 pub use error::{Conflict, Denied, Error};
+pub use exports::{
+    import_target, read_export, ExportedRecord, ImportPlan, OrgExport, OrgImported, EXPORT_FORMAT, EXPORT_VERSION,
+    EXPORT_WARNING, KEYWARD_VERSION,
+};
 pub use json::{object, parse_json};
 pub use leaks::Reporter;
 pub use listings::AuditQuery;
 pub use members::{Me, OrgCreated, Usage, FIRST_TOKEN_LABEL};
 pub use projection::{Drained, Fix, Reconciled};
 pub use reminders::Tick;
+pub use schema::{
+    migration_steps_from, schema_record, upgrade_records, Migrated, Migration, MigrationError, Rewrite, SchemaRecord,
+    Step, MIGRATIONS, SCHEMA_VERSION,
+};
 pub use tokens::{Issued, TokenQuery};
 pub use usage::{UsageCount, UsageReport, REPORT_MAX as USAGE_REPORT_MAX};
 pub use verify::{

@@ -68,7 +68,7 @@ pub struct SchemaRecord {
 
 /// The `schema` record of `version`, as stored.
 #[must_use]
-pub fn record(version: u32) -> String {
+pub fn schema_record(version: u32) -> String {
     format!("{{\"version\":{version}}}")
 }
 
@@ -111,7 +111,7 @@ impl core::fmt::Display for MigrationError {
 ///
 /// # Errors
 /// [`MigrationError::Newer`] or [`MigrationError::Unknown`] for a version no step starts from.
-pub fn steps_from(from: u32) -> core::result::Result<&'static [Migration], MigrationError> {
+pub fn migration_steps_from(from: u32) -> core::result::Result<&'static [Migration], MigrationError> {
     if from > SCHEMA_VERSION {
         return Err(MigrationError::Newer(from));
     }
@@ -125,12 +125,12 @@ pub fn steps_from(from: u32) -> core::result::Result<&'static [Migration], Migra
 /// `records` (of version `from`) brought to [`SCHEMA_VERSION`]: pure.
 ///
 /// # Errors
-/// As [`steps_from`], and [`MigrationError::Step`] when a step cannot read a record.
-pub fn upgrade(
+/// As [`migration_steps_from`], and [`MigrationError::Step`] when a step cannot read a record.
+pub fn upgrade_records(
     from: u32,
     mut records: BTreeMap<String, String>,
 ) -> core::result::Result<BTreeMap<String, String>, MigrationError> {
-    for m in steps_from(from)? {
+    for m in migration_steps_from(from)? {
         let Some(step) = m.step else { continue };
         let mut next = BTreeMap::new();
         for (k, v) in records {
@@ -183,11 +183,11 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         if from == SCHEMA_VERSION {
             return Ok(None);
         }
-        let steps = steps_from(from).map_err(|e| Error::Internal(e.to_string()))?;
+        let steps = migration_steps_from(from).map_err(|e| Error::Internal(e.to_string()))?;
         let mut writes = Vec::new();
         if steps.iter().any(|m| m.step.is_some()) {
             let before = self.all_records().await?;
-            let after = upgrade(from, before.clone()).map_err(|e| Error::Internal(e.to_string()))?;
+            let after = upgrade_records(from, before.clone()).map_err(|e| Error::Internal(e.to_string()))?;
             for (k, v) in &before {
                 match after.get(k) {
                     Some(nv) if nv == v => {}
@@ -202,7 +202,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             }
         }
         let changed = writes.len();
-        writes.push(Write::Put(keys::SCHEMA.to_owned(), record(SCHEMA_VERSION)));
+        writes.push(Write::Put(keys::SCHEMA.to_owned(), schema_record(SCHEMA_VERSION)));
         self.repo.store().commit(&writes, None).await?;
         Ok(Some(Migrated { from, to: SCHEMA_VERSION, changed }))
     }
@@ -233,24 +233,24 @@ mod tests {
             assert_eq!(m.to as usize, i + 2, "{}", m.about);
         }
         assert_eq!(MIGRATIONS.last().map(|m| m.to), Some(SCHEMA_VERSION));
-        assert_eq!(steps_from(1).unwrap().len(), MIGRATIONS.len());
-        assert!(steps_from(SCHEMA_VERSION).unwrap().is_empty());
-        assert_eq!(steps_from(SCHEMA_VERSION + 1).unwrap_err(), MigrationError::Newer(SCHEMA_VERSION + 1));
-        assert_eq!(steps_from(0).unwrap_err(), MigrationError::Unknown(0));
+        assert_eq!(migration_steps_from(1).unwrap().len(), MIGRATIONS.len());
+        assert!(migration_steps_from(SCHEMA_VERSION).unwrap().is_empty());
+        assert_eq!(migration_steps_from(SCHEMA_VERSION + 1).unwrap_err(), MigrationError::Newer(SCHEMA_VERSION + 1));
+        assert_eq!(migration_steps_from(0).unwrap_err(), MigrationError::Unknown(0));
     }
 
     #[test]
     fn version_one_records_come_through_unchanged() {
         let records: BTreeMap<String, String> =
             [("o:org_1".to_owned(), "{\"id\":\"org_1\"}".to_owned())].into_iter().collect();
-        assert_eq!(upgrade(1, records.clone()).unwrap(), records);
-        assert_eq!(upgrade(SCHEMA_VERSION, records.clone()).unwrap(), records);
-        assert!(upgrade(SCHEMA_VERSION + 1, records).is_err());
+        assert_eq!(upgrade_records(1, records.clone()).unwrap(), records);
+        assert_eq!(upgrade_records(SCHEMA_VERSION, records.clone()).unwrap(), records);
+        assert!(upgrade_records(SCHEMA_VERSION + 1, records).is_err());
     }
 
     #[test]
     fn the_schema_record_reads_back() {
-        let r: SchemaRecord = serde_json::from_str(&record(7)).unwrap();
+        let r: SchemaRecord = serde_json::from_str(&schema_record(7)).unwrap();
         assert_eq!(r.version, 7);
     }
 }

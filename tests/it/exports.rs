@@ -2,8 +2,7 @@
 //! version and its migrations (`service::schema`), on the in-memory store.
 
 use futures_executor::block_on;
-use keyward::service::exports::{read_export, EXPORT_FORMAT};
-use keyward::service::schema::SCHEMA_VERSION;
+use keyward::service::{read_export, EXPORT_FORMAT, SCHEMA_VERSION};
 use keyward::service::{Conflict, Error, Operator};
 use keyward::store::{keys, Store, Write};
 use serde_json::{json, Value};
@@ -49,7 +48,7 @@ fn export_of(s: &Source) -> Value {
     serde_json::to_value(&e).unwrap()
 }
 
-fn import_into(w: &World, body: &Value) -> Result<keyward::service::exports::OrgImported, Error> {
+fn import_into(w: &World, body: &Value) -> Result<keyward::service::OrgImported, Error> {
     let plan = read_export(body.to_string().as_bytes())?;
     block_on(w.svc.import_org_precheck(&operator(), &plan))?;
     block_on(w.svc.import_org(&operator(), &plan, w.now()))
@@ -153,7 +152,7 @@ fn an_export_whose_hashes_another_org_holds_is_refused() {
     assert_eq!(s.w.verify_strict(&s.live, &[]), "VALID");
 }
 
-fn fields(r: Result<keyward::service::exports::ImportPlan, Error>) -> Vec<String> {
+fn fields(r: Result<keyward::service::ImportPlan, Error>) -> Vec<String> {
     match r {
         Err(Error::Validation(e)) => e.keys().cloned().collect(),
         other => panic!("not a validation error: {other:?}"),

@@ -337,7 +337,7 @@ impl OrgAuthority {
         let body = read_body(req).await?;
         let secret = crate::server::admin::operator_secret(&self.env);
         let operator = Operator::authenticate(secret.as_deref(), bearer(req).as_deref())?;
-        let plan = crate::service::exports::read_export(&body)?;
+        let plan = crate::service::read_export(&body)?;
         if plan.org_id != org {
             return Err(internal("an org export reached another org's authority"));
         }
