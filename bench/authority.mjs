@@ -39,7 +39,12 @@ function start(script, withAuthority) {
     compatibilityDate: "2025-09-01",
     kvNamespaces: ["TOKENS"],
     kvPersist: false,
-    durableObjects: withAuthority ? { ORGS: { className: "OrgAuthority", useSQLite: true } } : undefined,
+    durableObjects: withAuthority
+      ? {
+          ORGS: { className: "OrgAuthority", useSQLite: true },
+          REGISTRY: { className: "OrgRegistry", useSQLite: true },
+        }
+      : undefined,
     durableObjectsPersist: false,
     bindings: { OPERATOR_SECRET: OPERATOR, TOKEN_PREFIX: "kw", ALLOWED_ORIGINS: "" },
     host: "127.0.0.1",

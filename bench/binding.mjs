@@ -70,7 +70,10 @@ function start() {
         kvNamespaces: ["TOKENS"],
         // keyward's usage counts go to the org authorities (the seeded org has none: they are
         // dropped there, as in bench/run.mjs).
-        durableObjects: { ORGS: { className: "OrgAuthority", useSQLite: true } },
+        durableObjects: {
+          ORGS: { className: "OrgAuthority", useSQLite: true },
+          REGISTRY: { className: "OrgRegistry", useSQLite: true },
+        },
         ratelimits: RATELIMITS,
         bindings: { OPERATOR_SECRET: "bench", TOKEN_PREFIX: "kw", ALLOWED_ORIGINS: "" },
       },

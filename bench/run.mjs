@@ -35,7 +35,12 @@ function options(script, wasm, { authority = false, vars = {} } = {}) {
   return {
     // keyward's usage counts go to the org authorities (the bench's org has none: they are
     // dropped there, as a deleted token's would be).
-    durableObjects: authority ? { ORGS: { className: "OrgAuthority", useSQLite: true } } : undefined,
+    durableObjects: authority
+      ? {
+          ORGS: { className: "OrgAuthority", useSQLite: true },
+          REGISTRY: { className: "OrgRegistry", useSQLite: true },
+        }
+      : undefined,
     modules: true,
     scriptPath: script,
     modulesRules: wasm ? [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }] : undefined,

@@ -20,6 +20,14 @@ pub enum Route {
     OpenApi,
     /// `POST /v1/orgs` (operator)
     CreateOrg,
+    /// `GET /v1/orgs` (operator)
+    ListOrgs,
+    /// `DELETE /v1/orgs/{id}` (operator)
+    DeleteOrg,
+    /// `POST /v1/orgs/{id}/recovery` (operator)
+    RecoverOrg,
+    /// `GET /v1/operator/audit` (operator)
+    OperatorAudit,
     /// `GET /v1/orgs/{id}` (operator)
     OperatorGetOrg,
     /// `POST /v1/orgs/{id}/suspend` (operator)
@@ -127,7 +135,11 @@ pub const ROUTES: &[(&str, &str, Route)] = &[
     ("GET", "/healthz", Route::Healthz),
     ("GET", "/v1/openapi.json", Route::OpenApi),
     ("POST", "/v1/orgs", Route::CreateOrg),
+    ("GET", "/v1/orgs", Route::ListOrgs),
     ("GET", "/v1/orgs/{id}", Route::OperatorGetOrg),
+    ("DELETE", "/v1/orgs/{id}", Route::DeleteOrg),
+    ("POST", "/v1/orgs/{id}/recovery", Route::RecoverOrg),
+    ("GET", "/v1/operator/audit", Route::OperatorAudit),
     ("POST", "/v1/orgs/{id}/suspend", Route::SuspendOrg),
     ("POST", "/v1/orgs/{id}/resume", Route::ResumeOrg),
     ("GET", "/v1/orgs/{id}/export", Route::ExportOrg),

@@ -118,11 +118,13 @@ pub struct Notice {
     pub verb: String,
     /// The body's first sentence, when "<who> <verb> the token … at <time>." does not fit.
     pub text: Option<String>,
+    /// Emailed to every admin at once, whatever the org's email policy (a recovery token).
+    pub urgent: bool,
 }
 
 impl Notice {
     fn verb(verb: &str) -> Option<Self> {
-        Some(Self { verb: verb.to_owned(), text: None })
+        Some(Self { verb: verb.to_owned(), text: None, urgent: false })
     }
 }
 
@@ -182,6 +184,27 @@ pub fn created(t: &Token, owner: Option<&str>, balance: Option<u32>) -> Outcome 
     }
 }
 
+/// A recovery token `t` the operator issued for `owner` (the admin's email), when an org's admins
+/// cannot sign in: audited as a creation, and every admin is told and emailed at once (whatever
+/// the org's email policy), since nobody in the org asked keyward for it.
+#[must_use]
+pub fn recovery_issued(t: &Token, owner: &str) -> Outcome {
+    let until = t.expires_at.map_or_else(String::new, |e| format!(", valid until {e}"));
+    let text = format!(
+        "The operator issued the recovery admin {} for {owner}{until}. Nobody in your org asked keyward \
+         for it: if nobody asked your operator either, tell them.",
+        named(t)
+    );
+    Outcome {
+        after: Some(t.clone()),
+        action: Action::TokenCreated,
+        summary: format!("Issued recovery {} for {owner}", named(t)),
+        changed: Vec::new(),
+        notice: Some(Notice { verb: "issued for recovery".into(), text: Some(text), urgent: true }),
+        meter: None,
+    }
+}
+
 /// A key brought from elsewhere, `t` (already built from its checked import entry), for `owner`
 /// (the owner's email, for a personal key). Audited as a creation; people are told once per
 /// import, not once per key: `told` is the import's one notice (on its first key), or `None`.
@@ -208,7 +231,7 @@ pub fn import_notice(first: &Token, count: usize) -> Notice {
             named(first)
         )
     });
-    Notice { verb: "imported".to_owned(), text }
+    Notice { verb: "imported".to_owned(), text, urgent: false }
 }
 
 /// `before` changed by `change`, made by `by` at `now`: the outcome, `Ok(None)` when nothing
@@ -265,7 +288,12 @@ pub fn apply(before: &Token, change: Change<'_>, by: By, now: Timestamp) -> Resu
                 "keyward disabled the {} at {now}: unused for {idle_days} days (the org's policy). An admin can enable it again.",
                 named(&t)
             );
-            (Action::TokenDisabled, summary, Vec::new(), Some(Notice { verb: "disabled".into(), text: Some(text) }))
+            (
+                Action::TokenDisabled,
+                summary,
+                Vec::new(),
+                Some(Notice { verb: "disabled".into(), text: Some(text), urgent: false }),
+            )
         }
         Change::Delete => {
             let summary = format!("Deleted \"{}\" ({})", before.label, before.masked());

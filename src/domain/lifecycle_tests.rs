@@ -118,7 +118,7 @@ fn restrictions_record_who_made_them() {
     let (after, o) = done(&token(), Change::Disable, DEV);
     assert_eq!((after.state, after.state_set_by), (State::Disabled, Some(SetBy::Developer)));
     assert_eq!((o.action, o.summary.as_str()), (Action::TokenDisabled, "Disabled \"ci\" (kw_••••••••abcd)"));
-    assert_eq!(o.notice, Some(Notice { verb: "disabled".into(), text: None }));
+    assert_eq!(o.notice, Some(Notice { verb: "disabled".into(), text: None, urgent: false }));
     // an admin takes over a developer's own disable: the state stays, and becomes the admin's
     let (over, o) = done(&after, Change::Disable, ADMIN);
     assert_eq!((over.state, over.state_set_by, o.action), (State::Disabled, Some(SetBy::Admin), Action::TokenDisabled));

@@ -237,9 +237,20 @@ pub struct Org {
     /// `ORG_SUSPENDED` and its admin API answers 403 until the operator resumes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suspended_at: Option<Timestamp>,
+    /// When the operator deleted it (`None`: not deleted). A deleted org's tokens are gone from
+    /// its records at once; the record itself stays only until KV has dropped every entry it
+    /// projected, then the whole org is erased and only the registry's tombstone is left.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<Timestamp>,
 }
 
 impl Org {
+    /// Whether the operator has deleted it (its erasure may still be under way).
+    #[must_use]
+    pub const fn is_deleted(&self) -> bool {
+        self.deleted_at.is_some()
+    }
+
     /// Whether the operator has suspended it.
     #[must_use]
     pub const fn is_suspended(&self) -> bool {

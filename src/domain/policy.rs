@@ -249,6 +249,9 @@ pub fn personal_limit_allows(held: usize, policy: &Policy) -> bool {
     u32::try_from(held).is_ok_and(|h| h < policy.max_personal_tokens)
 }
 
+/// How long a recovery token (`POST /v1/orgs/{id}/recovery`) lives.
+pub const RECOVERY_TOKEN_HOURS: u32 = 24;
+
 /// How long a new token lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lifetime {

@@ -1,4 +1,4 @@
-//! The admin REST API at the edge: the operator's org creation, and forwarding every other admin
+//! The admin REST API at the edge: the operator's routes (`operator.rs`), and forwarding every other admin
 //! request to the caller's org authority, which serves it. Left out of the verify-only Worker
 //! (`--no-default-features --features server`).
 
@@ -7,16 +7,12 @@ use worker::{console_error, Context, Env, Headers, Method, Request, Response};
 use super::http::{bearer, read_body};
 use super::limits::{self, Limit};
 use super::problem::Problem;
-use super::relay::{
-    self, CLIENT_HEADER, CREATE_PATH, EXPORT_PATH, OPERATOR_ORG_PATH, ORG_HEADER, RESUME_PATH, SUSPEND_PATH,
-    TOKEN_HEADER,
-};
-use super::{edge, internal, prefix, touch, CryptoRandom};
+use super::relay::{self, CLIENT_HEADER, ORG_HEADER, TOKEN_HEADER};
+use super::{edge, internal, prefix, touch};
 use crate::domain::legacy::LegacyFormats;
-use crate::domain::model::new_id;
 use crate::domain::Timestamp;
 use crate::routes::{Route, OPENAPI_JSON};
-use crate::service::{self, Error, Operator};
+use crate::service::{self, Error};
 
 /// The operator secret must match exactly (constant time over SHA-256 digests, so neither
 /// content nor length leaks through timing).
@@ -59,73 +55,10 @@ pub(super) async fn admin(
         Route::RevokeCredentials => return super::leaks::revoke_credentials(req, env, ctx).await,
         _ => {}
     }
-    if route == Route::CreateOrg {
-        let body = read_body(req).await?;
-        let presented = bearer(req);
-        if Operator::authenticate(operator_secret(env).as_deref(), presented.as_deref()).is_err() {
-            return Err(auth_failed(env, req).await);
-        }
-        // The edge names the org, since the name picks its authority.
-        let org = new_id("org_", &CryptoRandom)?;
-        let headers = Headers::new();
-        let _ = headers.set("content-type", "application/json");
-        let _ = headers.set(ORG_HEADER, &org);
-        // The authority decides again (the service's Operator), from the same credential.
-        if let Some(p) = &presented {
-            let _ = headers.set("authorization", &format!("Bearer {p}"));
-        }
-        let resp = relay::send(env, &org, Method::Post, CREATE_PATH, headers, Some(&body)).await?;
-        return relay::relay(resp).await;
-    }
-    if route == Route::ImportOrg {
-        return import_org(req, env).await;
-    }
-    let operator_path = match route {
-        Route::ExportOrg => Some((Method::Get, EXPORT_PATH)),
-        Route::OperatorGetOrg => Some((Method::Get, OPERATOR_ORG_PATH)),
-        Route::SuspendOrg => Some((Method::Post, SUSPEND_PATH)),
-        Route::ResumeOrg => Some((Method::Post, RESUME_PATH)),
-        _ => None,
-    };
-    if let Some((internal_method, internal_path)) = operator_path {
-        // Only the operator: authenticated here (a failure counts as any failed sign-in) and
-        // again by the authority, which answers from the org's records.
-        let presented = bearer(req);
-        if Operator::authenticate(operator_secret(env).as_deref(), presented.as_deref()).is_err() {
-            return Err(auth_failed(env, req).await);
-        }
-        let path = req.path();
-        let id = crate::routes::resolve(method, &path).ok().and_then(|(_, id)| id);
-        let org = id.filter(|i| crate::domain::model::is_id("org_", i)).ok_or(Error::NotFound)?;
-        let headers = Headers::new();
-        let _ = headers.set(ORG_HEADER, org);
-        if let Some(p) = &presented {
-            let _ = headers.set("authorization", &format!("Bearer {p}"));
-        }
-        let resp = relay::send(env, org, internal_method, internal_path, headers, None).await?;
-        return relay::relay(resp).await;
+    if super::operator::is_operator(route) {
+        return super::operator::operator(req, env, method, route, now).await;
     }
     forward(req, env, ctx, method, now).await
-}
-
-/// `POST /v1/orgs/import` (operator): the export names its org, and so the authority that
-/// restores it (`idFromName(org_id)`); the edge reads only that and relays the body, and the
-/// authority authenticates the operator again and decides.
-async fn import_org(req: &mut Request, env: &Env) -> Result<Response, Problem> {
-    let body = read_body(req).await?;
-    let presented = bearer(req);
-    if Operator::authenticate(operator_secret(env).as_deref(), presented.as_deref()).is_err() {
-        return Err(auth_failed(env, req).await);
-    }
-    let org = service::import_target(&body)?;
-    let headers = Headers::new();
-    let _ = headers.set("content-type", "application/json");
-    let _ = headers.set(ORG_HEADER, &org);
-    if let Some(p) = &presented {
-        let _ = headers.set("authorization", &format!("Bearer {p}"));
-    }
-    let resp = relay::send(env, &org, Method::Post, crate::routes::ORG_IMPORT_PATH, headers, Some(&body)).await?;
-    relay::relay(resp).await
 }
 
 /// Send an admin request to the authority of the org the caller's secret belongs to. The edge
@@ -170,7 +103,7 @@ pub(super) async fn forward(
 }
 
 /// A failed admin authentication: counted per client address; 401 until the limit, then 429.
-async fn auth_failed(env: &Env, req: &Request) -> Problem {
+pub(super) async fn auth_failed(env: &Env, req: &Request) -> Problem {
     let client = limits::client(req.headers().get("cf-connecting-ip").ok().flatten());
     match limits::check(env, Limit::AdminAuthFailures, &client).await {
         Ok(()) => Error::Unauthenticated.into(),

@@ -20,7 +20,11 @@ mod kv;
 #[cfg(feature = "admin")]
 mod leaks;
 mod limits;
+#[cfg(feature = "admin")]
+mod operator;
 mod problem;
+#[cfg(feature = "admin")]
+mod registry;
 mod relay;
 mod usage;
 #[cfg(feature = "admin")]

@@ -34,6 +34,12 @@ pub const SUSPEND_PATH: &str = "/_authority/suspend";
 /// Internal path of the operator's resumption of an org.
 #[cfg(feature = "admin")]
 pub const RESUME_PATH: &str = "/_authority/resume";
+/// Internal path of the operator's deletion of an org.
+#[cfg(feature = "admin")]
+pub const DELETE_PATH: &str = "/_authority/delete";
+/// Internal path of the operator's recovery token.
+#[cfg(feature = "admin")]
+pub const RECOVERY_PATH: &str = "/_authority/recovery";
 /// Internal path of the operator's export of an org. (Its restore goes to the authority at its
 /// public path, [`crate::routes::ORG_IMPORT_PATH`], whose body limit it shares.)
 #[cfg(feature = "admin")]

@@ -220,6 +220,9 @@ fn check_record(org_id: &str, kind: Kind, id: &str, v: &Value, plan: &mut Parts)
             if o.id != org_id {
                 return Err("is the record of another org than org_id".into());
             }
+            if o.is_deleted() {
+                return Err("is the record of a deleted org, which an export never holds".into());
+            }
             plan.org = Some(o);
         }
         Kind::Member => {
@@ -403,7 +406,8 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// # Errors
     /// [`Error::NotFound`] for an org these records do not hold, [`Error::Internal`].
     pub async fn export_org(&self, _operator: &Operator, org_id: &str, now: Timestamp) -> Result<OrgExport> {
-        self.repo.org(org_id).await?.ok_or(Error::NotFound)?;
+        // A deleted org (its erasure may be under way) is gone: 404, as for every operator read.
+        self.repo.org(org_id).await?.filter(|o| !o.is_deleted()).ok_or(Error::NotFound)?;
         let schema_version = self.schema_version().await?.unwrap_or(SCHEMA_VERSION);
         let own = keys::org(org_id);
         let inner = format!("{own}:");
@@ -447,7 +451,8 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// and [`Service::import_org`] decides on the records as they are.
     ///
     /// # Errors
-    /// [`Conflict::OrgExists`] when the org exists here, [`Conflict::KeyElsewhere`] for a hash
+    /// [`Conflict::OrgExists`] when the org exists here (or its deletion is not finished),
+    /// [`Conflict::KeyElsewhere`] for a hash
     /// another org's token holds, [`Error::Internal`].
     pub async fn import_org_precheck(&self, _operator: &Operator, plan: &ImportPlan) -> Result<()> {
         if self.repo.org(&plan.org_id).await?.is_some() {

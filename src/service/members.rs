@@ -68,7 +68,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         suspend: bool,
         now: Timestamp,
     ) -> Result<OrgView> {
-        let before = self.repo.org(org_id).await?.ok_or(Error::NotFound)?;
+        let before = self.repo.org(org_id).await?.filter(|o| !o.is_deleted()).ok_or(Error::NotFound)?;
         if before.is_suspended() == suspend {
             return Ok(OrgView::from(&before));
         }
@@ -89,12 +89,12 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         Ok(OrgView::from(&org))
     }
 
-    /// `GET /v1/orgs/{id}` (operator): the org, or 404.
+    /// `GET /v1/orgs/{id}` (operator): the org, or 404 (also for one being deleted).
     ///
     /// # Errors
     /// [`Error::NotFound`], [`Error::Internal`].
     pub async fn operator_org(&self, _operator: &super::Operator, org_id: &str) -> Result<OrgView> {
-        let org = self.repo.org(org_id).await?.ok_or(Error::NotFound)?;
+        let org = self.repo.org(org_id).await?.filter(|o| !o.is_deleted()).ok_or(Error::NotFound)?;
         Ok(OrgView::from(&org))
     }
 
@@ -126,6 +126,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             created_at: now,
             version: 1,
             suspended_at: None,
+            deleted_at: None,
         };
         let admin = Member {
             id: self.id("mem_")?,
@@ -366,7 +367,14 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         }
         if !what.is_empty() {
             let verb = what.join(", ");
-            let notice = Notice { kind: Action::MemberUpdated, verb: &verb, token: None, member: Some(&m), text: None };
+            let notice = Notice {
+                kind: Action::MemberUpdated,
+                verb: &verb,
+                token: None,
+                member: Some(&m),
+                text: None,
+                urgent: false,
+            };
             // Told as the members are after the change: a deactivated admin is not told.
             let after: Vec<Member> = members.iter().map(|x| if x.id == m.id { m.clone() } else { x.clone() }).collect();
             self.notify(&mut changes, &actor.org, &after, Who::Caller(actor), &notice, now)?;

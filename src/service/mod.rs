@@ -13,7 +13,9 @@ mod json;
 mod leaks;
 mod listings;
 mod members;
+mod operator;
 mod projection;
+pub mod registry;
 mod reminders;
 mod schema;
 mod tokens;
@@ -37,6 +39,7 @@ pub use json::{object, parse_json};
 pub use leaks::Reporter;
 pub use listings::AuditQuery;
 pub use members::{Me, OrgCreated, Usage, FIRST_TOKEN_LABEL};
+pub use operator::{Deleted, Recovered, RECOVERY_TOKEN_LABEL};
 pub use projection::{Drained, Fix, Reconciled};
 pub use reminders::Tick;
 pub use schema::{
@@ -215,6 +218,8 @@ struct Notice<'a> {
     /// The body's first sentence, when "<who> <verb> the token … at <time>." does not fit (a
     /// warning rather than a change).
     text: Option<String>,
+    /// Emailed at once whatever the org's email policy.
+    urgent: bool,
 }
 
 /// `created_by` of a notification about a change made by a leak report (no member made it).
@@ -485,7 +490,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
                 created_by: by.to_owned(),
                 created_at: now,
                 masked: n.token.map(Token::masked),
-                email: org.policy.email_notifications.then(|| EmailState::pending(now)),
+                email: (org.policy.email_notifications || n.urgent).then(|| EmailState::pending(now)),
             };
             if note.email.is_some() {
                 changes.wake(now);
@@ -556,8 +561,14 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let target = (TargetType::Token, token.id.as_str());
         self.audit(changes, &org.id, who, outcome.action, target, outcome.summary.clone(), now)?;
         if let Some(n) = &outcome.notice {
-            let notice =
-                Notice { kind: outcome.action, verb: &n.verb, token: Some(token), member: None, text: n.text.clone() };
+            let notice = Notice {
+                kind: outcome.action,
+                verb: &n.verb,
+                token: Some(token),
+                member: None,
+                text: n.text.clone(),
+                urgent: n.urgent,
+            };
             self.notify(changes, org, members, who, &notice, now)?;
         }
         Ok(())

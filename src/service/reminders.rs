@@ -99,7 +99,14 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
                     }
                 };
                 if let Some((kind, verb, text)) = text {
-                    let notice = Notice { kind, verb: &verb, token: Some(&after), member: None, text: Some(text) };
+                    let notice = Notice {
+                        kind,
+                        verb: &verb,
+                        token: Some(&after),
+                        member: None,
+                        text: Some(text),
+                        urgent: false,
+                    };
                     self.notify(&mut changes, &org, &members, Who::Keyward, &notice, now)?;
                 }
                 mark(&mut w, *d);

@@ -68,6 +68,23 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         owner: Option<&Member>,
         now: Timestamp,
     ) -> Result<(Secret, Token)> {
+        let balance = spec.credits.and_then(|c| c.remaining);
+        let (secret, t) = self.mint(who, org, spec, owner, now)?;
+        let outcome = lifecycle::created(&t, owner.map(|m| m.email.as_str()), balance);
+        self.record_into(changes, (who, org, members), None, owner, &outcome, None, now)?;
+        Ok((secret, t))
+    }
+
+    /// A new token from `spec` and its new secret, made by `who` in `org` for `owner`, not yet
+    /// recorded: the caller records it with the lifecycle outcome that fits.
+    pub(super) fn mint(
+        &self,
+        who: Who<'_>,
+        org: &Org,
+        spec: NewToken,
+        owner: Option<&Member>,
+        now: Timestamp,
+    ) -> Result<(Secret, Token)> {
         let secret = Secret::generate(&self.prefix, &self.rng)?;
         let t = Token {
             id: self.id("tok_")?,
@@ -102,9 +119,6 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             credits: spec.credits.map(|c| c.plan(None)),
             version: 1,
         };
-        let balance = spec.credits.and_then(|c| c.remaining);
-        let outcome = lifecycle::created(&t, owner.map(|m| m.email.as_str()), balance);
-        self.record_into(changes, (who, org, members), None, owner, &outcome, None, now)?;
         Ok((secret, t))
     }
 

@@ -501,7 +501,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         };
         let org = self.repo.org(&t.org_id).await?.ok_or_else(|| Error::Internal("the org is gone".into()))?;
         let members = self.repo.members(&t.org_id).await?;
-        let n = Notice { kind, verb: &verb, token: Some(t), member: None, text: Some(text) };
+        let n = Notice { kind, verb: &verb, token: Some(t), member: None, text: Some(text), urgent: false };
         self.notify(&mut changes, &org, &members, Who::Keyward, &n, now)?;
         self.commit(&changes, now).await
     }

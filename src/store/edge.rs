@@ -154,4 +154,24 @@ impl<K: Kv> Edge<K> {
         let value = serde_json::to_string(&at).map_err(|e| StoreError(format!("cannot encode last use: {e}")))?;
         self.kv.put(&keys::last_used(org, token), &value, options).await
     }
+
+    /// Delete every last-use key of `org` (the erasure of a deleted org). One pass by cursor:
+    /// KV's listings lag its deletions, so listing again until nothing is left might not end.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure; the keys not yet deleted stay, for the next try.
+    pub async fn erase_last_used(&self, org: &str) -> Result<(), StoreError> {
+        let prefix = keys::last_used_all(org);
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self.kv.list(&prefix, LIST_MAX, cursor.as_deref()).await?;
+            for k in page.keys {
+                self.kv.delete(&k.name).await?;
+            }
+            match page.cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(()),
+            }
+        }
+    }
 }

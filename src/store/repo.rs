@@ -383,7 +383,11 @@ impl Changes {
         &self.writes
     }
 
-    fn put<T: Serialize>(&mut self, key: String, value: &T) -> Result<(), StoreError> {
+    /// Write any record as JSON at `key` (records outside an org's layout: the operator's registry).
+    ///
+    /// # Errors
+    /// [`StoreError`] if it cannot be encoded.
+    pub fn put<T: Serialize>(&mut self, key: String, value: &T) -> Result<(), StoreError> {
         let v = encode("record", value)?;
         self.writes.push(Write::Put(key, v));
         Ok(())
@@ -528,8 +532,12 @@ impl<S: Store> Repo<S> {
         }
     }
 
-    /// One page by public cursor: `Ok(Err(BadCursor))` for a cursor this listing did not issue.
-    async fn page<T: DeserializeOwned>(
+    /// One page of the records under `prefix` (`what` they are, for errors), by public cursor:
+    /// `Ok(Err(BadCursor))` for a cursor this listing did not issue.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure or an unreadable record.
+    pub async fn page<T: DeserializeOwned>(
         &self,
         what: &str,
         prefix: &str,

@@ -80,6 +80,7 @@ export async function start(bindings = {}) {
     durableObjects: {
       ORGS: { className: "OrgAuthority", useSQLite: true },
       CLAIMS: { className: "KeyClaims", useSQLite: true },
+      REGISTRY: { className: "OrgRegistry", useSQLite: true },
     },
     durableObjectsPersist: false,
     // the rate limits of wrangler.toml, as `make dev` simulates them

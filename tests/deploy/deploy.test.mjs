@@ -349,6 +349,7 @@ describe("a dry run's output", () => {
   const FULL_ROWS = [
     ["ORGS (OrgAuthority)", "Durable Object"],
     ["CLAIMS (KeyClaims)", "Durable Object"],
+    ["REGISTRY (OrgRegistry)", "Durable Object"],
     [`TOKENS (${PLACEHOLDER})`, "KV Namespace"],
     ["EMAIL (unrestricted)", "Send Email"],
     ["VERIFY_MISS_LIMIT (300 requests/60s)", "Rate Limit"],
@@ -363,7 +364,7 @@ describe("a dry run's output", () => {
     ["VERIFY_MISS_LIMIT (300 requests/60s)", "Rate Limit"],
     ["STRICT_VERIFY_LIMIT (600 requests/60s)", "Rate Limit"],
   ];
-  const BUNDLE = `import Z from "./${WASM}";\nvar Tt = 1, Kt = 3, Wt = 2;\nexport {\n  Kt as KeyClaims,\n  Tt as OrgAuthority,\n  Wt as default\n};\n//# sourceMappingURL=index.js.map\n`;
+  const BUNDLE = `import Z from "./${WASM}";\nvar Tt = 1, Kt = 3, Rt = 4, Wt = 2;\nexport {\n  Kt as KeyClaims,\n  Tt as OrgAuthority,\n  Rt as OrgRegistry,\n  Wt as default\n};\n//# sourceMappingURL=index.js.map\n`;
 
   /** A sandbox with a bundle in out/ and wrangler's output in out.log: why `which` is refused. */
   function dryRun(which, { rows, bundle = BUNDLE, wasm = "\0asm\x01\0\0\0", assets = true, pkg = true }) {

@@ -26,6 +26,7 @@ class Captured extends Log {
 export const DURABLE_OBJECTS = {
   ORGS: { className: "OrgAuthority", useSQLite: true },
   CLAIMS: { className: "KeyClaims", useSQLite: true },
+  REGISTRY: { className: "OrgRegistry", useSQLite: true },
 };
 
 /**

@@ -153,6 +153,22 @@ fn an_export_whose_hashes_another_org_holds_is_refused() {
 }
 
 #[test]
+fn a_deleted_org_comes_back_from_its_export() {
+    let s = source();
+    let e = export_of(&s);
+    let gone = block_on(s.w.svc.delete_org(&operator(), &s.org.id, &form(json!({"confirm_name": "Acme"})), s.w.now()))
+        .expect("deleted");
+    assert!(gone.erased);
+    assert!(matches!(block_on(s.w.svc.export_org(&operator(), &s.org.id, s.w.now())), Err(Error::NotFound)));
+    assert_eq!(s.w.verify(&s.live, &[]), "NOT_FOUND");
+    s.w.advance_seconds(60);
+    import_into(&s.w, &e).expect("restored where it was deleted");
+    assert_eq!(s.w.verify(&s.live, &[]), "VALID");
+    assert_eq!(s.w.verify(&s.revoked, &[]), "REVOKED");
+    assert!(s.w.auth(&s.org.admin_secret).is_ok());
+}
+
+#[test]
 fn a_large_export_under_another_org_id_is_refused_too() {
     // More hashes than the KV sample looks up: every one collides, so the sample finds them.
     let s = source();

@@ -19,6 +19,7 @@ mod least_authority;
 mod lifecycle;
 mod metadata;
 mod metering;
+mod operator;
 mod preconditions;
 mod projection_drain;
 mod props;

@@ -18,7 +18,7 @@ pub fn form<T: keyward::domain::validate::FromObject>(body: Value) -> T {
 }
 
 /// Deterministic xorshift bytes: tests only.
-pub struct TestRandom(Cell<u64>);
+pub struct TestRandom(pub Cell<u64>);
 
 impl RandomSource for TestRandom {
     fn fill(&self, buf: &mut [u8]) -> Result<(), RandomError> {

@@ -2,8 +2,8 @@
 
 use super::form::{check, clip, finish, optional_text, Form};
 use super::input::{
-    ConfirmInput, EmptyInput, Field, MemberPatchInput, NewMemberInput, NewOrgInput, NewTokenInput, OrgPatchInput,
-    RotateInput, TokenPatchInput, WebhookInput,
+    ConfirmInput, DeleteOrgInput, EmptyInput, Field, MemberPatchInput, NewMemberInput, NewOrgInput, NewTokenInput,
+    OrgPatchInput, RecoveryInput, RotateInput, TokenPatchInput, WebhookInput,
 };
 use super::metering::{credits_field, ratelimit_field, CreditsSpec, SHARED_NEEDS_EXTERNAL_ID};
 use super::rules::{
@@ -144,6 +144,69 @@ pub fn new_org(input: &NewOrgInput) -> Result<NewOrg, FieldErrors> {
             Some(NewOrg { name, modules, admin_email, admin_name })
         }
         _ => None,
+    };
+    finish(value, errors)
+}
+
+/// `DELETE /v1/orgs/{id}`: `{confirm_name}`, which must be `name`, the org's name, exactly.
+///
+/// # Errors
+/// Every failed field.
+pub fn delete_org(input: &DeleteOrgInput, name: &str) -> Result<(), FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let mut f = Form::new("", &mut errors, &input.unknown);
+    let value = match f.required_str("confirm_name", &input.confirm_name) {
+        Some(typed) if typed == name => Some(()),
+        Some(_) => {
+            f.fail("confirm_name", "is not the org's name");
+            None
+        }
+        None => None,
+    };
+    finish(value, errors)
+}
+
+/// Who a recovery token is for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RecoveryFor {
+    /// An existing member (the service checks they are an active admin).
+    Member(String),
+    /// A new admin.
+    NewAdmin {
+        /// Email.
+        email: String,
+        /// Name.
+        name: String,
+    },
+}
+
+/// `POST /v1/orgs/{id}/recovery`: `{member_id}` or `{admin: {email, name}}`, exactly one.
+///
+/// # Errors
+/// Every failed field.
+pub fn recovery(input: &RecoveryInput) -> Result<RecoveryFor, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let mut f = Form::new("", &mut errors, &input.unknown);
+    let value = match (input.member_id.is_sent(), input.admin.is_sent()) {
+        (true, true) => {
+            f.fail("admin", "give member_id or admin, not both");
+            None
+        }
+        (false, false) => {
+            f.fail("member_id", "is required (or admin, for a new admin)");
+            None
+        }
+        (true, false) => f.required_str("member_id", &input.member_id).map(|m| RecoveryFor::Member(m.to_owned())),
+        (false, true) => match f.required("admin", &input.admin) {
+            Some(a) => {
+                let mut g = f.nested("admin", &a.unknown);
+                match (g.email("email", &a.email), g.name("name", &a.name, true)) {
+                    (Some(email), Some(name)) => Some(RecoveryFor::NewAdmin { email, name }),
+                    _ => None,
+                }
+            }
+            None => None,
+        },
     };
     finish(value, errors)
 }

@@ -258,6 +258,20 @@ inputs! {
         pub email_notifications: Field<bool>,
     }
 
+    /// `DELETE /v1/orgs/{id}` (operator).
+    pub struct DeleteOrgInput {
+        /// The org's name, typed again.
+        pub confirm_name: Field<String>,
+    }
+
+    /// `POST /v1/orgs/{id}/recovery` (operator): one of the two.
+    pub struct RecoveryInput {
+        /// An active admin of the org.
+        pub member_id: Field<String>,
+        /// A new admin to add.
+        pub admin: Field<AdminInput>,
+    }
+
     /// `POST /v1/members`.
     pub struct NewMemberInput {
         /// Email.

@@ -171,6 +171,10 @@ impl OrgAuthority {
     /// clock) the run waits for its sends, so their outcome is known when it answers.
     async fn timed_work(&self, svc: &Rc<Svc>, wait: bool) -> Result<Option<Timestamp>, Problem> {
         let Some(org) = svc.repo().only_org().await? else { return Ok(None) };
+        if org.is_deleted() {
+            // A deletion whose KV writes were refused: finish it once they are made.
+            return Ok((!svc.erase(&org.id, now()).await?).then(|| now().plus_seconds(60)));
+        }
         let tick = svc.tick(&org.id, now()).await?;
         let var = |name: &str| self.env.var(name).map(|v| v.to_string()).unwrap_or_default();
         let (from, public_url) = (var("NOTIFY_FROM"), var("PUBLIC_URL"));

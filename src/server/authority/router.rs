@@ -13,8 +13,8 @@ use crate::server::http::{bearer, etag, if_match, input, no_content, read_body};
 use crate::server::leaks::ReportQuestion;
 use crate::server::problem::Problem;
 use crate::server::relay::{
-    StrictQuestion, CLIENT_HEADER, CREATE_PATH, EXPORT_PATH, OPERATOR_ORG_PATH, ORG_HEADER, REPORT_PATH, RESUME_PATH,
-    STRICT_PATH, SUSPEND_PATH, TOKEN_HEADER, USAGE_PATH,
+    StrictQuestion, CLIENT_HEADER, CREATE_PATH, DELETE_PATH, EXPORT_PATH, OPERATOR_ORG_PATH, ORG_HEADER, RECOVERY_PATH,
+    REPORT_PATH, RESUME_PATH, STRICT_PATH, SUSPEND_PATH, TOKEN_HEADER, USAGE_PATH,
 };
 use crate::server::{internal, param, query, reply};
 use crate::service::{Actor, AuditQuery, Error, Located, Operator, TokenQuery, UsageReport};
@@ -79,6 +79,21 @@ impl OrgAuthority {
             let resp = reply(200, &view)?;
             let _ = resp.headers().set("etag", &etag(view.version));
             return Ok(resp);
+        }
+        if method == "POST" && (path == DELETE_PATH || path == RECOVERY_PATH) {
+            let org = header(req, ORG_HEADER).ok_or_else(|| internal("no org named"))?;
+            let body = read_body(req).await?;
+            let secret = crate::server::admin::operator_secret(&self.env);
+            let operator = Operator::authenticate(secret.as_deref(), bearer(req).as_deref())?;
+            if path == RECOVERY_PATH {
+                return secret_reply(201, &svc.recover(&operator, &org, &input(&body)?, now).await?);
+            }
+            let deleted = svc.delete_org(&operator, &org, &input(&body)?, now).await?;
+            if !deleted.erased {
+                // KV still owes deletions: the alarm finishes the erasure once they are made.
+                self.alarm.retry_soon();
+            }
+            return reply(if deleted.erased { 200 } else { 202 }, &deleted);
         }
         // Everything that waits on I/O comes first: from authentication to commit the request
         // must run as one step, or another request could change the records in between and

@@ -18,8 +18,9 @@ pub struct SqlStore {
     sql: SqlStorage,
     /// `ctx.storage` itself, for `transactionSync`.
     storage: JsValue,
-    /// The object's alarm, which commits wake (when something falls due, and when KV is owed).
-    alarm: Rc<Alarm>,
+    /// The object's alarm, which commits wake (when something falls due, and when KV is owed);
+    /// `None` for an object without one (the registry, whose commits never owe or wake).
+    alarm: Option<Rc<Alarm>>,
 }
 
 fn sql_err(e: impl core::fmt::Display) -> StoreError {
@@ -47,6 +48,15 @@ fn prefix_end(prefix: &str) -> Option<String> {
 
 impl SqlStore {
     pub(super) fn new(state: &State, alarm: Rc<Alarm>) -> Result<Self, StoreError> {
+        Self::with_alarm(state, Some(alarm))
+    }
+
+    /// Records without an alarm (the registry).
+    pub(crate) fn plain(state: &State) -> Result<Self, StoreError> {
+        Self::with_alarm(state, None)
+    }
+
+    fn with_alarm(state: &State, alarm: Option<Rc<Alarm>>) -> Result<Self, StoreError> {
         let storage = state.storage();
         let sql = storage.sql();
         sql.exec("CREATE TABLE IF NOT EXISTS records (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID", None)
@@ -102,11 +112,13 @@ impl Store for SqlStore {
             .map_err(|e| sql_err(e.as_string().unwrap_or_else(|| "transaction failed".into())))?;
         // In the same synchronous step as the commit, so the output gate holds the answer until
         // both are on disk: should the object die before its drain, the alarm wakes it to finish.
-        if owes_kv {
-            self.alarm.safety();
-        }
-        if let Some(at) = wake {
-            self.alarm.wake_at(at);
+        if let Some(alarm) = &self.alarm {
+            if owes_kv {
+                alarm.safety();
+            }
+            if let Some(at) = wake {
+                alarm.wake_at(at);
+            }
         }
         Ok(())
     }
