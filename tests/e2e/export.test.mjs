@@ -111,6 +111,45 @@ describe("export and restore of an org", () => {
     assert.deepEqual((await exportOf(target, o.org.id)).body.records, before.body.records);
   });
 
+  test("deleted, then restored where it was: listed again, and both in the operator's log", async () => {
+    const { o, live, revoked } = await populated("Returning");
+    const e = await exportOf(source, o.org.id);
+    const del = await source.api("DELETE", `/v1/orgs/${o.org.id}`, {
+      token: OPERATOR,
+      body: { confirm_name: "Returning" },
+    });
+    assert.equal(del.status, 200, del.text);
+    assertProblem(await source.api("GET", `/v1/orgs/${o.org.id}/export`, { token: OPERATOR }), 404, "NOT_FOUND");
+    assert.equal((await verify(source, live.secret, "edge")).body.code, "NOT_FOUND");
+    const r = await importInto(source, e.text);
+    assert.equal(r.status, 201, r.text);
+    assert.equal((await verify(source, live.secret, "edge")).body.code, "VALID");
+    assert.equal((await verify(source, revoked.secret, "strict")).body.code, "REVOKED");
+    // the listing shows the org alive again, not its tombstone
+    const listed = [];
+    let cursor = "";
+    do {
+      const page = await source.api(
+        "GET",
+        `/v1/orgs?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+        {
+          token: OPERATOR,
+        },
+      );
+      assert.equal(page.status, 200, page.text);
+      listed.push(...page.body.orgs);
+      cursor = page.body.cursor;
+    } while (cursor);
+    const mine = listed.filter((x) => x.id === o.org.id);
+    assert.equal(mine.length, 1);
+    assert.equal(mine[0].name, "Returning");
+    assert.equal(mine[0].deleted_at, undefined);
+    const log = await source.api("GET", "/v1/operator/audit?limit=100", { token: OPERATOR });
+    const actions = log.body.events.filter((ev) => ev.org_id === o.org.id).map((ev) => ev.action);
+    assert.deepEqual(actions.slice(0, 3), ["org.imported", "org.deleted", "org.exported"]);
+    for (const ev of log.body.events) assert.ok(!JSON.stringify(ev).includes(o.secret));
+  });
+
   test("the webhook comes back with a new signing secret", async () => {
     const o = await createOrg(source.api, "Hooked");
     const put = await source.api("PUT", "/v1/org/webhook", {

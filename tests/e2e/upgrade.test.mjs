@@ -65,6 +65,13 @@ describe("upgrades", () => {
         // the operator's view, and the records now of the current storage schema
         const org = await w.api("GET", `/v1/orgs/${fixture.org_id}`, { token: fixture.operator });
         assert.equal(org.status, 200, org.text);
+        // an org made before the registry existed is listed once the operator has read it
+        const listed = await w.api("GET", "/v1/orgs?limit=100", { token: fixture.operator });
+        assert.equal(listed.status, 200, listed.text);
+        assert.deepEqual(
+          listed.body.orgs.map((x) => x.id),
+          [fixture.org_id],
+        );
         const exported = await w.api("GET", `/v1/orgs/${fixture.org_id}/export`, { token: fixture.operator });
         assert.equal(exported.status, 200, exported.text);
         assert.equal(exported.body.schema_version, 2);
