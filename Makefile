@@ -14,10 +14,11 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 setup:
 	@bash scripts/setup.sh
 
-## Build the Worker and serve the admin page and API on http://127.0.0.1:8787 (KV on disk in .wrangler/).
+## Build both Workers and serve the admin page and API on http://127.0.0.1:8787 (KV and Durable
+## Objects on disk in .wrangler/): keyward-verify in front, as deployed, keyward behind its ADMIN binding.
 dev: setup
 	@bash scripts/dev-vars.sh
-	$(WRANGLER) dev --local --ip 127.0.0.1 --port 8787 --var WEBHOOK_ALLOW_INSECURE:true --var PUBLIC_URL:http://127.0.0.1:8787
+	$(WRANGLER) dev --local --ip 127.0.0.1 --port 8787 -c wrangler.verify.toml -c wrangler.toml
 
 ## Every check and test suite.
 test: setup lint test-client test-native test-wasm build deploy-check e2e schema browser

@@ -41,6 +41,7 @@ const REQUIRED = {
   verify: {
     TOKENS: "KV Namespace",
     ORGS: "Durable Object",
+    ADMIN: "Worker",
     VERIFY_MISS_LIMIT: "Rate Limit",
     STRICT_VERIFY_LIMIT: "Rate Limit",
   },
@@ -185,6 +186,12 @@ export function checkConfigs({ root = ".", anyKvIds = false } = {}) {
     `${FULL}: ${cls} must be created as a SQLite-backed class (new_sqlite_classes)`,
   );
   check(verify.migrations.length === 0, `${VERIFY}: migrations belong to ${FULL}, the class's owner`);
+  // The verify Worker passes every other route to the full one.
+  const admin = (verify.services ?? []).filter((s) => s.binding === "ADMIN");
+  check(
+    admin.length === 1 && admin[0].service === full.name,
+    `${VERIFY}: ADMIN must be a service binding to "${full.name}"`,
+  );
 
   // The verify Worker shares the full one's rate limits (same namespaces: the counts are shared).
   for (const r of verify.ratelimits) {

@@ -30,7 +30,7 @@ mod usage;
 #[cfg(feature = "admin")]
 mod webhooks;
 
-/// The verify-only Worker has no admin API.
+/// The verify-only Worker holds the admin API by forwarding it.
 #[cfg(not(feature = "admin"))]
 mod admin {
     use worker::{Context, Env, Request, Response};
@@ -39,18 +39,27 @@ mod admin {
     use crate::domain::Timestamp;
     use crate::routes::Route;
 
-    /// The verify-only Worker (`--no-default-features --features server`, see `wrangler.verify.toml`)
-    /// serves health and verification only; every admin route is another Worker's, so it is 404 here.
-    #[allow(clippy::unused_async)]
+    /// The service binding to the full Worker (`wrangler.verify.toml`, `services`).
+    const ADMIN: &str = "ADMIN";
+
+    /// The verify-only Worker (`--no-default-features --features server`, see
+    /// `wrangler.verify.toml`) answers verifications itself and passes every other route of the
+    /// API, as the client sent it, to the full Worker through the `ADMIN` service binding: one
+    /// hostname holds the whole API while the Worker on the verify path carries only verify code.
+    /// Without the binding those routes are 404, as in a verify-only deployment.
     pub(super) async fn admin(
-        _: &mut Request,
-        _: &Env,
+        req: &mut Request,
+        env: &Env,
         _: &Context,
         _: &str,
         _: Route,
         _: Timestamp,
     ) -> Result<Response, Problem> {
-        Err(Problem::NoRoute)
+        let Ok(full) = env.service(ADMIN) else { return Err(Problem::NoRoute) };
+        let sent = req.clone().map_err(|e| Problem::internal(format!("admin forward: {e}")))?;
+        let resp = full.fetch_request(sent).await.map_err(|e| Problem::internal(format!("admin forward: {e}")))?;
+        // A copy whose headers this Worker may still set (CORS).
+        super::relay::relay(resp).await
     }
 }
 

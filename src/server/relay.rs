@@ -137,8 +137,8 @@ pub async fn strict(
     serde_json::from_slice(&bytes).map_err(internal)
 }
 
-/// A copy of an authority's answer that the edge may add headers to (CORS).
-#[cfg(feature = "admin")]
+/// A copy of an answer (an authority's, or the full Worker's) that the edge may add headers to
+/// (CORS).
 pub async fn relay(mut resp: Response) -> Result<Response, Problem> {
     let status = resp.status_code();
     let bytes = resp.bytes().await.map_err(internal)?;

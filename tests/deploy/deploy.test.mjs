@@ -360,6 +360,7 @@ describe("a dry run's output", () => {
   ];
   const VERIFY_ROWS = [
     ["ORGS (OrgAuthority, defined in keyward)", "Durable Object"],
+    ["ADMIN (keyward)", "Worker"],
     [`TOKENS (${PLACEHOLDER})`, "KV Namespace"],
     ["VERIFY_MISS_LIMIT (300 requests/60s)", "Rate Limit"],
     ["STRICT_VERIFY_LIMIT (600 requests/60s)", "Rate Limit"],

@@ -1,5 +1,7 @@
 // End-to-end: the verify-only Worker (build-verify/, wrangler.verify.toml) next to the full one,
-// both bound to the same KV namespace in one workerd, as they are deployed.
+// both bound to the same KV namespace in one workerd, as they are deployed: once with its ADMIN
+// service binding (the front of the whole API, as wrangler.verify.toml deploys it) and once
+// without (verify and health only).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Miniflare } from "miniflare";
@@ -14,6 +16,7 @@ const common = {
 
 let mf;
 let verifyWorker;
+let frontWorker;
 const out = [];
 const secrets = [OPERATOR];
 
@@ -34,6 +37,7 @@ async function call(worker, method, path, { token, body, raw, headers = {} } = {
 }
 const full = (...a) => call(null, ...a);
 const edge = (...a) => call(verifyWorker, ...a);
+const front = (...a) => call(frontWorker, ...a);
 
 before(async () => {
   mf = new Miniflare({
@@ -52,6 +56,14 @@ before(async () => {
         bindings: { TOKEN_PREFIX: "kw" },
         durableObjects: { ORGS: { className: "OrgAuthority", scriptName: "keyward", useSQLite: true } },
       },
+      {
+        ...common,
+        name: "front",
+        scriptPath: "build-verify/index.js",
+        bindings: { TOKEN_PREFIX: "kw" },
+        durableObjects: { ORGS: { className: "OrgAuthority", scriptName: "keyward", useSQLite: true } },
+        serviceBindings: { ADMIN: "keyward" },
+      },
     ],
     kvPersist: false,
     handleRuntimeStdio(stdout, stderr) {
@@ -61,6 +73,7 @@ before(async () => {
   });
   await mf.ready;
   verifyWorker = await mf.getWorker("verify");
+  frontWorker = await mf.getWorker("front");
 });
 after(async () => {
   await mf.dispose();
@@ -179,7 +192,7 @@ describe("verify-only Worker", () => {
     assert.fail("three attempts in a row could not keep a 4.5 s schedule");
   });
 
-  test("has health and nothing of the admin API", async () => {
+  test("without its ADMIN binding: health and verify, nothing of the admin API", async () => {
     assert.equal((await edge("GET", "/healthz")).status, 200);
     for (const [method, path] of [
       ["POST", "/v1/orgs"],
@@ -193,6 +206,65 @@ describe("verify-only Worker", () => {
       assertProblem(await edge(method, path, { token: OPERATOR, body }), 404, "NOT_FOUND");
     }
     assertProblem(await edge("PUT", "/v1/verify"), 405, "METHOD_NOT_ALLOWED");
+  });
+
+  test("with its ADMIN binding it holds every route: the full Worker answers the rest, unchanged", async () => {
+    const org = await front("POST", "/v1/orgs", {
+      token: OPERATOR,
+      body: { name: "Front", modules: ["billing"], admin: { email: "a@front.io", name: "A" } },
+    });
+    assert.equal(org.status, 201, org.text);
+    assert.equal(org.headers.get("cache-control"), "no-store");
+    const admin = org.body.secret;
+    secrets.push(admin);
+    const t = await front("POST", "/v1/tokens", {
+      token: admin,
+      body: { label: "svc", role: "developer", scopes: ["billing"], kind: "org" },
+    });
+    assert.equal(t.status, 201, t.text);
+    secrets.push(t.body.secret);
+    assert.equal((await front("POST", "/v1/verify", { body: { token: t.body.secret } })).body.code, "VALID");
+    // the same answers as the full Worker's, status, ETag and body
+    for (const path of ["/v1/me", `/v1/tokens/${t.body.token.id}`, "/v1/members", "/v1/openapi.json"]) {
+      const [a, b] = [await full("GET", path, { token: admin }), await front("GET", path, { token: admin })];
+      assert.deepEqual(
+        [b.status, b.headers.get("etag"), unclocked(b.text)],
+        [a.status, a.headers.get("etag"), unclocked(a.text)],
+        path,
+      );
+    }
+    // a change with a body and a precondition goes through whole
+    const stale = await front("PATCH", `/v1/tokens/${t.body.token.id}`, {
+      token: admin,
+      body: { label: "renamed" },
+      headers: { "if-match": '"999"' },
+    });
+    assertProblem(stale, 412, "PRECONDITION_FAILED");
+    const revoked = await front("POST", `/v1/tokens/${t.body.token.id}/revoke`, {
+      token: admin,
+      body: { confirm_label: "svc" },
+    });
+    assert.equal(revoked.status, 200, revoked.text);
+    assert.equal(
+      (await front("POST", "/v1/verify", { body: { token: t.body.secret, consistency: "strict" } })).body.code,
+      "REVOKED",
+    );
+    // problems, unknown paths and methods as the full Worker answers them
+    assertProblem(await front("GET", "/v1/me"), 401, "UNAUTHENTICATED");
+    assertProblem(await front("GET", "/v1/nothing", { token: admin }), 404, "NOT_FOUND");
+    const put = await front("PUT", "/v1/org", { token: admin, body: {} });
+    assertProblem(put, 405, "METHOD_NOT_ALLOWED");
+    assert.equal(
+      put.headers.get("allow"),
+      (await full("PUT", "/v1/org", { token: admin, body: {} })).headers.get("allow"),
+    );
+    const head = await front("HEAD", "/v1/me", { token: admin });
+    assert.deepEqual([head.status, head.text], [200, ""]);
+    const listed = await front("GET", "/v1/orgs?limit=100", { token: OPERATOR });
+    assert.ok(
+      listed.body.orgs.some((o) => o.id === org.body.org.id),
+      listed.text,
+    );
   });
 
   test("logs no secret", () => {
