@@ -17,7 +17,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { Miniflare } from "miniflare";
-import { seedTokens, settle, wrk } from "./lib.mjs";
+import { keywardBindings, seedTokens, settle, wrk } from "./lib.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 16;
@@ -32,15 +32,6 @@ const OUT = "bench/results";
 const DIR = `${OUT}/binding`;
 const VARIANTS = ["binding", "http"];
 const MODULES = [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }];
-// wrangler.toml's rate limits, as deployed (only misses and strict calls meet them; the timed
-// load has neither).
-const RATELIMITS = {
-  VERIFY_MISS_LIMIT: { simple: { limit: 300, period: 60 } },
-  ADMIN_AUTH_LIMIT: { simple: { limit: 60, period: 60 } },
-  STRICT_VERIFY_LIMIT: { simple: { limit: 600, period: 60 } },
-  REVOKE_REPORT_LIMIT: { simple: { limit: 30, period: 60 } },
-};
-
 function start() {
   return new Miniflare({
     host: "127.0.0.1",
@@ -68,14 +59,9 @@ function start() {
         modulesRules: MODULES,
         compatibilityDate: "2025-09-01",
         kvNamespaces: ["TOKENS"],
-        // keyward's usage counts go to the org authorities (the seeded org has none: they are
-        // dropped there, as in bench/run.mjs).
-        durableObjects: {
-          ORGS: { className: "OrgAuthority", useSQLite: true },
-          REGISTRY: { className: "OrgRegistry", useSQLite: true },
-        },
-        ratelimits: RATELIMITS,
-        bindings: { OPERATOR_SECRET: "bench", TOKEN_PREFIX: "kw", ALLOWED_ORIGINS: "" },
+        // Every binding keyward reads; its usage counts go to the org authorities (the seeded
+        // org has none: they are dropped there, as in bench/run.mjs).
+        ...keywardBindings(),
       },
     ],
   });

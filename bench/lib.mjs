@@ -130,3 +130,40 @@ export async function settle(url) {
   }
   return quiet >= 5;
 }
+
+/** The rate limits of wrangler.toml. */
+export const RATELIMITS = {
+  VERIFY_MISS_LIMIT: { simple: { limit: 300, period: 60 } },
+  ADMIN_AUTH_LIMIT: { simple: { limit: 60, period: 60 } },
+  STRICT_VERIFY_LIMIT: { simple: { limit: 600, period: 60 } },
+  REVOKE_REPORT_LIMIT: { simple: { limit: 30, period: 60 } },
+};
+
+/**
+ * Every binding keyward's full Worker reads, as wrangler.toml declares them, so a run measures
+ * keyward as deployed and not its handling of a missing binding. `registry: false` for a build
+ * from before the registry (`OrgRegistry`) and the key claims (`KeyClaims`) existed.
+ */
+export function keywardBindings({ registry = true, vars = {} } = {}) {
+  return {
+    durableObjects: {
+      ORGS: { className: "OrgAuthority", useSQLite: true },
+      ...(registry
+        ? {
+            CLAIMS: { className: "KeyClaims", useSQLite: true },
+            REGISTRY: { className: "OrgRegistry", useSQLite: true },
+          }
+        : {}),
+    },
+    ratelimits: RATELIMITS,
+    email: { send_email: [{ name: "EMAIL" }] },
+    bindings: {
+      OPERATOR_SECRET: "bench",
+      TOKEN_PREFIX: "kw",
+      ALLOWED_ORIGINS: "",
+      NOTIFY_FROM: "notifications@keyward.example",
+      PUBLIC_URL: "https://keyward.example",
+      ...vars,
+    },
+  };
+}

@@ -11,7 +11,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { Miniflare } from "miniflare";
-import { seedTokens, settle, wrk as wrkRun } from "./lib.mjs";
+import { keywardBindings, seedTokens, settle, wrk as wrkRun } from "./lib.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 16;
@@ -32,22 +32,17 @@ const ONLY = process.env.BENCH_WORKERS?.split(",").map((s) => s.trim());
 const WORKERS = ONLY ? ALL_WORKERS.filter((w) => ONLY.includes(w.name)) : ALL_WORKERS;
 
 function options(script, wasm, { authority = false, vars = {} } = {}) {
+  // keyward gets every binding it reads (its usage counts go to the org authorities; the bench's
+  // org has none: they are dropped there, as a deleted token's would be); the others none.
+  const keyward = authority ? keywardBindings({ vars }) : { bindings: { TOKEN_PREFIX: "kw", ...vars } };
   return {
-    // keyward's usage counts go to the org authorities (the bench's org has none: they are
-    // dropped there, as a deleted token's would be).
-    durableObjects: authority
-      ? {
-          ORGS: { className: "OrgAuthority", useSQLite: true },
-          REGISTRY: { className: "OrgRegistry", useSQLite: true },
-        }
-      : undefined,
+    ...keyward,
     modules: true,
     scriptPath: script,
     modulesRules: wasm ? [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }] : undefined,
     compatibilityDate: "2025-09-01",
     kvNamespaces: ["TOKENS"],
     kvPersist: KV_DIR,
-    bindings: { OPERATOR_SECRET: "bench", TOKEN_PREFIX: "kw", ALLOWED_ORIGINS: "", ...vars },
     host: "127.0.0.1",
     port: 0,
   };

@@ -2,7 +2,7 @@
 //! request to the caller's org authority, which serves it. Left out of the verify-only Worker
 //! (`--no-default-features --features server`).
 
-use worker::{console_error, Context, Env, Headers, Method, Request, Response};
+use worker::{Context, Env, Headers, Method, Request, Response};
 
 use super::http::{bearer, read_body};
 use super::limits::{self, Limit};
@@ -20,7 +20,9 @@ use crate::service::{self, Error};
 pub(super) fn operator_secret(env: &Env) -> Option<String> {
     let secret = env.secret("OPERATOR_SECRET").map(|s| s.to_string()).ok().filter(|s| !s.is_empty());
     if secret.is_none() {
-        console_error!("OPERATOR_SECRET is not set: org creation is disabled");
+        super::log_once("OPERATOR_SECRET", || {
+            "OPERATOR_SECRET is not set: the operator's routes are disabled".to_owned()
+        });
     }
     secret
 }

@@ -18,6 +18,11 @@ thread_local! {
     pub static FAIL_SENDS: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
 }
 
+/// Why a send failed when the deployment cannot send at all (logged once per isolate).
+pub const NO_SENDER: &str = "NOTIFY_FROM is not set";
+/// The same, without the binding.
+pub const NO_BINDING: &str = "no EMAIL binding";
+
 /// Send `e` from `from` within `timeout_ms`; `Err` says in a few words why not (never the
 /// message).
 pub async fn send(env: &Env, from: &str, e: &Email, timeout_ms: u64) -> Result<(), String> {
@@ -26,9 +31,9 @@ pub async fn send(env: &Env, from: &str, e: &Email, timeout_ms: u64) -> Result<(
         return Err("refused (fault injection)".into());
     }
     if from.is_empty() {
-        return Err("NOTIFY_FROM is not set".into());
+        return Err(NO_SENDER.into());
     }
-    let binding = env.send_email(BINDING).map_err(|_| "no EMAIL binding".to_owned())?;
+    let binding = env.send_email(BINDING).map_err(|_| NO_BINDING.to_owned())?;
     let message = SendEmailBuilder::builder(from, &e.to, &e.subject).text(&e.text).html(&e.html).build();
     let sending = Box::pin(binding.send_with_builder(&message));
     let timer = Box::pin(Delay::from(Duration::from_millis(timeout_ms)));

@@ -5,8 +5,16 @@
 //!
 //! Only failures and strict verifications are limited: a verification of a token that exists
 //! never calls a limiter, so a flood of junk never slows the tokens in real use.
+//!
+//! Verification misses are counted off the response path ([`count_later`]): the limiter's answer
+//! is remembered by the isolate, so a miss waits for nothing but its own KV read, and a client
+//! past its limit is refused from its next miss on.
 
-use worker::{console_error, Env};
+use std::cell::RefCell;
+
+use worker::{console_error, Context, Env};
+
+use crate::store::cache::TtlCache;
 
 use super::problem::Problem;
 
@@ -77,7 +85,7 @@ pub async fn check(env: &Env, limit: Limit, key: &str) -> Result<(), Problem> {
     let limiter = match env.rate_limiter(limit.binding()) {
         Ok(l) => l,
         Err(e) => {
-            console_error!("rate limit {}: no binding ({e})", limit.binding());
+            super::log_once(limit.binding(), || format!("rate limit {}: no binding ({e})", limit.binding()));
             return Ok(());
         }
     };
@@ -89,6 +97,50 @@ pub async fn check(env: &Env, limit: Limit, key: &str) -> Result<(), Problem> {
             Ok(())
         }
     }
+}
+
+/// Clients this isolate may remember as past a limit counted off the response path.
+const LIMITED_MEMORY: usize = 4_096;
+
+thread_local! {
+    /// `<binding>:<key>` → refused until its window ends, as the limiter last answered.
+    static LIMITED: RefCell<TtlCache<()>> = RefCell::new(TtlCache::new(LIMITED_MEMORY, 60_000));
+}
+
+fn memo_key(limit: Limit, key: &str) -> String {
+    format!("{}:{key}", limit.binding())
+}
+
+/// Count one event of `limit` for `key` off the response path (`ctx.wait_until`), and refuse
+/// at once a `key` the limiter has refused in this isolate within the limit's window. The event
+/// that crosses the limit is answered; the next ones are refused until the window ends. A missing
+/// or failing binding lets everything through (logged), as [`check`] does.
+///
+/// # Errors
+/// [`Problem::RateLimited`] with the limit's window as `retry_after`.
+pub fn count_later(ctx: &Context, env: &Env, limit: Limit, key: &str, now_ms: u64) -> Result<(), Problem> {
+    let memo = memo_key(limit, key);
+    let period_ms = u64::from(limit.period_seconds()) * 1_000;
+    let refused = LIMITED.with(|m| m.borrow().get_aged(&memo, now_ms).is_some_and(|(_, age)| age < period_ms));
+    if refused {
+        return Err(Problem::RateLimited { retry_after: limit.period_seconds() });
+    }
+    let limiter = match env.rate_limiter(limit.binding()) {
+        Ok(l) => l,
+        Err(e) => {
+            super::log_once(limit.binding(), || format!("rate limit {}: no binding ({e})", limit.binding()));
+            return Ok(());
+        }
+    };
+    let key = key.to_owned();
+    ctx.wait_until(async move {
+        match limiter.limit(key).await {
+            Ok(outcome) if !outcome.success => LIMITED.with(|m| m.borrow_mut().insert(&memo, (), now_ms)),
+            Ok(_) => {}
+            Err(e) => console_error!("rate limit {}: {e}", limit.binding()),
+        }
+    });
+    Ok(())
 }
 
 #[cfg(test)]

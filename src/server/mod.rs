@@ -120,6 +120,28 @@ pub(crate) fn legacy_formats(env: &Env) -> std::rc::Rc<LegacyFormats> {
     })
 }
 
+thread_local! {
+    /// The configuration problems this isolate has logged already.
+    static LOGGED: RefCell<Vec<&'static str>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Log a configuration problem (a missing binding, an unset variable) once per isolate, under
+/// `key`: it is the same on every request, and a line per request would flood the logs and cost
+/// every request the write.
+pub(crate) fn log_once(key: &'static str, line: impl FnOnce() -> String) {
+    let first = LOGGED.with(|l| {
+        let mut l = l.borrow_mut();
+        let first = !l.contains(&key);
+        if first {
+            l.push(key);
+        }
+        first
+    });
+    if first {
+        console_error!("{} (logged once per isolate)", line());
+    }
+}
+
 /// Test builds only (`--features faults`): the route that switches fault injection.
 #[cfg(feature = "faults")]
 const FAULTS_PATH: &str = "/v1/_test/faults";
@@ -377,7 +399,8 @@ pub(crate) async fn verify(
     usage::count(ctx, env, &outcome, now);
     kv::refresh_due(ctx, env);
     if matches!(outcome.code, Code::Malformed | Code::NotFound) {
-        limits::check(env, limits::Limit::VerifyMisses, caller).await?;
+        let now_ms = u64::try_from(now.as_millis()).unwrap_or(0);
+        limits::count_later(ctx, env, limits::Limit::VerifyMisses, caller, now_ms)?;
     }
     Ok(outcome)
 }

@@ -8,7 +8,7 @@
 use serde::Serialize;
 use worker::js_sys::Uint8Array;
 use worker::wasm_bindgen::JsValue;
-use worker::{Env, Headers, Method, Request, RequestInit, Response, Stub};
+use worker::{web_sys, Env, Headers, Method, Request, Response, Stub};
 
 use super::problem::Problem;
 use crate::service::{Located, Verification};
@@ -65,7 +65,9 @@ fn stub(env: &Env, org: &str) -> Result<Stub, Problem> {
     env.durable_object(BINDING).map_err(internal)?.id_from_name(org).map_err(internal)?.get_stub().map_err(internal)
 }
 
-/// Send `method path` with `headers` and `body` to the authority of `org`.
+/// Send `method path` with `headers` and `body` to the authority of `org`. The request is built
+/// with `web_sys` directly: `worker::RequestInit` would bring its `cf` options' serializer (image
+/// resizing and all) into the Worker on the verify path.
 pub async fn send(
     env: &Env,
     org: &str,
@@ -74,13 +76,15 @@ pub async fn send(
     headers: Headers,
     body: Option<&[u8]>,
 ) -> Result<Response, Problem> {
-    let mut init = RequestInit::new();
-    init.with_method(method).with_headers(headers);
+    let init = web_sys::RequestInit::new();
+    init.set_method(method.as_ref());
+    init.set_headers(&JsValue::from(headers.0));
     if let Some(b) = body.filter(|b| !b.is_empty()) {
-        init.with_body(Some(JsValue::from(Uint8Array::from(b))));
+        init.set_body(&JsValue::from(Uint8Array::from(b)));
     }
-    let req = Request::new_with_init(&format!("{ORIGIN}{path_and_query}"), &init).map_err(internal)?;
-    stub(env, org)?.fetch_with_request(req).await.map_err(internal)
+    let req = web_sys::Request::new_with_str_and_init(&format!("{ORIGIN}{path_and_query}"), &init)
+        .map_err(|e| internal(worker::Error::from(e)))?;
+    stub(env, org)?.fetch_with_request(Request::from(req)).await.map_err(internal)
 }
 
 /// The body of a strict verification, edge to authority: the secret's hash as the edge computed

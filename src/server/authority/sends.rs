@@ -45,8 +45,15 @@ pub async fn sends(
     let sent = stream::iter(emails).for_each_concurrent(SENDS_AT_ONCE, |out| async move {
         let started = now();
         let outcome = crate::server::email::send(env, from, &out.email, EMAIL_TIMEOUT_MS).await;
-        if let Err(why) = &outcome {
-            console_error!("email: not sent: {}", crate::store::redact(why));
+        match &outcome {
+            Err(why) if why == crate::server::email::NO_SENDER => {
+                crate::server::log_once(crate::server::email::NO_SENDER, || format!("email: not sent: {why}"));
+            }
+            Err(why) if why == crate::server::email::NO_BINDING => {
+                crate::server::log_once(crate::server::email::NO_BINDING, || format!("email: not sent: {why}"));
+            }
+            Err(why) => console_error!("email: not sent: {}", crate::store::redact(why)),
+            Ok(()) => {}
         }
         match svc.record_email(&out.key, outcome, started).await {
             Ok(Some(next)) => alarm.wake_at(next),
