@@ -208,8 +208,15 @@ fn kind_of(rest: &str) -> Option<(Kind, &str)> {
     Some((kind, id))
 }
 
+/// Longest reason a refused record is given, in characters.
+const REASON_MAX: usize = 200;
+
 fn typed<T: DeserializeOwned>(v: &Value) -> core::result::Result<T, String> {
-    T::deserialize(v).map_err(|e| format!("is not a record of its kind: {e}"))
+    T::deserialize(v).map_err(|e| {
+        // serde names the value it refused: never a hash in an answer, and never a long one.
+        let why: String = crate::store::redact(&e.to_string()).chars().take(REASON_MAX).collect();
+        format!("is not a record of its kind: {why}")
+    })
 }
 
 /// Check one record (`at` names it in errors) and keep what the import needs from it.
@@ -347,7 +354,8 @@ pub fn read_export(body: &[u8]) -> Result<ImportPlan> {
     }
     let positions: BTreeMap<&str, usize> =
         records.iter().enumerate().filter_map(|(i, r)| r.get("k").and_then(Value::as_str).map(|k| (k, i))).collect();
-    let stored = upgrade_records(from, stored).map_err(|e| Error::field("schema_version", &e.to_string()))?;
+    let stored = upgrade_records(from, stored)
+        .map_err(|e| Error::field("schema_version", &crate::store::redact(&e.to_string())))?;
     let mut parts = Parts::default();
     for (k, raw) in &stored {
         let at = positions.get(k.as_str()).map_or_else(|| "records".to_owned(), |i| format!("records[{i}].v"));
@@ -356,7 +364,7 @@ pub fn read_export(body: &[u8]) -> Result<ImportPlan> {
             continue;
         };
         let checked = serde_json::from_str::<Value>(raw)
-            .map_err(|e| e.to_string())
+            .map_err(|_| "is not JSON".to_owned())
             .and_then(|v| check_record(org_id, kind, id, &v, &mut parts));
         if let Err(why) = checked {
             errors.insert(at, why);

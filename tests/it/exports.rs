@@ -237,6 +237,17 @@ fn a_malformed_export_is_refused_whole() {
     let i = at(&bad, ":t:");
     bad["records"][i]["v"]["hash"] = json!("not-a-hash");
     assert_eq!(fields(read(&bad)), [format!("records[{i}].v")]);
+    // The reason never echoes a hash it was sent.
+    let mut bad = e.clone();
+    let planted = "ab".repeat(32);
+    bad["records"][i]["v"]["role"] = json!(planted);
+    match read(&bad) {
+        Err(Error::Validation(errs)) => {
+            let why = &errs[&format!("records[{i}].v")];
+            assert!(why.starts_with("is not a record of its kind") && !why.contains(&planted), "{why}");
+        }
+        other => panic!("{other:?}"),
+    }
     let mut bad = e.clone();
     bad["records"][i]["v"]["id"] = json!("tok_other");
     assert_eq!(fields(read(&bad)), [format!("records[{i}].v")]);
