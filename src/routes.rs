@@ -40,6 +40,12 @@ pub enum Route {
     ImportOrg,
     /// `GET /v1/me`
     Me,
+    /// `POST /v1/session` (sign in through Cloudflare Access)
+    CreateSession,
+    /// `GET /v1/session`
+    GetSession,
+    /// `DELETE /v1/session` (sign out)
+    DeleteSession,
     /// `GET /v1/org`
     GetOrg,
     /// `PATCH /v1/org`
@@ -145,6 +151,9 @@ pub const ROUTES: &[(&str, &str, Route)] = &[
     ("GET", "/v1/orgs/{id}/export", Route::ExportOrg),
     ("POST", ORG_IMPORT_PATH, Route::ImportOrg),
     ("GET", "/v1/me", Route::Me),
+    ("POST", "/v1/session", Route::CreateSession),
+    ("GET", "/v1/session", Route::GetSession),
+    ("DELETE", "/v1/session", Route::DeleteSession),
     ("GET", "/v1/org", Route::GetOrg),
     ("PATCH", "/v1/org", Route::UpdateOrg),
     ("POST", "/v1/org/reconcile", Route::ReconcileOrg),

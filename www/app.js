@@ -6,6 +6,7 @@
 // empty and error states, lib.js the DOM and API kit.
 import init, { version } from "./pkg/keyward.js";
 import { NO_ACCESS_MESSAGE, READ_ONLY_MESSAGE } from "./access.js";
+import { currentSession, leaveSession, requestSession, signedOutHere, useSession } from "./access-signin.js";
 import { renderAudit } from "./audit.js";
 import { renderCheck } from "./check.js";
 import { openLinkedToken } from "./deeplink.js";
@@ -16,6 +17,7 @@ import { renderNotifications } from "./notifications.js";
 import { renderOrg } from "./org.js";
 import { renderSignIn } from "./signin.js";
 import {
+  callerRole,
   canManage,
   claimView,
   handleActionError,
@@ -53,7 +55,7 @@ window.addEventListener("hashchange", route);
 await start();
 
 async function start() {
-  if (!session.get()) return renderSignIn();
+  if (!session.get()) return startWithoutToken();
   if (idleExpired()) return endSession(IDLE_MESSAGE);
   try {
     page.me = await api("GET", "/v1/me");
@@ -68,6 +70,42 @@ async function start() {
   signedIn();
 }
 
+/**
+ * No token in this tab: a Cloudflare Access session if the deployment has Access (the one the
+ * cookie holds, or a new one unless this tab signed out), else the token sign-in.
+ */
+async function startWithoutToken() {
+  let current;
+  try {
+    current = await currentSession();
+  } catch (e) {
+    return renderSignIn(e.message);
+  }
+  page.access = current !== "off";
+  if (!page.access) return renderSignIn();
+  if (current && idleExpired()) {
+    useSession(current);
+    return endSession(IDLE_MESSAGE);
+  }
+  try {
+    if (current) useSession(current);
+    else if (signedOutHere()) return renderSignIn();
+    else {
+      const r = await requestSession();
+      if (r.orgs) return renderSignIn(undefined, { orgs: r.orgs });
+    }
+    page.me = await api("GET", "/v1/me", undefined, null);
+  } catch (e) {
+    page.me = null;
+    return renderSignIn(
+      e instanceof ApiError && e.status === 401
+        ? "Cloudflare Access did not vouch for an active member of an organisation here. Sign in with a token instead."
+        : e.message,
+    );
+  }
+  signedIn();
+}
+
 /** The header, the tabs and the idle timer for page.me, then the view the address names. */
 function signedIn() {
   const me = page.me;
@@ -75,7 +113,7 @@ function signedIn() {
   fill(
     whoami,
     h("span", {}, me.member ? `${me.member.name} · ${me.org.name}` : `${me.token.label} (org token) · ${me.org.name}`),
-    h("span", { class: `badge role-${me.token.role}` }, isAdmin() ? "admin" : "developer"),
+    h("span", { class: `badge role-${me.token?.role ?? callerRole()}` }, isAdmin() ? "admin" : "developer"),
     canManage() ? null : h("span", { class: "badge", title: READ_ONLY_MESSAGE }, "read-only"),
     h("button", { type: "button", onclick: () => endSession("Signed out.") }, "Sign out"),
   );
@@ -94,6 +132,7 @@ function signedIn() {
  */
 function endSession(message) {
   session.clear();
+  leaveSession();
   stopIdle();
   page.me = null;
   delete main.dataset.view;

@@ -1,7 +1,8 @@
 // The "Audit log" view (admins): what happened, newest first, in people's names. Who acted (a
-// member's name and email, the operator, a leak report, or keyward itself), with which token, and
-// on what (a token links to its details), filtered by a token (the API's `target` or
-// `actor_token`) and by action (over the events loaded), "Load more" following the cursor.
+// member's name and email, the operator (or the operator for a member), a leak report, or keyward
+// itself), with which token or sign-in session, and on what (a token links to its details),
+// filtered by a token (the API's `target` or `actor_token`) and by action (over the events
+// loaded), "Load more" following the cursor.
 import { auditActions } from "./pkg/keyward.js";
 import { api, fill, h, keepFocus } from "./lib.js";
 import { when } from "./time.js";
@@ -213,6 +214,10 @@ function actor(e, view) {
   const by = e.actor_member_id ? member(e.actor_member_id, view) : null;
   const token = e.actor_token_id ? tokenRef(e.actor_token_id, view) : null;
   if (!by && !token) return h("span", { class: "system" }, systemActor(e));
+  // A member acting without a token: the operator acting for them, or their sign-in session.
+  if (e.acted_by === "operator" && by)
+    return h("div", { class: "acted-for" }, h("span", { class: "system" }, "operator for "), by);
+  if (e.acted_by === "session" && by) return h("div", {}, by, h("div", { class: "small" }, "signed in, no token"));
   return h("div", {}, by ?? h("span", {}, "an org token"), token ? h("div", { class: "small" }, "with ", token) : null);
 }
 

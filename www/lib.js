@@ -58,6 +58,21 @@ export const session = {
 };
 
 /**
+ * The CSRF token of a sign-in session (Cloudflare Access): kept in memory only, sent as
+ * `Keyward-CSRF` with every request made without a token (the session's cookie goes by itself).
+ */
+let csrfToken = null;
+export const csrf = {
+  get: () => csrfToken,
+  set: (t) => {
+    csrfToken = t;
+  },
+  clear: () => {
+    csrfToken = null;
+  },
+};
+
+/**
  * Call the API with the session token (or `auth`); JSON in, JSON out, problems thrown. `extra`
  * adds request headers (`if-match` for a write that must not overwrite a newer change).
  */
@@ -69,6 +84,7 @@ export async function api(method, path, body, auth = session.get(), extra = {}) 
 export async function apiTagged(method, path, body, auth = session.get(), extra = {}) {
   const headers = { ...extra };
   if (auth) headers.authorization = `Bearer ${auth}`;
+  else if (csrfToken) headers["keyward-csrf"] = csrfToken;
   if (body !== undefined) headers["content-type"] = "application/json";
   const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const etag = res.headers.get("etag");

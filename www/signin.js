@@ -2,12 +2,13 @@
 // first run: an organisation created with the operator secret, its first admin token shown once.
 import { checkToken } from "./pkg/keyward.js";
 import { NO_ACCESS_MESSAGE } from "./access.js";
+import { accessPanel } from "./access-signin.js";
 import { api, field, fill, h, session, showErrors, showServerErrors, toast } from "./lib.js";
 import { secretPanel } from "./secret.js";
 import { linkedTokenId } from "./deeplink.js";
 import { claimView, main, page, restart, signedIn } from "./state.js";
 
-export function renderSignIn(message) {
+export function renderSignIn(message, { orgs = null } = {}) {
   claimView();
   const tokenInput = h("input", {
     type: "password",
@@ -63,8 +64,23 @@ export function renderSignIn(message) {
     if (linkedTokenId() === null) location.hash = "#/tokens"; // a link to a token opens it after signing in
     signedIn();
   });
-  fill(main, h("div", { class: "signin" }, signIn, firstRunPanel()));
-  tokenInput.focus();
+  const access = page.access
+    ? accessPanel(
+        async () => {
+          try {
+            page.me = await api("GET", "/v1/me", undefined, null);
+          } catch (err) {
+            page.me = null;
+            return renderSignIn(err.message);
+          }
+          if (linkedTokenId() === null) location.hash = "#/tokens";
+          signedIn();
+        },
+        { orgs },
+      )
+    : null;
+  fill(main, h("div", { class: "signin" }, access, signIn, firstRunPanel()));
+  if (!orgs) tokenInput.focus();
 }
 
 function firstRunPanel() {

@@ -9,7 +9,7 @@ import { errorState } from "./states.js";
 export const main = document.getElementById("main");
 
 /** The signed-in caller (GET /v1/me), or null when signed out. */
-export const page = { me: null };
+export const page = { me: null, access: false };
 
 /**
  * Every view claims the screen when it starts; an async render that finishes after another view
@@ -24,13 +24,16 @@ export function claimView() {
 /** The role the signed-in token acts with, by the server's own rule (the browser module). */
 export const callerRole = () => {
   const t = page.me?.token;
-  if (!t) return null;
+  // Signed in without a token (a session): the member's own role.
+  if (!t) return page.me?.member?.role ?? null;
   return effectiveRole(t.kind, t.role, page.me.member?.role ?? null);
 };
+/** The caller's scopes: its token's; a member without one holds keyward:manage (the server's rule). */
+export const callerScopes = () => page.me?.token?.scopes ?? (page.me?.member ? ["keyward:manage"] : []);
 /** Whether the signed-in token acts as an admin. */
 export const isAdmin = () => callerRole() === "admin";
 /** Changes need keyward:manage (the server's rule); a keyward:read token only looks (no change buttons at all). */
-export const canManage = () => keywardAccess(page.me?.token?.scopes ?? []) === "manage";
+export const canManage = () => keywardAccess(callerScopes()) === "manage";
 
 export const STATUS_LABEL = {
   active: "Active",

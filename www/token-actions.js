@@ -4,7 +4,7 @@
 import { allowedActions, confirmLabelMatches, mayActOn } from "./pkg/keyward.js";
 import { api, field, h, openDialog, session, showServerErrors, toast } from "./lib.js";
 import { secretPanel } from "./secret.js";
-import { callerRole, handleActionError, page } from "./state.js";
+import { callerRole, callerScopes, handleActionError, page } from "./state.js";
 import { editDialog } from "./token-edit.js";
 
 /** The buttons of `t`'s row; `onChanged()` runs after a change (the list repaints). */
@@ -24,7 +24,7 @@ export function rowActions(t, { onChanged }) {
   // or keyward's disable shows no Enable to a developer; an expired token no Rotate. A disable
   // or revoke that only takes over a developer's own (same state) is left to the server.
   // A token whose role or keyward access is above the signed-in token's is out of its hands.
-  if (!mayActOn(callerRole(), page.me.token.scopes, t.role, t.scopes))
+  if (!mayActOn(callerRole(), callerScopes(), t.role, t.scopes))
     return h("p", { class: "muted small" }, "Above your token: an admin token with Manage changes it.");
   const allowed = new Set(allowedActions(t.state, t.status === "expired", t.state_set_by ?? null, callerRole()));
   const acts = [b("Edit", () => editDialog(t, onChanged))];
@@ -84,7 +84,7 @@ function rotateDialog(t, onChanged) {
   const { body, close, focusFirst } = openDialog(`Rotate “${t.label}”`, { onClose: onChanged });
   // The admin API takes only a token's current secret: rotating the one this page signed in with
   // would sign it out, so the page carries on with the new secret.
-  const own = t.id === page.me.token.id;
+  const own = t.id === page.me.token?.id;
   const grace = h(
     "select",
     { autofocus: true },

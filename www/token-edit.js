@@ -8,7 +8,7 @@ import { api, apiTagged, field, h, openDialog, showErrors, showServerErrors, toa
 import { meteringFields } from "./metering-fields.js";
 import { networksField } from "./networks.js";
 import { keywardChoice, scopeChecks, scopeFieldset, splitScopeErrors } from "./scope-fields.js";
-import { handleActionError, isAdmin, page } from "./state.js";
+import { callerScopes, handleActionError, isAdmin, page } from "./state.js";
 
 /** Edit the token `listed` (its row's view); `onChanged()` runs after a save (the list repaints). */
 export async function editDialog(listed, onChanged) {
@@ -31,11 +31,11 @@ export async function editDialog(listed, onChanged) {
   const scopes = scopeChecks(page.me.org.modules, t.scopes, "edit");
   const keyward = keywardChoice({
     modules: page.me.org.modules,
-    callerScopes: page.me.token.scopes,
+    callerScopes: callerScopes(),
     current: t.scopes,
     name: "edit-keyward",
   });
-  const networks = networksField(t.allowed_cidrs ?? [], { own: t.id === page.me.token.id });
+  const networks = networksField(t.allowed_cidrs ?? [], { own: t.id === page.me.token?.id });
   const metering = meteringFields({ current: t, editing: true, prefix: "edit" });
   const fields = [
     field("Name", label, { name: "label" }),

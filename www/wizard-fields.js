@@ -6,6 +6,7 @@ import { errorSlot, field, h, readDataUrl } from "./lib.js";
 import { meteringRows } from "./metering.js";
 import { networksField, networksWords } from "./networks.js";
 import { accessWords, keywardChoice, scopeChecks, scopeFieldset } from "./scope-fields.js";
+import { callerScopes } from "./state.js";
 
 /** Step 1: logo (read as a data URL, previewed), name and description. */
 export function generalStep({ onLogo }) {
@@ -55,7 +56,7 @@ export function accessStep({ members, admin, org, me }) {
     h("option", { value: "admin", disabled: !admin }, "Admin"),
   );
   const scopes = scopeChecks(org.modules, [], "new");
-  const keyward = keywardChoice({ modules: org.modules, callerScopes: me.token.scopes, name: "new-keyward" });
+  const keyward = keywardChoice({ modules: org.modules, callerScopes: callerScopes(), name: "new-keyward" });
   const expirySel = h(
     "select",
     {},

@@ -119,6 +119,7 @@ mod tests {
             created_at: Timestamp::from_millis(1_795_000_000_000),
             masked: Some("kw_••••••••abcd".into()),
             email: None,
+            urgent: false,
         }
     }
 

@@ -4,8 +4,10 @@
 //! pass a [`RandomSource`]), and no worker, wasm-bindgen, js-sys or web-sys import, so it is
 //! unit-tested natively and shared verbatim by the Worker and the browser module.
 
+pub mod access;
 pub mod cidr;
 pub mod email;
+pub mod ip;
 pub mod leak;
 pub mod legacy;
 pub mod lifecycle;

@@ -589,12 +589,14 @@ impl Action {
 pub enum ActedBy {
     /// A call made with a token (`actor_token_id`; `actor_member_id` for a personal one).
     Token,
-    /// The operator (org creation).
+    /// The operator: org creation, or acting for `actor_member_id` (`Keyward-Act-As`).
     Operator,
     /// keyward itself (the idle-token policy).
     Keyward,
     /// A leak report (a secret-scanning partner, or someone holding the secret).
     Report,
+    /// `actor_member_id` in a sign-in session, without a token (Cloudflare Access).
+    Session,
 }
 
 /// What an audit event is about.
@@ -658,6 +660,10 @@ pub struct Notification {
     /// Its email, when the org emails notifications (`None`: not emailed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<super::sending::EmailState>,
+    /// Emailed whatever the org's email policy says, then or later (a recovery token: nobody in
+    /// the org asked for it, so turning emails off must not hide it).
+    #[serde(default, skip_serializing_if = "core::ops::Not::not")]
+    pub urgent: bool,
 }
 
 #[cfg(test)]

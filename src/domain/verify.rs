@@ -50,6 +50,34 @@ impl Code {
         }
     }
 
+    /// Every code, in the order of the checks.
+    pub const ALL: [Self; 12] = [
+        Self::Malformed,
+        Self::NotFound,
+        Self::OrgSuspended,
+        Self::Revoked,
+        Self::Disabled,
+        Self::OwnerDeactivated,
+        Self::Expired,
+        Self::IpNotAllowed,
+        Self::InsufficientScope,
+        Self::RateLimited,
+        Self::UsageExceeded,
+        Self::Valid,
+    ];
+
+    /// The code whose wire name is `name`.
+    ///
+    /// ```
+    /// use keyward::domain::Code;
+    /// assert!(Code::ALL.iter().all(|c| Code::parse(c.as_str()) == Some(*c)));
+    /// assert_eq!(Code::parse("valid"), None);
+    /// ```
+    #[must_use]
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
     /// The wire name (`"NOT_FOUND"`, …).
     #[must_use]
     pub const fn as_str(self) -> &'static str {

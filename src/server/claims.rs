@@ -6,8 +6,9 @@
 //! key's verify entry. The registry is the one place both ask: a claim of a batch of hashes is
 //! decided in one synchronous step (no other request runs in between), so exactly one org holds
 //! a hash. A claim is kept for good, even when the token is deleted or its key is rotated away:
-//! a hash is one key, and a key that was one org's is never another's. The same org may claim
-//! its own hashes again (its authority then refuses what its records already hold).
+//! a hash is one key, and a key that was one org's is never another's while that org lives. The
+//! same org may claim its own hashes again (its authority then refuses what its records already
+//! hold). When the operator deletes an org, its claims go with it.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -64,6 +65,7 @@ impl DurableObject for KeyClaims {
         let outcome = match req.path().as_str() {
             "/claim" => self.claim(&batch),
             "/release" => self.release(&batch).map(|()| Claimed::default()),
+            "/release-org" => self.release_org(&batch.org_id).map(|()| Claimed::default()),
             _ => return Response::error("no such route", 404),
         };
         match outcome {
@@ -112,6 +114,13 @@ impl KeyClaims {
             }
         }
         Ok(Claimed { taken: None, added })
+    }
+
+    /// Give back every hash `org` holds (the org is deleted).
+    fn release_org(&self, org: &str) -> worker::Result<()> {
+        self.ready()?;
+        self.sql.exec("DELETE FROM claims WHERE org = ?", vec![org.into()])?;
+        Ok(())
     }
 
     /// Give back `batch`'s hashes that its org holds (an import that claimed them and then failed).
@@ -169,6 +178,14 @@ pub async fn release(env: &Env, org: &str, hashes: &[String], added: &[usize]) {
         return;
     }
     if let Err(e) = send(env, "/release", org, &given).await {
+        worker::console_error!("claims release: {e:?}");
+    }
+}
+
+/// Give back every imported key's hash a deleted org held. A failure is logged (`claims release:`):
+/// those keys then stay refused to other orgs' imports.
+pub async fn release_org(env: &Env, org: &str) {
+    if let Err(e) = send(env, "/release-org", org, &[]).await {
         worker::console_error!("claims release: {e:?}");
     }
 }

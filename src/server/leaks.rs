@@ -128,15 +128,15 @@ async fn fetch_keys(url: &str) -> Result<Vec<TrustedKey>, String> {
     serde_json::from_str::<KeyList>(&text).map(KeyList::keys).map_err(|e| e.to_string())
 }
 
-fn js(e: JsValue) -> String {
+pub(super) fn js(e: JsValue) -> String {
     e.as_string().unwrap_or_else(|| "a WebCrypto call failed".to_owned())
 }
 
-fn member(target: &JsValue, name: &str) -> Result<JsValue, String> {
+pub(super) fn member(target: &JsValue, name: &str) -> Result<JsValue, String> {
     Reflect::get(target, &JsValue::from_str(name)).map_err(js)
 }
 
-fn object(fields: &[(&str, JsValue)]) -> Result<Object, String> {
+pub(super) fn object(fields: &[(&str, JsValue)]) -> Result<Object, String> {
     let o = Object::new();
     for (k, v) in fields {
         Reflect::set(&o, &JsValue::from_str(k), v).map_err(js)?;
@@ -144,7 +144,7 @@ fn object(fields: &[(&str, JsValue)]) -> Result<Object, String> {
     Ok(o)
 }
 
-async fn call(subtle: &JsValue, name: &str, args: &Array) -> Result<JsValue, String> {
+pub(super) async fn call(subtle: &JsValue, name: &str, args: &Array) -> Result<JsValue, String> {
     let f: Function = member(subtle, name)?.dyn_into().map_err(|_| format!("crypto.subtle.{name} is missing"))?;
     let promise: Promise = f.apply(subtle, args).map_err(js)?.dyn_into().map_err(|_| "not a promise".to_owned())?;
     JsFuture::from(promise).await.map_err(js)

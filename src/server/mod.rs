@@ -7,6 +7,8 @@
 //!   org) serves every admin request and strict verification from its records, one at a time.
 
 #[cfg(feature = "admin")]
+mod access;
+#[cfg(feature = "admin")]
 mod admin;
 #[cfg(feature = "admin")]
 mod authority;
@@ -308,7 +310,7 @@ async fn handle(
         Route::VerifyGet => {
             let asked = verify_query(req)?;
             let caller = limits::client(req.headers().get("cf-connecting-ip").ok().flatten());
-            reply(200, &verify(env, ctx, &asked, &caller, now).await?)
+            verify(env, ctx, &asked, &caller, now).await?.answer().into_response().map_err(internal)
         }
         _ => admin::admin(req, env, ctx, method, route, now).await,
     }
@@ -326,7 +328,7 @@ pub(crate) async fn verify_post(req: &web_sys::Request, env: &Env, ctx: &Context
     }
     .await;
     match outcome {
-        Ok(v) => Answer::json(200, &v),
+        Ok(v) => v.answer(),
         Err(e) => {
             if let Problem::Service(Error::Internal(why)) = &e {
                 console_error!("POST /v1/verify: {}", crate::store::redact(why));
@@ -352,12 +354,33 @@ fn verify_query(req: &Request) -> Result<service::VerifyRequest, Problem> {
     Ok(service::VerifyRequest { token: bearer(req).unwrap_or_default(), scopes, consistency, client_ip, cost })
 }
 
+/// A verification's answer: decided here, or the authority's, passed on as it wrote it.
+pub(crate) enum Verified {
+    /// Decided at the edge (from KV), or without a lookup.
+    Decided(Box<Verification>),
+    /// The org authority's strict answer.
+    Relayed(relay::StrictAnswer),
+}
+
+impl Verified {
+    /// The `200` answer.
+    fn answer(self) -> Answer {
+        match self {
+            Self::Decided(v) => Answer::json(200, &*v),
+            Self::Relayed(r) => {
+                Answer { status: 200, content_type: "application/json", body: r.body, retry_after: None }
+            }
+        }
+    }
+}
+
 /// Answer a verification, both paths: at the edge from KV, or strictly from the org's authority
-/// (found through the secret's verify entry). A token with a rate limit or credits (its entry
-/// says `metered`) is always answered by its authority, which meters it exactly. A valid answer
-/// records the use off the response path. Answers `MALFORMED` and `NOT_FOUND` count against
-/// `caller`'s limit (the connecting client, not `client_ip`), strict ones of unmetered tokens
-/// against the token's; nothing else is limited (a metered token's own limit and credits bound it).
+/// (found through the secret's verify entry), whose answer is passed on unread. A token with a
+/// rate limit or credits (its entry says `metered`) is always answered by its authority, which
+/// meters it exactly. A valid answer records the use off the response path. Answers `MALFORMED`
+/// and `NOT_FOUND` count against `caller`'s limit (the connecting client, not `client_ip`), off
+/// the response path; strict ones of unmetered tokens against the token's; nothing else is
+/// limited (a metered token's own limit and credits bound it).
 ///
 /// # Errors
 /// [`Error::RateLimited`] past a limit; [`Error::Internal`] when KV or the authority fails.
@@ -367,38 +390,43 @@ pub(crate) async fn verify(
     asked: &service::VerifyRequest,
     caller: &str,
     now: Timestamp,
-) -> Result<Verification, Problem> {
+) -> Result<Verified, Problem> {
     let found = service::lookup(&edge(env), &asked.token, &legacy_formats(env)).await?;
-    let outcome = match (asked.consistency, found) {
-        (_, Lookup::Found { hash, entry }) if entry.metered => {
+    let strict = asked.consistency == Consistency::Strict;
+    let (outcome, at, code) = match found {
+        Lookup::Found { hash, entry } if entry.metered || strict => {
             let at = Located::from(entry.as_ref());
-            let mut answer = relay::strict(env, asked, &hash, &at).await?;
-            answer.located = Some(at);
-            answer
+            if !entry.metered {
+                limits::check(env, limits::Limit::StrictVerifications, &at.token_id).await?;
+            }
+            let answer = relay::strict(env, asked, &hash, &at).await?;
+            let code = answer.code;
+            (Verified::Relayed(answer), Some(at), code)
         }
-        (Consistency::Strict, Lookup::Found { hash, entry }) => {
-            let at = Located::from(entry.as_ref());
-            limits::check(env, limits::Limit::StrictVerifications, &at.token_id).await?;
-            let mut answer = relay::strict(env, asked, &hash, &at).await?;
-            answer.located = Some(at);
-            answer
-        }
-        (Consistency::Strict, Lookup::Unknown) => {
+        Lookup::Unknown if strict => {
             // An unknown secret names no org, so no authority can answer: the miss is KV's, and as
             // stale as an edge answer.
             let mut miss = Verification::new(Code::NotFound, None, Consistency::Strict, now);
             miss.max_staleness_s = service::EDGE_MAX_STALENESS_S;
-            miss
+            (Verified::Decided(Box::new(miss)), None, Code::NotFound)
         }
-        (Consistency::Strict, Lookup::Malformed) => Verification::new(Code::Malformed, None, Consistency::Strict, now),
-        (Consistency::Edge, found) => found.edge_verdict(&asked.scopes, asked.client_ip, now),
+        Lookup::Malformed if strict => (
+            Verified::Decided(Box::new(Verification::new(Code::Malformed, None, Consistency::Strict, now))),
+            None,
+            Code::Malformed,
+        ),
+        found => {
+            let v = found.edge_verdict(&asked.scopes, asked.client_ip, now);
+            let (at, code) = (v.located.clone(), v.code);
+            (Verified::Decided(Box::new(v)), at, code)
+        }
     };
-    if let Some(t) = &outcome.token {
-        touch(ctx, env, &t.org_id, &t.id, now);
+    if let Some(at) = at.as_ref().filter(|_| code == Code::Valid) {
+        touch(ctx, env, &at.org_id, &at.token_id, now);
     }
-    usage::count(ctx, env, &outcome, now);
+    usage::count(ctx, env, at.as_ref(), code, now);
     kv::refresh_due(ctx, env);
-    if matches!(outcome.code, Code::Malformed | Code::NotFound) {
+    if matches!(code, Code::Malformed | Code::NotFound) {
         let now_ms = u64::try_from(now.as_millis()).unwrap_or(0);
         limits::count_later(ctx, env, limits::Limit::VerifyMisses, caller, now_ms)?;
     }

@@ -11,8 +11,8 @@ use super::http::{bearer, read_body};
 use super::problem::Problem;
 use super::registry;
 use super::relay::{
-    self, CREATE_PATH, DELETE_PATH, EXPORT_PATH, OPERATOR_ORG_PATH, ORG_HEADER, RECOVERY_PATH, RESUME_PATH,
-    SUSPEND_PATH,
+    self, CHANGED_HEADER, CREATE_PATH, DELETE_PATH, EXPORT_PATH, OPERATOR_ORG_PATH, ORG_HEADER, RECOVERY_PATH,
+    RESUME_PATH, SUSPEND_PATH,
 };
 use super::{internal, reply, CryptoRandom};
 use crate::domain::model::{is_id, new_id};
@@ -48,7 +48,8 @@ fn to_authority(org: &str, presented: &str) -> Headers {
     headers
 }
 
-/// The JSON body of an authority's answer, and the answer rebuilt for the client.
+/// The JSON body of an authority's answer, and the answer rebuilt for the client (without the
+/// authority's [`CHANGED_HEADER`], which is for the edge).
 async fn read(resp: Response) -> Result<(u16, Value, Response), Problem> {
     let status = resp.status_code();
     let mut copy = relay::relay(resp).await?;
@@ -97,11 +98,9 @@ pub(super) async fn operator(
                 if let Err(e) = registry::register(env, &org, now).await {
                     worker::console_error!("registry: {org} created but not registered: {e:?}");
                 }
-                let summary = format!(
-                    "Created org \"{}\" with admin {}",
-                    text(&v, &["org", "name"]),
-                    text(&v, &["member", "email"])
-                );
+                // Ids, not emails: this log outlives the org, whose people's data is erased with it.
+                let summary =
+                    format!("Created org {:?} with admin {}", text(&v, &["org", "name"]), text(&v, &["member", "id"]));
                 registry::record(env, OperatorAction::OrgCreated, &org, &summary).await;
             }
             Ok(out)
@@ -170,7 +169,9 @@ async fn on_org(
     };
     let body = (!body.is_empty()).then_some(body);
     let resp = relay::send(env, org, method, path, to_authority(org, presented), body).await?;
+    let changed = resp.headers().get(CHANGED_HEADER).ok().flatten().is_some();
     let (status, v, out) = read(resp).await?;
+    let _ = out.headers().delete(CHANGED_HEADER);
     if !(200..300).contains(&status) {
         return Ok(out);
     }
@@ -192,12 +193,16 @@ async fn on_org(
             if let Err(e) = registry::tombstone(env, org, at).await {
                 worker::console_error!("registry: {org} deleted but no tombstone written: {e:?}");
             }
+            // The imported keys it held are nobody's now: the customer may bring them again.
+            super::claims::release_org(env, org).await;
             "Deleted the org and erased its records".to_owned()
         }
-        Route::RecoverOrg => format!("Issued a recovery token for {}", text(&v, &["member", "email"])),
+        Route::RecoverOrg => format!("Issued a recovery token for {}", text(&v, &["member", "id"])),
         _ => String::new(),
     };
-    if let Some(action) = action {
+    // Only what this request changed: a repeat that found the org so already is not an action.
+    let changed = changed || route == Route::RecoverOrg;
+    if let Some(action) = action.filter(|_| changed) {
         registry::record(env, action, org, &summary).await;
     }
     Ok(out)

@@ -25,6 +25,9 @@ pub enum Problem {
         /// Seconds to wait: the limit's window.
         retry_after: u32,
     },
+    /// 404 `NOT_FOUND`: a feature this deployment has not configured; the detail says which.
+    #[cfg_attr(not(feature = "admin"), allow(dead_code))]
+    NotConfigured(&'static str),
 }
 
 impl From<Error> for Problem {
@@ -78,6 +81,7 @@ impl Problem {
             Self::MethodNotAllowed => 405,
             Self::PayloadTooLarge => 413,
             Self::RateLimited { .. } => 429,
+            Self::NotConfigured(_) => 404,
         }
     }
 
@@ -101,6 +105,7 @@ impl Problem {
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::NotConfigured(_) => "NOT_FOUND",
         }
     }
 
@@ -124,6 +129,7 @@ impl Problem {
             Self::MethodNotAllowed => "Method not allowed",
             Self::PayloadTooLarge => "Payload too large",
             Self::RateLimited { .. } => "Too many requests",
+            Self::NotConfigured(_) => "Not found",
         }
     }
 
@@ -138,6 +144,7 @@ impl Problem {
             Self::RateLimited { retry_after } => {
                 format!("Too many of these requests just now; try again in {retry_after} seconds.")
             }
+            Self::NotConfigured(what) => (*what).into(),
         }
     }
 

@@ -11,7 +11,8 @@ use worker::wasm_bindgen::JsValue;
 use worker::{web_sys, Env, Headers, Method, Request, Response, Stub};
 
 use super::problem::Problem;
-use crate::service::{Located, Verification};
+use crate::domain::Code;
+use crate::service::Located;
 
 /// The Durable Object namespace binding (wrangler.toml `[[durable_objects.bindings]]`).
 pub const BINDING: &str = "ORGS";
@@ -40,6 +41,10 @@ pub const DELETE_PATH: &str = "/_authority/delete";
 /// Internal path of the operator's recovery token.
 #[cfg(feature = "admin")]
 pub const RECOVERY_PATH: &str = "/_authority/recovery";
+/// Set by the authority on an operator's answer when that request changed the org (not on a
+/// repeat that found it so already): only then is it in the operator's audit log.
+#[cfg(feature = "admin")]
+pub const CHANGED_HEADER: &str = "keyward-changed";
 /// Internal path of the operator's export of an org. (Its restore goes to the authority at its
 /// public path, [`crate::routes::ORG_IMPORT_PATH`], whose body limit it shares.)
 #[cfg(feature = "admin")]
@@ -53,6 +58,22 @@ pub const TOKEN_HEADER: &str = "keyward-token";
 /// The caller's connecting address as Cloudflare saw it (network allowlists of admin callers).
 #[cfg(feature = "admin")]
 pub const CLIENT_HEADER: &str = "keyward-client";
+/// The member the operator acts for (`Keyward-Act-As`, checked by the edge and again by the
+/// authority, with the operator secret it forwards).
+#[cfg(feature = "admin")]
+pub const ACT_AS_HEADER: &str = "keyward-act-as";
+/// Internal path of a sign-in session's start (the email Access vouched for in [`EMAIL_HEADER`]).
+#[cfg(feature = "admin")]
+pub const SESSION_PATH: &str = "/_authority/session";
+/// Internal path of the question whether an email may sign in to the org (the org picker).
+#[cfg(feature = "admin")]
+pub const SIGN_IN_CHOICE_PATH: &str = "/_authority/sign-in-choice";
+/// The email Cloudflare Access vouched for, as the edge checked it.
+#[cfg(feature = "admin")]
+pub const EMAIL_HEADER: &str = "keyward-email";
+/// The secret of the caller's sign-in session (from its cookie).
+#[cfg(feature = "admin")]
+pub const SESSION_HEADER: &str = "keyward-session";
 /// Internal requests are addressed to this origin (a Durable Object ignores the host).
 const ORIGIN: &str = "https://authority.keyward.internal";
 
@@ -111,17 +132,30 @@ const fn default_cost() -> u32 {
     crate::domain::meter::DEFAULT_COST
 }
 
+/// The header the authority names its strict verdict's code in, so the edge can count and
+/// remember the use without reading the answer.
+pub const CODE_HEADER: &str = "keyward-code";
+
+/// A strict verdict as the authority wrote it: the answer's body, passed on as it is, and its code.
+pub struct StrictAnswer {
+    /// The JSON answer, byte for byte the authority's.
+    pub body: String,
+    /// Its code.
+    pub code: Code,
+}
+
 /// Ask the org's authority for a strict verdict on what was `asked`, whose secret hashes to
-/// `hash` and was found at `at`.
+/// `hash` and was found at `at`. One round trip; the answer is not parsed here (its code comes in
+/// [`CODE_HEADER`]), so it reaches the caller as the authority wrote it.
 ///
 /// # Errors
-/// [`Error::Internal`] when the authority cannot be reached or answers something else.
+/// Internal when the authority cannot be reached or answers something else.
 pub async fn strict(
     env: &Env,
     asked: &crate::service::VerifyRequest,
     hash: &str,
     at: &Located,
-) -> Result<Verification, Problem> {
+) -> Result<StrictAnswer, Problem> {
     let q = StrictQuestion {
         hash: hash.to_owned(),
         scopes: asked.scopes.clone(),
@@ -137,8 +171,9 @@ pub async fn strict(
     if resp.status_code() != 200 {
         return Err(internal(format!("strict verification answered {}", resp.status_code())));
     }
-    let bytes = resp.bytes().await.map_err(internal)?;
-    serde_json::from_slice(&bytes).map_err(internal)
+    let code = resp.headers().get(CODE_HEADER).ok().flatten().and_then(|c| Code::parse(&c));
+    let code = code.ok_or_else(|| internal("a strict answer without its code"))?;
+    Ok(StrictAnswer { body: resp.text().await.map_err(internal)?, code })
 }
 
 /// A copy of an answer (an authority's, or the full Worker's) that the edge may add headers to

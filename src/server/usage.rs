@@ -18,7 +18,7 @@ use worker::{console_error, Context, Delay, Env, Headers, Method};
 
 use super::relay::{send, USAGE_PATH};
 use crate::domain::{Code, Timestamp};
-use crate::service::{UsageCount, UsageReport, Verification};
+use crate::service::{Located, UsageCount, UsageReport};
 
 /// Default flush interval per org and isolate.
 const FLUSH_EVERY_MS: i64 = 60_000;
@@ -64,10 +64,10 @@ fn settings(env: &Env) -> (bool, i64) {
     (on, every)
 }
 
-/// Count `outcome` (a verification answered at `now`) for its token, if the secret was known,
-/// and make sure a flush of its org is coming.
-pub fn count(ctx: &Context, env: &Env, outcome: &Verification, now: Timestamp) {
-    let Some(at) = &outcome.located else { return };
+/// Count a verification answered `code` at `now` for its token (`located`: where its secret
+/// was found; `None`: unknown, not counted), and make sure a flush of its org is coming.
+pub fn count(ctx: &Context, env: &Env, located: Option<&Located>, code: Code, now: Timestamp) {
+    let Some(at) = located else { return };
     let (on, every) = settings(env);
     if !on {
         return;
@@ -88,12 +88,12 @@ pub fn count(ctx: &Context, env: &Env, outcome: &Verification, now: Timestamp) {
             org.entries += 1;
         }
         let c = counts.iter_mut().find(|c| c.day == day)?;
-        if outcome.valid {
+        if code == Code::Valid {
             c.valid += 1;
         } else {
             c.refused += 1;
         }
-        match outcome.code {
+        match code {
             Code::RateLimited => c.rate_limited += 1,
             Code::UsageExceeded => c.usage_exceeded += 1,
             _ => {}

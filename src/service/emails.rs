@@ -29,7 +29,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// Every email of `org` due at `now`, each leased to its caller (not due again until the
     /// lease ends or its outcome is recorded), rendered with links to the admin page at `public_url`.
     /// Emails whose recipient is no longer an active member are given up here, and, once the
-    /// org has turned emails off, every email still pending.
+    /// org has turned emails off, every email still pending but urgent ones (recovery tokens).
     ///
     /// # Errors
     /// [`super::Error::Internal`] on storage failure.
@@ -39,7 +39,8 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let mut out = Vec::new();
         for (key, mut n) in self.repo.notification_rows(org, SCANNED).await? {
             let Some(state) = n.email.as_mut() else { continue };
-            let off = !o.policy.email_notifications && state.state == crate::domain::email::SendState::Pending;
+            let off =
+                !o.policy.email_notifications && !n.urgent && state.state == crate::domain::email::SendState::Pending;
             if !state.is_due(now) && !off {
                 continue;
             }

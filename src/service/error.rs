@@ -102,6 +102,8 @@ pub enum Denied {
     OrgSuspended,
     /// Sharing a limit or balance with tokens the caller cannot reach.
     SharedBeyondReach,
+    /// A change in a sign-in session without its CSRF token, or from another origin.
+    Csrf,
 }
 
 impl Denied {
@@ -131,6 +133,10 @@ impl Denied {
                 "this limit or balance is shared by tokens this token cannot change: only a caller who reaches them all may join it"
                     .into()
             }
+            Self::Csrf => {
+                "a change made in a sign-in session needs the session's CSRF token (Keyward-CSRF) and this site's origin"
+                    .into()
+            }
         }
     }
 }
@@ -151,6 +157,8 @@ pub enum Conflict {
     KeyKnown(u16),
     /// A restored org's token whose SHA-256 another org of the deployment holds.
     KeyElsewhere,
+    /// Restoring an org whose deletion is still erasing it here.
+    OrgBeingDeleted,
 }
 
 impl Conflict {
@@ -163,6 +171,9 @@ impl Conflict {
             Self::LastAdmin => "the org must keep at least one active admin",
             Self::Transition(r) => r.message(),
             Self::KeyKnown(_) => "a key of this import is already known to keyward",
+            Self::OrgBeingDeleted => {
+                "this org is being deleted here; its erasure ends about a minute after the deletion: restore it then"
+            }
             Self::KeyElsewhere => {
                 "a token of this export has a secret another org of this keyward holds; nothing was imported"
             }

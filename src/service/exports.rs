@@ -453,19 +453,27 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         })
     }
 
+    /// `Ok` when these records hold nothing of `org_id`: not the org, nor the marker of its
+    /// deletion (until the erasure's last sweep, which would delete what a restore wrote).
+    async fn org_absent(&self, org_id: &str) -> Result<()> {
+        match self.repo.org(org_id).await? {
+            None => Ok(()),
+            Some(o) if o.is_deleted() => Err(Error::Conflict(Conflict::OrgBeingDeleted)),
+            Some(_) => Err(Error::Conflict(Conflict::OrgExists)),
+        }
+    }
+
     /// The checks of an import that leave the authority: no hash of the export (of a sample of
     /// at most [`HASHES_CHECKED`], spread over it) is another org's in this deployment's verify
     /// projection. Then the server claims its imported keys (if any)
     /// and [`Service::import_org`] decides on the records as they are.
     ///
     /// # Errors
-    /// [`Conflict::OrgExists`] when the org exists here (or its deletion is not finished),
-    /// [`Conflict::KeyElsewhere`] for a hash
+    /// [`Conflict::OrgExists`] when the org exists here, [`Conflict::OrgBeingDeleted`] while
+    /// its deletion is still erasing it, [`Conflict::KeyElsewhere`] for a hash
     /// another org's token holds, [`Error::Internal`].
     pub async fn import_org_precheck(&self, _operator: &Operator, plan: &ImportPlan) -> Result<()> {
-        if self.repo.org(&plan.org_id).await?.is_some() {
-            return Err(Error::Conflict(Conflict::OrgExists));
-        }
+        self.org_absent(&plan.org_id).await?;
         let hashes = plan.hashes();
         let every = hashes.len().div_ceil(HASHES_CHECKED).max(1);
         let found = try_join_all(hashes.iter().step_by(every).map(|h| self.edge.verify_entry(h))).await?;
@@ -482,12 +490,10 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// the commit, so of the same import sent many times at once exactly one lands.
     ///
     /// # Errors
-    /// [`Conflict::OrgExists`], [`Error::Internal`].
+    /// [`Conflict::OrgExists`], [`Conflict::OrgBeingDeleted`], [`Error::Internal`].
     pub async fn import_org(&self, _operator: &Operator, plan: &ImportPlan, now: Timestamp) -> Result<OrgImported> {
         let org_id = plan.org_id.as_str();
-        if self.repo.org(org_id).await?.is_some() {
-            return Err(Error::Conflict(Conflict::OrgExists));
-        }
+        self.org_absent(org_id).await?;
         let mut changes = Changes::new();
         for (k, v) in &plan.records {
             changes.put_raw(k.clone(), v.clone());

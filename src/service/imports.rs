@@ -86,7 +86,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             kind: e.kind,
             owner_member_id: e.owner_member_id,
             created_by: Who::Caller(actor).by().to_owned(),
-            created_with: Some(actor.token.id.clone()),
+            created_with: actor.token.as_ref().map(|t| t.id.clone()),
             label: e.label,
             description: None,
             logo: None,

@@ -34,8 +34,9 @@ pub struct Me {
     pub member: Option<MemberView>,
     /// The org.
     pub org: OrgView,
-    /// The calling token.
-    pub token: TokenView,
+    /// The calling token; null for a member acting without one (the operator acting for them,
+    /// or their sign-in session).
+    pub token: Option<TokenView>,
     /// Personal-token usage of the member.
     pub personal_tokens: Usage,
 }
@@ -57,7 +58,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// `ORG_SUSPENDED` (strictly at once: its authority reads the org; at the edge once the
     /// projection, rewritten here for every token in the same commit, reaches KV) and its admin
     /// API answers 403. Audited in the org's log as the operator's. Asking for the state the org
-    /// is already in changes nothing and answers it as it is.
+    /// is already in changes nothing and answers it as it is (with `false`: nothing changed).
     ///
     /// # Errors
     /// [`Error::NotFound`], [`Error::Internal`].
@@ -67,10 +68,10 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         org_id: &str,
         suspend: bool,
         now: Timestamp,
-    ) -> Result<OrgView> {
+    ) -> Result<(OrgView, bool)> {
         let before = self.repo.org(org_id).await?.filter(|o| !o.is_deleted()).ok_or(Error::NotFound)?;
         if before.is_suspended() == suspend {
-            return Ok(OrgView::from(&before));
+            return Ok((OrgView::from(&before), false));
         }
         let org = Org { suspended_at: suspend.then_some(now), version: before.version + 1, ..before.clone() };
         let mut changes = Changes::new();
@@ -86,7 +87,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let who = Who::Operator { member: first };
         self.audit(&mut changes, org_id, who, Action::OrgUpdated, (TargetType::Org, org_id), summary.into(), now)?;
         self.commit(&changes, now).await?;
-        Ok(OrgView::from(&org))
+        Ok((OrgView::from(&org), true))
     }
 
     /// `GET /v1/orgs/{id}` (operator): the org, or 404 (also for one being deleted).
@@ -194,12 +195,18 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             Some(m) => self.personal_count(&actor.org.id, &m.id).await?,
             None => 0,
         };
-        let last = self.edge.last_used(&actor.org.id, &actor.token.id).await?;
-        let meter = self.meter_of(&actor.token).await?;
+        let token = match &actor.token {
+            Some(t) => {
+                let last = self.edge.last_used(&actor.org.id, &t.id).await?;
+                let meter = self.meter_of(t).await?;
+                Some(TokenView::new(t, &dir, last, meter.as_ref(), now))
+            }
+            None => None,
+        };
         Ok(Me {
             member: actor.member.as_ref().map(MemberView::from),
             org: OrgView::from(&actor.org),
-            token: TokenView::new(&actor.token, &dir, last, meter.as_ref(), now),
+            token,
             personal_tokens: Usage { used, limit: actor.org.policy.max_personal_tokens },
         })
     }

@@ -18,6 +18,7 @@ mod projection;
 pub mod registry;
 mod reminders;
 mod schema;
+mod sessions;
 mod tokens;
 mod usage;
 mod verify;
@@ -39,13 +40,14 @@ pub use json::{object, parse_json};
 pub use leaks::Reporter;
 pub use listings::AuditQuery;
 pub use members::{Me, OrgCreated, Usage, FIRST_TOKEN_LABEL};
-pub use operator::{Deleted, Recovered, RECOVERY_TOKEN_LABEL};
+pub use operator::{Deleted, Erasure, Recovered, RECOVERY_TOKEN_LABEL, SWEEP_AFTER_S};
 pub use projection::{Drained, Fix, Reconciled};
 pub use reminders::Tick;
 pub use schema::{
     migration_steps_from, schema_record, upgrade_records, Migrated, Migration, MigrationError, Rewrite, SchemaRecord,
     Step, MIGRATIONS, SCHEMA_VERSION,
 };
+pub use sessions::{SessionStarted, SessionView, SignInChoice};
 pub use tokens::{Issued, TokenQuery};
 pub use usage::{UsageCount, UsageReport, REPORT_MAX as USAGE_REPORT_MAX};
 pub use verify::{
@@ -106,17 +108,32 @@ impl Precondition {
     }
 }
 
-/// Who is calling: an authenticated token, its org, its owner (personal tokens) and the role it
-/// acts with; and the request's precondition.
+/// How a caller is authenticated: with a token of its own, or as a member without one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// A token (`Actor::token`).
+    Token,
+    /// The operator, acting for `Actor::member` (`Keyward-Act-As`).
+    Operator,
+    /// The member's sign-in session (Cloudflare Access).
+    Session,
+}
+
+/// Who is calling: an authenticated token, or a member acting without one (the operator acting
+/// for them, or their sign-in session); its org, its member and the role it acts with; and the
+/// request's precondition.
 #[derive(Debug, Clone)]
 pub struct Actor {
     /// The caller's org.
     pub org: Org,
-    /// The token that made the call.
-    pub token: Token,
-    /// The owner of a personal token (active, or authentication would have failed).
+    /// The token that made the call; `None` for a member acting without one ([`Via`]).
+    pub token: Option<Token>,
+    /// How the caller is authenticated.
+    pub via: Via,
+    /// The owner of a personal token, or the member acting without one (active, or
+    /// authentication would have failed).
     pub member: Option<Member>,
-    /// Effective role: the lower of the token's and its owner's.
+    /// Effective role: the lower of the token's and its owner's; a member's own without a token.
     pub role: Role,
     /// The request's precondition (`If-Match`), checked against the record a change applies to;
     /// `None`: unconditional.
@@ -124,10 +141,26 @@ pub struct Actor {
 }
 
 impl Actor {
-    /// The member answerable for the call: the owner of a personal token, the creator of an org token.
+    /// The member answerable for the call: the owner of a personal token, the creator of an org
+    /// token, the member acting without a token.
     #[must_use]
     pub fn member_id(&self) -> &str {
-        self.member.as_ref().map_or(self.token.created_by.as_str(), |m| m.id.as_str())
+        match (&self.member, &self.token) {
+            (Some(m), _) => m.id.as_str(),
+            (None, Some(t)) => t.created_by.as_str(),
+            (None, None) => "",
+        }
+    }
+
+    /// The scopes the caller holds: its token's; a member without a token holds their full
+    /// authority over keyward (`keyward:manage`; their role bounds it), and no module scope,
+    /// which only ever matters for what a token may do at a customer's service.
+    #[must_use]
+    pub fn scopes(&self) -> Vec<String> {
+        match &self.token {
+            Some(t) => t.scopes.clone(),
+            None => vec![policy::KEYWARD_MANAGE.to_owned()],
+        }
     }
 
     /// Whether the caller acts as an admin.
@@ -161,7 +194,7 @@ impl Actor {
     /// # Errors
     /// [`Error::Forbidden`] naming the scope it lacks.
     pub fn require(&self, access: Access) -> Result<()> {
-        if policy::access(&self.token.scopes) >= Some(access) {
+        if policy::access(&self.scopes()) >= Some(access) {
             return Ok(());
         }
         Err(Error::Forbidden(match access {
@@ -273,9 +306,13 @@ impl<'a> Who<'a> {
         }
     }
 
-    const fn acted_by(self) -> ActedBy {
+    fn acted_by(self) -> ActedBy {
         match self {
-            Self::Caller(_) => ActedBy::Token,
+            Self::Caller(a) => match a.via {
+                Via::Token => ActedBy::Token,
+                Via::Operator => ActedBy::Operator,
+                Via::Session => ActedBy::Session,
+            },
             Self::Operator { .. } => ActedBy::Operator,
             Self::Keyward => ActedBy::Keyward,
             Self::Report => ActedBy::Report,
@@ -407,7 +444,31 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             (Kind::Org, _) => None,
         };
         let role = effective_role(token.kind, token.role, member.as_ref().map(|m| m.role));
-        Ok(Actor { org, token, member, role, if_match: None })
+        Ok(Actor { org, token: Some(token), via: Via::Token, member, role, if_match: None })
+    }
+
+    /// Authenticate a member acting without a token of their own, `via` the operator
+    /// (`Keyward-Act-As`, the operator already authenticated) or their sign-in session (already
+    /// checked by the caller): they act with exactly their own rights, their role's.
+    ///
+    /// # Errors
+    /// [`Error::Unauthenticated`] when `member` is not an active member of `org` (or `org` does
+    /// not exist); [`Error::Forbidden`] when the org is suspended; [`Error::Internal`] on storage
+    /// failure.
+    pub async fn authenticate_member(&self, org: &str, member: &str, via: Via) -> Result<Actor> {
+        if via == Via::Token || !crate::domain::model::is_id("mem_", member) {
+            return Err(Error::Unauthenticated);
+        }
+        let org = self.repo.org(org).await?.filter(|o| !o.is_deleted()).ok_or(Error::Unauthenticated)?;
+        let m = self.repo.member(&org.id, member).await?.ok_or(Error::Unauthenticated)?;
+        if !m.is_active() {
+            return Err(Error::Unauthenticated);
+        }
+        if org.is_suspended() {
+            return Err(Error::Forbidden(Denied::OrgSuspended));
+        }
+        let role = m.role;
+        Ok(Actor { org, token: None, via, member: Some(m), role, if_match: None })
     }
 
     /// An audit event of `actor` (`None`: the operator).
@@ -425,7 +486,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             at: now,
             action,
             actor_member_id: who.caller().map(|a| a.member_id().to_owned()),
-            actor_token_id: who.caller().map(|a| a.token.id.clone()),
+            actor_token_id: who.caller().and_then(|a| a.token.as_ref()).map(|t| t.id.clone()),
             acted_by: Some(who.acted_by()),
             target_type,
             target_id: target_id.to_owned(),
@@ -491,6 +552,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
                 created_at: now,
                 masked: n.token.map(Token::masked),
                 email: (org.policy.email_notifications || n.urgent).then(|| EmailState::pending(now)),
+                urgent: n.urgent,
             };
             if note.email.is_some() {
                 changes.wake(now);

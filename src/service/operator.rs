@@ -16,6 +16,23 @@ use crate::store::{keys, Changes, Kv, Store};
 /// Records erased per commit while an org is erased.
 const ERASE_BATCH: u32 = 500;
 
+/// How long after a deletion the erasure sweeps KV's last-use keys once more: an edge isolate may
+/// still answer (and record a use of) a token of the org for up to the edge's staleness bound.
+#[allow(clippy::cast_lossless)] // `i64::from` is not const
+pub const SWEEP_AFTER_S: i64 = super::EDGE_MAX_STALENESS_S as i64 + 5;
+
+/// Where an org's erasure stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Erasure {
+    /// KV still owes deletions (the alarm retries them).
+    Owed,
+    /// Records and KV entries are gone; only the org's deletion marker is left until the last
+    /// sweep of late last-use keys, due at this time.
+    Sweeping(Timestamp),
+    /// Nothing of the org is left (or it was not being deleted).
+    Done,
+}
+
 /// `DELETE /v1/orgs/{id}` answer.
 #[derive(Debug, Serialize, PartialEq, Eq)]
 pub struct Deleted {
@@ -23,9 +40,15 @@ pub struct Deleted {
     pub id: String,
     /// RFC 3339: when the operator deleted it.
     pub deleted_at: String,
-    /// Whether the erasure is finished (`false`: KV still owes deletions, which the authority's
-    /// alarm retries; the org is gone from every answer already).
+    /// Whether the records and KV entries are gone (`false`: KV still owes deletions, which the
+    /// authority's alarm retries; the org is gone from every answer already).
     pub erased: bool,
+    /// Whether this request deleted the org (`false`: it continued a deletion).
+    #[serde(skip)]
+    pub newly: bool,
+    /// When the erasure's last sweep is due, if it is not done.
+    #[serde(skip)]
+    pub sweep_at: Option<Timestamp>,
 }
 
 /// `POST /v1/orgs/{id}/recovery` answer.
@@ -59,6 +82,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     ) -> Result<Deleted> {
         let org = self.repo.org(org_id).await?.ok_or(Error::NotFound)?;
         validate::delete_org(input, &org.name)?;
+        let newly = org.deleted_at.is_none();
         let deleted_at = match org.deleted_at {
             Some(at) => at,
             None => {
@@ -66,6 +90,10 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
                 let mut changes = Changes::new();
                 changes.put_org(&gone)?;
                 let members = self.repo.members(org_id).await?;
+                // No one signs in to it any more (the sign-in index, owed to KV like the rest).
+                for m in &members {
+                    changes.index_member(m, false);
+                }
                 for t in self.repo.tokens(org_id).await? {
                     let owner = t.owner_member_id.as_deref().and_then(|o| members.iter().find(|m| m.id == o));
                     changes.delete_token(org_id, &t.id);
@@ -75,25 +103,29 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
                 now
             }
         };
-        let erased = self.erase(org_id, now).await?;
-        Ok(Deleted { id: org_id.to_owned(), deleted_at: deleted_at.to_rfc3339(), erased })
+        let erasure = self.erase(org_id, now).await?;
+        let sweep_at = match erasure {
+            Erasure::Sweeping(at) => Some(at),
+            _ => None,
+        };
+        let erased = erasure != Erasure::Owed;
+        Ok(Deleted { id: org_id.to_owned(), deleted_at: deleted_at.to_rfc3339(), erased, newly, sweep_at })
     }
 
-    /// Finish erasing a deleted org: once KV has every deletion the org owed it, delete the
-    /// last-use keys the edge may still have written, then every record of the org, the org
-    /// record last (so an erasure cut short is found again and continued). `true` when nothing
-    /// is left (or the org is not being deleted); `false` while KV still owes deletions.
+    /// Carry on erasing a deleted org: once KV has every deletion the org owed it, delete the
+    /// last-use keys the edge may have written, then every record of the org but its own; the org
+    /// record stays as the deletion's marker until [`SWEEP_AFTER_S`] after the deletion, when a
+    /// last sweep deletes the last-use keys an edge may have written meanwhile, and then the
+    /// record. An erasure cut short is found again (the marker) and continued by the alarm.
     ///
     /// # Errors
     /// [`Error::Internal`] on storage or KV failure.
-    pub async fn erase(&self, org_id: &str, now: Timestamp) -> Result<bool> {
-        let Some(org) = self.repo.org(org_id).await? else { return Ok(true) };
-        if !org.is_deleted() {
-            return Ok(true);
-        }
+    pub async fn erase(&self, org_id: &str, now: Timestamp) -> Result<Erasure> {
+        let Some(org) = self.repo.org(org_id).await? else { return Ok(Erasure::Done) };
+        let Some(deleted_at) = org.deleted_at else { return Ok(Erasure::Done) };
         self.project(now).await?;
         if self.projection_pending().await? {
-            return Ok(false);
+            return Ok(Erasure::Owed);
         }
         self.edge.erase_last_used(org_id).await?;
         let prefix = format!("{}:", keys::org(org_id));
@@ -108,10 +140,14 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             }
             self.repo.commit(&changes).await?;
         }
+        let sweep_at = deleted_at.plus_seconds(SWEEP_AFTER_S);
+        if now < sweep_at {
+            return Ok(Erasure::Sweeping(sweep_at));
+        }
         let mut last = Changes::new();
         last.delete(keys::org(org_id));
         self.repo.commit(&last).await?;
-        Ok(true)
+        Ok(Erasure::Done)
     }
 
     /// `POST /v1/orgs/{id}/recovery` (operator): a personal admin token with `keyward:manage`
@@ -121,8 +157,9 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// limit does not apply: this is the way back in when every other way is lost.
     ///
     /// # Errors
-    /// [`Error::NotFound`] (no such org), [`Error::Validation`] (the member is not an active admin
-    /// of the org, or the new admin's email is taken), [`Error::Internal`].
+    /// [`Error::NotFound`] (no such org), [`Error::Forbidden`] (the org is suspended: resume it
+    /// first), [`Error::Validation`] (the member is not an active admin of the org, or the new
+    /// admin's email is taken), [`Error::Internal`].
     pub async fn recover(
         &self,
         operator: &Operator,
@@ -132,6 +169,10 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     ) -> Result<Recovered> {
         let wanted = validate::recovery(input)?;
         let org = self.repo.org(org_id).await?.filter(|o| !o.is_deleted()).ok_or(Error::NotFound)?;
+        if org.is_suspended() {
+            // A token of a suspended org could not sign in: resume the org first.
+            return Err(Error::Forbidden(super::Denied::OrgSuspended));
+        }
         let mut members = self.repo.members(org_id).await?;
         let mut changes = Changes::new();
         let admin = match wanted {

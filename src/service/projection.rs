@@ -171,6 +171,11 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let checked = held.len();
         let mut changes = Changes::new();
         changes.project(&repairs)?;
+        // The sign-in index (one KV entry per active member's email) is written again as well:
+        // members written before it existed get theirs, and a lost write is made good.
+        for m in self.repo.members(org).await? {
+            changes.index_member(&m, m.is_active());
+        }
         self.commit(&changes, now).await?;
         fixed.sort_by(|a, b| (a.action, &a.token_id).cmp(&(b.action, &b.token_id)));
         Ok(Reconciled { checked, fixed, pending: self.projection_pending().await? })

@@ -92,7 +92,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             kind: spec.kind,
             owner_member_id: owner.map(|m| m.id.clone()),
             created_by: who.by().to_owned(),
-            created_with: who.caller().map(|a| a.token.id.clone()),
+            created_with: who.caller().and_then(|a| a.token.as_ref()).map(|t| t.id.clone()),
             label: spec.label,
             description: spec.description,
             logo: spec.logo,
@@ -148,7 +148,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         if for_someone_else && !actor.is_admin() {
             return Err(Error::Forbidden(Denied::OthersPersonalToken));
         }
-        let may_grant = grantable(&actor.org.modules, &actor.token.scopes);
+        let may_grant = grantable(&actor.org.modules, &actor.scopes());
         // An org token names the owner of a personal token; said with the form's other faults.
         let wants_owner = actor.member.is_none()
             && input.kind.given().is_some_and(|k| k == "personal")
@@ -272,7 +272,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// obtains a secret, or makes a token, more powerful than itself.
     async fn changeable(&self, actor: &Actor, id: &str) -> Result<Token> {
         let t = self.reachable(actor, id).await?;
-        if may_act_on((actor.role, &actor.token.scopes), (t.role, &t.scopes)) {
+        if may_act_on((actor.role, &actor.scopes()), (t.role, &t.scopes)) {
             Ok(t)
         } else {
             Err(Error::Forbidden(Denied::TokenAboveCaller))
@@ -364,7 +364,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         if input.role.given().and_then(|r| Role::parse(r)).is_some_and(|r| r > actor.role) {
             return Err(Error::Forbidden(Denied::RoleAboveCaller));
         }
-        let patch = validate::token_patch(input, &grantable(&actor.org.modules, &actor.token.scopes))?;
+        let patch = validate::token_patch(input, &grantable(&actor.org.modules, &actor.scopes()))?;
         if before.imported && patch.scopes.as_ref().is_some_and(|s| policy::access(s).is_some()) {
             return Err(Error::field("scopes", validate::IMPORTED_KEYWARD_SCOPES));
         }

@@ -119,7 +119,8 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// # Errors
     /// [`super::Error::Internal`] on storage failure.
     pub async fn note_use(&self, actor: &Actor, now: Timestamp) -> Result<()> {
-        let (org, token) = (&actor.org.id, &actor.token.id);
+        let Some(t) = &actor.token else { return Ok(()) };
+        let (org, token) = (&actor.org.id, &t.id);
         let mut w = self.repo.watch(org, token).await?;
         if w.last_used_at.is_some_and(|l| l > now.plus_seconds(-NOTE_USE_EVERY_SECONDS)) {
             return Ok(());

@@ -148,6 +148,27 @@ pub mod keys {
     pub fn shared_meters(org: &str) -> String {
         format!("o:{org}:s:")
     }
+    /// `o:<org>:l:<sha256hex of its secret>`: a sign-in session.
+    #[must_use]
+    pub fn session(org: &str, hash: &str) -> String {
+        format!("o:{org}:l:{hash}")
+    }
+    /// Prefix of every sign-in session of `org`.
+    #[must_use]
+    pub fn sessions(org: &str) -> String {
+        format!("o:{org}:l:")
+    }
+    /// `e:<sha256hex of the lowercased email>:<org>` in KV: an active member of `org` has that
+    /// email (the value is the member id). Sign-in finds the orgs of an email with one `list`.
+    #[must_use]
+    pub fn member_email(email: &str, org: &str) -> String {
+        format!("{}{org}", member_emails(email))
+    }
+    /// Prefix of every org with an active member of `email`, in KV.
+    #[must_use]
+    pub fn member_emails(email: &str) -> String {
+        format!("e:{}:", crate::domain::token::sha256_hex(&email.trim().to_ascii_lowercase()))
+    }
     /// The meter `t` keeps its window (`part` = its limit's `shared`) or its balance (its
     /// credits' `shared`) in: the one of its `external_id` when shared, else its own.
     #[must_use]
@@ -406,7 +427,25 @@ impl Changes {
     /// # Errors
     /// [`StoreError`] if the record cannot be encoded.
     pub fn put_member(&mut self, m: &Member) -> Result<(), StoreError> {
+        // The sign-in index follows the member through the outbox: present while active.
+        self.index_member(m, m.is_active());
         self.put(keys::member(&m.org_id, &m.id), m)
+    }
+
+    /// Owe KV the sign-in index entry of `m` ([`keys::member_email`]): written when `present`,
+    /// else deleted (a member leaving with their org).
+    pub fn index_member(&mut self, m: &Member, present: bool) {
+        let key = keys::member_email(&m.email, &m.org_id);
+        let value = present.then(|| m.id.clone());
+        self.outbox(&OutboxRow { key, value, expiration: None, org: Some(m.org_id.clone()) });
+    }
+
+    /// Write a sign-in session under the hash of its secret.
+    ///
+    /// # Errors
+    /// [`StoreError`] if the record cannot be encoded.
+    pub fn put_session(&mut self, org: &str, hash: &str, s: &crate::domain::access::Session) -> Result<(), StoreError> {
+        self.put(keys::session(org, hash), s)
     }
 
     /// Write a token.
@@ -589,6 +628,27 @@ impl<S: Store> Repo<S> {
     /// [`StoreError`] on backend failure or an unreadable record.
     pub async fn member(&self, org: &str, id: &str) -> Result<Option<Member>, StoreError> {
         self.get_json("member", &keys::member(org, id)).await
+    }
+
+    /// A sign-in session, by the hash of its secret.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure or an unreadable record.
+    pub async fn session(&self, org: &str, hash: &str) -> Result<Option<crate::domain::access::Session>, StoreError> {
+        self.get_json("session", &keys::session(org, hash)).await
+    }
+
+    /// Up to `limit` sign-in sessions of the org, with their keys.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure or an unreadable record.
+    pub async fn sessions(
+        &self,
+        org: &str,
+        limit: u32,
+    ) -> Result<Vec<(String, crate::domain::access::Session)>, StoreError> {
+        let rows = self.store.list(&keys::sessions(org), None, limit).await?;
+        rows.iter().map(|(k, v)| Ok((k.clone(), decode("session", v)?))).collect()
     }
 
     /// Every member of the org.

@@ -117,7 +117,7 @@ fn admin_owner_and_role_ceilings() {
     let (_, made) =
         w.create(&org_admin, json!({"label": "a", "role": "developer", "kind": "personal", "owner_member_id": dev_id}));
     let v = w.token_json(&o.admin_secret, &made).unwrap();
-    assert_eq!(v["created_with"], w.actor(&org_admin).token.id.as_str());
+    assert_eq!(v["created_with"], w.actor(&org_admin).token.as_ref().unwrap().id.as_str());
     // a developer org token reaches nothing and can create nothing
     let (org_dev, _) = w.create(
         &o.admin_secret,

@@ -47,7 +47,7 @@ fn token_create_edit_list_with_views_and_notifications() {
     assert_eq!(v["status"], "active");
     assert_eq!(v["owner"]["email"], "dev@acme.io");
     assert_eq!(v["created_by"]["email"], "dev@acme.io");
-    assert_eq!(v["created_with"], w.actor(&dev_secret).token.id.as_str());
+    assert_eq!(v["created_with"], w.actor(&dev_secret).token.as_ref().unwrap().id.as_str());
     assert_eq!(v["expires_at"], "2026-11-25T11:06:40Z");
     assert_eq!(v["created_at"], "2026-11-18T11:06:40Z");
     assert!(v.get("hash").is_none() && v.get("secret").is_none());
@@ -89,7 +89,7 @@ fn token_create_edit_list_with_views_and_notifications() {
         block_on(w.svc.audit_events(&admin, &AuditQuery { target: Some(id.clone()), ..AuditQuery::default() }))
             .unwrap();
     assert_eq!(events.len(), 2);
-    assert_eq!(events[0].actor_token_id.as_deref(), Some(dev.token.id.as_str()));
+    assert_eq!(events[0].actor_token_id.as_deref(), Some(dev.token.as_ref().unwrap().id.as_str()));
     assert_eq!(events[0].actor_member_id.as_deref(), Some(dev.member.as_ref().unwrap().id.as_str()));
 }
 

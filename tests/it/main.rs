@@ -17,6 +17,7 @@ mod layering;
 mod leaks;
 mod least_authority;
 mod lifecycle;
+mod members_without_token;
 mod metadata;
 mod metering;
 mod operator;

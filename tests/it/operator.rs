@@ -3,7 +3,7 @@
 
 use futures_executor::block_on;
 use keyward::service::registry::{page_limit, OperatorAction, Registry};
-use keyward::service::{Error, Operator};
+use keyward::service::{Erasure, Error, Operator, SWEEP_AFTER_S};
 use keyward::store::memory::MemoryStore;
 use serde_json::{json, Value};
 
@@ -49,14 +49,28 @@ fn deleting_an_org_erases_every_record_and_kv_entry_and_nothing_of_another_org()
     assert_eq!(w.verify(&live, &[]), "VALID", "a refused deletion changes nothing");
 
     let d = delete(&w, &o.id, "Acme").unwrap();
-    assert!(d.erased);
+    assert!(d.erased && d.newly);
     assert_eq!(d.id, o.id);
+    let sweep = d.sweep_at.expect("a last sweep is due");
+    assert_eq!(sweep, w.now().plus_seconds(SWEEP_AFTER_S));
     for s in [&live, &rotated, &o.admin_secret] {
         assert_eq!(w.verify_strict(s, &[]), "NOT_FOUND");
         assert_eq!(w.edge_code(s), "NOT_FOUND");
     }
-    assert_eq!(traces(&w, &o.id), Vec::<String>::new(), "nothing of the org is left");
+    // only the deletion's marker is left, until the last sweep
+    assert_eq!(traces(&w, &o.id), [format!("o:{}", o.id)], "nothing of the org but its marker");
     assert!(matches!(w.auth(&o.admin_secret), Err(Error::Unauthenticated)));
+    // an edge that still answered from its cache records a use: the last sweep deletes it
+    block_on(w.svc.edge().put_last_used(&o.id, "tok_late", w.now())).unwrap();
+    let again = delete(&w, &o.id, "Acme").unwrap();
+    assert!(again.erased && !again.newly, "a repeat continues the deletion: {again:?}");
+    assert_eq!(again.deleted_at, d.deleted_at);
+    w.advance_seconds(SWEEP_AFTER_S - 1);
+    assert_eq!(block_on(w.svc.erase(&o.id, w.now())).unwrap(), Erasure::Sweeping(sweep));
+    block_on(w.svc.edge().put_last_used(&o.id, "tok_later", w.now())).unwrap();
+    w.advance_seconds(1);
+    assert_eq!(block_on(w.svc.erase(&o.id, w.now())).unwrap(), Erasure::Done);
+    assert_eq!(traces(&w, &o.id), Vec::<String>::new(), "nothing of the org is left");
     // the other org is as it was
     assert_eq!((w.verify(&other.admin_secret, &[]), traces(&w, &other.id).len()), before_other);
     // gone: every operator call on it is 404, a second deletion too
@@ -77,10 +91,12 @@ fn a_deletion_kv_refuses_is_finished_once_kv_takes_the_writes() {
     assert_eq!(w.verify_strict(&live, &[]), "NOT_FOUND");
     assert!(matches!(w.auth(&o.admin_secret), Err(Error::Unauthenticated)));
     assert!(matches!(block_on(w.svc.operator_org(&operator(), &o.id)), Err(Error::NotFound)));
-    assert!(!block_on(w.svc.erase(&o.id, w.now())).unwrap(), "still refused");
+    assert_eq!(block_on(w.svc.erase(&o.id, w.now())).unwrap(), Erasure::Owed, "still refused");
     w.kv().fail_writes(false);
-    // the alarm's run (or the operator asking again) finishes it, with the first deletion's time
-    assert!(block_on(w.svc.erase(&o.id, w.now())).unwrap());
+    // the alarm's run (or the operator asking again) carries on, then sweeps a last time
+    assert!(matches!(block_on(w.svc.erase(&o.id, w.now())).unwrap(), Erasure::Sweeping(_)));
+    w.advance_seconds(SWEEP_AFTER_S);
+    assert_eq!(block_on(w.svc.erase(&o.id, w.now())).unwrap(), Erasure::Done);
     assert_eq!(traces(&w, &o.id), Vec::<String>::new());
     assert_eq!(w.edge_code(&live), "NOT_FOUND");
 }
@@ -107,7 +123,7 @@ fn recovery_gives_an_admin_a_day_long_admin_token_and_tells_every_admin_by_email
     assert_eq!(scopes, ["billing", "reports", "keyward:manage"]);
     let admin = w.actor(secret);
     assert!(admin.is_admin());
-    let left = admin.token.expires_at.unwrap().as_millis() - w.now().as_millis();
+    let left = admin.token.as_ref().unwrap().expires_at.unwrap().as_millis() - w.now().as_millis();
     assert_eq!(left, 24 * 3_600_000, "it lives 24 hours");
     // every active admin is told, by email at once; the developer is not
     let notes: Vec<(String, bool)> = w
@@ -123,6 +139,12 @@ fn recovery_gives_an_admin_a_day_long_admin_token_and_tells_every_admin_by_email
     to.sort_unstable();
     assert_eq!(to, ["admin@acme.io", "eve@acme.io"], "{notes:?}");
     assert!(notes.iter().all(|(_, emailed)| *emailed), "emailed whatever the policy: {notes:?}");
+    // and sent, not given up because emails are off
+    let due = block_on(w.svc.due_emails(&o.id, "https://keyward.example", w.now())).unwrap();
+    let mut sent: Vec<&str> =
+        due.iter().filter(|e| e.email.subject.contains("issued for recovery")).map(|e| e.email.to.as_str()).collect();
+    sent.sort_unstable();
+    assert_eq!(sent, ["admin@acme.io", "eve@acme.io"]);
     // audited in the org as the operator's, naming no token
     let (events, _) = block_on(w.svc.audit_events(&admin, &keyward::service::AuditQuery::default())).unwrap();
     let issued = events.iter().find(|e| e.summary.starts_with("Issued recovery")).expect("audited");
@@ -162,6 +184,11 @@ fn recovery_names_an_active_admin_or_adds_a_new_one() {
     .unwrap();
     block_on(w.svc.update_member(&a, &m.id, &form(json!({"status": "deactivated"})), w.now())).unwrap();
     assert!(field(recover(&w, &o.id, json!({"member_id": m.id})), "member_id"));
+    // a suspended org cannot use one: resume it first
+    block_on(w.svc.set_suspended(&operator(), &o.id, true, w.now())).unwrap();
+    let suspended = recover(&w, &o.id, json!({"member_id": o.admin_id}));
+    assert!(matches!(suspended, Err(Error::Forbidden(keyward::service::Denied::OrgSuspended))), "{suspended:?}");
+    block_on(w.svc.set_suspended(&operator(), &o.id, false, w.now())).unwrap();
 
     let r = recover(&w, &o.id, json!({"admin": {"email": "new@acme.io", "name": "Nia New"}})).unwrap();
     assert_eq!((r["member"]["email"].as_str(), r["member"]["role"].as_str()), (Some("new@acme.io"), Some("admin")));

@@ -112,6 +112,13 @@ proptest! {
     }
 
     #[test]
+    fn json_len_is_the_length_serde_json_writes(v in json(), s in any::<String>(), k in "[\\x00-\\x7f\"\\\\]{0,20}") {
+        prop_assert_eq!(validate::json_len(&v), serde_json::to_string(&v).unwrap().len());
+        let with_escapes = serde_json::json!({ k: [s, v] });
+        prop_assert_eq!(validate::json_len(&with_escapes), serde_json::to_string(&with_escapes).unwrap().len());
+    }
+
+    #[test]
     fn cursors_round_trip_and_junk_is_refused(prefix in "[a-z:_]{1,20}", raw in "\\PC{0,60}", junk in "\\PC{0,80}") {
         let public = cursor::encode(&prefix, &raw);
         prop_assert_eq!(cursor::decode(&prefix, &public), Some(raw.clone()));

@@ -22,8 +22,8 @@ fn a_suspended_org_answers_for_no_token_until_it_is_resumed() {
         json!({"label": "paid", "role": "developer", "kind": "org", "credits": {"remaining": 3}}),
     );
     let a = w.actor(&o.admin_secret);
-    let v = block_on(w.svc.set_suspended(&operator(), &o.id, true, w.now())).unwrap();
-    assert!(v.suspended_at.is_some());
+    let (v, changed) = block_on(w.svc.set_suspended(&operator(), &o.id, true, w.now())).unwrap();
+    assert!(v.suspended_at.is_some() && changed);
     for s in [&secret, &paid] {
         assert_eq!(w.verify_strict(s, &[]), "ORG_SUSPENDED");
         assert_eq!(w.edge_code(s), "ORG_SUSPENDED");
@@ -33,9 +33,9 @@ fn a_suspended_org_answers_for_no_token_until_it_is_resumed() {
     // another org is not touched
     assert!(w.auth(&other.admin_secret).is_ok());
     // suspending again changes nothing; resuming restores every token as it was
-    let again = block_on(w.svc.set_suspended(&operator(), &o.id, true, w.now())).unwrap();
-    assert_eq!((again.suspended_at, again.version), (v.suspended_at.clone(), v.version));
-    let back = block_on(w.svc.set_suspended(&operator(), &o.id, false, w.now())).unwrap();
+    let (again, changed) = block_on(w.svc.set_suspended(&operator(), &o.id, true, w.now())).unwrap();
+    assert_eq!((again.suspended_at, again.version, changed), (v.suspended_at.clone(), v.version, false));
+    let (back, _) = block_on(w.svc.set_suspended(&operator(), &o.id, false, w.now())).unwrap();
     assert_eq!(back.suspended_at, None);
     assert_eq!((w.verify_strict(&secret, &[]), w.edge_code(&secret)), ("VALID".into(), "VALID".into()));
     let view = w.token_json(&o.admin_secret, &paid_id).unwrap();

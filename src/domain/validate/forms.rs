@@ -3,7 +3,7 @@
 use super::form::{check, clip, finish, optional_text, Form};
 use super::input::{
     ConfirmInput, DeleteOrgInput, EmptyInput, Field, MemberPatchInput, NewMemberInput, NewOrgInput, NewTokenInput,
-    OrgPatchInput, RecoveryInput, RotateInput, TokenPatchInput, WebhookInput,
+    OrgPatchInput, PolicyInput, RecoveryInput, RotateInput, TokenPatchInput, WebhookInput,
 };
 use super::metering::{credits_field, ratelimit_field, CreditsSpec, SHARED_NEEDS_EXTERNAL_ID};
 use super::rules::{
@@ -233,45 +233,61 @@ pub fn org_patch(input: &OrgPatchInput, current: &Policy) -> Result<OrgPatch, Fi
     let mods = modules(&mut f, "modules", &input.modules);
     let policy = f.value("policy", &input.policy).map(|p| {
         let mut g = f.nested("policy", &p.unknown);
-        // `null` turns the idle policy off; absent leaves it as it is.
-        let idle = match &p.disable_after_idle_days {
-            Field::Absent => current.disable_after_idle_days,
-            Field::Null => None,
-            days => g.int("disable_after_idle_days", days, 1, MAX_IDLE_DAYS).or(current.disable_after_idle_days),
-        };
-        let merged = Policy {
-            max_personal_tokens: g
-                .int("max_personal_tokens", &p.max_personal_tokens, 1, MAX_PERSONAL_TOKENS_CEILING)
-                .unwrap_or(current.max_personal_tokens),
-            default_ttl_days: g
-                .int("default_ttl_days", &p.default_ttl_days, 1, MAX_TTL_DAYS_CEILING)
-                .unwrap_or(current.default_ttl_days),
-            max_ttl_days: g
-                .int("max_ttl_days", &p.max_ttl_days, 1, MAX_TTL_DAYS_CEILING)
-                .unwrap_or(current.max_ttl_days),
-            allow_non_expiring_org_tokens: g
-                .bool("allow_non_expiring_org_tokens", &p.allow_non_expiring_org_tokens)
-                .unwrap_or(current.allow_non_expiring_org_tokens),
-            on_leak: match g.str("on_leak", &p.on_leak) {
-                None => current.on_leak,
-                Some("revoke") => OnLeak::Revoke,
-                Some("notify") => OnLeak::Notify,
-                Some(_) => {
-                    g.fail("on_leak", "must be \"revoke\" or \"notify\"");
-                    current.on_leak
-                }
-            },
-            disable_after_idle_days: idle,
-            email_notifications: g
-                .bool("email_notifications", &p.email_notifications)
-                .unwrap_or(current.email_notifications),
-        };
-        if merged.default_ttl_days > merged.max_ttl_days {
-            g.fail("default_ttl_days", "must not exceed max_ttl_days");
-        }
-        merged
+        merge_policy(&mut g, p, current)
     });
     finish(Some(OrgPatch { name, modules: mods, policy }), errors)
+}
+
+/// The policy fields of `p` merged into `current`, each checked in the form `g` (at `policy`).
+fn merge_policy(g: &mut Form<'_>, p: &PolicyInput, current: &Policy) -> Policy {
+    // `null` turns the idle policy off; absent leaves it as it is.
+    let idle = match &p.disable_after_idle_days {
+        Field::Absent => current.disable_after_idle_days,
+        Field::Null => None,
+        days => g.int("disable_after_idle_days", days, 1, MAX_IDLE_DAYS).or(current.disable_after_idle_days),
+    };
+    let merged = Policy {
+        max_personal_tokens: g
+            .int("max_personal_tokens", &p.max_personal_tokens, 1, MAX_PERSONAL_TOKENS_CEILING)
+            .unwrap_or(current.max_personal_tokens),
+        default_ttl_days: g
+            .int("default_ttl_days", &p.default_ttl_days, 1, MAX_TTL_DAYS_CEILING)
+            .unwrap_or(current.default_ttl_days),
+        max_ttl_days: g.int("max_ttl_days", &p.max_ttl_days, 1, MAX_TTL_DAYS_CEILING).unwrap_or(current.max_ttl_days),
+        allow_non_expiring_org_tokens: g
+            .bool("allow_non_expiring_org_tokens", &p.allow_non_expiring_org_tokens)
+            .unwrap_or(current.allow_non_expiring_org_tokens),
+        on_leak: match g.str("on_leak", &p.on_leak) {
+            None => current.on_leak,
+            Some("revoke") => OnLeak::Revoke,
+            Some("notify") => OnLeak::Notify,
+            Some(_) => {
+                g.fail("on_leak", "must be \"revoke\" or \"notify\"");
+                current.on_leak
+            }
+        },
+        disable_after_idle_days: idle,
+        email_notifications: g
+            .bool("email_notifications", &p.email_notifications)
+            .unwrap_or(current.email_notifications),
+    };
+    if merged.default_ttl_days > merged.max_ttl_days {
+        g.fail("default_ttl_days", "must not exceed max_ttl_days");
+    }
+    merged
+}
+
+/// The org's policy as `GET /v1/org` shows it, read by the rules of `PATCH /v1/org`'s `policy`
+/// (fields left out keep `current`'s values): what the browser module reads the page's policy
+/// with, without the rest of an org change.
+///
+/// # Errors
+/// Every failed field (at `policy.…`).
+pub fn policy(input: &PolicyInput, current: &Policy) -> Result<Policy, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let mut g = Form::new("policy", &mut errors, &input.unknown);
+    let merged = merge_policy(&mut g, input, current);
+    finish(Some(merged), errors)
 }
 
 /// `POST /v1/members`: `{email, name, role}`.

@@ -28,7 +28,7 @@ use super::kv::WorkersKv;
 use super::problem::Problem;
 use super::{prefix, CryptoRandom};
 use crate::domain::Timestamp;
-use crate::service::{Error, Service};
+use crate::service::{Erasure, Error, Service};
 
 type Svc = Service<SqlStore, WorkersKv, CryptoRandom>;
 
@@ -172,8 +172,12 @@ impl OrgAuthority {
     async fn timed_work(&self, svc: &Rc<Svc>, wait: bool) -> Result<Option<Timestamp>, Problem> {
         let Some(org) = svc.repo().only_org().await? else { return Ok(None) };
         if org.is_deleted() {
-            // A deletion whose KV writes were refused: finish it once they are made.
-            return Ok((!svc.erase(&org.id, now()).await?).then(|| now().plus_seconds(60)));
+            // A deletion: finish what KV refused, then the last sweep when it is due.
+            return Ok(match svc.erase(&org.id, now()).await? {
+                Erasure::Owed => Some(now().plus_seconds(60)),
+                Erasure::Sweeping(at) => Some(at),
+                Erasure::Done => None,
+            });
         }
         let tick = svc.tick(&org.id, now()).await?;
         let var = |name: &str| self.env.var(name).map(|v| v.to_string()).unwrap_or_default();

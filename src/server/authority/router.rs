@@ -13,11 +13,12 @@ use crate::server::http::{bearer, etag, if_match, input, no_content, read_body};
 use crate::server::leaks::ReportQuestion;
 use crate::server::problem::Problem;
 use crate::server::relay::{
-    StrictQuestion, CLIENT_HEADER, CREATE_PATH, DELETE_PATH, EXPORT_PATH, OPERATOR_ORG_PATH, ORG_HEADER, RECOVERY_PATH,
-    REPORT_PATH, RESUME_PATH, STRICT_PATH, SUSPEND_PATH, TOKEN_HEADER, USAGE_PATH,
+    StrictQuestion, ACT_AS_HEADER, CHANGED_HEADER, CLIENT_HEADER, CREATE_PATH, DELETE_PATH, EMAIL_HEADER, EXPORT_PATH,
+    OPERATOR_ORG_PATH, ORG_HEADER, RECOVERY_PATH, REPORT_PATH, RESUME_PATH, SESSION_HEADER, SESSION_PATH,
+    SIGN_IN_CHOICE_PATH, STRICT_PATH, SUSPEND_PATH, TOKEN_HEADER, USAGE_PATH,
 };
 use crate::server::{internal, param, query, reply};
-use crate::service::{Actor, AuditQuery, Error, Located, Operator, TokenQuery, UsageReport};
+use crate::service::{Actor, AuditQuery, Error, Located, Operator, SessionView, TokenQuery, UsageReport, Via};
 
 impl OrgAuthority {
     /// Serve one request the edge forwarded, from the records.
@@ -32,7 +33,10 @@ impl OrgAuthority {
         if method == "POST" && path == STRICT_PATH {
             let q: StrictQuestion = serde_json::from_slice(&read_body(req).await?).map_err(internal)?;
             let at = Located { org_id: q.org_id, token_id: q.token_id };
-            return reply(200, &svc.verify_strict(&q.hash, &at, &q.scopes, q.client_ip, q.cost, now).await?);
+            let verdict = svc.verify_strict(&q.hash, &at, &q.scopes, q.client_ip, q.cost, now).await?;
+            let resp = reply(200, &verdict)?;
+            let _ = resp.headers().set(crate::server::relay::CODE_HEADER, verdict.code.as_str());
+            return Ok(resp);
         }
         if method == "POST" && path == REPORT_PATH {
             let q: ReportQuestion = serde_json::from_slice(&read_body(req).await?).map_err(internal)?;
@@ -72,11 +76,14 @@ impl OrgAuthority {
             let org = header(req, ORG_HEADER).ok_or_else(|| internal("no org named"))?;
             let secret = crate::server::admin::operator_secret(&self.env);
             let operator = Operator::authenticate(secret.as_deref(), bearer(req).as_deref())?;
-            let view = match suspend {
-                None => svc.operator_org(&operator, &org).await?,
+            let (view, changed) = match suspend {
+                None => (svc.operator_org(&operator, &org).await?, false),
                 Some(s) => svc.set_suspended(&operator, &org, s, now).await?,
             };
             let resp = reply(200, &view)?;
+            if changed {
+                let _ = resp.headers().set(CHANGED_HEADER, "1");
+            }
             let _ = resp.headers().set("etag", &etag(view.version));
             return Ok(resp);
         }
@@ -89,24 +96,38 @@ impl OrgAuthority {
                 return secret_reply(201, &svc.recover(&operator, &org, &input(&body)?, now).await?);
             }
             let deleted = svc.delete_org(&operator, &org, &input(&body)?, now).await?;
-            if !deleted.erased {
+            match deleted.sweep_at {
+                // The erasure's last sweep, once edges can no longer answer for the org.
+                Some(at) => self.alarm.wake_at(at),
                 // KV still owes deletions: the alarm finishes the erasure once they are made.
-                self.alarm.retry_soon();
+                None if !deleted.erased => self.alarm.retry_soon(),
+                None => {}
             }
-            return reply(if deleted.erased { 200 } else { 202 }, &deleted);
+            let resp = reply(if deleted.erased { 200 } else { 202 }, &deleted)?;
+            if deleted.newly {
+                let _ = resp.headers().set(CHANGED_HEADER, "1");
+            }
+            return Ok(resp);
+        }
+        if path == SESSION_PATH || path == SIGN_IN_CHOICE_PATH {
+            // The edge checked the Access JWT; only it reaches this object.
+            let org = header(req, ORG_HEADER).ok_or_else(|| internal("no org named"))?;
+            let email = header(req, EMAIL_HEADER).ok_or_else(|| internal("no email named"))?;
+            if path == SIGN_IN_CHOICE_PATH {
+                return reply(200, &svc.sign_in_choice(&org, &email).await?);
+            }
+            let started = svc.start_session(&org, &email, now).await?;
+            let resp = reply(201, &json!({ "secret": started.secret, "session": started.view }))?;
+            let _ = resp.headers().set("cache-control", "no-store");
+            return Ok(resp);
         }
         // Everything that waits on I/O comes first: from authentication to commit the request
         // must run as one step, or another request could change the records in between and
         // leave this one deciding on a stale caller.
         let body =
             if matches!(method, "POST" | "PUT" | "PATCH" | "DELETE") { read_body(req).await? } else { Vec::new() };
-        let presented = bearer(req).ok_or(Error::Unauthenticated)?;
-        let at = match (header(req, ORG_HEADER), header(req, TOKEN_HEADER)) {
-            (Some(org_id), Some(token_id)) => Located { org_id, token_id },
-            _ => return Err(Error::Unauthenticated.into()),
-        };
-        let client = header(req, CLIENT_HEADER).and_then(|c| c.parse().ok());
-        let mut actor = svc.authenticate(&presented, &at, client, now).await?;
+        let credential = self.credential(req, method)?;
+        let (mut actor, session) = credential.authenticate(svc, now).await?;
         // Any header that is present counts, an empty one included (it matches nothing, RFC 9110,
         // 13.1.1), though workerd drops empty fields before they get here (SECURITY.md).
         actor.if_match = req.headers().get("if-match").ok().flatten().map(|h| if_match(&h));
@@ -118,11 +139,72 @@ impl OrgAuthority {
             return self.faults(svc, &body, &actor).await;
         }
         let (route, id) = resolve(method, path)?;
+        match (route, &credential) {
+            (Route::GetSession, _) => return reply(200, &session.ok_or(Error::NotFound)?),
+            (Route::DeleteSession, Credential::Session { org, secret }) => {
+                svc.end_session(org, secret).await?;
+                return no_content().map_err(internal);
+            }
+            (Route::DeleteSession, _) => return Err(Error::NotFound.into()),
+            _ => {}
+        }
         if route == Route::ImportTokens {
-            return self.import(svc, &actor, (&presented, &at, client), &body, now).await;
+            return self.import(svc, &actor, &credential, &body, now).await;
         }
         let ctx = Ctx { allow_insecure: self.allow_insecure };
         dispatch(svc, req, &actor, route, id.unwrap_or_default(), &body, now, ctx).await
+    }
+}
+
+/// How the caller of an admin route proves who it is, as the edge forwarded it.
+pub(super) enum Credential {
+    /// A token's secret, found by the edge at `at`, called from `client`.
+    Token { presented: String, at: Located, client: Option<core::net::IpAddr> },
+    /// The operator (its secret checked here) acting for `member` of `org`.
+    ActAs { org: String, member: String },
+    /// A sign-in session of `org`, by its secret (its CSRF token already checked for a change).
+    Session { org: String, secret: String },
+}
+
+impl Credential {
+    /// The caller, authenticated against the records as they are now (and its session's view).
+    async fn authenticate(&self, svc: &Svc, now: Timestamp) -> Result<(Actor, Option<SessionView>), Error> {
+        match self {
+            Self::Token { presented, at, client } => Ok((svc.authenticate(presented, at, *client, now).await?, None)),
+            Self::ActAs { org, member } => Ok((svc.authenticate_member(org, member, Via::Operator).await?, None)),
+            Self::Session { org, secret } => {
+                let (actor, view) = svc.session_actor(org, secret, now).await?;
+                Ok((actor, Some(view)))
+            }
+        }
+    }
+}
+
+impl OrgAuthority {
+    /// The credential of a forwarded admin request. The operator acting for a member is checked
+    /// here again, from the secret the edge forwarded.
+    fn credential(&self, req: &Request, method: &str) -> Result<Credential, Error> {
+        if let (None, Some(secret)) = (bearer(req), header(req, SESSION_HEADER)) {
+            let org = header(req, ORG_HEADER).ok_or(Error::Unauthenticated)?;
+            let csrf = header(req, crate::domain::access::CSRF_HEADER);
+            if !matches!(method, "GET" | "HEAD") && !crate::domain::access::csrf_matches(&secret, csrf.as_deref()) {
+                return Err(Error::Forbidden(crate::service::Denied::Csrf));
+            }
+            return Ok(Credential::Session { org, secret });
+        }
+        let presented = bearer(req).ok_or(Error::Unauthenticated)?;
+        if let Some(member) = header(req, ACT_AS_HEADER) {
+            let secret = crate::server::admin::operator_secret(&self.env);
+            Operator::authenticate(secret.as_deref(), Some(&presented))?;
+            let org = header(req, ORG_HEADER).ok_or(Error::Unauthenticated)?;
+            return Ok(Credential::ActAs { org, member });
+        }
+        let at = match (header(req, ORG_HEADER), header(req, TOKEN_HEADER)) {
+            (Some(org_id), Some(token_id)) => Located { org_id, token_id },
+            _ => return Err(Error::Unauthenticated),
+        };
+        let client = header(req, CLIENT_HEADER).and_then(|c| c.parse().ok());
+        Ok(Credential::Token { presented, at, client })
     }
 }
 
@@ -317,7 +399,7 @@ impl OrgAuthority {
         &self,
         svc: &Rc<Svc>,
         actor: &crate::service::Actor,
-        (presented, at, client): (&str, &Located, Option<core::net::IpAddr>),
+        credential: &Credential,
         body: &[u8],
         now: Timestamp,
     ) -> Result<Response, Problem> {
@@ -328,8 +410,8 @@ impl OrgAuthority {
             let i = u16::try_from(i).unwrap_or(u16::MAX);
             return Err(Error::Conflict(crate::service::Conflict::KeyKnown(i)).into());
         }
-        let decided = match svc.authenticate(presented, at, client, now).await {
-            Ok(fresh) => svc.import_tokens(&fresh, &asked, now).await,
+        let decided = match credential.authenticate(svc, now).await {
+            Ok((fresh, _)) => svc.import_tokens(&fresh, &asked, now).await,
             Err(e) => Err(e),
         };
         match decided {
