@@ -60,7 +60,7 @@ impl Cidr {
             Some((a, p)) => (a, Some(p)),
             None => (s, None),
         };
-        let ip = super::ip::parse(addr).ok_or(BadCidr("is not an IPv4 or IPv6 address"))?;
+        let ip: IpAddr = addr.parse().map_err(|_| BadCidr("is not an IPv4 or IPv6 address"))?;
         let ip = canonical(ip);
         let max = if ip.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
@@ -90,9 +90,7 @@ impl Cidr {
 
 impl fmt::Display for Cidr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut network = String::new();
-        super::ip::write(&mut network, self.network);
-        write!(f, "{network}/{}", self.prefix)
+        write!(f, "{}/{}", self.network, self.prefix)
     }
 }
 

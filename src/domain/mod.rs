@@ -7,7 +7,6 @@
 pub mod access;
 pub mod cidr;
 pub mod email;
-pub mod ip;
 pub mod leak;
 pub mod legacy;
 pub mod lifecycle;

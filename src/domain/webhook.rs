@@ -9,7 +9,7 @@
 //! Unlike a token, a signing secret must be kept (keyward signs with it); it lives only in the
 //! org authority's records and is shown once, when it is made.
 
-use core::net::IpAddr;
+use core::net::{IpAddr, Ipv6Addr};
 
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
@@ -215,7 +215,7 @@ fn host_of(authority: &str) -> Option<Host> {
         if !(after.is_empty() || after.strip_prefix(':').is_some_and(is_port)) {
             return None;
         }
-        return super::ip::parse_v6(h).map(|ip| Host::Ip(IpAddr::V6(ip)));
+        return h.parse::<Ipv6Addr>().ok().map(|ip| Host::Ip(IpAddr::V6(ip)));
     }
     let (h, port) = match authority.rsplit_once(':') {
         Some((h, p)) => (h, Some(p)),

@@ -105,14 +105,7 @@ pub(super) async fn forward(
     let _ = headers.set("authorization", &format!("Bearer {presented}"));
     let _ = headers.set(ORG_HEADER, &at.org_id);
     let _ = headers.set(TOKEN_HEADER, &at.token_id);
-    if let Ok(Some(ip)) = req.headers().get("cf-connecting-ip") {
-        let _ = headers.set(CLIENT_HEADER, &ip);
-    }
-    for name in ["content-type", "if-match"] {
-        if let Ok(Some(v)) = req.headers().get(name) {
-            let _ = headers.set(name, &v);
-        }
-    }
+    pass_on(req, &headers);
     let method = Method::from(method.to_owned());
     let resp = relay::send(env, &at.org_id, method, &path_and_query(req), headers, Some(&body)).await?;
     if resp.status_code() == 401 {
@@ -125,6 +118,19 @@ pub(super) async fn forward(
         touch(ctx, env, &at.org_id, &at.token_id, now);
     }
     relay::relay(resp).await
+}
+
+/// What the authority reads of the client's request besides the body: the connecting address
+/// (network allowlists), the body's type and the precondition. Nothing else is passed on.
+fn pass_on(req: &Request, headers: &Headers) {
+    if let Ok(Some(ip)) = req.headers().get("cf-connecting-ip") {
+        let _ = headers.set(CLIENT_HEADER, &ip);
+    }
+    for name in ["content-type", "if-match"] {
+        if let Ok(Some(v)) = req.headers().get(name) {
+            let _ = headers.set(name, &v);
+        }
+    }
 }
 
 /// An admin request the operator makes for one member of one org (`Keyward-Act-As: mem_…`,
@@ -150,14 +156,7 @@ async fn act_as(req: &Request, env: &Env, method: &str, body: &[u8]) -> Result<R
     }
     let _ = headers.set(ORG_HEADER, &org);
     let _ = headers.set(ACT_AS_HEADER, &member);
-    if let Ok(Some(ip)) = req.headers().get("cf-connecting-ip") {
-        let _ = headers.set(CLIENT_HEADER, &ip);
-    }
-    for name in ["content-type", "if-match"] {
-        if let Ok(Some(v)) = req.headers().get(name) {
-            let _ = headers.set(name, &v);
-        }
-    }
+    pass_on(req, &headers);
     let method = Method::from(method.to_owned());
     let resp = relay::send(env, &org, method, &path_and_query(req), headers, Some(body)).await?;
     relay::relay(resp).await

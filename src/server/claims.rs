@@ -13,10 +13,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use worker::wasm_bindgen;
-use worker::wasm_bindgen::JsValue;
 use worker::{
-    durable_object, js_sys::Uint8Array, DurableObject, Env, Headers, Method, Request, RequestInit, Response,
-    SqlStorage, SqlStorageValue, State,
+    durable_object, DurableObject, Env, Headers, Method, Request, Response, SqlStorage, SqlStorageValue, State,
 };
 
 use super::problem::Problem;
@@ -144,17 +142,8 @@ async fn send(env: &Env, path: &str, org: &str, hashes: &[String]) -> Result<Cla
     let body = serde_json::to_vec(&json!({ "org_id": org, "hashes": hashes })).map_err(internal)?;
     let headers = Headers::new();
     let _ = headers.set("content-type", "application/json");
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_headers(headers).with_body(Some(JsValue::from(Uint8Array::from(&body[..]))));
-    let req = Request::new_with_init(&format!("{ORIGIN}{path}"), &init).map_err(internal)?;
-    let stub = env
-        .durable_object(BINDING)
-        .map_err(internal)?
-        .id_from_name(INSTANCE)
-        .map_err(internal)?
-        .get_stub()
-        .map_err(internal)?;
-    let mut resp = stub.fetch_with_request(req).await.map_err(internal)?;
+    let at = (BINDING, INSTANCE, ORIGIN);
+    let mut resp = super::relay::to_object(env, at, Method::Post, path, headers, Some(&body)).await?;
     if resp.status_code() != 200 {
         return Err(internal(format!("status {}", resp.status_code())));
     }

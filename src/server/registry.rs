@@ -6,11 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use worker::wasm_bindgen;
-use worker::wasm_bindgen::JsValue;
-use worker::{
-    console_error, durable_object, js_sys::Uint8Array, DurableObject, Env, Headers, Method, Request, RequestInit,
-    Response, State,
-};
+use worker::{console_error, durable_object, DurableObject, Env, Headers, Method, Request, Response, State};
 
 use super::authority::SqlStore;
 use super::problem::Problem;
@@ -118,20 +114,7 @@ fn internal(e: impl core::fmt::Display) -> Problem {
 async fn send(env: &Env, method: Method, path: &str, body: Option<Vec<u8>>) -> Result<Response, Problem> {
     let headers = Headers::new();
     let _ = headers.set("content-type", "application/json");
-    let mut init = RequestInit::new();
-    init.with_method(method).with_headers(headers);
-    if let Some(b) = body {
-        init.with_body(Some(JsValue::from(Uint8Array::from(&b[..]))));
-    }
-    let req = Request::new_with_init(&format!("{ORIGIN}{path}"), &init).map_err(internal)?;
-    let stub = env
-        .durable_object(BINDING)
-        .map_err(internal)?
-        .id_from_name(INSTANCE)
-        .map_err(internal)?
-        .get_stub()
-        .map_err(internal)?;
-    stub.fetch_with_request(req).await.map_err(internal)
+    super::relay::to_object(env, (BINDING, INSTANCE, ORIGIN), method, path, headers, body.as_deref()).await
 }
 
 /// The registry's JSON answer to a call that must succeed.

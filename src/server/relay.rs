@@ -81,17 +81,14 @@ fn internal(e: impl core::fmt::Display) -> Problem {
     Problem::internal(format!("authority: {e}"))
 }
 
-/// The authority of `org`.
-fn stub(env: &Env, org: &str) -> Result<Stub, Problem> {
-    env.durable_object(BINDING).map_err(internal)?.id_from_name(org).map_err(internal)?.get_stub().map_err(internal)
-}
-
-/// Send `method path` with `headers` and `body` to the authority of `org`. The request is built
-/// with `web_sys` directly: `worker::RequestInit` would bring its `cf` options' serializer (image
-/// resizing and all) into the Worker on the verify path.
-pub async fn send(
+/// Send `method path` with `headers` and `body` to the Durable Object named `name` of the
+/// namespace bound as `binding` (the org authorities, the key claims, the registry), addressed as
+/// `origin` (an object ignores the host). The request is built with `web_sys` directly:
+/// `worker::RequestInit` would bring its `cf` options' serializer (image resizing and all) into
+/// the Worker on the verify path.
+pub async fn to_object(
     env: &Env,
-    org: &str,
+    (binding, name, origin): (&str, &str, &str),
     method: Method,
     path_and_query: &str,
     headers: Headers,
@@ -103,9 +100,28 @@ pub async fn send(
     if let Some(b) = body.filter(|b| !b.is_empty()) {
         init.set_body(&JsValue::from(Uint8Array::from(b)));
     }
-    let req = web_sys::Request::new_with_str_and_init(&format!("{ORIGIN}{path_and_query}"), &init)
+    let req = web_sys::Request::new_with_str_and_init(&format!("{origin}{path_and_query}"), &init)
         .map_err(|e| internal(worker::Error::from(e)))?;
-    stub(env, org)?.fetch_with_request(Request::from(req)).await.map_err(internal)
+    let stub: Stub = env
+        .durable_object(binding)
+        .map_err(internal)?
+        .id_from_name(name)
+        .map_err(internal)?
+        .get_stub()
+        .map_err(internal)?;
+    stub.fetch_with_request(Request::from(req)).await.map_err(internal)
+}
+
+/// Send `method path` with `headers` and `body` to the authority of `org`.
+pub async fn send(
+    env: &Env,
+    org: &str,
+    method: Method,
+    path_and_query: &str,
+    headers: Headers,
+    body: Option<&[u8]>,
+) -> Result<Response, Problem> {
+    to_object(env, (BINDING, org, ORIGIN), method, path_and_query, headers, body).await
 }
 
 /// The body of a strict verification, edge to authority: the secret's hash as the edge computed

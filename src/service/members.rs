@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::views::{directory, MemberView, OrgView, TokenView};
 use super::{Actor, Conflict, Error, Notice, Result, Service, Who};
 use crate::domain::model::is_id;
-use crate::domain::policy::{keeps_an_active_admin, Access, Lifetime, KEYWARD_MANAGE};
+use crate::domain::policy::{keeps_an_active_admin, Access, Lifetime};
 use crate::domain::projection;
 use crate::domain::validate::{
     self, email_key, MemberPatchInput, NewMemberInput, NewOrgInput, NewToken, OrgPatchInput,
@@ -157,21 +157,8 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             summary,
             now,
         )?;
-        let spec = NewToken {
-            label: FIRST_TOKEN_LABEL.to_owned(),
-            description: None,
-            logo: None,
-            role: Role::Admin,
-            scopes: org.modules.iter().cloned().chain([KEYWARD_MANAGE.to_owned()]).collect(),
-            allowed_cidrs: Vec::new(),
-            kind: Kind::Personal,
-            owner_member_id: Some(admin.id.clone()),
-            lifetime: Lifetime::Days(org.policy.default_ttl_days),
-            meta: None,
-            external_id: None,
-            ratelimit: None,
-            credits: None,
-        };
+        let lifetime = Lifetime::Days(org.policy.default_ttl_days);
+        let spec = NewToken::personal_admin(&org.modules, &admin.id, FIRST_TOKEN_LABEL, lifetime);
         let members = [admin.clone()];
         let (secret, t) = self.issue(&mut changes, (operator, &org, &members), spec, Some(&admin), now)?;
         self.commit(&changes, now).await?;

@@ -7,10 +7,10 @@ use serde::Serialize;
 use super::views::{directory, MemberView, TokenView};
 use super::{Error, Operator, Result, Service, Who};
 use crate::domain::lifecycle;
-use crate::domain::policy::{Lifetime, KEYWARD_MANAGE, RECOVERY_TOKEN_HOURS};
+use crate::domain::policy::{Lifetime, RECOVERY_TOKEN_HOURS};
 use crate::domain::projection;
 use crate::domain::validate::{self, email_key, DeleteOrgInput, NewToken, RecoveryFor, RecoveryInput};
-use crate::domain::{Action, Kind, Member, MemberStatus, Org, RandomSource, Role, TargetType, Timestamp};
+use crate::domain::{Action, Member, MemberStatus, Org, RandomSource, Role, TargetType, Timestamp};
 use crate::store::{keys, Changes, Kv, Store};
 
 /// Records erased per commit while an org is erased.
@@ -212,21 +212,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             }
         };
         let _ = operator;
-        let spec = NewToken {
-            label: RECOVERY_TOKEN_LABEL.to_owned(),
-            description: None,
-            logo: None,
-            role: Role::Admin,
-            scopes: org.modules.iter().cloned().chain([KEYWARD_MANAGE.to_owned()]).collect(),
-            allowed_cidrs: Vec::new(),
-            kind: Kind::Personal,
-            owner_member_id: Some(admin.id.clone()),
-            lifetime: Lifetime::Days(1),
-            meta: None,
-            external_id: None,
-            ratelimit: None,
-            credits: None,
-        };
+        let spec = NewToken::personal_admin(&org.modules, &admin.id, RECOVERY_TOKEN_LABEL, Lifetime::Days(1));
         let who = Who::Operator { member: &admin.id };
         let (secret, mut t) = self.mint(who, &org, spec, Some(&admin), now)?;
         t.expires_at = Some(now.plus_seconds(i64::from(RECOVERY_TOKEN_HOURS) * 3600));

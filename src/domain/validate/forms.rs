@@ -380,6 +380,29 @@ pub struct NewToken {
     pub credits: Option<CreditsSpec>,
 }
 
+impl NewToken {
+    /// A personal admin token for member `owner` with `keyward:manage` and every one of the org's
+    /// `modules`: an org's first token, and a recovery token.
+    #[must_use]
+    pub fn personal_admin(modules: &[String], owner: &str, label: &str, lifetime: Lifetime) -> Self {
+        Self {
+            label: label.to_owned(),
+            description: None,
+            logo: None,
+            role: Role::Admin,
+            scopes: modules.iter().cloned().chain([KEYWARD_MANAGE.to_owned()]).collect(),
+            allowed_cidrs: Vec::new(),
+            kind: Kind::Personal,
+            owner_member_id: Some(owner.to_owned()),
+            lifetime,
+            meta: None,
+            external_id: None,
+            ratelimit: None,
+            credits: None,
+        }
+    }
+}
+
 /// Validate a token creation against the `policy` and the scopes the caller may grant
 /// (`grantable`: the org's modules and the keyward scopes the caller holds, see
 /// [`crate::domain::policy::grantable`]).
