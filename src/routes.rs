@@ -34,6 +34,10 @@ pub enum Route {
     SuspendOrg,
     /// `POST /v1/orgs/{id}/resume` (operator)
     ResumeOrg,
+    /// `GET /v1/orgs/{id}/export` (operator)
+    ExportOrg,
+    /// `POST /v1/orgs/import` (operator)
+    ImportOrg,
     /// `GET /v1/me`
     Me,
     /// `POST /v1/session` (sign in through Cloudflare Access)
@@ -113,12 +117,20 @@ pub const IMPORT_PATH: &str = "/v1/tokens/import";
 pub const MAX_BODY: usize = 64 * 1024;
 /// Largest body of [`IMPORT_PATH`] (1 000 keys).
 pub const MAX_IMPORT_BODY: usize = 1024 * 1024;
+/// The restore of an org from its export (operator), the one route that takes bodies up to
+/// [`MAX_ORG_IMPORT_BODY`]. The edge relays it to the org's authority at this same path.
+pub const ORG_IMPORT_PATH: &str = "/v1/orgs/import";
+/// Largest body of [`ORG_IMPORT_PATH`]: an org export (docs/OPERATIONS.md, "Backup and
+/// restore"), read whole and parsed in the authority, within a Worker's 128 MB of memory.
+pub const MAX_ORG_IMPORT_BODY: usize = 8 * 1024 * 1024;
 
 /// The largest body a request to `path` may send.
 #[must_use]
 pub fn max_body(path: &str) -> usize {
     if path == IMPORT_PATH {
         MAX_IMPORT_BODY
+    } else if path == ORG_IMPORT_PATH {
+        MAX_ORG_IMPORT_BODY
     } else {
         MAX_BODY
     }
@@ -136,6 +148,8 @@ pub const ROUTES: &[(&str, &str, Route)] = &[
     ("GET", "/v1/operator/audit", Route::OperatorAudit),
     ("POST", "/v1/orgs/{id}/suspend", Route::SuspendOrg),
     ("POST", "/v1/orgs/{id}/resume", Route::ResumeOrg),
+    ("GET", "/v1/orgs/{id}/export", Route::ExportOrg),
+    ("POST", ORG_IMPORT_PATH, Route::ImportOrg),
     ("GET", "/v1/me", Route::Me),
     ("POST", "/v1/session", Route::CreateSession),
     ("GET", "/v1/session", Route::GetSession),
@@ -270,6 +284,11 @@ mod tests {
             (max_body(IMPORT_PATH), max_body("/v1/tokens"), max_body("/v1/verify")),
             (1 << 20, 1 << 16, 1 << 16)
         );
+        // An org's restore is its own route, never the org `import`.
+        assert_eq!(resolve("POST", ORG_IMPORT_PATH).unwrap(), (Route::ImportOrg, None));
+        assert_eq!(resolve("GET", ORG_IMPORT_PATH).unwrap_err(), RouteError::MethodNotAllowed);
+        assert_eq!(resolve("GET", "/v1/orgs/org_1/export").unwrap(), (Route::ExportOrg, Some("org_1")));
+        assert_eq!(max_body(ORG_IMPORT_PATH), 8 << 20);
     }
 
     /// Every route the router serves is in the OpenAPI document, and nothing else is.

@@ -16,8 +16,8 @@ pub use crate::routes::MAX_BODY;
 /// unread). Anything larger is refused at once.
 pub const DRAIN_LIMIT: usize = 1024 * 1024;
 
-/// Read the body, refusing more than its route takes ([`crate::routes::max_body`]: 64 KiB, or
-/// 1 MiB for an import) without ever holding more than that.
+/// Read the body, refusing more than its route takes ([`crate::routes::max_body`]: 64 KiB,
+/// 1 MiB for an import of keys, 8 MiB for an org's restore) without ever holding more than that.
 ///
 /// # Errors
 /// [`Error::PayloadTooLarge`]; [`Error::BadRequest`] when the stream breaks.
@@ -32,9 +32,11 @@ pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, Problem> {
 /// # Errors
 /// [`Error::PayloadTooLarge`]; [`Error::BadRequest`] when the stream breaks.
 pub async fn read_raw_body(req: &web_sys::Request) -> Result<Vec<u8>, Problem> {
-    let limit = crate::routes::max_body(super::fast::path_of(&req.url())).min(DRAIN_LIMIT);
+    let limit = crate::routes::max_body(super::fast::path_of(&req.url()));
+    // What is read before refusing: the drain limit, or more for a route that takes more.
+    let drain = limit.max(DRAIN_LIMIT);
     let declared = req.headers().get("content-length").ok().flatten().and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > DRAIN_LIMIT as u64) {
+    if declared.is_some_and(|n| n > drain as u64) {
         return Err(Problem::PayloadTooLarge);
     }
     let Some(raw) = req.body() else {
@@ -47,7 +49,7 @@ pub async fn read_raw_body(req: &web_sys::Request) -> Result<Vec<u8>, Problem> {
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|_| Error::BadRequest("the request body could not be read"))?;
         seen = seen.saturating_add(chunk.len());
-        if seen > DRAIN_LIMIT {
+        if seen > drain {
             return Err(Problem::PayloadTooLarge);
         }
         if seen <= limit {

@@ -305,7 +305,7 @@ async fn handle(
     }
     let (route, _) = resolve(method, path)?;
     match route {
-        Route::Healthz => reply(200, &json!({"ok": true})),
+        Route::Healthz => reply(200, &json!({"ok": true, "version": crate::service::KEYWARD_VERSION})),
         Route::VerifyPost => verify_post(req.inner(), env, ctx, now).await.into_response().map_err(internal),
         Route::VerifyGet => {
             let asked = verify_query(req)?;

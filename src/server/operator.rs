@@ -11,8 +11,8 @@ use super::http::{bearer, read_body};
 use super::problem::Problem;
 use super::registry;
 use super::relay::{
-    self, CHANGED_HEADER, CREATE_PATH, DELETE_PATH, OPERATOR_ORG_PATH, ORG_HEADER, RECOVERY_PATH, RESUME_PATH,
-    SUSPEND_PATH,
+    self, CHANGED_HEADER, CREATE_PATH, DELETE_PATH, EXPORT_PATH, OPERATOR_ORG_PATH, ORG_HEADER, RECOVERY_PATH,
+    RESUME_PATH, SUSPEND_PATH,
 };
 use super::{internal, reply, CryptoRandom};
 use crate::domain::model::{is_id, new_id};
@@ -33,6 +33,8 @@ pub(super) const fn is_operator(route: Route) -> bool {
             | Route::SuspendOrg
             | Route::ResumeOrg
             | Route::OperatorAudit
+            | Route::ExportOrg
+            | Route::ImportOrg
     )
 }
 
@@ -108,11 +110,49 @@ pub(super) async fn operator(
             }
             Ok(out)
         }
+        Route::ImportOrg => import(env, &presented, &body, now).await,
+        Route::ExportOrg => {
+            let org = id.filter(|i| is_id("org_", i)).ok_or(Error::NotFound)?;
+            let resp = relay::send(env, &org, Method::Get, EXPORT_PATH, to_authority(&org, &presented), None).await?;
+            // Relayed as it is (up to megabytes; never parsed here): the authority set no-store.
+            let exported = resp.status_code() == 200;
+            let out = relay::relay(resp).await?;
+            if exported {
+                registry::record(env, OperatorAction::OrgExported, &org, "Exported the org's records").await;
+            }
+            Ok(out)
+        }
         _ => {
             let org = id.filter(|i| is_id("org_", i)).ok_or(Error::NotFound)?;
             on_org(env, &presented, route, &org, &body, now).await
         }
     }
+}
+
+/// `POST /v1/orgs/import`: the export names its org, and so the authority that restores it
+/// (`idFromName(org_id)`); the edge reads only that and relays the body, at the route's own path
+/// (whose body limit the authority applies too). The authority authenticates the operator again
+/// and decides; a restored org is registered again (its tombstone, if it was deleted here, goes).
+async fn import(env: &Env, presented: &str, body: &[u8], now: Timestamp) -> Result<Response, Problem> {
+    let org = crate::service::import_target(body)?;
+    let path = crate::routes::ORG_IMPORT_PATH;
+    let resp = relay::send(env, &org, Method::Post, path, to_authority(&org, presented), Some(body)).await?;
+    let (status, v, out) = read(resp).await?;
+    if status == 201 {
+        let created = Timestamp::parse_rfc3339(&text(&v, &["org", "created_at"])).unwrap_or(now);
+        if let Err(e) = registry::register(env, &org, created).await {
+            worker::console_error!("registry: {org} restored but not registered: {e:?}");
+        }
+        let count = |k: &str| v.get(k).and_then(Value::as_u64).unwrap_or_default();
+        let summary = format!(
+            "Restored org \"{}\" from an export ({} records, {} tokens)",
+            text(&v, &["org", "name"]),
+            count("records"),
+            count("tokens")
+        );
+        registry::record(env, OperatorAction::OrgImported, &org, &summary).await;
+    }
+    Ok(out)
 }
 
 /// The operator's routes on one org.

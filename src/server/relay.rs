@@ -45,6 +45,10 @@ pub const RECOVERY_PATH: &str = "/_authority/recovery";
 /// repeat that found it so already): only then is it in the operator's audit log.
 #[cfg(feature = "admin")]
 pub const CHANGED_HEADER: &str = "keyward-changed";
+/// Internal path of the operator's export of an org. (Its restore goes to the authority at its
+/// public path, [`crate::routes::ORG_IMPORT_PATH`], whose body limit it shares.)
+#[cfg(feature = "admin")]
+pub const EXPORT_PATH: &str = "/_authority/export";
 /// The org the edge found the caller's secret in (or the org to create).
 #[cfg(feature = "admin")]
 pub const ORG_HEADER: &str = "keyward-org";

@@ -155,6 +155,10 @@ pub enum Conflict {
     Transition(Refused),
     /// An imported key (`tokens[i]`) whose SHA-256 keyward already knows.
     KeyKnown(u16),
+    /// A restored org's token whose SHA-256 another org of the deployment holds.
+    KeyElsewhere,
+    /// Restoring an org whose deletion is still erasing it here.
+    OrgBeingDeleted,
 }
 
 impl Conflict {
@@ -167,6 +171,12 @@ impl Conflict {
             Self::LastAdmin => "the org must keep at least one active admin",
             Self::Transition(r) => r.message(),
             Self::KeyKnown(_) => "a key of this import is already known to keyward",
+            Self::OrgBeingDeleted => {
+                "this org is being deleted here; its erasure ends about a minute after the deletion: restore it then"
+            }
+            Self::KeyElsewhere => {
+                "a token of this export has a secret another org of this keyward holds; nothing was imported"
+            }
         }
     }
 }

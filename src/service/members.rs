@@ -12,7 +12,7 @@ use crate::domain::validate::{
     self, email_key, MemberPatchInput, NewMemberInput, NewOrgInput, NewToken, OrgPatchInput,
 };
 use crate::domain::{Action, Kind, Member, MemberStatus, Org, Policy, RandomSource, Role, TargetType, Timestamp};
-use crate::store::{Changes, Kv, Store};
+use crate::store::{keys, Changes, Kv, Store};
 
 /// `POST /v1/orgs` answer.
 #[derive(Debug, Serialize)]
@@ -142,6 +142,8 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let mut changes = Changes::new();
         changes.put_org(&org)?;
         changes.put_member(&admin)?;
+        // A new authority's records are of the current storage schema from their first commit.
+        changes.put_raw(keys::SCHEMA.to_owned(), super::schema_record(super::SCHEMA_VERSION));
         let summary = format!("Created org \"{}\"", org.name);
         let operator = Who::Operator { member: &admin.id };
         self.audit(&mut changes, &org.id, operator, Action::OrgCreated, (TargetType::Org, &org.id), summary, now)?;

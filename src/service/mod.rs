@@ -7,6 +7,7 @@
 
 mod emails;
 mod error;
+mod exports;
 mod imports;
 mod json;
 mod leaks;
@@ -16,6 +17,7 @@ mod operator;
 mod projection;
 pub mod registry;
 mod reminders;
+mod schema;
 mod sessions;
 mod tokens;
 mod usage;
@@ -30,6 +32,10 @@ use futures_util::lock::Mutex;
 
 pub use emails::OutgoingEmail;
 pub use error::{Conflict, Denied, Error};
+pub use exports::{
+    import_target, read_export, ExportedRecord, ImportPlan, OrgExport, OrgImported, EXPORT_FORMAT, EXPORT_VERSION,
+    EXPORT_WARNING, KEYWARD_VERSION,
+};
 pub use json::{object, parse_json};
 pub use leaks::Reporter;
 pub use listings::AuditQuery;
@@ -37,6 +43,10 @@ pub use members::{Me, OrgCreated, Usage, FIRST_TOKEN_LABEL};
 pub use operator::{Deleted, Erasure, Recovered, RECOVERY_TOKEN_LABEL, SWEEP_AFTER_S};
 pub use projection::{Drained, Fix, Reconciled};
 pub use reminders::Tick;
+pub use schema::{
+    migration_steps_from, schema_record, upgrade_records, Migrated, Migration, MigrationError, Rewrite, SchemaRecord,
+    Step, MIGRATIONS, SCHEMA_VERSION,
+};
 pub use sessions::{SessionStarted, SessionView, SignInChoice};
 pub use tokens::{Issued, TokenQuery};
 pub use usage::{UsageCount, UsageReport, REPORT_MAX as USAGE_REPORT_MAX};

@@ -207,6 +207,8 @@ pub mod keys {
     }
     /// Prefix of the whole projection outbox.
     pub const OUTBOX: &str = "x:";
+    /// `schema`: the storage schema version of the authority's records (`service::schema`).
+    pub const SCHEMA: &str = "schema";
 
     /// Thirteen digits that sort newest first (good until the year 2286).
     #[must_use]
@@ -346,6 +348,12 @@ impl Changes {
     /// [`StoreError`] if the record cannot be encoded.
     pub fn put_webhook(&mut self, org: &str, w: &Webhook) -> Result<(), StoreError> {
         self.put(keys::webhook(org), w)
+    }
+
+    /// Write `value` at `key` as it is: a restored export's records, already checked
+    /// (`service::exports`).
+    pub fn put_raw(&mut self, key: String, value: String) {
+        self.writes.push(Write::Put(key, value));
     }
 
     /// Remove the org's webhook.

@@ -45,12 +45,13 @@ export function ratelimits({ misses = 1_000_000, auth = 1_000_000, strict = 1_00
 /**
  * Start a Worker; `bindings` override the defaults, `scriptPath` picks another build (the
  * `faults` build for fault injection), `workers` adds Workers beside it (Miniflare worker options;
- * keyward is then the first, named "keyward", for their service bindings). Returns
- * { mf, api, logs, kv, secrets }.
+ * keyward is then the first, named "keyward", for their service bindings), `persist` a directory
+ * to keep the Durable Objects' and KV's storage in (`<persist>/do`, `<persist>/kv`) instead of
+ * memory. Returns { mf, api, logs, kv, secrets }.
  */
 export async function start(
   bindings = {},
-  { scriptPath = "build/index.js", limits = ratelimits(), workers = [] } = {},
+  { scriptPath = "build/index.js", limits = ratelimits(), workers = [], persist } = {},
 ) {
   const out = [];
   const keyward = {
@@ -72,8 +73,8 @@ export async function start(
     },
   };
   const shared = {
-    durableObjectsPersist: false,
-    kvPersist: false,
+    durableObjectsPersist: persist ? `${persist}/do` : false,
+    kvPersist: persist ? `${persist}/kv` : false,
     log: new Captured(out),
     structuredWorkerdLogs: true,
     handleStructuredLogs({ level, message }) {

@@ -8,6 +8,7 @@ mod answers_and_records;
 mod audit_pages;
 mod auth_matrix;
 mod deployment;
+mod exports;
 mod failures;
 mod form_rules;
 mod imports;

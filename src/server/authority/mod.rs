@@ -14,6 +14,7 @@ mod router;
 mod sends;
 mod store;
 
+use core::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -49,6 +50,9 @@ pub struct OrgAuthority {
     env: Env,
     /// Sends started by this instance and not yet recorded.
     in_flight: InFlight,
+    /// Whether this instance has brought its records to the current storage schema
+    /// ([`Svc::migrate`]): done before it serves anything.
+    migrated: Cell<bool>,
 }
 
 impl DurableObject for OrgAuthority {
@@ -69,7 +73,7 @@ impl DurableObject for OrgAuthority {
             }
         };
         let allow_insecure = env.var("WEBHOOK_ALLOW_INSECURE").is_ok_and(|v| v.to_string() == "true");
-        Self { state, svc, alarm, allow_insecure, env, in_flight: Rc::default() }
+        Self { state, svc, alarm, allow_insecure, env, in_flight: Rc::default(), migrated: Cell::new(false) }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
@@ -77,7 +81,10 @@ impl DurableObject for OrgAuthority {
         let path = req.path();
         self.alarm.know(&self.state).await;
         let outcome = match &self.svc {
-            Some(svc) => self.serve(svc, &mut req, &method, &path, now()).await,
+            Some(svc) => match self.migrate(svc).await {
+                Ok(()) => self.serve(svc, &mut req, &method, &path, now()).await,
+                Err(e) => Err(e),
+            },
             None => Err(Error::Internal("storage unavailable".into()).into()),
         };
         let mut resp = match outcome {
@@ -97,6 +104,10 @@ impl DurableObject for OrgAuthority {
 
     async fn alarm(&self) -> worker::Result<Response> {
         let Some(svc) = &self.svc else { return Response::ok("") };
+        if self.migrate(svc).await.is_err() {
+            // Logged by `migrate`; nothing runs on records this code cannot read.
+            return Response::ok("");
+        }
         self.alarm.fired();
         match svc.project(now()).await {
             Ok(d) if d.failed > 0 => console_error!("projection: {} KV writes still refused", d.failed),
@@ -121,6 +132,34 @@ impl DurableObject for OrgAuthority {
 }
 
 impl OrgAuthority {
+    /// Before the first request or alarm this instance serves: bring the records to the storage
+    /// schema of this code, in one commit (docs/OPERATIONS.md, "Upgrades"). Records of a newer
+    /// schema (a rollback past a migration) are refused: every request answers 500 until a
+    /// keyward that knows them runs.
+    async fn migrate(&self, svc: &Rc<Svc>) -> Result<(), Problem> {
+        if self.migrated.get() {
+            return Ok(());
+        }
+        match svc.migrate().await {
+            Ok(done) => {
+                if let Some(m) = done {
+                    worker::console_log!(
+                        "storage schema: migrated from {} to {} ({} records changed)",
+                        m.from,
+                        m.to,
+                        m.changed
+                    );
+                }
+                self.migrated.set(true);
+                Ok(())
+            }
+            Err(e) => {
+                console_error!("storage schema: {}", crate::store::redact(&e.to_string()));
+                Err(Problem::internal("storage schema"))
+            }
+        }
+    }
+
     /// Send every reminder due now, and start every webhook delivery and email due now; answer
     /// when the next thing is due.
     ///

@@ -13,7 +13,7 @@ use crate::server::http::{bearer, etag, if_match, input, no_content, read_body};
 use crate::server::leaks::ReportQuestion;
 use crate::server::problem::Problem;
 use crate::server::relay::{
-    StrictQuestion, ACT_AS_HEADER, CHANGED_HEADER, CLIENT_HEADER, CREATE_PATH, DELETE_PATH, EMAIL_HEADER,
+    StrictQuestion, ACT_AS_HEADER, CHANGED_HEADER, CLIENT_HEADER, CREATE_PATH, DELETE_PATH, EMAIL_HEADER, EXPORT_PATH,
     OPERATOR_ORG_PATH, ORG_HEADER, RECOVERY_PATH, REPORT_PATH, RESUME_PATH, SESSION_HEADER, SESSION_PATH,
     SIGN_IN_CHOICE_PATH, STRICT_PATH, SUSPEND_PATH, TOKEN_HEADER, USAGE_PATH,
 };
@@ -56,6 +56,16 @@ impl OrgAuthority {
             let secret = crate::server::admin::operator_secret(&self.env);
             let operator = Operator::authenticate(secret.as_deref(), bearer(req).as_deref())?;
             return reply(201, &svc.create_org(&operator, &org, &input(&body)?, now).await?);
+        }
+        if method == "POST" && path == crate::routes::ORG_IMPORT_PATH {
+            return self.import_org(svc, req, now).await;
+        }
+        if method == "GET" && path == EXPORT_PATH {
+            let org = header(req, ORG_HEADER).ok_or_else(|| internal("no org named"))?;
+            let secret = crate::server::admin::operator_secret(&self.env);
+            let operator = Operator::authenticate(secret.as_deref(), bearer(req).as_deref())?;
+            // The export holds every token's hash: a secret, never kept by a cache.
+            return secret_reply(200, &svc.export_org(&operator, &org, now).await?);
         }
         if let Some(suspend) = match (method, path) {
             ("GET", OPERATOR_ORG_PATH) => Some(None),
@@ -408,6 +418,45 @@ impl OrgAuthority {
             Ok(views) => reply(201, &json!({ "tokens": views })),
             Err(e) => {
                 crate::server::claims::release(&self.env, &actor.org.id, &hashes, &claimed.added).await;
+                Err(e.into())
+            }
+        }
+    }
+}
+
+impl OrgAuthority {
+    /// `POST /v1/orgs/import` (operator), in three steps like an import of keys: the export read
+    /// and checked, and the checks that leave the authority (the verify projection; the registry
+    /// of imported keys, for the org's keys brought from elsewhere); then, on the records as they
+    /// are after those waits, the restore in one commit ([`crate::service::Service::import_org`]).
+    async fn import_org(&self, svc: &Rc<Svc>, req: &mut Request, now: Timestamp) -> Result<Response, Problem> {
+        let org = header(req, ORG_HEADER).ok_or_else(|| internal("no org named"))?;
+        let body = read_body(req).await?;
+        let secret = crate::server::admin::operator_secret(&self.env);
+        let operator = Operator::authenticate(secret.as_deref(), bearer(req).as_deref())?;
+        let plan = crate::service::read_export(&body)?;
+        if plan.org_id != org {
+            return Err(internal("an org export reached another org's authority"));
+        }
+        svc.import_org_precheck(&operator, &plan).await?;
+        let hashes = plan.imported_hashes();
+        let claimed = if hashes.is_empty() {
+            None
+        } else {
+            let c = crate::server::claims::claim(&self.env, &org, &hashes).await?;
+            if c.taken.is_some() {
+                return Err(Error::Conflict(crate::service::Conflict::KeyElsewhere).into());
+            }
+            Some(c)
+        };
+        match svc.import_org(&operator, &plan, now).await {
+            Ok(done) => secret_reply(201, &done),
+            Err(e) => {
+                // An org that exists meanwhile is this very org: its keys stay claimed for it.
+                let exists = e == Error::Conflict(crate::service::Conflict::OrgExists);
+                if let (Some(c), false) = (claimed, exists) {
+                    crate::server::claims::release(&self.env, &org, &hashes, &c.added).await;
+                }
                 Err(e.into())
             }
         }
