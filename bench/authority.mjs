@@ -26,7 +26,11 @@ function buildBefore() {
   const out = `${OUT}/before`;
   if (existsSync(`${out}/index.js`)) return `${out}/index.js`;
   mkdirSync(OUT, { recursive: true });
-  if (!existsSync(src)) execFileSync("git", ["worktree", "add", "--detach", src, BEFORE], { stdio: "inherit" });
+  if (!existsSync(src)) {
+    // bench/run.mjs empties bench/results, and with it a worktree made by an earlier run: forget it.
+    execFileSync("git", ["worktree", "prune"], { stdio: "inherit" });
+    execFileSync("git", ["worktree", "add", "--detach", src, BEFORE], { stdio: "inherit" });
+  }
   execFileSync("bash", ["scripts/build-worker.sh", src, `${process.cwd()}/${out}`], { stdio: "inherit" });
   return `${out}/index.js`;
 }
