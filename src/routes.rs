@@ -64,6 +64,14 @@ pub enum Route {
     RotateWebhookSecret,
     /// `GET /v1/org/webhook/deliveries`
     ListWebhookDeliveries,
+    /// `GET /v1/org/audit-sink`
+    GetAuditSink,
+    /// `PUT /v1/org/audit-sink`
+    SetAuditSink,
+    /// `DELETE /v1/org/audit-sink`
+    DeleteAuditSink,
+    /// `GET /v1/org/audit-sink/deliveries`
+    ListAuditSinkDeliveries,
     /// `GET /v1/members`
     ListMembers,
     /// `POST /v1/members`
@@ -163,6 +171,10 @@ pub const ROUTES: &[(&str, &str, Route)] = &[
     ("POST", "/v1/org/webhook/test", Route::TestWebhook),
     ("POST", "/v1/org/webhook/rotate", Route::RotateWebhookSecret),
     ("GET", "/v1/org/webhook/deliveries", Route::ListWebhookDeliveries),
+    ("GET", "/v1/org/audit-sink", Route::GetAuditSink),
+    ("PUT", "/v1/org/audit-sink", Route::SetAuditSink),
+    ("DELETE", "/v1/org/audit-sink", Route::DeleteAuditSink),
+    ("GET", "/v1/org/audit-sink/deliveries", Route::ListAuditSinkDeliveries),
     ("GET", "/v1/members", Route::ListMembers),
     ("POST", "/v1/members", Route::CreateMember),
     ("PATCH", "/v1/members/{id}", Route::UpdateMember),
@@ -322,6 +334,27 @@ mod tests {
             let camel = name[..1].to_lowercase() + &name[1..];
             assert_eq!(op["operationId"].as_str(), Some(camel.as_str()), "{method} {template}");
         }
+    }
+
+    /// Every audited action can be subscribed to: each is a webhook event kind, and the
+    /// document's `EventKind` names every kind the webhook takes.
+    #[test]
+    fn every_audited_action_is_an_event_kind() {
+        use crate::domain::webhook::EVENT_KINDS;
+        for a in crate::domain::Action::AUDITED {
+            assert!(EVENT_KINDS.contains(&a.as_str()), "{} is not a webhook event kind", a.as_str());
+        }
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI_JSON).unwrap();
+        let mut documented: Vec<&str> = doc["components"]["schemas"]["EventKind"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let mut kinds = EVENT_KINDS.to_vec();
+        documented.sort_unstable();
+        kinds.sort_unstable();
+        assert_eq!(kinds, documented);
     }
 
     /// The audit log's actions, as the page offers them, are the document's `AuditEvent.action`.

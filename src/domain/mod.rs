@@ -18,6 +18,7 @@ pub mod projection;
 pub mod random;
 pub mod reminder;
 pub mod sending;
+pub mod sink;
 pub mod time;
 pub mod token;
 pub mod validate;

@@ -31,8 +31,13 @@ pub const SECRET_BYTES: usize = 24;
 pub const URL_MAX: usize = 2_048;
 /// Every event kind (`"*"` in `events` subscribes to all of them, present and future).
 pub const ALL_EVENTS: &str = "*";
-/// The event kinds an endpoint may ask for: every notification's `kind`.
-pub const EVENT_KINDS: [&str; 14] = [
+/// The event kinds an endpoint may ask for: every audited action (`Action::AUDITED`) and every
+/// notification's `kind`. An audited action that notifies nobody is sent with `data` made from
+/// its audit event.
+pub const EVENT_KINDS: [&str; 17] = [
+    "org.created",
+    "org.updated",
+    "member.created",
     "token.created",
     "token.updated",
     "token.disabled",
@@ -288,6 +293,13 @@ impl Delivery {
     /// A new delivery of `payload` to the endpoint `hook`, due at once.
     #[must_use]
     pub fn new(id: String, kind: String, payload: String, hook: &Webhook, now: Timestamp) -> Self {
+        Self::to_endpoint(id, kind, payload, hook.created_at, now)
+    }
+
+    /// A new delivery of `payload` to the endpoint set at `endpoint` (a webhook's or an audit
+    /// sink's `created_at`), due at once.
+    #[must_use]
+    pub fn to_endpoint(id: String, kind: String, payload: String, endpoint: Timestamp, now: Timestamp) -> Self {
         Self {
             id,
             kind,
@@ -297,14 +309,21 @@ impl Delivery {
             next_attempt_at: Some(now),
             attempts: Vec::new(),
             leased_until: None,
-            endpoint: Some(hook.created_at),
+            endpoint: Some(endpoint),
         }
     }
 
     /// Whether it was made for `hook` (the endpoint set now), and so may be sent to it.
     #[must_use]
     pub fn is_for(&self, hook: &Webhook) -> bool {
-        self.endpoint.is_none_or(|e| e == hook.created_at)
+        self.is_for_endpoint(hook.created_at)
+    }
+
+    /// Whether it was made for the endpoint set at `created_at` (absent: made before deliveries
+    /// named their endpoint, so for the current one).
+    #[must_use]
+    pub fn is_for_endpoint(&self, created_at: Timestamp) -> bool {
+        self.endpoint.is_none_or(|e| e == created_at)
     }
 
     /// Give up at `now` without sending, saying `why` as the attempt's error: its endpoint is

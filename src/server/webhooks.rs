@@ -1,5 +1,5 @@
-//! Sending one webhook delivery: a signed POST to the org's endpoint, judged by its status
-//! alone (the body is never read, never kept). Redirects are not followed: a 3xx is a failure,
+//! Sending one webhook delivery (a signed POST to the org's endpoint) or one delivery to the
+//! audit sink (a POST with the collector's token), judged by its status alone (the body is never read, never kept). Redirects are not followed: a 3xx is a failure,
 //! so an endpoint cannot bounce the request elsewhere.
 
 use std::time::Duration;
@@ -13,14 +13,20 @@ use crate::service::Outgoing;
 /// failed`), within `timeout_ms`.
 pub async fn send(out: &Outgoing, timeout_ms: u64) -> (Option<u16>, Option<String>) {
     let headers = Headers::new();
-    for (k, v) in [
-        ("content-type", "application/json"),
-        ("user-agent", "keyward-webhooks/1"),
-        ("webhook-id", out.id.as_str()),
-        ("webhook-timestamp", &out.timestamp.to_string()),
-        ("webhook-signature", out.signature.as_str()),
-    ] {
-        let _ = headers.set(k, v);
+    let _ = headers.set("content-type", "application/json");
+    if let Some(auth) = &out.authorization {
+        // The audit sink: the collector's token, and no webhook headers.
+        let _ = headers.set("user-agent", "keyward-audit-sink/1");
+        let _ = headers.set("authorization", &auth.0);
+    } else {
+        for (k, v) in [
+            ("user-agent", "keyward-webhooks/1"),
+            ("webhook-id", out.id.as_str()),
+            ("webhook-timestamp", &out.timestamp.to_string()),
+            ("webhook-signature", out.signature.as_str()),
+        ] {
+            let _ = headers.set(k, v);
+        }
     }
     let mut init = RequestInit::new();
     init.with_method(Method::Post)

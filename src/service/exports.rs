@@ -93,6 +93,16 @@ struct ExportedWebhook {
     rotated_at: Option<Timestamp>,
 }
 
+/// The audit sink as exported: without its collector token, which an export never holds. A
+/// restore drops it (the admins set it again, with its token).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExportedAuditSink {
+    kind: crate::domain::sink::SinkKind,
+    url: String,
+    created_at: Timestamp,
+}
+
 /// `POST /v1/orgs/import` answer.
 #[derive(Debug, Clone, Serialize)]
 pub struct OrgImported {
@@ -176,6 +186,8 @@ enum Kind {
     Notification,
     Webhook,
     Delivery,
+    AuditSink,
+    SinkDelivery,
     Watch,
     Meter,
     SharedMeter,
@@ -189,6 +201,9 @@ fn kind_of(rest: &str) -> Option<(Kind, &str)> {
     if rest == ":wh" {
         return Some((Kind::Webhook, ""));
     }
+    if rest == ":ak" {
+        return Some((Kind::AuditSink, ""));
+    }
     let (tag, id) = rest.strip_prefix(':')?.split_once(':')?;
     if id.is_empty() {
         return None;
@@ -199,6 +214,7 @@ fn kind_of(rest: &str) -> Option<(Kind, &str)> {
         "a" => Kind::Audit,
         "n" => Kind::Notification,
         "h" => Kind::Delivery,
+        "k" => Kind::SinkDelivery,
         "w" => Kind::Watch,
         "q" => Kind::Meter,
         "s" => Kind::SharedMeter,
@@ -252,7 +268,8 @@ fn check_record(org_id: &str, kind: Kind, id: &str, v: &Value, plan: &mut Parts)
         Kind::Audit => typed::<AuditEvent>(v).map(|_| ())?,
         Kind::Notification => typed::<Notification>(v).map(|_| ())?,
         Kind::Webhook => plan.webhook = Some(typed::<ExportedWebhook>(v)?),
-        Kind::Delivery => typed::<Delivery>(v).map(|_| ())?,
+        Kind::Delivery | Kind::SinkDelivery => typed::<Delivery>(v).map(|_| ())?,
+        Kind::AuditSink => typed::<ExportedAuditSink>(v).map(|_| ())?,
         Kind::Watch => typed::<Watch>(v).map(|_| ())?,
         Kind::Meter | Kind::SharedMeter => typed::<Meter>(v).map(|_| ())?,
         Kind::Usage => typed::<DayCount>(v).map(|_| ())?,
@@ -387,6 +404,7 @@ pub fn read_export(body: &[u8]) -> Result<ImportPlan> {
     }
     let mut records = stored;
     records.remove(&keys::webhook(org_id));
+    records.remove(&keys::audit_sink(org_id));
     Ok(ImportPlan {
         org_id: org_id.to_owned(),
         exported_at: exported_at.to_owned(),
@@ -406,6 +424,14 @@ fn without_secrets(raw: &str) -> Result<Value> {
     serde_json::to_value(out).map_err(|e| Error::Internal(format!("webhook: {e}")))
 }
 
+/// The stored form of the audit sink `raw`, without its collector token.
+fn sink_without_token(raw: &str) -> Result<Value> {
+    let s: crate::domain::sink::AuditSink =
+        serde_json::from_str(raw).map_err(|e| Error::Internal(format!("unreadable audit sink record: {e}")))?;
+    let out = ExportedAuditSink { kind: s.kind, url: s.url, created_at: s.created_at };
+    serde_json::to_value(out).map_err(|e| Error::Internal(format!("audit sink: {e}")))
+}
+
 impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// `GET /v1/orgs/{id}/export` (operator): every record of the org, in key order, each as
     /// JSON, the webhook without its signing secrets. Reads only (nothing is written or audited
@@ -420,6 +446,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let own = keys::org(org_id);
         let inner = format!("{own}:");
         let webhook = keys::webhook(org_id);
+        let sink = keys::audit_sink(org_id);
         let mut records = Vec::new();
         let mut after: Option<String> = None;
         loop {
@@ -432,6 +459,8 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
                 }
                 let v = if k == webhook {
                     without_secrets(&raw)?
+                } else if k == sink {
+                    sink_without_token(&raw)?
                 } else {
                     serde_json::from_str(&raw).map_err(|e| Error::Internal(format!("unreadable record: {e}")))?
                 };

@@ -54,7 +54,7 @@ pub use verify::{
     client_ip, consistency, cost, cost_param, locate, lookup, verify, verify_body, Consistency, CreditsLeft,
     LimitState, Located, Lookup, Verification, VerifiedToken, VerifyRequest, EDGE_MAX_STALENESS_S,
 };
-pub use webhooks::{Outgoing, WebhookSet};
+pub use webhooks::{Outgoing, SinkAuthorization, WebhookSet};
 
 use crate::domain::email::EmailState;
 use crate::domain::lifecycle::{self, Outcome};
@@ -374,7 +374,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// change itself has happened.
     async fn commit(&self, changes: &Changes, now: Timestamp) -> Result<()> {
         let with_deliveries;
-        let changes = if changes.events().is_empty() {
+        let changes = if changes.events().is_empty() && !webhooks::audits_anything(changes) {
             changes
         } else {
             with_deliveries = self.with_deliveries(changes, now).await?;

@@ -390,6 +390,25 @@ impl WebhookView {
     }
 }
 
+/// The org's audit sink (never its token: only the masked form).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AuditSinkView {
+    /// `splunk_hec`.
+    pub kind: crate::domain::sink::SinkKind,
+    /// Where audit events are POSTed.
+    pub url: String,
+    /// `••••••••abcd`.
+    pub token_masked: String,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+impl From<&crate::domain::sink::AuditSink> for AuditSinkView {
+    fn from(s: &crate::domain::sink::AuditSink) -> Self {
+        Self { kind: s.kind, url: s.url.clone(), token_masked: s.masked_token(), created_at: ts(s.created_at) }
+    }
+}
+
 /// One attempt of a delivery.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct AttemptView {

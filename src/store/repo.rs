@@ -8,6 +8,7 @@ use super::{Store, StoreError, Write};
 use crate::domain::meter::Meter;
 use crate::domain::projection::{expiration, Projected};
 use crate::domain::reminder::Watch;
+use crate::domain::sink::AuditSink;
 use crate::domain::webhook::{Delivery, Webhook};
 use crate::domain::{AuditEvent, Member, Notification, Org, Timestamp, Token};
 
@@ -116,6 +117,22 @@ pub mod keys {
     #[must_use]
     pub fn deliveries(org: &str) -> String {
         format!("o:{org}:h:")
+    }
+    /// `o:<org>:ak`: the org's audit sink (its collector and token).
+    #[must_use]
+    pub fn audit_sink(org: &str) -> String {
+        format!("o:{org}:ak")
+    }
+    /// `o:<org>:k:<rev-time>:<msg>`: deliveries to the audit sink, newest first (`seq` as for
+    /// [`audit`]).
+    #[must_use]
+    pub fn sink_delivery(org: &str, at: Timestamp, seq: u16, msg: &str) -> String {
+        format!("o:{org}:k:{}{:04x}:{msg}", rev_time(at), u16::MAX - seq)
+    }
+    /// Prefix of every delivery to the audit sink of `org`.
+    #[must_use]
+    pub fn sink_deliveries(org: &str) -> String {
+        format!("o:{org}:k:")
     }
     /// `o:<org>:w:<token>`: what the reminders remember about a token (its last use, the
     /// warnings sent).
@@ -359,6 +376,19 @@ impl Changes {
     /// Remove the org's webhook.
     pub fn delete_webhook(&mut self, org: &str) {
         self.writes.push(Write::Delete(keys::webhook(org)));
+    }
+
+    /// Write the org's audit sink.
+    ///
+    /// # Errors
+    /// [`StoreError`] if the record cannot be encoded.
+    pub fn put_audit_sink(&mut self, org: &str, s: &AuditSink) -> Result<(), StoreError> {
+        self.put(keys::audit_sink(org), s)
+    }
+
+    /// Remove the org's audit sink.
+    pub fn delete_audit_sink(&mut self, org: &str) {
+        self.writes.push(Write::Delete(keys::audit_sink(org)));
     }
 
     /// Write a delivery (`seq` orders deliveries of one millisecond; keep it for rewrites).
@@ -750,6 +780,23 @@ impl<S: Store> Repo<S> {
     /// [`StoreError`] on backend failure or an unreadable record.
     pub async fn deliveries(&self, org: &str, limit: u32) -> Result<Vec<(String, Delivery)>, StoreError> {
         let rows = self.store.list(&keys::deliveries(org), None, limit).await?;
+        rows.into_iter().map(|(k, v)| decode("delivery", &v).map(|d| (k, d))).collect()
+    }
+
+    /// The org's audit sink, if it has one.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure or an unreadable record.
+    pub async fn audit_sink(&self, org: &str) -> Result<Option<AuditSink>, StoreError> {
+        self.get_json("audit sink", &keys::audit_sink(org)).await
+    }
+
+    /// The newest `limit` deliveries to the audit sink, each with its key (for rewriting it).
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure or an unreadable record.
+    pub async fn sink_deliveries(&self, org: &str, limit: u32) -> Result<Vec<(String, Delivery)>, StoreError> {
+        let rows = self.store.list(&keys::sink_deliveries(org), None, limit).await?;
         rows.into_iter().map(|(k, v)| decode("delivery", &v).map(|d| (k, d))).collect()
     }
 

@@ -40,10 +40,17 @@ fn a_second_set_moves_the_webhook_and_its_deliveries_to_the_new_url_and_events()
     assert_eq!(stored.masked_secret, mask_secret(&secret));
 
     block_on(w.svc.test_webhook(&a, &no_body(), w.now())).unwrap();
+    // The second set's own event (`org.updated`, made for the endpoint as it was, `*`) and the
+    // test: both go to the new url, signed with the kept secret.
     let out = due(&w, &org.id);
-    assert_eq!(out.len(), 1);
-    assert_eq!(out[0].url, "http://127.0.0.1:9/two");
-    assert!(signed_with(&out[0], &[&secret]), "the kept secret still signs");
+    assert_eq!(out.len(), 2);
+    assert!(
+        out.iter().any(|o| o.body.contains("\"org.updated\"")) && out.iter().any(|o| o.body.contains("webhook.test"))
+    );
+    for o in &out {
+        assert_eq!(o.url, "http://127.0.0.1:9/two");
+        assert!(signed_with(o, &[&secret]), "the kept secret still signs");
+    }
 }
 
 #[test]

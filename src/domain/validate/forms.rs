@@ -2,8 +2,8 @@
 
 use super::form::{check, clip, finish, optional_text, Form};
 use super::input::{
-    ConfirmInput, DeleteOrgInput, EmptyInput, Field, MemberPatchInput, NewMemberInput, NewOrgInput, NewTokenInput,
-    OrgPatchInput, PolicyInput, RecoveryInput, RotateInput, TokenPatchInput, WebhookInput,
+    AuditSinkInput, ConfirmInput, DeleteOrgInput, EmptyInput, Field, MemberPatchInput, NewMemberInput, NewOrgInput,
+    NewTokenInput, OrgPatchInput, PolicyInput, RecoveryInput, RotateInput, TokenPatchInput, WebhookInput,
 };
 use super::metering::{credits_field, ratelimit_field, CreditsSpec, SHARED_NEEDS_EXTERNAL_ID};
 use super::rules::{
@@ -661,6 +661,60 @@ pub fn webhook(input: &WebhookInput, allow_insecure: bool) -> Result<WebhookForm
         }
     };
     finish(url.zip(events).map(|(url, events)| WebhookForm { url, events }), errors)
+}
+
+/// `PUT /v1/org/audit-sink`: `{kind, url, token}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditSinkForm {
+    /// The collector's kind.
+    pub kind: crate::domain::sink::SinkKind,
+    /// The collector's event endpoint.
+    pub url: String,
+    /// The collector's token (never repeated in an error).
+    pub token: String,
+}
+
+/// Validate an audit sink: the webhook's URL rules (`allow_insecure`, local development only,
+/// admits `http://` and private hosts), a known kind, and a token of [`crate::domain::sink`]'s
+/// shape. No message quotes the token.
+///
+/// # Errors
+/// Every failed field.
+pub fn audit_sink(input: &AuditSinkInput, allow_insecure: bool) -> Result<AuditSinkForm, FieldErrors> {
+    use crate::domain::sink::{token_problem, SinkKind};
+    use crate::domain::webhook::url_problem;
+    let mut errors = FieldErrors::new();
+    let mut f = Form::new("", &mut errors, &input.unknown);
+    let kind = f.required_str("kind", &input.kind).and_then(|k| {
+        let kind = SinkKind::parse(k);
+        if kind.is_none() {
+            f.fail("kind", "must be \"splunk_hec\"");
+        }
+        kind
+    });
+    let url = f.required_str("url", &input.url).and_then(|u| {
+        match url_problem(u, allow_insecure)
+            .or_else(|| crate::domain::token::contains_secret(u).then_some(SECRET_PROBLEM))
+        {
+            Some(why) => {
+                f.fail("url", why);
+                None
+            }
+            None => Some(u.to_owned()),
+        }
+    });
+    let token = f.required_str("token", &input.token).and_then(|t| match token_problem(t) {
+        Some(why) => {
+            f.fail("token", why);
+            None
+        }
+        None => Some(t.to_owned()),
+    });
+    let form = match (kind, url, token) {
+        (Some(kind), Some(url), Some(token)) => Some(AuditSinkForm { kind, url, token }),
+        _ => None,
+    };
+    finish(form, errors)
 }
 
 /// The filters of `GET /v1/tokens`, read.

@@ -428,6 +428,16 @@ inputs! {
         /// Event kinds.
         pub events: Field<Vec<String>>,
     }
+
+    /// `PUT /v1/org/audit-sink`.
+    pub struct AuditSinkInput {
+        /// The collector's kind (`splunk_hec`).
+        pub kind: Field<String>,
+        /// The collector's event endpoint.
+        pub url: Field<String>,
+        /// The collector's token.
+        pub token: Field<String>,
+    }
 }
 
 #[cfg(test)]

@@ -257,6 +257,16 @@ async fn dispatch(
         Route::TestWebhook => reply(202, &svc.test_webhook(a, &input(body)?, now).await?),
         Route::RotateWebhookSecret => secret_reply(200, &svc.rotate_webhook(a, &input(body)?, now).await?),
         Route::ListWebhookDeliveries => reply(200, &json!({"deliveries": svc.deliveries(a).await?})),
+        Route::GetAuditSink => reply(200, &svc.audit_sink(a).await?),
+        Route::SetAuditSink => {
+            let view = svc.put_audit_sink(a, &input(body)?, ctx.allow_insecure, now).await?;
+            reply(200, &view)
+        }
+        Route::DeleteAuditSink => {
+            svc.delete_audit_sink(a, &input(body)?, now).await?;
+            no_content().map_err(internal)
+        }
+        Route::ListAuditSinkDeliveries => reply(200, &json!({"deliveries": svc.sink_deliveries(a).await?})),
         Route::TokenUsage => reply(200, &svc.token_usage(a, id, now).await?),
         Route::OrgUsage => reply(200, &json!({"tokens": svc.org_usage(a, now).await?})),
         Route::Me => reply(200, &svc.me(a, now).await?),
