@@ -555,3 +555,34 @@ fn stored_text_refuses_a_hash_and_messages_hide_one() {
         .unwrap_err();
     assert!(!format!("{e:?}").contains(&hash[..16]), "{e:?}");
 }
+
+#[test]
+fn audit_sink_form() {
+    let token = "12345678-90ab-cdef-1234-567890abcdef";
+    let ok = audit_sink(
+        &obj(json!({"kind": "splunk_hec", "url": "https://splunk.example.com:8088/services/collector/event", "token": token})),
+        false,
+    )
+    .unwrap();
+    assert_eq!(ok.kind, crate::domain::sink::SinkKind::SplunkHec);
+    assert_eq!(ok.token, token);
+    // Local development admits http and private hosts, as for webhooks.
+    let local = json!({"kind": "splunk_hec", "url": "http://127.0.0.1:8088/services/collector", "token": token});
+    assert!(audit_sink(&obj(local.clone()), true).is_ok());
+    let e = audit_sink(&obj(local), false).unwrap_err();
+    assert_eq!(e.keys().collect::<Vec<_>>(), ["url"]);
+    for url in ["https://10.1.2.3/", "https://localhost:8088/", "https://user:pw@splunk.example.com/", "ftp://x/"] {
+        let e = audit_sink(&obj(json!({"kind": "splunk_hec", "url": url, "token": token})), false).unwrap_err();
+        assert!(e.contains_key("url"), "{url}");
+    }
+    // Every failed field at once; the token is never quoted back.
+    let bad = "has a space inside";
+    let e = audit_sink(&obj(json!({"kind": "splunk", "url": 3, "token": bad, "x": 1})), true).unwrap_err();
+    assert_eq!(e.keys().map(String::as_str).collect::<Vec<_>>(), ["kind", "token", "url", "x"]);
+    assert!(e.values().all(|m| !m.contains(bad)));
+    let e = audit_sink(&obj(json!({"kind": null})), true).unwrap_err();
+    assert_eq!(e.len(), 3);
+    assert!(e.values().all(|m| m == "is required"));
+    let short = audit_sink(&obj(json!({"kind": "splunk_hec", "url": "https://a.example/", "token": "short"})), false);
+    assert!(short.unwrap_err().contains_key("token"));
+}

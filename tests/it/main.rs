@@ -6,6 +6,7 @@ mod support;
 mod alarm_wakes;
 mod answers_and_records;
 mod audit_pages;
+mod audit_sink;
 mod auth_matrix;
 mod deployment;
 mod exports;
