@@ -1,6 +1,6 @@
-// The webhook's delivery log: each delivery's event, state and attempts in words, its payload,
-// Refresh, and a look again by itself while a delivery is pending. A refresh that fails says so
-// in the log, with Retry; the rest of the section stays.
+// A delivery log (the webhook's, or the audit sink's): each delivery's event, state and attempts
+// in words, its payload, Refresh, and a look again by itself while a delivery is pending. A
+// refresh that fails says so in the log, with Retry; the rest of the section stays.
 import { ApiError, api, fill, h, keepFocus } from "./lib.js";
 import { when } from "./time.js";
 import { emptyState, errorState } from "./states.js";
@@ -15,22 +15,33 @@ function attemptWords(a) {
   return !a.error || a.error.startsWith(head) ? (a.error ?? head) : `${head}: ${a.error}`;
 }
 
+/** The webhook's log; the audit sink passes its own. */
+const WEBHOOK_LOG = {
+  path: "/v1/org/webhook/deliveries",
+  title: "Delivery log",
+  headingId: "deliveries-h",
+  caption: "Webhook deliveries, newest first",
+  refresh: "Refresh",
+};
+
 /**
  * Paint the delivery log into `log`, and look again shortly while any delivery is pending.
- * `empty` is what an empty log says: the section knows which buttons are on screen.
+ * `empty` is what an empty log says: the section knows which buttons are on screen. `of` names
+ * the log (`path` it is read from, `title`, `headingId`, `caption`, the `refresh` button's word):
+ * the webhook's unless given.
  */
-export function paintLog(log, deliveries, { isCurrent, onFailure, empty }) {
+export function paintLog(log, deliveries, { isCurrent, onFailure, empty, of = WEBHOOK_LOG }) {
   const live = () => isCurrent() && document.contains(log);
   const refresh = () =>
-    api("GET", "/v1/org/webhook/deliveries").then(
-      (d) => live() && paintLog(log, d.deliveries, { isCurrent, onFailure, empty }),
+    api("GET", of.path).then(
+      (d) => live() && paintLog(log, d.deliveries, { isCurrent, onFailure, empty, of }),
       (e) => {
         if (e instanceof ApiError && e.status === 401) return onFailure(e);
         if (!live()) return;
         clearTimeout(log.poll);
         fill(
           log,
-          h("h2", { id: "deliveries-h" }, "Delivery log"),
+          h("h2", { id: of.headingId }, of.title),
           errorState("The delivery log could not be read", e, refresh, { heading: "h3" }),
         );
       },
@@ -80,9 +91,9 @@ export function paintLog(log, deliveries, { isCurrent, onFailure, empty }) {
       h(
         "div",
         { class: "view-head" },
-        h("h2", { id: "deliveries-h" }, "Delivery log"),
+        h("h2", { id: of.headingId }, of.title),
         h("div", { class: "spacer" }),
-        h("button", { type: "button", class: "small", onclick: refresh }, "Refresh"),
+        h("button", { type: "button", class: "small", onclick: refresh }, of.refresh),
       ),
       deliveries.length
         ? h(
@@ -91,7 +102,7 @@ export function paintLog(log, deliveries, { isCurrent, onFailure, empty }) {
             h(
               "table",
               {},
-              h("caption", { class: "sr-only" }, "Webhook deliveries, newest first"),
+              h("caption", { class: "sr-only" }, of.caption),
               h(
                 "thead",
                 {},

@@ -1,7 +1,7 @@
 // The "Webhook" section (admins only): where keyward POSTs each event, signed (Standard Webhooks),
 // which events, the signing secret (shown once, when set and when rotated), a test event, and the
-// delivery log, refreshed by itself while a delivery is pending. A keyward:read session sees the
-// same without the forms and buttons.
+// delivery log, refreshed by itself while a delivery is pending; below it, the audit sink
+// (audit-sink.js). A keyward:read session sees the same without the forms and buttons.
 import { validateWebhookForm, webhookEventKinds } from "./pkg/keyward.js";
 import { READ_ONLY_MESSAGE, kindWords } from "./access.js";
 import { api, errorSlot, field, fill, h, keepFocus, showErrors, showServerErrors, toast } from "./lib.js";
@@ -9,6 +9,7 @@ import { when } from "./time.js";
 import { emptyState } from "./states.js";
 import { removeDialog, rotateDialog, secretDialog } from "./webhook-dialogs.js";
 import { paintLog } from "./webhook-log.js";
+import { sinkSection } from "./audit-sink.js";
 
 export const ALL = "*";
 /** The kinds a webhook may ask for, from the server's own list (the browser module, once loaded). */
@@ -29,12 +30,13 @@ export function webhookErrors(form) {
 export async function renderWebhook(ctx) {
   const { main, claim, manage, onFailure } = ctx;
   const isCurrent = claim();
-  const [{ webhook }, { deliveries }] = await Promise.all([
+  const again = () => renderWebhook(ctx).catch(onFailure);
+  const [{ webhook }, { deliveries }, sink] = await Promise.all([
     api("GET", "/v1/org/webhook"),
     api("GET", "/v1/org/webhook/deliveries"),
+    sinkSection({ ...ctx, isCurrent, again }),
   ]);
   if (!isCurrent()) return;
-  const again = () => renderWebhook(ctx).catch(onFailure);
   const log = h("section", { class: "panel deliveries", "aria-labelledby": "deliveries-h" });
   keepFocus(main, () =>
     fill(
@@ -50,6 +52,7 @@ export async function renderWebhook(ctx) {
       webhook ? summary(webhook, { ...ctx, again }) : emptyState("No webhook is set: keyward sends no events."),
       manage ? endpointForm(webhook, { ...ctx, again }) : null,
       log,
+      sink,
     ),
   );
   paintLog(log, deliveries, { isCurrent, onFailure, empty: emptyLogWords(webhook, manage) });

@@ -69,7 +69,7 @@ const advance = async (secret, seconds) => {
 };
 
 describe("signed webhooks", () => {
-  test("every notification kind is delivered once, signed, within 5 s, without a secret", async () => {
+  test("every notification kind and audited action is delivered once, signed, within 5 s, without a secret", async () => {
     const rx = await receiver();
     try {
       const o = await createOrg(w.api, "Hooked");
@@ -124,6 +124,8 @@ describe("signed webhooks", () => {
       await step("PATCH", `/v1/members/${dev.body.id}`, { role: "admin" });
       await step("DELETE", `/v1/tokens/${id}`, { confirm_label: "ci" });
       const kinds = [
+        "member.created",
+        "org.updated",
         "token.created",
         "token.updated",
         "token.disabled",
