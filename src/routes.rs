@@ -106,6 +106,10 @@ pub enum Route {
     OrgUsage,
     /// `GET /v1/audit`
     Audit,
+    /// `GET /v1/audit/head`
+    AuditHead,
+    /// `GET /v1/audit/export`
+    AuditExport,
     /// `GET /v1/notifications`
     Notifications,
     /// `POST /v1/leaks` (secret-scanning reports, signed)
@@ -192,6 +196,8 @@ pub const ROUTES: &[(&str, &str, Route)] = &[
     ("GET", "/v1/tokens/{id}/usage", Route::TokenUsage),
     ("GET", "/v1/usage", Route::OrgUsage),
     ("GET", "/v1/audit", Route::Audit),
+    ("GET", "/v1/audit/head", Route::AuditHead),
+    ("GET", "/v1/audit/export", Route::AuditExport),
     ("GET", "/v1/notifications", Route::Notifications),
     ("POST", "/v1/leaks", Route::LeakReport),
     ("POST", "/v1/credentials/revoke", Route::RevokeCredentials),

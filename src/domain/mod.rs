@@ -5,6 +5,7 @@
 //! unit-tested natively and shared verbatim by the Worker and the browser module.
 
 pub mod access;
+pub mod audit;
 pub mod cidr;
 pub mod email;
 pub mod leak;

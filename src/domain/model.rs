@@ -634,6 +634,13 @@ pub struct AuditEvent {
     pub target_id: String,
     /// One line for people; never a secret.
     pub summary: String,
+    /// Its place in the org's audit chain, from 1 (`None` until the commit that writes it
+    /// chains it: `domain::audit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    /// Its chain hash (`domain::audit::append`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
 }
 
 /// One message to one person (an admin, or a token's owner), waiting in the outbox.

@@ -150,6 +150,22 @@ pub fn json_response<T: Serialize>(status: u16, value: &T) -> worker::Result<Res
     }
 }
 
+/// `200` with newline-delimited JSON, one `lines` item per line (`application/x-ndjson`).
+///
+/// # Errors
+/// Only if the JS runtime refuses to build a `Response`.
+#[cfg(feature = "admin")]
+pub fn ndjson_response<T: Serialize>(lines: &[T]) -> worker::Result<Response> {
+    let mut body = Vec::new();
+    for l in lines {
+        if serde_json::to_writer(&mut body, l).is_err() {
+            return problem(&Problem::internal("response encoding failed"));
+        }
+        body.push(b'\n');
+    }
+    Ok(Response::from_bytes(body)?.with_status(200).with_headers(base_headers("application/x-ndjson")))
+}
+
 /// `204 No Content`.
 ///
 /// # Errors

@@ -21,6 +21,7 @@ use super::{
     migration_steps_from, schema_record, upgrade_records, Conflict, Error, Operator, Result, Service, Who,
     SCHEMA_VERSION,
 };
+use crate::domain::audit::{Head, Line};
 use crate::domain::meter::Meter;
 use crate::domain::model::is_id;
 use crate::domain::projection::{self, Projected};
@@ -192,14 +193,19 @@ enum Kind {
     Meter,
     SharedMeter,
     Usage,
+    AuditHead,
+    AuditCheckpoint,
 }
 
 fn kind_of(rest: &str) -> Option<(Kind, &str)> {
     if rest.is_empty() {
         return Some((Kind::Org, ""));
     }
-    if rest == ":wh" {
-        return Some((Kind::Webhook, ""));
+    match rest {
+        ":wh" => return Some((Kind::Webhook, "")),
+        ":ah" => return Some((Kind::AuditHead, "")),
+        ":ac" => return Some((Kind::AuditCheckpoint, "")),
+        _ => {}
     }
     if rest == ":ak" {
         return Some((Kind::AuditSink, ""));
@@ -222,6 +228,25 @@ fn kind_of(rest: &str) -> Option<(Kind, &str)> {
         _ => return None,
     };
     Some((kind, id))
+}
+
+/// The audit events of an export (any order) form a whole chain ending at `head`: nothing
+/// removed, changed or reordered since it was exported.
+fn whole_chain(mut events: Vec<AuditEvent>, head: Option<&Head>) -> Result<()> {
+    events.sort_by_key(|e| e.seq);
+    let lines = events
+        .iter()
+        .map(|e| serde_json::to_string(&Line::from(e)))
+        .collect::<core::result::Result<Vec<String>, _>>()
+        .map_err(|e| Error::Internal(format!("cannot write an audit line: {e}")))?;
+    let checkpoint = match head {
+        Some(h) => h.clone(),
+        None if events.is_empty() => Head::default(),
+        None => return Err(Error::field("records", "must hold the audit chain's head (o:<org_id>:ah)")),
+    };
+    crate::domain::audit::check(lines.iter().map(String::as_str), &Head::default(), Some(&checkpoint))
+        .map(|_| ())
+        .map_err(|b| Error::field("records", &format!("hold an audit log that is not whole: {b}")))
 }
 
 /// Longest reason a refused record is given, in characters.
@@ -265,7 +290,15 @@ fn check_record(org_id: &str, kind: Kind, id: &str, v: &Value, plan: &mut Parts)
             }
             plan.tokens.push(t);
         }
-        Kind::Audit => typed::<AuditEvent>(v).map(|_| ())?,
+        Kind::Audit => {
+            let e: AuditEvent = typed(v)?;
+            if e.seq.is_none_or(|n| keys::rev_seq(n) != id) {
+                return Err("is not the audit event of the seq its key names".into());
+            }
+            plan.audit.push(e);
+        }
+        Kind::AuditHead => plan.head = Some(typed::<Head>(v)?),
+        Kind::AuditCheckpoint => typed::<Head>(v).map(|_| ())?,
         Kind::Notification => typed::<Notification>(v).map(|_| ())?,
         Kind::Webhook => plan.webhook = Some(typed::<ExportedWebhook>(v)?),
         Kind::Delivery | Kind::SinkDelivery => typed::<Delivery>(v).map(|_| ())?,
@@ -280,6 +313,8 @@ fn check_record(org_id: &str, kind: Kind, id: &str, v: &Value, plan: &mut Parts)
 #[derive(Default)]
 struct Parts {
     org: Option<Org>,
+    audit: Vec<AuditEvent>,
+    head: Option<Head>,
     members: Vec<Member>,
     tokens: Vec<Token>,
     webhook: Option<ExportedWebhook>,
@@ -394,6 +429,7 @@ pub fn read_export(body: &[u8]) -> Result<ImportPlan> {
     if !errors.is_empty() {
         return Err(Error::Validation(errors));
     }
+    whole_chain(parts.audit, parts.head.as_ref())?;
     let mut seen = HashSet::new();
     for t in &parts.tokens {
         for h in core::iter::once(&t.hash).chain(t.previous_hash.as_ref()) {

@@ -373,11 +373,15 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// [`Service::project`]). A projection that fails here stays owed and is retried later; the
     /// change itself has happened.
     async fn commit(&self, changes: &Changes, now: Timestamp) -> Result<()> {
+        // The audit events take their place in the chain first: what is sent about them
+        // carries their `seq` and `hash`.
+        let mut chained = changes.clone();
+        self.repo.chain(&mut chained).await?;
         let with_deliveries;
-        let changes = if changes.events().is_empty() && !webhooks::audits_anything(changes) {
-            changes
+        let changes = if chained.events().is_empty() && chained.audited().next().is_none() {
+            &chained
         } else {
-            with_deliveries = self.with_deliveries(changes, now).await?;
+            with_deliveries = self.with_deliveries(&chained, now).await?;
             &with_deliveries
         };
         // The commit carries when the authority must next wake (`Changes::wake`); the store's
@@ -491,6 +495,8 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             target_type,
             target_id: target_id.to_owned(),
             summary,
+            seq: None,
+            hash: None,
         })
     }
 
@@ -507,7 +513,8 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         now: Timestamp,
     ) -> Result<()> {
         let e = self.event(who, action, target.0, target.1, summary, now)?;
-        Ok(changes.audit(org, &e, self.next_seq())?)
+        changes.audit(org, e);
+        Ok(())
     }
 
     /// Tell people about a security-relevant change: one notification to every active admin

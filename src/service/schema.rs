@@ -21,7 +21,7 @@ use crate::domain::RandomSource;
 use crate::store::{keys, Kv, Store, Write};
 
 /// The layout this code reads and writes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// What a step does to one record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,18 +45,69 @@ pub struct Migration {
     pub to: u32,
     /// What it changes, for people (the changelog says the same).
     pub about: &'static str,
-    /// What becomes of each record (`key`, `value`); `None`: no record changes, only the
-    /// version (no record is read).
+    /// What becomes of each record (`key`, `value`); `None`: no record changes one by one.
     pub step: Option<Step>,
+    /// What becomes of the records taken together (after `step`), for a change that needs
+    /// several at once; `None`: none. With neither, only the version changes (no record is read).
+    pub whole: Option<Whole>,
 }
+
+/// A step of a migration over all the records at once.
+pub type Whole = fn(BTreeMap<String, String>) -> core::result::Result<BTreeMap<String, String>, MigrationError>;
 
 /// Every migration, in order: `MIGRATIONS[i].to == i + 2`, the last one's `to` is
 /// [`SCHEMA_VERSION`].
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    to: 2,
-    about: "the records say their schema version (the `schema` record); no record changes",
-    step: None,
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        to: 2,
+        about: "the records say their schema version (the `schema` record); no record changes",
+        step: None,
+        whole: None,
+    },
+    Migration {
+        to: 3,
+        about: "the audit log becomes a chain: every event gets `seq` and `hash`, oldest first, \
+                and is kept under `o:<org>:a:<rev-seq>`; the chain's head is `o:<org>:ah`",
+        step: None,
+        whole: Some(chain_audit),
+    },
+];
+
+/// Migration 3: chain every org's audit events, oldest first (the old keys,
+/// `o:<org>:a:<rev-time><rev-n>:<evt>`, sort newest first), and keep them by `seq`.
+///
+/// # Errors
+/// [`MigrationError::Step`] for an audit event that cannot be read or chained.
+pub fn chain_audit(
+    mut records: BTreeMap<String, String>,
+) -> core::result::Result<BTreeMap<String, String>, MigrationError> {
+    use crate::domain::audit::{append, Head};
+    // (org, old key), newest first within each org.
+    let old: Vec<(String, String)> = records
+        .keys()
+        .filter_map(|k| {
+            let rest = k.strip_prefix(keys::ORGS)?;
+            let (org, tail) = rest.split_once(":a:")?;
+            (keys::seq_of(tail).is_none() && !org.contains(':')).then(|| (org.to_owned(), k.clone()))
+        })
+        .collect();
+    let mut heads: BTreeMap<String, Head> = BTreeMap::new();
+    for (org, key) in old.iter().rev() {
+        let Some(raw) = records.remove(key) else { continue };
+        let fail = |why: String| MigrationError::Step(key.clone(), why);
+        let mut e: crate::domain::AuditEvent = serde_json::from_str(&raw).map_err(|e| fail(e.to_string()))?;
+        let head = heads.entry(org.clone()).or_default();
+        append(head, &mut e).map_err(|e| fail(e.to_string()))?;
+        let v = serde_json::to_string(&e).map_err(|e| fail(e.to_string()))?;
+        records.insert(keys::audit(org, head.seq), v);
+    }
+    for (org, head) in heads {
+        let v =
+            serde_json::to_string(&head).map_err(|e| MigrationError::Step(keys::audit_head(&org), e.to_string()))?;
+        records.insert(keys::audit_head(&org), v);
+    }
+    Ok(records)
+}
 
 /// The `schema` record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,22 +182,33 @@ pub fn upgrade_records(
     mut records: BTreeMap<String, String>,
 ) -> core::result::Result<BTreeMap<String, String>, MigrationError> {
     for m in migration_steps_from(from)? {
-        let Some(step) = m.step else { continue };
-        let mut next = BTreeMap::new();
-        for (k, v) in records {
-            match step(&k, &v).map_err(|why| MigrationError::Step(k.clone(), why))? {
-                Rewrite::Keep => {
-                    next.insert(k, v);
-                }
-                Rewrite::Put(nv) => {
-                    next.insert(k, nv);
-                }
-                Rewrite::Delete => {}
-            }
+        if let Some(step) = m.step {
+            records = each_record(step, records)?;
         }
-        records = next;
+        if let Some(whole) = m.whole {
+            records = whole(records)?;
+        }
     }
     Ok(records)
+}
+
+fn each_record(
+    step: Step,
+    records: BTreeMap<String, String>,
+) -> core::result::Result<BTreeMap<String, String>, MigrationError> {
+    let mut next = BTreeMap::new();
+    for (k, v) in records {
+        match step(&k, &v).map_err(|why| MigrationError::Step(k.clone(), why))? {
+            Rewrite::Keep => {
+                next.insert(k, v);
+            }
+            Rewrite::Put(nv) => {
+                next.insert(k, nv);
+            }
+            Rewrite::Delete => {}
+        }
+    }
+    Ok(next)
 }
 
 /// Records read in one `list` call while migrating.
@@ -185,7 +247,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         }
         let steps = migration_steps_from(from).map_err(|e| Error::Internal(e.to_string()))?;
         let mut writes = Vec::new();
-        if steps.iter().any(|m| m.step.is_some()) {
+        if steps.iter().any(|m| m.step.is_some() || m.whole.is_some()) {
             let before = self.all_records().await?;
             let after = upgrade_records(from, before.clone()).map_err(|e| Error::Internal(e.to_string()))?;
             for (k, v) in &before {

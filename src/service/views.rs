@@ -9,8 +9,7 @@ use crate::domain::email::SendState;
 use crate::domain::meter::{Meter, RateLimit, Refill};
 use crate::domain::webhook::{Delivery, DeliveryState, Webhook};
 use crate::domain::{
-    ActedBy, Action, AuditEvent, Kind, Member, MemberStatus, Notification, Org, Policy, Role, SetBy, State, Status,
-    TargetType, Timestamp, Token,
+    Action, Kind, Member, MemberStatus, Notification, Org, Policy, Role, SetBy, State, Status, Timestamp, Token,
 };
 
 fn ts(t: Timestamp) -> String {
@@ -258,45 +257,8 @@ impl TokenView {
     }
 }
 
-/// An audit event.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct AuditEventView {
-    /// `evt_…`
-    pub id: String,
-    /// RFC 3339.
-    pub at: String,
-    /// `token.created`, …
-    pub action: Action,
-    /// Acting member (null: the operator).
-    pub actor_member_id: Option<String>,
-    /// Acting token (null: the operator).
-    pub actor_token_id: Option<String>,
-    /// Who acted: `token` (a call made with `actor_token_id`), `operator`, `keyward` (the
-    /// idle-token policy) or `report` (a leak report).
-    pub acted_by: ActedBy,
-    /// `org`, `member` or `token`.
-    pub target_type: TargetType,
-    /// Its id.
-    pub target_id: String,
-    /// One line for people.
-    pub summary: String,
-}
-
-impl From<&AuditEvent> for AuditEventView {
-    fn from(e: &AuditEvent) -> Self {
-        Self {
-            id: e.id.clone(),
-            at: ts(e.at),
-            action: e.action,
-            actor_member_id: e.actor_member_id.clone(),
-            actor_token_id: e.actor_token_id.clone(),
-            acted_by: e.acted_by.unwrap_or(if e.actor_token_id.is_some() { ActedBy::Token } else { ActedBy::Operator }),
-            target_type: e.target_type,
-            target_id: e.target_id.clone(),
-            summary: e.summary.clone(),
-        }
-    }
-}
+/// An audit event in its public form: `seq` and `hash` say its place in the org's chain.
+pub use crate::domain::audit::Line as AuditEventView;
 
 /// A notification.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

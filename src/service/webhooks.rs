@@ -227,28 +227,14 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     /// made from the audit event; one that did is sent once, as its notification's event.
     pub(super) async fn with_deliveries(&self, changes: &Changes, now: Timestamp) -> Result<Changes> {
         let mut out = changes.clone();
-        let audited = audited(changes);
+        let audited: Vec<(&str, &AuditEvent)> = changes.audited().collect();
         let mut events: Vec<Event> = changes.events().to_vec();
         for (org, e) in &audited {
             let kind = e.action.as_str();
             if changes.events().iter().any(|n| n.org == *org && n.kind == kind) {
                 continue;
             }
-            let mut data = exported(org, e);
-            if let Some(obj) = data.as_object_mut() {
-                let by = e.actor_member_id.clone().unwrap_or_else(|| {
-                    match e.acted_by {
-                        Some(ActedBy::Keyward) => SYSTEM,
-                        Some(ActedBy::Report) => REPORTER,
-                        _ => "operator",
-                    }
-                    .to_owned()
-                });
-                obj.insert("kind".into(), json!(kind));
-                obj.insert("created_by".into(), json!(by));
-                obj.insert("created_at".into(), json!(e.at.to_rfc3339()));
-            }
-            events.push(Event { org: org.clone(), kind: kind.to_owned(), data });
+            events.push(Event { org: (*org).to_owned(), kind: kind.to_owned(), data: event_data(org, e) });
         }
         let mut hooks: Vec<(String, Option<Webhook>)> = Vec::new();
         for e in &events {
@@ -276,13 +262,13 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
                 Some((_, s)) => s.clone(),
                 None => {
                     let s = self.endpoint_for(changes, &keys::audit_sink(org), "audit sink").await?;
-                    sinks.push((org.clone(), s.clone()));
+                    sinks.push(((*org).to_owned(), s.clone()));
                     s
                 }
             };
             let Some(sink) = sink else { continue };
             let id = self.id("msg_")?;
-            let body = hec_body(&exported(org, e), e.at);
+            let body = hec_body(&exported(e), e.at);
             let d = Delivery::to_endpoint(id, e.action.as_str().to_owned(), body, sink.created_at, now);
             out.put_delivery(keys::sink_delivery(org, now, self.next_seq(), &d.id), &d)?;
             out.wake(now);
@@ -504,36 +490,32 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     }
 }
 
-/// Whether `changes` write an audit event (then the audit sink, and the webhook, may be owed a
-/// delivery).
-pub(super) fn audits_anything(changes: &Changes) -> bool {
-    changes.writes().iter().any(|w| matches!(w, Write::Put(k, _) if k.starts_with("o:") && k.contains(":a:")))
+/// An audit event as exported (`GET /v1/audit/export`'s line, with its `seq` and `hash`): what
+/// the audit sink sends, untouched, so the chain can be checked from the SIEM.
+fn exported(e: &AuditEvent) -> serde_json::Value {
+    serde_json::to_value(AuditEventView::from(e)).unwrap_or_default()
 }
 
-/// Every audit event `changes` write, with its org.
-// Until the audit chain lands on main (`Changes::audited`), read back from the writes.
-fn audited(changes: &Changes) -> Vec<(String, AuditEvent)> {
-    changes
-        .writes()
-        .iter()
-        .filter_map(|w| match w {
-            Write::Put(k, v) => {
-                let (org, _) = k.strip_prefix("o:")?.split_once(":a:")?;
-                let e: AuditEvent = serde_json::from_str(v).ok()?;
-                (!org.contains(':')).then(|| (org.to_owned(), e))
+/// The `data` of the webhook event of an audited action that notified nobody: the audit event's
+/// fields but its chain `hash` (the export and the sink carry it), with its org, `kind`,
+/// `created_by` and `created_at` as a notification's event has them. Never a secret (an audit
+/// event holds none).
+fn event_data(org: &str, e: &AuditEvent) -> serde_json::Value {
+    let mut data = exported(e);
+    if let Some(obj) = data.as_object_mut() {
+        obj.remove("hash");
+        let by = e.actor_member_id.clone().unwrap_or_else(|| {
+            match e.acted_by {
+                Some(ActedBy::Keyward) => SYSTEM,
+                Some(ActedBy::Report) => REPORTER,
+                _ => "operator",
             }
-            Write::Delete(_) => None,
-        })
-        .collect()
-}
-
-/// An audit event as exported to a SIEM, and as the `data` of the webhook event of an audited
-/// action that notified nobody: the audit log's view of it, with its org. Never a secret (an
-/// audit event holds none).
-fn exported(org: &str, e: &AuditEvent) -> serde_json::Value {
-    let mut v = serde_json::to_value(AuditEventView::from(e)).unwrap_or_default();
-    if let Some(obj) = v.as_object_mut() {
+            .to_owned()
+        });
         obj.insert("org_id".into(), json!(org));
+        obj.insert("kind".into(), json!(e.action.as_str()));
+        obj.insert("created_by".into(), json!(by));
+        obj.insert("created_at".into(), json!(e.at.to_rfc3339()));
     }
-    v
+    data
 }

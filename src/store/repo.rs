@@ -5,6 +5,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreError, Write};
+use crate::domain::audit::Head;
 use crate::domain::meter::Meter;
 use crate::domain::projection::{expiration, Projected};
 use crate::domain::reminder::Watch;
@@ -82,16 +83,36 @@ pub mod keys {
     pub fn last_used_all(org: &str) -> String {
         format!("o:{org}:u:")
     }
-    /// `o:<org>:a:<rev-time>:<evt>`: newest first in key order. `seq` orders events written in
-    /// the same millisecond by one writer (a later `seq` sorts first).
+    /// `o:<org>:a:<rev-seq>`: the audit event of chain position `seq`, newest first in key
+    /// order (`domain::audit`).
     #[must_use]
-    pub fn audit(org: &str, at: Timestamp, seq: u16, evt: &str) -> String {
-        format!("o:{org}:a:{}{:04x}:{evt}", rev_time(at), u16::MAX - seq)
+    pub fn audit(org: &str, seq: u64) -> String {
+        format!("o:{org}:a:{}", rev_seq(seq))
     }
     /// Prefix of every audit event of `org`.
     #[must_use]
     pub fn audits(org: &str) -> String {
         format!("o:{org}:a:")
+    }
+    /// `o:<org>:ah`: the head of the org's audit chain (`domain::audit::Head`).
+    #[must_use]
+    pub fn audit_head(org: &str) -> String {
+        format!("o:{org}:ah")
+    }
+    /// `o:<org>:ac`: the last audit checkpoint sent out (`domain::audit::Head`).
+    #[must_use]
+    pub fn audit_checkpoint(org: &str) -> String {
+        format!("o:{org}:ac")
+    }
+    /// Twenty digits that sort the highest `seq` first.
+    #[must_use]
+    pub fn rev_seq(seq: u64) -> String {
+        format!("{:020}", u64::MAX - seq)
+    }
+    /// The `seq` of an audit event key's last part ([`rev_seq`]).
+    #[must_use]
+    pub fn seq_of(rev: &str) -> Option<u64> {
+        (rev.len() == 20).then(|| rev.parse::<u64>().ok()).flatten().map(|r| u64::MAX - r)
     }
     /// `o:<org>:n:<rev-time>:<ntf>`: the outbox, newest first (`seq` as for [`audit`]).
     #[must_use]
@@ -311,6 +332,10 @@ pub struct Changes {
     writes: Vec<Write>,
     events: Vec<Event>,
     wake: Option<Timestamp>,
+    /// Audit events not chained yet.
+    pending: Vec<(String, AuditEvent)>,
+    /// Audit events chained, in `writes` already.
+    audited: Vec<(String, AuditEvent)>,
 }
 
 /// Something that happened, for the org's webhook (one per change, not one per recipient).
@@ -334,7 +359,7 @@ impl Changes {
     /// Whether there is nothing to commit.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.writes.is_empty()
+        self.writes.is_empty() && self.pending.is_empty()
     }
 
     /// Tell the org's webhook about `e` (turned into a delivery when the changes commit).
@@ -434,6 +459,14 @@ impl Changes {
         &self.writes
     }
 
+    /// The value these changes write at `key`, if they do.
+    fn written(&self, key: &str) -> Option<&str> {
+        self.writes.iter().rev().find_map(|w| match w {
+            Write::Put(k, v) if k == key => Some(v.as_str()),
+            _ => None,
+        })
+    }
+
     /// Write any record as JSON at `key` (records outside an org's layout: the operator's registry).
     ///
     /// # Errors
@@ -496,12 +529,15 @@ impl Changes {
         self.outbox(&row);
     }
 
-    /// Append an audit event (`seq` orders events of one millisecond).
-    ///
-    /// # Errors
-    /// [`StoreError`] if the event cannot be encoded.
-    pub fn audit(&mut self, org: &str, e: &AuditEvent, seq: u16) -> Result<(), StoreError> {
-        self.put(keys::audit(org, e.at, seq, &e.id), e)
+    /// Append an audit event to the org's chain: it gets its `seq` and `hash` when the changes
+    /// are chained ([`Repo::chain`], at the latest in [`Repo::commit`]).
+    pub fn audit(&mut self, org: &str, e: AuditEvent) {
+        self.pending.push((org.to_owned(), e));
+    }
+
+    /// The audit events of these changes, once chained (with `seq` and `hash`), with their org.
+    pub fn audited(&self) -> impl Iterator<Item = (&str, &AuditEvent)> {
+        self.audited.iter().map(|(o, e)| (o.as_str(), e))
     }
 
     /// Queue a notification.
@@ -591,7 +627,48 @@ impl<S: Store> Repo<S> {
         if changes.is_empty() {
             return Ok(());
         }
-        self.store.commit(changes.writes(), changes.wake_at()).await
+        if changes.pending.is_empty() {
+            return self.store.commit(changes.writes(), changes.wake_at()).await;
+        }
+        let mut chained = changes.clone();
+        self.chain(&mut chained).await?;
+        self.store.commit(chained.writes(), chained.wake_at()).await
+    }
+
+    /// Give the pending audit events of `changes` their place in their org's chain: read the
+    /// head (or take the one `changes` already writes: an import), append each event in order,
+    /// and add the events and the new head to the writes. The caller commits them with nothing
+    /// but storage in between, so the authority runs no other change meanwhile
+    /// (docs/ARCHITECTURE.md, "Storage").
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure, an unreadable head or an event that cannot be encoded.
+    pub async fn chain(&self, changes: &mut Changes) -> Result<(), StoreError> {
+        let pending = core::mem::take(&mut changes.pending);
+        let mut heads: Vec<(String, Head)> = Vec::new();
+        for (org, mut e) in pending {
+            let at = match heads.iter().position(|(o, _)| *o == org) {
+                Some(i) => i,
+                None => {
+                    let head = match changes.written(&keys::audit_head(&org)) {
+                        Some(v) => decode("audit head", v)?,
+                        None => self.audit_head(&org).await?,
+                    };
+                    heads.push((org.clone(), head));
+                    heads.len() - 1
+                }
+            };
+            let Some((_, head)) = heads.get_mut(at) else { continue };
+            crate::domain::audit::append(head, &mut e).map_err(|err| StoreError(err.to_string()))?;
+            changes.put(keys::audit(&org, head.seq), &e)?;
+            changes.audited.push((org, e));
+        }
+        for (org, head) in &heads {
+            let key = keys::audit_head(org);
+            changes.writes.retain(|w| !matches!(w, Write::Put(k, _) if *k == key));
+            changes.put(key, head)?;
+        }
+        Ok(())
     }
 
     async fn get_json<T: DeserializeOwned>(&self, what: &str, key: &str) -> Result<Option<T>, StoreError> {
@@ -729,6 +806,49 @@ impl<S: Store> Repo<S> {
         cursor: Option<&str>,
     ) -> Result<Result<Page<AuditEvent>, BadCursor>, StoreError> {
         self.page("audit", &keys::audits(org), limit, cursor).await
+    }
+
+    /// The head of the org's audit chain (`seq` 0 before any event).
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure or an unreadable record.
+    pub async fn audit_head(&self, org: &str) -> Result<Head, StoreError> {
+        Ok(self.get_json("audit head", &keys::audit_head(org)).await?.unwrap_or_default())
+    }
+
+    /// The last audit checkpoint sent out, if any.
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure or an unreadable record.
+    pub async fn audit_checkpoint(&self, org: &str) -> Result<Option<Head>, StoreError> {
+        self.get_json("audit checkpoint", &keys::audit_checkpoint(org)).await
+    }
+
+    /// The audit events after `after_seq`, oldest first, at most `limit` of them; `head` is the
+    /// chain's head `seq` (events are numbered without gaps, so the keys to read are known).
+    ///
+    /// # Errors
+    /// [`StoreError`] on backend failure or an unreadable record.
+    pub async fn audit_after(
+        &self,
+        org: &str,
+        after_seq: u64,
+        head: u64,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        let count = head.saturating_sub(after_seq).min(u64::from(limit));
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        // Keys sort the highest seq first: list from just above `after_seq + count`.
+        let last = after_seq.saturating_add(count);
+        let from = keys::audit(org, last.saturating_add(1));
+        let n = u32::try_from(count).unwrap_or(limit);
+        let rows = self.store.list(&keys::audits(org), Some(&from), n).await?;
+        let mut out = rows.iter().map(|(_, v)| decode("audit", v)).collect::<Result<Vec<AuditEvent>, _>>()?;
+        out.retain(|e: &AuditEvent| e.seq.is_some_and(|s| s > after_seq && s <= last));
+        out.reverse();
+        Ok(out)
     }
 
     /// The newest `limit` notifications.
@@ -908,13 +1028,14 @@ mod tests {
     use crate::domain::Timestamp;
 
     #[test]
-    fn newer_sorts_first() {
-        let a = keys::audit("o", Timestamp::from_millis(1_000), 0, "evt_a");
-        let b = keys::audit("o", Timestamp::from_millis(2_000), 0, "evt_b");
+    fn higher_seq_sorts_first() {
+        let a = keys::audit("o", 1);
+        let b = keys::audit("o", 2);
         assert!(b < a);
-        // same millisecond: the later write sorts first
-        let c = keys::audit("o", Timestamp::from_millis(2_000), 1, "evt_0");
-        assert!(c < b);
+        assert!(keys::audit("o", 10) < keys::audit("o", 9));
+        assert_eq!(keys::seq_of(&keys::rev_seq(42)), Some(42));
+        assert_eq!(keys::seq_of(&keys::rev_seq(0)), Some(0));
+        assert_eq!(keys::seq_of("123"), None);
         assert_eq!(keys::rev_time(Timestamp::from_millis(0)), "9999999999999");
         assert_eq!(keys::rev_time(Timestamp::from_millis(1_795_000_000_000)).len(), 13);
     }

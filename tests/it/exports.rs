@@ -48,6 +48,15 @@ fn export_of(s: &Source) -> Value {
     serde_json::to_value(&e).unwrap()
 }
 
+/// `e` without its audit log (its events and head): an export whose records were rewritten
+/// under another org id has a log that no longer verifies, and is refused for that first.
+fn without_audit(mut e: Value) -> Value {
+    if let Some(records) = e["records"].as_array_mut() {
+        records.retain(|r| r["k"].as_str().is_some_and(|k| !k.contains(":a:") && !k.ends_with(":ah")));
+    }
+    e
+}
+
 fn import_into(w: &World, body: &Value) -> Result<keyward::service::OrgImported, Error> {
     let plan = read_export(body.to_string().as_bytes())?;
     block_on(w.svc.import_org_precheck(&operator(), &plan))?;
@@ -147,6 +156,8 @@ fn an_export_whose_hashes_another_org_holds_is_refused() {
     let e: Value = serde_json::from_str(&text).unwrap();
     let before = block_on(s.w.store().list("", None, 100_000)).unwrap();
     let r = import_into(&s.w, &e);
+    assert!(matches!(&r, Err(Error::Validation(f)) if f["records"].contains("audit log that is not whole")), "{r:?}");
+    let r = import_into(&s.w, &without_audit(e));
     assert!(matches!(r, Err(Error::Conflict(Conflict::KeyElsewhere))), "{r:?}");
     assert_eq!(block_on(s.w.store().list("", None, 100_000)).unwrap(), before);
     assert_eq!(s.w.verify_strict(&s.live, &[]), "VALID");
@@ -181,7 +192,7 @@ fn a_large_export_under_another_org_id_is_refused_too() {
         s.w.create(&s.org.admin_secret, json!({"label": format!("bulk {i}"), "role": "developer", "kind": "org"}));
     }
     let text = export_of(&s).to_string().replace(&s.org.id, "org_YYYYYYYYYYYYYYYYYYYY");
-    let r = import_into(&s.w, &serde_json::from_str(&text).unwrap());
+    let r = import_into(&s.w, &without_audit(serde_json::from_str(&text).unwrap()));
     assert!(matches!(r, Err(Error::Conflict(Conflict::KeyElsewhere))), "{r:?}");
 }
 
@@ -312,4 +323,122 @@ fn migrations_run_once_and_only_forward() {
     block_on(w.store().commit(&[Write::Put(keys::SCHEMA.into(), json!({"version": 99}).to_string())], None)).unwrap();
     assert!(matches!(block_on(w.svc.migrate()), Err(Error::Internal(_))));
     assert_eq!(block_on(w.store().get(keys::SCHEMA)).unwrap().as_deref(), Some(r#"{"version":99}"#));
+}
+
+#[test]
+fn an_export_whose_audit_log_was_changed_is_refused_and_a_whole_one_continues_its_chain() {
+    let s = source();
+    let e = export_of(&s);
+    let head = block_on(s.w.svc.audit_head(&s.w.actor(&s.org.admin_secret))).unwrap();
+    assert!(head.seq >= 5, "{head:?}");
+    // One summary edited: refused, naming the event.
+    let mut edited = e.clone();
+    let records = edited["records"].as_array_mut().unwrap();
+    let one = records.iter_mut().find(|r| r["k"].as_str().unwrap().contains(":a:")).unwrap();
+    one["v"]["summary"] = json!("nothing happened");
+    let seq = one["v"]["seq"].as_u64().unwrap();
+    s.w.advance_seconds(keyward::service::SWEEP_AFTER_S);
+    let fresh = World::new();
+    let r = import_into(&fresh, &edited);
+    let why = match &r {
+        Err(Error::Validation(f)) => f["records"].clone(),
+        other => panic!("{other:?}"),
+    };
+    assert!(why.contains(&format!("breaks at seq {seq}")), "{why}");
+    assert!(block_on(fresh.store().list("", None, 10)).unwrap().is_empty());
+    // One event removed: refused.
+    let mut removed = e.clone();
+    let records = removed["records"].as_array_mut().unwrap();
+    let at = records.iter().position(|r| r["k"].as_str().unwrap().contains(":a:")).unwrap();
+    records.remove(at);
+    assert!(matches!(import_into(&fresh, &removed), Err(Error::Validation(_))));
+    // Events without their head: refused.
+    let mut headless = e.clone();
+    headless["records"].as_array_mut().unwrap().retain(|r| !r["k"].as_str().unwrap().ends_with(":ah"));
+    assert!(matches!(import_into(&fresh, &headless), Err(Error::Validation(_))));
+    // Whole: the import's own event is the next seq, and the restored log is the source's.
+    import_into(&fresh, &e).expect("restored");
+    let a = fresh.actor(&s.org.admin_secret);
+    let after = block_on(fresh.svc.audit_head(&a)).unwrap();
+    assert_eq!(after.seq, head.seq + 1);
+    let all = block_on(fresh.svc.audit_export(&a, None, None)).unwrap();
+    let lines: Vec<String> = all.lines.iter().map(|l| serde_json::to_string(l).unwrap()).collect();
+    let checkpoint = keyward::domain::audit::Head { seq: after.seq, hash: after.hash.clone(), at: None };
+    let whole = keyward::domain::audit::check(lines.iter().map(String::as_str), &Default::default(), Some(&checkpoint))
+        .expect("whole after the import");
+    assert_eq!(whole.lines as u64, after.seq);
+    let first = block_on(s.w.svc.audit_export(&s.w.actor(&s.org.admin_secret), None, None)).unwrap();
+    assert_eq!(first.lines[..], all.lines[..first.lines.len()]);
+}
+
+#[test]
+fn migration_3_chains_an_old_audit_log_oldest_first() {
+    let s = source();
+    let a = s.w.actor(&s.org.admin_secret);
+    let head = block_on(s.w.svc.audit_head(&a)).unwrap();
+    let chained = block_on(s.w.svc.audit_export(&a, None, None)).unwrap().lines;
+    assert_eq!(chained.len() as u64, head.seq);
+    // Back to the layout of schema 2: events keyed by time (newest first, a later write of the
+    // same millisecond first), without seq or hash, and no head.
+    let rows = block_on(s.w.store().list(&keys::audits(&s.org.id), None, 100_000)).unwrap();
+    let mut writes =
+        vec![Write::Delete(keys::audit_head(&s.org.id)), Write::Put(keys::SCHEMA.into(), r#"{"version":2}"#.into())];
+    for (k, v) in rows {
+        let mut e: keyward::domain::AuditEvent = serde_json::from_str(&v).unwrap();
+        let n = e.seq.take().unwrap();
+        e.hash = None;
+        let old = format!("o:{}:a:{}{:04x}:{}", s.org.id, keys::rev_time(e.at), u16::MAX - n as u16, e.id);
+        writes.push(Write::Delete(k));
+        writes.push(Write::Put(old, serde_json::to_string(&e).unwrap()));
+    }
+    block_on(s.w.store().commit(&writes, None)).unwrap();
+    assert_eq!(block_on(s.w.svc.schema_version()).unwrap(), Some(2));
+    let m = block_on(s.w.svc.migrate()).unwrap().expect("migrated");
+    assert_eq!((m.from, m.to), (2, SCHEMA_VERSION));
+    // The same chain as if it had been chained as it was written.
+    let a = s.w.actor(&s.org.admin_secret);
+    assert_eq!(block_on(s.w.svc.audit_head(&a)).unwrap(), head);
+    assert_eq!(block_on(s.w.svc.audit_export(&a, None, None)).unwrap().lines, chained);
+    let old_keys = block_on(s.w.store().list(&keys::audits(&s.org.id), None, 100_000)).unwrap();
+    assert!(old_keys.iter().all(|(k, _)| keys::seq_of(&k[keys::audits(&s.org.id).len()..]).is_some()));
+    // And the log goes on from there.
+    s.w.create(&s.org.admin_secret, json!({"label": "after", "role": "developer", "kind": "org"}));
+    assert_eq!(block_on(s.w.svc.audit_head(&a)).unwrap().seq, head.seq + 1);
+}
+
+#[test]
+fn the_export_of_the_audit_log_pages_by_seq() {
+    let s = source();
+    let a = s.w.actor(&s.org.admin_secret);
+    let head = block_on(s.w.svc.audit_head(&a)).unwrap();
+    let n = head.seq;
+    let all = block_on(s.w.svc.audit_export(&a, None, None)).unwrap();
+    assert_eq!(all.lines.iter().map(|l| l.seq.unwrap()).collect::<Vec<_>>(), (1..=n).collect::<Vec<_>>());
+    assert_eq!(all.next_after_seq, None);
+    let page = block_on(s.w.svc.audit_export(&a, Some("1"), Some("2"))).unwrap();
+    assert_eq!(page.lines.iter().map(|l| l.seq.unwrap()).collect::<Vec<_>>(), vec![2, 3]);
+    assert_eq!(page.next_after_seq, Some(3));
+    assert_eq!(page.head.seq, n);
+    let last = block_on(s.w.svc.audit_export(&a, Some(&(n - 1).to_string()), Some("5"))).unwrap();
+    assert_eq!(last.lines.len(), 1);
+    assert_eq!(last.next_after_seq, None);
+    assert!(block_on(s.w.svc.audit_export(&a, Some(&n.to_string()), None)).unwrap().lines.is_empty());
+    assert!(block_on(s.w.svc.audit_export(&a, Some("99999"), None)).unwrap().lines.is_empty());
+    for (after, limit, field) in [
+        (Some("x"), None, "after_seq"),
+        (Some("-1"), None, "after_seq"),
+        (None, Some("0"), "limit"),
+        (None, Some("1001"), "limit"),
+        (Some(""), None, "after_seq"),
+    ] {
+        match block_on(s.w.svc.audit_export(&a, after, limit)) {
+            Err(Error::Validation(f)) => assert!(f.contains_key(field), "{f:?}"),
+            other => panic!("{after:?} {limit:?}: {other:?}"),
+        }
+    }
+    // Developers read neither.
+    let (dev, _) = s.w.create(&s.org.admin_secret, json!({"label": "d", "role": "developer", "kind": "org"}));
+    let d = s.w.actor(&dev);
+    assert!(matches!(block_on(s.w.svc.audit_head(&d)), Err(Error::Forbidden(_))));
+    assert!(matches!(block_on(s.w.svc.audit_export(&d, None, None)), Err(Error::Forbidden(_))));
 }

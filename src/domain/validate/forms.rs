@@ -793,6 +793,38 @@ pub fn audit_filters(
     finish(limit, errors)
 }
 
+/// `GET /v1/audit/export`'s query: `after_seq` (absent: 0, from the first event; else a whole
+/// number) and `limit` (absent: `max`; else `1..=max`).
+///
+/// # Errors
+/// Each parameter that is not such a number.
+///
+/// # Example
+/// ```
+/// use keyward::domain::validate::audit_export;
+/// assert_eq!(audit_export(None, None, 1000), Ok((0, 1000)));
+/// assert_eq!(audit_export(Some("41"), Some("10"), 1000), Ok((41, 10)));
+/// assert_eq!(audit_export(Some("-1"), Some("1001"), 1000).unwrap_err().len(), 2);
+/// ```
+pub fn audit_export(after_seq: Option<&str>, limit: Option<&str>, max: u32) -> Result<(u64, u32), FieldErrors> {
+    let (limit, mut errors) = match page_limit(limit, max, max) {
+        Ok(n) => (Some(n), FieldErrors::new()),
+        Err(e) => (None, e),
+    };
+    let after = match after_seq {
+        None => Some(0),
+        Some(s) if !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit()) => s.parse::<u64>().ok(),
+        Some(_) => None,
+    };
+    if after.is_none() {
+        errors.insert(
+            "after_seq".into(),
+            "must be a whole number: the seq of the last event already read (0: none)".into(),
+        );
+    }
+    finish(after.zip(limit), errors)
+}
+
 /// An id prefix and what the error calls it.
 type IdKind = (&'static str, &'static str);
 const ORG_ID: IdKind = ("org_", "an org");

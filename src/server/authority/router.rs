@@ -9,7 +9,7 @@ use worker::{console_error, Request, Response};
 use super::{OrgAuthority, Svc};
 use crate::domain::Timestamp;
 use crate::routes::{resolve, Route};
-use crate::server::http::{bearer, etag, if_match, input, no_content, read_body};
+use crate::server::http::{bearer, etag, if_match, input, ndjson_response, no_content, read_body};
 use crate::server::leaks::ReportQuestion;
 use crate::server::problem::Problem;
 use crate::server::relay::{
@@ -349,6 +349,18 @@ async fn dispatch(
             };
             let (events, cursor) = svc.audit_events(a, &aq).await?;
             reply(200, &json!({"events": events, "cursor": cursor}))
+        }
+        Route::AuditHead => reply(200, &svc.audit_head(a).await?),
+        Route::AuditExport => {
+            let q = query(req)?;
+            let text = |name: &str| q.get(name).and_then(serde_json::Value::as_str).map(str::to_owned);
+            let out = svc.audit_export(a, text("after_seq").as_deref(), text("limit").as_deref()).await?;
+            let resp = ndjson_response(&out.lines).map_err(internal)?;
+            let _ = resp.headers().set("keyward-audit-head", &out.head.seq.to_string());
+            if let Some(next) = out.next_after_seq {
+                let _ = resp.headers().set("link", &format!("</v1/audit/export?after_seq={next}>; rel=\"next\""));
+            }
+            Ok(resp)
         }
         Route::Notifications => reply(200, &json!({"notifications": svc.notifications(a).await?})),
         _ => Err(Problem::NoRoute),
