@@ -91,7 +91,9 @@ function summary(s, { manage, onError, again }) {
 }
 
 function sinkForm(s, { onError, again }) {
+  // Ids of their own: the webhook's form, on the same screen, has a `url` field too.
   const url = h("input", {
+    id: "sink-url",
     type: "url",
     value: s?.url ?? "",
     autocomplete: "off",
@@ -99,13 +101,20 @@ function sinkForm(s, { onError, again }) {
     placeholder: "https://splunk.example.com:8088/services/collector/event",
   });
   const token = h("input", {
+    id: "sink-token",
     type: "password",
     value: "",
     autocomplete: "off",
     spellcheck: "false",
     placeholder: s ? `Saved: ${s.token_masked}. Type it again to save.` : "The HEC token",
   });
-  const kind = h("input", { type: "text", value: KIND_WORDS[SINK_KIND], readonly: true, disabled: true });
+  const kind = h("input", {
+    id: "sink-kind",
+    type: "text",
+    value: KIND_WORDS[SINK_KIND],
+    readonly: true,
+    disabled: true,
+  });
   const submit = h("button", { type: "submit", class: "primary" }, s ? "Save audit sink" : "Set audit sink");
   const form = h(
     "form",

@@ -65,6 +65,7 @@ test("audit sink: set beside the webhook, its token shown only masked, events lo
   try {
     const p = await webhookTab(t.secret);
     await p.getByText("No audit sink is set").waitFor();
+    const sinkForm = p.locator("form.sink-form");
     const kind = p.getByLabel("Kind");
     assert.equal(await kind.inputValue(), "Splunk HTTP Event Collector (HEC)");
     assert.ok(await kind.isDisabled(), "the kind is fixed");
@@ -74,13 +75,13 @@ test("audit sink: set beside the webhook, its token shown only masked, events lo
 
     // Missing fields are said before anything is sent; the server's refusals on their fields.
     await p.getByRole("button", { name: "Set audit sink" }).click();
-    await p.locator('.field[data-field="url"]').getByText("is required").waitFor();
-    await p.locator('.field[data-field="token"]').getByText("is required").waitFor();
+    await sinkForm.locator('.field[data-field="url"]').getByText("is required").waitFor();
+    await sinkForm.locator('.field[data-field="token"]').getByText("is required").waitFor();
     await url.fill("ftp://splunk.example.com/services/collector");
     await token.fill("two words");
     await p.getByRole("button", { name: "Set audit sink" }).click();
-    await p.locator('.field[data-field="url"]').getByText("must start with https:// or http://").waitFor();
-    await p.locator('.field[data-field="token"]').getByText("must be printable ASCII without spaces").waitFor();
+    await sinkForm.locator('.field[data-field="url"]').getByText("must start with https:// or http://").waitFor();
+    await sinkForm.locator('.field[data-field="token"]').getByText("must be printable ASCII without spaces").waitFor();
     assert.equal((await t.api("GET", "/v1/org/audit-sink")).status, 404, "nothing was set");
 
     await url.fill(rx.url);
