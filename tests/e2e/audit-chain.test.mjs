@@ -86,7 +86,7 @@ describe("the audit chain", () => {
     for (let i = 0; i < 6; i++) await developer(w.api, admin, `dev${i}@chained.io`);
     // Edits, disables, enables, rotations (in parallel where they touch different tokens).
     for (const [n, id] of ids.entries()) {
-      await call("PATCH", `/v1/tokens/${id}`, { label: `svc-renamed-${n}`, description: "é \u2028 \"quoted\"" }, 200);
+      await call("PATCH", `/v1/tokens/${id}`, { label: `svc-renamed-${n}`, description: 'é \u2028 "quoted"' }, 200);
     }
     await Promise.all(ids.slice(0, 20).map((id) => call("POST", `/v1/tokens/${id}/disable`, undefined, 200)));
     await Promise.all(ids.slice(0, 20).map((id) => call("POST", `/v1/tokens/${id}/enable`, undefined, 200)));
@@ -113,7 +113,9 @@ describe("the audit chain", () => {
     let prev = GENESIS;
     for (const e of events) {
       const { hash, ...rest } = e;
-      const expected = createHash("sha256").update(prev + canonicalize(rest)).digest("hex");
+      const expected = createHash("sha256")
+        .update(prev + canonicalize(rest))
+        .digest("hex");
       assert.equal(hash, expected, `seq ${e.seq}`);
       prev = hash;
     }
