@@ -2,9 +2,11 @@
 // member's name and email, the operator (or the operator for a member), a leak report, or keyward
 // itself), with which token or sign-in session, and on what (a token links to its details),
 // filtered by a token (the API's `target` or `actor_token`) and by action (over the events
-// loaded), "Load more" following the cursor.
+// loaded), "Load more" following the cursor. Above it, the log's integrity: the head of its
+// hash chain, the last checkpoint sent out, and the whole log as NDJSON for
+// `keyward-audit-verify`.
 import { auditActions } from "./pkg/keyward.js";
-import { api, fill, h, keepFocus } from "./lib.js";
+import { api, apiText, fill, h, keepFocus, toast } from "./lib.js";
 import { when } from "./time.js";
 import { allTokens, claimView, main, page } from "./state.js";
 import { emptyState, errorState, loadingState } from "./states.js";
@@ -27,7 +29,11 @@ export function auditQuery({ token, as }, cursor) {
 export async function renderAudit() {
   const current = claimView();
   // Names for ids, read once per view load: members and every page of tokens.
-  const [{ members }, tokens] = await Promise.all([api("GET", "/v1/members"), allTokens()]);
+  const [{ members }, tokens, head] = await Promise.all([
+    api("GET", "/v1/members"),
+    allTokens(),
+    api("GET", "/v1/audit/head"),
+  ]);
   const view = {
     members: new Map(members.map((m) => [m.id, m])),
     tokens: new Map(tokens.map((t) => [t.id, t])),
@@ -104,6 +110,7 @@ export async function renderAudit() {
   fill(
     main,
     h("div", { class: "view-head" }, h("h1", {}, "Audit log")),
+    integrity(head),
     h(
       "div",
       { class: "filters", role: "group", "aria-label": "Filters" },
@@ -226,4 +233,55 @@ function target(e, view) {
   if (e.target_type === "member") return member(e.target_id, view);
   const org = page.me?.org;
   return h("span", {}, "the organisation", org && org.id === e.target_id ? ` ${org.name}` : "");
+}
+
+/** The chain's head and last checkpoint, with the export button. */
+export function integrity(head) {
+  const short = `${head.hash.slice(0, 12)}…`;
+  const checkpoint = head.checkpoint_at
+    ? h("span", {}, "last checkpoint ", when(head.checkpoint_at), ` (seq ${head.checkpoint_seq})`)
+    : h("span", { class: "muted" }, "no checkpoint sent yet (one goes out after each day the log grows)");
+  const button = h("button", { type: "button", id: "audit-export" }, "Export (NDJSON)");
+  button.addEventListener("click", () => download(button, head));
+  return h(
+    "p",
+    { class: "integrity small", id: "audit-integrity" },
+    h("strong", {}, "Integrity: "),
+    `chain head seq ${head.seq}, hash `,
+    h("code", { title: head.hash, dataset: { hash: head.hash } }, short),
+    " · ",
+    checkpoint,
+    " ",
+    button,
+  );
+}
+
+/** Every page of the export, as one file; the head it was read against goes with it. */
+async function download(button, head) {
+  button.disabled = true;
+  button.textContent = "Exporting…";
+  try {
+    let text = "";
+    let after = 0;
+    for (;;) {
+      const got = await apiText(`/v1/audit/export?after_seq=${after}`);
+      text += got.text;
+      const next = /after_seq=(\d+)/.exec(got.headers.get("link") ?? "");
+      if (!next) break;
+      after = Number(next[1]);
+    }
+    const last = text.trimEnd().split("\n").pop();
+    const seq = last ? JSON.parse(last).seq : 0;
+    const name = `keyward-audit-${head.org_id}-seq-${seq}.ndjson`;
+    const a = h("a", { href: URL.createObjectURL(new Blob([text], { type: "application/x-ndjson" })), download: name });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    toast(`Exported the audit log (${name}).`);
+  } catch (err) {
+    toast(`The export failed: ${err.message}`, "error");
+  } finally {
+    button.disabled = false;
+    button.textContent = "Export (NDJSON)";
+  }
 }

@@ -82,9 +82,7 @@ export async function api(method, path, body, auth = session.get(), extra = {}) 
 
 /** As api(), answering { body, etag }: the record's version (`ETag`) for a later `If-Match`. */
 export async function apiTagged(method, path, body, auth = session.get(), extra = {}) {
-  const headers = { ...extra };
-  if (auth) headers.authorization = `Bearer ${auth}`;
-  else if (csrfToken) headers["keyward-csrf"] = csrfToken;
+  const headers = credentials(auth, extra);
   if (body !== undefined) headers["content-type"] = "application/json";
   const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const etag = res.headers.get("etag");
@@ -98,6 +96,30 @@ export async function apiTagged(method, path, body, auth = session.get(), extra 
   }
   if (!res.ok) throw new ApiError(res.status, json);
   return { body: json, etag };
+}
+
+/** The request headers that carry the caller: the token, or a sign-in session's CSRF token. */
+function credentials(auth, extra = {}) {
+  const headers = { ...extra };
+  if (auth) headers.authorization = `Bearer ${auth}`;
+  else if (csrfToken) headers["keyward-csrf"] = csrfToken;
+  return headers;
+}
+
+/** GET `path` as text (the audit export's NDJSON): { text, headers }; problems thrown. */
+export async function apiText(path, auth = session.get()) {
+  const res = await fetch(path, { headers: credentials(auth) });
+  const text = await res.text();
+  if (!res.ok) {
+    let problem = null;
+    try {
+      problem = JSON.parse(text);
+    } catch {
+      problem = null;
+    }
+    throw new ApiError(res.status, problem);
+  }
+  return { text, headers: res.headers };
 }
 
 /** Announce a short message to everyone (visually and to screen readers). */

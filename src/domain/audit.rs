@@ -221,6 +221,55 @@ pub fn check<'a>(
     Ok(Whole { head, lines: read })
 }
 
+/// Milliseconds in a day.
+const DAY_MS: i64 = 86_400_000;
+
+/// When the next checkpoint is due: at the start of the UTC day after the oldest event not yet
+/// in a checkpoint (`first_unsent_at`), so each day in which the log grew gets one once it is
+/// over. `None` when every event is in the last checkpoint (`last`).
+#[must_use]
+pub fn checkpoint_due(last: Option<&Head>, head: &Head, first_unsent_at: Option<Timestamp>) -> Option<Timestamp> {
+    let sent = last.map_or(0, |l| l.seq);
+    if head.seq <= sent {
+        return None;
+    }
+    first_unsent_at.or(head.at).map(next_day)
+}
+
+/// The start of the UTC day after `at`'s.
+#[must_use]
+pub fn next_day(at: Timestamp) -> Timestamp {
+    let day = at.as_millis().div_euclid(DAY_MS);
+    Timestamp::from_millis(day.saturating_add(1).saturating_mul(DAY_MS))
+}
+
+/// The digest of a checkpoint for the org's admins: subject and plain-text body. `counts` are
+/// the events since the last checkpoint by action (those read), `from` the first such `seq`.
+#[must_use]
+pub fn digest(org: &str, from: u64, head: &Head, counts: &[(Action, u64)]) -> (String, String) {
+    let day = head.at.map_or_else(String::new, |t| format!(" ({})", t.date()));
+    let subject = format!("[keyward] {org}: audit checkpoint at seq {}{day}", head.seq);
+    let mut body = format!(
+        "The audit log of {org} grew from seq {from} to seq {}.\n\nCheckpoint: seq {}, hash {}\n",
+        head.seq, head.seq, head.hash
+    );
+    if let Some(at) = head.at {
+        body.push_str(&format!("Newest event: {}\n", at.to_rfc3339()));
+    }
+    if !counts.is_empty() {
+        body.push_str("\nEvents since the last checkpoint:\n");
+        for (action, n) in counts {
+            body.push_str(&format!("  {:<24} {n}\n", action.as_str()));
+        }
+    }
+    body.push_str(
+        "\nKeep this message outside keyward. To check the log later, export it (GET /v1/audit/export) \
+         and run: keyward-audit-verify export.ndjson --head checkpoint.json, with this seq and hash \
+         in checkpoint.json as {\"seq\": N, \"hash\": \"...\"}.\n",
+    );
+    (subject, body)
+}
+
 #[cfg(test)]
 #[path = "audit_tests.rs"]
 mod tests;

@@ -220,3 +220,40 @@ fn breaks_read_well() {
     assert_eq!(b.to_string(), "the chain breaks at seq 4: y");
     assert_eq!(Unchainable("z".into()).to_string(), "cannot chain an audit event: z");
 }
+
+#[test]
+fn a_checkpoint_is_due_the_day_after_the_oldest_unsent_event() {
+    let day = 86_400_000;
+    let t = |ms: i64| Timestamp::from_millis(ms);
+    let head = Head { seq: 7, hash: "h".into(), at: Some(t(20 * day + 5)) };
+    // Nothing sent yet: the day after the first unsent event.
+    assert_eq!(checkpoint_due(None, &head, Some(t(18 * day + 1))), Some(t(19 * day)));
+    assert_eq!(checkpoint_due(None, &head, Some(t(18 * day))), Some(t(19 * day)));
+    assert_eq!(checkpoint_due(None, &head, Some(t(19 * day - 1))), Some(t(19 * day)));
+    // Without the first unsent event's time: the head's.
+    assert_eq!(checkpoint_due(None, &head, None), Some(t(21 * day)));
+    // Everything sent: none.
+    let sent = Head { seq: 7, hash: "h".into(), at: None };
+    assert_eq!(checkpoint_due(Some(&sent), &head, Some(t(1))), None);
+    let later = Head { seq: 9, ..sent.clone() };
+    assert_eq!(checkpoint_due(Some(&later), &head, Some(t(1))), None);
+    let earlier = Head { seq: 6, ..sent };
+    assert_eq!(checkpoint_due(Some(&earlier), &head, Some(t(20 * day + 3))), Some(t(21 * day)));
+    assert_eq!(checkpoint_due(None, &Head::default(), None), None);
+    assert_eq!(checkpoint_due(None, &Head { seq: 1, hash: "h".into(), at: None }, None), None);
+}
+
+#[test]
+fn the_digest_names_the_checkpoint_and_the_days_events() {
+    let head = Head { seq: 12, hash: "ab".repeat(32), at: Some(Timestamp::from_millis(1_795_000_000_000)) };
+    let (subject, body) = digest("Acme", 5, &head, &[(Action::TokenCreated, 3), (Action::TokenRevoked, 1)]);
+    assert_eq!(subject, "[keyward] Acme: audit checkpoint at seq 12 (2026-11-18)");
+    assert!(body.contains("grew from seq 5 to seq 12"), "{body}");
+    assert!(body.contains(&format!("Checkpoint: seq 12, hash {}", "ab".repeat(32))), "{body}");
+    assert!(body.contains("Newest event: 2026-11-18T11:06:40Z"), "{body}");
+    assert!(body.contains("token.created            3\n") && body.contains("token.revoked            1\n"), "{body}");
+    assert!(body.contains("keyward-audit-verify"));
+    let (s2, b2) = digest("Acme", 1, &Head { seq: 1, hash: "x".into(), at: None }, &[]);
+    assert_eq!(s2, "[keyward] Acme: audit checkpoint at seq 1");
+    assert!(!b2.contains("Newest event") && !b2.contains("Events since"), "{b2}");
+}

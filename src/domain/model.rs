@@ -537,6 +537,9 @@ pub enum Action {
     /// A token ran out of credits (notified once per refill, never audited).
     #[serde(rename = "token.credits_exhausted")]
     TokenCreditsExhausted,
+    /// The day's audit checkpoint: the chain's head, sent out (never audited itself).
+    #[serde(rename = "audit.checkpoint")]
+    AuditCheckpoint,
 }
 
 impl Action {
@@ -579,6 +582,7 @@ impl Action {
             Self::TokenIdle => "token.idle",
             Self::TokenLimited => "token.limited",
             Self::TokenCreditsExhausted => "token.credits_exhausted",
+            Self::AuditCheckpoint => "audit.checkpoint",
         }
     }
 }

@@ -5,6 +5,7 @@
 //! [`Error::NotFound`]; actions inside reach but above the caller's role are [`Error::Forbidden`].
 //! Every change writes an audit event naming the acting member **and** token.
 
+mod checkpoints;
 mod emails;
 mod error;
 mod exports;
@@ -377,6 +378,10 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         // carries their `seq` and `hash`.
         let mut chained = changes.clone();
         self.repo.chain(&mut chained).await?;
+        if chained.audited().next().is_some() {
+            // The day's checkpoint is due once the day is over (`checkpoints`).
+            chained.wake(crate::domain::audit::next_day(now));
+        }
         let with_deliveries;
         let changes = if chained.events().is_empty() && chained.audited().next().is_none() {
             &chained

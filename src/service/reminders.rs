@@ -119,9 +119,10 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
             }
         }
         self.commit(&changes, now).await?;
+        let checkpoint = self.checkpoint(org_id, now).await?;
         let deliveries = self.next_delivery(org_id).await?;
         let emails = self.next_email(org_id).await?;
-        out.next = [next, deliveries, emails].into_iter().flatten().min();
+        out.next = [next, checkpoint, deliveries, emails].into_iter().flatten().min();
         Ok(out)
     }
 }

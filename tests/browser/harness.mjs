@@ -4,6 +4,7 @@
 // the test that caused one). The Worker script is build/index.js unless KEYWARD_WORKER names
 // another build of it.
 import assert from "node:assert/strict";
+import { after, afterEach, before } from "node:test";
 import { createServer } from "node:http";
 import { mkdirSync } from "node:fs";
 import { Miniflare } from "miniflare";
@@ -173,4 +174,35 @@ export async function orgWithApi(base) {
     return r.body;
   };
   return { ...o, api, ok };
+}
+
+/**
+ * A suite's shared start and stop: the Worker and Chromium started before its first test (with
+ * `bindings`), every browser session a test opened closed after it, a CSP violation or page
+ * error failing the test that caused it, everything stopped after the last test. Returns
+ * { mf, base, browser } (filled in once the suite starts) and page(): a new session's page,
+ * watched and closed after the test.
+ */
+export function suite(bindings = {}) {
+  const s = { mf: null, base: null, browser: null };
+  const contexts = [];
+  before(async () => {
+    Object.assign(s, await start(bindings));
+  });
+  afterEach(async () => {
+    await Promise.all(contexts.splice(0).map((c) => c.close().catch(() => {})));
+    assert.deepEqual(problems.splice(0), [], "no Content Security Policy violation and no page error");
+  });
+  after(async () => {
+    await s.browser?.close();
+    await s.mf?.dispose();
+  });
+  s.page = async ({ width = 1280, height = 900 } = {}) => {
+    const ctx = await s.browser.newContext({ viewport: { width, height }, acceptDownloads: true });
+    contexts.push(ctx);
+    const p = await ctx.newPage();
+    await watch(p);
+    return p;
+  };
+  return s;
 }

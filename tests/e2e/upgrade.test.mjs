@@ -74,12 +74,27 @@ describe("upgrades", () => {
         );
         const exported = await w.api("GET", `/v1/orgs/${fixture.org_id}/export`, { token: fixture.operator });
         assert.equal(exported.status, 200, exported.text);
-        assert.equal(exported.body.schema_version, 2);
+        assert.equal(exported.body.schema_version, 3);
         assert.equal(exported.body.keyward_version, health.body.version);
         // the revoked token is refused by the admin API too
         assertProblem(await w.api("GET", "/v1/me", { token: fixture.revoked.secret }), 401, "UNAUTHENTICATED");
+        // the audit log written before the chain is chained, oldest first, and goes on from there
+        const head = await w.api("GET", "/v1/audit/head", { token: fixture.admin.secret });
+        assert.equal(head.status, 200, head.text);
+        const log = await w.api("GET", "/v1/audit/export", { token: fixture.admin.secret });
+        const events = log.text
+          .split("\n")
+          .filter((l) => l !== "")
+          .map((l) => JSON.parse(l));
+        assert.deepEqual(
+          events.map((e) => e.seq),
+          Array.from({ length: head.body.seq }, (_, i) => i + 1),
+        );
+        assert.equal(events[0].action, "org.created", "the oldest event first");
+        assert.equal(events.at(-1).summary.includes("after the upgrade"), true, events.at(-1).summary);
+        assert.equal(events.at(-1).hash, head.body.hash);
         // migrated once, on the authority's first request, and said so in the log
-        assert.ok(w.logs().includes("storage schema: migrated from 1 to 2"), w.logs());
+        assert.ok(w.logs().includes("storage schema: migrated from 1 to 3"), w.logs());
         assert.ok(!/error: storage schema/.test(w.logs()), w.logs());
       });
     });

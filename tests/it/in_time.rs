@@ -207,6 +207,11 @@ fn expiry_warnings_reach_owner_and_admins_once_each() {
     w.store().take_wake();
     let tick = block_on(w.svc.tick(&org.id, w.now())).unwrap();
     assert_eq!(tick.expiry_warnings, 0);
+    // The audit checkpoint of the org's first day comes first.
+    assert_eq!(tick.next, Some(keyward::domain::audit::next_day(t0)));
+    w.now.set(keyward::domain::audit::next_day(t0));
+    let tick = block_on(w.svc.tick(&org.id, w.now())).unwrap();
+    assert_eq!(tick.expiry_warnings, 0);
     assert_eq!(tick.next, Some(t0.plus_days(3)), "the 7-day warning of the 10-day token is next");
     w.now.set(t0.plus_days(3));
     let tick = block_on(w.svc.tick(&org.id, w.now())).unwrap();
@@ -518,7 +523,11 @@ fn timed_work_details() {
     w.store().take_wake();
     let a = w.actor(&org.admin_secret);
     block_on(w.svc.update_org(&a, &form(json!({"name": "Acme Two"})), w.now())).unwrap();
-    assert_eq!(w.store().take_wake(), None, "a new name moves no reminder");
+    assert_eq!(
+        w.store().take_wake(),
+        Some(keyward::domain::audit::next_day(w.now())),
+        "a new name moves no reminder: only the audit checkpoint asks"
+    );
     let a = w.actor(&org.admin_secret);
     block_on(w.svc.update_org(&a, &form(json!({"policy": {"disable_after_idle_days": 60}})), w.now())).unwrap();
     assert_eq!(w.store().take_wake(), Some(w.now()), "the idle policy moves every reminder");

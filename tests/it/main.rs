@@ -5,6 +5,7 @@ mod support;
 
 mod alarm_wakes;
 mod answers_and_records;
+mod audit_chain;
 mod audit_pages;
 mod audit_sink;
 mod auth_matrix;
