@@ -189,8 +189,12 @@ pub fn check<'a>(
         let bad = |why: String| Break { seq: expected, line: n, why };
         let value: Value = serde_json::from_str(raw).map_err(|e| bad(format!("not JSON ({e})")))?;
         let seq = value.get("seq").and_then(Value::as_u64).ok_or_else(|| bad("no seq".into()))?;
-        if seq != expected {
-            let what = if seq > expected { "missing" } else { "out of place" };
+        let wrong = match seq.cmp(&expected) {
+            core::cmp::Ordering::Equal => None,
+            core::cmp::Ordering::Greater => Some("missing"),
+            core::cmp::Ordering::Less => Some("out of place"),
+        };
+        if let Some(what) = wrong {
             return Err(bad(format!("{what}: expected seq {expected}, found seq {seq}")));
         }
         let stated = value.get("hash").and_then(Value::as_str).ok_or_else(|| bad("no hash".into()))?;

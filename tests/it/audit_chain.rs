@@ -43,7 +43,9 @@ fn each_day_in_which_the_log_grew_is_checkpointed_once_when_it_is_over() {
     assert_eq!(sent.len(), admins);
     let body = sent[0]["body"].as_str().unwrap();
     assert!(body.contains(&format!("Checkpoint: seq {}, hash {}", head.seq, head.hash)), "{body}");
-    assert!(body.contains("token.created"), "{body}");
+    // The day's events by action: the org, its admin token, the webhook, the second admin's token.
+    assert!(body.contains(&format!("\n  {:<24} 2\n", "token.created")), "{body}");
+    assert!(body.contains(&format!("\n  {:<24} 1\n", "org.created")), "{body}");
     let a = w.actor(&o.admin_secret);
     let deliveries = block_on(w.svc.deliveries(&a)).unwrap();
     let hook: Vec<_> = deliveries.iter().filter(|d| d.kind == "audit.checkpoint").collect();
