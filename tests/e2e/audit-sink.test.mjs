@@ -123,6 +123,24 @@ describe("the audit sink", () => {
         assert.match(p.event.hash, /^[0-9a-f]{64}$/);
         assert.equal(p.time, Math.floor(Date.parse(e.at) / 1000));
       }
+      // A stretch of the chain with no gap, from just after the first set to the head.
+      const seqs = got.map((p) => p.event.seq).sort((a, b) => a - b);
+      const setSeq = events.at(afterSet.length).seq;
+      assert.deepEqual(
+        seqs,
+        seqs.map((_, i) => setSeq + 1 + i),
+      );
+      const head = await w.api("GET", "/v1/audit/head", { token: o.secret });
+      assert.equal(head.status, 200, head.text);
+      assert.equal(seqs.at(-1), head.body.seq);
+      assert.equal(byId.get(events[0].id).event.hash, head.body.hash);
+      // Each event is the export's line for its seq, byte for byte once parsed.
+      const exported = await w.api("GET", `/v1/audit/export?after_seq=${setSeq}`, { token: o.secret });
+      assert.equal(exported.status, 200, exported.text);
+      const lines = exported.text.split("\n").filter(Boolean);
+      assert.equal(lines.length, seqs.length);
+      const bySeq = new Map(got.map((p) => [p.event.seq, p.event]));
+      for (const line of lines) assert.deepEqual(bySeq.get(JSON.parse(line).seq), JSON.parse(line));
       // The token is nowhere but in the Authorization header.
       const log = await w.api("GET", "/v1/org/audit-sink/deliveries", { token: o.secret });
       assert.equal(log.status, 200);
