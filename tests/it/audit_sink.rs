@@ -5,6 +5,7 @@
 use futures_executor::block_on;
 use keyward::domain::sending::ATTEMPT_OFFSETS_SECONDS;
 use keyward::service::{Error, Outgoing};
+use keyward::store::Store as _;
 use serde_json::{json, Value};
 
 use crate::support::{form, no_body, World};
@@ -213,4 +214,39 @@ fn every_audited_action_reaches_the_webhook_once() {
     // An endpoint may ask for exactly these kinds.
     let body = json!({"url": "http://127.0.0.1:9/h", "events": ["org.created", "org.updated", "member.created"]});
     assert!(block_on(w.svc.put_webhook(&a, &form(body), true, w.now())).is_ok());
+}
+
+#[test]
+fn an_export_holds_the_sink_without_its_token() {
+    let w = World::new();
+    let org = w.org("Acme", &[]);
+    set_sink(&w, &org.admin_secret, json!({"kind": "splunk_hec", "url": "http://127.0.0.1:9/hec", "token": TOKEN}))
+        .unwrap();
+    w.create(&org.admin_secret, json!({"label": "ci", "role": "developer", "kind": "org"}));
+    let op = keyward::service::Operator::authenticate(Some("op-secret"), Some("op-secret")).unwrap();
+    let export = block_on(w.svc.export_org(&op, &org.id, w.now())).unwrap();
+    let text = serde_json::to_string(&export).unwrap();
+    assert!(!text.contains(TOKEN), "never the collector token");
+    let v = serde_json::to_value(&export).unwrap();
+    let records = v["records"].as_array().unwrap();
+    let sink = records.iter().find(|r| r["k"] == format!("o:{}:ak", org.id)).expect("the sink is exported");
+    assert_eq!(
+        sink["v"],
+        json!({"kind": "splunk_hec", "url": "http://127.0.0.1:9/hec", "created_at": sink["v"]["created_at"]})
+    );
+    assert!(
+        records.iter().any(|r| r["k"].as_str().unwrap().starts_with(&format!("o:{}:k:", org.id))),
+        "its deliveries too"
+    );
+    // A restore reads it back and drops it (no token to send with): the admins set it again.
+    let fresh = World::new();
+    let plan = keyward::service::read_export(text.as_bytes()).expect("an export reads back");
+    block_on(fresh.svc.import_org_precheck(&op, &plan)).unwrap();
+    block_on(fresh.svc.import_org(&op, &plan, fresh.now())).unwrap();
+    assert_eq!(block_on(fresh.store().get(&format!("o:{}:ak", org.id))).unwrap(), None);
+    let a = fresh.actor(&org.admin_secret);
+    assert!(matches!(block_on(fresh.svc.audit_sink(&a)), Err(Error::NotFound)));
+    // What was pending gives up there, never sent anywhere.
+    let due = block_on(fresh.svc.due_deliveries(&org.id, fresh.now().plus_seconds(60))).unwrap();
+    assert!(to_sink(&due).is_empty());
 }
