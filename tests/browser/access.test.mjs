@@ -4,11 +4,11 @@
 // has several, sends the session's CSRF token with its changes and ends the session at sign-out;
 // pasting a token stays available, with Access and without it. Screenshots 96-99 and 100 (the audit
 // log naming the operator acting for a member) in test-results/screenshots/.
-import { after, afterEach, before, test } from "node:test";
+import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { generateKeyPairSync, sign } from "node:crypto";
-import { OPERATOR, SHOTS, createOrg, problems, signIn, start, watch } from "./harness.mjs";
+import { OPERATOR, SHOTS, createOrg, signIn, suite } from "./harness.mjs";
 
 const AUD = "keyward-browser-aud";
 const b64u = (b) => Buffer.from(b).toString("base64url");
@@ -21,25 +21,14 @@ const certs = createServer((req, res) =>
     : res.writeHead(404).end(),
 );
 
-let mf, base, browser, team;
-const contexts = [];
-
-before(async () => {
+let base, team;
+const s = suite(async () => {
   await new Promise((r) => certs.listen(0, "127.0.0.1", r));
   team = `http://127.0.0.1:${certs.address().port}`;
-  ({ mf, base, browser } = await start({ ACCESS_TEAM_DOMAIN: team, ACCESS_AUD: AUD }));
+  return { ACCESS_TEAM_DOMAIN: team, ACCESS_AUD: AUD };
 });
-
-afterEach(async () => {
-  await Promise.all(contexts.splice(0).map((c) => c.close().catch(() => {})));
-  assert.deepEqual(problems.splice(0), [], "no Content Security Policy violation and no page error");
-});
-
-after(async () => {
-  await browser?.close();
-  await mf?.dispose();
-  certs.close();
-});
+before(async () => ({ base } = await s.ready));
+after(() => certs.close());
 
 /** The JWT Access would add for `email`. */
 function jwt(email) {
@@ -50,15 +39,8 @@ function jwt(email) {
 }
 
 /** A browser session behind Access as `email` (no email: a request Access did not vouch for). */
-async function newPage(email) {
-  const ctx = await browser.newContext({
-    viewport: { width: 1280, height: 900 },
-    extraHTTPHeaders: email ? { "cf-access-jwt-assertion": jwt(email) } : {},
-  });
-  contexts.push(ctx);
-  const p = await ctx.newPage();
-  await watch(p);
-  return p;
+function newPage(email) {
+  return s.page({ extraHTTPHeaders: email ? { "cf-access-jwt-assertion": jwt(email) } : {} });
 }
 
 const shot = (p, name) => p.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });

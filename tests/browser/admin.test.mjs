@@ -9,22 +9,12 @@
 // Each test makes what it needs itself: its own organisation (setup()), its tokens and members
 // through the API, its own browser session. None leans on another, so any one runs alone:
 //   node --test --test-name-pattern="revoke needs" tests/browser/admin.test.mjs
-import { after, afterEach, before, test } from "node:test";
+import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac, generateKeyPairSync, sign } from "node:crypto";
 import { readdirSync } from "node:fs";
 import { createServer } from "node:http";
-import {
-  OPERATOR,
-  SHOTS,
-  apiAs,
-  closed,
-  createOrg,
-  problems,
-  signIn as harnessSignIn,
-  start,
-  watch,
-} from "./harness.mjs";
+import { OPERATOR, SHOTS, apiAs, closed, createOrg, problems, signIn as harnessSignIn, suite } from "./harness.mjs";
 
 const PNG = Buffer.from(
   "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
@@ -47,31 +37,14 @@ const LEAK_REPORT_KEYS = JSON.stringify([
   { key_identifier: LEAK_KEY_ID, key: LEAK.publicKey.export({ type: "spki", format: "pem" }) },
 ]);
 
-let mf, base, browser;
-/** The browser sessions a test opened: closed after it, whether it passed or not. */
-const contexts = [];
-
-before(async () => {
-  ({ mf, base, browser } = await start({ LEAK_REPORT_KEYS }));
-});
-
-afterEach(async () => {
-  await Promise.all(contexts.splice(0).map((c) => c.close().catch(() => {})));
-  assert.deepEqual(problems.splice(0), [], "no Content Security Policy violation and no page error");
-});
-
-after(async () => {
-  await browser?.close();
-  await mf?.dispose();
-});
+let base;
+const s = suite({ LEAK_REPORT_KEYS });
+before(async () => ({ base } = await s.ready));
 
 /** A new browser session (its own sessionStorage; the clipboard allowed), closed after the test. */
 async function newPage({ width = 1280, height = 900 } = {}) {
-  const ctx = await browser.newContext({ viewport: { width, height } });
-  contexts.push(ctx);
-  await ctx.grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(base).origin });
-  const p = await ctx.newPage();
-  await watch(p);
+  const p = await s.page({ viewport: { width, height } });
+  await p.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(base).origin });
   return p;
 }
 const signIn = (p, secret) => harnessSignIn(p, base, secret);

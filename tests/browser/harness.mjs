@@ -178,16 +178,21 @@ export async function orgWithApi(base) {
 
 /**
  * A suite's shared start and stop: the Worker and Chromium started before its first test (with
- * `bindings`), every browser session a test opened closed after it, a CSP violation or page
- * error failing the test that caused it, everything stopped after the last test. Returns
- * { mf, base, browser } (filled in once the suite starts) and page(): a new session's page,
- * watched and closed after the test.
+ * `bindings`, or what the async function `bindings` answers), every browser session a test
+ * opened closed after it, a CSP violation or page error failing the test that caused it, and
+ * everything stopped after the last test. Returns { mf, base, browser } (filled in once the suite
+ * has started; `ready` resolves to it then) and page(options): a new session's page, watched and closed after the test
+ * (`options` are Playwright's newContext options; the viewport is 1280×900 unless given).
  */
 export function suite(bindings = {}) {
-  const s = { mf: null, base: null, browser: null };
+  let started;
+  // (Node 20 does not wait for one root `before` hook before running the next: a suite's own hook
+  // awaits `ready`, which the suite resolves once it has started.)
+  const s = { mf: null, base: null, browser: null, ready: new Promise((r) => (started = r)) };
   const contexts = [];
   before(async () => {
-    Object.assign(s, await start(bindings));
+    Object.assign(s, await start(typeof bindings === "function" ? await bindings() : bindings));
+    started(s);
   });
   afterEach(async () => {
     await Promise.all(contexts.splice(0).map((c) => c.close().catch(() => {})));
@@ -197,8 +202,8 @@ export function suite(bindings = {}) {
     await s.browser?.close();
     await s.mf?.dispose();
   });
-  s.page = async ({ width = 1280, height = 900 } = {}) => {
-    const ctx = await s.browser.newContext({ viewport: { width, height }, acceptDownloads: true });
+  s.page = async (options = {}) => {
+    const ctx = await s.browser.newContext({ viewport: { width: 1280, height: 900 }, ...options });
     contexts.push(ctx);
     const p = await ctx.newPage();
     await watch(p);

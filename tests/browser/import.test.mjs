@@ -5,43 +5,29 @@
 // words; nobody but an admin with Manage is offered the import. The files are written to a
 // temporary folder and chosen with setInputFiles, as a person would choose them. The reader of
 // the file alone is import-file.test.mjs. Screenshots 53-59 and 96-99 in test-results/screenshots/.
-import { after, afterEach, before, test } from "node:test";
+import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SHOTS, apiAs, closed, orgWithApi, problems, signIn, start, watch } from "./harness.mjs";
+import { SHOTS, apiAs, closed, orgWithApi, signIn, suite } from "./harness.mjs";
 
 const HASHES_ONLY = "The file holds SHA-256 hashes of your existing keys, never the keys.";
 // The deployment declares the old keys' shape, so an imported key verifies by its original string.
 const LEGACY_KEY_FORMATS = JSON.stringify([{ prefix: "sk_live_", min: 24, max: 64, alphabet: "base62" }]);
 
-let mf, base, browser, dir;
-const contexts = [];
-
+let base, dir;
+const s = suite({ LEGACY_KEY_FORMATS });
 before(async () => {
-  ({ mf, base, browser } = await start({ LEGACY_KEY_FORMATS }));
+  ({ base } = await s.ready);
   dir = mkdtempSync(join(tmpdir(), "keyward-import-"));
 });
-
-afterEach(async () => {
-  await Promise.all(contexts.splice(0).map((c) => c.close().catch(() => {})));
-  assert.deepEqual(problems.splice(0), [], "no Content Security Policy violation and no page error");
-});
-
-after(async () => {
-  await browser?.close();
-  await mf?.dispose();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+after(() => dir && rmSync(dir, { recursive: true, force: true }));
 
 /** A session signed in with `secret`, on the token list. */
 async function signedIn(secret, width = 1280) {
-  const ctx = await browser.newContext({ viewport: { width, height: width > 400 ? 900 : 780 } });
-  contexts.push(ctx);
-  const p = await ctx.newPage();
-  await watch(p);
+  const p = await s.page({ viewport: { width, height: width > 400 ? 900 : 780 } });
   await signIn(p, base, secret);
   await p.getByRole("heading", { name: "API tokens" }).waitFor();
   return p;

@@ -5,33 +5,17 @@
 // shows a small credits bar and the limit; the details show meta as text, never as markup; the
 // usage chart counts the rate-limited and usage-exceeded refusals apart. Each test makes its own
 // organisation. Screenshots 100-109 in test-results/screenshots/.
-import { after, afterEach, before, test } from "node:test";
+import { before, test } from "node:test";
 import assert from "node:assert/strict";
-import { SHOTS, closed, orgWithApi, problems, signIn, start, watch } from "./harness.mjs";
+import { SHOTS, closed, orgWithApi, signIn, suite } from "./harness.mjs";
 
-let mf, base, browser;
-const contexts = [];
-
-before(async () => {
-  ({ mf, base, browser } = await start());
-});
-
-afterEach(async () => {
-  await Promise.all(contexts.splice(0).map((c) => c.close().catch(() => {})));
-  assert.deepEqual(problems.splice(0), [], "no Content Security Policy violation and no page error");
-});
-
-after(async () => {
-  await browser?.close();
-  await mf?.dispose();
-});
+let base;
+const s = suite();
+before(async () => ({ base } = await s.ready));
 
 /** A session signed in with `secret`, on the token list. */
 async function signedIn(secret, width = 1280) {
-  const ctx = await browser.newContext({ viewport: { width, height: width > 400 ? 900 : 780 } });
-  contexts.push(ctx);
-  const p = await ctx.newPage();
-  await watch(p);
+  const p = await s.page({ viewport: { width, height: width > 400 ? 900 : 780 } });
   await signIn(p, base, secret);
   await p.getByRole("heading", { name: "API tokens" }).waitFor();
   return p;

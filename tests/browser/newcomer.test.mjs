@@ -4,34 +4,17 @@
 // list's search and sort, an empty webhook log naming only what is on screen, and the tabs and
 // the audit log at 360 px. Each test makes its own organisation. Screenshots 80-95 in
 // test-results/screenshots/.
-import { after, afterEach, before, test } from "node:test";
+import { before, test } from "node:test";
 import assert from "node:assert/strict";
-import { SHOTS, apiAs, closed, orgWithApi, problems, signIn, start, watch } from "./harness.mjs";
+import { SHOTS, apiAs, closed, orgWithApi, signIn, suite } from "./harness.mjs";
 
-let mf, base, browser;
-const contexts = [];
+let base;
 const WIDTHS = [1280, 360];
+const s = suite();
+before(async () => ({ base } = await s.ready));
 
-before(async () => {
-  ({ mf, base, browser } = await start());
-});
-
-afterEach(async () => {
-  await Promise.all(contexts.splice(0).map((c) => c.close().catch(() => {})));
-  assert.deepEqual(problems.splice(0), [], "no Content Security Policy violation and no page error");
-});
-
-after(async () => {
-  await browser?.close();
-  await mf?.dispose();
-});
-
-async function newPage(width = 1280) {
-  const ctx = await browser.newContext({ viewport: { width, height: width > 400 ? 900 : 780 } });
-  contexts.push(ctx);
-  const p = await ctx.newPage();
-  await watch(p);
-  return p;
+function newPage(width = 1280) {
+  return s.page({ viewport: { width, height: width > 400 ? 900 : 780 } });
 }
 
 /** A session signed in with `secret` at `width`, on the token list. */

@@ -22,8 +22,12 @@ fn each_day_in_which_the_log_grew_is_checkpointed_once_when_it_is_over() {
     let o = w.org("Acme", &["billing"]);
     let a = w.actor(&o.admin_secret);
     block_on(w.svc.put_webhook(&a, &form(json!({"url": "http://127.0.0.1:9/h"})), true, w.now())).unwrap();
-    let (_, second) = w.create(&o.admin_secret, json!({"label": "ops", "role": "admin", "kind": "org"}));
-    let _ = second;
+    w.create(&o.admin_secret, json!({"label": "ops", "role": "admin", "kind": "org"}));
+    // A developer and a deactivated admin: neither gets the digest.
+    w.member_with_token(&o.admin_secret, "dev@acme.io", "developer");
+    let (gone, _, _) = w.member_with_token(&o.admin_secret, "gone@acme.io", "admin");
+    let a = w.actor(&o.admin_secret);
+    block_on(w.svc.update_member(&a, &gone, &form(json!({"status": "deactivated"})), w.now())).unwrap();
     let day0 = w.now();
     let head = block_on(w.svc.audit_head(&w.actor(&o.admin_secret))).unwrap();
     assert!(head.seq >= 3);
@@ -43,8 +47,10 @@ fn each_day_in_which_the_log_grew_is_checkpointed_once_when_it_is_over() {
     assert_eq!(sent.len(), admins);
     let body = sent[0]["body"].as_str().unwrap();
     assert!(body.contains(&format!("Checkpoint: seq {}, hash {}", head.seq, head.hash)), "{body}");
-    // The day's events by action: the org, its admin token, the webhook, the second admin's token.
-    assert!(body.contains(&format!("\n  {:<24} 2\n", "token.created")), "{body}");
+    // The day's events by action: the org, its admin token, the webhook, the second admin's
+    // token, the three members (the first admin too) and two tokens, the deactivation.
+    assert!(body.contains(&format!("\n  {:<24} 4\n", "token.created")), "{body}");
+    assert!(body.contains(&format!("\n  {:<24} 3\n", "member.created")), "{body}");
     assert!(body.contains(&format!("\n  {:<24} 1\n", "org.created")), "{body}");
     let a = w.actor(&o.admin_secret);
     let deliveries = block_on(w.svc.deliveries(&a)).unwrap();
