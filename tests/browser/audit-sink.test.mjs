@@ -2,34 +2,14 @@
 // collector (kind fixed, URL, token), sees the token only masked once saved, sees audit events
 // arrive at a real HEC-like receiver and in the sink's delivery log, and removes it. A
 // keyward:read admin sees it without the form. Screenshots 95-97 in test-results/screenshots/.
-import { after, afterEach, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
-import { SHOTS, closed, freshPage, orgWithApi, problems, signIn, start } from "./harness.mjs";
+import { SHOTS, closed, orgWithApi, signIn, suite } from "./harness.mjs";
 
 const TOKEN = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
 
-let mf, base, browser;
-const pages = [];
-
-before(async () => {
-  ({ mf, base, browser } = await start());
-});
-afterEach(async () => {
-  await Promise.all(
-    pages.splice(0).map((p) =>
-      p
-        .context()
-        .close()
-        .catch(() => {}),
-    ),
-  );
-  assert.deepEqual(problems.splice(0), [], "no Content Security Policy violation and no page error");
-});
-after(async () => {
-  await browser?.close();
-  await mf?.dispose();
-});
+const s = suite();
 
 /** A HEC-like receiver on loopback: records every POST, answers 200 as HEC does. */
 async function collector() {
@@ -49,10 +29,8 @@ async function collector() {
 }
 
 async function webhookTab(secret, width = 1280) {
-  const p = await freshPage(browser);
-  pages.push(p);
-  await p.setViewportSize({ width, height: 900 });
-  await signIn(p, base, secret);
+  const p = await s.page({ viewport: { width, height: 900 } });
+  await signIn(p, s.base, secret);
   await p.getByRole("heading", { name: "API tokens" }).waitFor();
   await p.locator("#tabs").getByRole("link", { name: "Webhook" }).click();
   await p.getByRole("heading", { name: "Audit sink", level: 1 }).waitFor();
@@ -60,7 +38,7 @@ async function webhookTab(secret, width = 1280) {
 }
 
 test("audit sink: set beside the webhook, its token shown only masked, events logged, and removed", async () => {
-  const t = await orgWithApi(base);
+  const t = await orgWithApi(s.base);
   const rx = await collector();
   try {
     const p = await webhookTab(t.secret);
@@ -130,7 +108,7 @@ test("audit sink: set beside the webhook, its token shown only masked, events lo
 });
 
 test("audit sink is read-only for a keyward:read admin, and fits 360 px", async () => {
-  const t = await orgWithApi(base);
+  const t = await orgWithApi(s.base);
   await t.ok("PUT", "/v1/org/audit-sink", {
     kind: "splunk_hec",
     url: "http://127.0.0.1:9/services/collector/event",
