@@ -106,7 +106,19 @@ impl core::fmt::Display for Unchainable {
 pub fn canonical(line: &Value) -> Result<String, Unchainable> {
     let mut object = line.as_object().cloned().ok_or_else(|| Unchainable("a line must be a JSON object".into()))?;
     object.remove("hash");
-    serde_json_canonicalizer::to_string(&Value::Object(object)).map_err(|e| Unchainable(e.to_string()))
+    jcs(&Value::Object(object))
+}
+
+#[cfg(feature = "jcs")]
+fn jcs(v: &Value) -> Result<String, Unchainable> {
+    serde_json_canonicalizer::to_string(v).map_err(|e| Unchainable(e.to_string()))
+}
+
+/// Builds without the audit chain (the verify-only Worker, the browser module) never chain an
+/// event; if one tried, it fails rather than write a hash no one can check.
+#[cfg(not(feature = "jcs"))]
+fn jcs(_: &Value) -> Result<String, Unchainable> {
+    Err(Unchainable("built without the audit chain's canonical JSON (feature `jcs`)".into()))
 }
 
 /// The `hash` of an event whose canonical JSON is `canonical`, after the event whose hash is `prev`.
@@ -274,6 +286,6 @@ pub fn digest(org: &str, from: u64, head: &Head, counts: &[(Action, u64)]) -> (S
     (subject, body)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "jcs"))]
 #[path = "audit_tests.rs"]
 mod tests;
