@@ -34,7 +34,7 @@ pub const ALL_EVENTS: &str = "*";
 /// The event kinds an endpoint may ask for: every audited action (`Action::AUDITED`) and every
 /// notification's `kind`. An audited action that notifies nobody is sent with `data` made from
 /// its audit event.
-pub const EVENT_KINDS: [&str; 17] = [
+pub const EVENT_KINDS: [&str; 18] = [
     "org.created",
     "org.updated",
     "member.created",
@@ -52,6 +52,7 @@ pub const EVENT_KINDS: [&str; 17] = [
     "token.limited",
     "token.credits_exhausted",
     "member.updated",
+    "audit.checkpoint",
 ];
 /// The event `POST /v1/org/webhook/test` sends; always delivered, whatever `events` says.
 pub const TEST_EVENT: &str = "webhook.test";
