@@ -144,12 +144,8 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let hook = self.repo.webhook(org).await?.ok_or(Error::NotFound)?;
         let mut changes = Changes::new();
         changes.delete_webhook(org);
-        for (key, mut d) in self.repo.deliveries(org, DELIVERIES_KEPT.saturating_mul(5)).await? {
-            if d.state == DeliveryState::Pending {
-                d.give_up(now, ENDPOINT_REMOVED);
-                changes.put_delivery(key, &d)?;
-            }
-        }
+        let rows = self.repo.deliveries(org, DELIVERIES_KEPT.saturating_mul(5)).await?;
+        give_up_pending(&mut changes, rows, ENDPOINT_REMOVED, now)?;
         let summary = format!("Removed the webhook to {}", shown_url(&hook.url));
         self.audit(&mut changes, org, Who::Caller(actor), Action::OrgUpdated, (TargetType::Org, org), summary, now)?;
         self.commit(&changes, now).await
@@ -466,12 +462,8 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let sink = self.repo.audit_sink(org).await?.ok_or(Error::NotFound)?;
         let mut changes = Changes::new();
         changes.delete_audit_sink(org);
-        for (key, mut d) in self.repo.sink_deliveries(org, DELIVERIES_KEPT.saturating_mul(5)).await? {
-            if d.state == DeliveryState::Pending {
-                d.give_up(now, SINK_REMOVED);
-                changes.put_delivery(key, &d)?;
-            }
-        }
+        let rows = self.repo.sink_deliveries(org, DELIVERIES_KEPT.saturating_mul(5)).await?;
+        give_up_pending(&mut changes, rows, SINK_REMOVED, now)?;
         let summary = format!("Removed the audit sink ({}) to {}", sink.kind.as_str(), shown_url(&sink.url));
         self.audit(&mut changes, org, Who::Caller(actor), Action::OrgUpdated, (TargetType::Org, org), summary, now)?;
         self.commit(&changes, now).await
@@ -518,4 +510,16 @@ fn event_data(org: &str, e: &AuditEvent) -> serde_json::Value {
         obj.insert("created_at".into(), json!(e.at.to_rfc3339()));
     }
     data
+}
+
+/// Give up every pending delivery of `rows` (`why`, for the delivery log), in `changes`: its
+/// endpoint is being removed by them.
+fn give_up_pending(changes: &mut Changes, rows: Vec<(String, Delivery)>, why: &str, now: Timestamp) -> Result<()> {
+    for (key, mut d) in rows {
+        if d.state == DeliveryState::Pending {
+            d.give_up(now, why);
+            changes.put_delivery(key, &d)?;
+        }
+    }
+    Ok(())
 }
