@@ -109,16 +109,17 @@ pub fn canonical(line: &Value) -> Result<String, Unchainable> {
     jcs(&Value::Object(object))
 }
 
-#[cfg(feature = "jcs")]
+/// RFC 8785 of `v`. Builds without the audit chain (the verify-only Worker, the browser module)
+/// never chain an event; if one tried, it fails rather than write a hash no one can check.
 fn jcs(v: &Value) -> Result<String, Unchainable> {
-    serde_json_canonicalizer::to_string(v).map_err(|e| Unchainable(e.to_string()))
-}
-
-/// Builds without the audit chain (the verify-only Worker, the browser module) never chain an
-/// event; if one tried, it fails rather than write a hash no one can check.
-#[cfg(not(feature = "jcs"))]
-fn jcs(_: &Value) -> Result<String, Unchainable> {
-    Err(Unchainable("built without the audit chain's canonical JSON (feature `jcs`)".into()))
+    #[cfg(feature = "jcs")]
+    let canonical = serde_json_canonicalizer::to_string(v).map_err(|e| Unchainable(e.to_string()));
+    #[cfg(not(feature = "jcs"))]
+    let canonical = {
+        let _ = v;
+        Err(Unchainable("built without the audit chain's canonical JSON (feature `jcs`)".into()))
+    };
+    canonical
 }
 
 /// The `hash` of an event whose canonical JSON is `canonical`, after the event whose hash is `prev`.
