@@ -68,6 +68,8 @@ fn run(args: Vec<String>) -> Result<Result<String, String>, String> {
     } else {
         std::fs::read_to_string(&export).map_err(|e| format!("cannot read {export}: {e}"))?
     };
+    // A byte order mark some editors add is not part of the first line.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let checkpoint = match head_file {
         None => None,
         Some(f) => {
@@ -82,6 +84,11 @@ fn run(args: Vec<String>) -> Result<Result<String, String>, String> {
         }
     };
     Ok(match check(text.lines(), &after, checkpoint.as_ref()) {
+        Ok(whole) if whole.lines == 0 => Ok(format!(
+            "whole: no events after seq {}{}",
+            after.seq,
+            checkpoint.map_or_else(String::new, |c| format!(", reaching the checkpoint at seq {}", c.seq))
+        )),
         Ok(whole) => {
             let against =
                 checkpoint.map_or_else(String::new, |c| format!(", reaching the checkpoint at seq {}", c.seq));

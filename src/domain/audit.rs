@@ -200,7 +200,11 @@ pub fn check<'a>(
         read += 1;
         let expected = head.seq.saturating_add(1);
         let bad = |why: String| Break { seq: expected, line: n, why };
-        let value: Value = serde_json::from_str(raw).map_err(|e| bad(format!("not JSON ({e})")))?;
+        let value = match serde_json::from_str::<super::json::Distinct>(raw) {
+            Ok(super::json::Distinct(v)) => v,
+            Err(e) if e.is_data() => return Err(bad("an object repeats a key (each may be given once)".into())),
+            Err(e) => return Err(bad(format!("not JSON ({e})"))),
+        };
         let seq = value.get("seq").and_then(Value::as_u64).ok_or_else(|| bad("no seq".into()))?;
         let wrong = match seq.cmp(&expected) {
             core::cmp::Ordering::Equal => None,

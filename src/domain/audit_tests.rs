@@ -257,3 +257,18 @@ fn the_digest_names_the_checkpoint_and_the_days_events() {
     assert_eq!(s2, "[keyward] Acme: audit checkpoint at seq 1");
     assert!(!b2.contains("Newest event") && !b2.contains("Events since"), "{b2}");
 }
+
+#[test]
+fn a_line_that_repeats_a_key_is_refused_whatever_copy_a_reader_takes() {
+    let (events, head) = chained(3);
+    let mut ls = lines(&events);
+    // A forged copy first: a reader taking the first copy would see it, serde_json the last.
+    ls[1] = ls[1].replacen('{', "{\"summary\":\"forged\",", 1);
+    let b = checked(&ls, Some(&head)).unwrap_err();
+    assert_eq!((b.seq, b.line), (2, 2));
+    assert!(b.why.contains("repeats a key"), "{}", b.why);
+    // Nested too.
+    let mut nested = lines(&events);
+    nested[2] = nested[2].replacen('{', "{\"x\":{\"a\":1,\"a\":2},", 1);
+    assert!(checked(&nested, None).unwrap_err().why.contains("repeats a key"));
+}

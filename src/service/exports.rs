@@ -232,7 +232,7 @@ fn kind_of(rest: &str) -> Option<(Kind, &str)> {
 
 /// The audit events of an export (any order) form a whole chain ending at `head`: nothing
 /// removed, changed or reordered since it was exported.
-fn whole_chain(mut events: Vec<AuditEvent>, head: Option<&Head>) -> Result<()> {
+fn whole_chain(mut events: Vec<AuditEvent>, head: Option<&Head>, sent: Option<&Head>) -> Result<()> {
     events.sort_by_key(|e| e.seq);
     let lines = events
         .iter()
@@ -245,8 +245,22 @@ fn whole_chain(mut events: Vec<AuditEvent>, head: Option<&Head>) -> Result<()> {
         None => return Err(Error::field("records", "must hold the audit chain's head (o:<org_id>:ah)")),
     };
     crate::domain::audit::check(lines.iter().map(String::as_str), &Head::default(), Some(&checkpoint))
-        .map(|_| ())
-        .map_err(|b| Error::field("records", &format!("hold an audit log that is not whole: {b}")))
+        .map_err(|b| Error::field("records", &format!("hold an audit log that is not whole: {b}")))?;
+    // The last checkpoint sent out names an event of this chain, with its hash: one made up
+    // would say days were checkpointed that were not, and hold back the next checkpoint.
+    if let Some(c) = sent {
+        let hash = match c.seq {
+            0 => Some(crate::domain::audit::GENESIS),
+            n => events.iter().find(|e| e.seq == Some(n)).and_then(|e| e.hash.as_deref()),
+        };
+        if hash != Some(c.hash.as_str()) {
+            return Err(Error::field(
+                "records",
+                &format!("hold an audit checkpoint (seq {}) that is not an event of the log with its hash", c.seq),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Longest reason a refused record is given, in characters.
@@ -298,7 +312,7 @@ fn check_record(org_id: &str, kind: Kind, id: &str, v: &Value, plan: &mut Parts)
             plan.audit.push(e);
         }
         Kind::AuditHead => plan.head = Some(typed::<Head>(v)?),
-        Kind::AuditCheckpoint => typed::<Head>(v).map(|_| ())?,
+        Kind::AuditCheckpoint => plan.checkpoint = Some(typed::<Head>(v)?),
         Kind::Notification => typed::<Notification>(v).map(|_| ())?,
         Kind::Webhook => plan.webhook = Some(typed::<ExportedWebhook>(v)?),
         Kind::Delivery | Kind::SinkDelivery => typed::<Delivery>(v).map(|_| ())?,
@@ -315,6 +329,7 @@ struct Parts {
     org: Option<Org>,
     audit: Vec<AuditEvent>,
     head: Option<Head>,
+    checkpoint: Option<Head>,
     members: Vec<Member>,
     tokens: Vec<Token>,
     webhook: Option<ExportedWebhook>,
@@ -429,7 +444,7 @@ pub fn read_export(body: &[u8]) -> Result<ImportPlan> {
     if !errors.is_empty() {
         return Err(Error::Validation(errors));
     }
-    whole_chain(parts.audit, parts.head.as_ref())?;
+    whole_chain(parts.audit, parts.head.as_ref(), parts.checkpoint.as_ref())?;
     let mut seen = HashSet::new();
     for t in &parts.tokens {
         for h in core::iter::once(&t.hash).chain(t.previous_hash.as_ref()) {

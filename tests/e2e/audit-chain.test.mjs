@@ -39,7 +39,8 @@ async function exportAll(secret, limit = 64) {
     assert.ok(page.length <= limit);
     lines.push(...page);
     const next = /^<([^>]+)>; rel="next"$/.exec(r.headers.get("link") ?? "");
-    path = next ? `${next[1]}&limit=${limit}` : null;
+    if (next) assert.match(next[1], new RegExp(`&limit=${limit}$`), "the next page keeps the limit");
+    path = next ? next[1] : null;
   }
   return lines;
 }

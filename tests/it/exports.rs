@@ -442,3 +442,32 @@ fn the_export_of_the_audit_log_pages_by_seq() {
     assert!(matches!(block_on(s.w.svc.audit_head(&d)), Err(Error::Forbidden(_))));
     assert!(matches!(block_on(s.w.svc.audit_export(&d, None, None)), Err(Error::Forbidden(_))));
 }
+
+#[test]
+fn an_import_refuses_a_checkpoint_that_is_not_an_event_of_its_log() {
+    let s = source();
+    let e = export_of(&s);
+    let head = block_on(s.w.svc.audit_head(&s.w.actor(&s.org.admin_secret))).unwrap();
+    let key = keys::audit_checkpoint(&s.org.id);
+    let with = |cp: Value| {
+        let mut copy = e.clone();
+        copy["records"].as_array_mut().unwrap().push(json!({"k": key, "v": cp}));
+        copy
+    };
+    let fresh = World::new();
+    for bad in [
+        json!({"seq": 999, "hash": "f".repeat(64), "at": 1}),
+        json!({"seq": 2, "hash": "f".repeat(64), "at": 1}),
+        json!({"seq": 0, "hash": "f".repeat(64), "at": 1}),
+    ] {
+        match import_into(&fresh, &with(bad.clone())) {
+            Err(Error::Validation(f)) => assert!(f["records"].contains("checkpoint"), "{f:?}"),
+            other => panic!("{bad}: {other:?}"),
+        }
+    }
+    assert!(block_on(fresh.store().list("", None, 10)).unwrap().is_empty());
+    // The real one (the head's seq and hash) is kept.
+    import_into(&fresh, &with(json!({"seq": head.seq, "hash": head.hash, "at": 1}))).expect("restored");
+    let after = block_on(fresh.svc.audit_head(&fresh.actor(&s.org.admin_secret))).unwrap();
+    assert_eq!(after.checkpoint_seq, Some(head.seq));
+}

@@ -358,7 +358,10 @@ async fn dispatch(
             let resp = ndjson_response(&out.lines).map_err(internal)?;
             let _ = resp.headers().set("keyward-audit-head", &out.head.seq.to_string());
             if let Some(next) = out.next_after_seq {
-                let _ = resp.headers().set("link", &format!("</v1/audit/export?after_seq={next}>; rel=\"next\""));
+                // The next page as this one was asked for (`limit` kept).
+                let limit = text("limit").map_or_else(String::new, |l| format!("&limit={l}"));
+                let link = format!("</v1/audit/export?after_seq={next}{limit}>; rel=\"next\"");
+                let _ = resp.headers().set("link", &link);
             }
             Ok(resp)
         }
