@@ -372,9 +372,10 @@ fn audit_actions_as_the_server_records_them() {
 #[wasm_bindgen_test]
 fn webhook_forms_and_kinds_as_the_server_has_them() {
     let kinds: Array = webhook_event_kinds().unchecked_into();
-    assert_eq!(kinds.length(), 14);
-    assert_eq!(kinds.get(0), "token.created");
-    for kind in ["token.limited", "token.credits_exhausted"] {
+    // Every audited action, the warnings, and the day's audit checkpoint.
+    assert_eq!(kinds.length(), 18);
+    assert_eq!(kinds.get(0), "org.created");
+    for kind in ["token.limited", "token.credits_exhausted", "member.created", "audit.checkpoint"] {
         assert!(kinds.includes(&JsValue::from_str(kind), 0), "{kind}");
     }
     let ok = validate_webhook_form(js(r#"{"url":"http://127.0.0.1:9/h","events":["*"]}"#), true).unwrap();
