@@ -27,11 +27,13 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let last = self.repo.audit_checkpoint(org_id).await?;
         let head = self.repo.audit_head(org_id).await?;
         let sent = last.as_ref().map_or(0, |l| l.seq);
-        let unsent = self.repo.audit_after(org_id, sent, head.seq, DIGEST_READ).await?;
-        let Some(due) = checkpoint_due(last.as_ref(), &head, unsent.first().map(|e| e.at)) else { return Ok(None) };
+        // One event decides whether one is due; the digest's events are read only when it is.
+        let oldest = self.repo.audit_after(org_id, sent, head.seq, 1).await?;
+        let Some(due) = checkpoint_due(last.as_ref(), &head, oldest.first().map(|e| e.at)) else { return Ok(None) };
         if due > now {
             return Ok(Some(due));
         }
+        let unsent = self.repo.audit_after(org_id, sent, head.seq, DIGEST_READ).await?;
         let mut counts: BTreeMap<&str, (Action, u64)> = BTreeMap::new();
         for e in &unsent {
             counts.entry(e.action.as_str()).or_insert((e.action, 0)).1 += 1;
