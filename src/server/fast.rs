@@ -10,7 +10,7 @@ use worker::wasm_bindgen::JsValue;
 use worker::web_sys::{Headers, Request, Response, ResponseInit};
 use worker::{Context, Env};
 
-use super::http::MAX_BODY;
+use super::http::{Body, MAX_BODY};
 use crate::domain::Timestamp;
 
 /// The path of a serialized WHATWG URL (`https://host/path?query` → `/path`).
@@ -25,7 +25,7 @@ fn js_err(e: JsValue) -> worker::Error {
     worker::Error::from(e)
 }
 
-fn respond(status: u16, content_type: &str, body: &str, retry_after: Option<String>) -> worker::Result<Response> {
+fn respond(status: u16, content_type: &str, body: &Body, retry_after: Option<String>) -> worker::Result<Response> {
     let headers = Headers::new().map_err(js_err)?;
     if let Some(wait) = retry_after {
         headers.set("retry-after", &wait).map_err(js_err)?;
@@ -36,7 +36,7 @@ fn respond(status: u16, content_type: &str, body: &str, retry_after: Option<Stri
     let init = ResponseInit::new();
     init.set_status(status);
     init.set_headers(&JsValue::from(headers));
-    Response::new_with_opt_str_and_init(Some(body), &init).map_err(js_err)
+    body.response(&init).map_err(js_err)
 }
 
 /// Serve `POST /v1/verify` if this request is a plain one; `Ok(None)` declines. The answer is

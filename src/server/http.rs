@@ -2,8 +2,7 @@
 
 use futures_util::StreamExt as _;
 use serde::Serialize;
-use serde_json::json;
-use worker::{web_sys, ByteStream, Headers, Request, Response};
+use worker::{web_sys, ByteStream, Headers, Request, Response, ResponseBody};
 
 use super::problem::Problem;
 use crate::service::Error;
@@ -71,16 +70,36 @@ pub struct Answer {
     /// `application/json` or `application/problem+json`.
     pub content_type: &'static str,
     /// The exact body.
-    pub body: String,
+    pub body: Body,
     /// `Retry-After` seconds, for 429.
     pub retry_after: Option<String>,
+}
+
+/// An answer's body: made here, or another Worker's (an org authority's strict verdict) passed on
+/// as a stream, never read into wasm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    /// Made here.
+    Text(String),
+    /// Passed on unread (`None`: the answer had no body).
+    Stream(Option<web_sys::ReadableStream>),
+}
+
+impl Body {
+    /// As a JS `Response` body.
+    pub fn response(&self, init: &web_sys::ResponseInit) -> Result<web_sys::Response, worker::wasm_bindgen::JsValue> {
+        match self {
+            Self::Text(s) => web_sys::Response::new_with_opt_str_and_init(Some(s), init),
+            Self::Stream(s) => web_sys::Response::new_with_opt_readable_stream_and_init(s.as_ref(), init),
+        }
+    }
 }
 
 impl Answer {
     /// A JSON answer for `value`, or the internal problem if it cannot be encoded.
     pub fn json<T: Serialize>(status: u16, value: &T) -> Self {
         match serde_json::to_string(value) {
-            Ok(body) => Self { status, content_type: "application/json", body, retry_after: None },
+            Ok(body) => Self { status, content_type: "application/json", body: Body::Text(body), retry_after: None },
             Err(_) => Self::problem(&Problem::internal("response encoding failed")),
         }
     }
@@ -91,7 +110,7 @@ impl Answer {
         Self {
             status: e.status(),
             content_type: "application/problem+json",
-            body: problem_body(e),
+            body: Body::Text(problem_body(e)),
             retry_after: retry_after(e),
         }
     }
@@ -105,7 +124,12 @@ impl Answer {
         if let Some(wait) = &self.retry_after {
             let _ = headers.set("retry-after", wait);
         }
-        Ok(Response::from_bytes(self.body.into_bytes())?.with_status(self.status).with_headers(headers))
+        let body = match self.body {
+            Body::Text(s) => ResponseBody::Body(s.into_bytes()),
+            Body::Stream(Some(s)) => ResponseBody::Stream(s),
+            Body::Stream(None) => ResponseBody::Empty,
+        };
+        Ok(Response::from_body(body)?.with_status(self.status).with_headers(headers))
     }
 }
 
@@ -174,24 +198,43 @@ pub fn no_content() -> worker::Result<Response> {
     Ok(Response::empty()?.with_status(204).with_headers(base_headers("text/plain")))
 }
 
+/// An RFC 9457 problem document, members in name order (as `serde_json`'s own maps write them).
+#[derive(Serialize)]
+struct ProblemDocument<'a> {
+    code: &'static str,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a crate::domain::validate::FieldErrors>,
+    /// The wait in the body too, for callers that never see headers (the service binding).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after: Option<u32>,
+    status: u16,
+    title: &'static str,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
 /// The RFC 9457 problem document for `e`. Internal details are never included.
 #[must_use]
 pub fn problem_body(e: &Problem) -> String {
-    let mut body = json!({
-        "type": format!("urn:keyward:problem:{}", e.code().to_ascii_lowercase().replace('_', "-")),
-        "title": e.title(),
-        "status": e.status(),
-        "detail": e.detail(),
-        "code": e.code(),
-    });
-    if let (Problem::Service(Error::Validation(errors)), Some(obj)) = (e, body.as_object_mut()) {
-        obj.insert("errors".into(), json!(errors));
-    }
-    // The wait in the body too, for callers that never see headers (the service binding).
-    if let (Problem::RateLimited { retry_after }, Some(obj)) = (e, body.as_object_mut()) {
-        obj.insert("retry_after".into(), json!(retry_after));
-    }
-    body.to_string()
+    let doc = ProblemDocument {
+        code: e.code(),
+        detail: e.detail(),
+        errors: match e {
+            Problem::Service(Error::Validation(errors)) => Some(errors),
+            _ => None,
+        },
+        retry_after: match e {
+            Problem::RateLimited { retry_after } => Some(*retry_after),
+            _ => None,
+        },
+        status: e.status(),
+        title: e.title(),
+        kind: format!("urn:keyward:problem:{}", e.code().to_ascii_lowercase().replace('_', "-")),
+    };
+    serde_json::to_string(&doc).unwrap_or_else(|_| {
+        r#"{"code":"INTERNAL","detail":"Something went wrong on our side; nothing secret was exposed. Try again.","status":500,"title":"Internal error","type":"urn:keyward:problem:internal"}"#.to_owned()
+    })
 }
 
 /// An RFC 9457 problem response for `e`.
@@ -276,5 +319,57 @@ mod if_match_tests {
         for other in ["\"+7\"", "\"07\"", "\"0007\"", "\"7 \"", "\"-7\"", "\"7.0\"", "\"99999999999999999999999\""] {
             assert!(!if_match(other).allows(7), "{other} is not a tag we wrote");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::*;
+
+    /// What `problem_body` wrote when it built a `serde_json::Value` (members in name order).
+    fn as_a_value(e: &Problem) -> String {
+        let mut body = json!({
+            "type": format!("urn:keyward:problem:{}", e.code().to_ascii_lowercase().replace('_', "-")),
+            "title": e.title(),
+            "status": e.status(),
+            "detail": e.detail(),
+            "code": e.code(),
+        });
+        if let (Problem::Service(Error::Validation(errors)), Some(obj)) = (e, body.as_object_mut()) {
+            obj.insert("errors".into(), json!(errors));
+        }
+        if let (Problem::RateLimited { retry_after }, Some(obj)) = (e, body.as_object_mut()) {
+            obj.insert("retry_after".into(), json!(retry_after));
+        }
+        body.to_string()
+    }
+
+    /// The typed document writes the same bytes, for every kind of problem.
+    #[test]
+    fn problem_documents_are_unchanged() {
+        let mut errors = crate::domain::validate::FieldErrors::new();
+        errors.insert("label".into(), "must not be empty \"here\"".into());
+        errors.insert("expires_at".into(), "in the past".into());
+        for p in [
+            Problem::from(Error::Validation(errors)),
+            Problem::RateLimited { retry_after: 60 },
+            Problem::internal("disk on fire"),
+            Problem::from(Error::BadRequest("the body must be a JSON object")),
+            Problem::NoRoute,
+        ] {
+            let body = problem_body(&p);
+            assert_eq!(body, as_a_value(&p));
+            assert!(serde_json::from_str::<Value>(&body).is_ok());
+            assert!(!body.contains("disk on fire"));
+        }
+    }
+
+    /// Had the document failed to encode, its stand-in is the internal problem, byte for byte.
+    #[test]
+    fn the_stand_in_is_the_internal_problem() {
+        let fallback = r#"{"code":"INTERNAL","detail":"Something went wrong on our side; nothing secret was exposed. Try again.","status":500,"title":"Internal error","type":"urn:keyward:problem:internal"}"#;
+        assert_eq!(as_a_value(&Problem::internal("x")), fallback);
     }
 }

@@ -168,8 +168,11 @@ fn fail(op: &str, e: impl core::fmt::Display) -> StoreError {
 impl Kv for WorkersKv {
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
         // Only verify entries and last-use times are read one by one; both may be KV's edge
-        // cache's for its minimum TTL.
-        self.store()?.get(key).cache_ttl(VERIFY_KV_CACHE_TTL_S).text().await.map_err(|e| fail("get", e))
+        // cache's for its minimum TTL. Read as bytes: one copy into wasm memory and a UTF-8 check
+        // here, where a JS string would be transcoded from UTF-16 on its way in (the miss path).
+        let bytes =
+            self.store()?.get(key).cache_ttl(VERIFY_KV_CACHE_TTL_S).bytes().await.map_err(|e| fail("get", e))?;
+        bytes.map(String::from_utf8).transpose().map_err(|_| StoreError("kv get: the value is not UTF-8".into()))
     }
 
     async fn put(&self, key: &str, value: &str, options: PutOptions) -> Result<(), StoreError> {

@@ -70,7 +70,7 @@ use std::cell::RefCell;
 use serde_json::{json, Map, Value};
 use worker::{console_error, event, web_sys, Context, Date, Env, IntoResponse as _, Request, Response};
 
-use self::http::{bearer, json_response, no_content, problem, Answer};
+use self::http::{bearer, json_response, no_content, problem, Answer, Body};
 use self::kv::WorkersKv;
 use self::problem::Problem;
 use crate::domain::legacy::LegacyFormats;
@@ -95,10 +95,47 @@ impl crate::domain::RandomSource for CryptoRandom {
 const LAST_USED_EVERY_MS: u64 = 60_000;
 /// Tokens whose last write this isolate remembers.
 const LAST_USED_MEMORY: usize = 16_384;
+/// Most last-use writes one background task makes (a request may make at most 1 000 KV
+/// operations; what is left goes with the task the next use starts).
+const LAST_USED_BATCH_MAX: usize = 100;
+/// Most last uses waiting at once; past it a use is not queued (nor remembered as written), and
+/// the token's next verification tries again.
+const LAST_USED_PENDING_MAX: usize = 2_000;
+
+/// Last uses waiting to be written, and whether a task is writing them.
+#[derive(Default)]
+struct PendingUses {
+    /// `(org, token, when)`.
+    uses: Vec<(String, String, Timestamp)>,
+    writing: bool,
+}
+
+impl PendingUses {
+    /// Whether another use would be one too many.
+    fn full(&self) -> bool {
+        self.uses.len() >= LAST_USED_PENDING_MAX
+    }
+
+    /// Queue a use; answers whether the caller must start a task to write it (none is running).
+    fn push(&mut self, org: &str, token: &str, at: Timestamp) -> bool {
+        self.uses.push((org.to_owned(), token.to_owned(), at));
+        !core::mem::replace(&mut self.writing, true)
+    }
+
+    /// The next use for the running task, which has written `written` so far; `None` ends the
+    /// task (nothing left, or its share written).
+    fn next(&mut self, written: usize) -> Option<(String, String, Timestamp)> {
+        let next = if written < LAST_USED_BATCH_MAX { self.uses.pop() } else { None };
+        self.writing = next.is_some();
+        next
+    }
+}
 
 thread_local! {
     /// Token id → when this isolate last wrote its last use.
     static LAST_USED: RefCell<TtlCache<()>> = RefCell::new(TtlCache::new(LAST_USED_MEMORY, LAST_USED_EVERY_MS));
+    /// Last uses not yet written (see [`touch`]).
+    static LAST_USED_PENDING: RefCell<PendingUses> = RefCell::new(PendingUses::default());
 }
 
 thread_local! {
@@ -270,8 +307,14 @@ fn param(q: &Map<String, Value>, name: &str) -> Option<String> {
 }
 
 /// Remember a use of `token`, off the response path and at most once a minute per isolate.
+/// Uses are written in batches: the first use after a quiet spell starts one background task, and
+/// every use queued while it writes rides with it (at most [`LAST_USED_BATCH_MAX`] per task), so
+/// a burst of first-seen tokens costs one task, not one per verification.
 pub(crate) fn touch(ctx: &Context, env: &Env, org: &str, token: &str, now: Timestamp) {
     let now_ms = u64::try_from(now.as_millis()).unwrap_or(0);
+    if LAST_USED_PENDING.with(|p| p.borrow().full()) {
+        return;
+    }
     let due = LAST_USED.with(|m| {
         let mut m = m.borrow_mut();
         if m.get(token, now_ms).is_some() {
@@ -283,10 +326,19 @@ pub(crate) fn touch(ctx: &Context, env: &Env, org: &str, token: &str, now: Times
     if !due {
         return;
     }
-    let (edge, org, token) = (edge(env), org.to_owned(), token.to_owned());
+    let schedule = LAST_USED_PENDING.with(|p| p.borrow_mut().push(org, token, now));
+    if !schedule {
+        return;
+    }
+    let edge = edge(env);
     ctx.wait_until(async move {
-        if let Err(e) = edge.put_last_used(&org, &token, now).await {
-            console_error!("last_used: {e}");
+        // One write at a time: uses queued meanwhile are taken by the next turn of this loop.
+        let mut written = 0;
+        while let Some((org, token, at)) = LAST_USED_PENDING.with(|p| p.borrow_mut().next(written)) {
+            written += 1;
+            if let Err(e) = edge.put_last_used(&org, &token, at).await {
+                console_error!("last_used: {e}");
+            }
         }
     });
 }
@@ -368,7 +420,7 @@ impl Verified {
         match self {
             Self::Decided(v) => Answer::json(200, &*v),
             Self::Relayed(r) => {
-                Answer { status: 200, content_type: "application/json", body: r.body, retry_after: None }
+                Answer { status: 200, content_type: "application/json", body: Body::Stream(r.body), retry_after: None }
             }
         }
     }
@@ -417,18 +469,83 @@ pub(crate) async fn verify(
         ),
         found => {
             let v = found.edge_verdict(&asked.scopes, asked.client_ip, now);
-            let (at, code) = (v.located.clone(), v.code);
-            (Verified::Decided(Box::new(v)), at, code)
+            let code = v.code;
+            (Verified::Decided(Box::new(v)), None, code)
         }
     };
-    if let Some(at) = at.as_ref().filter(|_| code == Code::Valid) {
+    // Where the secret was found: the entry's for a relayed answer, the verdict's own otherwise
+    // (borrowed, not copied, on the edge path).
+    let at = at.as_ref().or(match &outcome {
+        Verified::Decided(v) => v.located.as_ref(),
+        Verified::Relayed(_) => None,
+    });
+    if let Some(at) = at.filter(|_| code == Code::Valid) {
         touch(ctx, env, &at.org_id, &at.token_id, now);
     }
-    usage::count(ctx, env, at.as_ref(), code, now);
+    usage::count(ctx, env, at, code, now);
     kv::refresh_due(ctx, env);
     if matches!(code, Code::Malformed | Code::NotFound) {
         let now_ms = u64::try_from(now.as_millis()).unwrap_or(0);
         limits::count_later(ctx, env, limits::Limit::VerifyMisses, caller, now_ms)?;
     }
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(ms: i64) -> Timestamp {
+        Timestamp::from_millis(ms)
+    }
+
+    /// One task runs per burst: uses queued while it writes ride with it.
+    #[test]
+    fn last_uses_are_batched() {
+        let mut p = PendingUses::default();
+        assert!(p.push("org_a", "tok_1", at(1)), "the first use starts a task");
+        assert!(!p.push("org_a", "tok_2", at(2)), "later ones ride with it");
+        let mut seen = vec![];
+        while let Some(u) = p.next(seen.len()) {
+            seen.push(u.1.clone());
+            if seen.len() == 1 {
+                assert!(!p.push("org_b", "tok_3", at(3)), "queued while the task writes: taken by it");
+            }
+        }
+        seen.sort();
+        assert_eq!(seen, ["tok_1", "tok_2", "tok_3"]);
+        assert!(p.push("org_a", "tok_4", at(4)), "after the task ends, the next use starts another");
+    }
+
+    /// A task writes at most its share; the rest waits for the task the next use starts.
+    #[test]
+    fn a_task_is_bounded() {
+        let mut p = PendingUses::default();
+        for i in 0..LAST_USED_BATCH_MAX + 5 {
+            p.push("org_a", &format!("tok_{i}"), at(i64::try_from(i).unwrap_or(0)));
+        }
+        let mut written = 0;
+        while p.next(written).is_some() {
+            written += 1;
+        }
+        assert_eq!(written, LAST_USED_BATCH_MAX);
+        assert!(p.push("org_a", "tok_next", at(10_000)), "what is left needs a new task");
+        let mut rest = 0;
+        while p.next(rest).is_some() {
+            rest += 1;
+        }
+        assert_eq!(rest, 6);
+    }
+
+    #[test]
+    fn the_queue_is_bounded() {
+        let mut p = PendingUses::default();
+        for i in 0..LAST_USED_PENDING_MAX {
+            assert!(!p.full());
+            p.push("org_a", &format!("tok_{i}"), at(0));
+        }
+        assert!(p.full());
+        p.next(0);
+        assert!(!p.full());
+    }
 }

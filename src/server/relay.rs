@@ -154,15 +154,15 @@ pub const CODE_HEADER: &str = "keyward-code";
 
 /// A strict verdict as the authority wrote it: the answer's body, passed on as it is, and its code.
 pub struct StrictAnswer {
-    /// The JSON answer, byte for byte the authority's.
-    pub body: String,
+    /// The JSON answer, byte for byte the authority's, as a stream this Worker never reads.
+    pub body: Option<web_sys::ReadableStream>,
     /// Its code.
     pub code: Code,
 }
 
 /// Ask the org's authority for a strict verdict on what was `asked`, whose secret hashes to
-/// `hash` and was found at `at`. One round trip; the answer is not parsed here (its code comes in
-/// [`CODE_HEADER`]), so it reaches the caller as the authority wrote it.
+/// `hash` and was found at `at`. One round trip; the answer is not read here (its code comes in
+/// [`CODE_HEADER`]): its body streams to the caller as the authority wrote it.
 ///
 /// # Errors
 /// Internal when the authority cannot be reached or answers something else.
@@ -183,13 +183,17 @@ pub async fn strict(
     let body = serde_json::to_vec(&q).map_err(internal)?;
     let headers = Headers::new();
     let _ = headers.set("content-type", "application/json");
-    let mut resp = send(env, &at.org_id, Method::Post, STRICT_PATH, headers, Some(&body)).await?;
+    let resp = send(env, &at.org_id, Method::Post, STRICT_PATH, headers, Some(&body)).await?;
     if resp.status_code() != 200 {
         return Err(internal(format!("strict verification answered {}", resp.status_code())));
     }
     let code = resp.headers().get(CODE_HEADER).ok().flatten().and_then(|c| Code::parse(&c));
     let code = code.ok_or_else(|| internal("a strict answer without its code"))?;
-    Ok(StrictAnswer { body: resp.text().await.map_err(internal)?, code })
+    let body = match resp.body() {
+        worker::ResponseBody::Stream(s) => Some(s.clone()),
+        worker::ResponseBody::Body(_) | worker::ResponseBody::Empty => None,
+    };
+    Ok(StrictAnswer { body, code })
 }
 
 /// A copy of an answer (an authority's, or the full Worker's) that the edge may add headers to
