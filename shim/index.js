@@ -4,7 +4,7 @@
 // the org authority's Durable Object class. This file re-exports both and adds
 // `KeywardVerifier`, the named entrypoint other Workers bind to:
 //
-//   services = [{ binding = "KEYWARD", service = "keyward", entrypoint = "KeywardVerifier" }]
+//   services = [{ binding = "KEYWARD", service = "keyward-verify", entrypoint = "KeywardVerifier" }]
 //   const answer = await env.KEYWARD.verify(token, { scopes: ["billing"] });
 //
 // Thin on purpose: `verify` makes the `POST /v1/verify` request a caller would and answers the

@@ -6,7 +6,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { createOrg, start, until } from "./harness.mjs";
+import { createOrg, ratelimits, start, until } from "./harness.mjs";
 
 let w, api, offline, tokens;
 
@@ -34,7 +34,8 @@ before(async () => {
     { encoding: "utf8" },
   );
   const example = { modules: true, script, compatibilityDate: "2025-09-01" };
-  const binding = { KEYWARD: { name: "keyward", entrypoint: "KeywardVerifier" } };
+  // As examples/hono-api/wrangler.toml declares it: the entrypoint of the Worker on the verify path.
+  const binding = { KEYWARD: { name: "keyward-verify", entrypoint: "KeywardVerifier" } };
   w = await start(
     {},
     {
@@ -53,6 +54,18 @@ before(async () => {
           ...example,
           serviceBindings: binding,
           bindings: { KEYWARD_URL: "http://127.0.0.1:9" },
+        },
+        // keyward's verify-only Worker, as wrangler.verify.toml declares it.
+        {
+          name: "keyward-verify",
+          modules: true,
+          scriptPath: "build-verify/index.js",
+          modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
+          compatibilityDate: "2025-09-01",
+          kvNamespaces: { TOKENS: "TOKENS" },
+          bindings: { TOKEN_PREFIX: "kw" },
+          durableObjects: { ORGS: { className: "OrgAuthority", scriptName: "keyward", useSQLite: true } },
+          ratelimits: ratelimits(),
         },
       ],
     },

@@ -135,7 +135,7 @@ export interface Problem {
 
 /**
  * A service binding to keyward's `KeywardVerifier` entrypoint
- * (`services = [{ binding = "KEYWARD", service = "keyward", entrypoint = "KeywardVerifier" }]`).
+ * (`services = [{ binding = "KEYWARD", service = "keyward-verify", entrypoint = "KeywardVerifier" }]`).
  * It resolves to the verdict, or to the problem keyward would answer over HTTP.
  */
 export interface KeywardBinding {
