@@ -109,15 +109,18 @@ fuzz:
 mutants:
 	bash scripts/mutants.sh
 
-## Benchmarks (never part of `make test`): the native domain verify step, then keyward's verify
-## against a plain-JS verify and the JS and wasm floors in workerd, then strict against edge verify
-## and admin calls before and after the org authority, then a consumer Worker's verify through the
-## service binding against the same over HTTP. BENCH_SECONDS per run (10).
+## Benchmarks (never part of `make test`): the native domain verify step, then keyward as deployed
+## (the verify-only Worker in front of the full one) against a plain-JS verify and the JS and wasm
+## floors in workerd (all-hit, Zipfian, uniform and all-miss loads), then cold starts (median of 10
+## fresh starts per Worker), then strict against edge verify and admin calls before and after the
+## org authority, then a consumer Worker's verify through the service binding against the same
+## over HTTP. BENCH_SECONDS per run (10).
 bench: setup build
 	@bash scripts/setup.sh --bench
 	cargo bench --bench verify
 	bash scripts/build-worker.sh bench/wasm-const
 	node bench/run.mjs
+	node bench/cold.mjs
 	node bench/authority.mjs
 	node bench/binding.mjs
 

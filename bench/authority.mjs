@@ -5,13 +5,15 @@
 //   2. an admin read (GET /v1/me) and an admin write (PATCH /v1/tokens/{id}) before the org
 //      authority (records in KV; BENCH_BEFORE, a git revision, built into bench/results/before)
 //      and after it (the current build).
+// The current build runs as deployed: the verify-only Worker in front (strict verifications go
+// from it to the org authority), the full Worker behind it (admin calls pass through the front).
 // Same method as bench/run.mjs: Miniflare, wrk with one connection per thread, latency timed by
 // bench/verify.lua, loopback only. Prints req/s, p50 and p99 and the ratios; writes
 // bench/results/authority.{txt,json}. See BENCHMARKS.md.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { Miniflare } from "miniflare";
-import { keywardBindings, wrk } from "./lib.mjs";
+import { keywardBindings, keywardWorkers, wrk } from "./lib.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 8;
@@ -36,20 +38,20 @@ function buildBefore() {
 }
 
 function start(script, withAuthority) {
-  // The build from before the org authority has no Durable Object classes; the current one gets
-  // every binding it reads.
-  const bindings = keywardBindings({ vars: { OPERATOR_SECRET: OPERATOR } });
+  const shared = { kvPersist: false, durableObjectsPersist: false, host: "127.0.0.1", port: 0 };
+  // The current build as deployed: the verify-only Worker in front, the full Worker behind it
+  // (bench/lib.mjs), every binding each reads. Admin calls pass through the front, as deployed.
+  if (withAuthority)
+    return new Miniflare({ ...shared, workers: keywardWorkers({ vars: { OPERATOR_SECRET: OPERATOR } }) });
+  // The build from before the org authority: one Worker, no Durable Object classes.
   return new Miniflare({
-    ...(withAuthority ? bindings : { bindings: bindings.bindings }),
+    ...shared,
+    bindings: keywardBindings({ vars: { OPERATOR_SECRET: OPERATOR } }).bindings,
     modules: true,
     scriptPath: script,
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
     compatibilityDate: "2025-09-01",
     kvNamespaces: ["TOKENS"],
-    kvPersist: false,
-    durableObjectsPersist: false,
-    host: "127.0.0.1",
-    port: 0,
   });
 }
 
@@ -155,7 +157,7 @@ async function measure(script, withAuthority) {
 mkdirSync(OUT, { recursive: true });
 const before = await measure(buildBefore(), false);
 console.error("before: done");
-const after = await measure("build/index.js", true);
+const after = await measure(null, true);
 console.error("after: done");
 
 const f = (x) =>

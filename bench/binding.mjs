@@ -1,5 +1,6 @@
 // `make bench`, third part: a consumer Worker's verify through the service binding against the
-// same question over HTTP. One Miniflare instance runs keyward (build/index.js, its KV seeded with
+// same question over HTTP. One Miniflare instance runs keyward as deployed (the verify-only Worker,
+// build-verify/index.js, in front of the full Worker; their KV seeded with
 // 10 000 valid tokens as bench/run.mjs seeds it) and a consumer Worker (bench/consumer/worker.js)
 // with two routes that differ only in how they ask keyward:
 //   /binding  env.KEYWARD.verify(token, {scopes}), the `KeywardVerifier` entrypoint;
@@ -17,7 +18,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { Miniflare } from "miniflare";
-import { keywardBindings, seedTokens, settle, wrk } from "./lib.mjs";
+import { keywardWorkers, seedTokens, settle, wrk } from "./lib.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 16;
@@ -31,7 +32,6 @@ const POPULARITY = process.env.BENCH_POPULARITY?.split(",").map((s) => s.trim())
 const OUT = "bench/results";
 const DIR = `${OUT}/binding`;
 const VARIANTS = ["binding", "http"];
-const MODULES = [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }];
 function start() {
   return new Miniflare({
     host: "127.0.0.1",
@@ -46,23 +46,15 @@ function start() {
         scriptPath: "bench/consumer/worker.js",
         compatibilityDate: "2025-09-01",
         serviceBindings: {
-          KEYWARD: { name: "keyward", entrypoint: "KeywardVerifier" },
-          KEYWARD_HTTP: "keyward",
+          KEYWARD: { name: "keyward-verify", entrypoint: "KeywardVerifier" },
+          KEYWARD_HTTP: "keyward-verify",
         },
         // Where a deployment would send the HTTP call; through the binding only the path counts.
         bindings: { KEYWARD_URL: "https://keyward.example/v1/verify" },
       },
-      {
-        name: "keyward",
-        modules: true,
-        scriptPath: "build/index.js",
-        modulesRules: MODULES,
-        compatibilityDate: "2025-09-01",
-        kvNamespaces: ["TOKENS"],
-        // Every binding keyward reads; its usage counts go to the org authorities (the seeded
-        // org has none: they are dropped there, as in bench/run.mjs).
-        ...keywardBindings(),
-      },
+      // keyward as deployed: the verify-only Worker (whose KeywardVerifier the consumer binds, as
+      // README says) and the full Worker behind it (bench/lib.mjs).
+      ...keywardWorkers(),
     ],
   });
 }

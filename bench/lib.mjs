@@ -167,3 +167,59 @@ export function keywardBindings({ registry = true, vars = {} } = {}) {
     },
   };
 }
+
+const WASM_MODULES = [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }];
+
+/**
+ * keyward as deployed, as Miniflare `workers`: the verify-only Worker in front
+ * (`build-verify/index.js`, wrangler.verify.toml: it answers `/v1/verify` and passes every other
+ * route to the full Worker through `ADMIN`; strict and metered verifications go to the org
+ * authorities, a class of the full Worker) and the full Worker behind it (`build/index.js`, every
+ * binding it reads). The front comes first, so it is the Worker on Miniflare's port. `vars` go to
+ * both. Both read the same `TOKENS` namespace.
+ */
+export function keywardWorkers({ vars = {} } = {}) {
+  const full = keywardBindings({ vars });
+  return [
+    {
+      name: "keyward-verify",
+      modules: true,
+      scriptPath: "build-verify/index.js",
+      modulesRules: WASM_MODULES,
+      compatibilityDate: "2025-09-01",
+      kvNamespaces: ["TOKENS"],
+      serviceBindings: { ADMIN: "keyward" },
+      durableObjects: { ORGS: { className: "OrgAuthority", scriptName: "keyward", useSQLite: true } },
+      ratelimits: {
+        VERIFY_MISS_LIMIT: RATELIMITS.VERIFY_MISS_LIMIT,
+        STRICT_VERIFY_LIMIT: RATELIMITS.STRICT_VERIFY_LIMIT,
+      },
+      bindings: { TOKEN_PREFIX: "kw", ALLOWED_ORIGINS: "", LEGACY_KEY_FORMATS: "", ...vars },
+    },
+    {
+      name: "keyward",
+      modules: true,
+      scriptPath: "build/index.js",
+      modulesRules: WASM_MODULES,
+      compatibilityDate: "2025-09-01",
+      kvNamespaces: ["TOKENS"],
+      ...full,
+    },
+  ];
+}
+
+/**
+ * The verify-only Worker alone, with the bindings its edge path reads (KV and the miss limiter):
+ * what a fresh isolate of the Worker on the verify path loads and runs for its first answer.
+ */
+export function keywardFrontAlone({ vars = {} } = {}) {
+  return {
+    modules: true,
+    scriptPath: "build-verify/index.js",
+    modulesRules: WASM_MODULES,
+    compatibilityDate: "2025-09-01",
+    kvNamespaces: ["TOKENS"],
+    ratelimits: { VERIFY_MISS_LIMIT: RATELIMITS.VERIFY_MISS_LIMIT },
+    bindings: { TOKEN_PREFIX: "kw", ALLOWED_ORIGINS: "", LEGACY_KEY_FORMATS: "", ...vars },
+  };
+}
