@@ -223,8 +223,9 @@ fn host_of(authority: &str) -> Option<Host> {
         }
         return h.parse::<Ipv6Addr>().ok().map(|ip| Host::Ip(IpAddr::V6(ip)));
     }
-    let (h, port) = match authority.rsplit_once(':') {
-        Some((h, p)) => (h, Some(p)),
+    // The last `:`, found by byte (as `ends_in_a_number` finds the last dot).
+    let (h, port) = match authority.bytes().rposition(|b| b == b':') {
+        Some(colon) => (authority.get(..colon).unwrap_or_default(), authority.get(colon + 1..)),
         None => (authority, None),
     };
     // Letters, digits, dots, hyphens (and underscores, which some services use): no percent
