@@ -78,13 +78,12 @@ fn json(value: &JsValue, path: &str, depth: u8) -> Result<Value, String> {
         return Ok(Value::String(s));
     }
     if Array::is_array(value) {
-        let items: Array = value.clone().unchecked_into();
-        return items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| json(&item, &format!("{path}[{i}]"), depth + 1))
-            .collect::<Result<_, _>>()
-            .map(Value::Array);
+        // A loop rather than `collect` into a `Result`: the same values, less code.
+        let mut out = Vec::new();
+        for (i, item) in value.unchecked_ref::<Array>().iter().enumerate() {
+            out.push(json(&item, &format!("{path}[{i}]"), depth + 1)?);
+        }
+        return Ok(Value::Array(out));
     }
     plain_object(value, path, depth).map(Value::Object)
 }
@@ -143,7 +142,12 @@ fn string_array(value: &JsValue) -> Option<Vec<String>> {
     if !Array::is_array(value) {
         return None;
     }
-    value.unchecked_ref::<Array>().iter().map(|item| item.as_string()).collect()
+    // A loop rather than `collect` into an `Option` (less code).
+    let mut out = Vec::new();
+    for item in value.unchecked_ref::<Array>().iter() {
+        out.push(item.as_string()?);
+    }
+    Some(out)
 }
 
 /// The org's policy as `GET /v1/org` gives it, read with the server's own `PATCH /v1/org` rules
