@@ -278,7 +278,7 @@ pub fn keeps_an_active_admin(
     role: &str,
     status: &str,
 ) -> Result<bool, JsValue> {
-    use crate::domain::{Member, MemberStatus, Timestamp};
+    use crate::domain::MemberStatus;
     let status_of = |s: &str| match s {
         "active" => Some(MemberStatus::Active),
         "deactivated" => Some(MemberStatus::Deactivated),
@@ -290,17 +290,9 @@ pub fn keeps_an_active_admin(
     // The rule asks whether any member is an active admin afterwards: asked of one member at a
     // time, it needs no list of them.
     let keeps = |m: JsValue| {
-        let one = Member {
-            id: text(&m, "id")?,
-            role: Role::parse(&text(&m, "role")?)?,
-            status: status_of(&text(&m, "status")?)?,
-            org_id: String::new(),
-            email: String::new(),
-            name: String::new(),
-            created_at: Timestamp::from_millis(0),
-            version: 0,
-        };
-        Some(crate::domain::policy::keeps_an_active_admin(&[one], member_id, role, status))
+        let id = text(&m, "id")?;
+        let one = (id.as_str(), Role::parse(&text(&m, "role")?)?, status_of(&text(&m, "status")?)?);
+        Some(crate::domain::policy::is_active_admin_after(one, member_id, role, status))
     };
     let bad = || type_error("members must be an array of { id, role, status }");
     if !Array::is_array(&members) {
