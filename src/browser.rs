@@ -120,7 +120,8 @@ fn plain_object(value: &JsValue, path: &str, depth: u8) -> Result<Map<String, Va
         if field.is_undefined() {
             continue;
         }
-        map.insert(name.clone(), json(&field, &format!("{path}.{name}"), depth + 1)?);
+        let value = json(&field, &format!("{path}.{name}"), depth + 1)?;
+        map.insert(name, value);
     }
     Ok(map)
 }
@@ -167,11 +168,11 @@ fn js_object<'a>(fields: impl IntoIterator<Item = (&'a str, JsValue)>) -> JsValu
     object.into()
 }
 
-fn form_check<T>(result: Result<T, FieldErrors>) -> JsValue {
-    let (ok, errors) = match result {
-        Ok(_) => (true, FieldErrors::new()),
-        Err(errors) => (false, errors),
-    };
+/// `{ok, errors}` for a form's check; `failed` holds its errors (`None`: it passed). Not
+/// generic over the form's value: one copy for every form.
+fn form_check(failed: Option<FieldErrors>) -> JsValue {
+    let ok = failed.is_none();
+    let errors = failed.unwrap_or_default();
     let errors = js_object(errors.iter().map(|(field, message)| (field.as_str(), JsValue::from_str(message))));
     js_object([("ok", JsValue::from_bool(ok)), ("errors", errors)])
 }
@@ -212,7 +213,7 @@ pub fn validate_token_form(
     let form = input(&form, "form")?;
     let modules = string_array(&modules).ok_or_else(|| type_error("modules must be an array of strings"))?;
     let policy = org_policy(&policy).ok_or_else(|| type_error("policy must be the org's policy object"))?;
-    Ok(form_check(validate::new_token(&form, &modules, &policy)))
+    Ok(form_check(validate::new_token(&form, &modules, &policy).err()))
 }
 
 /// Validate a token edit (`PATCH /v1/tokens/{id}` body) with the scopes the caller may grant
@@ -229,7 +230,7 @@ pub fn validate_token_edit(
 ) -> Result<JsValue, JsValue> {
     let form = input(&form, "form")?;
     let modules = string_array(&modules).ok_or_else(|| type_error("modules must be an array of strings"))?;
-    Ok(form_check(validate::token_patch(&form, &modules)))
+    Ok(form_check(validate::token_patch(&form, &modules).err()))
 }
 
 /// The scopes a caller holding `callerScopes` may grant in an org with `modules`: every module,
@@ -314,7 +315,7 @@ pub fn validate_member_form(
     #[wasm_bindgen(unchecked_param_type = "Record<string, unknown>")] form: JsValue,
 ) -> Result<JsValue, JsValue> {
     let form = input(&form, "form")?;
-    Ok(form_check(validate::new_member(&form)))
+    Ok(form_check(validate::new_member(&form).err()))
 }
 
 /// The role a token acts with: a personal token's is the lower of its own and its owner's
@@ -438,7 +439,7 @@ pub fn validate_webhook_form(
     #[wasm_bindgen(js_name = allowInsecure)] allow_insecure: bool,
 ) -> Result<JsValue, JsValue> {
     let form = input(&form, "form")?;
-    Ok(form_check(validate::webhook(&form, allow_insecure)))
+    Ok(form_check(validate::webhook(&form, allow_insecure).err()))
 }
 
 /// Whether the typed confirmation equals the label exactly (revoke and delete dialogs).
