@@ -78,13 +78,12 @@ fn json(value: &JsValue, path: &str, depth: u8) -> Result<Value, String> {
         return Ok(Value::String(s));
     }
     if Array::is_array(value) {
-        let items: Array = value.clone().unchecked_into();
-        return items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| json(&item, &format!("{path}[{i}]"), depth + 1))
-            .collect::<Result<_, _>>()
-            .map(Value::Array);
+        // A loop rather than `collect` into a `Result`: the same values, less code.
+        let mut out = Vec::new();
+        for (i, item) in value.unchecked_ref::<Array>().iter().enumerate() {
+            out.push(json(&item, &format!("{path}[{i}]"), depth + 1)?);
+        }
+        return Ok(Value::Array(out));
     }
     plain_object(value, path, depth).map(Value::Object)
 }
@@ -121,7 +120,8 @@ fn plain_object(value: &JsValue, path: &str, depth: u8) -> Result<Map<String, Va
         if field.is_undefined() {
             continue;
         }
-        map.insert(name.clone(), json(&field, &format!("{path}.{name}"), depth + 1)?);
+        let value = json(&field, &format!("{path}.{name}"), depth + 1)?;
+        map.insert(name, value);
     }
     Ok(map)
 }
@@ -143,7 +143,12 @@ fn string_array(value: &JsValue) -> Option<Vec<String>> {
     if !Array::is_array(value) {
         return None;
     }
-    value.unchecked_ref::<Array>().iter().map(|item| item.as_string()).collect()
+    // A loop rather than `collect` into an `Option` (less code).
+    let mut out = Vec::new();
+    for item in value.unchecked_ref::<Array>().iter() {
+        out.push(item.as_string()?);
+    }
+    Some(out)
 }
 
 /// The org's policy as `GET /v1/org` gives it, read with the server's own `PATCH /v1/org` rules
@@ -163,11 +168,11 @@ fn js_object<'a>(fields: impl IntoIterator<Item = (&'a str, JsValue)>) -> JsValu
     object.into()
 }
 
-fn form_check<T>(result: Result<T, FieldErrors>) -> JsValue {
-    let (ok, errors) = match result {
-        Ok(_) => (true, FieldErrors::new()),
-        Err(errors) => (false, errors),
-    };
+/// `{ok, errors}` for a form's check; `failed` holds its errors (`None`: it passed). Not
+/// generic over the form's value: one copy for every form.
+fn form_check(failed: Option<FieldErrors>) -> JsValue {
+    let ok = failed.is_none();
+    let errors = failed.unwrap_or_default();
     let errors = js_object(errors.iter().map(|(field, message)| (field.as_str(), JsValue::from_str(message))));
     js_object([("ok", JsValue::from_bool(ok)), ("errors", errors)])
 }
@@ -208,7 +213,7 @@ pub fn validate_token_form(
     let form = input(&form, "form")?;
     let modules = string_array(&modules).ok_or_else(|| type_error("modules must be an array of strings"))?;
     let policy = org_policy(&policy).ok_or_else(|| type_error("policy must be the org's policy object"))?;
-    Ok(form_check(validate::new_token(&form, &modules, &policy)))
+    Ok(form_check(validate::new_token(&form, &modules, &policy).err()))
 }
 
 /// Validate a token edit (`PATCH /v1/tokens/{id}` body) with the scopes the caller may grant
@@ -225,7 +230,7 @@ pub fn validate_token_edit(
 ) -> Result<JsValue, JsValue> {
     let form = input(&form, "form")?;
     let modules = string_array(&modules).ok_or_else(|| type_error("modules must be an array of strings"))?;
-    Ok(form_check(validate::token_patch(&form, &modules)))
+    Ok(form_check(validate::token_patch(&form, &modules).err()))
 }
 
 /// The scopes a caller holding `callerScopes` may grant in an org with `modules`: every module,
@@ -274,7 +279,7 @@ pub fn keeps_an_active_admin(
     role: &str,
     status: &str,
 ) -> Result<bool, JsValue> {
-    use crate::domain::{Member, MemberStatus, Timestamp};
+    use crate::domain::MemberStatus;
     let status_of = |s: &str| match s {
         "active" => Some(MemberStatus::Active),
         "deactivated" => Some(MemberStatus::Deactivated),
@@ -286,17 +291,9 @@ pub fn keeps_an_active_admin(
     // The rule asks whether any member is an active admin afterwards: asked of one member at a
     // time, it needs no list of them.
     let keeps = |m: JsValue| {
-        let one = Member {
-            id: text(&m, "id")?,
-            role: Role::parse(&text(&m, "role")?)?,
-            status: status_of(&text(&m, "status")?)?,
-            org_id: String::new(),
-            email: String::new(),
-            name: String::new(),
-            created_at: Timestamp::from_millis(0),
-            version: 0,
-        };
-        Some(crate::domain::policy::keeps_an_active_admin(&[one], member_id, role, status))
+        let id = text(&m, "id")?;
+        let one = (id.as_str(), Role::parse(&text(&m, "role")?)?, status_of(&text(&m, "status")?)?);
+        Some(crate::domain::policy::is_active_admin_after(one, member_id, role, status))
     };
     let bad = || type_error("members must be an array of { id, role, status }");
     if !Array::is_array(&members) {
@@ -318,7 +315,7 @@ pub fn validate_member_form(
     #[wasm_bindgen(unchecked_param_type = "Record<string, unknown>")] form: JsValue,
 ) -> Result<JsValue, JsValue> {
     let form = input(&form, "form")?;
-    Ok(form_check(validate::new_member(&form)))
+    Ok(form_check(validate::new_member(&form).err()))
 }
 
 /// The role a token acts with: a personal token's is the lower of its own and its owner's
@@ -442,7 +439,7 @@ pub fn validate_webhook_form(
     #[wasm_bindgen(js_name = allowInsecure)] allow_insecure: bool,
 ) -> Result<JsValue, JsValue> {
     let form = input(&form, "form")?;
-    Ok(form_check(validate::webhook(&form, allow_insecure)))
+    Ok(form_check(validate::webhook(&form, allow_insecure).err()))
 }
 
 /// Whether the typed confirmation equals the label exactly (revoke and delete dialogs).

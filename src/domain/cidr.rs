@@ -66,7 +66,9 @@ impl Cidr {
         let prefix = match prefix {
             None => max,
             Some(p) if !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()) => {
-                p.parse::<u8>().ok().filter(|n| *n <= max).ok_or(BadCidr("has a prefix length out of range"))?
+                // At most three digits: read by hand (no integer parser in the browser module).
+                let n = p.bytes().fold(0u32, |n, b| n * 10 + u32::from(b - b'0'));
+                u8::try_from(n).ok().filter(|n| *n <= max).ok_or(BadCidr("has a prefix length out of range"))?
             }
             Some(_) => return Err(BadCidr("has a prefix length that is not a number")),
         };
@@ -148,6 +150,11 @@ mod tests {
         let mapped = Cidr::parse("::ffff:192.0.2.0/120").unwrap_err();
         assert_eq!(mapped, BadCidr("has a prefix length out of range"), "mapped blocks are IPv4: /120 is too long");
         assert_eq!(Cidr::parse("::ffff:192.0.2.0/24").unwrap().to_string(), "192.0.2.0/24");
+        // Prefix lengths past a byte (read by hand) are out of range too; leading zeros are read.
+        for long in ["10.0.0.0/256", "10.0.0.0/999", "2001:db8::/300"] {
+            assert_eq!(Cidr::parse(long).unwrap_err(), BadCidr("has a prefix length out of range"), "{long}");
+        }
+        assert_eq!(Cidr::parse("10.1.2.3/008").unwrap().to_string(), "10.0.0.0/8");
     }
 
     #[test]

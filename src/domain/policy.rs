@@ -292,10 +292,22 @@ pub fn grace_end(now: Timestamp, grace_seconds: u32) -> Option<Timestamp> {
 /// Whether the org still has an active admin after `member_id` takes `role` and `status`.
 #[must_use]
 pub fn keeps_an_active_admin(members: &[Member], member_id: &str, role: Role, status: MemberStatus) -> bool {
-    members.iter().any(|m| {
-        let (r, s) = if m.id == member_id { (role, status) } else { (m.role, m.status) };
-        r == Role::Admin && s == MemberStatus::Active
-    })
+    members.iter().any(|m| is_active_admin_after((&m.id, m.role, m.status), member_id, role, status))
+}
+
+/// Whether the member `(id, role, status)` is an active admin after `member_id` takes `role`
+/// and `status`: [`keeps_an_active_admin`] asked of one member (the browser module asks it so,
+/// without building a [`Member`]).
+#[must_use]
+pub fn is_active_admin_after(
+    one: (&str, Role, MemberStatus),
+    member_id: &str,
+    role: Role,
+    status: MemberStatus,
+) -> bool {
+    let (id, r, s) = one;
+    let (r, s) = if id == member_id { (role, status) } else { (r, s) };
+    r == Role::Admin && s == MemberStatus::Active
 }
 
 #[cfg(test)]

@@ -223,8 +223,9 @@ fn host_of(authority: &str) -> Option<Host> {
         }
         return h.parse::<Ipv6Addr>().ok().map(|ip| Host::Ip(IpAddr::V6(ip)));
     }
-    let (h, port) = match authority.rsplit_once(':') {
-        Some((h, p)) => (h, Some(p)),
+    // The last `:`, found by byte (as `ends_in_a_number` finds the last dot).
+    let (h, port) = match authority.bytes().rposition(|b| b == b':') {
+        Some(colon) => (authority.get(..colon).unwrap_or_default(), authority.get(colon + 1..)),
         None => (authority, None),
     };
     // Letters, digits, dots, hyphens (and underscores, which some services use): no percent
@@ -237,7 +238,11 @@ fn host_of(authority: &str) -> Option<Host> {
 }
 
 fn is_port(p: &str) -> bool {
-    !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok()
+    // At most five digits, read by hand (no integer parser in the browser module).
+    !p.is_empty()
+        && p.len() <= 5
+        && p.bytes().all(|b| b.is_ascii_digit())
+        && p.bytes().fold(0u32, |n, b| n * 10 + u32::from(b - b'0')) <= u32::from(u16::MAX)
 }
 
 /// Where a delivery stands.
@@ -610,6 +615,19 @@ mod tests {
             }
         }
         assert_eq!(url_problem("https://:443/", false), Some("has no host"));
+    }
+
+    #[test]
+    fn ports_are_read_up_to_65535() {
+        assert_eq!(url_problem("https://hooks.example.com:65535/", false), None);
+        assert_eq!(url_problem("https://hooks.example.com:00443/", false), None);
+        let not_a_port = url_problem("https://hooks.example.com:1x/", false);
+        assert!(not_a_port.is_some());
+        for url in
+            ["https://hooks.example.com:65536/", "https://hooks.example.com:99999/", "https://hooks.example.com:/"]
+        {
+            assert_eq!(url_problem(url, false), not_a_port, "{url}");
+        }
     }
 
     #[test]

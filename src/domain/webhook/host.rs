@@ -37,15 +37,14 @@ pub(super) fn read(text: &str) -> Option<Host> {
 /// The URL Standard's "ends in a number" checker: whether the host's last label (a final dot
 /// aside) is all digits or `0x` and hex digits, so that the host is read as IPv4.
 fn ends_in_a_number(host: &str) -> bool {
-    let mut labels = host.rsplit('.');
-    let mut last = labels.next().unwrap_or_default();
-    if last.is_empty() {
-        // A final dot is dropped, unless the host is nothing but that empty label.
-        match labels.next() {
-            Some(before) => last = before,
-            None => return false,
-        }
-    }
+    // A final dot is dropped, unless the host is nothing but that empty label. (Searched by
+    // byte: a reverse `char` search would add its own code to the browser module.)
+    let host = match host.strip_suffix('.') {
+        Some(init) => init,
+        None if host.is_empty() => return false,
+        None => host,
+    };
+    let last = host.bytes().rposition(|b| b == b'.').map_or(Some(host), |dot| host.get(dot + 1..)).unwrap_or_default();
     // However large the number: a number too large is a failed IPv4 address, not a name.
     (!last.is_empty() && last.bytes().all(|b| b.is_ascii_digit())) || ipv4_digits(last).is_some()
 }
