@@ -178,7 +178,7 @@ const WASM_MODULES = [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthroug
  * binding it reads). The front comes first, so it is the Worker on Miniflare's port. `vars` go to
  * both. Both read the same `TOKENS` namespace.
  */
-export function keywardWorkers({ vars = {} } = {}) {
+export function keywardWorkers({ vars = {}, missLimit = RATELIMITS.VERIFY_MISS_LIMIT } = {}) {
   const full = keywardBindings({ vars });
   return [
     {
@@ -191,7 +191,7 @@ export function keywardWorkers({ vars = {} } = {}) {
       serviceBindings: { ADMIN: "keyward" },
       durableObjects: { ORGS: { className: "OrgAuthority", scriptName: "keyward", useSQLite: true } },
       ratelimits: {
-        VERIFY_MISS_LIMIT: RATELIMITS.VERIFY_MISS_LIMIT,
+        VERIFY_MISS_LIMIT: missLimit,
         STRICT_VERIFY_LIMIT: RATELIMITS.STRICT_VERIFY_LIMIT,
       },
       bindings: { TOKEN_PREFIX: "kw", ALLOWED_ORIGINS: "", LEGACY_KEY_FORMATS: "", ...vars },
@@ -212,14 +212,14 @@ export function keywardWorkers({ vars = {} } = {}) {
  * The verify-only Worker alone, with the bindings its edge path reads (KV and the miss limiter):
  * what a fresh isolate of the Worker on the verify path loads and runs for its first answer.
  */
-export function keywardFrontAlone({ vars = {} } = {}) {
+export function keywardFrontAlone({ vars = {}, missLimit = RATELIMITS.VERIFY_MISS_LIMIT } = {}) {
   return {
     modules: true,
     scriptPath: "build-verify/index.js",
     modulesRules: WASM_MODULES,
     compatibilityDate: "2025-09-01",
     kvNamespaces: ["TOKENS"],
-    ratelimits: { VERIFY_MISS_LIMIT: RATELIMITS.VERIFY_MISS_LIMIT },
+    ratelimits: { VERIFY_MISS_LIMIT: missLimit },
     bindings: { TOKEN_PREFIX: "kw", ALLOWED_ORIGINS: "", LEGACY_KEY_FORMATS: "", ...vars },
   };
 }
