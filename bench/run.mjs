@@ -198,7 +198,7 @@ for (const run of ratios ? RUNS : []) {
     `${run.padEnd(16)} ${js.toFixed(2).padStart(6)} ${run.startsWith("hot") ? "    " : mark(js >= 1.5)}              ${floor.toFixed(2).padStart(6)} ${run.startsWith("hot") ? mark(floor >= 0.9) : "    "}               ${p99.toFixed(2).padStart(6)} ${mark(p99 <= 1.5)}`,
   );
 }
-if (results["keyward-all-miss"] && results["js-verify"]) {
+if (results["keyward-all-miss"]?.["uniform/valid"] && results["js-verify"]?.["uniform/valid"]) {
   const miss = results["keyward-all-miss"]["uniform/valid"];
   const js = results["js-verify"]["uniform/valid"];
   lines.push("");
