@@ -102,12 +102,16 @@ const LAST_USED_BATCH_MAX: usize = 100;
 /// the token's next verification tries again.
 const LAST_USED_PENDING_MAX: usize = 2_000;
 
-/// Last uses waiting to be written, and whether a task is writing them.
+/// How long a writing task may run before a new use counts it lost and starts another
+/// (Cloudflare ends `waitUntil` work 30 s after the response; a task cut short never says so).
+const LAST_USED_TASK_MAX_MS: i64 = 30_000;
+
+/// Last uses waiting to be written, and since when a task has been writing them.
 #[derive(Default)]
 struct PendingUses {
     /// `(org, token, when)`.
     uses: Vec<(String, String, Timestamp)>,
-    writing: bool,
+    writing_since: Option<Timestamp>,
 }
 
 impl PendingUses {
@@ -116,17 +120,26 @@ impl PendingUses {
         self.uses.len() >= LAST_USED_PENDING_MAX
     }
 
-    /// Queue a use; answers whether the caller must start a task to write it (none is running).
+    /// Queue a use made at `at`; answers whether the caller must start a task to write it (none
+    /// is running, or the one that was has run past [`LAST_USED_TASK_MAX_MS`]).
     fn push(&mut self, org: &str, token: &str, at: Timestamp) -> bool {
         self.uses.push((org.to_owned(), token.to_owned(), at));
-        !core::mem::replace(&mut self.writing, true)
+        let start = self
+            .writing_since
+            .is_none_or(|since| at.as_millis().saturating_sub(since.as_millis()) > LAST_USED_TASK_MAX_MS);
+        if start {
+            self.writing_since = Some(at);
+        }
+        start
     }
 
     /// The next use for the running task, which has written `written` so far; `None` ends the
     /// task (nothing left, or its share written).
     fn next(&mut self, written: usize) -> Option<(String, String, Timestamp)> {
         let next = if written < LAST_USED_BATCH_MAX { self.uses.pop() } else { None };
-        self.writing = next.is_some();
+        if next.is_none() {
+            self.writing_since = None;
+        }
         next
     }
 }
@@ -535,6 +548,18 @@ mod tests {
             rest += 1;
         }
         assert_eq!(rest, 6);
+    }
+
+    /// A task cut short (its request's `waitUntil` ended) never ends itself: after
+    /// `LAST_USED_TASK_MAX_MS` the next use starts another rather than queue forever.
+    #[test]
+    fn a_lost_task_is_replaced() {
+        let mut p = PendingUses::default();
+        assert!(p.push("org_a", "tok_1", at(1_000)));
+        assert!(p.next(0).is_some(), "the task takes a use, then is never heard of again");
+        assert!(!p.push("org_a", "tok_2", at(1_000 + LAST_USED_TASK_MAX_MS)), "still within its time");
+        assert!(p.push("org_a", "tok_3", at(1_001 + LAST_USED_TASK_MAX_MS)), "past it: a new task");
+        assert!(!p.push("org_a", "tok_4", at(1_002 + LAST_USED_TASK_MAX_MS)), "and that one runs now");
     }
 
     #[test]
