@@ -10,7 +10,7 @@ use worker::wasm_bindgen::JsValue;
 use worker::web_sys::{Headers, Request, Response, ResponseInit};
 use worker::{Context, Env};
 
-use super::http::{Body, MAX_BODY};
+use super::http::{Body, Framing, MAX_BODY};
 use crate::domain::Timestamp;
 
 /// The path of a serialized WHATWG URL (`https://host/path?query` → `/path`).
@@ -50,11 +50,13 @@ pub async fn verify(req: &Request, env: &Env, ctx: &Context, now: Timestamp) -> 
         return Ok(None);
     }
     let headers = req.headers();
-    let declared = headers.get("content-length").ok().flatten().and_then(|v| v.trim().parse::<usize>().ok());
-    if headers.has("origin").unwrap_or(true) || declared.is_none_or(|n| n > MAX_BODY) {
+    let declared = super::http::declared_length(&headers);
+    if headers.has("origin").unwrap_or(true) || declared.is_none_or(|n| n > MAX_BODY as u64) {
         return Ok(None);
     }
-    let a = super::verify_post(req, env, ctx, now).await;
+    // The URL, path and headers are read once: the body reader and the caller's address reuse them.
+    let framing = Framing { limit: MAX_BODY, declared };
+    let a = super::verify_post(req, Some((framing, &headers)), env, ctx, now).await;
     respond(a.status, a.content_type, &a.body, a.retry_after).map(Some)
 }
 

@@ -22,19 +22,44 @@ pub const DRAIN_LIMIT: usize = 1024 * 1024;
 /// [`Error::PayloadTooLarge`]; [`Error::BadRequest`] when the stream breaks.
 #[cfg(feature = "admin")]
 pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, Problem> {
-    read_raw_body(req.inner()).await
+    let raw = req.inner();
+    read_framed_body(raw, Framing::of(raw, &raw.headers())).await
 }
 
-/// [`read_body`] of the platform's own request: the one body reader of both verify paths and
-/// every other route, so a body they refuse is refused alike.
+/// What a request says of its body before it is read: its route's limit
+/// ([`crate::routes::max_body`]) and the length its headers declare, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Framing {
+    /// The most the route takes.
+    pub limit: usize,
+    /// `Content-Length`, when present and a number.
+    pub declared: Option<u64>,
+}
+
+impl Framing {
+    /// Read from the request's URL and `headers` (the verify fast path, which has the length
+    /// and the route in hand already, builds its own).
+    #[must_use]
+    pub fn of(req: &web_sys::Request, headers: &web_sys::Headers) -> Self {
+        Self { limit: crate::routes::max_body(super::fast::path_of(&req.url())), declared: declared_length(headers) }
+    }
+}
+
+/// `Content-Length` as a number (absent, or not a number: `None`).
+#[must_use]
+pub fn declared_length(headers: &web_sys::Headers) -> Option<u64> {
+    headers.get("content-length").ok().flatten().and_then(|v| v.trim().parse::<u64>().ok())
+}
+
+/// [`read_body`] of the platform's own request, its [`Framing`] known: the one body reader of
+/// both verify paths and every other route, so a body they refuse is refused alike.
 ///
 /// # Errors
 /// [`Error::PayloadTooLarge`]; [`Error::BadRequest`] when the stream breaks.
-pub async fn read_raw_body(req: &web_sys::Request) -> Result<Vec<u8>, Problem> {
-    let limit = crate::routes::max_body(super::fast::path_of(&req.url()));
+pub async fn read_framed_body(req: &web_sys::Request, framing: Framing) -> Result<Vec<u8>, Problem> {
+    let Framing { limit, declared } = framing;
     // What is read before refusing: the drain limit, or more for a route that takes more.
     let drain = limit.max(DRAIN_LIMIT);
-    let declared = req.headers().get("content-length").ok().flatten().and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > drain as u64) {
         return Err(Problem::PayloadTooLarge);
     }

@@ -371,7 +371,7 @@ async fn handle(
     let (route, _) = resolve(method, path)?;
     match route {
         Route::Healthz => reply(200, &json!({"ok": true, "version": crate::service::KEYWARD_VERSION})),
-        Route::VerifyPost => verify_post(req.inner(), env, ctx, now).await.into_response().map_err(internal),
+        Route::VerifyPost => verify_post(req.inner(), None, env, ctx, now).await.into_response().map_err(internal),
         Route::VerifyGet => {
             let asked = verify_query(req)?;
             let caller = limits::client(req.headers().get("cf-connecting-ip").ok().flatten());
@@ -384,11 +384,27 @@ async fn handle(
 /// `POST /v1/verify`, for both paths (the fast path only decides whether it may skip the
 /// router): read the body, parse it, verify, and make the answer. An internal failure is logged
 /// here, once, with the route and never a secret.
-pub(crate) async fn verify_post(req: &web_sys::Request, env: &Env, ctx: &Context, now: Timestamp) -> Answer {
+///
+/// `known`: the body's framing and the request's headers, when the caller has read them already.
+pub(crate) async fn verify_post(
+    req: &web_sys::Request,
+    known: Option<(http::Framing, &web_sys::Headers)>,
+    env: &Env,
+    ctx: &Context,
+    now: Timestamp,
+) -> Answer {
     let outcome = async {
-        let body = http::read_raw_body(req).await?;
+        let read;
+        let (framing, headers) = match known {
+            Some(known) => known,
+            None => {
+                read = req.headers();
+                (http::Framing::of(req, &read), &read)
+            }
+        };
+        let body = http::read_framed_body(req, framing).await?;
         let asked = service::verify_body(&body)?;
-        let caller = limits::client(req.headers().get("cf-connecting-ip").ok().flatten());
+        let caller = limits::client(headers.get("cf-connecting-ip").ok().flatten());
         verify(env, ctx, &asked, &caller, now).await
     }
     .await;
