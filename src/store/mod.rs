@@ -12,6 +12,7 @@
 pub mod cache;
 mod edge;
 pub mod memory;
+pub mod remember;
 mod repo;
 
 pub use edge::{Edge, ORG_META};

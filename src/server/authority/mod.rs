@@ -29,8 +29,10 @@ use super::problem::Problem;
 use super::{prefix, CryptoRandom};
 use crate::domain::Timestamp;
 use crate::service::{Erasure, Error, Service};
+use crate::store::remember::Remembering;
 
-type Svc = Service<SqlStore, WorkersKv, CryptoRandom>;
+/// The org's records, read through [`Remembering`]: this object is their only writer.
+type Svc = Service<Remembering<SqlStore>, WorkersKv, CryptoRandom>;
 
 /// Waits between the inline retries of a projection that KV refused, before the answer says
 /// `Keyward-Projection: pending` and the alarm takes over.
@@ -60,7 +62,7 @@ impl DurableObject for OrgAuthority {
         let alarm = Rc::new(Alarm::new(&state));
         let svc = match (SqlStore::new(&state, Rc::clone(&alarm)), prefix(&env)) {
             (Ok(store), Ok(p)) => Some(Rc::new(
-                Service::new(store, WorkersKv::new(&env), CryptoRandom, p)
+                Service::new(Remembering::new(store), WorkersKv::new(&env), CryptoRandom, p)
                     .with_entry_cache(Box::new(super::kv::IsolateCache::new(&env))),
             )),
             (Err(e), _) => {
