@@ -119,6 +119,14 @@ proptest! {
     }
 
     #[test]
+    fn json_len_counts_numbers_as_serde_json_writes_them(u in any::<u64>(), i in any::<i64>(), f in any::<f64>(), e in -30i32..30) {
+        let scaled = f64::from(i32::try_from(i % 1_000_000).unwrap()) * 10f64.powi(e);
+        for v in [serde_json::json!(u), serde_json::json!(i), serde_json::json!(f), serde_json::json!(scaled)] {
+            prop_assert_eq!(validate::json_len(&v), serde_json::to_string(&v).unwrap().len());
+        }
+    }
+
+    #[test]
     fn cursors_round_trip_and_junk_is_refused(prefix in "[a-z:_]{1,20}", raw in "\\PC{0,60}", junk in "\\PC{0,80}") {
         let public = cursor::encode(&prefix, &raw);
         prop_assert_eq!(cursor::decode(&prefix, &public), Some(raw.clone()));
