@@ -52,6 +52,25 @@ fn messages_quote_what_was_sent_clipped_to_64_characters() {
 }
 
 #[test]
+fn allowlists_are_stored_normalised_and_a_block_named_twice_is_quoted_normalised() {
+    let w = World::new();
+    let o = w.org("Acme", &["billing"]);
+    let p = policy(&w, &o.admin_secret);
+    let with = |blocks: &[&str]| json!({"label": "x", "role": "developer", "kind": "org", "allowed_cidrs": blocks});
+    for (blocks, message) in [
+        (["10.0.0.1/8", "10.0.0.0/8"], "lists 10.0.0.0/8 twice"),
+        (["2001:db8:0:0::7/32", "2001:0db8::/32"], "lists 2001:db8::/32 twice"),
+        (["::ffff:192.0.2.1/24", "192.0.2.0/24"], "lists 192.0.2.0/24 twice"),
+        (["fe80::1:0:0:1", "FE80:0:0:0:1::1/128"], "lists fe80::1:0:0:1/128 twice"),
+    ] {
+        assert_eq!(token_errors(&with(&blocks), &["billing"], &p)["allowed_cidrs"], message);
+    }
+    let blocks = ["10.1.2.3/16", "2001:db8:0:0:1:0:0:1", "0:0:1::/48", "::", "192.0.2.7"];
+    let t = new_token(&form(with(&blocks)), &[], &p).unwrap();
+    assert_eq!(t.allowed_cidrs, ["10.1.0.0/16", "2001:db8::1:0:0:1/128", "0:0:1::/48", "::/128", "192.0.2.7/32"]);
+}
+
+#[test]
 fn an_allowlist_may_hold_exactly_the_most_blocks() {
     let w = World::new();
     let o = w.org("Acme", &["billing"]);

@@ -59,7 +59,7 @@ fn cidrs(form: &mut Form<'_>, field: &str, v: &Field<Vec<String>>) -> Option<Vec
     let mut out: Vec<String> = Vec::with_capacity(list.len());
     for s in list.iter().map(String::as_str) {
         let block = match Cidr::parse(s) {
-            Ok(c) => c.to_string(),
+            Ok(c) => c.normalized(),
             Err(BadCidr(why)) => {
                 form.fail(field, format!("\"{}\" {why} (write blocks like 192.0.2.0/24 or 2001:db8::/32)", clip(s)));
                 return None;
