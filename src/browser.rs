@@ -213,7 +213,7 @@ pub fn validate_token_form(
     let form = input(&form, "form")?;
     let modules = string_array(&modules).ok_or_else(|| type_error("modules must be an array of strings"))?;
     let policy = org_policy(&policy).ok_or_else(|| type_error("policy must be the org's policy object"))?;
-    Ok(form_check(validate::new_token(&form, &modules, &policy).err()))
+    Ok(form_check(validate::new_token(form, &modules, &policy).err()))
 }
 
 /// Validate a token edit (`PATCH /v1/tokens/{id}` body) with the scopes the caller may grant
@@ -230,7 +230,7 @@ pub fn validate_token_edit(
 ) -> Result<JsValue, JsValue> {
     let form = input(&form, "form")?;
     let modules = string_array(&modules).ok_or_else(|| type_error("modules must be an array of strings"))?;
-    Ok(form_check(validate::token_patch(&form, &modules).err()))
+    Ok(form_check(validate::token_patch(form, &modules).err()))
 }
 
 /// The scopes a caller holding `callerScopes` may grant in an org with `modules`: every module,

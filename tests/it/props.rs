@@ -93,8 +93,8 @@ proptest! {
         let modules = vec!["billing".to_owned(), "keyward:read".to_owned()];
         let policy = Policy::default();
         let results = [
-            validate::new_token(&form(Value::Object(obj.clone())), &modules, &policy).err(),
-            validate::token_patch(&form(Value::Object(obj.clone())), &modules).err(),
+            validate::new_token(form(Value::Object(obj.clone())), &modules, &policy).err(),
+            validate::token_patch(form(Value::Object(obj.clone())), &modules).err(),
             validate::new_member(&form(Value::Object(obj.clone()))).err(),
             validate::member_patch(&form(Value::Object(obj.clone()))).err(),
             validate::new_org(&form(Value::Object(obj.clone()))).err(),
