@@ -585,3 +585,19 @@ fn audit_sink_form() {
     let short = audit_sink(&obj(json!({"kind": "splunk_hec", "url": "https://a.example/", "token": "short"})), false);
     assert!(short.unwrap_err().contains_key("token"));
 }
+
+#[test]
+fn webhook_events_are_explained() {
+    use crate::domain::webhook::EVENT_KINDS;
+    let events = |list: Value| webhook(&obj(json!({"url": "https://example.com/h", "events": list})), false);
+    let unknown = format!("unknown event kind (one of *, {})", EVENT_KINDS.join(", "));
+    assert!(unknown.starts_with("unknown event kind (one of *, org.created, org.updated, member.created, "));
+    assert_eq!(events(json!(["token.nope"])).unwrap_err()["events"], unknown);
+    assert_eq!(events(json!(["*", "*"])).unwrap_err()["events"], "must not name an event kind twice");
+    assert_eq!(events(json!([])).unwrap_err()["events"], "must name at least one event kind, or \"*\" for all");
+    assert_eq!(
+        events(json!(["*", "org.created"])).unwrap_err()["events"],
+        "\"*\" already names every kind: give it alone"
+    );
+    assert_eq!(events(json!(["org.created"])).unwrap().events, ["org.created"]);
+}
