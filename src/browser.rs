@@ -126,17 +126,15 @@ fn plain_object(value: &JsValue, path: &str, depth: u8) -> Result<Map<String, Va
     Ok(map)
 }
 
-fn object(value: &JsValue, what: &str) -> Result<Map<String, Value>, JsValue> {
+/// The typed input of the form the page holds (the argument `form`), read as the server reads a
+/// request body.
+fn input<T: crate::domain::validate::FromObject>(value: &JsValue) -> Result<T, JsValue> {
+    const NOT_PLAIN: &str = "form must be a plain object";
     if !value.is_object() || Array::is_array(value) || value.is_function() {
-        return Err(type_error(&format!("{what} must be a plain object")));
+        return Err(type_error(NOT_PLAIN));
     }
-    plain_object(value, what, 0).map_err(|why| type_error(&why))
-}
-
-/// The typed input of a form the page holds, read as the server reads a request body.
-fn input<T: crate::domain::validate::FromObject>(value: &JsValue, what: &str) -> Result<T, JsValue> {
-    let map = object(value, what)?;
-    validate::read(Value::Object(map)).ok_or_else(|| type_error(&format!("{what} must be a plain object")))
+    let map = plain_object(value, "form", 0).map_err(|why| type_error(&why))?;
+    validate::read(Value::Object(map)).ok_or_else(|| type_error(NOT_PLAIN))
 }
 
 fn string_array(value: &JsValue) -> Option<Vec<String>> {
@@ -210,7 +208,7 @@ pub fn validate_token_form(
     #[wasm_bindgen(unchecked_param_type = "string[]")] modules: JsValue,
     #[wasm_bindgen(unchecked_param_type = "Policy")] policy: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let form = input(&form, "form")?;
+    let form = input(&form)?;
     let modules = string_array(&modules).ok_or_else(|| type_error("modules must be an array of strings"))?;
     let policy = org_policy(&policy).ok_or_else(|| type_error("policy must be the org's policy object"))?;
     Ok(form_check(validate::new_token(form, &modules, &policy).err()))
@@ -228,7 +226,7 @@ pub fn validate_token_edit(
     #[wasm_bindgen(unchecked_param_type = "Record<string, unknown>")] form: JsValue,
     #[wasm_bindgen(unchecked_param_type = "string[]")] modules: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let form = input(&form, "form")?;
+    let form = input(&form)?;
     let modules = string_array(&modules).ok_or_else(|| type_error("modules must be an array of strings"))?;
     Ok(form_check(validate::token_patch(form, &modules).err()))
 }
@@ -314,7 +312,7 @@ pub fn keeps_an_active_admin(
 pub fn validate_member_form(
     #[wasm_bindgen(unchecked_param_type = "Record<string, unknown>")] form: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let form = input(&form, "form")?;
+    let form = input(&form)?;
     Ok(form_check(validate::new_member(&form).err()))
 }
 
@@ -438,7 +436,7 @@ pub fn validate_webhook_form(
     #[wasm_bindgen(unchecked_param_type = "Record<string, unknown>")] form: JsValue,
     #[wasm_bindgen(js_name = allowInsecure)] allow_insecure: bool,
 ) -> Result<JsValue, JsValue> {
-    let form = input(&form, "form")?;
+    let form = input(&form)?;
     Ok(form_check(validate::webhook(&form, allow_insecure).err()))
 }
 
