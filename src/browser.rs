@@ -9,7 +9,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::domain::token::{mask, parse};
-use crate::domain::validate::{self, FieldErrors};
+use crate::domain::validate::{self, FieldErrors, FromObject};
 use crate::domain::{Kind, Policy, Role};
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -128,13 +128,11 @@ fn plain_object(value: &JsValue, path: &str, depth: u8) -> Result<Map<String, Va
 
 /// The typed input of the form the page holds (the argument `form`), read as the server reads a
 /// request body.
-fn input<T: crate::domain::validate::FromObject>(value: &JsValue) -> Result<T, JsValue> {
-    const NOT_PLAIN: &str = "form must be a plain object";
+fn input<T: FromObject>(value: &JsValue) -> Result<T, JsValue> {
     if !value.is_object() || Array::is_array(value) || value.is_function() {
-        return Err(type_error(NOT_PLAIN));
+        return Err(type_error("form must be a plain object"));
     }
-    let map = plain_object(value, "form", 0).map_err(|why| type_error(&why))?;
-    validate::read(Value::Object(map)).ok_or_else(|| type_error(NOT_PLAIN))
+    plain_object(value, "form", 0).map(T::from_object).map_err(|why| type_error(&why))
 }
 
 fn string_array(value: &JsValue) -> Option<Vec<String>> {
@@ -152,7 +150,7 @@ fn string_array(value: &JsValue) -> Option<Vec<String>> {
 /// The org's policy as `GET /v1/org` gives it, read with the server's own `PATCH /v1/org` rules
 /// (fields left out keep their defaults).
 fn org_policy(value: &JsValue) -> Option<Policy> {
-    let policy = validate::read(Value::Object(plain_object(value, "policy", 0).ok()?))?;
+    let policy = validate::PolicyInput::from_object(plain_object(value, "policy", 0).ok()?);
     validate::policy(&policy, &Policy::default()).ok()
 }
 
