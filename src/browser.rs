@@ -58,7 +58,8 @@ fn type_error(message: &str) -> JsValue {
 /// error naming where it is (`form.scopes[2]`), never a silent `null`.
 fn json(value: &JsValue, path: &str, depth: u8) -> Result<Value, String> {
     if depth > MAX_DEPTH {
-        return Err(format!("{path} nests deeper than {MAX_DEPTH} levels (a cycle?)"));
+        // As a u32, whose formatting the module has anyway (not one more for u8).
+        return Err(format!("{path} nests deeper than {} levels (a cycle?)", u32::from(MAX_DEPTH)));
     }
     if value.is_null() {
         return Ok(Value::Null);
