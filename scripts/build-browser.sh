@@ -35,7 +35,7 @@ echo "browser wasm: $raw bytes raw, $gz bytes gzip -> $out"
 # until the module is back under it, the build fails when it grows past what it measures now, so
 # no change grows it unnoticed. Lower `budget` when the module shrinks, down to `target`.
 target=40960
-budget=45400
+budget=42650
 if [ "$gz" -gt "$budget" ]; then
   echo "browser wasm: $gz bytes gzip is over its budget of $budget bytes (target $target, issue #28):" \
     "find what grew it (twiggy top/dominators, docs/DECISIONS.md) before raising the budget" >&2

@@ -9,7 +9,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::domain::token::{mask, parse};
-use crate::domain::validate::{self, FieldErrors};
+use crate::domain::validate::{self, FieldErrors, FromObject};
 use crate::domain::{Kind, Policy, Role};
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -58,7 +58,8 @@ fn type_error(message: &str) -> JsValue {
 /// error naming where it is (`form.scopes[2]`), never a silent `null`.
 fn json(value: &JsValue, path: &str, depth: u8) -> Result<Value, String> {
     if depth > MAX_DEPTH {
-        return Err(format!("{path} nests deeper than {MAX_DEPTH} levels (a cycle?)"));
+        // As a u32, whose formatting the module has anyway (not one more for u8).
+        return Err(format!("{path} nests deeper than {} levels (a cycle?)", u32::from(MAX_DEPTH)));
     }
     if value.is_null() {
         return Ok(Value::Null);
@@ -126,17 +127,13 @@ fn plain_object(value: &JsValue, path: &str, depth: u8) -> Result<Map<String, Va
     Ok(map)
 }
 
-fn object(value: &JsValue, what: &str) -> Result<Map<String, Value>, JsValue> {
+/// The typed input of the form the page holds (the argument `form`), read as the server reads a
+/// request body.
+fn input<T: FromObject>(value: &JsValue) -> Result<T, JsValue> {
     if !value.is_object() || Array::is_array(value) || value.is_function() {
-        return Err(type_error(&format!("{what} must be a plain object")));
+        return Err(type_error("form must be a plain object"));
     }
-    plain_object(value, what, 0).map_err(|why| type_error(&why))
-}
-
-/// The typed input of a form the page holds, read as the server reads a request body.
-fn input<T: crate::domain::validate::FromObject>(value: &JsValue, what: &str) -> Result<T, JsValue> {
-    let map = object(value, what)?;
-    validate::read(Value::Object(map)).ok_or_else(|| type_error(&format!("{what} must be a plain object")))
+    plain_object(value, "form", 0).map(T::from_object).map_err(|why| type_error(&why))
 }
 
 fn string_array(value: &JsValue) -> Option<Vec<String>> {
@@ -154,7 +151,7 @@ fn string_array(value: &JsValue) -> Option<Vec<String>> {
 /// The org's policy as `GET /v1/org` gives it, read with the server's own `PATCH /v1/org` rules
 /// (fields left out keep their defaults).
 fn org_policy(value: &JsValue) -> Option<Policy> {
-    let policy = validate::read(Value::Object(plain_object(value, "policy", 0).ok()?))?;
+    let policy = validate::PolicyInput::from_object(plain_object(value, "policy", 0).ok()?);
     validate::policy(&policy, &Policy::default()).ok()
 }
 
@@ -210,10 +207,10 @@ pub fn validate_token_form(
     #[wasm_bindgen(unchecked_param_type = "string[]")] modules: JsValue,
     #[wasm_bindgen(unchecked_param_type = "Policy")] policy: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let form = input(&form, "form")?;
+    let form = input(&form)?;
     let modules = string_array(&modules).ok_or_else(|| type_error("modules must be an array of strings"))?;
     let policy = org_policy(&policy).ok_or_else(|| type_error("policy must be the org's policy object"))?;
-    Ok(form_check(validate::new_token(&form, &modules, &policy).err()))
+    Ok(form_check(validate::new_token(form, &modules, &policy).err()))
 }
 
 /// Validate a token edit (`PATCH /v1/tokens/{id}` body) with the scopes the caller may grant
@@ -228,9 +225,9 @@ pub fn validate_token_edit(
     #[wasm_bindgen(unchecked_param_type = "Record<string, unknown>")] form: JsValue,
     #[wasm_bindgen(unchecked_param_type = "string[]")] modules: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let form = input(&form, "form")?;
+    let form = input(&form)?;
     let modules = string_array(&modules).ok_or_else(|| type_error("modules must be an array of strings"))?;
-    Ok(form_check(validate::token_patch(&form, &modules).err()))
+    Ok(form_check(validate::token_patch(form, &modules).err()))
 }
 
 /// The scopes a caller holding `callerScopes` may grant in an org with `modules`: every module,
@@ -314,7 +311,7 @@ pub fn keeps_an_active_admin(
 pub fn validate_member_form(
     #[wasm_bindgen(unchecked_param_type = "Record<string, unknown>")] form: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let form = input(&form, "form")?;
+    let form = input(&form)?;
     Ok(form_check(validate::new_member(&form).err()))
 }
 
@@ -438,7 +435,7 @@ pub fn validate_webhook_form(
     #[wasm_bindgen(unchecked_param_type = "Record<string, unknown>")] form: JsValue,
     #[wasm_bindgen(js_name = allowInsecure)] allow_insecure: bool,
 ) -> Result<JsValue, JsValue> {
-    let form = input(&form, "form")?;
+    let form = input(&form)?;
     Ok(form_check(validate::webhook(&form, allow_insecure).err()))
 }
 

@@ -17,8 +17,8 @@ fuzz_target!(|data: &[u8]| {
     let modules = vec!["billing".to_owned(), "users:read".to_owned(), "keyward:read".to_owned()];
     let policy = Policy::default();
     let refusals = [
-        validate::new_token(&read(&value), &modules, &policy).err(),
-        validate::token_patch(&read(&value), &modules).err(),
+        validate::new_token(read(&value), &modules, &policy).err(),
+        validate::token_patch(read(&value), &modules).err(),
         validate::new_member(&read(&value)).err(),
         validate::member_patch(&read(&value)).err(),
         validate::new_org(&read(&value)).err(),

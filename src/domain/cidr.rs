@@ -88,11 +88,88 @@ impl Cidr {
             _ => false,
         }
     }
+
+    /// The block as it is stored and shown: its network as `core::net`'s `Display` writes it,
+    /// then `/` and the prefix length (`10.0.0.0/8`, `2001:db8::/32`).
+    ///
+    /// Written by hand rather than with that `Display` (1.6 KiB of `Ipv6Addr` formatting with
+    /// width and padding support in the browser module): RFC 5952's form, which `core::net`
+    /// writes, for the only inputs there are (a test holds the two to the same text for every
+    /// pattern of zero groups, every group value and every IPv4 octet). Only written: reading
+    /// stays with `core::net` (docs/DECISIONS.md, "Browser module size").
+    #[must_use]
+    pub fn normalized(&self) -> String {
+        let mut out = String::new();
+        match self.network {
+            IpAddr::V4(v4) => push_v4(&mut out, v4),
+            IpAddr::V6(v6) => push_v6(&mut out, v6),
+        }
+        out.push('/');
+        push_number(&mut out, self.prefix.into(), 10);
+        out
+    }
+}
+
+/// `v4` as `core::net` writes it: four decimal octets.
+fn push_v4(out: &mut String, v4: Ipv4Addr) {
+    for (i, octet) in v4.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        push_number(out, octet.into(), 10);
+    }
+}
+
+/// `v6` as `core::net` writes it: `::ffff:` and the IPv4 address for an IPv4-mapped address;
+/// otherwise the groups in lower-case hex without leading zeros, the first of the longest runs
+/// of two or more zero groups written `::`.
+fn push_v6(out: &mut String, v6: Ipv6Addr) {
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        out.push_str("::ffff:");
+        push_v4(out, v4);
+        return;
+    }
+    let groups = v6.segments();
+    // The longest run of zero groups (the first of equal ones): (start, length).
+    let (mut best, mut run) = ((0, 0), (0, 0));
+    for (i, &g) in groups.iter().enumerate() {
+        run = if g != 0 {
+            (0, 0)
+        } else if run.1 == 0 {
+            (i, 1)
+        } else {
+            (run.0, run.1 + 1)
+        };
+        if run.1 > best.1 {
+            best = run;
+        }
+    }
+    let (start, end) = if best.1 > 1 { (best.0, best.0 + best.1) } else { (8, 8) };
+    for (i, &g) in groups.iter().enumerate() {
+        if i == start {
+            out.push_str("::");
+        }
+        if (start..end).contains(&i) {
+            continue;
+        }
+        if i > 0 && i != end {
+            out.push(':');
+        }
+        push_number(out, g.into(), 16);
+    }
+}
+
+/// `n` in `radix` (10 or 16, hex digits in lower case), without leading zeros.
+fn push_number(out: &mut String, n: u32, radix: u32) {
+    if n >= radix {
+        push_number(out, n / radix, radix);
+    }
+    out.extend(char::from_digit(n % radix, radix));
 }
 
 impl fmt::Display for Cidr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.network, self.prefix)
+        f.write_str(&self.normalized())
     }
 }
 
@@ -155,6 +232,43 @@ mod tests {
             assert_eq!(Cidr::parse(long).unwrap_err(), BadCidr("has a prefix length out of range"), "{long}");
         }
         assert_eq!(Cidr::parse("10.1.2.3/008").unwrap().to_string(), "10.0.0.0/8");
+    }
+
+    /// `normalized` writes the network as `core::net`'s `Display` does: for every pattern of zero
+    /// and non-zero groups (which decides where `::` goes), every group value in every place,
+    /// IPv4-mapped addresses and every octet.
+    #[test]
+    fn written_as_core_net_writes() {
+        let text = |network: IpAddr, prefix: u8| Cidr { network, prefix }.normalized();
+        for pattern in 0u32..256 {
+            for fill in [1u16, 0xa, 0xff, 0x1000, 0xabcd, 0xffff] {
+                let mut groups = [0u16; 8];
+                for (i, g) in groups.iter_mut().enumerate() {
+                    if pattern & (1 << i) != 0 {
+                        *g = fill.wrapping_add(u16::try_from(i).unwrap());
+                    }
+                }
+                let ip = IpAddr::V6(Ipv6Addr::from(groups));
+                assert_eq!(text(ip, 128), format!("{ip}/128"));
+            }
+        }
+        for g in 0..=u16::MAX {
+            for at in 0..8 {
+                let mut groups = [0x20u16, 0, 0, 7, 0, 0, 0, 1];
+                groups[at] = g;
+                let ip = IpAddr::V6(Ipv6Addr::from(groups));
+                assert_eq!(text(ip, 64), format!("{ip}/64"));
+            }
+        }
+        for o in 0..=u8::MAX {
+            for ip in [Ipv4Addr::new(o, 0, 9, 10), Ipv4Addr::new(99, o, 100, o), Ipv4Addr::new(255, 1, o, 0)] {
+                assert_eq!(text(IpAddr::V4(ip), o % 33), format!("{ip}/{}", o % 33));
+                let mapped = IpAddr::V6(ip.to_ipv6_mapped());
+                assert_eq!(text(mapped, o), format!("{mapped}/{o}"));
+            }
+        }
+        assert_eq!(Cidr::parse("2001:db8::1/32").unwrap().normalized(), "2001:db8::/32");
+        assert_eq!(Cidr::parse("10.0.0.1/8").unwrap().to_string(), "10.0.0.0/8");
     }
 
     #[test]

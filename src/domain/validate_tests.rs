@@ -33,7 +33,7 @@ fn token_form(extra: Value) -> NewTokenInput {
 }
 
 fn token_errors(extra: Value) -> FieldErrors {
-    new_token(&token_form(extra), &mods(), &Policy::default()).unwrap_err()
+    new_token(token_form(extra), &mods(), &Policy::default()).unwrap_err()
 }
 
 // A 1×1 PNG, a JPEG header and a WebP header.
@@ -57,7 +57,7 @@ fn label_rule() {
     assert!(label_problem("a\tb").is_some());
     assert!(label_problem("a\nb").is_some());
     assert!(label_problem("a\u{7f}b").is_some());
-    let t = new_token(&token_form(json!({"label": "  padded  "})), &mods(), &Policy::default()).unwrap();
+    let t = new_token(token_form(json!({"label": "  padded  "})), &mods(), &Policy::default()).unwrap();
     assert_eq!(t.label, "padded");
 }
 
@@ -68,7 +68,7 @@ fn description_rule() {
     assert!(description_problem(&"d".repeat(501)).is_some());
     assert!(description_problem("tab\there").is_some());
     assert!(description_problem("cr\r\n").is_some());
-    let t = new_token(&token_form(json!({"description": ""})), &mods(), &Policy::default()).unwrap();
+    let t = new_token(token_form(json!({"description": ""})), &mods(), &Policy::default()).unwrap();
     assert_eq!(t.description, None);
     assert!(token_errors(json!({"description": 5})).contains_key("description"));
 }
@@ -101,21 +101,21 @@ fn role_and_kind_rules() {
     assert!(token_errors(json!({"role": "owner"})).contains_key("role"));
     assert!(token_errors(json!({"role": "Admin"})).contains_key("role"));
     assert!(token_errors(json!({"kind": "team"})).contains_key("kind"));
-    let e = new_token(&obj(json!({"label": "x"})), &mods(), &Policy::default()).unwrap_err();
+    let e = new_token(obj(json!({"label": "x"})), &mods(), &Policy::default()).unwrap_err();
     assert_eq!(e.get("role").map(String::as_str), Some("is required"));
     assert_eq!(e.get("kind").map(String::as_str), Some("is required"));
-    let t = new_token(&token_form(json!({"role": "admin", "kind": "org"})), &mods(), &Policy::default()).unwrap();
+    let t = new_token(token_form(json!({"role": "admin", "kind": "org"})), &mods(), &Policy::default()).unwrap();
     assert_eq!((t.role, t.kind), (Role::Admin, Kind::Org));
 }
 
 #[test]
 fn scopes_rule() {
-    let ok = new_token(&token_form(json!({"scopes": []})), &mods(), &Policy::default()).unwrap();
+    let ok = new_token(token_form(json!({"scopes": []})), &mods(), &Policy::default()).unwrap();
     assert!(ok.scopes.is_empty());
-    let ok = new_token(&token_form(json!({"scopes": ["billing", "audit"]})), &mods(), &Policy::default()).unwrap();
+    let ok = new_token(token_form(json!({"scopes": ["billing", "audit"]})), &mods(), &Policy::default()).unwrap();
     assert_eq!(ok.scopes, ["billing", "audit"]);
     let absent: NewTokenInput = obj(json!({"label": "x", "role": "developer", "kind": "personal"}));
-    assert!(new_token(&absent, &mods(), &Policy::default()).unwrap().scopes.is_empty());
+    assert!(new_token(absent, &mods(), &Policy::default()).unwrap().scopes.is_empty());
     assert!(token_errors(json!({"scopes": ["billing", "billing"]})).contains_key("scopes"));
     assert!(token_errors(json!({"scopes": ["payroll"]})).contains_key("scopes"));
     assert!(token_errors(json!({"scopes": "billing"})).contains_key("scopes"));
@@ -125,13 +125,13 @@ fn scopes_rule() {
 #[test]
 fn expiry_rules() {
     let p = Policy::default();
-    let t = new_token(&token_form(json!({"expires_in_days": 1})), &mods(), &p).unwrap();
+    let t = new_token(token_form(json!({"expires_in_days": 1})), &mods(), &p).unwrap();
     assert_eq!(t.lifetime, Lifetime::Days(1));
-    let t = new_token(&token_form(json!({"expires_in_days": 365})), &mods(), &p).unwrap();
+    let t = new_token(token_form(json!({"expires_in_days": 365})), &mods(), &p).unwrap();
     assert_eq!(t.lifetime, Lifetime::Days(365));
-    let t = new_token(&token_form(json!({"expires_in_days": 7.0})), &mods(), &p).unwrap();
+    let t = new_token(token_form(json!({"expires_in_days": 7.0})), &mods(), &p).unwrap();
     assert_eq!(t.lifetime, Lifetime::Days(7));
-    let t = new_token(&token_form(json!({"never_expires": false})), &mods(), &p).unwrap();
+    let t = new_token(token_form(json!({"never_expires": false})), &mods(), &p).unwrap();
     assert_eq!(t.lifetime, Lifetime::Days(30));
     for bad in [json!(0), json!(366), json!(-1), json!(1.5), json!("30"), json!(true)] {
         assert!(token_errors(json!({ "expires_in_days": bad })).contains_key("expires_in_days"), "{bad}");
@@ -140,21 +140,20 @@ fn expiry_rules() {
     assert!(token_errors(json!({"never_expires": true})).contains_key("never_expires"));
     assert!(token_errors(json!({"never_expires": true, "kind": "org"})).contains_key("never_expires"));
     let allow = Policy { allow_non_expiring_org_tokens: true, ..Policy::default() };
-    let t = new_token(&token_form(json!({"never_expires": true, "kind": "org"})), &mods(), &allow).unwrap();
+    let t = new_token(token_form(json!({"never_expires": true, "kind": "org"})), &mods(), &allow).unwrap();
     assert_eq!(t.lifetime, Lifetime::Never);
-    let e =
-        new_token(&token_form(json!({"never_expires": true, "kind": "org", "expires_in_days": 3})), &mods(), &allow)
-            .unwrap_err();
+    let e = new_token(token_form(json!({"never_expires": true, "kind": "org", "expires_in_days": 3})), &mods(), &allow)
+        .unwrap_err();
     assert!(e.contains_key("never_expires"));
     assert!(token_errors(json!({"never_expires": "yes"})).contains_key("never_expires"));
     let short = Policy { max_ttl_days: 10, default_ttl_days: 5, ..Policy::default() };
-    assert!(new_token(&token_form(json!({"expires_in_days": 11})), &mods(), &short).is_err());
-    assert_eq!(new_token(&token_form(json!({})), &mods(), &short).unwrap().lifetime, Lifetime::Days(5));
+    assert!(new_token(token_form(json!({"expires_in_days": 11})), &mods(), &short).is_err());
+    assert_eq!(new_token(token_form(json!({})), &mods(), &short).unwrap().lifetime, Lifetime::Days(5));
 }
 
 #[test]
 fn owner_member_id_rule() {
-    let t = new_token(&token_form(json!({"owner_member_id": "mem_abcdefghij0123456789"})), &mods(), &Policy::default())
+    let t = new_token(token_form(json!({"owner_member_id": "mem_abcdefghij0123456789"})), &mods(), &Policy::default())
         .unwrap();
     assert_eq!(t.owner_member_id.as_deref(), Some("mem_abcdefghij0123456789"));
     assert!(token_errors(json!({"owner_member_id": "tok_abcdefghij0123456789"})).contains_key("owner_member_id"));
@@ -165,7 +164,7 @@ fn owner_member_id_rule() {
 #[test]
 fn every_failed_field_at_once_and_unknown_fields() {
     let e = new_token(
-        &obj(json!({"label": "", "role": "boss", "scopes": ["x"], "kind": "k", "expires_in_days": 0, "color": "red"})),
+        obj(json!({"label": "", "role": "boss", "scopes": ["x"], "kind": "k", "expires_in_days": 0, "color": "red"})),
         &mods(),
         &Policy::default(),
     )
@@ -177,16 +176,16 @@ fn every_failed_field_at_once_and_unknown_fields() {
     let long = "z".repeat(10_000);
     let mut form = token_map(json!({}));
     form.insert(long, json!(1));
-    let e = new_token(&obj(Value::Object(form)), &mods(), &Policy::default()).unwrap_err();
+    let e = new_token(obj(Value::Object(form)), &mods(), &Policy::default()).unwrap_err();
     assert!(e.keys().all(|k| k.len() < 100));
 }
 
 #[test]
 fn token_patch_rules() {
-    let p = token_patch(&obj(json!({})), &mods()).unwrap();
+    let p = token_patch(obj(json!({})), &mods()).unwrap();
     assert!(p.is_empty());
     let p = token_patch(
-        &obj(json!({"label": " New ", "description": null, "logo": "", "scopes": ["audit"], "role": "admin"})),
+        obj(json!({"label": " New ", "description": null, "logo": "", "scopes": ["audit"], "role": "admin"})),
         &mods(),
     )
     .unwrap();
@@ -195,11 +194,11 @@ fn token_patch_rules() {
     assert_eq!(p.logo, Some(None));
     assert_eq!(p.scopes, Some(vec!["audit".to_owned()]));
     assert_eq!(p.role, Some(Role::Admin));
-    let p = token_patch(&obj(json!({"description": "hello"})), &mods()).unwrap();
+    let p = token_patch(obj(json!({"description": "hello"})), &mods()).unwrap();
     assert_eq!(p.description, Some(Some("hello".into())));
     assert_eq!(p.logo, None);
     let e =
-        token_patch(&obj(json!({"label": null, "scopes": ["nope"], "kind": "org", "role": 1})), &mods()).unwrap_err();
+        token_patch(obj(json!({"label": null, "scopes": ["nope"], "kind": "org", "role": 1})), &mods()).unwrap_err();
     let keys: Vec<&str> = e.keys().map(String::as_str).collect();
     assert_eq!(keys, ["kind", "label", "role", "scopes"]);
 }
@@ -585,4 +584,20 @@ fn audit_sink_form() {
     assert!(e.values().all(|m| m == "is required"));
     let short = audit_sink(&obj(json!({"kind": "splunk_hec", "url": "https://a.example/", "token": "short"})), false);
     assert!(short.unwrap_err().contains_key("token"));
+}
+
+#[test]
+fn webhook_events_are_explained() {
+    use crate::domain::webhook::EVENT_KINDS;
+    let events = |list: Value| webhook(&obj(json!({"url": "https://example.com/h", "events": list})), false);
+    let unknown = format!("unknown event kind (one of *, {})", EVENT_KINDS.join(", "));
+    assert!(unknown.starts_with("unknown event kind (one of *, org.created, org.updated, member.created, "));
+    assert_eq!(events(json!(["token.nope"])).unwrap_err()["events"], unknown);
+    assert_eq!(events(json!(["*", "*"])).unwrap_err()["events"], "must not name an event kind twice");
+    assert_eq!(events(json!([])).unwrap_err()["events"], "must name at least one event kind, or \"*\" for all");
+    assert_eq!(
+        events(json!(["*", "org.created"])).unwrap_err()["events"],
+        "\"*\" already names every kind: give it alone"
+    );
+    assert_eq!(events(json!(["org.created"])).unwrap().events, ["org.created"]);
 }

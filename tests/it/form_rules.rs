@@ -16,7 +16,7 @@ fn policy(w: &World, admin: &str) -> Policy {
 
 fn token_errors(body: &Value, grantable: &[&str], policy: &Policy) -> FieldErrors {
     let grantable: Vec<String> = grantable.iter().map(|s| (*s).to_owned()).collect();
-    new_token(&form(body.clone()), &grantable, policy).expect_err("refused")
+    new_token(form(body.clone()), &grantable, policy).expect_err("refused")
 }
 
 #[test]
@@ -49,6 +49,25 @@ fn messages_quote_what_was_sent_clipped_to_64_characters() {
         token_errors(&unknown, &["billing"], &p)["scopes"],
         format!("\"{}\" is not one of the org's modules", "m".repeat(64))
     );
+}
+
+#[test]
+fn allowlists_are_stored_normalised_and_a_block_named_twice_is_quoted_normalised() {
+    let w = World::new();
+    let o = w.org("Acme", &["billing"]);
+    let p = policy(&w, &o.admin_secret);
+    let with = |blocks: &[&str]| json!({"label": "x", "role": "developer", "kind": "org", "allowed_cidrs": blocks});
+    for (blocks, message) in [
+        (["10.0.0.1/8", "10.0.0.0/8"], "lists 10.0.0.0/8 twice"),
+        (["2001:db8:0:0::7/32", "2001:0db8::/32"], "lists 2001:db8::/32 twice"),
+        (["::ffff:192.0.2.1/24", "192.0.2.0/24"], "lists 192.0.2.0/24 twice"),
+        (["fe80::1:0:0:1", "FE80:0:0:0:1::1/128"], "lists fe80::1:0:0:1/128 twice"),
+    ] {
+        assert_eq!(token_errors(&with(&blocks), &["billing"], &p)["allowed_cidrs"], message);
+    }
+    let blocks = ["10.1.2.3/16", "2001:db8:0:0:1:0:0:1", "0:0:1::/48", "::", "192.0.2.7"];
+    let t = new_token(form(with(&blocks)), &[], &p).unwrap();
+    assert_eq!(t.allowed_cidrs, ["10.1.0.0/16", "2001:db8::1:0:0:1/128", "0:0:1::/48", "::/128", "192.0.2.7/32"]);
 }
 
 #[test]
@@ -97,14 +116,14 @@ fn a_refused_never_expires_says_why_for_its_kind() {
     );
     let allowed = Policy { allow_non_expiring_org_tokens: true, ..p };
     assert_eq!(token_errors(&body("personal"), &[], &allowed)["never_expires"], "personal tokens always expire");
-    assert!(new_token(&form(body("org")), &[], &allowed).is_ok());
+    assert!(new_token(form(body("org")), &[], &allowed).is_ok());
 }
 
 #[test]
 fn an_edit_that_changes_nothing_is_empty() {
     let none: &[String] = &[];
-    assert!(token_patch(&TokenPatchInput::default(), none).unwrap().is_empty());
+    assert!(token_patch(TokenPatchInput::default(), none).unwrap().is_empty());
     for body in [json!({"label": "y"}), json!({"description": "d"}), json!({"scopes": []}), json!({"role": "admin"})] {
-        assert!(!token_patch(&form(body.clone()), none).unwrap().is_empty(), "{body}");
+        assert!(!token_patch(form(body.clone()), none).unwrap().is_empty(), "{body}");
     }
 }

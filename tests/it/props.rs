@@ -93,8 +93,8 @@ proptest! {
         let modules = vec!["billing".to_owned(), "keyward:read".to_owned()];
         let policy = Policy::default();
         let results = [
-            validate::new_token(&form(Value::Object(obj.clone())), &modules, &policy).err(),
-            validate::token_patch(&form(Value::Object(obj.clone())), &modules).err(),
+            validate::new_token(form(Value::Object(obj.clone())), &modules, &policy).err(),
+            validate::token_patch(form(Value::Object(obj.clone())), &modules).err(),
             validate::new_member(&form(Value::Object(obj.clone()))).err(),
             validate::member_patch(&form(Value::Object(obj.clone()))).err(),
             validate::new_org(&form(Value::Object(obj.clone()))).err(),
@@ -116,6 +116,14 @@ proptest! {
         prop_assert_eq!(validate::json_len(&v), serde_json::to_string(&v).unwrap().len());
         let with_escapes = serde_json::json!({ k: [s, v] });
         prop_assert_eq!(validate::json_len(&with_escapes), serde_json::to_string(&with_escapes).unwrap().len());
+    }
+
+    #[test]
+    fn json_len_counts_numbers_as_serde_json_writes_them(u in any::<u64>(), i in any::<i64>(), f in any::<f64>(), e in -30i32..30) {
+        let scaled = f64::from(i32::try_from(i % 1_000_000).unwrap()) * 10f64.powi(e);
+        for v in [serde_json::json!(u), serde_json::json!(i), serde_json::json!(f), serde_json::json!(scaled)] {
+            prop_assert_eq!(validate::json_len(&v), serde_json::to_string(&v).unwrap().len());
+        }
     }
 
     #[test]

@@ -275,6 +275,10 @@ fn unreadable_values_are_type_errors_naming_their_path() {
     Reflect::set(&form, &"scopes".into(), &cyclic).unwrap();
     let m = message(validate_token_form(form, modules(), policy()).unwrap_err());
     assert!(m.starts_with("form.scopes[0][0]") && m.contains("cycle"), "{m}");
+    assert!(m.ends_with("[0] nests deeper than 16 levels (a cycle?)"), "{m}");
+    // a form that is not an object is named as such
+    let m = message(validate_member_form(JsValue::from_str("form")).unwrap_err());
+    assert_eq!(m, "form must be a plain object");
 }
 
 #[wasm_bindgen_test]

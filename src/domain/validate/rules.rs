@@ -202,12 +202,31 @@ pub fn json_len(value: &serde_json::Value) -> usize {
     match value {
         Value::Null | Value::Bool(true) => 4,
         Value::Bool(false) => 5,
-        // A number is written as it displays (itoa, or the shortest float that reads back).
-        Value::Number(n) => n.to_string().len(),
+        Value::Number(n) => number_json_len(n),
         Value::String(s) => string_json_len(s),
         // Brackets, and a comma between two items.
         Value::Array(items) => 1 + items.iter().map(|v| json_len(v) + 1).sum::<usize>().max(1),
         Value::Object(m) => object_json_len(m),
+    }
+}
+
+/// [`json_len`] of a number, as it displays: a whole number as `itoa` writes it (a sign, then its
+/// digits), any other as `zmij` writes the shortest float that reads back (what serde_json's
+/// `Number` does). The digits are counted, not written: no integer formatter in the browser module.
+fn number_json_len(n: &serde_json::Number) -> usize {
+    let digits = |mut u: u64| {
+        let mut d = 1;
+        while u >= 10 {
+            u /= 10;
+            d += 1;
+        }
+        d
+    };
+    match (n.as_u64(), n.as_i64(), n.as_f64()) {
+        (Some(u), _, _) => digits(u),
+        (None, Some(i), _) => 1 + digits(i.unsigned_abs()),
+        // A number that is no integer is a finite float (serde_json keeps no other).
+        (None, None, f) => zmij::Buffer::new().format_finite(f.unwrap_or_default()).len(),
     }
 }
 
@@ -369,5 +388,30 @@ const fn sextet(c: u8) -> Option<u8> {
         b'+' => Some(62),
         b'/' => Some(63),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_len;
+    use serde_json::{json, Value};
+
+    #[test]
+    fn numbers_are_counted_as_serde_json_writes_them() {
+        let mut numbers: Vec<Value> = vec![json!(0), json!(-0.0), json!(1.5), json!(-2.5e-7), json!(1e21), json!(0.1)];
+        for n in [0u64, 9, 10, 99, 100, 999_999, 1_000_000, u64::from(u32::MAX), 9_223_372_036_854_775_807, u64::MAX] {
+            numbers.push(json!(n));
+            numbers.push(json!(n.saturating_sub(1)));
+        }
+        for n in [-1i64, -9, -10, -1_000_000_000, i64::MIN, i64::MIN + 1] {
+            numbers.push(json!(n));
+        }
+        for f in [f64::MAX, f64::MIN_POSITIVE, 5e-324, 123_456_789.125, 1e15, 1e16, 1e17] {
+            numbers.push(json!(f));
+            numbers.push(json!(-f));
+        }
+        for v in numbers {
+            assert_eq!(json_len(&v), serde_json::to_string(&v).unwrap().len(), "{v}");
+        }
     }
 }
