@@ -145,6 +145,23 @@ proptest! {
         prop_assert!(v6.contains(core::net::IpAddr::from(b)));
     }
 
+    /// The hand-written text of a block (`Cidr::normalized`, what is stored and re-read on every
+    /// verify) is `core::net`'s, for addresses with any pattern of zero groups.
+    #[test]
+    fn cidr_blocks_are_written_as_core_net_writes_them(groups in any::<[u16; 8]>(), zeros in any::<u8>(), p in 0u8..=128) {
+        let mut g = groups;
+        for (i, x) in g.iter_mut().enumerate() {
+            if zeros & (1 << i) != 0 {
+                *x = 0;
+            }
+        }
+        // An IPv4-mapped address is read as the IPv4 address it carries (`cidr_blocks_parse_to_themselves`).
+        prop_assume!(core::net::Ipv6Addr::from(g).to_ipv4_mapped().is_none());
+        let network = core::net::Ipv6Addr::from(u128::from(core::net::Ipv6Addr::from(g)) & (u128::MAX.checked_shl(128 - u32::from(p)).unwrap_or(0)));
+        let c = Cidr::parse(&format!("{}/{p}", core::net::Ipv6Addr::from(g))).unwrap();
+        prop_assert_eq!(c.normalized(), format!("{network}/{p}"));
+    }
+
     #[test]
     fn leak_bodies_and_signatures_never_panic(body in prop::collection::vec(any::<u8>(), 0..200), v in json()) {
         let _ = leak::parse_report(&body);
