@@ -15,10 +15,13 @@ use std::collections::{HashMap, HashSet};
 
 use super::{Store, StoreError, Write};
 
-/// Records remembered at most, values and known-empty prefixes together. Past it, everything is
-/// forgotten at once (and read again as needed): simple, and bounded (a token's record is about a
-/// kilobyte, so a few MiB at worst, in an isolate of 128 MiB).
+/// Records remembered at most, values and known-empty prefixes together. Past it, or past
+/// [`REMEMBERED_BYTES_MAX`], everything is forgotten at once (and read again as needed).
 pub const REMEMBERED_MAX: usize = 4096;
+
+/// Bytes of keys and values remembered at most: 8 MiB of an isolate's 128 (a token's record is
+/// about a kilobyte, or up to about 45 with a logo).
+pub const REMEMBERED_BYTES_MAX: usize = 8 << 20;
 
 /// `inner`, with every `get` answer and every empty first page of a `list` remembered until a
 /// commit changes them.
@@ -31,6 +34,9 @@ pub struct Remembering<S> {
     values: RefCell<HashMap<String, Option<String>>>,
     /// Prefixes known to have no key.
     empty: RefCell<HashSet<String>>,
+    /// Bytes of the keys, values and prefixes remembered (counted when remembered; a value
+    /// replaced by a commit is counted again, so this may over-count until all is forgotten).
+    bytes: Cell<usize>,
     /// Bumped as every commit starts and again as it ends: a read that overlapped a commit may
     /// have seen the state before it, so it is not remembered.
     generation: Cell<u64>,
@@ -39,7 +45,13 @@ pub struct Remembering<S> {
 impl<S: Store> Remembering<S> {
     /// `inner`, remembering nothing yet.
     pub fn new(inner: S) -> Self {
-        Self { inner, values: RefCell::default(), empty: RefCell::default(), generation: Cell::new(0) }
+        Self {
+            inner,
+            values: RefCell::default(),
+            empty: RefCell::default(),
+            bytes: Cell::new(0),
+            generation: Cell::new(0),
+        }
     }
 
     /// The store underneath.
@@ -50,13 +62,16 @@ impl<S: Store> Remembering<S> {
     fn forget_all(&self) {
         self.values.borrow_mut().clear();
         self.empty.borrow_mut().clear();
+        self.bytes.set(0);
     }
 
-    /// Room for one more remembered thing (all forgotten when full).
-    fn make_room(&self) {
-        if self.values.borrow().len() + self.empty.borrow().len() >= REMEMBERED_MAX {
+    /// Room for one more remembered thing of `bytes` (all forgotten when full), counted.
+    fn make_room(&self, bytes: usize) {
+        let count = self.values.borrow().len() + self.empty.borrow().len();
+        if count >= REMEMBERED_MAX || self.bytes.get().saturating_add(bytes) > REMEMBERED_BYTES_MAX {
             self.forget_all();
         }
+        self.bytes.set(self.bytes.get().saturating_add(bytes));
     }
 }
 
@@ -67,8 +82,9 @@ impl<S: Store> Store for Remembering<S> {
         }
         let before = self.generation.get();
         let value = self.inner.get(key).await?;
-        if self.generation.get() == before {
-            self.make_room();
+        let bytes = key.len() + value.as_ref().map_or(0, String::len);
+        if self.generation.get() == before && bytes <= REMEMBERED_BYTES_MAX {
+            self.make_room(bytes);
             self.values.borrow_mut().insert(key.to_owned(), value.clone());
         }
         Ok(value)
@@ -82,7 +98,7 @@ impl<S: Store> Store for Remembering<S> {
         let before = self.generation.get();
         let page = self.inner.list(prefix, after, limit).await?;
         if first_page && page.is_empty() && self.generation.get() == before {
-            self.make_room();
+            self.make_room(prefix.len());
             self.empty.borrow_mut().insert(prefix.to_owned());
         }
         Ok(page)
@@ -99,12 +115,14 @@ impl<S: Store> Store for Remembering<S> {
         }
         let mut values = self.values.borrow_mut();
         let mut empty = self.empty.borrow_mut();
+        let mut added = 0usize;
         for w in writes {
             match w {
                 Write::Put(key, value) => {
                     empty.retain(|prefix| !key.starts_with(prefix.as_str()));
                     if let Some(known) = values.get_mut(key) {
                         *known = Some(value.clone());
+                        added = added.saturating_add(value.len());
                     }
                 }
                 // A deletion empties no prefix by itself (others may remain); a remembered
@@ -115,6 +133,13 @@ impl<S: Store> Store for Remembering<S> {
                     }
                 }
             }
+        }
+        drop((values, empty));
+        let bytes = self.bytes.get().saturating_add(added);
+        if bytes > REMEMBERED_BYTES_MAX {
+            self.forget_all();
+        } else {
+            self.bytes.set(bytes);
         }
         Ok(())
     }
@@ -238,6 +263,29 @@ mod tests {
             // Forgotten, so read again: a key written past it is now seen.
             s.inner().commit(&[put("k:0", "v")], None).await.unwrap();
             assert_eq!(s.get("k:0").await.unwrap().as_deref(), Some("v"));
+        });
+    }
+
+    #[test]
+    fn bytes_are_bounded_too() {
+        block_on(async {
+            let s = remembering();
+            let big = "x".repeat(REMEMBERED_BYTES_MAX / 4);
+            for i in 0..8 {
+                s.commit(&[put(&format!("b:{i}"), &big)], None).await.unwrap();
+                assert_eq!(s.get(&format!("b:{i}")).await.unwrap().as_deref(), Some(big.as_str()));
+                assert!(s.bytes.get() <= REMEMBERED_BYTES_MAX && s.values.borrow().len() <= 4);
+            }
+            // Rewriting remembered values counts them again, and forgets all past the bound.
+            for _ in 0..8 {
+                s.commit(&[put("b:7", &big)], None).await.unwrap();
+                assert!(s.bytes.get() <= REMEMBERED_BYTES_MAX);
+            }
+            // A value larger than the bound is read every time, never remembered.
+            let huge = "y".repeat(REMEMBERED_BYTES_MAX + 1);
+            s.commit(&[put("h", &huge)], None).await.unwrap();
+            assert_eq!(s.get("h").await.unwrap().map(|v| v.len()), Some(huge.len()));
+            assert!(!s.values.borrow().contains_key("h"));
         });
     }
 }
