@@ -453,7 +453,6 @@ mod tests {
         assert_eq!(checksum(b"kw_000000000000000000000000000000"), "3wuQEo");
     }
 
-    /// The checksum is CRC-32/ISO-HDLC (docs/ARCHITECTURE.md), which crc32fast computes too; we use `crc`'s small table. They must agree on every input.
     /// The hex is every digest byte as two lowercase digits, high nibble first, for any input.
     #[test]
     fn sha256_hex_is_the_digest_in_lowercase_hex() {
@@ -465,6 +464,7 @@ mod tests {
         }
     }
 
+    /// The checksum is CRC-32/ISO-HDLC (docs/ARCHITECTURE.md), which crc32fast computes too; we use `crc`'s small table. They must agree on every input.
     #[test]
     fn crc_agrees_with_crc32fast() {
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
