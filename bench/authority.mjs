@@ -13,7 +13,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { Miniflare } from "miniflare";
-import { keywardBindings, keywardWorkers, wrk } from "./lib.mjs";
+import { apiCall, keywardBindings, keywardWorkers, wrk } from "./lib.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 8;
@@ -55,16 +55,7 @@ function start(script, withAuthority) {
   });
 }
 
-async function call(base, method, path, token, body) {
-  const r = await fetch(new URL(path, base), {
-    method,
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = await r.json().catch(() => null);
-  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(json)}`);
-  return json;
-}
+const call = apiCall;
 
 /** `TOKENS` more org tokens of `org`, each with a billion credits (every verification VALID). */
 async function seedCredited(base, admin) {

@@ -223,3 +223,57 @@ export function keywardFrontAlone({ vars = {}, missLimit = RATELIMITS.VERIFY_MIS
     bindings: { TOKEN_PREFIX: "kw", ALLOWED_ORIGINS: "", LEGACY_KEY_FORMATS: "", ...vars },
   };
 }
+
+/** One JSON call to keyward's API at `base` with a Bearer `token`; throws on a non-2xx answer. */
+export async function apiCall(base, method, path, token, body) {
+  const r = await fetch(new URL(path, base), {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = await r.json().catch(() => null);
+  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+/**
+ * A DevTools protocol session on one inspector target (`webSocketDebuggerUrl`), with V8's
+ * sampling profiler enabled at 100 µs: `{ send(method, params), close() }`.
+ */
+export async function profilerSession(webSocketDebuggerUrl) {
+  const ws = new WebSocket(webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = reject;
+  });
+  let id = 0;
+  const pending = new Map();
+  ws.onmessage = (m) => {
+    const msg = JSON.parse(m.data);
+    if (msg.id && pending.has(msg.id)) {
+      pending.get(msg.id)(msg);
+      pending.delete(msg.id);
+    }
+  };
+  const send = (method, params = {}) =>
+    new Promise((resolve) => {
+      pending.set(++id, resolve);
+      ws.send(JSON.stringify({ id, method, params }));
+    });
+  await send("Profiler.enable");
+  await send("Profiler.setSamplingInterval", { interval: 100 });
+  return { send, close: () => ws.close() };
+}
+
+/** A V8 CPU profile's self time by function (JS and wasm alike): `{ total, rows }`, µs, most first. */
+export function selfTime(profile) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map();
+  profile.samples.forEach((nodeId, i) => {
+    const n = byId.get(nodeId);
+    const name = `${n.callFrame.functionName || "(anonymous)"}  ${n.callFrame.url ? n.callFrame.url.split("/").pop() : ""}`;
+    self.set(name, (self.get(name) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  });
+  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  return { total, rows: [...self.entries()].sort((a, b) => b[1] - a[1]) };
+}

@@ -10,7 +10,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { Miniflare } from "miniflare";
-import { keywardWorkers, wrk } from "./lib.mjs";
+import { apiCall, keywardWorkers, profilerSession, selfTime, wrk } from "./lib.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const OUT = "bench/results";
@@ -41,16 +41,7 @@ const mf = new Miniflare({
 });
 const base = String(await mf.ready);
 
-async function call(method, path, token, body) {
-  const r = await fetch(new URL(path, base), {
-    method,
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = await r.json().catch(() => null);
-  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(json)}`);
-  return json;
-}
+const call = (method, path, token, body) => apiCall(base, method, path, token, body);
 const org = await call("POST", "/v1/orgs", OPERATOR, {
   name: "Bench",
   modules: ["billing"],
@@ -75,30 +66,7 @@ const targets = (await (await fetch(`http://127.0.0.1:${PORT}/json/list`)).json(
   (t) => t.webSocketDebuggerUrl,
 );
 const sessions = await Promise.all(
-  targets.map(async (t) => {
-    const ws = new WebSocket(t.webSocketDebuggerUrl);
-    await new Promise((resolve, reject) => {
-      ws.onopen = resolve;
-      ws.onerror = reject;
-    });
-    let id = 0;
-    const pending = new Map();
-    ws.onmessage = (m) => {
-      const msg = JSON.parse(m.data);
-      if (msg.id && pending.has(msg.id)) {
-        pending.get(msg.id)(msg);
-        pending.delete(msg.id);
-      }
-    };
-    const send = (method, params = {}) =>
-      new Promise((resolve) => {
-        pending.set(++id, resolve);
-        ws.send(JSON.stringify({ id, method, params }));
-      });
-    await send("Profiler.enable");
-    await send("Profiler.setSamplingInterval", { interval: 100 });
-    return { name: t.title || t.id, ws, send };
-  }),
+  targets.map(async (t) => ({ name: t.title || t.id, ...(await profilerSession(t.webSocketDebuggerUrl)) })),
 );
 // Warm: every path compiled, the authority's records read once, before the profile.
 await wrk(url, [bodies, "-", "0", "uniform"], { seconds: 3, connections: 8 });
@@ -107,22 +75,15 @@ const load = await wrk(url, [bodies, "-", "0", "uniform"], { seconds: SECONDS, c
 const profiles = await Promise.all(
   sessions.map(async (s) => ({ name: s.name, profile: (await s.send("Profiler.stop")).result.profile })),
 );
-for (const s of sessions) s.ws.close();
+for (const s of sessions) s.close();
 await mf.dispose();
 
 console.log(`strict verification: ${load.rps.toFixed(0)} req/s over ${SECONDS}s, p50 ${load.p50.toFixed(2)} ms`);
 profiles.forEach(({ name, profile }, k) => {
   writeFileSync(`${OUT}/strict-${k}.cpuprofile`, JSON.stringify(profile));
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const self = new Map();
-  profile.samples.forEach((nodeId, i) => {
-    const n = byId.get(nodeId);
-    const fname = `${n.callFrame.functionName || "(anonymous)"}  ${n.callFrame.url ? n.callFrame.url.split("/").pop() : ""}`;
-    self.set(fname, (self.get(fname) ?? 0) + (profile.timeDeltas[i] ?? 0));
-  });
-  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  const { total, rows } = selfTime(profile);
   console.log(`\nisolate ${name}: self time by function, of ${(total / 1000).toFixed(0)} ms sampled`);
-  for (const [fname, us] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
+  for (const [fname, us] of rows.slice(0, 25)) {
     console.log(`${((100 * us) / total).toFixed(1).padStart(5)} %  ${fname.slice(0, 140)}`);
   }
 });

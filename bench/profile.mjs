@@ -7,7 +7,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { Miniflare } from "miniflare";
-import { keywardFrontAlone, wrk } from "./lib.mjs";
+import { keywardFrontAlone, profilerSession, selfTime, wrk } from "./lib.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const POPULARITY = process.env.BENCH_POPULARITY ?? "hot";
@@ -31,51 +31,23 @@ const mf = new Miniflare({
 const url = new URL("/v1/verify", await mf.ready).toString();
 const targets = await (await fetch(`http://127.0.0.1:${PORT}/json/list`)).json();
 const target = targets.find((t) => t.webSocketDebuggerUrl) ?? targets[0];
-const ws = new WebSocket(target.webSocketDebuggerUrl);
-await new Promise((resolve, reject) => {
-  ws.onopen = resolve;
-  ws.onerror = reject;
-});
-let id = 0;
-const pending = new Map();
-ws.onmessage = (m) => {
-  const msg = JSON.parse(m.data);
-  if (msg.id && pending.has(msg.id)) {
-    pending.get(msg.id)(msg);
-    pending.delete(msg.id);
-  }
-};
-const send = (method, params = {}) =>
-  new Promise((resolve) => {
-    pending.set(++id, resolve);
-    ws.send(JSON.stringify({ id, method, params }));
-  });
-await send("Profiler.enable");
-await send("Profiler.setSamplingInterval", { interval: 100 });
+const session = await profilerSession(target.webSocketDebuggerUrl);
 // warm: every request path compiled before the profile
 await wrk(url, [`${OUT}/valid.txt`, `${OUT}/junk.txt`, "0", POPULARITY], { seconds: 3, connections: 16 });
-await send("Profiler.start");
+await session.send("Profiler.start");
 const load = await wrk(url, [`${OUT}/valid.txt`, `${OUT}/junk.txt`, "0", POPULARITY], {
   seconds: SECONDS,
   connections: 16,
 });
-const { result } = await send("Profiler.stop");
-ws.close();
+const { result } = await session.send("Profiler.stop");
+session.close();
 await mf.dispose();
 const profile = result.profile;
 writeFileSync(`${OUT}/verify.cpuprofile`, JSON.stringify(profile));
-const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-const self = new Map();
-const dt = profile.timeDeltas;
-profile.samples.forEach((nodeId, i) => {
-  const n = byId.get(nodeId);
-  const name = `${n.callFrame.functionName || "(anonymous)"}  ${n.callFrame.url ? n.callFrame.url.split("/").pop() : ""}`;
-  self.set(name, (self.get(name) ?? 0) + (dt[i] ?? 0));
-});
-const total = [...self.values()].reduce((a, b) => a + b, 0);
+const { total, rows } = selfTime(profile);
 console.log(
   `${load.rps.toFixed(0)} req/s over ${SECONDS}s (${POPULARITY}); self time by function, of ${(total / 1000).toFixed(0)} ms sampled:`,
 );
-for (const [name, us] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 40)) {
+for (const [name, us] of rows.slice(0, 40)) {
   console.log(`${((100 * us) / total).toFixed(1).padStart(5)} %  ${name.slice(0, 140)}`);
 }
