@@ -60,7 +60,7 @@ impl Cidr {
             Some((a, p)) => (a, Some(p)),
             None => (s, None),
         };
-        let ip: IpAddr = addr.parse().map_err(|_| BadCidr("is not an IPv4 or IPv6 address"))?;
+        let ip = super::ip::parse(addr).ok_or(BadCidr("is not an IPv4 or IPv6 address"))?;
         let ip = canonical(ip);
         let max = if ip.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
@@ -95,8 +95,8 @@ impl Cidr {
     /// Written by hand rather than with that `Display` (1.6 KiB of `Ipv6Addr` formatting with
     /// width and padding support in the browser module): RFC 5952's form, which `core::net`
     /// writes, for the only inputs there are (a test holds the two to the same text for every
-    /// pattern of zero groups, every group value and every IPv4 octet). Only written: reading
-    /// stays with `core::net` (docs/DECISIONS.md, "Browser module size").
+    /// pattern of zero groups, every group value and every IPv4 octet). Reading is by hand too,
+    /// in [`super::ip`] (docs/DECISIONS.md, "Browser module size").
     #[must_use]
     pub fn normalized(&self) -> String {
         let mut out = String::new();

@@ -8,6 +8,7 @@ pub mod access;
 pub mod audit;
 pub mod cidr;
 pub mod email;
+pub mod ip;
 pub mod json;
 pub mod leak;
 pub mod legacy;

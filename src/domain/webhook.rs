@@ -9,7 +9,7 @@
 //! Unlike a token, a signing secret must be kept (keyward signs with it); it lives only in the
 //! org authority's records and is shown once, when it is made.
 
-use core::net::{IpAddr, Ipv6Addr};
+use core::net::IpAddr;
 
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
@@ -221,7 +221,7 @@ fn host_of(authority: &str) -> Option<Host> {
         if !(after.is_empty() || after.strip_prefix(':').is_some_and(is_port)) {
             return None;
         }
-        return h.parse::<Ipv6Addr>().ok().map(|ip| Host::Ip(IpAddr::V6(ip)));
+        return super::ip::parse_v6(h).map(|ip| Host::Ip(IpAddr::V6(ip)));
     }
     // The last `:`, found by byte (as `ends_in_a_number` finds the last dot).
     let (h, port) = match authority.bytes().rposition(|b| b == b':') {

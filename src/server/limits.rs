@@ -62,16 +62,16 @@ impl Limit {
 /// (one subscriber's network: a client can pick any address in it at will).
 pub fn client(header: Option<String>) -> String {
     let Some(raw) = header.filter(|h| !h.is_empty()) else { return "unknown".to_owned() };
-    match raw.trim().parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+    match crate::domain::ip::parse(raw.trim()) {
+        Some(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
             Some(v4) => v4.to_string(),
             None => {
                 let [a, b, c, d, ..] = v6.segments();
                 format!("{a:x}:{b:x}:{c:x}:{d:x}::/64")
             }
         },
-        Ok(ip) => ip.to_string(),
-        Err(_) => raw,
+        Some(ip) => ip.to_string(),
+        None => raw,
     }
 }
 

@@ -224,7 +224,7 @@ pub fn cost_param(raw: Option<&str>) -> Result<u32, Error> {
 pub fn client_ip(raw: Option<&str>) -> Result<Option<IpAddr>, Error> {
     match raw.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(s) => s.parse().map(Some).map_err(|_| BAD_CLIENT_IP),
+        Some(s) => crate::domain::ip::parse(s).map(Some).ok_or(BAD_CLIENT_IP),
     }
 }
 
