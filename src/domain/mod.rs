@@ -22,6 +22,7 @@ pub mod random;
 pub mod reminder;
 pub mod sending;
 pub mod sink;
+pub mod text;
 pub mod time;
 pub mod token;
 pub mod validate;

@@ -429,7 +429,7 @@ pub fn mask_parts(prefix: &str, hint: &str) -> String {
 pub fn mask(s: &str) -> String {
     let prefix = s.split_once('_').map_or("", |(p, _)| p);
     let prefix = if is_prefix(prefix) { prefix } else { "" };
-    let hint = if s.chars().count() > 2 * HINT_LEN { hint_of(s) } else { "" };
+    let hint = if super::text::char_count(s) > 2 * HINT_LEN { hint_of(s) } else { "" };
     mask_parts(prefix, hint)
 }
 

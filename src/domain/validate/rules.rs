@@ -2,6 +2,7 @@
 //! Labels and names share one rule for label-like text.
 
 use crate::domain::policy::KEYWARD_PREFIX;
+use crate::domain::text::char_count;
 
 /// Longest label, in characters.
 pub const LABEL_MAX: usize = 64;
@@ -97,7 +98,7 @@ pub fn is_unsafe_char(c: char) -> bool {
 fn label_like_problem(t: &str, max: usize) -> Option<String> {
     if t.is_empty() {
         Some("must not be empty".into())
-    } else if t.chars().count() > max {
+    } else if char_count(t) > max {
         Some(format!("must be at most {max} characters"))
     } else if t.chars().any(is_unsafe_char) {
         Some("must not contain control, invisible, direction-changing, separator or private-use characters".into())
@@ -258,7 +259,7 @@ pub fn label_problem(s: &str) -> Option<String> {
 /// Why `s` is not a valid description, or `None`.
 #[must_use]
 pub fn description_problem(s: &str) -> Option<String> {
-    if s.chars().count() > DESCRIPTION_MAX {
+    if char_count(s) > DESCRIPTION_MAX {
         Some(format!("must be at most {DESCRIPTION_MAX} characters"))
     } else if has_control(s, true) {
         Some("must not contain control characters other than newline".into())
