@@ -131,7 +131,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
     ///
     /// # Errors
     /// As above, plus [`Error::Validation`] and [`Error::Internal`].
-    pub async fn create_token(&self, actor: &Actor, input: &NewTokenInput, now: Timestamp) -> Result<Issued> {
+    pub async fn create_token(&self, actor: &Actor, input: NewTokenInput, now: Timestamp) -> Result<Issued> {
         actor.require(Access::Manage)?;
         // What the caller may not ask for is refused before any field is judged.
         if input.role.given().and_then(|r| Role::parse(r)).is_some_and(|r| r > actor.role) {
@@ -153,9 +153,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         let wants_owner = actor.member.is_none()
             && input.kind.given().is_some_and(|k| k == "personal")
             && !input.owner_member_id.is_sent();
-        // The validator takes its input (so the browser module moves `meta` instead of copying
-        // it); the request's input is borrowed here, so it is given a copy.
-        let spec = match (validate::new_token(input.clone(), &may_grant, &actor.org.policy), wants_owner) {
+        let spec = match (validate::new_token(input, &may_grant, &actor.org.policy), wants_owner) {
             (Ok(spec), false) => spec,
             (checked, _) => {
                 let mut errors = checked.err().unwrap_or_default();
@@ -358,7 +356,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         &self,
         actor: &Actor,
         id: &str,
-        input: &TokenPatchInput,
+        input: TokenPatchInput,
         now: Timestamp,
     ) -> Result<TokenView> {
         actor.require(Access::Manage)?;
@@ -366,7 +364,7 @@ impl<S: Store, K: Kv, R: RandomSource> Service<S, K, R> {
         if input.role.given().and_then(|r| Role::parse(r)).is_some_and(|r| r > actor.role) {
             return Err(Error::Forbidden(Denied::RoleAboveCaller));
         }
-        let patch = validate::token_patch(input.clone(), &grantable(&actor.org.modules, &actor.scopes()))?;
+        let patch = validate::token_patch(input, &grantable(&actor.org.modules, &actor.scopes()))?;
         if before.imported && patch.scopes.as_ref().is_some_and(|s| policy::access(s).is_some()) {
             return Err(Error::field("scopes", validate::IMPORTED_KEYWARD_SCOPES));
         }

@@ -37,7 +37,7 @@ fn a_new_or_edited_token_asks_for_a_wake_at_its_first_expiry_warning() {
 
     w.advance_seconds(3600);
     let a = w.actor(&o.admin_secret);
-    block_on(w.svc.update_token(&a, &id, &form(json!({"label": "ci-2"})), w.now())).unwrap();
+    block_on(w.svc.update_token(&a, &id, form(json!({"label": "ci-2"})), w.now())).unwrap();
     assert_eq!(w.store().take_wake(), Some(first_warning.min(next_day(w.now()))), "an edit asks again");
 
     // a token that never expires, in an org without an idle policy, has nothing to wake for

@@ -20,7 +20,7 @@ fn developer_reach_and_role() {
         assert_eq!(block_on(w.svc.get_token(&d, id, w.now())).unwrap_err(), Error::NotFound, "{id}");
         assert_eq!(block_on(w.svc.disable_token(&d, id, &no_body(), w.now())).unwrap_err(), Error::NotFound);
         assert_eq!(
-            block_on(w.svc.update_token(&d, id, &form(json!({"label": "x"})), w.now())).unwrap_err(),
+            block_on(w.svc.update_token(&d, id, form(json!({"label": "x"})), w.now())).unwrap_err(),
             Error::NotFound
         );
         assert_eq!(
@@ -50,7 +50,7 @@ fn developer_reach_and_role() {
         Err(Error::Forbidden(_))
     ));
     assert!(matches!(
-        block_on(w.svc.update_token(&d, &dev_tok, &form(json!({"role": "admin"})), w.now())),
+        block_on(w.svc.update_token(&d, &dev_tok, form(json!({"role": "admin"})), w.now())),
         Err(Error::Forbidden(_))
     ));
     assert!(matches!(block_on(w.svc.members(&d)), Err(Error::Forbidden(_))));
@@ -190,7 +190,7 @@ fn bad_input_is_judged_after_the_caller() {
     let d = w.actor(&dev);
     let bad = json!({"label": 7, "scopes": "billing", "role": ["admin"], "bogus": true});
     assert_eq!(
-        block_on(w.svc.update_token(&d, &o.admin_token_id, &form(bad.clone()), w.now())).unwrap_err(),
+        block_on(w.svc.update_token(&d, &o.admin_token_id, form(bad.clone()), w.now())).unwrap_err(),
         Error::NotFound
     );
     assert!(matches!(block_on(w.svc.create_member(&d, &form(bad.clone()), w.now())), Err(Error::Forbidden(_))));
@@ -203,7 +203,7 @@ fn bad_input_is_judged_after_the_caller() {
     assert_eq!(block_on(w.svc.disable_token(&d, &o.admin_token_id, &extra(), w.now())).unwrap_err(), Error::NotFound);
     assert!(matches!(block_on(w.svc.reconcile(&d, &extra(), w.now())), Err(Error::Forbidden(_))));
     // Refusals that depend on what the body asks for come before its other faults.
-    let ask = |body: serde_json::Value| block_on(w.svc.create_token(&d, &form(body), w.now())).err();
+    let ask = |body: serde_json::Value| block_on(w.svc.create_token(&d, form(body), w.now())).err();
     assert!(matches!(
         ask(json!({"label": 1, "kind": "org", "role": "developer"})),
         Some(Error::Forbidden(keyward::service::Denied::AdminOnly { .. }))
@@ -218,7 +218,7 @@ fn bad_input_is_judged_after_the_caller() {
     );
     let (_, own) = w.create(&dev, json!({"label": "mine", "role": "developer", "kind": "personal"}));
     assert_eq!(
-        block_on(w.svc.update_token(&d, &own, &form(json!({"role": "admin", "label": 5})), w.now())).unwrap_err(),
+        block_on(w.svc.update_token(&d, &own, form(json!({"role": "admin", "label": 5})), w.now())).unwrap_err(),
         Error::Forbidden(keyward::service::Denied::RoleAboveCaller)
     );
     // A developer's org token has no member to make a personal token for.
@@ -228,7 +228,7 @@ fn bad_input_is_judged_after_the_caller() {
     );
     let bot_asks = form(json!({"label": "", "kind": "personal", "role": "developer", "zzz": 1}));
     assert_eq!(
-        block_on(w.svc.create_token(&w.actor(&bot), &bot_asks, w.now())).unwrap_err(),
+        block_on(w.svc.create_token(&w.actor(&bot), bot_asks, w.now())).unwrap_err(),
         Error::Forbidden(keyward::service::Denied::OthersPersonalToken)
     );
     let a = w.actor(&o.admin_secret);
@@ -243,7 +243,7 @@ fn bad_input_is_judged_after_the_caller() {
         panic!("an admin hears about the body")
     };
     assert_eq!(e["zzz"], "unknown field");
-    let Err(Error::Validation(e)) = block_on(w.svc.update_token(&a, &o.admin_token_id, &form(bad), w.now())) else {
+    let Err(Error::Validation(e)) = block_on(w.svc.update_token(&a, &o.admin_token_id, form(bad), w.now())) else {
         panic!("refused with every field")
     };
     assert_eq!(e.keys().map(String::as_str).collect::<Vec<_>>(), ["bogus", "label", "role", "scopes"]);
@@ -266,7 +266,7 @@ fn refusals_say_why_by_kind() {
     assert_eq!(
         refused(block_on(w.svc.create_token(
             &d,
-            &form(json!({"label": "a", "role": "admin", "kind": "personal"})),
+            form(json!({"label": "a", "role": "admin", "kind": "personal"})),
             w.now()
         ))),
         Some(Error::Forbidden(Denied::RoleAboveCaller))
@@ -274,7 +274,7 @@ fn refusals_say_why_by_kind() {
     assert_eq!(
         refused(block_on(w.svc.create_token(
             &d,
-            &form(json!({"label": "a", "role": "developer", "kind": "personal", "owner_member_id": o.admin_id})),
+            form(json!({"label": "a", "role": "developer", "kind": "personal", "owner_member_id": o.admin_id})),
             w.now()
         ))),
         Some(Error::Forbidden(Denied::OthersPersonalToken))
@@ -348,13 +348,13 @@ fn an_org_token_names_the_owner_with_the_other_faults() {
     let (ops, _) = w
         .create(&o.admin_secret, json!({"label": "ops", "role": "admin", "kind": "org", "scopes": ["keyward:manage"]}));
     let body = form(json!({"kind": "personal", "label": "", "role": "developer", "scopes": ["billing"]}));
-    let Err(Error::Validation(e)) = block_on(w.svc.create_token(&w.actor(&ops), &body, w.now())) else {
+    let Err(Error::Validation(e)) = block_on(w.svc.create_token(&w.actor(&ops), body, w.now())) else {
         panic!("refused")
     };
     assert_eq!(e.keys().map(String::as_str).collect::<Vec<_>>(), ["label", "owner_member_id"]);
     assert_eq!(e["owner_member_id"], "is required when an org token creates a personal token");
     let alone = form(json!({"kind": "personal", "label": "x", "role": "developer"}));
-    let Err(Error::Validation(e)) = block_on(w.svc.create_token(&w.actor(&ops), &alone, w.now())) else {
+    let Err(Error::Validation(e)) = block_on(w.svc.create_token(&w.actor(&ops), alone, w.now())) else {
         panic!("refused")
     };
     assert_eq!(e.keys().map(String::as_str).collect::<Vec<_>>(), ["owner_member_id"]);

@@ -112,12 +112,12 @@ fn use_cases(s: &Setup) -> Vec<(&'static str, Op)> {
             ));
         }};
     }
-    op!("edit narrower", |w, a, t, p, m| block_on(w.svc.update_token(a, t, &form(json!({"scopes": []})), w.now()))
+    op!("edit narrower", |w, a, t, p, m| block_on(w.svc.update_token(a, t, form(json!({"scopes": []})), w.now()))
         .map(|v| json!(v)));
     op!("edit wider", |w, a, t, p, m| block_on(w.svc.update_token(
         a,
         t,
-        &form(json!({"scopes": ["billing", "users:read"]})),
+        form(json!({"scopes": ["billing", "users:read"]})),
         w.now()
     ))
     .map(|v| json!(v)));

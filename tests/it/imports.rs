@@ -86,13 +86,13 @@ fn imported_keys_never_get_keyward_scopes_nor_sign_in() {
     assert!(matches!(w.auth(&chosen), Err(Error::Unauthenticated)));
     let admin = w.actor(&o.admin_secret);
     let patch =
-        block_on(w.svc.update_token(&admin, &id, &form(json!({"scopes": ["billing", "keyward:read"]})), w.now()));
+        block_on(w.svc.update_token(&admin, &id, form(json!({"scopes": ["billing", "keyward:read"]})), w.now()));
     match patch {
         Err(Error::Validation(e)) => assert!(e.contains_key("scopes"), "{e:?}"),
         other => panic!("{other:?}"),
     }
     // Other edits go on as for any token.
-    block_on(w.svc.update_token(&admin, &id, &form(json!({"label": "renamed"})), w.now())).unwrap();
+    block_on(w.svc.update_token(&admin, &id, form(json!({"label": "renamed"})), w.now())).unwrap();
 }
 
 #[test]

@@ -31,9 +31,9 @@ fn network_allowlists_bind_verification_and_the_admin_api() {
     assert!(w.auth(&s).is_ok());
     // an edit changes the verify entry too; [] lifts the allowlist
     let admin = w.actor(&o.admin_secret);
-    block_on(w.svc.update_token(&admin, &id, &form(json!({"allowed_cidrs": ["192.0.2.0/24"]})), w.now())).unwrap();
+    block_on(w.svc.update_token(&admin, &id, form(json!({"allowed_cidrs": ["192.0.2.0/24"]})), w.now())).unwrap();
     assert_eq!(w.verify(&s, &[]), "IP_NOT_ALLOWED");
-    block_on(w.svc.update_token(&admin, &id, &form(json!({"allowed_cidrs": []})), w.now())).unwrap();
+    block_on(w.svc.update_token(&admin, &id, form(json!({"allowed_cidrs": []})), w.now())).unwrap();
     w.client.set(None);
     assert_eq!(w.verify(&s, &[]), "VALID");
     // bad blocks are 422, every one named

@@ -47,7 +47,7 @@ fn every_use_case(
             false,
             ok(block_on(svc.create_token(
                 caller,
-                &form(json!({"label": "n", "role": "developer", "kind": "org"})),
+                form(json!({"label": "n", "role": "developer", "kind": "org"})),
                 now,
             ))
             .map(|v| json!(v.token))),
@@ -55,7 +55,7 @@ fn every_use_case(
         (
             "update token",
             false,
-            ok(block_on(svc.update_token(caller, token, &form(json!({"label": "t2"})), now)).map(|v| json!(v))),
+            ok(block_on(svc.update_token(caller, token, form(json!({"label": "t2"})), now)).map(|v| json!(v))),
         ),
         ("disable", false, ok(block_on(svc.disable_token(caller, token, &no_body(), now)).map(|v| json!(v)))),
         ("rotate", false, ok(block_on(svc.rotate_token(caller, token, &form(json!({})), now)).map(|v| json!(v.token)))),
@@ -141,15 +141,15 @@ fn grants_never_exceed_the_callers_keyward_scopes() {
     let (plain, plain_id) = w.create(&dev, json!({"label": "plain", "role": "developer", "kind": "personal"}));
     let p = w.actor(&plain);
     let widened =
-        block_on(w.svc.update_token(&p, &plain_id, &form(json!({"scopes": ["billing", "keyward:manage"]})), w.now()));
+        block_on(w.svc.update_token(&p, &plain_id, form(json!({"scopes": ["billing", "keyward:manage"]})), w.now()));
     assert!(matches!(widened, Err(Error::Forbidden(_))));
     let (read_dev, read_dev_id) =
         w.create(&dev, json!({"label": "rd", "role": "developer", "kind": "personal", "scopes": ["keyward:read"]}));
     let rd = w.actor(&read_dev);
-    let r = block_on(w.svc.update_token(&rd, &read_dev_id, &form(json!({"scopes": ["keyward:manage"]})), w.now()));
+    let r = block_on(w.svc.update_token(&rd, &read_dev_id, form(json!({"scopes": ["keyward:manage"]})), w.now()));
     assert!(matches!(r, Err(Error::Forbidden(_))));
     let d = w.actor(&dev);
-    let r = block_on(w.svc.update_token(&d, &read_dev_id, &form(json!({"scopes": ["keyward:manage"]})), w.now()));
+    let r = block_on(w.svc.update_token(&d, &read_dev_id, form(json!({"scopes": ["keyward:manage"]})), w.now()));
     assert!(r.is_ok(), "{r:?}");
     // Module names are never keyward's.
     let bad = json!({"name": "K", "modules": ["keyward:manage"], "admin": {"email": "a@k.io", "name": "A"}});
@@ -235,10 +235,10 @@ fn security_relevant_changes_notify_the_admins_and_the_owner_when_someone_else_a
     };
     let before = kinds_to("d@acme.io").len();
     // The owner's own changes are not sent back to them; an admin's are.
-    block_on(w.svc.update_token(&w.actor(&dev), &id, &form(json!({"scopes": ["billing"]})), w.now())).unwrap();
+    block_on(w.svc.update_token(&w.actor(&dev), &id, form(json!({"scopes": ["billing"]})), w.now())).unwrap();
     assert_eq!(kinds_to("d@acme.io").len(), before);
-    block_on(w.svc.update_token(&admin, &id, &form(json!({"scopes": []})), w.now())).unwrap();
-    block_on(w.svc.update_token(&admin, &id, &form(json!({"label": "renamed"})), w.now())).unwrap();
+    block_on(w.svc.update_token(&admin, &id, form(json!({"scopes": []})), w.now())).unwrap();
+    block_on(w.svc.update_token(&admin, &id, form(json!({"label": "renamed"})), w.now())).unwrap();
     block_on(w.svc.disable_token(&admin, &id, &no_body(), w.now())).unwrap();
     block_on(w.svc.enable_token(&admin, &id, &no_body(), w.now())).unwrap();
     block_on(w.svc.delete_token(&admin, &id, &form(json!({"confirm_label": "renamed"})), w.now())).unwrap();
@@ -294,14 +294,14 @@ fn a_secret_in_the_wrong_field_is_not_echoed() {
     let org = w.org("Acme", &["billing"]);
     let a = w.actor(&org.admin_secret);
     let body = serde_json::json!({"label": "x", "role": "developer", "kind": "org", "scopes": [org.admin_secret]});
-    let Err(Error::Validation(e)) = block_on(w.svc.create_token(&a, &form(body.clone()), w.now())) else {
+    let Err(Error::Validation(e)) = block_on(w.svc.create_token(&a, form(body.clone()), w.now())) else {
         panic!("refused")
     };
     let shown = e.get("scopes").expect("scopes refused");
     assert!(!shown.contains(&org.admin_secret[3..]), "{shown}");
     assert!(shown.contains("(a secret, not shown)"), "{shown}");
     let plain = serde_json::json!({"label": "x", "role": "developer", "kind": "org", "scopes": ["payroll"]});
-    let Err(Error::Validation(e)) = block_on(w.svc.create_token(&a, &form(plain.clone()), w.now())) else {
+    let Err(Error::Validation(e)) = block_on(w.svc.create_token(&a, form(plain.clone()), w.now())) else {
         panic!("refused")
     };
     assert!(e["scopes"].contains("\"payroll\""), "other values are still quoted");
@@ -332,7 +332,7 @@ fn no_token_changes_or_obtains_a_token_more_powerful_than_itself() {
     let label = || form(json!({"confirm_label": "s"}));
     assert_eq!(block_on(svc.rotate_token(&d, id, &form(json!({})), now)).map(|_| ()), above);
     let widen = form(json!({"scopes": ["keyward:manage"]}));
-    assert_eq!(block_on(svc.update_token(&d, id, &widen, now)).map(|_| ()), above);
+    assert_eq!(block_on(svc.update_token(&d, id, widen, now)).map(|_| ()), above);
     assert_eq!(block_on(svc.disable_token(&d, id, &no_body(), now)).map(|_| ()), above);
     assert_eq!(block_on(svc.revoke_token(&d, id, &label(), now)).map(|_| ()), above);
     assert_eq!(block_on(svc.delete_token(&d, id, &label(), now)), above);
@@ -341,7 +341,7 @@ fn no_token_changes_or_obtains_a_token_more_powerful_than_itself() {
     let rotated = block_on(svc.rotate_token(&d, &reader_sibling, &form(json!({})), now)).unwrap();
     assert_eq!(w.verify(&rotated.secret, &["keyward:read"]), "VALID");
     let (_, billing) = personal("developer", &["keyward:manage", "billing"]);
-    block_on(svc.update_token(&d, &billing, &form(json!({"label": "b"})), now)).unwrap();
+    block_on(svc.update_token(&d, &billing, form(json!({"label": "b"})), now)).unwrap();
     // An admin-role caller reaches the admin-role token.
     let a = w.actor(&o.admin_secret);
     block_on(svc.rotate_token(&a, id, &form(json!({})), now)).unwrap();

@@ -61,7 +61,7 @@ fn token_create_edit_list_with_views_and_notifications() {
     // edit: label, scopes; the verify entry follows
     let dev = w.actor(&dev_secret);
     let edited =
-        block_on(w.svc.update_token(&dev, &id, &form(json!({"label": "CI 2", "scopes": ["users:read"]})), w.now()))
+        block_on(w.svc.update_token(&dev, &id, form(json!({"label": "CI 2", "scopes": ["users:read"]})), w.now()))
             .unwrap();
     assert_eq!(edited.label, "CI 2");
     assert_eq!(w.verify(&secret, &["users:read"]), "VALID");

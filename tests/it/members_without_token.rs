@@ -22,14 +22,14 @@ fn a_developer_acted_for_has_a_developers_rights_and_no_more() {
     assert!(block_on(w.svc.get_token(&dev, &dev_token, w.now())).is_ok());
     // A developer may not make an admin token, nor an org token.
     let admin_role = form(json!({"label": "x", "role": "admin", "kind": "personal"}));
-    assert!(matches!(block_on(w.svc.create_token(&dev, &admin_role, w.now())), Err(Error::Forbidden(_))));
+    assert!(matches!(block_on(w.svc.create_token(&dev, admin_role, w.now())), Err(Error::Forbidden(_))));
     let org_kind = form(json!({"label": "x", "role": "developer", "kind": "org"}));
-    assert!(matches!(block_on(w.svc.create_token(&dev, &org_kind, w.now())), Err(Error::Forbidden(_))));
+    assert!(matches!(block_on(w.svc.create_token(&dev, org_kind, w.now())), Err(Error::Forbidden(_))));
     // Their own personal token, with every scope a developer may grant.
     let mine = form(
         json!({"label": "mine", "role": "developer", "kind": "personal", "scopes": ["billing", "keyward:manage"]}),
     );
-    let issued = block_on(w.svc.create_token(&dev, &mine, w.now())).unwrap();
+    let issued = block_on(w.svc.create_token(&dev, mine, w.now())).unwrap();
     let v = serde_json::to_value(&issued).unwrap();
     assert_eq!(v["token"]["owner"]["id"], dev_id.as_str(), "{v}");
     assert_eq!(v["token"]["created_by"]["id"], dev_id.as_str());
@@ -58,7 +58,7 @@ fn an_admin_in_a_session_has_an_admins_rights_and_is_audited_as_a_session() {
     let admin = block_on(w.svc.authenticate_member(&o.id, &o.admin_id, Via::Session)).unwrap();
     assert_eq!(block_on(w.svc.members(&admin)).unwrap().len(), 1);
     let body = form(json!({"label": "ci", "role": "admin", "kind": "org", "scopes": ["billing", "keyward:manage"]}));
-    let issued = block_on(w.svc.create_token(&admin, &body, w.now())).unwrap();
+    let issued = block_on(w.svc.create_token(&admin, body, w.now())).unwrap();
     let (events, _) = block_on(
         w.svc.audit_events(&admin, &AuditQuery { target: Some(issued.token.id.clone()), ..AuditQuery::default() }),
     )

@@ -92,7 +92,7 @@ fn edits_set_and_clear_and_the_list_filters_by_external_id() {
     let (secret, id) = w.create(&o.admin_secret, json!({"label": "a", "role": "developer", "kind": "org"}));
     w.create(&o.admin_secret, json!({"label": "b", "role": "developer", "kind": "org", "external_id": "cus_2"}));
     let admin = w.actor(&o.admin_secret);
-    let patch = |body: Value| block_on(w.svc.update_token(&admin, &id, &form(body), w.now())).unwrap();
+    let patch = |body: Value| block_on(w.svc.update_token(&admin, &id, form(body), w.now())).unwrap();
     let v = patch(json!({"meta": {"plan": "pro"}, "external_id": "cus_1"}));
     assert_eq!(
         (v.meta.clone().map(Value::Object), v.external_id.clone()),

@@ -143,17 +143,17 @@ fn an_admin_sets_the_balance_and_the_limit_with_an_audited_edit() {
     let (secret, id) = w.create(&o.admin_secret, json!({"label": "e", "role": "developer", "kind": "org"}));
     let a = w.actor(&o.admin_secret);
     // no credits yet: a balance must be given
-    let e = block_on(w.svc.update_token(&a, &id, &form(json!({"credits": {}})), w.now())).unwrap_err();
+    let e = block_on(w.svc.update_token(&a, &id, form(json!({"credits": {}})), w.now())).unwrap_err();
     assert!(matches!(&e, Error::Validation(f) if f.contains_key("credits.remaining")), "{e:?}");
     let patch = json!({"credits": {"remaining": 1, "refill": {"amount": 9, "interval": "month", "day_of_month": 15}},
                        "ratelimit": {"limit": 2, "period_s": 10}});
-    let v = block_on(w.svc.update_token(&a, &id, &form(patch), w.now())).unwrap();
+    let v = block_on(w.svc.update_token(&a, &id, form(patch), w.now())).unwrap();
     let v = serde_json::to_value(v).unwrap();
     assert_eq!(v["credits"]["remaining"], 1);
     assert_eq!(v["credits"]["refill"]["day_of_month"], 15);
     assert_eq!(codes(&w, &secret, 2, 1), ["VALID", "USAGE_EXCEEDED"]);
     // only the balance: the refill stays, and the edit is audited
-    let v = block_on(w.svc.update_token(&a, &id, &form(json!({"credits": {"remaining": 7}})), w.now())).unwrap();
+    let v = block_on(w.svc.update_token(&a, &id, form(json!({"credits": {"remaining": 7}})), w.now())).unwrap();
     let v = serde_json::to_value(v).unwrap();
     assert_eq!(v["credits"], json!({"remaining": 7, "refill": {"amount": 9, "interval": "month", "day_of_month": 15}}));
     let q = keyward::service::AuditQuery::default();
@@ -167,7 +167,7 @@ fn an_admin_sets_the_balance_and_the_limit_with_an_audited_edit() {
     assert_eq!(codes(&w, &secret, 2, 1), ["VALID", "RATE_LIMITED"]);
     // removing both makes it a plain token again, answered at the edge
     let off = json!({"credits": null, "ratelimit": null});
-    let v = serde_json::to_value(block_on(w.svc.update_token(&a, &id, &form(off), w.now())).unwrap()).unwrap();
+    let v = serde_json::to_value(block_on(w.svc.update_token(&a, &id, form(off), w.now())).unwrap()).unwrap();
     assert_eq!((v["credits"].clone(), v["ratelimit"].clone()), (Value::Null, Value::Null));
     assert_eq!(w.edge_code(&secret), "VALID");
     let plain = metered(&w, &secret, 1);
@@ -237,14 +237,14 @@ fn a_new_refill_plan_keeps_the_balance_until_its_first_midnight() {
     w.advance_seconds(86_400);
     let a = w.actor(&o.admin_secret);
     let plan = json!({"credits": {"refill": {"amount": 100, "interval": "day"}}});
-    let v = serde_json::to_value(block_on(w.svc.update_token(&a, &id, &form(plan), w.now())).unwrap()).unwrap();
+    let v = serde_json::to_value(block_on(w.svc.update_token(&a, &id, form(plan), w.now())).unwrap()).unwrap();
     assert_eq!(v["credits"]["remaining"], 5, "no refill the new plan would have made in the past");
     assert_eq!(metered(&w, &secret, 1)["credits"]["remaining"], 4);
     // changing the plan again does not hand one out either
     let monthly = json!({"credits": {"refill": {"amount": 60, "interval": "month", "day_of_month": 1}}});
-    block_on(w.svc.update_token(&a, &id, &form(monthly), w.now())).unwrap();
+    block_on(w.svc.update_token(&a, &id, form(monthly), w.now())).unwrap();
     let daily = json!({"credits": {"refill": {"amount": 60, "interval": "day"}}});
-    let v = serde_json::to_value(block_on(w.svc.update_token(&a, &id, &form(daily), w.now())).unwrap()).unwrap();
+    let v = serde_json::to_value(block_on(w.svc.update_token(&a, &id, form(daily), w.now())).unwrap()).unwrap();
     assert_eq!(v["credits"]["remaining"], 4);
     // the first refill is the next midnight
     w.now.set(w.now().next_midnight());
@@ -401,9 +401,9 @@ fn a_shared_balance_is_refilled_once_and_sharing_has_rules() {
     let (_, id) =
         w.create(&o.admin_secret, base(json!({"external_id": "cus_5", "credits": {"remaining": 1, "shared": true}})));
     let a_admin = w.actor(&o.admin_secret);
-    let e = block_on(w.svc.update_token(&a_admin, &id, &form(json!({"external_id": "cus_1"})), w.now())).unwrap_err();
+    let e = block_on(w.svc.update_token(&a_admin, &id, form(json!({"external_id": "cus_1"})), w.now())).unwrap_err();
     assert!(matches!(&e, Error::Validation(f) if f.contains_key("credits.refill")), "{e:?}");
-    let e = block_on(w.svc.update_token(&a_admin, &id, &form(json!({"external_id": null})), w.now())).unwrap_err();
+    let e = block_on(w.svc.update_token(&a_admin, &id, form(json!({"external_id": null})), w.now())).unwrap_err();
     assert!(matches!(&e, Error::Validation(f) if f.contains_key("credits.shared")), "{e:?}");
 }
 
@@ -437,7 +437,7 @@ fn a_developer_cannot_join_a_balance_or_window_shared_by_tokens_beyond_its_reach
     // nor by an edit of its own token
     let d = w.actor(&dev);
     let edit = json!({"external_id": "cus_1", "credits": {"remaining": 0, "shared": true}});
-    let e = block_on(w.svc.update_token(&d, &dev_token, &form(edit), w.now())).unwrap_err();
+    let e = block_on(w.svc.update_token(&d, &dev_token, form(edit), w.now())).unwrap_err();
     assert!(matches!(e, Error::Forbidden(keyward::service::Denied::SharedBeyondReach)), "{e:?}");
     assert_eq!(metered(&w, &paid, 1)["credits"]["remaining"], 49, "the balance is the customer's still");
     // its own credits, unshared, with the same external id, are its own business

@@ -28,14 +28,14 @@ fn a_change_with_the_current_etag_goes_through_and_a_stale_one_is_refused() {
     let v1 = block_on(w.svc.get_token(&a, &id, w.now())).unwrap().version;
 
     let current = with_if_match(&a, version(v1));
-    let edited = block_on(w.svc.update_token(&current, &id, &form(json!({"label": "ci-2"})), w.now()))
+    let edited = block_on(w.svc.update_token(&current, &id, form(json!({"label": "ci-2"})), w.now()))
         .expect("the current ETag allows the change");
     assert_eq!(edited.label, "ci-2");
     assert!(edited.version > v1);
 
     // the same If-Match is stale now: refused, and the record is unchanged
     assert_eq!(
-        block_on(w.svc.update_token(&current, &id, &form(json!({"label": "ci-3"})), w.now())).unwrap_err(),
+        block_on(w.svc.update_token(&current, &id, form(json!({"label": "ci-3"})), w.now())).unwrap_err(),
         Error::PreconditionFailed
     );
     let now = block_on(w.svc.get_token(&a, &id, w.now())).unwrap();
@@ -43,14 +43,14 @@ fn a_change_with_the_current_etag_goes_through_and_a_stale_one_is_refused() {
 
     // a list naming the current version among stale ones allows it, and so does `*`
     let listed = with_if_match(&a, Precondition::Versions(vec![v1, edited.version]));
-    let v3 = block_on(w.svc.update_token(&listed, &id, &form(json!({"label": "ci-4"})), w.now())).expect("listed");
+    let v3 = block_on(w.svc.update_token(&listed, &id, form(json!({"label": "ci-4"})), w.now())).expect("listed");
     let any = with_if_match(&a, Precondition::Any);
-    let v4 = block_on(w.svc.update_token(&any, &id, &form(json!({"label": "ci-5"})), w.now())).expect("any");
+    let v4 = block_on(w.svc.update_token(&any, &id, form(json!({"label": "ci-5"})), w.now())).expect("any");
     assert!(v4.version > v3.version);
     // a header naming no version (a weak or empty tag, as the server reads them) matches nothing
     let weak = with_if_match(&a, Precondition::Versions(vec![]));
     assert_eq!(
-        block_on(w.svc.update_token(&weak, &id, &form(json!({"label": "ci-6"})), w.now())).unwrap_err(),
+        block_on(w.svc.update_token(&weak, &id, form(json!({"label": "ci-6"})), w.now())).unwrap_err(),
         Error::PreconditionFailed
     );
 }

@@ -19,7 +19,7 @@ fn tokens_while_kv_refuses(w: &World, admin: &str, n: usize) {
     w.kv().fail_writes(true);
     for i in 0..n {
         let body = json!({"label": format!("t{i}"), "role": "developer", "kind": "org", "scopes": ["billing"]});
-        block_on(w.svc.create_token(&a, &form(body.clone()), w.now())).expect("the records commit; KV is owed");
+        block_on(w.svc.create_token(&a, form(body.clone()), w.now())).expect("the records commit; KV is owed");
     }
 }
 
@@ -96,7 +96,7 @@ fn reconcile_writes_an_entry_kv_never_got() {
     let admin = w.actor(&o.admin_secret);
     w.kv().fail_writes(true);
     let body = json!({"label": "lost", "role": "developer", "kind": "org", "scopes": ["billing"]});
-    let issued = block_on(w.svc.create_token(&admin, &form(body.clone()), w.now())).unwrap();
+    let issued = block_on(w.svc.create_token(&admin, form(body.clone()), w.now())).unwrap();
     w.kv().fail_writes(false);
     forget_the_outbox(&w);
     assert_eq!(w.edge_code(&issued.secret), "NOT_FOUND");

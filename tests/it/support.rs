@@ -149,7 +149,7 @@ impl World {
 
     pub fn try_create(&self, caller: &str, body: Value) -> Result<(String, String), Error> {
         let a = self.actor(caller);
-        let issued = block_on(self.svc.create_token(&a, &form(body.clone()), self.now()))?;
+        let issued = block_on(self.svc.create_token(&a, form(body.clone()), self.now()))?;
         Ok((issued.secret, issued.token.id))
     }
 

@@ -303,7 +303,7 @@ async fn dispatch(
         // Served by `OrgAuthority::import` before dispatch (it waits on I/O between two steps).
         Route::ImportTokens => Err(Problem::internal("import reached dispatch")),
         Route::CreateToken => {
-            let issued = svc.create_token(a, &input(body)?, now).await?;
+            let issued = svc.create_token(a, input(body)?, now).await?;
             tagged(201, &issued, issued.token.version)
         }
         Route::GetToken => {
@@ -311,7 +311,7 @@ async fn dispatch(
             tagged(200, &t, t.version)
         }
         Route::UpdateToken => {
-            let t = svc.update_token(a, id, &input(body)?, now).await?;
+            let t = svc.update_token(a, id, input(body)?, now).await?;
             tagged(200, &t, t.version)
         }
         Route::DeleteToken => {
