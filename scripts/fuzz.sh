@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${FUZZ_SECONDS:-600}"
 jobs="${FUZZ_JOBS:-2}"
-targets=(${FUZZ_TARGETS:-token forms cursor verify_body cidr leak})
+targets=(${FUZZ_TARGETS:-token forms cursor verify_body cidr ip leak})
 
 if ! rustup toolchain list | grep -q '^nightly'; then
   echo "==> rust nightly (cargo-fuzz needs it)"
